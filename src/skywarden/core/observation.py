@@ -1,0 +1,143 @@
+"""A detection: one sensor's report of one thing at one time, with its measurement model.
+
+Every detection carries what a tracker needs to use it without knowing the sensor's wire
+format: the measurement kind (which fixes the ordering of ``z`` and the function h(x) that
+predicts it), the measurement vector ``z``, its noise covariance ``R`` and the position of
+the sensor that made it. So ``sensors`` never imports ``tracking`` and the tracker never
+parses bytes (Stone Soup's ``Detection.measurement_model``, flattened to data).
+
+Ordering of ``z`` per kind (SI units, angles in radians; azimuth clockwise from north,
+elevation up from the horizontal, both at the sensor):
+
+============================  ============================================
+kind                          z
+============================  ============================================
+``xy``                        [x, y]                       (ENU metres)
+``xyz``                       [x, y, z]
+``range_az_el_radial``        [range, az, el, range_rate]  (m, rad, rad, m/s; + receding)
+``az``                        [az]                         (a bearing line: RF DF)
+``az_el``                     [az, el]                     (a bearing ray: acoustic, camera)
+``position_id``               [x, y, z, vx, vy, vz]        (cooperative: Remote ID, ADS-B)
+============================  ============================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from skywarden.core.types import Mat, Vec
+
+
+class MeasurementKind(StrEnum):
+    XY = "xy"
+    XYZ = "xyz"
+    RANGE_AZ_EL_RADIAL = "range_az_el_radial"
+    AZ = "az"
+    AZ_EL = "az_el"
+    POSITION_ID = "position_id"
+
+    @property
+    def dim(self) -> int:
+        """Length of ``z`` for this kind."""
+        return _DIMS[self]
+
+    @property
+    def angular_rows(self) -> tuple[int, ...]:
+        """Rows of ``z`` that are angles (innovations on them must be wrapped to [-pi, pi))."""
+        return _ANGULAR[self]
+
+    @property
+    def fixes_position(self) -> bool:
+        """True when one detection alone gives a 3-D (or 2-D) position: a track can start from it."""
+        return self not in (MeasurementKind.AZ, MeasurementKind.AZ_EL)
+
+
+_DIMS = {
+    MeasurementKind.XY: 2,
+    MeasurementKind.XYZ: 3,
+    MeasurementKind.RANGE_AZ_EL_RADIAL: 4,
+    MeasurementKind.AZ: 1,
+    MeasurementKind.AZ_EL: 2,
+    MeasurementKind.POSITION_ID: 6,
+}
+_ANGULAR: dict[MeasurementKind, tuple[int, ...]] = {
+    MeasurementKind.XY: (),
+    MeasurementKind.XYZ: (),
+    MeasurementKind.RANGE_AZ_EL_RADIAL: (1, 2),
+    MeasurementKind.AZ: (0,),
+    MeasurementKind.AZ_EL: (0, 1),
+    MeasurementKind.POSITION_ID: (),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """One measurement of one (unknown) object.
+
+    Attributes
+    ----------
+    t : float
+        Measurement time, seconds on the site clock.
+    sensor_id : str
+        The sensor that made it (a key into the site's sensor table).
+    kind : MeasurementKind
+        Fixes the ordering of ``z`` and the measurement function.
+    z : ndarray, shape (kind.dim,)
+    R : ndarray, shape (kind.dim, kind.dim)
+        Measurement noise covariance.
+    sensor_pos : ndarray, shape (3,)
+        ENU position of the sensor, metres.
+    identity : str or None
+        Cooperative identity (Remote ID serial, ``icao:4840d6``) when the report carries one.
+    rcs_dbsm : float or None
+        Radar cross-section estimate of this plot.
+    class_hint : str or None
+        A sensor's own classification (``drone``, ``bird``, ...), with ``class_conf`` in [0, 1].
+    attrs : dict
+        Anything else the adapter wants journaled (protocol label, callsign, operator position).
+    """
+
+    t: float
+    sensor_id: str
+    kind: MeasurementKind
+    z: Vec
+    R: Mat
+    sensor_pos: Vec = field(default_factory=lambda: np.zeros(3))
+    identity: str | None = None
+    rcs_dbsm: float | None = None
+    class_hint: str | None = None
+    class_conf: float = 0.0
+    attrs: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = self.kind.dim
+        if self.z.shape != (n,):
+            raise ValueError(f"z must have shape ({n},) for {self.kind}, got {self.z.shape}")
+        if self.R.shape != (n, n):
+            raise ValueError(f"R must have shape ({n}, {n}) for {self.kind}, got {self.R.shape}")
+
+    def position_enu(self) -> Vec | None:
+        """The detection's own ENU position estimate, if the kind fixes one (else None).
+
+        For polar radar plots this is the spherical-to-Cartesian conversion about the sensor.
+        Used to seed tracks and to index detections spatially for gating.
+        """
+        k = self.kind
+        if k is MeasurementKind.XY:
+            return np.array([self.z[0], self.z[1], 0.0])
+        if k is MeasurementKind.XYZ or k is MeasurementKind.POSITION_ID:
+            return np.asarray(self.z[:3], dtype=float)
+        if k is MeasurementKind.RANGE_AZ_EL_RADIAL:
+            r, az, el = float(self.z[0]), float(self.z[1]), float(self.z[2])
+            return self.sensor_pos + polar_to_enu(r, az, el)
+        return None
+
+
+def polar_to_enu(r: float, az: float, el: float) -> Vec:
+    """Range/azimuth (clockwise from north)/elevation -> ENU offset from the sensor."""
+    ce = math.cos(el)
+    return np.array([r * ce * math.sin(az), r * ce * math.cos(az), r * math.sin(el)])

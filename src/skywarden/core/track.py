@@ -1,0 +1,105 @@
+"""What the tracker publishes: a track's state at one time, and the guarded status machine.
+
+The tracker keeps its tracks in stacked arrays (see ``tracking.bank``); what leaves it is
+one immutable ``TrackState`` per track per update, which is what threat assessment, the
+journal, the console and the benchmark writer consume.
+
+State ordering everywhere: ``x = [e, n, u, ve, vn, vu]`` (ENU metres and metres/second).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from skywarden.core.errors import StateError
+from skywarden.core.types import Mat, Vec
+
+
+class TrackStatus(StrEnum):
+    """tentative -> confirmed -> coasting -> deleted (tentative may be deleted directly)."""
+
+    TENTATIVE = "tentative"
+    CONFIRMED = "confirmed"
+    COASTING = "coasting"
+    DELETED = "deleted"
+
+    def can_become(self, new: TrackStatus) -> bool:
+        return new in _ALLOWED[self]
+
+    def to(self, new: TrackStatus) -> TrackStatus:
+        """Return ``new`` if the transition is legal, else raise :class:`StateError`."""
+        if new is self:
+            return self
+        if not self.can_become(new):
+            raise StateError(f"track status {self.value} cannot become {new.value}")
+        return new
+
+
+_ALLOWED: dict[TrackStatus, frozenset[TrackStatus]] = {
+    TrackStatus.TENTATIVE: frozenset({TrackStatus.CONFIRMED, TrackStatus.DELETED}),
+    TrackStatus.CONFIRMED: frozenset({TrackStatus.COASTING, TrackStatus.DELETED}),
+    TrackStatus.COASTING: frozenset({TrackStatus.CONFIRMED, TrackStatus.DELETED}),
+    TrackStatus.DELETED: frozenset(),
+}
+
+
+class ObjectClass(StrEnum):
+    DRONE = "drone"
+    DRONE_FIXED_WING = "drone_fixed_wing"
+    BIRD = "bird"
+    AIRCRAFT = "aircraft"
+    UNKNOWN = "unknown"
+
+    @property
+    def family(self) -> str:
+        """The coarse class used by the benchmark: drone, bird, aircraft or unknown."""
+        return "drone" if self in (ObjectClass.DRONE, ObjectClass.DRONE_FIXED_WING) else self.value
+
+
+@dataclass(frozen=True, eq=False)
+class TrackState:
+    """One track at one time.
+
+    ``x`` has shape (6,) ordered ``[e, n, u, ve, vn, vu]``; ``P`` shape (6, 6).
+    ``identity`` is a bound cooperative identity (Remote ID serial or ``icao:...``).
+    ``class_probs`` maps :class:`ObjectClass` values to probabilities summing to 1.
+    ``sensors`` names the sensors that contributed within the track's recent history.
+    """
+
+    id: str
+    t: float
+    x: Vec
+    P: Mat
+    status: TrackStatus
+    identity: str | None = None
+    class_probs: dict[str, float] = field(default_factory=dict)
+    sensors: tuple[str, ...] = ()
+    hits: int = 0
+    score: float = 0.0
+    first_t: float = 0.0
+    mode_probs: tuple[float, ...] = ()
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status in (TrackStatus.CONFIRMED, TrackStatus.COASTING)
+
+    @property
+    def position(self) -> Vec:
+        return np.asarray(self.x[:3])
+
+    @property
+    def velocity(self) -> Vec:
+        return np.asarray(self.x[3:6])
+
+    @property
+    def speed(self) -> float:
+        return float(np.linalg.norm(self.x[3:6]))
+
+    @property
+    def best_class(self) -> str:
+        if not self.class_probs:
+            return ObjectClass.UNKNOWN.value
+        return max(self.class_probs.items(), key=lambda kv: kv[1])[0]

@@ -1,0 +1,1 @@
+"""The one place that wires stages together: sources -> tracker -> threat -> alerts -> store -> service."""

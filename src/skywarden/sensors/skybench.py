@@ -1,0 +1,193 @@
+"""skybench/1 scenario reader (``shared/bench/FORMAT.md``).
+
+Line 1 is a JSON header (site origin, sensors, zones, whitelist); every further line is one
+report of one sensor at one time::
+
+    {"type": "detections", "t": 12.0, "sensor": "radar-1", "detections": [{...}, ...]}
+
+Each detection's keys depend on the sensor's ``measures`` (see ``core.observation`` for the
+resulting ``z`` ordering):
+
+=======================  ===================================================
+measures                 keys
+=======================  ===================================================
+``xy``                   x, y
+``xyz``                  x, y, z
+``range_az_el_radial``   range_m, az_rad, el_rad, radial_mps, rcs_dbsm (opt.)
+``az``                   az_rad
+``az_el``                az_rad, el_rad
+``position_id``          id, x, y, z, vx, vy, vz
+=======================  ===================================================
+
+``parse_scan_line`` is pure; :class:`SkybenchReader` streams a file, and a bad line is
+rejected with its line number and reason and counted, never stopping the stream.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from skywarden.core.counters import Counters
+from skywarden.core.errors import ConfigError, InputRejected
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.site import SensorSpec, Site, site_from_skybench_header
+
+_KEYS: dict[MeasurementKind, tuple[str, ...]] = {
+    MeasurementKind.XY: ("x", "y"),
+    MeasurementKind.XYZ: ("x", "y", "z"),
+    MeasurementKind.RANGE_AZ_EL_RADIAL: ("range_m", "az_rad", "el_rad", "radial_mps"),
+    MeasurementKind.AZ: ("az_rad",),
+    MeasurementKind.AZ_EL: ("az_rad", "el_rad"),
+    MeasurementKind.POSITION_ID: ("x", "y", "z", "vx", "vy", "vz"),
+}
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One sensor report: every detection of one sensor at one time (possibly none)."""
+
+    t: float
+    sensor_id: str
+    detections: tuple[Detection, ...]
+    line_no: int = 0
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A line that was not accepted: where and why."""
+
+    line_no: int
+    reason: str
+    detail: str
+
+
+def _finite(v: Any, key: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise InputRejected("bad_value", f"{key} is not a number")
+    f = float(v)
+    if not math.isfinite(f):
+        raise InputRejected("not_finite", f"{key} is {v}")
+    return f
+
+
+def parse_detection(d: Mapping[str, Any], sensor: SensorSpec, t: float) -> Detection:
+    """One detection dict -> :class:`Detection`; raises :class:`InputRejected`."""
+    if not isinstance(d, Mapping):
+        raise InputRejected("bad_detection", "detection is not an object")
+    kind = sensor.measures
+    z = []
+    for key in _KEYS[kind]:
+        if key not in d:
+            raise InputRejected("missing_field", f"detection lacks {key!r}")
+        z.append(_finite(d[key], key))
+    if kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        if z[0] <= 0:
+            raise InputRejected("negative_range", f"range_m {z[0]} <= 0")
+        if not -math.pi / 2 <= z[2] <= math.pi / 2:
+            raise InputRejected("angle_out_of_range", f"el_rad {z[2]} outside [-pi/2, pi/2]")
+    if kind in (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.AZ, MeasurementKind.AZ_EL):
+        ai = 1 if kind is MeasurementKind.RANGE_AZ_EL_RADIAL else 0
+        if not -2 * math.pi <= z[ai] <= 2 * math.pi:
+            raise InputRejected("angle_out_of_range", f"az_rad {z[ai]} outside [-2pi, 2pi]")
+        z[ai] = z[ai] % (2 * math.pi)
+    if kind is MeasurementKind.AZ_EL and not -math.pi / 2 <= z[1] <= math.pi / 2:
+        raise InputRejected("angle_out_of_range", f"el_rad {z[1]} outside [-pi/2, pi/2]")
+    identity = None
+    if kind is MeasurementKind.POSITION_ID:
+        ident = d.get("id")
+        if not isinstance(ident, str) or not ident:
+            raise InputRejected("missing_field", "position_id report lacks a string 'id'")
+        identity = ident
+    rcs = d.get("rcs_dbsm")
+    rcs_f = _finite(rcs, "rcs_dbsm") if rcs is not None else None
+    return Detection(
+        t=t,
+        sensor_id=sensor.id,
+        kind=kind,
+        z=np.array(z),
+        R=sensor.R(),
+        sensor_pos=sensor.position_enu,
+        identity=identity,
+        rcs_dbsm=rcs_f,
+        attrs={"sensor_kind": sensor.kind.value},
+    )
+
+
+def parse_scan_line(line: str, sensors: Mapping[str, SensorSpec], line_no: int = 0) -> Scan:
+    """One scenario line -> :class:`Scan`; raises :class:`InputRejected` with a reason.
+
+    A scan is accepted or rejected whole: a sensor report with one corrupt detection is
+    suspect as a whole, and counting it as one reject keeps the counters honest.
+    """
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise InputRejected("bad_json", str(e)) from None
+    if not isinstance(obj, dict):
+        raise InputRejected("not_an_object", type(obj).__name__)
+    if obj.get("type") != "detections":
+        raise InputRejected("unknown_type", repr(obj.get("type")))
+    t = _finite(obj.get("t"), "t")
+    sid = obj.get("sensor")
+    if not isinstance(sid, str) or sid not in sensors:
+        raise InputRejected("unknown_sensor", repr(sid))
+    dets = obj.get("detections")
+    if not isinstance(dets, list):
+        raise InputRejected("bad_detections", "detections is not a list")
+    sensor = sensors[sid]
+    return Scan(t, sid, tuple(parse_detection(d, sensor, t) for d in dets), line_no)
+
+
+class SkybenchReader:
+    """Streams a skybench/1 scenario: the site from the header, then :class:`Scan` values.
+
+    Rejected lines are kept in ``rejected`` (line number, reason) and counted in
+    ``counters`` under ``rejected.<reason>``.
+    """
+
+    def __init__(self, f: TextIO, name: str = "scenario") -> None:
+        self._f = f
+        self.name = name
+        self.counters = Counters()
+        self.rejected: list[Rejected] = []
+        first = f.readline()
+        try:
+            header = json.loads(first)
+        except json.JSONDecodeError as e:
+            raise ConfigError("(line 1)", f"header is not JSON: {e}", name) from None
+        if not isinstance(header, dict) or header.get("type") != "header":
+            raise ConfigError("(line 1)", "first line must be the skybench header", name)
+        if header.get("format") != "skybench/1":
+            raise ConfigError("format", f"expected 'skybench/1', got {header.get('format')!r}",
+                              name)
+        self.header: dict[str, Any] = header
+        self.site: Site = site_from_skybench_header(header)
+        self._sensors = self.site.sensor_map
+
+    @classmethod
+    def open(cls, path: str | Path) -> SkybenchReader:
+        return cls(Path(path).open(encoding="utf-8"), str(path))
+
+    def __iter__(self) -> Iterator[Scan]:
+        for line_no, line in enumerate(self._f, start=2):
+            if not line.strip():
+                continue
+            try:
+                scan = parse_scan_line(line, self._sensors, line_no)
+            except InputRejected as e:
+                self.counters.inc(f"rejected.{e.reason}")
+                self.rejected.append(Rejected(line_no, e.reason, e.detail))
+                continue
+            self.counters.inc("accepted.scans")
+            self.counters.inc("accepted.detections", len(scan.detections))
+            yield scan
+
+    def close(self) -> None:
+        self._f.close()

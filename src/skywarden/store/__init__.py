@@ -1,0 +1,1 @@
+"""The record: an append-only journal (SQLite by default, PostgreSQL by URL), replay and reports."""
