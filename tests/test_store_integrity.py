@@ -1,0 +1,174 @@
+"""verify() finds a modified, deleted or inserted record on both backends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from skywarden.store.db import Database, parse_url
+from skywarden.store.integrity import link_hash, verify
+from skywarden.store.journal import RetentionPolicy, open_journal
+from skywarden.store.records import RawMessage
+from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A journal with 30 raw messages in segments of 8, on the parametrised backend."""
+    if request.param == "postgresql":
+        base, why = postgres_base_url()
+        if base is None:
+            pytest.skip(why or "PostgreSQL unavailable")
+        u = fresh_postgres_url(base, segment_records=8)
+    else:
+        u = f"sqlite://{tmp_path}/j.sqlite?segment_records=8"
+    with open_journal(u) as j:
+        j.append_many(
+            [
+                RawMessage(float(i), "radar-1", "skybench/1", b"m%d" % i, {"i": i})
+                for i in range(1, 31)
+            ]
+        )
+    yield u
+    if request.param == "postgresql":
+        drop_postgres_schema(u)
+
+
+Tamper = Callable[[Database], None]
+
+
+def tamper(url: str, fn: Tamper) -> None:
+    db = Database(parse_url(url))
+    try:
+        with db.write():
+            fn(db)
+    finally:
+        db.close()
+
+
+def test_clean_journal_verifies(url: str) -> None:
+    r = verify(url)
+    assert r.ok, r.summary()
+    assert r.records == 30 and r.segments == 4 and r.head_seq == 30
+    assert "OK" in r.summary()
+
+
+def test_modified_body_detected(url: str) -> None:
+    def fn(db: Database) -> None:
+        body = json.loads(db.query("SELECT body FROM journal WHERE seq = 12")[0][0])
+        body["parsed"] = {"i": 999}
+        db.execute(
+            "UPDATE journal SET body = ? WHERE seq = 12",
+            (json.dumps(body, sort_keys=True, separators=(",", ":")),),
+        )
+
+    tamper(url, fn)
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 12
+    assert "modified" in r.reason
+
+
+def test_modified_raw_bytes_detected(url: str) -> None:
+    tamper(url, lambda db: db.execute("UPDATE journal SET raw = ? WHERE seq = 3", (b"forged",)))
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 3
+
+
+def test_modified_time_column_detected(url: str) -> None:
+    tamper(url, lambda db: db.execute("UPDATE journal SET t = 1000.0 WHERE seq = 20"))
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 20 and "t column" in r.reason
+
+
+def test_deleted_record_detected(url: str) -> None:
+    tamper(url, lambda db: db.execute("DELETE FROM journal WHERE seq = 10"))
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 10
+    assert "missing" in r.reason and "deleted" in r.reason
+
+
+def test_deleted_last_record_detected(url: str) -> None:
+    tamper(url, lambda db: db.execute("DELETE FROM journal WHERE seq = 30"))
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 30
+
+
+def test_inserted_record_with_forged_hash_detected(url: str) -> None:
+    """A careful forger renumbers 15.. up by one and inserts seq 15 with a valid link."""
+
+    def fn(db: Database) -> None:
+        rows = db.query("SELECT seq FROM journal WHERE seq >= 15 ORDER BY seq DESC")
+        for (seq,) in rows:
+            db.execute("UPDATE journal SET seq = ? WHERE seq = ?", (int(seq) + 1, int(seq)))
+        seg, prev = db.query("SELECT segment, hash FROM journal WHERE seq = 14")[0]
+        body = json.dumps(
+            {
+                "format": "skybench/1",
+                "kind": "raw",
+                "parsed": {"i": -1},
+                "sensor_id": "radar-1",
+                "t": 14.5,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        h = link_hash(bytes(prev), 15, body.encode(), b"forged")
+        db.execute(
+            "INSERT INTO journal (seq, segment, t, kind, source, body, raw, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (15, seg, 14.5, "raw", "radar-1", body, b"forged", h),
+        )
+
+    tamper(url, fn)
+    r = verify(url)
+    assert not r.ok
+    assert r.first_bad_seq == 16  # the record after the forgery no longer links
+    assert "inserted" in r.reason
+
+
+def test_inserted_record_in_gap_detected(url: str) -> None:
+    def fn(db: Database) -> None:
+        db.execute("DELETE FROM journal WHERE seq = 5")
+        db.execute(
+            "INSERT INTO journal (seq, segment, t, kind, source, body, raw, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (5, 1, 5.0, "raw", "radar-1", '{"kind":"raw","t":5.0}', None, b"\x00" * 32),
+        )
+
+    tamper(url, fn)
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 5
+
+
+def test_appended_behind_the_journals_back_detected(url: str) -> None:
+    def fn(db: Database) -> None:
+        seg, prev = db.query("SELECT segment, hash FROM journal WHERE seq = 30")[0]
+        body = '{"format":"x","kind":"raw","parsed":null,"sensor_id":"radar-1","t":31.0}'
+        h = link_hash(bytes(prev), 31, body.encode(), b"")
+        db.execute(
+            "INSERT INTO journal (seq, segment, t, kind, source, body, raw, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (31, seg, 31.0, "raw", "radar-1", body, b"", h),
+        )
+
+    tamper(url, fn)
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 31
+
+
+def test_dropped_segment_anchor_tampering_detected(url: str) -> None:
+    with open_journal(url) as j:
+        res = j.apply_retention(RetentionPolicy(max_age_s=10.0), now=30.0)
+        assert [s.segment for s in res.dropped] == [1, 2]
+    assert verify(url).ok
+    tamper(
+        url,
+        lambda db: db.execute(
+            "UPDATE segments SET head_hash = ? WHERE segment = 2", (b"\x01" * 32,)
+        ),
+    )
+    r = verify(url)
+    assert not r.ok and r.first_bad_seq == 17  # first record of segment 3 no longer links
