@@ -158,7 +158,7 @@ def test_real_parrot_capture_yields_track_and_operator() -> None:
                    float(d.attrs["operator_lat_deg"]), float(d.attrs["operator_lon_deg"]))
         for d in track if "operator_lat_deg" in d.attrs
     ]  # fmt: skip
-    assert 3.0 < min(dist) and max(dist) < 25.0
+    assert min(dist) > 3.0 and max(dist) < 25.0
     assert pl.monitor.findings == []
     assert "rid_inconsistent" not in track[-1].attrs
 
