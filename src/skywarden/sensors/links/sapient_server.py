@@ -64,7 +64,7 @@ class SapientServer:
         self._per_node: dict[str, Counters] = {}
         self._server: asyncio.Server | None = None
         self._conn_ids = itertools.count(1)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
