@@ -1,0 +1,548 @@
+"""Incident report over a time window: self-contained HTML (images inline) and PDF.
+
+What an investigator asks first, in order: the map of what flew where (tracks coloured by
+class, zones, sensors, launch-point estimates), the alerts raised and who acknowledged
+them, the timeline of detections per sensor, each track's speed and altitude, and whether
+every sensor was healthy during the window. Everything comes from journal records (the
+report reads nothing else but the optional site description) and is drawn with matplotlib's
+object API (no pyplot state, no display, no internet): PNGs base64-embedded in the HTML,
+``PdfPages`` for the PDF.
+
+Launch-point estimate: a track's first state extrapolated back along its velocity to the
+ground when it was climbing (at most 120 s back), otherwise its first position. It is a
+hint where to look, and is labelled as such.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, Polygon
+
+from skywarden.core.site import Site
+from skywarden.store.export import TrackPath, track_paths
+from skywarden.store.journal import Journal
+from skywarden.store.records import (
+    AlertRecord,
+    ConfigChange,
+    OperatorAction,
+    RawMessage,
+    Record,
+    detections_of,
+)
+
+CLASS_COLOURS = {
+    "drone": "#d62728",
+    "drone_fixed_wing": "#ff7f0e",
+    "bird": "#2ca02c",
+    "aircraft": "#1f77b4",
+    "unknown": "#7f7f7f",
+}
+MAX_KINEMATICS_TRACKS = 12
+
+
+@dataclass(frozen=True)
+class SensorHealth:
+    sensor_id: str
+    messages: int
+    detections: int
+    first_t: float | None
+    last_t: float | None
+    max_gap_s: float
+    expected_interval_s: float | None
+    times: tuple[float, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if self.messages == 0:
+            return "SILENT"
+        if self.expected_interval_s and self.max_gap_s > 3.0 * self.expected_interval_s:
+            return "GAPS"
+        return "OK"
+
+
+@dataclass(frozen=True)
+class LaunchEstimate:
+    track_id: str
+    e: float
+    n: float
+    method: str
+
+
+@dataclass(frozen=True)
+class ReportData:
+    title: str
+    t_from: float
+    t_to: float
+    site: Site | None
+    zone: str | None
+    tracks: tuple[TrackPath, ...]
+    alerts: tuple[AlertRecord, ...]
+    actions: tuple[OperatorAction, ...]
+    config: tuple[ConfigChange, ...]
+    health: tuple[SensorHealth, ...]
+    launches: tuple[LaunchEstimate, ...] = field(default_factory=tuple)
+
+
+def _launch(p: TrackPath) -> LaunchEstimate:
+    s = p.states[0]
+    e, n, u, ve, vn, vu = (list(s.x) + [0.0] * 6)[:6]
+    if vu > 0.5 and u > 0:
+        back = min(u / vu, 120.0)
+        return LaunchEstimate(p.track_id, e - ve * back, n - vn * back, f"climb back {back:.0f} s")
+    return LaunchEstimate(p.track_id, e, n, "first position")
+
+
+def _in_zone(p: TrackPath, site: Site, zone: str) -> bool:
+    z = next((z for z in site.zones if z.id == zone), None)
+    if z is None:
+        raise ValueError(f"zone {zone!r} is not in site {site.name!r}")
+    return any(z.contains(s.x[0], s.x[1], s.x[2]) for s in p.states)
+
+
+def build_report(
+    records: Iterable[Record],
+    t_from: float,
+    t_to: float,
+    site: Site | None = None,
+    zone: str | None = None,
+    title: str = "Incident report",
+) -> ReportData:
+    """Collect what the report shows from records in ``[t_from, t_to]``."""
+    recs = [r for r in records if t_from <= r.t <= t_to]
+    paths = track_paths(recs)
+    if zone is not None:
+        if site is None:
+            raise ValueError("a zone filter needs the site description")
+        paths = [p for p in paths if _in_zone(p, site, zone)]
+    kept = {p.track_id for p in paths}
+    alerts = [
+        r
+        for r in recs
+        if isinstance(r, AlertRecord)
+        and (zone is None or r.zone_id == zone or (r.track_id is not None and r.track_id in kept))
+    ]
+    per_sensor: dict[str, list[RawMessage]] = {}
+    for r in recs:
+        if isinstance(r, RawMessage):
+            per_sensor.setdefault(r.sensor_id, []).append(r)
+    sensor_ids = list(per_sensor)
+    expected: dict[str, float] = {}
+    if site is not None:
+        expected = {s.id: s.update_s for s in site.sensors}
+        sensor_ids += [s.id for s in site.sensors if s.id not in per_sensor]
+    health = []
+    for sid in sorted(sensor_ids):
+        msgs = per_sensor.get(sid, [])
+        times = sorted(m.t for m in msgs)
+        edges = [t_from, *times, t_to]
+        gap = max(b - a for a, b in itertools.pairwise(edges))
+        n_det = sum(len(detections_of(m)) for m in msgs)
+        health.append(
+            SensorHealth(
+                sid,
+                len(msgs),
+                n_det,
+                times[0] if times else None,
+                times[-1] if times else None,
+                gap,
+                expected.get(sid),
+                tuple(times),
+            )
+        )
+    confirmed = [p for p in paths if p.confirmed]
+    return ReportData(
+        title=title,
+        t_from=t_from,
+        t_to=t_to,
+        site=site,
+        zone=zone,
+        tracks=tuple(paths),
+        alerts=tuple(sorted(alerts, key=lambda a: a.t)),
+        actions=tuple(sorted((r for r in recs if isinstance(r, OperatorAction)), key=_t)),
+        config=tuple(r for r in recs if isinstance(r, ConfigChange)),
+        health=tuple(health),
+        launches=tuple(_launch(p) for p in confirmed),
+    )
+
+
+def _t(r: Record) -> float:
+    return r.t
+
+
+def report_from_journal(
+    journal: Journal,
+    t_from: float,
+    t_to: float,
+    site: Site | None = None,
+    zone: str | None = None,
+    title: str = "Incident report",
+) -> ReportData:
+    return build_report(journal.records(t_from, t_to), t_from, t_to, site, zone, title)
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _colour(cls: str) -> str:
+    return CLASS_COLOURS.get(cls, CLASS_COLOURS["unknown"])
+
+
+def map_figure(d: ReportData) -> Figure:
+    fig = Figure(figsize=(8, 7))
+    ax = fig.add_subplot()
+    if d.site is not None:
+        for z in d.site.zones:
+            c = "#d62728" if z.kind.value == "protected" else "#ffbf00"
+            if z.center_enu is not None and z.radius_m is not None:
+                ax.add_patch(Circle(z.center_enu, z.radius_m, fc=c, ec=c, alpha=0.15))
+            elif z.polygon_enu is not None:
+                ax.add_patch(Polygon(list(z.polygon_enu), closed=True, fc=c, ec=c, alpha=0.15))
+            cx, cy = z.centroid
+            ax.annotate(z.id, (cx, cy), color=c, ha="center", fontsize=8)
+        for s in d.site.sensors:
+            ax.plot(s.position_enu[0], s.position_enu[1], "k^", ms=7)
+            ax.annotate(
+                s.id,
+                (s.position_enu[0], s.position_enu[1]),
+                fontsize=7,
+                xytext=(4, -10),
+                textcoords="offset points",
+            )
+    seen: set[str] = set()
+    for p in d.tracks:
+        cls = p.best_class
+        e = [s.x[0] for s in p.states]
+        n = [s.x[1] for s in p.states]
+        label = cls if cls not in seen else None
+        seen.add(cls)
+        ls = "-" if p.confirmed else ":"
+        ax.plot(e, n, ls, color=_colour(cls), lw=1.6, label=label)
+        ax.plot(e[-1], n[-1], "o", color=_colour(cls), ms=4)
+        ax.annotate(
+            p.track_id, (e[-1], n[-1]), fontsize=7, xytext=(3, 3), textcoords="offset points"
+        )
+    for lp in d.launches:
+        ax.plot(lp.e, lp.n, "x", color="black", ms=8)
+    if d.launches:
+        ax.plot([], [], "x", color="black", label="launch estimate")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("east (m)")
+    ax.set_ylabel("north (m)")
+    ax.set_title("Tracks by class, zones and sensors")
+    ax.grid(alpha=0.3)
+    if seen or d.launches:
+        ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def timeline_figure(d: ReportData) -> Figure:
+    rows = max(1, len(d.health))
+    fig = Figure(figsize=(9, 1.2 + 0.45 * rows))
+    ax = fig.add_subplot()
+    for i, h in enumerate(d.health):
+        ax.plot(h.times, [i] * len(h.times), "|", ms=10, color="#1f77b4")
+    ax.set_yticks(range(len(d.health)), [h.sensor_id for h in d.health])
+    for a in d.alerts:
+        ax.axvline(a.t, color="#d62728", lw=1, alpha=0.8)
+    for act in d.actions:
+        if act.action.startswith("ack"):
+            ax.axvline(act.t, color="#2ca02c", lw=1, ls="--", alpha=0.8)
+    ax.set_xlim(d.t_from, d.t_to)
+    ax.set_ylim(-0.8, rows - 0.2)
+    ax.set_xlabel("time (s)  -  red: alert transitions, green dashed: acknowledgements")
+    ax.set_title("Detections timeline per sensor")
+    fig.tight_layout()
+    return fig
+
+
+def kinematics_figure(p: TrackPath) -> Figure:
+    fig = Figure(figsize=(9, 2.6))
+    a1, a2 = fig.subplots(1, 2)
+    t = [s.t for s in p.states]
+    c = _colour(p.best_class)
+    a1.plot(t, [s.speed for s in p.states], color=c)
+    a1.set_ylabel("speed (m/s)")
+    a2.plot(t, [s.x[2] for s in p.states], color=c)
+    a2.set_ylabel("altitude (m, ENU up)")
+    for ax in (a1, a2):
+        ax.set_xlabel("time (s)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Track {p.track_id} ({p.best_class}, {p.identity or 'no identity'})")
+    fig.tight_layout()
+    return fig
+
+
+def health_figure(d: ReportData) -> Figure:
+    fig = Figure(figsize=(9, 3.2))
+    ax = fig.add_subplot()
+    span = max(d.t_to - d.t_from, 1e-9)
+    nbins = max(1, min(60, int(span)))
+    width = span / nbins
+    for h in d.health:
+        counts = [0] * nbins
+        for t in h.times:
+            counts[min(nbins - 1, int((t - d.t_from) / width))] += 1
+        mids = [d.t_from + (i + 0.5) * width for i in range(nbins)]
+        ax.step(mids, [c / width for c in counts], where="mid", label=f"{h.sensor_id} ({h.status})")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("messages / s")
+    ax.set_title("Sensor message rate during the window")
+    ax.grid(alpha=0.3)
+    if d.health:
+        ax.legend(fontsize=7, ncols=2)
+    fig.tight_layout()
+    return fig
+
+
+def figures(d: ReportData) -> list[tuple[str, Figure]]:
+    out = [
+        ("Map", map_figure(d)),
+        ("Timeline", timeline_figure(d)),
+        ("Sensor health", health_figure(d)),
+    ]
+    longest = sorted(d.tracks, key=lambda p: (-len(p.states), p.track_id))
+    for p in longest[:MAX_KINEMATICS_TRACKS]:
+        out.append((f"Kinematics {p.track_id}", kinematics_figure(p)))
+    return out
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def alert_rows(d: ReportData) -> list[list[str]]:
+    rows: list[tuple[float, list[str]]] = []
+    for a in d.alerts:
+        move = f"{a.from_state or '-'} -> {a.to_state}"
+        rows.append(
+            (
+                a.t,
+                [
+                    f"{a.t:.1f}",
+                    "alert",
+                    a.alert_id,
+                    a.track_id or "",
+                    a.zone_id or "",
+                    move,
+                    a.level,
+                    a.actor,
+                    a.reason,
+                ],
+            )
+        )
+    for o in d.actions:
+        rows.append(
+            (
+                o.t,
+                [
+                    f"{o.t:.1f}",
+                    "operator",
+                    o.target or "",
+                    "",
+                    "",
+                    o.action,
+                    "",
+                    o.operator,
+                    str(o.detail.get("note", "")),
+                ],
+            )
+        )
+    return [r for _, r in sorted(rows, key=lambda x: x[0])]
+
+
+ALERT_HEAD = [
+    "t (s)",
+    "what",
+    "alert / target",
+    "track",
+    "zone",
+    "transition / action",
+    "level",
+    "who",
+    "reason / note",
+]
+
+
+def track_rows(d: ReportData) -> list[list[str]]:
+    launch = {lp.track_id: lp for lp in d.launches}
+    out = []
+    for p in d.tracks:
+        s0, s1 = p.states[0], p.states[-1]
+        lp = launch.get(p.track_id)
+        out.append(
+            [
+                p.track_id,
+                p.best_class,
+                p.identity or "",
+                f"{s0.t:.1f}-{s1.t:.1f}",
+                f"{max(s.speed for s in p.states):.1f}",
+                f"{max(s.x[2] for s in p.states):.0f}",
+                f"({lp.e:.0f}, {lp.n:.0f}) {lp.method}" if lp else "",
+            ]
+        )
+    return out
+
+
+TRACK_HEAD = [
+    "track",
+    "class",
+    "identity",
+    "t span (s)",
+    "max speed (m/s)",
+    "max alt (m)",
+    "launch estimate (E, N m)",
+]
+HEALTH_HEAD = ["sensor", "status", "messages", "detections", "first t", "last t", "max gap (s)"]
+
+
+def health_rows(d: ReportData) -> list[list[str]]:
+    def f(v: float | None) -> str:
+        return "" if v is None else f"{v:.1f}"
+
+    return [
+        [
+            h.sensor_id,
+            h.status,
+            str(h.messages),
+            str(h.detections),
+            f(h.first_t),
+            f(h.last_t),
+            f"{h.max_gap_s:.1f}",
+        ]
+        for h in d.health
+    ]
+
+
+# ----------------------------------------------------------------------------- HTML / PDF
+
+
+def _png(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _table(cls: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    h = "".join(f"<th>{html.escape(c)}</th>" for c in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows
+    )
+    if not rows:
+        body = f'<tr><td colspan="{len(head)}">none</td></tr>'
+    return f'<table class="{cls}"><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
+
+
+_CSS = """body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;
+margin:0.5em 0 1.5em}td,th{border:1px solid #bbb;padding:3px 6px;font-size:12px}
+th{background:#eee}img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}
+.bad{color:#d62728;font-weight:bold}"""
+
+
+def render_html(d: ReportData) -> str:
+    """One self-contained HTML page (no external resources)."""
+    site = d.site.name if d.site else "unknown site"
+    zone = f", zone {html.escape(d.zone)}" if d.zone else ""
+    figs = figures(d)
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(d.title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{html.escape(d.title)}</h1>",
+        f"<p>Site {html.escape(site)}{zone}; window {d.t_from:.1f} s to {d.t_to:.1f} s; "
+        f"{len(d.tracks)} tracks, {len(d.alerts)} alert transitions, "
+        f"{len(d.actions)} operator actions.</p>",
+        "<h2>Map</h2>",
+        f'<img id="map" alt="map" src="data:image/png;base64,{_png(figs[0][1])}">',
+        "<h2>Tracks</h2>",
+        _table("tracks", TRACK_HEAD, track_rows(d)),
+        "<h2>Alerts and acknowledgements</h2>",
+        _table("alerts", ALERT_HEAD, alert_rows(d)),
+        "<h2>Timeline</h2>",
+        f'<img id="timeline" alt="timeline" src="data:image/png;base64,{_png(figs[1][1])}">',
+        "<h2>Sensor health</h2>",
+        _table("health", HEALTH_HEAD, health_rows(d)),
+        f'<img id="health" alt="sensor health" src="data:image/png;base64,{_png(figs[2][1])}">',
+        "<h2>Track kinematics</h2>",
+    ]
+    for name, fig in figs[3:]:
+        parts.append(
+            f'<img class="kinematics" alt="{html.escape(name)}" '
+            f'src="data:image/png;base64,{_png(fig)}">'
+        )
+    if d.config:
+        rows = [[f"{c.t:.1f}", c.actor, c.key, repr(c.old), repr(c.new), c.note] for c in d.config]
+        parts += [
+            "<h2>Configuration changes</h2>",
+            _table("config", ["t (s)", "who", "setting", "old", "new", "note"], rows),
+        ]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _table_pages(
+    title: str, head: list[str], rows: list[list[str]], per_page: int = 28
+) -> list[Figure]:
+    pages = []
+    chunks = [rows[i : i + per_page] for i in range(0, len(rows), per_page)] or [[]]
+    for k, chunk in enumerate(chunks):
+        fig = Figure(figsize=(11.69, 8.27))
+        ax: Axes = fig.add_subplot()
+        ax.axis("off")
+        suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        ax.set_title(title + suffix, loc="left")
+        cells = [[c[:40] for c in r] for r in chunk] or [["none"] + [""] * (len(head) - 1)]
+        tab = ax.table(cellText=cells, colLabels=head, loc="upper left", cellLoc="left")
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(7)
+        pages.append(fig)
+    return pages
+
+
+def render_pdf(d: ReportData, out: str | Path | IO[bytes]) -> int:
+    """Write the report as a multi-page PDF; returns the number of pages."""
+    cover = Figure(figsize=(11.69, 8.27))
+    site = d.site.name if d.site else "unknown site"
+    lines = [
+        d.title,
+        "",
+        f"Site: {site}" + (f"   zone: {d.zone}" if d.zone else ""),
+        f"Window: {d.t_from:.1f} s to {d.t_to:.1f} s ({d.t_to - d.t_from:.0f} s)",
+        f"Tracks: {len(d.tracks)}   alert transitions: {len(d.alerts)}   "
+        f"operator actions: {len(d.actions)}",
+        "Sensors: " + ", ".join(f"{h.sensor_id} {h.status}" for h in d.health),
+    ]
+    cover.text(0.06, 0.9, "\n".join(lines), va="top", fontsize=12, family="sans-serif")
+    pages: list[Figure] = [cover]
+    figs = figures(d)
+    pages.append(figs[0][1])
+    pages += _table_pages("Tracks", TRACK_HEAD, track_rows(d))
+    pages += _table_pages("Alerts and acknowledgements", ALERT_HEAD, alert_rows(d))
+    pages.append(figs[1][1])
+    pages += _table_pages("Sensor health", HEALTH_HEAD, health_rows(d))
+    pages.append(figs[2][1])
+    pages += [f for _, f in figs[3:]]
+    with PdfPages(out, metadata={"Title": d.title, "Creator": "skywarden"}) as pdf:
+        for p in pages:
+            pdf.savefig(p)
+    return len(pages)
+
+
+def write_report(d: ReportData, path: str | Path) -> Path:
+    """HTML or PDF by the file's suffix (``.pdf``; anything else is HTML)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() == ".pdf":
+        render_pdf(d, p)
+    else:
+        p.write_text(render_html(d), encoding="utf-8")
+    return p
