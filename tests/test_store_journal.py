@@ -204,3 +204,35 @@ def test_retention_by_size_and_floor(make_url: UrlFactory) -> None:
         assert [s.segment for s in last.dropped] == [5, 6, 7, 8, 9, 10]
         assert not [e for e in j.read(kinds=["raw"])]
         assert j.verify().ok
+
+
+def test_concurrent_writers_keep_one_chain(make_url: UrlFactory) -> None:
+    """Two connections appending at once (as two processes would): seqs unique, chain valid."""
+    import threading
+
+    url = make_url(segment_records=7)
+    open_journal(url).close()
+    got: dict[str, list[int]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            with open_journal(url) as j:
+                for k in range(40):
+                    batch = [raw(k * 3 + m, sensor=name) for m in range(1 + k % 3)]
+                    got[name] += j.append_many(batch)
+        except BaseException as e:  # surfaced below: a thread's exception is otherwise lost
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in got]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    seqs = sorted(got["a"] + got["b"])
+    assert seqs == list(range(1, len(seqs) + 1))
+    with open_journal(url) as j:
+        assert [e.seq for e in j.read()] == seqs
+        v = j.verify()
+        assert v.ok, v.summary()

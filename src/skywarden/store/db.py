@@ -126,8 +126,8 @@ def parse_url(url: str) -> DbUrl:
 class Database:
     """One connection, a lock, and the three operations the journal needs.
 
-    ``write()`` is a transaction that takes the database's write lock up front (SQLite
-    ``BEGIN IMMEDIATE``; PostgreSQL callers lock the segment row ``FOR UPDATE``).
+    ``write()`` is a transaction; SQLite takes the database write lock up front
+    (``BEGIN IMMEDIATE``), PostgreSQL writers call :meth:`lock_writers` first.
     """
 
     dialect: str
@@ -209,10 +209,16 @@ class Database:
                 self._pg.close()
                 self._pg = None
 
-    @property
-    def for_update(self) -> str:
-        """Row-lock suffix for a SELECT inside ``write()`` (SQLite already holds the lock)."""
-        return " FOR UPDATE" if self._pg is not None else ""
+    def lock_writers(self) -> None:
+        """Inside ``write()``: serialise journal writers before reading the chain head.
+
+        SQLite's ``BEGIN IMMEDIATE`` already holds the database write lock. On PostgreSQL a
+        transaction-level advisory lock (keyed by schema) is taken, so the head is read with
+        a snapshot taken after the previous writer committed (a row lock would not see a
+        segment row the previous writer inserted).
+        """
+        if self._pg is not None:
+            self._pg.execute("SELECT pg_advisory_xact_lock(73127002, hashtext(current_schema()))")
 
 
 def schema_version(db: Database) -> int:

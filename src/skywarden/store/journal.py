@@ -7,8 +7,9 @@ as soon as they return. Records are numbered by ``seq`` (1, 2, ... with no gaps)
 into segments, the unit of retention; each segment carries a hash chain (``store.integrity``).
 
 Segments roll when they reach ``segment_records`` records or span more than
-``segment_span_s`` seconds of record time. Writers serialise on the open segment's row
-(SQLite: the database write lock), so several processes may append to one journal.
+``segment_span_s`` seconds of record time. Writers serialise on a lock
+(SQLite: the database write lock; PostgreSQL: an advisory lock), so several processes may
+append to one journal.
 
 Retention (:meth:`Journal.apply_retention`) drops whole sealed segments older than
 ``max_age_s`` or beyond ``max_bytes`` (oldest first), never the open segment, never a segment
@@ -152,10 +153,11 @@ class Journal:
     def _append_in_tx(self, recs: Sequence[Record]) -> list[int]:
         db = self._db
         seqs: list[int] = []
+        db.lock_writers()
         cur = _seg(
             db.query(
                 f"SELECT {_SEG_COLS} FROM segments WHERE segment = "
-                f"(SELECT max(segment) FROM segments){db.for_update}"
+                "(SELECT max(segment) FROM segments)"
             )[0]
         )
         seg, first, n, nbytes = cur.segment, cur.first_seq, cur.n, cur.nbytes
@@ -298,6 +300,7 @@ class Journal:
         if t_to < t_from:
             raise ValueError("incident window ends before it starts")
         with self._db.write():
+            self._db.lock_writers()
             r = self._db.query("SELECT coalesce(max(id), 0) FROM incidents")
             iid = int(r[0][0]) + 1
             self._db.execute(
@@ -372,6 +375,7 @@ class Journal:
                 reason=_policy_text(policy),
             )
             with self._db.write():
+                self._db.lock_writers()
                 for s in drop:
                     self._db.execute("DELETE FROM journal WHERE segment = ?", (s.segment,))
                     self._db.execute(
