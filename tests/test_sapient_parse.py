@@ -200,3 +200,14 @@ def test_ulids_helper_valid() -> None:
     from skywarden.sensors.sapient_icd import is_ulid
 
     assert all(is_ulid(u) for u in ULIDS[:5])
+
+
+def test_absurd_errors_rejected_not_overflowing() -> None:
+    """Regression from the 100k fuzz run: an azimuth error of 1e156 overflowed J R J^T."""
+    s = sessions()
+    s.handle(parse_message(registration().SerializeToString(), 1.0))
+    s.handle(parse_message(status().SerializeToString(), 2.0))
+    m = detection_rb()
+    m.detection_report.range_bearing.azimuth_error = 7.7e156
+    with pytest.raises(InputRejected, match="bad_value"):
+        s.handle(parse_message(m.SerializeToString(), 3.0))

@@ -89,6 +89,7 @@ _DEFAULT_POS_SIGMA_M: Final = 10.0
 _DEFAULT_ALT_SIGMA_M: Final = 20.0
 _DEFAULT_RANGE_SIGMA_M: Final = 10.0
 _DEFAULT_ANGLE_SIGMA_RAD: Final = math.radians(1.0)
+_MAX_RANGE_M: Final = 1e6  # no C-UAS sensor reports beyond 1000 km
 _M_PER_RAD_LAT: Final = 6_367_449.0  # WGS-84 meridian arc per radian (mean)
 
 
@@ -205,6 +206,8 @@ def location_to_enu(loc: location_pb2.Location, origin: GeoOrigin) -> tuple[Vec,
         raise InputRejected("bad_value", f"lat/lon ({lat}, {lon}) out of range")
     has_z = loc.HasField("z")
     alt = loc.z if has_z else origin.alt_m
+    if not abs(alt) <= _MAX_RANGE_M:
+        raise InputRejected("bad_value", f"height {alt} m")
     enu = origin.to_enu(lat, lon, alt)
     sig_e, sig_n = sx, sy
     if scale:  # angular errors -> metres (east shrinks with cos(lat))
@@ -222,10 +225,15 @@ def location_to_enu(loc: location_pb2.Location, origin: GeoOrigin) -> tuple[Vec,
     return enu, sigma, has_z
 
 
-def _sigma(v: float | None, default: float) -> float:
-    """A usable 1-sigma: the reported one if finite and positive, else ``default``."""
+def _sigma(v: float | None, default: float, limit: float = 1e5) -> float:
+    """A usable 1-sigma: the reported one if finite and positive, else ``default``.
+
+    A sigma above ``limit`` (metres, or radians for angles) is not a measurement: rejected.
+    """
     if v is None or not math.isfinite(v) or v <= 0:
         return default
+    if v > limit:
+        raise InputRejected("bad_value", f"error {v} above {limit}")
     return float(v)
 
 
@@ -253,12 +261,15 @@ def range_bearing_measurement(
         raise InputRejected("missing_field", "range_bearing.azimuth")
     az = (rb.azimuth * ang) % (2 * math.pi)
     s_az = _sigma(
-        rb.azimuth_error * ang if rb.HasField("azimuth_error") else None, _DEFAULT_ANGLE_SIGMA_RAD
+        rb.azimuth_error * ang if rb.HasField("azimuth_error") else None,
+        _DEFAULT_ANGLE_SIGMA_RAD,
+        math.pi,
     )
     el = rb.elevation * ang if rb.HasField("elevation") else None
     s_el = _sigma(
         rb.elevation_error * ang if rb.HasField("elevation_error") else None,
         2 * _DEFAULT_ANGLE_SIGMA_RAD,
+        math.pi,
     )
     if el is not None and not -math.pi / 2 <= el <= math.pi / 2:
         raise InputRejected("angle_out_of_range", f"elevation {el} rad")
@@ -269,6 +280,8 @@ def range_bearing_measurement(
     r = rb.range * dist
     if not r > 0:
         raise InputRejected("negative_range", f"range {r} m")
+    if r > _MAX_RANGE_M:
+        raise InputRejected("bad_value", f"range {r} m beyond {_MAX_RANGE_M} m")
     s_r = _sigma(
         rb.range_error * dist if rb.HasField("range_error") else None, _DEFAULT_RANGE_SIGMA_M
     )
@@ -472,6 +485,8 @@ class SapientSessions:
             if sensor_pos is None:
                 raise InputRejected("node_location_unknown", "range/bearing before a location")
             kind, z, R = range_bearing_measurement(rb, sensor_pos)
+        if not (np.all(np.isfinite(z)) and np.all(np.isfinite(R))):
+            raise InputRejected("bad_value", "non-finite measurement or covariance")
         cls, conf, raw = best_class(list(dr.classification))
         if raw is not None:
             attrs["sapient_class"] = raw

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from skywarden.sensors.sapient import (
     split_frames,
 )
 
+log = logging.getLogger(__name__)
 OnDetections = Callable[[str, list[Detection], float], None]
 _READ_BYTES = 65536
 
@@ -137,6 +139,10 @@ class SapientServer:
             outcome = self.sessions.handle(pm, conn_id)
         except InputRejected as e:
             self._count(pm.node_id if pm else None, f"rejected.{e.reason}")
+            return []
+        except Exception:  # a parser bug must not stop the stream: count it, keep going
+            log.exception("SAPIENT message from %s raised", pm.node_id if pm else "?")
+            self._count(pm.node_id if pm else None, "rejected.internal_error")
             return []
         self._count(pm.node_id, "accepted")
         self.counters.inc(f"accepted.{pm.kind.value}")
