@@ -22,6 +22,7 @@ direction finder hears), ``remote_id: SERIAL`` and ``adsb: {icao, callsign}``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +223,7 @@ def _parse_step(s: Any, path: str, is_fixed_wing: bool) -> Step:
         "orbit",
         (c[0], c[1], alt),
         fl.opt_num(b, "speed_mps", p, lo=0.0, lo_open=True),
-        fl.num(b, "duration_s", p, lo=0.0),
+        fl.num(b, "duration_s", p, math.inf, lo=0.0),
         fl.num(b, "radius_m", p, lo=1.0),
         fl.string(b, "direction", p, "ccw", ("cw", "ccw")) == "ccw",
     )
