@@ -40,9 +40,7 @@ class GeoOrigin:
 
     def to_geodetic(self, e: float, n: float, u: float) -> tuple[float, float, float]:
         """ENU metres about this origin -> (lat_deg, lon_deg, alt_m)."""
-        lat, lon, alt = pymap3d.enu2geodetic(
-            e, n, u, self.lat_deg, self.lon_deg, self.alt_m
-        )
+        lat, lon, alt = pymap3d.enu2geodetic(e, n, u, self.lat_deg, self.lon_deg, self.alt_m)
         return float(lat), float(lon), float(alt)
 
 

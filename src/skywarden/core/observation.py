@@ -52,7 +52,7 @@ class MeasurementKind(StrEnum):
 
     @property
     def fixes_position(self) -> bool:
-        """True when one detection alone gives a 3-D (or 2-D) position: a track can start from it."""
+        """True when one detection alone fixes a position, so a track can start from it."""
         return self not in (MeasurementKind.AZ, MeasurementKind.AZ_EL)
 
 

@@ -250,7 +250,7 @@ def _enum(cls: type[StrEnum], v: Any, path: str) -> Any:
     try:
         return cls(v)
     except ValueError:
-        allowed = ", ".join(m.value for m in cls)  # type: ignore[attr-defined]
+        allowed = ", ".join(m.value for m in cls)
         raise ConfigError(path, f"{v!r} is not one of: {allowed}") from None
 
 
@@ -321,8 +321,9 @@ def parse_sensor(d: Any, path: str, origin: GeoOrigin) -> SensorSpec:
         if max_range is None
         else _num(max_range, f"{path}.max_range_m", positive=True),
         pd=pd,
-        clutter_per_scan=_num(d.get("clutter_per_scan", 0.0), f"{path}.clutter_per_scan",
-                              nonneg=True),
+        clutter_per_scan=_num(
+            d.get("clutter_per_scan", 0.0), f"{path}.clutter_per_scan", nonneg=True
+        ),
         area_m=area,  # type: ignore[arg-type]
     )
 
@@ -344,8 +345,10 @@ def parse_zone(d: Any, path: str, origin: GeoOrigin) -> ZoneSpec:
         return ZoneSpec(zid, kind, (c[0], c[1]), r, None, floor, ceiling)
     if "polygon_enu_m" in d:
         pts = d["polygon_enu_m"]
-        poly = _polygon([_vec(p, 2, f"{path}.polygon_enu_m[{i}]") for i, p in enumerate(pts)],
-                        f"{path}.polygon_enu_m")
+        poly = _polygon(
+            [_vec(p, 2, f"{path}.polygon_enu_m[{i}]") for i, p in enumerate(pts)],
+            f"{path}.polygon_enu_m",
+        )
         return ZoneSpec(zid, kind, None, None, poly, floor, ceiling)
     if "geojson" in d:
         gj = d["geojson"]
@@ -358,12 +361,12 @@ def parse_zone(d: Any, path: str, origin: GeoOrigin) -> ZoneSpec:
         ring = rings[0]
         enu = []
         for i, p in enumerate(ring):
-            lon, lat = _vec(p[:2] if isinstance(p, list) else p, 2,
-                            f"{gpath}.coordinates[0][{i}]")
+            lon, lat = _vec(p[:2] if isinstance(p, list) else p, 2, f"{gpath}.coordinates[0][{i}]")
             v = origin.to_enu(lat, lon, origin.alt_m)
             enu.append([float(v[0]), float(v[1])])
-        return ZoneSpec(zid, kind, None, None, _polygon(enu, f"{gpath}.coordinates"), floor,
-                        ceiling)
+        return ZoneSpec(
+            zid, kind, None, None, _polygon(enu, f"{gpath}.coordinates"), floor, ceiling
+        )
     raise ConfigError(path, "needs a shape: center_enu_m + radius_m, polygon_enu_m or geojson")
 
 

@@ -165,8 +165,9 @@ class SkybenchReader:
         if not isinstance(header, dict) or header.get("type") != "header":
             raise ConfigError("(line 1)", "first line must be the skybench header", name)
         if header.get("format") != "skybench/1":
-            raise ConfigError("format", f"expected 'skybench/1', got {header.get('format')!r}",
-                              name)
+            raise ConfigError(
+                "format", f"expected 'skybench/1', got {header.get('format')!r}", name
+            )
         self.header: dict[str, Any] = header
         self.site: Site = site_from_skybench_header(header)
         self._sensors = self.site.sensor_map

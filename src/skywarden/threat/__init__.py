@@ -1,1 +1,1 @@
-"""Threat assessment: per-track class probabilities, zones, time to zone, identity, a score with reasons."""
+"""Threat assessment: class probabilities, zones, time to zone, identity, a score with reasons."""

@@ -1,0 +1,62 @@
+"""``skywarden`` command line: parse arguments, call the runtime, print results. No logic here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_track(a: argparse.Namespace) -> int:
+    from skywarden.runtime.bench_io import track_file
+
+    with open(a.output, "w", encoding="utf-8") as out:
+        res = track_file(a.scenario, out)
+    print(
+        json.dumps(
+            {
+                "scans": res.scans,
+                "snapshots": res.snapshots,
+                "alerts": res.alerts,
+                "rejected_lines": res.rejected_lines,
+            }
+        ),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_run(a: argparse.Namespace) -> int:
+    from skywarden.runtime.live import serve
+
+    return serve(site_path=a.site, host=a.host, port=a.port, speed=a.speed, seed=a.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="skywarden", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("track", help="track a skybench/1 scenario into tracks.jsonl")
+    t.add_argument("scenario")
+    t.add_argument("-o", "--output", required=True)
+    t.set_defaults(func=_cmd_track)
+
+    r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
+    r.add_argument("--site", help="site TOML file; default: the simulated residence")
+    r.add_argument("--host", default="127.0.0.1")
+    r.add_argument("--port", type=int, default=8080)
+    r.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
+    r.add_argument("--seed", type=int, default=1)
+    r.set_defaults(func=_cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    rc: int = a.func(a)
+    return rc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""Threat assessment: for every track, where it is relative to the zones and how soon it may
+enter one, with a single score and the reasons behind it so the operator sees why.
+
+A warning-worthy track is a confirmed track that is not a friend and is predicted to enter a
+protected zone within ``horizon_s`` (or is inside one). Classification weighs in: objects the
+classifier is confident are birds or manned aircraft are reported but not alerted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+from skywarden.core.site import Site, ZoneKind
+from skywarden.core.track import TrackState
+from skywarden.threat.zones import time_to_enter
+
+
+class ThreatLevel(IntEnum):
+    NONE = 0
+    WATCH = 1  # near the site, heading matters
+    WARNING = 2  # predicted to enter a protected zone within the horizon
+    ALERT = 3  # inside a protected zone, or entry imminent
+
+
+@dataclass(frozen=True)
+class ZoneThreat:
+    zone_id: str
+    inside: bool
+    time_to_enter_s: float | None
+
+
+@dataclass(frozen=True)
+class ThreatAssessment:
+    track_id: str
+    t: float
+    level: ThreatLevel
+    score: float
+    zone_id: str | None
+    time_to_enter_s: float | None
+    object_class: str
+    friendly: bool
+    reasons: tuple[str, ...] = ()
+    zones: tuple[ZoneThreat, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ThreatConfig:
+    horizon_s: float = 120.0
+    imminent_s: float = 30.0
+    margin_sigma: float = 2.0
+    max_margin_m: float = 100.0
+    non_threat_classes: frozenset[str] = frozenset({"bird", "aircraft"})
+    non_threat_confidence: float = 0.6
+
+
+class ThreatAssessor:
+    def __init__(self, site: Site, config: ThreatConfig | None = None) -> None:
+        self.site = site
+        self.cfg = config or ThreatConfig()
+        self.protected = [z for z in site.zones if z.kind is ZoneKind.PROTECTED]
+        self.friends = site.whitelisted_identities
+
+    def assess(self, tracks: Sequence[TrackState], t: float) -> list[ThreatAssessment]:
+        return [self.assess_one(tr, t) for tr in tracks if tr.confirmed]
+
+    def assess_one(self, tr: TrackState, t: float) -> ThreatAssessment:
+        cfg = self.cfg
+        reasons: list[str] = []
+        sig = float(np.sqrt(max(np.trace(tr.P[:2, :2]), 0.0)))
+        margin = min(cfg.margin_sigma * sig, cfg.max_margin_m)
+        zts = []
+        best: ZoneThreat | None = None
+        for z in self.protected:
+            e, n, u = (float(v) for v in tr.position)
+            inside = z.contains(e, n, u)
+            tte = (
+                0.0 if inside else time_to_enter(z, tr.position, tr.velocity, cfg.horizon_s, margin)
+            )
+            zt = ZoneThreat(z.id, inside, tte)
+            zts.append(zt)
+            if tte is not None and (
+                best is None or best.time_to_enter_s is None or tte < best.time_to_enter_s
+            ):
+                best = zt
+        cls = tr.best_class
+        conf = tr.class_probs.get(cls, 0.0)
+        friendly = tr.identity is not None and tr.identity in self.friends
+        level = ThreatLevel.NONE
+        if best is not None and best.time_to_enter_s is not None:
+            tte = best.time_to_enter_s
+            level = (
+                ThreatLevel.ALERT if (best.inside or tte <= cfg.imminent_s) else ThreatLevel.WARNING
+            )
+            reasons.append(
+                "inside " + best.zone_id if best.inside else f"enters {best.zone_id} in {tte:.0f} s"
+            )
+        if friendly and level > ThreatLevel.NONE:
+            reasons.append(f"whitelisted {tr.identity}")
+            level = ThreatLevel.NONE
+        if (
+            cls in cfg.non_threat_classes
+            and conf >= cfg.non_threat_confidence
+            and level > ThreatLevel.NONE
+        ):
+            reasons.append(f"classified {cls} ({conf:.0%})")
+            level = ThreatLevel.WATCH
+        score = float(level) / 3.0
+        return ThreatAssessment(
+            track_id=tr.id,
+            t=t,
+            level=level,
+            score=score,
+            zone_id=best.zone_id if best else None,
+            time_to_enter_s=best.time_to_enter_s if best else None,
+            object_class=cls,
+            friendly=friendly,
+            reasons=tuple(reasons),
+            zones=tuple(zts),
+        )

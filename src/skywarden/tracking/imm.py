@@ -1,0 +1,85 @@
+"""Interacting Multiple Model filtering, batched over tracks.
+
+Blom & Bar-Shalom, "The interacting multiple model algorithm for systems with Markovian
+switching coefficients", IEEE TAC 33(8), 1988; Bar-Shalom, Li & Kirubarajan 2001, §11.6.6.
+Shapes: ``x`` (N, M, 6), ``P`` (N, M, 6, 6), ``mu`` (N, M) for N tracks and M modes;
+``Pi`` (M, M) is the mode transition matrix, ``Pi[i, j] = P(mode j at k | mode i at k-1)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skywarden.tracking import kalman
+from skywarden.tracking.motion import MotionModel
+
+F64 = NDArray[np.float64]
+
+
+def transition_matrix(M: int, p_stay: float, dt: F64) -> F64:
+    """Per-track mode transition matrices (N, M, M) for time steps ``dt``.
+
+    Switching is modelled in continuous time with a mean sojourn ``tau = 1/(1 - p_stay)``
+    seconds, so a longer gap between reports allows more switching:
+    ``p_stay(dt) = exp(-dt/tau)``, the rest shared equally by the other modes.
+    """
+    if M == 1:
+        return np.ones((dt.shape[0], 1, 1))
+    tau = 1.0 / max(1.0 - p_stay, 1e-6)
+    stay = np.exp(-np.maximum(dt, 0.0) / tau)
+    Pi = np.empty((dt.shape[0], M, M))
+    Pi[:] = ((1.0 - stay) / (M - 1))[:, None, None]
+    idx = np.arange(M)
+    Pi[:, idx, idx] = stay[:, None]
+    return Pi
+
+
+def mix(x: F64, P: F64, mu: F64, Pi: F64) -> tuple[F64, F64, F64]:
+    """IMM interaction step (Bar-Shalom 2001, eqs. 11.6.6-6 to -10).
+
+    ``c_j = sum_i Pi_ij mu_i``;  ``mu_{i|j} = Pi_ij mu_i / c_j``;
+    ``x0_j = sum_i mu_{i|j} x_i``;  ``P0_j = sum_i mu_{i|j} (P_i + (x_i - x0_j)(x_i - x0_j)')``.
+    Returns ``(x0, P0, c)``; ``c`` is the predicted mode probability.
+    """
+    c = np.einsum("nij,ni->nj", Pi, mu)  # c_j
+    c = np.maximum(c, 1e-300)
+    w = Pi * mu[:, :, None] / c[:, None, :]  # mu_{i|j}, shape (N, i, j)
+    x0 = np.einsum("nij,nid->njd", w, x)
+    dx = x[:, :, None, :] - x0[:, None, :, :]  # (N, i, j, 6)
+    P0 = np.einsum("nij,nide->njde", w, P) + np.einsum("nij,nijd,nije->njde", w, dx, dx)
+    return x0, P0, c
+
+
+def predict(
+    x: F64, P: F64, mu: F64, dt: F64, models: Sequence[MotionModel], p_stay: float
+) -> tuple[F64, F64, F64]:
+    """Mix, then the mode-matched time update of each model. Returns ``(x, P, mu_pred)``."""
+    M = len(models)
+    Pi = transition_matrix(M, p_stay, dt)
+    x0, P0, c = mix(x, P, mu, Pi)
+    xs = np.empty_like(x0)
+    Ps = np.empty_like(P0)
+    for j, m in enumerate(models):
+        xs[:, j], Ps[:, j] = kalman.predict(x0[:, j], P0[:, j], m.F(dt), m.Q(dt))
+    return xs, Ps, c
+
+
+def combine(x: F64, P: F64, mu: F64) -> tuple[F64, F64]:
+    """Moment-matched output estimate (Bar-Shalom 2001, eq. 11.6.6-17/18)."""
+    xc = np.einsum("nm,nmd->nd", mu, x)
+    dx = x - xc[:, None, :]
+    Pc = np.einsum("nm,nmde->nde", mu, P) + np.einsum("nm,nmd,nme->nde", mu, dx, dx)
+    return xc, kalman.symmetrize(Pc)
+
+
+def update_mode_probs(mu_pred: F64, loglik: F64) -> F64:
+    """``mu_j = Lambda_j c_j / sum``, computed in the log domain for stability."""
+    a = np.log(np.maximum(mu_pred, 1e-300)) + loglik
+    a -= a.max(axis=1, keepdims=True)
+    w = np.exp(a)
+    mu = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
+    out: F64 = mu / mu.sum(axis=1, keepdims=True)
+    return out

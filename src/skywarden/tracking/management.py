@@ -1,0 +1,84 @@
+"""Score-based track management: tentative -> confirmed -> coasting -> deleted.
+
+Each track carries its log-likelihood ratio ``L`` (Blackman & Popoli 1999, §6.2: the
+sequential probability ratio test of "a target" against "clutter"). Per
+detection that updates it, ``dL = ln Pd + ln N(y; 0, S) - ln lambda_FA``; per scan of a sensor
+that should have seen it and did not, ``dL = ln(1 - Pd)``. Wald's SPRT gives the thresholds:
+confirm when ``L >= ln((1 - beta)/alpha)``, drop a tentative track when ``L <= ln(beta/(1 -
+alpha))`` (alpha: probability of confirming a false track, beta: of dropping a true one).
+
+A confirmed track is deleted when its score falls more than ``delete_drop`` below the best it
+reached, or (a young track, never far above the confirmation score) ``young_drop`` below the
+confirmation score (a run of misses that a real target at this Pd would rarely produce), or when no
+sensor has updated it for ``max_coast_s``. The running maximum is capped so a track that was
+seen for an hour still dies within a few scans of its target vanishing.
+
+Statuses are int8 codes in the bank (``bank.TENTATIVE`` ...); the transitions applied here are
+exactly those :class:`core.track.TrackStatus` allows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skywarden.tracking.bank import COASTING, CONFIRMED, TENTATIVE
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ManagementConfig:
+    alpha: float = 3e-3  # P(confirm a false track) per the SPRT
+    beta: float = 0.1  # P(drop a true track)
+    delete_drop: float = 10.0
+    young_drop: float = 3.0  # a track never far above the confirm score dies below it - this
+    score_cap: float = 30.0
+    max_coast_s: float = 8.0
+    tentative_max_gap_s: float = 2.5
+
+    @property
+    def confirm_score(self) -> float:
+        return math.log((1.0 - self.beta) / self.alpha)
+
+    @property
+    def drop_tentative_score(self) -> float:
+        return math.log(self.beta / (1.0 - self.alpha))
+
+
+def manage(
+    status: NDArray[np.int8],
+    score: F64,
+    score_max: F64,
+    t_update: F64,
+    updated: NDArray[np.bool_],
+    missed: NDArray[np.bool_],
+    t: float,
+    cfg: ManagementConfig,
+) -> NDArray[np.bool_]:
+    """Apply one step of lifecycle rules in place; return the mask of rows to keep.
+
+    ``updated``: rows a detection updated in this step; ``missed``: rows a sensor should have
+    detected in this step and did not.
+    """
+    np.minimum(score, cfg.score_cap, out=score)
+    np.maximum(score_max, score, out=score_max)
+    tent = status == TENTATIVE
+    conf = (status == CONFIRMED) | (status == COASTING)
+    gap = t - t_update
+
+    promote = tent & (score >= cfg.confirm_score)
+    drop_tent = (
+        tent & ~promote & ((score <= cfg.drop_tentative_score) | (gap > cfg.tentative_max_gap_s))
+    )
+    floor = np.maximum(score_max - cfg.delete_drop, cfg.confirm_score - cfg.young_drop)
+    drop_conf = conf & ((score < floor) | (gap > cfg.max_coast_s))
+
+    status[promote] = CONFIRMED
+    status[conf & updated] = CONFIRMED
+    status[conf & missed & ~updated] = COASTING
+    keep: NDArray[np.bool_] = ~(drop_tent | drop_conf)
+    return keep
