@@ -92,7 +92,7 @@ class Pipeline:
         for s in sorted(scans, key=lambda s: s.t):
             self.tracker.process(s.t, s.sensor_id, s.detections)
             self.classifier.observe(s, self.tracker)
-        tracks = tuple(self.classifier.annotate(self.tracker.tracks(), t))
+        tracks = tuple(self.classifier.annotate(self.tracker.tracks(confirmed_only=True), t))
         assessments = tuple(self.assessor.assess(tracks, t))
         events = tuple(self.alerts.update(assessments, t))
         self.last = Frame(t, tracks, assessments, events)

@@ -49,7 +49,7 @@ class ThreatAssessment:
 
 @dataclass(frozen=True)
 class ThreatConfig:
-    horizon_s: float = 120.0
+    horizon_s: float = 240.0  # a drone at 25 m/s covers 6 km: beyond any small-drone radar
     imminent_s: float = 30.0
     margin_sigma: float = 2.0
     max_margin_m: float = 100.0

@@ -1,0 +1,76 @@
+"""`skywarden track` on the public scenarios, scored by the referee's own score.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skywarden.runtime.bench_io import track_file
+
+SCENARIOS = [
+    "plots2d_N10_C10",
+    "plots2d_N10_C50",
+    "plots2d_N50_C50",
+    "radar3d_site",
+    "multisensor_attack",
+    "birds_night",
+]
+
+
+def score(bench: Path, name: str, tracks: Path) -> dict[str, object]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(bench / "score.py"),
+            str(bench / f"{name}.scenario.jsonl"),
+            str(bench / f"{name}.truth.jsonl"),
+            str(tracks),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, object] = json.loads(out.stdout)
+    return result
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_public_scenario_scores_without_bad_lines(
+    bench_dir: Path, tmp_path: Path, name: str
+) -> None:
+    out = tmp_path / "tracks.jsonl"
+    with out.open("w") as f:
+        res = track_file(bench_dir / f"{name}.scenario.jsonl", f)
+    assert res.rejected_lines == 0
+    s = score(bench_dir, name, out)
+    assert s["bad_lines"] == 0
+    assert s["objects_never_tracked"] == 0 or name == "multisensor_attack"
+    if name == "plots2d_N10_C10":
+        assert isinstance(s["gospa_mean"], float) and s["gospa_mean"] < 120.0
+
+
+def test_cli_track_writes_format(bench_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "t.jsonl"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skywarden.cli.main",
+            "track",
+            str(bench_dir / "plots2d_N10_C10.scenario.jsonl"),
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    snaps = [x for x in lines if "tracks" in x]
+    assert len(snaps) == 100
+    assert all(
+        {"id", "x", "y", "vx", "vy", "confirmed"} <= set(t) for s in snaps for t in s["tracks"]
+    )

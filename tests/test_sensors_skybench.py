@@ -1,0 +1,92 @@
+"""The skybench/1 reader: good lines become detections, bad lines are rejected and counted."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import pytest
+
+from skywarden.core.errors import ConfigError
+from skywarden.core.observation import MeasurementKind
+from skywarden.sensors.skybench import SkybenchReader
+
+HEADER = {
+    "type": "header",
+    "format": "skybench/1",
+    "name": "t",
+    "origin": {"lat": 33.0, "lon": 44.0, "alt_m": 0.0},
+    "sensors": [
+        {
+            "id": "r",
+            "kind": "radar",
+            "measures": "range_az_el_radial",
+            "position_enu_m": [0, 0, 8],
+            "sigma": {"range_m": 4, "az_rad": 0.01, "el_rad": 0.01, "radial_mps": 0.5},
+        },
+        {
+            "id": "rf",
+            "kind": "rf",
+            "measures": "az",
+            "position_enu_m": [0, 0, 0],
+            "sigma": {"az_rad": 0.03},
+        },
+    ],
+}
+
+
+def scenario(lines: list[str]) -> io.StringIO:
+    return io.StringIO("\n".join([json.dumps(HEADER), *lines]) + "\n")
+
+
+def det(**kw: object) -> str:
+    d = {"range_m": 1000.0, "az_rad": 1.0, "el_rad": 0.1, "radial_mps": -3.0}
+    d.update(kw)
+    return json.dumps({"type": "detections", "t": 1.0, "sensor": "r", "detections": [d]})
+
+
+def test_good_lines_become_detections() -> None:
+    r = SkybenchReader(scenario([det(), det(az_rad=-0.5)]))
+    scans = list(r)
+    assert len(scans) == 2
+    d = scans[0].detections[0]
+    assert d.kind is MeasurementKind.RANGE_AZ_EL_RADIAL
+    assert d.z.tolist() == [1000.0, 1.0, 0.1, -3.0]
+    assert d.R[1, 1] == pytest.approx(1e-4)
+    assert scans[1].detections[0].z[1] == pytest.approx(2 * math.pi - 0.5)  # wrapped to [0, 2pi)
+    assert r.counters.get("accepted.scans") == 2
+
+
+def test_bad_lines_rejected_with_line_numbers_and_stream_continues() -> None:
+    lines = [
+        det(),  # line 2, good
+        "{not json",  # 3
+        det(range_m=-5.0),  # 4
+        det(el_rad=2.0),  # 5
+        det(az_rad="north"),  # 6
+        json.dumps({"type": "detections", "t": 2.0, "sensor": "ghost", "detections": []}),  # 7
+        det(range_m=float("nan")).replace("NaN", "NaN"),  # 8
+        json.dumps({"type": "detections", "t": 3.0, "sensor": "r", "detections": [{}]}),  # 9
+        det(),  # 10, good
+    ]
+    r = SkybenchReader(scenario(lines))
+    scans = list(r)
+    assert [s.line_no for s in scans] == [2, 10]
+    got = [(x.line_no, x.reason) for x in r.rejected]
+    assert got == [
+        (3, "bad_json"),
+        (4, "negative_range"),
+        (5, "angle_out_of_range"),
+        (6, "bad_value"),
+        (7, "unknown_sensor"),
+        (8, "not_finite"),
+        (9, "missing_field"),
+    ]
+    assert r.counters.get("rejected.bad_json") == 1
+    assert r.counters.get("accepted.scans") == 2
+
+
+def test_bad_header() -> None:
+    with pytest.raises(ConfigError, match="skybench/1"):
+        SkybenchReader(io.StringIO(json.dumps({**HEADER, "format": "other"}) + "\n"))

@@ -1,0 +1,108 @@
+"""Zone geometry, the alert rule and the alert lifecycle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from skywarden.alerts.lifecycle import AlertLevel, AlertManager, AlertState
+from skywarden.core.errors import StateError
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.site import Site, WhitelistEntry, ZoneKind, ZoneSpec
+from skywarden.core.track import TrackState, TrackStatus
+from skywarden.threat.assess import ThreatAssessor, ThreatLevel
+from skywarden.threat.zones import time_to_enter
+
+CIRCLE = ZoneSpec("res", ZoneKind.PROTECTED, (0.0, 0.0), 150.0, None, 0.0, 300.0)
+SQUARE = ZoneSpec(
+    "sq",
+    ZoneKind.PROTECTED,
+    None,
+    None,
+    ((-100.0, -100.0), (100.0, -100.0), (100.0, 100.0), (-100.0, 100.0)),
+    0,
+    200,
+)
+
+
+def test_circle_entry_time_closed_form() -> None:
+    p = np.array([1150.0, 0.0, 50.0])
+    v = np.array([-10.0, 0.0, 0.0])
+    assert time_to_enter(CIRCLE, p, v, 300) == pytest.approx(100.0)
+    assert time_to_enter(CIRCLE, p, v, 60) is None  # beyond the horizon
+    assert time_to_enter(CIRCLE, p, -v, 300) is None  # flying away
+    assert time_to_enter(CIRCLE, p, v, 300, margin_m=50) == pytest.approx(95.0)
+
+
+def test_ceiling_and_floor() -> None:
+    high = np.array([1150.0, 0.0, 500.0])
+    assert time_to_enter(CIRCLE, high, np.array([-10.0, 0, 0]), 300) is None
+    descending = time_to_enter(CIRCLE, high, np.array([-10.0, 0, -5.0]), 300)
+    assert descending == pytest.approx(100.0)  # at 100 s: x = 150, z = 0 -> inside
+
+
+def test_polygon_zone() -> None:
+    assert SQUARE.contains(0, 0, 50) and not SQUARE.contains(150, 0, 50)
+    assert not SQUARE.contains(0, 0, 250)
+    tte = time_to_enter(SQUARE, np.array([600.0, 0, 50]), np.array([-10.0, 0, 0]), 300)
+    assert tte == pytest.approx(50.0, abs=1.0)
+
+
+def track(tid: str, x: list[float], ident: str | None = None, cls: str = "drone") -> TrackState:
+    return TrackState(
+        tid,
+        0.0,
+        np.array(x, float),
+        np.eye(6),
+        TrackStatus.CONFIRMED,
+        identity=ident,
+        class_probs={cls: 0.9, "bird": 0.1} if cls != "bird" else {"bird": 0.9, "drone": 0.1},
+    )
+
+
+SITE = Site("s", GeoOrigin(33, 44), (), (CIRCLE,), (WhitelistEntry(remote_id="FRIEND1"),))
+
+
+def test_alert_rule_inside_approaching_friend_bird() -> None:
+    a = ThreatAssessor(SITE)
+    inside = a.assess_one(track("1", [0, 0, 50, 0, 0, 0]), 0)
+    assert inside.level is ThreatLevel.ALERT
+    coming = a.assess_one(track("2", [1150, 0, 50, -10, 0, 0]), 0)
+    assert coming.level is ThreatLevel.WARNING and coming.time_to_enter_s is not None
+    leaving = a.assess_one(track("3", [1150, 0, 50, 10, 0, 0]), 0)
+    assert leaving.level is ThreatLevel.NONE
+    friend = a.assess_one(track("4", [0, 0, 50, 0, 0, 0], ident="FRIEND1"), 0)
+    assert friend.level is ThreatLevel.NONE and friend.friendly
+    bird = a.assess_one(track("5", [0, 0, 50, 0, 0, 0], cls="bird"), 0)
+    assert bird.level < ThreatLevel.WARNING
+
+
+def test_one_alert_per_track_and_zone_with_escalation_and_hysteresis() -> None:
+    a = ThreatAssessor(SITE)
+    m = AlertManager()
+    far = track("7", [1150, 0, 50, -10, 0, 0])
+    ev = m.update([a.assess_one(far, 0)], 0.0)
+    assert [e.kind for e in ev] == ["raised"] and ev[0].alert.level is AlertLevel.WARNING
+    ev = m.update([a.assess_one(far, 1)], 1.0)
+    assert ev == []  # no duplicate
+    ev = m.update([a.assess_one(track("7", [100, 0, 50, -10, 0, 0]), 2)], 2.0)
+    assert [e.kind for e in ev] == ["escalated"] and ev[0].alert.level is AlertLevel.ALERT
+    # threat gone: stays raised during the hysteresis, resolves after it
+    assert m.update([], 5.0) == []
+    ev = m.update([], 12.5)
+    assert [e.kind for e in ev] == ["resolved"]
+    assert ev[0].alert.state is AlertState.RESOLVED
+
+
+def test_acknowledge_and_guarded_transitions() -> None:
+    a = ThreatAssessor(SITE)
+    m = AlertManager()
+    (ev,) = m.update([a.assess_one(track("9", [0, 0, 50, 0, 0, 0]), 0)], 0.0)
+    ack = m.acknowledge(ev.alert.id, "operator1", 3.0)
+    assert ack.alert.state is AlertState.ACKNOWLEDGED and ack.alert.acknowledged_by == "operator1"
+    res = m.resolve(ev.alert.id, "operator1", 4.0)
+    assert res.alert.state is AlertState.RESOLVED
+    with pytest.raises(StateError):
+        m.acknowledge(ev.alert.id, "operator1", 5.0)
+    with pytest.raises(StateError):
+        AlertState.RESOLVED.to(AlertState.RAISED)

@@ -1,0 +1,132 @@
+"""Kalman, IMM and measurement models against hand computation and textbook values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skywarden.core.observation import MeasurementKind
+from skywarden.tracking import imm, kalman
+from skywarden.tracking.measurement import innovation, measure
+from skywarden.tracking.motion import ConstantVelocity, CoordinatedTurn, NearHover, cwna_Q
+
+
+def test_scalar_update_matches_hand_computation() -> None:
+    # 6-D state but only x observed: gain K = P/(P+R) on the x component
+    x = np.zeros((1, 6))
+    P = np.eye(6)[None] * 4.0
+    H = np.zeros((1, 1, 6))
+    H[0, 0, 0] = 1.0
+    R = np.array([[1.0]])
+    y = np.array([[5.0]])
+    x2, P2 = kalman.update(x, P, y, H, R)
+    assert x2[0, 0] == pytest.approx(4.0)  # 4/(4+1) * 5
+    assert P2[0, 0, 0] == pytest.approx(0.8)  # (1 - 0.8) * 4
+    assert P2[0, 1, 1] == pytest.approx(4.0)  # unobserved: unchanged
+
+
+def test_cv_predict_textbook() -> None:
+    m = ConstantVelocity(q_h=2.0, q_v=2.0)
+    x = np.array([[0, 0, 0, 1.0, 2.0, 3.0]])
+    P = np.zeros((1, 6, 6))
+    dt = np.array([2.0])
+    x2, P2 = kalman.predict(x, P, m.F(dt), m.Q(dt))
+    assert x2[0, :3].tolist() == [2.0, 4.0, 6.0]
+    # Bar-Shalom 6.2.2-12: q dt^3/3, q dt^2/2, q dt
+    assert P2[0, 0, 0] == pytest.approx(2.0 * 8 / 3)
+    assert P2[0, 0, 3] == pytest.approx(2.0 * 4 / 2)
+    assert P2[0, 3, 3] == pytest.approx(2.0 * 2)
+
+
+def test_ct_turns_velocity_and_hover_decays() -> None:
+    ct = CoordinatedTurn(omega=math.pi / 2)  # quarter turn per second
+    x = np.array([[0, 0, 0, 10.0, 0, 0]])
+    x2 = np.einsum("nij,nj->ni", ct.F(np.array([1.0])), x)
+    assert x2[0, 3:5] == pytest.approx([0.0, 10.0], abs=1e-9)
+    assert x2[0, :2] == pytest.approx([20 / math.pi, 20 / math.pi])  # quarter circle, r=20/pi
+    hv = NearHover(tau=2.0)
+    x3 = np.einsum("nij,nj->ni", hv.F(np.array([2.0])), x)
+    assert x3[0, 3] == pytest.approx(10 * math.exp(-1))
+
+
+def test_radar_jacobian_matches_finite_differences() -> None:
+    X = np.array([[300.0, 1200.0, 150.0, -4.0, 7.0, 1.0]])
+    s = np.array([10.0, -20.0, 8.0])
+    h, H = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X, s)
+    eps = 1e-4
+    num = np.zeros((4, 6))
+    for k in range(6):
+        d = np.zeros(6)
+        d[k] = eps
+        hp, _ = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X + d, s)
+        hm, _ = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X - d, s)
+        num[:, k] = (hp[0] - hm[0]) / (2 * eps)
+    assert H[0] == pytest.approx(num, abs=1e-6)
+    r = np.linalg.norm(X[0, :3] - s)
+    assert h[0, 0] == pytest.approx(r)
+
+
+def test_innovation_wraps_azimuth() -> None:
+    y = innovation(MeasurementKind.AZ, np.array([[0.01]]), np.array([[2 * math.pi - 0.01]]))
+    assert y[0, 0] == pytest.approx(0.02)
+
+
+def test_imm_switches_to_manoeuvre_mode_on_a_turn() -> None:
+    models = (ConstantVelocity(0.01, 0.01), ConstantVelocity(20.0, 1.0))
+    x = np.zeros((1, 2, 6))
+    x[0, :, 3] = 10.0
+    P = np.broadcast_to(np.eye(6), (1, 2, 6, 6)).copy()
+    mu = np.array([[0.5, 0.5]])
+    H = np.zeros((1, 2, 6))
+    H[0, 0, 0] = H[0, 1, 1] = 1.0
+    R = np.eye(2)
+    pos = np.zeros(2)
+    vel = np.array([10.0, 0.0])
+    for k in range(40):
+        if k == 20:
+            vel = np.array([0.0, 10.0])  # sharp 90 degree turn
+        pos = pos + vel
+        x, P, mu_pred = imm.predict(x, P, mu, np.array([1.0]), models, 0.95)
+        lls = []
+        for j in range(2):
+            y = pos[None] - x[:, j, :2]
+            S = kalman.innovation_cov(P[:, j], H, R)
+            lls.append(kalman.log_likelihood(kalman.mahalanobis2(y, S), S))
+            x[:, j], P[:, j] = kalman.update(x[:, j], P[:, j], y, H, R, S)
+        mu = imm.update_mode_probs(mu_pred, np.stack(lls, axis=1))
+        if k == 19:
+            assert mu[0, 0] > 0.8  # straight flight: the quiet model wins
+        if k == 21:
+            assert mu[0, 1] > 0.8  # just after the turn: the manoeuvre model takes over
+
+
+spd = st.floats(min_value=0.1, max_value=1e4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    p=spd, r=spd, dt=st.floats(0.01, 30.0), q=st.floats(0.0, 50.0), ang=st.floats(-math.pi, math.pi)
+)
+def test_covariances_stay_symmetric_positive_definite(
+    p: float, r: float, dt: float, q: float, ang: float
+) -> None:
+    X = np.array([[1000 * math.sin(ang), 1000 * math.cos(ang), 100.0, 5.0, -3.0, 0.5]])
+    P = np.eye(6)[None] * p
+    m = ConstantVelocity(q, q)
+    X, P = kalman.predict(X, P, m.F(np.array([dt])), m.Q(np.array([dt])))
+    h, H = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X, np.zeros(3))
+    R = np.diag([r, 1e-4, 1e-4, 0.25])
+    z = h + 0.1
+    y = innovation(MeasurementKind.RANGE_AZ_EL_RADIAL, z, h)
+    X, P = kalman.update(X, P, y, H, R)
+    assert np.allclose(P, np.swapaxes(P, 1, 2))
+    assert np.linalg.eigvalsh(P[0]).min() > 0
+
+
+def test_cwna_doctest_values() -> None:
+    Q = cwna_Q(np.array([1.0]), 3.0)
+    assert Q[0, 0, 0] == 1.0 and Q[0, 0, 3] == 1.5 and Q[0, 3, 3] == 3.0
