@@ -36,7 +36,9 @@ ceiling_m = 300
 [[zones]]
 id = "garden"
 kind = "warning"
-geojson = { type = "Polygon", coordinates = [[[44.36, 33.31], [44.363, 33.31], [44.363, 33.314], [44.36, 33.31]]] }
+[zones.geojson]
+type = "Polygon"
+coordinates = [[[44.36, 33.31], [44.363, 33.31], [44.363, 33.314], [44.36, 33.31]]]
 
 [[whitelist]]
 remote_id = "1581F4XFC228R00B2B4A"
