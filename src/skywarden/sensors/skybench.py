@@ -77,6 +77,19 @@ def _finite(v: Any, key: str) -> float:
     return f
 
 
+_R_CACHE: dict[int, tuple[SensorSpec, np.ndarray]] = {}
+
+
+def _sensor_R(sensor: SensorSpec) -> np.ndarray:
+    """The sensor's noise covariance, built once per sensor and shared read-only."""
+    hit = _R_CACHE.get(id(sensor))
+    if hit is None or hit[0] is not sensor:
+        R = sensor.R()
+        R.setflags(write=False)
+        hit = _R_CACHE[id(sensor)] = (sensor, R)
+    return hit[1]
+
+
 def parse_detection(d: Mapping[str, Any], sensor: SensorSpec, t: float) -> Detection:
     """One detection dict -> :class:`Detection`; raises :class:`InputRejected`."""
     if not isinstance(d, Mapping):
@@ -112,7 +125,7 @@ def parse_detection(d: Mapping[str, Any], sensor: SensorSpec, t: float) -> Detec
         sensor_id=sensor.id,
         kind=kind,
         z=np.array(z),
-        R=sensor.R(),
+        R=_sensor_R(sensor),
         sensor_pos=sensor.position_enu,
         identity=identity,
         rcs_dbsm=rcs_f,

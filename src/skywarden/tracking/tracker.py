@@ -140,7 +140,7 @@ class Tracker:
         if t < self.time - self.cfg.time_tolerance_s:
             self.counters.inc("rejected.time_backwards")
             return
-        dets = [d for d in detections if self._valid(d, sm)]
+        dets = self._valid(detections, sm)
         self.last_assignments = []
         self._predict(t)
         self.time = max(self.time, t)
@@ -222,17 +222,26 @@ class Tracker:
 
     # ------------------------------------------------------------------ steps
 
-    def _valid(self, d: Detection, sm: SensorModel) -> bool:
-        if d.kind is not sm.kind:
-            self.counters.inc("rejected.kind_mismatch")
-            return False
-        if not (np.all(np.isfinite(d.z)) and np.all(np.isfinite(d.R))):
-            self.counters.inc("rejected.not_finite")
-            return False
-        if d.kind is MeasurementKind.RANGE_AZ_EL_RADIAL and d.z[0] <= 0:
-            self.counters.inc("rejected.negative_range")
-            return False
-        return True
+    def _valid(self, detections: Sequence[Detection], sm: SensorModel) -> list[Detection]:
+        """Drop (and count) detections of the wrong kind, non-finite or negative ranges."""
+        dets = [d for d in detections if d.kind is sm.kind]
+        if len(dets) < len(detections):
+            self.counters.inc("rejected.kind_mismatch", len(detections) - len(dets))
+        if not dets:
+            return dets
+        Z = np.stack([d.z for d in dets])
+        ok = np.isfinite(Z).all(axis=1)
+        Rs = {id(d.R): d.R for d in dets}
+        if not all(np.isfinite(R).all() for R in Rs.values()):
+            ok &= np.array([bool(np.isfinite(d.R).all()) for d in dets])
+        self.counters.inc("rejected.not_finite", int((~ok).sum()))
+        if sm.kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+            neg = ok & (Z[:, 0] <= 0)
+            self.counters.inc("rejected.negative_range", int(neg.sum()))
+            ok &= ~neg
+        if ok.all():
+            return dets
+        return [d for d, k in zip(dets, ok, strict=True) if k]
 
     def _predict(self, t: float) -> None:
         b = self.bank
