@@ -23,26 +23,45 @@ EFFECTOR_NAMES = {
 }
 
 
-# The one function allowed to write ``ModeDefinition.task``: a Registration's TaskDefinition
-# (what tasking skywarden accepts: none), which is not a Task message.
-ALLOWED_TASK_FIELD = ("alerts/sinks/sapient.py", "_declare_untaskable")
+def _mode_definition_names(tree: ast.AST) -> set[str]:
+    """Names bound to a ``Registration.ModeDefinition``.
 
-
-def _allowed_lines(tree: ast.AST, rel: str) -> set[int]:
-    lines: set[int] = set()
+    ``ModeDefinition.task`` is a *TaskDefinition*: the registration's declaration of what
+    tasking a node accepts, not a Task message. A name counts when it is assigned from, or
+    iterates over, an expression naming ``mode_definition``, or is a parameter annotated
+    ``ModeDefinition``. ``.task`` on anything else (a ``SapientMessage``) is a violation.
+    """
+    names: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and (rel, node.name) == ALLOWED_TASK_FIELD:
-            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
-    return lines
+        if isinstance(node, ast.Assign) and "mode_definition" in ast.unparse(node.value):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif (
+            isinstance(node, ast.For)
+            and isinstance(node.target, ast.Name)
+            and "mode_definition" in ast.unparse(node.iter)
+        ):
+            names.add(node.target.id)
+        elif (
+            isinstance(node, ast.arg)
+            and node.annotation is not None
+            and "ModeDefinition" in ast.unparse(node.annotation)
+        ):
+            names.add(node.arg)
+    return names
 
 
 def _violations(path: Path, root: Path = SRC) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    allowed = _allowed_lines(tree, str(path.relative_to(root)))
+    modes = _mode_definition_names(tree)
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr == "task" and node.lineno in allowed:
-            continue
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "task"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modes
+        ):
+            continue  # ModeDefinition.task: a TaskDefinition, see _mode_definition_names
         where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.ImportFrom | ast.Import):
             names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
@@ -94,6 +113,7 @@ def test_scanner_catches_a_task(tmp_path: Path) -> None:
     samples = [
         "from sapient_msg.bsi_flex_335_v2_0 import task_pb2\n",
         "m.task.task_id = 'x'\n",
+        "mode = msg\nmode.task.task_id = 'x'\n",
         "SapientMessage(task=t)\n",
         "x = Registration.NODE_TYPE_JAMMER\n",
     ]

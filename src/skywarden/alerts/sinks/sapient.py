@@ -81,8 +81,7 @@ def _declare_untaskable(mode: registration_pb2.Registration.ModeDefinition) -> N
     The ICD requires every mode to describe the tasking it accepts; skywarden accepts none:
     zero concurrent tasks and no commands. The region definition is mandatory in the
     TaskDefinition, so it names the area-of-interest type in skywarden's coordinates.
-    This is the one place in ``src/`` allowed to touch a ``task`` field
-    (``tests/test_sapient_no_task.py``).
+    ``tests/test_sapient_no_task.py`` allows ``.task`` only on a ModeDefinition like this.
     """
     definition = mode.task
     definition.concurrent_tasks = 0
