@@ -1,0 +1,188 @@
+"""Core values -> wire models: the one place a track, an alert or a site becomes JSON.
+
+Geodetic positions are computed here from the site origin (``core.geo``), so the tracker stays
+in ENU and the console can draw either. Floats are rounded to what a display can use
+(centimetres, milli-degrees of heading) to keep each WebSocket message small.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from skywarden.alerts.lifecycle import Alert
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.site import SensorSpec, Site, ZoneSpec
+from skywarden.core.track import TrackState, TrackStatus
+from skywarden.service.schemas import (
+    AlertOut,
+    GeoPoint,
+    PictureOut,
+    SensorOut,
+    SiteOut,
+    ThreatOut,
+    TrackOut,
+    TrailPointOut,
+)
+from skywarden.service.source import Picture, TrailPoint
+from skywarden.threat.assess import ThreatAssessment
+
+_CIRCLE_VERTICES = 72
+
+
+def _r(v: float, nd: int = 2) -> float:
+    return round(float(v), nd)
+
+
+def geo_point(origin: GeoOrigin, e: float, n: float, u: float) -> GeoPoint:
+    lat, lon, alt = origin.to_geodetic(e, n, u)
+    return GeoPoint(lat=round(lat, 7), lon=round(lon, 7), alt_m=_r(alt))
+
+
+def threat_out(a: ThreatAssessment) -> ThreatOut:
+    tte = a.time_to_enter_s
+    return ThreatOut(
+        level=a.level.name.lower(),  # type: ignore[arg-type]
+        score=_r(a.score, 3),
+        zone_id=a.zone_id,
+        time_to_enter_s=None if tte is None else _r(tte, 1),
+        reasons=list(a.reasons),
+        friendly=a.friendly,
+    )
+
+
+def track_out(tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin) -> TrackOut:
+    e, n, u, ve, vn, vu = (float(v) for v in tr.x[:6])
+    sigma = math.sqrt(max(float(np.trace(tr.P[:2, :2])) / 2.0, 0.0))
+    return TrackOut(
+        id=tr.id,
+        t=_r(tr.t, 3),
+        status=tr.status.value,
+        confirmed=tr.confirmed,
+        coasting=tr.status is TrackStatus.COASTING,
+        enu=[_r(e), _r(n), _r(u)],
+        position=geo_point(origin, e, n, u),
+        velocity_enu=[_r(ve), _r(vn), _r(vu)],
+        speed_mps=_r(math.hypot(ve, vn, vu)),
+        heading_deg=_r(math.degrees(math.atan2(ve, vn)) % 360.0, 1),
+        sigma_m=_r(sigma, 1),
+        object_class=tr.best_class,
+        class_probs={k: _r(p, 3) for k, p in tr.class_probs.items()},
+        identity=tr.identity,
+        sensors=list(tr.sensors),
+        hits=tr.hits,
+        first_t=_r(tr.first_t, 3),
+        threat=None if a is None else threat_out(a),
+    )
+
+
+def alert_out(al: Alert) -> AlertOut:
+    return AlertOut(
+        id=al.id,
+        track_id=al.track_id,
+        zone_id=al.zone_id,
+        level=al.level.value,
+        state=al.state.value,
+        raised_t=al.raised_t,
+        updated_t=al.updated_t,
+        time_to_enter_s=None if al.time_to_enter_s is None else _r(al.time_to_enter_s, 1),
+        object_class=al.object_class,
+        reasons=list(al.reasons),
+        acknowledged_by=al.acknowledged_by,
+        acknowledged_t=al.acknowledged_t,
+        resolved_t=al.resolved_t,
+    )
+
+
+def tracks_out(pic: Picture, origin: GeoOrigin) -> list[TrackOut]:
+    return [track_out(tr, pic.assessments.get(tr.id), origin) for tr in pic.tracks]
+
+
+def picture_out(pic: Picture, origin: GeoOrigin, resync: bool = False) -> PictureOut:
+    return PictureOut(
+        seq=pic.seq,
+        t=pic.t,
+        wall_t=pic.wall_t,
+        resync=resync,
+        tracks=tracks_out(pic, origin),
+        alerts=[alert_out(a) for a in pic.alerts],
+    )
+
+
+def trail_out(points: tuple[TrailPoint, ...]) -> list[TrailPointOut]:
+    return [
+        TrailPointOut(t=p.t, e=_r(p.e), n=_r(p.n), u=_r(p.u), coasting=p.coasting) for p in points
+    ]
+
+
+def sensor_out(s: SensorSpec, origin: GeoOrigin) -> SensorOut:
+    e, n, u = (float(v) for v in s.position_enu)
+    return SensorOut(
+        id=s.id,
+        kind=s.kind.value,
+        measures=s.measures.value,
+        enu=[_r(e), _r(n), _r(u)],
+        position=geo_point(origin, e, n, u),
+        max_range_m=s.max_range_m,
+        update_s=s.update_s,
+    )
+
+
+def _zone_ring_enu(z: ZoneSpec) -> list[tuple[float, float]]:
+    if z.center_enu is not None and z.radius_m is not None:
+        ce, cn = z.center_enu
+        k = _CIRCLE_VERTICES
+        return [
+            (
+                ce + z.radius_m * math.sin(2 * math.pi * i / k),
+                cn + z.radius_m * math.cos(2 * math.pi * i / k),
+            )
+            for i in range(k)
+        ]
+    assert z.polygon_enu is not None
+    return list(z.polygon_enu)
+
+
+def _finite_or_none(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def zone_feature(z: ZoneSpec, origin: GeoOrigin) -> dict[str, Any]:
+    ring = []
+    for e, n in _zone_ring_enu(z):
+        lat, lon, _ = origin.to_geodetic(e, n, 0.0)
+        ring.append([round(lon, 7), round(lat, 7)])
+    ring.append(ring[0])
+    props: dict[str, Any] = {
+        "id": z.id,
+        "kind": z.kind.value,
+        "floor_m": _finite_or_none(z.floor_m),
+        "ceiling_m": _finite_or_none(z.ceiling_m),
+        "center_enu": list(z.center_enu) if z.center_enu is not None else None,
+        "radius_m": z.radius_m,
+        "polygon_enu": [list(p) for p in z.polygon_enu] if z.polygon_enu else None,
+    }
+    return {
+        "type": "Feature",
+        "id": z.id,
+        "properties": props,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
+
+
+def site_out(site: Site) -> SiteOut:
+    o = site.origin
+    return SiteOut(
+        name=site.name,
+        origin=GeoPoint(lat=o.lat_deg, lon=o.lon_deg, alt_m=o.alt_m),
+        sensors=[sensor_out(s, o) for s in site.sensors],
+        zones={"type": "FeatureCollection", "features": [zone_feature(z, o) for z in site.zones]},
+        whitelist=sorted(site.whitelisted_identities),
+    )
+
+
+def counters_out(stats: Mapping[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in sorted(stats.items())}

@@ -1,0 +1,153 @@
+"""The wire contract of the REST API and the WebSocket, as pydantic models (the only place pydantic
+lives, besides ``settings``). Field by field, as readsb's README-json.md does for aircraft.json.
+
+Units: SI everywhere (metres, m/s, seconds); latitude/longitude in degrees (WGS-84); ``enu``
+is ``[east, north, up]`` metres about the site origin; times are site-clock seconds (UNIX
+seconds in live and simulated runs). A field the system does not know is ``null``, never
+guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class HealthOut(_Out):
+    status: Literal["ok", "starting"]
+    mode: str = Field(description="simulation, replay or live")
+    seq: int = Field(description="sequence number of the latest picture (0 before the first)")
+    picture_t: float | None = Field(description="site time of the latest picture, s")
+    picture_age_s: float | None = Field(description="wall seconds since the latest picture")
+
+
+class ConfigOut(_Out):
+    """What the console needs to behave like the server expects."""
+
+    stale_after_s: float = Field(description="show the feed-lost banner after this many s")
+    operator: str = Field(description="name recorded on acknowledgements")
+
+
+class GeoPoint(_Out):
+    lat: float
+    lon: float
+    alt_m: float
+
+
+class SensorOut(_Out):
+    id: str
+    kind: str
+    measures: str
+    enu: list[float] = Field(description="[e, n, u] metres")
+    position: GeoPoint
+    max_range_m: float | None
+    update_s: float
+
+
+class SiteOut(_Out):
+    name: str
+    origin: GeoPoint
+    sensors: list[SensorOut]
+    zones: dict[str, Any] = Field(
+        description="GeoJSON FeatureCollection: one Polygon feature per zone (lon/lat; circles "
+        "as 72-gons); properties carry id, kind, floor_m, ceiling_m and the exact ENU shape "
+        "(center_enu + radius_m, or polygon_enu)"
+    )
+    whitelist: list[str] = Field(description="identities treated as friendly")
+
+
+class ThreatOut(_Out):
+    level: Literal["none", "watch", "warning", "alert"]
+    score: float = Field(description="0 (none) .. 1 (alert)")
+    zone_id: str | None
+    time_to_enter_s: float | None = Field(description="0 when inside; null when not predicted")
+    reasons: list[str]
+    friendly: bool
+
+
+class TrackOut(_Out):
+    id: str
+    t: float
+    status: Literal["tentative", "confirmed", "coasting", "deleted"]
+    confirmed: bool
+    coasting: bool
+    enu: list[float] = Field(description="[e, n, u] metres")
+    position: GeoPoint
+    velocity_enu: list[float] = Field(description="[ve, vn, vu] m/s")
+    speed_mps: float
+    heading_deg: float = Field(description="course over ground, clockwise from north")
+    sigma_m: float = Field(description="1-sigma horizontal position uncertainty")
+    object_class: str = Field(description="most probable class")
+    class_probs: dict[str, float]
+    identity: str | None
+    sensors: list[str]
+    hits: int
+    first_t: float
+    threat: ThreatOut | None = Field(description="null for tentative tracks (not assessed)")
+
+
+class AlertOut(_Out):
+    id: str
+    track_id: str
+    zone_id: str
+    level: Literal["warning", "alert"]
+    state: Literal["raised", "acknowledged", "resolved"]
+    raised_t: float
+    updated_t: float
+    time_to_enter_s: float | None
+    object_class: str
+    reasons: list[str]
+    acknowledged_by: str | None
+    acknowledged_t: float | None
+    resolved_t: float | None
+
+
+class AlertAction(BaseModel):
+    """Body of ``POST /api/alerts/{id}/ack`` and ``/resolve`` (optional)."""
+
+    by: str | None = Field(default=None, max_length=64, description="operator name")
+
+
+class TrailPointOut(_Out):
+    t: float
+    e: float
+    n: float
+    u: float
+    coasting: bool
+
+
+class HistoryOut(_Out):
+    t: float | None
+    trails: dict[str, list[TrailPointOut]] = Field(description="track id -> oldest..newest")
+
+
+class PictureOut(_Out):
+    """One WebSocket message: ``type`` is ``picture``; the whole picture, every update."""
+
+    type: Literal["picture"] = "picture"
+    seq: int
+    t: float
+    wall_t: float
+    resync: bool = Field(
+        default=False,
+        description="true on the first message and after this client fell behind and had "
+        "older pictures dropped: replace, never merge",
+    )
+    tracks: list[TrackOut]
+    alerts: list[AlertOut]
+
+
+class StatsOut(_Out):
+    mode: str
+    seq: int
+    picture_t: float | None
+    tracks: int
+    confirmed_tracks: int
+    active_alerts: int
+    ws_clients: int
+    counters: dict[str, float] = Field(description="every stage's counters, by dotted name")

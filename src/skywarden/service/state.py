@@ -1,0 +1,32 @@
+"""What the app's lifespan owns, in one typed object reachable from every route."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from fastapi import Request, WebSocket
+
+from skywarden.core.clock import Clock
+from skywarden.service.hub import PictureHub
+from skywarden.service.settings import ServiceSettings
+from skywarden.service.source import PictureSource
+
+
+@dataclass
+class ServiceState:
+    settings: ServiceSettings
+    source: PictureSource
+    clock: Clock
+    hub: PictureHub
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def get_state(request: Request) -> ServiceState:
+    st: ServiceState = request.app.state.skywarden
+    return st
+
+
+def ws_state(ws: WebSocket) -> ServiceState:
+    st: ServiceState = ws.app.state.skywarden
+    return st

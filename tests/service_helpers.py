@@ -1,0 +1,112 @@
+"""Builders shared by the service, console and live tests: a small site and hand-made pictures."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skywarden.alerts.lifecycle import AlertManager
+from skywarden.core.site import Site, parse_site
+from skywarden.core.track import TrackState, TrackStatus
+from skywarden.service.source import Picture, TrailPoint
+from skywarden.threat.assess import ThreatAssessor
+
+SITE_DICT = {
+    "name": "test-residence",
+    "origin": {"lat": 33.3128, "lon": 44.3615, "alt_m": 34.0},
+    "sensors": [
+        {
+            "id": "radar-1",
+            "kind": "radar",
+            "measures": "range_az_el_radial",
+            "position_enu_m": [30, -20, 10],
+            "sigma": {"range_m": 5, "az_rad": 0.01, "el_rad": 0.015, "radial_mps": 0.6},
+            "max_range_m": 2500,
+        }
+    ],
+    "zones": [
+        {
+            "id": "residence",
+            "kind": "protected",
+            "center_enu_m": [0, 0],
+            "radius_m": 150,
+            "ceiling_m": 300,
+        },
+        {
+            "id": "perimeter",
+            "kind": "warning",
+            "polygon_enu_m": [[-600, -600], [600, -600], [600, 600], [-600, 600]],
+        },
+    ],
+    "whitelist": [{"remote_id": "FRIEND1", "note": "site drone"}],
+}
+
+
+def make_site() -> Site:
+    return parse_site(SITE_DICT)
+
+
+def track(
+    tid: str,
+    e: float,
+    n: float,
+    ve: float,
+    vn: float,
+    t: float = 100.0,
+    status: TrackStatus = TrackStatus.CONFIRMED,
+    cls: str = "drone",
+) -> TrackState:
+    x = np.array([e, n, 60.0, ve, vn, 0.0])
+    return TrackState(
+        id=tid,
+        t=t,
+        x=x,
+        P=np.eye(6) * 25.0,
+        status=status,
+        class_probs={cls: 0.8, "bird": 0.2} if cls != "bird" else {"bird": 0.9, "drone": 0.1},
+        sensors=("radar-1",),
+        hits=12,
+        first_t=t - 20,
+    )
+
+
+class PictureMaker:
+    """Runs real threat assessment and the real alert manager over hand-placed tracks."""
+
+    def __init__(self, site: Site) -> None:
+        self.assessor = ThreatAssessor(site)
+        self.alerts = AlertManager()
+        self.seq = 0
+
+    def make(self, tracks: list[TrackState], t: float = 100.0) -> Picture:
+        self.seq += 1
+        assessed = self.assessor.assess(tracks, t)
+        self.alerts.update(assessed, t)
+        trails = {
+            tr.id: tuple(
+                TrailPoint(
+                    t - k, float(tr.x[0] - k * tr.x[3]), float(tr.x[1] - k * tr.x[4]), 60.0, k < 2
+                )
+                for k in range(5, 0, -1)
+            )
+            for tr in tracks
+        }
+        return Picture(
+            seq=self.seq,
+            t=t,
+            wall_t=1_700_000_000.0 + self.seq,
+            tracks=tuple(tracks),
+            assessments={a.track_id: a for a in assessed},
+            alerts=tuple(self.alerts.active),
+            trails=trails,
+        )
+
+
+def standard_tracks(t: float = 100.0) -> list[TrackState]:
+    """An inbound drone (alert), an outbound drone, a bird, a tentative and a coasting track."""
+    return [
+        track("T1", 400.0, 0.0, -10.0, 0.0, t),
+        track("T2", -800.0, 800.0, -5.0, 5.0, t),
+        track("T3", 200.0, -300.0, 3.0, 1.0, t, cls="bird"),
+        track("T4", 900.0, -900.0, 0.0, 0.0, t, status=TrackStatus.TENTATIVE),
+        track("T5", -300.0, -100.0, -8.0, -2.0, t, status=TrackStatus.COASTING),
+    ]
