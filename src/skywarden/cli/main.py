@@ -33,6 +33,16 @@ def _cmd_run(a: argparse.Namespace) -> int:
     return serve(site_path=a.site, host=a.host, port=a.port, speed=a.speed, seed=a.seed)
 
 
+def _cmd_bench(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from skywarden.runtime.bench import PUBLIC, main
+
+    names = a.scenario or PUBLIC
+    print(main(Path(a.bench_dir), Path(a.out), names, a.compare, Path(a.md) if a.md else None))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skywarden", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -41,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("scenario")
     t.add_argument("-o", "--output", required=True)
     t.set_defaults(func=_cmd_track)
+
+    b = sub.add_parser("bench", help="track, time and score the public scenarios -> BENCH.md")
+    b.add_argument("--bench-dir", default="../shared/bench")
+    b.add_argument("--out", default="out/bench")
+    b.add_argument("--md", default="BENCH.md")
+    b.add_argument("--compare", choices=["stonesoup"])
+    b.add_argument("scenario", nargs="*")
+    b.set_defaults(func=_cmd_bench)
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
     r.add_argument("--site", help="site TOML file; default: the simulated residence")

@@ -1,1 +1,4 @@
-"""The one place that wires stages together: sources -> tracker -> threat -> alerts -> store -> service."""
+"""The one place that wires stages together.
+
+sources -> tracker -> threat -> alerts -> store -> service.
+"""

@@ -241,7 +241,7 @@ class Tracker:
             ok &= ~neg
         if ok.all():
             return dets
-        return [d for d, k in zip(dets, ok, strict=True) if k]
+        return [d for d, k in zip(dets, ok.tolist(), strict=True) if k]
 
     def _predict(self, t: float) -> None:
         b = self.bank

@@ -1,0 +1,35 @@
+"""The project's own GOSPA agrees with the referee's score.py on real tracker output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skywarden.runtime.bench_io import track_file
+from skywarden.runtime.metrics import evaluate
+
+
+@pytest.mark.parametrize("name", ["plots2d_N10_C50", "radar3d_site"])
+def test_own_gospa_matches_score_py(bench_dir: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / "tracks.jsonl"
+    with out.open("w") as f:
+        track_file(bench_dir / f"{name}.scenario.jsonl", f)
+    scen, truth = bench_dir / f"{name}.scenario.jsonl", bench_dir / f"{name}.truth.jsonl"
+    ref = json.loads(
+        subprocess.run(
+            [sys.executable, str(bench_dir / "score.py"), str(scen), str(truth), str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    own = evaluate(scen, truth, out)
+    assert own.gospa == pytest.approx(ref["gospa_mean"], rel=1e-9)
+    assert own.loc == pytest.approx(ref["gospa_loc"], rel=1e-9)
+    assert own.missed == pytest.approx(ref["gospa_missed"])
+    assert own.false == pytest.approx(ref["gospa_false"])
+    assert own.id_switches == ref["id_switches"]
