@@ -55,6 +55,9 @@ class ThreatConfig:
     max_margin_m: float = 100.0
     non_threat_classes: frozenset[str] = frozenset({"bird", "aircraft"})
     non_threat_confidence: float = 0.6
+    approach_drone_prob: float = 0.9  # a likely drone closing on the site warns early
+    approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
+    approach_min_closing_mps: float = 3.0
 
 
 class ThreatAssessor:
@@ -62,7 +65,50 @@ class ThreatAssessor:
         self.site = site
         self.cfg = config or ThreatConfig()
         self.protected = [z for z in site.zones if z.kind is ZoneKind.PROTECTED]
+        self.warning = [z for z in site.zones if z.kind is ZoneKind.WARNING]
         self.friends = site.whitelisted_identities
+
+    @property
+    def _protected_ids(self) -> set[str]:
+        return {z.id for z in self.protected}
+
+    def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
+        """A likely drone that is not on a collision course may still be coming for the site.
+
+        Two rules, both for an early *warning* (never the imminent-entry alert): the track is
+        inside (or will enter) a warning zone, or it closes on a protected zone fast with a
+        closest point of approach within a few zone radii (a piloted drone weaving in).
+        """
+        cfg = self.cfg
+        p, v = tr.position, tr.velocity
+        for z in self.warning:
+            e, n, u = (float(x) for x in p)
+            tte = 0.0 if z.contains(e, n, u) else time_to_enter(z, p, v, cfg.horizon_s)
+            if tte is not None:
+                reasons.append(
+                    f"likely drone in warning zone {z.id}"
+                    if tte == 0.0
+                    else f"likely drone enters warning zone {z.id} in {tte:.0f} s"
+                )
+                return ZoneThreat(z.id, tte == 0.0, tte)
+        for z in self.protected:
+            cx, cy = z.centroid
+            d = np.array([cx - float(p[0]), cy - float(p[1])])
+            rng = float(np.hypot(*d))
+            vh = np.asarray(v[:2], dtype=float)
+            closing = float(vh @ d) / max(rng, 1.0)
+            if closing < cfg.approach_min_closing_mps:
+                continue
+            t_cpa = float(vh @ d) / max(float(vh @ vh), 1e-9)
+            miss = float(np.hypot(*(d - vh * t_cpa)))
+            radius = z.radius_m or 150.0
+            if t_cpa <= cfg.horizon_s and miss <= cfg.approach_miss_factor * radius:
+                reasons.append(
+                    f"likely drone closing on {z.id} at {closing:.0f} m/s, "
+                    f"passes {miss:.0f} m from it in {t_cpa:.0f} s"
+                )
+                return ZoneThreat(z.id, False, t_cpa)
+        return None
 
     def assess(self, tracks: Sequence[TrackState], t: float) -> list[ThreatAssessment]:
         return [self.assess_one(tr, t) for tr in tracks if tr.confirmed]
@@ -88,16 +134,22 @@ class ThreatAssessor:
                 best = zt
         cls = tr.best_class
         conf = tr.class_probs.get(cls, 0.0)
+        p_drone = tr.class_probs.get("drone", 0.0) + tr.class_probs.get("drone_fixed_wing", 0.0)
+        if best is None and p_drone >= cfg.approach_drone_prob:
+            best = self._approach_or_warning_zone(tr, reasons)
         friendly = tr.identity is not None and tr.identity in self.friends
         level = ThreatLevel.NONE
         if best is not None and best.time_to_enter_s is not None:
             tte = best.time_to_enter_s
-            level = (
-                ThreatLevel.ALERT if (best.inside or tte <= cfg.imminent_s) else ThreatLevel.WARNING
-            )
-            reasons.append(
-                "inside " + best.zone_id if best.inside else f"enters {best.zone_id} in {tte:.0f} s"
-            )
+            protected = best.zone_id in self._protected_ids
+            imminent = best.inside or tte <= cfg.imminent_s
+            level = ThreatLevel.ALERT if protected and imminent else ThreatLevel.WARNING
+            if protected:
+                reasons.append(
+                    "inside " + best.zone_id
+                    if best.inside
+                    else f"enters {best.zone_id} in {tte:.0f} s"
+                )
         if friendly and level > ThreatLevel.NONE:
             reasons.append(f"whitelisted {tr.identity}")
             level = ThreatLevel.NONE
