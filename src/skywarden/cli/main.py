@@ -43,6 +43,33 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_simulate(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from skywarden.sim import load_scenario, simulate, write_skybench
+
+    run = simulate(load_scenario(a.scenario), a.seed)
+    scen, truth = write_skybench(run, Path(a.out))
+    print(f"{scen}\n{truth}")
+    return 0
+
+
+def _cmd_coverage(a: argparse.Namespace) -> int:
+    from skywarden.sim.coverage import load_site_or_scenario, plot_coverage
+
+    plot_coverage(load_site_or_scenario(a.site), a.output, altitude_m=a.altitude)
+    print(a.output)
+    return 0
+
+
+def _cmd_verify(a: argparse.Namespace) -> int:
+    from skywarden.store.integrity import verify
+
+    res = verify(a.journal)
+    print(res)
+    return 0 if res.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skywarden", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -59,6 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--compare", choices=["stonesoup"])
     b.add_argument("scenario", nargs="*")
     b.set_defaults(func=_cmd_bench)
+
+    sm = sub.add_parser("simulate", help="simulate a scenario into skybench/1 files")
+    sm.add_argument("scenario", help="a library name (residence, ...) or a YAML/TOML file")
+    sm.add_argument("--out", required=True)
+    sm.add_argument("--seed", type=int, default=None)
+    sm.set_defaults(func=_cmd_simulate)
+
+    cv = sub.add_parser("coverage", help="PNG of detection probability for a small drone")
+    cv.add_argument("site", help="site TOML, scenario file or library name")
+    cv.add_argument("-o", "--output", default="coverage.png")
+    cv.add_argument("--altitude", type=float, default=50.0)
+    cv.set_defaults(func=_cmd_coverage)
+
+    vf = sub.add_parser("verify", help="check a journal's hash chain")
+    vf.add_argument("journal", help="journal URL or SQLite path")
+    vf.set_defaults(func=_cmd_verify)
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
     r.add_argument("--site", help="site TOML file; default: the simulated residence")
