@@ -1,0 +1,97 @@
+"""The live loop behind the service: real pipeline, simulated residence, sped up, in-process."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from skywarden.core.clock import WallClock
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.runtime.feeds import Feed, simulated_feed, skybench_feed
+from skywarden.runtime.live_source import LiveSource, ScanClock, retime
+from skywarden.sensors.skybench import Scan
+from skywarden.service.app import create_app
+from skywarden.service.settings import ServiceSettings
+
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+def _scan(t: float) -> Scan:
+    det = Detection(t, "radar-1", MeasurementKind.XY, np.array([1.0, 2.0]), np.eye(2))
+    return Scan(t, "radar-1", (det,))
+
+
+def test_retime_shifts_the_scan_and_its_detections() -> None:
+    s = retime(_scan(3.0), 100.0)
+    assert s.t == 103.0 and s.detections[0].t == 103.0
+
+
+def test_scan_clock_plays_passes_back_to_back() -> None:
+    def passes(k: int) -> Iterator[Scan]:
+        return iter([_scan(0.0), _scan(5.0)])
+
+    feed = Feed(simulated_site(), "simulation", "test", passes, pass_duration_s=10.0)
+    sc = ScanClock(feed, t0=1000.0)
+    assert [s.t for s in sc.take_until(1004.0)] == [1000.0]
+    assert [s.t for s in sc.take_until(1012.0)] == [1005.0, 1010.0]
+    assert [s.t for s in sc.take_until(1020.0)] == [1015.0, 1020.0]
+    assert sc.passes_started == 3
+
+
+def simulated_site():  # type: ignore[no-untyped-def]
+    from service_helpers import make_site
+
+    return make_site()
+
+
+def _poll(client: TestClient, path: str, ok, deadline_s: float = 60.0):  # type: ignore[no-untyped-def]
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        body = client.get(path).json()
+        if ok(body):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{path}: condition not met in {deadline_s} s")
+
+
+def _serve(feed: Feed, speed: float) -> TestClient:
+    source = LiveSource(feed, WallClock(), speed=speed, tick_s=0.2)
+    return TestClient(create_app(ServiceSettings(), source))
+
+
+def test_simulated_site_gives_tracks_alerts_and_operator_actions() -> None:
+    with _serve(simulated_feed(seed=1), speed=8.0) as client:
+        assert client.get("/api/site").json()["name"] == "residence"
+        _poll(client, "/api/tracks?confirmed_only=true", bool)
+        alerts = _poll(client, "/api/alerts?state=raised", bool)
+        aid = alerts[0]["id"]
+        r = client.post(f"/api/alerts/{aid}/ack", json={"by": "tester"})
+        assert r.status_code == 200 and r.json()["acknowledged_by"] == "tester"
+        assert client.post(f"/api/alerts/{aid}/ack").status_code in (200, 409)
+        assert client.post("/api/alerts/A999999/ack").status_code == 404
+        with client.websocket_connect("/ws/picture") as ws:
+            first = ws.receive_json()
+            assert first["resync"] and first["tracks"]
+            ids = {a["id"]: a["state"] for a in first["alerts"]}
+            assert ids.get(aid) in ("acknowledged", "resolved")
+            assert ws.receive_json()["seq"] > first["seq"]
+        trails = client.get("/api/history").json()["trails"]
+        assert any(len(v) > 3 for v in trails.values())
+        stats = client.get("/api/stats").json()["counters"]
+        assert stats["live.scans"] > 0 and stats["alerts.acknowledged_by_operator"] >= 1
+
+
+@pytest.mark.skipif(
+    not (BENCH / "multisensor_attack.scenario.jsonl").exists(),
+    reason="needs ../shared/bench/multisensor_attack.scenario.jsonl",
+)
+def test_skybench_replay_feed_tracks_in_real_time() -> None:
+    feed = skybench_feed(BENCH / "multisensor_attack.scenario.jsonl")
+    assert feed.mode == "replay" and feed.pass_duration_s == 300
+    with _serve(feed, speed=8.0) as client:
+        _poll(client, "/api/tracks?confirmed_only=true", bool)
