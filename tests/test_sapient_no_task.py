@@ -69,7 +69,11 @@ def _violations(path: Path, root: Path = SRC) -> list[str]:
                 found.append(f"{where} imports task_pb2")
         elif isinstance(node, ast.Name) and node.id in ("Task", "task_pb2"):
             found.append(f"{where} names {node.id}")
-        elif isinstance(node, ast.Attribute) and node.attr in ("Task", "task", "task_pb2"):
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("Task", "task", "task_pb2")
+            and not (isinstance(node.value, ast.Name) and node.value.id == "asyncio")
+        ):  # asyncio.Task is a coroutine handle, not a SAPIENT message
             found.append(f"{where} uses .{node.attr}")
         elif isinstance(node, ast.keyword) and node.arg == "task":
             found.append(f"{where} passes task=")
