@@ -76,3 +76,24 @@ def test_cli_track_writes_format(bench_dir: Path, tmp_path: Path) -> None:
     assert all(
         {"id", "x", "y", "vx", "vy", "confirmed"} <= set(t) for s in snaps for t in s["tracks"]
     )
+
+
+def test_simulated_residence_tracks_and_scores(bench_dir: Path, tmp_path: Path) -> None:
+    """The simulator's residence scenario through `skywarden track`, scored by score.py."""
+    from skywarden.sim import load_scenario, simulate, write_skybench
+
+    scen, truth = write_skybench(simulate(load_scenario("residence"), 1011), tmp_path)
+    out = tmp_path / "tracks.jsonl"
+    with out.open("w") as f:
+        res = track_file(scen, f)
+    assert res.rejected_lines == 0 and res.snapshots > 0
+    s = json.loads(
+        subprocess.run(
+            [sys.executable, str(bench_dir / "score.py"), str(scen), str(truth), str(out)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    assert s["bad_lines"] == 0
+    assert s["times"] == 300 and s["alerts"] > 0
