@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ ARGS = [
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+Server = tuple[subprocess.Popen[str], int]
 
 
 def _ensure_chromium() -> None:
@@ -42,7 +44,7 @@ def _ensure_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[subprocess.Popen[str], int]]:
+def server() -> Iterator[Server]:
     proc, port = _start("--speed", "2")
     try:
         _wait_for(port, "/api/alerts?state=raised", proc, 60.0, bool)
@@ -53,7 +55,7 @@ def server() -> Iterator[tuple[subprocess.Popen[str], int]]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Any]:
     _ensure_chromium()
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
@@ -61,8 +63,8 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def test_console_shows_tracks_and_acknowledges_an_alert(server, browser) -> None:  # type: ignore[no-untyped-def]
-    proc, port = server
+def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser: Any) -> None:
+    _, port = server
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
@@ -103,7 +105,7 @@ def test_console_shows_tracks_and_acknowledges_an_alert(server, browser) -> None
     page.close()
 
 
-def test_feed_lost_banner_shows_the_age_when_the_server_stops(server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_feed_lost_banner_shows_the_age_when_the_server_stops(server: Server, browser: Any) -> None:
     proc, port = server
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.goto(f"http://127.0.0.1:{port}/")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from service_helpers import make_site
 from skywarden.core.clock import WallClock
 from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.site import Site
 from skywarden.runtime.feeds import Feed, simulated_feed, skybench_feed
 from skywarden.runtime.live_source import LiveSource, ScanClock, retime
 from skywarden.sensors.skybench import Scan
@@ -43,13 +46,13 @@ def test_scan_clock_plays_passes_back_to_back() -> None:
     assert sc.passes_started == 3
 
 
-def simulated_site():  # type: ignore[no-untyped-def]
-    from service_helpers import make_site
-
+def simulated_site() -> Site:
     return make_site()
 
 
-def _poll(client: TestClient, path: str, ok, deadline_s: float = 60.0):  # type: ignore[no-untyped-def]
+def _poll(
+    client: TestClient, path: str, ok: Callable[[Any], bool], deadline_s: float = 60.0
+) -> Any:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         body = client.get(path).json()
