@@ -241,7 +241,8 @@ class Tracker:
             ok &= ~neg
         if ok.all():
             return dets
-        return [d for d, k in zip(dets, ok.tolist(), strict=True) if k]
+        keep: list[bool] = [bool(k) for k in ok]
+        return [d for d, k in zip(dets, keep, strict=True) if k]
 
     def _predict(self, t: float) -> None:
         b = self.bank
