@@ -241,7 +241,7 @@ class Tracker:
             ok &= ~neg
         if ok.all():
             return dets
-        keep: list[bool] = [bool(k) for k in ok]
+        keep: list[bool] = np.asarray(ok, dtype=bool).tolist()
         return [d for d, k in zip(dets, keep, strict=True) if k]
 
     def _predict(self, t: float) -> None:
