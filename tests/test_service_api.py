@@ -154,3 +154,14 @@ def test_websocket_first_message_is_a_resync_then_every_update(
         assert client.post(f"/api/alerts/{aid}/ack").status_code == 200
         third = json.loads(ws.receive_text())
         assert third["alerts"][0]["state"] == "acknowledged"
+
+
+def test_metrics_in_prometheus_text_format(client: TestClient, source: ScriptedSource) -> None:
+    _push_standard(source)
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    samples = dict(line.split(" ") for line in r.text.strip().splitlines())
+    assert samples["skywarden_picture_tracks"] == "5.0"
+    assert samples["skywarden_picture_open_alerts"] == "1.0"
+    assert samples["skywarden_source_pictures"] == "1.0"
+    assert all(k.startswith("skywarden_") and k.replace("_", "").isalnum() for k in samples)

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
-from skywarden.service import api, convert, ws
+from skywarden.service import api, convert, metrics, ws
 from skywarden.service.hub import Outgoing, PictureHub
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import Picture, PictureSource
@@ -65,5 +65,6 @@ def create_app(
     app.state.skywarden = st
     app.include_router(api.router)
     app.include_router(ws.router)
+    app.include_router(metrics.router)
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="console")
     return app
