@@ -55,7 +55,8 @@ class ThreatConfig:
     max_margin_m: float = 100.0
     non_threat_classes: frozenset[str] = frozenset({"bird", "aircraft"})
     non_threat_confidence: float = 0.6
-    approach_drone_prob: float = 0.9  # a likely drone closing on the site warns early
+    min_age_s: float = 0.0  # a track younger than this is shown but not alerted on
+    approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
     approach_min_closing_mps: float = 3.0
 
@@ -159,6 +160,9 @@ class ThreatAssessor:
             and level > ThreatLevel.NONE
         ):
             reasons.append(f"classified {cls} ({conf:.0%})")
+            level = ThreatLevel.WATCH
+        if level > ThreatLevel.WATCH and t - tr.first_t < cfg.min_age_s:
+            reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
             level = ThreatLevel.WATCH
         score = float(level) / 3.0
         return ThreatAssessment(

@@ -47,7 +47,15 @@ def _log_norm(x: float, mu: float, sd: float) -> float:
 # Radar cross-section, dBsm: (mean, sd) per class. Small multirotors -20..-10 dBsm, small
 # fixed-wing -15..-5, birds -40..-20 (a pigeon is about -25), light aircraft and helicopters
 # 0..+20 (Skolnik, Radar Handbook 3rd ed., table 1.1; Torvik et al., IEEE TGRS 54(6), 2016).
-RCS_MODEL = {0: (-15.0, 6.0), 1: (-10.0, 6.0), 2: (-27.0, 6.0), 3: (10.0, 7.0)}
+RCS_MODEL = {0: (-18.0, 6.0), 1: (-14.0, 6.0), 2: (-25.0, 6.0), 3: (5.0, 8.0)}
+# RF direction finders: an emitting drone is heard in most RF scans, any other track lines up
+# with some bearing only by coincidence. Not every drone emits (autonomous ones are silent),
+# so the drone likelihood is a mixture: P(emitter) * Bin(k; n, P_HEARD) + (1 - P(emitter)) *
+# Bin(k; n, P_COINCIDE). A silent drone therefore looks like a bird to the RF sensors (a mild
+# penalty, ln 0.6), while a track heard scan after scan is almost surely an emitting drone.
+P_EMITTER = 0.4
+P_HEARD = 0.8
+P_COINCIDE = 0.1
 # Horizontal speed, m/s: birds cruise 6-20 m/s; multirotors hover to 25+; fixed-wing drones
 # 15-40; manned aircraft near a site 30-120.
 SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
@@ -61,6 +69,7 @@ class _Evidence:
     n: int = 0
     identity_class: int | None = None
     rf_hits: int = 0
+    rf_scans: int = 0
 
 
 class Classifier:
@@ -77,6 +86,9 @@ class Classifier:
         return ev
 
     def observe(self, scan: Scan, tracker: Tracker) -> None:
+        if self.kinds.get(scan.sensor_id) is SensorKind.RF:
+            for ev in self._ev.values():
+                ev.rf_scans += 1
         for tid, det, candidates in tracker.last_assignments:
             self._observe_detection(self._get(tid), det, candidates)
 
@@ -90,8 +102,7 @@ class Classifier:
                 ll[k] = _log_norm(det.rcs_dbsm, mu, sd)
             ll *= 0.5  # plot-to-plot fluctuation makes successive RCS samples correlated
         if kind is SensorKind.RF:
-            ev.rf_hits += 1
-            ll += np.log([0.9, 0.9, 0.02, 0.05])
+            ev.rf_hits += 1  # weighed against the scans that could have heard it: _rf_loglik
         if kind is SensorKind.ADSB:
             ev.identity_class = 3
         if kind is SensorKind.REMOTE_ID:
@@ -122,6 +133,25 @@ class Classifier:
                 del self._ev[tid]
         return out
 
+    @staticmethod
+    def _rf_loglik(ev: _Evidence) -> np.ndarray:
+        """Log-likelihood per class of ``rf_hits`` in ``rf_scans`` (see P_EMITTER)."""
+        n = max(ev.rf_scans, ev.rf_hits)
+        if n == 0:
+            return np.zeros(len(CLASSES))
+        k = ev.rf_hits
+
+        def log_bin(p: float) -> float:
+            return k * math.log(p) + (n - k) * math.log(1.0 - p)
+
+        silent = log_bin(P_COINCIDE)
+        heard = log_bin(P_HEARD)
+        m = max(heard, silent)
+        drone = m + math.log(
+            P_EMITTER * math.exp(heard - m) + (1 - P_EMITTER) * math.exp(silent - m)
+        )
+        return np.array([drone, drone, silent, silent]) - max(drone, silent)
+
     def _posterior(self, ev: _Evidence, tr: TrackState) -> np.ndarray:
         if ev.identity_class is not None:
             p = np.full(len(CLASSES), 0.01)
@@ -131,7 +161,7 @@ class Classifier:
         a = self.forget
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
         ev.n += 1
-        lp = ev.log_post.copy()
+        lp = ev.log_post.copy() + self._rf_loglik(ev)
         for k, (mu, sd) in SPEED_MODEL.items():
             lp[k] += _log_norm(ev.speed_avg, mu, sd)
         lp -= lp.max()
