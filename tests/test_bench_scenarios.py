@@ -51,6 +51,14 @@ def test_public_scenario_scores_without_bad_lines(
     assert isinstance(s["objects"], int) and isinstance(s["objects_never_tracked"], int)
     # a bird that never enters radar coverage cannot be tracked: allow one, or 2%
     assert s["objects_never_tracked"] <= max(1, 0.02 * s["objects"])
+    if name == "birds_night":
+        assert s["alerts"] == 0
+    if name in ("radar3d_site", "multisensor_attack"):
+        assert s["false_alert_tracks"] == 0
+        warn, limit = s["warning_s"], s["warning_limit_s"]
+        assert isinstance(warn, dict) and isinstance(limit, dict) and warn
+        for drone, w in warn.items():
+            assert w is not None and w >= 0.8 * limit[drone], (drone, w, limit[drone])
     if name == "plots2d_N10_C10":
         assert isinstance(s["gospa_mean"], float) and s["gospa_mean"] < 120.0
 

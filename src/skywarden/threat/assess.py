@@ -55,6 +55,7 @@ class ThreatConfig:
     max_margin_m: float = 100.0
     non_threat_classes: frozenset[str] = frozenset({"bird", "aircraft"})
     non_threat_confidence: float = 0.6
+    min_drone_prob: float = 0.7  # below this P(drone), a zone threat is shown, not alerted
     min_age_s: float = 0.0  # a track younger than this is shown but not alerted on
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
@@ -160,6 +161,9 @@ class ThreatAssessor:
             and level > ThreatLevel.NONE
         ):
             reasons.append(f"classified {cls} ({conf:.0%})")
+            level = ThreatLevel.WATCH
+        if level > ThreatLevel.WATCH and p_drone < cfg.min_drone_prob:
+            reasons.append(f"P(drone) {p_drone:.0%} below {cfg.min_drone_prob:.0%}")
             level = ThreatLevel.WATCH
         if level > ThreatLevel.WATCH and t - tr.first_t < cfg.min_age_s:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
