@@ -108,5 +108,5 @@ def standard_tracks(t: float = 100.0) -> list[TrackState]:
         track("T2", -800.0, 800.0, -5.0, 5.0, t),
         track("T3", 200.0, -300.0, 3.0, 1.0, t, cls="bird"),
         track("T4", 900.0, -900.0, 0.0, 0.0, t, status=TrackStatus.TENTATIVE),
-        track("T5", -300.0, -100.0, -8.0, -2.0, t, status=TrackStatus.COASTING),
+        track("T5", -700.0, -100.0, -8.0, -2.0, t, status=TrackStatus.COASTING),
     ]
