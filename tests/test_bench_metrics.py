@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import referee_score
 from skywarden.runtime.bench_io import track_file
 from skywarden.runtime.metrics import evaluate
 
@@ -19,14 +17,7 @@ def test_own_gospa_matches_score_py(bench_dir: Path, tmp_path: Path, name: str) 
     with out.open("w") as f:
         track_file(bench_dir / f"{name}.scenario.jsonl", f)
     scen, truth = bench_dir / f"{name}.scenario.jsonl", bench_dir / f"{name}.truth.jsonl"
-    ref = json.loads(
-        subprocess.run(
-            [sys.executable, str(bench_dir / "score.py"), str(scen), str(truth), str(out)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    ref = referee_score(bench_dir, scen, truth, out)
     own = evaluate(scen, truth, out)
     assert own.gospa == pytest.approx(ref["gospa_mean"], rel=1e-9)
     assert own.loc == pytest.approx(ref["gospa_loc"], rel=1e-9)

@@ -6,9 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conftest import referee_score
 from skywarden.runtime.bench_io import track_file
 
 SCENARIOS = [
@@ -21,21 +23,10 @@ SCENARIOS = [
 ]
 
 
-def score(bench: Path, name: str, tracks: Path) -> dict[str, object]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            str(bench / "score.py"),
-            str(bench / f"{name}.scenario.jsonl"),
-            str(bench / f"{name}.truth.jsonl"),
-            str(tracks),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+def score(bench: Path, name: str, tracks: Path) -> dict[str, Any]:
+    return referee_score(
+        bench, bench / f"{name}.scenario.jsonl", bench / f"{name}.truth.jsonl", tracks
     )
-    result: dict[str, object] = json.loads(out.stdout)
-    return result
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -95,13 +86,6 @@ def test_simulated_residence_tracks_and_scores(bench_dir: Path, tmp_path: Path) 
     with out.open("w") as f:
         res = track_file(scen, f)
     assert res.rejected_lines == 0 and res.snapshots > 0
-    s = json.loads(
-        subprocess.run(
-            [sys.executable, str(bench_dir / "score.py"), str(scen), str(truth), str(out)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    s = referee_score(bench_dir, scen, truth, out)
     assert s["bad_lines"] == 0
     assert s["times"] == 300 and s["alerts"] > 0
