@@ -87,7 +87,7 @@ class AlertManager:
     def __init__(self, config: AlertConfig | None = None) -> None:
         self.cfg = config or AlertConfig()
         self._active: dict[tuple[str, str], Alert] = {}
-        self._last_threat: dict[str, float] = {}
+        self._last_threat: dict[tuple[str, str], float] = {}
         self._seq = itertools.count(1)
         self.history: list[AlertEvent] = []
 
@@ -110,7 +110,7 @@ class AlertManager:
             if a.level < ThreatLevel.WARNING or a.zone_id is None:
                 continue
             key = (a.track_id, a.zone_id)
-            self._last_threat[a.track_id + "|" + a.zone_id] = t
+            self._last_threat[key] = t
             lvl = _level(a)
             cur = self._active.get(key)
             if cur is None:
@@ -141,7 +141,7 @@ class AlertManager:
                     events.append(AlertEvent("escalated", t, new))
                 self._active[key] = new
         for key, al in list(self._active.items()):
-            last = self._last_threat.get(key[0] + "|" + key[1], al.raised_t)
+            last = self._last_threat.get(key, al.raised_t)
             if t - last >= self.cfg.clear_after_s:
                 events.append(self._resolve(key, t, None))
         self.history.extend(events)
@@ -173,6 +173,6 @@ class AlertManager:
 
     def _resolve(self, key: tuple[str, str], t: float, by: str | None) -> AlertEvent:
         al = self._active.pop(key)
-        self._last_threat.pop(key[0] + "|" + key[1], None)
+        self._last_threat.pop(key, None)
         new = replace(al, state=al.state.to(AlertState.RESOLVED), resolved_t=t, updated_t=t)
         return AlertEvent("resolved", t, new, by)

@@ -13,7 +13,7 @@ from typing import Any
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
 from skywarden.core.site import Site
-from skywarden.core.track import TrackState
+from skywarden.core.track import ObjectClass, TrackState
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
 from skywarden.threat.classify import Classifier
@@ -53,7 +53,7 @@ class Frame:
                     "vy": round(float(x[4]), 3),
                     "vz": round(float(x[5]), 3),
                     "confirmed": True,
-                    "class": _family(tr.best_class),
+                    "class": ObjectClass(tr.best_class).family,
                 }
             )
         return {"t": self.t, "tracks": rows}
@@ -72,10 +72,6 @@ class Frame:
             for ev in self.events
             if ev.kind in ("raised", "escalated")
         ]
-
-
-def _family(c: str) -> str:
-    return "drone" if c.startswith("drone") else c
 
 
 class Pipeline:

@@ -68,11 +68,8 @@ class ThreatAssessor:
         self.cfg = config or ThreatConfig()
         self.protected = [z for z in site.zones if z.kind is ZoneKind.PROTECTED]
         self.warning = [z for z in site.zones if z.kind is ZoneKind.WARNING]
+        self._protected_ids = frozenset(z.id for z in self.protected)
         self.friends = site.whitelisted_identities
-
-    @property
-    def _protected_ids(self) -> set[str]:
-        return {z.id for z in self.protected}
 
     def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
         """A likely drone that is not on a collision course may still be coming for the site.

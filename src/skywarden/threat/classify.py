@@ -7,12 +7,11 @@ class, each with a likelihood grounded in the physics of the class; Blackman & P
 - per detection (``observe``): radar cross-section of each plot, an RF direction finder's hit
   (only emitting drones are heard), an acoustic array's hit, a camera's own class, a
   cooperative identity (ADS-B means a manned aircraft; Remote ID means a drone);
-- per frame (``annotate``): the track's kinematics: speed, vertical speed, altitude,
-  hovering (the IMM's hover mode), in a slowly forgetting average so a single noisy scan
-  cannot flip the class.
+- per frame (``annotate``): the track's horizontal speed, in a slowly forgetting average so
+  a single noisy scan cannot flip the class, and RF hits weighed against RF scans.
 
-Probabilities are calibrated in the sense that each likelihood is a density, not a vote;
-``tests/test_classify_*`` holds the reliability table.
+Each likelihood is a density, not a vote. Not yet used: vertical speed, altitude, hover and
+weave history; a reliability table is still to be written (issue 6).
 """
 
 from __future__ import annotations
@@ -65,8 +64,6 @@ SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 class _Evidence:
     log_post: np.ndarray = field(default_factory=lambda: np.log(PRIOR.copy()))
     speed_avg: float | None = None
-    hover_avg: float = 0.0
-    n: int = 0
     identity_class: int | None = None
     rf_hits: int = 0
     rf_scans: int = 0
@@ -160,7 +157,6 @@ class Classifier:
         spd = float(np.hypot(tr.x[3], tr.x[4]))
         a = self.forget
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
-        ev.n += 1
         lp = ev.log_post.copy() + self._rf_loglik(ev)
         for k, (mu, sd) in SPEED_MODEL.items():
             lp[k] += _log_norm(ev.speed_avg, mu, sd)

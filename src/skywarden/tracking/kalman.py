@@ -33,7 +33,6 @@ def update(x: F64, P: F64, y: F64, H: F64, R: F64, S: F64 | None = None) -> tupl
     positive-definite even when K is not exactly optimal (an EKF's linearisation or rounding);
     Bucy & Joseph (1968), Bar-Shalom 2001 eq. 5.2.3-18.
     """
-    Ht = np.swapaxes(H, -1, -2)
     if S is None:
         S = innovation_cov(P, H, R)  # S = H P H' + R
     K = np.swapaxes(np.linalg.solve(S, H @ P), -1, -2)  # K = P H' S^-1  (S, P symmetric)
@@ -41,7 +40,6 @@ def update(x: F64, P: F64, y: F64, H: F64, R: F64, S: F64 | None = None) -> tupl
     I_KH = np.eye(P.shape[-1])[None] - K @ H
     R_b = np.broadcast_to(R, S.shape)
     P = I_KH @ P @ np.swapaxes(I_KH, -1, -2) + K @ R_b @ np.swapaxes(K, -1, -2)  # Joseph form
-    del Ht
     return x, symmetrize(P)
 
 

@@ -332,7 +332,6 @@ class Tracker:
         b = self.bank
         M = b.M
         K = ta.shape[0]
-        m = sm.kind.dim
         X = b.x[ta].reshape(K * M, 6)
         P = b.P[ta].reshape(K * M, 6, 6)
         Zr = np.repeat(Z[da], M, axis=0)
@@ -351,7 +350,6 @@ class Tracker:
         b.mu[ta] = imm.update_mode_probs(mu_pred, ll)
         b.x[ta] = X.reshape(K, M, 6)
         b.P[ta] = P.reshape(K, M, 6, 6)
-        del m
         return np.asarray(ll_comb, dtype=float)
 
     def _after_update(
