@@ -9,7 +9,7 @@ import pytest
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec
-from skywarden.tracking.association import GNNAssociator
+from skywarden.tracking.association import GNNAssociator, clusters, small_assignment
 from skywarden.tracking.bank import COASTING, CONFIRMED, TENTATIVE
 from skywarden.tracking.gating import chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import triangulate
@@ -35,6 +35,59 @@ def xy(t: float, x: float, y: float) -> Detection:
 def test_chi2_gate_values() -> None:
     assert chi2_gate(2, 0.99) == pytest.approx(9.2103, rel=1e-4)
     assert chi2_gate(4, 0.999) == pytest.approx(18.4668, rel=1e-4)
+
+
+def test_chi2_gate_matches_scipy_quantiles() -> None:
+    from scipy.stats import chi2
+
+    for m in range(1, 7):
+        for p in (0.9, 0.99, 0.9995, 0.999999):
+            assert chi2_gate(m, p) == pytest.approx(float(chi2.ppf(p, m)), rel=1e-9)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_grid_candidates_equal_a_kd_tree_query(k: int) -> None:
+    """The numpy grid returns exactly the pairs scipy's k-d tree finds, for mixed radii
+    (including tracks wider than the grid cell, which take the brute-force path)."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(7 + k)
+    for _ in range(30):
+        n, d = int(rng.integers(1, 150)), int(rng.integers(1, 400))
+        tp = rng.uniform(-2000, 2000, (n, k))
+        dp = rng.uniform(-2000, 2000, (d, k))
+        r = rng.exponential(60.0, n)
+        ti, dj = spatial_candidates(tp, r, dp)
+        got = list(zip(ti.tolist(), dj.tolist(), strict=True))
+        lists = cKDTree(dp).query_ball_point(tp, r)
+        want = {(i, j) for i, js in enumerate(lists) for j in js}
+        assert len(got) == len(set(got))
+        assert set(got) == want
+
+
+def test_small_assignment_is_optimal() -> None:
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(3)
+    for _ in range(500):
+        n = int(rng.integers(1, 7))
+        m = int(rng.integers(n, 13))
+        C = rng.normal(size=(n, m))
+        C[rng.random((n, m)) < 0.3] = 1e9  # forbidden pairs, as the associator builds them
+        col = small_assignment(C.tolist())
+        r, c = linear_sum_assignment(C)
+        assert len(set(col)) == n
+        assert C[np.arange(n), col].sum() == pytest.approx(C[r, c].sum(), abs=1e-9)
+
+
+def test_clusters_are_connected_components() -> None:
+    # t0-d0-t1-d1 chain, t2-d2 alone, t3-d3 and t3-d4
+    ti = np.array([0, 1, 1, 2, 3, 3])
+    dj = np.array([0, 0, 1, 2, 3, 4])
+    n, lab = clusters(ti, dj, 4, 5)
+    assert n == 3
+    assert lab[0] == lab[1] == lab[2] != lab[3] != lab[4]
+    assert lab[4] == lab[5]
 
 
 def test_spatial_candidates_only_nearby_pairs() -> None:

@@ -10,9 +10,11 @@ than leaving both unassigned. Only gated pairs exist (sparse); the problem split
 connected clusters of tracks and detections that share candidates, each solved on its own.
 
 - :class:`GNNAssociator`: global nearest neighbour, an optimal 2-D assignment per cluster
-  (Jonker-Volgenant via ``scipy.optimize.linear_sum_assignment``) with a "no assignment"
-  option of cost 0 for every track. Isolated one-to-one pairs, the vast majority in sparse
-  scenes, are assigned without building any matrix.
+  with a "no assignment" option of cost 0 for every track. Isolated one-to-one pairs, the vast
+  majority in sparse scenes, are assigned without building any matrix; small clusters (the
+  rest, nearly always) by the Hungarian method in :func:`small_assignment`; large ones by
+  Jonker-Volgenant (``scipy.optimize.linear_sum_assignment``, imported only then, because
+  importing scipy.optimize costs a per-process 0.3 s that a file-at-a-time tracker feels).
 """
 
 from __future__ import annotations
@@ -21,9 +23,6 @@ from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -36,11 +35,75 @@ class Associator(Protocol):
 
 
 def clusters(ti: I64, dj: I64, n_tracks: int, n_dets: int) -> tuple[int, I64]:
-    """Connected components of the bipartite candidate graph; labels per pair."""
-    n = n_tracks + n_dets
-    g = coo_matrix((np.ones(ti.shape[0]), (ti, n_tracks + dj)), shape=(n, n))
-    ncomp, labels = connected_components(g, directed=False)
-    return ncomp, labels[ti].astype(np.int64)
+    """Connected components of the bipartite candidate graph; a label per pair.
+
+    Min-label propagation with pointer jumping over the node array (tracks, then detections):
+    each round every edge pulls both ends to the smaller label and every node jumps to its
+    label's label, so a chain of length L settles in O(log L) rounds.
+    """
+    lab = np.arange(n_tracks + n_dets, dtype=np.int64)
+    u, v = ti, n_tracks + dj
+    while True:
+        m = np.minimum(lab[u], lab[v])
+        new = lab.copy()
+        np.minimum.at(new, u, m)
+        np.minimum.at(new, v, m)
+        new = new[new]
+        if np.array_equal(new, lab):
+            break
+        lab = new
+    roots, per_pair = np.unique(lab[u], return_inverse=True)
+    return int(roots.shape[0]), per_pair.astype(np.int64)
+
+
+SMALL_CLUSTER = 12  # tracks + detections up to which the pure-Python Hungarian is used
+
+
+def small_assignment(C: list[list[float]]) -> list[int]:
+    """Minimum-cost assignment of every row of an n x m cost matrix (n <= m) to distinct
+    columns: the Hungarian method with potentials, shortest augmenting paths (Kuhn 1955;
+    Jonker & Volgenant 1987 form, O(n^2 m)). Returns the column of each row.
+    """
+    n, m = len(C), len(C[0]) if C else 0
+    inf = float("inf")
+    u = [0.0] * (n + 1)
+    v = [0.0] * (m + 1)
+    p = [0] * (m + 1)  # p[j]: row (1-based) matched to column j; column 0 is the root
+    way = [0] * (m + 1)
+    for i in range(1, n + 1):
+        p[0] = i
+        j0 = 0
+        minv = [inf] * (m + 1)
+        used = [False] * (m + 1)
+        while True:
+            used[j0] = True
+            i0, delta, j1 = p[j0], inf, 0
+            row = C[i0 - 1]
+            for j in range(1, m + 1):
+                if not used[j]:
+                    cur = row[j - 1] - u[i0] - v[j]
+                    if cur < minv[j]:
+                        minv[j], way[j] = cur, j0
+                    if minv[j] < delta:
+                        delta, j1 = minv[j], j
+            for j in range(m + 1):
+                if used[j]:
+                    u[p[j]] += delta
+                    v[j] -= delta
+                else:
+                    minv[j] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    col = [0] * n
+    for j in range(1, m + 1):
+        if p[j]:
+            col[p[j] - 1] = j - 1
+    return col
 
 
 class GNNAssociator:
@@ -77,7 +140,13 @@ def _solve_cluster(ti: I64, dj: I64, cost: F64) -> tuple[I64, I64]:
     C = np.full((nt, nd + nt), big)
     C[tinv, dinv] = cost
     C[np.arange(nt), nd + np.arange(nt)] = 0.0  # track i left unassigned
-    r, c = linear_sum_assignment(C)
+    if nt + nd <= SMALL_CLUSTER:
+        c = np.asarray(small_assignment(C.tolist()), dtype=np.int64)
+        r = np.arange(nt, dtype=np.int64)
+    else:
+        from scipy.optimize import linear_sum_assignment
+
+        r, c = linear_sum_assignment(C)
     ok = c < nd
     ok &= C[r, c] < big
     return tu[r[ok]], du[c[ok]]
