@@ -70,6 +70,27 @@ def _cmd_verify(a: argparse.Namespace) -> int:
     return 0 if res.ok else 1
 
 
+def _cmd_worker(a: argparse.Namespace) -> int:
+    from skywarden.runtime.cluster import commands
+
+    return commands.worker(a.nats, a.id, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
+
+
+def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Scale-out commands (issue 9, ``runtime/cluster``)."""
+    import os
+    import socket
+
+    w = sub.add_parser("worker", help="track pooled sites from NATS JetStream (scale-out)")
+    w.add_argument("--nats", default="nats://127.0.0.1:4222", help="comma-separated URLs")
+    w.add_argument("--id", default=f"{socket.gethostname()}-{os.getpid()}")
+    w.add_argument("--lease-ttl", type=float, default=5.0, help="site lease expiry, seconds")
+    w.add_argument("--flush", type=float, default=0.2, help="frame publish period, seconds")
+    w.add_argument("--snapshot-every", type=float, default=5.0, help="seconds")
+    w.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a cluster)")
+    w.set_defaults(func=_cmd_worker)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skywarden", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -110,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
     r.add_argument("--seed", type=int, default=1)
     r.set_defaults(func=_cmd_run)
+    _add_cluster_commands(sub)
     return p
 
 

@@ -1,0 +1,248 @@
+"""Versioned JSON messages on the cluster subjects (see ``topology``).
+
+Every message is a JSON object with ``"v": 1``; a decoder refuses another version or a
+malformed body with :class:`core.errors.DecodeError` (reason ``cluster_*``) so the consumer
+counts it and moves on. JSON rather than a binary codec: the payload is dominated by floats
+either way, every language and the ``nats`` CLI can read it, and the numbers in
+``docs/bench_cluster.md`` show the codec is not the bottleneck.
+
+Layouts (version 1)::
+
+    raw     {"v", "site", "sensor_id", "source", "received_t", "t", "payload_b64",
+             "detections": [store.records.detection_to_dict(d), ...]}
+    frame   {"v", "site", "worker", "t", "raw": [[stream_seq, received_t], ...],
+             "tracks": [TrackRecord.to_dict() without P and mode_probs],
+             "threat": {track_id: level name}, "published_t"}
+    alert   {"v", "site", "worker", "event", "t", "alert_id", "track_id", "zone_id", "level",
+             "state", "raised_t", "object_class", "reasons", "by", "raw_seq"}
+    health  {"v", "site", "worker", "t", "covered_seq", "tracks", "counters": {...}}
+
+``raw.t`` is the report's measurement time (what the tracker steps on; a report with no
+detection still needs it to count a miss); ``received_t`` the ingest wall time, kept so
+central can measure report-to-picture latency. ``frame.raw`` lists exactly the raw stream
+sequences the frame covers: a site's frames together cover every accepted report exactly
+once, which is what the fail-over test checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from skywarden.alerts.lifecycle import AlertEvent
+from skywarden.core.errors import DecodeError, InputRejected
+from skywarden.core.inbound import Inbound
+from skywarden.core.track import TrackState
+from skywarden.runtime.pipeline import Frame
+from skywarden.sensors.skybench import Scan
+from skywarden.store.records import (
+    AlertRecord,
+    TrackRecord,
+    detection_from_dict,
+    detection_to_dict,
+)
+
+VERSION = 1
+
+
+def _dumps(d: Mapping[str, Any]) -> bytes:
+    return json.dumps(d, separators=(",", ":")).encode()
+
+
+def _loads(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        d = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DecodeError("cluster_json", f"{what}: {e}") from None
+    if not isinstance(d, dict):
+        raise DecodeError("cluster_json", f"{what}: not a JSON object")
+    if d.get("v") != VERSION:
+        raise DecodeError("cluster_version", f"{what}: version {d.get('v')!r}, want {VERSION}")
+    return d
+
+
+# ------------------------------------------------------------------ raw reports
+
+
+@dataclass(frozen=True)
+class RawReport:
+    """One raw report as it travels: the site, the report time and the accepted message."""
+
+    site: str
+    t: float
+    inbound: Inbound
+
+    def scan(self) -> Scan:
+        return Scan(self.t, self.inbound.sensor_id, self.inbound.detections)
+
+
+def report_time(inbound: Inbound) -> float:
+    """The measurement time of a message: its detections' latest time, else when received."""
+    return max((d.t for d in inbound.detections), default=inbound.received_t)
+
+
+def encode_raw(site: str, inbound: Inbound, t: float | None = None) -> bytes:
+    return _dumps(
+        {
+            "v": VERSION,
+            "site": site,
+            "sensor_id": inbound.sensor_id,
+            "source": inbound.source,
+            "received_t": float(inbound.received_t),
+            "t": float(report_time(inbound) if t is None else t),
+            "payload_b64": base64.b64encode(inbound.payload).decode("ascii"),
+            "detections": [detection_to_dict(d) for d in inbound.detections],
+        }
+    )
+
+
+def decode_raw(data: bytes) -> RawReport:
+    d = _loads(data, "raw report")
+    try:
+        dets = tuple(detection_from_dict(x) for x in d["detections"])
+        inbound = Inbound(
+            sensor_id=str(d["sensor_id"]),
+            source=str(d["source"]),
+            received_t=float(d["received_t"]),
+            payload=base64.b64decode(d["payload_b64"], validate=True),
+            detections=dets,
+        )
+        return RawReport(str(d["site"]), float(d["t"]), inbound)
+    except InputRejected:
+        raise
+    except (KeyError, TypeError, ValueError, binascii.Error) as e:
+        raise DecodeError("cluster_raw", f"raw report: {type(e).__name__}: {e}") from None
+
+
+# ------------------------------------------------------------------ frames (tracks)
+
+
+@dataclass(frozen=True)
+class SiteFrame:
+    """A decoded tracks message: what central shows for one site after one worker flush."""
+
+    site: str
+    worker: str
+    t: float
+    raw: tuple[tuple[int, float], ...]
+    tracks: tuple[TrackRecord, ...]
+    threat: Mapping[str, str]
+    published_t: float
+
+    @property
+    def raw_seqs(self) -> tuple[int, ...]:
+        return tuple(s for s, _ in self.raw)
+
+
+def _track_dict(s: TrackState) -> dict[str, Any]:
+    d = TrackRecord.from_state(s, source="tracker").to_dict()
+    del d["P"], d["mode_probs"], d["kind"]
+    return d
+
+
+def encode_frame(
+    site: str,
+    worker: str,
+    frame: Frame,
+    raw: Sequence[tuple[int, float]],
+    published_t: float,
+) -> bytes:
+    return _dumps(
+        {
+            "v": VERSION,
+            "site": site,
+            "worker": worker,
+            "t": float(frame.t),
+            "raw": [[int(s), float(r)] for s, r in raw],
+            "tracks": [_track_dict(s) for s in frame.tracks],
+            "threat": {a.track_id: a.level.name.lower() for a in frame.assessments},
+            "published_t": float(published_t),
+        }
+    )
+
+
+def decode_frame(data: bytes) -> SiteFrame:
+    d = _loads(data, "frame")
+    try:
+        return SiteFrame(
+            site=str(d["site"]),
+            worker=str(d["worker"]),
+            t=float(d["t"]),
+            raw=tuple((int(s), float(r)) for s, r in d["raw"]),
+            tracks=tuple(TrackRecord.from_dict({"kind": "track", **x}) for x in d["tracks"]),
+            threat={str(k): str(v) for k, v in d.get("threat", {}).items()},
+            published_t=float(d.get("published_t", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise DecodeError("cluster_frame", f"frame: {type(e).__name__}: {e}") from None
+
+
+# ------------------------------------------------------------------ alerts
+
+
+@dataclass(frozen=True)
+class SiteAlert:
+    site: str
+    worker: str
+    raw_seq: int
+    record: AlertRecord
+    event: str
+
+    @property
+    def msg_id(self) -> str:
+        """Deduplication id: the same transition replayed after a take-over is one message."""
+        r = self.record
+        return f"{self.site}:{r.alert_id}:{self.event}:{r.t!r}"
+
+
+def alert_of(site: str, worker: str, ev: AlertEvent, raw_seq: int) -> SiteAlert:
+    a = ev.alert
+    rec = AlertRecord(
+        t=float(ev.t),
+        alert_id=a.id,
+        track_id=a.track_id,
+        to_state=a.state.value,
+        zone_id=a.zone_id,
+        level=a.level.value,
+        reason="; ".join(a.reasons),
+        actor=ev.by or "system",
+        detail={
+            "site": site,
+            "event": ev.kind,
+            "raised_t": a.raised_t,
+            "object_class": a.object_class,
+            "time_to_enter_s": a.time_to_enter_s,
+        },
+    )
+    return SiteAlert(site, worker, raw_seq, rec, ev.kind)
+
+
+def encode_alert(a: SiteAlert) -> bytes:
+    return _dumps(
+        {"v": VERSION, "site": a.site, "worker": a.worker, "raw_seq": a.raw_seq, "event": a.event}
+        | {"record": a.record.to_dict()}
+    )
+
+
+def decode_alert(data: bytes) -> SiteAlert:
+    d = _loads(data, "alert")
+    try:
+        rec = AlertRecord.from_dict(d["record"])
+        return SiteAlert(str(d["site"]), str(d["worker"]), int(d["raw_seq"]), rec, str(d["event"]))
+    except (KeyError, TypeError, ValueError) as e:
+        raise DecodeError("cluster_alert", f"alert: {type(e).__name__}: {e}") from None
+
+
+# ------------------------------------------------------------------ health
+
+
+def encode_health(site: str, worker: str, t: float, body: Mapping[str, Any]) -> bytes:
+    return _dumps({"v": VERSION, "site": site, "worker": worker, "t": float(t), **body})
+
+
+def decode_health(data: bytes) -> dict[str, Any]:
+    return _loads(data, "health")

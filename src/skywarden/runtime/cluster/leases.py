@@ -1,0 +1,126 @@
+"""Site ownership: one worker per site at a time, by leases in JetStream KV.
+
+A lease is the key ``<site>`` in bucket ``sw_leases`` whose value names the owner. The
+bucket's max age is the lease TTL: a key that is not rewritten within the TTL disappears, so
+a dead worker's sites become free without anyone having to notice the death.
+
+- **claim** is ``kv.create``: succeeds only when the key is absent (or deleted), atomically on
+  the stream leader, so two workers racing for a site cannot both win;
+- **renew** is ``kv.update(last=revision)``: compare-and-set on the revision this worker
+  wrote last. It fails when the lease expired (and perhaps someone else claimed it); the
+  worker then drops the site at once;
+- **release** is ``kv.delete(last=revision)`` after the final snapshot, for a graceful
+  hand-over when the pool rebalances.
+
+The lease alone cannot stop a worker that was paused past its TTL from writing once more
+before its next renew notices; that is closed by the tracks stream itself: every frame is
+published with ``Nats-Expected-Last-Subject-Sequence`` (see ``worker``), so only the worker
+that saw the latest frame can append the next one.
+
+:class:`KvView` keeps a local picture of a bucket from a KV watcher (puts and deletes as they
+happen, plus the loop time each key was last written), which is only a hint for choosing
+what to try to claim; correctness rests on the compare-and-set operations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+
+@dataclass
+class _Seen:
+    value: bytes
+    deleted: bool
+    at: float
+
+
+class KvView:
+    """A watcher-fed view of a bucket: which keys exist and when each was last written."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self._kv = kv
+        self._seen: dict[str, _Seen] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self.ready.wait(), 10.0)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                w = await self._kv.watchall()
+                async for e in w:
+                    if e is None:
+                        self.ready.set()
+                        continue
+                    deleted = e.operation in ("DEL", "PURGE")
+                    self._seen[e.key] = _Seen(e.value or b"", deleted, loop.time())
+                    if e.delta == 0:
+                        self.ready.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a node failed over: watch again from the current values
+                await asyncio.sleep(0.5)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def live(self, ttl: float) -> dict[str, bytes]:
+        """Keys written within ``ttl`` seconds and not deleted, with their values."""
+        now = asyncio.get_running_loop().time()
+        return {k: s.value for k, s in self._seen.items() if not s.deleted and now - s.at <= ttl}
+
+
+class Leases:
+    """The leases this worker holds, with the revision each was last written at."""
+
+    def __init__(self, kv: KeyValue, worker_id: str) -> None:
+        self._kv = kv
+        self.worker_id = worker_id
+        self.revisions: dict[str, int] = {}
+
+    def _value(self) -> bytes:
+        return json.dumps({"worker": self.worker_id}).encode()
+
+    async def claim(self, site: str) -> bool:
+        try:
+            self.revisions[site] = await self._kv.create(site, self._value())
+            return True
+        except KeyWrongLastSequenceError:
+            return False
+
+    async def renew(self, site: str) -> bool:
+        """False when the lease is lost (expired or taken); transport errors propagate."""
+        try:
+            self.revisions[site] = await self._kv.update(
+                site, self._value(), last=self.revisions[site]
+            )
+            return True
+        except (KeyWrongLastSequenceError, KeyNotFoundError):
+            self.revisions.pop(site, None)
+            return False
+
+    async def release(self, site: str) -> None:
+        rev = self.revisions.pop(site, None)
+        if rev is not None:
+            with contextlib.suppress(KeyWrongLastSequenceError):
+                await self._kv.delete(site, last=rev)
+
+
+def owner_of(value: bytes) -> str:
+    try:
+        return str(json.loads(value)["worker"])
+    except (ValueError, KeyError, TypeError):
+        return ""

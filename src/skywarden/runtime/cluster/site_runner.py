@@ -1,0 +1,275 @@
+"""One site tracked by one worker: restore, replay, track, publish fenced frames, snapshot.
+
+Exactly-once in the tracks history, step by step:
+
+1. **Restore.** Load the snapshot (state after raw sequence ``covered``) and read the site's
+   last frame on ``skywarden.site.<site>.tracks``: its stream sequence ``out_seq`` and the
+   highest raw sequence it covers, ``published``.
+2. **Replay.** Consume the raw stream from ``covered + 1`` with an ordered consumer. Reports
+   up to ``published`` are folded into the state silently (their frames exist already);
+   later ones are collected for the next frame. A raw sequence at or below ``covered`` is
+   dropped, so a redelivery is never applied twice.
+3. **Publish.** Every ``flush_s`` the collected reports go out as one frame listing their raw
+   sequences, published with ``Nats-Expected-Last-Subject-Sequence: out_seq``: the stream
+   appends it only if no one else wrote a frame for the site since, which fences out a
+   worker that lost its lease without knowing. A ``Nats-Msg-Id`` makes a retried publish
+   (after a timeout during a NATS fail-over) one message. Alert transitions go first, each
+   with its own message id, so a take-over that replays them produces no duplicates.
+4. **Snapshot.** Right after a frame is stored and before anything else is folded in, the
+   state covers exactly what the frames cover; only then is it written to KV (itself with
+   compare-and-set on the snapshot revision).
+
+Because the pipeline is stepped once per report in stream order, replay from a snapshot
+reproduces the dead worker's state exactly (the tracker, classifier and alert manager are
+deterministic given their inputs); batching affects only how frames group reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import APIError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
+
+from skywarden.core.counters import Counters
+from skywarden.core.errors import InputRejected
+from skywarden.core.site import Site
+from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
+from skywarden.runtime.cluster.topology import SITES_STREAM, out_subject, raw_filter
+from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
+
+log = logging.getLogger(__name__)
+
+WRONG_LAST_SEQ = (10071, 10164)
+
+
+class Fenced(Exception):
+    """Another worker wrote this site's frames or snapshot: this runner must stop."""
+
+
+class SiteRunner:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        snapshots: KeyValue,
+        site_id: str,
+        site: Site,
+        worker_id: str,
+        wall: Callable[[], float],
+        flush_s: float = 0.2,
+        snapshot_s: float = 5.0,
+        health_s: float = 2.0,
+        pipeline_config: PipelineConfig | None = None,
+    ) -> None:
+        self.js = js
+        self.snapshots = snapshots
+        self.site_id = site_id
+        self.site = site
+        self.worker_id = worker_id
+        self.wall = wall
+        self.flush_s = flush_s
+        self.snapshot_s = snapshot_s
+        self.health_s = health_s
+        self.pipeline_config = pipeline_config
+        self.counters = Counters()
+        self.state = SiteState(Pipeline(site, pipeline_config))
+        self.snap_rev = 0
+        self.out_seq = 0
+        self.published = 0
+        self.pending: list[tuple[int, float]] = []
+        self.pending_events: list[codec.SiteAlert] = []
+        self.frame: Frame | None = None
+        self.fenced = asyncio.Event()
+        self._sub: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        await self._restore()
+        cfg = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self.state.covered + 1,
+        )
+        self._sub = await self.js.subscribe(
+            raw_filter(self.site_id),
+            cb=self._on_msg,
+            ordered_consumer=True,
+            config=cfg,
+            pending_msgs_limit=100_000,
+        )
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self, snapshot: bool) -> None:
+        """Stop consuming; with ``snapshot`` flush what is pending and write the final state."""
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        if snapshot and not self.fenced.is_set():
+            with contextlib.suppress(Fenced):
+                await self._flush()
+                if not self.pending:
+                    await self._snapshot()
+
+    async def _restore(self) -> None:
+        try:
+            entry = await self.snapshots.get(self.site_id)
+            if entry.value:
+                self.state = load_state(entry.value)
+                self.snap_rev = int(entry.revision or 0)
+                self.counters.inc("restored")
+        except KeyNotFoundError:
+            pass
+        except InputRejected as e:  # unreadable snapshot: rebuild from the retained stream
+            self.counters.inc(f"rejected.{e.reason}")
+            log.warning("site %s: snapshot refused (%s); replaying from the start", self.site_id, e)
+        try:
+            last = await self.js.get_last_msg(SITES_STREAM, out_subject(self.site_id, "tracks"))
+            self.out_seq = int(last.seq or 0)
+            f = codec.decode_frame(last.data or b"")
+            self.published = max(f.raw_seqs, default=0)
+        except NotFoundError:
+            self.out_seq, self.published = 0, 0
+        self.published = max(self.published, self.state.covered)
+
+    # ------------------------------------------------------------------ consuming
+
+    async def _on_msg(self, msg: Msg) -> None:
+        self.on_raw(int(msg.metadata.sequence.stream), msg.data)
+
+    def on_raw(self, seq: int, data: bytes) -> None:
+        st = self.state
+        if seq <= st.covered:
+            self.counters.inc("duplicate")
+            return
+        try:
+            rep = codec.decode_raw(data)
+        except InputRejected as e:
+            self.counters.inc(f"rejected.{e.reason}")
+            st.covered = seq
+            return
+        if rep.t < st.t_last:
+            # stepping back in time would corrupt the filters: refused, counted, accounted for
+            self.counters.inc("rejected.too_late")
+            st.covered = seq
+            if seq > self.published:
+                self.pending.append((seq, rep.inbound.received_t))
+            return
+        st.t_last = rep.t
+        frame = st.pipeline.step([rep.scan()], rep.t)
+        st.covered = seq
+        self.counters.inc("reports")
+        if seq <= self.published:
+            self.counters.inc("replayed")
+            return
+        self.frame = frame
+        self.pending.append((seq, rep.inbound.received_t))
+        for ev in frame.events:
+            self.pending_events.append(codec.alert_of(self.site_id, self.worker_id, ev, seq))
+
+    # ------------------------------------------------------------------ publishing
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_snap = loop.time() + self.snapshot_s
+        next_health = loop.time()
+        try:
+            while True:
+                await asyncio.sleep(self.flush_s)
+                await self._flush()
+                now = loop.time()
+                if now >= next_snap and not self.pending:
+                    await self._snapshot()
+                    next_snap = now + self.snapshot_s
+                if now >= next_health:
+                    await self._health()
+                    next_health = now + self.health_s
+        except Fenced:
+            self.fenced.set()
+
+    async def _publish(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
+        """Publish until stored: timeouts during a fail-over are retried with the same id."""
+        delay = 0.1
+        while True:
+            try:
+                ack = await self.js.publish(subject, data, headers=headers, timeout=2.0)
+                return int(ack.seq)
+            except APIError as e:
+                if e.err_code in WRONG_LAST_SEQ:
+                    raise Fenced(self.site_id) from None
+                if e.code != 503:
+                    raise
+            except TimeoutError:
+                pass
+            except Exception as e:  # no responders / reconnecting
+                if "NoStreamResponse" not in type(e).__name__ and "Timeout" not in str(e):
+                    raise
+            self.counters.inc("publish_retry")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def _flush(self) -> None:
+        if not self.pending:
+            return
+        raw, self.pending = self.pending, []
+        events, self.pending_events = self.pending_events, []
+        frame = self.frame
+        for a in events:
+            await self._publish(
+                out_subject(self.site_id, "alerts"),
+                codec.encode_alert(a),
+                {"Nats-Msg-Id": a.msg_id},
+            )
+        if frame is None:  # only refused reports since the restore: an empty frame
+            frame = Frame(self.state.t_last, (), (), ())
+        data = codec.encode_frame(self.site_id, self.worker_id, frame, raw, self.wall())
+        last = raw[-1][0]
+        self.out_seq = await self._publish(
+            out_subject(self.site_id, "tracks"),
+            data,
+            {
+                "Nats-Msg-Id": f"{self.site_id}:{last}",
+                "Nats-Expected-Last-Subject-Sequence": str(self.out_seq),
+            },
+        )
+        self.published = last
+        self.counters.inc("frames")
+
+    async def _snapshot(self) -> None:
+        if self.state.covered > self.published:  # never snapshot past the published frames
+            return
+        blob = dump_state(self.state)
+        try:
+            if self.snap_rev:
+                self.snap_rev = await self.snapshots.update(self.site_id, blob, last=self.snap_rev)
+            else:
+                self.snap_rev = await self.snapshots.create(self.site_id, blob)
+            self.counters.inc("snapshots")
+        except KeyWrongLastSequenceError:
+            raise Fenced(self.site_id) from None
+        except APIError as e:  # too large for the bucket: keep going, replay is longer
+            self.counters.inc("snapshot_failed")
+            log.warning("site %s: snapshot of %d bytes refused: %s", self.site_id, len(blob), e)
+
+    async def _health(self) -> None:
+        body = {
+            "covered_seq": self.state.covered,
+            "published_seq": self.published,
+            "tracks": len(self.frame.tracks) if self.frame else 0,
+            "counters": self.counters.snapshot(),
+        }
+        data = codec.encode_health(self.site_id, self.worker_id, self.wall(), body)
+        with contextlib.suppress(Exception):
+            await self.js.publish(out_subject(self.site_id, "health"), data, timeout=1.0)

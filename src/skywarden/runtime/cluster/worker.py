@@ -1,0 +1,187 @@
+"""``skywarden worker``: one process of the pool that tracks sites fed into JetStream.
+
+Every ``tick_s`` a worker (1) writes its heartbeat to ``sw_workers``, (2) renews each of its
+leases by compare-and-set, dropping at once a site whose lease it lost or whose runner was
+fenced, (3) computes its fair share ``ceil(sites / live workers)`` and claims free sites up to
+it or, once settled, hands back the excess (final frame and snapshot first, then the lease).
+A site whose worker died has its lease expire after ``lease_ttl_s``; the next tick of a
+survivor claims it and the :class:`SiteRunner` restores and replays (see ``site_runner``), so
+a take-over takes about ``lease_ttl_s + tick_s`` plus the replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import nats
+from nats.aio.client import Client
+
+from skywarden.core.clock import WallClock
+from skywarden.core.counters import Counters
+from skywarden.core.site import Site, site_from_skybench_header
+from skywarden.runtime.cluster.leases import KvView, Leases
+from skywarden.runtime.cluster.site_runner import SiteRunner
+from skywarden.runtime.cluster.topology import (
+    LEASES_BUCKET,
+    SITES_BUCKET,
+    SNAPSHOTS_BUCKET,
+    WORKERS_BUCKET,
+    TopologyConfig,
+    ensure_topology,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    worker_id: str
+    lease_ttl_s: float = 5.0
+    flush_s: float = 0.2
+    snapshot_s: float = 5.0
+    health_s: float = 2.0
+    claim_batch: int = 64
+    topology: TopologyConfig = field(default_factory=TopologyConfig)
+
+    @property
+    def tick_s(self) -> float:
+        return self.lease_ttl_s / 4.0
+
+
+def site_from_registry(value: bytes) -> Site:
+    """A ``sw_sites`` value: ``{"v": 1, "header": <skybench/1 header>}``."""
+    d = json.loads(value)
+    return site_from_skybench_header(d["header"])
+
+
+class Worker:
+    def __init__(
+        self, nc: Client, cfg: WorkerConfig, wall: Callable[[], float] | None = None
+    ) -> None:
+        self.nc = nc
+        self.js = nc.jetstream(timeout=5.0)
+        self.cfg = cfg
+        self.wall = wall or WallClock().now
+        self.runners: dict[str, SiteRunner] = {}
+        self.counters = Counters()
+        self._sites: dict[str, Site] = {}
+
+    async def _setup(self) -> None:
+        cfg = self.cfg
+        topo = TopologyConfig(**{**cfg.topology.__dict__, "lease_ttl_s": cfg.lease_ttl_s})
+        await ensure_topology(self.js, topo)
+        self.kv_sites = await self.js.key_value(SITES_BUCKET)
+        self.kv_leases = await self.js.key_value(LEASES_BUCKET)
+        self.kv_workers = await self.js.key_value(WORKERS_BUCKET)
+        self.kv_snap = await self.js.key_value(SNAPSHOTS_BUCKET)
+        self.leases = Leases(self.kv_leases, cfg.worker_id)
+        self.v_sites = KvView(self.kv_sites)
+        self.v_leases = KvView(self.kv_leases)
+        self.v_workers = KvView(self.kv_workers)
+        for v in (self.v_sites, self.v_leases, self.v_workers):
+            await v.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self._setup()
+        loop = asyncio.get_running_loop()
+        settle_until = loop.time() + 2 * self.cfg.lease_ttl_s
+        try:
+            while not stop.is_set():
+                try:
+                    await self._tick(loop.time() >= settle_until)
+                except (TimeoutError, nats.errors.Error) as e:
+                    self.counters.inc("tick_error")
+                    log.warning("worker %s: tick failed: %s", self.cfg.worker_id, e)
+                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.cfg.tick_s)
+        finally:
+            await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Graceful: final frame and snapshot for every site, then give the leases back."""
+        for sid in list(self.runners):
+            await self._drop(sid, graceful=True)
+        for v in (self.v_sites, self.v_leases, self.v_workers):
+            await v.stop()
+        with contextlib.suppress(Exception):
+            await self.kv_workers.delete(self.cfg.worker_id)
+
+    def owned(self) -> list[str]:
+        return sorted(self.runners)
+
+    async def _drop(self, sid: str, graceful: bool) -> None:
+        r = self.runners.pop(sid, None)
+        if r is not None:
+            await r.stop(snapshot=graceful and not r.fenced.is_set())
+        if graceful:
+            await self.leases.release(sid)
+        else:
+            self.leases.revisions.pop(sid, None)
+
+    async def _tick(self, settled: bool) -> None:
+        cfg = self.cfg
+        hb = json.dumps({"worker": cfg.worker_id, "sites": len(self.runners), "t": self.wall()})
+        await self.kv_workers.put(cfg.worker_id, hb.encode())
+        for sid in list(self.runners):
+            if self.runners[sid].fenced.is_set():
+                self.counters.inc("fenced")
+                await self._drop(sid, graceful=False)
+            elif not await self.leases.renew(sid):
+                self.counters.inc("lease_lost")
+                await self._drop(sid, graceful=False)
+        sites = self.v_sites.live(math.inf)
+        alive = set(self.v_workers.live(1.5 * cfg.lease_ttl_s)) | {cfg.worker_id}
+        share = math.ceil(len(sites) / len(alive)) if sites else 0
+        mine = len(self.runners)
+        if mine < share:
+            leased = self.v_leases.live(1.2 * cfg.lease_ttl_s)
+            free = [s for s in sites if s not in self.runners and s not in leased]
+            # spread workers over different sites so simultaneous claims rarely collide
+            free.sort(key=lambda s: zlib.crc32(f"{cfg.worker_id}/{s}".encode()))
+            for sid in free[: min(share - mine, cfg.claim_batch)]:
+                if await self.leases.claim(sid):
+                    await self._start(sid, sites[sid])
+        elif settled and mine > share:
+            for sid in sorted(self.runners)[: mine - share]:
+                self.counters.inc("handed_over")
+                await self._drop(sid, graceful=True)
+
+    async def _start(self, sid: str, value: bytes) -> None:
+        site = self._sites.get(sid)
+        if site is None:
+            site = self._sites[sid] = site_from_registry(value)
+        cfg = self.cfg
+        r = SiteRunner(
+            self.js,
+            self.kv_snap,
+            sid,
+            site,
+            cfg.worker_id,
+            self.wall,
+            flush_s=cfg.flush_s,
+            snapshot_s=cfg.snapshot_s,
+            health_s=cfg.health_s,
+        )
+        try:
+            await r.start()
+        except Exception:
+            await self.leases.release(sid)
+            raise
+        self.runners[sid] = r
+        self.counters.inc("claimed")
+        log.info("worker %s: took site %s at raw seq %d", cfg.worker_id, sid, r.state.covered)
+
+
+async def run_worker(urls: list[str], cfg: WorkerConfig, stop: asyncio.Event) -> None:
+    nc = await nats.connect(servers=urls, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+    try:
+        await Worker(nc, cfg).run(stop)
+    finally:
+        await nc.drain()
