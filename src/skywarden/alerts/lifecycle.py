@@ -11,6 +11,12 @@ Rules an operator can rely on:
   the sinks.
 
 Time is always passed in.
+
+**Bounded memory.** ``history`` keeps the newest ``max_history`` events (a list, trimmed in
+chunks so appends stay amortised O(1)): what the console shows (active alerts and the
+recently resolved ones, taken from the tail) and what ``get`` needs. The complete record is
+the journal, which every event reaches through the runtime; a long-running service must not
+keep it in memory too.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ class AlertEvent:
 @dataclass(frozen=True)
 class AlertConfig:
     clear_after_s: float = 10.0
+    max_history: int = 10_000  # events kept in memory; the journal keeps them all
 
 
 def _level(a: ThreatAssessment) -> AlertLevel:
@@ -144,8 +151,15 @@ class AlertManager:
             last = self._last_threat.get(key, al.raised_t)
             if t - last >= self.cfg.clear_after_s:
                 events.append(self._resolve(key, t, None))
-        self.history.extend(events)
+        self._record(*events)
         return events
+
+    def _record(self, *events: AlertEvent) -> None:
+        """Append to ``history`` and trim it to ``max_history`` (in chunks of a quarter)."""
+        self.history.extend(events)
+        cap = max(1, self.cfg.max_history)
+        if len(self.history) > cap + cap // 4:
+            del self.history[: len(self.history) - cap]
 
     def acknowledge(self, alert_id: str, by: str, t: float) -> AlertEvent:
         for key, al in self._active.items():
@@ -159,7 +173,7 @@ class AlertManager:
                 )
                 self._active[key] = new
                 ev = AlertEvent("acknowledged", t, new, by)
-                self.history.append(ev)
+                self._record(ev)
                 return ev
         raise StateError(f"no active alert {alert_id}")
 
@@ -167,7 +181,7 @@ class AlertManager:
         for key, al in self._active.items():
             if al.id == alert_id:
                 ev = self._resolve(key, t, by)
-                self.history.append(ev)
+                self._record(ev)
                 return ev
         raise StateError(f"no active alert {alert_id}")
 
