@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from argon2 import PasswordHasher
 
 from skywarden.alerts.lifecycle import AlertManager
 from skywarden.core.site import Site, parse_site
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.service.source import Picture, TrailPoint
+from skywarden.service.users import Role, UserStore
 from skywarden.threat.assess import ThreatAssessor
 
 SITE_DICT = {
@@ -110,3 +114,36 @@ def standard_tracks(t: float = 100.0) -> list[TrackState]:
         track("T4", 900.0, -900.0, 0.0, 0.0, t, status=TrackStatus.TENTATIVE),
         track("T5", -700.0, -100.0, -8.0, -2.0, t, status=TrackStatus.COASTING),
     ]
+
+
+# --- accounts for the access-control tests ------------------------------------------------
+
+PASSWORDS = {
+    "admin": "admin-pass-123",
+    "olga": "operator-pass-1",
+    "victor": "viewer-pass-12",
+}
+ROLES = {"admin": "admin", "olga": "operator", "victor": "viewer"}
+
+
+def fast_users() -> UserStore:
+    """One user per role, hashed with cheap argon2 parameters (tests only; same code path)."""
+    store = UserStore(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    for name, pw in PASSWORDS.items():
+        store.add(name, pw, Role(ROLES[name]))
+    return store
+
+
+def login(client: Any, name: str) -> str:
+    """Log ``client`` (a TestClient) in by cookie; sets and returns its CSRF header."""
+    r = client.post("/api/auth/login", json={"username": name, "password": PASSWORDS[name]})
+    assert r.status_code == 200, r.text
+    csrf: str = r.json()["csrf_token"]
+    client.headers["X-CSRF-Token"] = csrf
+    return csrf
+
+
+def bearer(client: Any, name: str) -> dict[str, str]:
+    r = client.post("/api/auth/token", json={"username": name, "password": PASSWORDS[name]})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -2,6 +2,8 @@
 
 Each handler is a few lines: read the source's latest picture, convert with ``convert``.
 Errors: an unknown alert is 404, an illegal transition (acknowledging a resolved alert) 409.
+Reading needs a viewer (``auth``); acknowledge and resolve need an operator, record the
+logged-in operator's name (the body's ``by`` is ignored) and are audited.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException
 from skywarden.alerts.lifecycle import Alert, AlertState
 from skywarden.core.errors import StateError
 from skywarden.service import convert
+from skywarden.service.auth import Operator, Principal, Viewer
 from skywarden.service.schemas import (
     AlertAction,
     AlertOut,
@@ -25,6 +28,7 @@ from skywarden.service.schemas import (
 )
 from skywarden.service.source import UnknownAlertError
 from skywarden.service.state import ServiceState, get_state
+from skywarden.store.records import OperatorAction
 
 router = APIRouter(prefix="/api")
 State = Annotated[ServiceState, Depends(get_state)]
@@ -44,18 +48,18 @@ def health(st: State) -> HealthOut:
 
 
 @router.get("/config")
-def config(st: State) -> ConfigOut:
+def config(_: Viewer, st: State) -> ConfigOut:
     s = st.settings
     return ConfigOut(stale_after_s=s.stale_after_s, operator=s.operator)
 
 
 @router.get("/site")
-def site(st: State) -> SiteOut:
+def site(_: Viewer, st: State) -> SiteOut:
     return convert.site_out(st.source.site)
 
 
 @router.get("/tracks")
-def tracks(st: State, confirmed_only: bool = False) -> list[TrackOut]:
+def tracks(_: Viewer, st: State, confirmed_only: bool = False) -> list[TrackOut]:
     pic = st.source.current()
     if pic is None:
         return []
@@ -64,7 +68,7 @@ def tracks(st: State, confirmed_only: bool = False) -> list[TrackOut]:
 
 
 @router.get("/history")
-def history(st: State) -> HistoryOut:
+def history(_: Viewer, st: State) -> HistoryOut:
     """Recent trail of every current track, for a console's cold start (then the WebSocket)."""
     pic = st.source.current()
     if pic is None:
@@ -73,17 +77,22 @@ def history(st: State) -> HistoryOut:
 
 
 @router.get("/alerts")
-def alerts(st: State, state: AlertState | None = None) -> list[AlertOut]:
+def alerts(_: Viewer, st: State, state: AlertState | None = None) -> list[AlertOut]:
     pic = st.source.current()
     found = pic.alerts if pic is not None else ()
     return [convert.alert_out(a) for a in found if state is None or a.state is state]
 
 
-_NOT_FOUND = {404: {"description": "no such alert"}, 409: {"description": "illegal transition"}}
+_NOT_FOUND = {
+    401: {"description": "not logged in"},
+    403: {"description": "needs the operator role, or the CSRF token is missing"},
+    404: {"description": "no such alert"},
+    409: {"description": "illegal transition"},
+}
 
 
-async def _act(st: ServiceState, alert_id: str, action: str, by: str | None) -> AlertOut:
-    who = by or st.settings.operator
+async def _act(st: ServiceState, alert_id: str, action: str, p: Principal) -> AlertOut:
+    who = p.name
     try:
         if action == "ack":
             al: Alert = await st.source.acknowledge(alert_id, who)
@@ -93,28 +102,29 @@ async def _act(st: ServiceState, alert_id: str, action: str, by: str | None) -> 
         raise HTTPException(404, f"no active alert {alert_id}") from None
     except StateError as e:
         raise HTTPException(409, str(e)) from None
+    st.security.audit.record(OperatorAction(st.clock.now(), who, action, alert_id))
     return convert.alert_out(al)
 
 
 @router.post("/alerts/{alert_id}/ack", responses=_NOT_FOUND)  # type: ignore[arg-type]
 async def acknowledge(
-    alert_id: str, st: State, body: Annotated[AlertAction | None, Body()] = None
+    alert_id: str, p: Operator, st: State, body: Annotated[AlertAction | None, Body()] = None
 ) -> AlertOut:
-    return await _act(st, alert_id, "ack", body.by if body else None)
+    return await _act(st, alert_id, "ack", p)
 
 
 @router.post("/alerts/{alert_id}/resolve", responses=_NOT_FOUND)  # type: ignore[arg-type]
 async def resolve(
-    alert_id: str, st: State, body: Annotated[AlertAction | None, Body()] = None
+    alert_id: str, p: Operator, st: State, body: Annotated[AlertAction | None, Body()] = None
 ) -> AlertOut:
-    return await _act(st, alert_id, "resolve", body.by if body else None)
+    return await _act(st, alert_id, "resolve", p)
 
 
 @router.get("/stats")
-def stats(st: State) -> StatsOut:
+def stats(_: Viewer, st: State) -> StatsOut:
     pic = st.source.current()
     trk = pic.tracks if pic else ()
-    counters = {**st.source.stats(), **st.hub.stats()}
+    counters = {**st.source.stats(), **st.hub.stats(), **st.security.counters.snapshot()}
     return StatsOut(
         mode=st.source.mode,
         seq=pic.seq if pic else 0,

@@ -18,11 +18,15 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
-from skywarden.service import api, convert, metrics, ws
+from skywarden.service import admin_api, api, auth_api, convert, metrics, ws
+from skywarden.service.audit import AuditSink
+from skywarden.service.auth import build_security
 from skywarden.service.hub import Outgoing, PictureHub
+from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import Picture, PictureSource
 from skywarden.service.state import ServiceState
+from skywarden.service.users import UserStore
 
 
 def static_dir() -> Path:
@@ -33,13 +37,26 @@ def create_app(
     settings: ServiceSettings | None = None,
     source: PictureSource | None = None,
     clock: Clock | None = None,
+    *,
+    users: UserStore | None = None,
+    sensor_tokens: SensorTokens | None = None,
+    audit: AuditSink | None = None,
 ) -> FastAPI:
-    """Build the app. ``source`` is required to serve; it is an argument so tests inject one."""
+    """Build the app. ``source`` is required to serve; it is an argument so tests inject one.
+
+    ``users`` (accounts; empty or None: a first admin is created, see ``auth.bootstrap_admin``),
+    ``sensor_tokens`` and ``audit`` (e.g. ``audit.JournalAudit(journal)``) let the runtime
+    supply persistent ones; by default they live in memory.
+    """
     if source is None:
         raise ValueError("create_app needs a PictureSource (the runtime provides one)")
     cfg = settings or ServiceSettings()
     st = ServiceState(
-        cfg, source, clock or WallClock(), PictureHub(cfg.ws_queue_size, cfg.ws_send_timeout_s)
+        cfg,
+        source,
+        clock or WallClock(),
+        PictureHub(cfg.ws_queue_size, cfg.ws_send_timeout_s),
+        build_security(cfg, users, sensor_tokens, audit),
     )
 
     def on_picture(pic: Picture) -> None:
@@ -64,6 +81,8 @@ def create_app(
     )
     app.state.skywarden = st
     app.include_router(api.router)
+    app.include_router(auth_api.router)
+    app.include_router(admin_api.router)
     app.include_router(ws.router)
     app.include_router(metrics.router)
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="console")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
 from skywarden.alerts.lifecycle import AlertState
+from skywarden.service.auth import Viewer
 from skywarden.service.state import ServiceState, get_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -50,6 +51,7 @@ def _picture_samples(st: ServiceState) -> dict[str, float]:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(st: Annotated[ServiceState, Depends(get_state)]) -> PlainTextResponse:
-    samples = {**st.source.stats(), **st.hub.stats(), **_picture_samples(st)}
+def metrics(_: Viewer, st: Annotated[ServiceState, Depends(get_state)]) -> PlainTextResponse:
+    sec = st.security.counters.snapshot()
+    samples = {**st.source.stats(), **st.hub.stats(), **sec, **_picture_samples(st)}
     return PlainTextResponse(exposition(samples), media_type=CONTENT_TYPE)

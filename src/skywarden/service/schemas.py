@@ -110,7 +110,11 @@ class AlertOut(_Out):
 class AlertAction(BaseModel):
     """Body of ``POST /api/alerts/{id}/ack`` and ``/resolve`` (optional)."""
 
-    by: str | None = Field(default=None, max_length=64, description="operator name")
+    by: str | None = Field(
+        default=None,
+        max_length=64,
+        description="ignored: the logged-in operator is recorded (kept for old clients)",
+    )
 
 
 class TrailPointOut(_Out):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from skywarden.alerts.lifecycle import Alert, AlertState
 from skywarden.core.site import Site
@@ -26,6 +27,8 @@ class ScriptedSource:
         self._listeners: list[Listener] = []
         self.started = False
         self.stopped = False
+        self.site_updates = 0
+        self.health: dict[str, Any] = {}
 
     @property
     def site(self) -> Site:
@@ -67,6 +70,15 @@ class ScriptedSource:
         alerts = tuple(new if a.id == alert_id else a for a in pic.alerts)
         self.push(replace(pic, seq=pic.seq + 1, alerts=alerts))
         return new
+
+    async def update_site(self, site: Site) -> None:
+        """``SiteEditable``: zone and whitelist edits land here (``site`` returns them)."""
+        self._site = site
+        self.site_updates += 1
+
+    def sensor_health(self) -> Mapping[str, Any]:
+        """``SensorHealthSource``: whatever a test put in ``health``."""
+        return dict(self.health)
 
     def stats(self) -> Mapping[str, float]:
         return {"source.pictures": float(self._picture.seq if self._picture else 0)}

@@ -1,11 +1,15 @@
 """The service's one typed settings object (pydantic, validated on construction).
 
-Secure default: bind to loopback until an operator configures otherwise.
+Secure defaults: bind to loopback until an operator configures otherwise; every state change
+needs a logged-in operator or admin; an unauthenticated client gets *viewer* rights only while
+the service is bound to loopback (``local_viewer``: the console on the same machine shows the
+picture straight after ``make run``); the first admin's password comes from
+``admin_password`` / ``SKYWARDEN_ADMIN_PASSWORD`` or is generated and printed once at start.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class ServiceSettings(BaseModel):
@@ -23,3 +27,23 @@ class ServiceSettings(BaseModel):
         default=5.0, gt=0, description="console shows the feed-lost banner after this many s"
     )
     operator: str = Field(default="operator", description="name recorded on acknowledgements")
+    # --- security -----------------------------------------------------------------------
+    admin_user: str = Field(default="admin", description="name of the first admin account")
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="first admin's password (else env SKYWARDEN_ADMIN_PASSWORD, else a "
+        "generated one printed at start)",
+    )
+    local_viewer: bool = Field(
+        default=True,
+        description="while bound to loopback, unauthenticated local clients may view (never "
+        "act); turn off behind a reverse proxy on the same host",
+    )
+    session_ttl_s: float = Field(default=12 * 3600.0, gt=0, description="login lifetime, s")
+    cookie_secure: bool = Field(
+        default=False, description="mark the session cookie Secure (set when served over TLS)"
+    )
+    login_burst: int = Field(default=5, ge=1, description="login attempts per client at once")
+    login_per_min: float = Field(default=6.0, ge=0, description="login attempts refilled/min")
+    ingest_burst: int = Field(default=400, ge=1, description="ingest requests per sensor burst")
+    ingest_per_s: float = Field(default=200.0, ge=0, description="ingest requests/s per sensor")

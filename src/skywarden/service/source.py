@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from skywarden.alerts.lifecycle import Alert
 from skywarden.core.site import Site
@@ -92,3 +92,27 @@ class PictureSource(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class SiteEditable(Protocol):
+    """Optional: a source that takes zone and whitelist edits (``PUT``/``POST`` on zones).
+
+    ``update_site`` must make the new site's zones and whitelist govern threat assessment from
+    its next step on, and ``site`` return it from then on. A source without it answers zone and
+    whitelist edits with HTTP 501.
+    """
+
+    async def update_site(self, site: Site) -> None: ...
+
+
+@runtime_checkable
+class SensorHealthSource(Protocol):
+    """Optional: per-sensor health, keyed by sensor id.
+
+    Each value may be a mapping or an object with any of: ``last_report_t`` (UNIX s),
+    ``rate_hz``, ``status`` (``ok``/``late``/``lost`` or similar), ``registered``, plus other
+    scalar fields shown as they are. Missing fields are rendered as unknown, never guessed.
+    """
+
+    def sensor_health(self) -> Mapping[str, Any]: ...

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import Request, WebSocket
 
 from skywarden.core.clock import Clock
+from skywarden.service.auth import Security
 from skywarden.service.hub import PictureHub
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
@@ -19,7 +20,9 @@ class ServiceState:
     source: PictureSource
     clock: Clock
     hub: PictureHub
+    security: Security
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+    edit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def get_state(request: Request) -> ServiceState:

@@ -3,16 +3,24 @@
 The first message is the current picture with ``resync: true``; every later one replaces the
 previous. Per-client queueing and the slow-client policy are the hub's (``hub``). Messages
 from the client are read only to notice that it went away.
+
+Access: a viewer, authenticated as for REST (session cookie, ``Authorization: Bearer``, or a
+local viewer; ``auth.resolve``). A browser always sends ``Origin`` on a WebSocket handshake and
+WebSockets are not covered by the same-origin policy, so a handshake whose ``Origin`` is not
+this service's own host is refused (cross-site WebSocket hijacking). Refusals close the
+handshake with 403 before it is accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
-from skywarden.service.state import ws_state
+from skywarden.service.auth import SESSION_COOKIE, Principal, resolve
+from skywarden.service.state import ServiceState, ws_state
 
 router = APIRouter()
 
@@ -23,9 +31,31 @@ async def _drain_incoming(ws: WebSocket) -> None:
             await ws.receive_text()
 
 
+def _same_origin(ws: WebSocket) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: nothing can ride on a user's credentials
+    return urlsplit(origin).netloc.lower() == ws.headers.get("host", "").lower()
+
+
+def _principal(st: ServiceState, ws: WebSocket) -> Principal | None:
+    auth = ws.headers.get("authorization", "")
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    try:
+        return resolve(
+            st.security, st.clock.now(), "GET", ws.headers, bearer, ws.cookies.get(SESSION_COOKIE)
+        )
+    except HTTPException:
+        return None
+
+
 @router.websocket("/ws/picture")
 async def picture(ws: WebSocket) -> None:
     st = ws_state(ws)
+    if not _same_origin(ws) or _principal(st, ws) is None:
+        st.security.counters.inc("auth.ws_refused")
+        await ws.close(code=1008)
+        return
     await ws.accept()
     ch = st.hub.connect()
     tasks = [

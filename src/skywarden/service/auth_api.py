@@ -1,0 +1,201 @@
+"""Routes for logging in and out, API tokens, the caller's identity, users and the audit trail.
+
+``POST /api/auth/login`` (JSON ``{username, password}``) sets the HttpOnly session cookie and
+answers the CSRF token; ``POST /api/auth/token`` answers a bearer token for API clients
+instead. Both are rate limited per client address (``login_burst``/``login_per_min``) and
+audited, failures included. Password hashing (argon2, deliberately slow) runs in a worker
+thread so a login never stalls the picture; audit records are written on the loop thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from skywarden.service.admin_schemas import (
+    AuditOut,
+    LoginIn,
+    MeOut,
+    TokenOut,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+from skywarden.service.audit import AuditRecord
+from skywarden.service.auth import (
+    SESSION_COOKIE,
+    Admin,
+    Security,
+    Viewer,
+    client_key,
+    security_of,
+    too_many,
+)
+from skywarden.service.state import ServiceState, get_state
+from skywarden.service.users import Role, User, UserError
+from skywarden.store.records import ConfigChange, OperatorAction
+
+router = APIRouter(prefix="/api")
+State = Annotated[ServiceState, Depends(get_state)]
+Sec = Annotated[Security, Depends(security_of)]
+
+_LOGIN_ERRORS = {401: {"description": "wrong name or password"}, 429: {"description": "slow down"}}
+
+
+async def _check_password(st: ServiceState, request: Request, body: LoginIn) -> User:
+    sec = st.security
+    now = st.clock.now()
+    client = client_key(request)
+    wait = sec.login_limit.take(client, now)
+    if wait > 0:
+        sec.counters.inc("auth.login_limited")
+        raise too_many(wait, "login attempts")
+    user = await asyncio.to_thread(sec.users.verify, body.username, body.password)
+    if user is None:
+        sec.counters.inc("auth.login_failed")
+        sec.audit.record(
+            OperatorAction(now, body.username, "login_failed", None, {"client": client})
+        )
+        raise HTTPException(401, "wrong name or password", {"WWW-Authenticate": "Bearer"})
+    sec.counters.inc("auth.login_ok")
+    return user
+
+
+@router.post("/auth/login", responses=_LOGIN_ERRORS)  # type: ignore[arg-type]
+async def login(body: LoginIn, request: Request, response: Response, st: State) -> MeOut:
+    user = await _check_password(st, request, body)
+    sec, now = st.security, st.clock.now()
+    token, session = sec.sessions.open(user.name, "cookie", now)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(sec.sessions.ttl_s),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=sec.cookie_secure,
+    )
+    sec.audit.record(OperatorAction(now, user.name, "login", None, {"client": client_key(request)}))
+    return MeOut(name=user.name, role=user.role.value, via="cookie", csrf_token=session.csrf)
+
+
+@router.post("/auth/token", responses=_LOGIN_ERRORS)  # type: ignore[arg-type]
+async def token(body: LoginIn, request: Request, st: State) -> TokenOut:
+    user = await _check_password(st, request, body)
+    sec, now = st.security, st.clock.now()
+    tok, _ = sec.sessions.open(user.name, "bearer", now)
+    sec.audit.record(
+        OperatorAction(now, user.name, "token_issued", None, {"client": client_key(request)})
+    )
+    return TokenOut(access_token=tok, expires_in=sec.sessions.ttl_s, role=user.role.value)
+
+
+@router.post("/auth/logout", status_code=204)
+async def logout(p: Viewer, request: Request, response: Response, st: State) -> None:
+    sec = st.security
+    if p.via == "cookie":
+        sec.sessions.close(request.cookies.get(SESSION_COOKIE, ""))
+    elif p.via == "bearer":
+        sec.sessions.close(request.headers.get("authorization", "")[7:].strip())
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    if p.via != "local":
+        sec.audit.record(OperatorAction(st.clock.now(), p.name, "logout"))
+
+
+@router.get("/auth/me")
+def me(p: Viewer) -> MeOut:
+    return MeOut(name=p.name, role=p.role.value, via=p.via, csrf_token=p.csrf)
+
+
+# --- users (admin) ----------------------------------------------------------------------
+
+
+def _user_out(u: User) -> UserOut:
+    return UserOut(name=u.name, role=u.role.value)
+
+
+_USER_ERRORS = {
+    404: {"description": "no such user"},
+    409: {"description": "duplicate, or the last admin"},
+}
+
+
+@router.get("/users")
+def list_users(_: Admin, sec: Sec) -> list[UserOut]:
+    return [_user_out(u) for u in sec.users]
+
+
+@router.post("/users", status_code=201, responses=_USER_ERRORS)  # type: ignore[arg-type]
+async def add_user(body: UserIn, p: Admin, st: State) -> UserOut:
+    sec = st.security
+    try:
+        u = await asyncio.to_thread(sec.users.add, body.name, body.password, Role(body.role))
+    except UserError as e:
+        raise HTTPException(409, str(e)) from None
+    sec.audit.record(ConfigChange(st.clock.now(), p.name, f"users.{u.name}", None, u.role.value))
+    return _user_out(u)
+
+
+@router.patch("/users/{name}", responses=_USER_ERRORS)  # type: ignore[arg-type]
+async def change_user(name: str, body: UserPatch, p: Admin, st: State) -> UserOut:
+    sec = st.security
+    old = sec.users.get(name)
+    if old is None:
+        raise HTTPException(404, f"no user {name}")
+    try:
+        u = old
+        if body.role is not None:
+            u = sec.users.set_role(name, Role(body.role))
+        if body.password is not None:
+            u = await asyncio.to_thread(sec.users.set_password, name, body.password)
+            sec.sessions.close_user(name)
+    except UserError as e:
+        raise HTTPException(409, str(e)) from None
+    note = "password changed" if body.password is not None else ""
+    rec = ConfigChange(st.clock.now(), p.name, f"users.{name}", old.role.value, u.role.value, note)
+    sec.audit.record(rec)
+    return _user_out(u)
+
+
+@router.delete("/users/{name}", status_code=204, responses=_USER_ERRORS)  # type: ignore[arg-type]
+async def remove_user(name: str, p: Admin, st: State) -> None:
+    sec = st.security
+    try:
+        u = sec.users.remove(name)
+    except KeyError:
+        raise HTTPException(404, f"no user {name}") from None
+    except UserError as e:
+        raise HTTPException(409, str(e)) from None
+    sec.sessions.close_user(name)
+    sec.audit.record(ConfigChange(st.clock.now(), p.name, f"users.{name}", u.role.value, None))
+
+
+# --- audit (admin) ----------------------------------------------------------------------
+
+
+def audit_out(r: AuditRecord) -> AuditOut:
+    if isinstance(r, OperatorAction):
+        return AuditOut(
+            kind="operator",
+            t=r.t,
+            who=r.operator,
+            what=r.action,
+            target=r.target,
+            detail=dict(r.detail),
+        )
+    return AuditOut(
+        kind="config",
+        t=r.t,
+        who=r.actor,
+        what=r.key,
+        target=None,
+        detail={"old": r.old, "new": r.new, "note": r.note},
+    )
+
+
+@router.get("/audit")
+def audit(_: Admin, sec: Sec, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AuditOut]:
+    """The most recent audit records, newest last."""
+    return [audit_out(r) for r in sec.audit.recent.entries()[-limit:]]

@@ -1,0 +1,113 @@
+"""Login sessions (browser cookie + CSRF token) and bearer tokens for API clients; sensor tokens.
+
+Every secret is 256 random bits from ``secrets`` and is stored only as its SHA-256 digest: a
+memory or log dump of the store reveals no usable token. (A slow hash is for low-entropy
+passwords; a random 256-bit token needs none.) Comparisons use ``hmac.compare_digest``.
+
+A session names its user, not a role: the role is looked up on every request, so demoting or
+removing a user takes effect at once. Sessions expire ``ttl_s`` after login (one shift); the
+store is bounded (oldest dropped first) so a login flood cannot grow memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["cookie", "bearer"]
+
+
+def new_secret(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass(frozen=True)
+class Session:
+    user: str
+    kind: Kind
+    csrf: str
+    created_t: float
+    expires_t: float
+
+
+class SessionStore:
+    def __init__(self, ttl_s: float = 12 * 3600.0, max_sessions: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_sessions = max_sessions
+        self._by_digest: OrderedDict[bytes, Session] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def open(self, user: str, kind: Kind, now: float) -> tuple[str, Session]:
+        token = new_secret("sws_" if kind == "cookie" else "swb_")
+        s = Session(user, kind, new_secret(), now, now + self.ttl_s)
+        self._by_digest[digest(token)] = s
+        while len(self._by_digest) > self.max_sessions:
+            self._by_digest.popitem(last=False)
+        return token, s
+
+    def get(self, token: str, now: float) -> Session | None:
+        key = digest(token)
+        s = self._by_digest.get(key)
+        if s is None:
+            return None
+        if now >= s.expires_t:
+            del self._by_digest[key]
+            return None
+        return s
+
+    def close(self, token: str) -> bool:
+        return self._by_digest.pop(digest(token), None) is not None
+
+    def close_user(self, user: str) -> int:
+        gone = [k for k, s in self._by_digest.items() if s.user == user]
+        for k in gone:
+            del self._by_digest[k]
+        return len(gone)
+
+
+def csrf_ok(session: Session, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(session.csrf, presented)
+
+
+class SensorTokens:
+    """One secret per sensor id: sensors prove who they are when they post detections."""
+
+    def __init__(self) -> None:
+        self._digests: dict[str, bytes] = {}
+
+    def __contains__(self, sensor_id: object) -> bool:
+        return sensor_id in self._digests
+
+    def issue(self, sensor_id: str) -> str:
+        """A new token for ``sensor_id`` (replacing any previous one); shown to the admin once."""
+        token = new_secret("swt_")
+        self._digests[sensor_id] = digest(token)
+        return token
+
+    def set(self, sensor_id: str, token: str) -> None:
+        """Register a token chosen elsewhere (site configuration, the runtime's secrets)."""
+        if len(token) < 16:
+            raise ValueError("a sensor token must be at least 16 characters")
+        self._digests[sensor_id] = digest(token)
+
+    def revoke(self, sensor_id: str) -> bool:
+        return self._digests.pop(sensor_id, None) is not None
+
+    def verify(self, sensor_id: str, token: str | None) -> bool:
+        want = self._digests.get(sensor_id)
+        if want is None or not token:
+            return False
+        return hmac.compare_digest(want, digest(token))
+
+    def registered(self) -> list[str]:
+        return sorted(self._digests)
