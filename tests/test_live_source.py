@@ -64,7 +64,11 @@ def _poll(
 
 def _serve(feed: Feed, speed: float) -> TestClient:
     source = LiveSource(feed, WallClock(), speed=speed, tick_s=0.2)
-    return TestClient(create_app(ServiceSettings(), source))
+    settings = ServiceSettings(admin_user="tester", admin_password="tester-password")
+    client = TestClient(create_app(settings, source))
+    r = client.post("/api/auth/login", json={"username": "tester", "password": "tester-password"})
+    client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return client
 
 
 def test_simulated_site_gives_tracks_alerts_and_operator_actions() -> None:
