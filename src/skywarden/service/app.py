@@ -18,7 +18,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
+from skywarden.core.inbound import IngestPort
 from skywarden.service import admin_api, api, auth_api, convert, metrics, ws
+from skywarden.service import ingest as ingest_routes
 from skywarden.service.audit import AuditSink
 from skywarden.service.auth import build_security
 from skywarden.service.hub import Outgoing, PictureHub
@@ -41,12 +43,14 @@ def create_app(
     users: UserStore | None = None,
     sensor_tokens: SensorTokens | None = None,
     audit: AuditSink | None = None,
+    ingest: IngestPort | None = None,
 ) -> FastAPI:
     """Build the app. ``source`` is required to serve; it is an argument so tests inject one.
 
     ``users`` (accounts; empty or None: a first admin is created, see ``auth.bootstrap_admin``),
     ``sensor_tokens`` and ``audit`` (e.g. ``audit.JournalAudit(journal)``) let the runtime
-    supply persistent ones; by default they live in memory.
+    supply persistent ones; by default they live in memory. ``ingest`` is the runtime's
+    ``IngestPort`` behind ``POST /api/ingest/{sensor_id}`` (503 without one).
     """
     if source is None:
         raise ValueError("create_app needs a PictureSource (the runtime provides one)")
@@ -80,10 +84,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.skywarden = st
+    app.state.ingest = ingest
     app.include_router(api.router)
     app.include_router(auth_api.router)
     app.include_router(admin_api.router)
     app.include_router(ws.router)
     app.include_router(metrics.router)
+    app.include_router(ingest_routes.router)
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="console")
     return app

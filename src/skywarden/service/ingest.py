@@ -1,0 +1,82 @@
+"""``POST /api/ingest/{sensor_id}``: generic JSON detections over HTTP (issue 5), journaled first.
+
+The handler is deliberately thin (so per-sensor authentication can be added as a FastAPI
+dependency): find the ingest port (503 when the runtime gave none) and the sensor (404 when
+the site has no such sensor), parse the body with the pure
+``sensors.json_detections.parse_json_detections`` (400 with the reason; counted on the port
+when it counts), ``await port.submit(...)`` and answer **202 only after submit returned**,
+i.e. once the message is durably in the journal. If the journal refuses it the answer is
+503 and the sender should retry: nothing was acknowledged.
+
+The port is what ``create_app(..., ingest=port)`` stored on ``app.state.ingest``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Protocol, runtime_checkable
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel
+
+from skywarden.core.errors import InputRejected
+from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.sensors.json_detections import parse_json_detections
+from skywarden.service.state import ServiceState, get_state
+
+router = APIRouter(prefix="/api")
+State = Annotated[ServiceState, Depends(get_state)]
+SOURCE = "json"
+
+
+@runtime_checkable
+class CountsRejects(Protocol):
+    """A port that also counts what adapters refused before submitting."""
+
+    def rejected(self, sensor_id: str, reason: str) -> None: ...
+
+
+class IngestAck(BaseModel):
+    """The 202 body: what was journaled."""
+
+    sensor_id: str
+    t: float
+    detections: int
+    received_t: float
+
+
+def get_port(request: Request) -> IngestPort:
+    port: IngestPort | None = getattr(request.app.state, "ingest", None)
+    if port is None:
+        raise HTTPException(503, "this service has no ingest port (no journal)")
+    return port
+
+
+Port = Annotated[IngestPort, Depends(get_port)]
+_RESPONSES: dict[int | str, dict[str, str]] = {
+    400: {"description": "malformed message (the reason is in detail)"},
+    404: {"description": "no such sensor at this site"},
+    503: {"description": "not journaled: no ingest port, or the journal refused it; retry"},
+}
+
+
+@router.post("/ingest/{sensor_id}", status_code=202, responses=_RESPONSES)
+async def ingest_json(sensor_id: str, request: Request, st: State, port: Port) -> IngestAck:
+    site = st.source.site
+    sensor = site.sensor_map.get(sensor_id)
+    if sensor is None:
+        raise HTTPException(404, f"no sensor {sensor_id!r} at site {site.name!r}")
+    body = await request.body()
+    received_t = st.clock.now()
+    try:
+        rep = parse_json_detections(body, sensor, site.origin)
+    except InputRejected as e:
+        if isinstance(port, CountsRejects):
+            port.rejected(sensor_id, e.reason)
+        raise HTTPException(400, f"{e.reason}: {e.detail}") from None
+    try:
+        await port.submit([Inbound(sensor_id, SOURCE, received_t, body, rep.detections)])
+    except Exception as e:
+        raise HTTPException(503, f"not journaled: {e}") from None
+    return IngestAck(
+        sensor_id=sensor_id, t=rep.t, detections=len(rep.detections), received_t=received_t
+    )
