@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters_helpers import MemoryIngest
 from skywarden.core.clock import ManualClock
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection
@@ -24,7 +25,8 @@ from skywarden.sensors.adsb_beast import split_frames
 from skywarden.sensors.adsb_cpr import global_position
 from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.adsb_sbs import SbsDecoder
-from skywarden.sensors.links.adsb_tcp import run_beast_client, run_sbs_client
+from skywarden.sensors.links.adsb_tcp import beast_session, sbs_session
+from skywarden.sensors.links.health import SensorStats
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "adsb"
 BIN = "dump1090-mutability"
@@ -90,32 +92,39 @@ def dump1090() -> Iterator[tuple[int, int, int]]:
 
 
 async def _session(ports: tuple[int, int, int]) -> tuple[
-    list[Detection], list[Detection], AdsbDecoder, SbsDecoder
+    list[Detection], list[Detection], AdsbDecoder, SbsDecoder, MemoryIngest
 ]:  # fmt: skip
     bi, bo, sbs = ports
     clock = ManualClock(0.0)
-    beast_dets: list[Detection] = []
-    sbs_dets: list[Detection] = []
+    ingest = MemoryIngest()
     bdec, sdec = AdsbDecoder(ORIGIN, "adsb-beast"), SbsDecoder(ORIGIN, "adsb-sbs")
+    bst = SensorStats("adsb-beast", "adsb_beast", f"127.0.0.1:{bo}", 0.0)
+    sst = SensorStats("adsb-sbs", "adsb_sbs", f"127.0.0.1:{sbs}", 0.0)
     tasks = [
-        asyncio.create_task(run_beast_client("127.0.0.1", bo, bdec, clock, beast_dets.append)),
-        asyncio.create_task(run_sbs_client("127.0.0.1", sbs, sdec, clock, sbs_dets.append)),
+        asyncio.create_task(beast_session("127.0.0.1", bo, bdec, clock, ingest, bst)),
+        asyncio.create_task(sbs_session("127.0.0.1", sbs, sdec, clock, ingest, sst)),
     ]
     await asyncio.sleep(0.5)  # both clients connected before the feed starts
     _, w = await asyncio.open_connection("127.0.0.1", bi)
     # garbage before the capture: dump1090 resyncs, and so must we on its output
     w.write(b"\x00\x01\x02garbage" + (DATA / "sample_dump1090.bin").read_bytes())
     await w.drain()
+
+    def n(sensor: str) -> int:
+        return sum(len(m.detections) for m in ingest.messages if m.sensor_id == sensor)
+
     for _ in range(100):
         await asyncio.sleep(0.05)
-        if len(sbs_dets) >= 2 and bdec.counters.get("accepted.positions") >= 2:
+        if n("adsb-sbs") >= 2 and bdec.counters.get("accepted.positions") >= 2:
             break
     await asyncio.sleep(0.5)
     w.close()
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return beast_dets, sbs_dets, bdec, sdec
+    beast = [d for m in ingest.messages if m.sensor_id == "adsb-beast" for d in m.detections]
+    sbs_dets = [d for m in ingest.messages if m.sensor_id == "adsb-sbs" for d in m.detections]
+    return beast, sbs_dets, bdec, sdec, ingest
 
 
 def _dist(a: Detection, b: Detection) -> float:
@@ -123,8 +132,17 @@ def _dist(a: Detection, b: Detection) -> float:
 
 
 def test_beast_and_sbs_from_dump1090_match_reference(dump1090: tuple[int, int, int]) -> None:
-    beast, sbs, bdec, sdec = asyncio.run(_session(dump1090))
+    beast, sbs, bdec, sdec, ingest = asyncio.run(_session(dump1090))
     assert bdec.counters.get("link.frames") >= 200, bdec.counters.snapshot()
+    # every accepted message was journaled, as received: Beast frames re-split, SBS lines
+    by_source = {m.source for m in ingest.messages}
+    assert by_source == {"adsb-beast", "adsb-sbs"}
+    beast_msgs = [m for m in ingest.messages if m.source == "adsb-beast"]
+    assert len(beast_msgs) == sum(
+        v for k, v in bdec.counters.snapshot().items() if k.startswith("accepted.df")
+    )
+    assert all(len(split_frames(m.payload).frames) == 1 for m in beast_msgs)
+    assert all(m.payload.startswith(b"MSG,") for m in ingest.messages if m.source == "adsb-sbs")
     ref = [d for d in sbs if d.identity == "icao:48520a"]
     assert len(ref) >= 2, sdec.counters.snapshot()
     assert ref[0].attrs["lat_deg"] == pytest.approx(43.64421, abs=1e-5)

@@ -13,12 +13,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters_helpers import MemoryIngest, wait_for
 from fuzz_settings import FUZZ
 from skywarden.core.clock import ManualClock
 from skywarden.core.errors import InputRejected
-from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.inbound import Inbound
+from skywarden.core.observation import MeasurementKind
 from skywarden.sensors.asterix import NM, RadarSite, parse_datagram, time_of_day_to_t
-from skywarden.sensors.links.asterix_udp import AsterixReceiver, start_receiver
+from skywarden.sensors.links.asterix_udp import AsterixReceiver
+from skywarden.sensors.links.health import SensorHealth, SensorStats
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "asterix"
 if not DATA.is_dir():
@@ -63,9 +66,9 @@ def test_cat048_sample_golden() -> None:
 def test_cat034_048_pcap_uses_udp_length() -> None:
     payloads = udp_payloads(DATA / "cat_034_048.pcap")
     assert len(payloads) == 100
-    recv = AsterixReceiver({}, lambda *a: None, ManualClock(0.0))
+    recv = AsterixReceiver({}, ManualClock(0.0), MemoryIngest())
     for _, p in payloads:
-        recv.handle_datagram(p, 1.46e9)
+        assert recv.handle_datagram(p, 1.46e9) == []
     stats = recv.stats()
     assert stats["datagrams"] == 100
     assert stats["other_category.034"] == 34
@@ -82,25 +85,28 @@ def test_time_of_day_midnight_rollover() -> None:
 
 @needs_data
 def test_udp_receiver_loopback() -> None:
-    async def run() -> list[tuple[str, list[Detection], float]]:
-        got: list[tuple[str, list[Detection], float]] = []
-        recv = AsterixReceiver(RADAR, lambda s, d, t: got.append((s, d, t)), ManualClock(1.7e9))
-        transport, port = await start_receiver(recv)
+    async def run() -> tuple[list[Inbound], SensorHealth]:
+        ingest = MemoryIngest()
+        stats = SensorStats("radar-25-201", "asterix_cat048", "127.0.0.1:0", 1.7e9)
+        recv = AsterixReceiver(RADAR, ManualClock(1.7e9), ingest, {"radar-25-201": stats})
+        port = await recv.start()
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                 s.sendto(b"\x30\x00\x02garbage", ("127.0.0.1", port))
                 s.sendto((DATA / "cat048.raw").read_bytes(), ("127.0.0.1", port))
-            for _ in range(500):
-                if got:
-                    break
-                await asyncio.sleep(0.01)
+            await wait_for(lambda: ingest.messages)
             assert recv.stats()["rejected.bad_datablock"] == 1
         finally:
-            transport.close()
-        return got
+            await recv.stop()
+        return ingest.messages, stats.snapshot(1.7e9)
 
-    ((sensor, dets, t),) = asyncio.run(run())
-    assert sensor == "radar-25-201" and len(dets) == 1 and t == 1.7e9
+    (msg,), health = asyncio.run(run())
+    assert msg.sensor_id == "radar-25-201" and len(msg.detections) == 1
+    assert msg.received_t == 1.7e9 and msg.source == "asterix-cat048"
+    assert msg.payload == (DATA / "cat048.raw").read_bytes()
+    # the single radar on this socket owns the link's rejects too
+    assert health.accepted == 1 and health.detections == 1
+    assert dict(health.rejected) == {"bad_datablock": 1}
 
 
 @FUZZ
@@ -120,9 +126,8 @@ def test_fuzz_mutated_cat048_then_valid_still_flows(flips: list[tuple[int, int]]
     bad = bytearray(good)
     for pos, val in flips:
         bad[pos] = val
-    got: list[int] = []
-    recv = AsterixReceiver(RADAR, lambda s, d, t: got.append(len(d)), ManualClock(0.0))
+    recv = AsterixReceiver(RADAR, ManualClock(0.0), MemoryIngest())
     recv.handle_datagram(bytes(bad), 1.7e9)
-    recv.handle_datagram(good, 1.7e9)
-    assert got[-1] == 1
+    (msg,) = recv.handle_datagram(good, 1.7e9)
+    assert len(msg.detections) == 1
     assert recv.stats()["datagrams"] == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters_helpers import MemoryIngest
 from fuzz_settings import FUZZ
 from sapient_helpers import SKY, detection_latlon, detection_rb, registration, status
 from skywarden.core.clock import ManualClock
@@ -77,9 +78,7 @@ def test_split_frames_and_json(buf: bytes, text: str) -> None:
 def test_garbage_between_valid_traffic_keeps_flowing(garbage: list[bytes]) -> None:
     delivered: list[int] = []
     server = SapientServer(
-        SapientSessions(GeoOrigin(51.0, -1.0), SKY),
-        lambda sid, dets, t: delivered.append(len(dets)),
-        ManualClock(5.0),
+        SapientSessions(GeoOrigin(51.0, -1.0), SKY), MemoryIngest(), ManualClock(5.0)
     )
     stream = frame(registration()) + frame(status())
     for g in garbage:
@@ -87,7 +86,9 @@ def test_garbage_between_valid_traffic_keeps_flowing(garbage: list[bytes]) -> No
     bodies, rest = split_frames(stream)
     assert rest == b""
     for body in bodies:
-        server.handle_body(body, conn_id=1)
+        inbound, _ = server.handle_body(body, conn_id=1)
+        if inbound is not None and inbound.detections:
+            delivered.append(len(inbound.detections))
     stats = server.stats()
     assert len(delivered) >= len(garbage)  # every valid detection got through
     rejected = sum(v for k, v in stats.items() if k.startswith("rejected."))

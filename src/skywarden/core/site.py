@@ -25,6 +25,16 @@ TOML layout::
     pd = {drone = 0.85, bird = 0.8, aircraft = 0.98}   # or one number
     clutter_per_scan = 30
 
+    [sensors.link]           # optional: how the live system hears this sensor (runtime adapters)
+    protocol = "asterix_cat048"   # sapient | asterix_cat048 | adsb_beast | adsb_sbs
+                                  # | remoteid_udp | mqtt_json
+    host = "0.0.0.0"         # bind address (sapient, asterix_cat048, remoteid_udp) or the
+    port = 8600              # peer to connect to (adsb_beast, adsb_sbs, mqtt_json broker)
+    sac = 25                 # asterix_cat048: the radar's SAC/SIC on the wire
+    sic = 1
+    # sapient: node_id = "<the node's UUID>" (own_node_id = skywarden's UUID, optional)
+    # mqtt_json: topic = "site/detections/radar-2"
+
     [[zones]]
     id = "residence"
     kind = "protected"       # protected | warning
@@ -43,6 +53,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -77,6 +88,56 @@ _SIGMA_KEYS: dict[MeasurementKind, tuple[str, ...]] = {
 }
 
 
+class LinkProtocol(StrEnum):
+    """How the live system hears a sensor (``runtime.adapters`` starts one link per kind)."""
+
+    SAPIENT = "sapient"  # TCP server: SAPIENT nodes connect to skywarden and register
+    ASTERIX_CAT048 = "asterix_cat048"  # UDP: a radar (or its RDP) sends CAT048 plots
+    ADSB_BEAST = "adsb_beast"  # TCP client to dump1090/readsb Beast output (30005)
+    ADSB_SBS = "adsb_sbs"  # TCP client to dump1090/readsb BaseStation output (30003)
+    REMOTEID_UDP = "remoteid_udp"  # UDP: a receiver bridge forwards F3411 messages
+    MQTT_JSON = "mqtt_json"  # MQTT subscriber: generic JSON detections on a topic
+
+
+_LINK_DEFAULT_PORT: dict[LinkProtocol, int] = {
+    LinkProtocol.ADSB_BEAST: 30005,
+    LinkProtocol.ADSB_SBS: 30003,
+    LinkProtocol.MQTT_JSON: 1883,
+}
+_LINK_BINDS = frozenset(
+    {LinkProtocol.SAPIENT, LinkProtocol.ASTERIX_CAT048, LinkProtocol.REMOTEID_UDP}
+)
+
+
+@dataclass(frozen=True)
+class SensorLink:
+    """Where a sensor's traffic comes from: a socket to bind or a peer to connect to.
+
+    ``host``/``port`` are the bind address for the protocols skywarden serves (``sapient``,
+    ``asterix_cat048``, ``remoteid_udp``; port 0 picks a free one) and the peer for the ones
+    it connects to (``adsb_*`` to dump1090/readsb, ``mqtt_json`` to the broker). The other
+    fields belong to one protocol each and are checked on load.
+    """
+
+    protocol: LinkProtocol
+    host: str
+    port: int
+    topic: str | None = None  # mqtt_json
+    node_id: str | None = None  # sapient: the UUID of the node that is this sensor
+    own_node_id: str | None = None  # sapient: skywarden's own node UUID (default: derived)
+    sac: int | None = None  # asterix_cat048: System Area Code
+    sic: int | None = None  # asterix_cat048: System Identification Code
+
+    @property
+    def binds(self) -> bool:
+        """True when skywarden listens (the sensor connects or sends to it)."""
+        return self.protocol in _LINK_BINDS
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
 @dataclass(frozen=True, eq=False)
 class SensorSpec:
     """One sensor as its data sheet and its installation describe it."""
@@ -91,6 +152,7 @@ class SensorSpec:
     pd: float | Mapping[str, float] = 0.9
     clutter_per_scan: float = 0.0
     area_m: tuple[tuple[float, float], ...] | None = None
+    link: SensorLink | None = None
 
     def R(self) -> Mat:
         """Measurement noise covariance in the kind's ordering (see ``core.observation``)."""
@@ -267,6 +329,112 @@ def parse_origin(d: Any, path: str = "origin") -> GeoOrigin:
     return GeoOrigin(lat, lon, alt)
 
 
+def _int(v: Any, path: str, lo: int, hi: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(path, f"must be an integer, got {type(v).__name__}")
+    if not lo <= v <= hi:
+        raise ConfigError(path, f"must be in [{lo}, {hi}], got {v}")
+    return v
+
+
+def _str(v: Any, path: str) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise ConfigError(path, "must be a non-empty string")
+    return v.strip()
+
+
+def _uuid(v: Any, path: str) -> str:
+    s = _str(v, path)
+    try:
+        uuid.UUID(s)
+    except ValueError:
+        raise ConfigError(path, f"{s!r} is not a UUID") from None
+    return s.lower()
+
+
+_LINK_KEYS = frozenset(
+    {"protocol", "host", "port", "topic", "node_id", "own_node_id", "sac", "sic"}
+)
+
+
+def parse_link(d: Any, path: str) -> SensorLink:
+    """One ``link`` table; every protocol-specific key is checked against its protocol."""
+    if not isinstance(d, Mapping):
+        raise ConfigError(path, "must be a table (protocol, host, port, ...)")
+    for key in d:
+        if key not in _LINK_KEYS:
+            raise ConfigError(
+                f"{path}.{key}", f"unknown key (allowed: {', '.join(sorted(_LINK_KEYS))})"
+            )
+    proto: LinkProtocol = _enum(LinkProtocol, _req(d, "protocol", path), f"{path}.protocol")
+    binds = proto in _LINK_BINDS
+    if "host" in d:
+        host = _str(d["host"], f"{path}.host")
+    elif binds:
+        host = "127.0.0.1"
+    else:
+        raise ConfigError(f"{path}.host", f"is required for {proto.value} (the peer to connect to)")
+    if "port" in d:
+        port = _int(d["port"], f"{path}.port", 0 if binds else 1, 65535)
+    elif proto in _LINK_DEFAULT_PORT:
+        port = _LINK_DEFAULT_PORT[proto]
+    else:
+        raise ConfigError(f"{path}.port", f"is required for {proto.value}")
+    allowed = {
+        LinkProtocol.SAPIENT: {"node_id", "own_node_id"},
+        LinkProtocol.ASTERIX_CAT048: {"sac", "sic"},
+        LinkProtocol.MQTT_JSON: {"topic"},
+    }.get(proto, set())
+    for key in ("topic", "node_id", "own_node_id", "sac", "sic"):
+        if key in d and key not in allowed:
+            raise ConfigError(f"{path}.{key}", f"does not apply to protocol {proto.value}")
+    link = SensorLink(proto, host, port)
+    if proto is LinkProtocol.SAPIENT:
+        own = d.get("own_node_id")
+        return SensorLink(
+            proto,
+            host,
+            port,
+            node_id=_uuid(_req(d, "node_id", path), f"{path}.node_id"),
+            own_node_id=None if own is None else _uuid(own, f"{path}.own_node_id"),
+        )
+    if proto is LinkProtocol.ASTERIX_CAT048:
+        sac = _int(_req(d, "sac", path), f"{path}.sac", 0, 255)
+        sic = _int(_req(d, "sic", path), f"{path}.sic", 0, 255)
+        return SensorLink(proto, host, port, sac=sac, sic=sic)
+    if proto is LinkProtocol.MQTT_JSON:
+        topic = _str(_req(d, "topic", path), f"{path}.topic")
+        if any(c in topic for c in "+#"):
+            raise ConfigError(f"{path}.topic", "must be one topic (no + or # wildcards)")
+        return SensorLink(proto, host, port, topic=topic)
+    return link
+
+
+def _check_links(sensors: Sequence[SensorSpec]) -> None:
+    """Two sensors cannot claim the same SAPIENT node, radar SAC/SIC, topic or UDP socket."""
+    seen: dict[tuple[object, ...], int] = {}
+    for i, s in enumerate(sensors):
+        ln = s.link
+        if ln is None:
+            continue
+        if ln.protocol is LinkProtocol.SAPIENT:
+            key: tuple[object, ...] = ("sapient", ln.node_id)
+        elif ln.protocol is LinkProtocol.ASTERIX_CAT048:
+            key = ("asterix", ln.port, ln.sac, ln.sic)
+        elif ln.protocol is LinkProtocol.MQTT_JSON:
+            key = ("mqtt", ln.host, ln.port, ln.topic)
+        elif ln.protocol is LinkProtocol.REMOTEID_UDP:
+            key = ("udp", ln.port) if ln.port else ("udp-any", i)
+        else:
+            key = (ln.protocol.value, ln.host, ln.port)
+        if key in seen:
+            raise ConfigError(
+                f"sensors[{i}].link",
+                f"same source as sensors[{seen[key]}] ({sensors[seen[key]].id})",
+            )
+        seen[key] = i
+
+
 def parse_sensor(d: Any, path: str, origin: GeoOrigin) -> SensorSpec:
     if not isinstance(d, Mapping):
         raise ConfigError(path, "must be a table")
@@ -325,6 +493,7 @@ def parse_sensor(d: Any, path: str, origin: GeoOrigin) -> SensorSpec:
             d.get("clutter_per_scan", 0.0), f"{path}.clutter_per_scan", nonneg=True
         ),
         area_m=area,  # type: ignore[arg-type]
+        link=None if d.get("link") is None else parse_link(d["link"], f"{path}.link"),
     )
 
 
@@ -390,6 +559,7 @@ def parse_site(d: Mapping[str, Any], source: str = "") -> Site:
         for i, sid in enumerate(ids):
             if sid in ids[:i]:
                 raise ConfigError(f"sensors[{i}].id", f"duplicate sensor id {sid!r}")
+        _check_links(sensors)
         zones_raw = d.get("zones", [])
         if not isinstance(zones_raw, list):
             raise ConfigError("zones", "must be an array of tables")

@@ -1,73 +1,179 @@
 """TCP clients for dump1090/readsb outputs: Beast binary (port 30005) and SBS-1 (30003).
 
 The sockets live here; parsing is in ``sensors.adsb_beast`` / ``adsb_sbs`` / ``adsb_decode``.
-Each client reads chunks, hands them to the pure splitter (Beast: frames plus remainder;
-SBS: lines), times each message with the injected clock and passes Detections to ``sink``.
-Splitter rejects are counted in the decoder's counters; the connection keeps going.
-``run`` returns when the peer closes the connection (reconnection is the caller's policy).
+A session reads chunks, hands them to the pure splitter (Beast: frames plus remainder; SBS:
+lines), times each message with the injected clock and feeds the decoder. Every message the
+decoder accepts becomes an :class:`~skywarden.core.inbound.Inbound` (payload: the Beast
+frame re-encoded, or the SBS line; detections: the position it yielded, if any); one chunk's
+messages go to the ingest port in one ``submit`` before the next chunk is read, so a slow
+journal slows the reader (TCP back-pressure) rather than dropping. There is nothing to
+acknowledge on these feeds.
+
+The decoder counts into the sensor's :class:`~skywarden.sensors.links.health.TapCounters`
+(``decoder.counters`` is set to ``stats.counters``), so rejects by reason show in the
+sensor's health and a session knows whether the message it just fed was accepted. A reject
+never stops the stream. A session returns when the peer closes; :func:`run_with_reconnect`
+is the live policy: reconnect with exponential back-off (0.5 s doubling to 30 s).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 
 from skywarden.core.clock import Clock
-from skywarden.core.observation import Detection
-from skywarden.sensors.adsb_beast import split_frames
+from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.sensors.adsb_beast import encode_frame, split_frames
 from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.adsb_sbs import SbsDecoder
+from skywarden.sensors.links.health import SensorStats
 
-Sink = Callable[[Detection], None]
+log = logging.getLogger(__name__)
 MAX_LINE = 4096
+_READ_BYTES = 65536
+BEAST_SOURCE = "adsb-beast"
+SBS_SOURCE = "adsb-sbs"
 
 
-async def run_beast_client(
-    host: str, port: int, decoder: AdsbDecoder, clock: Clock, sink: Sink
+async def beast_session(
+    host: str,
+    port: int,
+    decoder: AdsbDecoder,
+    clock: Clock,
+    ingest: IngestPort,
+    stats: SensorStats,
 ) -> None:
     """Connect to a Beast output and decode until the peer closes."""
+    decoder.counters = tap = stats.counters
     reader, writer = await asyncio.open_connection(host, port)
+    stats.state = "connected"
     try:
         rem = b""
-        while chunk := await reader.read(65536):
-            decoder.counters.inc("link.bytes", len(chunk))
+        while chunk := await reader.read(_READ_BYTES):
+            tap.inc("link.bytes", len(chunk))
             split = split_frames(rem + chunk)
             rem = split.remainder[-64:]
             for rej in split.rejects:
-                decoder.counters.inc(f"rejected.{rej.reason}")
+                stats.rejected(rej.reason)
             t = clock.now()
+            batch: list[Inbound] = []
             for f in split.frames:
-                decoder.counters.inc("link.frames")
+                tap.inc("link.frames")
                 if f.kind == "1":
-                    continue
+                    continue  # Mode A/C: no address, nothing to track
+                before = tap.accepts
                 det = decoder.feed(f.hex, t)
-                if det is not None:
-                    sink(det)
+                if tap.accepts == before:
+                    continue  # rejected (counted by reason) or not a Mode S message
+                dets = () if det is None else (det,)
+                stats.accepted(t, len(dets))
+                batch.append(Inbound(decoder.sensor_id, BEAST_SOURCE, t, encode_frame(f), dets))
+            if batch:
+                await _submit(ingest, batch, stats)
     finally:
+        stats.state = "disconnected"
         writer.close()
 
 
-async def run_sbs_client(
-    host: str, port: int, decoder: SbsDecoder, clock: Clock, sink: Sink
+async def sbs_session(
+    host: str,
+    port: int,
+    decoder: SbsDecoder,
+    clock: Clock,
+    ingest: IngestPort,
+    stats: SensorStats,
 ) -> None:
     """Connect to a BaseStation output and decode until the peer closes."""
-    reader, writer = await asyncio.open_connection(host, port, limit=MAX_LINE * 4)
+    decoder.counters = stats.counters
+    reader, writer = await asyncio.open_connection(host, port)
+    stats.state = "connected"
     try:
-        while True:
-            try:
-                raw = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as e:
-                raw = e.partial
-                if not raw:
-                    break
-            except asyncio.LimitOverrunError as e:
-                await reader.readexactly(e.consumed)
-                decoder.counters.inc("rejected.sbs_line_too_long")
-                continue
-            line = raw.decode("ascii", errors="replace").strip()
-            if line:
-                det = decoder.feed(line, clock.now())
-                if det is not None:
-                    sink(det)
+        buf = b""
+        skipping = False  # inside an over-long line: drop up to its newline
+        while chunk := await reader.read(_READ_BYTES):
+            lines = (buf + chunk).split(b"\n")
+            buf = lines.pop()
+            if skipping and lines:
+                lines.pop(0)
+                skipping = False
+            if len(buf) > MAX_LINE:
+                if not skipping:
+                    stats.rejected("sbs_line_too_long")
+                buf, skipping = b"", True
+            await _sbs_lines(lines, decoder, clock, ingest, stats)
+        if buf.strip() and not skipping:
+            await _sbs_lines([buf], decoder, clock, ingest, stats)
     finally:
+        stats.state = "disconnected"
         writer.close()
+
+
+async def _sbs_lines(
+    lines: list[bytes],
+    decoder: SbsDecoder,
+    clock: Clock,
+    ingest: IngestPort,
+    stats: SensorStats,
+) -> None:
+    t = clock.now()
+    tap = stats.counters
+    batch: list[Inbound] = []
+    for raw in lines:
+        if len(raw) > MAX_LINE:
+            stats.rejected("sbs_line_too_long")
+            continue
+        line = raw.decode("ascii", errors="replace").strip()
+        if not line:
+            continue
+        before = tap.accepts
+        det = decoder.feed(line, t)
+        if tap.accepts == before:
+            continue
+        dets = () if det is None else (det,)
+        stats.accepted(t, len(dets))
+        batch.append(Inbound(decoder.sensor_id, SBS_SOURCE, t, raw.strip(), dets))
+    if batch:
+        await _submit(ingest, batch, stats)
+
+
+async def _submit(ingest: IngestPort, batch: list[Inbound], stats: SensorStats) -> None:
+    try:
+        await ingest.submit(batch)
+    except Exception:
+        stats.counters.inc("journal_failed", len(batch))
+        raise
+
+
+async def run_with_reconnect(
+    session: Callable[[], Awaitable[None]],
+    stats: SensorStats,
+    min_backoff_s: float = 0.5,
+    max_backoff_s: float = 30.0,
+) -> None:
+    """Run ``session`` forever: after it ends or fails, wait (doubling) and connect again.
+
+    The back-off resets once a session has delivered anything. Cancel the task to stop.
+    """
+    backoff = min_backoff_s
+    while True:
+        seen = stats.counters.get("journaled")
+        stats.state = "connecting"
+        try:
+            await session()
+            log.warning("%s: %s closed the connection", stats.sensor_id, stats.endpoint)
+        except (OSError, asyncio.IncompleteReadError) as e:
+            stats.counters.inc("link.connect_failed")
+            log.warning("%s: cannot read %s (%s)", stats.sensor_id, stats.endpoint, e)
+        except asyncio.CancelledError:
+            stats.state = "stopped"
+            raise
+        except Exception:
+            stats.counters.inc("link.session_failed")
+            log.exception("%s: link session failed", stats.sensor_id)
+        stats.state = "disconnected"
+        stats.counters.inc("link.reconnects")
+        if stats.counters.get("journaled") > seen:
+            backoff = min_backoff_s
+        await asyncio.sleep(backoff)
+        backoff = min(max_backoff_s, backoff * 2)

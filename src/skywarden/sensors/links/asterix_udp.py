@@ -1,75 +1,126 @@
-"""ASTERIX over UDP: one datagram in, CAT048 detections out (asyncio datagram endpoint).
+"""ASTERIX over UDP: one datagram in, CAT048 detections out, journaled per batch.
 
-Parsing is :func:`skywarden.sensors.asterix.parse_datagram`; this module moves datagrams,
-stamps them with the injected clock and counts: ``datagrams``, ``accepted.detections``,
-``rejected.<reason>`` (per record, or per datagram when the block framing is broken),
-``other_category.<cat>``. Detections are grouped by sensor and handed to
-``on_detections(sensor_id, detections, t_recv)``. A bad datagram never stops the receiver.
+Parsing is :func:`skywarden.sensors.asterix.parse_datagram`; this module moves datagrams
+(:mod:`.udp`: stamped with the injected clock, queued), turns each into one
+:class:`~skywarden.core.inbound.Inbound` per radar it carried detections for (payload: the
+whole datagram, source ``asterix-cat048``) and submits what arrived together in one batch.
+Counts (receiver ``counters``): ``datagrams`` (handled), ``link.datagrams`` (received),
+``accepted.detections``, ``rejected.<reason>`` (per record, or per datagram when the block
+framing is broken), ``other_category.<cat>``, ``journal_failed``, ``dropped.queue_full``.
+Per radar (``stats``, keyed by sensor id): accepted messages, detections, and the rejects
+that can be pinned on it (all of them when the receiver serves a single radar). A bad
+datagram never stops the receiver.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
+from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.core.observation import Detection
 from skywarden.sensors.asterix import RadarSite, parse_datagram
+from skywarden.sensors.links.health import SensorStats
+from skywarden.sensors.links.udp import DatagramInbox, bind
 
 log = logging.getLogger(__name__)
-OnDetections = Callable[[str, list[Detection], float], None]
+SOURCE = "asterix-cat048"
 
 
-class AsterixReceiver(asyncio.DatagramProtocol):
-    """Receives ASTERIX datagrams; ``handle_datagram`` is the testable step."""
+class AsterixReceiver:
+    """Receives ASTERIX datagrams; ``handle_datagram`` is the testable (pure-ish) step."""
 
     def __init__(
-        self, radars: Mapping[tuple[int, int], RadarSite], on_detections: OnDetections, clock: Clock
+        self,
+        radars: Mapping[tuple[int, int], RadarSite],
+        clock: Clock,
+        ingest: IngestPort,
+        stats: Mapping[str, SensorStats] | None = None,
     ) -> None:
         self.radars = radars
-        self.on_detections = on_detections
         self.clock = clock
+        self.ingest = ingest
         self.counters = Counters()
+        self.sensor_stats = dict(stats or {})
+        self.inbox = DatagramInbox(clock, self.counters)
         self.last_datagram_t: float | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, int]) -> None:
-        self.handle_datagram(data, self.clock.now())
-
-    def handle_datagram(self, data: bytes, t_recv: float) -> None:
+    def handle_datagram(self, data: bytes, t_recv: float) -> list[Inbound]:
+        """One datagram -> the messages to journal (one per radar with detections)."""
         self.counters.inc("datagrams")
         self.last_datagram_t = t_recv
         try:
             result = parse_datagram(data, t_recv, self.radars)
         except InputRejected as e:
-            self.counters.inc(f"rejected.{e.reason}")
-            return
+            self._reject(e.reason)
+            return []
         except Exception:  # a decoder bug must not stop the receiver
             log.exception("ASTERIX datagram raised")
-            self.counters.inc("rejected.internal_error")
-            return
+            self._reject("internal_error")
+            return []
         for rejected in result.rejected:
-            self.counters.inc(f"rejected.{rejected.reason}")
+            self._reject(rejected.reason)
         for cat in result.other_categories:
             self.counters.inc(f"other_category.{cat:03d}")
         by_sensor: dict[str, list[Detection]] = {}
         for d in result.detections:
             by_sensor.setdefault(d.sensor_id, []).append(d)
         self.counters.inc("accepted.detections", len(result.detections))
+        out = []
         for sensor_id, dets in by_sensor.items():
-            self.on_detections(sensor_id, dets, t_recv)
+            st = self.sensor_stats.get(sensor_id)
+            if st is not None:
+                st.accepted(t_recv, len(dets))
+                st.state = "receiving"
+            out.append(Inbound(sensor_id, SOURCE, t_recv, bytes(data), tuple(dets)))
+        return out
+
+    def _reject(self, reason: str) -> None:
+        self.counters.inc(f"rejected.{reason}")
+        if len(self.sensor_stats) == 1:
+            next(iter(self.sensor_stats.values())).rejected(reason)
 
     def stats(self) -> dict[str, int]:
         return self.counters.snapshot()
 
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Bind and start the consumer task; returns the bound port."""
+        self._transport, bound = await bind(host, port, self.inbox)
+        for st in self.sensor_stats.values():
+            st.state = "listening"
+        self._task = asyncio.create_task(self._run(), name=f"asterix-udp-{bound}")
+        return bound
 
-async def start_receiver(
-    receiver: AsterixReceiver, host: str = "127.0.0.1", port: int = 0
-) -> tuple[asyncio.DatagramTransport, int]:
-    """Bind ``receiver`` on ``host:port``; returns the transport and the bound port."""
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(lambda: receiver, local_addr=(host, port))
-    bound = transport.get_extra_info("sockname")[1]
-    return transport, int(bound)
+    async def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        for st in self.sensor_stats.values():
+            st.state = "stopped"
+
+    async def _run(self) -> None:
+        while True:
+            batch: list[Inbound] = []
+            for dg in await self.inbox.take():
+                batch.extend(self.handle_datagram(dg.data, dg.t_recv))
+            if not batch:
+                continue
+            try:
+                await self.ingest.submit(batch)
+            except Exception:
+                log.exception("ASTERIX: the journal refused %d message(s)", len(batch))
+                self.counters.inc("journal_failed", len(batch))
+                for inb in batch:
+                    st = self.sensor_stats.get(inb.sensor_id)
+                    if st is not None:
+                        st.counters.inc("journal_failed")

@@ -6,48 +6,80 @@ the radio framing and forwards the F3411 bytes. Datagram layout::
     0..N   the F3411 bytes (25 B message, or 3 + 25 * n B Message Pack), nothing else
 
 The transmitter key is the datagram's source address (``udp:host:port``); the receive time
-comes from the injected clock. Decoding, assembly and the consistency rule are in
-``sensors.remoteid_track``; bad datagrams are counted there and never stop the link.
+comes from the injected clock (stamped on arrival, :mod:`.udp`). Decoding, assembly and the
+consistency rule are in ``sensors.remoteid_track``; the pipeline counts into the sensor's
+:class:`~skywarden.sensors.links.health.TapCounters`, so a rejected datagram is counted by
+reason and not journaled, while every accepted one becomes an
+:class:`~skywarden.core.inbound.Inbound` (source ``remoteid``; detections: the Location
+reports it completed, often none). What arrived together is submitted in one batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
 
 from skywarden.core.clock import Clock
-from skywarden.core.observation import Detection
+from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.sensors.links.health import SensorStats
+from skywarden.sensors.links.udp import Datagram, DatagramInbox, bind
 from skywarden.sensors.remoteid_frames import RidPayload
 from skywarden.sensors.remoteid_track import RemoteIdPipeline
 
+log = logging.getLogger(__name__)
+SOURCE = "remoteid"
 
-class RemoteIdUdpProtocol(asyncio.DatagramProtocol):
-    """Feeds every datagram to ``pipeline`` and passes the Detections to ``sink``."""
+
+class RemoteIdUdpLink:
+    """A bound UDP socket feeding one :class:`RemoteIdPipeline` (one site sensor)."""
 
     def __init__(
-        self, pipeline: RemoteIdPipeline, clock: Clock, sink: Callable[[Detection], None]
+        self, pipeline: RemoteIdPipeline, clock: Clock, ingest: IngestPort, stats: SensorStats
     ) -> None:
         self.pipeline = pipeline
         self.clock = clock
-        self.sink = sink
+        self.ingest = ingest
+        self.stats = stats
+        pipeline.counters = pipeline.assembler.counters = stats.counters
+        self.inbox = DatagramInbox(clock, stats.counters)
+        self._transport: asyncio.DatagramTransport | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        key = f"udp:{addr[0]}:{addr[1]}" if len(addr) >= 2 else "udp"
-        self.pipeline.counters.inc("link.datagrams")
-        for det in self.pipeline.feed(RidPayload("udp", key, 0, data), self.clock.now()):
-            self.sink(det)
+    def handle(self, dg: Datagram) -> Inbound | None:
+        """One datagram -> the message to journal, or None when it was rejected."""
+        key = f"udp:{dg.addr[0]}:{dg.addr[1]}"
+        tap = self.stats.counters
+        before = tap.accepts
+        dets = self.pipeline.feed(RidPayload("udp", key, 0, dg.data), dg.t_recv)
+        if tap.accepts == before:
+            return None
+        self.stats.accepted(dg.t_recv, len(dets))
+        self.stats.state = "receiving"
+        return Inbound(self.pipeline.sensor_id, SOURCE, dg.t_recv, dg.data, tuple(dets))
 
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._transport, bound = await bind(host, port, self.inbox)
+        self.stats.state = "listening"
+        self._task = asyncio.create_task(self._run(), name=f"remoteid-udp-{bound}")
+        return bound
 
-async def serve_remoteid_udp(
-    host: str,
-    port: int,
-    pipeline: RemoteIdPipeline,
-    clock: Clock,
-    sink: Callable[[Detection], None],
-) -> asyncio.DatagramTransport:
-    """Bind and start receiving; close the returned transport to stop."""
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: RemoteIdUdpProtocol(pipeline, clock, sink), local_addr=(host, port)
-    )
-    return transport
+    async def stop(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self.stats.state = "stopped"
+
+    async def _run(self) -> None:
+        while True:
+            batch = [inb for dg in await self.inbox.take() if (inb := self.handle(dg)) is not None]
+            if not batch:
+                continue
+            try:
+                await self.ingest.submit(batch)
+            except Exception:
+                log.exception("Remote ID: the journal refused %d message(s)", len(batch))
+                self.stats.counters.inc("journal_failed", len(batch))

@@ -1,14 +1,22 @@
 """SAPIENT TCP server: edge nodes connect, register, and stream reports (asyncio).
 
 Framing and every rule live in :mod:`skywarden.sensors.sapient`; this module only moves
-bytes. Per connection: read -> ``split_frames`` -> ``parse_message`` -> ``SapientSessions``
--> replies written back (``RegistrationAck``) and accepted detections handed to
-``on_detections(sensor_id, detections, t_recv)``. A malformed or refused message is counted
-(``rejected.<reason>``, per node and in total) and the connection keeps flowing; only a
-broken length prefix (no way to resynchronise) closes the connection.
+bytes. Per connection, per chunk read: ``split_frames`` -> ``parse_message`` ->
+``SapientSessions`` for each frame; every accepted message becomes an
+:class:`~skywarden.core.inbound.Inbound` (payload = the protobuf body, detections = what it
+carried), the chunk's messages go to the ingest port in one ``submit``, and only when that
+returns (journaled) are the replies (``RegistrationAck``) written back. If the journal
+refuses, nothing is acknowledged and the connection is closed (the node reconnects and
+registers again). A malformed or refused message is counted (``rejected.<reason>``, per node
+and in total) and the connection keeps flowing; only a broken length prefix (no way to
+resynchronise) closes the connection.
 
-Health per node (``health()``): registered, last report receive time, accepted/rejected
-counts. The receive time comes from the injected clock (``core.clock``).
+Which nodes may speak: with ``node_stats`` (node UUID -> that sensor's tally), only the
+listed nodes are served; anything from another node is refused as ``unlisted_node``. A node
+that disconnects is no longer registered: it must register again on its new connection.
+
+Health per node (``health()`` / ``sensor_health(now)``): registered, last report receive
+time, rate, accepted/rejected counts. The receive time comes from the injected clock.
 """
 
 from __future__ import annotations
@@ -17,14 +25,16 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
-from skywarden.core.observation import Detection
+from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.sensors.sapient import (
+    MessageKind,
     ParsedMessage,
     SapientSessions,
     frame,
@@ -33,7 +43,7 @@ from skywarden.sensors.sapient import (
 )
 
 log = logging.getLogger(__name__)
-OnDetections = Callable[[str, list[Detection], float], None]
+SOURCE = "sapient"
 _READ_BYTES = 65536
 
 
@@ -53,17 +63,19 @@ class SapientServer:
     def __init__(
         self,
         sessions: SapientSessions,
-        on_detections: OnDetections,
+        ingest: IngestPort,
         clock: Clock,
         host: str = "127.0.0.1",
         port: int = 0,
+        node_stats: Mapping[str, SensorStats] | None = None,
     ) -> None:
         self.sessions = sessions
-        self.on_detections = on_detections
+        self.ingest = ingest
         self.clock = clock
         self.host, self.port = host, port
         self.counters = Counters()
-        self._per_node: dict[str, Counters] = {}
+        self._listed = node_stats is not None
+        self._per_node: dict[str, SensorStats] = dict(node_stats or {})
         self._server: asyncio.Server | None = None
         self._conn_ids = itertools.count(1)
         self._tasks: set[asyncio.Future[None]] = set()
@@ -71,6 +83,8 @@ class SapientServer:
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        for st in self._per_node.values():
+            st.state, st.registered = "listening", False
         return self.port
 
     async def stop(self) -> None:
@@ -81,6 +95,8 @@ class SapientServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
+        for st in self._per_node.values():
+            st.state = "stopped"
 
     def stats(self) -> dict[str, int]:
         return self.counters.snapshot()
@@ -88,7 +104,8 @@ class SapientServer:
     def health(self) -> list[NodeHealth]:
         out = []
         for node_id, node in self.sessions.nodes.items():
-            c = self._per_node.get(node_id, Counters()).snapshot()
+            st = self._per_node.get(node_id)
+            c = st.counters.snapshot() if st else {}
             rejected = {k.split(".", 1)[1]: v for k, v in c.items() if k.startswith("rejected.")}
             out.append(
                 NodeHealth(
@@ -96,10 +113,21 @@ class SapientServer:
                     self.sessions.sensor_id(node_id),
                     node.registered,
                     node.last_report_t,
-                    c.get("accepted", 0),
+                    c.get("journaled", 0),
                     rejected,
                 )
             )
+        return out
+
+    def sensor_health(self, now: float) -> list[SensorHealth]:
+        """One snapshot per node this server knows (the listed ones, or every one seen)."""
+        out = []
+        for node_id, st in self._per_node.items():
+            node = self.sessions.nodes.get(node_id)
+            st.registered = bool(node and node.registered)
+            if self._server is not None and st.last_report_t is not None:
+                st.state = "registered" if st.registered else "unregistered"
+            out.append(st.snapshot(now))
         return out
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -117,40 +145,97 @@ class SapientServer:
                 except InputRejected as e:
                     self.counters.inc(f"rejected.{e.reason}")
                     break
+                batch: list[Inbound] = []
+                replies: list[bytes] = []
                 for body in bodies:
-                    for reply in self.handle_body(body, conn_id):
-                        writer.write(reply)
+                    inbound, out = self.handle_body(body, conn_id)
+                    if inbound is not None:
+                        batch.append(inbound)
+                    replies.extend(out)
+                if batch and not await self._journal(batch):
+                    break  # not journaled: acknowledge nothing, drop the link
+                for reply in replies:
+                    writer.write(reply)
                 await writer.drain()
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self._release(conn_id)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             if task is not None:
                 self._tasks.discard(task)
 
-    def handle_body(self, body: bytes, conn_id: int) -> list[bytes]:
-        """One message body -> framed replies; counts and delivers (the testable step)."""
+    async def _journal(self, batch: list[Inbound]) -> bool:
+        try:
+            await self.ingest.submit(batch)
+        except Exception:
+            log.exception(
+                "SAPIENT: the journal refused %d message(s); not acknowledged", len(batch)
+            )
+            self.counters.inc("journal_failed", len(batch))
+            for inb in batch:
+                for node_id, st in self._per_node.items():
+                    if self.sessions.sensor_id(node_id) == inb.sensor_id:
+                        st.counters.inc("journal_failed")
+            return False
+        return True
+
+    def _release(self, conn_id: int) -> None:
+        """The connection is gone: its nodes must register again to be heard."""
+        for node in self.sessions.nodes.values():
+            if node.conn_id == conn_id:
+                node.registered, node.conn_id = False, None
+                self.counters.inc("disconnected_nodes")
+
+    def handle_body(self, body: bytes, conn_id: int) -> tuple[Inbound | None, list[bytes]]:
+        """One message body -> (what to journal, framed replies); counts (the testable step)."""
         t_recv = self.clock.now()
         pm: ParsedMessage | None = None
         try:
             pm = parse_message(body, t_recv)
+            if self._listed and pm.node_id not in self._per_node:
+                raise InputRejected("unlisted_node", f"node {pm.node_id} is not in the site")
             outcome = self.sessions.handle(pm, conn_id)
         except InputRejected as e:
             self._count(pm.node_id if pm else None, f"rejected.{e.reason}")
-            return []
+            return None, []
         except Exception:  # a parser bug must not stop the stream: count it, keep going
             log.exception("SAPIENT message from %s raised", pm.node_id if pm else "?")
             self._count(pm.node_id if pm else None, "rejected.internal_error")
-            return []
-        self._count(pm.node_id, "accepted")
+            return None, []
         self.counters.inc(f"accepted.{pm.kind.value}")
-        if outcome.detections:
-            self.on_detections(outcome.detections[0].sensor_id, list(outcome.detections), t_recv)
-        return [frame(r) for r in outcome.replies]
+        st = self._stats_for(pm.node_id)
+        st.accepted(t_recv, len(outcome.detections))
+        if pm.kind is MessageKind.REGISTRATION:
+            node = self.sessions.nodes.get(pm.node_id)
+            st.registered = bool(node and node.registered)
+        inbound = Inbound(
+            sensor_id=self.sessions.sensor_id(pm.node_id),
+            source=SOURCE,
+            received_t=t_recv,
+            payload=bytes(body),
+            detections=tuple(outcome.detections),
+        )
+        return inbound, [frame(r) for r in outcome.replies]
+
+    def _stats_for(self, node_id: str) -> SensorStats:
+        st = self._per_node.get(node_id)
+        if st is None:
+            st = SensorStats(
+                self.sessions.sensor_id(node_id),
+                SOURCE,
+                f"{self.host}:{self.port}",
+                self.clock.now(),
+            )
+            st.state = "receiving"
+            self._per_node[node_id] = st
+        return st
 
     def _count(self, node_id: str | None, name: str) -> None:
         self.counters.inc(name)
-        if node_id is not None and node_id in self.sessions.nodes:
-            self._per_node.setdefault(node_id, Counters()).inc(name)
+        if node_id is None:
+            return
+        if node_id in self._per_node or (not self._listed and node_id in self.sessions.nodes):
+            self._stats_for(node_id).counters.inc(name)

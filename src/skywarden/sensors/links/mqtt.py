@@ -1,0 +1,198 @@
+"""MQTT subscriber for JSON detections: QoS 1, acknowledged only after the journal.
+
+Why MQTT: simple integrations (a camera box, an acoustic array, a home-made RF sniffer)
+already publish to a broker. One site sensor = one topic. The message body is parsed by the
+same JSON detection parser as the HTTP POST route (``parse`` is handed in by the runtime),
+so there is one JSON schema, not two.
+
+Delivery guarantee: the subscription is QoS 1 on a persistent session (``clean_session``
+off, a stable client id), and the client runs with paho's manual acknowledgement: the
+PUBACK for a message is sent only after the batch holding it was journaled by the ingest
+port. If skywarden dies before that, the broker still holds the message and delivers it
+again when skywarden reconnects. A message the parser rejects is counted by reason and
+acknowledged (delivering it again would only reject it again). If the journal refuses a
+batch, nothing in it is acknowledged and the client reconnects, so the broker redelivers.
+
+Threads: paho's network loop runs in its own thread (``loop_start``); its callbacks only
+stamp the receive time with the injected clock and hand the message to the event loop
+(``call_soon_threadsafe``). Parsing, journaling and acknowledging happen on the loop.
+The broker's in-flight window (Mosquitto ``max_inflight_messages``, 20 by default) bounds
+how many unacknowledged messages can be waiting, which is the back-pressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from skywarden.core.clock import Clock
+from skywarden.core.errors import InputRejected
+from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.core.observation import Detection
+from skywarden.sensors.links.health import SensorStats
+
+log = logging.getLogger(__name__)
+SOURCE = "json"
+MAX_PAYLOAD = 256 * 1024
+
+#: ``parse(payload, t_recv)`` -> the detections one JSON message carries; raises InputRejected.
+JsonParse = Callable[[bytes, float], Sequence[Detection]]
+
+
+@dataclass(frozen=True)
+class _Received:
+    payload: bytes
+    mid: int
+    qos: int
+    t_recv: float
+
+
+class MqttJsonLink:
+    """One topic on one broker feeding one site sensor."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        topic: str,
+        sensor_id: str,
+        parse: JsonParse,
+        clock: Clock,
+        ingest: IngestPort,
+        stats: SensorStats,
+        client_id: str | None = None,
+    ) -> None:
+        self.host, self.port, self.topic = host, port, topic
+        self.sensor_id = sensor_id
+        self.parse = parse
+        self.clock = clock
+        self.ingest = ingest
+        self.stats = stats
+        self.client_id = client_id or f"skywarden-{sensor_id}"
+        self._queue: asyncio.Queue[_Received] = asyncio.Queue()
+        self._client: paho.Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+
+    # -- paho thread ---------------------------------------------------------------------
+    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if getattr(rc, "is_failure", False):
+            self._from_thread(self._set_state, "connect_refused")
+            return
+        client.subscribe(self.topic, qos=1)
+        self._from_thread(self._set_state, "connected")
+
+    def _on_subscribe(self, _c: paho.Client, _u: Any, _mid: int, _rc: Any, _p: Any) -> None:
+        self._from_thread(self.subscribed.set)
+
+    def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
+        self._from_thread(self._disconnected)
+
+    def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
+        item = _Received(bytes(msg.payload), int(msg.mid), int(msg.qos), self.clock.now())
+        self._from_thread(self._queue.put_nowait, item)
+
+    def _from_thread(self, fn: Callable[..., object], *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(fn, *args)
+
+    # -- event loop ----------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.stats.state = state
+
+    def _disconnected(self) -> None:
+        self.stats.state = "disconnected"
+        self.subscribed.clear()
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=False,
+            manual_ack=True,
+        )
+        c.on_connect = self._on_connect
+        c.on_subscribe = self._on_subscribe
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        c.reconnect_delay_set(1, 30)
+        self._client = c
+        self.stats.state = "connecting"
+        c.connect_async(self.host, self.port, keepalive=30)
+        c.loop_start()
+        self._task = asyncio.create_task(self._run(), name=f"mqtt-{self.sensor_id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        c, self._client = self._client, None
+        if c is not None:
+            c.disconnect()
+            await asyncio.to_thread(c.loop_stop)
+        self.stats.state = "stopped"
+        self._loop = None
+
+    def handle(self, payload: bytes, t_recv: float) -> Inbound | None:
+        """One message body -> what to journal, or None (rejected and counted)."""
+        try:
+            if len(payload) > MAX_PAYLOAD:
+                raise InputRejected("json_too_large", f"{len(payload)} B")
+            dets = tuple(self.parse(payload, t_recv))
+        except InputRejected as e:
+            self.stats.rejected(e.reason)
+            return None
+        except Exception:  # a parser bug must not stop the subscription
+            log.exception("MQTT %s: parser raised", self.topic)
+            self.stats.rejected("internal_error")
+            return None
+        bad = [d for d in dets if d.sensor_id != self.sensor_id]
+        if bad:
+            self.stats.rejected("wrong_sensor")
+            return None
+        self.stats.accepted(t_recv, len(dets))
+        self.stats.state = "receiving"
+        return Inbound(self.sensor_id, SOURCE, t_recv, payload, dets)
+
+    async def _take(self) -> list[_Received]:
+        out = [await self._queue.get()]
+        while not self._queue.empty():
+            out.append(self._queue.get_nowait())
+        return out
+
+    async def _run(self) -> None:
+        while True:
+            items = await self._take()
+            batch = [inb for it in items if (inb := self.handle(it.payload, it.t_recv))]
+            if batch:
+                try:
+                    await self.ingest.submit(batch)
+                except Exception:
+                    log.exception(
+                        "MQTT %s: the journal refused %d message(s)", self.topic, len(batch)
+                    )
+                    self.stats.counters.inc("journal_failed", len(batch))
+                    await self._redeliver()
+                    continue
+            client = self._client
+            for it in items:
+                if client is not None and it.qos > 0:
+                    client.ack(it.mid, it.qos)
+
+    async def _redeliver(self) -> None:
+        """Drop the connection without acknowledging: the broker sends the messages again."""
+        client = self._client
+        if client is None:
+            return
+        self.stats.counters.inc("link.reconnects")
+        await asyncio.to_thread(client.reconnect)
