@@ -156,24 +156,24 @@ async def run_with_reconnect(
     The back-off resets once a session has delivered anything. Cancel the task to stop.
     """
     backoff = min_backoff_s
-    while True:
-        seen = stats.counters.get("journaled")
-        stats.state = "connecting"
-        try:
-            await session()
-            log.warning("%s: %s closed the connection", stats.sensor_id, stats.endpoint)
-        except (OSError, asyncio.IncompleteReadError) as e:
-            stats.counters.inc("link.connect_failed")
-            log.warning("%s: cannot read %s (%s)", stats.sensor_id, stats.endpoint, e)
-        except asyncio.CancelledError:
-            stats.state = "stopped"
-            raise
-        except Exception:
-            stats.counters.inc("link.session_failed")
-            log.exception("%s: link session failed", stats.sensor_id)
-        stats.state = "disconnected"
-        stats.counters.inc("link.reconnects")
-        if stats.counters.get("journaled") > seen:
-            backoff = min_backoff_s
-        await asyncio.sleep(backoff)
-        backoff = min(max_backoff_s, backoff * 2)
+    try:
+        while True:
+            seen = stats.counters.get("journaled")
+            stats.state = "connecting"
+            try:
+                await session()
+                log.warning("%s: %s closed the connection", stats.sensor_id, stats.endpoint)
+            except (OSError, asyncio.IncompleteReadError) as e:
+                stats.counters.inc("link.connect_failed")
+                log.warning("%s: cannot read %s (%s)", stats.sensor_id, stats.endpoint, e)
+            except Exception:
+                stats.counters.inc("link.session_failed")
+                log.exception("%s: link session failed", stats.sensor_id)
+            stats.state = "disconnected"
+            stats.counters.inc("link.reconnects")
+            if stats.counters.get("journaled") > seen:
+                backoff = min_backoff_s
+            await asyncio.sleep(backoff)
+            backoff = min(max_backoff_s, backoff * 2)
+    finally:
+        stats.state = "stopped"
