@@ -132,6 +132,46 @@ def test_sprt_thresholds_and_transitions() -> None:
     assert status[0] == CONFIRMED and status[2] == COASTING
 
 
+def test_young_track_leaving_coverage_dies_sooner_than_an_established_one() -> None:
+    cfg = ManagementConfig()
+    status = np.array([CONFIRMED, CONFIRMED], dtype=np.int8)
+    score = np.array([cfg.confirm_score + 0.5, 28.0])
+    score_max = score.copy()
+    t_upd = np.array([0.0, 0.0])
+    none = np.zeros(2, bool)  # outside coverage: neither updated nor missed
+    keep = manage(status, score, score_max, t_upd, none, none, cfg.young_max_coast_s + 0.5, cfg)
+    assert keep.tolist() == [False, True]
+    keep = manage(status, score, score_max, t_upd, none, none, cfg.max_coast_s + 0.5, cfg)
+    assert keep.tolist() == [False, False]
+
+
+def test_tentative_drop_counts_evidence_from_its_initial_score() -> None:
+    cfg = ManagementConfig()
+    status = np.array([TENTATIVE, TENTATIVE], dtype=np.int8)
+    score0 = np.array([-4.0, 0.0])  # a birth in clutter starts below the lower threshold
+    score = score0.copy()
+    updated = np.zeros(2, bool)
+    keep = manage(status, score, score.copy(), np.zeros(2), updated, updated, 0.0, cfg, score0)
+    assert keep.tolist() == [True, True]
+    score += math.log(0.1)  # one miss at Pd 0.9 is not enough to drop either...
+    score += math.log(0.1)  # ...two are
+    keep = manage(status, score, score.copy(), np.zeros(2), updated, updated, 1.0, cfg, score0)
+    assert keep.tolist() == [False, False]
+
+
+def test_births_after_startup_need_more_evidence_than_objects_present_at_start() -> None:
+    """A plot in a sensor's first scans may be an object already there (L0 = 0); later, new
+    objects are births, rare against the sensor's clutter (L0 = ln(births / clutter))."""
+    trk = Tracker([PLOTS])
+    trk.process(0.0, "p", [xy(0.0, 0.0, 0.0)])
+    trk.process(10.0, "p", [xy(10.0, 3000.0, 0.0)])
+    by_x = {round(float(tr.x[0])): tr for tr in trk.tracks()}
+    b = trk.bank
+    s0 = dict(zip(np.round(b.x[:, 0, 0]).astype(int).tolist(), b.score0.tolist(), strict=True))
+    assert s0[3000] == pytest.approx(math.log(0.5 / PLOTS.clutter_per_scan))
+    assert 3000 in by_x  # kept as a tentative despite its low prior
+
+
 def test_triangulation_crossing_and_refusals() -> None:
     s1, s2 = np.array([0.0, 0.0, 0.0]), np.array([1000.0, 0.0, 0.0])
     res = triangulate(s1, math.radians(45), 0.01, s2, math.radians(-45), 0.01)

@@ -54,6 +54,7 @@ class TrackBank:
         self.t_update = np.zeros(0)  # last measurement update
         self.score = np.zeros(0)  # track log-likelihood ratio (Blackman & Popoli 1999, 6.2)
         self.score_max = np.zeros(0)
+        self.score0 = np.zeros(0)  # the initial score L0 (the SPRT's drop test counts from it)
         self.status = np.zeros(0, dtype=np.int8)
         self.hits = np.zeros(0, dtype=np.int64)
         self.pos_hits = np.zeros(0, dtype=np.int64)  # hits from position-fixing sensors
@@ -85,6 +86,7 @@ class TrackBank:
         self.t_update = np.concatenate([self.t_update, new.t])
         self.score = np.concatenate([self.score, new.score])
         self.score_max = np.concatenate([self.score_max, new.score])
+        self.score0 = np.concatenate([self.score0, new.score])
         self.status = np.concatenate([self.status, np.zeros(k, dtype=np.int8)])
         self.hits = np.concatenate([self.hits, np.ones(k, dtype=np.int64)])
         self.pos_hits = np.concatenate(
@@ -109,6 +111,7 @@ class TrackBank:
             "t_update",
             "score",
             "score_max",
+            "score0",
             "status",
             "hits",
             "pos_hits",

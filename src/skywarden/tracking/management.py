@@ -10,8 +10,11 @@ alpha))`` (alpha: probability of confirming a false track, beta: of dropping a t
 A confirmed track is deleted when its score falls more than ``delete_drop`` below the best it
 reached, or (a young track, never far above the confirmation score) ``young_drop`` below the
 confirmation score (a run of misses that a real target at this Pd would rarely produce), or when no
-sensor has updated it for ``max_coast_s``. The running maximum is capped so a track that was
-seen for an hour still dies within a few scans of its target vanishing.
+sensor has updated it for ``max_coast_s`` (``young_max_coast_s`` for a young track: one that
+leaves every sensor's coverage right after confirmation collects no misses, so without this
+it would coast on two plots' worth of evidence for the full established-track time). The
+running maximum is capped so a track that was seen for an hour still dies within a few scans
+of its target vanishing.
 
 Statuses are int8 codes in the bank (``bank.TENTATIVE`` ...); the transitions applied here are
 exactly those :class:`core.track.TrackStatus` allows.
@@ -32,12 +35,13 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class ManagementConfig:
-    alpha: float = 3e-3  # P(confirm a false track) per the SPRT
+    alpha: float = 1e-2  # P(confirm a false track) per the SPRT
     beta: float = 0.1  # P(drop a true track)
     delete_drop: float = 10.0
     young_drop: float = 3.0  # a track never far above the confirm score dies below it - this
     score_cap: float = 30.0
     max_coast_s: float = 8.0
+    young_max_coast_s: float = 3.0
     tentative_max_gap_s: float = 2.5
 
     @property
@@ -58,11 +62,15 @@ def manage(
     missed: NDArray[np.bool_],
     t: float,
     cfg: ManagementConfig,
+    score0: F64 | None = None,
 ) -> NDArray[np.bool_]:
     """Apply one step of lifecycle rules in place; return the mask of rows to keep.
 
     ``updated``: rows a detection updated in this step; ``missed``: rows a sensor should have
-    detected in this step and did not.
+    detected in this step and did not. ``score0``: each track's initial score; a tentative
+    track is dropped when the evidence gathered since (``score - score0``) reaches the lower
+    SPRT threshold, so a track whose prior already favours clutter (a birth in dense clutter)
+    still gets its chance to prove itself.
     """
     np.minimum(score, cfg.score_cap, out=score)
     np.maximum(score_max, score, out=score_max)
@@ -71,11 +79,14 @@ def manage(
     gap = t - t_update
 
     promote = tent & (score >= cfg.confirm_score)
+    evidence = score if score0 is None else score - score0
     drop_tent = (
-        tent & ~promote & ((score <= cfg.drop_tentative_score) | (gap > cfg.tentative_max_gap_s))
+        tent & ~promote & ((evidence <= cfg.drop_tentative_score) | (gap > cfg.tentative_max_gap_s))
     )
     floor = np.maximum(score_max - cfg.delete_drop, cfg.confirm_score - cfg.young_drop)
-    drop_conf = conf & ((score < floor) | (gap > cfg.max_coast_s))
+    young = score_max < cfg.confirm_score + cfg.young_drop
+    max_gap = np.where(young, cfg.young_max_coast_s, cfg.max_coast_s)
+    drop_conf = conf & ((score < floor) | (gap > max_gap))
 
     status[promote] = CONFIRMED
     status[conf & updated] = CONFIRMED

@@ -77,7 +77,7 @@ FULL_MU0 = (0.6, 0.1, 0.1, 0.1, 0.1)
 class TrackerConfig:
     models: tuple[MotionModel, ...] = field(default_factory=default_models)
     mu0: tuple[float, ...] = (0.8, 0.2)
-    p_stay: float = 0.98  # per second
+    p_stay: float = 0.995  # per second
     p_gate: float = 0.9995
     sigma_v_init: float = 10.0  # m/s, unknown velocity of a new track (per horizontal axis)
     sigma_vz_init: float = 3.0
@@ -85,6 +85,13 @@ class TrackerConfig:
     el_span_rad: float = 0.6
     radial_span_mps: float = 100.0
     bearing_pair_window_s: float = 1.0
+    # the initial track score (Blackman & Popoli 1999, §6.2: L0 = ln(beta_NT / beta_FA), new
+    # target over false-report density). In a sensor's first ``startup_scans`` update periods
+    # every object in view is "new", as dense as its detections: L0 = 0. After that new objects
+    # are births, about ``births_per_scan`` per scan against the sensor's ``clutter_per_scan``
+    # false reports: L0 = ln(births / clutter) (0 for a sensor without clutter).
+    births_per_scan: float = 0.5
+    startup_scans: float = 2.5
     default_altitude_m: float = 60.0  # prior for tracks started from horizontal bearings
     default_altitude_sigma_m: float = 60.0
     time_tolerance_s: float = 1e-6
@@ -119,6 +126,7 @@ class Tracker:
         self.time = -math.inf
         self.counters = Counters()
         self._bearings: list[_Bearing] = []
+        self._first_scan: dict[str, float] = {}
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -141,6 +149,7 @@ class Tracker:
             self.counters.inc("rejected.time_backwards")
             return
         dets = self._valid(detections, sm)
+        self._first_scan.setdefault(sensor_id, t)
         self.last_assignments = []
         self._predict(t)
         self.time = max(self.time, t)
@@ -182,6 +191,7 @@ class Tracker:
             missed,
             t,
             self.cfg.management,
+            self.bank.score0,
         )
         self.bank.keep(keep)
         self._initiate(t, sm, dets, ~assigned_dets & ~blocked)
@@ -398,7 +408,7 @@ class Tracker:
             sm.kind, Z, R, sm.spec.position_enu, self.cfg.sigma_v_init, self.cfg.sigma_vz_init
         )
         ident = [dets[i].identity for i in idx]
-        score = np.zeros(idx.shape[0])
+        score = np.full(idx.shape[0], self._initial_score(t, sm))
         if sm.kind is MeasurementKind.POSITION_ID:
             score[:] = self.cfg.management.confirm_score  # cooperative: identity, not clutter
         self.bank.add(
@@ -406,6 +416,15 @@ class Tracker:
         )
         if sm.kind is MeasurementKind.POSITION_ID:
             self.bank.status[self.bank.n - idx.shape[0] :] = CONFIRMED
+
+    def _initial_score(self, t: float, sm: SensorModel) -> float:
+        """L0 of a track started by this sensor now (see ``TrackerConfig.births_per_scan``)."""
+        spec = sm.spec
+        if t - self._first_scan[spec.id] <= self.cfg.startup_scans * spec.update_s:
+            return 0.0
+        if spec.clutter_per_scan <= 0.0:
+            return 0.0
+        return min(0.0, math.log(self.cfg.births_per_scan / spec.clutter_per_scan))
 
     def _bearing_initiation(self, t: float, sm: SensorModel, dets: list[Detection]) -> None:
         win = self.cfg.bearing_pair_window_s
