@@ -17,6 +17,7 @@ from skywarden.core.track import ObjectClass, TrackState
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
 from skywarden.threat.classify import Classifier
+from skywarden.threat.spoof import SpoofMonitor
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
 
@@ -82,17 +83,24 @@ class Pipeline:
         self.classifier = Classifier(site)
         self.assessor = ThreatAssessor(site, self.cfg.threat)
         self.alerts = AlertManager(self.cfg.alerts)
+        self.spoof = SpoofMonitor(site)
         self.last: Frame | None = None
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in sorted(scans, key=lambda s: s.t):
             self.tracker.process(s.t, s.sensor_id, s.detections)
             self.classifier.observe(s, self.tracker)
-        tracks = tuple(self.classifier.annotate(self.tracker.tracks(confirmed_only=True), t))
-        assessments = tuple(self.assessor.assess(tracks, t))
+            self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
+        suspicious = self.spoof.by_track()
+        confirmed = self.tracker.tracks(confirmed_only=True)
+        tracks = tuple(self.classifier.annotate(confirmed, t, distrust=suspicious.keys()))
+        assessments = tuple(self.assessor.assess(tracks, t, suspicious))
         events = tuple(self.alerts.update(assessments, t))
         self.last = Frame(t, tracks, assessments, events)
         return self.last
+
+    def _confirmed(self) -> list[TrackState]:
+        return self.tracker.tracks(confirmed_only=True)
 
     def stats(self) -> dict[str, int]:
         return {f"tracker.{k}": v for k, v in self.tracker.stats().items()}

@@ -3,12 +3,14 @@ enter one, with a single score and the reasons behind it so the operator sees wh
 
 A warning-worthy track is a confirmed track that is not a friend and is predicted to enter a
 protected zone within ``horizon_s`` (or is inside one). Classification weighs in: objects the
-classifier is confident are birds or manned aircraft are reported but not alerted on.
+classifier is confident are birds or manned aircraft are reported but not alerted on. A
+whitelisted identity is a friend only while it is not suspicious (``threat.spoof``): a
+Remote ID or ADS-B position the radar does not confirm no longer suppresses anything.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -16,6 +18,7 @@ import numpy as np
 
 from skywarden.core.site import Site, ZoneKind
 from skywarden.core.track import TrackState
+from skywarden.threat.spoof import IdentityCheck
 from skywarden.threat.zones import time_to_enter
 
 
@@ -45,6 +48,7 @@ class ThreatAssessment:
     friendly: bool
     reasons: tuple[str, ...] = ()
     zones: tuple[ZoneThreat, ...] = field(default_factory=tuple)
+    identity_status: str = "unknown"  # friendly / unknown / suspicious
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,19 @@ class ThreatAssessor:
                 return ZoneThreat(z.id, False, t_cpa)
         return None
 
-    def assess(self, tracks: Sequence[TrackState], t: float) -> list[ThreatAssessment]:
-        return [self.assess_one(tr, t) for tr in tracks if tr.confirmed]
+    def assess(
+        self,
+        tracks: Sequence[TrackState],
+        t: float,
+        suspicious: Mapping[str, IdentityCheck] | None = None,
+    ) -> list[ThreatAssessment]:
+        """``suspicious``: flagged identity checks by track id (``SpoofMonitor.by_track``)."""
+        sus = suspicious or {}
+        return [self.assess_one(tr, t, sus.get(tr.id)) for tr in tracks if tr.confirmed]
 
-    def assess_one(self, tr: TrackState, t: float) -> ThreatAssessment:
+    def assess_one(
+        self, tr: TrackState, t: float, suspicious: IdentityCheck | None = None
+    ) -> ThreatAssessment:
         cfg = self.cfg
         reasons: list[str] = []
         sig = float(np.sqrt(max(np.trace(tr.P[:2, :2]), 0.0)))
@@ -136,7 +149,12 @@ class ThreatAssessor:
         p_drone = tr.class_probs.get("drone", 0.0) + tr.class_probs.get("drone_fixed_wing", 0.0)
         if best is None and p_drone >= cfg.approach_drone_prob:
             best = self._approach_or_warning_zone(tr, reasons)
-        friendly = tr.identity is not None and tr.identity in self.friends
+        whitelisted = tr.identity is not None and tr.identity in self.friends
+        friendly = whitelisted and suspicious is None
+        if suspicious is not None:
+            reasons.append("suspicious identity: " + suspicious.reason)
+            if whitelisted:
+                reasons.append(f"whitelist ignored for {tr.identity}: position not confirmed")
         level = ThreatLevel.NONE
         if best is not None and best.time_to_enter_s is not None:
             tte = best.time_to_enter_s
@@ -177,4 +195,7 @@ class ThreatAssessor:
             friendly=friendly,
             reasons=tuple(reasons),
             zones=tuple(zts),
+            identity_status="suspicious"
+            if suspicious is not None
+            else ("friendly" if friendly else "unknown"),
         )

@@ -17,6 +17,7 @@ weave history; a reliability table is still to be written (issue 6).
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,7 @@ class _Evidence:
     identity_class: int | None = None
     rf_hits: int = 0
     rf_scans: int = 0
+    distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
 
 
 class Classifier:
@@ -100,9 +102,9 @@ class Classifier:
             ll *= 0.5  # plot-to-plot fluctuation makes successive RCS samples correlated
         if kind is SensorKind.RF:
             ev.rf_hits += 1  # weighed against the scans that could have heard it: _rf_loglik
-        if kind is SensorKind.ADSB:
+        if kind is SensorKind.ADSB and not ev.distrusted:
             ev.identity_class = 3
-        if kind is SensorKind.REMOTE_ID:
+        if kind is SensorKind.REMOTE_ID and not ev.distrusted:
             ev.identity_class = 0
         if det.class_hint is not None and det.class_conf > 0:
             for k, c in enumerate(CLASSES):
@@ -113,7 +115,14 @@ class Classifier:
         ev.log_post -= ev.log_post.max()
         np.maximum(ev.log_post, -30.0, out=ev.log_post)
 
-    def annotate(self, tracks: list[TrackState], t: float) -> list[TrackState]:
+    def annotate(
+        self, tracks: list[TrackState], t: float, distrust: Collection[str] = ()
+    ) -> list[TrackState]:
+        """Class probabilities on every track; ``distrust``: track ids whose cooperative
+        identity is suspicious (its ADS-B/Remote ID class evidence is dropped)."""
+        for tid in distrust:
+            ev = self._get(tid)
+            ev.distrusted, ev.identity_class = True, None
         alive = set()
         out = []
         for tr in tracks:

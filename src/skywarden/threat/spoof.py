@@ -1,0 +1,297 @@
+"""Spoofed cooperative identities: a Remote ID or ADS-B position the radar does not confirm.
+
+A cooperative report states its own position and accuracy; a radar plot or a bearing of the
+same object is an independent measurement. If they disagree by more than both accuracies
+allow, persistently, the identity is suspicious: somebody is broadcasting a position (or a
+whitelisted serial) that is not where the object is. Two ways the disagreement shows up:
+
+- **Bound** (the tracker put both on one track): every non-cooperative detection on the
+  track is compared with the latest cooperative report of its identity, extrapolated to the
+  detection's time with the reported velocity. The comparison is in the detection's own
+  measurement space (range/azimuth/elevation/radial speed, a bearing, a position), with
+  ``S = H P_coop H' + R_det`` where ``P_coop`` is the report's stated covariance grown by
+  the extrapolation: ``d2 = y' S^-1 y`` is chi-square with ``dim z`` degrees of freedom.
+- **Unbound** (the offset is too large for the tracker's gate, so the report started a track
+  of its own): the cooperative track gets no radar support although it is inside radar
+  coverage, while a radar track without identity moves in step with it (velocities agree
+  within their covariances, the offset between them stays put). Its position is compared
+  with the report: ``S = P_track + R_coop``, 3 degrees of freedom.
+
+Persistence: the last ``window`` comparisons of an identity are summed; the identity is
+flagged when at least ``min_reports`` are in and the sum exceeds the chi-square quantile
+``1 - p_false`` for the summed degrees of freedom (a single wild plot cannot do it). Once
+flagged it stays flagged for the life of the identity: an operator must see it, and a
+spoofer that turns honest for a while has not become a friend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import chi2
+
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.site import SensorKind, Site
+from skywarden.core.track import TrackState
+from skywarden.tracking.measurement import innovation, measure
+
+Assignment = tuple[str, Detection, int]  # (track id, detection, gated candidates)
+COOP_KINDS = frozenset({SensorKind.REMOTE_ID, SensorKind.ADSB})
+
+
+@dataclass(frozen=True)
+class SpoofConfig:
+    window: int = 8  # comparisons summed
+    min_reports: int = 4
+    p_false: float = 1e-6  # per test; tests run every report, so keep it small
+    max_age_s: float = 3.0  # a cooperative report older than this is not compared
+    search_radius_m: float = 1500.0  # unbound: where to look for the radar track
+    unsupported_s: float = 5.0  # unbound: no radar on the cooperative track this long
+    p_velocity: float = 0.99  # unbound: velocities "in step" below this chi-square quantile
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """The verdict on one cooperative identity."""
+
+    identity: str
+    track_id: str | None  # the track carrying the identity
+    suspicious: bool
+    reason: str
+    reports: int  # comparisons in the window
+    d2: float  # their summed chi-square statistic
+    dof: int
+    offset_m: float  # median distance between the stated and the measured position
+    shadow_track_id: str | None = None  # unbound case: the radar track of the object
+
+
+@dataclass
+class _IdState:
+    last: Detection | None = None
+    track_id: str | None = None
+    window: deque[tuple[float, int, float]] = field(default_factory=deque)
+    shadow: str | None = None
+    shadow_offsets: deque[np.ndarray] = field(default_factory=deque)
+    flagged: IdentityCheck | None = None
+    first_unsupported_t: float | None = None
+    source: str = "Remote ID"
+
+
+def _coop_state(det: Detection, t: float) -> tuple[np.ndarray, np.ndarray]:
+    """The report's state and stated covariance, extrapolated to ``t`` (constant velocity)."""
+    dt = t - det.t
+    x = np.asarray(det.z, dtype=float).copy()
+    F = np.eye(6)
+    F[0, 3] = F[1, 4] = F[2, 5] = dt
+    P = F @ np.asarray(det.R, dtype=float) @ F.T
+    P[:3, :3] += np.eye(3) * (0.5 * abs(dt)) ** 2  # a little manoeuvre over the gap (1 m/s^2)
+    return F @ x, P
+
+
+def compare_detection(coop: Detection, det: Detection) -> tuple[float, int]:
+    """Chi-square of a non-cooperative detection against a cooperative report (bound case)."""
+    x, P = _coop_state(coop, det.t)
+    h, H = measure(det.kind, x[None, :], np.asarray(det.sensor_pos, dtype=float))
+    y = innovation(det.kind, np.asarray(det.z, dtype=float)[None, :], h)[0]
+    S = H[0] @ P @ H[0].T + np.asarray(det.R, dtype=float)
+    return float(y @ np.linalg.solve(S, y)), det.kind.dim
+
+
+class SpoofMonitor:
+    def __init__(self, site: Site, config: SpoofConfig | None = None) -> None:
+        self.cfg = config or SpoofConfig()
+        self.kinds = {s.id: s.kind for s in site.sensors}
+        self.radars = [
+            s
+            for s in site.sensors
+            if s.kind not in COOP_KINDS and s.measures.fixes_position and s.max_range_m
+        ]
+        self._ids: dict[str, _IdState] = {}
+        self._noncoop_t: dict[str, float] = {}  # track id -> last non-cooperative hit
+        self._pruned_t = -math.inf
+
+    # ------------------------------------------------------------------ input
+
+    def observe(
+        self,
+        t: float,
+        sensor_id: str,
+        assignments: Sequence[Assignment],
+        tracks: Callable[[], Sequence[TrackState]],
+    ) -> None:
+        """One sensor report's assignments (``Tracker.last_assignments`` after ``process``)."""
+        if t - self._pruned_t > 60.0:
+            self.prune(t)
+            self._pruned_t = t
+        coop = self.kinds.get(sensor_id) in COOP_KINDS
+        by_track = {st.track_id: ident for ident, st in self._ids.items() if st.track_id}
+        unbound: list[tuple[str, Detection]] = []
+        for tid, det, cand in assignments:
+            if coop:
+                if det.identity is None or det.kind is not MeasurementKind.POSITION_ID:
+                    continue
+                st = self._ids.setdefault(det.identity, _IdState())
+                st.last, st.track_id = det, tid
+                st.source = "ADS-B" if self.kinds.get(sensor_id) is SensorKind.ADSB else "Remote ID"
+                if t - self._noncoop_t.get(tid, -math.inf) > self.cfg.max_age_s:
+                    unbound.append((det.identity, det))
+                else:
+                    st.first_unsupported_t = None
+                continue
+            self._noncoop_t[tid] = t
+            ident = by_track.get(tid)
+            if ident is None or (
+                det.kind in (MeasurementKind.AZ, MeasurementKind.AZ_EL) and cand > 1
+            ):
+                continue
+            st = self._ids[ident]
+            if st.last is None or det.t - st.last.t > self.cfg.max_age_s:
+                continue
+            d2, dof = compare_detection(st.last, det)
+            pos = det.position_enu()
+            off = (
+                float("nan")
+                if pos is None
+                else float(np.linalg.norm(pos - _coop_state(st.last, det.t)[0][:3]))
+            )
+            self._push(ident, st, d2, dof, off, None)
+        if unbound:
+            current = tracks()
+            for ident, det in unbound:
+                self._check_unbound(ident, self._ids[ident], det, current, t)
+
+    def _in_radar_cover(self, p: np.ndarray) -> bool:
+        return any(
+            float(np.linalg.norm(p - s.position_enu)) <= float(s.max_range_m or 0.0)
+            for s in self.radars
+        )
+
+    def _check_unbound(
+        self, ident: str, st: _IdState, det: Detection, tracks: Sequence[TrackState], t: float
+    ) -> None:
+        cfg = self.cfg
+        x, Pc = _coop_state(det, t)
+        if not self._in_radar_cover(x[:3]):
+            st.first_unsupported_t = None
+            return
+        if st.first_unsupported_t is None:
+            st.first_unsupported_t = t
+        if t - st.first_unsupported_t < cfg.unsupported_s:
+            return
+        gate_v = float(chi2.ppf(cfg.p_velocity, 3))
+        best: tuple[float, TrackState] | None = None
+        for tr in tracks:
+            if tr.id == st.track_id or tr.identity is not None or not tr.confirmed:
+                continue
+            if not any(self.kinds.get(s) not in COOP_KINDS for s in tr.sensors):
+                continue
+            d = tr.x[:3] - x[:3]
+            if float(np.hypot(d[0], d[1])) > cfg.search_radius_m:
+                continue
+            dv = tr.x[3:6] - x[3:6]
+            d2v = float(dv @ np.linalg.solve(tr.P[3:6, 3:6] + Pc[3:6, 3:6], dv))
+            if d2v > gate_v:
+                continue
+            dist = float(np.linalg.norm(d))
+            if best is None or dist < best[0]:
+                best = (dist, tr)
+        if best is None:
+            return
+        tr = best[1]
+        if tr.id != st.shadow:
+            st.shadow, st.window = tr.id, deque()
+            st.shadow_offsets = deque(maxlen=cfg.window)
+        offset = x[:3] - tr.x[:3]
+        st.shadow_offsets.append(offset)
+        S = tr.P[:3, :3] + Pc[:3, :3]
+        d2 = float(offset @ np.linalg.solve(S, offset))
+        # the offset must stay put (a shifted copy of the object), not drift (another object)
+        offs = np.array(st.shadow_offsets)
+        drift = float(np.max(np.linalg.norm(offs - offs.mean(axis=0), axis=1)))
+        tol = 3.0 * math.sqrt(float(np.trace(S)))
+        self._push(ident, st, d2 if drift <= tol else 0.0, 3, float(np.linalg.norm(offset)), tr.id)
+
+    def _push(
+        self, ident: str, st: _IdState, d2: float, dof: int, off: float, shadow: str | None
+    ) -> None:
+        cfg = self.cfg
+        st.window.append((d2, dof, off))
+        while len(st.window) > cfg.window:
+            st.window.popleft()
+        if st.flagged is not None or len(st.window) < cfg.min_reports:
+            return
+        total = sum(w[0] for w in st.window)
+        n_dof = sum(w[1] for w in st.window)
+        limit = float(chi2.ppf(1.0 - cfg.p_false, n_dof))
+        if total <= limit:
+            return
+        offs = [w[2] for w in st.window if math.isfinite(w[2])]
+        med = float(np.median(offs)) if offs else float("nan")
+        src = st.source
+        if shadow is None:
+            reason = (
+                f"{src} {ident} position disagrees with radar/bearing by {med:.0f} m "
+                f"(chi2 {total:.0f} > {limit:.0f} on {n_dof} dof over {len(st.window)} reports)"
+            )
+        else:
+            reason = (
+                f"{src} {ident} reports a position {med:.0f} m from radar track {shadow} that "
+                f"moves with it, and no radar sees the reported position "
+                f"(chi2 {total:.0f} > {limit:.0f} on {n_dof} dof)"
+            )
+        st.flagged = IdentityCheck(
+            ident, st.track_id, True, reason, len(st.window), total, n_dof, med, shadow
+        )
+
+    # ------------------------------------------------------------------ output
+
+    def check(self, identity: str) -> IdentityCheck | None:
+        st = self._ids.get(identity)
+        if st is None:
+            return None
+        if st.flagged is not None:
+            return st.flagged
+        total = sum(w[0] for w in st.window)
+        n_dof = sum(w[1] for w in st.window)
+        offs = [w[2] for w in st.window if math.isfinite(w[2])]
+        return IdentityCheck(
+            identity,
+            st.track_id,
+            False,
+            f"{len(st.window)} comparisons consistent" if st.window else "not compared yet",
+            len(st.window),
+            total,
+            n_dof,
+            float(np.median(offs)) if offs else float("nan"),
+            st.shadow,
+        )
+
+    def flagged(self) -> list[IdentityCheck]:
+        return [st.flagged for st in self._ids.values() if st.flagged is not None]
+
+    def by_track(self) -> dict[str, IdentityCheck]:
+        """Flagged identities keyed by every track involved (its own, and the radar shadow)."""
+        out: dict[str, IdentityCheck] = {}
+        for st in self._ids.values():
+            c = st.flagged
+            if c is None:
+                continue
+            if st.track_id is not None:
+                out[st.track_id] = c
+            if c.shadow_track_id is not None:
+                out[c.shadow_track_id] = c
+        return out
+
+    def prune(self, t: float, keep_s: float = 600.0) -> None:
+        """Forget tracks and unflagged identities not heard of for ``keep_s``."""
+        self._noncoop_t = {k: v for k, v in self._noncoop_t.items() if t - v <= keep_s}
+        for ident in [
+            i
+            for i, st in self._ids.items()
+            if st.flagged is None and (st.last is None or t - st.last.t > keep_s)
+        ]:
+            del self._ids[ident]

@@ -1,0 +1,153 @@
+"""Spoof detection through the real tracker: a Remote ID broadcast whose position the radar
+does not confirm is flagged, and the whitelist stops protecting it; an honest one is not."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.site import SensorKind, SensorSpec, Site, WhitelistEntry, ZoneKind, ZoneSpec
+from skywarden.runtime.pipeline import Frame, Pipeline
+from skywarden.sensors.skybench import Scan
+from skywarden.threat.assess import ThreatLevel
+from skywarden.threat.spoof import SpoofMonitor, compare_detection
+
+RADAR = SensorSpec(
+    "radar-1",
+    SensorKind.RADAR,
+    MeasurementKind.RANGE_AZ_EL_RADIAL,
+    np.array([0.0, 0.0, 5.0]),
+    {"range_m": 5.0, "az_rad": 0.01, "el_rad": 0.015, "radial_mps": 0.6},
+    max_range_m=3000.0,
+    pd=0.95,
+)
+RID = SensorSpec(
+    "rid-1", SensorKind.REMOTE_ID, MeasurementKind.POSITION_ID, np.zeros(3), {"pos_m": 3.0}
+)
+SERIAL = "1581F4XFC228R00B2B4A"
+SITE = Site(
+    "spoof",
+    GeoOrigin(33.0, 44.0),
+    (RADAR, RID),
+    (ZoneSpec("house", ZoneKind.PROTECTED, (0.0, 0.0), 150.0, None, 0.0, 300.0),),
+    (WhitelistEntry(remote_id=SERIAL),),
+)
+
+
+def truth(t: float) -> np.ndarray:
+    """A drone coming in from the east at 10 m/s, 60 m up."""
+    return np.array([1800.0 - 10.0 * t, 250.0, 60.0, -10.0, 0.0, 0.0])
+
+
+def radar_plot(x: np.ndarray, t: float, rng: np.random.Generator) -> Detection:
+    d = x[:3] - RADAR.position_enu
+    r = float(np.linalg.norm(d))
+    z = np.array(
+        [
+            r + rng.normal(0, 5.0),
+            math.atan2(d[0], d[1]) % (2 * math.pi) + rng.normal(0, 0.01),
+            math.asin(d[2] / r) + rng.normal(0, 0.015),
+            float(d @ x[3:]) / r + rng.normal(0, 0.6),
+        ]
+    )
+    return Detection(t, RADAR.id, RADAR.measures, z, RADAR.R(), RADAR.position_enu, rcs_dbsm=-17.0)
+
+
+def rid_report(x: np.ndarray, t: float, rng: np.random.Generator, shift: float) -> Detection:
+    z = x + np.concatenate([rng.normal(0, 3.0, 3), rng.normal(0, 0.5, 3)])
+    z[0] += shift
+    return Detection(t, RID.id, RID.measures, z, RID.R(), RID.position_enu, identity=SERIAL)
+
+
+def run(
+    shift: float, seconds: int = 60, seed: int = 3, honest_until: float = -1.0
+) -> tuple[Pipeline, Frame]:
+    rng = np.random.default_rng(seed)
+    pipe = Pipeline(SITE)
+    frame = None
+    for k in range(seconds):
+        t = float(k)
+        x = truth(t)
+        frame = pipe.step(
+            [
+                Scan(t, RADAR.id, (radar_plot(x, t, rng),)),
+                Scan(
+                    t + 0.2,
+                    RID.id,
+                    (rid_report(truth(t + 0.2), t + 0.2, rng, 0.0 if t < honest_until else shift),),
+                ),
+            ],
+            t + 0.2,
+        )
+    assert frame is not None
+    return pipe, frame
+
+
+def test_remote_id_shifted_300m_is_flagged_and_not_friendly() -> None:
+    pipe, frame = run(300.0)
+    flagged = pipe.spoof.flagged()
+    assert [c.identity for c in flagged] == [SERIAL]
+    chk = flagged[0]
+    assert chk.suspicious and 250 < chk.offset_m < 350
+    assert "Remote ID" in chk.reason and "radar" in chk.reason
+    by_track = {a.track_id: a for a in frame.assessments}
+    involved = [by_track[tid] for tid in pipe.spoof.by_track() if tid in by_track]
+    assert involved
+    for a in involved:
+        assert a.identity_status == "suspicious" and not a.friendly
+        assert any(r.startswith("suspicious identity") for r in a.reasons)
+    rid_track = next(tr for tr in frame.tracks if tr.identity == SERIAL)
+    a = by_track[rid_track.id]
+    assert any("whitelist ignored" in r for r in a.reasons)
+
+
+def test_honest_remote_id_is_not_flagged_and_stays_friendly() -> None:
+    for seed in (3, 4, 5):
+        pipe, frame = run(0.0, 90, seed)
+        assert pipe.spoof.flagged() == []
+        chk = pipe.spoof.check(SERIAL)
+        assert chk is not None and not chk.suspicious and chk.reports >= 4
+        friend = [a for a in frame.assessments if a.friendly]
+        assert friend and all(a.level is ThreatLevel.NONE for a in friend)
+        assert all(a.identity_status != "suspicious" for a in frame.assessments)
+
+
+def test_bound_identity_that_starts_lying_is_caught() -> None:
+    """Honest for 20 s, so the tracker binds the serial to the radar track; then the
+    broadcast jumps 300 m while the radar keeps seeing the drone where it is."""
+    pipe, frame = run(300.0, 60, honest_until=20.0)
+    (chk,) = pipe.spoof.flagged()
+    assert chk.offset_m == pytest.approx(300.0, abs=50.0)
+    assert all(a.identity_status == "suspicious" for a in frame.assessments if not a.friendly)
+
+
+def test_single_comparison_is_chi_square_scaled() -> None:
+    rng = np.random.default_rng(0)
+    x = truth(10.0)
+    d2s = [
+        compare_detection(rid_report(x, 10.0, rng, 0.0), radar_plot(x, 10.0, rng))[0]
+        for _ in range(400)
+    ]
+    assert 3.0 < float(np.mean(d2s)) < 5.0  # chi-square, 4 dof: mean 4
+
+
+@pytest.mark.parametrize(("shift", "flag"), [(0.0, False), (300.0, True)])
+def test_bound_track_plots_against_the_report(shift: float, flag: bool) -> None:
+    """The bound case on its own: one track gets both the Remote ID reports and the plots
+    (as the tracker's identity binding delivers them); the plots are the referee."""
+    rng = np.random.default_rng(9)
+    mon = SpoofMonitor(SITE)
+    for k in range(30):
+        t = float(k)
+        mon.observe(t, RID.id, [("7", rid_report(truth(t), t, rng, shift), 1)], list)
+        mon.observe(t + 0.5, RADAR.id, [("7", radar_plot(truth(t + 0.5), t + 0.5, rng), 1)], list)
+    chk = mon.check(SERIAL)
+    assert chk is not None and chk.suspicious is flag and chk.track_id == "7"
+    assert chk.shadow_track_id is None
+    if flag:
+        assert "disagrees with radar/bearing by" in chk.reason
+        assert mon.by_track() == {"7": chk}
