@@ -17,6 +17,7 @@ from skywarden.core.track import ObjectClass, TrackState
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
 from skywarden.threat.classify import Classifier
+from skywarden.threat.launch import LaunchPointEstimator
 from skywarden.threat.spoof import SpoofMonitor
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
@@ -84,6 +85,7 @@ class Pipeline:
         self.assessor = ThreatAssessor(site, self.cfg.threat)
         self.alerts = AlertManager(self.cfg.alerts)
         self.spoof = SpoofMonitor(site)
+        self.launch = LaunchPointEstimator(site)
         self.last: Frame | None = None
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
@@ -91,10 +93,12 @@ class Pipeline:
             self.tracker.process(s.t, s.sensor_id, s.detections)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
+            self.launch.observe_assignments(self.tracker.last_assignments)
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)
         tracks = tuple(self.classifier.annotate(confirmed, t, distrust=suspicious.keys()))
-        assessments = tuple(self.assessor.assess(tracks, t, suspicious))
+        self.launch.observe_tracks(tracks)
+        assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
         events = tuple(self.alerts.update(assessments, t))
         self.last = Frame(t, tracks, assessments, events)
         return self.last

@@ -10,7 +10,7 @@ Remote ID or ADS-B position the radar does not confirm no longer suppresses anyt
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from skywarden.core.site import Site, ZoneKind
 from skywarden.core.track import TrackState
+from skywarden.threat.launch import LaunchPoint
 from skywarden.threat.spoof import IdentityCheck
 from skywarden.threat.zones import time_to_enter
 
@@ -49,6 +50,7 @@ class ThreatAssessment:
     reasons: tuple[str, ...] = ()
     zones: tuple[ZoneThreat, ...] = field(default_factory=tuple)
     identity_status: str = "unknown"  # friendly / unknown / suspicious
+    launch: LaunchPoint | None = None  # for warning-worthy tracks, when an estimator is given
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,19 @@ class ThreatAssessor:
         tracks: Sequence[TrackState],
         t: float,
         suspicious: Mapping[str, IdentityCheck] | None = None,
+        launch: Callable[[str], LaunchPoint | None] | None = None,
     ) -> list[ThreatAssessment]:
-        """``suspicious``: flagged identity checks by track id (``SpoofMonitor.by_track``)."""
+        """``suspicious``: flagged identity checks by track id (``SpoofMonitor.by_track``);
+        ``launch``: launch-point lookup (``LaunchPointEstimator.estimate``) for warnings."""
         sus = suspicious or {}
-        return [self.assess_one(tr, t, sus.get(tr.id)) for tr in tracks if tr.confirmed]
+        return [self.assess_one(tr, t, sus.get(tr.id), launch) for tr in tracks if tr.confirmed]
 
     def assess_one(
-        self, tr: TrackState, t: float, suspicious: IdentityCheck | None = None
+        self,
+        tr: TrackState,
+        t: float,
+        suspicious: IdentityCheck | None = None,
+        launch: Callable[[str], LaunchPoint | None] | None = None,
     ) -> ThreatAssessment:
         cfg = self.cfg
         reasons: list[str] = []
@@ -198,4 +206,5 @@ class ThreatAssessor:
             identity_status="suspicious"
             if suspicious is not None
             else ("friendly" if friendly else "unknown"),
+            launch=launch(tr.id) if launch is not None and level >= ThreatLevel.WARNING else None,
         )

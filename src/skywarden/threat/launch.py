@@ -1,0 +1,191 @@
+"""Launch-point estimate: where a track was first seen and where it probably came from.
+
+The people protecting a site want to know where the pilot is. Two clues:
+
+- **Back-extrapolation.** Take the track's state a few seconds after it was confirmed (its
+  velocity has converged by then; ``early_window_s``), carry it back to the time the track
+  was first seen (``first_seen``), and on back along the same velocity until either
+
+  * ``ground``: the altitude reaches the ground (the site origin's height, ENU u = 0) - a
+    drone first seen climbing was launched nearby; or
+  * ``coverage_edge``: the path leaves every radar's coverage - it flew in from there or
+    beyond; or
+  * ``first_seen``: neither applies (it was first seen at the edge, flying level): the
+    first-seen point is the best guess, the heading says where it came from;
+
+  capped at ``max_back_s``. The uncertainty is the state covariance pushed through that
+  whole map by the unscented transform (12 sigma points, Julier & Uhlmann 2004): the back
+  time depends on the state (a ratio for the ground case), so a noisy climb rate stretches
+  the ellipse along the track, and more than a first-order Jacobian would say. The
+  horizontal part is reported as an ellipse at ``confidence`` (95 % by default: semi-axes
+  ``sqrt(chi2_2(0.95) * lambda)``).
+- **Remote ID operator position**, when the drone broadcasts one (the Remote ID adapter puts
+  it in ``Detection.attrs["operator_enu"]``): the latest one seen on the track.
+
+Pure in time: states and detections come in, nothing reads a clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import chi2
+
+from skywarden.core.observation import Detection
+from skywarden.core.site import SensorKind, Site
+from skywarden.core.track import TrackState
+
+Vec3 = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Ellipse:
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float  # of the major axis, clockwise from north, in [0, 180)
+    confidence: float
+
+
+@dataclass(frozen=True)
+class LaunchPoint:
+    track_id: str
+    method: str  # ground / coverage_edge / first_seen
+    first_seen_t: float
+    first_seen_enu: Vec3
+    origin_enu: Vec3  # the estimated launch (or entry) point
+    origin_t: float  # when the track would have been there
+    origin_cov_en: tuple[tuple[float, float], tuple[float, float]]  # m^2, east/north
+    ellipse: Ellipse
+    velocity_enu: Vec3  # the early velocity used
+    operator_enu: Vec3 | None = None  # Remote ID operator position, when broadcast
+    operator_t: float | None = None
+
+
+@dataclass(frozen=True)
+class LaunchConfig:
+    early_window_s: float = 8.0
+    max_back_s: float = 300.0
+    min_climb_mps: float = 0.5  # slower climbs say nothing about a launch below
+    ground_u_m: float = 0.0
+    confidence: float = 0.95
+    keep_tracks: int = 2000  # finished tracks remembered for reports
+
+
+def _exit_time(p: np.ndarray, d: np.ndarray, centre: np.ndarray, r: float) -> float:
+    """Largest tau >= 0 with |p + d tau - centre| <= r (p inside), else 0."""
+    q = p - centre
+    a = float(d @ d)
+    c = float(q @ q) - r * r
+    if c > 0 or a < 1e-12:
+        return 0.0
+    b = 2.0 * float(q @ d)
+    return (-b + math.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
+
+
+class LaunchPointEstimator:
+    def __init__(self, site: Site, config: LaunchConfig | None = None) -> None:
+        self.cfg = config or LaunchConfig()
+        self.radars = [
+            (np.asarray(s.position_enu, dtype=float), float(s.max_range_m))
+            for s in site.sensors
+            if s.measures.fixes_position
+            and s.kind not in (SensorKind.REMOTE_ID, SensorKind.ADSB)
+            and s.max_range_m
+        ]
+        self._early: OrderedDict[str, TrackState] = OrderedDict()
+        self._first_confirmed_t: dict[str, float] = {}
+        self._operator: dict[str, tuple[float, Vec3]] = {}
+
+    # ------------------------------------------------------------------ input
+
+    def observe_tracks(self, tracks: Sequence[TrackState]) -> None:
+        """Every frame's tracks: keeps each one's latest state inside its early window."""
+        for tr in tracks:
+            t0 = self._first_confirmed_t.setdefault(tr.id, tr.t)
+            if tr.id not in self._early or tr.t - t0 <= self.cfg.early_window_s:
+                self._early[tr.id] = tr
+                self._early.move_to_end(tr.id)
+        while len(self._early) > self.cfg.keep_tracks:
+            tid, _ = self._early.popitem(last=False)
+            self._first_confirmed_t.pop(tid, None)
+            self._operator.pop(tid, None)
+
+    def observe_assignments(self, assignments: Sequence[tuple[str, Detection, int]]) -> None:
+        """Detections assigned to tracks (``Tracker.last_assignments``): operator positions."""
+        for tid, det, _ in assignments:
+            op = det.attrs.get("operator_enu") if det.attrs else None
+            if isinstance(op, list | tuple) and len(op) == 3:
+                self._operator[tid] = (det.t, (float(op[0]), float(op[1]), float(op[2])))
+
+    # ------------------------------------------------------------------ output
+
+    def _back_time(self, p0: np.ndarray, v: np.ndarray) -> tuple[float, str]:
+        cfg = self.cfg
+        tau, method = cfg.max_back_s, "coverage_edge"
+        if v[2] > cfg.min_climb_mps:
+            tg = max(0.0, (float(p0[2]) - cfg.ground_u_m) / float(v[2]))
+            if tg < tau:
+                tau, method = tg, "ground"
+        te = max((_exit_time(p0, -v, c, r) for c, r in self.radars), default=0.0)
+        if te < tau:
+            tau, method = te, "coverage_edge"
+        if tau <= 1e-6:
+            return 0.0, "first_seen"
+        return tau, method
+
+    def _origin(self, x: np.ndarray, back_to_first_s: float) -> tuple[np.ndarray, float, str]:
+        v = x[3:6]
+        p0 = x[:3] - v * back_to_first_s
+        tau, method = self._back_time(p0, v)
+        return p0 - v * tau, tau, method
+
+    def estimate(self, track_id: str) -> LaunchPoint | None:
+        tr = self._early.get(track_id)
+        if tr is None:
+            return None
+        x = np.asarray(tr.x, dtype=float)
+        dt = max(0.0, tr.t - tr.first_t)
+        origin, tau, method = self._origin(x, dt)
+        # C from the unscented transform: 2n sigma points x +- columns of sqrt(n P) through the
+        # same map (the back time is a ratio of state components, so a first-order Jacobian
+        # would understate the spread when the climb rate is poorly known)
+        n = 6
+        Pm = np.asarray(tr.P, dtype=float)
+        try:
+            L = np.linalg.cholesky(n * 0.5 * (Pm + Pm.T))
+        except np.linalg.LinAlgError:
+            L = np.diag(np.sqrt(np.maximum(n * np.diag(Pm), 0.0)))
+        pts = np.array(
+            [self._origin(x + sgn * L[:, k], dt)[0] for k in range(n) for sgn in (1.0, -1.0)]
+        )
+        dev = pts - pts.mean(axis=0)
+        C = dev.T @ dev / (2 * n)
+        Ch = 0.5 * (C[:2, :2] + C[:2, :2].T)
+        lam, vec = np.linalg.eigh(Ch)
+        k2 = float(chi2.ppf(self.cfg.confidence, 2))
+        major = vec[:, 1]
+        orient = math.degrees(math.atan2(float(major[0]), float(major[1]))) % 180.0
+        p0 = x[:3] - x[3:6] * dt
+        op = self._operator.get(track_id)
+        return LaunchPoint(
+            track_id=track_id,
+            method=method,
+            first_seen_t=tr.first_t,
+            first_seen_enu=(float(p0[0]), float(p0[1]), float(p0[2])),
+            origin_enu=(float(origin[0]), float(origin[1]), float(origin[2])),
+            origin_t=tr.first_t - tau,
+            origin_cov_en=((float(Ch[0, 0]), float(Ch[0, 1])), (float(Ch[1, 0]), float(Ch[1, 1]))),
+            ellipse=Ellipse(
+                math.sqrt(k2 * max(float(lam[1]), 0.0)),
+                math.sqrt(k2 * max(float(lam[0]), 0.0)),
+                orient,
+                self.cfg.confidence,
+            ),
+            velocity_enu=(float(x[3]), float(x[4]), float(x[5])),
+            operator_enu=op[1] if op else None,
+            operator_t=op[0] if op else None,
+        )
