@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -53,7 +54,10 @@ def _get(port: int, path: str) -> Any:
 
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], int]:
+    """``skywarden run`` on a free port; a fresh journal in a temp dir unless one is given."""
     port = _free_port()
+    if "--journal" not in args:
+        args = (*args, "--journal", str(Path(tempfile.mkdtemp(prefix="sw-run-")) / "j.sqlite"))
     proc = subprocess.Popen(
         [str(SKYWARDEN), "run", "--port", str(port), *args],
         stdout=subprocess.PIPE,
@@ -110,7 +114,7 @@ def test_run_with_a_site_file_serves_it_without_traffic(tmp_path: Path) -> None:
         assert _get(port, "/api/tracks") == []
     finally:
         out = _interrupt(proc) if proc.poll() is None else proc.communicate()[0]
-    assert "no sensor adapters are wired yet" in out
+    assert "sensors post JSON detections to /api/ingest/{sensor_id}" in out
 
 
 def test_run_with_a_bad_site_file_names_the_field(tmp_path: Path) -> None:

@@ -7,42 +7,34 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from service_helpers import make_site
 from skywarden.core.clock import WallClock
-from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import Site
-from skywarden.runtime.feeds import Feed, simulated_feed, skybench_feed
-from skywarden.runtime.live_source import LiveSource, ScanClock, retime
-from skywarden.sensors.skybench import Scan
+from skywarden.runtime.feeds import Feed, LineClock, simulated_feed, skybench_feed
+from skywarden.runtime.live_source import LiveSource
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
+from skywarden.store.journal import Journal, open_journal
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
 
-def _scan(t: float) -> Scan:
-    det = Detection(t, "radar-1", MeasurementKind.XY, np.array([1.0, 2.0]), np.eye(2))
-    return Scan(t, "radar-1", (det,))
+def _line(t: float) -> dict[str, Any]:
+    return {"type": "detections", "t": t, "sensor": "radar-1", "detections": []}
 
 
-def test_retime_shifts_the_scan_and_its_detections() -> None:
-    s = retime(_scan(3.0), 100.0)
-    assert s.t == 103.0 and s.detections[0].t == 103.0
-
-
-def test_scan_clock_plays_passes_back_to_back() -> None:
-    def passes(k: int) -> Iterator[Scan]:
-        return iter([_scan(0.0), _scan(5.0)])
+def test_line_clock_plays_passes_back_to_back() -> None:
+    def passes(k: int) -> Iterator[dict[str, Any]]:
+        return iter([_line(0.0), _line(5.0)])
 
     feed = Feed(simulated_site(), "simulation", "test", passes, pass_duration_s=10.0)
-    sc = ScanClock(feed, t0=1000.0)
-    assert [s.t for s in sc.take_until(1004.0)] == [1000.0]
-    assert [s.t for s in sc.take_until(1012.0)] == [1005.0, 1010.0]
-    assert [s.t for s in sc.take_until(1020.0)] == [1015.0, 1020.0]
+    sc = LineClock(feed, t0=1000.0)
+    assert [s["t"] for s in sc.take_until(1004.0)] == [1000.0]
+    assert [s["t"] for s in sc.take_until(1012.0)] == [1005.0, 1010.0]
+    assert [s["t"] for s in sc.take_until(1020.0)] == [1015.0, 1020.0]
     assert sc.passes_started == 3
 
 
@@ -62,8 +54,8 @@ def _poll(
     raise AssertionError(f"{path}: condition not met in {deadline_s} s")
 
 
-def _serve(feed: Feed, speed: float) -> TestClient:
-    source = LiveSource(feed, WallClock(), speed=speed, tick_s=0.2)
+def _serve(feed: Feed, speed: float, journal: Journal) -> TestClient:
+    source = LiveSource(feed, WallClock(), journal, speed=speed, tick_s=0.2)
     settings = ServiceSettings(admin_user="tester", admin_password="tester-password")
     client = TestClient(create_app(settings, source))
     r = client.post("/api/auth/login", json={"username": "tester", "password": "tester-password"})
@@ -71,8 +63,9 @@ def _serve(feed: Feed, speed: float) -> TestClient:
     return client
 
 
-def test_simulated_site_gives_tracks_alerts_and_operator_actions() -> None:
-    with _serve(simulated_feed(seed=1), speed=8.0) as client:
+def test_simulated_site_gives_tracks_alerts_and_operator_actions(tmp_path: Path) -> None:
+    journal = open_journal(str(tmp_path / "j.sqlite"))
+    with _serve(simulated_feed(seed=1), 8.0, journal) as client:
         assert client.get("/api/site").json()["name"] == "residence"
         _poll(client, "/api/tracks?confirmed_only=true", bool)
         alerts = _poll(client, "/api/alerts?state=raised", bool)
@@ -90,15 +83,21 @@ def test_simulated_site_gives_tracks_alerts_and_operator_actions() -> None:
         trails = client.get("/api/history").json()["trails"]
         assert any(len(v) > 3 for v in trails.values())
         stats = client.get("/api/stats").json()["counters"]
-        assert stats["live.scans"] > 0 and stats["alerts.acknowledged_by_operator"] >= 1
+        assert stats["machine.scans"] > 0 and stats["alerts.acknowledged_by_operator"] >= 1
+    kinds = {e.record.kind for e in journal.read()}
+    assert {"raw", "tick", "track", "alert", "operator", "config"} <= kinds
+    acks = [r for r in journal.records(kinds=["operator"]) if r.target == aid]
+    assert acks and acks[0].operator == "tester"
+    assert journal.verify().ok
+    journal.close()
 
 
 @pytest.mark.skipif(
     not (BENCH / "multisensor_attack.scenario.jsonl").exists(),
     reason="needs ../shared/bench/multisensor_attack.scenario.jsonl",
 )
-def test_skybench_replay_feed_tracks_in_real_time() -> None:
+def test_skybench_replay_feed_tracks_in_real_time(tmp_path: Path) -> None:
     feed = skybench_feed(BENCH / "multisensor_attack.scenario.jsonl")
     assert feed.mode == "replay" and feed.pass_duration_s == 300
-    with _serve(feed, speed=8.0) as client:
+    with _serve(feed, 8.0, open_journal(str(tmp_path / "j.sqlite"))) as client:
         _poll(client, "/api/tracks?confirmed_only=true", bool)

@@ -30,7 +30,33 @@ def _cmd_track(a: argparse.Namespace) -> int:
 def _cmd_run(a: argparse.Namespace) -> int:
     from skywarden.runtime.live import serve
 
-    return serve(site_path=a.site, host=a.host, port=a.port, speed=a.speed, seed=a.seed)
+    return serve(
+        site_path=a.site,
+        host=a.host,
+        port=a.port,
+        speed=a.speed,
+        seed=a.seed,
+        journal_url=a.journal,
+        restore_window_s=a.restore_window,
+    )
+
+
+def _cmd_replay(a: argparse.Namespace) -> int:
+    from skywarden.runtime.record_cli import replay_command
+
+    return replay_command(a)
+
+
+def _cmd_report(a: argparse.Namespace) -> int:
+    from skywarden.runtime.record_cli import report_command
+
+    return report_command(a)
+
+
+def _cmd_export(a: argparse.Namespace) -> int:
+    from skywarden.runtime.record_cli import export_command
+
+    return export_command(a)
 
 
 def _cmd_bench(a: argparse.Namespace) -> int:
@@ -130,7 +156,47 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--port", type=int, default=8080)
     r.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
     r.add_argument("--seed", type=int, default=1)
+    r.add_argument(
+        "--journal",
+        default="var/skywarden.sqlite",
+        help="journal URL or SQLite path (created on demand); postgresql://... also works",
+    )
+    r.add_argument(
+        "--restore-window",
+        type=float,
+        default=120.0,
+        help="seconds of the journal replayed at start to restore the picture",
+    )
     r.set_defaults(func=_cmd_run)
+
+    rp = sub.add_parser("replay", help="feed a journal's recorded inputs through the pipeline")
+    rp.add_argument("journal", help="journal URL or SQLite path")
+    rp.add_argument("--from", dest="t_from", type=float, help="start time (UNIX s)")
+    rp.add_argument("--to", dest="t_to", type=float, help="end time (UNIX s)")
+    rp.add_argument("--speed", type=float, default=0.0, help="0: as fast as possible")
+    rp.add_argument("--tracker-config", help="TOML/JSON [tracker]/[threat]/[alerts] settings")
+    rp.add_argument("--site", help="site TOML (default: the site the journal recorded)")
+    rp.add_argument("-o", "--output", help="tracks.jsonl (FORMAT.md snapshot and alert lines)")
+    rp.set_defaults(func=_cmd_replay)
+
+    rr = sub.add_parser("report", help="incident report (HTML or PDF) over a time window")
+    rr.add_argument("journal", help="journal URL or SQLite path")
+    rr.add_argument("--from", dest="t_from", type=float, help="start (UNIX s; default first)")
+    rr.add_argument("--to", dest="t_to", type=float, help="end (UNIX s; default last)")
+    rr.add_argument("--zone", help="only tracks and alerts of this zone")
+    rr.add_argument("--site", help="site TOML (default: the site the journal recorded)")
+    rr.add_argument("--title", default="Incident report")
+    rr.add_argument("-o", "--output", required=True, help="report.html or report.pdf")
+    rr.set_defaults(func=_cmd_report)
+
+    ex = sub.add_parser("export", help="tracks as GeoJSON/KML, detections as CSV, COURAGEOUS")
+    ex.add_argument("journal", help="journal URL or SQLite path")
+    ex.add_argument("--format", required=True, choices=["geojson", "kml", "csv", "courageous"])
+    ex.add_argument("--from", dest="t_from", type=float)
+    ex.add_argument("--to", dest="t_to", type=float)
+    ex.add_argument("--site", help="site TOML (default: the site the journal recorded)")
+    ex.add_argument("-o", "--output", required=True)
+    ex.set_defaults(func=_cmd_export)
     _add_cluster_commands(sub)
     return p
 

@@ -1,22 +1,44 @@
-"""Where the live loop's scans come from: the built-in simulator, a skybench/1 file, or nothing.
+"""Where simulated traffic comes from, and the adapter that submits it like any sensor's.
 
 A :class:`Feed` is a site plus a factory of *passes*: ``passes(k)`` yields the ``k``-th pass
-of scans in time order, with times starting near 0 (scenario seconds). The live loop shifts
-each pass onto the wall clock and plays them back to back, so a demo never runs dry; the
-simulator uses seed ``seed + k`` for pass ``k`` so every pass differs.
+of skybench/1 detection lines (dicts, ``shared/bench/FORMAT.md``) in time order, with times
+starting near 0 (scenario seconds). The simulator uses seed ``seed + k`` for pass ``k`` so
+every pass differs; a skybench file replays the same lines every pass.
+
+:class:`FeedAdapter` plays a feed on the site clock: ``pump(t)`` takes every line due by
+``t`` (passes back to back, each shifted by ``t0 + k * pass_duration_s``), and submits each
+as an :class:`~skywarden.core.inbound.Inbound` through the same ``IngestPort`` the socket
+adapters and the JSON POST route use: ``source`` "sim" (or "skybench" for a file), the
+payload the shifted line as JSON (so it parses again), the detections parsed from it. The
+simulated sensors deliver without latency, so a line's ``received_t`` is its own time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import json
+import math
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from skywarden.core.site import Site, load_site
-from skywarden.sensors.skybench import Scan, SkybenchReader
+from skywarden.core.counters import Counters
+from skywarden.core.errors import ConfigError, InputRejected
+from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.core.site import (
+    SensorSpec,
+    Site,
+    load_site,
+    parse_site,
+    site_from_skybench_header,
+)
+from skywarden.sensors.skybench import SkybenchReader, parse_scan_line
 from skywarden.sim import load_scenario, simulate
+from skywarden.sim.run import report_to_scan
 
 DEFAULT_SCENARIO = "residence"
+Line = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -24,8 +46,69 @@ class Feed:
     site: Site
     mode: str  # simulation | replay | live
     description: str
-    passes: Callable[[int], Iterator[Scan]] | None = None
+    passes: Callable[[int], Iterator[Line]] | None = None
     pass_duration_s: float = 0.0
+    source: str = "sim"
+    site_ref: Mapping[str, Any] = field(default_factory=dict)
+    """What rebuilds the site later (journaled at start for replay and reports):
+    ``{"site": site_to_dict(site)}`` or ``{"site_toml": "...", "path": "..."}``."""
+
+
+def site_to_dict(site: Site) -> dict[str, Any]:
+    """The site as the mapping ``core.site.parse_site`` reads (links left out: they say where
+    sensors connect, not what they measure), so a journal carries the exact site it ran."""
+    sensors = []
+    for s in site.sensors:
+        d: dict[str, Any] = {
+            "id": s.id,
+            "kind": s.kind.value,
+            "measures": s.measures.value,
+            "position_enu_m": [float(v) for v in s.position_enu],
+            "sigma": {k: float(v) for k, v in s.sigma.items()},
+            "update_s": float(s.update_s),
+            "pd": dict(s.pd) if isinstance(s.pd, Mapping) else float(s.pd),
+            "clutter_per_scan": float(s.clutter_per_scan),
+        }
+        if s.max_range_m is not None:
+            d["max_range_m"] = float(s.max_range_m)
+        if s.area_m is not None:
+            d["area_m"] = [list(ax) for ax in s.area_m]
+        sensors.append(d)
+    zones = []
+    for z in site.zones:
+        zd: dict[str, Any] = {"id": z.id, "kind": z.kind.value}
+        if z.center_enu is not None and z.radius_m is not None:
+            zd["center_enu_m"] = list(z.center_enu)
+            zd["radius_m"] = z.radius_m
+        else:
+            zd["polygon_enu_m"] = [list(p) for p in z.polygon_enu or ()]
+        for key, v in (("floor_m", z.floor_m), ("ceiling_m", z.ceiling_m)):
+            if math.isfinite(v):
+                zd[key] = v
+        zones.append(zd)
+    wl = [
+        {k: v for k, v in (("remote_id", w.remote_id), ("icao", w.icao), ("note", w.note)) if v}
+        for w in site.whitelist
+    ]
+    o = site.origin
+    return {
+        "name": site.name,
+        "origin": {"lat": o.lat_deg, "lon": o.lon_deg, "alt_m": o.alt_m},
+        "sensors": sensors,
+        "zones": zones,
+        "whitelist": wl,
+    }
+
+
+def site_from_ref(ref: Mapping[str, Any]) -> Site:
+    """The site a run journaled in its ``runtime.start`` record (see ``Feed.site_ref``)."""
+    if "site" in ref:
+        return parse_site(ref["site"], "journal")
+    if "skybench_header" in ref:
+        return site_from_skybench_header(ref["skybench_header"])
+    if "site_toml" in ref:
+        return parse_site(tomllib.loads(str(ref["site_toml"])), str(ref.get("path", "")))
+    raise ConfigError("site", "the journal does not describe its site; pass --site")
 
 
 def simulated_feed(seed: int, scenario: str = DEFAULT_SCENARIO) -> Feed:
@@ -33,32 +116,106 @@ def simulated_feed(seed: int, scenario: str = DEFAULT_SCENARIO) -> Feed:
     sc = load_scenario(scenario)
     first = simulate(sc, seed)
 
-    def passes(k: int) -> Iterator[Scan]:
+    def passes(k: int) -> Iterator[Line]:
         run = first if k == 0 else simulate(sc, seed + k)
-        return run.scans()
+        return run.lines(strict=False)
 
     desc = f"simulated site {sc.name!r} (seed {seed}, {sc.duration_s:.0f} s, repeating)"
-    return Feed(first.site, "simulation", desc, passes, sc.duration_s)
+    ref = {"site": site_to_dict(first.site)}
+    return Feed(first.site, "simulation", desc, passes, sc.duration_s, "sim", ref)
 
 
 def skybench_feed(path: str | Path) -> Feed:
-    """Replay a skybench/1 scenario file in real time, repeated."""
+    """Replay a skybench/1 scenario file in real time, repeated (bad lines are skipped)."""
     reader = SkybenchReader.open(path)
     site = reader.site
     duration = float(reader.header.get("duration_s", 0.0))
     reader.close()
+    sensors = site.sensor_map
 
-    def passes(k: int) -> Iterator[Scan]:
-        r = SkybenchReader.open(path)
-        try:
-            yield from r
-        finally:
-            r.close()
+    def passes(k: int) -> Iterator[Line]:
+        with Path(path).open(encoding="utf-8") as f:
+            next(f, None)  # header
+            for line in f:
+                try:
+                    parse_scan_line(line, sensors)
+                except InputRejected:
+                    continue
+                yield json.loads(line)
 
-    return Feed(site, "replay", f"skybench replay of {path}", passes, duration)
+    ref = {"site": site_to_dict(site)}
+    return Feed(site, "replay", f"skybench replay of {path}", passes, duration, "skybench", ref)
 
 
 def site_feed(site_path: str | Path) -> Feed:
-    """A real site from its TOML file: no simulated traffic (sensor adapters come later)."""
+    """A real site from its TOML file: no simulated traffic (sensors post to the ingest port)."""
     site = load_site(site_path)
-    return Feed(site, "live", f"site {site.name!r} from {site_path} (no sensor inputs wired)")
+    ref = {"site_toml": Path(site_path).read_text(encoding="utf-8"), "path": str(site_path)}
+    return Feed(site, "live", f"site {site.name!r} from {site_path}", None, 0.0, "live", ref)
+
+
+class LineClock:
+    """Hands out a feed's lines, shifted onto the site clock, up to a given time."""
+
+    def __init__(self, feed: Feed, t0: float) -> None:
+        self._feed = feed
+        self._t0 = t0
+        self._pass = 0
+        self._it: Iterator[Line] | None = feed.passes(0) if feed.passes else None
+        self._next: Line | None = None
+        self.passes_started = 1 if self._it else 0
+
+    def _peek(self) -> Line | None:
+        while self._next is None and self._it is not None:
+            raw = next(self._it, None)
+            if raw is not None:
+                offset = self._t0 + self._pass * self._feed.pass_duration_s
+                self._next = {**raw, "t": float(raw["t"]) + offset}
+                return self._next
+            if self._feed.pass_duration_s <= 0 or self._feed.passes is None:
+                self._it = None  # a feed without a duration plays once
+                return None
+            self._pass += 1
+            self.passes_started += 1
+            self._it = self._feed.passes(self._pass)
+        return self._next
+
+    def take_until(self, t: float) -> list[Line]:
+        out: list[Line] = []
+        while (s := self._peek()) is not None and s["t"] <= t:
+            out.append(s)
+            self._next = None
+        return out
+
+
+def line_inbound(line: Line, sensors: Mapping[str, SensorSpec], source: str) -> Inbound:
+    """One skybench/1 line as an accepted message (payload: the line as compact JSON)."""
+    scan = report_to_scan(line, sensors)
+    payload = json.dumps(line, separators=(",", ":")).encode("utf-8")
+    return Inbound(scan.sensor_id, source, scan.t, payload, scan.detections)
+
+
+class FeedAdapter:
+    """Submits a feed's due lines through an ``IngestPort`` (what a sensor adapter does)."""
+
+    def __init__(self, feed: Feed, port: IngestPort, t0: float) -> None:
+        self.feed = feed
+        self.port = port
+        self.lines = LineClock(feed, t0)
+        self.counters = Counters()
+        self._sensors = feed.site.sensor_map
+
+    async def pump(self, t: float) -> int:
+        """Submit every line due by ``t`` (journaled when this returns); returns how many."""
+        batch: list[Inbound] = []
+        for line in self.lines.take_until(t):
+            try:
+                batch.append(line_inbound(line, self._sensors, self.feed.source))
+            except (InputRejected, KeyError) as e:
+                reason = e.reason if isinstance(e, InputRejected) else "unknown_sensor"
+                self.counters.inc(f"feed.rejected.{reason}")
+        if batch:
+            await self.port.submit(batch)
+            self.counters.inc("feed.messages", len(batch))
+            self.counters.inc("feed.detections", sum(len(m.detections) for m in batch))
+        return len(batch)

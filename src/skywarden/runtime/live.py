@@ -1,11 +1,16 @@
-"""``skywarden run``: the service on uvicorn, fed by the live loop.
+"""``skywarden run``: the service on uvicorn, fed by the live loop, everything journaled.
 
 With no site file it plays the built-in simulated residence site in real time (``feeds``),
 so a new user sees tracks and alerts within seconds of ``make run``. With ``--site FILE`` it
-serves that site with no traffic until sensor adapters are wired in, and says so.
+serves that site; its sensors post detections to ``POST /api/ingest/{sensor_id}`` (JSON).
+
+The journal (``--journal URL``; default ``./var/skywarden.sqlite``, created on demand;
+``postgresql://...`` works too) records every accepted message before it is acknowledged,
+every tick, operator action, track state and alert transition; on start the last
+``--restore-window`` seconds of it are replayed so the picture survives a restart.
 
 Ctrl-C (SIGINT) or SIGTERM: uvicorn stops accepting, closes the WebSockets, the lifespan
-stops the live loop, and ``serve`` returns 0 without a traceback.
+stops the live loop (flushing the journal), and ``serve`` returns 0 without a traceback.
 """
 
 from __future__ import annotations
@@ -23,28 +28,32 @@ from skywarden.runtime.feeds import Feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
+from skywarden.store.journal import Journal, open_journal
 
 log = logging.getLogger("skywarden")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+DEFAULT_JOURNAL = "var/skywarden.sqlite"
 
 
 def make_feed(site_path: str | Path | None, seed: int) -> Feed:
     if site_path is None:
         return simulated_feed(seed)
     feed = site_feed(site_path)
-    log.warning(
-        "site %r loaded from %s: no simulated traffic, and no sensor adapters are wired yet, "
-        "so the picture stays empty (run without --site for the simulated demo site)",
+    log.info(
+        "site %r loaded from %s: no simulated traffic; sensors post JSON detections to "
+        "/api/ingest/{sensor_id} (%s)",
         feed.site.name,
         site_path,
+        ", ".join(s.id for s in feed.site.sensors) or "no sensors",
     )
     return feed
 
 
-def build_server(feed: Feed, host: str, port: int, speed: float) -> uvicorn.Server:
+def build_server(
+    source: LiveSource, host: str, port: int, clock: WallClock | None = None
+) -> uvicorn.Server:
     settings = ServiceSettings(host=host, port=port)
-    clock = WallClock()
-    app = create_app(settings, LiveSource(feed, clock, speed=speed), clock=clock)
+    app = create_app(settings, source, clock=clock or WallClock(), ingest=source.ingest)
     cfg = uvicorn.Config(
         app,
         host=host,
@@ -63,23 +72,43 @@ def serve(
     port: int = 8080,
     speed: float = 1.0,
     seed: int = 1,
+    journal_url: str = DEFAULT_JOURNAL,
+    restore_window_s: float = 120.0,
 ) -> int:
     """Run until interrupted; return the process exit code."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     try:
         feed = make_feed(site_path, seed)
     except ConfigError as e:
         log.error("cannot load the site: %s", e)
         return 2
-    server = build_server(feed, host, port, speed)
-    log.info(
-        "serving the console at http://%s:%d/ (%s); Ctrl-C stops", host, port, feed.description
-    )
-    # uvicorn re-raises the SIGINT it handled once it has shut down cleanly
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve())
+    try:
+        journal: Journal = open_journal(journal_url)
+    except Exception as e:
+        log.error("cannot open the journal %s: %s", journal_url, e)
+        return 2
+    clock = WallClock()
+    try:
+        source = LiveSource(
+            feed,
+            clock,
+            journal,
+            speed=speed if feed.passes is not None else 1.0,
+            restore_window_s=restore_window_s,
+        )
+        server = build_server(source, host, port, clock)
+        log.info(
+            "serving the console at http://%s:%d/ (%s); journal %s; Ctrl-C stops",
+            host,
+            port,
+            feed.description,
+            journal_url,
+        )
+        # uvicorn re-raises the SIGINT it handled once it has shut down cleanly
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(server.serve())
+    finally:
+        journal.close()
     if not server.started:
         log.error("the service did not start (is port %d already in use?)", port)
         return 1

@@ -1,111 +1,119 @@
-"""The live loop: plays a :class:`~skywarden.runtime.feeds.Feed` in real time through the Pipeline
-and publishes a :class:`~skywarden.service.source.Picture` after every tick.
+"""The live loop: journaled inputs in journal order through a :class:`RecordMachine`, published as
+a :class:`~skywarden.service.source.Picture` after every tick.
 
 It implements the service's ``PictureSource`` Protocol, so ``service.create_app`` serves it
-and its lifespan starts and stops it.
+and its lifespan starts and stops it; it owns the runtime's ``IngestPort``
+(:class:`~skywarden.runtime.ingest.JournalingIngest`), which it hands to ``create_app`` for
+the JSON POST route and to the socket adapters.
 
-Time: the first scan of the feed is pinned to the wall clock at start (``Clock.now()``), and
-every scan keeps its offset from it divided by ``speed``; a new pass of the feed continues
-where the previous one ended. The pipeline therefore runs in UNIX seconds, as it will with
-real sensors. Scheduling uses the event loop's clock only.
+Three tasks:
 
-Concurrency: ``Pipeline.step`` is synchronous numpy work and runs in a worker thread so the
-event loop keeps serving; one ``asyncio.Lock`` serialises it with acknowledge/resolve, which
-mutate the same alert manager. Listeners are called on the loop thread.
+* the **journal writer** (inside the ingest port) commits submissions in groups and hands
+  them on in journal order;
+* the **ticker**, every ``tick_s`` of loop time: lets the simulated feed (if any) submit the
+  lines due on the site clock, then submits ``TickRecord(t_site - lag_s)`` — "step up to
+  here" — through the same port, so the decision *when* to step is itself in the journal;
+* the **consumer** takes the delivered inputs in order: messages into the machine's reorder
+  buffer, ticks through ``Pipeline.step`` (in a worker thread: numpy work; only this task
+  touches the pipeline, so no lock is needed), operator actions into the alert manager. It
+  publishes a picture after each batch and appends the machine's outputs (track states,
+  alert transitions) to the journal.
+
+Acknowledge/resolve are inputs like any other: journaled (with who) first, applied by the
+consumer in order, answered when applied. A refused action (unknown alert, already
+resolved) stays in the journal as an attempt.
+
+Restart: before serving, :meth:`LiveSource.start` replays the last ``restore_window_s`` of
+the journal (messages, ticks, operator actions) through the machine, so confirmed tracks
+and alert states are back before the first request, and journals a ``runtime.start``
+``ConfigChange`` saying what it restored.
+
+Time: the site clock starts at ``max(Clock.now(), last restored step)`` and runs at
+``speed`` (the simulated site may run faster than real time); scheduling uses the event
+loop's clock only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections import deque
-from collections.abc import Iterator, Mapping
-from itertools import groupby
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from skywarden.alerts.lifecycle import Alert, AlertState
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
+from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
 from skywarden.core.track import TrackStatus
-from skywarden.runtime.feeds import Feed
-from skywarden.runtime.pipeline import Frame, Pipeline
-from skywarden.sensors.skybench import Scan
-from skywarden.service.source import Listener, Picture, TrailPoint, UnknownAlertError, Unsubscribe
+from skywarden.runtime.feeds import Feed, FeedAdapter
+from skywarden.runtime.ingest import Delivered, JournalingIngest
+from skywarden.runtime.pipeline import Frame, PipelineConfig
+from skywarden.runtime.record_machine import RecordMachine
+from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
+from skywarden.store.journal import Journal
+from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
 
 log = logging.getLogger(__name__)
 
-
-def retime(scan: Scan, offset: float) -> Scan:
-    """The same scan ``offset`` seconds later (its detections too)."""
-    dets = tuple(dataclasses.replace(d, t=d.t + offset) for d in scan.detections)
-    return dataclasses.replace(scan, t=scan.t + offset, detections=dets)
+RESTORE_KINDS = ("raw", "tick", "operator")
 
 
-class ScanClock:
-    """Hands out the feed's scans, shifted onto the site clock, up to a given time."""
+@dataclass(frozen=True)
+class RestoreInfo:
+    """What the start-up restore replayed (seq bounds are inclusive; 0 when nothing)."""
 
-    def __init__(self, feed: Feed, t0: float) -> None:
-        self._feed = feed
-        self._t0 = t0
-        self._pass = 0
-        self._it: Iterator[Scan] | None = feed.passes(0) if feed.passes else None
-        self._next: Scan | None = None
-        self.passes_started = 1 if self._it else 0
-
-    def _peek(self) -> Scan | None:
-        while self._next is None and self._it is not None:
-            raw = next(self._it, None)
-            if raw is not None:
-                self._next = retime(raw, self._t0 + self._pass * self._feed.pass_duration_s)
-                return self._next
-            if self._feed.pass_duration_s <= 0 or self._feed.passes is None:
-                self._it = None  # a feed without a duration plays once
-                return None
-            self._pass += 1
-            self.passes_started += 1
-            self._it = self._feed.passes(self._pass)
-        return self._next
-
-    def take_until(self, t: float) -> list[Scan]:
-        out: list[Scan] = []
-        while (s := self._peek()) is not None and s.t <= t:
-            out.append(s)
-            self._next = None
-        return out
+    from_t: float | None
+    first_seq: int
+    last_seq: int
+    records: int
+    frames: int
+    confirmed_tracks: int
+    active_alerts: int
 
 
 class LiveSource:
-    """Real-time playback through the pipeline; a ``PictureSource`` for the service."""
+    """The live runtime; a ``PictureSource`` for the service (see the module doc)."""
 
     def __init__(
         self,
         feed: Feed,
         clock: Clock,
+        journal: Journal,
         speed: float = 1.0,
         tick_s: float = 0.5,
         trail_s: float = 120.0,
         recent_resolved_s: float = 120.0,
+        lag_s: float = 0.5,
+        restore_window_s: float = 120.0,
+        config: PipelineConfig | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.feed = feed
         self.clock = clock
+        self.journal = journal
         self.speed = speed
         self.tick_s = tick_s
         self.trail_s = trail_s
         self.recent_resolved_s = recent_resolved_s
-        self.pipeline = Pipeline(feed.site)
+        self.lag_s = lag_s
+        self.restore_window_s = restore_window_s
+        self.machine = RecordMachine(feed.site, config)
+        self.ingest = JournalingIngest(journal, self._deliver)
         self.counters = Counters()
+        self.restored: RestoreInfo | None = None
+        self.adapter: FeedAdapter | None = None
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
         self._trails: dict[str, deque[TrailPoint]] = {}
-        self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._inq: asyncio.Queue[Sequence[Delivered]] = asyncio.Queue(maxsize=256)
+        self._waiting: dict[int, asyncio.Future[Alert]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
         self._last_step_ms = 0.0
-        self._passes = 0
 
     # -- PictureSource ------------------------------------------------------------------
     @property
@@ -124,62 +132,196 @@ class LiveSource:
         return lambda: self._listeners.remove(listener)
 
     async def acknowledge(self, alert_id: str, by: str) -> Alert:
-        return await self._act(alert_id, by, AlertState.ACKNOWLEDGED)
+        return await self._act("acknowledge", alert_id, by)
 
     async def resolve(self, alert_id: str, by: str) -> Alert:
-        return await self._act(alert_id, by, AlertState.RESOLVED)
+        return await self._act("resolve", alert_id, by)
 
     def stats(self) -> Mapping[str, float]:
-        out: dict[str, float] = {k: float(v) for k, v in self.counters.snapshot().items()}
-        out.update({f"pipeline.{k}": float(v) for k, v in self.pipeline.stats().items()})
+        out: dict[str, float] = {}
+        for c in (self.counters, self.machine.counters, self.ingest.counters):
+            out.update({k: float(v) for k, v in c.snapshot().items()})
+        if self.adapter is not None:
+            out.update({k: float(v) for k, v in self.adapter.counters.snapshot().items()})
+            out["live.passes"] = float(self.adapter.lines.passes_started)
+        out.update({f"pipeline.{k}": float(v) for k, v in self.machine.pipeline.stats().items()})
         out["live.step_ms_last"] = round(self._last_step_ms, 2)
-        out["live.passes"] = float(self._passes)
         return out
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="skywarden-live")
+        self.restored = await asyncio.to_thread(self._restore)
+        await self.ingest.start()
+        r = self.restored
+        await self.ingest.append(
+            [
+                ConfigChange(
+                    self.clock.now(),
+                    "runtime",
+                    "runtime.start",
+                    None,
+                    {
+                        "mode": self.mode,
+                        "site": self.site.name,
+                        "site_ref": dict(self.feed.site_ref),
+                        "restore_from_t": r.from_t,
+                        "restore_first_seq": r.first_seq,
+                        "restore_last_seq": r.last_seq,
+                        "restored_records": r.records,
+                    },
+                    note=self.feed.description,
+                )
+            ]
+        )
+        if self.machine.pipeline.last is not None:
+            self._publish(self.machine.pipeline.last)
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="skywarden-consumer"),
+            asyncio.create_task(self._ticker(), name="skywarden-ticker"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop ticking, let the consumer finish what is journaled, flush outputs, stop."""
+        if not self._tasks:
+            return
+        consumer, ticker = self._tasks
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        await self.ingest.flush()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._inq.join(), 10.0)
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        await self.ingest.stop()
+        self._tasks = []
 
-    # -- the loop -----------------------------------------------------------------------
-    async def _run(self) -> None:
+    # -- restore ------------------------------------------------------------------------
+    def _restore(self) -> RestoreInfo:
+        """Worker thread, before serving: the recent journal through the machine."""
+        rng = self.journal.time_range()
+        if rng is None:
+            return RestoreInfo(None, 0, 0, 0, 0, 0, 0)
+        from_t = rng[1] - self.restore_window_s
+        first = last = n = frames = 0
+        for e in self.journal.read(from_t=from_t, kinds=RESTORE_KINDS):
+            first = first or e.seq
+            last = e.seq
+            n += 1
+            for fr in self.machine.feed(e.record):
+                self._update_trails(fr)
+                frames += 1
+        self.machine.drain()  # already journaled by the run that produced them
+        lastf = self.machine.pipeline.last
+        info = RestoreInfo(
+            from_t,
+            first,
+            last,
+            n,
+            frames,
+            sum(1 for t in lastf.tracks if t.confirmed) if lastf else 0,
+            len(self.machine.pipeline.alerts.active),
+        )
+        log.info(
+            "restored %d journal records (seq %d..%d, %d steps): %d confirmed tracks, "
+            "%d active alerts",
+            n,
+            first,
+            last,
+            frames,
+            info.confirmed_tracks,
+            info.active_alerts,
+        )
+        return info
+
+    # -- ticker -------------------------------------------------------------------------
+    async def _ticker(self) -> None:
         loop = asyncio.get_running_loop()
-        t0_site = self.clock.now()
+        last = self.machine.pipeline.last
+        t0_site = max(self.clock.now(), last.t if last is not None else float("-inf"))
         t0_loop = loop.time()
-        scans = ScanClock(self.feed, t0_site)
+        if self.feed.passes is not None:
+            self.adapter = FeedAdapter(self.feed, self.ingest, t0_site)
         log.info("live: %s", self.feed.description)
         while True:
-            t_site = t0_site + (loop.time() - t0_loop) * self.speed
-            batch = scans.take_until(t_site)
-            self.counters.inc("live.scans", len(batch))
-            self.counters.inc("live.detections", sum(len(s.detections) for s in batch))
             started = loop.time()
-            async with self._lock:
-                frame = await asyncio.to_thread(self._step, batch, t_site)
-                self._last_step_ms = (loop.time() - started) * 1000.0
-                self._publish(frame)
-            self.counters.inc("live.steps")
-            self._passes = scans.passes_started
+            t_site = t0_site + (started - t0_loop) * self.speed
+            try:
+                if self.adapter is not None:
+                    await self.adapter.pump(t_site)
+                await self.ingest.submit_records([TickRecord(t_site - self.lag_s)])
+            except Exception as e:  # a journal failure must not end the loop
+                self.counters.inc("live.tick_errors")
+                log.error("tick at %.3f failed: %s", t_site, e)
             await asyncio.sleep(max(0.0, self.tick_s - (loop.time() - started)))
 
-    def _step(self, batch: list[Scan], t_site: float) -> Frame:
-        """Step once per distinct scan time (as the benchmark path does), or once at ``t_site``
-        when no scan is due; trails get a point per step. Runs in a worker thread, under the lock.
-        """
-        frame: Frame | None = None
-        for t, group in groupby(batch, key=lambda s: s.t):
-            frame = self.pipeline.step(list(group), t)
-            self._update_trails(frame)
-        if frame is None:
-            frame = self.pipeline.step([], t_site)
-            self._update_trails(frame)
-        return frame
+    # -- consumer -----------------------------------------------------------------------
+    async def _deliver(self, items: Sequence[Delivered]) -> None:
+        await self._inq.put(items)
 
+    async def _consume(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            items = await self._inq.get()
+            try:
+                changed = False
+                for _, it in items:
+                    if isinstance(it, TickRecord):
+                        started = loop.time()
+                        frames = await asyncio.to_thread(self._tick, it.t)
+                        self._last_step_ms = (loop.time() - started) * 1000.0
+                        changed = changed or bool(frames)
+                    elif isinstance(it, OperatorAction):
+                        self._apply_action(it)
+                        changed = True
+                    elif isinstance(it, Inbound):
+                        self.machine.inbound(it)
+                        self.counters.inc("live.messages")
+                    else:
+                        self.machine.feed(it)
+                if changed and self.machine.pipeline.last is not None:
+                    self._publish(self.machine.pipeline.last)
+                outputs = self.machine.drain()
+                if outputs:
+                    self.ingest.append_nowait(outputs)
+            except Exception:
+                self.counters.inc("live.consumer_errors")
+                log.exception("live consumer failed on a batch of %d inputs", len(items))
+            finally:
+                self._inq.task_done()
+
+    def _tick(self, t: float) -> list[Frame]:
+        frames = self.machine.tick(t)
+        for fr in frames:
+            self._update_trails(fr)
+        self.counters.inc("live.steps", len(frames))
+        return frames
+
+    def _apply_action(self, action: OperatorAction) -> None:
+        fut = self._waiting.pop(id(action), None)
+        try:
+            ev = self.machine.act(action)
+        except Exception as e:
+            self.counters.inc("live.operator_refused")
+            if fut is not None and not fut.done():
+                fut.set_exception(e)
+            return
+        log.info("alert %s %s by %s", ev.alert.id, ev.kind, action.operator)
+        if fut is not None and not fut.done():
+            fut.set_result(ev.alert)
+
+    async def _act(self, action: str, alert_id: str, by: str) -> Alert:
+        rec = OperatorAction(self.clock.now(), by, action, alert_id)
+        fut: asyncio.Future[Alert] = asyncio.get_running_loop().create_future()
+        self._waiting[id(rec)] = fut
+        try:
+            await self.ingest.submit_records([rec])
+        except Exception:
+            self._waiting.pop(id(rec), None)
+            raise
+        return await fut
+
+    # -- picture ------------------------------------------------------------------------
     def _publish(self, frame: Frame) -> None:
         self._seq += 1
         pic = Picture(
@@ -213,7 +355,7 @@ class LiveSource:
 
     def _visible_alerts(self, t: float) -> tuple[Alert, ...]:
         """Active alerts, then the recently resolved ones (newest first)."""
-        mgr = self.pipeline.alerts
+        mgr = self.machine.pipeline.alerts
         active = sorted(mgr.active, key=lambda a: a.raised_t)
         seen = {a.id for a in active}
         resolved: list[Alert] = []
@@ -227,19 +369,3 @@ class LiveSource:
                 resolved.append(a)
                 seen.add(a.id)
         return (*active, *resolved)
-
-    async def _act(self, alert_id: str, by: str, state: AlertState) -> Alert:
-        async with self._lock:
-            mgr = self.pipeline.alerts
-            if mgr.get(alert_id) is None:
-                raise UnknownAlertError(alert_id)
-            t = self._picture.t if self._picture else self.clock.now()
-            if state is AlertState.ACKNOWLEDGED:
-                ev = mgr.acknowledge(alert_id, by, t)
-            else:
-                ev = mgr.resolve(alert_id, by, t)
-            self.counters.inc(f"alerts.{ev.kind}_by_operator")
-            log.info("alert %s %s by %s", alert_id, ev.kind, by)
-            if self.pipeline.last is not None:
-                self._publish(self.pipeline.last)
-            return ev.alert

@@ -5,7 +5,7 @@ Public API (``store.report`` is imported on its own: it pulls in matplotlib)::
     open_journal(url) -> Journal        append / append_many / read / records / close
     verify(url) -> VerifyResult         hash-chain check (modified, deleted, inserted records)
     RetentionPolicy, Journal.apply_retention, Journal.mark_incident
-    RawMessage, TrackRecord, AlertRecord, OperatorAction, ConfigChange   (frozen records)
+    RawMessage, TrackRecord, AlertRecord, OperatorAction, ConfigChange, TickRecord
     iter_raw / ReplayCursor             recorded raw messages for replay
     tracks_geojson / tracks_kml / detections_csv
 """
@@ -20,6 +20,7 @@ from skywarden.store.records import (
     RawMessage,
     Record,
     RetentionRecord,
+    TickRecord,
     TrackRecord,
     record_from_json,
     record_to_json,
@@ -38,6 +39,7 @@ __all__ = [
     "ReplayItem",
     "RetentionPolicy",
     "RetentionRecord",
+    "TickRecord",
     "TrackRecord",
     "VerifyResult",
     "detections_csv",

@@ -1,4 +1,5 @@
-"""Exports over journal records: GeoJSON and KML of tracks, CSV of detections.
+"""Exports over journal records: GeoJSON and KML of tracks, CSV of detections, the COURAGEOUS
+C-UAS evaluation log (JSON).
 
 Pure functions: records (any iterable, e.g. ``journal.records(t0, t1)``) in, text or a JSON
 value out; positions are converted from the site's ENU frame with its ``GeoOrigin``.
@@ -18,7 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from skywarden.core.geo import GeoOrigin
-from skywarden.store.records import RawMessage, Record, TrackRecord, detections_of
+from skywarden.store.records import AlertRecord, RawMessage, Record, TrackRecord, detections_of
 
 
 @dataclass(frozen=True)
@@ -190,3 +191,113 @@ def detections_csv(records: Iterable[Record], origin: GeoOrigin | None = None) -
                 ]
             )
     return buf.getvalue()
+
+
+# ------------------------------------------------------------------ COURAGEOUS log
+
+COURAGEOUS_CLASSES = {"drone": "UAV", "drone_fixed_wing": "UAV", "unknown": "Unknown"}
+"""Our classes -> the COURAGEOUS ``classification`` options (Unknown, UAV, GCS, Other)."""
+
+
+def _position3d(origin: GeoOrigin, e: float, n: float, u: float) -> dict[str, Any]:
+    lat, lon, alt = origin.to_geodetic(e, n, u)
+    return {
+        "$type": "Position3d",
+        "lat": round(lat, 8),
+        "lon": round(lon, 8),
+        "height_amsl": round(alt, 3),
+    }
+
+
+def _alarm_intervals(records: Iterable[Record]) -> dict[str, list[tuple[float, float]]]:
+    """Per track: the times an alert on it was open (raised until resolved)."""
+    opened: dict[str, tuple[str, float]] = {}
+    out: dict[str, list[tuple[float, float]]] = {}
+    for r in records:
+        if not isinstance(r, AlertRecord) or r.track_id is None:
+            continue
+        if r.from_state is None:
+            opened[r.alert_id] = (r.track_id, r.t)
+        elif r.to_state == "resolved" and r.alert_id in opened:
+            tid, t0 = opened.pop(r.alert_id)
+            out.setdefault(tid, []).append((t0, r.t))
+    for tid, t0 in opened.values():
+        out.setdefault(tid, []).append((t0, float("inf")))
+    return out
+
+
+def courageous_log(
+    records: Iterable[Record], origin: GeoOrigin, system: str = "skywarden"
+) -> dict[str, Any]:
+    """The COURAGEOUS C-UAS evaluation log (schema v0.4.x as documented by the project).
+
+    Layout: ``static_cuas_location`` (the site origin, a ``Position3d``), ``tracks`` and
+    ``detection``: lists of record sets ``{"uas_id", "name", "records": [...]}``. A record
+    has ``time`` (UNIX milliseconds), ``record_number`` (1, 2, ... over the whole log),
+    ``location`` (``{"$type": "Position3d", "lat", "lon", "height_amsl"}``),
+    ``classification`` (``UAV``, ``Unknown`` or ``Other``: birds and aircraft are Other),
+    ``identification`` (free text: the cooperative identity or our finer class) and
+    ``alarm`` (``active``: an alert on the track was open at that time; ``certainty``: the
+    track's probability of being a drone).
+
+    Mapping choices: one track record set per journaled track (``uas_id`` is the
+    cooperative identity when bound, else ``track-<id>``, so a UAS lost and found again under
+    the same identity shares a ``uas_id`` as the format intends); one detection record set
+    per sensor with every detection that fixes a position (bearing-only detections have no
+    location and are left out). ``height_amsl`` carries the site frame's height (the site
+    origin's altitude reference): no geoid model is applied offline.
+    """
+    recs = list(records)
+    alarms = _alarm_intervals(recs)
+    counter = 0
+
+    def number() -> int:
+        nonlocal counter
+        counter += 1
+        return counter
+
+    tracks: list[dict[str, Any]] = []
+    for p in track_paths(recs, confirmed_only=True):
+        rows = []
+        for s in p.states:
+            p_drone = s.class_probs.get("drone", 0.0) + s.class_probs.get("drone_fixed_wing", 0.0)
+            active = any(a <= s.t <= b for a, b in alarms.get(p.track_id, ()))
+            rows.append(
+                {
+                    "time": round(s.t * 1000.0),
+                    "record_number": number(),
+                    "location": _position3d(origin, s.x[0], s.x[1], s.x[2]),
+                    "classification": COURAGEOUS_CLASSES.get(s.best_class, "Other"),
+                    "identification": s.identity or s.best_class,
+                    "alarm": {"active": active, "certainty": round(p_drone, 4)},
+                }
+            )
+        uas = p.identity or f"track-{p.track_id}"
+        tracks.append({"uas_id": uas, "name": f"{system} track {p.track_id}", "records": rows})
+    per_sensor: dict[str, list[dict[str, Any]]] = {}
+    for r in recs:
+        if not isinstance(r, RawMessage):
+            continue
+        for d in detections_of(r):
+            pos = d.position_enu()
+            if pos is None:
+                continue
+            cls = COURAGEOUS_CLASSES.get(d.class_hint or "unknown", "Other")
+            row: dict[str, Any] = {
+                "time": round(float(d.t) * 1000.0),
+                "record_number": number(),
+                "location": _position3d(origin, float(pos[0]), float(pos[1]), float(pos[2])),
+                "classification": cls,
+            }
+            if d.identity or d.class_hint:
+                row["identification"] = d.identity or d.class_hint
+            per_sensor.setdefault(r.sensor_id, []).append(row)
+    detection = [
+        {"uas_id": f"sensor-{sid}", "name": f"{system} detections of {sid}", "records": rows}
+        for sid, rows in per_sensor.items()
+    ]
+    return {
+        "static_cuas_location": _position3d(origin, 0.0, 0.0, 0.0),
+        "tracks": tracks,
+        "detection": detection,
+    }

@@ -11,6 +11,7 @@ kind            class               who did it
 ``operator``    OperatorAction      ``operator``
 ``config``      ConfigChange        ``actor``
 ``retention``   RetentionRecord     ``actor`` (written by the journal when it drops segments)
+``tick``        TickRecord          ``source`` (the runtime that advanced the picture)
 ==============  ==================  =====================================================
 
 Every record carries its own time ``t`` (seconds, passed in: for a raw message the receive
@@ -346,13 +347,49 @@ class RetentionRecord:
         return cls(float(d["t"]), str(d["actor"]), dropped, str(d.get("reason", "")))
 
 
+@dataclass(frozen=True)
+class TickRecord:
+    """The runtime advanced the picture to time ``t``: every message with a detection time at or
+    before ``t`` that was journaled before this record has been stepped through the pipeline.
+
+    A watermark in the ordered record. The live runtime decides *when* to step from its clock;
+    journaling that decision is what lets a replay step at exactly the same times and so
+    reproduce the same tracks and alerts (alert hysteresis and coasting depend on step times).
+    """
+
+    kind: ClassVar[str] = "tick"
+    t: float
+    source: str = "runtime"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "t": float(self.t), "source": self.source}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TickRecord:
+        return cls(float(d["t"]), str(d.get("source", "runtime")))
+
+
 Record: TypeAlias = (
-    RawMessage | TrackRecord | AlertRecord | OperatorAction | ConfigChange | RetentionRecord
+    RawMessage
+    | TrackRecord
+    | AlertRecord
+    | OperatorAction
+    | ConfigChange
+    | RetentionRecord
+    | TickRecord
 )
 
 RECORD_TYPES: dict[str, type[Record]] = {
     c.kind: c
-    for c in (RawMessage, TrackRecord, AlertRecord, OperatorAction, ConfigChange, RetentionRecord)
+    for c in (
+        RawMessage,
+        TrackRecord,
+        AlertRecord,
+        OperatorAction,
+        ConfigChange,
+        RetentionRecord,
+        TickRecord,
+    )
 }
 KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 
@@ -372,6 +409,8 @@ def record_from_dict(d: Mapping[str, Any], payload: bytes | None = None) -> Reco
         return ConfigChange.from_dict(d)
     if kind == "retention":
         return RetentionRecord.from_dict(d)
+    if kind == "tick":
+        return TickRecord.from_dict(d)
     raise ValueError(f"unknown record kind {kind!r}")
 
 

@@ -1,0 +1,25 @@
+"""Shared by the record tests: a journal URL on SQLite or a fresh PostgreSQL schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def journal_url(backend: str, tmp_path: Path, name: str = "journal") -> Iterator[str]:
+    """Yield a fresh journal URL for ``backend`` (skip when PostgreSQL is unreachable)."""
+    if backend == "postgresql":
+        base, why = postgres_base_url()
+        if base is None:
+            pytest.skip(why or "PostgreSQL unavailable")
+        u = fresh_postgres_url(base)
+        yield u
+        drop_postgres_schema(u)
+    else:
+        yield f"sqlite://{tmp_path}/{name}.sqlite"
