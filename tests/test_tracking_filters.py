@@ -130,3 +130,21 @@ def test_covariances_stay_symmetric_positive_definite(
 def test_cwna_doctest_values() -> None:
     Q = cwna_Q(np.array([1.0]), 3.0)
     assert Q[0, 0, 0] == 1.0 and Q[0, 0, 3] == 1.5 and Q[0, 3, 3] == 3.0
+
+
+def test_transition_matrix_per_mode_sojourn() -> None:
+    """Rows are distributions; each mode keeps exp(-dt/tau_i); a quiet mode that lasts longer
+    than the manoeuvre mode gives the manoeuvre mode a small stationary weight."""
+    dt = np.array([1.0, 4.0])
+    Pi = imm.transition_matrix(2, (0.998, 0.9), dt)
+    assert Pi.shape == (2, 2, 2)
+    assert np.allclose(Pi.sum(axis=2), 1.0)
+    assert Pi[0, 0, 0] == pytest.approx(math.exp(-1.0 * 0.002 / 1.0))
+    assert Pi[1, 1, 1] == pytest.approx(math.exp(-4.0 * 0.1))
+    w, v = np.linalg.eig(Pi[0].T)
+    stationary = np.real(v[:, np.argmax(np.real(w))])
+    stationary /= stationary.sum()
+    assert stationary[1] < 0.05
+    sym = imm.transition_matrix(3, 0.99, dt)
+    assert np.allclose(sym.sum(axis=2), 1.0)
+    assert np.allclose(sym[:, 0, 1], sym[:, 2, 0])

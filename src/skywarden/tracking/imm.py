@@ -19,21 +19,25 @@ from skywarden.tracking.motion import MotionModel
 F64 = NDArray[np.float64]
 
 
-def transition_matrix(M: int, p_stay: float, dt: F64) -> F64:
+def transition_matrix(M: int, p_stay: float | Sequence[float], dt: F64) -> F64:
     """Per-track mode transition matrices (N, M, M) for time steps ``dt``.
 
-    Switching is modelled in continuous time with a mean sojourn ``tau = 1/(1 - p_stay)``
-    seconds, so a longer gap between reports allows more switching:
-    ``p_stay(dt) = exp(-dt/tau)``, the rest shared equally by the other modes.
+    Switching is modelled in continuous time: mode ``i`` lasts on average
+    ``tau_i = 1/(1 - p_stay_i)`` seconds (``p_stay`` one value for every mode, or one per mode),
+    so a longer gap between reports allows more switching: ``Pi_ii(dt) = exp(-dt/tau_i)``, the
+    rest shared equally by the other modes. Unequal sojourns give an uneven stationary mode
+    distribution: a long-lived quiet mode and a short-lived manoeuvre mode keep the
+    manoeuvre mode's weight (and the process noise it mixes in) low until the innovations call
+    for it.
     """
     if M == 1:
         return np.ones((dt.shape[0], 1, 1))
-    tau = 1.0 / max(1.0 - p_stay, 1e-6)
-    stay = np.exp(-np.maximum(dt, 0.0) / tau)
-    Pi = np.empty((dt.shape[0], M, M))
-    Pi[:] = ((1.0 - stay) / (M - 1))[:, None, None]
+    ps = np.broadcast_to(np.asarray(p_stay, dtype=float), (M,))
+    tau = 1.0 / np.maximum(1.0 - ps, 1e-6)
+    stay = np.exp(-np.maximum(dt, 0.0)[:, None] / tau[None, :])  # (N, M)
+    Pi = np.repeat(((1.0 - stay) / (M - 1))[:, :, None], M, axis=2)
     idx = np.arange(M)
-    Pi[:, idx, idx] = stay[:, None]
+    Pi[:, idx, idx] = stay
     return Pi
 
 
@@ -54,7 +58,12 @@ def mix(x: F64, P: F64, mu: F64, Pi: F64) -> tuple[F64, F64, F64]:
 
 
 def predict(
-    x: F64, P: F64, mu: F64, dt: F64, models: Sequence[MotionModel], p_stay: float
+    x: F64,
+    P: F64,
+    mu: F64,
+    dt: F64,
+    models: Sequence[MotionModel],
+    p_stay: float | Sequence[float],
 ) -> tuple[F64, F64, F64]:
     """Mix, then the mode-matched time update of each model. Returns ``(x, P, mu_pred)``."""
     M = len(models)

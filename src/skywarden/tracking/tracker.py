@@ -77,7 +77,7 @@ FULL_MU0 = (0.6, 0.1, 0.1, 0.1, 0.1)
 class TrackerConfig:
     models: tuple[MotionModel, ...] = field(default_factory=default_models)
     mu0: tuple[float, ...] = (0.8, 0.2)
-    p_stay: float = 0.995  # per second
+    p_stay: float | tuple[float, ...] = 0.995  # per second, one value or one per mode
     p_gate: float = 0.9995
     sigma_v_init: float = 10.0  # m/s, unknown velocity of a new track (per horizontal axis)
     sigma_vz_init: float = 3.0
