@@ -65,7 +65,8 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     from skywarden.runtime.bench import PUBLIC, main
 
     names = a.scenario or PUBLIC
-    print(main(Path(a.bench_dir), Path(a.out), names, a.compare, Path(a.md) if a.md else None))
+    md = Path(a.md) if a.md else None
+    print(main(Path(a.bench_dir), Path(a.out), names, a.compare, md, a.repeat))
     return 0
 
 
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="out/bench")
     b.add_argument("--md", default="BENCH.md")
     b.add_argument("--compare", choices=["stonesoup"])
+    b.add_argument("--repeat", type=int, default=3, help="runs per file; wall time is the median")
     b.add_argument("scenario", nargs="*")
     b.set_defaults(func=_cmd_bench)
 

@@ -1,14 +1,15 @@
 """``skywarden bench``: every public scenario tracked, timed and scored, written to BENCH.md.
 
-Wall time is the whole ``skywarden track`` process (start-up and import included), measured
-with the project's own metrics (``runtime.metrics``). With ``--compare stonesoup`` the
-referee's Stone Soup baseline script runs on the same files in the same session, when the
-``stonesoup`` extra is installed, and the ratios are reported.
+Wall time is the whole ``skywarden track`` process (start-up and import included), the median
+of ``repeat`` runs; GOSPA by the project's own metrics (``runtime.metrics``). With
+``--compare stonesoup`` the referee's Stone Soup baseline script runs on the same files in the
+same session, when the ``stonesoup`` extra is installed, and the ratios are reported.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import statistics
 import subprocess
 import sys
 import time
@@ -43,7 +44,7 @@ def _timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def run_one(bench: Path, name: str, out_dir: Path, tracker: str) -> BenchRow:
+def run_one(bench: Path, name: str, out_dir: Path, tracker: str, repeat: int = 1) -> BenchRow:
     scen = bench / f"{name}.scenario.jsonl"
     out = out_dir / f"{name}.{tracker}.tracks.jsonl"
     if tracker == "skywarden":
@@ -51,7 +52,7 @@ def run_one(bench: Path, name: str, out_dir: Path, tracker: str) -> BenchRow:
     else:
         q = ["--q", "3"] if name == "radar3d_site" else []
         cmd = [sys.executable, str(bench / "stonesoup_baseline.py"), str(scen), str(out), *q]
-    wall = _timed(cmd)
+    wall = statistics.median(_timed(cmd) for _ in range(max(repeat, 1)))
     return BenchRow(name, tracker, wall, evaluate(scen, bench / f"{name}.truth.jsonl", out))
 
 
@@ -77,25 +78,40 @@ def render(rows: list[BenchRow]) -> str:
     if ratios:
         lines += [
             "",
-            "| scenario | GOSPA ratio (skywarden / Stone Soup) | speed-up |",
+            "| scenario | GOSPA ratio (skywarden / Stone Soup) | speed-up (median wall) |",
             "| --- | --- | --- |",
             *ratios,
         ]
+        plots = [
+            by[(n, "skywarden")].result.gospa / by[(n, "stonesoup")].result.gospa
+            for n in sorted({r.name for r in rows})
+            if n.startswith("plots2d") and (n, "stonesoup") in by
+        ]
+        if plots:
+            lines.append(
+                f"\nMean GOSPA ratio over {len(plots)} plots2d files: {sum(plots) / len(plots):.3f}"
+            )
     return "\n".join(lines) + "\n"
 
 
 def main(
-    bench: Path, out_dir: Path, names: list[str], compare: str | None, md_path: Path | None
+    bench: Path,
+    out_dir: Path,
+    names: list[str],
+    compare: str | None,
+    md_path: Path | None,
+    repeat: int = 1,
 ) -> str:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in names:
-        rows.append(run_one(bench, name, out_dir, "skywarden"))
+        rows.append(run_one(bench, name, out_dir, "skywarden", repeat))
         if compare == "stonesoup" and name in STONESOUP_OK:
             if importlib.util.find_spec("stonesoup") is None:
                 raise SystemExit("--compare stonesoup needs: pip install -e '.[stonesoup]'")
-            rows.append(run_one(bench, name, out_dir, "stonesoup"))
+            rows.append(run_one(bench, name, out_dir, "stonesoup", repeat))
     text = render(rows)
+    text += f"\nWall times: median of {max(repeat, 1)} run(s) each, same session.\n"
     if md_path is not None:
         md_path.write_text(
             "# Benchmark\n\nWritten by `skywarden bench`; GOSPA by "
