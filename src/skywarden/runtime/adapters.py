@@ -36,13 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skywarden.core.clock import Clock
-from skywarden.core.errors import ConfigError
 from skywarden.core.inbound import IngestPort
+from skywarden.core.observation import Detection
 from skywarden.core.site import LinkProtocol, SensorSpec, Site
 from skywarden.core.types import Vec
+from skywarden.runtime.live_source import LiveSource
 from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.adsb_sbs import SbsDecoder
 from skywarden.sensors.asterix import RadarSite
+from skywarden.sensors.json_detections import parse_json_detections
 from skywarden.sensors.links.adsb_tcp import beast_session, run_with_reconnect, sbs_session
 from skywarden.sensors.links.asterix_udp import AsterixReceiver
 from skywarden.sensors.links.health import SensorHealth, SensorStats
@@ -58,6 +60,15 @@ log = logging.getLogger(__name__)
 JsonParserFactory = Callable[[SensorSpec, Site], JsonParse]
 
 
+def json_parser_for(sensor: SensorSpec, site: Site) -> JsonParse:
+    """``sensors.json_detections`` bound to one sensor: the HTTP POST route's schema."""
+
+    def parse(payload: bytes, _t_recv: float) -> tuple[Detection, ...]:
+        return parse_json_detections(payload, sensor, site.origin).detections
+
+    return parse
+
+
 def default_own_node_id(site: Site) -> str:
     """skywarden's SAPIENT node UUID when the site names none: stable per site name."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:skywarden:site:{site.name}"))
@@ -70,7 +81,7 @@ class AdapterSet:
     site: Site
     ingest: IngestPort
     clock: Clock
-    json_parser: JsonParserFactory | None = None
+    json_parser: JsonParserFactory = json_parser_for
     stats_by_sensor: dict[str, SensorStats] = field(default_factory=dict, init=False)
     bound_ports: dict[str, int] = field(default_factory=dict, init=False)
     sapient_servers: list[SapientServer] = field(default_factory=list, init=False)
@@ -228,8 +239,6 @@ class AdapterSet:
             self.bound_ports[s.id] = await rid.start(link.host, link.port)
             self._links.append(rid)
         elif link.protocol is LinkProtocol.MQTT_JSON:
-            if self.json_parser is None:
-                raise ConfigError(f"sensor {s.id}.link", "mqtt_json needs the JSON parser")
             assert link.topic is not None
             mq = MqttJsonLink(
                 link.host,
@@ -248,3 +257,37 @@ class AdapterSet:
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=f"link-{name}"))
+
+
+class LinkedLiveSource(LiveSource):
+    """The live runtime plus the site's sensor links (``skywarden run --site FILE``).
+
+    The links start after the journal (their submits need it) and stop before it, so every
+    message a link acknowledged is in the journal when the process exits. ``sensor_health``
+    is the service's optional ``SensorHealthSource``: one :class:`SensorHealth` per linked
+    sensor, keyed by sensor id.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.links = AdapterSet(self.feed.site, self.ingest, self.clock)
+
+    async def start(self) -> None:
+        await super().start()
+        try:
+            await self.links.start()
+        except BaseException:
+            await super().stop()
+            raise
+
+    async def stop(self) -> None:
+        await self.links.stop()
+        await super().stop()
+
+    def sensor_health(self) -> dict[str, SensorHealth]:
+        return {h.sensor_id: h for h in self.links.health()}
+
+    def stats(self) -> dict[str, float]:
+        out = dict(super().stats())
+        out.update({k: float(v) for k, v in self.links.stats().items()})
+        return out

@@ -39,7 +39,6 @@ from skywarden.sensors.links.health import SensorStats
 
 log = logging.getLogger(__name__)
 SOURCE = "json"
-MAX_PAYLOAD = 256 * 1024
 
 #: ``parse(payload, t_recv)`` -> the detections one JSON message carries; raises InputRejected.
 JsonParse = Callable[[bytes, float], Sequence[Detection]]
@@ -146,8 +145,6 @@ class MqttJsonLink:
     def handle(self, payload: bytes, t_recv: float) -> Inbound | None:
         """One message body -> what to journal, or None (rejected and counted)."""
         try:
-            if len(payload) > MAX_PAYLOAD:
-                raise InputRejected("json_too_large", f"{len(payload)} B")
             dets = tuple(self.parse(payload, t_recv))
         except InputRejected as e:
             self.stats.rejected(e.reason)
