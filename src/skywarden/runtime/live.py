@@ -2,7 +2,9 @@
 
 With no site file it plays the built-in simulated residence site in real time (``feeds``),
 so a new user sees tracks and alerts within seconds of ``make run``. With ``--site FILE`` it
-serves that site; its sensors post detections to ``POST /api/ingest/{sensor_id}`` (JSON).
+serves that site; its sensors post detections to ``POST /api/ingest/{sensor_id}`` (JSON), and
+each sensor with a ``link`` table is heard over it (SAPIENT, ASTERIX, ADS-B, Remote ID, MQTT:
+``runtime.adapters``).
 
 The journal (``--journal URL``; default ``./var/skywarden.sqlite``, created on demand;
 ``postgresql://...`` works too) records every accepted message before it is acknowledged,
@@ -24,6 +26,7 @@ import uvicorn
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
+from skywarden.runtime.adapters import LinkedLiveSource
 from skywarden.runtime.feeds import Feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
 from skywarden.service.app import create_app
@@ -89,7 +92,7 @@ def serve(
         return 2
     clock = WallClock()
     try:
-        source = LiveSource(
+        source = LinkedLiveSource(
             feed,
             clock,
             journal,
