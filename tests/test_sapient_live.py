@@ -9,10 +9,17 @@ length-prefixed protobuf, as a vendor's edge node would.
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import socket
 import struct
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
-from live_helpers import running_service
+from live_helpers import free_port, running_service
 from sapient_helpers import NODE, OTHER, SKY, detection_latlon, registration, status
 from skywarden.core.clock import WallClock
 from skywarden.sensors.sapient import SapientMessage, frame
@@ -123,3 +130,53 @@ async def _scenario(tmp_path: Path) -> None:
 
 def test_registered_node_detection_becomes_a_track_unregistered_refused(tmp_path: Path) -> None:
     asyncio.run(_scenario(tmp_path))
+
+
+def test_skywarden_run_with_a_site_file_serves_its_sapient_node(tmp_path: Path) -> None:
+    """The real process: ``skywarden run --site FILE`` binds the SAPIENT port the file names."""
+    sap_port, http_port = free_port(), free_port()
+    site = tmp_path / "site.toml"
+    site.write_text(SITE.replace("port = 0", f"port = {sap_port}"), encoding="utf-8")
+    exe = Path(sys.executable).with_name("skywarden")
+    proc = subprocess.Popen(
+        [str(exe), "run", "--site", str(site), "--port", str(http_port),
+         "--journal", str(tmp_path / "j.sqlite")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    clock = WallClock()
+    try:
+        sock = None
+        for _ in range(300):
+            assert proc.poll() is None, proc.communicate()[0]
+            try:
+                sock = socket.create_connection(("127.0.0.1", sap_port), timeout=5)
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert sock is not None
+        with sock:
+            sock.sendall(frame(registration(t=clock.now())))
+            (n,) = struct.unpack("<I", sock.recv(4, socket.MSG_WAITALL))
+            ack = SapientMessage()
+            ack.ParseFromString(sock.recv(n, socket.MSG_WAITALL))
+            assert ack.registration_ack.acceptance
+            for k in range(14):
+                lat, lon = 51.0054 + k * 1.6e-5, -0.9990 + k * 2.5e-5
+                sock.sendall(frame(detection_latlon(t=clock.now(), lat=lat, lon=lon, n=30 + k)))
+                time.sleep(0.25)
+            url = f"http://127.0.0.1:{http_port}/api/tracks?confirmed_only=true"
+            tracks: list[dict[str, object]] = []
+            for _ in range(100):
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    tracks = json.loads(r.read())
+                if tracks:
+                    break
+                time.sleep(0.2)
+            assert [t["sensors"] for t in tracks] == [["sapient-radar"]]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert "sensor links started: sapient-radar=sapient@127.0.0.1:" in out, out
+    assert "Traceback" not in out, out
