@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from pathlib import Path
 
 import numpy as np
+import pytest
+from google.protobuf import json_format
 
 from adapters_helpers import MemoryIngest, wait_for
 from sapient_helpers import NODE, OTHER, SKY, detection_latlon, registration, status
@@ -137,3 +140,55 @@ def test_only_the_nodes_listed_in_the_site_are_served() -> None:
 
 def test_split_frames_reexported_for_links() -> None:
     assert split_frames(b"") == ([], b"")
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "sapient" / "invalid"
+
+
+def _invalid_bodies() -> list[bytes]:
+    """The DSTL harness's invalid messages that protobuf can carry (the rest are JSON-only)."""
+    out = []
+    for p in sorted(CORPUS.glob("*.json")):
+        try:
+            msg = json_format.Parse(p.read_text(encoding="utf-8"), SapientMessage())
+        except json_format.ParseError:
+            continue
+        out.append(msg.SerializeToString())
+    return out
+
+
+async def _corpus_on_one_connection(bodies: list[bytes]) -> None:
+    ingest = MemoryIngest()
+    server = SapientServer(SapientSessions(GeoOrigin(51.0, -1.0), SKY), ingest, ManualClock(9.0))
+    port = await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(frame(registration()))
+        await writer.drain()
+        assert (await _read_one(reader)).registration_ack.acceptance
+        valid = 0
+        for i, body in enumerate(bodies):
+            writer.write(struct.pack("<I", len(body)) + body)
+            if i % 10 == 9:  # valid traffic between the invalid messages, same connection
+                writer.write(frame(detection_latlon(n=100 + valid)))
+                valid += 1
+        writer.write(frame(detection_latlon(n=100 + valid)))
+        valid += 1
+        await writer.drain()
+        await wait_for(lambda: len(ingest.detections) == valid, 10)
+        stats = server.stats()
+        rejected = sum(v for k, v in stats.items() if k.startswith("rejected."))
+        assert rejected == len(bodies), stats
+        assert stats["accepted.detection_report"] == valid
+        assert server.sessions.nodes[NODE].registered  # the connection never dropped
+        writer.close()
+    finally:
+        await server.stop()
+
+
+def test_every_invalid_corpus_message_refused_and_valid_traffic_keeps_flowing() -> None:
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared data absent: {CORPUS}")
+    bodies = _invalid_bodies()
+    assert len(bodies) >= 150
+    asyncio.run(_corpus_on_one_connection(bodies))
