@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -9,12 +10,18 @@ import pytest
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec
-from skywarden.tracking.association import GNNAssociator, clusters, small_assignment
+from skywarden.tracking.association import (
+    MAX_EXACT_EVENTS,
+    GNNAssociator,
+    clusters,
+    jpda_marginals,
+    small_assignment,
+)
 from skywarden.tracking.bank import COASTING, CONFIRMED, TENTATIVE
 from skywarden.tracking.gating import chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import triangulate
 from skywarden.tracking.management import ManagementConfig, manage
-from skywarden.tracking.tracker import Tracker
+from skywarden.tracking.tracker import Tracker, TrackerConfig
 
 PLOTS = SensorSpec(
     "p",
@@ -88,6 +95,78 @@ def test_clusters_are_connected_components() -> None:
     assert n == 3
     assert lab[0] == lab[1] == lab[2] != lab[3] != lab[4]
     assert lab[4] == lab[5]
+
+
+def _brute_force_jpda(
+    pairs: list[tuple[int, int]], llr: np.ndarray, lm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Marginals by listing every feasible joint event of the whole problem."""
+    nt = len(lm)
+    cand = {i: [k for k, (a, _) in enumerate(pairs) if a == i] for i in range(nt)}
+    pm, mm, z = np.zeros(len(pairs)), np.zeros(nt), 0.0
+    for ev in itertools.product(*[[-1, *cand[i]] for i in range(nt)]):
+        ds = [pairs[p][1] for p in ev if p >= 0]
+        if len(ds) != len(set(ds)):
+            continue
+        w = math.exp(sum(llr[p] if p >= 0 else lm[i] for i, p in enumerate(ev)))
+        z += w
+        for i, p in enumerate(ev):
+            if p >= 0:
+                pm[p] += w
+            else:
+                mm[i] += w
+    return pm / z, mm / z
+
+
+def test_jpda_marginals_equal_full_enumeration() -> None:
+    rng = np.random.default_rng(11)
+    checked = 0
+    for _ in range(300):
+        nt, nd = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+        pairs = [(i, j) for i in range(nt) for j in range(nd) if rng.random() < 0.45]
+        if not pairs:
+            continue
+        ti = np.array([p[0] for p in pairs])
+        dj = np.array([p[1] for p in pairs])
+        llr = rng.normal(0.0, 3.0, len(pairs))
+        lm = np.log(rng.uniform(0.05, 0.5, nt))
+        _, _, beta, beta0 = jpda_marginals(ti, dj, llr, lm, nt, nd)
+        want, want0 = _brute_force_jpda(pairs, llr, lm)
+        assert np.allclose(beta, want) and np.allclose(beta0, want0)
+        checked += 1
+    assert checked > 200
+
+
+def test_jpda_large_cluster_uses_a_proper_approximation() -> None:
+    # 8 tracks all gating the same 8 detections: 9^8 events > MAX_EXACT_EVENTS
+    nt = nd = 8
+    assert (nd + 1) ** nt > MAX_EXACT_EVENTS
+    ti = np.repeat(np.arange(nt), nd)
+    dj = np.tile(np.arange(nd), nt)
+    llr = -0.5 * (ti - dj) ** 2 + 3.0  # each track prefers "its" detection
+    _, _, beta, beta0 = jpda_marginals(ti, dj, llr, np.full(nt, math.log(0.1)), nt, nd)
+    per_track = np.bincount(ti, weights=beta, minlength=nt) + beta0
+    assert np.allclose(per_track, 1.0)
+    assert ((beta >= 0) & (beta <= 1)).all()
+    B = beta.reshape(nt, nd)
+    assert (B.argmax(axis=1) == np.arange(nt)).all()  # each track's own plot ranks first
+
+
+def test_tracker_jpda_follows_a_target_in_clutter() -> None:
+    trk = Tracker([PLOTS], TrackerConfig(association="jpda"))
+    rng = np.random.default_rng(5)
+    ids = set()
+    for k in range(25):
+        t = float(k)
+        dets = [xy(t, 100 + 10 * t + rng.normal(0, 5), -200 + rng.normal(0, 5))]
+        dets += [xy(t, *rng.uniform(-5000, 5000, 2)) for _ in range(5)]
+        if k % 2:  # a clutter plot inside its gate every other scan
+            dets.append(xy(t, 100 + 10 * t + rng.uniform(-15, 15), -200 + rng.uniform(-15, 15)))
+        trk.process(t, "p", dets)
+        ids.update(tr.id for tr in trk.tracks(confirmed_only=True) if abs(tr.x[1] + 200) < 50)
+    near = [tr for tr in trk.tracks(confirmed_only=True) if abs(tr.x[1] + 200) < 50]
+    assert len(near) == 1 and len(ids) == 1
+    assert near[0].x[0] == pytest.approx(340, abs=15)
 
 
 def test_spatial_candidates_only_nearby_pairs() -> None:

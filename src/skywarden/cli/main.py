@@ -10,9 +10,12 @@ from collections.abc import Sequence
 
 def _cmd_track(a: argparse.Namespace) -> int:
     from skywarden.runtime.bench_io import track_file
+    from skywarden.runtime.pipeline import PipelineConfig
+    from skywarden.tracking.tracker import TrackerConfig
 
+    cfg = PipelineConfig(tracker=TrackerConfig(association=a.association))
     with open(a.output, "w", encoding="utf-8") as out:
-        res = track_file(a.scenario, out)
+        res = track_file(a.scenario, out, cfg)
     print(
         json.dumps(
             {
@@ -125,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("track", help="track a skybench/1 scenario into tracks.jsonl")
     t.add_argument("scenario")
     t.add_argument("-o", "--output", required=True)
+    t.add_argument(
+        "--association",
+        choices=["gnn", "jpda"],
+        default="gnn",
+        help="hard global nearest neighbour (default) or soft JPDA for dense clutter",
+    )
     t.set_defaults(func=_cmd_track)
 
     b = sub.add_parser("bench", help="track, time and score the public scenarios -> BENCH.md")

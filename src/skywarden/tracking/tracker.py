@@ -28,7 +28,7 @@ from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorSpec
 from skywarden.core.track import TrackState
 from skywarden.tracking import imm, kalman
-from skywarden.tracking.association import Associator, GNNAssociator
+from skywarden.tracking.association import Associator, GNNAssociator, jpda_marginals
 from skywarden.tracking.bank import (
     CONFIRMED,
     STATUS_CODES,
@@ -95,6 +95,11 @@ class TrackerConfig:
     default_altitude_m: float = 60.0  # prior for tracks started from horizontal bearings
     default_altitude_sigma_m: float = 60.0
     time_tolerance_s: float = 1e-6
+    association: str = "gnn"  # "gnn" (hard, optimal assignment) or "jpda" (soft, dense clutter)
+
+    def __post_init__(self) -> None:
+        if self.association not in ("gnn", "jpda"):
+            raise ValueError(f"association must be 'gnn' or 'jpda', not {self.association!r}")
 
 
 @dataclass
@@ -157,6 +162,7 @@ class Tracker:
         updated = np.zeros(n, dtype=bool)
         assigned_dets = np.zeros(len(dets), dtype=bool)
         blocked = np.zeros(len(dets), dtype=bool)  # inside a confirmed track's gate
+        touched = np.zeros(n, dtype=bool)  # soft-updated (JPDA): its score already holds the miss
         if dets:
             Z = np.stack([d.z for d in dets])
             R = np.stack([d.R for d in dets])
@@ -170,7 +176,12 @@ class Tracker:
             forced = self._identity_pairs(dets)
             llr = math.log(sm.pd) + ll - sm.log_lambda
             cost = -(llr - math.log(max(1.0 - sm.pd, 1e-6)))
-            ta, da = self._assign(ti, dj, cost, forced, len(dets))
+            if self.cfg.association == "jpda":
+                ta, da = self._soft_step(ti, dj, llr, forced, sm, Z, R, dets, t, updated, touched)
+                assigned_dets[da] = True
+                ta = da = np.zeros(0, dtype=np.int64)  # done: skip the hard update below
+            else:
+                ta, da = self._assign(ti, dj, cost, forced, len(dets))
             if ta.shape[0]:
                 hit_ll = self._update(ta, da, sm, Z, R)
                 dscore = math.log(sm.pd) + hit_ll - sm.log_lambda
@@ -181,7 +192,7 @@ class Tracker:
                 assigned_dets[da] = True
                 self._after_update(ta, da, dets, sm, t)
         missed = self._misses(sm, updated)
-        self.bank.score[missed] += math.log(max(1.0 - sm.pd, 1e-6))
+        self.bank.score[missed & ~touched] += math.log(max(1.0 - sm.pd, 1e-6))
         keep = manage(
             self.bank.status,
             self.bank.score,
@@ -361,6 +372,120 @@ class Tracker:
         b.x[ta] = X.reshape(K, M, 6)
         b.P[ta] = P.reshape(K, M, 6, 6)
         return np.asarray(ll_comb, dtype=float)
+
+    def _soft_step(
+        self,
+        ti: I64,
+        dj: I64,
+        llr: F64,
+        forced: dict[int, int],
+        sm: SensorModel,
+        Z: F64,
+        R: F64,
+        dets: list[Detection],
+        t: float,
+        updated: NDArray[np.bool_],
+        touched: NDArray[np.bool_],
+    ) -> tuple[I64, I64]:
+        """JPDA: identity-bound pairs update hard; every other gated pair updates its track by
+        its marginal probability (``_pda_update``). Returns the pairs that count as "this
+        detection is that track's" (probability >= 0.5): they block initiation and feed the
+        classifier, as the hard assignment does."""
+        b = self.bank
+        ft = fd = np.zeros(0, dtype=np.int64)
+        if forced:
+            fd = np.fromiter(forced.keys(), dtype=np.int64)
+            ft = np.fromiter(forced.values(), dtype=np.int64)
+            free = ~np.isin(dj, fd) & ~np.isin(ti, ft)
+            ti, dj, llr = ti[free], dj[free], llr[free]
+            hit_ll = self._update(ft, fd, sm, Z, R)
+            b.score[ft] += math.log(sm.pd) + hit_ll - sm.log_lambda
+            updated[ft] = True
+        # tentative tracks take detections hard (GNN) from what the established ones leave:
+        # soft updates would let clutter-born tentatives share a target's plots and grow into
+        # duplicates of its track
+        tent = b.status[ti] == TENTATIVE
+        tt, tdj, tllr = ti[tent], dj[tent], llr[tent]
+        ti, dj, llr = ti[~tent], dj[~tent], llr[~tent]
+        log_miss = np.full(b.n, math.log(max(1.0 - sm.pd * self.cfg.p_gate, 1e-6)))
+        ti, dj, beta, beta0 = jpda_marginals(ti, dj, llr, log_miss, b.n, len(dets))
+        keep = beta > 1e-4
+        ti, dj, beta = ti[keep], dj[keep], beta[keep]
+        claimed = np.zeros(len(dets))
+        np.add.at(claimed, dj, beta)
+        free = claimed[tdj] < 0.5
+        cost = -(tllr[free] - math.log(max(1.0 - sm.pd, 1e-6)))
+        ht, hd = self.associator.associate(tt[free], tdj[free], cost, b.n, len(dets))
+        if ht.shape[0]:
+            hit_ll = self._update(ht, hd, sm, Z, R)
+            dsc = math.log(sm.pd) + hit_ll - sm.log_lambda
+            if not sm.spatial_dims:
+                dsc = np.where(b.pos_hits[ht] > 0, np.minimum(dsc, 0.0), dsc)
+            b.score[ht] += dsc
+            updated[ht] = True
+        ft, fd = np.concatenate([ft, ht]), np.concatenate([fd, hd])
+        if ti.shape[0]:
+            rows, dscore = self._pda_update(ti, dj, beta, beta0, sm, Z, R)
+            if not sm.spatial_dims:  # a bearing cannot confirm a track a radar started
+                dscore = np.where(b.pos_hits[rows] > 0, np.minimum(dscore, 0.0), dscore)
+            b.score[rows] += dscore
+            touched[rows] = True
+            updated[rows[beta0[rows] < 0.5]] = True
+        strong = beta >= 0.5
+        ta = np.concatenate([ft, ti[strong]])
+        da = np.concatenate([fd, dj[strong]])
+        self._after_update(ta, da, dets, sm, t)
+        return ta, da
+
+    def _pda_update(
+        self, ti: I64, dj: I64, beta: F64, beta0: F64, sm: SensorModel, Z: F64, R: F64
+    ) -> tuple[I64, F64]:
+        """IMM-PDA update of every track with gated pairs, as a Gaussian-mixture collapse.
+
+        Per track i and mode m the posterior is the mixture of "no detection is mine" (weight
+        ``beta0_i``, the prediction) and "detection j is mine" (``beta_ij``, the EKF update
+        with j): ``x = sum_k w_k x_k``, ``P = sum_k w_k (P_k + (x_k - x)(x_k - x)')``. With
+        one R for every detection this is exactly the PDAF's combined-innovation update
+        (Bar-Shalom, Daum & Huang 2009, eqs. 17-20), including its spread-of-innovations term;
+        with per-detection R it stays the correct moment match. Mode likelihoods are the PDA
+        ones, ``Lambda_m = (1 - Pd Pg) + sum_j Pd N(y_jm; 0, S_jm) / lambda`` (IMM-PDAF,
+        Bar-Shalom & Li 1995); the track score grows by ``ln sum_m mu_m Lambda_m``.
+        Returns the rows updated and their score increments.
+        """
+        b = self.bank
+        M = b.M
+        K = ti.shape[0]
+        X0 = b.x[ti].reshape(K * M, 6)
+        P0 = b.P[ti].reshape(K * M, 6, 6)
+        h, H = measure(sm.kind, X0, sm.spec.position_enu)
+        y = innovation(sm.kind, np.repeat(Z[dj], M, axis=0), h)
+        Rr = np.repeat(R[dj], M, axis=0)
+        S = kalman.innovation_cov(P0, H, Rr)
+        ll = kalman.log_likelihood(kalman.mahalanobis2(y, S), S).reshape(K, M)
+        Xj, Pj = kalman.update(X0, P0, y, H, Rr, S)
+        Xj, Pj = Xj.reshape(K, M, 6), Pj.reshape(K, M, 6, 6)
+        rows, inv = np.unique(ti, return_inverse=True)
+        w0 = beta0[rows]  # (T,)
+        x = b.x[rows] * w0[:, None, None]
+        np.add.at(x, inv, Xj * beta[:, None, None])
+        dx0 = b.x[rows] - x
+        P = w0[:, None, None, None] * (b.P[rows] + dx0[..., :, None] * dx0[..., None, :])
+        dxj = Xj - x[inv]
+        np.add.at(P, inv, beta[:, None, None, None] * (Pj + dxj[..., :, None] * dxj[..., None, :]))
+        # PDA mode likelihoods, in units of the miss term
+        log_miss = math.log(max(1.0 - sm.pd * self.cfg.p_gate, 1e-6))
+        lr = np.exp(math.log(sm.pd) + ll - sm.log_lambda)  # (K, M)
+        lam = np.full((rows.shape[0], M), math.exp(log_miss))
+        np.add.at(lam, inv, lr)
+        log_lam = np.log(lam)
+        mu_pred = b.mu[rows]
+        a = log_lam + np.log(np.maximum(mu_pred, 1e-300))
+        amax = a.max(axis=1)
+        dscore = amax + np.log(np.exp(a - amax[:, None]).sum(axis=1))
+        b.mu[rows] = imm.update_mode_probs(mu_pred, log_lam)
+        b.x[rows] = x
+        b.P[rows] = kalman.symmetrize(P)
+        return rows, np.asarray(dscore, dtype=float)
 
     def _after_update(
         self, ta: I64, da: I64, dets: list[Detection], sm: SensorModel, t: float
