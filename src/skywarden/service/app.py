@@ -70,6 +70,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         unsubscribe = source.subscribe(on_picture)
         await source.start()
+        if (first := source.current()) is not None and st.hub.latest is None:
+            on_picture(first)  # a picture made before start: new clients get it at once
         try:
             yield
         finally:
