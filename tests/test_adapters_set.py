@@ -112,3 +112,35 @@ def test_adapter_set_runs_every_link_of_a_site() -> None:
                 s.bind(("127.0.0.1", links.bound_ports[sid]))
 
     asyncio.run(scenario())
+
+
+def test_a_port_in_use_fails_the_start_and_leaves_nothing_running() -> None:
+    async def scenario() -> None:
+        busy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        site = parse_site(
+            {
+                "name": "busy",
+                "origin": {"lat": 51.0, "lon": -1.0},
+                "sensors": [
+                    _sensor("sap", "radar", "xyz", {"x_m": 5.0, "y_m": 5.0, "z_m": 5.0},
+                            {"protocol": "sapient", "port": 0,
+                             "node_id": "a8654cdf-4328-47de-81fa-c495589e30c9"}),
+                    _sensor("rid", "remote_id", "position_id", {"pos_m": 5.0},
+                            {"protocol": "remoteid_udp", "port": port}),
+                ],
+            }
+        )  # fmt: skip
+        links = AdapterSet(site, MemoryIngest(), ManualClock(0.0))
+        try:
+            with pytest.raises(OSError):
+                await links.start()
+        finally:
+            busy.close()
+        assert {h.state for h in links.health()} == {"stopped"}
+        # the SAPIENT server that had started before the failure is closed again
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", links.bound_ports["sap"])
+
+    asyncio.run(scenario())
