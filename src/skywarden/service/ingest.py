@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from skywarden.core.errors import InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.sensors.json_detections import parse_json_detections
+from skywarden.service.auth import require_sensor_token
 from skywarden.service.state import ServiceState, get_state
 
 router = APIRouter(prefix="/api")
@@ -60,7 +61,13 @@ _RESPONSES: dict[int | str, dict[str, str]] = {
 
 
 @router.post("/ingest/{sensor_id}", status_code=202, responses=_RESPONSES)
-async def ingest_json(sensor_id: str, request: Request, st: State, port: Port) -> IngestAck:
+async def ingest_json(
+    sensor_id: str,
+    _: Annotated[str, Depends(require_sensor_token)],
+    request: Request,
+    st: State,
+    port: Port,
+) -> IngestAck:
     site = st.source.site
     sensor = site.sensor_map.get(sensor_id)
     if sensor is None:
