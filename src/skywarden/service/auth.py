@@ -41,6 +41,7 @@ SESSION_COOKIE = "skywarden_session"
 CSRF_HEADER = "X-CSRF-Token"
 SENSOR_HEADER = "X-Sensor-Token"
 ADMIN_PASSWORD_ENV = "SKYWARDEN_ADMIN_PASSWORD"
+SENSOR_TOKENS_ENV = "SKYWARDEN_SENSOR_TOKENS"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
@@ -96,20 +97,41 @@ def build_security(
     audit: AuditSink | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Security:
-    """The app's security state; creates the first admin when ``users`` is empty."""
+    """The app's security state; creates the first admin when ``users`` is empty.
+
+    Sensor tokens may also come from ``SKYWARDEN_SENSOR_TOKENS`` (``id=token,id=token``), so
+    a deployment can provision sensors before the first admin logs in.
+    """
+    env = os.environ if env is None else env
     store = users if users is not None else UserStore()
     if len(store) == 0:
-        bootstrap_admin(store, settings, os.environ if env is None else env)
+        bootstrap_admin(store, settings, env)
+    tokens = sensor_tokens if sensor_tokens is not None else SensorTokens()
+    for sensor_id, token in parse_sensor_tokens(env.get(SENSOR_TOKENS_ENV, "")):
+        tokens.set(sensor_id, token)
     return Security(
         users=store,
         sessions=SessionStore(settings.session_ttl_s),
-        sensor_tokens=sensor_tokens if sensor_tokens is not None else SensorTokens(),
+        sensor_tokens=tokens,
         audit=Auditor(audit),
         login_limit=RateLimiter(settings.login_burst, settings.login_per_min / 60.0),
         ingest_limit=RateLimiter(settings.ingest_burst, settings.ingest_per_s),
         local_viewer=settings.local_viewer and is_loopback(settings.host),
         cookie_secure=settings.cookie_secure,
     )
+
+
+def parse_sensor_tokens(text: str) -> list[tuple[str, str]]:
+    """``"radar-1=secret,rid-1=secret2"`` -> pairs; a malformed item is a ``ValueError``."""
+    out = []
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        sensor_id, sep, token = item.partition("=")
+        if not sep or not sensor_id.strip() or len(token.strip()) < 16:
+            raise ValueError(
+                f"{SENSOR_TOKENS_ENV}: each item is sensor_id=token (token >= 16 characters)"
+            )
+        out.append((sensor_id.strip(), token.strip()))
+    return out
 
 
 def bootstrap_admin(store: UserStore, settings: ServiceSettings, env: Mapping[str, str]) -> str:
