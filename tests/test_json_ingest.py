@@ -30,6 +30,7 @@ from skywarden.runtime.ingest import JournalingIngest
 from skywarden.sensors.json_detections import parse_json_detections
 from skywarden.service.app import create_app
 from skywarden.service.scripted import ScriptedSource
+from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import open_journal
 from skywarden.store.records import RawMessage, detections_of
@@ -255,9 +256,16 @@ class Recorder:
         self.got.extend(batch)
 
 
+SENSOR_TOKEN = "radar-1-test-token-0123456789"
+
+
 def _client(port: Any) -> TestClient:
     src = ScriptedSource(make_site(), now=1_700_000_100.0)
-    return TestClient(create_app(ServiceSettings(), src, ingest=port))
+    tokens = SensorTokens()
+    tokens.set("radar-1", SENSOR_TOKEN)
+    client = TestClient(create_app(ServiceSettings(), src, ingest=port, sensor_tokens=tokens))
+    client.headers["Authorization"] = f"Bearer {SENSOR_TOKEN}"
+    return client
 
 
 def test_post_is_accepted_only_once_journaled(tmp_path: Path) -> None:
@@ -279,7 +287,7 @@ def test_post_is_accepted_only_once_journaled(tmp_path: Path) -> None:
         assert detections_of(raws[0])[0].z[0] == 500.0
         bad = client.post("/api/ingest/radar-1", content=b"{oops")
         assert bad.status_code == 400 and "bad_json" in bad.json()["detail"]
-        assert client.post("/api/ingest/nope", json=body).status_code == 404
+        assert client.post("/api/ingest/nope", json=body).status_code == 401  # no token for it
         client.portal.call(ingest.stop)  # type: ignore[union-attr]
         assert client.post("/api/ingest/radar-1", json=body).status_code == 503
     assert ingest.counters.get("ingest.rejected.bad_json") == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import subprocess
 import threading
@@ -60,6 +61,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from journal_url(request.param, tmp_path)
 
 
+SENSOR_TOKEN = "radar-1-crash-test-token-0123"
+
+
 def _message(i: int, t: float, t0: float) -> bytes:
     dets = []
     for k, (e0, n0, ve, vn) in enumerate(((-900.0, 300.0, 9.0, -2.0), (700.0, -600.0, -6.0, 7.0))):
@@ -88,7 +92,10 @@ class Streamer(threading.Thread):
             req = urllib.request.Request(
                 f"http://127.0.0.1:{self.port}/api/ingest/radar-1",
                 data=body,
-                headers={"Content-Type": "application/json"},
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": f"Bearer {SENSOR_TOKEN}",
+                },
                 method="POST",
             )
             try:
@@ -104,6 +111,7 @@ class Streamer(threading.Thread):
 def _start(site: Path, journal: str, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(SKYWARDEN), "run", "--site", str(site), "--journal", journal, "--port", str(port)],
+        env={**os.environ, "SKYWARDEN_SENSOR_TOKENS": f"radar-1={SENSOR_TOKEN}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
