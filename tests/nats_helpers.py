@@ -152,3 +152,33 @@ async def eventually(
             err = e
         await asyncio.sleep(0.25)
     raise AssertionError(f"timed out waiting for {what}: last={last!r} error={err!r}")
+
+
+async def read_stream(js: Any, stream: str, subject: str) -> list[tuple[int, str, bytes]]:
+    """Every stored message of ``stream`` on ``subject`` (wildcards allowed), in order."""
+    from nats.js.api import ConsumerConfig, DeliverPolicy
+
+    info = await js.stream_info(stream)
+    last = int(info.state.last_seq)
+    out: list[tuple[int, str, bytes]] = []
+    if info.state.messages == 0:
+        return out
+    sub = await js.subscribe(
+        subject,
+        stream=stream,
+        ordered_consumer=True,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    try:
+        while True:
+            try:
+                m = await sub.next_msg(timeout=2.0)
+            except Exception:
+                break
+            seq = int(m.metadata.sequence.stream)
+            out.append((seq, m.subject, m.data))
+            if seq >= last or m.metadata.num_pending == 0:
+                break
+    finally:
+        await sub.unsubscribe()
+    return out

@@ -29,7 +29,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import APIError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 
@@ -115,8 +115,11 @@ class Leases:
     async def release(self, site: str) -> None:
         rev = self.revisions.pop(site, None)
         if rev is not None:
-            with contextlib.suppress(KeyWrongLastSequenceError):
+            try:
                 await self._kv.delete(site, last=rev)
+            except APIError as e:  # expired or taken meanwhile: nothing of ours to give back
+                if e.err_code not in (10071, 10164):
+                    raise
 
 
 def owner_of(value: bytes) -> str:

@@ -68,7 +68,9 @@ class SiteRunner:
         snapshot_s: float = 5.0,
         health_s: float = 2.0,
         pipeline_config: PipelineConfig | None = None,
+        max_batch: int = 50,
     ) -> None:
+        self.max_batch = max_batch
         self.js = js
         self.snapshots = snapshots
         self.site_id = site_id
@@ -90,6 +92,9 @@ class SiteRunner:
         self.fenced = asyncio.Event()
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.batch: list[tuple[int, codec.RawReport | None]] = []
+        self.consumed = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -110,18 +115,17 @@ class SiteRunner:
 
     async def stop(self, snapshot: bool) -> None:
         """Stop consuming; with ``snapshot`` flush what is pending and write the final state."""
+        self._stopping = True
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            # bounded: a cancellation swallowed inside a library wait must not hang the worker
+            await asyncio.wait({self._task}, timeout=5.0)
         if snapshot and not self.fenced.is_set():
             with contextlib.suppress(Fenced):
-                await self._flush()
-                if not self.pending:
-                    await self._snapshot()
+                await self._flush(snapshot=True)
 
     async def _restore(self) -> None:
         try:
@@ -143,6 +147,7 @@ class SiteRunner:
         except NotFoundError:
             self.out_seq, self.published = 0, 0
         self.published = max(self.published, self.state.covered)
+        self.consumed = self.state.covered
 
     # ------------------------------------------------------------------ consuming
 
@@ -150,34 +155,58 @@ class SiteRunner:
         self.on_raw(int(msg.metadata.sequence.stream), msg.data)
 
     def on_raw(self, seq: int, data: bytes) -> None:
-        st = self.state
-        if seq <= st.covered:
+        """Queue one raw message for the next step (decoding is all the callback does)."""
+        if seq <= self.consumed:
             self.counters.inc("duplicate")
             return
+        self.consumed = seq
         try:
-            rep = codec.decode_raw(data)
+            self.batch.append((seq, codec.decode_raw(data)))
         except InputRejected as e:
             self.counters.inc(f"rejected.{e.reason}")
-            st.covered = seq
-            return
-        if rep.t < st.t_last:
-            # stepping back in time would corrupt the filters: refused, counted, accounted for
-            self.counters.inc("rejected.too_late")
-            st.covered = seq
-            if seq > self.published:
-                self.pending.append((seq, rep.inbound.received_t))
-            return
-        st.t_last = rep.t
-        frame = st.pipeline.step([rep.scan()], rep.t)
-        st.covered = seq
-        self.counters.inc("reports")
-        if seq <= self.published:
-            self.counters.inc("replayed")
-            return
-        self.frame = frame
-        self.pending.append((seq, rep.inbound.received_t))
-        for ev in frame.events:
-            self.pending_events.append(codec.alert_of(self.site_id, self.worker_id, ev, seq))
+            self.batch.append((seq, None))
+
+    def step_batch(self) -> int:
+        """Fold up to ``max_batch`` queued reports into the pipeline in one step.
+
+        One step per batch, not per report: the tracker still takes every scan in time order,
+        while classification, threat and alert updates (most of the cost) run once. A report
+        measured before the last stepped time is refused (counted) but accounted for in the
+        frame, like an undecodable one. Returns how many reports remain queued.
+        """
+        if not self.batch:
+            return 0
+        batch, self.batch = self.batch[: self.max_batch], self.batch[self.max_batch :]
+        st = self.state
+        scans = []
+        for _, rep in batch:
+            if rep is None:
+                continue
+            if rep.t < st.t_last:
+                self.counters.inc("rejected.too_late")
+                continue
+            scans.append(rep.scan())
+        new = [
+            (q, rep.inbound.received_t if rep else 0.0) for q, rep in batch if q > self.published
+        ]
+        frame = None
+        if scans:
+            t = max(s.t for s in scans)
+            frame = st.pipeline.step(scans, t)
+            st.t_last = t
+            self.counters.inc("reports", len(scans))
+        st.covered = batch[-1][0]
+        self.counters.inc("replayed", len(batch) - len(new))
+        if new:
+            if frame is not None:
+                self.frame = frame
+                last = new[-1][0]
+                for ev in frame.events:
+                    self.pending_events.append(
+                        codec.alert_of(self.site_id, self.worker_id, ev, last)
+                    )
+            self.pending.extend(new)
+        return len(self.batch)
 
     # ------------------------------------------------------------------ publishing
 
@@ -186,17 +215,17 @@ class SiteRunner:
         next_snap = loop.time() + self.snapshot_s
         next_health = loop.time()
         try:
-            while True:
-                await asyncio.sleep(self.flush_s)
-                await self._flush()
+            while not self._stopping:
+                # a backlog (replay after a take-over) is stepped in slices, yielding between
+                await asyncio.sleep(0 if self.batch else self.flush_s)
                 now = loop.time()
-                if now >= next_snap and not self.pending:
-                    await self._snapshot()
+                if await self._flush(snapshot=now >= next_snap):
                     next_snap = now + self.snapshot_s
                 if now >= next_health:
                     await self._health()
                     next_health = now + self.health_s
-        except Fenced:
+        except Fenced as e:
+            log.warning("site %s: fenced (%s)", self.site_id, e)
             self.fenced.set()
 
     async def _publish(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
@@ -208,7 +237,7 @@ class SiteRunner:
                 return int(ack.seq)
             except APIError as e:
                 if e.err_code in WRONG_LAST_SEQ:
-                    raise Fenced(self.site_id) from None
+                    raise Fenced(f"{subject}: {e.description}") from None
                 if e.code != 503:
                     raise
             except TimeoutError:
@@ -220,12 +249,22 @@ class SiteRunner:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    async def _flush(self) -> None:
+    async def _flush(self, snapshot: bool = False) -> bool:
+        """Publish the pending frame; with ``snapshot`` also store the state it leaves.
+
+        The state is pickled synchronously together with taking the pending reports, so the
+        snapshot covers exactly the raw sequences the frames cover once this frame is stored;
+        it is written only after that. Returns True when a snapshot was written.
+        """
+        self.step_batch()
         if not self.pending:
-            return
+            if snapshot and not self.batch and self.state.covered <= self.published:
+                return await self._store_snapshot(dump_state(self.state))
+            return False
         raw, self.pending = self.pending, []
         events, self.pending_events = self.pending_events, []
         frame = self.frame
+        blob = dump_state(self.state) if snapshot and not self.batch else None
         for a in events:
             await self._publish(
                 out_subject(self.site_id, "alerts"),
@@ -246,22 +285,22 @@ class SiteRunner:
         )
         self.published = last
         self.counters.inc("frames")
+        return blob is not None and await self._store_snapshot(blob)
 
-    async def _snapshot(self) -> None:
-        if self.state.covered > self.published:  # never snapshot past the published frames
-            return
-        blob = dump_state(self.state)
+    async def _store_snapshot(self, blob: bytes) -> bool:
         try:
             if self.snap_rev:
                 self.snap_rev = await self.snapshots.update(self.site_id, blob, last=self.snap_rev)
             else:
                 self.snap_rev = await self.snapshots.create(self.site_id, blob)
             self.counters.inc("snapshots")
-        except KeyWrongLastSequenceError:
-            raise Fenced(self.site_id) from None
+            return True
+        except KeyWrongLastSequenceError as e:
+            raise Fenced(f"snapshot: {e}") from None
         except APIError as e:  # too large for the bucket: keep going, replay is longer
             self.counters.inc("snapshot_failed")
             log.warning("site %s: snapshot of %d bytes refused: %s", self.site_id, len(blob), e)
+            return False
 
     async def _health(self) -> None:
         body = {

@@ -72,6 +72,7 @@ class Worker:
         self.runners: dict[str, SiteRunner] = {}
         self.counters = Counters()
         self._sites: dict[str, Site] = {}
+        self._last_tick = 0.0
 
     async def _setup(self) -> None:
         cfg = self.cfg
@@ -118,6 +119,7 @@ class Worker:
 
     async def _drop(self, sid: str, graceful: bool) -> None:
         r = self.runners.pop(sid, None)
+        log.info("worker %s: drops site %s (graceful=%s)", self.cfg.worker_id, sid, graceful)
         if r is not None:
             await r.stop(snapshot=graceful and not r.fenced.is_set())
         if graceful:
@@ -127,14 +129,26 @@ class Worker:
 
     async def _tick(self, settled: bool) -> None:
         cfg = self.cfg
+        t0 = asyncio.get_running_loop().time()
+        if self._last_tick and t0 - self._last_tick > 2 * cfg.tick_s:
+            log.warning("worker %s: tick late by %.2f s", cfg.worker_id, t0 - self._last_tick)
+        self._last_tick = t0
         hb = json.dumps({"worker": cfg.worker_id, "sites": len(self.runners), "t": self.wall()})
-        await self.kv_workers.put(cfg.worker_id, hb.encode())
-        for sid in list(self.runners):
-            if self.runners[sid].fenced.is_set():
-                self.counters.inc("fenced")
-                await self._drop(sid, graceful=False)
-            elif not await self.leases.renew(sid):
+        fenced = [sid for sid, r in self.runners.items() if r.fenced.is_set()]
+        for sid in fenced:
+            self.counters.inc("fenced")
+            log.warning("worker %s: site %s fenced", cfg.worker_id, sid)
+            await self._drop(sid, graceful=False)
+        # renew concurrently: one round trip for all leases, however busy the loop is
+        held = list(self.runners)
+        _, *renewed = await asyncio.gather(
+            self.kv_workers.put(cfg.worker_id, hb.encode()),
+            *(self.leases.renew(sid) for sid in held),
+        )
+        for sid, ok in zip(held, renewed, strict=True):
+            if not ok:
                 self.counters.inc("lease_lost")
+                log.warning("worker %s: lease of %s lost", cfg.worker_id, sid)
                 await self._drop(sid, graceful=False)
         sites = self.v_sites.live(math.inf)
         alive = set(self.v_workers.live(1.5 * cfg.lease_ttl_s)) | {cfg.worker_id}
@@ -176,7 +190,13 @@ class Worker:
             raise
         self.runners[sid] = r
         self.counters.inc("claimed")
-        log.info("worker %s: took site %s at raw seq %d", cfg.worker_id, sid, r.state.covered)
+        log.info(
+            "worker %s: took site %s: snapshot at raw seq %d, frames up to %d",
+            cfg.worker_id,
+            sid,
+            r.state.covered,
+            r.published,
+        )
 
 
 async def run_worker(urls: list[str], cfg: WorkerConfig, stop: asyncio.Event) -> None:
