@@ -57,7 +57,7 @@ class UserStore:
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
         self._users: dict[str, User] = {}
-        self._dummy = self._hasher.hash("not a password: equalises unknown-user timing")
+        self._dummy: str | None = None  # hashed on first need (start-up stays fast)
 
     def __len__(self) -> int:
         return len(self._users)
@@ -101,8 +101,10 @@ class UserStore:
     def verify(self, name: str, password: str) -> User | None:
         """The user if the password matches, else None (same work for unknown names)."""
         user = self._users.get(name)
+        if user is None and self._dummy is None:
+            self._dummy = self._hasher.hash("not a password: equalises unknown-user timing")
         try:
-            self._hasher.verify(user.password_hash if user else self._dummy, password)
+            self._hasher.verify(user.password_hash if user else self._dummy or "", password)
         except (VerificationError, InvalidHashError):
             return None
         if user is None:
