@@ -303,3 +303,62 @@ def test_late_report_within_window_is_used_in_order() -> None:
     out.extend(buf.flush())
     assert out == sorted(out)
     assert 0.5 in out
+
+
+def _patch_run(map_on: bool, seed: int) -> tuple[int, int]:
+    """A crossing target plus even clutter, and a 500 m patch of dense clutter (20 plots per
+    scan: 300x the data sheet's average density) the sheet does not know about."""
+    from skywarden.tracking.clutter_map import ClutterMapConfig
+
+    spec = SensorSpec(
+        "p",
+        SensorKind.PLOTS,
+        MeasurementKind.XY,
+        np.zeros(3),
+        {"x_m": 10.0, "y_m": 10.0},
+        pd=0.9,
+        clutter_per_scan=25,
+        area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
+    )
+    trk = Tracker([spec], TrackerConfig(clutter_map=ClutterMapConfig(enabled=map_on)))
+    rng = np.random.default_rng(seed)
+    false_scans = true_scans = 0
+    for k in range(120):
+        t = float(k)
+        tx, ty = -3000.0 + 20.0 * t, 2000.0
+        pts = [(tx + rng.normal(0, 10), ty + rng.normal(0, 10))] if rng.random() < 0.9 else []
+        pts += [tuple(rng.uniform(-5000, 5000, 2)) for _ in range(5)]
+        pts += [tuple(rng.uniform(1000, 1500, 2)) for _ in range(20)]
+        dets = [
+            Detection(t, "p", MeasurementKind.XY, np.array(p), spec.R(), np.zeros(3)) for p in pts
+        ]
+        trk.process(t, "p", dets)
+        for tr in trk.tracks(confirmed_only=True):
+            if abs(tr.x[0] - tx) < 100 and abs(tr.x[1] - ty) < 100:
+                true_scans += 1
+            else:
+                false_scans += 1
+    return false_scans, true_scans
+
+
+def test_clutter_map_learns_a_dense_patch_the_data_sheet_does_not_know() -> None:
+    for seed in (1, 2):
+        false_off, true_off = _patch_run(False, seed)
+        false_on, true_on = _patch_run(True, seed)
+        assert true_on >= 110 and true_off >= 110  # the real target: tracked either way
+        assert false_on < 0.1 * false_off, (false_on, false_off)
+
+
+def test_clutter_map_ratio_is_the_gamma_poisson_posterior_mean() -> None:
+    from skywarden.tracking.clutter_map import ClutterMap, ClutterMapConfig
+    from skywarden.tracking.sensor_model import sensor_model
+
+    cfg = ClutterMapConfig(memory_scans=1e9, prior_scans=10.0)  # no forgetting: plain counts
+    cmap = ClutterMap(sensor_model(PLOTS), cfg)
+    e = cmap.expected[0]
+    assert cmap.log_ratio(np.array([0]))[0] == pytest.approx(0.0)
+    for _ in range(30):
+        cmap.observe(np.array([0, 0, 0]))  # 3 unexplained plots per scan in cell 0
+    want = (10.0 * e + 90.0) / (40.0 * e)
+    assert cmap.log_ratio(np.array([0]))[0] == pytest.approx(math.log(min(want, cfg.max_ratio)))
+    assert cmap.log_ratio(np.array([5]))[0] == pytest.approx(math.log(10.0 / 40.0))

@@ -36,6 +36,7 @@ from skywarden.tracking.bank import (
     NewTracks,
     TrackBank,
 )
+from skywarden.tracking.clutter_map import ClutterMap, ClutterMapConfig
 from skywarden.tracking.gating import all_pairs, chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import init_from_measurements, triangulate
 from skywarden.tracking.management import ManagementConfig, manage
@@ -96,6 +97,7 @@ class TrackerConfig:
     default_altitude_sigma_m: float = 60.0
     time_tolerance_s: float = 1e-6
     association: str = "gnn"  # "gnn" (hard, optimal assignment) or "jpda" (soft, dense clutter)
+    clutter_map: ClutterMapConfig = field(default_factory=ClutterMapConfig)
 
     def __post_init__(self) -> None:
         if self.association not in ("gnn", "jpda"):
@@ -132,6 +134,14 @@ class Tracker:
         self.counters = Counters()
         self._bearings: list[_Bearing] = []
         self._first_scan: dict[str, float] = {}
+        self._clutter = {
+            s.id: ClutterMap(sm, self.cfg.clutter_map)
+            for s in sensors
+            if self.cfg.clutter_map.enabled
+            and (sm := self.sensors[s.id]).expects_all
+            and sm.spatial_dims
+        }
+        self._loglam: F64 = np.zeros(0)  # ln lambda of each report of the current call
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -163,9 +173,17 @@ class Tracker:
         assigned_dets = np.zeros(len(dets), dtype=bool)
         blocked = np.zeros(len(dets), dtype=bool)  # inside a confirmed track's gate
         touched = np.zeros(n, dtype=bool)  # soft-updated (JPDA): its score already holds the miss
+        cmap = self._clutter.get(sensor_id)
+        cells = np.zeros(0, dtype=np.int64)
+        self._loglam = np.full(len(dets), sm.log_lambda)
+        was_established = self.bank.status != TENTATIVE
+        explained = np.zeros(len(dets), dtype=bool)  # went to an established track
         if dets:
             Z = np.stack([d.z for d in dets])
             R = np.stack([d.R for d in dets])
+            if cmap is not None:
+                cells = cmap.cells(Z, sm.spec.position_enu)
+                self._loglam = self._loglam + cmap.log_ratio(cells)
             ti, dj, d2, ll = self._candidates(sm, dets, Z, R)
             gate = chi2_gate(sm.kind.dim, self.cfg.p_gate)
             ok = d2 < gate
@@ -174,22 +192,24 @@ class Tracker:
             blocked[dj[conf]] = True
             self._ambiguity = np.bincount(dj, minlength=len(dets))
             forced = self._identity_pairs(dets)
-            llr = math.log(sm.pd) + ll - sm.log_lambda
+            llr = math.log(sm.pd) + ll - self._loglam[dj]
             cost = -(llr - math.log(max(1.0 - sm.pd, 1e-6)))
             if self.cfg.association == "jpda":
                 ta, da = self._soft_step(ti, dj, llr, forced, sm, Z, R, dets, t, updated, touched)
                 assigned_dets[da] = True
+                explained[da[was_established[ta]]] = True
                 ta = da = np.zeros(0, dtype=np.int64)  # done: skip the hard update below
             else:
                 ta, da = self._assign(ti, dj, cost, forced, len(dets))
             if ta.shape[0]:
                 hit_ll = self._update(ta, da, sm, Z, R)
-                dscore = math.log(sm.pd) + hit_ll - sm.log_lambda
+                dscore = math.log(sm.pd) + hit_ll - self._loglam[da]
                 if not sm.spatial_dims:  # a bearing cannot confirm a track a radar started
                     dscore = np.where(self.bank.pos_hits[ta] > 0, np.minimum(dscore, 0.0), dscore)
                 self.bank.score[ta] += dscore
                 updated[ta] = True
                 assigned_dets[da] = True
+                explained[da[was_established[ta]]] = True
                 self._after_update(ta, da, dets, sm, t)
         missed = self._misses(sm, updated)
         self.bank.score[missed & ~touched] += math.log(max(1.0 - sm.pd, 1e-6))
@@ -204,6 +224,10 @@ class Tracker:
             self.cfg.management,
             self.bank.score0,
         )
+        if cmap is not None and self._past_startup(t, sm):
+            # (in the start-up scans every report may be an object already in view, so
+            # unexplained reports are not yet evidence of clutter)
+            cmap.observe(cells[~explained])
         self.bank.keep(keep)
         self._initiate(t, sm, dets, ~assigned_dets & ~blocked)
         self.counters.inc("accepted.reports")
@@ -399,7 +423,7 @@ class Tracker:
             free = ~np.isin(dj, fd) & ~np.isin(ti, ft)
             ti, dj, llr = ti[free], dj[free], llr[free]
             hit_ll = self._update(ft, fd, sm, Z, R)
-            b.score[ft] += math.log(sm.pd) + hit_ll - sm.log_lambda
+            b.score[ft] += math.log(sm.pd) + hit_ll - self._loglam[fd]
             updated[ft] = True
         # tentative tracks take detections hard (GNN) from what the established ones leave:
         # soft updates would let clutter-born tentatives share a target's plots and grow into
@@ -418,7 +442,7 @@ class Tracker:
         ht, hd = self.associator.associate(tt[free], tdj[free], cost, b.n, len(dets))
         if ht.shape[0]:
             hit_ll = self._update(ht, hd, sm, Z, R)
-            dsc = math.log(sm.pd) + hit_ll - sm.log_lambda
+            dsc = math.log(sm.pd) + hit_ll - self._loglam[hd]
             if not sm.spatial_dims:
                 dsc = np.where(b.pos_hits[ht] > 0, np.minimum(dsc, 0.0), dsc)
             b.score[ht] += dsc
@@ -474,7 +498,7 @@ class Tracker:
         np.add.at(P, inv, beta[:, None, None, None] * (Pj + dxj[..., :, None] * dxj[..., None, :]))
         # PDA mode likelihoods, in units of the miss term
         log_miss = math.log(max(1.0 - sm.pd * self.cfg.p_gate, 1e-6))
-        lr = np.exp(math.log(sm.pd) + ll - sm.log_lambda)  # (K, M)
+        lr = np.exp(math.log(sm.pd) + ll - self._loglam[dj][:, None])  # (K, M)
         lam = np.full((rows.shape[0], M), math.exp(log_miss))
         np.add.at(lam, inv, lr)
         log_lam = np.log(lam)
@@ -533,7 +557,9 @@ class Tracker:
             sm.kind, Z, R, sm.spec.position_enu, self.cfg.sigma_v_init, self.cfg.sigma_vz_init
         )
         ident = [dets[i].identity for i in idx]
-        score = np.full(idx.shape[0], self._initial_score(t, sm))
+        # L0 = ln(births / clutter), the clutter where each report is (the map's local ratio)
+        score = self._initial_score(t, sm) - (self._loglam[idx] - sm.log_lambda)
+        score = np.minimum(score, 0.0) if self._past_startup(t, sm) else np.zeros(idx.shape[0])
         if sm.kind is MeasurementKind.POSITION_ID:
             score[:] = self.cfg.management.confirm_score  # cooperative: identity, not clutter
         self.bank.add(
@@ -542,10 +568,13 @@ class Tracker:
         if sm.kind is MeasurementKind.POSITION_ID:
             self.bank.status[self.bank.n - idx.shape[0] :] = CONFIRMED
 
+    def _past_startup(self, t: float, sm: SensorModel) -> bool:
+        return t - self._first_scan[sm.spec.id] > self.cfg.startup_scans * sm.spec.update_s
+
     def _initial_score(self, t: float, sm: SensorModel) -> float:
         """L0 of a track started by this sensor now (see ``TrackerConfig.births_per_scan``)."""
         spec = sm.spec
-        if t - self._first_scan[spec.id] <= self.cfg.startup_scans * spec.update_s:
+        if not self._past_startup(t, sm):
             return 0.0
         if spec.clutter_per_scan <= 0.0:
             return 0.0
