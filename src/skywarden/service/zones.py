@@ -67,12 +67,6 @@ def check_ring(ring: Sequence[tuple[float, float]]) -> tuple[tuple[float, float]
         raise ZoneInputError("a polygon needs at least 3 distinct vertices")
     if len(pts) > MAX_VERTICES:
         raise ZoneInputError(f"a polygon may have at most {MAX_VERTICES} vertices")
-    area2 = sum(
-        pts[i][0] * pts[(i + 1) % len(pts)][1] - pts[(i + 1) % len(pts)][0] * pts[i][1]
-        for i in range(len(pts))
-    )
-    if abs(area2) / 2.0 < 1.0:
-        raise ZoneInputError("the polygon encloses no area (under 1 m²)")
     n = len(pts)
     for i in range(n):
         for j in range(i + 2, n):
@@ -80,6 +74,12 @@ def check_ring(ring: Sequence[tuple[float, float]]) -> tuple[tuple[float, float]
                 continue
             if _segments_cross(pts[i], pts[(i + 1) % n], pts[j], pts[(j + 1) % n]):
                 raise ZoneInputError("the polygon's edges cross each other")
+    area2 = sum(
+        pts[i][0] * pts[(i + 1) % len(pts)][1] - pts[(i + 1) % len(pts)][0] * pts[i][1]
+        for i in range(len(pts))
+    )
+    if abs(area2) / 2.0 < 1.0:
+        raise ZoneInputError("the polygon encloses no area (under 1 m²)")
     return tuple(pts)
 
 
