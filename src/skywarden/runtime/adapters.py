@@ -105,6 +105,8 @@ class AdapterSet:
         if self._started:
             return
         self._started = True
+        self.sapient_servers.clear()
+        self.asterix_receivers.clear()
         now = self.clock.now()
         for s in self.linked:
             assert s.link is not None
@@ -191,10 +193,8 @@ class AdapterSet:
                 self.site.origin, own or default_own_node_id(self.site), sensor_map
             )
             srv = SapientServer(sessions, self.ingest, self.clock, host, port, node_stats)
-            bound = await srv.start()
             self.sapient_servers.append(srv)
-            for s in sensors:
-                self.bound_ports[s.id] = bound
+            self._bound(sensors, host, await srv.start())
 
     async def _start_asterix(self) -> None:
         for (host, port), sensors in self._group(LinkProtocol.ASTERIX_CAT048).items():
@@ -211,10 +211,8 @@ class AdapterSet:
             rx = AsterixReceiver(
                 radars, self.clock, self.ingest, {s.id: self.stats_by_sensor[s.id] for s in sensors}
             )
-            bound = await rx.start(host, port)
             self.asterix_receivers.append(rx)
-            for s in sensors:
-                self.bound_ports[s.id] = bound
+            self._bound(sensors, host, await rx.start(host, port))
 
     async def _start_single(self, s: SensorSpec) -> None:
         link = s.link
@@ -243,8 +241,8 @@ class AdapterSet:
             rid = RemoteIdUdpLink(
                 RemoteIdPipeline(origin, s.id, s.position_enu), self.clock, self.ingest, st
             )
-            self.bound_ports[s.id] = await rid.start(link.host, link.port)
             self._links.append(rid)
+            self._bound([s], link.host, await rid.start(link.host, link.port))
         elif link.protocol is LinkProtocol.MQTT_JSON:
             assert link.topic is not None
             mq = MqttJsonLink(
@@ -260,7 +258,12 @@ class AdapterSet:
             )
             await mq.start()
             self._links.append(mq)
-            self.bound_ports[s.id] = link.port
+
+    def _bound(self, sensors: list[SensorSpec], host: str, port: int) -> None:
+        """Record the port a bind got (port 0 in the site file: a free one)."""
+        for s in sensors:
+            self.bound_ports[s.id] = port
+            self.stats_by_sensor[s.id].endpoint = f"{host}:{port}"
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=f"link-{name}"))
