@@ -254,7 +254,7 @@ def require_sensor_token(
     Returns the authenticated sensor id.
     """
     sec = security_of(request)
-    token = bearer.credentials if bearer is not None else request.headers.get(SENSOR_HEADER)
+    token = request.headers.get(SENSOR_HEADER) or (bearer.credentials if bearer else None)
     if not sec.sensor_tokens.verify(sensor_id, token):
         sec.counters.inc("auth.sensor_refused")
         raise HTTPException(
