@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,68 @@ def test_bad_lines_rejected_with_line_numbers_and_stream_continues() -> None:
 def test_bad_header() -> None:
     with pytest.raises(ConfigError, match="skybench/1"):
         SkybenchReader(io.StringIO(json.dumps({**HEADER, "format": "other"}) + "\n"))
+
+
+def _same(a: object, b: object) -> bool:
+    from skywarden.core.observation import Detection
+
+    assert isinstance(a, Detection) and isinstance(b, Detection)
+    return (
+        a.t == b.t
+        and a.sensor_id == b.sensor_id
+        and a.kind is b.kind
+        and a.z.tolist() == b.z.tolist()
+        and a.R.tolist() == b.R.tolist()
+        and a.sensor_pos.tolist() == b.sensor_pos.tolist()
+        and a.rcs_dbsm == b.rcs_dbsm
+        and a.identity == b.identity
+        and a.attrs == b.attrs
+    )
+
+
+@pytest.mark.parametrize("name", ["radar3d_site", "multisensor_attack", "plots2d_N10_C10"])
+def test_fast_scan_path_equals_detection_by_detection(name: str, bench_dir: Path) -> None:
+    """The vectorised whole-scan parser gives exactly what the per-detection parser gives."""
+    from skywarden.sensors.skybench import _fast_detections, parse_detection
+
+    path = bench_dir / f"{name}.scenario.jsonl"
+    r = SkybenchReader.open(path)
+    sensors = r.site.sensor_map
+    r.close()
+    fast_used = 0
+    with path.open() as f:
+        next(f)
+        for line in list(f)[:200]:
+            obj = json.loads(line)
+            s = sensors[obj["sensor"]]
+            fast = _fast_detections(obj["detections"], s, float(obj["t"]))
+            slow = tuple(parse_detection(d, s, float(obj["t"])) for d in obj["detections"])
+            if fast is not None:
+                fast_used += 1
+                assert len(fast) == len(slow)
+                assert all(_same(a, b) for a, b in zip(fast, slow, strict=True))
+    assert fast_used > 0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"range_m": True},
+        {"range_m": "1000"},
+        {"range_m": -1.0},
+        {"el_rad": 2.0},
+        {"az_rad": 7.0},
+        {"radial_mps": None},
+        {"rcs_dbsm": "big"},
+        {"rcs_dbsm": float("nan")},
+    ],
+)
+def test_fast_scan_path_defers_every_doubt_to_the_exact_parser(bad: dict[str, object]) -> None:
+    from skywarden.sensors.skybench import _fast_detections
+
+    r = SkybenchReader(scenario([]))
+    good = {"range_m": 1000.0, "az_rad": 1.0, "el_rad": 0.1, "radial_mps": -3.0}
+    assert _fast_detections([good], r.site.sensor_map["r"], 1.0) is not None
+    assert _fast_detections([good, {**good, **bad}], r.site.sensor_map["r"], 1.0) is None
+    scans = list(SkybenchReader(scenario([det(**bad)])))
+    assert scans == []  # and the exact parser rejects the line

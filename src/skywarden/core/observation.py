@@ -137,6 +137,24 @@ class Detection:
         return None
 
 
+def positions_enu(kind: MeasurementKind, Z: Mat, sensor_pos: Vec) -> Mat:
+    """:meth:`Detection.position_enu` for a stack of measurements ``Z`` (K, dim) of one kind,
+    vectorised: (K, 3). ``sensor_pos`` is one position (3,) or one per row (K, 3). Raises
+    ValueError for kinds that fix no position."""
+    K = Z.shape[0]
+    if kind is MeasurementKind.XY:
+        return np.column_stack([Z[:, 0], Z[:, 1], np.zeros(K)])
+    if kind is MeasurementKind.XYZ or kind is MeasurementKind.POSITION_ID:
+        return np.asarray(Z[:, :3], dtype=float)
+    if kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        r, az, el = Z[:, 0], Z[:, 1], Z[:, 2]
+        ce = np.cos(el)
+        sp = sensor_pos if sensor_pos.ndim == 2 else sensor_pos[None, :]
+        out: Mat = sp + np.column_stack([r * ce * np.sin(az), r * ce * np.cos(az), r * np.sin(el)])
+        return out
+    raise ValueError(f"{kind} fixes no position")
+
+
 def polar_to_enu(r: float, az: float, el: float) -> Vec:
     """Range/azimuth (clockwise from north)/elevation -> ENU offset from the sensor."""
     ce = math.cos(el)

@@ -155,7 +155,60 @@ def parse_scan_line(line: str, sensors: Mapping[str, SensorSpec], line_no: int =
     if not isinstance(dets, list):
         raise InputRejected("bad_detections", "detections is not a list")
     sensor = sensors[sid]
+    fast = _fast_detections(dets, sensor, t)
+    if fast is not None:
+        return Scan(t, sid, fast, line_no)
     return Scan(t, sid, tuple(parse_detection(d, sensor, t) for d in dets), line_no)
+
+
+_NUMBER = (float, int)
+
+
+def _fast_detections(dets: list[Any], sensor: SensorSpec, t: float) -> tuple[Detection, ...] | None:
+    """The whole scan checked at once with numpy: the same rules as :func:`parse_detection`,
+    for the common case where every detection is well formed (a radar scan of thousands of
+    plots parses several times faster). Returns None at the first doubt; the caller then
+    parses detection by detection, which finds the exact reason to reject."""
+    kind = sensor.measures
+    if kind is MeasurementKind.POSITION_ID or not dets:
+        return None
+    keys = _KEYS[kind]
+    try:
+        rows = [[d[k] for k in keys] for d in dets]
+        rcs = [d.get("rcs_dbsm") for d in dets]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if not all(type(v) in _NUMBER for row in rows for v in row):
+        return None  # bool, str, None, ...: let the slow path name it
+    Z = np.array(rows, dtype=float)
+    if not np.isfinite(Z).all():
+        return None
+    polar = kind is MeasurementKind.RANGE_AZ_EL_RADIAL
+    if polar and ((Z[:, 0] <= 0).any() or (np.abs(Z[:, 2]) > math.pi / 2).any()):
+        return None
+    if kind in (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.AZ, MeasurementKind.AZ_EL):
+        ai = 1 if kind is MeasurementKind.RANGE_AZ_EL_RADIAL else 0
+        if (np.abs(Z[:, ai]) > 2 * math.pi).any():
+            return None
+        Z[:, ai] = np.mod(Z[:, ai], 2 * math.pi)
+    if kind is MeasurementKind.AZ_EL and (np.abs(Z[:, 1]) > math.pi / 2).any():
+        return None
+    rcs_f: list[float | None] = []
+    for v in rcs:
+        if v is None:
+            rcs_f.append(None)
+        elif type(v) in _NUMBER and math.isfinite(v):
+            rcs_f.append(float(v))
+        else:
+            return None
+    R = _sensor_R(sensor)
+    pos = sensor.position_enu
+    sk = sensor.kind.value
+    sid = sensor.id
+    return tuple(
+        Detection(t, sid, kind, z, R, pos, None, r, attrs={"sensor_kind": sk})
+        for z, r in zip(Z, rcs_f, strict=True)
+    )
 
 
 class SkybenchReader:

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.core.counters import Counters
-from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.observation import Detection, MeasurementKind, positions_enu
 from skywarden.core.site import SensorSpec
 from skywarden.core.track import TrackState
 from skywarden.tracking import imm, kalman
@@ -323,7 +323,8 @@ class Tracker:
         s = sm.spec.position_enu
         if sm.spatial_dims:
             k = sm.spatial_dims
-            det_pos = np.stack([d.position_enu() for d in dets])[:, :k]  # type: ignore[misc]
+            sp = np.stack([d.sensor_pos for d in dets])
+            det_pos = positions_enu(sm.kind, Z, sp)[:, :k]
             det_sd = self._det_sd(sm, det_pos)
             trk_sd = np.sqrt(np.trace(Pc[:, :k, :k], axis1=1, axis2=2))
             g = math.sqrt(chi2_gate(sm.kind.dim, self.cfg.p_gate))
