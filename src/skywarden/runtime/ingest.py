@@ -21,7 +21,7 @@ up to time t") and operator actions (acknowledge, resolve). Outputs (track state
 transitions) are appended through :meth:`JournalingIngest.append` without being delivered.
 
 A sensor message is journaled as a ``RawMessage``: ``format`` = the adapter's ``source``,
-the payload bytes as received, ``parsed = {"detections": [detection_to_dict(d), ...]}``.
+the payload bytes as received, ``parsed = detections_parsed(detections)`` (``store.records``).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
-from skywarden.store.journal import Journal
-from skywarden.store.records import RawMessage, Record, detection_to_dict
+from skywarden.store.journal import Encoded, Journal, encode
+from skywarden.store.records import RawMessage, Record, detections_parsed
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def raw_record(m: Inbound) -> RawMessage:
         sensor_id=m.sensor_id,
         format=m.source,
         payload=m.payload,
-        parsed={"detections": [detection_to_dict(d) for d in m.detections]},
+        parsed=detections_parsed(m.detections),
     )
 
 
@@ -165,35 +165,60 @@ class JournalingIngest:
     # ------------------------------------------------------------------ the writer
 
     async def _writer(self) -> None:
+        """Collect a group, convert it (worker thread) while the previous group commits
+        (another worker thread: the fsync releases the GIL), then commit it after that one:
+        commits, and so seqs and deliveries, stay in submission order."""
         assert self._queue is not None
         q = self._queue
-        loop = asyncio.get_running_loop()
-        while True:
-            group = [await q.get()]
-            n = group[0].size
-            deadline = loop.time() + self.linger_s
-            while n < self.max_batch:
-                if q.empty():
-                    wait = deadline - loop.time()
-                    if wait <= 0:
-                        break
-                    try:
-                        nxt = await asyncio.wait_for(q.get(), wait)
-                    except TimeoutError:
-                        break
-                else:
-                    nxt = q.get_nowait()
-                group.append(nxt)
-                n += nxt.size
-            try:
-                await self._commit(group)
-            finally:
-                for _ in group:
-                    q.task_done()
-
-    async def _commit(self, group: list[_Pending]) -> None:
+        previous: asyncio.Task[None] | None = None
         try:
-            seqs = await asyncio.to_thread(self._write, group)
+            while True:
+                group = await self._collect(q)
+                try:
+                    recs: list[Encoded] | BaseException = await asyncio.to_thread(_encoded, group)
+                except Exception as e:
+                    recs = e
+                if previous is not None:
+                    await previous
+                previous = asyncio.create_task(self._commit_and_ack(q, group, recs))
+        finally:
+            if previous is not None and not previous.done():
+                await previous
+
+    async def _collect(self, q: asyncio.Queue[_Pending]) -> list[_Pending]:
+        loop = asyncio.get_running_loop()
+        group = [await q.get()]
+        n = group[0].size
+        deadline = loop.time() + self.linger_s
+        while n < self.max_batch:
+            if q.empty():
+                wait = deadline - loop.time()
+                if wait <= 0:
+                    break
+                try:
+                    nxt = await asyncio.wait_for(q.get(), wait)
+                except TimeoutError:
+                    break
+            else:
+                nxt = q.get_nowait()
+            group.append(nxt)
+            n += nxt.size
+        return group
+
+    async def _commit_and_ack(
+        self, q: asyncio.Queue[_Pending], group: list[_Pending], recs: list[Encoded] | BaseException
+    ) -> None:
+        try:
+            await self._commit(group, recs)
+        finally:
+            for _ in group:
+                q.task_done()
+
+    async def _commit(self, group: list[_Pending], recs: list[Encoded] | BaseException) -> None:
+        try:
+            if isinstance(recs, BaseException):
+                raise recs
+            seqs = await asyncio.to_thread(self.journal.append_encoded, recs)
         except Exception as e:  # the journal refused: nobody may acknowledge
             log.error("journal write failed (%d submissions refused): %s", len(group), e)
             self.counters.inc("journal.write_errors")
@@ -223,10 +248,12 @@ class JournalingIngest:
             if not p.done.done():
                 p.done.set_result(seqs[start : start + p.size])
 
-    def _write(self, group: list[_Pending]) -> list[int]:
-        """Worker thread: convert and append everything in one transaction."""
-        recs = [raw_record(it) if isinstance(it, Inbound) else it for p in group for it in p.items]
-        return self.journal.append_many(recs)
+
+def _encoded(group: list[_Pending]) -> list[Encoded]:
+    """Worker thread: the stored form of everything in a group, in order."""
+    return encode(
+        raw_record(it) if isinstance(it, Inbound) else it for p in group for it in p.items
+    )
 
 
 def _retrieve(fut: asyncio.Future[list[int]]) -> None:

@@ -26,7 +26,6 @@ import uvicorn
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.adapters import LinkedLiveSource
 from skywarden.runtime.feeds import Feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
 from skywarden.service.app import create_app
@@ -92,7 +91,13 @@ def serve(
         return 2
     clock = WallClock()
     try:
-        source = LinkedLiveSource(
+        cls = LiveSource
+        if any(s.link is not None for s in feed.site.sensors):
+            # the links pull in every wire-format library: only when the site has any
+            from skywarden.runtime.adapters import LinkedLiveSource
+
+            cls = LinkedLiveSource
+        source = cls(
             feed,
             clock,
             journal,

@@ -29,8 +29,8 @@ and alert states are back before the first request, and journals a ``runtime.sta
 ``ConfigChange`` saying what it restored.
 
 Time: the site clock starts at ``max(Clock.now(), last restored step)`` and runs at
-``speed`` (the simulated site may run faster than real time); scheduling uses the event
-loop's clock only.
+``speed`` (the simulated site may run faster than real time; its clock holds while the
+consumer is behind); scheduling uses the event loop's clock only.
 """
 
 from __future__ import annotations
@@ -238,14 +238,20 @@ class LiveSource:
     async def _ticker(self) -> None:
         loop = asyncio.get_running_loop()
         last = self.machine.pipeline.last
-        t0_site = max(self.clock.now(), last.t if last is not None else float("-inf"))
-        t0_loop = loop.time()
+        t_site = max(self.clock.now(), last.t if last is not None else float("-inf"))
         if self.feed.passes is not None:
-            self.adapter = FeedAdapter(self.feed, self.ingest, t0_site)
+            self.adapter = FeedAdapter(self.feed, self.ingest, t_site)
         log.info("live: %s", self.feed.description)
+        prev = loop.time()
         while True:
             started = loop.time()
-            t_site = t0_site + (started - t0_loop) * self.speed
+            # the simulated clock waits while the consumer is behind (a sim faster than the
+            # pipeline would only pile up lines); a real site's clock never waits
+            if self.adapter is None or self._inq.qsize() <= 2:
+                t_site += (started - prev) * self.speed
+            else:
+                self.counters.inc("live.sim_clock_held")
+            prev = started
             try:
                 if self.adapter is not None:
                     await self.adapter.pump(t_site)

@@ -49,6 +49,27 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Encoded:
+    """A record in its stored form (canonical body text and bytes, raw payload)."""
+
+    t: float
+    kind: str
+    source: str
+    body: str
+    body_bytes: bytes
+    raw: bytes | None
+
+
+def encode(records: Iterable[Record]) -> list[Encoded]:
+    """The stored form of ``records``: pure, so it can run outside the journal's lock."""
+    out = []
+    for rec in records:
+        body, raw = body_of(rec)
+        out.append(Encoded(float(rec.t), rec.kind, rec.source, body, body.encode("utf-8"), raw))
+    return out
+
+
+@dataclass(frozen=True)
 class Incident:
     id: int
     t_from: float
@@ -144,13 +165,17 @@ class Journal:
 
     def append_many(self, records: Iterable[Record]) -> list[int]:
         """Write records in one transaction (one fsync); durable on return. Returns their seqs."""
-        recs = list(records)
-        if not recs:
+        return self.append_encoded(encode(records))
+
+    def append_encoded(self, items: Sequence[Encoded]) -> list[int]:
+        """Like :meth:`append_many` for records already :func:`encode`-d (a writer can encode
+        the next batch in another thread while this one commits)."""
+        if not items:
             return []
         with self._db.write():
-            return self._append_in_tx(recs)
+            return self._append_in_tx(items)
 
-    def _append_in_tx(self, recs: Sequence[Record]) -> list[int]:
+    def _append_in_tx(self, recs: Sequence[Record | Encoded]) -> list[int]:
         db = self._db
         seqs: list[int] = []
         db.lock_writers()
@@ -164,8 +189,9 @@ class Journal:
         t_min, t_max, h = cur.t_min, cur.t_max, cur.head_hash
         seq = cur.last_seq
         rows: list[tuple[Any, ...]] = []
-        for rec in recs:
-            t = float(rec.t)
+        for item in recs:
+            rec = item if isinstance(item, Encoded) else encode([item])[0]
+            t = rec.t
             span_lo = t if t_min is None else min(t_min, t)
             span_hi = t if t_max is None else max(t_max, t)
             if n > 0 and (n >= self.segment_records or span_hi - span_lo > self.segment_span_s):
@@ -188,8 +214,7 @@ class Journal:
                 )
                 span_lo = span_hi = t
             seq += 1
-            body, raw = body_of(rec)
-            b = body.encode("utf-8")
+            body, raw, b = rec.body, rec.raw, rec.body_bytes
             h = link_hash(h, seq, b, raw)
             rows.append((seq, seg, t, rec.kind, rec.source, body, raw, h))
             seqs.append(seq)

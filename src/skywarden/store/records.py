@@ -20,14 +20,16 @@ time). The canonical JSON form (sorted keys, no whitespace) is what the hash cha
 tuples come back as tuples, bytes travel as base64 in the JSON form and as a BLOB in storage.
 
 The parsed form of a raw message is free JSON chosen by its adapter; adapters that want their
-detections exported (``store.export``) put ``{"detections": [detection_to_dict(d), ...]}`` in it.
+detections exported and replayed put ``detections_parsed(dets)`` in it:
+``{"detections": [detection_to_dict(d), ...], "common": {...}}`` (``common``: the values all
+detections share, stored once).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
@@ -441,9 +443,9 @@ def detection_to_dict(d: Detection) -> dict[str, Any]:
         "t": float(d.t),
         "sensor_id": d.sensor_id,
         "kind": d.kind.value,
-        "z": [float(v) for v in d.z],
-        "R": [float(v) for v in np.asarray(d.R).ravel()],
-        "sensor_pos": [float(v) for v in d.sensor_pos],
+        "z": np.asarray(d.z, dtype=float).tolist(),
+        "R": np.asarray(d.R, dtype=float).ravel().tolist(),
+        "sensor_pos": np.asarray(d.sensor_pos, dtype=float).tolist(),
         "identity": d.identity,
         "rcs_dbsm": d.rcs_dbsm,
         "class_hint": d.class_hint,
@@ -471,13 +473,40 @@ def detection_from_dict(d: Mapping[str, Any]) -> Detection:
     )
 
 
+HOISTED = ("R", "sensor_pos", "sensor_id", "attrs")
+"""Keys a message's detections usually share (one sensor's noise model and position)."""
+
+
+def detections_parsed(dets: Sequence[Detection]) -> dict[str, Any]:
+    """The parsed form of a message's detections: ``{"detections": [...]}``, with the values
+    every detection shares (``HOISTED``) stored once under ``"common"``: a radar message's
+    plots share one R and sensor position, and repeating them made the journal's JSON
+    encoding the ingest bottleneck."""
+    rows = [detection_to_dict(d) for d in dets]
+    out: dict[str, Any] = {"detections": rows}
+    if len(rows) > 1:
+        common = {k: rows[0][k] for k in HOISTED if all(r[k] == rows[0][k] for r in rows[1:])}
+        if common:
+            for r in rows:
+                for k in common:
+                    del r[k]
+            out["common"] = common
+    return out
+
+
 def detections_of(msg: RawMessage) -> list[Detection]:
     """The detections in a raw message's parsed form (empty when it follows no convention)."""
     p = msg.parsed
     if not isinstance(p, Mapping):
         return []
+    common = p.get("common")
+    base = {
+        "t": msg.t,
+        "sensor_id": msg.sensor_id,
+        **(common if isinstance(common, Mapping) else {}),
+    }
     out: list[Detection] = []
     for d in p.get("detections", ()) or ():
         if isinstance(d, Mapping) and "z" in d and "kind" in d:
-            out.append(detection_from_dict({"t": msg.t, "sensor_id": msg.sensor_id, **d}))
+            out.append(detection_from_dict({**base, **d}))
     return out
