@@ -1,20 +1,28 @@
 """The operator console in real headless Chromium (Playwright), against a real ``skywarden run``.
 
-Page loads, tracks are drawn and listed, the table sorts, selecting a track shows its details
-and lands in the URL, an alert is acknowledged, and the feed-lost banner appears with its age
-when the server goes away. Screenshots go to ``test-artifacts/`` (gitignored).
+Page loads view-only for a local viewer (no acknowledge buttons), the operator logs in through
+the form, tracks are drawn, listed and move, the table sorts, selecting a track shows its
+details and lands in the URL, an alert is acknowledged, and the feed-lost banner appears with
+its age when the server goes away. A second server (uvicorn in-process over a ScriptedSource)
+shows the alert tone on a new alert, the mute toggle, the per-sensor lost banner and a zone
+added through the API. Screenshots go to ``test-artifacts/`` (gitignored).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from service_helpers import PASSWORDS, PictureMaker, fast_users, make_site, standard_tracks
 from test_live_run import _interrupt, _start, _wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,7 +34,9 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
 ]
+ADMIN_PASSWORD = "console-test-admin-pw"
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 Server = tuple[subprocess.Popen[str], int]
@@ -45,7 +55,15 @@ def _ensure_chromium() -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    proc, port = _start("--speed", "2")
+    old = os.environ.get("SKYWARDEN_ADMIN_PASSWORD")
+    os.environ["SKYWARDEN_ADMIN_PASSWORD"] = ADMIN_PASSWORD
+    try:
+        proc, port = _start("--speed", "2")
+    finally:
+        if old is None:
+            del os.environ["SKYWARDEN_ADMIN_PASSWORD"]
+        else:
+            os.environ["SKYWARDEN_ADMIN_PASSWORD"] = old
     try:
         _wait_for(port, "/api/alerts?state=raised", proc, 60.0, bool)
         yield proc, port
@@ -76,6 +94,35 @@ def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser:
     assert page.inner_text("#mode") == "simulation"
     assert page.locator("#feed-banner").is_hidden()
     assert "drone" in page.inner_text("#legend")
+
+    # a local viewer sees the picture but is offered no action until logged in
+    assert page.inner_text("#user") == "view only (local)"
+    assert page.locator("#alerts button[data-act=ack]").count() == 0
+    page.click("#login-btn")
+    page.fill("#login input[name=username]", "admin")
+    page.fill("#login input[name=password]", "wrong password!")
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#login .error:has-text('Login refused')")
+    page.fill("#login input[name=password]", ADMIN_PASSWORD)
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("body[data-role=admin]")
+    assert page.locator("#login").is_hidden()
+    assert page.inner_text("#user") == "admin · admin"
+
+    # tracks move: a moving confirmed track's range changes between pictures
+    moving = page.evaluate(
+        """() => [...document.querySelectorAll('#tracks tbody tr')]
+             .filter((r) => parseFloat(r.children[6].textContent) > 3)
+             .map((r) => [r.dataset.id, r.children[4].textContent])[0]"""
+    )
+    assert moving, "no moving track in the table"
+    page.wait_for_function(
+        """([id, before]) => {
+             const r = document.querySelector(`#tracks tbody tr[data-id="${id}"]`);
+             return r && r.children[4].textContent !== before; }""",
+        arg=moving,
+        timeout=15_000,
+    )
 
     # sorting by range puts the nearest track first
     page.click("th[data-key=range]")
@@ -112,6 +159,7 @@ def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser:
     page.reload()
     page.wait_for_selector("#tracks tbody tr")
     assert f"track={tid}" in page.url and "range=1800" in page.url
+    page.wait_for_selector("body[data-role=admin]")  # the session survives a reload
     assert errors == []
     page.close()
 
@@ -127,3 +175,105 @@ def test_feed_lost_banner_shows_the_age_when_the_server_stops(server: Server, br
     assert "Feed lost" in banner.inner_text() and "ago" in banner.inner_text()
     page.screenshot(path=str(ARTIFACTS / "console-feed-lost.png"))
     page.close()
+
+
+class ScriptedServer:
+    """uvicorn in a thread over a ScriptedSource; pictures are pushed on the server's loop."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from skywarden.service.app import create_app
+        from skywarden.service.scripted import ScriptedSource
+        from skywarden.service.settings import ServiceSettings
+
+        self.source = ScriptedSource(make_site(), now=1_700_000_100.0)
+        self.maker = PictureMaker(self.source.site)
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        app = create_app(ServiceSettings(stale_after_s=3600), self.source, users=fast_users())
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self.loop = asyncio.get_running_loop()
+            await self.server.serve()
+
+        asyncio.run(main())
+
+    def __enter__(self) -> ScriptedServer:
+        self.thread.start()
+        while not self.server.started:
+            threading.Event().wait(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def call(self, fn: Any, *args: Any) -> None:
+        assert self.loop is not None
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def push(self, tracks: list[Any], t: float) -> None:
+        self.call(self.source.push, self.maker.make(tracks, t))
+
+
+def test_console_alert_tone_mute_sensor_banner_and_zones(browser: Any) -> None:
+    with ScriptedServer() as srv:
+        quiet = [tr for tr in standard_tracks() if tr.id != "T1"]  # no alert yet
+        srv.push(quiet, 100.0)
+        page = browser.new_page(viewport={"width": 1300, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://127.0.0.1:{srv.port}/?range=1500")
+        page.wait_for_selector("#tracks tbody tr")
+        page.click("#login-btn")
+        page.fill("#login input[name=username]", "olga")
+        page.fill("#login input[name=password]", PASSWORDS["olga"])
+        page.click("#login button[type=submit]")
+        page.wait_for_selector("body[data-role=operator]")
+        assert page.evaluate("document.body.dataset.beeps") is None
+
+        # a new alert sounds once; the same alert again does not
+        srv.push(standard_tracks(101.0), 101.0)
+        page.wait_for_selector("#alerts button[data-act=ack]")
+        page.wait_for_function("document.body.dataset.beeps === '1'")
+        srv.push(standard_tracks(102.0), 102.0)
+        page.wait_for_function("document.body.dataset.seq === '3'")
+        assert page.evaluate("document.body.dataset.beeps") == "1"
+
+        # muted (key m), a further new alert stays silent
+        page.keyboard.press("m")
+        assert page.inner_text("#mute") == "Sound off"
+        srv.call(srv.source.health.update, {"radar-1": {"state": "disconnected"}})
+        page.wait_for_selector(
+            "#sensor-banner:has-text('Sensor radar-1 (radar) lost')", timeout=10_000
+        )
+
+        # a zone added through the API appears on the map (the console follows /api/zones)
+        zone = {
+            "type": "Feature",
+            "properties": {
+                "id": "gate",
+                "kind": "protected",
+                "center_enu": [-300, 300],
+                "radius_m": 80,
+            },
+        }
+        csrf = page.evaluate(
+            "fetch('/api/auth/me').then((r) => r.json()).then((m) => m.csrf_token)"
+        )
+        r = page.request.post(
+            f"http://127.0.0.1:{srv.port}/api/zones", data=zone, headers={"X-CSRF-Token": csrf}
+        )
+        assert r.status == 403  # olga is an operator, not an admin
+        assert [z.id for z in srv.source.site.zones] == ["residence", "perimeter"]
+        page.screenshot(path=str(ARTIFACTS / "console-sensor-lost.png"))
+        assert errors == []
+        page.close()

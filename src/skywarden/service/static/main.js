@@ -4,6 +4,9 @@ import { renderDetails } from './details.js';
 import { Feed } from './feed.js';
 import { fmt } from './format.js';
 import { MapView } from './map.js';
+import { SensorWatch } from './sensors.js';
+import { LoginForm, Session } from './session.js';
+import { AlertSound } from './sound.js';
 import { renderLegend } from './style.js';
 import { TrackTable } from './table.js';
 import { View } from './view.js';
@@ -13,7 +16,22 @@ const state = { picture: null };
 const view = new View(() => redraw());
 const map = new MapView($('map'), view);
 const table = new TrackTable($('tracks'), view);
-const alerts = new AlertPanel($('alerts'), $('alert-count'), view, (msg) => console.warn(msg));
+const session = new Session();
+const loginForm = new LoginForm(session, $('login'));
+const sound = new AlertSound($('mute'));
+const alerts = new AlertPanel(
+  $('alerts'), $('alert-count'), view, (msg) => console.warn(msg), session, sound);
+const sensors = new SensorWatch(session, $('sensor-banner'), $('sensor-summary'));
+
+session.onChange((me) => {
+  const local = !me || me.via === 'local';
+  $('user').textContent = me ? (local ? 'view only (local)' : `${me.name} · ${me.role}`) : '';
+  $('login-btn').classList.toggle('hidden', !local);
+  $('logout-btn').classList.toggle('hidden', local);
+  if (alerts.seen) alerts.update(alerts.last);
+});
+$('login-btn').addEventListener('click', () => loginForm.show());
+$('logout-btn').addEventListener('click', () => session.logout());
 
 function redraw() {
   map.draw();
@@ -49,14 +67,16 @@ function onPicture(picture) {
   redraw();
 }
 
-async function getJSON(path) {
-  const r = await fetch(path);
-  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-  return r.json();
+const getJSON = (path) => session.getJSON(path);
+
+// Zones can be edited while the console runs: follow them from the API.
+async function refreshZones() {
+  try { map.site = { ...map.site, zones: await getJSON('/api/zones') }; redraw(); } catch (e) { /* next time */ }
 }
 
 async function start() {
   renderLegend($('legend'));
+  await loginForm.ensure();
   const [config, site, history, health] = await Promise.all(
     [getJSON('/api/config'), getJSON('/api/site'), getJSON('/api/history'), getJSON('/api/health')]);
   map.site = site;
@@ -65,12 +85,15 @@ async function start() {
   for (const [id, pts] of Object.entries(history.trails)) map.trails.set(id, pts);
   window.addEventListener('keydown', (ev) => {
     if (ev.target.tagName === 'INPUT') return;
-    if (ev.key === '+' || ev.key === '=') view.zoom(0.8);
+    if (ev.key === 'm') sound.toggle();
+    else if (ev.key === '+' || ev.key === '=') view.zoom(0.8);
     else if (ev.key === '-') view.zoom(1.25);
     else if (ev.key === 'c') view.recentre();
     else if (ev.key === 'Escape') view.select(null);
   });
   new Feed({ onPicture, banner: $('feed-banner'), staleAfterS: config.stale_after_s }).connect();
+  sensors.start();
+  setInterval(refreshZones, 10000);
   redraw();
 }
 
