@@ -3,8 +3,9 @@
 BSI Flex 335 sends one DetectionReport per object, plus StatusReports with no detection.
 The record machine turns every message into a scan (an empty one when it carries no
 detection), and the tracker counts a miss for every track of a ``radar``-kind sensor that a
-scan did not update; so each object's report is a miss for the other object, each status
-report a miss for both, and neither track survives. The fix belongs to the record machine /
+scan did not update; so each object's report is a miss for the other object and each status
+report a miss for both: the two objects' tracks are lost and re-born again and again (the
+same detections in one scan keep the same two tracks throughout). The fix belongs to the record machine /
 tracker (per-object reports are not scans: no misses from SAPIENT, ADS-B, Remote ID
 messages), not to the adapter, which must journal every message as received. This test is
 strict: it starts failing (XPASS) the day that is fixed, so the marker gets removed.
@@ -52,6 +53,7 @@ def test_two_objects_in_separate_reports_both_tracked() -> None:
         machine.inbound(Inbound("sapient-radar", "sapient", t, body, out.detections))
 
     send(registration(t=t0), t0)
+    seen: set[str] = set()
     for k in range(40):
         t = t0 + 1 + 0.5 * k
         send(detection_latlon(t=t, lat=51.0054 + k * 2e-5, lon=-0.999, n=2 * k % 400), t)
@@ -59,5 +61,7 @@ def test_two_objects_in_separate_reports_both_tracked() -> None:
         if k % 4 == 0:
             send(status(t=t + 0.02), t + 0.02)
         machine.tick(t + 0.1)
+        seen |= {tr.id for tr in machine.pipeline.tracker.tracks() if tr.confirmed}
     confirmed = [tr for tr in machine.pipeline.tracker.tracks() if tr.confirmed]
     assert len(confirmed) == 2
+    assert len(seen) == 2, f"confirmed track ids over the run: {sorted(seen)}"
