@@ -27,9 +27,10 @@ skywarden never tasks a node (``tests/test_sapient_no_task.py``).
 Known limit (not the links' to fix: they journal every message as received): the record
 machine makes every message a scan, an empty one when it carries no detection, and the
 tracker counts a miss for each ``radar``/``plots`` track a scan did not update. SAPIENT sends
-one DetectionReport per object plus StatusReports, so a SAPIENT node declared ``kind =
-"radar"`` that reports two objects loses both tracks (``tests/test_sapient_live_multi.py``,
-strict xfail). ADS-B, Remote ID and camera-kind sensors count no misses and are unaffected.
+one DetectionReport per object plus StatusReports, so for a SAPIENT node declared ``kind =
+"radar"`` each object's report is a miss for every other object's track and each status
+report a miss for all of them (tracks of several objects can be lost and re-born). ADS-B,
+Remote ID and camera-kind sensors count no misses and are unaffected.
 """
 
 from __future__ import annotations
