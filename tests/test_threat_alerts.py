@@ -48,7 +48,15 @@ def test_polygon_zone() -> None:
     assert tte == pytest.approx(50.0, abs=1.0)
 
 
-def track(tid: str, x: list[float], ident: str | None = None, cls: str = "drone") -> TrackState:
+def track(
+    tid: str,
+    x: list[float],
+    ident: str | None = None,
+    cls: str = "drone",
+    hits: int = 20,
+    score: float = 30.0,
+) -> TrackState:
+    """A firm confirmed track (score and hits of a real object), unless told otherwise."""
     return TrackState(
         tid,
         0.0,
@@ -57,6 +65,8 @@ def track(tid: str, x: list[float], ident: str | None = None, cls: str = "drone"
         TrackStatus.CONFIRMED,
         identity=ident,
         class_probs={cls: 0.9, "bird": 0.1} if cls != "bird" else {"bird": 0.9, "drone": 0.1},
+        hits=hits,
+        score=score,
     )
 
 
@@ -75,6 +85,17 @@ def test_alert_rule_inside_approaching_friend_bird() -> None:
     assert friend.level is ThreatLevel.NONE and friend.friendly
     bird = a.assess_one(track("5", [0, 0, 50, 0, 0, 0], cls="bird"), 0)
     assert bird.level < ThreatLevel.WARNING
+
+
+def test_warning_waits_for_a_firm_track_an_imminent_alert_does_not() -> None:
+    a = ThreatAssessor(SITE)
+    young = a.assess_one(track("6", [1150, 0, 50, -10, 0, 0], hits=3, score=7.0), 0)
+    assert young.level is ThreatLevel.WATCH
+    assert any("not firm" in r for r in young.reasons)
+    sparse = track("6", [1150, 0, 50, -10, 0, 0], hits=4, score=20.0)
+    assert a.assess_one(sparse, 20.0).level is ThreatLevel.WATCH  # 4 hits in 20 s: clutter
+    inside = a.assess_one(track("6", [0, 0, 50, 0, 0, 0], hits=2, score=6.0), 0)
+    assert inside.level is ThreatLevel.ALERT
 
 
 def test_one_alert_per_track_and_zone_with_escalation_and_hysteresis() -> None:

@@ -35,7 +35,7 @@ def states(
         x = np.concatenate([start + v * (t - t_launch), v])
         out.append(
             TrackState("9", float(t), x, P.copy(), TrackStatus.CONFIRMED, first_t=first_t,
-                       class_probs={"drone": 0.95, "bird": 0.05})
+                       class_probs={"drone": 0.95, "bird": 0.05}, hits=20, score=30.0)
         )  # fmt: skip
     return out
 

@@ -66,6 +66,13 @@ class ThreatConfig:
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
     approach_min_closing_mps: float = 3.0
+    # A *warning* (not an imminent-entry alert) waits for a firm track: a track score (the
+    # tracker's log-likelihood ratio, SPRT) about twice the confirmation score (ln(0.9/3e-3)
+    # = 5.7) and at least one hit per three seconds of its life (a small drone near the edge of
+    # radar coverage is seen about every other scan). Chains of clutter plots get
+    # confirmed now and then and look fast and drone-sized; they rarely get this far.
+    firm_score: float = 12.0
+    firm_hit_rate: float = 0.35  # hits / (age + 1 s)
 
 
 class ThreatAssessor:
@@ -187,6 +194,14 @@ class ThreatAssessor:
             level = ThreatLevel.WATCH
         if level > ThreatLevel.WATCH and p_drone < cfg.min_drone_prob:
             reasons.append(f"P(drone) {p_drone:.0%} below {cfg.min_drone_prob:.0%}")
+            level = ThreatLevel.WATCH
+        age = max(t - tr.first_t, 0.0)
+        if level is ThreatLevel.WARNING and (
+            tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
+        ):
+            reasons.append(
+                f"track not firm yet (score {tr.score:.0f}, {tr.hits} hits in {age:.0f} s)"
+            )
             level = ThreatLevel.WATCH
         if level > ThreatLevel.WATCH and t - tr.first_t < cfg.min_age_s:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")

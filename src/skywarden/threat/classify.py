@@ -1,23 +1,41 @@
 """Per-track class probabilities: drone (multirotor / fixed-wing), bird, manned aircraft.
 
-A recursive Bayes classifier (naive: features taken as conditionally independent given the
-class, each with a likelihood grounded in the physics of the class; Blackman & Popoli 1999,
-§8 on feature-aided tracking). Evidence arrives two ways:
+A Bayes classifier (naive: features taken as conditionally independent given the class,
+each with a likelihood grounded in the physics of the class; Blackman & Popoli 1999, §8 on
+feature-aided tracking). Two kinds of evidence, kept apart on purpose:
 
-- per detection (``observe``): radar cross-section of each plot, an RF direction finder's hit
-  (only emitting drones are heard), an acoustic array's hit, a camera's own class, a
-  cooperative identity (ADS-B means a manned aircraft; Remote ID means a drone);
-- per frame (``annotate``): the track's horizontal speed, in a slowly forgetting average so
-  a single noisy scan cannot flip the class, and RF hits weighed against RF scans.
+- **Accumulated** over detections (``observe``), where successive pieces really are new
+  information: a camera's own class, a cooperative identity (ADS-B means a manned aircraft,
+  Remote ID a drone - unless ``threat.spoof`` found it suspicious), RF hits weighed against
+  the RF scans that could have heard the track.
+- **Current** features recomputed each frame (``annotate``) and *not* summed over frames,
+  because they describe the same object again and again:
 
-Each likelihood is a density, not a vote. Not yet used: vertical speed, altitude, hover and
-weave history; a reliability table is still to be written (issue 6).
+  * radar cross-section as a hierarchical model: each object has its own mean RCS drawn from
+    its class (``RCS_MODEL`` mean and object-to-object spread) and each plot fluctuates about
+    it (``RCS_FLUCT_DB``, Swerling I in dB). The sample mean of n plots is then
+    ``N(mu_c, spread_c^2 + fluct^2 / n)``: the evidence saturates instead of growing with n,
+    so a bird with a drone-sized mean RCS cannot become "certainly a drone" by being seen
+    often (the old per-plot sum did exactly that);
+  * horizontal speed (a slowly forgetting average);
+  * kinematic history over the last ``WINDOW_S`` seconds (``KINEMATICS``, log-normal per
+    class): speed fluctuation (flapping and gliding birds change speed, autopilots hold it),
+    weave (standard deviation of the turn rate: birds wander, drones and aircraft fly lines
+    and steady turns) and vertical-speed fluctuation.
+
+Hover is not used: near-stationary ground clutter looks like a hovering multirotor. Altitude
+is not used either: birds and small drones share the same heights.
+
+Calibration: the summed log-likelihood is divided by ``temperature`` before the softmax, so
+that predicted probabilities match observed frequencies (the reliability table in
+``tests/test_class_trajectories.py``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections import deque
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -37,17 +55,20 @@ CLASSES: tuple[ObjectClass, ...] = (
     ObjectClass.BIRD,
     ObjectClass.AIRCRAFT,
 )
-PRIOR = np.array([0.25, 0.1, 0.5, 0.15])
+PRIOR = np.array([0.15, 0.1, 0.6, 0.15])
 
 
 def _log_norm(x: float, mu: float, sd: float) -> float:
     return -0.5 * ((x - mu) / sd) ** 2 - math.log(sd)
 
 
-# Radar cross-section, dBsm: (mean, sd) per class. Small multirotors -20..-10 dBsm, small
-# fixed-wing -15..-5, birds -40..-20 (a pigeon is about -25), light aircraft and helicopters
-# 0..+20 (Skolnik, Radar Handbook 3rd ed., table 1.1; Torvik et al., IEEE TGRS 54(6), 2016).
-RCS_MODEL = {0: (-18.0, 6.0), 1: (-14.0, 6.0), 2: (-25.0, 6.0), 3: (5.0, 8.0)}
+# Radar cross-section of an object's plots, dBsm: (class mean, object-to-object spread).
+# Small multirotors -25..-10 dBsm, small fixed-wing -20..-5, birds -40..-15 (a pigeon is
+# about -25, a goose or egret -20..-15), light aircraft and helicopters 0..+20 (Skolnik,
+# Radar Handbook 3rd ed., table 1.1; Torvik et al., IEEE TGRS 54(6), 2016). Plot-level means
+# sit ~2.5 dB below the object's mean RCS (the mean of 10 log10 of an exponential variable).
+RCS_MODEL = {0: (-20.0, 4.5), 1: (-16.0, 4.5), 2: (-26.0, 5.0), 3: (5.0, 8.0)}
+RCS_FLUCT_DB = 5.6  # plot-to-plot: Swerling I in dB (5.57) plus a little estimation noise
 # RF direction finders: an emitting drone is heard in most RF scans, any other track lines up
 # with some bearing only by coincidence. Not every drone emits (autonomous ones are silent),
 # so the drone likelihood is a mixture: P(emitter) * Bin(k; n, P_HEARD) + (1 - P(emitter)) *
@@ -59,12 +80,51 @@ P_COINCIDE = 0.1
 # Horizontal speed, m/s: birds cruise 6-20 m/s; multirotors hover to 25+; fixed-wing drones
 # 15-40; manned aircraft near a site 30-120.
 SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
+# Kinematic history over WINDOW_S, as the tracker's filtered velocity shows it (its noise
+# floor is a few tenths of a m/s): per class (median, sd of log) of the standard deviation of
+# horizontal speed (m/s), of turn rate (rad/s, while moving faster than MOVING_MPS) and of
+# vertical speed (m/s). Birds flap and glide (speed varies 10-20 %), wander in heading and
+# bob; autopilots hold speed, heading and height; aircraft are steadier still. The spreads
+# are wide on purpose: manoeuvring drones and gliding birds overlap.
+WINDOW_S = 15.0
+MIN_WINDOW_S = 6.0
+MOVING_MPS = 2.0
+KINEMATICS: dict[str, dict[int, tuple[float, float]]] = {
+    "speed_sd": {0: (0.35, 0.9), 1: (0.3, 0.8), 2: (1.2, 0.8), 3: (0.3, 0.6)},
+    "turn_sd": {0: (0.03, 1.0), 1: (0.02, 0.9), 2: (0.1, 1.0), 3: (0.01, 0.7)},
+    "climb_sd": {0: (0.45, 0.9), 1: (0.45, 0.9), 2: (0.7, 0.7), 3: (0.35, 0.6)},
+}
+KINEMATIC_WEIGHT = 0.6  # the three are correlated (one wandering flight path shows in all)
+TEMPERATURE = 1.0
+
+
+def _log_lognorm(x: float, median: float, s: float) -> float:
+    z = (math.log(max(x, 1e-3)) - math.log(median)) / s
+    return -0.5 * z * z - math.log(s)
+
+
+def kinematic_features(hist: Sequence[tuple[float, float, float, float]]) -> dict[str, float]:
+    """Window features from (t, ve, vn, vu) samples; empty when the window is too short."""
+    if len(hist) < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
+        return {}
+    a = np.asarray(hist, dtype=float)
+    sp = np.hypot(a[:, 1], a[:, 2])
+    out = {"speed_sd": float(sp.std()), "climb_sd": float(a[:, 3].std())}
+    moving = (sp[1:] > MOVING_MPS) & (sp[:-1] > MOVING_MPS)
+    if int(moving.sum()) >= 4:
+        hd = np.unwrap(np.arctan2(a[:, 1], a[:, 2]))
+        rate = np.diff(hd) / np.maximum(np.diff(a[:, 0]), 1e-3)
+        out["turn_sd"] = float(rate[moving].std())
+    return out
 
 
 @dataclass
 class _Evidence:
     log_post: np.ndarray = field(default_factory=lambda: np.log(PRIOR.copy()))
     speed_avg: float | None = None
+    rcs_n: int = 0
+    rcs_sum: float = 0.0
+    hist: deque[tuple[float, float, float, float]] = field(default_factory=deque)
     identity_class: int | None = None
     rf_hits: int = 0
     rf_scans: int = 0
@@ -96,10 +156,9 @@ class Classifier:
         if kind in (SensorKind.RF, SensorKind.ACOUSTIC) and candidates > 1:
             return  # the bearing fitted several tracks: no evidence about this one
         ll = np.zeros(len(CLASSES))
-        if det.rcs_dbsm is not None:
-            for k, (mu, sd) in RCS_MODEL.items():
-                ll[k] = _log_norm(det.rcs_dbsm, mu, sd)
-            ll *= 0.5  # plot-to-plot fluctuation makes successive RCS samples correlated
+        if det.rcs_dbsm is not None and math.isfinite(det.rcs_dbsm):
+            ev.rcs_n += 1  # weighed as a sample mean in _posterior (see RCS_MODEL)
+            ev.rcs_sum += det.rcs_dbsm
         if kind is SensorKind.RF:
             ev.rf_hits += 1  # weighed against the scans that could have heard it: _rf_loglik
         if kind is SensorKind.ADSB and not ev.distrusted:
@@ -166,9 +225,29 @@ class Classifier:
         spd = float(np.hypot(tr.x[3], tr.x[4]))
         a = self.forget
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
-        lp = ev.log_post.copy() + self._rf_loglik(ev)
-        for k, (mu, sd) in SPEED_MODEL.items():
-            lp[k] += _log_norm(ev.speed_avg, mu, sd)
+        h = ev.hist
+        if not h or tr.t > h[-1][0]:
+            h.append((tr.t, float(tr.x[3]), float(tr.x[4]), float(tr.x[5])))
+            while h[0][0] < tr.t - WINDOW_S:
+                h.popleft()
+        lp = ev.log_post.copy() + self._rf_loglik(ev) + self._feature_loglik(ev)
+        lp /= TEMPERATURE
         lp -= lp.max()
         p = np.exp(lp)
         return np.asarray(p / p.sum())
+
+    @staticmethod
+    def _feature_loglik(ev: _Evidence) -> np.ndarray:
+        """Current (not accumulated) evidence: mean RCS, speed, kinematic history."""
+        ll = np.zeros(len(CLASSES))
+        if ev.rcs_n:
+            m = ev.rcs_sum / ev.rcs_n
+            for k, (mu, spread) in RCS_MODEL.items():
+                ll[k] += _log_norm(m, mu, math.sqrt(spread**2 + RCS_FLUCT_DB**2 / ev.rcs_n))
+        if ev.speed_avg is not None:
+            for k, (mu, sd) in SPEED_MODEL.items():
+                ll[k] += _log_norm(ev.speed_avg, mu, sd)
+        for name, x in kinematic_features(ev.hist).items():
+            for k, (med, s) in KINEMATICS[name].items():
+                ll[k] += KINEMATIC_WEIGHT * _log_lognorm(x, med, s)
+        return ll
