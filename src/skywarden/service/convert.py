@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pymap3d
 
 from skywarden.alerts.lifecycle import Alert
 from skywarden.core.geo import GeoOrigin
@@ -42,6 +43,20 @@ def geo_point(origin: GeoOrigin, e: float, n: float, u: float) -> GeoPoint:
     return GeoPoint(lat=round(lat, 7), lon=round(lon, 7), alt_m=_r(alt))
 
 
+def geo_points(origin: GeoOrigin, enu: np.ndarray) -> list[GeoPoint]:
+    """Many ENU points at once (one vectorised pymap3d call: the per-point call dominated the
+    cost of a picture with 100 tracks)."""
+    if len(enu) == 0:
+        return []
+    lat, lon, alt = pymap3d.enu2geodetic(
+        enu[:, 0], enu[:, 1], enu[:, 2], origin.lat_deg, origin.lon_deg, origin.alt_m
+    )
+    return [
+        GeoPoint(lat=round(float(a), 7), lon=round(float(b), 7), alt_m=_r(c))
+        for a, b, c in zip(np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt), strict=True)
+    ]
+
+
 def threat_out(a: ThreatAssessment) -> ThreatOut:
     tte = a.time_to_enter_s
     return ThreatOut(
@@ -54,7 +69,9 @@ def threat_out(a: ThreatAssessment) -> ThreatOut:
     )
 
 
-def track_out(tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin) -> TrackOut:
+def track_out(
+    tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin, pos: GeoPoint | None = None
+) -> TrackOut:
     e, n, u, ve, vn, vu = (float(v) for v in tr.x[:6])
     sigma = math.sqrt(max(float(np.trace(tr.P[:2, :2])) / 2.0, 0.0))
     return TrackOut(
@@ -64,7 +81,7 @@ def track_out(tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin) -> 
         confirmed=tr.confirmed,
         coasting=tr.status is TrackStatus.COASTING,
         enu=[_r(e), _r(n), _r(u)],
-        position=geo_point(origin, e, n, u),
+        position=pos if pos is not None else geo_point(origin, e, n, u),
         velocity_enu=[_r(ve), _r(vn), _r(vu)],
         speed_mps=_r(math.hypot(ve, vn, vu)),
         heading_deg=_r(math.degrees(math.atan2(ve, vn)) % 360.0, 1),
@@ -98,7 +115,12 @@ def alert_out(al: Alert) -> AlertOut:
 
 
 def tracks_out(pic: Picture, origin: GeoOrigin) -> list[TrackOut]:
-    return [track_out(tr, pic.assessments.get(tr.id), origin) for tr in pic.tracks]
+    enu = np.array([[float(v) for v in tr.x[:3]] for tr in pic.tracks]).reshape(-1, 3)
+    pos = geo_points(origin, enu)
+    return [
+        track_out(tr, pic.assessments.get(tr.id), origin, p)
+        for tr, p in zip(pic.tracks, pos, strict=True)
+    ]
 
 
 def picture_out(pic: Picture, origin: GeoOrigin, resync: bool = False) -> PictureOut:
