@@ -21,9 +21,11 @@ from skywarden.core.clock import Clock, WallClock
 from skywarden.core.inbound import IngestPort
 from skywarden.service import admin_api, api, auth_api, convert, metrics, ws
 from skywarden.service import ingest as ingest_routes
+from skywarden.service import replay as replay_routes
 from skywarden.service.audit import AuditSink
 from skywarden.service.auth import build_security
 from skywarden.service.hub import Outgoing, PictureHub
+from skywarden.service.replay import ReplayStore
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import Picture, PictureSource
@@ -44,6 +46,7 @@ def create_app(
     sensor_tokens: SensorTokens | None = None,
     audit: AuditSink | None = None,
     ingest: IngestPort | None = None,
+    replay: ReplayStore | None = None,
 ) -> FastAPI:
     """Build the app. ``source`` is required to serve; it is an argument so tests inject one.
 
@@ -87,11 +90,13 @@ def create_app(
     )
     app.state.skywarden = st
     app.state.ingest = ingest
+    app.state.replay = replay  # GET /api/replay reads the journal through it (404 without)
     app.include_router(api.router)
     app.include_router(auth_api.router)
     app.include_router(admin_api.router)
     app.include_router(ws.router)
     app.include_router(metrics.router)
     app.include_router(ingest_routes.router)
+    app.include_router(replay_routes.router)
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="console")
     return app
