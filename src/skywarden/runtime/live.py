@@ -55,7 +55,9 @@ def build_server(
     source: LiveSource, host: str, port: int, clock: WallClock | None = None
 ) -> uvicorn.Server:
     settings = ServiceSettings(host=host, port=port)
-    app = create_app(settings, source, clock=clock or WallClock(), ingest=source.ingest)
+    app = create_app(
+        settings, source, clock=clock or WallClock(), ingest=source.ingest, replay=source.journal
+    )
     cfg = uvicorn.Config(
         app,
         host=host,
