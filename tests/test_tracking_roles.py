@@ -163,7 +163,8 @@ def test_tracker_jpda_follows_a_target_in_clutter() -> None:
         if k % 2:  # a clutter plot inside its gate every other scan
             dets.append(xy(t, 100 + 10 * t + rng.uniform(-15, 15), -200 + rng.uniform(-15, 15)))
         trk.process(t, "p", dets)
-        ids.update(tr.id for tr in trk.tracks(confirmed_only=True) if abs(tr.x[1] + 200) < 50)
+        if k >= 5:  # once settled: one track, one identity
+            ids.update(tr.id for tr in trk.tracks(confirmed_only=True) if abs(tr.x[1] + 200) < 50)
     near = [tr for tr in trk.tracks(confirmed_only=True) if abs(tr.x[1] + 200) < 50]
     assert len(near) == 1 and len(ids) == 1
     assert near[0].x[0] == pytest.approx(340, abs=15)
@@ -362,3 +363,34 @@ def test_clutter_map_ratio_is_the_gamma_poisson_posterior_mean() -> None:
     want = (10.0 * e + 90.0) / (40.0 * e)
     assert cmap.log_ratio(np.array([0]))[0] == pytest.approx(math.log(min(want, cfg.max_ratio)))
     assert cmap.log_ratio(np.array([5]))[0] == pytest.approx(math.log(10.0 / 40.0))
+
+
+def test_duplicates_merge_after_consecutive_passes_keeping_the_older_number() -> None:
+    from skywarden.tracking.merge import DuplicateResolver, MergeConfig
+
+    res = DuplicateResolver(MergeConfig(merge_scans=3))
+    uid = np.array([7, 3, 9])
+    t_first = np.array([5.0, 1.0, 2.0])
+    P = np.repeat(np.diag([25.0, 25.0, 25.0, 4.0, 4.0, 4.0])[None], 3, axis=0)
+    ident = np.array([None, None, None], dtype=object)
+    x = np.array([[0, 0, 50, 10, 0, 0], [3, -2, 51, 10, 0.5, 0], [2000, 0, 50, 0, 10, 0.0]])
+    assert res.check(uid, t_first, x, P, ident) == []
+    assert res.check(uid, t_first, x, P, ident) == []
+    assert res.check(uid, t_first, x, P, ident) == [(1, 0)]  # uid 3 (older) keeps, 7 goes
+
+
+def test_crossing_tracks_and_two_identities_are_not_merged() -> None:
+    from skywarden.tracking.merge import DuplicateResolver, MergeConfig
+
+    res = DuplicateResolver(MergeConfig(merge_scans=3))
+    uid = np.array([1, 2])
+    t_first = np.zeros(2)
+    P = np.repeat(np.diag([25.0, 25.0, 25.0, 4.0, 4.0, 4.0])[None], 2, axis=0)
+    none = np.array([None, None], dtype=object)
+    together = np.array([[0, 0, 50, 10, 0, 0], [1, 1, 50, 10, 0, 0.0]])
+    apart = np.array([[0, 0, 50, 10, 0, 0], [0, 0, 50, -10, 0, 0.0]])  # crossing: velocities
+    for x in (together, together, apart, together, together):
+        assert res.check(uid, t_first, x, P, none) == []  # the streak restarted
+    two = np.array(["rid:A", "rid:B"], dtype=object)
+    for _ in range(5):
+        assert res.check(uid, t_first, together, P, two) == []

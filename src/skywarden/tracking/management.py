@@ -36,7 +36,7 @@ F64 = NDArray[np.float64]
 @dataclass(frozen=True)
 class ManagementConfig:
     alpha: float = 1e-2  # P(confirm a false track) per the SPRT
-    beta: float = 0.1  # P(drop a true track)
+    beta: float = 0.05  # P(drop a true track)
     delete_drop: float = 10.0
     young_drop: float = 3.0  # a track never far above the confirm score dies below it - this
     score_cap: float = 30.0

@@ -1,6 +1,7 @@
 """What the tracker needs to know about each sensor, derived once from its data sheet.
 
-- ``pd``: detection probability used in the track score and the assignment costs.
+- ``pd``: detection probability used in the track score and the assignment costs; where the
+  data sheet gives one per class, their mean or (``pd_rule="min"``) the lowest.
 - ``log_lambda``: log clutter density in the sensor's measurement space (false reports per
   unit of measurement volume per scan), from ``clutter_per_scan`` over the volume the sensor
   reports in. For a polar radar the volume is range x azimuth x elevation x range-rate
@@ -38,6 +39,7 @@ def sensor_model(
     el_span_rad: float = 0.6,
     radial_span_mps: float = 100.0,
     false_bearings_per_scan: float = 0.2,
+    pd_rule: str = "mean",
 ) -> SensorModel:
     k = spec.measures
     c = spec.clutter_per_scan
@@ -61,4 +63,8 @@ def sensor_model(
     lam = max(c, 1e-3) / vol
     expects_all = spec.kind in (SensorKind.RADAR, SensorKind.PLOTS)
     dims = 2 if k is MeasurementKind.XY else (0 if not k.fixes_position else 3)
-    return SensorModel(spec, spec.pd_for(None), math.log(lam), expects_all, dims)
+    if pd_rule == "min" and isinstance(spec.pd, dict) and spec.pd:
+        pd = float(min(spec.pd.values()))
+    else:
+        pd = spec.pd_for(None)
+    return SensorModel(spec, pd, math.log(lam), expects_all, dims)

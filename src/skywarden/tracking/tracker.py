@@ -41,6 +41,7 @@ from skywarden.tracking.gating import all_pairs, chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import init_from_measurements, triangulate
 from skywarden.tracking.management import ManagementConfig, manage
 from skywarden.tracking.measurement import innovation, measure
+from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import ConstantVelocity, CoordinatedTurn, MotionModel, NearHover
 from skywarden.tracking.sensor_model import SensorModel, sensor_model
 
@@ -97,7 +98,12 @@ class TrackerConfig:
     default_altitude_sigma_m: float = 60.0
     time_tolerance_s: float = 1e-6
     association: str = "gnn"  # "gnn" (hard, optimal assignment) or "jpda" (soft, dense clutter)
+    # the detection probability the tracker assumes where the data sheet gives one per class:
+    # "min" (the hardest class, small drones: a miss then costs a drone track least, which is
+    # what an early-warning tracker wants near the edge of coverage) or "mean"
+    pd_rule: str = "min"
     clutter_map: ClutterMapConfig = field(default_factory=ClutterMapConfig)
+    merge: MergeConfig = field(default_factory=MergeConfig)
 
     def __post_init__(self) -> None:
         if self.association not in ("gnn", "jpda"):
@@ -125,7 +131,10 @@ class Tracker:
             raise ValueError("mu0 needs one probability per motion model")
         self.models = self.cfg.models
         self.sensors = {
-            s.id: sensor_model(s, self.cfg.el_span_rad, self.cfg.radial_span_mps) for s in sensors
+            s.id: sensor_model(
+                s, self.cfg.el_span_rad, self.cfg.radial_span_mps, pd_rule=self.cfg.pd_rule
+            )
+            for s in sensors
         }
         self.associator = associator or GNNAssociator()
         mu0 = np.asarray(self.cfg.mu0, dtype=float)
@@ -142,6 +151,7 @@ class Tracker:
             and sm.spatial_dims
         }
         self._loglam: F64 = np.zeros(0)  # ln lambda of each report of the current call
+        self._merger = DuplicateResolver(self.cfg.merge)
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -229,6 +239,7 @@ class Tracker:
             # unexplained reports are not yet evidence of clutter)
             cmap.observe(cells[~explained])
         self.bank.keep(keep)
+        self._merge_duplicates()
         self._initiate(t, sm, dets, ~assigned_dets & ~blocked)
         self.counters.inc("accepted.reports")
         self.counters.inc("accepted.detections", len(dets))
@@ -397,6 +408,33 @@ class Tracker:
         b.x[ta] = X.reshape(K, M, 6)
         b.P[ta] = P.reshape(K, M, 6, 6)
         return np.asarray(ll_comb, dtype=float)
+
+    def _merge_duplicates(self) -> None:
+        """Established tracks that stayed one object for several scans become one
+        (``merge.DuplicateResolver``): the older number survives with the better state."""
+        b = self.bank
+        est = np.flatnonzero(b.status != TENTATIVE)
+        xc, Pc = imm.combine(b.x[est], b.P[est], b.mu[est])
+        pairs = self._merger.check(b.uid[est], b.t_first[est], xc, Pc, b.identity[est])
+        if not pairs:
+            return
+        mask = np.ones(b.n, dtype=bool)
+        for ka, kd in pairs:
+            a, d = int(est[ka]), int(est[kd])
+            if np.trace(Pc[kd, :3, :3]) < np.trace(Pc[ka, :3, :3]):
+                b.x[a], b.P[a], b.mu[a] = b.x[d], b.P[d], b.mu[d]
+            if b.identity[a] is None:
+                b.identity[a] = b.identity[d]
+            for sid, ts in b.sensors[d].items():
+                b.sensors[a][sid] = max(b.sensors[a].get(sid, ts), ts)
+            b.hits[a] += b.hits[d]
+            b.pos_hits[a] += b.pos_hits[d]
+            b.t_update[a] = max(b.t_update[a], b.t_update[d])
+            b.score[a] = max(b.score[a], b.score[d])
+            b.score_max[a] = max(b.score_max[a], b.score_max[d])
+            mask[d] = False
+        b.keep(mask)
+        self.counters.inc("merged.duplicates", len(pairs))
 
     def _soft_step(
         self,
