@@ -152,6 +152,17 @@ def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser:
         acknowledged = True
         break
     assert acknowledged, "no alert could be acknowledged from the console"
+    # the replay bar plays the journal on the map; Live returns to the live picture
+    page.click("#replay-bar [data-act=open]")
+    page.wait_for_selector("body[data-replay=on]")
+    page.wait_for_selector("#replay-bar .status:has-text('replay')")
+    first_t = float(page.evaluate("document.body.dataset.replayT"))
+    assert page.locator("#tracks tbody tr").count() > 0
+    page.click("#replay-bar [data-act=play]")
+    page.wait_for_function(f"Number(document.body.dataset.replayT) > {first_t}", timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "console-replay.png"))
+    page.click("#replay-bar [data-act=live]")
+    page.wait_for_selector("body[data-replay=off]")
     page.wait_for_timeout(1500)  # let trails grow a little for the picture
     page.screenshot(path=str(ARTIFACTS / "console.png"))
 

@@ -4,6 +4,7 @@ import { renderDetails } from './details.js';
 import { Feed } from './feed.js';
 import { fmt } from './format.js';
 import { MapView } from './map.js';
+import { ReplayBar } from './replay.js';
 import { SensorWatch } from './sensors.js';
 import { LoginForm, Session } from './session.js';
 import { AlertSound } from './sound.js';
@@ -31,6 +32,12 @@ session.onChange((me) => {
   if (alerts.seen) alerts.update(alerts.last);
 });
 $('login-btn').addEventListener('click', () => loginForm.show());
+const replay = new ReplayBar(session, $('replay-bar'), (tracks, trails) => {
+  map.tracks = tracks;
+  map.trails = trails;
+  table.update(tracks);
+  redraw();
+}, () => { if (state.picture) { map.trails.clear(); onPicture(state.picture); } });
 $('logout-btn').addEventListener('click', () => session.logout());
 
 function redraw() {
@@ -56,10 +63,11 @@ function appendTrails(picture) {
 
 function onPicture(picture) {
   state.picture = picture;
+  alerts.update(picture.alerts);  // alerts stay live during a replay
+  if (replay.active) return;
   appendTrails(picture);
   map.tracks = picture.tracks;
   table.update(picture.tracks);
-  alerts.update(picture.alerts);
   $('clock').textContent = fmt.clock(picture.t);
   const confirmed = picture.tracks.filter((t) => t.confirmed).length;
   $('counts').textContent = `${confirmed} tracks · picture #${picture.seq}`;
@@ -86,6 +94,7 @@ async function start() {
   window.addEventListener('keydown', (ev) => {
     if (ev.target.tagName === 'INPUT') return;
     if (ev.key === 'm') sound.toggle();
+    else if (ev.key === 'r') { if (replay.active) replay.live(); else replay.open(); }
     else if (ev.key === '+' || ev.key === '=') view.zoom(0.8);
     else if (ev.key === '-') view.zoom(1.25);
     else if (ev.key === 'c') view.recentre();
