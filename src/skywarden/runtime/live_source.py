@@ -24,9 +24,11 @@ consumer in order, answered when applied. A refused action (unknown alert, alrea
 resolved) stays in the journal as an attempt.
 
 Restart: before serving, :meth:`LiveSource.start` replays the last ``restore_window_s`` of
-the journal (messages, ticks, operator actions) through the machine, so confirmed tracks
-and alert states are back before the first request, and journals a ``runtime.start``
-``ConfigChange`` saying what it restored.
+the journal (messages, ticks, operator actions) through the machine
+(``record_restore.restore_machine``: exact when the previous process started inside the
+window, else tracks rebuilt from the window and earlier acknowledgements not carried over),
+so confirmed tracks and alert states are back before the first request, and journals a
+``runtime.start`` ``ConfigChange`` saying what it restored; its seq tags this run's outputs.
 
 Time: the site clock starts at ``max(Clock.now(), last restored step)`` and runs at
 ``speed`` (the simulated site may run faster than real time; its clock holds while the
@@ -40,7 +42,6 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from skywarden.alerts.lifecycle import Alert, AlertState
 from skywarden.core.clock import Clock
@@ -52,26 +53,12 @@ from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.record_restore import START_KEY, Restored, restore_machine
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
 
 log = logging.getLogger(__name__)
-
-RESTORE_KINDS = ("raw", "tick", "operator")
-
-
-@dataclass(frozen=True)
-class RestoreInfo:
-    """What the start-up restore replayed (seq bounds are inclusive; 0 when nothing)."""
-
-    from_t: float | None
-    first_seq: int
-    last_seq: int
-    records: int
-    frames: int
-    confirmed_tracks: int
-    active_alerts: int
 
 
 class LiveSource:
@@ -101,10 +88,11 @@ class LiveSource:
         self.recent_resolved_s = recent_resolved_s
         self.lag_s = lag_s
         self.restore_window_s = restore_window_s
+        self.config = config
         self.machine = RecordMachine(feed.site, config)
         self.ingest = JournalingIngest(journal, self._deliver)
         self.counters = Counters()
-        self.restored: RestoreInfo | None = None
+        self.restored: Restored | None = None
         self.adapter: FeedAdapter | None = None
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
@@ -152,12 +140,12 @@ class LiveSource:
         self.restored = await asyncio.to_thread(self._restore)
         await self.ingest.start()
         r = self.restored
-        await self.ingest.append(
+        seqs = await self.ingest.append(
             [
                 ConfigChange(
                     self.clock.now(),
                     "runtime",
-                    "runtime.start",
+                    START_KEY,
                     None,
                     {
                         "mode": self.mode,
@@ -167,11 +155,13 @@ class LiveSource:
                         "restore_first_seq": r.first_seq,
                         "restore_last_seq": r.last_seq,
                         "restored_records": r.records,
+                        "restore_actions_skipped": r.actions_skipped,
                     },
                     note=self.feed.description,
                 )
             ]
         )
+        self.machine.set_run(seqs[0])
         if self.machine.pipeline.last is not None:
             self._publish(self.machine.pipeline.last)
         self._tasks = [
@@ -197,42 +187,30 @@ class LiveSource:
         self._tasks = []
 
     # -- restore ------------------------------------------------------------------------
-    def _restore(self) -> RestoreInfo:
+    def _restore(self) -> Restored:
         """Worker thread, before serving: the recent journal through the machine."""
         rng = self.journal.time_range()
-        if rng is None:
-            return RestoreInfo(None, 0, 0, 0, 0, 0, 0)
-        from_t = rng[1] - self.restore_window_s
-        first = last = n = frames = 0
-        for e in self.journal.read(from_t=from_t, kinds=RESTORE_KINDS):
-            first = first or e.seq
-            last = e.seq
-            n += 1
-            for fr in self.machine.feed(e.record):
-                self._update_trails(fr)
-                frames += 1
-        self.machine.drain()  # already journaled by the run that produced them
+        from_t = None if rng is None else rng[1] - self.restore_window_s
+        self.machine, info = restore_machine(
+            self.journal, self.site, self.config, from_t, on_frames=self._trail_frames
+        )
         lastf = self.machine.pipeline.last
-        info = RestoreInfo(
-            from_t,
-            first,
-            last,
-            n,
-            frames,
+        log.info(
+            "restored %d journal records (seq %d..%d, %d steps, %d operator actions of an "
+            "earlier run skipped): %d confirmed tracks, %d active alerts",
+            info.records,
+            info.first_seq,
+            info.last_seq,
+            info.steps,
+            info.actions_skipped,
             sum(1 for t in lastf.tracks if t.confirmed) if lastf else 0,
             len(self.machine.pipeline.alerts.active),
         )
-        log.info(
-            "restored %d journal records (seq %d..%d, %d steps): %d confirmed tracks, "
-            "%d active alerts",
-            n,
-            first,
-            last,
-            frames,
-            info.confirmed_tracks,
-            info.active_alerts,
-        )
         return info
+
+    def _trail_frames(self, frames: Sequence[Frame]) -> None:
+        for fr in frames:
+            self._update_trails(fr)
 
     # -- ticker -------------------------------------------------------------------------
     async def _ticker(self) -> None:

@@ -64,7 +64,7 @@ def scans_of(sensor_id: str, received_t: float, detections: Sequence[Detection])
     return [Scan(t, sensor_id, tuple(ds)) for t, ds in by_t.items()]
 
 
-def alert_record(ev: AlertEvent, from_state: str | None) -> AlertRecord:
+def alert_record(ev: AlertEvent, from_state: str | None, run: int = 0) -> AlertRecord:
     a = ev.alert
     return AlertRecord(
         t=ev.t,
@@ -81,6 +81,7 @@ def alert_record(ev: AlertEvent, from_state: str | None) -> AlertRecord:
             "object_class": a.object_class,
             "raised_t": a.raised_t,
             "time_to_enter_s": a.time_to_enter_s,
+            "run": run,
         },
     )
 
@@ -106,11 +107,18 @@ class RecordMachine:
         self.pipeline = Pipeline(site, config)
         self.track_period_s = track_period_s
         self.tracker_name = tracker_name
+        self.run = 0
         self.buffer: ReorderBuffer[Scan] = ReorderBuffer(0.0)
         self.counters = Counters()
         self._published: dict[str, _Published] = {}
         self._alert_state: dict[str, str] = {}
         self._outputs: list[Record] = []
+
+    def set_run(self, start_seq: int) -> None:
+        """Tag outputs from now on with the run (its ``runtime.start`` record's seq): ids
+        restart with every process, the run tells them apart."""
+        self.run = start_seq
+        self.tracker_name = f"tracker/{start_seq}"
 
     # ------------------------------------------------------------------ inputs
 
@@ -194,7 +202,7 @@ class RecordMachine:
 
     def _alert_out(self, ev: AlertEvent) -> None:
         prev = self._alert_state.get(ev.alert.id)
-        self._outputs.append(alert_record(ev, prev))
+        self._outputs.append(alert_record(ev, prev, self.run))
         if ev.alert.state.value == "resolved":
             self._alert_state.pop(ev.alert.id, None)
         else:

@@ -21,7 +21,7 @@ from skywarden.core.errors import StateError
 from skywarden.runtime.feeds import Feed, LineClock, line_inbound
 from skywarden.runtime.ingest import raw_record
 from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.replay import START_KEY
+from skywarden.runtime.record_restore import START_KEY
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, Record, TickRecord
@@ -54,10 +54,16 @@ def record_feed(
         "runtime",
         START_KEY,
         None,
-        {"mode": feed.mode, "site": feed.site.name, "site_ref": dict(feed.site_ref)},
+        {
+            "mode": feed.mode,
+            "site": feed.site.name,
+            "site_ref": dict(feed.site_ref),
+            "restore_from_t": None,
+            "restore_last_seq": 0,
+        },
         note=f"offline record of {feed.description}",
     )
-    journal.append(start)
+    machine.set_run(journal.append(start))
     lines = LineClock(feed, t0)
     sensors = feed.site.sensor_map
     n_msgs = n_ticks = n_out = n_act = 0

@@ -8,10 +8,10 @@ from the record) and compares what comes out with the recorded outputs, record b
 and field by field. With the same tracker configuration the two sequences are identical;
 with ``--tracker-config`` an engineer sees where another configuration departs.
 
-A ``runtime.start`` record means the live process started: it rebuilt its picture
-from the journal window named in the record before going on. The replay does the same
-(a fresh machine fed with the records of that seq range), so a journal spanning restarts
-replays exactly too.
+A ``runtime.start`` record means a live process started: it rebuilt its state from the
+journal window named in the record (``record_restore.restore_machine``) before going on. The
+replay calls the same function with the same arguments, so a journal spanning restarts
+replays exactly too (outputs a killed process never got to write are the difference).
 
 Pacing: ``speed`` 0 (default) runs as fast as possible; ``speed`` X sleeps so the record's
 time passes X times faster than real time. Output lines follow ``FORMAT.md`` (one snapshot
@@ -33,12 +33,11 @@ from skywarden.core.site import Site
 from skywarden.runtime.feeds import site_from_ref
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.record_restore import INPUT_KINDS, START_KEY, restore_machine, start_info
 from skywarden.store.journal import Journal
 from skywarden.store.records import AlertRecord, ConfigChange, Record, TrackRecord
 
-INPUT_KINDS = ("raw", "tick", "operator")
 OUTPUT_KINDS = ("track", "alert")
-START_KEY = "runtime.start"
 
 
 @dataclass(frozen=True)
@@ -178,8 +177,16 @@ def replay_journal(
             res.recorded_outputs.append(rec)
             continue
         if isinstance(rec, ConfigChange):
-            if rec.key == START_KEY and isinstance(rec.new, dict):
-                machine = _restart(journal, site, config, rec.new)
+            info = start_info(rec)
+            if info is not None:  # the process (re)built its state here: do the same
+                machine, _ = restore_machine(
+                    journal,
+                    site,
+                    config,
+                    info.get("restore_from_t"),
+                    info.get("restore_last_seq"),
+                )
+                machine.set_run(e.seq)
                 res.starts += 1
             continue
         if speed > 0 and last_t is not None and rec.t > last_t:
@@ -198,22 +205,6 @@ def replay_journal(
         "alert", _of(res.recorded_outputs, AlertRecord), _of(res.replayed_outputs, AlertRecord)
     )
     return res
-
-
-def _restart(
-    journal: Journal, site: Site, config: PipelineConfig | None, start: dict[str, Any]
-) -> RecordMachine:
-    """A fresh machine primed like the restarted live process primed itself."""
-    m = RecordMachine(site, config)
-    first, last = int(start.get("restore_first_seq") or 0), int(start.get("restore_last_seq") or 0)
-    from_t = start.get("restore_from_t")
-    if first and last >= first:
-        for e in journal.read(from_t=from_t, kinds=INPUT_KINDS, from_seq=first - 1):
-            if e.seq > last:
-                break
-            m.feed(e.record)
-        m.drain()
-    return m
 
 
 def _of(recs: Iterable[Record], cls: type[Record]) -> list[Record]:

@@ -38,17 +38,22 @@ class TrackPath:
         return next((s.identity for s in reversed(self.states) if s.identity), None)
 
     @property
+    def source(self) -> str:
+        return self.states[0].source
+
+    @property
     def confirmed(self) -> bool:
         return any(s.status in ("confirmed", "coasting") for s in self.states)
 
 
 def track_paths(records: Iterable[Record], confirmed_only: bool = False) -> list[TrackPath]:
-    """Group track states by track id (first-seen order), each sorted by time."""
-    by_id: dict[str, list[TrackRecord]] = {}
+    """Group track states by tracker instance and track id (first-seen order), each sorted by
+    time: ids restart with every process, its ``source`` (``tracker/<run>``) tells them apart."""
+    by_id: dict[tuple[str, str], list[TrackRecord]] = {}
     for r in records:
         if isinstance(r, TrackRecord) and r.status != "deleted":
-            by_id.setdefault(r.track_id, []).append(r)
-    paths = [TrackPath(k, tuple(sorted(v, key=lambda s: s.t))) for k, v in by_id.items()]
+            by_id.setdefault((r.source, r.track_id), []).append(r)
+    paths = [TrackPath(k[1], tuple(sorted(v, key=lambda s: s.t))) for k, v in by_id.items()]
     return [p for p in paths if p.confirmed] if confirmed_only else paths
 
 
@@ -240,8 +245,8 @@ def courageous_log(
     ``alarm`` (``active``: an alert on the track was open at that time; ``certainty``: the
     track's probability of being a drone).
 
-    Mapping choices: one track record set per journaled track (``uas_id`` is the
-    cooperative identity when bound, else ``track-<id>``, so a UAS lost and found again under
+    Mapping choices: one track record set per journaled track (``uas_id``: the cooperative
+    identity when bound, else ``tracker/<run>:<id>``, so a UAS lost and found again under
     the same identity shares a ``uas_id`` as the format intends); one detection record set
     per sensor with every detection that fixes a position (bearing-only detections have no
     location and are left out). ``height_amsl`` carries the site frame's height (the site
@@ -272,7 +277,7 @@ def courageous_log(
                     "alarm": {"active": active, "certainty": round(p_drone, 4)},
                 }
             )
-        uas = p.identity or f"track-{p.track_id}"
+        uas = p.identity or f"{p.source}:{p.track_id}"
         tracks.append({"uas_id": uas, "name": f"{system} track {p.track_id}", "records": rows})
     per_sensor: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
