@@ -97,6 +97,13 @@ class Pipeline:
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)
         tracks = tuple(self.classifier.annotate(confirmed, t, distrust=suspicious.keys()))
+        self.tracker.set_drone_priors(
+            {
+                tr.id: sum(p for c, p in tr.class_probs.items() if ObjectClass(c).family == "drone")
+                for tr in tracks
+                if tr.class_probs
+            }
+        )
         self.launch.observe_tracks(tracks)
         assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
         events = tuple(self.alerts.update(assessments, t))

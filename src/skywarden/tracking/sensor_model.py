@@ -2,11 +2,17 @@
 
 - ``pd``: detection probability used in the track score and the assignment costs; where the
   data sheet gives one per class, their mean or (``pd_rule="min"``) the lowest.
-- ``log_lambda``: log clutter density in the sensor's measurement space (false reports per
-  unit of measurement volume per scan), from ``clutter_per_scan`` over the volume the sensor
-  reports in. For a polar radar the volume is range x azimuth x elevation x range-rate
-  (m rad rad m/s); the elevation and radial-speed spans are configurable because data sheets
-  rarely give them.
+- ``log_lambda``: log density of reports not from a known track in the sensor's measurement
+  space (per unit of measurement volume per scan): clutter, from ``clutter_per_scan`` over
+  the volume the sensor reports in. For a polar radar the volume is range x azimuth x
+  elevation x range-rate (m rad rad m/s); the elevation and radial-speed spans are
+  configurable because data sheets rarely give them. For a bearing sensor the alternative
+  to "this bearing is track i's" is not only a false bearing but also an emitter no track
+  holds yet (``new_emitters_per_scan``): a direction finder exists to find drones nobody
+  tracks.
+- ``hears_drones_only``: an RF direction finder hears only emitting drones, an acoustic array
+  only rotors; the tracker weighs such a report's association with a track by the track's
+  drone probability (``Tracker.set_drone_priors``).
 - ``expects_all``: whether a miss is evidence against a track. A radar within its range should
   see every object; an RF direction finder hears only emitting drones, an acoustic array
   only loud ones, a cooperative receiver only cooperative ones: their silence says nothing.
@@ -28,6 +34,7 @@ class SensorModel:
     log_lambda: float
     expects_all: bool
     spatial_dims: int  # 2 for xy plots, 3 for everything with a 3-D position, 0 for bearings
+    hears_drones_only: bool = False  # RF direction finders and acoustic arrays
 
     @property
     def kind(self) -> MeasurementKind:
@@ -39,6 +46,7 @@ def sensor_model(
     el_span_rad: float = 0.6,
     radial_span_mps: float = 100.0,
     false_bearings_per_scan: float = 0.2,
+    new_emitters_per_scan: float = 1.0,
     pd_rule: str = "mean",
 ) -> SensorModel:
     k = spec.measures
@@ -53,10 +61,10 @@ def sensor_model(
         vol = rmax * 2.0 * math.pi * el_span_rad * radial_span_mps
     elif k is MeasurementKind.AZ:
         vol = 2.0 * math.pi
-        c = c or false_bearings_per_scan
+        c = (c or false_bearings_per_scan) + new_emitters_per_scan
     elif k is MeasurementKind.AZ_EL:
         vol = 2.0 * math.pi * (math.pi / 2.0)
-        c = c or false_bearings_per_scan
+        c = (c or false_bearings_per_scan) + new_emitters_per_scan
     else:  # cooperative: a false report is rare; density per m^3 (m/s)^3 over a large volume
         vol = (2 * rmax) ** 2 * 3000.0 * 100.0**3
         c = c or 1e-3
@@ -67,4 +75,5 @@ def sensor_model(
         pd = float(min(spec.pd.values()))
     else:
         pd = spec.pd_for(None)
-    return SensorModel(spec, pd, math.log(lam), expects_all, dims)
+    drones_only = spec.kind in (SensorKind.RF, SensorKind.ACOUSTIC)
+    return SensorModel(spec, pd, math.log(lam), expects_all, dims, drones_only)

@@ -102,6 +102,7 @@ class TrackerConfig:
     # "min" (the hardest class, small drones: a miss then costs a drone track least, which is
     # what an early-warning tracker wants near the edge of coverage) or "mean"
     pd_rule: str = "min"
+    min_drone_prior: float = 0.02  # floor of the drone prior in RF/acoustic association
     clutter_map: ClutterMapConfig = field(default_factory=ClutterMapConfig)
     merge: MergeConfig = field(default_factory=MergeConfig)
 
@@ -115,6 +116,7 @@ class _Bearing:
     t: float
     sensor: SensorModel
     det: Detection
+    track_uid: int | None = None  # the track this bearing updated, if any
 
 
 class Tracker:
@@ -152,6 +154,7 @@ class Tracker:
         }
         self._loglam: F64 = np.zeros(0)  # ln lambda of each report of the current call
         self._merger = DuplicateResolver(self.cfg.merge)
+        self._drone_prior: dict[int, float] = {}
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -203,7 +206,13 @@ class Tracker:
             self._ambiguity = np.bincount(dj, minlength=len(dets))
             forced = self._identity_pairs(dets)
             llr = math.log(sm.pd) + ll - self._loglam[dj]
-            cost = -(llr - math.log(max(1.0 - sm.pd, 1e-6)))
+            miss = np.full(ti.shape[0], math.log(max(1.0 - sm.pd, 1e-6)))
+            if sm.hears_drones_only and self._drone_prior:
+                # P(this sensor hears track i) = Pd * P(drone_i), in the hit and the miss term
+                lp = self._log_drone_prior(ti)
+                llr = llr + lp
+                miss = np.log(np.maximum(1.0 - sm.pd * np.exp(lp), 1e-6))
+            cost = -(llr - miss)
             if self.cfg.association == "jpda":
                 ta, da = self._soft_step(ti, dj, llr, forced, sm, Z, R, dets, t, updated, touched)
                 assigned_dets[da] = True
@@ -221,6 +230,11 @@ class Tracker:
                 assigned_dets[da] = True
                 explained[da[was_established[ta]]] = True
                 self._after_update(ta, da, dets, sm, t)
+                if not sm.kind.fixes_position:  # partners for crossings with other bearings
+                    self._bearings.extend(
+                        _Bearing(t, sm, dets[j], int(self.bank.uid[i]))
+                        for i, j in zip(ta.tolist(), da.tolist(), strict=True)
+                    )
         missed = self._misses(sm, updated)
         self.bank.score[missed & ~touched] += math.log(max(1.0 - sm.pd, 1e-6))
         keep = manage(
@@ -275,6 +289,21 @@ class Tracker:
 
     def stats(self) -> dict[str, int]:
         return self.counters.snapshot()
+
+    def set_drone_priors(self, p_drone: dict[str, float]) -> None:
+        """Feature-aided association (Blackman & Popoli 1999, §8.1): the classifier's current
+        P(drone) per track id. A report from a sensor that hears only drones (RF, acoustic) is
+        then associated with a track in proportion to that probability: a bearing line that
+        passes a well-tracked bird is not the bird's, so it stays free to start (or update) the
+        drone's own track. Tracks not listed count as 1 (no opinion)."""
+        self._drone_prior = {int(k): min(max(v, 0.0), 1.0) for k, v in p_drone.items()}
+
+    def _log_drone_prior(self, rows: I64) -> F64:
+        floor = self.cfg.min_drone_prior
+        uid = self.bank.uid[rows]
+        p = np.fromiter((self._drone_prior.get(int(u), 1.0) for u in uid), float, uid.shape[0])
+        out: F64 = np.log(np.maximum(p, floor))
+        return out
 
     # ------------------------------------------------------------------ steps
 
@@ -628,6 +657,8 @@ class Tracker:
             for k, other in enumerate(self._bearings):
                 if other.sensor.spec.id == sm.spec.id:
                     continue
+                if other.track_uid is not None and not self._crossing_far_from_track(other, d):
+                    continue  # the two bearings agree with the track the first one updated
                 res = triangulate(
                     other.sensor.spec.position_enu,
                     float(other.det.z[0]),
@@ -643,9 +674,33 @@ class Tracker:
                 new.append(_Bearing(t, sm, d))
                 continue
             k, (p_en, P_en) = partner
-            self._bearings.pop(k)
+            if self._bearings[k].track_uid is None:
+                self._bearings.pop(k)
             self._start_from_crossing(t, sm, d, p_en, P_en)
         self._bearings.extend(new)
+
+    def _crossing_far_from_track(self, other: _Bearing, d: Detection) -> bool:
+        """Whether bearing ``d`` and ``other`` (which updated a track) cross far from that
+        track: then they are two objects' bearings and the crossing may be a new emitter."""
+        res = triangulate(
+            other.sensor.spec.position_enu,
+            float(other.det.z[0]),
+            math.sqrt(other.det.R[0, 0]),
+            self.sensors[d.sensor_id].spec.position_enu,
+            float(d.z[0]),
+            math.sqrt(d.R[0, 0]),
+        )
+        rows = np.flatnonzero(self.bank.uid == other.track_uid)
+        if res is None or rows.shape[0] == 0:
+            return res is not None
+        p_en, P_en = res
+        i = int(rows[0])
+        xc, Pc = imm.combine(
+            self.bank.x[i : i + 1], self.bank.P[i : i + 1], self.bank.mu[i : i + 1]
+        )
+        dist = float(np.hypot(*(xc[0, :2] - p_en)))
+        sd = math.sqrt(float(np.trace(P_en)) + float(np.trace(Pc[0, :2, :2])))
+        return dist > max(300.0, 4.0 * sd)
 
     def _start_from_crossing(
         self, t: float, sm: SensorModel, d: Detection, p_en: F64, P_en: F64
