@@ -23,8 +23,11 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
     weave (standard deviation of the turn rate: birds wander, drones and aircraft fly lines
     and steady turns) and vertical-speed fluctuation.
 
-Hover is not used: near-stationary ground clutter looks like a hovering multirotor. Altitude
-is not used either: birds and small drones share the same heights.
+  * hover: the fraction of the window spent nearly stationary, counted for multirotors only
+    and only when the track stayed well above the ground (``HOVER_MIN_ALT_M``), because
+    near-stationary ground clutter looks the same.
+
+Altitude on its own is not used: birds and small drones share the same heights.
 
 Calibration: the summed log-likelihood is divided by ``temperature`` before the softmax, so
 that predicted probabilities match observed frequencies (the reliability table in
@@ -81,35 +84,67 @@ P_COINCIDE = 0.1
 # 15-40; manned aircraft near a site 30-120.
 SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 # Kinematic history over WINDOW_S, as the tracker's filtered velocity shows it (its noise
-# floor is a few tenths of a m/s): per class (median, sd of log) of the standard deviation of
-# horizontal speed (m/s), of turn rate (rad/s, while moving faster than MOVING_MPS) and of
-# vertical speed (m/s). Birds flap and glide (speed varies 10-20 %), wander in heading and
-# bob; autopilots hold speed, heading and height; aircraft are steadier still. The spreads
-# are wide on purpose: manoeuvring drones and gliding birds overlap.
+# floor is a few tenths of a m/s): the standard deviation of horizontal speed (m/s), of turn
+# rate (rad/s, while moving faster than MOVING_MPS) and of vertical speed (m/s). Birds flap,
+# glide and wander all the time; autopilots hold speed, heading and height between
+# manoeuvres, and aircraft are steadier still. So a drone's likelihood is a mixture: mostly
+# steady, sometimes manoeuvring hard (a real multirotor log stops, turns and sprints), while
+# a bird's is one broad log-normal in between. Per class: ((weight, median, sd of log), ...).
 WINDOW_S = 15.0
 MIN_WINDOW_S = 6.0
 MOVING_MPS = 2.0
-KINEMATICS: dict[str, dict[int, tuple[float, float]]] = {
-    "speed_sd": {0: (0.35, 0.9), 1: (0.3, 0.8), 2: (1.2, 0.8), 3: (0.3, 0.6)},
-    "turn_sd": {0: (0.03, 1.0), 1: (0.02, 0.9), 2: (0.1, 1.0), 3: (0.01, 0.7)},
-    "climb_sd": {0: (0.45, 0.9), 1: (0.45, 0.9), 2: (0.7, 0.7), 3: (0.35, 0.6)},
+Mixture = tuple[tuple[float, float, float], ...]
+_STEADY_MANOEUVRE: dict[str, tuple[Mixture, Mixture, Mixture, Mixture]] = {
+    "speed_sd": (
+        ((0.75, 0.3, 0.6), (0.25, 2.5, 0.8)),
+        ((0.8, 0.3, 0.6), (0.2, 2.0, 0.8)),
+        ((1.0, 1.2, 0.8),),
+        ((0.9, 0.3, 0.6), (0.1, 2.0, 0.8)),
+    ),
+    "turn_sd": (
+        ((0.75, 0.03, 0.8), (0.25, 0.2, 0.8)),
+        ((0.8, 0.02, 0.8), (0.2, 0.1, 0.8)),
+        ((1.0, 0.1, 1.0),),
+        ((0.9, 0.01, 0.7), (0.1, 0.05, 0.8)),
+    ),
+    "climb_sd": (
+        ((0.75, 0.4, 0.8), (0.25, 1.5, 0.8)),
+        ((0.8, 0.4, 0.8), (0.2, 1.5, 0.8)),
+        ((1.0, 0.7, 0.7),),
+        ((0.9, 0.35, 0.6), (0.1, 1.5, 0.8)),
+    ),
 }
+KINEMATICS: dict[str, dict[int, Mixture]] = {
+    name: dict(enumerate(per_class)) for name, per_class in _STEADY_MANOEUVRE.items()
+}
+# Hover: a multirotor stops in the air, birds (bar a few hunters) and fixed wings cannot.
+# Counted only well above the ground (near-stationary ground clutter would look the same).
+HOVER_MPS = 1.5
+HOVER_MIN_ALT_M = 30.0
+HOVER_LOGLIK = 3.0  # added to multirotor per unit hover fraction of the window
 KINEMATIC_WEIGHT = 0.6  # the three are correlated (one wandering flight path shows in all)
 TEMPERATURE = 1.0
 
 
-def _log_lognorm(x: float, median: float, s: float) -> float:
-    z = (math.log(max(x, 1e-3)) - math.log(median)) / s
-    return -0.5 * z * z - math.log(s)
+def _log_mixture(x: float, mix: Mixture) -> float:
+    """log of a mixture of log-normal densities (in log x) at x."""
+    lx = math.log(max(x, 1e-3))
+    terms = [math.log(w) - 0.5 * ((lx - math.log(m)) / s) ** 2 - math.log(s) for w, m, s in mix]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
 
 
-def kinematic_features(hist: Sequence[tuple[float, float, float, float]]) -> dict[str, float]:
-    """Window features from (t, ve, vn, vu) samples; empty when the window is too short."""
+def kinematic_features(
+    hist: Sequence[tuple[float, float, float, float, float]],
+) -> dict[str, float]:
+    """Window features from (t, ve, vn, vu, u) samples; empty when the window is too short."""
     if len(hist) < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
         return {}
     a = np.asarray(hist, dtype=float)
     sp = np.hypot(a[:, 1], a[:, 2])
     out = {"speed_sd": float(sp.std()), "climb_sd": float(a[:, 3].std())}
+    if float(a[:, 4].min()) >= HOVER_MIN_ALT_M:
+        out["hover"] = float(np.mean(sp < HOVER_MPS))
     moving = (sp[1:] > MOVING_MPS) & (sp[:-1] > MOVING_MPS)
     if int(moving.sum()) >= 4:
         hd = np.unwrap(np.arctan2(a[:, 1], a[:, 2]))
@@ -124,7 +159,7 @@ class _Evidence:
     speed_avg: float | None = None
     rcs_n: int = 0
     rcs_sum: float = 0.0
-    hist: deque[tuple[float, float, float, float]] = field(default_factory=deque)
+    hist: deque[tuple[float, float, float, float, float]] = field(default_factory=deque)
     identity_class: int | None = None
     rf_hits: int = 0
     rf_scans: int = 0
@@ -227,7 +262,7 @@ class Classifier:
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
         h = ev.hist
         if not h or tr.t > h[-1][0]:
-            h.append((tr.t, float(tr.x[3]), float(tr.x[4]), float(tr.x[5])))
+            h.append((tr.t, float(tr.x[3]), float(tr.x[4]), float(tr.x[5]), float(tr.x[2])))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
         lp = ev.log_post.copy() + self._rf_loglik(ev) + self._feature_loglik(ev)
@@ -248,6 +283,9 @@ class Classifier:
             for k, (mu, sd) in SPEED_MODEL.items():
                 ll[k] += _log_norm(ev.speed_avg, mu, sd)
         for name, x in kinematic_features(ev.hist).items():
-            for k, (med, s) in KINEMATICS[name].items():
-                ll[k] += KINEMATIC_WEIGHT * _log_lognorm(x, med, s)
+            if name == "hover":
+                ll[0] += HOVER_LOGLIK * x
+                continue
+            for k, mix in KINEMATICS[name].items():
+                ll[k] += KINEMATIC_WEIGHT * _log_mixture(x, mix)
         return ll
