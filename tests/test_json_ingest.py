@@ -182,6 +182,7 @@ def _one(det: dict[str, Any]) -> bytes:
         ("radar-1", _one({"polar": {"range_m": 5, "az_deg": 1, "el_deg": 1}}), "missing_field"),
         ("rid-1", _one({"enu": ENU}), "missing_field"),
         ("cam-1", _one({"enu": ENU, "class": 7}), "bad_class"),
+        ("cam-1", _one({"enu": None}), "bad_value"),  # found by the fuzz test
         ("cam-1", b'{"t": 1e400, "detections": []}', "not_finite"),
     ],
 )  # fmt: skip

@@ -149,7 +149,8 @@ def _position(d: Mapping[str, Any], sensor: SensorSpec, origin: GeoOrigin) -> tu
     cov = np.diag([_sigma(d, "pos_m", a) ** 2 for a in axes])
     form = forms[0]
     p = _obj(d, form)
-    assert p is not None
+    if p is None:
+        raise InputRejected("bad_value", f"{form} is null")
     if form == "position":
         lat = _num(p, "lat", -90.0, 90.0)
         lon = _num(p, "lon", -180.0, 180.0)
