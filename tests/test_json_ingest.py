@@ -206,7 +206,7 @@ KEYS = st.sampled_from(
      "range_m", "az_deg", "el_deg", "radial_mps", "velocity", "identity", "sigma", "class"]
 )  # fmt: skip
 STRUCTURED = st.recursive(
-    JSON_VALUES, lambda inner: st.dictionaries(KEYS, inner, max_size=5), max_leaves=30
+    JSON_VALUES, lambda inner: st.dictionaries(KEYS, inner, max_size=5), max_leaves=15
 )
 
 

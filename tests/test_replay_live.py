@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -28,9 +27,14 @@ SIM_SECONDS = 60.0
 SPEED = 10.0
 
 
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from journal_url(request.param, tmp_path)
+@pytest.fixture(scope="module", params=BACKENDS)
+def recorded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str | None]]:
+    """A live record of the simulated residence (one per backend, shared by the tests)."""
+    for url in journal_url(request.param, tmp_path_factory.mktemp("replay")):
+        _, acked = asyncio.run(_record(url))
+        yield url, acked
 
 
 async def _record(url: str, seconds: float = SIM_SECONDS) -> tuple[float, str | None]:
@@ -61,8 +65,10 @@ async def _record(url: str, seconds: float = SIM_SECONDS) -> tuple[float, str | 
     return t0 or 0.0, acked
 
 
-def test_replay_of_a_live_record_is_identical_field_by_field(url: str) -> None:
-    _, acked = asyncio.run(_record(url))
+def test_replay_of_a_live_record_is_identical_field_by_field(
+    recorded: tuple[str, str | None],
+) -> None:
+    url, acked = recorded
     j = open_journal(url)
     try:
         recorded = list(j.records(kinds=["track", "alert"]))
@@ -86,10 +92,10 @@ def test_replay_of_a_live_record_is_identical_field_by_field(url: str) -> None:
     assert res.starts == 1
 
 
-def test_replay_with_other_settings_reports_where_it_departs(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/j.sqlite"
-    asyncio.run(_record(url, 30.0))
-    j = open_journal(url)
+def test_replay_with_other_settings_reports_where_it_departs(
+    recorded: tuple[str, str | None],
+) -> None:
+    j = open_journal(recorded[0])
     try:
         cfg = PipelineConfig(threat=ThreatConfig(min_age_s=20.0))
         res = replay_journal(j, config=cfg)
