@@ -124,3 +124,28 @@ def _screenshot(html: Path) -> None:
         (ROOT / "docs").mkdir(exist_ok=True)
         page.screenshot(path=str(ROOT / "docs" / "report.png"))
         b.close()
+
+
+def test_replay_command_writes_tracks_and_compares(journal_path: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "tracks.jsonl"
+    printed = _run("replay", str(journal_path), "-o", str(out))
+    assert "track records" in printed and "-> identical" in printed
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    snaps = [x for x in lines if "tracks" in x]
+    alerts = [x for x in lines if x.get("type") == "alert"]
+    assert len(snaps) > 100 and alerts
+    assert {"id", "x", "y", "z", "vx", "vy", "vz", "confirmed", "class"} <= set(
+        snaps[-1]["tracks"][0]
+    )
+    cfg = tmp_path / "other.toml"
+    cfg.write_text("[threat]\nmin_age_s = 30.0\n[tracker.management]\n", encoding="utf-8")
+    printed = _run("replay", str(journal_path), "--tracker-config", str(cfg))
+    assert "alert records" in printed and "DIFFERENT" in printed
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[tracker]\nno_such = 1\n", encoding="utf-8")
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf):
+        assert main(["replay", str(journal_path), "--tracker-config", str(bad)]) == 2
+    assert "tracker.no_such" in buf.getvalue()
