@@ -394,3 +394,54 @@ def test_crossing_tracks_and_two_identities_are_not_merged() -> None:
     two = np.array(["rid:A", "rid:B"], dtype=object)
     for _ in range(5):
         assert res.check(uid, t_first, together, P, two) == []
+
+
+def _radar_like(update_s: float = 1.0) -> SensorSpec:
+    return SensorSpec(
+        "p",
+        SensorKind.PLOTS,
+        MeasurementKind.XY,
+        np.zeros(3),
+        {"x_m": 5.0, "y_m": 5.0},
+        update_s=update_s,
+        pd=0.9,
+        clutter_per_scan=1,
+        area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
+    )
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_object_by_object_reports_do_not_count_as_misses_of_the_others(complete: bool) -> None:
+    """A sensor that sends one message per object (SAPIENT, ASTERIX) plus empty status
+    messages: as whole scans each message would be a miss for every other track and the
+    three tracks would die; as object-by-object reports they live."""
+    spec = _radar_like()
+    trk = Tracker([spec])
+    starts = [(-1000.0, 0.0), (0.0, 1000.0), (1000.0, -500.0)]
+    for k in range(30):
+        for n, (x0, y0) in enumerate(starts):
+            t = k + 0.2 * n
+            d = Detection(t, "p", MeasurementKind.XY, np.array([x0 + 5 * k, y0]), spec.R())
+            trk.process(t, "p", [d], complete_scan=complete)
+        trk.process(k + 0.7, "p", [], complete_scan=complete)  # a status report
+    alive = trk.tracks(confirmed_only=True)
+    if complete:
+        assert len(alive) < 3  # the misconception this guards against
+    else:
+        assert len(alive) == 3
+        assert {tr.hits for tr in alive} == {30}
+
+
+def test_object_by_object_sensor_still_drops_a_vanished_object() -> None:
+    spec = _radar_like()
+    trk = Tracker([spec])
+    for k in range(40):
+        t = float(k)
+        pts = [(0.0 + 5 * k, 0.0)] + ([(1000.0, 1000.0)] if k < 15 else [])
+        for n, p in enumerate(pts):
+            d = Detection(t + 0.1 * n, "p", MeasurementKind.XY, np.array(p), spec.R())
+            trk.process(t + 0.1 * n, "p", [d], complete_scan=False)
+        if k == 14:
+            assert len(trk.tracks(confirmed_only=True)) == 2
+    alive = trk.tracks(confirmed_only=True)
+    assert len(alive) == 1 and abs(alive[0].x[1]) < 50

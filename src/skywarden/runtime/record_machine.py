@@ -54,14 +54,21 @@ from skywarden.store.records import (
 OPERATOR_ACTIONS = ("acknowledge", "resolve")
 
 
-def scans_of(sensor_id: str, received_t: float, detections: Sequence[Detection]) -> list[Scan]:
+# sources whose every message is a whole look of the sensor (a skybench line); the others
+# (SAPIENT, ASTERIX, JSON, MQTT, ...) report object by object (see Tracker.process)
+WHOLE_SCAN_SOURCES = frozenset({"sim", "skybench"})
+
+
+def scans_of(
+    sensor_id: str, received_t: float, detections: Sequence[Detection], complete: bool = True
+) -> list[Scan]:
     """One message's detections as scans, one per distinct detection time (in message order)."""
     if not detections:
-        return [Scan(received_t, sensor_id, ())]
+        return [Scan(received_t, sensor_id, (), complete=complete)]
     by_t: dict[float, list[Detection]] = {}
     for d in detections:
         by_t.setdefault(float(d.t), []).append(d)
-    return [Scan(t, sensor_id, tuple(ds)) for t, ds in by_t.items()]
+    return [Scan(t, sensor_id, tuple(ds), complete=complete) for t, ds in by_t.items()]
 
 
 def alert_record(ev: AlertEvent, from_state: str | None, run: int = 0) -> AlertRecord:
@@ -122,19 +129,25 @@ class RecordMachine:
 
     # ------------------------------------------------------------------ inputs
 
-    def message(self, sensor_id: str, received_t: float, detections: Sequence[Detection]) -> None:
+    def message(
+        self,
+        sensor_id: str,
+        received_t: float,
+        detections: Sequence[Detection],
+        complete: bool = True,
+    ) -> None:
         self.counters.inc("machine.messages")
-        for scan in scans_of(sensor_id, received_t, detections):
+        for scan in scans_of(sensor_id, received_t, detections, complete):
             if self.buffer.push(scan.t, scan):
                 self.counters.inc("machine.scans")
             else:
                 self.counters.inc("machine.rejected.too_late")
 
     def inbound(self, m: Inbound) -> None:
-        self.message(m.sensor_id, m.received_t, m.detections)
+        self.message(m.sensor_id, m.received_t, m.detections, m.source in WHOLE_SCAN_SOURCES)
 
     def raw(self, m: RawMessage) -> None:
-        self.message(m.sensor_id, m.t, detections_of(m))
+        self.message(m.sensor_id, m.t, detections_of(m), m.format in WHOLE_SCAN_SOURCES)
 
     def tick(self, t: float) -> list[Frame]:
         """Step everything measured up to ``t``; the frames produced, oldest first."""

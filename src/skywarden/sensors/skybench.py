@@ -57,6 +57,7 @@ class Scan:
     sensor_id: str
     detections: tuple[Detection, ...]
     line_no: int = 0
+    complete: bool = True  # everything the sensor saw in one look (see Tracker.process)
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,7 @@ class Tracker:
         self._loglam: F64 = np.zeros(0)  # ln lambda of each report of the current call
         self._merger = DuplicateResolver(self.cfg.merge)
         self._drone_prior: dict[int, float] = {}
+        self._periods: dict[str, tuple[float, set[int]]] = {}  # object-by-object sensors
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -164,8 +165,21 @@ class Tracker:
 
     # ------------------------------------------------------------------ public
 
-    def process(self, t: float, sensor_id: str, detections: Sequence[Detection]) -> None:
-        """Use one sensor report (possibly empty: the sensor looked and saw nothing)."""
+    def process(
+        self,
+        t: float,
+        sensor_id: str,
+        detections: Sequence[Detection],
+        complete_scan: bool = True,
+    ) -> None:
+        """Use one sensor report (possibly empty: the sensor looked and saw nothing).
+
+        ``complete_scan``: the report holds everything the sensor saw in one look (a skybench
+        line, a radar sweep), so a track in its coverage that it did not update was missed.
+        Sensors that report object by object (SAPIENT DetectionReports, ASTERIX target
+        reports, JSON posts) pass False: a track then counts as missed by the sensor only
+        when a whole ``update_s`` period went by without a report of it.
+        """
         sm = self.sensors.get(sensor_id)
         if sm is None:
             self.counters.inc("rejected.unknown_sensor")
@@ -235,7 +249,8 @@ class Tracker:
                         _Bearing(t, sm, dets[j], int(self.bank.uid[i]))
                         for i, j in zip(ta.tolist(), da.tolist(), strict=True)
                     )
-        missed = self._misses(sm, updated)
+        by_period = not complete_scan
+        missed = self._period_misses(sm, updated, t) if by_period else self._misses(sm, updated)
         self.bank.score[missed & ~touched] += math.log(max(1.0 - sm.pd, 1e-6))
         keep = manage(
             self.bank.status,
@@ -594,6 +609,28 @@ class Tracker:
             ident = dets[j].identity
             if ident is not None and b.identity[i] is None:
                 b.identity[i] = ident
+
+    def _period_misses(
+        self, sm: SensorModel, updated: NDArray[np.bool_], t: float
+    ) -> NDArray[np.bool_]:
+        """Misses of an object-by-object sensor: at the end of each ``update_s`` period, the
+        tracks in its coverage that existed all period and got no report of it in the period."""
+        b = self.bank
+        sid = sm.spec.id
+        seen_now = set(b.uid[updated].tolist())
+        period = self._periods.get(sid)
+        none = np.zeros(b.n, dtype=bool)
+        if period is None:
+            self._periods[sid] = (t, seen_now)
+            return none
+        t0, seen = period
+        seen |= seen_now
+        if t - t0 < sm.spec.update_s * 0.999:
+            return none
+        self._periods[sid] = (t, set())
+        not_seen = ~np.isin(b.uid, np.fromiter(seen, dtype=np.int64, count=len(seen)))
+        missed: NDArray[np.bool_] = self._misses(sm, ~not_seen) & (b.t_first < t0)
+        return missed
 
     def _misses(self, sm: SensorModel, updated: NDArray[np.bool_]) -> NDArray[np.bool_]:
         b = self.bank
