@@ -134,22 +134,62 @@ def _log_mixture(x: float, mix: Mixture) -> float:
     return top + math.log(sum(math.exp(t - top) for t in terms))
 
 
+# the same mixtures with their logs taken once: (log w - log s, log median, 1 / s) per term
+_PRE: dict[str, tuple[tuple[tuple[float, float, float], ...], ...]] = {
+    name: tuple(
+        tuple((math.log(w) - math.log(sd), math.log(m), 1.0 / sd) for w, m, sd in per[k])
+        for k in range(len(CLASSES))
+    )
+    for name, per in KINEMATICS.items()
+}
+
+
+def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
+    """Sum over features of KINEMATIC_WEIGHT * log mixture density, per class (fast path)."""
+    out = [0.0] * len(CLASSES)
+    for name, x in feats.items():
+        if name == "hover":
+            out[0] += HOVER_LOGLIK * x
+            continue
+        lx = math.log(max(x, 1e-3))
+        for k, terms in enumerate(_PRE[name]):
+            vals = [c - 0.5 * ((lx - lm) * inv) ** 2 for c, lm, inv in terms]
+            top = max(vals)
+            if len(vals) > 1:
+                top += math.log(sum(math.exp(v - top) for v in vals))
+            out[k] += KINEMATIC_WEIGHT * top
+    return out
+
+
+def _sd(xs: Sequence[float]) -> float:
+    n = len(xs)
+    m = sum(xs) / n
+    return math.sqrt(max(sum((x - m) * (x - m) for x in xs) / n, 0.0))
+
+
 def kinematic_features(
     hist: Sequence[tuple[float, float, float, float, float]],
 ) -> dict[str, float]:
-    """Window features from (t, ve, vn, vu, u) samples; empty when the window is too short."""
-    if len(hist) < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
+    """Window features from (t, ve, vn, vu, u) samples; empty when the window is too short.
+
+    Plain Python on purpose: windows hold ~15 samples and this runs for every track every
+    frame, where numpy's per-call overhead would dominate."""
+    n = len(hist)
+    if n < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
         return {}
-    a = np.asarray(hist, dtype=float)
-    sp = np.hypot(a[:, 1], a[:, 2])
-    out = {"speed_sd": float(sp.std()), "climb_sd": float(a[:, 3].std())}
-    if float(a[:, 4].min()) >= HOVER_MIN_ALT_M:
-        out["hover"] = float(np.mean(sp < HOVER_MPS))
-    moving = (sp[1:] > MOVING_MPS) & (sp[:-1] > MOVING_MPS)
-    if int(moving.sum()) >= 4:
-        hd = np.unwrap(np.arctan2(a[:, 1], a[:, 2]))
-        rate = np.diff(hd) / np.maximum(np.diff(a[:, 0]), 1e-3)
-        out["turn_sd"] = float(rate[moving].std())
+    sp = [math.hypot(h[1], h[2]) for h in hist]
+    out = {"speed_sd": _sd(sp), "climb_sd": _sd([h[3] for h in hist])}
+    if min(h[4] for h in hist) >= HOVER_MIN_ALT_M:
+        out["hover"] = sum(1 for v in sp if v < HOVER_MPS) / n
+    rates = []
+    for i in range(1, n):
+        if sp[i] > MOVING_MPS and sp[i - 1] > MOVING_MPS:
+            a0 = math.atan2(hist[i - 1][1], hist[i - 1][2])
+            a1 = math.atan2(hist[i][1], hist[i][2])
+            d = (a1 - a0 + math.pi) % (2 * math.pi) - math.pi
+            rates.append(d / max(hist[i][0] - hist[i - 1][0], 1e-3))
+    if len(rates) >= 4:
+        out["turn_sd"] = _sd(rates)
     return out
 
 
@@ -274,7 +314,7 @@ class Classifier:
     @staticmethod
     def _feature_loglik(ev: _Evidence) -> np.ndarray:
         """Current (not accumulated) evidence: mean RCS, speed, kinematic history."""
-        ll = np.zeros(len(CLASSES))
+        ll = [0.0] * len(CLASSES)
         if ev.rcs_n:
             m = ev.rcs_sum / ev.rcs_n
             for k, (mu, spread) in RCS_MODEL.items():
@@ -282,10 +322,8 @@ class Classifier:
         if ev.speed_avg is not None:
             for k, (mu, sd) in SPEED_MODEL.items():
                 ll[k] += _log_norm(ev.speed_avg, mu, sd)
-        for name, x in kinematic_features(ev.hist).items():
-            if name == "hover":
-                ll[0] += HOVER_LOGLIK * x
-                continue
-            for k, mix in KINEMATICS[name].items():
-                ll[k] += KINEMATIC_WEIGHT * _log_mixture(x, mix)
-        return ll
+        feats = kinematic_features(ev.hist)
+        if feats:
+            for k, v in enumerate(_kinematic_loglik(feats)):
+                ll[k] += v
+        return np.array(ll)
