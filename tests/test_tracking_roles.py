@@ -445,3 +445,30 @@ def test_object_by_object_sensor_still_drops_a_vanished_object() -> None:
             assert len(trk.tracks(confirmed_only=True)) == 2
     alive = trk.tracks(confirmed_only=True)
     assert len(alive) == 1 and abs(alive[0].x[1]) < 50
+
+
+def test_remote_id_track_takes_the_serial_when_its_transmitter_sends_it() -> None:
+    """Location messages keyed by the transmitter's MAC first, the serial once the Basic ID
+    message arrives: one track, and it ends up carrying the serial."""
+    rid = SensorSpec(
+        "rid", SensorKind.REMOTE_ID, MeasurementKind.POSITION_ID, np.zeros(3), {"pos_m": 3.0}
+    )
+    trk = Tracker([rid])
+    for k in range(10):
+        t = float(k)
+        ident = "mac:udp:aa:bb" if k < 4 else "1588E040445AC004418"
+        z = np.array([100.0 + 5 * k, 50.0, 40.0, 5.0, 0.0, 0.0])
+        d = Detection(
+            t,
+            "rid",
+            MeasurementKind.POSITION_ID,
+            z,
+            rid.R(),
+            identity=ident,
+            attrs={"transmitter": "udp:aa:bb"},
+        )
+        trk.process(t, "rid", [d], complete_scan=False)
+    tracks = trk.tracks(confirmed_only=True)
+    assert len(tracks) == 1
+    assert tracks[0].identity == "1588E040445AC004418"
+    assert tracks[0].hits == 10

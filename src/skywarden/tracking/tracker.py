@@ -156,6 +156,7 @@ class Tracker:
         self._merger = DuplicateResolver(self.cfg.merge)
         self._drone_prior: dict[int, float] = {}
         self._periods: dict[str, tuple[float, set[int]]] = {}  # object-by-object sensors
+        self._alias: dict[str, int] = {}  # cooperative identity / transmitter key -> track uid
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -268,6 +269,9 @@ class Tracker:
             # unexplained reports are not yet evidence of clutter)
             cmap.observe(cells[~explained])
         self.bank.keep(keep)
+        if len(self._alias) > 2 * self.bank.n + 256:  # forget the names of deleted tracks
+            alive = set(self.bank.uid.tolist())
+            self._alias = {k: u for k, u in self._alias.items() if u in alive}
         self._merge_duplicates()
         self._initiate(t, sm, dets, ~assigned_dets & ~blocked)
         self.counters.inc("accepted.reports")
@@ -412,9 +416,18 @@ class Tracker:
         if self.bank.n == 0:
             return out
         rows = {ident: i for i, ident in enumerate(self.bank.identity) if ident is not None}
+        row_of_uid = {int(u): i for i, u in enumerate(self.bank.uid.tolist())}
         for j, d in enumerate(dets):
             if d.identity is not None and d.identity in rows:
                 out[j] = rows[d.identity]
+                continue
+            # the same transmitter under a new name (Remote ID: its MAC-keyed reports before
+            # the Basic ID message arrived, the serial after)
+            for key in (d.identity, d.attrs.get("transmitter")):
+                uid = self._alias.get(str(key)) if key is not None else None
+                if uid is not None and uid in row_of_uid:
+                    out[j] = row_of_uid[uid]
+                    break
         return out
 
     def _assign(
@@ -607,8 +620,15 @@ class Tracker:
             b.sensors[i][sid] = t
             self.last_assignments.append((str(int(b.uid[i])), dets[j], int(self._ambiguity[j])))
             ident = dets[j].identity
-            if ident is not None and b.identity[i] is None:
-                b.identity[i] = ident
+            if ident is not None:
+                uid = int(b.uid[i])
+                tx = dets[j].attrs.get("transmitter")
+                same_tx = tx is not None and self._alias.get(str(tx)) == uid
+                if b.identity[i] is None or (same_tx and b.identity[i] != ident):
+                    b.identity[i] = ident  # first identity, or its transmitter's newer name
+                self._alias[ident] = uid
+                if tx is not None:
+                    self._alias[str(tx)] = uid
 
     def _period_misses(
         self, sm: SensorModel, updated: NDArray[np.bool_], t: float
