@@ -21,6 +21,7 @@ import io
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -176,6 +177,25 @@ def build_report(
     )
 
 
+ABSOLUTE_T = 1e9  # times above this are UNIX seconds (after 2001), below: scenario seconds
+
+
+def clock_text(t: float) -> str:
+    """A record time for people: UTC time of day (the date is in the window line), or plain
+    seconds for scenario-relative times."""
+    if t < ABSOLUTE_T:
+        return f"{t:.1f}"
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%H:%M:%S.%f")[:-5]
+
+
+def window_text(t0: float, t1: float) -> str:
+    span = f"({t1 - t0:.0f} s)"
+    if t0 < ABSOLUTE_T:
+        return f"{t0:.1f} s to {t1:.1f} s {span}"
+    day = datetime.fromtimestamp(t0, tz=UTC).strftime("%Y-%m-%d")
+    return f"{day} {clock_text(t0)} to {clock_text(t1)} UTC {span}"
+
+
 def _t(r: Record) -> float:
     return r.t
 
@@ -329,7 +349,7 @@ def alert_rows(d: ReportData) -> list[list[str]]:
             (
                 a.t,
                 [
-                    f"{a.t:.1f}",
+                    clock_text(a.t),
                     "alert",
                     a.alert_id,
                     a.track_id or "",
@@ -346,7 +366,7 @@ def alert_rows(d: ReportData) -> list[list[str]]:
             (
                 o.t,
                 [
-                    f"{o.t:.1f}",
+                    clock_text(o.t),
                     "operator",
                     o.target or "",
                     "",
@@ -362,7 +382,7 @@ def alert_rows(d: ReportData) -> list[list[str]]:
 
 
 ALERT_HEAD = [
-    "t (s)",
+    "time",
     "what",
     "alert / target",
     "track",
@@ -385,7 +405,7 @@ def track_rows(d: ReportData) -> list[list[str]]:
                 p.track_id,
                 p.best_class,
                 p.identity or "",
-                f"{s0.t:.1f}-{s1.t:.1f}",
+                f"{clock_text(s0.t)}-{clock_text(s1.t)}",
                 f"{max(s.speed for s in p.states):.1f}",
                 f"{max(s.x[2] for s in p.states):.0f}",
                 f"({lp.e:.0f}, {lp.n:.0f}) {lp.method}" if lp else "",
@@ -398,7 +418,7 @@ TRACK_HEAD = [
     "track",
     "class",
     "identity",
-    "t span (s)",
+    "time span",
     "max speed (m/s)",
     "max alt (m)",
     "launch estimate (E, N m)",
@@ -408,7 +428,7 @@ HEALTH_HEAD = ["sensor", "status", "messages", "detections", "first t", "last t"
 
 def health_rows(d: ReportData) -> list[list[str]]:
     def f(v: float | None) -> str:
-        return "" if v is None else f"{v:.1f}"
+        return "" if v is None else clock_text(v)
 
     return [
         [
@@ -458,7 +478,7 @@ def render_html(d: ReportData) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(d.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(d.title)}</h1>",
-        f"<p>Site {html.escape(site)}{zone}; window {d.t_from:.1f} s to {d.t_to:.1f} s; "
+        f"<p>Site {html.escape(site)}{zone}; window {window_text(d.t_from, d.t_to)}; "
         f"{len(d.tracks)} tracks, {len(d.alerts)} alert transitions, "
         f"{len(d.actions)} operator actions.</p>",
         "<h2>Map</h2>",
@@ -480,10 +500,12 @@ def render_html(d: ReportData) -> str:
             f'src="data:image/png;base64,{_png(fig)}">'
         )
     if d.config:
-        rows = [[f"{c.t:.1f}", c.actor, c.key, repr(c.old), repr(c.new), c.note] for c in d.config]
+        rows = [
+            [clock_text(c.t), c.actor, c.key, repr(c.old), repr(c.new), c.note] for c in d.config
+        ]
         parts += [
             "<h2>Configuration changes</h2>",
-            _table("config", ["t (s)", "who", "setting", "old", "new", "note"], rows),
+            _table("config", ["time", "who", "setting", "old", "new", "note"], rows),
         ]
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -516,7 +538,7 @@ def render_pdf(d: ReportData, out: str | Path | IO[bytes]) -> int:
         d.title,
         "",
         f"Site: {site}" + (f"   zone: {d.zone}" if d.zone else ""),
-        f"Window: {d.t_from:.1f} s to {d.t_to:.1f} s ({d.t_to - d.t_from:.0f} s)",
+        f"Window: {window_text(d.t_from, d.t_to)}",
         f"Tracks: {len(d.tracks)}   alert transitions: {len(d.alerts)}   "
         f"operator actions: {len(d.actions)}",
         "Sensors: " + ", ".join(f"{h.sensor_id} {h.status}" for h in d.health),
