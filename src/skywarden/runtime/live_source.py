@@ -183,6 +183,9 @@ class LiveSource:
         consumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await consumer
+        # late submits are still journaled (and acknowledged) but nobody consumes them now:
+        # delivering into the full queue of a stopped consumer would hang the shutdown
+        self.ingest.set_deliver(None)
         await self.ingest.stop()
         self._tasks = []
 
