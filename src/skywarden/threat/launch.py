@@ -33,11 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import TrackState
+from skywarden.tracking.gating import chi2_gate
 
 Vec3 = tuple[float, float, float]
 
@@ -166,7 +166,7 @@ class LaunchPointEstimator:
         C = dev.T @ dev / (2 * n)
         Ch = 0.5 * (C[:2, :2] + C[:2, :2].T)
         lam, vec = np.linalg.eigh(Ch)
-        k2 = float(chi2.ppf(self.cfg.confidence, 2))
+        k2 = chi2_gate(2, self.cfg.confidence)  # = -2 ln(1 - confidence) for 2 dof
         major = vec[:, 1]
         orient = math.degrees(math.atan2(float(major[0]), float(major[1]))) % 180.0
         p0 = x[:3] - x[3:6] * dt

@@ -32,11 +32,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import chi2
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import TrackState
+from skywarden.tracking.gating import chi2_gate
 from skywarden.tracking.measurement import innovation, measure
 
 Assignment = tuple[str, Detection, int]  # (track id, detection, gated candidates)
@@ -182,7 +182,7 @@ class SpoofMonitor:
             st.first_unsupported_t = t
         if t - st.first_unsupported_t < cfg.unsupported_s:
             return
-        gate_v = float(chi2.ppf(cfg.p_velocity, 3))
+        gate_v = chi2_gate(3, cfg.p_velocity)
         best: tuple[float, TrackState] | None = None
         for tr in tracks:
             if tr.id == st.track_id or tr.identity is not None or not tr.confirmed:
@@ -226,7 +226,7 @@ class SpoofMonitor:
             return
         total = sum(w[0] for w in st.window)
         n_dof = sum(w[1] for w in st.window)
-        limit = float(chi2.ppf(1.0 - cfg.p_false, n_dof))
+        limit = chi2_gate(n_dof, 1.0 - cfg.p_false)
         if total <= limit:
             return
         offs = [w[2] for w in st.window if math.isfinite(w[2])]
