@@ -52,11 +52,18 @@ def test_chi2_gate_matches_scipy_quantiles() -> None:
             assert chi2_gate(m, p) == pytest.approx(float(chi2.ppf(p, m)), rel=1e-9)
 
 
+@pytest.mark.parametrize("brute_limit", [0, 20_000])
 @pytest.mark.parametrize("k", [2, 3])
-def test_grid_candidates_equal_a_kd_tree_query(k: int) -> None:
-    """The numpy grid returns exactly the pairs scipy's k-d tree finds, for mixed radii
-    (including tracks wider than the grid cell, which take the brute-force path)."""
+def test_grid_candidates_equal_a_kd_tree_query(
+    k: int, brute_limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The numpy grid (and the small-problem distance matrix) return exactly the pairs
+    scipy's k-d tree finds, for mixed radii (including tracks wider than the grid cell)."""
     from scipy.spatial import cKDTree
+
+    from skywarden.tracking import gating
+
+    monkeypatch.setattr(gating, "BRUTE_FORCE_PAIRS", brute_limit)
 
     rng = np.random.default_rng(7 + k)
     for _ in range(30):

@@ -70,6 +70,7 @@ def chi2_gate(m: int, p_gate: float) -> float:
 
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+BRUTE_FORCE_PAIRS = 20_000
 
 
 def spatial_candidates(track_pos: F64, track_radius: F64, det_pos: F64) -> tuple[I64, I64]:
@@ -81,6 +82,10 @@ def spatial_candidates(track_pos: F64, track_radius: F64, det_pos: F64) -> tuple
     N, D = track_pos.shape[0], det_pos.shape[0]
     if N == 0 or D == 0:
         return _EMPTY, _EMPTY
+    if N * D <= BRUTE_FORCE_PAIRS:  # small problems: one distance matrix beats any index
+        dd = np.linalg.norm(track_pos[:, None, :] - det_pos[None, :, :], axis=2)
+        r, c = np.nonzero(dd <= track_radius[:, None])
+        return r.astype(np.int64), c.astype(np.int64)
     k = track_pos.shape[1]
     # cell size: the 90th percentile radius (at least 1 m), so most tracks need only the 3^k
     # cells around their own; the rest are brute-forced below
