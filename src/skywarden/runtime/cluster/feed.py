@@ -28,10 +28,14 @@ from skywarden.sensors.skybench import Scan
 from skywarden.sim import SimRun, report_to_scan
 
 
-async def register_site(js: JetStreamContext, site_id: str, header: Mapping[str, Any]) -> None:
-    """Publish the site description (skybench/1 header) so workers can build its pipeline."""
+async def register_site(
+    js: JetStreamContext, site_id: str, header: Mapping[str, Any], region: str = ""
+) -> None:
+    """Publish the site description (skybench/1 header) so workers can build its pipeline;
+    ``region`` groups sites in the central picture."""
     kv = await js.key_value(SITES_BUCKET)
-    await kv.put(check_token(site_id), json.dumps({"v": 1, "header": dict(header)}).encode())
+    body = {"v": 1, "header": dict(header), "region": region}
+    await kv.put(check_token(site_id), json.dumps(body).encode())
 
 
 @dataclass

@@ -69,7 +69,9 @@ class SiteRunner:
         health_s: float = 2.0,
         pipeline_config: PipelineConfig | None = None,
         max_batch: int = 50,
+        publish_retry_s: float = 30.0,
     ) -> None:
+        self.publish_retry_s = publish_retry_s
         self.max_batch = max_batch
         self.js = js
         self.snapshots = snapshots
@@ -124,8 +126,8 @@ class SiteRunner:
             # bounded: a cancellation swallowed inside a library wait must not hang the worker
             await asyncio.wait({self._task}, timeout=5.0)
         if snapshot and not self.fenced.is_set():
-            with contextlib.suppress(Fenced):
-                await self._flush(snapshot=True)
+            with contextlib.suppress(Fenced, TimeoutError):
+                await asyncio.wait_for(self._flush(snapshot=True), 10.0)
 
     async def _restore(self) -> None:
         try:
@@ -229,8 +231,11 @@ class SiteRunner:
             self.fenced.set()
 
     async def _publish(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
-        """Publish until stored: timeouts during a fail-over are retried with the same id."""
+        """Publish until stored: timeouts during a fail-over are retried with the same id
+        (for ``publish_retry_s`` at most; then the error propagates and the site is dropped
+        without a snapshot, to be taken over from the last good one)."""
         delay = 0.1
+        give_up = asyncio.get_running_loop().time() + self.publish_retry_s
         while True:
             try:
                 ack = await self.js.publish(subject, data, headers=headers, timeout=2.0)
@@ -246,6 +251,8 @@ class SiteRunner:
                 if "NoStreamResponse" not in type(e).__name__ and "Timeout" not in str(e):
                     raise
             self.counters.inc("publish_retry")
+            if asyncio.get_running_loop().time() > give_up:
+                raise Fenced(f"{subject}: not stored within {self.publish_retry_s} s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 

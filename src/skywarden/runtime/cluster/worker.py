@@ -103,7 +103,8 @@ class Worker:
                 with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.cfg.tick_s)
         finally:
-            await self.shutdown()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.shutdown(), 30.0)
 
     async def shutdown(self) -> None:
         """Graceful: final frame and snapshot for every site, then give the leases back."""

@@ -1,0 +1,218 @@
+"""``skywarden central``: every site's tracks and alerts in one picture.
+
+:class:`CentralPicture` is the in-memory view: per site the latest frame (tracks with their
+threat level), the alerts with their latest transition, the last health report, and
+counters. It is fed by :class:`CentralFeed`, one ordered consumer per stream: the pooled
+sites' ``SKYWARDEN_SITES`` and one ``EDGE_<site>`` mirror per edge site. An ordered consumer
+needs no durable state on the server and re-creates itself after a node fail-over, so the
+picture keeps updating while the cluster heals. With a journal (``store.open_journal``, e.g.
+PostgreSQL) every track state and alert transition is also recorded, ``source`` = site id.
+
+Report-to-picture latency is measured here: each frame lists the ingest time of every raw
+report it covers, and the picture notes the wall time it applied the frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from skywarden.core.clock import WallClock
+from skywarden.core.counters import Counters
+from skywarden.core.errors import InputRejected
+from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.topology import (
+    SITES_BUCKET,
+    SITES_STREAM,
+    edge_mirror_name,
+    parse_out_subject,
+)
+from skywarden.store.journal import Journal
+from skywarden.store.records import Record, TrackRecord
+
+
+@dataclass
+class SiteView:
+    site: str
+    region: str = ""
+    frame: codec.SiteFrame | None = None
+    frames: int = 0
+    reports: int = 0
+    alerts: dict[str, codec.SiteAlert] = field(default_factory=dict)
+    health: dict[str, Any] = field(default_factory=dict)
+    updated_t: float = 0.0
+
+
+class CentralPicture:
+    def __init__(
+        self,
+        journal: Journal | None = None,
+        wall: Callable[[], float] | None = None,
+        keep_latencies: int = 1_000_000,
+    ) -> None:
+        self.sites: dict[str, SiteView] = {}
+        self.journal = journal
+        self.wall = wall or WallClock().now
+        self.counters = Counters()
+        self.latencies: deque[float] = deque(maxlen=keep_latencies)
+        self._records: list[Record] = []
+
+    def site(self, sid: str) -> SiteView:
+        v = self.sites.get(sid)
+        if v is None:
+            v = self.sites[sid] = SiteView(sid)
+        return v
+
+    def apply(self, subject: str, data: bytes) -> None:
+        """One message from a site or edge subject; a bad one is counted and skipped."""
+        where = parse_out_subject(subject)
+        if where is None:
+            self.counters.inc("rejected.subject")
+            return
+        sid, kind = where
+        now = self.wall()
+        try:
+            if kind == "tracks":
+                f = codec.decode_frame(data)
+                v = self.site(sid)
+                v.frame, v.updated_t = f, now
+                v.frames += 1
+                v.reports += len(f.raw)
+                self.latencies.extend(now - r for _, r in f.raw if r > 0)
+                self.counters.inc("frames")
+                if self.journal is not None:
+                    self._records += [
+                        TrackRecord.from_dict({**t.to_dict(), "source": sid}) for t in f.tracks
+                    ]
+            elif kind == "alerts":
+                a = codec.decode_alert(data)
+                self.site(sid).alerts[a.record.alert_id] = a
+                self.counters.inc("alerts")
+                if self.journal is not None:
+                    self._records.append(a.record)
+            elif kind == "health":
+                self.site(sid).health = codec.decode_health(data)
+                self.counters.inc("health")
+            else:
+                self.counters.inc("rejected.kind")
+        except InputRejected as e:
+            self.counters.inc(f"rejected.{e.reason}")
+
+    async def flush_journal(self) -> int:
+        """Write what arrived since the last call (in a thread: the journal is synchronous)."""
+        if self.journal is None or not self._records:
+            return 0
+        recs, self._records = self._records, []
+        await asyncio.to_thread(self.journal.append_many, recs)
+        return len(recs)
+
+    def view(self, site: str | None = None, region: str | None = None) -> dict[str, Any]:
+        """The picture as JSON-ready data, filtered by site and/or region."""
+        out = []
+        for v in sorted(self.sites.values(), key=lambda v: v.site):
+            if site is not None and v.site != site:
+                continue
+            if region is not None and v.region != region:
+                continue
+            f = v.frame
+            out.append(
+                {
+                    "site": v.site,
+                    "region": v.region,
+                    "t": f.t if f else None,
+                    "worker": f.worker if f else None,
+                    "frames": v.frames,
+                    "reports": v.reports,
+                    "tracks": [
+                        {
+                            "id": t.track_id,
+                            "t": t.t,
+                            "x": list(t.x),
+                            "status": t.status,
+                            "class": t.best_class,
+                            "threat": f.threat.get(t.track_id, "none") if f else "none",
+                        }
+                        for t in (f.tracks if f else ())
+                    ],
+                    "alerts": [
+                        {
+                            "id": a.record.alert_id,
+                            "track": a.record.track_id,
+                            "zone": a.record.zone_id,
+                            "level": a.record.level,
+                            "state": a.record.to_state,
+                            "t": a.record.t,
+                        }
+                        for a in v.alerts.values()
+                        if a.record.to_state != "resolved"
+                    ],
+                    "health": v.health,
+                }
+            )
+        return {"sites": out, "counters": self.counters.snapshot()}
+
+
+class CentralFeed:
+    """Ordered consumers from the given streams into a :class:`CentralPicture`."""
+
+    def __init__(self, js: JetStreamContext, picture: CentralPicture) -> None:
+        self.js = js
+        self.picture = picture
+        self._subs: list[Any] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def add_stream(self, stream: str, subject: str = ">") -> None:
+        async def cb(msg: Msg) -> None:
+            self.picture.apply(msg.subject, msg.data)
+
+        sub = await self.js.subscribe(
+            subject,
+            stream=stream,
+            cb=cb,
+            ordered_consumer=True,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+            pending_msgs_limit=1_000_000,
+        )
+        self._subs.append(sub)
+
+    async def start(self, edges: Iterable[str] = ()) -> None:
+        await self.add_stream(SITES_STREAM, "skywarden.site.*.*")
+        for site in edges:
+            await self.add_stream(edge_mirror_name(site), "skywarden.edge.*.*")
+        self._tasks.append(asyncio.create_task(self._regions()))
+        if self.picture.journal is not None:
+            self._tasks.append(asyncio.create_task(self._journal()))
+
+    async def _regions(self) -> None:
+        """Region of each site from the registry (``{"region": ...}`` next to the header)."""
+        with contextlib.suppress(Exception):
+            kv = await self.js.key_value(SITES_BUCKET)
+            w = await kv.watchall()
+            async for e in w:
+                if e is None or not e.value:
+                    continue
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    self.picture.site(e.key).region = str(json.loads(e.value).get("region", ""))
+
+    async def _journal(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            await self.picture.flush_journal()
+
+    async def stop(self) -> None:
+        for s in self._subs:
+            with contextlib.suppress(Exception):
+                await s.unsubscribe()
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.picture.flush_journal()
