@@ -47,8 +47,12 @@ def test_kinematic_history_separates_wandering_from_steady() -> None:
     from skywarden.threat.classify import _kinematic_loglik, kinematic_features
 
     steady = [(float(t), 10.0, 0.2, 0.0, 60.0) for t in range(16)]
+
+    def flap(t: int) -> float:  # flap-gliding: speed varies by ~15 %
+        return 10.0 + 1.5 * math.sin(2.1 * t)
+
     wander = [
-        (float(t), 10.0 * math.cos(0.4 * math.sin(t)), 10.0 * math.sin(0.4 * math.sin(t)),
+        (float(t), flap(t) * math.cos(0.4 * math.sin(t)), flap(t) * math.sin(0.4 * math.sin(t)),
          0.8 * math.sin(1.3 * t), 60.0 + 2 * math.sin(t))
         for t in range(16)
     ]  # fmt: skip

@@ -7,7 +7,8 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
 - **Accumulated** over detections (``observe``), where successive pieces really are new
   information: a camera's own class, a cooperative identity (ADS-B means a manned aircraft,
   Remote ID a drone - unless ``threat.spoof`` found it suspicious), RF hits weighed against
-  the RF scans that could have heard the track.
+  the RF scans that could have heard the track (a scan whose bearing fitted several tracks
+  counts for none of them, neither as a hit nor as silence).
 - **Current** features recomputed each frame (``annotate``) and *not* summed over frames,
   because they describe the same object again and again:
 
@@ -122,6 +123,9 @@ KINEMATICS: dict[str, dict[int, Mixture]] = {
 HOVER_MPS = 1.5
 HOVER_MIN_ALT_M = 30.0
 HOVER_LOGLIK = 3.0  # added to multirotor per unit hover fraction of the window
+# Below these a track's fluctuation is the tracker's own noise, not the object's behaviour:
+# features are floored there (a perfectly smooth GPS log must not read as "super-drone").
+FEATURE_FLOOR = {"speed_sd": 0.15, "turn_sd": 0.005, "climb_sd": 0.1}
 KINEMATIC_WEIGHT = 0.6  # the three are correlated (one wandering flight path shows in all)
 TEMPERATURE = 1.0
 
@@ -151,7 +155,7 @@ def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
         if name == "hover":
             out[0] += HOVER_LOGLIK * x
             continue
-        lx = math.log(max(x, 1e-3))
+        lx = math.log(max(x, FEATURE_FLOOR[name]))
         for k, terms in enumerate(_PRE[name]):
             vals = [c - 0.5 * ((lx - lm) * inv) ** 2 for c, lm, inv in terms]
             top = max(vals)
@@ -221,8 +225,12 @@ class Classifier:
 
     def observe(self, scan: Scan, tracker: Tracker) -> None:
         if self.kinds.get(scan.sensor_id) is SensorKind.RF:
-            for ev in self._ev.values():
-                ev.rf_scans += 1
+            # a scan whose bearing fitted this track *and* others says nothing about it:
+            # neither a hit nor a scan (else ambiguity would read as silence)
+            ambiguous = {tid for tid, _, cand in tracker.last_assignments if cand > 1}
+            for tid, ev in self._ev.items():
+                if tid not in ambiguous:
+                    ev.rf_scans += 1
         for tid, det, candidates in tracker.last_assignments:
             self._observe_detection(self._get(tid), det, candidates)
 
