@@ -22,6 +22,9 @@ from skywarden.runtime.cluster.topology import (
     ensure_topology,
 )
 from skywarden.sim import load_scenario, simulate
+from skywarden.store.journal import Journal, open_journal
+from skywarden.store.records import AlertRecord, TrackRecord
+from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 SITE, DOMAIN = "palace", "edge-palace"
 
@@ -41,8 +44,18 @@ async def _track(edge: EdgeSite, reports: list[SimReport], t_from: float, t_to: 
     return frames
 
 
+def _journal(tmp_path: Path) -> tuple[Journal, str | None]:
+    """The central store: PostgreSQL when the loopback server is there, else SQLite."""
+    base, _why = postgres_base_url()
+    if base is None:
+        return open_journal(str(tmp_path / "central.db")), None
+    url = fresh_postgres_url(base)
+    return open_journal(url), url
+
+
 def test_edge_buffers_through_a_link_loss(tmp_path: Path) -> None:
     require_nats_server()
+    journal, pg_url = _journal(tmp_path)
     hub, edge_srv = hub_and_edge(tmp_path, DOMAIN)
     run = simulate(load_scenario("residence"), 5)
     reports = sim_reports(run, until_s=140.0)
@@ -85,7 +98,7 @@ def test_edge_buffers_through_a_link_loss(tmp_path: Path) -> None:
         hjs = hnc.jetstream()
         n3 = await _track(edge, reports, 120.0, 141.0)
         total = n1 + n2 + n3
-        picture = CentralPicture()
+        picture = CentralPicture(journal)
         feed = CentralFeed(hjs, picture)
         await eventually(lambda: feed.start(edges=[SITE]), lambda _: True, 20, "central again")
         await eventually(
@@ -102,7 +115,13 @@ def test_edge_buffers_through_a_link_loss(tmp_path: Path) -> None:
         assert (
             mirror.state.messages == (await enc.jetstream().stream_info(EDGE_STREAM)).state.messages
         )
-        await feed.stop()
+        await feed.stop()  # flushes the journal
+        recs = list(journal.records())
+        alerts = [r for r in recs if isinstance(r, AlertRecord)]
+        tracks = [r for r in recs if isinstance(r, TrackRecord)]
+        assert len(alerts) == edge.counters.get("alerts")
+        assert tracks and {r.source for r in tracks} == {SITE}
+        assert journal.verify().ok
         await hnc.close()
         await enc.close()
 
@@ -111,3 +130,6 @@ def test_edge_buffers_through_a_link_loss(tmp_path: Path) -> None:
     finally:
         edge_srv.stop()
         hub.stop()
+        journal.close()
+        if pg_url:
+            drop_postgres_schema(pg_url)

@@ -106,6 +106,18 @@ def _cmd_worker(a: argparse.Namespace) -> int:
     return commands.worker(a.nats, a.id, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
 
 
+def _cmd_central(a: argparse.Namespace) -> int:
+    from skywarden.runtime.cluster import commands
+
+    return commands.central(a.nats, a.edge, a.journal, a.every, a.replicas)
+
+
+def _cmd_edge(a: argparse.Namespace) -> int:
+    from skywarden.runtime.cluster import commands
+
+    return commands.edge(a.nats, a.site_id, a.scenario, a.seed, a.speed)
+
+
 def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Scale-out commands (issue 9, ``runtime/cluster``)."""
     import os
@@ -119,6 +131,22 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     w.add_argument("--snapshot-every", type=float, default=5.0, help="seconds")
     w.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a cluster)")
     w.set_defaults(func=_cmd_worker)
+
+    c = sub.add_parser("central", help="aggregate every site's tracks and alerts (scale-out)")
+    c.add_argument("--nats", default="nats://127.0.0.1:4222", help="comma-separated URLs")
+    c.add_argument("--edge", action="append", default=[], help="SITE=JS_DOMAIN of an edge")
+    c.add_argument("--journal", help="journal URL, e.g. postgresql://127.0.0.1:5432/sky")
+    c.add_argument("--every", type=float, default=5.0, help="summary period, seconds")
+    c.add_argument("--replicas", type=int, default=1)
+    c.set_defaults(func=_cmd_central)
+
+    e = sub.add_parser("edge", help="track a simulated site, publish to its leaf-node NATS")
+    e.add_argument("--nats", default="nats://127.0.0.1:4222", help="the site's own server")
+    e.add_argument("--site-id", required=True)
+    e.add_argument("--scenario", default="residence")
+    e.add_argument("--seed", type=int, default=None)
+    e.add_argument("--speed", type=float, default=1.0)
+    e.set_defaults(func=_cmd_edge)
 
 
 def build_parser() -> argparse.ArgumentParser:

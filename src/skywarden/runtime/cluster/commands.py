@@ -8,6 +8,7 @@ expiry covers).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -50,3 +51,73 @@ def worker(
         topology=TopologyConfig(replicas=replicas, lease_ttl_s=lease_ttl_s),
     )
     return _serve(lambda stop: run_worker(urls_of(nats_urls), cfg, stop))
+
+
+def central(
+    nats_urls: str,
+    edges: list[str],
+    journal_url: str | None = None,
+    every_s: float = 5.0,
+    replicas: int = 1,
+) -> int:
+    """Aggregate every site into one picture; print a one-line summary every ``every_s``.
+
+    ``edges`` are ``site=domain`` pairs: each gets a mirror of its edge stream.
+    """
+    import json
+
+    import nats
+
+    from skywarden.runtime.cluster.central import CentralFeed, CentralPicture
+    from skywarden.runtime.cluster.topology import ensure_edge_mirror, ensure_topology
+
+    pairs = [e.split("=", 1) for e in edges]
+
+    async def main(stop: asyncio.Event) -> None:
+        journal = None
+        if journal_url:
+            from skywarden.store.journal import open_journal
+
+            journal = open_journal(journal_url)
+        nc = await nats.connect(servers=urls_of(nats_urls), max_reconnect_attempts=-1)
+        js = nc.jetstream()
+        await ensure_topology(js, TopologyConfig(replicas=replicas))
+        for site, domain in pairs:
+            await ensure_edge_mirror(js, site, domain, TopologyConfig(replicas=replicas))
+        picture = CentralPicture(journal)
+        feed = CentralFeed(js, picture)
+        await feed.start(edges=[s for s, _ in pairs])
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every_s)
+                v = picture.view()
+                summary = {
+                    "sites": len(v["sites"]),
+                    "tracks": sum(len(s["tracks"]) for s in v["sites"]),
+                    "open_alerts": sum(len(s["alerts"]) for s in v["sites"]),
+                    "counters": v["counters"],
+                }
+                print(json.dumps(summary), flush=True)
+        finally:
+            await feed.stop()
+            await nc.drain()
+            if journal is not None:
+                journal.close()
+
+    return _serve(main)
+
+
+def edge(nats_url: str, site_id: str, scenario: str, seed: int | None, speed: float) -> int:
+    """Track a simulated site locally and publish to the site's own (leaf-node) NATS."""
+    from skywarden.runtime.cluster.edge import run_edge
+    from skywarden.runtime.cluster.feed import sim_reports
+    from skywarden.sim import load_scenario, simulate
+
+    run = simulate(load_scenario(scenario), seed)
+
+    async def main(stop: asyncio.Event) -> None:
+        e = await run_edge(nats_url, site_id, run.site, sim_reports(run), speed, stop)
+        logging.info("edge %s: %s", site_id, e.counters.snapshot())
+
+    return _serve(main)
