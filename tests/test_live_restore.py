@@ -61,7 +61,7 @@ async def _second_run(url: str) -> tuple[set[str], Alerts]:
     await src.start()
     try:
         pic = src.current()  # right after start: the restore, nothing new yet
-        assert pic is not None and src.restored is not None and src.restored.records > 0
+        assert pic is not None and src.restored is not None
         tracks = {t.id for t in pic.tracks if t.confirmed}
         alerts = {a.id: (a.state.value, a.acknowledged_by) for a in pic.alerts}
         await asyncio.sleep(1.0)  # go on a little: this run's own outputs
@@ -72,7 +72,8 @@ async def _second_run(url: str) -> tuple[set[str], Alerts]:
             for r in j.records(kinds=["config"])
             if isinstance(r, ConfigChange) and r.key == "runtime.start"
         ]
-        assert len(starts) == 2 and starts[1].new["restored_records"] > 0
+        assert len(starts) == 2 and starts[1].new["restore_last_seq"] > 0
+        assert starts[1].new["restore_snapshot_seq"] is not None  # the fast, exact path
         j.close()
     return tracks, alerts
 

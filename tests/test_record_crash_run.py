@@ -7,7 +7,8 @@ The process is killed with SIGKILL while the stream runs, then started again on 
 journal: every acknowledged message must be in the journal (bytes as sent), and the restarted
 process must show the confirmed tracks at ``GET /api/tracks`` within 5 s of being started,
 although nothing is posted after the restart: they can only come from the journal.
-On SQLite and on a real PostgreSQL.
+On SQLite (restart from a state snapshot taken every second plus the journal after it) and
+on a real PostgreSQL (no snapshots: restart by replaying the journal window).
 """
 
 from __future__ import annotations
@@ -56,9 +57,15 @@ ceiling_m = 300
 """
 
 
-@pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from journal_url(request.param, tmp_path)
+# (backend, --snapshot-every): SQLite restarts from a state snapshot plus the journal after it,
+# PostgreSQL by replaying the journal window (no snapshot): both restore paths, both backends
+CASES = [(BACKENDS[0], "1"), (BACKENDS[1], "0")]
+
+
+@pytest.fixture(params=CASES, ids=[f"{b}-snapshot{s}" for b, s in CASES])
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    for u in journal_url(request.param[0], tmp_path):
+        yield u, request.param[1]
 
 
 SENSOR_TOKEN = "radar-1-crash-test-token-0123"
@@ -108,9 +115,10 @@ class Streamer(threading.Thread):
             time.sleep(0.1)
 
 
-def _start(site: Path, journal: str, port: int) -> subprocess.Popen[str]:
+def _start(site: Path, journal: str, port: int, snapshot: str) -> subprocess.Popen[str]:
+    args = ["--site", str(site), "--journal", journal, "--port", str(port)]
     return subprocess.Popen(
-        [str(SKYWARDEN), "run", "--site", str(site), "--journal", journal, "--port", str(port)],
+        [str(SKYWARDEN), "run", *args, "--snapshot-every", snapshot],
         env={**os.environ, "SKYWARDEN_SENSOR_TOKENS": f"radar-1={SENSOR_TOKEN}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -139,11 +147,14 @@ def _wait(cond: Any, deadline_s: float, proc: subprocess.Popen[str]) -> float:
     raise AssertionError(f"not within {deadline_s} s")
 
 
-def test_sigkill_mid_stream_then_restart_restores_everything(url: str, tmp_path: Path) -> None:
+def test_sigkill_mid_stream_then_restart_restores_everything(
+    case: tuple[str, str], tmp_path: Path
+) -> None:
+    url, snapshot = case
     site = tmp_path / "site.toml"
     site.write_text(SITE, encoding="utf-8")
     port = _free_port()
-    proc = _start(site, url, port)
+    proc = _start(site, url, port, snapshot)
     streamer = Streamer(port)
     try:
         _wait(lambda: _get(port, "/api/health")["status"] == "ok", 60.0, proc)
@@ -172,7 +183,7 @@ def test_sigkill_mid_stream_then_restart_restores_everything(url: str, tmp_path:
     assert not missing, f"{len(missing)} of {len(streamer.acked)} acknowledged messages lost"
 
     started = time.monotonic()
-    proc2 = _start(site, url, port)
+    proc2 = _start(site, url, port, snapshot)
     try:
         _wait(lambda: len(_confirmed(port)) >= 2, 5.0, proc2)
         restore_s = time.monotonic() - started
@@ -186,3 +197,4 @@ def test_sigkill_mid_stream_then_restart_restores_everything(url: str, tmp_path:
         proc2.send_signal(signal.SIGINT)
         out, _ = proc2.communicate(timeout=20)
     assert "restored" in out and "Traceback" not in out, out
+    assert ("restored snapshot at seq" in out) == (snapshot != "0"), out

@@ -41,6 +41,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
         seed=a.seed,
         journal_url=a.journal,
         restore_window_s=a.restore_window,
+        snapshot_s=a.snapshot_every,
     )
 
 
@@ -204,7 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--restore-window",
         type=float,
         default=120.0,
-        help="seconds of the journal replayed at start to restore the picture",
+        help="seconds of the journal replayed at start when there is no state snapshot",
+    )
+    r.add_argument(
+        "--snapshot-every",
+        type=float,
+        default=10.0,
+        help="site seconds between state snapshots (fast exact restart; 0: none)",
     )
     r.set_defaults(func=_cmd_run)
 

@@ -78,6 +78,7 @@ def serve(
     seed: int = 1,
     journal_url: str = DEFAULT_JOURNAL,
     restore_window_s: float = 120.0,
+    snapshot_s: float = 10.0,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -105,6 +106,7 @@ def serve(
             journal,
             speed=speed if feed.passes is not None else 1.0,
             restore_window_s=restore_window_s,
+            snapshot_s=snapshot_s,
         )
         server = build_server(source, host, port, clock)
         log.info(

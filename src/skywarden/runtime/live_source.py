@@ -23,10 +23,12 @@ Acknowledge/resolve are inputs like any other: journaled (with who) first, appli
 consumer in order, answered when applied. A refused action (unknown alert, already
 resolved) stays in the journal as an attempt.
 
-Restart: before serving, :meth:`LiveSource.start` replays the last ``restore_window_s`` of
-the journal (messages, ticks, operator actions) through the machine
-(``record_restore.restore_machine``: exact when the previous process started inside the
-window, else tracks rebuilt from the window and earlier acknowledgements not carried over),
+Restart: the consumer stores a snapshot of its state every ``snapshot_s`` of site time; before
+serving, :meth:`LiveSource.start` loads the newest one and feeds what was journaled after it
+(``record_restore.restore_latest``: the previous process's exact state, ids and alert states
+included), or without a snapshot replays the last ``restore_window_s`` of the journal
+(exact when the previous process started inside the window, else tracks rebuilt from the
+window and earlier acknowledgements not carried over),
 so confirmed tracks and alert states are back before the first request, and journals a
 ``runtime.start`` ``ConfigChange`` saying what it restored; its seq tags this run's outputs.
 
@@ -53,7 +55,7 @@ from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.record_restore import START_KEY, Restored, restore_machine
+from skywarden.runtime.record_restore import START_KEY, Restored, dump_state, restore_latest
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
@@ -76,6 +78,7 @@ class LiveSource:
         lag_s: float = 0.5,
         restore_window_s: float = 120.0,
         config: PipelineConfig | None = None,
+        snapshot_s: float = 10.0,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
@@ -88,6 +91,8 @@ class LiveSource:
         self.recent_resolved_s = recent_resolved_s
         self.lag_s = lag_s
         self.restore_window_s = restore_window_s
+        self.snapshot_s = snapshot_s
+        self._snap_t = float("-inf")
         self.config = config
         self.machine = RecordMachine(feed.site, config)
         self.ingest = JournalingIngest(journal, self._deliver)
@@ -156,6 +161,7 @@ class LiveSource:
                         "restore_last_seq": r.last_seq,
                         "restored_records": r.records,
                         "restore_actions_skipped": r.actions_skipped,
+                        "restore_snapshot_seq": r.snapshot_seq,
                     },
                     note=self.feed.description,
                 )
@@ -191,16 +197,20 @@ class LiveSource:
 
     # -- restore ------------------------------------------------------------------------
     def _restore(self) -> Restored:
-        """Worker thread, before serving: the recent journal through the machine."""
-        rng = self.journal.time_range()
-        from_t = None if rng is None else rng[1] - self.restore_window_s
-        self.machine, info = restore_machine(
-            self.journal, self.site, self.config, from_t, on_frames=self._trail_frames
+        """Worker thread, before serving: the newest snapshot and the journal after it (or the
+        recent window when there is none) through the machine."""
+        self.machine, info, extra = restore_latest(
+            self.journal, self.site, self.config, self.restore_window_s, self._trail_frames
         )
+        trails = extra.get("trails")
+        if isinstance(trails, dict):
+            self._trails = {**trails, **self._trails}
         lastf = self.machine.pipeline.last
+        self._snap_t = lastf.t if lastf is not None else float("-inf")
         log.info(
-            "restored %d journal records (seq %d..%d, %d steps, %d operator actions of an "
+            "restored %s + %d journal records (seq %d..%d, %d steps, %d operator actions of an "
             "earlier run skipped): %d confirmed tracks, %d active alerts",
+            f"snapshot at seq {info.snapshot_seq}" if info.snapshot_seq else "no snapshot",
             info.records,
             info.first_seq,
             info.last_seq,
@@ -271,11 +281,30 @@ class LiveSource:
                 outputs = self.machine.drain()
                 if outputs:
                     self.ingest.append_nowait(outputs)
+                last = self.machine.pipeline.last
+                if (
+                    self.snapshot_s > 0
+                    and last is not None
+                    and last.t - self._snap_t >= (self.snapshot_s)
+                ):
+                    await self._snapshot(items[-1][0], last.t)
             except Exception:
                 self.counters.inc("live.consumer_errors")
                 log.exception("live consumer failed on a batch of %d inputs", len(items))
             finally:
                 self._inq.task_done()
+
+    async def _snapshot(self, seq: int, t: float) -> None:
+        """The state after every input up to ``seq``, for a fast exact restart."""
+        self._snap_t = t
+        trails = {k: deque(v) for k, v in self._trails.items()}
+        try:
+            data = await asyncio.to_thread(dump_state, self.machine, {"trails": trails})
+            await asyncio.to_thread(self.journal.save_snapshot, seq, t, data)
+            self.counters.inc("live.snapshots")
+        except Exception as e:  # a cache: failing to write one costs restart time, nothing else
+            self.counters.inc("live.snapshot_errors")
+            log.error("snapshot at seq %d failed: %s", seq, e)
 
     def _tick(self, t: float) -> list[Frame]:
         frames = self.machine.tick(t)

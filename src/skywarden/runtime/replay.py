@@ -178,7 +178,10 @@ def replay_journal(
             continue
         if isinstance(rec, ConfigChange):
             info = start_info(rec)
-            if info is not None:  # the process (re)built its state here: do the same
+            if info is not None and info.get("restore_snapshot_seq") is not None:
+                machine.set_run(e.seq)  # it continued from a snapshot of this very state
+                res.starts += 1
+            elif info is not None:  # the process (re)built its state here: do the same
                 machine, _ = restore_machine(
                     journal,
                     site,

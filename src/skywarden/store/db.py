@@ -89,6 +89,17 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
         "index by kind and time for window reads",
         ("CREATE INDEX journal_kind_t ON journal (kind, t)",),
     ),
+    (
+        3,
+        "runtime state snapshots (a restart cache, outside the hash chain)",
+        (
+            """CREATE TABLE snapshots (
+                seq {bigint} PRIMARY KEY,
+                t {real} NOT NULL,
+                data {blob} NOT NULL
+            )""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

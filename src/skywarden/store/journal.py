@@ -318,6 +318,34 @@ class Journal:
         with self._db.lock:
             return verify_db(self._db)
 
+    # ------------------------------------------------------------------ snapshots
+
+    def save_snapshot(self, seq: int, t: float, data: bytes, keep: int = 3) -> None:
+        """Store the runtime's state after every input up to ``seq`` (a restart cache: not part
+        of the record or its hash chain; only the newest ``keep`` are kept)."""
+        with self._db.write():
+            self._db.execute("DELETE FROM snapshots WHERE seq = ?", (int(seq),))
+            self._db.execute(
+                "INSERT INTO snapshots (seq, t, data) VALUES (?, ?, ?)", (int(seq), float(t), data)
+            )
+            rows = self._db.query("SELECT seq FROM snapshots ORDER BY seq DESC")
+            for (old,) in rows[keep:]:
+                self._db.execute("DELETE FROM snapshots WHERE seq = ?", (int(old),))
+
+    def latest_snapshot(self, upto_seq: int | None = None) -> tuple[int, float, bytes] | None:
+        """(seq, t, data) of the newest snapshot at or before ``upto_seq``, or None."""
+        sql = "SELECT seq, t, data FROM snapshots"
+        params: list[Any] = []
+        if upto_seq is not None:
+            sql += " WHERE seq <= ?"
+            params.append(int(upto_seq))
+        with self._db.lock:
+            rows = self._db.query(sql + " ORDER BY seq DESC LIMIT 1", params)
+        if not rows:
+            return None
+        seq, t, data = rows[0]
+        return int(seq), float(t), bytes(data)
+
     # ------------------------------------------------------------------ incidents, retention
 
     def mark_incident(self, t_from: float, t_to: float, label: str, by: str, t: float) -> int:
