@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nats.js.errors import APIError, KeyNotFoundError, KeyWrongLastSequenceError
@@ -127,3 +129,114 @@ def owner_of(value: bytes) -> str:
         return str(json.loads(value)["worker"])
     except (ValueError, KeyError, TypeError):
         return ""
+
+
+class LeaseKeeper:
+    """Renews a worker's leases and heartbeat from its own thread, event loop and connection.
+
+    Tracking is CPU-bound work on the worker's main event loop; when a worker is overloaded
+    that loop can fall many seconds behind, and leases renewed from it would expire although
+    the worker is alive and merely late, so sites would churn between workers exactly when
+    the pool is busiest. The keeper runs beside it (the GIL hands it the interpreter every
+    few milliseconds), so a lease expires only when the process is dead, partitioned, or its
+    main loop has not ticked for ``wedged_s`` (a watchdog: a wedged worker must let go).
+    """
+
+    def __init__(
+        self,
+        urls: list[str],
+        worker_id: str,
+        period_s: float,
+        wedged_s: float,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.urls = urls
+        self.worker_id = worker_id
+        self.period_s = period_s
+        self.wedged_s = wedged_s
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._revisions: dict[str, int] = {}
+        self._lost: set[str] = set()
+        self._alive_at = monotonic()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+        self.heartbeat = b"{}"
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(15.0):
+            raise TimeoutError("lease keeper did not connect")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10.0)
+
+    def tick(self, heartbeat: bytes) -> None:
+        """Called by the main loop each tick: proves it is alive, publishes its state."""
+        with self._lock:
+            self._alive_at = self.monotonic()
+            self.heartbeat = heartbeat
+
+    def adopt(self, site: str, revision: int) -> None:
+        with self._lock:
+            self._revisions[site] = revision
+            self._lost.discard(site)
+
+    def forget(self, site: str) -> int | None:
+        with self._lock:
+            return self._revisions.pop(site, None)
+
+    def take_lost(self) -> set[str]:
+        with self._lock:
+            lost, self._lost = self._lost, set()
+            return lost
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        import nats
+
+        from skywarden.runtime.cluster.topology import LEASES_BUCKET, WORKERS_BUCKET
+
+        nc = await nats.connect(servers=self.urls, max_reconnect_attempts=-1)
+        js = nc.jetstream(timeout=max(1.0, self.period_s))
+        leases = await js.key_value(LEASES_BUCKET)
+        workers = await js.key_value(WORKERS_BUCKET)
+        self._ready.set()
+        value = json.dumps({"worker": self.worker_id}).encode()
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    held = dict(self._revisions)
+                    alive = self.monotonic() - self._alive_at < self.wedged_s
+                    hb = self.heartbeat
+                if alive:
+                    await self._renew_all(leases, workers, held, value, hb)
+                await asyncio.sleep(self.period_s)
+        finally:
+            await nc.close()
+
+    async def _renew_all(
+        self, leases: KeyValue, workers: KeyValue, held: dict[str, int], value: bytes, hb: bytes
+    ) -> None:
+        async def one(site: str, rev: int) -> None:
+            try:
+                new = await leases.update(site, value, last=rev)
+            except (KeyWrongLastSequenceError, KeyNotFoundError):
+                with self._lock:
+                    if self._revisions.get(site) == rev:
+                        self._revisions.pop(site, None)
+                        self._lost.add(site)
+                return
+            except Exception:  # transient (fail-over): try again next period
+                return
+            with self._lock:
+                if self._revisions.get(site) == rev:
+                    self._revisions[site] = new
+
+        with contextlib.suppress(Exception):
+            await workers.put(self.worker_id, hb)
+        await asyncio.gather(*(one(s, r) for s, r in held.items()))

@@ -19,9 +19,12 @@ Exactly-once in the tracks history, step by step:
    state covers exactly what the frames cover; only then is it written to KV (itself with
    compare-and-set on the snapshot revision).
 
-Because the pipeline is stepped once per report in stream order, replay from a snapshot
-reproduces the dead worker's state exactly (the tracker, classifier and alert manager are
-deterministic given their inputs); batching affects only how frames group reports.
+Steps are taken per flush (one ``Pipeline.step`` over every report queued since the last
+one, at most ``max_batch``): the tracker still takes each scan in time order, so its state
+after a replay is the dead worker's state exactly; classification, threat and alert updates
+run once per step, so after a take-over their timing may differ by a flush period from what
+the dead worker would have produced. Alert transitions carry a message id made of the alert
+id, transition and time, so a replayed identical transition is stored once.
 """
 
 from __future__ import annotations

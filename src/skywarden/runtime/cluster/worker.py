@@ -26,7 +26,7 @@ from nats.aio.client import Client
 from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
 from skywarden.core.site import Site, site_from_skybench_header
-from skywarden.runtime.cluster.leases import KvView, Leases
+from skywarden.runtime.cluster.leases import KvView, LeaseKeeper, Leases
 from skywarden.runtime.cluster.site_runner import SiteRunner
 from skywarden.runtime.cluster.topology import (
     LEASES_BUCKET,
@@ -63,9 +63,17 @@ def site_from_registry(value: bytes) -> Site:
 
 class Worker:
     def __init__(
-        self, nc: Client, cfg: WorkerConfig, wall: Callable[[], float] | None = None
+        self,
+        nc: Client,
+        cfg: WorkerConfig,
+        wall: Callable[[], float] | None = None,
+        urls: list[str] | None = None,
     ) -> None:
+        """With ``urls`` the leases are kept by a :class:`LeaseKeeper` thread on its own
+        connection (the production path); without, they are renewed from the main loop."""
         self.nc = nc
+        self.urls = urls
+        self.keeper: LeaseKeeper | None = None
         self.js = nc.jetstream(timeout=5.0)
         self.cfg = cfg
         self.wall = wall or WallClock().now
@@ -88,6 +96,12 @@ class Worker:
         self.v_workers = KvView(self.kv_workers)
         for v in (self.v_sites, self.v_leases, self.v_workers):
             await v.start()
+        if self.urls:
+            clock = WallClock()
+            self.keeper = LeaseKeeper(
+                self.urls, cfg.worker_id, cfg.tick_s, 4 * cfg.lease_ttl_s, clock.monotonic
+            )
+            await asyncio.to_thread(self.keeper.start)
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._setup()
@@ -112,6 +126,8 @@ class Worker:
             await self._drop(sid, graceful=True)
         for v in (self.v_sites, self.v_leases, self.v_workers):
             await v.stop()
+        if self.keeper is not None:
+            await asyncio.to_thread(self.keeper.stop)
         with contextlib.suppress(Exception):
             await self.kv_workers.delete(self.cfg.worker_id)
 
@@ -123,6 +139,10 @@ class Worker:
         log.info("worker %s: drops site %s (graceful=%s)", self.cfg.worker_id, sid, graceful)
         if r is not None:
             await r.stop(snapshot=graceful and not r.fenced.is_set())
+        if self.keeper is not None:
+            rev = self.keeper.forget(sid)
+            if rev is not None:
+                self.leases.revisions[sid] = rev
         if graceful:
             await self.leases.release(sid)
         else:
@@ -140,17 +160,20 @@ class Worker:
             self.counters.inc("fenced")
             log.warning("worker %s: site %s fenced", cfg.worker_id, sid)
             await self._drop(sid, graceful=False)
-        # renew concurrently: one round trip for all leases, however busy the loop is
-        held = list(self.runners)
-        _, *renewed = await asyncio.gather(
-            self.kv_workers.put(cfg.worker_id, hb.encode()),
-            *(self.leases.renew(sid) for sid in held),
-        )
-        for sid, ok in zip(held, renewed, strict=True):
-            if not ok:
-                self.counters.inc("lease_lost")
-                log.warning("worker %s: lease of %s lost", cfg.worker_id, sid)
-                await self._drop(sid, graceful=False)
+        if self.keeper is not None:
+            self.keeper.tick(hb.encode())
+            lost = sorted(self.keeper.take_lost() & set(self.runners))
+        else:  # renew concurrently: one round trip for all leases
+            held = list(self.runners)
+            _, *renewed = await asyncio.gather(
+                self.kv_workers.put(cfg.worker_id, hb.encode()),
+                *(self.leases.renew(sid) for sid in held),
+            )
+            lost = [sid for sid, ok in zip(held, renewed, strict=True) if not ok]
+        for sid in lost:
+            self.counters.inc("lease_lost")
+            log.warning("worker %s: lease of %s lost", cfg.worker_id, sid)
+            await self._drop(sid, graceful=False)
         sites = self.v_sites.live(math.inf)
         alive = set(self.v_workers.live(1.5 * cfg.lease_ttl_s)) | {cfg.worker_id}
         share = math.ceil(len(sites) / len(alive)) if sites else 0
@@ -162,6 +185,8 @@ class Worker:
             free.sort(key=lambda s: zlib.crc32(f"{cfg.worker_id}/{s}".encode()))
             for sid in free[: min(share - mine, cfg.claim_batch)]:
                 if await self.leases.claim(sid):
+                    if self.keeper is not None:
+                        self.keeper.adopt(sid, self.leases.revisions[sid])
                     await self._start(sid, sites[sid])
         elif settled and mine > share:
             for sid in sorted(self.runners)[: mine - share]:
@@ -187,6 +212,8 @@ class Worker:
         try:
             await r.start()
         except Exception:
+            if self.keeper is not None:
+                self.keeper.forget(sid)
             await self.leases.release(sid)
             raise
         self.runners[sid] = r
@@ -203,6 +230,6 @@ class Worker:
 async def run_worker(urls: list[str], cfg: WorkerConfig, stop: asyncio.Event) -> None:
     nc = await nats.connect(servers=urls, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
     try:
-        await Worker(nc, cfg).run(stop)
+        await Worker(nc, cfg, urls=urls).run(stop)
     finally:
         await nc.drain()
