@@ -42,6 +42,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
         journal_url=a.journal,
         restore_window_s=a.restore_window,
         snapshot_s=a.snapshot_every,
+        outputs_path=a.outputs,
     )
 
 
@@ -192,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
     r.add_argument("--site", help="site TOML file; default: the simulated residence")
+    r.add_argument(
+        "--outputs",
+        help="outputs TOML file: web hooks, e-mail, TAK, SAPIENT upward (runtime.outputs_config)",
+    )
     r.add_argument("--host", default="127.0.0.1")
     r.add_argument("--port", type=int, default=8080)
     r.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")

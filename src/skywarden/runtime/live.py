@@ -4,7 +4,8 @@ With no site file it plays the built-in simulated residence site in real time (`
 so a new user sees tracks and alerts within seconds of ``make run``. With ``--site FILE`` it
 serves that site; its sensors post detections to ``POST /api/ingest/{sensor_id}`` (JSON), and
 each sensor with a ``link`` table is heard over it (SAPIENT, ASTERIX, ADS-B, Remote ID, MQTT:
-``runtime.adapters``).
+``runtime.adapters``). ``--outputs FILE`` sends alerts and the fused picture on to web hooks,
+e-mail, TAK and a SAPIENT higher node (``runtime.outputs``; file layout in ``outputs_config``).
 
 The journal (``--journal URL``; default ``./var/skywarden.sqlite``, created on demand;
 ``postgresql://...`` works too) records every accepted message before it is acknowledged,
@@ -28,8 +29,10 @@ from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
 from skywarden.runtime.feeds import Feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
+from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
+from skywarden.service.source import PictureSource
 from skywarden.store.journal import Journal, open_journal
 
 log = logging.getLogger("skywarden")
@@ -52,12 +55,21 @@ def make_feed(site_path: str | Path | None, seed: int) -> Feed:
 
 
 def build_server(
-    source: LiveSource, host: str, port: int, clock: WallClock | None = None
+    source: LiveSource,
+    host: str,
+    port: int,
+    clock: WallClock | None = None,
+    outputs: OutputsConfig | None = None,
 ) -> uvicorn.Server:
     settings = ServiceSettings(host=host, port=port)
-    app = create_app(
-        settings, source, clock=clock or WallClock(), ingest=source.ingest, replay=source.journal
-    )
+    clock = clock or WallClock()
+    served: PictureSource = source
+    if outputs is not None and not outputs.empty:
+        # the outputs pull in the TAK and SAPIENT libraries: only when configured
+        from skywarden.runtime.outputs import OutputSet, OutputsSource
+
+        served = OutputsSource(source, OutputSet(outputs, source.site, clock))
+    app = create_app(settings, served, clock=clock, ingest=source.ingest, replay=source.journal)
     cfg = uvicorn.Config(
         app,
         host=host,
@@ -79,6 +91,7 @@ def serve(
     journal_url: str = DEFAULT_JOURNAL,
     restore_window_s: float = 120.0,
     snapshot_s: float = 10.0,
+    outputs_path: str | Path | None = None,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -87,6 +100,13 @@ def serve(
     except ConfigError as e:
         log.error("cannot load the site: %s", e)
         return 2
+    try:
+        outputs = None if outputs_path is None else load_outputs(outputs_path)
+    except ConfigError as e:
+        log.error("cannot load the outputs: %s", e)
+        return 2
+    if outputs is not None:
+        log.info("outputs from %s: %s", outputs_path, ", ".join(outputs.names) or "none")
     try:
         journal: Journal = open_journal(journal_url)
     except Exception as e:
@@ -108,7 +128,11 @@ def serve(
             restore_window_s=restore_window_s,
             snapshot_s=snapshot_s,
         )
-        server = build_server(source, host, port, clock)
+        try:
+            server = build_server(source, host, port, clock, outputs)
+        except ConfigError as e:  # e.g. a secret's environment variable is not set
+            log.error("cannot build the outputs: %s", e)
+            return 2
         log.info(
             "serving the console at http://%s:%d/ (%s); journal %s; Ctrl-C stops",
             host,
