@@ -1,0 +1,205 @@
+"""Output peers and the OutputSet's feed, on loopback with real sockets.
+
+- A SAPIENT higher node that accepts and then never reads: the pipeline side stays
+  non-blocking, the peer's queue stays bounded, the oldest messages are dropped and counted.
+- A SAPIENT higher node that is down at first: the peer retries; once the node is up the
+  first thing it gets is skywarden's Registration, then the reports queued meanwhile.
+- A TAK server that is down: CoT events queue (bounded), the health says disconnected.
+- The alert cursor: transitions restored before ``attach`` are not sent again, and every
+  transition of a batch reaches the sinks even when only the batch's last picture is seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from live_helpers import free_port
+from skywarden.alerts.lifecycle import AlertManager
+from skywarden.core.clock import WallClock
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.site import Site
+from skywarden.core.track import TrackState, TrackStatus
+from skywarden.runtime.feeds import simulated_feed
+from skywarden.runtime.outputs import OutputSet
+from skywarden.runtime.outputs_config import SapientOutput, TakOutput, parse_outputs
+from skywarden.runtime.outputs_peers import SapientPeer, TakPeer, affiliation
+from skywarden.sensors.sapient import SapientSessions, frame, parse_message, split_frames
+from skywarden.service.source import Listener, Picture, Unsubscribe
+from skywarden.threat.assess import ThreatAssessment, ThreatLevel
+
+HIGHER = "0f8fad5b-d9cb-469f-a165-70867728950e"
+OWN = "3b241101-e2bb-4255-8caf-4136c566a962"
+SITE = simulated_feed(1).site
+ORIGIN: GeoOrigin = SITE.origin
+
+
+def _track(i: int, t: float = 100.0) -> TrackState:
+    return TrackState(
+        id=f"T{i}", t=t, x=np.array([100.0 + i, 50.0, 60.0, 3.0, -1.0, 0.0]),
+        P=np.diag([9.0, 9.0, 25.0, 1.0, 1.0, 1.0]), status=TrackStatus.CONFIRMED,
+        class_probs={"drone": 0.9, "bird": 0.1}, first_t=t - 10,
+    )  # fmt: skip
+
+
+def _picture(seq: int, n: int) -> Picture:
+    return Picture(seq=seq, t=100.0 + seq, wall_t=0.0, tracks=tuple(_track(i) for i in range(n)))
+
+
+def _assess(level: ThreatLevel, **kw: Any) -> ThreatAssessment:
+    base: dict[str, Any] = dict(
+        track_id="T1", t=0.0, level=level, score=0.5, zone_id="z", time_to_enter_s=None,
+        object_class="drone", friendly=False,
+    )  # fmt: skip
+    base.update(kw)
+    return ThreatAssessment(**base)
+
+
+def test_affiliation_by_threat_identity_and_class() -> None:
+    assert affiliation(_assess(ThreatLevel.ALERT), "drone").value == "h"
+    assert affiliation(_assess(ThreatLevel.WARNING), "drone").value == "s"
+    assert (
+        affiliation(_assess(ThreatLevel.NONE, identity_status="suspicious"), "drone").value == "s"
+    )
+    assert affiliation(_assess(ThreatLevel.ALERT, friendly=True), "drone").value == "f"
+    assert affiliation(_assess(ThreatLevel.NONE), "bird").value == "n"
+    assert affiliation(None, "drone").value == "u"
+
+
+def test_stalled_sapient_node_never_blocks_and_stays_bounded() -> None:
+    async def run() -> None:
+        held: list[asyncio.StreamWriter] = []
+
+        async def never_read(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            held.append(w)  # accept, then read nothing: the socket buffers fill up
+
+        srv = await asyncio.start_server(never_read, "127.0.0.1", 0, limit=1024)
+        port = srv.sockets[0].getsockname()[1]
+        peer = SapientPeer(
+            SapientOutput("up", "127.0.0.1", port, HIGHER, rate_s=1e-6), OWN, ORIGIN, 50,
+            WallClock(),
+        )  # fmt: skip
+        await peer.start()
+        loop = asyncio.get_running_loop()
+        for seq in range(400):  # 400 pictures of 40 tracks: ~2 MB, far beyond the buffers
+            peer.picture(_picture(seq, 40), loop.time() + seq)
+            assert peer.queue.qsize() <= 50
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.3)
+        h = peer.health()
+        assert h["queued"] == 400 * 40 and h["dropped"] > 0 and h["pending"] <= 50
+        assert h["sent"] + h["dropped"] + h["pending"] <= h["queued"] + 1
+        await asyncio.wait_for(peer.stop(drain_s=0.2), 5)
+        srv.close()
+
+    asyncio.run(run())
+
+
+@dataclass
+class _Node:
+    kinds: list[str] = field(default_factory=list)
+
+    async def handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        sessions = SapientSessions(ORIGIN, HIGHER)
+        buf = b""
+        while chunk := await r.read(65536):
+            bodies, buf = split_frames(buf + chunk)
+            for b in bodies:
+                pm = parse_message(b, 0.0)
+                self.kinds.append(pm.message.WhichOneof("content") or "")
+                for reply in sessions.handle(pm).replies:
+                    w.write(frame(reply))
+            await w.drain()
+
+
+def test_sapient_peer_reconnects_and_registers_first() -> None:
+    async def run() -> None:
+        port = free_port()
+        peer = SapientPeer(
+            SapientOutput("up", "127.0.0.1", port, HIGHER, rate_s=1e-6), OWN, ORIGIN, 100,
+            WallClock(),
+        )  # fmt: skip
+        await peer.start()
+        peer.picture(_picture(1, 3), 1.0)  # the node is down: queued
+        await asyncio.sleep(0.7)
+        assert peer.health()["errors"] >= 1 and not peer.connected
+        node = _Node()
+        srv = await asyncio.start_server(node.handle, "127.0.0.1", port)
+        for _ in range(100):
+            if node.kinds.count("detection_report") >= 3 and peer.registered:
+                break
+            await asyncio.sleep(0.05)
+        assert node.kinds[0] == "registration" and node.kinds.count("detection_report") == 3
+        h = peer.health()
+        assert h["connected"] == 1.0 and h["registered"] == 1.0
+        assert h["received.registration_ack"] == 1
+        await peer.stop()
+        srv.close()
+
+    asyncio.run(run())
+
+
+def test_tak_down_queues_bounded_and_reports_disconnected() -> None:
+    async def run() -> None:
+        peer = TakPeer(TakOutput("tak", "127.0.0.1", free_port(), rate_s=1e-6), ORIGIN, 10,
+                       WallClock())  # fmt: skip
+        await peer.start()
+        for seq in range(5):
+            peer.picture(_picture(seq, 4), float(seq))
+        await asyncio.sleep(0.3)
+        h = peer.health()
+        assert h["connected"] == 0.0 and h["errors"] >= 1
+        assert h["pending"] == 10 and h["dropped"] == 5 * 4 - 10
+        await peer.stop()
+
+    asyncio.run(run())
+
+
+class _Source:
+    """Just what ``OutputSet.attach`` reads: the machine's alert manager and subscribe."""
+
+    def __init__(self, site: Site) -> None:
+        self.alerts = AlertManager()
+        self.machine = self
+        self.pipeline = self
+        self.listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Unsubscribe:
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener)
+
+    def publish(self, seq: int) -> None:
+        for fn in self.listeners:
+            fn(Picture(seq=seq, t=float(seq), wall_t=0.0))
+
+
+def test_cursor_skips_restored_and_keeps_every_transition() -> None:
+    async def run() -> None:
+        src = _Source(SITE)
+        mgr = src.alerts
+        mgr.update([_assess(ThreatLevel.WARNING, track_id="R")], 1.0)  # "restored"
+        outs = OutputSet(parse_outputs({}), SITE, WallClock())
+        await outs.start()
+        outs.attach(src)  # type: ignore[arg-type]
+        got: list[tuple[str, str]] = []
+        outs.dispatcher.offer = lambda evs: got.extend(  # type: ignore[method-assign]
+            (e.kind, e.alert.track_id) for e in evs
+        )
+        src.publish(1)
+        assert got == []
+        # one batch, three steps, one picture: every transition is handed on
+        mgr.update([_assess(ThreatLevel.WARNING, track_id="A")], 2.0)
+        mgr.update([_assess(ThreatLevel.ALERT, track_id="A")], 3.0)
+        aid = next(a.id for a in mgr.active if a.track_id == "A")
+        mgr.acknowledge(aid, "op", 3.5)
+        src.publish(2)
+        assert got == [("raised", "A"), ("escalated", "A"), ("acknowledged", "A")]
+        src.publish(3)
+        assert len(got) == 3
+        assert outs.counters.get("outputs.alert_events") == 3
+        await outs.stop()
+
+    asyncio.run(run())
