@@ -29,6 +29,23 @@ def score(bench: Path, name: str, tracks: Path) -> dict[str, Any]:
     )
 
 
+def _objects_only_at_the_edge(bench: Path, name: str, frac: float = 0.97) -> int:
+    """Objects that never come within ``frac`` of the first sensor's maximum range."""
+    with (bench / f"{name}.scenario.jsonl").open() as f:
+        sensor = json.loads(f.readline())["sensors"][0]
+    rmax = sensor.get("max_range_m")
+    if not rmax:
+        return 0
+    pos = sensor["position_enu_m"]
+    closest: dict[str, float] = {}
+    with (bench / f"{name}.truth.jsonl").open() as f:
+        for line in f:
+            r = json.loads(line)
+            d = ((r["x"] - pos[0]) ** 2 + (r["y"] - pos[1]) ** 2 + (r["z"] - pos[2]) ** 2) ** 0.5
+            closest[r["id"]] = min(closest.get(r["id"], d), d)
+    return sum(1 for d in closest.values() if d > frac * rmax)
+
+
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_public_scenario_scores_without_bad_lines(
     bench_dir: Path, tmp_path: Path, name: str
@@ -40,8 +57,10 @@ def test_public_scenario_scores_without_bad_lines(
     s = score(bench_dir, name, out)
     assert s["bad_lines"] == 0
     assert isinstance(s["objects"], int) and isinstance(s["objects_never_tracked"], int)
-    # a bird that never enters radar coverage cannot be tracked: allow one, or 2%
-    assert s["objects_never_tracked"] <= max(1, 0.02 * s["objects"])
+    # an object that never comes well inside radar coverage (its Pd there is near zero)
+    # cannot be tracked: those are allowed, and beyond them one, or 1%
+    edge = _objects_only_at_the_edge(bench_dir, name)
+    assert s["objects_never_tracked"] <= max(1, 0.01 * s["objects"]) + edge
     if name == "birds_night":
         assert s["alerts"] == 0
     if name in ("radar3d_site", "multisensor_attack"):

@@ -252,11 +252,31 @@ def test_births_after_startup_need_more_evidence_than_objects_present_at_start()
     trk = Tracker([PLOTS])
     trk.process(0.0, "p", [xy(0.0, 0.0, 0.0)])
     trk.process(10.0, "p", [xy(10.0, 3000.0, 0.0)])
-    by_x = {round(float(tr.x[0])): tr for tr in trk.tracks()}
-    b = trk.bank
-    s0 = dict(zip(np.round(b.x[:, 0, 0]).astype(int).tolist(), b.score0.tolist(), strict=True))
+    pend = trk._pending["p"]  # one-plot candidates wait outside the bank (tracking.pending)
+    s0 = dict(zip(np.round(pend.x[:, 0]).astype(int).tolist(), pend.score0.tolist(), strict=True))
     assert s0[3000] == pytest.approx(math.log(0.5 / PLOTS.clutter_per_scan))
-    assert 3000 in by_x  # kept as a tentative despite its low prior
+    trk.process(11.0, "p", [xy(11.0, 3005.0, 0.0)])  # its second plot makes it a track
+    (tr,) = trk.tracks()
+    assert tr.hits == 2 and trk.bank.score0[0] == pytest.approx(s0[3000])
+
+
+def test_pending_plots_and_one_plot_tentatives_give_the_same_tracks() -> None:
+    """Two-point initiation outside the bank is a speed-up, not a different tracker."""
+    rng = np.random.default_rng(9)
+    scans = []
+    for k in range(40):
+        t = float(k)
+        dets = [xy(t, -2000 + 15 * t + rng.normal(0, 5), 300 + rng.normal(0, 5))]
+        dets += [xy(t, 1000 + rng.normal(0, 5), -1000 + 8 * t + rng.normal(0, 5))]
+        dets += [xy(t, *rng.uniform(-5000, 5000, 2)) for _ in range(int(rng.poisson(5)))]
+        scans.append((t, dets))
+    finals = []
+    for pending in (True, False):
+        trk = Tracker([PLOTS], TrackerConfig(pending_plots=pending))
+        for t, dets in scans:
+            trk.process(t, "p", dets)
+        finals.append(sorted((round(tr.x[0]), round(tr.x[1])) for tr in trk.tracks(True)))
+    assert finals[0] == finals[1] and len(finals[0]) == 2
 
 
 def test_triangulation_crossing_and_refusals() -> None:

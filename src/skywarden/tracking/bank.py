@@ -36,6 +36,8 @@ class NewTracks:
     identity: list[str | None]
     sensor: list[str]
     from_position: bool = True  # False: started from crossing bearings
+    score0: F64 | None = None  # initial scores when not ``score`` (a promoted pending plot)
+    hits: int = 1
 
 
 class TrackBank:
@@ -86,11 +88,11 @@ class TrackBank:
         self.t_update = np.concatenate([self.t_update, new.t])
         self.score = np.concatenate([self.score, new.score])
         self.score_max = np.concatenate([self.score_max, new.score])
-        self.score0 = np.concatenate([self.score0, new.score])
+        self.score0 = np.concatenate([self.score0, new.score if new.score0 is None else new.score0])
         self.status = np.concatenate([self.status, np.zeros(k, dtype=np.int8)])
-        self.hits = np.concatenate([self.hits, np.ones(k, dtype=np.int64)])
+        self.hits = np.concatenate([self.hits, np.full(k, new.hits, dtype=np.int64)])
         self.pos_hits = np.concatenate(
-            [self.pos_hits, np.full(k, int(new.from_position), dtype=np.int64)]
+            [self.pos_hits, np.full(k, new.hits * int(new.from_position), dtype=np.int64)]
         )
         self.uid = np.concatenate([self.uid, uids])
         self.identity = np.concatenate([self.identity, ident])

@@ -86,22 +86,26 @@ def spatial_candidates(track_pos: F64, track_radius: F64, det_pos: F64) -> tuple
         dd = np.linalg.norm(track_pos[:, None, :] - det_pos[None, :, :], axis=2)
         r, c = np.nonzero(dd <= track_radius[:, None])
         return r.astype(np.int64), c.astype(np.int64)
-    k = track_pos.shape[1]
-    # cell size: the 90th percentile radius (at least 1 m), so most tracks need only the 3^k
+    # cell size: the 90th percentile radius (at least 1 m), so most tracks need only the 3x3
     # cells around their own; the rest are brute-forced below
     cell = max(float(np.quantile(track_radius, 0.9)), 1.0)
     wide = track_radius > cell
+    if wide.all():  # cannot happen with the 90th percentile; guards the recursion below
+        wide[:] = False
+        cell = float(track_radius.max())
     out_t: list[I64] = []
     out_d: list[I64] = []
     if wide.any():
+        # the widest tenth: the same search on their own, with a cell sized for them
         rows = np.flatnonzero(wide)
-        dd = np.linalg.norm(track_pos[rows, None, :] - det_pos[None, :, :], axis=2)
-        r, c = np.nonzero(dd <= track_radius[rows, None])
-        out_t.append(rows[r].astype(np.int64))
-        out_d.append(c.astype(np.int64))
+        r, c = spatial_candidates(track_pos[rows], track_radius[rows], det_pos)
+        out_t.append(rows[r])
+        out_d.append(c)
     rows = np.flatnonzero(~wide)
     if rows.shape[0]:
-        t_sel, d_sel = _grid_pairs(track_pos[rows], det_pos, cell, k)
+        # bucket in the horizontal plane only: heights spread little against a cell, and 9
+        # neighbour cells are a third of 27; the true 3-D distance is checked just below
+        t_sel, d_sel = _grid_pairs(track_pos[rows, :2], det_pos[:, :2], cell, 2)
         ok = (
             np.linalg.norm(track_pos[rows[t_sel]] - det_pos[d_sel], axis=1)
             <= track_radius[rows[t_sel]]
@@ -125,9 +129,11 @@ def _grid_pairs(track_pos: F64, det_pos: F64, cell: float, k: int) -> tuple[I64,
     tcell = np.floor((track_pos - lo) / cell).astype(np.int64)
     offsets = np.stack(np.meshgrid(*([np.arange(-1, 2)] * k), indexing="ij"), -1).reshape(-1, k)
     qkey = ((tcell[:, None, :] + offsets[None, :, :]) @ strides).ravel()  # (N * 3^k,)
-    start = np.searchsorted(skey, qkey, side="left")
-    stop = np.searchsorted(skey, qkey, side="right")
-    counts = stop - start
+    ukey, ufirst, ucount = np.unique(skey, return_index=True, return_counts=True)
+    pos = np.minimum(np.searchsorted(ukey, qkey), ukey.shape[0] - 1)
+    hit = ukey[pos] == qkey
+    start = ufirst[pos]
+    counts = np.where(hit, ucount[pos], 0)
     total = int(counts.sum())
     if total == 0:
         return _EMPTY, _EMPTY

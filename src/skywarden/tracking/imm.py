@@ -48,12 +48,17 @@ def mix(x: F64, P: F64, mu: F64, Pi: F64) -> tuple[F64, F64, F64]:
     ``x0_j = sum_i mu_{i|j} x_i``;  ``P0_j = sum_i mu_{i|j} (P_i + (x_i - x0_j)(x_i - x0_j)')``.
     Returns ``(x0, P0, c)``; ``c`` is the predicted mode probability.
     """
-    c = np.einsum("nij,ni->nj", Pi, mu)  # c_j
+    N, M, n = x.shape
+    c = (mu[:, None, :] @ Pi)[:, 0, :]  # c_j = sum_i Pi_ij mu_i
     c = np.maximum(c, 1e-300)
     w = Pi * mu[:, :, None] / c[:, None, :]  # mu_{i|j}, shape (N, i, j)
-    x0 = np.einsum("nij,nid->njd", w, x)
-    dx = x[:, :, None, :] - x0[:, None, :, :]  # (N, i, j, 6)
-    P0 = np.einsum("nij,nide->njde", w, P) + np.einsum("nij,nijd,nije->njde", w, dx, dx)
+    wT = np.swapaxes(w, 1, 2)  # (N, j, i)
+    x0 = wT @ x  # x0_j = sum_i mu_{i|j} x_i
+    dx = np.swapaxes(x[:, :, None, :] - x0[:, None, :, :], 1, 2)  # (N, j, i, n)
+    # P0_j = sum_i mu_{i|j} P_i + sum_i mu_{i|j} dx_ij dx_ij'  (batched matmuls, not einsum:
+    # several times faster for these small shapes)
+    P0 = (wT @ P.reshape(N, M, n * n)).reshape(N, M, n, n)
+    P0 += np.swapaxes(dx * wT[..., None], 2, 3) @ dx
     return x0, P0, c
 
 
@@ -78,9 +83,11 @@ def predict(
 
 def combine(x: F64, P: F64, mu: F64) -> tuple[F64, F64]:
     """Moment-matched output estimate (Bar-Shalom 2001, eq. 11.6.6-17/18)."""
-    xc = np.einsum("nm,nmd->nd", mu, x)
+    N, M, n = x.shape
+    xc = (mu[:, None, :] @ x)[:, 0, :]  # sum_m mu_m x_m
     dx = x - xc[:, None, :]
-    Pc = np.einsum("nm,nmde->nde", mu, P) + np.einsum("nm,nmd,nme->nde", mu, dx, dx)
+    Pc = (mu[:, None, :] @ P.reshape(N, M, n * n)).reshape(N, n, n)  # sum_m mu_m P_m
+    Pc += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx  # + sum_m mu_m dx_m dx_m'
     return xc, kalman.symmetrize(Pc)
 
 

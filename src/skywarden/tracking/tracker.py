@@ -43,6 +43,7 @@ from skywarden.tracking.management import ManagementConfig, manage
 from skywarden.tracking.measurement import innovation, measure
 from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import ConstantVelocity, CoordinatedTurn, MotionModel, NearHover
+from skywarden.tracking.pending import PendingPlots
 from skywarden.tracking.sensor_model import SensorModel, sensor_model
 
 F64 = NDArray[np.float64]
@@ -98,6 +99,7 @@ class TrackerConfig:
     default_altitude_sigma_m: float = 60.0
     time_tolerance_s: float = 1e-6
     association: str = "gnn"  # "gnn" (hard, optimal assignment) or "jpda" (soft, dense clutter)
+    pending_plots: bool = True  # two-point initiation outside the bank (see tracking.pending)
     # the detection probability the tracker assumes where the data sheet gives one per class:
     # "min" (the hardest class, small drones: a miss then costs a drone track least, which is
     # what an early-warning tracker wants near the edge of coverage) or "mean"
@@ -109,6 +111,27 @@ class TrackerConfig:
     def __post_init__(self) -> None:
         if self.association not in ("gnn", "jpda"):
             raise ValueError(f"association must be 'gnn' or 'jpda', not {self.association!r}")
+
+
+def _inside_coverage(sm: SensorModel, pos: F64) -> NDArray[np.bool_]:
+    """Which positions (N, 3) the sensor covers (its range and area): where a miss counts."""
+    inside = np.ones(pos.shape[0], dtype=bool)
+    s = sm.spec.position_enu
+    if sm.spec.max_range_m:
+        inside &= np.linalg.norm(pos - s[None], axis=1) <= sm.spec.max_range_m
+    if sm.spec.area_m:
+        for a, (lo, hi) in enumerate(sm.spec.area_m[:2]):
+            inside &= (pos[:, a] >= lo) & (pos[:, a] <= hi)
+    return inside
+
+
+def _stack_shared(arrays: list[F64]) -> F64:
+    """``np.stack``, but one read-only broadcast view when every element is the same object
+    (a sensor's data-sheet R shared by all its plots: thousands per radar scan)."""
+    first = arrays[0]
+    if all(a is first for a in arrays):
+        return np.broadcast_to(first, (len(arrays), *first.shape))
+    return np.stack(arrays)
 
 
 @dataclass
@@ -157,6 +180,8 @@ class Tracker:
         self._drone_prior: dict[int, float] = {}
         self._periods: dict[str, tuple[float, set[int]]] = {}  # object-by-object sensors
         self._alias: dict[str, int] = {}  # cooperative identity / transmitter key -> track uid
+        self._pending: dict[str, PendingPlots] = {}
+        self._promoted_dets = np.zeros(0, dtype=np.int64)
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -208,7 +233,7 @@ class Tracker:
         explained = np.zeros(len(dets), dtype=bool)  # went to an established track
         if dets:
             Z = np.stack([d.z for d in dets])
-            R = np.stack([d.R for d in dets])
+            R = _stack_shared([d.R for d in dets])
             if cmap is not None:
                 cells = cmap.cells(Z, sm.spec.position_enu)
                 self._loglam = self._loglam + cmap.log_ratio(cells)
@@ -250,6 +275,25 @@ class Tracker:
                         _Bearing(t, sm, dets[j], int(self.bank.uid[i]))
                         for i, j in zip(ta.tolist(), da.tolist(), strict=True)
                     )
+        if dets and sm.spatial_dims and self.cfg.pending_plots:
+            rows = self._promote_pending(t, sm, dets, Z, R, ~assigned_dets)
+            if rows.shape[0]:
+                grow = np.zeros(self.bank.n - updated.shape[0], dtype=bool)
+                updated = np.concatenate([updated, grow])
+                touched = np.concatenate([touched, grow])
+                updated[rows] = True
+                assigned_dets[self._promoted_dets] = True
+        if sm.spatial_dims and self.cfg.pending_plots and sm.spec.id in self._pending:
+            log_miss = math.log(max(1.0 - sm.pd, 1e-6))
+            mcfg = self.cfg.management
+            pend = self._pending[sm.spec.id]
+            counts = sm.expects_all and complete_scan
+            pend.age(
+                t,
+                np.where(_inside_coverage(sm, pend.x[:, :3]), log_miss, 0.0) if counts else None,
+                mcfg.drop_tentative_score,
+                mcfg.tentative_max_gap_s,
+            )
         by_period = not complete_scan
         missed = self._period_misses(sm, updated, t) if by_period else self._misses(sm, updated)
         self.bank.score[missed & ~touched] += math.log(max(1.0 - sm.pd, 1e-6))
@@ -382,7 +426,7 @@ class Tracker:
         s = sm.spec.position_enu
         if sm.spatial_dims:
             k = sm.spatial_dims
-            sp = np.stack([d.sensor_pos for d in dets])
+            sp = _stack_shared([d.sensor_pos for d in dets])
             det_pos = positions_enu(sm.kind, Z, sp)[:, :k]
             det_sd = self._det_sd(sm, det_pos)
             trk_sd = np.sqrt(np.trace(Pc[:, :k, :k], axis1=1, axis2=2))
@@ -465,6 +509,82 @@ class Tracker:
         b.x[ta] = X.reshape(K, M, 6)
         b.P[ta] = P.reshape(K, M, 6, 6)
         return np.asarray(ll_comb, dtype=float)
+
+    def _promote_pending(
+        self,
+        t: float,
+        sm: SensorModel,
+        dets: list[Detection],
+        Z: F64,
+        R: F64,
+        free: NDArray[np.bool_],
+    ) -> I64:
+        """Pair this report's free plots with the sensor's pending plots (``tracking.pending``):
+        each pair becomes a tentative track updated with its second plot. Returns the new rows;
+        ``self._promoted_dets`` holds the plots they took."""
+        self._promoted_dets = np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        pend = self._pending.get(sm.spec.id)
+        fidx = np.flatnonzero(free)
+        if pend is None or pend.n == 0 or fidx.shape[0] == 0:
+            return empty
+        # coarse: a bound on each plot's predicted spread from its initial covariance alone
+        # (position, plus velocity times the elapsed time), no filter work for the thousands
+        # of clutter plots that nothing will ever pair with
+        k = sm.spatial_dims
+        dt = t - pend.t
+        var_pos = np.trace(pend.P[:, :k, :k], axis1=1, axis2=2)
+        var_vel = np.trace(pend.P[:, 3 : 3 + k, 3 : 3 + k], axis1=1, axis2=2)
+        q_bound = max(m.Q(np.ones(1))[0, 0, 0] for m in self.models) * dt**3 * k
+        sd = np.sqrt(var_pos + dt**2 * var_vel + q_bound)
+        sp = _stack_shared([dets[j].sensor_pos for j in fidx])
+        det_pos = positions_enu(sm.kind, Z[fidx], sp)[:, :k]
+        g = math.sqrt(chi2_gate(sm.kind.dim, self.cfg.p_gate))
+        radius = g * (sd + self._det_sd(sm, det_pos)) + 1.0
+        pi, fj = spatial_candidates(pend.x[:, :k], radius, det_pos)
+        if pi.shape[0] == 0:
+            return empty
+        # fine: the IMM prediction of the candidate plots only, and the chi-square gate
+        cand, inv = np.unique(pi, return_inverse=True)
+        M = self.bank.M
+        xs, Ps, mus = imm.predict(
+            np.repeat(pend.x[cand, None, :], M, axis=1),
+            np.repeat(pend.P[cand, None, :, :], M, axis=1),
+            np.array(np.broadcast_to(self.bank.mu0, (cand.shape[0], M))),
+            dt[cand],
+            self.models,
+            self.cfg.p_stay,
+        )
+        xc, Pc = imm.combine(xs, Ps, mus)
+        dj = fidx[fj]
+        d2, ll = self._pair_scores(sm.kind, inv, Z[dj], R[dj], sm.spec.position_enu, xc, Pc)
+        ok = d2 < chi2_gate(sm.kind.dim, self.cfg.p_gate)
+        pi, dj, ll = pi[ok], dj[ok], ll[ok]
+        if pi.shape[0] == 0:
+            return empty
+        llr = math.log(sm.pd) + ll - self._loglam[dj]
+        cost = -(llr - math.log(max(1.0 - sm.pd, 1e-6)))
+        pa, da = self.associator.associate(pi, dj, cost, pend.n, len(dets))
+        if pa.shape[0] == 0:
+            return empty
+        first = [pend.dets[i] for i in pa.tolist()]
+        x0, P0, t0, score, score0 = pend.take(pa)
+        n0 = self.bank.n
+        self.bank.add(
+            NewTracks(
+                x0, P0, t0, score, [None] * pa.shape[0], [sm.spec.id] * pa.shape[0], score0=score0
+            )
+        )
+        rows = np.arange(n0, self.bank.n, dtype=np.int64)
+        self._predict(t)
+        hit_ll = self._update(rows, da, sm, Z, R)
+        self.bank.score[rows] += math.log(sm.pd) + hit_ll - self._loglam[da]
+        for r, d in zip(rows.tolist(), first, strict=True):
+            self.last_assignments.append((str(int(self.bank.uid[r])), d, 1))
+        self._after_update(rows, da, dets, sm, t)
+        self._promoted_dets = da
+        self.counters.inc("initiated.from_pending", int(rows.shape[0]))
+        return rows
 
     def _merge_duplicates(self) -> None:
         """Established tracks that stayed one object for several scans become one
@@ -656,15 +776,7 @@ class Tracker:
         b = self.bank
         if not sm.expects_all or b.n == 0:
             return np.zeros(b.n, dtype=bool)
-        inside = np.ones(b.n, dtype=bool)
-        pos = b.x[:, 0, :3]
-        s = sm.spec.position_enu
-        if sm.spec.max_range_m:
-            inside &= np.linalg.norm(pos - s[None], axis=1) <= sm.spec.max_range_m
-        if sm.spec.area_m:
-            for a, (lo, hi) in enumerate(sm.spec.area_m[:2]):
-                inside &= (pos[:, a] >= lo) & (pos[:, a] <= hi)
-        return inside & ~updated
+        return _inside_coverage(sm, b.x[:, 0, :3]) & ~updated
 
     def _initiate(
         self, t: float, sm: SensorModel, dets: list[Detection], free: NDArray[np.bool_]
@@ -682,11 +794,16 @@ class Tracker:
             sm.kind, Z, R, sm.spec.position_enu, self.cfg.sigma_v_init, self.cfg.sigma_vz_init
         )
         ident = [dets[i].identity for i in idx]
+        cooperative = sm.kind is MeasurementKind.POSITION_ID
         # L0 = ln(births / clutter), the clutter where each report is (the map's local ratio)
         score = self._initial_score(t, sm) - (self._loglam[idx] - sm.log_lambda)
         score = np.minimum(score, 0.0) if self._past_startup(t, sm) else np.zeros(idx.shape[0])
-        if sm.kind is MeasurementKind.POSITION_ID:
+        if cooperative:
             score[:] = self.cfg.management.confirm_score  # cooperative: identity, not clutter
+        elif self.cfg.pending_plots:
+            pend = self._pending.setdefault(sm.spec.id, PendingPlots())
+            pend.add(x, P, t, score, [dets[i] for i in idx])
+            return
         self.bank.add(
             NewTracks(x, P, np.full(idx.shape[0], t), score, ident, [sm.spec.id] * idx.shape[0])
         )

@@ -1,0 +1,80 @@
+"""Pending plots: single unexplained detections waiting for a second one (two-point initiation).
+
+In dense clutter almost every unexplained plot is clutter that will never be seen again: a
+radar with 5,000 false plots per scan would otherwise hold some 10,000 one-plot tentative
+tracks, and every one of them would be predicted (both IMM modes), gated and scored on every
+scan. A plot becomes a track only when a plot of a later scan of the same sensor falls in its
+gate (Blackman & Popoli 1999, §3.4, two-point initiation). Nothing about the track score
+changes: the pending plot carries the score the one-plot track would have had (its initial
+score ``L0`` and ``ln(1 - Pd)`` for each scan that missed it), the pairing test is the
+chi-square gate the one-plot track's prediction would have used, and the pair becomes a
+tentative track that is updated with the second plot through the same filter and score
+increment as any other track. Pending plots expire like one-plot tentatives would: after
+``tentative_max_gap_s``, or when their misses reach the SPRT's lower threshold.
+
+State: structure of arrays per sensor (positions, initial states and covariances, times,
+scores); the detections are kept for the classifier's evidence of the first plot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skywarden.core.observation import Detection
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass
+class PendingPlots:
+    """The pending plots of one sensor."""
+
+    x: F64 = field(default_factory=lambda: np.zeros((0, 6)))  # initial state of each plot
+    P: F64 = field(default_factory=lambda: np.zeros((0, 6, 6)))
+    t: F64 = field(default_factory=lambda: np.zeros(0))
+    score: F64 = field(default_factory=lambda: np.zeros(0))  # L0 + misses * ln(1 - Pd)
+    score0: F64 = field(default_factory=lambda: np.zeros(0))
+    dets: list[Detection] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.t.shape[0])
+
+    def add(self, x: F64, P: F64, t: float, score: F64, dets: list[Detection]) -> None:
+        self.x = np.concatenate([self.x, x])
+        self.P = np.concatenate([self.P, P])
+        self.t = np.concatenate([self.t, np.full(x.shape[0], t)])
+        self.score = np.concatenate([self.score, score])
+        self.score0 = np.concatenate([self.score0, score])
+        self.dets.extend(dets)
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        if mask.all():
+            return
+        self.x, self.P, self.t = self.x[mask], self.P[mask], self.t[mask]
+        self.score, self.score0 = self.score[mask], self.score0[mask]
+        idx: list[int] = np.flatnonzero(mask).tolist()
+        self.dets = [self.dets[i] for i in idx]
+
+    def take(self, rows: I64) -> tuple[F64, F64, F64, F64, F64]:
+        """Remove ``rows`` and return their (x, P, t, score, score0)."""
+        out = (self.x[rows], self.P[rows], self.t[rows], self.score[rows], self.score0[rows])
+        mask = np.ones(self.n, dtype=bool)
+        mask[rows] = False
+        self.keep(mask)
+        return out
+
+    def age(self, t: float, log_miss: F64 | None, drop_score: float, max_gap_s: float) -> None:
+        """One scan of the sensor went by without pairing them: count the miss (``log_miss``
+        per plot: ``ln(1 - Pd)`` inside the sensor's coverage, 0 outside; None when the
+        sensor's silence is no evidence) and drop the expired."""
+        if self.n == 0:
+            return
+        if log_miss is not None:
+            self.score = self.score + log_miss
+        keep = (self.score - self.score0 > drop_score) & (t - self.t <= max_gap_s)
+        self.keep(keep)
