@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
-from skywarden.core.site import Site
+from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
@@ -76,6 +76,9 @@ class Frame:
         ]
 
 
+_DRONE_CLASSES = tuple(c.value for c in ObjectClass if c.family == "drone")
+
+
 class Pipeline:
     def __init__(self, site: Site, config: PipelineConfig | None = None) -> None:
         self.site = site
@@ -87,6 +90,9 @@ class Pipeline:
         self.spoof = SpoofMonitor(site)
         self.launch = LaunchPointEstimator(site)
         self.last: Frame | None = None
+        self._drone_only_sensors = any(
+            s.kind in (SensorKind.RF, SensorKind.ACOUSTIC) for s in site.sensors
+        )
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in sorted(scans, key=lambda s: s.t):
@@ -97,13 +103,14 @@ class Pipeline:
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)
         tracks = tuple(self.classifier.annotate(confirmed, t, distrust=suspicious.keys()))
-        self.tracker.set_drone_priors(
-            {
-                tr.id: sum(p for c, p in tr.class_probs.items() if ObjectClass(c).family == "drone")
-                for tr in tracks
-                if tr.class_probs
-            }
-        )
+        if self._drone_only_sensors:
+            self.tracker.set_drone_priors(
+                {
+                    tr.id: sum(tr.class_probs.get(c, 0.0) for c in _DRONE_CLASSES)
+                    for tr in tracks
+                    if tr.class_probs
+                }
+            )
         self.launch.observe_tracks(tracks)
         assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
         events = tuple(self.alerts.update(assessments, t))
