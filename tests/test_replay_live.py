@@ -90,6 +90,7 @@ def test_replay_of_a_live_record_is_identical_field_by_field(
         assert a.to_dict() == b.to_dict()
     assert res.identical, res.summary()
     assert res.starts == 1
+    assert res.recorded_code == {res.replay_code} and "NOTE" not in res.summary()
 
 
 def test_replay_with_other_settings_reports_where_it_departs(

@@ -55,7 +55,13 @@ from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.record_restore import START_KEY, Restored, dump_state, restore_latest
+from skywarden.runtime.record_restore import (
+    START_KEY,
+    Restored,
+    code_digest,
+    dump_state,
+    restore_latest,
+)
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
@@ -162,6 +168,7 @@ class LiveSource:
                         "restored_records": r.records,
                         "restore_actions_skipped": r.actions_skipped,
                         "restore_snapshot_seq": r.snapshot_seq,
+                        "code_digest": code_digest(),
                     },
                     note=self.feed.description,
                 )
@@ -199,6 +206,7 @@ class LiveSource:
     def _restore(self) -> Restored:
         """Worker thread, before serving: the newest snapshot and the journal after it (or the
         recent window when there is none) through the machine."""
+        code_digest()  # cached for the start record; reading the sources belongs off the loop
         self.machine, info, extra = restore_latest(
             self.journal, self.site, self.config, self.restore_window_s, self._trail_frames
         )

@@ -21,7 +21,7 @@ from skywarden.core.errors import StateError
 from skywarden.runtime.feeds import Feed, LineClock, line_inbound
 from skywarden.runtime.ingest import raw_record
 from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.record_restore import START_KEY
+from skywarden.runtime.record_restore import START_KEY, code_digest
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, Record, TickRecord
@@ -60,6 +60,7 @@ def record_feed(
             "site_ref": dict(feed.site_ref),
             "restore_from_t": None,
             "restore_last_seq": 0,
+            "code_digest": code_digest(),
         },
         note=f"offline record of {feed.description}",
     )

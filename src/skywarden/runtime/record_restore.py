@@ -30,9 +30,12 @@ Every run tags its outputs with its start record's seq (``TrackRecord.source =
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import pickle
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from skywarden.core.errors import DecodeError
@@ -43,6 +46,22 @@ from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction
 
 START_KEY = "runtime.start"
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the package's Python sources: journaled at every start, so a replay can
+    say whether it runs the code that recorded (a different tracker explains differences)."""
+    import skywarden
+
+    root = Path(skywarden.__file__).parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 INPUT_KINDS = ("raw", "tick", "operator")
 
 

@@ -33,7 +33,13 @@ from skywarden.core.site import Site
 from skywarden.runtime.feeds import site_from_ref
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.record_restore import INPUT_KINDS, START_KEY, restore_machine, start_info
+from skywarden.runtime.record_restore import (
+    INPUT_KINDS,
+    START_KEY,
+    code_digest,
+    restore_machine,
+    start_info,
+)
 from skywarden.store.journal import Journal
 from skywarden.store.records import AlertRecord, ConfigChange, Record, TrackRecord
 
@@ -75,6 +81,8 @@ class ReplayResult:
     alerts: Comparison = field(default_factory=lambda: Comparison("alert"))
     replayed_outputs: list[Record] = field(default_factory=list)
     recorded_outputs: list[Record] = field(default_factory=list)
+    recorded_code: set[str] = field(default_factory=set)
+    replay_code: str = ""
 
     @property
     def identical(self) -> bool:
@@ -84,6 +92,12 @@ class ReplayResult:
         lines = [
             f"inputs replayed: {self.inputs}  steps: {self.steps}  runtime starts: {self.starts}",
         ]
+        other = self.recorded_code - {self.replay_code}
+        if other:
+            lines.append(
+                f"NOTE: recorded by code {', '.join(sorted(other))}, replayed with "
+                f"{self.replay_code}: differences may come from the code, not the record"
+            )
         for c in (self.tracks, self.alerts):
             verdict = "identical" if c.identical else "DIFFERENT"
             lines.append(
@@ -169,7 +183,7 @@ def replay_journal(
     """
     site = site or journal_site(journal)
     machine = RecordMachine(site, config)
-    res = ReplayResult()
+    res = ReplayResult(replay_code=code_digest())
     last_t: float | None = None
     for e in journal.read(from_t, to_t, kinds=(*INPUT_KINDS, *OUTPUT_KINDS, "config")):
         rec = e.record
@@ -178,6 +192,8 @@ def replay_journal(
             continue
         if isinstance(rec, ConfigChange):
             info = start_info(rec)
+            if info is not None and info.get("code_digest"):
+                res.recorded_code.add(str(info["code_digest"]))
             if info is not None and info.get("restore_snapshot_seq") is not None:
                 machine.set_run(e.seq)  # it continued from a snapshot of this very state
                 res.starts += 1
