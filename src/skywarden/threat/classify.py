@@ -128,6 +128,10 @@ HOVER_LOGLIK = 3.0  # added to multirotor per unit hover fraction of the window
 FEATURE_FLOOR = {"speed_sd": 0.15, "turn_sd": 0.005, "climb_sd": 0.1}
 KINEMATIC_WEIGHT = 0.6  # the three are correlated (one wandering flight path shows in all)
 TEMPERATURE = 1.0
+# The 15 s window moves by a sample or two between frames; recomputing its features for every
+# track on every frame cost more than the tracker itself on 1,000-object scenes. Every 2 s of
+# the track's own time is enough for evidence that describes the last 15 s.
+KIN_EVERY_S = 2.0
 
 
 def _log_mixture(x: float, mix: Mixture) -> float:
@@ -208,6 +212,8 @@ class _Evidence:
     rf_hits: int = 0
     rf_scans: int = 0
     distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
+    kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
+    kin_t: float = -math.inf
 
 
 class Classifier:
@@ -330,8 +336,11 @@ class Classifier:
         if ev.speed_avg is not None:
             for k, (mu, sd) in SPEED_MODEL.items():
                 ll[k] += _log_norm(ev.speed_avg, mu, sd)
-        feats = kinematic_features(ev.hist)
-        if feats:
-            for k, v in enumerate(_kinematic_loglik(feats)):
+        if ev.hist and ev.hist[-1][0] >= ev.kin_t + KIN_EVERY_S:
+            feats = kinematic_features(ev.hist)
+            ev.kin_ll = _kinematic_loglik(feats) if feats else None
+            ev.kin_t = ev.hist[-1][0]
+        if ev.kin_ll is not None:
+            for k, v in enumerate(ev.kin_ll):
                 ll[k] += v
         return np.array(ll)
