@@ -181,6 +181,8 @@ class Tracker:
         self._periods: dict[str, tuple[float, set[int]]] = {}  # object-by-object sensors
         self._alias: dict[str, int] = {}  # cooperative identity / transmitter key -> track uid
         self._pending: dict[str, PendingPlots] = {}
+        # the largest position variance any motion model adds in 1 s (per axis, x dt^3 after)
+        self._q_pos_rate = max(float(m.Q(np.ones(1))[0, 0, 0]) for m in self.models)
         self._promoted_dets = np.zeros(0, dtype=np.int64)
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
@@ -535,7 +537,7 @@ class Tracker:
         dt = t - pend.t
         var_pos = np.trace(pend.P[:, :k, :k], axis1=1, axis2=2)
         var_vel = np.trace(pend.P[:, 3 : 3 + k, 3 : 3 + k], axis1=1, axis2=2)
-        q_bound = max(m.Q(np.ones(1))[0, 0, 0] for m in self.models) * dt**3 * k
+        q_bound = self._q_pos_rate * dt**3 * k
         sd = np.sqrt(var_pos + dt**2 * var_vel + q_bound)
         sp = _stack_shared([dets[j].sensor_pos for j in fidx])
         det_pos = positions_enu(sm.kind, Z[fidx], sp)[:, :k]
