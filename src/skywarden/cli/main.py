@@ -111,7 +111,7 @@ def _cmd_worker(a: argparse.Namespace) -> int:
 def _cmd_central(a: argparse.Namespace) -> int:
     from skywarden.runtime.cluster import commands
 
-    return commands.central(a.nats, a.edge, a.journal, a.every, a.replicas)
+    return commands.central(a.nats, a.edge, a.journal, a.every, a.replicas, a.http)
 
 
 def _cmd_edge(a: argparse.Namespace) -> int:
@@ -140,6 +140,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     c.add_argument("--journal", help="journal URL, e.g. postgresql://127.0.0.1:5432/sky")
     c.add_argument("--every", type=float, default=5.0, help="summary period, seconds")
     c.add_argument("--replicas", type=int, default=1)
+    c.add_argument("--http", help="HOST:PORT to serve /api/cluster/sites and /picture")
     c.set_defaults(func=_cmd_central)
 
     e = sub.add_parser("edge", help="track a simulated site, publish to its leaf-node NATS")

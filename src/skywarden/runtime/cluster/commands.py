@@ -59,6 +59,7 @@ def central(
     journal_url: str | None = None,
     every_s: float = 5.0,
     replicas: int = 1,
+    http: str | None = None,
 ) -> int:
     """Aggregate every site into one picture; print a one-line summary every ``every_s``.
 
@@ -87,6 +88,16 @@ def central(
         picture = CentralPicture(journal)
         feed = CentralFeed(js, picture)
         await feed.start(edges=[s for s, _ in pairs])
+        server = None
+        if http:
+            import uvicorn
+
+            from skywarden.service.cluster_api import cluster_app
+
+            host, _, port = http.rpartition(":")
+            cfg = uvicorn.Config(cluster_app(picture), host=host or "127.0.0.1", port=int(port))
+            server = uvicorn.Server(cfg)
+            serving = asyncio.create_task(server.serve())
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -100,6 +111,9 @@ def central(
                 }
                 print(json.dumps(summary), flush=True)
         finally:
+            if server is not None:
+                server.should_exit = True
+                await serving
             await feed.stop()
             await nc.drain()
             if journal is not None:

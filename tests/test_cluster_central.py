@@ -1,0 +1,75 @@
+"""The central picture without a server: frames, alerts and health applied, filtered by site
+and region, bad messages counted; and its read-only HTTP view."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.central import CentralPicture
+from skywarden.runtime.pipeline import Pipeline
+from skywarden.service.cluster_api import cluster_app
+from skywarden.sim import load_scenario, simulate
+
+
+def _picture() -> CentralPicture:
+    run = simulate(load_scenario("residence"), 2)
+    p = Pipeline(run.site)
+    frames, events = [], []
+    nxt = 1.0
+    batch = []
+    for s in run.scans():
+        if s.t > 120:
+            break
+        if s.t >= nxt:
+            f = p.step(batch, nxt)
+            frames.append(f)
+            events += f.events
+            batch, nxt = [], nxt + 1.0
+        batch.append(s)
+    assert events, "the residence raises alerts before 120 s"
+    clock = iter(float(x) for x in range(1000, 10_000))
+    pic = CentralPicture(wall=lambda: next(clock))
+    for i, f in enumerate(frames):
+        pic.apply(
+            "skywarden.site.north.tracks",
+            codec.encode_frame("north", "w1", f, [(i + 1, 999.0)], 0.0),
+        )
+    pic.apply("skywarden.edge.south.tracks", codec.encode_frame("south", "edge", frames[-1], [], 0))
+    for e in events:
+        pic.apply(
+            "skywarden.site.north.alerts", codec.encode_alert(codec.alert_of("north", "w1", e, 1))
+        )
+    pic.apply("skywarden.site.north.health", codec.encode_health("north", "w1", 5.0, {"lag": 0}))
+    pic.apply("skywarden.site.north.tracks", b"{bad")
+    pic.apply("elsewhere.x", b"{}")
+    pic.site("north").region = "east"
+    pic.site("south").region = "west"
+    return pic
+
+
+def test_picture_aggregates_and_filters() -> None:
+    pic = _picture()
+    v = pic.view()
+    assert [s["site"] for s in v["sites"]] == ["north", "south"]
+    north = pic.view(site="north")["sites"][0]
+    assert north["tracks"] and north["frames"] == pic.site("north").frames > 100
+    assert north["health"]["lag"] == 0 and north["worker"] == "w1"
+    assert all(a["state"] != "resolved" for a in north["alerts"])
+    assert [s["site"] for s in pic.view(region="west")["sites"]] == ["south"]
+    assert v["counters"]["rejected.cluster_json"] == 1
+    assert v["counters"]["rejected.subject"] == 1
+    assert len(pic.latencies) == north["reports"] and min(pic.latencies) >= 1000 - 999
+
+
+def test_http_view() -> None:
+    pic = _picture()
+    c = TestClient(cluster_app(pic))
+    sites = c.get("/api/cluster/sites").json()
+    assert {s["site"] for s in sites} == {"north", "south"}
+    assert c.get("/api/cluster/sites", params={"region": "east"}).json()[0]["site"] == "north"
+    body = c.get("/api/cluster/picture", params={"site": "south"}).json()
+    assert [s["site"] for s in body["sites"]] == ["south"]
+    assert json.dumps(body)  # JSON all the way down
