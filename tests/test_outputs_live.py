@@ -185,7 +185,9 @@ async def _scenario(tmp_path: Path, tak_port: int) -> None:
 
             # 1. the web hook receiver is down while the first alert is raised and retried
             await _until("an alert raised", lambda: outputs.counters.get("offered.soc") > 0)
-            await _until("the web hook retried", lambda: outputs.stats()["outputs.soc.retries"] > 0)
+            await _until(
+                "the web hook retried", lambda: outputs.stats().get("outputs.soc.retries", 0) > 0
+            )
             assert hook.bodies == []
             raised = next(ev for ev in live.machine.pipeline.alerts.history if ev.kind == "raised")
             aid = raised.alert.id

@@ -1,7 +1,8 @@
 """Output peers and the OutputSet's feed, on loopback with real sockets.
 
 - A SAPIENT higher node that accepts and then never reads: the pipeline side stays
-  non-blocking, the peer's queue stays bounded, the oldest messages are dropped and counted.
+  non-blocking (a picture is handed to the encoder thread), the peer's queue stays bounded,
+  the oldest messages are dropped and counted.
 - A SAPIENT higher node that is down at first: the peer retries; once the node is up the
   first thing it gets is skywarden's Registration, then the reports queued meanwhile.
 - A TAK server that is down: CoT events queue (bounded), the health says disconnected.
@@ -26,7 +27,7 @@ from skywarden.core.track import TrackState, TrackStatus
 from skywarden.runtime.feeds import simulated_feed
 from skywarden.runtime.outputs import OutputSet
 from skywarden.runtime.outputs_config import SapientOutput, TakOutput, parse_outputs
-from skywarden.runtime.outputs_peers import SapientPeer, TakPeer, affiliation
+from skywarden.runtime.outputs_peers import PeerOutput, SapientPeer, TakPeer, affiliation
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message, split_frames
 from skywarden.service.source import Listener, Picture, Unsubscribe
 from skywarden.threat.assess import ThreatAssessment, ThreatLevel
@@ -58,6 +59,15 @@ def _assess(level: ThreatLevel, **kw: Any) -> ThreatAssessment:
     return ThreatAssessment(**base)
 
 
+async def _encoded(peer: PeerOutput, pictures: int) -> None:
+    """Wait until the peer's encoder thread has queued ``pictures`` pictures."""
+    for _ in range(500):
+        if peer.counters.get("pictures") >= pictures:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{peer.name}: {pictures} pictures not encoded in 5 s")
+
+
 def test_affiliation_by_threat_identity_and_class() -> None:
     assert affiliation(_assess(ThreatLevel.ALERT), "drone").value == "h"
     assert affiliation(_assess(ThreatLevel.WARNING), "drone").value == "s"
@@ -84,13 +94,16 @@ def test_stalled_sapient_node_never_blocks_and_stays_bounded() -> None:
         )  # fmt: skip
         await peer.start()
         loop = asyncio.get_running_loop()
-        for seq in range(400):  # 400 pictures of 40 tracks: ~2 MB, far beyond the buffers
-            peer.picture(_picture(seq, 40), loop.time() + seq)
+        for seq in range(200):  # 200 pictures of 40 tracks: ~1 MB, far beyond the buffers
+            t0 = loop.time()
+            peer.picture(_picture(seq, 40), float(seq))
+            assert loop.time() - t0 < 0.05  # the caller never waits on the peer
             assert peer.queue.qsize() <= 50
-            await asyncio.sleep(0)
+            await _encoded(peer, seq + 1)
         await asyncio.sleep(0.3)
         h = peer.health()
-        assert h["queued"] == 400 * 40 and h["dropped"] > 0 and h["pending"] <= 50
+        assert h["pictures"] == 200 and h["queued"] == 200 * 40
+        assert h["dropped"] > 0 and h["pending"] <= 50
         assert h["sent"] + h["dropped"] + h["pending"] <= h["queued"] + 1
         await asyncio.wait_for(peer.stop(drain_s=0.2), 5)
         srv.close()
@@ -124,6 +137,7 @@ def test_sapient_peer_reconnects_and_registers_first() -> None:
         )  # fmt: skip
         await peer.start()
         peer.picture(_picture(1, 3), 1.0)  # the node is down: queued
+        await _encoded(peer, 1)
         await asyncio.sleep(0.7)
         assert peer.health()["errors"] >= 1 and not peer.connected
         node = _Node()
@@ -149,6 +163,7 @@ def test_tak_down_queues_bounded_and_reports_disconnected() -> None:
         await peer.start()
         for seq in range(5):
             peer.picture(_picture(seq, 4), float(seq))
+            await _encoded(peer, seq + 1)
         await asyncio.sleep(0.3)
         h = peer.health()
         assert h["connected"] == 0.0 and h["errors"] >= 1

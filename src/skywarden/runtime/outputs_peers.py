@@ -2,12 +2,14 @@
 
 Both carry tracks as well as alerts, so unlike the alert-only sinks (web hook, e-mail, behind
 ``alerts.dispatch.AlertDispatcher``) they are fed the picture itself, throttled to one per
-``rate_s``. Each peer is one :class:`PeerOutput`: a bounded queue of encoded messages (when
-full the *oldest* is dropped and counted ``dropped``: a live picture prefers fresh over
-complete) drained by one task that connects, sends, and on any failure closes, backs off
-(``0.5 s * 2**n``, capped at 30 s) and reconnects, keeping the message it was sending so
-nothing already queued is lost while the peer is down. The pipeline only ever calls the
-non-blocking ``picture``/``alert``; a slow or dead peer fills its own queue, nothing else.
+``rate_s`` and encoded in a worker thread (a geodetic conversion per track costs ~0.3 ms:
+a thousand tracks must not hold the event loop). Each peer is one :class:`PeerOutput`: a
+bounded queue of encoded messages (when full the *oldest* is dropped and counted
+``dropped``: a live picture prefers fresh over complete) drained by one task that connects,
+sends, and on any failure closes, backs off (``0.5 s * 2**n``, capped at 30 s) and
+reconnects, keeping the message it was sending so nothing already queued is lost while the
+peer is down. The pipeline only ever calls the non-blocking ``picture``/``alert``; a slow or
+dead peer fills its own queue, nothing else.
 
 - :class:`TakPeer` sends CoT XML events (``alerts.sinks.cot.build_cot_xml``) over a
   ``pytak.protocol_factory`` TCP connection: one event per confirmed track per period, type
@@ -26,6 +28,7 @@ import asyncio
 import configparser
 import contextlib
 import logging
+import threading
 from typing import Any
 
 import pytak  # type: ignore[import-untyped]
@@ -82,7 +85,9 @@ class PeerOutput:
         self.last_sent_t: float | None = None
         self.last_error = ""
         self._next_picture = float("-inf")
-        self._task: asyncio.Task[None] | None = None
+        self._latest: Picture | None = None  # the newest picture not yet encoded
+        self._picture_due = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     # -- the pipeline side (never blocks) -----------------------------------------------
     def put(self, data: bytes) -> None:
@@ -94,14 +99,39 @@ class PeerOutput:
         self.counters.inc("queued")
 
     def picture(self, pic: Picture, now: float) -> None:
-        """Queue the picture's confirmed tracks if ``rate_s`` has passed since the last one."""
+        """Hand the picture to the encoder if ``rate_s`` has passed since the last one.
+
+        O(1) on the loop: encoding (a geodetic conversion and a message per track, ~0.1-0.5
+        ms each) runs in a worker thread. If the encoder is still busy with an earlier
+        picture when a new one is due, the waiting one is replaced (``pictures_skipped``).
+        """
         if now < self._next_picture:
             return
         self._next_picture = now + self.rate_s
-        for tr in pic.tracks:
-            if tr.confirmed:
-                self.put(self.encode_track(tr, pic))
-        self.counters.inc("pictures")
+        if self._latest is not None:
+            self.counters.inc("pictures_skipped")
+        self._latest = pic
+        self._picture_due.set()
+
+    def encode_picture(self, pic: Picture) -> list[bytes]:
+        return [self.encode_track(tr, pic) for tr in pic.tracks if tr.confirmed]
+
+    async def _encode(self) -> None:
+        while True:
+            await self._picture_due.wait()
+            self._picture_due.clear()
+            pic, self._latest = self._latest, None
+            if pic is None:
+                continue
+            try:
+                msgs = await asyncio.to_thread(self.encode_picture, pic)
+            except Exception as exc:  # one bad track must not end the output
+                self.counters.inc("encode_errors")
+                log.warning("output %s could not encode picture %d: %s", self.name, pic.seq, exc)
+                continue
+            for m in msgs:
+                self.put(m)
+            self.counters.inc("pictures")
 
     def alert(self, ev: AlertEvent, pic: Picture) -> None:
         data = self.encode_alert(ev, pic)
@@ -128,21 +158,25 @@ class PeerOutput:
         raise NotImplementedError
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"output-{self.name}")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._run(), name=f"output-{self.name}"),
+                asyncio.create_task(self._encode(), name=f"output-{self.name}-encode"),
+            ]
 
     async def stop(self, drain_s: float = 2.0) -> None:
-        if self._task is None:
+        if not self._tasks:
             return
         if self.connected:  # give what is queued a moment to leave
             loop = asyncio.get_running_loop()
             end = loop.time() + drain_s
             while not self.queue.empty() and self.connected and loop.time() < end:
                 await asyncio.sleep(0.02)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
         with contextlib.suppress(Exception):
             await self._close()
         self.connected = False
@@ -240,12 +274,14 @@ class SapientPeer(PeerOutput):
         super().__init__(cfg.name, cfg.rate_s, queue_size, clock)
         self.cfg = cfg
         self.uplink = SapientUplink(own_node_id, UpwardPeer(cfg.destination_id), origin)
+        self._uplink_lock = threading.Lock()  # its report counter: loop and encoder thread
         self.registered = False
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
 
     def encode_track(self, tr: TrackState, pic: Picture) -> bytes:
-        return self.uplink.track_report(tr)
+        with self._uplink_lock:
+            return self.uplink.track_report(tr)
 
     def encode_alert(self, ev: AlertEvent, pic: Picture) -> bytes | None:
         a = ev.alert
@@ -253,9 +289,10 @@ class SapientPeer(PeerOutput):
         if a.reasons:
             text += ": " + "; ".join(a.reasons)
         prio = "high" if a.level is AlertLevel.ALERT else "medium"
-        raw = self.uplink.alert(
-            ev.t, a.id, text, prio, _track_of(pic, a.track_id), active=ev.kind != "resolved"
-        )
+        with self._uplink_lock:
+            raw = self.uplink.alert(
+                ev.t, a.id, text, prio, _track_of(pic, a.track_id), active=ev.kind != "resolved"
+            )
         # one alert keeps one alert_id through its transitions (raised ... resolved)
         (body,), _ = split_frames(raw)
         m = SapientMessage.FromString(body)
@@ -268,7 +305,9 @@ class SapientPeer(PeerOutput):
         )
         self.registered = False
         self._reading = asyncio.create_task(self._read(reader), name=f"{self.name}-read")
-        await self._write(self.uplink.registration(self.clock.now()))
+        with self._uplink_lock:
+            registration = self.uplink.registration(self.clock.now())
+        await self._write(registration)
         self.counters.inc("registrations")
 
     async def _write(self, data: bytes) -> None:
