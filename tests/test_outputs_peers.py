@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,15 @@ from skywarden.core.clock import WallClock
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.site import Site
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.outputs import OutputSet
+from skywarden.runtime.adapters import LinkedLiveSource
+from skywarden.runtime.feeds import simulated_feed, site_feed
+from skywarden.runtime.live_source import LiveSource
+from skywarden.runtime.outputs import OutputSet, OutputsSource
 from skywarden.runtime.outputs_config import SapientOutput, TakOutput, parse_outputs
 from skywarden.runtime.outputs_peers import PeerOutput, SapientPeer, TakPeer, affiliation
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message, split_frames
-from skywarden.service.source import Listener, Picture, Unsubscribe
+from skywarden.service.source import Listener, Picture, SensorHealthSource, Unsubscribe
+from skywarden.store.journal import open_journal
 from skywarden.threat.assess import ThreatAssessment, ThreatLevel
 
 HIGHER = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -218,3 +222,27 @@ def test_cursor_skips_restored_and_keeps_every_transition() -> None:
         await outs.stop()
 
     asyncio.run(run())
+
+
+def test_wrapper_keeps_the_sources_optional_protocols(tmp_path: Path) -> None:
+    """``OutputsSource`` is a sensor-health source exactly when the wrapped one is."""
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'name = "s"\n[origin]\nlat = 51.0\nlon = -1.0\n'
+        '[[sensors]]\nid = "j"\nkind = "camera"\nmeasures = "xyz"\n'
+        "position_enu_m = [0, 0, 5]\nsigma = { x_m = 4.0, y_m = 4.0, z_m = 6.0 }\n"
+        f'[sensors.link]\nprotocol = "mqtt_json"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+        'topic = "t"\n',
+        encoding="utf-8",
+    )
+    journal = open_journal(str(tmp_path / "j.sqlite"))
+    try:
+        outs = OutputSet(parse_outputs({}), SITE, WallClock())
+        plain = OutputsSource(LiveSource(simulated_feed(1), WallClock(), journal), outs)
+        linked = OutputsSource(LinkedLiveSource(site_feed(site), WallClock(), journal), outs)
+        assert not isinstance(plain, SensorHealthSource)
+        assert isinstance(linked, SensorHealthSource)
+        assert linked.sensor_health() == {}  # the links start with the source
+        assert plain.ingest is plain.inner.ingest and plain.mode == "simulation"
+    finally:
+        journal.close()
