@@ -134,6 +134,17 @@ def test_openapi_lists_every_route(client: TestClient) -> None:
         "/api/alerts/{alert_id}/ack",
         "/api/alerts/{alert_id}/resolve",
         "/api/history",
+        "/api/auth/login",
+        "/api/auth/token",
+        "/api/auth/me",
+        "/api/zones",
+        "/api/zones/{zone_id}",
+        "/api/whitelist",
+        "/api/sensors",
+        "/api/sensors/{sensor_id}/token",
+        "/api/users",
+        "/api/audit",
+        "/api/replay",
     ):
         assert p in paths
 

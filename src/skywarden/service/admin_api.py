@@ -25,7 +25,7 @@ from skywarden.service.admin_schemas import (
     WhitelistOut,
     ZoneFeatureIn,
 )
-from skywarden.service.auth import Admin, Principal, Viewer
+from skywarden.service.auth import Admin, Principal, Viewer, unprocessable
 from skywarden.service.source import SensorHealthSource, SiteEditable
 from skywarden.service.state import ServiceState, get_state
 from skywarden.service.zones import ZoneInputError, zone_from_feature
@@ -61,7 +61,7 @@ def _zone_in(body: ZoneFeatureIn, st: ServiceState) -> Any:
     try:
         return zone_from_feature(body.model_dump(exclude_none=True), st.source.site.origin)
     except ZoneInputError as e:
-        raise HTTPException(422, str(e)) from None
+        raise unprocessable(str(e), "body") from None
 
 
 @router.post("/zones", status_code=201, responses=_ZONE)  # type: ignore[arg-type]
@@ -86,7 +86,8 @@ async def replace_zone(zone_id: str, body: ZoneFeatureIn, p: Admin, st: State) -
             raise HTTPException(404, f"no zone {zone_id}")
         z = _zone_in(body, st)
         if z.id != zone_id:
-            raise HTTPException(422, f"properties.id {z.id!r} differs from the path {zone_id!r}")
+            msg = f"properties.id {z.id!r} differs from the path {zone_id!r}"
+            raise unprocessable(msg, "body", "properties", "id")
         feature = convert.zone_feature(z, site.origin)
         zs = tuple(z if x.id == zone_id else x for x in site.zones)
         before = convert.zone_feature(old, site.origin)
@@ -148,11 +149,19 @@ async def delete_whitelist(identity: str, p: Admin, st: State) -> None:
 
 # --- sensors ----------------------------------------------------------------------------
 
-_STATUS_WORDS = {
-    "ok": "ok", "up": "ok", "healthy": "ok", "alive": "ok", "connected": "ok",
-    "late": "late", "degraded": "late", "stale": "late",
-    "lost": "lost", "down": "lost", "dead": "lost", "silent": "lost", "disconnected": "lost",
-}  # fmt: skip
+_DOWN = frozenset({"lost", "down", "dead", "disconnected", "stopped"})
+_EXPLICIT = {"ok": "ok", "healthy": "ok", "late": "late", "degraded": "late", "stale": "late"}
+
+
+def _status(word: str, age: float | None, update_s: float) -> str:
+    """Down when the link says so; else by the age of the last report; else what it says."""
+    if word in _DOWN:
+        return "lost"
+    if age is not None:
+        if age <= 3 * update_s + 1.0:
+            return "ok"
+        return "late" if age <= 10 * update_s + 5.0 else "lost"
+    return _EXPLICIT.get(word, "unknown")
 
 
 def _field(h: Any, *names: str) -> Any:
@@ -205,24 +214,15 @@ def sensor_status(st: ServiceState) -> list[SensorStatusOut]:
         age = max(0.0, now - last) if last is not None else None
         raw = _field(h, "status", "state") if h is not None else None
         word = str(getattr(raw, "value", raw)).lower() if raw is not None else ""
-        status = _STATUS_WORDS.get(word)
-        if status is None:
-            if age is None:
-                status = "unknown"
-            elif age <= 3 * s.update_s + 1.0:
-                status = "ok"
-            elif age <= 10 * s.update_s + 5.0:
-                status = "late"
-            else:
-                status = "lost"
         reg = _field(h, "registered") if h is not None else None
         out.append(
             SensorStatusOut(
                 id=s.id,
                 kind=s.kind.value,
                 measures=s.measures.value,
-                registered=s.id in tokens or reg is True,
-                status=status,  # type: ignore[arg-type]
+                token=s.id in tokens,
+                registered=reg if isinstance(reg, bool) else None,
+                status=_status(word, age, s.update_s),  # type: ignore[arg-type]
                 last_report_t=last,
                 age_s=None if age is None else round(age, 3),
                 rate_hz=rate,

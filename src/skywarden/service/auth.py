@@ -242,6 +242,11 @@ def too_many(wait_s: float, what: str) -> HTTPException:
     return HTTPException(429, f"too many {what}; retry in {retry} s", {"Retry-After": str(retry)})
 
 
+def unprocessable(msg: str, *loc: str | int) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors (what the OpenAPI document promises)."""
+    return HTTPException(422, [{"loc": list(loc), "msg": msg, "type": "value_error"}])
+
+
 def require_sensor_token(
     request: Request,
     sensor_id: str,

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from skywarden.core.geo import GeoOrigin
-from skywarden.service.auth import Viewer
+from skywarden.service.auth import Viewer, unprocessable
 from skywarden.service.convert import geo_points
 from skywarden.service.schemas import GeoPoint
 from skywarden.service.state import ServiceState, get_state
@@ -189,11 +189,10 @@ def replay(
 ) -> ReplayOut:
     """Frames of the journaled picture between ``from`` and ``to`` (at most 30 min)."""
     if not (math.isfinite(start) and math.isfinite(end)) or end < start:
-        raise HTTPException(422, "need finite from <= to")
+        raise unprocessable("need finite from <= to", "query", "to")
     if end - start > MAX_WINDOW_S or (end - start) / step + 1 > MAX_FRAMES:
-        raise HTTPException(
-            422, f"window too long: at most {MAX_WINDOW_S:.0f} s, {MAX_FRAMES} frames"
-        )
+        msg = f"window too long: at most {MAX_WINDOW_S:.0f} s, {MAX_FRAMES} frames"
+        raise unprocessable(msg, "query", "to")
     recs = store.records(start - HOLD_S, end, ["track", "alert"])
     fr, al = frames(recs, start, end, step, st.source.site.origin)
     return ReplayOut(start=start, end=end, step=step, frames=fr, alerts=al)
