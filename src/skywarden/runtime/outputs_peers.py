@@ -226,6 +226,7 @@ class TakPeer(PeerOutput):
         super().__init__(cfg.name, cfg.rate_s, queue_size, clock)
         self.cfg, self.origin = cfg, origin
         self._writer: Any = None
+        self._draining: asyncio.Task[None] | None = None
 
     def _info(self, tr: TrackState, pic: Picture, threat: str | None = None) -> CotInfo:
         a = pic.assessments.get(tr.id)
@@ -249,15 +250,29 @@ class TakPeer(PeerOutput):
     async def _connect(self) -> None:
         cfg = configparser.ConfigParser()
         cfg["skywarden"] = {"COT_URL": self.cfg.url}
-        _, self._writer = await asyncio.wait_for(pytak.protocol_factory(cfg["skywarden"]), 10.0)
+        reader, self._writer = await asyncio.wait_for(
+            pytak.protocol_factory(cfg["skywarden"]), 10.0
+        )
+        self._draining = asyncio.create_task(self._drain(reader), name=f"{self.name}-read")
+
+    async def _drain(self, reader: asyncio.StreamReader) -> None:
+        """Read and discard what the server relays to us (other clients' events): unread, it
+        would fill the socket and stall the server's sends to us. Returns when it closes."""
+        while chunk := await reader.read(65536):
+            self.counters.inc("received_bytes", len(chunk))
 
     async def _write(self, data: bytes) -> None:
-        if self._writer.is_closing():
+        if self._writer.is_closing() or (self._draining is not None and self._draining.done()):
             raise ConnectionResetError("TAK server closed the connection")
         self._writer.write(data)
         await asyncio.wait_for(self._writer.drain(), 10.0)
 
     async def _close(self) -> None:
+        if self._draining is not None:
+            self._draining.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._draining
+            self._draining = None
         w, self._writer = self._writer, None
         if w is not None:
             w.close()
