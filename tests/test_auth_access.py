@@ -155,6 +155,9 @@ def test_session_cookie_is_httponly_and_samesite_strict(
         r = c.post("/api/auth/login", json={"username": "olga", "password": PASSWORDS["olga"]})
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert c.get("/").headers["content-security-policy"] == "frame-ancestors 'none'"
         assert PASSWORDS["olga"] not in r.text
         me = c.get("/api/auth/me").json()
         assert me == {

@@ -9,12 +9,12 @@ injected.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
@@ -35,6 +35,22 @@ from skywarden.service.users import UserStore
 
 def static_dir() -> Path:
     return Path(str(resources.files("skywarden.service").joinpath("static")))
+
+
+_HEADERS = {
+    "X-Frame-Options": "DENY",  # no framing: a hostile page cannot overlay the Resolve button
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    response.headers.update(_HEADERS)
+    return response
 
 
 def create_app(
@@ -89,6 +105,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.skywarden = st
+    app.middleware("http")(security_headers)
     app.state.ingest = ingest
     app.state.replay = replay  # GET /api/replay reads the journal through it (404 without)
     app.include_router(api.router)
