@@ -11,9 +11,10 @@ Test (Bar-Shalom 1981, "On the track-to-track correlation problem"; Blackman & P
 ``P_i + P_j`` (ignoring the cross-covariance of shared process noise, which makes the test
 more willing to merge, the safe side for duplicates), and ``d^2 = dx' (P_i + P_j)^-1 dx`` is
 chi-square with 6 degrees of freedom when both follow one object. A pair under the gate for
-``merge_scans`` consecutive checks is one object: the younger track (later first
-detection) is dropped, the older keeps its identity, so an operator's track number stays, and
-inherits what the younger knew (a cooperative identity, contributing sensors).
+``merge_scans`` consecutive checks (at most one per ``check_every_s``) is one object: the
+younger track (later first detection) is dropped, the older keeps its identity, so an
+operator's track number stays, and inherits what the younger knew (a cooperative identity,
+contributing sensors).
 
 A single coincidence (a bird crossing a drone's path) lasts one or two scans, so requiring
 consecutive passes keeps crossing objects apart.
@@ -38,6 +39,7 @@ class MergeConfig:
     p_gate: float = 0.99
     merge_scans: int = 3
     max_distance_m: float = 300.0  # never merge tracks farther apart than this
+    check_every_s: float = 1.0  # at most one check per second of data (not per report)
 
 
 class DuplicateResolver:

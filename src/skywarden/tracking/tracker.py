@@ -177,6 +177,7 @@ class Tracker:
         }
         self._loglam: F64 = np.zeros(0)  # ln lambda of each report of the current call
         self._merger = DuplicateResolver(self.cfg.merge)
+        self._merge_t = -math.inf
         self._drone_prior: dict[int, float] = {}
         self._periods: dict[str, tuple[float, set[int]]] = {}  # object-by-object sensors
         self._alias: dict[str, int] = {}  # cooperative identity / transmitter key -> track uid
@@ -591,6 +592,9 @@ class Tracker:
     def _merge_duplicates(self) -> None:
         """Established tracks that stayed one object for several scans become one
         (``merge.DuplicateResolver``): the older number survives with the better state."""
+        if self.time < self._merge_t + self.cfg.merge.check_every_s:
+            return
+        self._merge_t = self.time
         b = self.bank
         est = np.flatnonzero(b.status != TENTATIVE)
         xc, Pc = imm.combine(b.x[est], b.P[est], b.mu[est])
