@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from live_helpers import free_port
 from skywarden.alerts.lifecycle import AlertManager
@@ -158,6 +159,49 @@ def test_sapient_peer_reconnects_and_registers_first() -> None:
         srv.close()
 
     asyncio.run(run())
+
+
+def test_sapient_peer_sends_the_status_reports_it_registered_for() -> None:
+    """Registration declares a status interval; the node then hears a StatusReport that
+    often (first INFO_NEW, then INFO_UNCHANGED), each accepted by a higher node's own
+    session rules (parse_message + SapientSessions raise on a bad one)."""
+
+    async def run() -> None:
+        port = free_port()
+        node = _Node()
+        srv = await asyncio.start_server(node.handle, "127.0.0.1", port)
+        peer = SapientPeer(
+            SapientOutput("up", "127.0.0.1", port, HIGHER, status_s=1), OWN, ORIGIN, 100,
+            WallClock(),
+        )  # fmt: skip
+        await peer.start()
+        for _ in range(60):
+            if node.kinds.count("status_report") >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert node.kinds[0] == "registration"
+        assert node.kinds.count("status_report") >= 2
+        assert peer.health()["status_reports"] >= 2
+        await peer.stop()
+        srv.close()
+
+    asyncio.run(run())
+
+
+def test_status_report_fields() -> None:
+    from skywarden.alerts.sinks.sapient import SapientUplink, UpwardPeer
+    from skywarden.sensors.sapient import SapientMessage
+
+    up = SapientUplink(OWN, UpwardPeer(HIGHER), ORIGIN)
+    (first,), _ = split_frames(up.status_report(10.0, first=True))
+    (later,), _ = split_frames(up.status_report(15.0, first=False))
+    a, b = (SapientMessage.FromString(x).status_report for x in (first, later))
+    assert a.info == 1 and b.info == 2  # INFO_NEW, INFO_UNCHANGED
+    assert a.system == 1 and a.mode == "Default"  # SYSTEM_OK
+    assert a.node_location.y == pytest.approx(ORIGIN.lat_deg)
+    assert a.report_id != b.report_id
+    (reg,), _ = split_frames(up.registration(9.0, status_every_s=7))
+    assert SapientMessage.FromString(reg).registration.status_definition.status_interval.value == 7
 
 
 def test_tak_down_queues_bounded_and_reports_disconnected() -> None:

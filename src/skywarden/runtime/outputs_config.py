@@ -43,6 +43,7 @@ Layout (TOML; every table optional, each may repeat with a distinct ``name``)::
     destination_id = "<UUID of the higher node>"
     node_id = "<skywarden's UUID>"   # default: stable per site name
     rate_s = 1.0
+    status_s = 5                     # StatusReport every status_s seconds (as registered)
 
 Errors are :class:`~skywarden.core.errors.ConfigError` naming the field
 (``tak[0].port: must be an integer in 1..65535``).
@@ -108,6 +109,7 @@ class SapientOutput:
     destination_id: str
     node_id: str | None = None
     rate_s: float = 1.0
+    status_s: int = 5  # StatusReport interval promised in the registration
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,9 @@ def _tak(d: Mapping[str, Any], path: str) -> TakOutput:
 
 
 def _sapient(d: Mapping[str, Any], path: str) -> SapientOutput:
-    _check_keys(d, {"name", "host", "port", "destination_id", "node_id", "rate_s"}, path)
+    _check_keys(
+        d, {"name", "host", "port", "destination_id", "node_id", "rate_s", "status_s"}, path
+    )
     node = _opt_str(d, "node_id", path)
     return SapientOutput(
         name=_str(d, "name", path, "sapient"),
@@ -274,7 +278,15 @@ def _sapient(d: Mapping[str, Any], path: str) -> SapientOutput:
         destination_id=_uuid(_str(d, "destination_id", path), f"{path}.destination_id"),
         node_id=None if node is None else _uuid(node, f"{path}.node_id"),
         rate_s=_pos(d, "rate_s", path, 1.0),
+        status_s=_status_s(d, path),
     )
+
+
+def _status_s(d: Mapping[str, Any], path: str) -> int:
+    v = d.get("status_s", 5)
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 3600:
+        raise ConfigError(f"{path}.status_s", "must be an integer number of seconds in 1..3600")
+    return v
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

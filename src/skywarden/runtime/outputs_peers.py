@@ -293,6 +293,7 @@ class SapientPeer(PeerOutput):
         self.registered = False
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
+        self._status: asyncio.Task[None] | None = None
 
     def encode_track(self, tr: TrackState, pic: Picture) -> bytes:
         with self._uplink_lock:
@@ -321,9 +322,24 @@ class SapientPeer(PeerOutput):
         self.registered = False
         self._reading = asyncio.create_task(self._read(reader), name=f"{self.name}-read")
         with self._uplink_lock:
-            registration = self.uplink.registration(self.clock.now())
+            registration = self.uplink.registration(
+                self.clock.now(), status_every_s=self.cfg.status_s
+            )
         await self._write(registration)
         self.counters.inc("registrations")
+        self._status = asyncio.create_task(self._status_loop(), name=f"{self.name}-status")
+
+    async def _status_loop(self) -> None:
+        """The StatusReport the registration promises, every ``status_s`` while connected
+        (a higher node that hears nothing for a few intervals may treat the node as lost)."""
+        first = True
+        while True:
+            with self._uplink_lock:
+                data = self.uplink.status_report(self.clock.now(), first)
+            await self._write(data)
+            self.counters.inc("status_reports")
+            first = False
+            await asyncio.sleep(self.cfg.status_s)
 
     async def _write(self, data: bytes) -> None:
         w = self._writer
@@ -352,6 +368,11 @@ class SapientPeer(PeerOutput):
                     self.registered = bool(m.registration_ack.acceptance)
 
     async def _close(self) -> None:
+        if self._status is not None:
+            self._status.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._status
+            self._status = None
         if self._reading is not None:
             self._reading.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

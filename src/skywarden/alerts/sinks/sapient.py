@@ -28,6 +28,7 @@ from sapient_msg.bsi_flex_335_v2_0 import (
     alert_pb2,
     location_pb2,
     registration_pb2,
+    status_report_pb2,
 )
 
 from skywarden.core.errors import InputRejected
@@ -45,6 +46,7 @@ _SAPIENT_CLASS: Final[Mapping[str, str]] = {
     "unknown": "Unknown",
 }
 _Reg = registration_pb2.Registration
+_Status = status_report_pb2.StatusReport
 
 
 class EffectorAddressError(ValueError):
@@ -110,15 +112,16 @@ class SapientUplink:
         self._seq += 1
         return ulid(t, f"{self.own_node_id}/{self._seq}")
 
-    def registration(self, t: float, name: str = "skywarden") -> bytes:
-        """skywarden's own Registration: a fusion node that reports lat/lon detections."""
+    def registration(self, t: float, name: str = "skywarden", status_every_s: int = 5) -> bytes:
+        """skywarden's own Registration: a fusion node that reports lat/lon detections and
+        promises a StatusReport every ``status_every_s`` seconds (:meth:`status_report`)."""
         m = self._header(t)
         r = m.registration
         r.node_definition.add(node_type=_Reg.NODE_TYPE_FUSION_NODE)
         r.icd_version, r.name, r.short_name = ICD_VERSION, name, "skywarden"
         r.capabilities.add(category="Fusion", type="Counter-UAS early warning")
         r.status_definition.status_interval.units = _Reg.TIME_UNITS_SECONDS
-        r.status_definition.status_interval.value = 5
+        r.status_definition.status_interval.value = int(status_every_s)
         mode = r.mode_definition.add(mode_name="Default", mode_type=_Reg.MODE_TYPE_PERMANENT)
         mode.settle_time.units, mode.settle_time.value = _Reg.TIME_UNITS_SECONDS, 0
         dd = mode.detection_definition.add()
@@ -126,6 +129,22 @@ class SapientUplink:
         dd.location_type.location_datum = location_pb2.LOCATION_DATUM_WGS84_E
         _declare_untaskable(mode)
         r.config_data.add(manufacturer="skywarden project", model="skywarden")
+        return frame(m)
+
+    def status_report(self, t: float, first: bool, ok: bool = True) -> bytes:
+        """The periodic StatusReport the registration promises: system state, mode, and the
+        site origin as the node's location. ``first``: INFO_NEW (the first after each
+        registration), else INFO_UNCHANGED."""
+        m = self._header(t)
+        sr = m.status_report
+        sr.report_id = self._next_id(t)
+        sr.system = _Status.SYSTEM_OK if ok else _Status.SYSTEM_WARNING
+        sr.info = _Status.INFO_NEW if first else _Status.INFO_UNCHANGED
+        sr.mode = "Default"
+        loc = sr.node_location
+        loc.y, loc.x, loc.z = self.origin.lat_deg, self.origin.lon_deg, self.origin.alt_m
+        loc.coordinate_system = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
+        loc.datum = location_pb2.LOCATION_DATUM_WGS84_E
         return frame(m)
 
     def track_report(self, track: TrackState) -> bytes:
