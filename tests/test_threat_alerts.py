@@ -48,6 +48,35 @@ def test_polygon_zone() -> None:
     assert tte == pytest.approx(50.0, abs=1.0)
 
 
+def test_geojson_zone_across_the_antimeridian_is_a_small_local_polygon() -> None:
+    """Zones live in the site's local ENU frame: a GeoJSON square straddling longitude 180
+    (Fiji) is a 2 km square there, not a band around the earth, and entry times work."""
+    from skywarden.core.site import parse_site
+
+    ring = [[179.99, -17.0], [-179.99, -17.0], [-179.99, -16.982], [179.99, -16.982]]
+    site = parse_site(
+        {
+            "origin": {"lat": -16.991, "lon": 179.999, "alt_m": 0.0},
+            "zones": [
+                {
+                    "id": "z",
+                    "kind": "protected",
+                    "ceiling_m": 300,
+                    "geojson": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+                }
+            ],
+        }
+    )
+    (zone,) = site.zones
+    assert zone.polygon_enu is not None
+    xs = [p[0] for p in zone.polygon_enu]
+    ys = [p[1] for p in zone.polygon_enu]
+    assert 2000 < max(xs) - min(xs) < 2200 and 1900 < max(ys) - min(ys) < 2100
+    assert zone.contains(0.0, 0.0, 100.0) and not zone.contains(0.0, 0.0, 400.0)
+    tte = time_to_enter(zone, np.array([3000.0, 0.0, 100.0]), np.array([-20.0, 0.0, 0.0]), 300)
+    assert tte is not None and 90 < tte < 100  # the east edge is ~1.15 km east of the origin
+
+
 def track(
     tid: str,
     x: list[float],
