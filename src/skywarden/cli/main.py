@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skywarden.runtime.retention import RetentionConfig
 
 
 def _cmd_track(a: argparse.Namespace) -> int:
@@ -43,7 +47,23 @@ def _cmd_run(a: argparse.Namespace) -> int:
         restore_window_s=a.restore_window,
         snapshot_s=a.snapshot_every,
         outputs_path=a.outputs,
+        retention=_retention(a),
     )
+
+
+def _retention(a: argparse.Namespace) -> RetentionConfig | None:
+    """None unless a limit was asked for: by default the journal keeps everything."""
+    from skywarden.runtime.retention import RetentionConfig
+    from skywarden.store.journal import RetentionPolicy
+
+    if a.retention_days is None and a.retention_gb is None:
+        return None
+    policy = RetentionPolicy(
+        max_age_s=None if a.retention_days is None else a.retention_days * 86400.0,
+        max_bytes=None if a.retention_gb is None else int(a.retention_gb * 1e9),
+        floor_s=3600.0,
+    )
+    return RetentionConfig(policy, every_s=a.retention_every)
 
 
 def _cmd_replay(a: argparse.Namespace) -> int:
@@ -219,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="site seconds between state snapshots (fast exact restart; 0: none)",
     )
+    r.add_argument(
+        "--retention-days",
+        type=float,
+        help="drop journal segments older than this (alert windows and incidents are kept)",
+    )
+    r.add_argument(
+        "--retention-gb", type=float, help="keep the journal under this size (same exceptions)"
+    )
+    r.add_argument("--retention-every", type=float, default=600.0, help="seconds between runs")
     r.set_defaults(func=_cmd_run)
 
     rp = sub.add_parser("replay", help="feed a journal's recorded inputs through the pipeline")

@@ -30,6 +30,7 @@ from skywarden.core.errors import ConfigError
 from skywarden.runtime.feeds import Feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
 from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
+from skywarden.runtime.retention import RetentionConfig
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
@@ -92,6 +93,7 @@ def serve(
     restore_window_s: float = 120.0,
     snapshot_s: float = 10.0,
     outputs_path: str | Path | None = None,
+    retention: RetentionConfig | None = None,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -127,6 +129,7 @@ def serve(
             speed=speed if feed.passes is not None else 1.0,
             restore_window_s=restore_window_s,
             snapshot_s=snapshot_s,
+            retention=retention,
         )
         try:
             server = build_server(source, host, port, clock, outputs)

@@ -62,6 +62,7 @@ from skywarden.runtime.record_restore import (
     dump_state,
     restore_latest,
 )
+from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
@@ -85,6 +86,7 @@ class LiveSource:
         restore_window_s: float = 120.0,
         config: PipelineConfig | None = None,
         snapshot_s: float = 10.0,
+        retention: RetentionConfig | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
@@ -105,6 +107,7 @@ class LiveSource:
         self.counters = Counters()
         self.restored: Restored | None = None
         self.adapter: FeedAdapter | None = None
+        self.retention = None if retention is None else RetentionKeeper(journal, retention, clock)
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
         self._trails: dict[str, deque[TrailPoint]] = {}
@@ -181,11 +184,15 @@ class LiveSource:
             asyncio.create_task(self._consume(), name="skywarden-consumer"),
             asyncio.create_task(self._ticker(), name="skywarden-ticker"),
         ]
+        if self.retention is not None:
+            await self.retention.start()
 
     async def stop(self) -> None:
         """Stop ticking, let the consumer finish what is journaled, flush outputs, stop."""
         if not self._tasks:
             return
+        if self.retention is not None:
+            await self.retention.stop()
         consumer, ticker = self._tasks
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
