@@ -38,6 +38,7 @@ from skywarden.core.errors import DecodeError, InputRejected
 from skywarden.core.inbound import Inbound
 from skywarden.core.track import TrackState
 from skywarden.runtime.pipeline import Frame
+from skywarden.runtime.record_machine import WHOLE_SCAN_SOURCES
 from skywarden.sensors.skybench import Scan
 from skywarden.store.records import (
     AlertRecord,
@@ -77,7 +78,8 @@ class RawReport:
     inbound: Inbound
 
     def scan(self) -> Scan:
-        return Scan(self.t, self.inbound.sensor_id, self.inbound.detections)
+        complete = self.inbound.source in WHOLE_SCAN_SOURCES  # see Tracker.process
+        return Scan(self.t, self.inbound.sensor_id, self.inbound.detections, complete=complete)
 
 
 def report_time(inbound: Inbound) -> float:
