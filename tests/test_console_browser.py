@@ -157,7 +157,7 @@ def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser:
     page.wait_for_selector("body[data-replay=on]")
     page.wait_for_selector("#replay-bar .status:has-text('replay')")
     first_t = float(page.evaluate("document.body.dataset.replayT"))
-    assert page.locator("#tracks tbody tr").count() > 0
+    page.wait_for_function("document.querySelectorAll('#tracks tbody tr').length > 0")
     page.click("#replay-bar [data-act=play]")
     page.wait_for_function(f"Number(document.body.dataset.replayT) > {first_t}", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "console-replay.png"))

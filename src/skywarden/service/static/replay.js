@@ -35,7 +35,7 @@ export class ReplayBar {
     this.active = true;
     document.body.dataset.replay = 'on';
     this.root.classList.add('on');
-    await this.seek(Math.max(range.start, range.end - CHUNK_S));
+    await this.seek(Math.max(range.start, range.end - 10));  // just behind live
   }
   live() {
     this.pause();
