@@ -121,7 +121,10 @@ class SensorStatusOut(_Out):
     id: str
     kind: str
     measures: str
-    registered: bool = Field(description="a sensor token is registered for it")
+    token: bool = Field(description="a sensor token is registered for it (HTTP ingest)")
+    registered: bool | None = Field(
+        description="the link's own registration (SAPIENT); null when it has none"
+    )
     status: Literal["ok", "late", "lost", "unknown"] = Field(
         description="unknown when the runtime reports no health for it"
     )
