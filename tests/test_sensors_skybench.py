@@ -8,7 +8,10 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from fuzz_settings import FUZZ
 from skywarden.core.errors import ConfigError
 from skywarden.core.observation import MeasurementKind
 from skywarden.sensors.skybench import SkybenchReader
@@ -156,3 +159,49 @@ def test_fast_scan_path_defers_every_doubt_to_the_exact_parser(bad: dict[str, ob
     assert _fast_detections([good, {**good, **bad}], r.site.sensor_map["r"], 1.0) is None
     scans = list(SkybenchReader(scenario([det(**bad)])))
     assert scans == []  # and the exact parser rejects the line
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+    st.text(max_size=6),
+)
+_DET = st.dictionaries(
+    st.sampled_from(["range_m", "az_rad", "el_rad", "radial_mps", "rcs_dbsm", "x", "y", "z"]),
+    _VALUES,
+    max_size=6,
+)
+
+
+@FUZZ
+@given(st.binary(max_size=400))
+def test_fuzz_raw_lines_are_accepted_or_rejected_with_a_reason(data: bytes) -> None:
+    _one_line(data.decode("utf-8", errors="replace"))
+
+
+@FUZZ
+@given(
+    st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=4)),
+    st.sampled_from(["r", "rf", "nope", 3]),
+    st.one_of(st.lists(st.one_of(_DET, _VALUES), max_size=5), _VALUES),
+)
+def test_fuzz_structured_lines_are_accepted_or_rejected_with_a_reason(
+    t: object, sensor: object, dets: object
+) -> None:
+    line = json.dumps({"type": "detections", "t": t, "sensor": sensor, "detections": dets})
+    _one_line(line)
+
+
+def _one_line(line: str) -> None:
+    """A bad line never crashes the reader: it is counted under a reason and the next good
+    line of the same stream is still read."""
+    good = det()
+    r = SkybenchReader(scenario([line.replace("\n", " "), good]))
+    scans = list(r)
+    rejected = sum(v for k, v in r.counters.snapshot().items() if k.startswith("rejected."))
+    assert len(scans) + rejected >= 2 - (1 if not line.strip() else 0)
+    assert scans and scans[-1].detections[0].z.tolist() == [1000.0, 1.0, 0.1, -3.0]
+    for rej in r.rejected:
+        assert rej.reason and rej.line_no >= 2
