@@ -101,3 +101,29 @@ def test_skybench_replay_feed_tracks_in_real_time(tmp_path: Path) -> None:
     assert feed.mode == "replay" and feed.pass_duration_s == 300
     with _serve(feed, 8.0, open_journal(str(tmp_path / "j.sqlite"))) as client:
         _poll(client, "/api/tracks?confirmed_only=true", bool)
+
+
+def test_live_app_journals_the_audit_trail_and_each_ack_once(tmp_path: Path) -> None:
+    """`skywarden run`'s app (runtime.live.RuntimeAudit): logins, failed logins and tokens go
+    to the journal; an acknowledgement is there once, as the input the runtime applied."""
+    from skywarden.runtime.live import RuntimeAudit
+
+    journal = open_journal(str(tmp_path / "a.sqlite"))
+    source = LiveSource(simulated_feed(seed=1), WallClock(), journal, speed=8.0, tick_s=0.2)
+    settings = ServiceSettings(admin_user="tester", admin_password="tester-password")
+    app = create_app(settings, source, audit=RuntimeAudit(journal), ingest=source.ingest)
+    with TestClient(app) as client:
+        bad = client.post("/api/auth/login", json={"username": "tester", "password": "wrong-one!"})
+        assert bad.status_code == 401
+        r = client.post(
+            "/api/auth/login", json={"username": "tester", "password": "tester-password"}
+        )
+        client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        aid = _poll(client, "/api/alerts?state=raised", bool)[0]["id"]
+        assert client.post(f"/api/alerts/{aid}/ack").status_code == 200
+    ops = list(journal.records(kinds=["operator"]))
+    actions = [o.action for o in ops]
+    assert "login" in actions and "login_failed" in actions
+    assert [o.action for o in ops if o.target == aid] == ["acknowledge"]
+    assert journal.verify().ok
+    journal.close()

@@ -35,6 +35,7 @@ from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
 from skywarden.store.journal import Journal, open_journal
+from skywarden.store.records import ConfigChange, OperatorAction
 
 log = logging.getLogger("skywarden")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -55,6 +56,27 @@ def make_feed(site_path: str | Path | None, seed: int) -> Feed:
     return feed
 
 
+class RuntimeAudit:
+    """The service's audit trail into the journal (hash-chained with everything else).
+
+    Acknowledge and resolve are left out: the runtime journals them itself, with who, as
+    inputs it then applies (``LiveSource``), so the record already holds them once, in
+    order; a second copy would be fed back as a second press on replay. Everything else
+    (logins, failed logins, tokens, zone/whitelist/user changes) is appended as the service
+    wrote it; replay ignores those kinds of record.
+    """
+
+    _RUNTIME_ACTIONS = frozenset({"ack", "acknowledge", "resolve"})
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def record(self, entry: OperatorAction | ConfigChange) -> None:
+        if isinstance(entry, OperatorAction) and entry.action in self._RUNTIME_ACTIONS:
+            return
+        self.journal.append(entry)
+
+
 def build_server(
     source: LiveSource,
     host: str,
@@ -70,7 +92,14 @@ def build_server(
         from skywarden.runtime.outputs import OutputSet, OutputsSource
 
         served = OutputsSource(source, OutputSet(outputs, source.site, clock))
-    app = create_app(settings, served, clock=clock, ingest=source.ingest, replay=source.journal)
+    app = create_app(
+        settings,
+        served,
+        clock=clock,
+        ingest=source.ingest,
+        replay=source.journal,
+        audit=RuntimeAudit(source.journal),
+    )
     cfg = uvicorn.Config(
         app,
         host=host,
