@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -63,6 +64,7 @@ from skywarden.runtime.record_restore import (
     restore_latest,
 )
 from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
+from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
@@ -178,6 +180,8 @@ class LiveSource:
             ]
         )
         self.machine.set_run(seqs[0])
+        if self.machine.pipeline.site is not self.feed.site:  # edits restored from the journal
+            self.feed = dataclasses.replace(self.feed, site=self.machine.pipeline.site)
         if self.machine.pipeline.last is not None:
             self._publish(self.machine.pipeline.last)
         self._tasks = [
@@ -340,6 +344,16 @@ class LiveSource:
         log.info("alert %s %s by %s", ev.alert.id, ev.kind, action.operator)
         if fut is not None and not fut.done():
             fut.set_result(ev.alert)
+
+    async def update_site(self, site: Site) -> None:
+        """``SiteEditable``: journal the new zones and whitelist as an input (the record
+        machine applies it in order, live and on replay), then serve the new site."""
+        rec = ConfigChange(
+            self.clock.now(), "service", SITE_EDIT_KEY, None, site_edit_payload(site)
+        )
+        await self.ingest.submit_records([rec])
+        self.feed = dataclasses.replace(self.feed, site=site)
+        self.counters.inc("live.site_edits")
 
     async def _act(self, action: str, alert_id: str, by: str) -> Alert:
         rec = OperatorAction(self.clock.now(), by, action, alert_id)

@@ -117,6 +117,11 @@ class Pipeline:
         self.last = Frame(t, tracks, assessments, events)
         return self.last
 
+    def set_site(self, site: Site) -> None:
+        """New zones and whitelist (same sensors) govern threat assessment from the next step."""
+        self.site = site
+        self.assessor = ThreatAssessor(site, self.cfg.threat)
+
     def _confirmed(self) -> list[TrackState]:
         return self.tracker.tracks(confirmed_only=True)
 

@@ -39,10 +39,12 @@ from skywarden.core.site import Site
 from skywarden.core.track import TrackState
 from skywarden.runtime.ordering import ReorderBuffer
 from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
+from skywarden.runtime.site_edits import SITE_EDIT_KEY, apply_site_edit
 from skywarden.sensors.skybench import Scan
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.records import (
     AlertRecord,
+    ConfigChange,
     OperatorAction,
     RawMessage,
     Record,
@@ -185,6 +187,9 @@ class RecordMachine:
             self.raw(item)
         elif isinstance(item, TickRecord):
             return self.tick(item.t)
+        elif isinstance(item, ConfigChange) and item.key == SITE_EDIT_KEY:
+            self.pipeline.set_site(apply_site_edit(self.pipeline.site, item.new))
+            self.counters.inc("machine.site_edits")
         elif isinstance(item, OperatorAction) and item.action in OPERATOR_ACTIONS:
             try:
                 self.act(item)
