@@ -61,6 +61,7 @@ class CentralPicture:
     ) -> None:
         self.sites: dict[str, SiteView] = {}
         self.journal = journal
+        self._inflight: asyncio.Future[Any] | None = None
         self.wall = wall or WallClock().now
         self.counters = Counters()
         self.latencies: deque[float] = deque(maxlen=keep_latencies)
@@ -108,11 +109,20 @@ class CentralPicture:
             self.counters.inc(f"rejected.{e.reason}")
 
     async def flush_journal(self) -> int:
-        """Write what arrived since the last call (in a thread: the journal is synchronous)."""
+        """Write what arrived since the last call (in a thread: the journal is synchronous).
+
+        A write already under way is awaited first, and the write itself is shielded: a
+        cancelled caller (the periodic task at stop) must not leave a thread still appending
+        while ``stop`` reports the journal flushed."""
+        if self._inflight is not None:
+            await asyncio.shield(self._inflight)
+            self._inflight = None
         if self.journal is None or not self._records:
             return 0
         recs, self._records = self._records, []
-        await asyncio.to_thread(self.journal.append_many, recs)
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(self.journal.append_many, recs))
+        await asyncio.shield(self._inflight)
+        self._inflight = None
         return len(recs)
 
     def view(self, site: str | None = None, region: str | None = None) -> dict[str, Any]:
