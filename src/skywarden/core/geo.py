@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pymap3d
 
 from skywarden.core.types import Vec
+
+if TYPE_CHECKING:
+    import pymap3d
+
+
+def _pymap3d() -> pymap3d:
+    """pymap3d, imported on first use: its package import pulls in date parsing and
+    astronomy (~50 ms), which a run in a local frame (the benchmark files) never needs."""
+    import pymap3d
+
+    return pymap3d
 
 
 @dataclass(frozen=True)
@@ -33,14 +44,14 @@ class GeoOrigin:
 
     def to_enu(self, lat_deg: float, lon_deg: float, alt_m: float) -> Vec:
         """Geodetic point -> ENU metres about this origin."""
-        e, n, u = pymap3d.geodetic2enu(
+        e, n, u = _pymap3d().geodetic2enu(
             lat_deg, lon_deg, alt_m, self.lat_deg, self.lon_deg, self.alt_m
         )
         return np.array([float(e), float(n), float(u)])
 
     def to_geodetic(self, e: float, n: float, u: float) -> tuple[float, float, float]:
         """ENU metres about this origin -> (lat_deg, lon_deg, alt_m)."""
-        lat, lon, alt = pymap3d.enu2geodetic(e, n, u, self.lat_deg, self.lon_deg, self.alt_m)
+        lat, lon, alt = _pymap3d().enu2geodetic(e, n, u, self.lat_deg, self.lon_deg, self.alt_m)
         return float(lat), float(lon), float(alt)
 
 

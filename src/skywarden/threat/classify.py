@@ -189,21 +189,23 @@ def kinematic_features(
     out = {"speed_sd": _sd(sp), "climb_sd": _sd([h[3] for h in hist])}
     if min(h[4] for h in hist) >= HOVER_MIN_ALT_M:
         out["hover"] = sum(1 for v in sp if v < HOVER_MPS) / n
+    heading = [math.atan2(h[1], h[2]) for h in hist]
     rates = []
     for i in range(1, n):
         if sp[i] > MOVING_MPS and sp[i - 1] > MOVING_MPS:
-            a0 = math.atan2(hist[i - 1][1], hist[i - 1][2])
-            a1 = math.atan2(hist[i][1], hist[i][2])
-            d = (a1 - a0 + math.pi) % (2 * math.pi) - math.pi
+            d = (heading[i] - heading[i - 1] + math.pi) % (2 * math.pi) - math.pi
             rates.append(d / max(hist[i][0] - hist[i - 1][0], 1e-3))
     if len(rates) >= 4:
         out["turn_sd"] = _sd(rates)
     return out
 
 
+_CLASS_VALUES = tuple(c.value for c in CLASSES)
+
+
 @dataclass
 class _Evidence:
-    log_post: np.ndarray = field(default_factory=lambda: np.log(PRIOR.copy()))
+    log_post: list[float] = field(default_factory=lambda: [math.log(float(p)) for p in PRIOR])
     speed_avg: float | None = None
     rcs_n: int = 0
     rcs_sum: float = 0.0
@@ -244,7 +246,6 @@ class Classifier:
         kind = self.kinds.get(det.sensor_id)
         if kind in (SensorKind.RF, SensorKind.ACOUSTIC) and candidates > 1:
             return  # the bearing fitted several tracks: no evidence about this one
-        ll = np.zeros(len(CLASSES))
         if det.rcs_dbsm is not None and math.isfinite(det.rcs_dbsm):
             ev.rcs_n += 1  # weighed as a sample mean in _posterior (see RCS_MODEL)
             ev.rcs_sum += det.rcs_dbsm
@@ -255,13 +256,13 @@ class Classifier:
         if kind is SensorKind.REMOTE_ID and not ev.distrusted:
             ev.identity_class = 0
         if det.class_hint is not None and det.class_conf > 0:
+            lp = ev.log_post
             for k, c in enumerate(CLASSES):
                 match = c.family == det.class_hint or c.value == det.class_hint
                 p = det.class_conf if match else (1 - det.class_conf) / 3
-                ll[k] += math.log(max(p, 1e-3))
-        ev.log_post = ev.log_post + ll
-        ev.log_post -= ev.log_post.max()
-        np.maximum(ev.log_post, -30.0, out=ev.log_post)
+                lp[k] += math.log(max(p, 1e-3))
+            top = max(lp)
+            ev.log_post = [max(v - top, -30.0) for v in lp]
 
     def annotate(
         self, tracks: list[TrackState], t: float, distrust: Collection[str] = ()
@@ -277,22 +278,18 @@ class Classifier:
             alive.add(tr.id)
             ev = self._get(tr.id)
             probs = self._posterior(ev, tr)
-            out.append(
-                replace(
-                    tr, class_probs={c.value: float(p) for c, p in zip(CLASSES, probs, strict=True)}
-                )
-            )
+            out.append(replace(tr, class_probs=dict(zip(_CLASS_VALUES, probs, strict=True))))
         for tid in list(self._ev):
             if tid not in alive:
                 del self._ev[tid]
         return out
 
     @staticmethod
-    def _rf_loglik(ev: _Evidence) -> np.ndarray:
+    def _rf_loglik(ev: _Evidence) -> list[float]:
         """Log-likelihood per class of ``rf_hits`` in ``rf_scans`` (see P_EMITTER)."""
         n = max(ev.rf_scans, ev.rf_hits)
         if n == 0:
-            return np.zeros(len(CLASSES))
+            return [0.0] * len(CLASSES)
         k = ev.rf_hits
 
         def log_bin(p: float) -> float:
@@ -304,29 +301,38 @@ class Classifier:
         drone = m + math.log(
             P_EMITTER * math.exp(heard - m) + (1 - P_EMITTER) * math.exp(silent - m)
         )
-        return np.array([drone, drone, silent, silent]) - max(drone, silent)
+        top = max(drone, silent)
+        return [drone - top, drone - top, silent - top, silent - top]
 
-    def _posterior(self, ev: _Evidence, tr: TrackState) -> np.ndarray:
+    def _posterior(self, ev: _Evidence, tr: TrackState) -> list[float]:
+        """Class probabilities, in plain Python: four classes, every track, every frame."""
         if ev.identity_class is not None:
-            p = np.full(len(CLASSES), 0.01)
+            p = [0.01] * len(CLASSES)
             p[ev.identity_class] = 1.0
-            return np.asarray(p / p.sum())
-        spd = float(np.hypot(tr.x[3], tr.x[4]))
+            total = sum(p)
+            return [v / total for v in p]
+        _, _, u, ve, vn, vu = tr.x.tolist()
+        spd = math.hypot(ve, vn)
         a = self.forget
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
         h = ev.hist
         if not h or tr.t > h[-1][0]:
-            h.append((tr.t, float(tr.x[3]), float(tr.x[4]), float(tr.x[5]), float(tr.x[2])))
+            h.append((tr.t, ve, vn, vu, u))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
-        lp = ev.log_post.copy() + self._rf_loglik(ev) + self._feature_loglik(ev)
-        lp /= TEMPERATURE
-        lp -= lp.max()
-        p = np.exp(lp)
-        return np.asarray(p / p.sum())
+        lp = [
+            (a + b + c) / TEMPERATURE
+            for a, b, c in zip(
+                ev.log_post, self._rf_loglik(ev), self._feature_loglik(ev), strict=True
+            )
+        ]
+        top = max(lp)
+        p = [math.exp(v - top) for v in lp]
+        total = sum(p)
+        return [v / total for v in p]
 
     @staticmethod
-    def _feature_loglik(ev: _Evidence) -> np.ndarray:
+    def _feature_loglik(ev: _Evidence) -> list[float]:
         """Current (not accumulated) evidence: mean RCS, speed, kinematic history."""
         ll = [0.0] * len(CLASSES)
         if ev.rcs_n:
@@ -343,4 +349,4 @@ class Classifier:
         if ev.kin_ll is not None:
             for k, v in enumerate(ev.kin_ll):
                 ll[k] += v
-        return np.array(ll)
+        return ll

@@ -29,15 +29,17 @@ TENTATIVE, CONFIRMED, COASTING, DELETED = 0, 1, 2, 3
 class NewTracks:
     """Rows to append: initial per-mode states are the same estimate in every mode."""
 
-    x: F64  # (K, 6)
-    P: F64  # (K, 6, 6)
-    t: F64  # (K,)
+    x: F64  # (K, 6), or per mode (K, M, 6) with ``mu``
+    P: F64  # (K, 6, 6), or (K, M, 6, 6)
+    t: F64  # (K,) first seen
     score: F64  # (K,)
     identity: list[str | None]
     sensor: list[str]
     from_position: bool = True  # False: started from crossing bearings
     score0: F64 | None = None  # initial scores when not ``score`` (a promoted pending plot)
     hits: int = 1
+    mu: F64 | None = None  # (K, M) mode probabilities of per-mode states
+    t_state: F64 | None = None  # time of the state when not ``t`` (already predicted)
 
 
 class TrackBank:
@@ -80,10 +82,15 @@ class TrackBank:
         sens = np.empty(k, dtype=object)
         for i in range(k):
             sens[i] = {new.sensor[i]: float(new.t[i])}
-        self.x = np.concatenate([self.x, np.repeat(new.x[:, None, :], M, axis=1)])
-        self.P = np.concatenate([self.P, np.repeat(new.P[:, None, :, :], M, axis=1)])
-        self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (k, M))])
-        self.t = np.concatenate([self.t, new.t])
+        if new.mu is not None:  # per-mode states
+            self.x = np.concatenate([self.x, new.x])
+            self.P = np.concatenate([self.P, new.P])
+            self.mu = np.concatenate([self.mu, new.mu])
+        else:
+            self.x = np.concatenate([self.x, np.repeat(new.x[:, None, :], M, axis=1)])
+            self.P = np.concatenate([self.P, np.repeat(new.P[:, None, :, :], M, axis=1)])
+            self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (k, M))])
+        self.t = np.concatenate([self.t, new.t if new.t_state is None else new.t_state])
         self.t_first = np.concatenate([self.t_first, new.t])
         self.t_update = np.concatenate([self.t_update, new.t])
         self.score = np.concatenate([self.score, new.score])

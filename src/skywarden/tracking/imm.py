@@ -70,15 +70,76 @@ def predict(
     models: Sequence[MotionModel],
     p_stay: float | Sequence[float],
 ) -> tuple[F64, F64, F64]:
-    """Mix, then the mode-matched time update of each model. Returns ``(x, P, mu_pred)``."""
-    M = len(models)
-    Pi = transition_matrix(M, p_stay, dt)
+    """Mix, then the mode-matched time update of each model. Returns ``(x, P, mu_pred)``.
+
+    All modes of all tracks go through one batched ``x = F x``, ``P = F P F' + Q``: F, Q and
+    the transition matrix are built once per distinct time step (``_step_matrices``).
+    """
+    Pi, F, FT, Q = _step_matrices(dt, tuple(models), p_stay)
     x0, P0, c = mix(x, P, mu, Pi)
-    xs = np.empty_like(x0)
-    Ps = np.empty_like(P0)
-    for j, m in enumerate(models):
-        xs[:, j], Ps[:, j] = kalman.predict(x0[:, j], P0[:, j], m.F(dt), m.Q(dt))
-    return xs, Ps, c
+    xs = (F @ x0[..., None])[..., 0]  # x_j = F_j x0_j
+    Ps = F @ P0 @ FT + Q  # P_j = F_j P0_j F_j' + Q_j
+    return xs, kalman.symmetrize(Ps), c
+
+
+def predict_unmixed(
+    x: F64, P: F64, mu: F64, dt: F64, models: Sequence[MotionModel], p_stay: float | Sequence[float]
+) -> tuple[F64, F64, F64]:
+    """``predict`` for states that are the same in every mode (a new plot: ``x`` (N, 6),
+    ``P`` (N, 6, 6), ``mu`` (M,)): mixing identical estimates returns them unchanged
+    (eq. 11.6.6-8/-9 with every ``x_i`` equal), so only ``c_j = sum_i Pi_ij mu_i`` remains."""
+    Pi, F, FT, Q = _step_matrices(dt, tuple(models), p_stay)
+    c = np.maximum(mu @ Pi, 1e-300)  # c_j = sum_i Pi_ij mu_i: (M,) or (N, M)
+    xs = (F @ x[:, None, :, None])[..., 0]  # x_j = F_j x
+    Ps = F @ P[:, None] @ FT + Q  # P_j = F_j P F_j' + Q_j
+    return xs, kalman.symmetrize(Ps), np.array(np.broadcast_to(c, (x.shape[0], len(models))))
+
+
+_Step = tuple[F64, F64, F64, F64]  # Pi, F, F', Q
+
+# (models, p_stay, dt) -> (Pi (M, M), F, F', Q (M, n, n)): a scan's tracks mostly share one
+# time step, and the matrices depend on nothing else
+_STEP_CACHE: dict[tuple[object, ...], _Step] = {}
+_STEP_CACHE_MAX = 4096
+
+
+def _step_matrices(
+    dt: F64, models: tuple[MotionModel, ...], p_stay: float | Sequence[float]
+) -> _Step:
+    """``Pi``, ``F``, ``F'``, ``Q`` for per-track steps ``dt`` (N,): shapes (M, ...) when every
+    track has the same step (they broadcast over the tracks), else (N, M, ...)."""
+    ps = p_stay if isinstance(p_stay, float | int) else tuple(p_stay)
+    if dt.shape[0] and bool((dt == dt[0]).all()):
+        return _one_step(float(dt[0]), models, ps)
+    steps, inv = np.unique(dt, return_inverse=True)
+    if steps.shape[0] > 16:  # irregular steps: build them all directly
+        Pi = transition_matrix(len(models), p_stay, dt)
+        F = np.stack([m.F(dt) for m in models], axis=1)
+        Q = np.stack([m.Q(dt) for m in models], axis=1)
+        return Pi, F, np.swapaxes(F, -1, -2), Q
+    per = [_one_step(s, models, ps) for s in steps.tolist()]
+    Pi, F, FT, Q = (np.stack([p[k] for p in per])[inv] for k in range(4))
+    return Pi, F, FT, Q
+
+
+def _one_step(
+    dt: float, models: tuple[MotionModel, ...], p_stay: float | tuple[float, ...]
+) -> _Step:
+    key = (models, p_stay, dt)
+    hit = _STEP_CACHE.get(key)
+    if hit is None:
+        if len(_STEP_CACHE) >= _STEP_CACHE_MAX:
+            _STEP_CACHE.clear()
+        d = np.array([dt])
+        F = np.stack([m.F(d)[0] for m in models])
+        hit = (
+            transition_matrix(len(models), p_stay, d)[0],
+            F,
+            np.ascontiguousarray(np.swapaxes(F, -1, -2)),
+            np.stack([m.Q(d)[0] for m in models]),
+        )
+        _STEP_CACHE[key] = hit
+    return hit
 
 
 def combine(x: F64, P: F64, mu: F64) -> tuple[F64, F64]:

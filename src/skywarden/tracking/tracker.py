@@ -415,8 +415,8 @@ class Tracker:
         h, H = measure(kind, xc[ti], s)
         y = innovation(kind, Zp, h)
         S = kalman.innovation_cov(Pc[ti], H, Rp)
-        d2 = kalman.mahalanobis2(y, S)
-        return d2, kalman.log_likelihood(d2, S)
+        d2, ll, _ = kalman.gate_scores(y, S)
+        return d2, ll
 
     def _candidates(
         self, sm: SensorModel, dets: list[Detection], Z: F64, R: F64
@@ -500,9 +500,9 @@ class Tracker:
         h, H = measure(sm.kind, X, sm.spec.position_enu)
         y = innovation(sm.kind, Zr, h)
         S = kalman.innovation_cov(P, H, Rr)
-        d2 = kalman.mahalanobis2(y, S)
-        ll = kalman.log_likelihood(d2, S).reshape(K, M)
-        X, P = kalman.update(X, P, y, H, Rr, S)
+        _, ll, S_inv = kalman.gate_scores(y, S)
+        ll = ll.reshape(K, M)
+        X, P = kalman.update(X, P, y, H, Rr, S_inv=S_inv)
         mu_pred = b.mu[ta]
         # combined likelihood of the measurement: sum_j c_j Lambda_j
         a = ll + np.log(np.maximum(mu_pred, 1e-300))
@@ -549,14 +549,8 @@ class Tracker:
             return empty
         # fine: the IMM prediction of the candidate plots only, and the chi-square gate
         cand, inv = np.unique(pi, return_inverse=True)
-        M = self.bank.M
-        xs, Ps, mus = imm.predict(
-            np.repeat(pend.x[cand, None, :], M, axis=1),
-            np.repeat(pend.P[cand, None, :, :], M, axis=1),
-            np.array(np.broadcast_to(self.bank.mu0, (cand.shape[0], M))),
-            dt[cand],
-            self.models,
-            self.cfg.p_stay,
+        xs, Ps, mus = imm.predict_unmixed(
+            pend.x[cand], pend.P[cand], self.bank.mu0, dt[cand], self.models, self.cfg.p_stay
         )
         xc, Pc = imm.combine(xs, Ps, mus)
         dj = fidx[fj]
@@ -571,15 +565,23 @@ class Tracker:
         if pa.shape[0] == 0:
             return empty
         first = [pend.dets[i] for i in pa.tolist()]
-        x0, P0, t0, score, score0 = pend.take(pa)
+        _, _, t0, score, score0 = pend.take(pa)
         n0 = self.bank.n
+        k = np.searchsorted(cand, pa)  # their states already predicted to t for the gate
         self.bank.add(
             NewTracks(
-                x0, P0, t0, score, [None] * pa.shape[0], [sm.spec.id] * pa.shape[0], score0=score0
+                xs[k],
+                Ps[k],
+                t0,
+                score,
+                [None] * pa.shape[0],
+                [sm.spec.id] * pa.shape[0],
+                score0=score0,
+                mu=mus[k],
+                t_state=np.full(pa.shape[0], t),
             )
         )
         rows = np.arange(n0, self.bank.n, dtype=np.int64)
-        self._predict(t)
         hit_ll = self._update(rows, da, sm, Z, R)
         self.bank.score[rows] += math.log(sm.pd) + hit_ll - self._loglam[da]
         for r, d in zip(rows.tolist(), first, strict=True):
@@ -707,8 +709,9 @@ class Tracker:
         y = innovation(sm.kind, np.repeat(Z[dj], M, axis=0), h)
         Rr = np.repeat(R[dj], M, axis=0)
         S = kalman.innovation_cov(P0, H, Rr)
-        ll = kalman.log_likelihood(kalman.mahalanobis2(y, S), S).reshape(K, M)
-        Xj, Pj = kalman.update(X0, P0, y, H, Rr, S)
+        _, ll, S_inv = kalman.gate_scores(y, S)
+        ll = ll.reshape(K, M)
+        Xj, Pj = kalman.update(X0, P0, y, H, Rr, S_inv=S_inv)
         Xj, Pj = Xj.reshape(K, M, 6), Pj.reshape(K, M, 6, 6)
         rows, inv = np.unique(ti, return_inverse=True)
         w0 = beta0[rows]  # (T,)
