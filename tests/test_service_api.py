@@ -154,7 +154,7 @@ def test_console_is_served(client: TestClient) -> None:
     assert r.status_code == 200 and "skywarden" in r.text
 
 
-def test_websocket_first_message_is_a_resync_then_every_update(
+def test_websocket_first_message_is_a_resync_then_a_delta_per_update(
     client: TestClient, source: ScriptedSource
 ) -> None:
     pm = _push_standard(source)
@@ -164,10 +164,13 @@ def test_websocket_first_message_is_a_resync_then_every_update(
         assert len(first["tracks"]) == 5 and first["alerts"][0]["track_id"] == "T1"
         source.push(pm.make(standard_tracks(101.0), 101.0))
         second = json.loads(ws.receive_text())
-        assert second["seq"] == 2 and second["resync"] is False and second["t"] == 101.0
+        assert second["type"] == "delta" and second["base_seq"] == 1
+        assert second["seq"] == 2 and second["t"] == 101.0
+        assert {tr["id"] for tr in second["upsert"]} == {tr["id"] for tr in first["tracks"]}
         aid = second["alerts"][0]["id"]
         assert client.post(f"/api/alerts/{aid}/ack").status_code == 200
         third = json.loads(ws.receive_text())
+        assert third["type"] == "delta" and third["base_seq"] == 2
         assert third["alerts"][0]["state"] == "acknowledged"
 
 

@@ -1,16 +1,56 @@
-"""The WebSocket hub's back-pressure policy: a stalled client never delays the others."""
+"""The WebSocket hub: a stalled client never delays the others; deltas rebuild the picture."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
-from skywarden.service.hub import ClientChannel, Outgoing, PictureHub
+from service_helpers import PictureMaker, make_site, standard_tracks, track
+from skywarden.service import convert
+from skywarden.service.hub import ClientChannel, PictureHub
 from skywarden.service.schemas import PictureOut
 
 
-def _msg(seq: int) -> Outgoing:
-    return Outgoing(PictureOut(seq=seq, t=float(seq), wall_t=0.0, tracks=[], alerts=[]))
+def _msg(seq: int) -> PictureOut:
+    return PictureOut(seq=seq, t=float(seq), wall_t=0.0, tracks=[], alerts=[])
+
+
+def apply(picture: dict[str, Any] | None, msg: dict[str, Any]) -> dict[str, Any]:
+    """What the console's feed.js does with one message (kept in step with it)."""
+    if msg["type"] == "picture":
+        return msg
+    assert picture is not None and msg["type"] == "delta"
+    assert msg["base_seq"] == picture["seq"], "a delta must build on the picture before it"
+    tracks = {tr["id"]: tr for tr in picture["tracks"]}
+    for tr in msg["upsert"]:
+        tracks[tr["id"]] = tr
+    for tid in msg["remove"]:
+        del tracks[tid]
+    return {**picture, **{k: msg[k] for k in ("seq", "t", "wall_t", "alerts")},
+            "tracks": list(tracks.values()), "resync": False}  # fmt: skip
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    key = lambda p: sorted(p["tracks"], key=lambda tr: tr["id"])  # noqa: E731
+    return key(a) == key(b) and a["alerts"] == b["alerts"] and a["seq"] == b["seq"]
+
+
+def _pictures() -> list[PictureOut]:
+    """Five updates of a small site: tracks move, one appears, one goes away, one stays put."""
+    site = make_site()
+    pm = PictureMaker(site)
+    out = []
+    for k in range(5):
+        t = 100.0 + k
+        trs = standard_tracks(t)
+        trs[1] = track("T2", -800.0, 800.0, -5.0, 5.0, 100.0)  # not updated: identical
+        if k >= 2:
+            trs.append(track("T9", 100.0 * k, 50.0, 1.0, 0.0, t))  # appears
+        if k >= 3:
+            trs = [tr for tr in trs if tr.id != "T3"]  # goes away
+        out.append(convert.picture_out(pm.make(trs, t), site.origin))
+    return out
 
 
 async def _stalled_and_fast_client() -> None:
@@ -93,5 +133,53 @@ def test_new_client_starts_with_the_latest_picture_as_resync() -> None:
         assert json.loads(msg.resync_text)["resync"] is True
         hub.disconnect(ch)
         assert hub.stats()["ws.clients"] == 0
+
+    asyncio.run(go())
+
+
+def test_deltas_rebuild_every_picture_and_carry_only_what_changed() -> None:
+    async def go() -> None:
+        hub = PictureHub(queue_size=16)
+        ch = hub.connect()
+        pics = _pictures()
+        for p in pics:
+            hub.publish(p)
+        got = []
+        while not ch.queue.empty():
+            msg, resync = ch.queue.get_nowait()
+            got.append(json.loads(msg.resync_text if resync else msg.text))
+        assert got[0]["type"] == "picture" and [m["type"] for m in got[1:]] == ["delta"] * 4
+        picture = None
+        for m, p in zip(got, pics, strict=True):
+            picture = apply(picture, m)
+            assert _same(picture, json.loads(p.model_dump_json()))
+        upserts = [{tr["id"] for tr in m["upsert"]} for m in got[1:]]
+        assert all("T2" not in u for u in upserts)  # unchanged: not sent again
+        assert "T9" in upserts[1] and got[3]["remove"] == ["T3"]
+
+    asyncio.run(go())
+
+
+def test_a_client_that_fell_behind_gets_a_picture_then_deltas_that_build_on_it() -> None:
+    async def go() -> None:
+        hub = PictureHub(queue_size=2)
+        ch = hub.connect()
+        pics = _pictures()
+        for p in pics[:4]:
+            hub.publish(p)  # the client reads nothing: its queue overflows
+        assert ch.dropped > 0
+        picture = None
+        first = True
+        while not ch.queue.empty():
+            msg, resync = ch.queue.get_nowait()
+            assert resync == first  # a whole picture first, deltas after it
+            picture = apply(picture, json.loads(msg.resync_text if resync else msg.text))
+            first = False
+        assert picture is not None and _same(picture, json.loads(pics[3].model_dump_json()))
+        hub.publish(pics[4])
+        msg, resync = ch.queue.get_nowait()
+        assert not resync
+        picture = apply(picture, json.loads(msg.text))
+        assert _same(picture, json.loads(pics[4].model_dump_json()))
 
     asyncio.run(go())

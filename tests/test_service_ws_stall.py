@@ -1,9 +1,9 @@
 """A deliberately stalled WebSocket client over real loopback TCP does not delay the others.
 
 uvicorn serves the app in this process; one client connects and never reads, so its socket
-buffers fill and its sends block; a second client reads normally. Large pictures are pushed
-quickly. The reading client must receive every picture in order, while the stalled one is
-resynced or closed by its own sender task.
+buffers fill and its sends block; a second client reads normally. Large pictures (every track
+moving, so every delta is large too) are pushed quickly. The reading client must receive
+every update in order, while the stalled one is resynced or closed by its own sender task.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import uvicorn
 import websockets
 
 from service_helpers import PictureMaker, make_site, track
+from skywarden.core.track import TrackState
 from skywarden.service.app import create_app
 from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
@@ -66,7 +67,11 @@ async def _scenario() -> None:
         await asyncio.sleep(0.02)
     hub = app.state.skywarden.hub
     pm = PictureMaker(source.site)
-    tracks = [track(f"T{i}", 2000.0 + i, -2000.0 + i, 1.0, 0.0) for i in range(N_TRACKS)]
+
+    def tracks(k: int) -> list[TrackState]:  # every track moves: every delta carries them all
+        t = 100.0 + k
+        return [track(f"T{i}", 2000.0 + i + k, -2000.0 + i, 1.0, 0.0, t) for i in range(N_TRACKS)]
+
     url = f"ws://127.0.0.1:{port}/ws/picture"
     try:
         stalled = await asyncio.to_thread(_stalled_client, port)
@@ -80,8 +85,8 @@ async def _scenario() -> None:
                 got.append(json.loads(await reader.recv())["seq"])
 
         read_task = asyncio.create_task(read_all())
-        for _ in range(N_PICTURES):
-            source.push(pm.make(tracks))
+        for k in range(N_PICTURES):
+            source.push(pm.make(tracks(k), 100.0 + k))
             await asyncio.sleep(0.02)
         await asyncio.wait_for(read_task, 20.0)
         assert got == list(range(1, N_PICTURES + 1))

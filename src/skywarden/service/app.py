@@ -24,7 +24,7 @@ from skywarden.service import ingest as ingest_routes
 from skywarden.service import replay as replay_routes
 from skywarden.service.audit import AuditSink
 from skywarden.service.auth import build_security
-from skywarden.service.hub import Outgoing, PictureHub
+from skywarden.service.hub import PictureHub
 from skywarden.service.replay import ReplayStore
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
@@ -83,7 +83,7 @@ def create_app(
     )
 
     def on_picture(pic: Picture) -> None:
-        st.hub.publish(Outgoing(convert.picture_out(pic, source.site.origin)))
+        st.hub.publish(convert.picture_out(pic, source.site.origin))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

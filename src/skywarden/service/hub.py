@@ -7,10 +7,12 @@ drains its queue at the pace of that client's socket.
 
 Back-pressure policy (for a live air picture, fresh beats complete):
 
-- Every message is a whole picture, so nothing is lost by skipping one. When a client's
-  queue is full, everything queued for it is dropped (counted in ``ws.dropped``), and the
-  newest picture is queued marked ``resync``: the client replaces its picture and carries on
-  (``ws.resyncs``). Raise ``ServiceSettings.ws_queue_size`` if screens resync too often.
+- A client is sent the whole picture first (``resync``), then one delta per update, each
+  relative to the update before it (``Outgoing``). When a client's queue is full, everything
+  queued for it is dropped (counted in ``ws.dropped``), and the newest update is queued as a
+  whole picture marked ``resync``: the client replaces its picture, and the deltas that
+  follow build on it (``ws.resyncs``). Raise ``ServiceSettings.ws_queue_size`` if screens
+  resync too often.
 - A send that takes longer than ``ws_send_timeout_s`` (a client that stopped reading while
   its TCP window is full) closes that client (``ws.stalled``); the console reconnects.
 
@@ -25,7 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from skywarden.core.counters import Counters
-from skywarden.service.schemas import PictureOut
+from skywarden.service.schemas import DeltaOut, PictureOut
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +35,41 @@ Send = Callable[[str], Awaitable[None]]
 
 
 class Outgoing:
-    """One queued message: a picture encoded once; the resync variant only when one is needed."""
+    """One queued update, encoded once for every client: a delta against the picture published
+    before it (``DeltaOut``), and the whole picture for a client that starts over (resync).
 
-    def __init__(self, picture: PictureOut) -> None:
+    Between two pictures of a live site most tracks did not change (a radar turns once a
+    second, an RF sensor reports now and then), so the delta is what a screen needs: the
+    tracks that changed or appeared, the ids that went away, and the (short) alert list.
+    """
+
+    def __init__(self, picture: PictureOut, previous: PictureOut | None = None) -> None:
         self.seq = picture.seq
-        self._picture = picture
-        self.text = picture.model_dump_json()
+        self.picture = picture
         self._resync_text: str | None = None
+        if previous is None:  # nothing to be relative to: the whole picture
+            self.text = self.resync_text
+            self.is_delta = False
+            return
+        before = {tr.id: tr for tr in previous.tracks}
+        upsert = [tr for tr in picture.tracks if before.get(tr.id) != tr]
+        now = {tr.id for tr in picture.tracks}
+        delta = DeltaOut(
+            seq=picture.seq,
+            t=picture.t,
+            wall_t=picture.wall_t,
+            base_seq=previous.seq,
+            upsert=upsert,
+            remove=[tid for tid in before if tid not in now],
+            alerts=picture.alerts,
+        )
+        self.text = delta.model_dump_json()
+        self.is_delta = True
 
     @property
     def resync_text(self) -> str:
         if self._resync_text is None:
-            self._resync_text = self._picture.model_copy(update={"resync": True}).model_dump_json()
+            self._resync_text = self.picture.model_copy(update={"resync": True}).model_dump_json()
         return self._resync_text
 
 
@@ -121,11 +146,14 @@ class PictureHub:
         if self.clients.pop(ch.id, None) is not None:
             self.counters.inc("ws.disconnects")
 
-    def publish(self, msg: Outgoing) -> None:
+    def publish(self, picture: PictureOut) -> Outgoing:
+        """Encode ``picture`` (as a delta against the last one) and offer it to every client."""
+        msg = Outgoing(picture, None if self.latest is None else self.latest.picture)
         self.latest = msg
         self.counters.inc("ws.published")
         for ch in list(self.clients.values()):
             ch.offer(msg)
+        return msg
 
     def stats(self) -> dict[str, int]:
         return {**self.counters.snapshot(), "ws.clients": len(self.clients)}

@@ -131,7 +131,8 @@ class HistoryOut(_Out):
 
 
 class PictureOut(_Out):
-    """One WebSocket message: ``type`` is ``picture``; the whole picture, every update."""
+    """WebSocket message ``type: picture``: the whole picture. Sent first to every client and
+    whenever a client must start over (``resync``); every other update is a ``DeltaOut``."""
 
     type: Literal["picture"] = "picture"
     seq: int
@@ -143,6 +144,25 @@ class PictureOut(_Out):
         "older pictures dropped: replace, never merge",
     )
     tracks: list[TrackOut]
+    alerts: list[AlertOut]
+
+
+class DeltaOut(_Out):
+    """WebSocket message ``type: delta``: what changed since picture ``base_seq``.
+
+    Apply to the picture of ``base_seq`` only: replace or add every track in ``upsert`` (by
+    ``id``), drop every id in ``remove``, replace the alert list by ``alerts`` (a few dozen at
+    most, so always whole). The server sends a client deltas in order and starts it over with a
+    ``picture`` when it falls behind, so a mismatching ``base_seq`` means a bug or a lost
+    message: reconnect to get a fresh picture."""
+
+    type: Literal["delta"] = "delta"
+    seq: int
+    t: float
+    wall_t: float
+    base_seq: int
+    upsert: list[TrackOut]
+    remove: list[str]
     alerts: list[AlertOut]
 
 

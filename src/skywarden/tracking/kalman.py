@@ -68,7 +68,7 @@ def inv_logdet(S: F64) -> tuple[F64, F64]:
         inv[..., 0, 1] = inv[..., 1, 0] = -b / det
         return inv, np.log(det)
     _, logdet = np.linalg.slogdet(S)
-    return np.linalg.inv(S), logdet
+    return np.asarray(np.linalg.inv(S), dtype=float), np.asarray(logdet, dtype=float)
 
 
 def mahalanobis2_inv(y: F64, S_inv: F64) -> F64:

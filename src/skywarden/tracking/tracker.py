@@ -567,17 +567,17 @@ class Tracker:
         first = [pend.dets[i] for i in pa.tolist()]
         _, _, t0, score, score0 = pend.take(pa)
         n0 = self.bank.n
-        k = np.searchsorted(cand, pa)  # their states already predicted to t for the gate
+        at = np.searchsorted(cand, pa)  # their states already predicted to t for the gate
         self.bank.add(
             NewTracks(
-                xs[k],
-                Ps[k],
+                xs[at],
+                Ps[at],
                 t0,
                 score,
                 [None] * pa.shape[0],
                 [sm.spec.id] * pa.shape[0],
                 score0=score0,
-                mu=mus[k],
+                mu=mus[at],
                 t_state=np.full(pa.shape[0], t),
             )
         )

@@ -1,5 +1,8 @@
 // The live feed: /ws/picture with reconnect, and the feed-lost banner with the age of the
-// last update (tar1090's #update_error). Every message is a whole picture: replace, never merge.
+// last update (tar1090's #update_error). The server sends a whole picture first (and again
+// whenever this client fell behind), then deltas: the tracks that changed, the ids that went
+// away, the alert list. A delta applies only to the picture it names (base_seq); anything
+// else means a lost message, so reconnect and start over from a fresh picture.
 import { fmt } from './format.js';
 
 export class Feed {
@@ -19,18 +22,39 @@ export class Feed {
     ws.onopen = () => { this.open = true; this.retryMs = 500; };
     ws.onmessage = (ev) => {
       const msg = JSON.parse(ev.data);
-      if (msg.type !== 'picture') return;
+      let picture;
+      if (msg.type === 'picture') {
+        picture = msg;
+      } else if (msg.type === 'delta') {
+        picture = this.applyDelta(msg);
+        if (picture === null) { ws.close(); return; }
+      } else {
+        return;
+      }
+      this.picture = picture;
       this.lastRx = performance.now();
-      this.onPicture(msg);
+      this.onPicture(picture);
       this.checkStale();
     };
     ws.onclose = () => {
       this.open = false;
+      this.picture = null;
       this.checkStale();
       setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 10000);
     };
     this.ws = ws;
+  }
+  applyDelta(msg) {
+    const base = this.picture;
+    if (!base || base.seq !== msg.base_seq) return null;
+    const tracks = new Map(base.tracks.map((tr) => [tr.id, tr]));
+    for (const tr of msg.upsert) tracks.set(tr.id, tr);
+    for (const id of msg.remove) tracks.delete(id);
+    return {
+      ...base, type: 'picture', resync: false, seq: msg.seq, t: msg.t, wall_t: msg.wall_t,
+      tracks: [...tracks.values()], alerts: msg.alerts,
+    };
   }
   checkStale() {
     const now = performance.now();
