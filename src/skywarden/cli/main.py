@@ -48,6 +48,8 @@ def _cmd_run(a: argparse.Namespace) -> int:
         snapshot_s=a.snapshot_every,
         outputs_path=a.outputs,
         retention=_retention(a),
+        tick_s=a.tick,
+        lag_s=a.lag,
     )
 
 
@@ -232,6 +234,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=120.0,
         help="seconds of the journal replayed at start when there is no state snapshot",
+    )
+    r.add_argument(
+        "--tick",
+        type=float,
+        default=0.5,
+        help="seconds between pictures when no report arrives (reports step the picture as "
+        "soon as their reorder window closes)",
+    )
+    r.add_argument(
+        "--lag",
+        type=float,
+        default=0.5,
+        help="reorder window, seconds: reports are stepped in time order this long after they "
+        "were measured; later ones are refused and counted (too_late). Latency floor.",
     )
     r.add_argument(
         "--snapshot-every",

@@ -22,6 +22,7 @@ TOML layout::
     sigma = {range_m = 4.0, az_rad = 0.008, el_rad = 0.01, radial_mps = 0.5}
     update_s = 1.0
     max_range_m = 5000
+    reports = "scans"        # each message a whole scan (else "objects"; default: by format)
     pd = {drone = 0.85, bird = 0.8, aircraft = 0.98}   # or one number
     clutter_per_scan = 30
 
@@ -153,6 +154,11 @@ class SensorSpec:
     clutter_per_scan: float = 0.0
     area_m: tuple[tuple[float, float], ...] | None = None
     link: SensorLink | None = None
+    # "scans": every message is one whole look (a radar's scan; an object it did not report
+    # was missed); "objects": object by object (SAPIENT, ASTERIX target reports: a miss is a
+    # whole update_s without a report). None: the message source decides (sim and skybench
+    # lines are scans, every wire adapter and JSON post reports objects).
+    reports: str | None = None
 
     def R(self) -> Mat:
         """Measurement noise covariance in the kind's ordering (see ``core.observation``)."""
@@ -494,7 +500,14 @@ def parse_sensor(d: Any, path: str, origin: GeoOrigin) -> SensorSpec:
         ),
         area_m=area,  # type: ignore[arg-type]
         link=None if d.get("link") is None else parse_link(d["link"], f"{path}.link"),
+        reports=_reports(d.get("reports"), f"{path}.reports"),
     )
+
+
+def _reports(v: Any, path: str) -> str | None:
+    if v is None or v in ("scans", "objects"):
+        return v  # type: ignore[no-any-return]
+    raise ConfigError(path, f'must be "scans" or "objects", got {v!r}')
 
 
 def parse_zone(d: Any, path: str, origin: GeoOrigin) -> ZoneSpec:

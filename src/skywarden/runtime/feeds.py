@@ -68,6 +68,7 @@ def site_to_dict(site: Site) -> dict[str, Any]:
             "update_s": float(s.update_s),
             "pd": dict(s.pd) if isinstance(s.pd, Mapping) else float(s.pd),
             "clutter_per_scan": float(s.clutter_per_scan),
+            **({"reports": s.reports} if s.reports is not None else {}),
         }
         if s.max_range_m is not None:
             d["max_range_m"] = float(s.max_range_m)

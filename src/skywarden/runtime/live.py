@@ -123,6 +123,8 @@ def serve(
     snapshot_s: float = 10.0,
     outputs_path: str | Path | None = None,
     retention: RetentionConfig | None = None,
+    tick_s: float = 0.5,
+    lag_s: float = 0.5,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -159,6 +161,8 @@ def serve(
             restore_window_s=restore_window_s,
             snapshot_s=snapshot_s,
             retention=retention,
+            tick_s=tick_s,
+            lag_s=lag_s,
         )
         try:
             server = build_server(source, host, port, clock, outputs)

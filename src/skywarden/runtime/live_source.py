@@ -12,7 +12,11 @@ Three tasks:
   them on in journal order;
 * the **ticker**, every ``tick_s`` of loop time: lets the simulated feed (if any) submit the
   lines due on the site clock, then submits ``TickRecord(t_site - lag_s)`` — "step up to
-  here" — through the same port, so the decision *when* to step is itself in the journal;
+  here" — through the same port, so the decision *when* to step is itself in the journal.
+  On a real site (no simulated feed) it also ticks as soon as newly delivered reports leave
+  the reorder window (site time = their measurement time + ``lag_s``, at most one extra tick
+  per ``min_tick_s``): an operator sees a report ``lag_s`` plus the processing after it was
+  measured, not up to a whole ``tick_s`` later;
 * the **consumer** takes the delivered inputs in order: messages into the machine's reorder
   buffer, ticks through ``Pipeline.step`` (in a worker thread: numpy work; only this task
   touches the pipeline, so no lock is needed), operator actions into the alert manager. It
@@ -42,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import heapq
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -89,9 +94,12 @@ class LiveSource:
         config: PipelineConfig | None = None,
         snapshot_s: float = 10.0,
         retention: RetentionConfig | None = None,
+        min_tick_s: float = 0.02,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
+        if tick_s <= 0 or lag_s < 0 or min_tick_s < 0:
+            raise ValueError("tick_s must be > 0, lag_s and min_tick_s >= 0")
         self.feed = feed
         self.clock = clock
         self.journal = journal
@@ -100,6 +108,9 @@ class LiveSource:
         self.trail_s = trail_s
         self.recent_resolved_s = recent_resolved_s
         self.lag_s = lag_s
+        self.min_tick_s = min_tick_s
+        self._due: list[float] = []  # heap: site times at which delivered reports are releasable
+        self._wake = asyncio.Event()
         self.restore_window_s = restore_window_s
         self.snapshot_s = snapshot_s
         self._snap_t = float("-inf")
@@ -118,6 +129,11 @@ class LiveSource:
         self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
         self._last_step_ms = 0.0
+        # the live loop's own latencies, last 200 of each (``stats``: median and max, ms):
+        # a tick's journal commit, a pipeline step, building and offering a picture
+        self._timing: dict[str, deque[float]] = {
+            k: deque(maxlen=200) for k in ("tick_commit", "step", "publish")
+        }
 
     # -- PictureSource ------------------------------------------------------------------
     @property
@@ -150,6 +166,11 @@ class LiveSource:
             out["live.passes"] = float(self.adapter.lines.passes_started)
         out.update({f"pipeline.{k}": float(v) for k, v in self.machine.pipeline.stats().items()})
         out["live.step_ms_last"] = round(self._last_step_ms, 2)
+        for name, xs in self._timing.items():
+            if xs:
+                srt = sorted(xs)
+                out[f"live.{name}_ms_median"] = round(srt[len(srt) // 2], 2)
+                out[f"live.{name}_ms_max"] = round(srt[-1], 2)
         return out
 
     async def start(self) -> None:
@@ -265,11 +286,43 @@ class LiveSource:
             try:
                 if self.adapter is not None:
                     await self.adapter.pump(t_site)
+                before = loop.time()
                 await self.ingest.submit_records([TickRecord(t_site - self.lag_s)])
+                self._timing["tick_commit"].append((loop.time() - before) * 1000.0)
             except Exception as e:  # a journal failure must not end the loop
                 self.counters.inc("live.tick_errors")
                 log.error("tick at %.3f failed: %s", t_site, e)
-            await asyncio.sleep(max(0.0, self.tick_s - (loop.time() - started)))
+            while self._due and self._due[0] <= t_site:
+                heapq.heappop(self._due)
+            await self._sleep_until_next_tick(loop, started, t_site)
+
+    async def _sleep_until_next_tick(
+        self, loop: asyncio.AbstractEventLoop, started: float, t_site: float
+    ) -> None:
+        """Until ``tick_s`` after ``started``; on a real site earlier, once a delivered
+        report's reorder window closes (``_due``), but not before ``min_tick_s``."""
+        deadline = started + self.tick_s
+        while True:
+            now = loop.time()
+            wake = deadline
+            if self.adapter is None and self._due:
+                due = started + (self._due[0] - t_site) / self.speed
+                wake = min(wake, max(due, started + self.min_tick_s))
+            if wake <= now:
+                if wake < deadline:
+                    self.counters.inc("live.early_ticks")
+                return
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wake - now)
+
+    def _note_due(self, m: Inbound) -> None:
+        """A report was delivered: it can be stepped at site time (its time + ``lag_s``)."""
+        if self.adapter is not None:
+            return
+        t = max((float(d.t) for d in m.detections), default=m.received_t)
+        heapq.heappush(self._due, t + self.lag_s)
+        self._wake.set()
 
     # -- consumer -----------------------------------------------------------------------
     async def _deliver(self, items: Sequence[Delivered]) -> None:
@@ -286,6 +339,7 @@ class LiveSource:
                         started = loop.time()
                         frames = await asyncio.to_thread(self._tick, it.t)
                         self._last_step_ms = (loop.time() - started) * 1000.0
+                        self._timing["step"].append(self._last_step_ms)
                         changed = changed or bool(frames)
                     elif isinstance(it, OperatorAction):
                         self._apply_action(it)
@@ -293,10 +347,13 @@ class LiveSource:
                     elif isinstance(it, Inbound):
                         self.machine.inbound(it)
                         self.counters.inc("live.messages")
+                        self._note_due(it)
                     else:
                         self.machine.feed(it)
                 if changed and self.machine.pipeline.last is not None:
+                    started = loop.time()
                     self._publish(self.machine.pipeline.last)
+                    self._timing["publish"].append((loop.time() - started) * 1000.0)
                 outputs = self.machine.drain()
                 if outputs:
                     self.ingest.append_nowait(outputs)

@@ -146,10 +146,18 @@ class RecordMachine:
                 self.counters.inc("machine.rejected.too_late")
 
     def inbound(self, m: Inbound) -> None:
-        self.message(m.sensor_id, m.received_t, m.detections, m.source in WHOLE_SCAN_SOURCES)
+        self.message(m.sensor_id, m.received_t, m.detections, self._whole(m.sensor_id, m.source))
 
     def raw(self, m: RawMessage) -> None:
-        self.message(m.sensor_id, m.t, detections_of(m), m.format in WHOLE_SCAN_SOURCES)
+        self.message(m.sensor_id, m.t, detections_of(m), self._whole(m.sensor_id, m.format))
+
+    def _whole(self, sensor_id: str, source: str) -> bool:
+        """Is each message of this sensor a whole look? Its site entry says (``reports``),
+        else the message format (``WHOLE_SCAN_SOURCES``)."""
+        spec = self.pipeline.site.sensor_map.get(sensor_id)
+        if spec is not None and spec.reports is not None:
+            return spec.reports == "scans"
+        return source in WHOLE_SCAN_SOURCES
 
     def tick(self, t: float) -> list[Frame]:
         """Step everything measured up to ``t``; the frames produced, oldest first."""

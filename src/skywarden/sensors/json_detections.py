@@ -5,7 +5,8 @@ One message is one UTF-8 JSON object: one sensor's report at one time::
     {
       "sensor_id": "radar-1",          optional; when present it must name the sensor posted to
       "t": 1732770000.25,              measurement time, UNIX seconds (finite, > 0)
-      "detections": [                  required; [] means "looked and saw nothing"
+      "detections": [                  required; [] means "looked and saw nothing" when the
+                                       site declares the sensor reports = "scans"
         {
           "t": 1732770000.20,          optional per-detection time (default: the message's t)
 
@@ -28,6 +29,11 @@ One message is one UTF-8 JSON object: one sensor's report at one time::
         }
       ]
     }
+
+Whether one message is a whole look of the sensor (a radar posting each scan: a track it
+did not report was missed) or object by object (a miss is a whole ``update_s`` without a
+report of it) is the site file's ``reports = "scans" | "objects"`` for that sensor; JSON posts
+default to object by object.
 
 The detection becomes the measurement kind the site file declares for the sensor
 (``SensorSpec.measures``, see ``core.observation``): ``xyz``/``xy`` from any position form

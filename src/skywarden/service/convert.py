@@ -52,8 +52,13 @@ def geo_points(origin: GeoOrigin, enu: np.ndarray) -> list[GeoPoint]:
         enu[:, 0], enu[:, 1], enu[:, 2], origin.lat_deg, origin.lon_deg, origin.alt_m
     )
     return [
-        GeoPoint(lat=round(float(a), 7), lon=round(float(b), 7), alt_m=_r(c))
-        for a, b, c in zip(np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt), strict=True)
+        GeoPoint(lat=round(a, 7), lon=round(b, 7), alt_m=round(c, 2))
+        for a, b, c in zip(
+            np.atleast_1d(lat).tolist(),
+            np.atleast_1d(lon).tolist(),
+            np.atleast_1d(alt).tolist(),
+            strict=True,
+        )
     ]
 
 
@@ -72,8 +77,8 @@ def threat_out(a: ThreatAssessment) -> ThreatOut:
 def track_out(
     tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin, pos: GeoPoint | None = None
 ) -> TrackOut:
-    e, n, u, ve, vn, vu = (float(v) for v in tr.x[:6])
-    sigma = math.sqrt(max(float(np.trace(tr.P[:2, :2])) / 2.0, 0.0))
+    e, n, u, ve, vn, vu = tr.x[:6].tolist()
+    sigma = math.sqrt(max((float(tr.P[0, 0]) + float(tr.P[1, 1])) / 2.0, 0.0))
     return TrackOut(
         id=tr.id,
         t=_r(tr.t, 3),

@@ -99,6 +99,9 @@ class LaunchPointEstimator:
         self._early: OrderedDict[str, TrackState] = OrderedDict()
         self._first_confirmed_t: dict[str, float] = {}
         self._operator: dict[str, tuple[float, Vec3]] = {}
+        # the estimate depends only on the early state and the operator report: once the
+        # early window closed it is computed once, not every frame for every warning
+        self._estimates: dict[str, tuple[TrackState, tuple[float, Vec3] | None, LaunchPoint]] = {}
 
     # ------------------------------------------------------------------ input
 
@@ -113,6 +116,7 @@ class LaunchPointEstimator:
             tid, _ = self._early.popitem(last=False)
             self._first_confirmed_t.pop(tid, None)
             self._operator.pop(tid, None)
+            self._estimates.pop(tid, None)
 
     def observe_assignments(self, assignments: Sequence[tuple[str, Detection, int]]) -> None:
         """Detections assigned to tracks (``Tracker.last_assignments``): operator positions."""
@@ -147,6 +151,16 @@ class LaunchPointEstimator:
         tr = self._early.get(track_id)
         if tr is None:
             return None
+        op = self._operator.get(track_id)
+        hit = self._estimates.get(track_id)
+        if hit is not None and hit[0] is tr and hit[1] == op:
+            return hit[2]
+        lp = self._estimate(tr, op)
+        self._estimates[track_id] = (tr, op, lp)
+        return lp
+
+    def _estimate(self, tr: TrackState, op: tuple[float, Vec3] | None) -> LaunchPoint:
+        track_id = tr.id
         x = np.asarray(tr.x, dtype=float)
         dt = max(0.0, tr.t - tr.first_t)
         origin, tau, method = self._origin(x, dt)
@@ -170,7 +184,6 @@ class LaunchPointEstimator:
         major = vec[:, 1]
         orient = math.degrees(math.atan2(float(major[0]), float(major[1]))) % 180.0
         p0 = x[:3] - x[3:6] * dt
-        op = self._operator.get(track_id)
         return LaunchPoint(
             track_id=track_id,
             method=method,
