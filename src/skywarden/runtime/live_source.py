@@ -88,6 +88,7 @@ class LiveSource:
         speed: float = 1.0,
         tick_s: float = 0.5,
         trail_s: float = 120.0,
+        trail_step_s: float = 1.0,
         recent_resolved_s: float = 120.0,
         lag_s: float = 0.5,
         restore_window_s: float = 120.0,
@@ -106,6 +107,7 @@ class LiveSource:
         self.speed = speed
         self.tick_s = tick_s
         self.trail_s = trail_s
+        self.trail_step_s = trail_step_s
         self.recent_resolved_s = recent_resolved_s
         self.lag_s = lag_s
         self.min_tick_s = min_tick_s
@@ -124,6 +126,7 @@ class LiveSource:
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
         self._trails: dict[str, deque[TrailPoint]] = {}
+        self._trail_tuples: dict[str, tuple[TrailPoint, ...]] = {}  # per picture, when unchanged
         self._inq: asyncio.Queue[Sequence[Delivered]] = asyncio.Queue(maxsize=256)
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -433,27 +436,46 @@ class LiveSource:
             tracks=frame.tracks,
             assessments={a.track_id: a for a in frame.assessments},
             alerts=self._visible_alerts(frame.t),
-            trails={k: tuple(v) for k, v in self._trails.items()},
+            trails=self._trail_snapshot(),
         )
         self._picture = pic
         for fn in list(self._listeners):
             fn(pic)
 
     def _update_trails(self, frame: Frame) -> None:
+        """Each confirmed track's recent path: a point at most every ``trail_step_s`` (and
+        whenever it starts or stops coasting), ``trail_s`` long. A 10 Hz radar would
+        otherwise put 1,200 points per track on every screen, and into every picture."""
         live = {tr.id for tr in frame.tracks if tr.confirmed}
         for tid in list(self._trails):
             if tid not in live:
                 del self._trails[tid]
+                self._trail_tuples.pop(tid, None)
         for tr in frame.tracks:
             if not tr.confirmed:
                 continue
             trail = self._trails.setdefault(tr.id, deque())
-            if trail and trail[-1].t >= tr.t:
+            coasting = tr.status is TrackStatus.COASTING
+            if trail and (
+                trail[-1].t >= tr.t
+                or (tr.t - trail[-1].t < self.trail_step_s and trail[-1].coasting == coasting)
+            ):
                 continue
             e, n, u = (float(v) for v in tr.x[:3])
-            trail.append(TrailPoint(tr.t, e, n, u, tr.status is TrackStatus.COASTING))
+            trail.append(TrailPoint(tr.t, e, n, u, coasting))
             while trail and trail[0].t < tr.t - self.trail_s:
                 trail.popleft()
+            self._trail_tuples.pop(tr.id, None)
+
+    def _trail_snapshot(self) -> dict[str, tuple[TrailPoint, ...]]:
+        """The trails as immutable tuples, rebuilt only for the tracks whose trail changed."""
+        out = {}
+        for tid, trail in self._trails.items():
+            tup = self._trail_tuples.get(tid)
+            if tup is None:
+                tup = self._trail_tuples[tid] = tuple(trail)
+            out[tid] = tup
+        return out
 
     def _visible_alerts(self, t: float) -> tuple[Alert, ...]:
         """Active alerts, then the recently resolved ones (newest first)."""
