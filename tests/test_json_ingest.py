@@ -327,3 +327,48 @@ def test_concurrent_submits_are_group_committed_in_order(tmp_path: Path) -> None
     payloads = [r.payload for r in journal.records(kinds=["raw"]) if isinstance(r, RawMessage)]
     assert payloads == [b"%d" % i for i in range(200)]
     journal.close()
+
+
+_polar_plot = st.fixed_dictionaries(
+    {
+        "polar": st.fixed_dictionaries(
+            {
+                "range_m": st.floats(0.5, 1e5) | st.integers(1, 100_000),
+                "az_deg": st.floats(-360.0, 360.0),
+                "el_deg": st.floats(-90.0, 90.0),
+                "radial_mps": st.floats(-300.0, 300.0),
+            }
+        )
+    },
+    optional={"t": st.floats(1.0, 2e9), "rcs_dbsm": st.floats(-100.0, 100.0)},
+)
+
+
+@FUZZ
+@given(st.lists(_polar_plot, min_size=1, max_size=30))
+def test_a_radar_scan_parsed_at_once_equals_detection_by_detection(plots: list[Any]) -> None:
+    """The numpy fast path for plain polar scans gives exactly what the per-detection parser
+    gives (same values, same covariance, same times)."""
+    from skywarden.sensors.json_detections import _detection
+
+    sensor = _sensor("radar-1")
+    body = {"t": 1_700_000_000.0, "detections": plots}
+    fast = parse_json_detections(json.dumps(body).encode(), sensor, SITE.origin).detections
+    slow = [_detection(d, sensor, SITE.origin, body["t"]) for d in json.loads(json.dumps(plots))]
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.t == b.t and a.rcs_dbsm == b.rcs_dbsm and a.identity is None
+        np.testing.assert_allclose(a.z, b.z, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(a.R, b.R, rtol=1e-12)
+        assert a.kind is b.kind and a.attrs == b.attrs
+
+
+def test_a_scan_with_one_bad_plot_is_refused_with_that_plots_reason() -> None:
+    good = {"polar": {"range_m": 500, "az_deg": 45, "el_deg": 3, "radial_mps": 1}}
+    bad = {"polar": {"range_m": -5, "az_deg": 45, "el_deg": 3, "radial_mps": 1}}
+    with pytest.raises(InputRejected) as e:
+        _parse("radar-1", {"t": 1.0, "detections": [good] * 50 + [bad]})
+    assert e.value.reason == "out_of_range"  # as the per-detection parser names it
+    with pytest.raises(InputRejected) as e:
+        _parse("radar-1", {"t": 1.0, "detections": [good, {**good, "t": True}]})
+    assert e.value.reason == "bad_value"
