@@ -399,6 +399,11 @@ async def drive(a: argparse.Namespace, port: int, server_pid: int) -> dict[str, 
         "server_rss_mib_end": round(rss_samples[-1] / 1024, 1),
         "server_rss_mib_max": round(max(rss_samples) / 1024, 1),
         "server_rss_mib_every_5s": [round(x / 1024, 1) for x in rss_samples],
+        # steady state: trails, alert history and the restore window fill for their first
+        # 120 s (their bounds); growth after that is what "unbounded" would look like
+        "server_rss_mib_growth_last_60s": round((rss_samples[-1] - rss_samples[-13]) / 1024, 1)
+        if len(rss_samples) >= 13
+        else None,
         "ws_stalled": c1.get("ws.stalled", 0),
         "ws_resyncs": c1.get("ws.resyncs", 0),
         "ws_dropped": c1.get("ws.dropped", 0),

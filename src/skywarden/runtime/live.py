@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from pathlib import Path
 
@@ -109,6 +110,12 @@ def build_server(
         timeout_graceful_shutdown=3,
         ws_ping_interval=20.0,
     )
+    # What exists now (modules, the app, the site) lives as long as the process: freeze it
+    # out of the cyclic collector's sight, so a full collection scans only what the live
+    # loop allocates. ~85,000 startup objects made every gen-2 pass cost ~30 ms more,
+    # landing on whichever picture was being built (measured with gc.callbacks).
+    gc.collect()
+    gc.freeze()
     return uvicorn.Server(cfg)
 
 

@@ -10,6 +10,7 @@ Remote ID or ADS-B position the radar does not confirm no longer suppresses anyt
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -93,8 +94,8 @@ class ThreatAssessor:
         """
         cfg = self.cfg
         p, v = tr.position, tr.velocity
+        e, n, u = tr.x[:3].tolist()
         for z in self.warning:
-            e, n, u = (float(x) for x in p)
             tte = 0.0 if z.contains(e, n, u) else time_to_enter(z, p, v, cfg.horizon_s)
             if tte is not None:
                 reasons.append(
@@ -143,12 +144,13 @@ class ThreatAssessor:
     ) -> ThreatAssessment:
         cfg = self.cfg
         reasons: list[str] = []
-        sig = float(np.sqrt(max(np.trace(tr.P[:2, :2]), 0.0)))
+        P = tr.P
+        sig = math.sqrt(max(float(P[0, 0]) + float(P[1, 1]), 0.0))
         margin = min(cfg.margin_sigma * sig, cfg.max_margin_m)
         zts = []
         best: ZoneThreat | None = None
+        e, n, u = tr.x[:3].tolist()
         for z in self.protected:
-            e, n, u = (float(v) for v in tr.position)
             inside = z.contains(e, n, u)
             tte = (
                 0.0 if inside else time_to_enter(z, tr.position, tr.velocity, cfg.horizon_s, margin)

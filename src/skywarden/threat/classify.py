@@ -132,6 +132,11 @@ TEMPERATURE = 1.0
 # track on every frame cost more than the tracker itself on 1,000-object scenes. Every 2 s of
 # the track's own time is enough for evidence that describes the last 15 s.
 KIN_EVERY_S = 2.0
+# One history sample per HIST_STEP_S of track time at most. The features are calibrated on
+# 1 Hz tracks; a 10 Hz radar would put 150 strongly correlated samples in the window (ten
+# times the cost, every 2 s for every track at once) and turn-rate differences over 0.1 s
+# that are mostly the filter's own noise.
+HIST_STEP_S = 0.5
 
 
 def _log_mixture(x: float, mix: Mixture) -> float:
@@ -180,8 +185,8 @@ def kinematic_features(
 ) -> dict[str, float]:
     """Window features from (t, ve, vn, vu, u) samples; empty when the window is too short.
 
-    Plain Python on purpose: windows hold ~15 samples and this runs for every track every
-    frame, where numpy's per-call overhead would dominate."""
+    Plain Python on purpose: windows hold 15-30 samples (one per ``HIST_STEP_S`` at most)
+    and this runs for many tracks per frame, where numpy's per-call overhead would dominate."""
     n = len(hist)
     if n < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
         return {}
@@ -316,7 +321,7 @@ class Classifier:
         a = self.forget
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
         h = ev.hist
-        if not h or tr.t > h[-1][0]:
+        if not h or tr.t >= h[-1][0] + HIST_STEP_S:
             h.append((tr.t, ve, vn, vu, u))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
