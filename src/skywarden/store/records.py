@@ -45,6 +45,8 @@ def canonical_json(obj: Any) -> str:
 
 
 def _floats(v: Any) -> tuple[float, ...]:
+    if isinstance(v, np.ndarray):  # every track state, every second: one C-level conversion
+        return tuple(v.astype(float, copy=False).ravel().tolist())
     return tuple(float(x) for x in v)
 
 
@@ -119,20 +121,24 @@ class TrackRecord:
         return float(np.linalg.norm(np.asarray(self.x[3:6], dtype=float)))
 
     @classmethod
-    def from_state(cls, s: TrackState, source: str = "tracker") -> TrackRecord:
+    def from_state(
+        cls, s: TrackState, source: str = "tracker", covariance: bool = True
+    ) -> TrackRecord:
+        """``covariance=False`` leaves ``P`` and ``mode_probs`` empty (a display frame needs
+        neither, and the 36 covariance numbers were most of its encoding cost)."""
         return cls(
             t=float(s.t),
             track_id=s.id,
             status=s.status.value,
             x=_floats(s.x),
-            P=_floats(np.asarray(s.P, dtype=float).ravel()),
+            P=_floats(np.asarray(s.P, dtype=float)) if covariance else (),
             identity=s.identity,
             class_probs={str(k): float(v) for k, v in s.class_probs.items()},
             sensors=tuple(s.sensors),
             hits=int(s.hits),
             score=float(s.score),
             first_t=float(s.first_t),
-            mode_probs=_floats(s.mode_probs),
+            mode_probs=_floats(s.mode_probs) if covariance else (),
             source=source,
         )
 

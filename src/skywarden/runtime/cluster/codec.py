@@ -141,7 +141,7 @@ class SiteFrame:
 
 
 def _track_dict(s: TrackState) -> dict[str, Any]:
-    d = TrackRecord.from_state(s, source="tracker").to_dict()
+    d = TrackRecord.from_state(s, source="tracker", covariance=False).to_dict()
     del d["P"], d["mode_probs"], d["kind"]
     return d
 
