@@ -18,7 +18,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+# Debian's package by default; SKYWARDEN_NATS_SERVER runs the tests against another build
+NATS_SERVER = (
+    os.environ.get("SKYWARDEN_NATS_SERVER")
+    or shutil.which("nats-server")
+    or "/usr/sbin/nats-server"
+)
 T = TypeVar("T")
 
 

@@ -5,12 +5,10 @@ no acknowledged report is lost and the central picture keeps updating."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from pathlib import Path
 
 import nats
-import pytest
 
 from nats_helpers import cluster3, eventually, read_stream, require_nats_server
 from skywarden.runtime.cluster import codec
@@ -34,16 +32,6 @@ from skywarden.sim import load_scenario, simulate
 SITES = ("north", "south")
 
 
-# Observed here with Debian's nats-server 2.9.10 on a loaded 2-core machine (load 4+): after
-# the SIGKILL the two survivors elected new leaders for the light KV streams within a second
-# but in several runs never (>60 s) for a stream that was taking writes when its leader died,
-# so publishes got "no response from stream" and the picture stalled. On a quieter machine
-# the test passes (about 35 s). Upstream fixed Raft voting stalls in 2.9.11-2.9.15+
-# (nats-io/nats-server#3779, #3943). Opt in with SKYWARDEN_NATS_CLUSTER=1.
-@pytest.mark.skipif(
-    not os.environ.get("SKYWARDEN_NATS_CLUSTER"),
-    reason="R3 fail-over stalls on nats-server 2.9.10 (see comment); SKYWARDEN_NATS_CLUSTER=1",
-)
 def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
     require_nats_server()
     servers = cluster3(tmp_path)
@@ -73,6 +61,8 @@ def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
         await central.start()
 
         await eventually(lambda: asyncio.sleep(0, w.owned()), lambda o: len(o) == 2, 30, "claims")
+        for name in (RAW_STREAM, SITES_STREAM):  # the worker's own (R1) defaults kept R3
+            assert (await js.stream_info(name)).config.num_replicas == 3, name
         acked = Acked()
         ports = {s: JetStreamIngestPort(js, s, acked, retry_for_s=60) for s in SITES}
         feed = asyncio.gather(*(feed_reports(ports[s], reports[s], speed=4.0) for s in SITES))
@@ -101,10 +91,13 @@ def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
         assert info.state.messages == sum(len(v) for v in acked.seqs.values())
         assert info.cluster.leader and info.cluster.leader != victim.name
 
-        frames = [
-            codec.decode_frame(d)
-            for _, _, d in await read_stream(js, SITES_STREAM, "skywarden.site.*.tracks")
-        ]
+        stored = await eventually(  # a consumer on a stream that just changed leader
+            lambda: read_stream(js, SITES_STREAM, "skywarden.site.*.tracks"),
+            lambda _: True,
+            30,
+            "reading the frames back",
+        )
+        frames = [codec.decode_frame(d) for _, _, d in stored]
         for s in SITES:
             seen = Counter(q for f in frames if f.site == s for q in f.raw_seqs)
             assert all(n == 1 for n in seen.values()), f"{s}: a report in two frames"

@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -89,6 +90,8 @@ class SiteRunner:
         self.counters = Counters()
         self.state = SiteState(Pipeline(site, pipeline_config))
         self.snap_rev = 0
+        self._snap_uncertain = False
+        self._snap_last = b""
         self.out_seq = 0
         self.published = 0
         self.pending: list[tuple[int, float]] = []
@@ -232,6 +235,12 @@ class SiteRunner:
         except Fenced as e:
             log.warning("site %s: fenced (%s)", self.site_id, e)
             self.fenced.set()
+        except Exception:  # anything else: give the site up without a snapshot (see Worker)
+            self.counters.inc("runner_failed")
+            log.exception(
+                "site %s: runner failed; the site is dropped for a take-over", self.site_id
+            )
+            self.fenced.set()
 
     async def _publish(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
         """Publish until stored: timeouts during a fail-over are retried with the same id
@@ -298,7 +307,18 @@ class SiteRunner:
         return blob is not None and await self._store_snapshot(blob)
 
     async def _store_snapshot(self, blob: bytes) -> bool:
+        """Write the state with compare-and-set on the revision. A snapshot is a cache: a
+        write that fails in transit (a stream leader lost mid fail-over) is counted and tried
+        again next period. Its outcome is then unknown, so the next write first reads the key:
+        if it holds this runner's last blob, that write did land and its revision is ours."""
         try:
+            if self._snap_uncertain:
+                with contextlib.suppress(KeyNotFoundError):
+                    entry = await self.snapshots.get(self.site_id)
+                    if entry.value == self._snap_last:
+                        self.snap_rev = int(entry.revision or 0)
+                self._snap_uncertain = False
+            self._snap_last = blob
             if self.snap_rev:
                 self.snap_rev = await self.snapshots.update(self.site_id, blob, last=self.snap_rev)
             else:
@@ -310,6 +330,11 @@ class SiteRunner:
         except APIError as e:  # too large for the bucket: keep going, replay is longer
             self.counters.inc("snapshot_failed")
             log.warning("site %s: snapshot of %d bytes refused: %s", self.site_id, len(blob), e)
+            return False
+        except (TimeoutError, nats.errors.Error) as e:  # no stream response, no responders
+            self.counters.inc("snapshot_failed")
+            self._snap_uncertain = True
+            log.warning("site %s: snapshot not confirmed (%s); next period", self.site_id, e)
             return False
 
     async def _health(self) -> None:

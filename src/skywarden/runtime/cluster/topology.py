@@ -23,6 +23,7 @@ the bucket TTL as lease expiry), ``sw_workers`` (worker heartbeats, same TTL) an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -108,11 +109,18 @@ class TopologyConfig:
 
 
 async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
+    """Create the stream, or bring an existing one in line with ``cfg`` without ever lowering
+    its replica count: a process started with the default (R1) configuration must not scale
+    an operator's R3 stream down to one copy (it did: a worker's start-up turned the cluster
+    test's R3 streams into R1, and losing that one node lost the stream)."""
     try:
         await js.add_stream(cfg)
-    except BadRequestError as e:  # exists with another configuration: bring it in line
+    except BadRequestError as e:  # exists with another configuration
         if e.err_code != 10058:
             raise
+        have = (await js.stream_info(str(cfg.name))).config.num_replicas or 1
+        if have > (cfg.num_replicas or 1):
+            cfg = dataclasses.replace(cfg, num_replicas=have)
         await js.update_stream(cfg)
 
 
