@@ -36,6 +36,28 @@ def test_raw_round_trip_keeps_detections(run) -> None:  # type: ignore[no-untype
         assert a.kind == b.kind and a.t == b.t
         np.testing.assert_array_equal(a.z, b.z)
         np.testing.assert_array_equal(a.R, b.R)
+        np.testing.assert_array_equal(a.sensor_pos, b.sensor_pos)
+        assert a.sensor_id == b.sensor_id and a.rcs_dbsm == b.rcs_dbsm
+
+
+def test_raw_stores_a_shared_noise_model_once(run) -> None:  # type: ignore[no-untyped-def]
+    """A radar's plots share R and the sensor position: on the wire once, and decoded into one
+    array that every detection holds (as the adapters hand them to the tracker)."""
+    s = next(s for s in run.scans() if s.sensor_id == "radar-1" and len(s.detections) > 3)
+    data = codec.encode_raw("site-1", Inbound(s.sensor_id, "sim", 1.7e9, b"x", s.detections))
+    body = json.loads(data)
+    assert "R" in body["common"] and all("R" not in d for d in body["detections"])
+    dets = codec.decode_raw(data).inbound.detections
+    assert len({id(d.R) for d in dets}) == 1 and len({id(d.sensor_pos) for d in dets}) == 1
+    np.testing.assert_array_equal(dets[-1].R, s.detections[-1].R)
+
+
+def test_raw_with_a_malformed_detection_row_is_refused() -> None:
+    body = {"v": 1, "site": "s", "sensor_id": "r", "source": "sim", "received_t": 1.0,
+            "t": 1.0, "payload_b64": "", "detections": [{"t": 1.0}]}  # fmt: skip
+    with pytest.raises(DecodeError) as e:
+        codec.decode_raw(json.dumps(body).encode())
+    assert e.value.reason == "cluster_raw"
 
 
 def test_frame_and_alert_round_trip(run) -> None:  # type: ignore[no-untyped-def]

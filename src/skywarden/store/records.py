@@ -460,17 +460,23 @@ def detection_to_dict(d: Detection) -> dict[str, Any]:
     }
 
 
-def detection_from_dict(d: Mapping[str, Any]) -> Detection:
+def detection_from_dict(d: Mapping[str, Any], R: Any = None, sensor_pos: Any = None) -> Detection:
+    """``R``/``sensor_pos``: arrays already built from ``d``'s values, shared by the
+    detections of one message (see :func:`detections_from_parsed`)."""
     kind = MeasurementKind(d["kind"])
     n = kind.dim
     rcs = d.get("rcs_dbsm")
+    if R is None or R.shape != (n, n):
+        R = np.asarray(d["R"], dtype=float).reshape(n, n)
+    if sensor_pos is None:
+        sensor_pos = np.asarray(d.get("sensor_pos", (0.0, 0.0, 0.0)), dtype=float)
     return Detection(
         t=float(d["t"]),
         sensor_id=str(d["sensor_id"]),
         kind=kind,
         z=np.asarray(d["z"], dtype=float),
-        R=np.asarray(d["R"], dtype=float).reshape(n, n),
-        sensor_pos=np.asarray(d.get("sensor_pos", (0.0, 0.0, 0.0)), dtype=float),
+        R=R,
+        sensor_pos=sensor_pos,
         identity=_str_or_none(d.get("identity")),
         rcs_dbsm=None if rcs is None else float(rcs),
         class_hint=_str_or_none(d.get("class_hint")),
@@ -502,17 +508,37 @@ def detections_parsed(dets: Sequence[Detection]) -> dict[str, Any]:
 
 def detections_of(msg: RawMessage) -> list[Detection]:
     """The detections in a raw message's parsed form (empty when it follows no convention)."""
-    p = msg.parsed
+    return detections_from_parsed(msg.parsed, msg.t, msg.sensor_id)
+
+
+def detections_from_parsed(
+    p: Any, t: float, sensor_id: str, strict: bool = False
+) -> list[Detection]:
+    """Detections from ``detections_parsed`` output. The hoisted ``R`` and sensor position
+    become one array each, shared by every detection of the message, as the adapters
+    produce them (the tracker stacks a shared R once). ``strict``: a row that is not a
+    detection raises ``KeyError``/``TypeError`` instead of being skipped."""
     if not isinstance(p, Mapping):
+        if strict:
+            raise TypeError("parsed detections: not an object")
         return []
     common = p.get("common")
-    base = {
-        "t": msg.t,
-        "sensor_id": msg.sensor_id,
-        **(common if isinstance(common, Mapping) else {}),
-    }
+    common = common if isinstance(common, Mapping) else {}
+    base = {"t": t, "sensor_id": sensor_id, **common}
+    R = np.asarray(common["R"], dtype=float) if "R" in common else None
+    pos = np.asarray(common["sensor_pos"], dtype=float) if "sensor_pos" in common else None
     out: list[Detection] = []
     for d in p.get("detections", ()) or ():
-        if isinstance(d, Mapping) and "z" in d and "kind" in d:
-            out.append(detection_from_dict({**base, **d}))
+        if not (isinstance(d, Mapping) and "z" in d and "kind" in d):
+            if strict:
+                raise KeyError(f"detection row without z and kind: {str(d)[:80]}")
+            continue
+        det = detection_from_dict(
+            {**base, **d},
+            R=None if R is None or "R" in d else R,
+            sensor_pos=None if pos is None or "sensor_pos" in d else pos,
+        )
+        if R is not None and "R" not in d and det.R is not R:
+            R = det.R  # first row reshaped it (R came flat): share that one from now on
+        out.append(det)
     return out

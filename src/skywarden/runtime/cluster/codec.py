@@ -9,7 +9,8 @@ either way, every language and the ``nats`` CLI can read it, and the numbers in
 Layouts (version 1)::
 
     raw     {"v", "site", "sensor_id", "source", "received_t", "t", "payload_b64",
-             "detections": [store.records.detection_to_dict(d), ...]}
+             "detections": [...], "common": {...}}   (store.records.detections_parsed:
+             values every detection shares, such as a radar's R, stored once)
     frame   {"v", "site", "worker", "t", "raw": [[stream_seq, received_t], ...],
              "tracks": [TrackRecord.to_dict() without P and mode_probs],
              "threat": {track_id: level name}, "published_t"}
@@ -43,8 +44,8 @@ from skywarden.sensors.skybench import Scan
 from skywarden.store.records import (
     AlertRecord,
     TrackRecord,
-    detection_from_dict,
-    detection_to_dict,
+    detections_from_parsed,
+    detections_parsed,
 )
 
 VERSION = 1
@@ -97,7 +98,7 @@ def encode_raw(site: str, inbound: Inbound, t: float | None = None) -> bytes:
             "received_t": float(inbound.received_t),
             "t": float(report_time(inbound) if t is None else t),
             "payload_b64": base64.b64encode(inbound.payload).decode("ascii"),
-            "detections": [detection_to_dict(d) for d in inbound.detections],
+            **detections_parsed(inbound.detections),
         }
     )
 
@@ -105,7 +106,8 @@ def encode_raw(site: str, inbound: Inbound, t: float | None = None) -> bytes:
 def decode_raw(data: bytes) -> RawReport:
     d = _loads(data, "raw report")
     try:
-        dets = tuple(detection_from_dict(x) for x in d["detections"])
+        parsed = {"detections": d["detections"], "common": d.get("common")}
+        dets = tuple(detections_from_parsed(parsed, float(d["t"]), str(d["sensor_id"]), True))
         inbound = Inbound(
             sensor_id=str(d["sensor_id"]),
             source=str(d["source"]),
