@@ -330,25 +330,33 @@ class Tracker:
         if b.n == 0:
             return []
         xc, Pc = imm.combine(b.x, b.P, b.mu)
+        # columns as Python lists once: indexing numpy scalars row by row cost more than
+        # building the values
+        status, uid, tt = b.status.tolist(), b.uid.tolist(), b.t.tolist()
+        hits, score, t_first, mu = (
+            b.hits.tolist(),
+            b.score.tolist(),
+            b.t_first.tolist(),
+            b.mu.tolist(),
+        )
         out = []
         for i in range(b.n):
-            st = STATUS_CODES[int(b.status[i])]
-            if confirmed_only and b.status[i] == TENTATIVE:
+            if confirmed_only and status[i] == TENTATIVE:
                 continue
-            sens = b.sensors[i]
+            ti = tt[i]
             out.append(
                 TrackState(
-                    id=str(int(b.uid[i])),
-                    t=float(b.t[i]),
+                    id=str(uid[i]),
+                    t=ti,
                     x=xc[i].copy(),
                     P=Pc[i].copy(),
-                    status=st,
+                    status=STATUS_CODES[status[i]],
                     identity=b.identity[i],
-                    sensors=tuple(sorted(k for k, v in sens.items() if b.t[i] - v <= 10.0)),
-                    hits=int(b.hits[i]),
-                    score=float(b.score[i]),
-                    first_t=float(b.t_first[i]),
-                    mode_probs=tuple(float(m) for m in b.mu[i]),
+                    sensors=tuple(sorted(k for k, v in b.sensors[i].items() if ti - v <= 10.0)),
+                    hits=hits[i],
+                    score=score[i],
+                    first_t=t_first[i],
+                    mode_probs=tuple(mu[i]),
                 )
             )
         return out
