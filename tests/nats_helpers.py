@@ -18,12 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-# Debian's package by default; SKYWARDEN_NATS_SERVER runs the tests against another build
-NATS_SERVER = (
-    os.environ.get("SKYWARDEN_NATS_SERVER")
-    or shutil.which("nats-server")
-    or "/usr/sbin/nats-server"
-)
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 T = TypeVar("T")
 
 

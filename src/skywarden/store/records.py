@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
@@ -525,7 +526,7 @@ def detections_from_parsed(
     common = p.get("common")
     common = common if isinstance(common, Mapping) else {}
     base = {"t": t, "sensor_id": sensor_id, **common}
-    R = np.asarray(common["R"], dtype=float) if "R" in common else None
+    R = _square(common["R"]) if "R" in common else None
     pos = np.asarray(common["sensor_pos"], dtype=float) if "sensor_pos" in common else None
     out: list[Detection] = []
     for d in p.get("detections", ()) or ():
@@ -533,12 +534,19 @@ def detections_from_parsed(
             if strict:
                 raise KeyError(f"detection row without z and kind: {str(d)[:80]}")
             continue
-        det = detection_from_dict(
-            {**base, **d},
-            R=None if R is None or "R" in d else R,
-            sensor_pos=None if pos is None or "sensor_pos" in d else pos,
+        out.append(
+            detection_from_dict(
+                {**base, **d},
+                R=None if "R" in d else R,
+                sensor_pos=None if "sensor_pos" in d else pos,
+            )
         )
-        if R is not None and "R" not in d and det.R is not R:
-            R = det.R  # first row reshaped it (R came flat): share that one from now on
-        out.append(det)
     return out
+
+
+def _square(v: Any) -> Any:
+    """A flat n*n list as an (n, n) array, or None when it is not square (the detection's
+    own conversion then refuses it with the usual error)."""
+    a = np.asarray(v, dtype=float)
+    n = math.isqrt(a.size)
+    return a.reshape(n, n) if a.ndim == 1 and n * n == a.size else None

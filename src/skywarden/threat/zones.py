@@ -53,30 +53,16 @@ def time_to_enter(
     if win is None:
         return None
     t0, t1 = win
-    if zone.center_enu is not None and zone.radius_m is not None:
-        r = zone.radius_m + margin_m
-        dx = float(p[0]) - zone.center_enu[0]
-        dy = float(p[1]) - zone.center_enu[1]
-        vx, vy = float(v[0]), float(v[1])
-        a = vx * vx + vy * vy
-        c = dx * dx + dy * dy - r * r
-        if c <= 0:
-            ins, ins_end = 0.0, math.inf
-        else:
-            if a < 1e-12:
-                return None
-            b = 2 * (dx * vx + dy * vy)
-            disc = b * b - 4 * a * c
-            if disc < 0:
-                return None
-            sq = math.sqrt(disc)
-            ins, ins_end = (-b - sq) / (2 * a), (-b + sq) / (2 * a)
-            if ins_end < 0:
-                return None
-        lo, hi = max(t0, ins), min(t1, ins_end)
-        return lo if lo <= hi else None
-    assert zone.polygon_enu is not None
     px, py, vx, vy = float(p[0]), float(p[1]), float(v[0]), float(v[1])
+    if zone.center_enu is not None and zone.radius_m is not None:
+        cx, cy = zone.center_enu
+        r = zone.radius_m + margin_m
+        dx, dy = px - cx, py - cy
+        if dx * dx + dy * dy - r * r <= 0:  # inside now
+            return t0
+        tau = _disc_entry(px, py, vx, vy, cx, cy, r, t0)
+        return tau if tau is not None and tau <= t1 else None
+    assert zone.polygon_enu is not None
     if zone.horizontal_distance(px + vx * t0, py + vy * t0) <= margin_m:
         return t0
     best = math.inf

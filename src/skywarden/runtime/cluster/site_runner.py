@@ -90,8 +90,7 @@ class SiteRunner:
         self.counters = Counters()
         self.state = SiteState(Pipeline(site, pipeline_config))
         self.snap_rev = 0
-        self._snap_uncertain = False
-        self._snap_last = b""
+        self._snap_unconfirmed: bytes | None = None  # a write whose outcome is unknown
         self.out_seq = 0
         self.published = 0
         self.pending: list[tuple[int, float]] = []
@@ -312,13 +311,12 @@ class SiteRunner:
         again next period. Its outcome is then unknown, so the next write first reads the key:
         if it holds this runner's last blob, that write did land and its revision is ours."""
         try:
-            if self._snap_uncertain:
+            if self._snap_unconfirmed is not None:
                 with contextlib.suppress(KeyNotFoundError):
                     entry = await self.snapshots.get(self.site_id)
-                    if entry.value == self._snap_last:
+                    if entry.value == self._snap_unconfirmed:
                         self.snap_rev = int(entry.revision or 0)
-                self._snap_uncertain = False
-            self._snap_last = blob
+                self._snap_unconfirmed = None
             if self.snap_rev:
                 self.snap_rev = await self.snapshots.update(self.site_id, blob, last=self.snap_rev)
             else:
@@ -333,7 +331,7 @@ class SiteRunner:
             return False
         except (TimeoutError, nats.errors.Error) as e:  # no stream response, no responders
             self.counters.inc("snapshot_failed")
-            self._snap_uncertain = True
+            self._snap_unconfirmed = blob
             log.warning("site %s: snapshot not confirmed (%s); next period", self.site_id, e)
             return False
 
