@@ -4,13 +4,16 @@ autonomous and silent)."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from skywarden.threat.classify import Classifier, _Evidence
 
 
 def rf(k: int, n: int) -> tuple[float, float]:
     ev = _Evidence()
     ev.rf_hits, ev.rf_scans = k, n
-    ll = Classifier._rf_loglik(ev)
+    ll = Classifier._rf_loglik([ev])[0]
     return float(ll[0]), float(ll[2])  # drone, bird
 
 
@@ -36,7 +39,7 @@ def test_rcs_evidence_saturates_with_many_plots() -> None:
     ev = _Evidence()
     for n in (10, 1000):
         ev.rcs_n, ev.rcs_sum = n, -21.0 * n
-        ll = Classifier._feature_loglik(ev)
+        ll = Classifier._feature_loglik([ev])[0]
         assert 0.0 < ll[0] - ll[2] < 1.5, n  # drone favoured, but only mildly, at any n
     assert RCS_MODEL[0][0] > RCS_MODEL[2][0]
 
@@ -62,3 +65,75 @@ def test_kinematic_history_separates_wandering_from_steady() -> None:
     assert ls[0] - ls[2] > 1.0  # steady flight: drone over bird
     assert lw[2] - lw[0] > 0.5  # heading and speed wander: bird over drone
     assert lh[0] - ls[0] > 2.0  # hovering at 45 m: a multirotor
+
+
+def _reference_features(hist: list[tuple[float, float, float, float, float]]) -> dict[str, float]:
+    """The window features by their definition, one window, plain Python."""
+    import math
+
+    from skywarden.threat.classify import HOVER_MIN_ALT_M, HOVER_MPS, MIN_WINDOW_S, MOVING_MPS
+
+    def sd(xs: list[float]) -> float:
+        m = sum(xs) / len(xs)
+        return math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))
+
+    n = len(hist)
+    if n < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
+        return {}
+    sp = [math.hypot(h[1], h[2]) for h in hist]
+    out = {"speed_sd": sd(sp), "climb_sd": sd([h[3] for h in hist])}
+    if min(h[4] for h in hist) >= HOVER_MIN_ALT_M:
+        out["hover"] = sum(v < HOVER_MPS for v in sp) / n
+    rates = []
+    for i in range(1, n):
+        if sp[i] > MOVING_MPS and sp[i - 1] > MOVING_MPS:
+            d = math.atan2(hist[i][1], hist[i][2]) - math.atan2(hist[i - 1][1], hist[i - 1][2])
+            d = (d + math.pi) % (2 * math.pi) - math.pi
+            rates.append(d / max(hist[i][0] - hist[i - 1][0], 1e-3))
+    if len(rates) >= 4:
+        out["turn_sd"] = sd(rates)
+    return out
+
+
+speeds = st.floats(-30.0, 30.0, allow_nan=False)
+windows = st.lists(
+    st.lists(
+        st.tuples(st.floats(0.2, 2.0), speeds, speeds, st.floats(-5.0, 5.0), st.floats(0, 300)),
+        max_size=35,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(windows)
+@settings(max_examples=200, deadline=None)
+def test_batched_window_features_match_their_definition(
+    raw: list[list[tuple[float, float, float, float, float]]],
+) -> None:
+    """All tracks' windows at once (padded arrays) give each window's own features."""
+    import math
+
+    from skywarden.threat.classify import (
+        FEATURES,
+        _kinematic_loglik,
+        kinematic_features_batch,
+        kinematic_loglik_batch,
+    )
+
+    hists = []
+    for steps in raw:  # (dt, ve, vn, vu, u) -> (t, ve, vn, vu, u) with increasing t
+        t, h = 0.0, []
+        for dt, ve, vn, vu, u in steps:
+            t += dt
+            h.append((t, ve, vn, vu, u))
+        hists.append(h)
+    feats = kinematic_features_batch(hists)
+    ll = kinematic_loglik_batch(feats)
+    for i, h in enumerate(hists):
+        ref = _reference_features(h)
+        got = {k: v for k, v in zip(FEATURES, feats[i].tolist(), strict=True) if not math.isnan(v)}
+        assert got.keys() == ref.keys()
+        for k in ref:
+            assert math.isclose(got[k], ref[k], rel_tol=1e-9, abs_tol=1e-9), k
+        assert ll[i].tolist() == _kinematic_loglik(got)  # one at a time = all at once

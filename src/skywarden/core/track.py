@@ -82,6 +82,17 @@ class TrackState:
     first_t: float = 0.0
     mode_probs: tuple[float, ...] = ()
 
+    def with_class_probs(self, class_probs: dict[str, float]) -> TrackState:
+        """This state with ``class_probs`` replaced: the classifier's copy of every confirmed
+        track on every frame. Equivalent to ``dataclasses.replace``, which re-runs
+        ``__init__`` field by field (five times the cost); the fields are the same objects
+        (shared arrays, which nothing mutates), so a shallow copy of the instance dict is it."""
+        new = object.__new__(TrackState)
+        fields = dict(self.__dict__)
+        fields["class_probs"] = class_probs
+        object.__setattr__(new, "__dict__", fields)
+        return new
+
     @property
     def confirmed(self) -> bool:
         return self.status in (TrackStatus.CONFIRMED, TrackStatus.COASTING)

@@ -40,10 +40,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorKind, Site
@@ -60,10 +61,13 @@ CLASSES: tuple[ObjectClass, ...] = (
     ObjectClass.AIRCRAFT,
 )
 PRIOR = np.array([0.15, 0.1, 0.6, 0.15])
+F64 = NDArray[np.float64]
 
 
-def _log_norm(x: float, mu: float, sd: float) -> float:
-    return -0.5 * ((x - mu) / sd) ** 2 - math.log(sd)
+def _log_norm_arr(x: F64, mu: F64, sd: F64) -> F64:
+    """``ln N(x; mu, sd^2)`` up to the constant ``-ln sqrt(2 pi)``, elementwise."""
+    out: F64 = -0.5 * ((x - mu) / sd) ** 2 - np.log(sd)
+    return out
 
 
 # Radar cross-section of an object's plots, dBsm: (class mean, object-to-object spread).
@@ -84,6 +88,8 @@ P_COINCIDE = 0.1
 # Horizontal speed, m/s: birds cruise 6-20 m/s; multirotors hover to 25+; fixed-wing drones
 # 15-40; manned aircraft near a site 30-120.
 SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
+_RCS_MU, _RCS_SPREAD = (np.array([RCS_MODEL[k][i] for k in range(4)]) for i in (0, 1))
+_SPEED_MU, _SPEED_SD = (np.array([SPEED_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 # Kinematic history over WINDOW_S, as the tracker's filtered velocity shows it (its noise
 # floor is a few tenths of a m/s): the standard deviation of horizontal speed (m/s), of turn
 # rate (rad/s, while moving faster than MOVING_MPS) and of vertical speed (m/s). Birds flap,
@@ -139,69 +145,107 @@ KIN_EVERY_S = 2.0
 HIST_STEP_S = 0.5
 
 
-def _log_mixture(x: float, mix: Mixture) -> float:
-    """log of a mixture of log-normal densities (in log x) at x."""
-    lx = math.log(max(x, 1e-3))
-    terms = [math.log(w) - 0.5 * ((lx - math.log(m)) / s) ** 2 - math.log(s) for w, m, s in mix]
-    top = max(terms)
-    return top + math.log(sum(math.exp(t - top) for t in terms))
+FEATURES = ("speed_sd", "turn_sd", "climb_sd", "hover")  # columns of the feature arrays
 
 
-# the same mixtures with their logs taken once: (log w - log s, log median, 1 / s) per term
-_PRE: dict[str, tuple[tuple[tuple[float, float, float], ...], ...]] = {
-    name: tuple(
-        tuple((math.log(w) - math.log(sd), math.log(m), 1.0 / sd) for w, m, sd in per[k])
-        for k in range(len(CLASSES))
-    )
-    for name, per in KINEMATICS.items()
-}
+def _mixture_arrays(name: str) -> tuple[F64, F64, F64]:
+    """``KINEMATICS[name]`` as (class, term) arrays for every track at once: ``log w - log sd``,
+    ``log median`` and ``1 / sd``; a class with fewer terms is padded with a term of weight 0
+    (constant -inf), which the log-sum-exp ignores."""
+    width = max(len(KINEMATICS[name][k]) for k in range(len(CLASSES)))
+    c = np.full((len(CLASSES), width), -np.inf)
+    lm = np.zeros((len(CLASSES), width))
+    inv = np.zeros((len(CLASSES), width))
+    for k in range(len(CLASSES)):
+        for j, (w, m, sd) in enumerate(KINEMATICS[name][k]):
+            c[k, j], lm[k, j], inv[k, j] = math.log(w) - math.log(sd), math.log(m), 1.0 / sd
+    return c, lm, inv
 
 
-def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
-    """Sum over features of KINEMATIC_WEIGHT * log mixture density, per class (fast path)."""
-    out = [0.0] * len(CLASSES)
-    for name, x in feats.items():
-        if name == "hover":
-            out[0] += HOVER_LOGLIK * x
-            continue
-        lx = math.log(max(x, FEATURE_FLOOR[name]))
-        for k, terms in enumerate(_PRE[name]):
-            vals = [c - 0.5 * ((lx - lm) * inv) ** 2 for c, lm, inv in terms]
-            top = max(vals)
-            if len(vals) > 1:
-                top += math.log(sum(math.exp(v - top) for v in vals))
-            out[k] += KINEMATIC_WEIGHT * top
+_MIXTURES = {name: _mixture_arrays(name) for name in FEATURES[:3]}
+
+
+def kinematic_loglik_batch(feats: F64) -> F64:
+    """Per track and class, the sum over features of ``KINEMATIC_WEIGHT`` times the log
+    mixture density (``KINEMATICS``), plus ``HOVER_LOGLIK`` per unit hover fraction for
+    multirotors. ``feats`` (N, 4) in ``FEATURES`` order, NaN where a feature is undefined
+    (it then adds nothing). Returns (N, len(CLASSES))."""
+    out = np.zeros((feats.shape[0], len(CLASSES)))
+    for f, name in enumerate(FEATURES[:3]):
+        x = feats[:, f]
+        have = ~np.isnan(x)
+        c, lm, inv = _MIXTURES[name]
+        lx = np.log(np.maximum(np.where(have, x, 1.0), FEATURE_FLOOR[name]))
+        v = c - 0.5 * ((lx[:, None, None] - lm) * inv) ** 2  # (N, class, term)
+        top = v.max(axis=2)
+        lse = top + np.log(np.exp(v - top[..., None]).sum(axis=2))
+        out += np.where(have[:, None], KINEMATIC_WEIGHT * lse, 0.0)
+    hover = feats[:, 3]
+    out[:, 0] += np.where(np.isnan(hover), 0.0, HOVER_LOGLIK * np.nan_to_num(hover))
     return out
 
 
-def _sd(xs: Sequence[float]) -> float:
-    n = len(xs)
-    m = sum(xs) / n
-    return math.sqrt(max(sum((x - m) * (x - m) for x in xs) / n, 0.0))
+def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64) -> F64:
+    """Population standard deviation of each row of ``x`` over its ``mask``ed entries."""
+    m = np.where(mask, x, 0.0).sum(axis=1) / n
+    d = np.where(mask, x - m[:, None], 0.0)
+    out: F64 = np.sqrt(np.maximum((d * d).sum(axis=1) / n, 0.0))
+    return out
+
+
+def kinematic_features_batch(
+    hists: Sequence[Sequence[tuple[float, float, float, float, float]]],
+) -> F64:
+    """Window features of N histories of (t, ve, vn, vu, u) samples, all at once: (N, 4) in
+    ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5 samples or
+    under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above ``MOVING_MPS``, hover
+    NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``.
+
+    The windows are padded into one (N, L) array: one set of numpy calls for every track due
+    a recompute, where the per-track Python loop cost ~50 us a track (a 20-object site spent
+    a quarter of its step here)."""
+    N = len(hists)
+    out = np.full((N, len(FEATURES)), np.nan)
+    lens = np.fromiter((len(h) for h in hists), dtype=np.int64, count=N)
+    if N == 0 or int(lens.max()) == 0:
+        return out
+    L = int(lens.max())
+    valid = np.arange(L)[None, :] < lens[:, None]  # (N, L): sample j of track i exists
+    A = np.zeros((N, L, 5))
+    A[valid] = np.array([s for h in hists for s in h], dtype=float).reshape(-1, 5)
+    T, ve, vn, vu, u = (A[..., c] for c in range(5))
+    rows = np.arange(N)
+    ok = (lens >= 5) & (T[rows, np.maximum(lens - 1, 0)] - T[:, 0] >= MIN_WINDOW_S)
+    n = np.maximum(lens, 1).astype(float)
+    sp = np.hypot(ve, vn)
+    out[:, 0] = _masked_sd(sp, valid, n)
+    out[:, 2] = _masked_sd(vu, valid, n)
+    high = np.where(valid, u, np.inf).min(axis=1) >= HOVER_MIN_ALT_M
+    out[:, 3] = np.where(high, (valid & (sp < HOVER_MPS)).sum(axis=1) / n, np.nan)
+    heading = np.arctan2(ve, vn)
+    moving = valid & (sp > MOVING_MPS)
+    step = moving[:, 1:] & moving[:, :-1]
+    d = (heading[:, 1:] - heading[:, :-1] + math.pi) % (2 * math.pi) - math.pi
+    rate = d / np.maximum(T[:, 1:] - T[:, :-1], 1e-3)
+    k = step.sum(axis=1)
+    out[:, 1] = np.where(k >= 4, _masked_sd(rate, step, np.maximum(k, 1).astype(float)), np.nan)
+    out[~ok] = np.nan
+    return out
 
 
 def kinematic_features(
     hist: Sequence[tuple[float, float, float, float, float]],
 ) -> dict[str, float]:
-    """Window features from (t, ve, vn, vu, u) samples; empty when the window is too short.
+    """One window's features by name (``kinematic_features_batch`` of one); empty when the
+    window is too short."""
+    row = kinematic_features_batch([hist])[0].tolist()
+    return {name: v for name, v in zip(FEATURES, row, strict=True) if not math.isnan(v)}
 
-    Plain Python on purpose: windows hold 15-30 samples (one per ``HIST_STEP_S`` at most)
-    and this runs for many tracks per frame, where numpy's per-call overhead would dominate."""
-    n = len(hist)
-    if n < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
-        return {}
-    sp = [math.hypot(h[1], h[2]) for h in hist]
-    out = {"speed_sd": _sd(sp), "climb_sd": _sd([h[3] for h in hist])}
-    if min(h[4] for h in hist) >= HOVER_MIN_ALT_M:
-        out["hover"] = sum(1 for v in sp if v < HOVER_MPS) / n
-    heading = [math.atan2(h[1], h[2]) for h in hist]
-    rates = []
-    for i in range(1, n):
-        if sp[i] > MOVING_MPS and sp[i - 1] > MOVING_MPS:
-            d = (heading[i] - heading[i - 1] + math.pi) % (2 * math.pi) - math.pi
-            rates.append(d / max(hist[i][0] - hist[i - 1][0], 1e-3))
-    if len(rates) >= 4:
-        out["turn_sd"] = _sd(rates)
+
+def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
+    """``kinematic_loglik_batch`` of one track's features by name."""
+    row = np.array([[feats.get(name, math.nan) for name in FEATURES]])
+    out: list[float] = kinematic_loglik_batch(row)[0].tolist()
     return out
 
 
@@ -273,49 +317,38 @@ class Classifier:
         self, tracks: list[TrackState], t: float, distrust: Collection[str] = ()
     ) -> list[TrackState]:
         """Class probabilities on every track; ``distrust``: track ids whose cooperative
-        identity is suspicious (its ADS-B/Remote ID class evidence is dropped)."""
+        identity is suspicious (its ADS-B/Remote ID class evidence is dropped).
+
+        All tracks at once: the per-frame evidence is updated track by track (a few float
+        operations), then the kinematic windows due a recompute and every posterior are
+        computed as arrays over the tracks."""
         for tid in distrust:
             ev = self._get(tid)
             ev.distrusted, ev.identity_class = True, None
-        alive = set()
-        out = []
-        for tr in tracks:
-            alive.add(tr.id)
-            ev = self._get(tr.id)
-            probs = self._posterior(ev, tr)
-            out.append(replace(tr, class_probs=dict(zip(_CLASS_VALUES, probs, strict=True))))
+        evs = [self._get(tr.id) for tr in tracks]
+        free = [i for i, ev in enumerate(evs) if ev.identity_class is None]
+        due = [evs[i] for i in free if self._observe_state(evs[i], tracks[i])]
+        if due:
+            feats = kinematic_features_batch([ev.hist for ev in due])
+            ll = kinematic_loglik_batch(feats).tolist()
+            short = np.isnan(feats[:, 0]).tolist()  # a window too short says nothing
+            for ev, row, none in zip(due, ll, short, strict=True):
+                ev.kin_ll = None if none else row
+                ev.kin_t = ev.hist[-1][0]
+        probs = self._posteriors(evs, free)
+        out = [
+            tr.with_class_probs(dict(zip(_CLASS_VALUES, p, strict=True)))
+            for tr, p in zip(tracks, probs, strict=True)
+        ]
+        alive = {tr.id for tr in tracks}
         for tid in list(self._ev):
             if tid not in alive:
                 del self._ev[tid]
         return out
 
-    @staticmethod
-    def _rf_loglik(ev: _Evidence) -> list[float]:
-        """Log-likelihood per class of ``rf_hits`` in ``rf_scans`` (see P_EMITTER)."""
-        n = max(ev.rf_scans, ev.rf_hits)
-        if n == 0:
-            return [0.0] * len(CLASSES)
-        k = ev.rf_hits
-
-        def log_bin(p: float) -> float:
-            return k * math.log(p) + (n - k) * math.log(1.0 - p)
-
-        silent = log_bin(P_COINCIDE)
-        heard = log_bin(P_HEARD)
-        m = max(heard, silent)
-        drone = m + math.log(
-            P_EMITTER * math.exp(heard - m) + (1 - P_EMITTER) * math.exp(silent - m)
-        )
-        top = max(drone, silent)
-        return [drone - top, drone - top, silent - top, silent - top]
-
-    def _posterior(self, ev: _Evidence, tr: TrackState) -> list[float]:
-        """Class probabilities, in plain Python: four classes, every track, every frame."""
-        if ev.identity_class is not None:
-            p = [0.01] * len(CLASSES)
-            p[ev.identity_class] = 1.0
-            total = sum(p)
-            return [v / total for v in p]
+    def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
+        """Fold this frame's state into the speed average and the history; True when the
+        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time)."""
         _, _, u, ve, vn, vu = tr.x.tolist()
         spd = math.hypot(ve, vn)
         a = self.forget
@@ -325,33 +358,60 @@ class Classifier:
             h.append((tr.t, ve, vn, vu, u))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
-        lp = [
-            (a + b + c) / TEMPERATURE
-            for a, b, c in zip(
-                ev.log_post, self._rf_loglik(ev), self._feature_loglik(ev), strict=True
-            )
-        ]
-        top = max(lp)
-        p = [math.exp(v - top) for v in lp]
-        total = sum(p)
-        return [v / total for v in p]
+        return h[-1][0] >= ev.kin_t + KIN_EVERY_S
 
     @staticmethod
-    def _feature_loglik(ev: _Evidence) -> list[float]:
-        """Current (not accumulated) evidence: mean RCS, speed, kinematic history."""
-        ll = [0.0] * len(CLASSES)
-        if ev.rcs_n:
-            m = ev.rcs_sum / ev.rcs_n
-            for k, (mu, spread) in RCS_MODEL.items():
-                ll[k] += _log_norm(m, mu, math.sqrt(spread**2 + RCS_FLUCT_DB**2 / ev.rcs_n))
-        if ev.speed_avg is not None:
-            for k, (mu, sd) in SPEED_MODEL.items():
-                ll[k] += _log_norm(ev.speed_avg, mu, sd)
-        if ev.hist and ev.hist[-1][0] >= ev.kin_t + KIN_EVERY_S:
-            feats = kinematic_features(ev.hist)
-            ev.kin_ll = _kinematic_loglik(feats) if feats else None
-            ev.kin_t = ev.hist[-1][0]
-        if ev.kin_ll is not None:
-            for k, v in enumerate(ev.kin_ll):
-                ll[k] += v
+    def _rf_loglik(evs: Sequence[_Evidence]) -> F64:
+        """Log-likelihood per track and class of ``rf_hits`` in ``rf_scans`` (see P_EMITTER):
+        a mixture of binomials for drones, the coincidence binomial for the rest; 0 for a
+        track no RF scan could have heard. (N, len(CLASSES))."""
+        k = np.array([ev.rf_hits for ev in evs], dtype=float)
+        n = np.maximum(np.array([ev.rf_scans for ev in evs], dtype=float), k)
+        silent = k * math.log(P_COINCIDE) + (n - k) * math.log(1.0 - P_COINCIDE)
+        heard = k * math.log(P_HEARD) + (n - k) * math.log(1.0 - P_HEARD)
+        m = np.maximum(heard, silent)
+        drone = m + np.log(P_EMITTER * np.exp(heard - m) + (1 - P_EMITTER) * np.exp(silent - m))
+        top = np.maximum(drone, silent)
+        d, b = np.where(n > 0, drone - top, 0.0), np.where(n > 0, silent - top, 0.0)
+        return np.stack([d, d, b, b], axis=1)
+
+    @staticmethod
+    def _feature_loglik(evs: Sequence[_Evidence]) -> F64:
+        """Current (not accumulated) evidence per track and class: mean RCS, speed and the
+        kinematic history's last recompute. (N, len(CLASSES))."""
+        N = len(evs)
+        ll = np.zeros((N, len(CLASSES)))
+        rcs_n = np.array([ev.rcs_n for ev in evs], dtype=float)
+        if rcs_n.any():
+            n = np.maximum(rcs_n, 1.0)[:, None]
+            mean = np.array([ev.rcs_sum for ev in evs])[:, None] / n
+            sd = np.sqrt(_RCS_SPREAD**2 + RCS_FLUCT_DB**2 / n)
+            ll += np.where(rcs_n[:, None] > 0, _log_norm_arr(mean, _RCS_MU, sd), 0.0)
+        spd = [ev.speed_avg for ev in evs]
+        if any(v is not None for v in spd):
+            has = np.array([v is not None for v in spd])
+            x = np.array([0.0 if v is None else v for v in spd])[:, None]
+            ll += np.where(has[:, None], _log_norm_arr(x, _SPEED_MU, _SPEED_SD), 0.0)
+        kin = [ev.kin_ll for ev in evs]
+        if any(v is not None for v in kin):
+            ll += np.array([[0.0] * len(CLASSES) if v is None else v for v in kin])
         return ll
+
+    def _posteriors(self, evs: list[_Evidence], free: list[int]) -> list[list[float]]:
+        """Class probabilities of every track: a cooperative identity fixes the class (0.01
+        for the others), else the softmax of accumulated + RF + current evidence."""
+        out: list[list[float]] = [[]] * len(evs)
+        for i, ev in enumerate(evs):
+            if ev.identity_class is not None:
+                p = [0.01] * len(CLASSES)
+                p[ev.identity_class] = 1.0
+                total = sum(p)
+                out[i] = [v / total for v in p]
+        if free:
+            fe = [evs[i] for i in free]
+            lp = np.array([ev.log_post for ev in fe])
+            a = (lp + self._rf_loglik(fe) + self._feature_loglik(fe)) / TEMPERATURE
+            w = np.exp(a - a.max(axis=1, keepdims=True))
+            for i, row in zip(free, (w / w.sum(axis=1, keepdims=True)).tolist(), strict=True):
+                out[i] = row
+        return out
