@@ -53,21 +53,29 @@ def test_ct_turns_velocity_and_hover_decays() -> None:
     assert x3[0, 3] == pytest.approx(10 * math.exp(-1))
 
 
-def test_radar_jacobian_matches_finite_differences() -> None:
-    X = np.array([[300.0, 1200.0, 150.0, -4.0, 7.0, 1.0]])
+@pytest.mark.parametrize(
+    "kind",
+    [MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.AZ, MeasurementKind.AZ_EL],
+)
+def test_angular_jacobians_match_finite_differences(kind: MeasurementKind) -> None:
+    X = np.array([[300.0, 1200.0, 150.0, -4.0, 7.0, 1.0], [-900.0, 40.0, 60.0, 3.0, 0.5, -2.0]])
     s = np.array([10.0, -20.0, 8.0])
-    h, H = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X, s)
+    h, H = measure(kind, X, s)
+    assert h.shape == (2, kind.dim) and H.shape == (2, kind.dim, 6)
     eps = 1e-4
-    num = np.zeros((4, 6))
-    for k in range(6):
-        d = np.zeros(6)
-        d[k] = eps
-        hp, _ = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X + d, s)
-        hm, _ = measure(MeasurementKind.RANGE_AZ_EL_RADIAL, X - d, s)
-        num[:, k] = (hp[0] - hm[0]) / (2 * eps)
-    assert H[0] == pytest.approx(num, abs=1e-6)
-    r = np.linalg.norm(X[0, :3] - s)
-    assert h[0, 0] == pytest.approx(r)
+    for i in range(X.shape[0]):
+        num = np.zeros((kind.dim, 6))
+        for k in range(6):
+            d = np.zeros(6)
+            d[k] = eps
+            hp, _ = measure(kind, X[i : i + 1] + d, s)
+            hm, _ = measure(kind, X[i : i + 1] - d, s)
+            num[:, k] = (hp[0] - hm[0]) / (2 * eps)
+        assert H[i] == pytest.approx(num, abs=1e-6)
+    if kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        assert h[0, 0] == pytest.approx(np.linalg.norm(X[0, :3] - s))
+    az = math.atan2(X[1, 0] - s[0], X[1, 1] - s[1]) % (2 * math.pi)
+    assert h[1, 1 if kind is MeasurementKind.RANGE_AZ_EL_RADIAL else 0] == pytest.approx(az)
 
 
 def test_innovation_wraps_azimuth() -> None:

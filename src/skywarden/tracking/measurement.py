@@ -46,34 +46,34 @@ def measure(kind: MeasurementKind, X: F64, s: F64) -> tuple[F64, F64]:
     rho2 = np.maximum(de * de + dn * dn, _MIN_RHO**2)
     rho = np.sqrt(rho2)
     r2 = rho2 + du * du
-    r = np.sqrt(r2)
     az = np.mod(np.arctan2(de, dn), 2.0 * np.pi)
-    el = np.arctan2(du, rho)
-    # d az / d(e, n)
-    daz = np.stack([dn / rho2, -de / rho2], axis=1)
-    # d el / d(e, n, u)
-    del_ = np.stack([-de * du / (rho * r2), -dn * du / (rho * r2), rho / r2], axis=1)
-
+    # Jacobian rows written in place (no intermediate stacks: these run for every candidate
+    # pair and every mode of every update, on a few dozen rows, where call count is the cost)
+    m = kind.dim
+    H = np.zeros((N, m, 6))
+    row = 1 if kind is MeasurementKind.RANGE_AZ_EL_RADIAL else 0
+    H[:, row, 0] = dn / rho2  # d az / de
+    H[:, row, 1] = -de / rho2  # d az / dn
     if kind is MeasurementKind.AZ:
-        H = np.zeros((N, 1, 6))
-        H[:, 0, 0:2] = daz
         return az[:, None], H
+    el = np.arctan2(du, rho)
+    rr2 = rho * r2
+    H[:, row + 1, 0] = -de * du / rr2  # d el / d(e, n, u)
+    H[:, row + 1, 1] = -dn * du / rr2
+    H[:, row + 1, 2] = rho / r2
     if kind is MeasurementKind.AZ_EL:
-        H = np.zeros((N, 2, 6))
-        H[:, 0, 0:2] = daz
-        H[:, 1, 0:3] = del_
         return np.stack([az, el], axis=1), H
     if kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        r = np.sqrt(r2)
         v = X[:, 3:6]
         u = d / r[:, None]  # line-of-sight unit vector
-        rdot = np.einsum("ij,ij->i", u, v)
-        H = np.zeros((N, 4, 6))
+        rdot = (u * v).sum(axis=1)
         H[:, 0, 0:3] = u  # d r / dp
-        H[:, 1, 0:2] = daz
-        H[:, 2, 0:3] = del_
         H[:, 3, 0:3] = (v - rdot[:, None] * u) / r[:, None]  # d r' / dp
         H[:, 3, 3:6] = u  # d r' / dv
-        return np.stack([r, az, el, rdot], axis=1), H
+        h = np.empty((N, 4))
+        h[:, 0], h[:, 1], h[:, 2], h[:, 3] = r, az, el, rdot
+        return h, H
     raise ValueError(f"unsupported measurement kind {kind}")
 
 

@@ -219,7 +219,7 @@ class Tracker:
         if t < self.time - self.cfg.time_tolerance_s:
             self.counters.inc("rejected.time_backwards")
             return
-        dets = self._valid(detections, sm)
+        dets, Z = self._valid(detections, sm)
         self._first_scan.setdefault(sensor_id, t)
         self.last_assignments = []
         self._predict(t)
@@ -235,12 +235,12 @@ class Tracker:
         was_established = self.bank.status != TENTATIVE
         explained = np.zeros(len(dets), dtype=bool)  # went to an established track
         if dets:
-            Z = np.stack([d.z for d in dets])
             R = _stack_shared([d.R for d in dets])
+            SP = _stack_shared([d.sensor_pos for d in dets])
             if cmap is not None:
                 cells = cmap.cells(Z, sm.spec.position_enu)
                 self._loglam = self._loglam + cmap.log_ratio(cells)
-            ti, dj, d2, ll = self._candidates(sm, dets, Z, R)
+            ti, dj, d2, ll = self._candidates(sm, Z, R, SP)
             gate = chi2_gate(sm.kind.dim, self.cfg.p_gate)
             ok = d2 < gate
             ti, dj, d2, ll = ti[ok], dj[ok], d2[ok], ll[ok]
@@ -279,7 +279,7 @@ class Tracker:
                         for i, j in zip(ta.tolist(), da.tolist(), strict=True)
                     )
         if dets and sm.spatial_dims and self.cfg.pending_plots:
-            rows = self._promote_pending(t, sm, dets, Z, R, ~assigned_dets)
+            rows = self._promote_pending(t, sm, dets, Z, R, SP, ~assigned_dets)
             if rows.shape[0]:
                 grow = np.zeros(self.bank.n - updated.shape[0], dtype=bool)
                 updated = np.concatenate([updated, grow])
@@ -320,7 +320,7 @@ class Tracker:
             alive = set(self.bank.uid.tolist())
             self._alias = {k: u for k, u in self._alias.items() if u in alive}
         self._merge_duplicates()
-        self._initiate(t, sm, dets, ~assigned_dets & ~blocked)
+        self._initiate(t, sm, dets, Z, ~assigned_dets & ~blocked)
         self.counters.inc("accepted.reports")
         self.counters.inc("accepted.detections", len(dets))
 
@@ -381,13 +381,16 @@ class Tracker:
 
     # ------------------------------------------------------------------ steps
 
-    def _valid(self, detections: Sequence[Detection], sm: SensorModel) -> list[Detection]:
-        """Drop (and count) detections of the wrong kind, non-finite or negative ranges."""
+    def _valid(
+        self, detections: Sequence[Detection], sm: SensorModel
+    ) -> tuple[list[Detection], F64]:
+        """Drop (and count) detections of the wrong kind, non-finite or negative ranges;
+        return the rest and their measurements stacked (K, dim)."""
         dets = [d for d in detections if d.kind is sm.kind]
         if len(dets) < len(detections):
             self.counters.inc("rejected.kind_mismatch", len(detections) - len(dets))
         if not dets:
-            return dets
+            return dets, np.zeros((0, sm.kind.dim))
         Z = np.stack([d.z for d in dets])
         ok = np.isfinite(Z).all(axis=1)
         Rs = {id(d.R): d.R for d in dets}
@@ -399,9 +402,9 @@ class Tracker:
             self.counters.inc("rejected.negative_range", int(neg.sum()))
             ok &= ~neg
         if ok.all():
-            return dets
+            return dets, Z
         keep: list[bool] = np.asarray(ok, dtype=bool).tolist()
-        return [d for d, k in zip(dets, keep, strict=True) if k]
+        return [d for d, k in zip(dets, keep, strict=True) if k], Z[ok]
 
     def _predict(self, t: float) -> None:
         b = self.bank
@@ -426,9 +429,7 @@ class Tracker:
         d2, ll, _ = kalman.gate_scores(y, S)
         return d2, ll
 
-    def _candidates(
-        self, sm: SensorModel, dets: list[Detection], Z: F64, R: F64
-    ) -> tuple[I64, I64, F64, F64]:
+    def _candidates(self, sm: SensorModel, Z: F64, R: F64, SP: F64) -> tuple[I64, I64, F64, F64]:
         b = self.bank
         empty = (np.zeros(0, dtype=np.int64),) * 2 + (np.zeros(0),) * 2
         if b.n == 0:
@@ -437,8 +438,7 @@ class Tracker:
         s = sm.spec.position_enu
         if sm.spatial_dims:
             k = sm.spatial_dims
-            sp = _stack_shared([d.sensor_pos for d in dets])
-            det_pos = positions_enu(sm.kind, Z, sp)[:, :k]
+            det_pos = positions_enu(sm.kind, Z, SP)[:, :k]
             det_sd = self._det_sd(sm, det_pos)
             trk_sd = np.sqrt(np.trace(Pc[:, :k, :k], axis1=1, axis2=2))
             g = math.sqrt(chi2_gate(sm.kind.dim, self.cfg.p_gate))
@@ -450,7 +450,7 @@ class Tracker:
             if sm.spec.max_range_m:
                 rng = np.linalg.norm(xc[rows, :2] - s[None, :2], axis=1)
                 rows = rows[rng <= sm.spec.max_range_m * 1.2]
-            ti, dj = all_pairs(rows, len(dets))
+            ti, dj = all_pairs(rows, Z.shape[0])
         if ti.shape[0] == 0:
             return empty
         d2, ll = self._pair_scores(sm.kind, ti, Z[dj], R[dj], s, xc, Pc)
@@ -468,7 +468,9 @@ class Tracker:
     def _identity_pairs(self, dets: list[Detection]) -> dict[int, int]:
         """Detection index -> track row for cooperative reports whose identity a track holds."""
         out: dict[int, int] = {}
-        if self.bank.n == 0:
+        if self.bank.n == 0 or not any(
+            d.identity is not None or "transmitter" in d.attrs for d in dets
+        ):
             return out
         rows = {ident: i for i, ident in enumerate(self.bank.identity) if ident is not None}
         row_of_uid = {int(u): i for i, u in enumerate(self.bank.uid.tolist())}
@@ -528,6 +530,7 @@ class Tracker:
         dets: list[Detection],
         Z: F64,
         R: F64,
+        SP: F64,
         free: NDArray[np.bool_],
     ) -> I64:
         """Pair this report's free plots with the sensor's pending plots (``tracking.pending``):
@@ -548,8 +551,7 @@ class Tracker:
         var_vel = np.trace(pend.P[:, 3 : 3 + k, 3 : 3 + k], axis1=1, axis2=2)
         q_bound = self._q_pos_rate * dt**3 * k
         sd = np.sqrt(var_pos + dt**2 * var_vel + q_bound)
-        sp = _stack_shared([dets[j].sensor_pos for j in fidx])
-        det_pos = positions_enu(sm.kind, Z[fidx], sp)[:, :k]
+        det_pos = positions_enu(sm.kind, Z[fidx], SP[fidx])[:, :k]
         g = math.sqrt(chi2_gate(sm.kind.dim, self.cfg.p_gate))
         radius = g * (sd + self._det_sd(sm, det_pos)) + 1.0
         pi, fj = spatial_candidates(pend.x[:, :k], radius, det_pos)
@@ -796,7 +798,7 @@ class Tracker:
         return _inside_coverage(sm, b.x[:, 0, :3]) & ~updated
 
     def _initiate(
-        self, t: float, sm: SensorModel, dets: list[Detection], free: NDArray[np.bool_]
+        self, t: float, sm: SensorModel, dets: list[Detection], Z: F64, free: NDArray[np.bool_]
     ) -> None:
         idx = np.flatnonzero(free)
         if idx.shape[0] == 0:
@@ -805,10 +807,9 @@ class Tracker:
         if not sm.kind.fixes_position:
             self._bearing_initiation(t, sm, [dets[i] for i in idx])
             return
-        Z = np.stack([dets[i].z for i in idx])
         R = dets[idx[0]].R
         x, P = init_from_measurements(
-            sm.kind, Z, R, sm.spec.position_enu, self.cfg.sigma_v_init, self.cfg.sigma_vz_init
+            sm.kind, Z[idx], R, sm.spec.position_enu, self.cfg.sigma_v_init, self.cfg.sigma_vz_init
         )
         ident = [dets[i].identity for i in idx]
         cooperative = sm.kind is MeasurementKind.POSITION_ID
