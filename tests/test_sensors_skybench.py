@@ -205,3 +205,32 @@ def _one_line(line: str) -> None:
     assert scans and scans[-1].detections[0].z.tolist() == [1000.0, 1.0, 0.1, -3.0]
     for rej in r.rejected:
         assert rej.reason and rej.line_no >= 2
+
+
+def test_detections_made_in_bulk_equal_ones_made_one_by_one() -> None:
+    """``Detection.many`` skips ``__init__`` per plot: every field must still be what the
+    constructor would have set, and bad shapes are refused for the whole scan."""
+    import dataclasses
+
+    import numpy as np
+    import pytest
+
+    from skywarden.core.observation import Detection, MeasurementKind
+
+    kind = MeasurementKind.RANGE_AZ_EL_RADIAL
+    Z = np.array([[100.0, 0.1, 0.05, -3.0], [250.0, 1.2, 0.2, 4.0]])
+    R, pos = np.diag([4.0, 1e-4, 1e-4, 0.25]), np.array([1.0, 2.0, 3.0])
+    bulk = Detection.many(5.0, "r1", kind, Z, R, pos, [None, -12.5], {"sensor_kind": "radar"})
+    one = [
+        Detection(5.0, "r1", kind, Z[i], R, pos, rcs_dbsm=r, attrs={"sensor_kind": "radar"})
+        for i, r in enumerate([None, -12.5])
+    ]
+    for a, b in zip(bulk, one, strict=True):
+        for f in dataclasses.fields(Detection):
+            va, vb = getattr(a, f.name), getattr(b, f.name)
+            assert np.array_equal(va, vb) if isinstance(va, np.ndarray) else va == vb, f.name
+    assert bulk[0].attrs is not bulk[1].attrs  # each its own attrs
+    with pytest.raises(ValueError):
+        Detection.many(5.0, "r1", kind, Z[:, :3], R, pos, [None, None], {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bulk[0].t = 1.0  # type: ignore[misc]

@@ -24,6 +24,7 @@ kind                          z
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -119,6 +120,48 @@ class Detection:
             raise ValueError(f"z must have shape ({n},) for {self.kind}, got {self.z.shape}")
         if self.R.shape != (n, n):
             raise ValueError(f"R must have shape ({n}, {n}) for {self.kind}, got {self.R.shape}")
+
+    @classmethod
+    def many(
+        cls,
+        t: float,
+        sensor_id: str,
+        kind: MeasurementKind,
+        Z: Mat,
+        R: Mat,
+        sensor_pos: Vec,
+        rcs_dbsm: Sequence[float | None],
+        attrs: Mapping[str, object],
+    ) -> tuple[Detection, ...]:
+        """One detection per row of ``Z`` (K, dim), all sharing ``R``, ``sensor_pos`` and a
+        copy of ``attrs``: a whole radar scan. The shapes are checked once for the scan, and
+        each detection is made without running ``__init__`` (its eleven frozen-field
+        assignments and the check, per plot, were a twentieth of tracking a cluttered file)."""
+        n = kind.dim
+        if Z.ndim != 2 or Z.shape[1] != n or R.shape != (n, n) or len(rcs_dbsm) != Z.shape[0]:
+            raise ValueError(f"{kind}: Z {Z.shape}, R {R.shape}, {len(rcs_dbsm)} RCS values")
+        out = []
+        for z, rcs in zip(Z, rcs_dbsm, strict=True):
+            d = object.__new__(cls)
+            object.__setattr__(
+                d,
+                "__dict__",
+                {
+                    "t": t,
+                    "sensor_id": sensor_id,
+                    "kind": kind,
+                    "z": z,
+                    "R": R,
+                    "sensor_pos": sensor_pos,
+                    "identity": None,
+                    "rcs_dbsm": rcs,
+                    "class_hint": None,
+                    "class_conf": 0.0,
+                    "attrs": dict(attrs),
+                },
+            )
+            out.append(d)
+        return tuple(out)
 
     def position_enu(self) -> Vec | None:
         """The detection's own ENU position estimate, if the kind fixes one (else None).

@@ -202,14 +202,10 @@ def _fast_detections(dets: list[Any], sensor: SensorSpec, t: float) -> tuple[Det
             rcs_f.append(float(v))
         else:
             return None
-    R = _sensor_R(sensor)
-    pos = sensor.position_enu
-    sk = sensor.kind.value
-    sid = sensor.id
-    return tuple(
-        Detection(t, sid, kind, z, R, pos, None, r, attrs={"sensor_kind": sk})
-        for z, r in zip(Z, rcs_f, strict=True)
-    )
+    return Detection.many(
+        t, sensor.id, kind, Z, _sensor_R(sensor), sensor.position_enu, rcs_f,
+        {"sensor_kind": sensor.kind.value},
+    )  # fmt: skip
 
 
 class SkybenchReader:
