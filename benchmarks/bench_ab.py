@@ -1,0 +1,94 @@
+"""Old code against new code on one machine in one run: the honest way to measure a speed-up
+on a shared VM, whose speed drifts by tens of percent within minutes.
+
+Checks REV out into a worktree under the system temp directory, then alternates runs of the
+two source trees (``PYTHONPATH`` pointing at each ``src``), each run a fresh process:
+
+- ``--scenario FILE``: in-process ``track_file`` of a skybench/1 file, the best of 3 calls
+  per process (start-up excluded, which is the same code on both sides);
+- ``--site-step``: ``benchmarks/bench_site_step.py`` (a pooled site's worker CPU per report).
+
+Prints the medians and the new/old ratio as JSON.
+
+    .venv/bin/python benchmarks/bench_ab.py --old f990e87 --scenario FILE --repeat 7
+    .venv/bin/python benchmarks/bench_ab.py --old f990e87 --site-step --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRACK = """import io, sys, time
+from skywarden.runtime.bench_io import track_file
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    track_file(sys.argv[1], io.StringIO())
+    best = min(best, time.perf_counter() - t)
+print(best)
+"""
+
+
+def worktree(rev: str) -> Path:
+    sha = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    path = Path(tempfile.gettempdir()) / f"skywarden_ab_{sha}"
+    if not path.exists():
+        subprocess.run(
+            ["git", "worktree", "add", "-q", "--detach", str(path), sha], cwd=ROOT, check=True
+        )
+    return path
+
+
+def one_run(src: Path, a: argparse.Namespace) -> float:
+    env = dict(os.environ, PYTHONPATH=str(src))
+    if a.site_step:
+        cmd = [sys.executable, str(ROOT / "benchmarks/bench_site_step.py")]
+    else:
+        cmd = [sys.executable, "-c", TRACK, a.scenario]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+    last = out.strip().splitlines()[-1]
+    return float(json.loads(last)["cpu_ms_per_report"]) if a.site_step else float(last)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--old", required=True, help="git revision to compare against")
+    ap.add_argument("--scenario", help="skybench/1 scenario file to track")
+    ap.add_argument("--site-step", action="store_true", help="bench_site_step instead")
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    if not a.site_step and not a.scenario:
+        ap.error("give --scenario FILE or --site-step")
+    sides = {"old": worktree(a.old) / "src", "new": ROOT / "src"}
+    res: dict[str, list[float]] = {"old": [], "new": []}
+    for _ in range(a.repeat):
+        for side, src in sides.items():
+            res[side].append(one_run(src, a))
+    med = {k: statistics.median(v) for k, v in res.items()}
+    what = "cpu_ms_per_report" if a.site_step else "track_s"
+    print(
+        json.dumps(
+            {
+                "measure": what,
+                "old": a.old,
+                "runs": {k: [round(x, 4) for x in v] for k, v in res.items()},
+                "median_old": round(med["old"], 4),
+                "median_new": round(med["new"], 4),
+                "ratio_new_over_old": round(med["new"] / med["old"], 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
