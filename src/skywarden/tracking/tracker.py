@@ -184,7 +184,8 @@ class Tracker:
         self._pending: dict[str, PendingPlots] = {}
         # the largest position variance any motion model adds in 1 s (per axis, x dt^3 after)
         self._q_pos_rate = max(float(m.Q(np.ones(1))[0, 0, 0]) for m in self.models)
-        self._promoted_dets = np.zeros(0, dtype=np.int64)
+        self._promoted_dets = np.zeros(0, dtype=np.int64)  # see _promote_pending
+        self._promoted_first: list[Detection] = []
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -234,6 +235,7 @@ class Tracker:
         self._loglam = np.full(len(dets), sm.log_lambda)
         was_established = self.bank.status != TENTATIVE
         explained = np.zeros(len(dets), dtype=bool)  # went to an established track
+        ta = da = np.zeros(0, dtype=np.int64)
         if dets:
             R = _stack_shared([d.R for d in dets])
             SP = _stack_shared([d.sensor_pos for d in dets])
@@ -263,29 +265,37 @@ class Tracker:
                 ta = da = np.zeros(0, dtype=np.int64)  # done: skip the hard update below
             else:
                 ta, da = self._assign(ti, dj, cost, forced, len(dets))
-            if ta.shape[0]:
-                hit_ll = self._update(ta, da, sm, Z, R)
-                dscore = math.log(sm.pd) + hit_ll - self._loglam[da]
-                if not sm.spatial_dims:  # a bearing cannot confirm a track a radar started
-                    dscore = np.where(self.bank.pos_hits[ta] > 0, np.minimum(dscore, 0.0), dscore)
-                self.bank.score[ta] += dscore
-                updated[ta] = True
-                assigned_dets[da] = True
-                explained[da[was_established[ta]]] = True
-                self._after_update(ta, da, dets, sm, t)
-                if not sm.kind.fixes_position:  # partners for crossings with other bearings
-                    self._bearings.extend(
-                        _Bearing(t, sm, dets[j], int(self.bank.uid[i]))
-                        for i, j in zip(ta.tolist(), da.tolist(), strict=True)
-                    )
+            assigned_dets[da] = True
+        rows = np.zeros(0, dtype=np.int64)
+        self._promoted_dets, self._promoted_first = rows, []
         if dets and sm.spatial_dims and self.cfg.pending_plots:
             rows = self._promote_pending(t, sm, dets, Z, R, SP, ~assigned_dets)
-            if rows.shape[0]:
-                grow = np.zeros(self.bank.n - updated.shape[0], dtype=bool)
-                updated = np.concatenate([updated, grow])
-                touched = np.concatenate([touched, grow])
-                updated[rows] = True
-                assigned_dets[self._promoted_dets] = True
+        if ta.shape[0] or rows.shape[0]:
+            # one filter pass for the assigned tracks and the tracks just made from pending
+            # plots: rows are independent, so the numbers are those of two passes
+            hit = self._update(
+                np.concatenate([ta, rows]), np.concatenate([da, self._promoted_dets]), sm, Z, R
+            )
+        if ta.shape[0]:
+            dscore = math.log(sm.pd) + hit[: ta.shape[0]] - self._loglam[da]
+            if not sm.spatial_dims:  # a bearing cannot confirm a track a radar started
+                dscore = np.where(self.bank.pos_hits[ta] > 0, np.minimum(dscore, 0.0), dscore)
+            self.bank.score[ta] += dscore
+            updated[ta] = True
+            explained[da[was_established[ta]]] = True
+            self._after_update(ta, da, dets, sm, t)
+            if not sm.kind.fixes_position:  # partners for crossings with other bearings
+                self._bearings.extend(
+                    _Bearing(t, sm, dets[j], int(self.bank.uid[i]))
+                    for i, j in zip(ta.tolist(), da.tolist(), strict=True)
+                )
+        if rows.shape[0]:
+            self._finish_promoted(rows, hit[ta.shape[0] :], dets, sm, t)
+            grow = np.zeros(self.bank.n - updated.shape[0], dtype=bool)
+            updated = np.concatenate([updated, grow])
+            touched = np.concatenate([touched, grow])
+            updated[rows] = True
+            assigned_dets[self._promoted_dets] = True
         if sm.spatial_dims and self.cfg.pending_plots and sm.spec.id in self._pending:
             log_miss = math.log(max(1.0 - sm.pd, 1e-6))
             mcfg = self.cfg.management
@@ -534,9 +544,12 @@ class Tracker:
         free: NDArray[np.bool_],
     ) -> I64:
         """Pair this report's free plots with the sensor's pending plots (``tracking.pending``):
-        each pair becomes a tentative track updated with its second plot. Returns the new rows;
-        ``self._promoted_dets`` holds the plots they took."""
+        each pair becomes a tentative track, predicted to ``t``; ``process`` updates it with
+        its second plot in the same pass as the assigned tracks, then ``_finish_promoted``.
+        Returns the new rows; ``self._promoted_dets`` holds the plots they took and
+        ``self._promoted_first`` the first plots."""
         self._promoted_dets = np.zeros(0, dtype=np.int64)
+        self._promoted_first = []
         empty = np.zeros(0, dtype=np.int64)
         pend = self._pending.get(sm.spec.id)
         fidx = np.flatnonzero(free)
@@ -591,15 +604,20 @@ class Tracker:
                 t_state=np.full(pa.shape[0], t),
             )
         )
-        rows = np.arange(n0, self.bank.n, dtype=np.int64)
-        hit_ll = self._update(rows, da, sm, Z, R)
+        self._promoted_dets, self._promoted_first = da, first
+        return np.arange(n0, self.bank.n, dtype=np.int64)
+
+    def _finish_promoted(
+        self, rows: I64, hit_ll: F64, dets: list[Detection], sm: SensorModel, t: float
+    ) -> None:
+        """Score, history and classifier evidence of the tracks ``_promote_pending`` made,
+        once their second plot has updated them (``hit_ll``: its log-likelihood)."""
+        da = self._promoted_dets
         self.bank.score[rows] += math.log(sm.pd) + hit_ll - self._loglam[da]
-        for r, d in zip(rows.tolist(), first, strict=True):
+        for r, d in zip(rows.tolist(), self._promoted_first, strict=True):
             self.last_assignments.append((str(int(self.bank.uid[r])), d, 1))
         self._after_update(rows, da, dets, sm, t)
-        self._promoted_dets = da
         self.counters.inc("initiated.from_pending", int(rows.shape[0]))
-        return rows
 
     def _merge_duplicates(self) -> None:
         """Established tracks that stayed one object for several scans become one
