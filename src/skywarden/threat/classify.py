@@ -202,8 +202,8 @@ def kinematic_features_batch(
     NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``.
 
     The windows are padded into one (N, L) array: one set of numpy calls for every track due
-    a recompute, where the per-track Python loop cost ~50 us a track (a 20-object site spent
-    a quarter of its step here)."""
+    a recompute, where the per-track Python loop cost ~50 us a track (a 20-object pooled site spent
+    a sixth of its step in the classifier)."""
     N = len(hists)
     out = np.full((N, len(FEATURES)), np.nan)
     lens = np.fromiter((len(h) for h in hists), dtype=np.int64, count=N)
@@ -296,7 +296,7 @@ class Classifier:
         if kind in (SensorKind.RF, SensorKind.ACOUSTIC) and candidates > 1:
             return  # the bearing fitted several tracks: no evidence about this one
         if det.rcs_dbsm is not None and math.isfinite(det.rcs_dbsm):
-            ev.rcs_n += 1  # weighed as a sample mean in _posterior (see RCS_MODEL)
+            ev.rcs_n += 1  # weighed as a sample mean in _feature_loglik (see RCS_MODEL)
             ev.rcs_sum += det.rcs_dbsm
         if kind is SensorKind.RF:
             ev.rf_hits += 1  # weighed against the scans that could have heard it: _rf_loglik
