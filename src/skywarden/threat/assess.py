@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-import numpy as np
-
 from skywarden.core.site import Site, ZoneKind
 from skywarden.core.track import TrackState
 from skywarden.threat.launch import LaunchPoint
@@ -104,16 +102,16 @@ class ThreatAssessor:
                     else f"likely drone enters warning zone {z.id} in {tte:.0f} s"
                 )
                 return ZoneThreat(z.id, tte == 0.0, tte)
+        ve, vn = tr.x[3:5].tolist()
         for z in self.protected:
             cx, cy = z.centroid
-            d = np.array([cx - float(p[0]), cy - float(p[1])])
-            rng = float(np.hypot(*d))
-            vh = np.asarray(v[:2], dtype=float)
-            closing = float(vh @ d) / max(rng, 1.0)
+            de, dn = cx - e, cy - n  # from the track to the zone, horizontally
+            rng = math.hypot(de, dn)
+            closing = (ve * de + vn * dn) / max(rng, 1.0)
             if closing < cfg.approach_min_closing_mps:
                 continue
-            t_cpa = float(vh @ d) / max(float(vh @ vh), 1e-9)
-            miss = float(np.hypot(*(d - vh * t_cpa)))
+            t_cpa = (ve * de + vn * dn) / max(ve * ve + vn * vn, 1e-9)
+            miss = math.hypot(de - ve * t_cpa, dn - vn * t_cpa)
             radius = z.radius_m or 150.0
             if t_cpa <= cfg.horizon_s and miss <= cfg.approach_miss_factor * radius:
                 reasons.append(
