@@ -41,6 +41,7 @@ import math
 from collections import deque
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -148,48 +149,51 @@ HIST_STEP_S = 0.5
 FEATURES = ("speed_sd", "turn_sd", "climb_sd", "hover")  # columns of the feature arrays
 
 
-def _mixture_arrays(name: str) -> tuple[F64, F64, F64]:
-    """``KINEMATICS[name]`` as (class, term) arrays for every track at once: ``log w - log sd``,
-    ``log median`` and ``1 / sd``; a class with fewer terms is padded with a term of weight 0
-    (constant -inf), which the log-sum-exp ignores."""
-    width = max(len(KINEMATICS[name][k]) for k in range(len(CLASSES)))
-    c = np.full((len(CLASSES), width), -np.inf)
-    lm = np.zeros((len(CLASSES), width))
-    inv = np.zeros((len(CLASSES), width))
-    for k in range(len(CLASSES)):
-        for j, (w, m, sd) in enumerate(KINEMATICS[name][k]):
-            c[k, j], lm[k, j], inv[k, j] = math.log(w) - math.log(sd), math.log(m), 1.0 / sd
+def _mixture_arrays() -> tuple[F64, F64, F64]:
+    """``KINEMATICS`` as (feature, class, term) arrays for every track at once: ``log w -
+    log sd``, ``log median`` and ``1 / sd``; a class with fewer terms is padded with a term of
+    weight 0 (constant -inf), which the log-sum-exp ignores."""
+    names = FEATURES[:3]
+    width = max(len(KINEMATICS[f][k]) for f in names for k in range(len(CLASSES)))
+    c = np.full((len(names), len(CLASSES), width), -np.inf)
+    lm = np.zeros((len(names), len(CLASSES), width))
+    inv = np.zeros((len(names), len(CLASSES), width))
+    for f, name in enumerate(names):
+        for k in range(len(CLASSES)):
+            for j, (w, m, sd) in enumerate(KINEMATICS[name][k]):
+                c[f, k, j] = math.log(w) - math.log(sd)
+                lm[f, k, j], inv[f, k, j] = math.log(m), 1.0 / sd
     return c, lm, inv
 
 
-_MIXTURES = {name: _mixture_arrays(name) for name in FEATURES[:3]}
+_MIX_C, _MIX_LM, _MIX_INV = _mixture_arrays()
+_FLOORS = np.array([FEATURE_FLOOR[f] for f in FEATURES[:3]])
 
 
 def kinematic_loglik_batch(feats: F64) -> F64:
     """Per track and class, the sum over features of ``KINEMATIC_WEIGHT`` times the log
     mixture density (``KINEMATICS``), plus ``HOVER_LOGLIK`` per unit hover fraction for
     multirotors. ``feats`` (N, 4) in ``FEATURES`` order, NaN where a feature is undefined
-    (it then adds nothing). Returns (N, len(CLASSES))."""
-    out = np.zeros((feats.shape[0], len(CLASSES)))
-    for f, name in enumerate(FEATURES[:3]):
-        x = feats[:, f]
-        have = ~np.isnan(x)
-        c, lm, inv = _MIXTURES[name]
-        lx = np.log(np.maximum(np.where(have, x, 1.0), FEATURE_FLOOR[name]))
-        v = c - 0.5 * ((lx[:, None, None] - lm) * inv) ** 2  # (N, class, term)
-        top = v.max(axis=2)
-        lse = top + np.log(np.exp(v - top[..., None]).sum(axis=2))
-        out += np.where(have[:, None], KINEMATIC_WEIGHT * lse, 0.0)
+    (it then adds nothing). Returns (N, len(CLASSES)). All features in one pass: (track,
+    feature, class, term) arrays."""
+    x = feats[:, :3]
+    have = ~np.isnan(x)
+    lx = np.log(np.maximum(np.where(have, x, 1.0), _FLOORS))  # (N, feature)
+    v = _MIX_C - 0.5 * ((lx[:, :, None, None] - _MIX_LM) * _MIX_INV) ** 2
+    top = v.max(axis=3)
+    lse = top + np.log(np.exp(v - top[..., None]).sum(axis=3))  # (N, feature, class)
+    out: F64 = np.where(have[:, :, None], KINEMATIC_WEIGHT * lse, 0.0).sum(axis=1)
     hover = feats[:, 3]
     out[:, 0] += np.where(np.isnan(hover), 0.0, HOVER_LOGLIK * np.nan_to_num(hover))
     return out
 
 
 def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64) -> F64:
-    """Population standard deviation of each row of ``x`` over its ``mask``ed entries."""
-    m = np.where(mask, x, 0.0).sum(axis=1) / n
-    d = np.where(mask, x - m[:, None], 0.0)
-    out: F64 = np.sqrt(np.maximum((d * d).sum(axis=1) / n, 0.0))
+    """Population standard deviation of each row of ``x`` (..., N, L) over the ``mask``ed
+    (N, L) entries of the row; ``n`` (N,) their counts."""
+    m = np.where(mask, x, 0.0).sum(axis=-1) / n
+    d = np.where(mask, x - m[..., None], 0.0)
+    out: F64 = np.sqrt(np.maximum((d * d).sum(axis=-1) / n, 0.0))
     return out
 
 
@@ -207,19 +211,22 @@ def kinematic_features_batch(
     N = len(hists)
     out = np.full((N, len(FEATURES)), np.nan)
     lens = np.fromiter((len(h) for h in hists), dtype=np.int64, count=N)
-    if N == 0 or int(lens.max()) == 0:
+    total = int(lens.sum())
+    if total == 0:
         return out
     L = int(lens.max())
     valid = np.arange(L)[None, :] < lens[:, None]  # (N, L): sample j of track i exists
     A = np.zeros((N, L, 5))
-    A[valid] = np.array([s for h in hists for s in h], dtype=float).reshape(-1, 5)
-    T, ve, vn, vu, u = (A[..., c] for c in range(5))
+    A[valid] = np.fromiter(
+        chain.from_iterable(chain.from_iterable(hists)), float, 5 * total
+    ).reshape(-1, 5)
+    T, ve, vn, u = A[..., 0], A[..., 1], A[..., 2], A[..., 4]
     rows = np.arange(N)
     ok = (lens >= 5) & (T[rows, np.maximum(lens - 1, 0)] - T[:, 0] >= MIN_WINDOW_S)
     n = np.maximum(lens, 1).astype(float)
     sp = np.hypot(ve, vn)
-    out[:, 0] = _masked_sd(sp, valid, n)
-    out[:, 2] = _masked_sd(vu, valid, n)
+    SV = np.stack([sp, A[..., 3]])  # (2, N, L): horizontal and vertical speed, one pass
+    out[:, 0], out[:, 2] = _masked_sd(SV, valid, n)
     high = np.where(valid, u, np.inf).min(axis=1) >= HOVER_MIN_ALT_M
     out[:, 3] = np.where(high, (valid & (sp < HOVER_MPS)).sum(axis=1) / n, np.nan)
     heading = np.arctan2(ve, vn)
