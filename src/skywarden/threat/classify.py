@@ -372,6 +372,8 @@ class Classifier:
         """Log-likelihood per track and class of ``rf_hits`` in ``rf_scans`` (see P_EMITTER):
         a mixture of binomials for drones, the coincidence binomial for the rest; 0 for a
         track no RF scan could have heard. (N, len(CLASSES))."""
+        if not any(ev.rf_scans or ev.rf_hits for ev in evs):  # a site without RF sensors
+            return np.zeros((len(evs), len(CLASSES)))
         k = np.array([ev.rf_hits for ev in evs], dtype=float)
         n = np.maximum(np.array([ev.rf_scans for ev in evs], dtype=float), k)
         silent = k * math.log(P_COINCIDE) + (n - k) * math.log(1.0 - P_COINCIDE)
