@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -134,6 +135,17 @@ def _stack_shared(arrays: list[F64]) -> F64:
     return np.stack(arrays)
 
 
+class _Promoted(NamedTuple):
+    """Tracks just made from pending plots, not yet updated with their second plot."""
+
+    rows: I64  # their bank rows
+    dets: I64  # the second plots: detection indices of this report
+    first: list[Detection]  # the first plots (the classifier's evidence)
+
+
+_NO_PROMOTION = _Promoted(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
+
+
 @dataclass
 class _Bearing:
     t: float
@@ -184,8 +196,6 @@ class Tracker:
         self._pending: dict[str, PendingPlots] = {}
         # the largest position variance any motion model adds in 1 s (per axis, x dt^3 after)
         self._q_pos_rate = max(float(m.Q(np.ones(1))[0, 0, 0]) for m in self.models)
-        self._promoted_dets = np.zeros(0, dtype=np.int64)  # see _promote_pending
-        self._promoted_first: list[Detection] = []
         self._ambiguity = np.zeros(0, dtype=np.int64)
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
@@ -266,15 +276,15 @@ class Tracker:
             else:
                 ta, da = self._assign(ti, dj, cost, forced, len(dets))
             assigned_dets[da] = True
-        rows = np.zeros(0, dtype=np.int64)
-        self._promoted_dets, self._promoted_first = rows, []
+        promoted = _NO_PROMOTION
         if dets and sm.spatial_dims and self.cfg.pending_plots:
-            rows = self._promote_pending(t, sm, dets, Z, R, SP, ~assigned_dets)
+            promoted = self._promote_pending(t, sm, dets, Z, R, SP, ~assigned_dets)
+        rows = promoted.rows
         if ta.shape[0] or rows.shape[0]:
             # one filter pass for the assigned tracks and the tracks just made from pending
             # plots: rows are independent, so the numbers are those of two passes
             hit = self._update(
-                np.concatenate([ta, rows]), np.concatenate([da, self._promoted_dets]), sm, Z, R
+                np.concatenate([ta, rows]), np.concatenate([da, promoted.dets]), sm, Z, R
             )
         if ta.shape[0]:
             dscore = math.log(sm.pd) + hit[: ta.shape[0]] - self._loglam[da]
@@ -290,12 +300,12 @@ class Tracker:
                     for i, j in zip(ta.tolist(), da.tolist(), strict=True)
                 )
         if rows.shape[0]:
-            self._finish_promoted(rows, hit[ta.shape[0] :], dets, sm, t)
+            self._finish_promoted(promoted, hit[ta.shape[0] :], dets, sm, t)
             grow = np.zeros(self.bank.n - updated.shape[0], dtype=bool)
             updated = np.concatenate([updated, grow])
             touched = np.concatenate([touched, grow])
             updated[rows] = True
-            assigned_dets[self._promoted_dets] = True
+            assigned_dets[promoted.dets] = True
         if sm.spatial_dims and self.cfg.pending_plots and sm.spec.id in self._pending:
             log_miss = math.log(max(1.0 - sm.pd, 1e-6))
             mcfg = self.cfg.management
@@ -542,19 +552,14 @@ class Tracker:
         R: F64,
         SP: F64,
         free: NDArray[np.bool_],
-    ) -> I64:
+    ) -> _Promoted:
         """Pair this report's free plots with the sensor's pending plots (``tracking.pending``):
         each pair becomes a tentative track, predicted to ``t``; ``process`` updates it with
-        its second plot in the same pass as the assigned tracks, then ``_finish_promoted``.
-        Returns the new rows; ``self._promoted_dets`` holds the plots they took and
-        ``self._promoted_first`` the first plots."""
-        self._promoted_dets = np.zeros(0, dtype=np.int64)
-        self._promoted_first = []
-        empty = np.zeros(0, dtype=np.int64)
+        its second plot in the same pass as the assigned tracks, then ``_finish_promoted``."""
         pend = self._pending.get(sm.spec.id)
         fidx = np.flatnonzero(free)
         if pend is None or pend.n == 0 or fidx.shape[0] == 0:
-            return empty
+            return _NO_PROMOTION
         # coarse: a bound on each plot's predicted spread from its initial covariance alone
         # (position, plus velocity times the elapsed time), no filter work for the thousands
         # of clutter plots that nothing will ever pair with
@@ -569,7 +574,7 @@ class Tracker:
         radius = g * (sd + self._det_sd(sm, det_pos)) + 1.0
         pi, fj = spatial_candidates(pend.x[:, :k], radius, det_pos)
         if pi.shape[0] == 0:
-            return empty
+            return _NO_PROMOTION
         # fine: the IMM prediction of the candidate plots only, and the chi-square gate
         cand, inv = np.unique(pi, return_inverse=True)
         xs, Ps, mus = imm.predict_unmixed(
@@ -581,12 +586,12 @@ class Tracker:
         ok = d2 < chi2_gate(sm.kind.dim, self.cfg.p_gate)
         pi, dj, ll = pi[ok], dj[ok], ll[ok]
         if pi.shape[0] == 0:
-            return empty
+            return _NO_PROMOTION
         llr = math.log(sm.pd) + ll - self._loglam[dj]
         cost = -(llr - math.log(max(1.0 - sm.pd, 1e-6)))
         pa, da = self.associator.associate(pi, dj, cost, pend.n, len(dets))
         if pa.shape[0] == 0:
-            return empty
+            return _NO_PROMOTION
         first = [pend.dets[i] for i in pa.tolist()]
         _, _, t0, score, score0 = pend.take(pa)
         n0 = self.bank.n
@@ -604,17 +609,16 @@ class Tracker:
                 t_state=np.full(pa.shape[0], t),
             )
         )
-        self._promoted_dets, self._promoted_first = da, first
-        return np.arange(n0, self.bank.n, dtype=np.int64)
+        return _Promoted(np.arange(n0, self.bank.n, dtype=np.int64), da, first)
 
     def _finish_promoted(
-        self, rows: I64, hit_ll: F64, dets: list[Detection], sm: SensorModel, t: float
+        self, promoted: _Promoted, hit_ll: F64, dets: list[Detection], sm: SensorModel, t: float
     ) -> None:
         """Score, history and classifier evidence of the tracks ``_promote_pending`` made,
         once their second plot has updated them (``hit_ll``: its log-likelihood)."""
-        da = self._promoted_dets
+        rows, da = promoted.rows, promoted.dets
         self.bank.score[rows] += math.log(sm.pd) + hit_ll - self._loglam[da]
-        for r, d in zip(rows.tolist(), self._promoted_first, strict=True):
+        for r, d in zip(rows.tolist(), promoted.first, strict=True):
             self.last_assignments.append((str(int(self.bank.uid[r])), d, 1))
         self._after_update(rows, da, dets, sm, t)
         self.counters.inc("initiated.from_pending", int(rows.shape[0]))
