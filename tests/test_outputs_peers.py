@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,9 @@ def test_stalled_sapient_node_never_blocks_and_stays_bounded() -> None:
             held.append(w)  # accept, then read nothing: the socket buffers fill up
 
         srv = await asyncio.start_server(never_read, "127.0.0.1", 0, limit=1024)
+        # a fixed, small receive buffer (inherited by the accepted socket): without it the
+        # kernel may autotune loopback buffers to megabytes and swallow the whole test load
+        srv.sockets[0].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         port = srv.sockets[0].getsockname()[1]
         peer = SapientPeer(
             SapientOutput("up", "127.0.0.1", port, HIGHER, rate_s=1e-6), OWN, ORIGIN, 50,
