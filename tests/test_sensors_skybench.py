@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -132,9 +133,41 @@ def test_fast_scan_path_equals_detection_by_detection(name: str, bench_dir: Path
             slow = tuple(parse_detection(d, s, float(obj["t"])) for d in obj["detections"])
             if fast is not None:
                 fast_used += 1
-                assert len(fast) == len(slow)
-                assert all(_same(a, b) for a, b in zip(fast, slow, strict=True))
+                dets, stacked = fast
+                assert len(dets) == len(slow)
+                assert all(_same(a, b) for a, b in zip(dets, slow, strict=True))
+                # the arrays handed to the tracker are the detections, stacked
+                assert stacked.kind is s.measures
+                assert np.array_equal(stacked.Z, np.stack([d.z for d in slow]))
+                assert all(np.array_equal(d.R, stacked.R) for d in slow)
+                assert all(np.array_equal(d.sensor_pos, stacked.sensor_pos) for d in slow)
+                assert all(d.identity is None and "transmitter" not in d.attrs for d in dets)
     assert fast_used > 0
+
+
+@pytest.mark.parametrize("name", ["radar3d_site", "plots2d_N10_C50"])
+def test_tracker_given_the_arrays_tracks_as_without_them(name: str, bench_dir: Path) -> None:
+    """The stacked arrays a bulk-parsed scan carries only save the tracker work: with them
+    and without them it holds the same tracks, to the last bit, scan after scan."""
+    from skywarden.tracking.tracker import Tracker
+
+    r = SkybenchReader.open(bench_dir / f"{name}.scenario.jsonl")
+    with_arrays, without = Tracker(r.site.sensors), Tracker(r.site.sensors)
+    stacked_used = 0
+    for i, scan in enumerate(r):
+        if i == 150:
+            break
+        stacked_used += scan.stacked is not None
+        with_arrays.process(scan.t, scan.sensor_id, scan.detections, scan.complete, scan.stacked)
+        without.process(scan.t, scan.sensor_id, list(scan.detections), scan.complete)
+        a, b = with_arrays.tracks(), without.tracks()
+        assert [t.id for t in a] == [t.id for t in b]
+        assert all(
+            np.array_equal(x.x, y.x) and np.array_equal(x.P, y.P) for x, y in zip(a, b, strict=True)
+        )
+    r.close()
+    assert stacked_used >= 100
+    assert with_arrays.stats() == without.stats()
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,21 @@ class Detection:
         return None
 
 
+@dataclass(frozen=True, eq=False)
+class StackedDetections:
+    """A report's detections as the arrays they were made from (``Detection.many``): row ``i``
+    of ``Z`` is ``detections[i].z``, and every detection shares ``R`` and ``sensor_pos``.
+
+    A parser that has them passes them beside the detections, so the tracker stacks nothing
+    and walks no detection in Python to learn what the parser already knew: one kind, one
+    noise model, one sensor position, no cooperative identity."""
+
+    kind: MeasurementKind
+    Z: Mat  # (K, dim)
+    R: Mat  # (dim, dim)
+    sensor_pos: Vec  # (3,)
+
+
 def positions_enu(kind: MeasurementKind, Z: Mat, sensor_pos: Vec) -> Mat:
     """:meth:`Detection.position_enu` for a stack of measurements ``Z`` (K, dim) of one kind,
     vectorised: (K, 3). ``sensor_pos`` is one position (3,) or one per row (K, 3). Raises

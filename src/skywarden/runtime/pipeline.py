@@ -96,7 +96,7 @@ class Pipeline:
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in sorted(scans, key=lambda s: s.t):
-            self.tracker.process(s.t, s.sensor_id, s.detections, s.complete)
+            self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
             self.launch.observe_assignments(self.tracker.last_assignments)

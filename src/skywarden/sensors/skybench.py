@@ -36,7 +36,7 @@ import numpy as np
 
 from skywarden.core.counters import Counters
 from skywarden.core.errors import ConfigError, InputRejected
-from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.observation import Detection, MeasurementKind, StackedDetections
 from skywarden.core.site import SensorSpec, Site, site_from_skybench_header
 
 _KEYS: dict[MeasurementKind, tuple[str, ...]] = {
@@ -58,6 +58,7 @@ class Scan:
     detections: tuple[Detection, ...]
     line_no: int = 0
     complete: bool = True  # everything the sensor saw in one look (see Tracker.process)
+    stacked: StackedDetections | None = None  # the detections as arrays, when parsed in bulk
 
 
 @dataclass(frozen=True)
@@ -158,18 +159,21 @@ def parse_scan_line(line: str, sensors: Mapping[str, SensorSpec], line_no: int =
     sensor = sensors[sid]
     fast = _fast_detections(dets, sensor, t)
     if fast is not None:
-        return Scan(t, sid, fast, line_no)
+        return Scan(t, sid, fast[0], line_no, stacked=fast[1])
     return Scan(t, sid, tuple(parse_detection(d, sensor, t) for d in dets), line_no)
 
 
 _NUMBER = (float, int)
 
 
-def _fast_detections(dets: list[Any], sensor: SensorSpec, t: float) -> tuple[Detection, ...] | None:
+def _fast_detections(
+    dets: list[Any], sensor: SensorSpec, t: float
+) -> tuple[tuple[Detection, ...], StackedDetections] | None:
     """The whole scan checked at once with numpy: the same rules as :func:`parse_detection`,
     for the common case where every detection is well formed (a radar scan of thousands of
-    plots parses several times faster). Returns None at the first doubt; the caller then
-    parses detection by detection, which finds the exact reason to reject."""
+    plots parses several times faster). Returns the detections and the arrays they were made
+    from, or None at the first doubt; the caller then parses detection by detection, which
+    finds the exact reason to reject."""
     kind = sensor.measures
     if kind is MeasurementKind.POSITION_ID or not dets:
         return None
@@ -202,10 +206,11 @@ def _fast_detections(dets: list[Any], sensor: SensorSpec, t: float) -> tuple[Det
             rcs_f.append(float(v))
         else:
             return None
+    R = _sensor_R(sensor)
     return Detection.many(
-        t, sensor.id, kind, Z, _sensor_R(sensor), sensor.position_enu, rcs_f,
+        t, sensor.id, kind, Z, R, sensor.position_enu, rcs_f,
         {"sensor_kind": sensor.kind.value},
-    )  # fmt: skip
+    ), StackedDetections(kind, Z, R, sensor.position_enu)  # fmt: skip
 
 
 class SkybenchReader:

@@ -25,7 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.core.counters import Counters
-from skywarden.core.observation import Detection, MeasurementKind, positions_enu
+from skywarden.core.observation import (
+    Detection,
+    MeasurementKind,
+    StackedDetections,
+    positions_enu,
+)
 from skywarden.core.site import SensorSpec
 from skywarden.core.track import TrackState
 from skywarden.tracking import imm, kalman
@@ -126,13 +131,24 @@ def _inside_coverage(sm: SensorModel, pos: F64) -> NDArray[np.bool_]:
     return inside
 
 
-def _stack_shared(arrays: list[F64]) -> F64:
-    """``np.stack``, but one read-only broadcast view when every element is the same object
-    (a sensor's data-sheet R shared by all its plots: thousands per radar scan)."""
-    first = arrays[0]
-    if all(a is first for a in arrays):
-        return np.broadcast_to(first, (len(arrays), *first.shape))
-    return np.stack(arrays)
+def _position_spread(sm: SensorModel, max_range_m: float) -> float:
+    """Square root of the trace of a detection's position covariance (m); for a polar radar,
+    at ``max_range_m``, where the angles' share of it is largest."""
+    sig = sm.spec.sigma
+    if sm.kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        r = max_range_m
+        return math.sqrt(sig["range_m"] ** 2 + (r * sig["az_rad"]) ** 2 + (r * sig["el_rad"]) ** 2)
+    return math.sqrt(float(np.trace(sm.spec.R()[:3, :3])))
+
+
+class _Report(NamedTuple):
+    """One report's valid detections and their arrays."""
+
+    dets: list[Detection]
+    Z: F64  # (K, dim)
+    R: F64  # (K, dim, dim), a broadcast view when shared
+    SP: F64  # (K, 3) sensor positions, likewise
+    cooperative: bool  # some detection carries an identity or a transmitter key
 
 
 class _Promoted(NamedTuple):
@@ -197,6 +213,14 @@ class Tracker:
         # the largest position variance any motion model adds in 1 s (per axis, x dt^3 after)
         self._q_pos_rate = max(float(m.Q(np.ones(1))[0, 0, 0]) for m in self.models)
         self._ambiguity = np.zeros(0, dtype=np.int64)
+        # the detection spread of each spatial sensor whose spread does not depend on the
+        # report (all but a polar radar without a stated range)
+        self._det_sd_fixed = {
+            sid: _position_spread(sm, sm.spec.max_range_m or 0.0)
+            for sid, sm in self.sensors.items()
+            if sm.spatial_dims
+            and (sm.kind is not MeasurementKind.RANGE_AZ_EL_RADIAL or sm.spec.max_range_m)
+        }
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
 
@@ -211,6 +235,7 @@ class Tracker:
         sensor_id: str,
         detections: Sequence[Detection],
         complete_scan: bool = True,
+        stacked: StackedDetections | None = None,
     ) -> None:
         """Use one sensor report (possibly empty: the sensor looked and saw nothing).
 
@@ -219,6 +244,9 @@ class Tracker:
         Sensors that report object by object (SAPIENT DetectionReports, ASTERIX target
         reports, JSON posts) pass False: a track then counts as missed by the sensor only
         when a whole ``update_s`` period went by without a report of it.
+
+        ``stacked``: the same detections as arrays, when the parser made them in bulk
+        (``skybench``): used instead of stacking them again.
         """
         sm = self.sensors.get(sensor_id)
         if sm is None:
@@ -230,7 +258,7 @@ class Tracker:
         if t < self.time - self.cfg.time_tolerance_s:
             self.counters.inc("rejected.time_backwards")
             return
-        dets, Z = self._valid(detections, sm)
+        dets, Z, R, SP, cooperative = self._valid(detections, sm, stacked)
         self._first_scan.setdefault(sensor_id, t)
         self.last_assignments = []
         self._predict(t)
@@ -247,8 +275,6 @@ class Tracker:
         explained = np.zeros(len(dets), dtype=bool)  # went to an established track
         ta = da = np.zeros(0, dtype=np.int64)
         if dets:
-            R = _stack_shared([d.R for d in dets])
-            SP = _stack_shared([d.sensor_pos for d in dets])
             if cmap is not None:
                 cells = cmap.cells(Z, sm.spec.position_enu)
                 self._loglam = self._loglam + cmap.log_ratio(cells)
@@ -259,7 +285,7 @@ class Tracker:
             conf = self.bank.status[ti] != TENTATIVE
             blocked[dj[conf]] = True
             self._ambiguity = np.bincount(dj, minlength=len(dets))
-            forced = self._identity_pairs(dets)
+            forced = self._identity_pairs(dets) if cooperative else {}
             llr = math.log(sm.pd) + ll - self._loglam[dj]
             miss = np.full(ti.shape[0], math.log(max(1.0 - sm.pd, 1e-6)))
             if sm.hears_drones_only and self._drone_prior:
@@ -402,29 +428,59 @@ class Tracker:
     # ------------------------------------------------------------------ steps
 
     def _valid(
-        self, detections: Sequence[Detection], sm: SensorModel
-    ) -> tuple[list[Detection], F64]:
+        self, detections: Sequence[Detection], sm: SensorModel, stacked: StackedDetections | None
+    ) -> _Report:
         """Drop (and count) detections of the wrong kind, non-finite or negative ranges;
-        return the rest and their measurements stacked (K, dim)."""
-        dets = [d for d in detections if d.kind is sm.kind]
-        if len(dets) < len(detections):
-            self.counters.inc("rejected.kind_mismatch", len(detections) - len(dets))
-        if not dets:
-            return dets, np.zeros((0, sm.kind.dim))
-        Z = np.stack([d.z for d in dets])
-        ok = np.isfinite(Z).all(axis=1)
-        Rs = {id(d.R): d.R for d in dets}
-        if not all(np.isfinite(R).all() for R in Rs.values()):
-            ok &= np.array([bool(np.isfinite(d.R).all()) for d in dets])
+        return the rest with their measurements (K, dim), noise (K, dim, dim) and sensor
+        positions (K, 3) stacked."""
+        kind = sm.kind
+        R1: F64 | None
+        SP1: F64 | None
+        if stacked is not None and stacked.kind is kind and stacked.Z.shape[0] == len(detections):
+            dets = list(detections)
+            Z = stacked.Z
+            ok = np.isfinite(Z).all(axis=1) & bool(np.isfinite(stacked.R).all())
+            R1, SP1 = stacked.R, stacked.sensor_pos
+        else:
+            dets = [d for d in detections if d.kind is kind]
+            if len(dets) < len(detections):
+                self.counters.inc("rejected.kind_mismatch", len(detections) - len(dets))
+            if not dets:
+                return _Report(dets, np.zeros((0, kind.dim)), np.zeros((0, kind.dim, kind.dim)),
+                               np.zeros((0, 3)), False)  # fmt: skip
+            Z = np.stack([d.z for d in dets])
+            ok = np.isfinite(Z).all(axis=1)
+            Rs = {id(d.R): d.R for d in dets}
+            if not all(np.isfinite(R).all() for R in Rs.values()):
+                ok &= np.array([bool(np.isfinite(d.R).all()) for d in dets])
+            R1 = next(iter(Rs.values())) if len(Rs) == 1 else None
+            SP1 = (
+                dets[0].sensor_pos
+                if all(d.sensor_pos is dets[0].sensor_pos for d in dets)
+                else None
+            )
         self.counters.inc("rejected.not_finite", int((~ok).sum()))
-        if sm.kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        if kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
             neg = ok & (Z[:, 0] <= 0)
             self.counters.inc("rejected.negative_range", int(neg.sum()))
             ok &= ~neg
-        if ok.all():
-            return dets, Z
-        keep: list[bool] = np.asarray(ok, dtype=bool).tolist()
-        return [d for d, k in zip(dets, keep, strict=True) if k], Z[ok]
+        if not ok.all():
+            keep: list[bool] = np.asarray(ok, dtype=bool).tolist()
+            dets = [d for d, k in zip(dets, keep, strict=True) if k]
+            Z = Z[ok]
+        K = len(dets)
+        # one read-only broadcast view where every detection shares the object (a sensor's
+        # data-sheet R: thousands of plots per radar scan)
+        R = np.broadcast_to(R1, (K, *R1.shape)) if R1 is not None else np.stack([d.R for d in dets])
+        SP = (
+            np.broadcast_to(SP1, (K, 3))
+            if SP1 is not None
+            else np.stack([d.sensor_pos for d in dets])
+        )
+        cooperative = stacked is None and any(
+            d.identity is not None or "transmitter" in d.attrs for d in dets
+        )
+        return _Report(dets, Z, R, SP, cooperative)
 
     def _predict(self, t: float) -> None:
         b = self.bank
@@ -477,13 +533,11 @@ class Tracker:
         return ti, dj, d2, ll
 
     def _det_sd(self, sm: SensorModel, det_pos: F64) -> float:
-        sig = sm.spec.sigma
-        if sm.kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
-            r = sm.spec.max_range_m or float(np.max(np.linalg.norm(det_pos, axis=1)))
-            return math.sqrt(
-                sig["range_m"] ** 2 + (r * sig["az_rad"]) ** 2 + (r * sig["el_rad"]) ** 2
-            )
-        return math.sqrt(float(np.trace(sm.spec.R()[:3, :3])))
+        """A bound on a detection's position spread (m): the gate's detection term."""
+        fixed = self._det_sd_fixed.get(sm.spec.id)
+        if fixed is not None:
+            return fixed
+        return _position_spread(sm, float(np.max(np.linalg.norm(det_pos, axis=1))))
 
     def _identity_pairs(self, dets: list[Detection]) -> dict[int, int]:
         """Detection index -> track row for cooperative reports whose identity a track holds."""
