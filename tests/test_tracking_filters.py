@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from skywarden.core.observation import MeasurementKind
 from skywarden.tracking import imm, kalman
-from skywarden.tracking.measurement import innovation, measure
+from skywarden.tracking.measurement import innovation, measure, predict_measurement
 from skywarden.tracking.motion import ConstantVelocity, CoordinatedTurn, NearHover, cwna_Q
 
 
@@ -133,6 +133,34 @@ def test_covariances_stay_symmetric_positive_definite(
     X, P = kalman.update(X, P, y, H, R)
     assert np.allclose(P, np.swapaxes(P, 1, 2))
     assert np.linalg.eigvalsh(P[0]).min() > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    kind=st.sampled_from([MeasurementKind.XY, MeasurementKind.XYZ, MeasurementKind.POSITION_ID]),
+    n=st.integers(1, 12),
+)
+def test_selection_H_gives_the_matrix_form_bit_for_bit(
+    seed: int, kind: MeasurementKind, n: int
+) -> None:
+    """A linear measurement's H given as its size (slices) yields exactly what the matrix of
+    ones and zeros yields: S, the updated state and covariance, to the last bit."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, 6, 6)) * rng.uniform(0.1, 100.0, size=(n, 1, 1))
+    P = A @ np.swapaxes(A, 1, 2) + np.eye(6)
+    X = rng.normal(size=(n, 6)) * 500.0
+    h, H = measure(kind, X, np.zeros(3))
+    h_sel, m = predict_measurement(kind, X, np.zeros(3))
+    assert m == kind.dim and np.array_equal(h, h_sel)
+    R = np.diag(rng.uniform(0.5, 50.0, size=kind.dim))
+    y = innovation(kind, h + rng.normal(size=h.shape) * 10.0, h)
+    S = kalman.innovation_cov(P, H, R)
+    assert np.array_equal(S, kalman.innovation_cov(P, m, R))
+    S_inv, _ = kalman.inv_logdet(S)
+    x1, P1 = kalman.update(X, P, y, H, R, S_inv=S_inv)
+    x2, P2 = kalman.update(X, P, y, m, R, S_inv=S_inv)
+    assert np.array_equal(x1, x2) and np.array_equal(P1, P2)
 
 
 def test_cwna_doctest_values() -> None:

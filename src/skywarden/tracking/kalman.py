@@ -2,6 +2,10 @@
 
 Shapes: ``x`` (N, n), ``P`` (N, n, n), ``F``/``Q`` (N, n, n), ``y`` (N, m), ``H`` (N, m, n),
 ``R`` (N, m, m) or (m, m). Symbols as in Bar-Shalom 2001, ch. 5 and filterpy.
+
+``H`` may also be an int ``m``: the selection ``[I_m 0]`` of a linear measurement (plots,
+positions), which is applied by slicing: ``H P H' = P[:m, :m]``, ``P H' = P[:, :m]``. Every
+product with a one or a zero of ``H`` is exact, so the results are the matrix form's.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ def predict(x: F64, P: F64, F: F64, Q: F64) -> tuple[F64, F64]:
     return x, symmetrize(P)
 
 
-def innovation_cov(P: F64, H: F64, R: F64) -> F64:
+def innovation_cov(P: F64, H: F64 | int, R: F64) -> F64:
     """``S = H P H' + R``."""
+    if isinstance(H, int):
+        return P[..., :H, :H] + R  # S = P[:m, :m] + R
     return H @ P @ np.swapaxes(H, -1, -2) + R
 
 
 def update(
-    x: F64, P: F64, y: F64, H: F64, R: F64, S: F64 | None = None, S_inv: F64 | None = None
+    x: F64, P: F64, y: F64, H: F64 | int, R: F64, S: F64 | None = None, S_inv: F64 | None = None
 ) -> tuple[F64, F64]:
     """Measurement update with innovation ``y`` (already ``z - h(x)``, angles wrapped).
 
@@ -40,10 +46,15 @@ def update(
         if S is None:
             S = innovation_cov(P, H, R)  # S = H P H' + R
         S_inv, _ = inv_logdet(S)
-    HT = np.swapaxes(H, -1, -2)
-    K = P @ HT @ S_inv  # K = P H' S^-1
+    n = P.shape[-1]
+    if isinstance(H, int):
+        K = P[..., :, :H] @ S_inv  # K = P H' S^-1
+        I_KH = np.broadcast_to(np.eye(n), P.shape).copy()
+        I_KH[..., :, :H] -= K  # I - K H: K fills H's first m columns
+    else:
+        K = P @ np.swapaxes(H, -1, -2) @ S_inv  # K = P H' S^-1
+        I_KH = np.eye(n) - K @ H
     x = x + (K @ y[..., None])[..., 0]  # x = x + K y
-    I_KH = np.eye(P.shape[-1]) - K @ H
     P = I_KH @ P @ np.swapaxes(I_KH, -1, -2) + K @ R @ np.swapaxes(K, -1, -2)  # Joseph form
     return x, symmetrize(P)
 

@@ -46,7 +46,7 @@ from skywarden.tracking.clutter_map import ClutterMap, ClutterMapConfig
 from skywarden.tracking.gating import all_pairs, chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import init_from_measurements, triangulate
 from skywarden.tracking.management import ManagementConfig, manage
-from skywarden.tracking.measurement import innovation, measure
+from skywarden.tracking.measurement import innovation, predict_measurement
 from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import ConstantVelocity, CoordinatedTurn, MotionModel, NearHover
 from skywarden.tracking.pending import PendingPlots
@@ -499,7 +499,7 @@ class Tracker:
     def _pair_scores(
         self, kind: MeasurementKind, ti: I64, Zp: F64, Rp: F64, s: F64, xc: F64, Pc: F64
     ) -> tuple[F64, F64]:
-        h, H = measure(kind, xc[ti], s)
+        h, H = predict_measurement(kind, xc[ti], s)
         y = innovation(kind, Zp, h)
         S = kalman.innovation_cov(Pc[ti], H, Rp)
         d2, ll, _ = kalman.gate_scores(y, S)
@@ -581,7 +581,7 @@ class Tracker:
         P = b.P[ta].reshape(K * M, 6, 6)
         Zr = np.repeat(Z[da], M, axis=0)
         Rr = np.repeat(R[da], M, axis=0)
-        h, H = measure(sm.kind, X, sm.spec.position_enu)
+        h, H = predict_measurement(sm.kind, X, sm.spec.position_enu)
         y = innovation(sm.kind, Zr, h)
         S = kalman.innovation_cov(P, H, Rr)
         _, ll, S_inv = kalman.gate_scores(y, S)
@@ -791,7 +791,7 @@ class Tracker:
         K = ti.shape[0]
         X0 = b.x[ti].reshape(K * M, 6)
         P0 = b.P[ti].reshape(K * M, 6, 6)
-        h, H = measure(sm.kind, X0, sm.spec.position_enu)
+        h, H = predict_measurement(sm.kind, X0, sm.spec.position_enu)
         y = innovation(sm.kind, np.repeat(Z[dj], M, axis=0), h)
         Rr = np.repeat(R[dj], M, axis=0)
         S = kalman.innovation_cov(P0, H, Rr)
