@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec
@@ -499,3 +501,33 @@ def test_remote_id_track_takes_the_serial_when_its_transmitter_sends_it() -> Non
     assert len(tracks) == 1
     assert tracks[0].identity == "1588E040445AC004418"
     assert tracks[0].hits == 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.integers(0, 49), max_size=60))
+def test_unique_rows_is_np_unique(rows: list[int]) -> None:
+    """The marking shortcut for a scan's candidate rows returns what np.unique returns."""
+    from skywarden.tracking.tracker import _unique_rows
+
+    r = np.asarray(rows, dtype=np.int64)
+    u, inv = _unique_rows(r, 50)
+    u_ref, inv_ref = np.unique(r, return_inverse=True)
+    assert np.array_equal(u, u_ref) and np.array_equal(inv, inv_ref.ravel())
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=st.lists(st.sampled_from([0.5, 1.0, 1.0, 2.0, 3.25]), min_size=1, max_size=80))
+def test_step_matrices_for_mixed_steps_are_each_rows_own(steps: list[float]) -> None:
+    """Rows with different time steps get each their own step's F, Q and transition matrix,
+    whichever way the distinct steps were grouped (few rows or many)."""
+    from skywarden.tracking import imm
+    from skywarden.tracking.tracker import full_models
+
+    models = full_models()
+    dt = np.asarray(steps)
+    got = imm._step_matrices(dt, models, 0.99)
+    for i, s in enumerate(steps):
+        want = imm._one_step(s, models, 0.99)
+        for g, w in zip(got, want, strict=True):
+            # one shared step comes back unstacked, (M, ...); mixed steps one per row
+            assert np.array_equal(g if g.ndim == w.ndim else g[i], w)

@@ -98,9 +98,11 @@ def predict_unmixed(
 _Step = tuple[F64, F64, F64, F64]  # Pi, F, F', Q
 
 # (models, p_stay, dt) -> (Pi (M, M), F, F', Q (M, n, n)): a scan's tracks mostly share one
-# time step, and the matrices depend on nothing else
+# time step, and the matrices depend on nothing else; (models, p_stay, (dt1, dt2, ...)) -> the
+# same stacked over a few distinct steps (S, M, ...)
 _STEP_CACHE: dict[tuple[object, ...], _Step] = {}
 _STEP_CACHE_MAX = 4096
+_FEW_ROWS = 64
 
 
 def _step_matrices(
@@ -111,15 +113,31 @@ def _step_matrices(
     ps = p_stay if isinstance(p_stay, float | int) else tuple(p_stay)
     if dt.shape[0] and bool((dt == dt[0]).all()):
         return _one_step(float(dt[0]), models, ps)
-    steps, inv = np.unique(dt, return_inverse=True)
-    if steps.shape[0] > 16:  # irregular steps: build them all directly
+    # the distinct steps; for a few rows (pending plots of two or three scans) a Python set,
+    # which beats np.unique's sort by several microseconds at that size
+    few = dt.shape[0] <= _FEW_ROWS
+    steps = sorted(set(dt.tolist())) if few else np.unique(dt).tolist()
+    if len(steps) > 16:  # irregular steps: build them all directly
         Pi = transition_matrix(len(models), p_stay, dt)
         F = np.stack([m.F(dt) for m in models], axis=1)
         Q = np.stack([m.Q(dt) for m in models], axis=1)
         return Pi, F, np.swapaxes(F, -1, -2), Q
-    per = [_one_step(s, models, ps) for s in steps.tolist()]
-    Pi, F, FT, Q = (np.stack([p[k] for p in per])[inv] for k in range(4))
-    return Pi, F, FT, Q
+    key = (models, ps, tuple(steps))
+    stacked = _STEP_CACHE.get(key)
+    if stacked is None:
+        per = [_one_step(s, models, ps) for s in steps]
+        Pi, F, FT, Q = (np.stack([p[k] for p in per]) for k in range(4))
+        stacked = _cache(key, (Pi, F, FT, Q))
+    inv = np.searchsorted(np.asarray(steps), dt)  # each row's step
+    Pi, F, FT, Q = stacked
+    return Pi[inv], F[inv], FT[inv], Q[inv]
+
+
+def _cache(key: tuple[object, ...], value: _Step) -> _Step:
+    if len(_STEP_CACHE) >= _STEP_CACHE_MAX:
+        _STEP_CACHE.clear()
+    _STEP_CACHE[key] = value
+    return value
 
 
 def _one_step(
@@ -128,17 +146,17 @@ def _one_step(
     key = (models, p_stay, dt)
     hit = _STEP_CACHE.get(key)
     if hit is None:
-        if len(_STEP_CACHE) >= _STEP_CACHE_MAX:
-            _STEP_CACHE.clear()
         d = np.array([dt])
         F = np.stack([m.F(d)[0] for m in models])
-        hit = (
-            transition_matrix(len(models), p_stay, d)[0],
-            F,
-            np.ascontiguousarray(np.swapaxes(F, -1, -2)),
-            np.stack([m.Q(d)[0] for m in models]),
+        hit = _cache(
+            key,
+            (
+                transition_matrix(len(models), p_stay, d)[0],
+                F,
+                np.ascontiguousarray(np.swapaxes(F, -1, -2)),
+                np.stack([m.Q(d)[0] for m in models]),
+            ),
         )
-        _STEP_CACHE[key] = hit
     return hit
 
 
