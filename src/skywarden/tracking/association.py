@@ -121,6 +121,8 @@ class GNNAssociator:
         tcount = np.bincount(ti, minlength=n_tracks)
         dcount = np.bincount(dj, minlength=n_dets)
         simple = (tcount[ti] == 1) & (dcount[dj] == 1)
+        if simple.all():  # every pair alone in its row and column: nothing to solve
+            return ti, dj
         out_t = [ti[simple]]
         out_d = [dj[simple]]
         ti, dj, cost = ti[~simple], dj[~simple], cost[~simple]

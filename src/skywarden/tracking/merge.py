@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.tracking import kalman
 from skywarden.tracking.gating import chi2_gate, spatial_candidates
 
 F64 = NDArray[np.float64]
@@ -60,7 +61,7 @@ class DuplicateResolver:
             self._streak.clear()
             return []
         pos = xc[:, :3]
-        sd = np.sqrt(np.trace(Pc[:, :3, :3], axis1=1, axis2=2))
+        sd = np.sqrt(kalman.block_trace(Pc, 0, 3))
         g = float(np.sqrt(chi2_gate(6, self.cfg.p_gate)))
         radius = np.minimum(g * 2.0 * sd, self.cfg.max_distance_m)
         ti, tj = spatial_candidates(pos, radius, pos)

@@ -18,8 +18,6 @@ scores); the detections are kept for the classifier's evidence of the first plot
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -29,44 +27,52 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-@dataclass
+# the per-plot scalars, one column each of ``PendingPlots.cols``: kept in one array so that
+# adding, taking and dropping plots moves three arrays, not five (these run every scan)
+T, SCORE, SCORE0 = 0, 1, 2
+
+
 class PendingPlots:
     """The pending plots of one sensor."""
 
-    x: F64 = field(default_factory=lambda: np.zeros((0, 6)))  # initial state of each plot
-    P: F64 = field(default_factory=lambda: np.zeros((0, 6, 6)))
-    t: F64 = field(default_factory=lambda: np.zeros(0))
-    score: F64 = field(default_factory=lambda: np.zeros(0))  # L0 + misses * ln(1 - Pd)
-    score0: F64 = field(default_factory=lambda: np.zeros(0))
-    dets: list[Detection] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.x: F64 = np.zeros((0, 6))  # initial state of each plot
+        self.P: F64 = np.zeros((0, 6, 6))
+        self.cols: F64 = np.zeros((0, 3))  # time, score (L0 + misses ln(1 - Pd)), L0
+        self.dets: list[Detection] = []
 
     @property
     def n(self) -> int:
-        return int(self.t.shape[0])
+        return int(self.cols.shape[0])
+
+    @property
+    def t(self) -> F64:
+        out: F64 = self.cols[:, T]
+        return out
 
     def add(self, x: F64, P: F64, t: float, score: F64, dets: list[Detection]) -> None:
+        cols = np.empty((x.shape[0], 3))
+        cols[:, T] = t
+        cols[:, SCORE] = cols[:, SCORE0] = score
         self.x = np.concatenate([self.x, x])
         self.P = np.concatenate([self.P, P])
-        self.t = np.concatenate([self.t, np.full(x.shape[0], t)])
-        self.score = np.concatenate([self.score, score])
-        self.score0 = np.concatenate([self.score0, score])
+        self.cols = np.concatenate([self.cols, cols])
         self.dets.extend(dets)
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         if mask.all():
             return
-        self.x, self.P, self.t = self.x[mask], self.P[mask], self.t[mask]
-        self.score, self.score0 = self.score[mask], self.score0[mask]
+        self.x, self.P, self.cols = self.x[mask], self.P[mask], self.cols[mask]
         idx: list[int] = np.flatnonzero(mask).tolist()
         self.dets = [self.dets[i] for i in idx]
 
-    def take(self, rows: I64) -> tuple[F64, F64, F64, F64, F64]:
-        """Remove ``rows`` and return their (x, P, t, score, score0)."""
-        out = (self.x[rows], self.P[rows], self.t[rows], self.score[rows], self.score0[rows])
+    def take(self, rows: I64) -> tuple[F64, F64, F64]:
+        """Remove ``rows`` and return their (t, score, score0)."""
+        out = self.cols[rows]
         mask = np.ones(self.n, dtype=bool)
         mask[rows] = False
         self.keep(mask)
-        return out
+        return out[:, T], out[:, SCORE], out[:, SCORE0]
 
     def age(self, t: float, log_miss: F64 | None, drop_score: float, max_gap_s: float) -> None:
         """One scan of the sensor went by without pairing them: count the miss (``log_miss``
@@ -74,7 +80,8 @@ class PendingPlots:
         sensor's silence is no evidence) and drop the expired."""
         if self.n == 0:
             return
+        c = self.cols
         if log_miss is not None:
-            self.score = self.score + log_miss
-        keep = (self.score - self.score0 > drop_score) & (t - self.t <= max_gap_s)
+            c[:, SCORE] += log_miss
+        keep = (c[:, SCORE] - c[:, SCORE0] > drop_score) & (t - c[:, T] <= max_gap_s)
         self.keep(keep)

@@ -538,7 +538,7 @@ class Tracker:
         if sm.spatial_dims:
             k = sm.spatial_dims
             det_sd = self._det_sd(sm, det_pos)
-            trk_sd = np.sqrt(np.trace(Pc[:, :k, :k], axis1=1, axis2=2))
+            trk_sd = np.sqrt(kalman.block_trace(Pc, 0, k))
             g = math.sqrt(chi2_gate(sm.kind.dim, self.cfg.p_gate))
             ti, dj = spatial_candidates(xc[:, :k], g * (trk_sd + det_sd) + 1.0, det_pos)
         else:
@@ -641,8 +641,8 @@ class Tracker:
         # of clutter plots that nothing will ever pair with
         k = sm.spatial_dims
         dt = t - pend.t
-        var_pos = np.trace(pend.P[:, :k, :k], axis1=1, axis2=2)
-        var_vel = np.trace(pend.P[:, 3 : 3 + k, 3 : 3 + k], axis1=1, axis2=2)
+        var_pos = kalman.block_trace(pend.P, 0, k)
+        var_vel = kalman.block_trace(pend.P, 3, k)
         q_bound = self._q_pos_rate * dt**3 * k
         sd = np.sqrt(var_pos + dt**2 * var_vel + q_bound)
         fpos = det_pos[fidx]
@@ -669,7 +669,7 @@ class Tracker:
         if pa.shape[0] == 0:
             return _NO_PROMOTION
         first = [pend.dets[i] for i in pa.tolist()]
-        _, _, t0, score, score0 = pend.take(pa)
+        t0, score, score0 = pend.take(pa)
         n0 = self.bank.n
         at = np.searchsorted(cand, pa)  # their states already predicted to t for the gate
         self.bank.add(
