@@ -50,6 +50,16 @@ class PendingPlots:
         out: F64 = self.cols[:, T]
         return out
 
+    @property
+    def score(self) -> F64:
+        out: F64 = self.cols[:, SCORE]
+        return out
+
+    @property
+    def score0(self) -> F64:
+        out: F64 = self.cols[:, SCORE0]
+        return out
+
     def add(self, x: F64, P: F64, t: float, score: F64, dets: list[Detection]) -> None:
         cols = np.empty((x.shape[0], 3))
         cols[:, T] = t
