@@ -203,7 +203,7 @@ def test_gnn_leaves_unlikely_pairs_unassigned() -> None:
 def test_sprt_thresholds_and_transitions() -> None:
     cfg = ManagementConfig(alpha=1e-3, beta=0.1)
     assert cfg.confirm_score == pytest.approx(math.log(0.9 / 1e-3))
-    status = np.array([TENTATIVE, TENTATIVE, CONFIRMED, CONFIRMED], dtype=np.int8)
+    status = np.array([TENTATIVE, TENTATIVE, CONFIRMED, CONFIRMED], dtype=np.int64)
     score = np.array([cfg.confirm_score + 0.1, -5.0, 25.0, 10.0])
     score_max = np.array([0.0, 0.0, 25.0, 25.0])
     t_upd = np.array([10.0, 10.0, 10.0, 10.0])
@@ -223,7 +223,7 @@ def test_sprt_thresholds_and_transitions() -> None:
 
 def test_young_track_leaving_coverage_dies_sooner_than_an_established_one() -> None:
     cfg = ManagementConfig()
-    status = np.array([CONFIRMED, CONFIRMED], dtype=np.int8)
+    status = np.array([CONFIRMED, CONFIRMED], dtype=np.int64)
     score = np.array([cfg.confirm_score + 0.5, 28.0])
     score_max = score.copy()
     t_upd = np.array([0.0, 0.0])
@@ -236,7 +236,7 @@ def test_young_track_leaving_coverage_dies_sooner_than_an_established_one() -> N
 
 def test_tentative_drop_counts_evidence_from_its_initial_score() -> None:
     cfg = ManagementConfig()
-    status = np.array([TENTATIVE, TENTATIVE], dtype=np.int8)
+    status = np.array([TENTATIVE, TENTATIVE], dtype=np.int64)
     score0 = np.array([-4.0, 0.0])  # a birth in clutter starts below the lower threshold
     score = score0.copy()
     updated = np.zeros(2, bool)

@@ -42,8 +42,32 @@ class NewTracks:
     t_state: F64 | None = None  # time of the state when not ``t`` (already predicted)
 
 
+# per-track scalars, one column each of ``TrackBank.f`` (floats) and ``TrackBank.i`` (ints):
+# adding and dropping tracks, every scan, then moves six arrays instead of fifteen
+T, T_FIRST, T_UPDATE, SCORE, SCORE_MAX, SCORE0 = range(6)
+STATUS, HITS, POS_HITS, UID = range(4)
+
+
 class TrackBank:
-    """All tracks of one tracker. ``n`` rows are live; arrays beyond ``n`` are scratch."""
+    """All tracks of one tracker. ``n`` rows are live.
+
+    Per-mode states are ``x``, ``P``, ``mu``; the scalars are named column views (``t``,
+    ``score``, ``status``, ``uid``, ...) of three packed arrays, rebound whenever rows are
+    added or dropped, so ``bank.score[rows] += ...`` writes through to the bank.
+    """
+
+    t: F64  # time of the current state
+    t_first: F64
+    t_update: F64  # last measurement update
+    score: F64  # track log-likelihood ratio (Blackman & Popoli 1999, 6.2)
+    score_max: F64
+    score0: F64  # the initial score L0 (the SPRT's drop test counts from it)
+    status: NDArray[np.int64]
+    hits: NDArray[np.int64]
+    pos_hits: NDArray[np.int64]  # hits from position-fixing sensors
+    uid: NDArray[np.int64]
+    identity: NDArray[np.object_]
+    sensors: NDArray[np.object_]  # dict sensor -> last t
 
     def __init__(self, n_modes: int, mu0: F64) -> None:
         self.M = n_modes
@@ -53,21 +77,20 @@ class TrackBank:
         self.x = np.zeros((0, n_modes, 6))
         self.P = np.zeros((0, n_modes, 6, 6))
         self.mu = np.zeros((0, n_modes))
-        self.t = np.zeros(0)  # time of the current state
-        self.t_first = np.zeros(0)
-        self.t_update = np.zeros(0)  # last measurement update
-        self.score = np.zeros(0)  # track log-likelihood ratio (Blackman & Popoli 1999, 6.2)
-        self.score_max = np.zeros(0)
-        self.score0 = np.zeros(0)  # the initial score L0 (the SPRT's drop test counts from it)
-        self.status = np.zeros(0, dtype=np.int8)
-        self.hits = np.zeros(0, dtype=np.int64)
-        self.pos_hits = np.zeros(0, dtype=np.int64)  # hits from position-fixing sensors
-        self.uid = np.zeros(0, dtype=np.int64)
-        self.identity: NDArray[np.object_] = np.empty(0, dtype=object)
-        self.sensors: NDArray[np.object_] = np.empty(0, dtype=object)  # dict sensor -> last t
+        self.f = np.zeros((0, 6))
+        self.i = np.zeros((0, 4), dtype=np.int64)
+        self.o = np.empty((0, 2), dtype=object)  # identity, sensors
+        self._views()
 
     def __len__(self) -> int:
         return self.n
+
+    def _views(self) -> None:
+        f, i, o = self.f.T, self.i.T, self.o.T
+        self.t, self.t_first, self.t_update = f[T], f[T_FIRST], f[T_UPDATE]
+        self.score, self.score_max, self.score0 = f[SCORE], f[SCORE_MAX], f[SCORE0]
+        self.status, self.hits, self.pos_hits, self.uid = i[STATUS], i[HITS], i[POS_HITS], i[UID]
+        self.identity, self.sensors = o[0], o[1]
 
     def add(self, new: NewTracks) -> NDArray[np.int64]:
         """Append tracks; returns their uids."""
@@ -77,11 +100,19 @@ class TrackBank:
         uids = np.arange(self.next_uid, self.next_uid + k, dtype=np.int64)
         self.next_uid += k
         M = self.M
-        ident = np.empty(k, dtype=object)
-        ident[:] = new.identity
-        sens = np.empty(k, dtype=object)
-        for i in range(k):
-            sens[i] = {new.sensor[i]: float(new.t[i])}
+        f = np.empty((k, 6))
+        f[:, T] = new.t if new.t_state is None else new.t_state
+        f[:, T_FIRST] = f[:, T_UPDATE] = new.t
+        f[:, SCORE] = f[:, SCORE_MAX] = new.score
+        f[:, SCORE0] = new.score if new.score0 is None else new.score0
+        i = np.zeros((k, 4), dtype=np.int64)  # status 0: tentative
+        i[:, HITS] = new.hits
+        i[:, POS_HITS] = new.hits * int(new.from_position)
+        i[:, UID] = uids
+        o = np.empty((k, 2), dtype=object)
+        o[:, 0] = new.identity
+        for r in range(k):
+            o[r, 1] = {new.sensor[r]: float(new.t[r])}
         if new.mu is not None:  # per-mode states
             self.x = np.concatenate([self.x, new.x])
             self.P = np.concatenate([self.P, new.P])
@@ -90,20 +121,10 @@ class TrackBank:
             self.x = np.concatenate([self.x, np.repeat(new.x[:, None, :], M, axis=1)])
             self.P = np.concatenate([self.P, np.repeat(new.P[:, None, :, :], M, axis=1)])
             self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (k, M))])
-        self.t = np.concatenate([self.t, new.t if new.t_state is None else new.t_state])
-        self.t_first = np.concatenate([self.t_first, new.t])
-        self.t_update = np.concatenate([self.t_update, new.t])
-        self.score = np.concatenate([self.score, new.score])
-        self.score_max = np.concatenate([self.score_max, new.score])
-        self.score0 = np.concatenate([self.score0, new.score if new.score0 is None else new.score0])
-        self.status = np.concatenate([self.status, np.zeros(k, dtype=np.int8)])
-        self.hits = np.concatenate([self.hits, np.full(k, new.hits, dtype=np.int64)])
-        self.pos_hits = np.concatenate(
-            [self.pos_hits, np.full(k, new.hits * int(new.from_position), dtype=np.int64)]
-        )
-        self.uid = np.concatenate([self.uid, uids])
-        self.identity = np.concatenate([self.identity, ident])
-        self.sensors = np.concatenate([self.sensors, sens])
+        self.f = np.concatenate([self.f, f])
+        self.i = np.concatenate([self.i, i])
+        self.o = np.concatenate([self.o, o])
+        self._views()
         self.n += k
         return uids
 
@@ -111,22 +132,7 @@ class TrackBank:
         """Drop every row where ``mask`` is False."""
         if mask.all():
             return
-        for name in (
-            "x",
-            "P",
-            "mu",
-            "t",
-            "t_first",
-            "t_update",
-            "score",
-            "score_max",
-            "score0",
-            "status",
-            "hits",
-            "pos_hits",
-            "uid",
-            "identity",
-            "sensors",
-        ):
-            setattr(self, name, getattr(self, name)[mask])
+        self.x, self.P, self.mu = self.x[mask], self.P[mask], self.mu[mask]
+        self.f, self.i, self.o = self.f[mask], self.i[mask], self.o[mask]
+        self._views()
         self.n = int(mask.sum())

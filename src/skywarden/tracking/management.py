@@ -16,7 +16,7 @@ it would coast on two plots' worth of evidence for the full established-track ti
 running maximum is capped so a track that was seen for an hour still dies within a few scans
 of its target vanishing.
 
-Statuses are int8 codes in the bank (``bank.TENTATIVE`` ...); the transitions applied here are
+Statuses are integer codes in the bank (``bank.TENTATIVE`` ...); the transitions applied here are
 exactly those :class:`core.track.TrackStatus` allows.
 """
 
@@ -54,7 +54,7 @@ class ManagementConfig:
 
 
 def manage(
-    status: NDArray[np.int8],
+    status: NDArray[np.int64],
     score: F64,
     score_max: F64,
     t_update: F64,
