@@ -217,3 +217,19 @@ def test_acknowledge_and_guarded_transitions() -> None:
         m.acknowledge(ev.alert.id, "operator1", 5.0)
     with pytest.raises(StateError):
         AlertState.RESOLVED.to(AlertState.RAISED)
+
+
+def test_fast_assessment_is_the_constructors_value() -> None:
+    """``assess._assessment`` (no ``__init__``) makes a value equal to, and hashing like, the
+    dataclass constructor's, with every field set."""
+    import dataclasses
+
+    from skywarden.threat.assess import ThreatAssessment, ZoneThreat, _assessment
+
+    args = (
+        "4", 3.0, ThreatLevel.WARNING, 2 / 3, "res", 12.5, "drone", False,
+        ("enters res in 12 s",), (ZoneThreat("res", False, 12.5),), "unknown", None,
+    )  # fmt: skip
+    fast, slow = _assessment(*args), ThreatAssessment(*args)
+    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
+    assert [f.name for f in dataclasses.fields(ThreatAssessment)] == list(fast.__dict__)

@@ -125,9 +125,13 @@ def _cmd_verify(a: argparse.Namespace) -> int:
 
 
 def _cmd_worker(a: argparse.Namespace) -> int:
+    import os
+    import socket
+
     from skywarden.runtime.cluster import commands
 
-    return commands.worker(a.nats, a.id, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
+    wid = a.id if a.id is not None else f"{socket.gethostname()}-{os.getpid()}"
+    return commands.worker(a.nats, wid, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
 
 
 def _cmd_central(a: argparse.Namespace) -> int:
@@ -143,13 +147,14 @@ def _cmd_edge(a: argparse.Namespace) -> int:
 
 
 def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Scale-out commands (issue 9, ``runtime/cluster``)."""
-    import os
-    import socket
+    """Scale-out commands (issue 9, ``runtime/cluster``).
 
+    No default here may cost anything to compute: every command, ``track`` included, builds
+    this parser. The worker id's host name is looked up in ``_cmd_worker``; computed here,
+    it imported ``socket`` (4 ms) for every command."""
     w = sub.add_parser("worker", help="track pooled sites from NATS JetStream (scale-out)")
     w.add_argument("--nats", default="nats://127.0.0.1:4222", help="comma-separated URLs")
-    w.add_argument("--id", default=f"{socket.gethostname()}-{os.getpid()}")
+    w.add_argument("--id", default=None, help="worker id (default: HOSTNAME-PID)")
     w.add_argument("--lease-ttl", type=float, default=5.0, help="site lease expiry, seconds")
     w.add_argument("--flush", type=float, default=0.2, help="frame publish period, seconds")
     w.add_argument("--snapshot-every", type=float, default=5.0, help="seconds")

@@ -53,13 +53,10 @@ TOML layout::
 from __future__ import annotations
 
 import math
-import tomllib
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -67,6 +64,9 @@ from skywarden.core.errors import ConfigError
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import MeasurementKind
 from skywarden.core.types import Mat, Vec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class SensorKind(StrEnum):
@@ -350,6 +350,8 @@ def _str(v: Any, path: str) -> str:
 
 
 def _uuid(v: Any, path: str) -> str:
+    import uuid  # here, not at the top: only a SAPIENT link has one (uuid imports platform)
+
     s = _str(v, path)
     try:
         uuid.UUID(s)
@@ -593,7 +595,13 @@ def parse_site(d: Mapping[str, Any], source: str = "") -> Site:
 
 
 def load_site(path: str | Path) -> Site:
-    """Read a site TOML file."""
+    """Read a site TOML file.
+
+    ``tomllib`` and ``pathlib`` are imported here: a skybench file brings its site in its
+    header, and ``skywarden track`` should not pay for the TOML parser's import."""
+    import tomllib
+    from pathlib import Path
+
     p = Path(path)
     try:
         with p.open("rb") as f:

@@ -82,6 +82,46 @@ class TrackState:
     first_t: float = 0.0
     mode_probs: tuple[float, ...] = ()
 
+    @classmethod
+    def of(
+        cls,
+        id: str,
+        t: float,
+        x: Vec,
+        P: Mat,
+        status: TrackStatus,
+        identity: str | None,
+        sensors: tuple[str, ...],
+        hits: int,
+        score: float,
+        first_t: float,
+        mode_probs: tuple[float, ...],
+    ) -> TrackState:
+        """``TrackState(...)`` with every field given (and ``class_probs`` empty), for the
+        tracker's copy of every track on every frame: the frozen ``__init__`` sets its twelve
+        fields one ``object.__setattr__`` at a time, which cost more than the rest of building
+        the state; this fills the instance dict in one go (as ``with_class_probs`` does)."""
+        new = object.__new__(cls)
+        object.__setattr__(
+            new,
+            "__dict__",
+            {
+                "id": id,
+                "t": t,
+                "x": x,
+                "P": P,
+                "status": status,
+                "identity": identity,
+                "class_probs": {},
+                "sensors": sensors,
+                "hits": hits,
+                "score": score,
+                "first_t": first_t,
+                "mode_probs": mode_probs,
+            },
+        )
+        return new
+
     def with_class_probs(self, class_probs: dict[str, float]) -> TrackState:
         """This state with ``class_probs`` replaced: the classifier's copy of every confirmed
         track on every frame. Equivalent to ``dataclasses.replace``, which re-runs
@@ -111,6 +151,10 @@ class TrackState:
 
     @property
     def best_class(self) -> str:
-        if not self.class_probs:
+        """The most probable class (the first of equals, in ``class_probs`` order)."""
+        cp = self.class_probs
+        if not cp:
             return ObjectClass.UNKNOWN.value
-        return max(self.class_probs.items(), key=lambda kv: kv[1])[0]
+        # max over the keys by their values: the same first maximum as over items() with a
+        # lambda key, without a Python call per class (read twice per track per frame)
+        return max(cp, key=cp.__getitem__)

@@ -29,8 +29,9 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TextIO
+from itertools import chain
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from skywarden.core.counters import Counters
 from skywarden.core.errors import ConfigError, InputRejected
 from skywarden.core.observation import Detection, MeasurementKind, StackedDetections
 from skywarden.core.site import SensorSpec, Site, site_from_skybench_header
+
+if TYPE_CHECKING:
+    from pathlib import Path  # a type only: pathlib costs ~3 ms to import at start-up
 
 _KEYS: dict[MeasurementKind, tuple[str, ...]] = {
     MeasurementKind.XY: ("x", "y"),
@@ -164,6 +168,8 @@ def parse_scan_line(line: str, sensors: Mapping[str, SensorSpec], line_no: int =
 
 
 _NUMBER = (float, int)
+_NUMBER_TYPES = frozenset(_NUMBER)
+_ROW = {kind: itemgetter(*keys) for kind, keys in _KEYS.items()}  # one key: a bare value
 
 
 def _fast_detections(
@@ -179,11 +185,15 @@ def _fast_detections(
         return None
     keys = _KEYS[kind]
     try:
-        rows = [[d[k] for k in keys] for d in dets]
+        # an itemgetter per kind and one set test over the values' types: the same checks
+        # as a nested comprehension and an all() over a generator, at C speed
+        rows = list(map(_ROW[kind], dets))
         rcs = [d.get("rcs_dbsm") for d in dets]
     except (KeyError, TypeError, AttributeError):
         return None
-    if not all(type(v) in _NUMBER for row in rows for v in row):
+    if len(keys) == 1:
+        rows = [(v,) for v in rows]
+    if not _NUMBER_TYPES.issuperset(map(type, chain.from_iterable(rows))):
         return None  # bool, str, None, ...: let the slow path name it
     Z = np.array(rows, dtype=float)
     if not np.isfinite(Z).all():
@@ -199,13 +209,16 @@ def _fast_detections(
     if kind is MeasurementKind.AZ_EL and (np.abs(Z[:, 1]) > math.pi / 2).any():
         return None
     rcs_f: list[float | None] = []
-    for v in rcs:
-        if v is None:
-            rcs_f.append(None)
-        elif type(v) in _NUMBER and math.isfinite(v):
-            rcs_f.append(float(v))
-        else:
-            return None
+    if rcs.count(None) == len(rcs):
+        rcs_f = rcs  # no plot has an RCS (x/y plots, bearings): nothing to check
+    else:
+        for v in rcs:
+            if v is None:
+                rcs_f.append(None)
+            elif type(v) in _NUMBER and math.isfinite(v):
+                rcs_f.append(float(v))
+            else:
+                return None
     R = _sensor_R(sensor)
     return Detection.many(
         t, sensor.id, kind, Z, R, sensor.position_enu, rcs_f,
@@ -242,7 +255,7 @@ class SkybenchReader:
 
     @classmethod
     def open(cls, path: str | Path) -> SkybenchReader:
-        return cls(Path(path).open(encoding="utf-8"), str(path))
+        return cls(open(path, encoding="utf-8"), str(path))  # closed by close()
 
     def __iter__(self) -> Iterator[Scan]:
         for line_no, line in enumerate(self._f, start=2):

@@ -142,28 +142,32 @@ class ThreatAssessor:
     ) -> ThreatAssessment:
         cfg = self.cfg
         reasons: list[str] = []
-        P = tr.P
-        sig = math.sqrt(max(float(P[0, 0]) + float(P[1, 1]), 0.0))
-        margin = min(cfg.margin_sigma * sig, cfg.max_margin_m)
         zts = []
         best: ZoneThreat | None = None
-        e, n, u = tr.x[:3].tolist()
-        for z in self.protected:
-            inside = z.contains(e, n, u)
-            tte = (
-                0.0 if inside else time_to_enter(z, tr.position, tr.velocity, cfg.horizon_s, margin)
-            )
-            zt = ZoneThreat(z.id, inside, tte)
-            zts.append(zt)
-            if tte is not None and (
-                best is None or best.time_to_enter_s is None or tte < best.time_to_enter_s
-            ):
-                best = zt
+        if self.protected:  # the margin and the position only matter to a zone
+            P = tr.P
+            sig = math.sqrt(max(float(P[0, 0]) + float(P[1, 1]), 0.0))
+            margin = min(cfg.margin_sigma * sig, cfg.max_margin_m)
+            e, n, u = tr.x[:3].tolist()
+            for z in self.protected:
+                inside = z.contains(e, n, u)
+                tte = (
+                    0.0
+                    if inside
+                    else time_to_enter(z, tr.position, tr.velocity, cfg.horizon_s, margin)
+                )
+                zt = ZoneThreat(z.id, inside, tte)
+                zts.append(zt)
+                if tte is not None and (
+                    best is None or best.time_to_enter_s is None or tte < best.time_to_enter_s
+                ):
+                    best = zt
+        probs = tr.class_probs
         cls = tr.best_class
-        conf = tr.class_probs.get(cls, 0.0)
-        p_drone = tr.class_probs.get("drone", 0.0) + tr.class_probs.get("drone_fixed_wing", 0.0)
-        if best is None and p_drone >= cfg.approach_drone_prob:
-            best = self._approach_or_warning_zone(tr, reasons)
+        conf = probs.get(cls, 0.0)
+        p_drone = probs.get("drone", 0.0) + probs.get("drone_fixed_wing", 0.0)
+        if best is None and p_drone >= cfg.approach_drone_prob and (self.warning or self.protected):
+            best = self._approach_or_warning_zone(tr, reasons)  # (no zone: nothing to approach)
         whitelisted = tr.identity is not None and tr.identity in self.friends
         friendly = whitelisted and suspicious is None
         if suspicious is not None:
@@ -207,19 +211,57 @@ class ThreatAssessor:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
             level = ThreatLevel.WATCH
         score = float(level) / 3.0
-        return ThreatAssessment(
-            track_id=tr.id,
-            t=t,
-            level=level,
-            score=score,
-            zone_id=best.zone_id if best else None,
-            time_to_enter_s=best.time_to_enter_s if best else None,
-            object_class=cls,
-            friendly=friendly,
-            reasons=tuple(reasons),
-            zones=tuple(zts),
-            identity_status="suspicious"
-            if suspicious is not None
-            else ("friendly" if friendly else "unknown"),
-            launch=launch(tr.id) if launch is not None and level >= ThreatLevel.WARNING else None,
+        return _assessment(
+            tr.id,
+            t,
+            level,
+            score,
+            best.zone_id if best else None,
+            best.time_to_enter_s if best else None,
+            cls,
+            friendly,
+            tuple(reasons),
+            tuple(zts),
+            "suspicious" if suspicious is not None else ("friendly" if friendly else "unknown"),
+            launch(tr.id) if launch is not None and level >= ThreatLevel.WARNING else None,
         )
+
+
+def _assessment(
+    track_id: str,
+    t: float,
+    level: ThreatLevel,
+    score: float,
+    zone_id: str | None,
+    time_to_enter_s: float | None,
+    object_class: str,
+    friendly: bool,
+    reasons: tuple[str, ...],
+    zones: tuple[ZoneThreat, ...],
+    identity_status: str,
+    launch: LaunchPoint | None,
+) -> ThreatAssessment:
+    """``ThreatAssessment(...)`` with every field given, made as ``TrackState.of`` makes a
+    state: one per confirmed track per frame, and the frozen ``__init__``'s twelve
+    ``object.__setattr__`` calls were a third of assessing a track outside every zone. The
+    value is the same (``==`` and ``hash`` read the same fields; a test checks it)."""
+    a = object.__new__(ThreatAssessment)
+    object.__setattr__(
+        a,
+        "__dict__",
+        {
+            "track_id": track_id,
+            "t": t,
+            "level": level,
+            "score": score,
+            "zone_id": zone_id,
+            "time_to_enter_s": time_to_enter_s,
+            "object_class": object_class,
+            "friendly": friendly,
+            "reasons": reasons,
+            "zones": zones,
+            "identity_status": identity_status,
+            "launch": launch,
+        },
+    )
+    return a

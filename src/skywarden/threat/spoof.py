@@ -69,7 +69,7 @@ class IdentityCheck:
     shadow_track_id: str | None = None  # unbound case: the radar track of the object
 
 
-@dataclass
+@dataclass(eq=False)  # mutable working state, compared by identity (its fields hold arrays)
 class _IdState:
     last: Detection | None = None
     track_id: str | None = None

@@ -392,13 +392,17 @@ class Tracker:
         self.counters.inc("accepted.detections", len(dets))
 
     def tracks(self, confirmed_only: bool = False) -> list[TrackState]:
-        """The current tracks as immutable values (combined IMM estimate)."""
+        """The current tracks as immutable values (combined IMM estimate).
+
+        Built once per frame for every confirmed track, so per track it only indexes Python
+        lists (every bank column, the object columns too, converted once) and fills each
+        state's fields in one go (``TrackState.of``); ``x`` and ``P`` are copies of their
+        rows, so a state kept for long (the launch estimator keeps early ones) holds its own
+        6 + 36 numbers, not the whole frame's arrays."""
         b = self.bank
         if b.n == 0:
             return []
         xc, Pc = imm.combine(b.x, b.P, b.mu)
-        # columns as Python lists once: indexing numpy scalars row by row cost more than
-        # building the values
         status, uid, tt = b.status.tolist(), b.uid.tolist(), b.t.tolist()
         hits, score, t_first, mu = (
             b.hits.tolist(),
@@ -406,24 +410,25 @@ class Tracker:
             b.t_first.tolist(),
             b.mu.tolist(),
         )
+        identity, sensors = b.identity.tolist(), b.sensors.tolist()
+        rows = [i for i, s in enumerate(status) if s != TENTATIVE] if confirmed_only else range(b.n)
+        make = TrackState.of
         out = []
-        for i in range(b.n):
-            if confirmed_only and status[i] == TENTATIVE:
-                continue
+        for i in rows:
             ti = tt[i]
             out.append(
-                TrackState(
-                    id=str(uid[i]),
-                    t=ti,
-                    x=xc[i].copy(),
-                    P=Pc[i].copy(),
-                    status=STATUS_CODES[status[i]],
-                    identity=b.identity[i],
-                    sensors=tuple(sorted(k for k, v in b.sensors[i].items() if ti - v <= 10.0)),
-                    hits=hits[i],
-                    score=score[i],
-                    first_t=t_first[i],
-                    mode_probs=tuple(mu[i]),
+                make(
+                    str(uid[i]),
+                    ti,
+                    xc[i].copy(),
+                    Pc[i].copy(),
+                    STATUS_CODES[status[i]],
+                    identity[i],
+                    tuple(sorted([k for k, v in sensors[i].items() if ti - v <= 10.0])),
+                    hits[i],
+                    score[i],
+                    t_first[i],
+                    tuple(mu[i]),
                 )
             )
         return out
