@@ -6,12 +6,19 @@ two source trees (``PYTHONPATH`` pointing at each ``src``), each run a fresh pro
 
 - ``--scenario FILE``: in-process ``track_file`` of a skybench/1 file, the best of 3 calls
   per process (start-up excluded, which is the same code on both sides);
-- ``--site-step``: ``benchmarks/bench_site_step.py`` (a pooled site's worker CPU per report).
+- ``--site-step``: ``benchmarks/bench_site_step.py`` (a pooled site's worker CPU per report);
+- ``--whole --scenario FILE``: the wall time of the whole ``skywarden track`` process
+  (``python -m skywarden.cli.main track FILE -o ...``), start-up and exit included.
+
+Both trees are byte-compiled first: with ``PYTHONDONTWRITEBYTECODE`` set (as here), a module
+without an up-to-date ``.pyc`` is compiled again in every process, which would charge the
+edited side tens of milliseconds that a fresh install never pays.
 
 Prints the medians and the new/old ratio as JSON.
 
     .venv/bin/python benchmarks/bench_ab.py --old f990e87 --scenario FILE --repeat 7
     .venv/bin/python benchmarks/bench_ab.py --old f990e87 --site-step --repeat 5
+    .venv/bin/python benchmarks/bench_ab.py --old e7a06fa --whole --scenario FILE --repeat 21
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +59,12 @@ def worktree(rev: str) -> Path:
 
 def one_run(src: Path, a: argparse.Namespace) -> float:
     env = dict(os.environ, PYTHONPATH=str(src))
+    if a.whole:
+        out_file = Path(tempfile.gettempdir()) / "skywarden_ab_tracks.jsonl"
+        cmd = [sys.executable, "-m", "skywarden.cli.main", "track", a.scenario, "-o", str(out_file)]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, capture_output=True, check=True)
+        return time.perf_counter() - t0
     if a.site_step:
         cmd = [sys.executable, str(ROOT / "benchmarks/bench_site_step.py")]
     else:
@@ -65,17 +79,20 @@ def main() -> None:
     ap.add_argument("--old", required=True, help="git revision to compare against")
     ap.add_argument("--scenario", help="skybench/1 scenario file to track")
     ap.add_argument("--site-step", action="store_true", help="bench_site_step instead")
+    ap.add_argument("--whole", action="store_true", help="whole-process wall time of track")
     ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
     if not a.site_step and not a.scenario:
         ap.error("give --scenario FILE or --site-step")
     sides = {"old": worktree(a.old) / "src", "new": ROOT / "src"}
+    for src in sides.values():
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
     res: dict[str, list[float]] = {"old": [], "new": []}
     for _ in range(a.repeat):
         for side, src in sides.items():
             res[side].append(one_run(src, a))
     med = {k: statistics.median(v) for k, v in res.items()}
-    what = "cpu_ms_per_report" if a.site_step else "track_s"
+    what = "cpu_ms_per_report" if a.site_step else ("process_s" if a.whole else "track_s")
     print(
         json.dumps(
             {

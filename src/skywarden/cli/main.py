@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -192,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="gnn",
         help="hard global nearest neighbour (default) or soft JPDA for dense clutter",
     )
-    t.set_defaults(func=_cmd_track)
+    t.set_defaults(func=_cmd_track, hard_exit=True)
 
     b = sub.add_parser("bench", help="track, time and score the public scenarios -> BENCH.md")
     b.add_argument("--bench-dir", default="../shared/bench")
@@ -309,5 +310,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return rc
 
 
+def entry() -> None:
+    """The ``skywarden`` console script: ``main`` on the process's arguments, then exit.
+
+    A batch command (``track``) that has closed its output file and returned ends the process
+    at once, after flushing stdout and stderr, without the interpreter's teardown: freeing
+    every module's objects one by one took about 17 ms, some 5 % of tracking a 100-scan
+    file, and gives the user nothing (mypy ends the same way). Long-running commands exit
+    normally, so their shutdown handlers run.
+    """
+    a = build_parser().parse_args()
+    rc: int = a.func(a)
+    if getattr(a, "hard_exit", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(rc)
+    sys.exit(rc)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()
