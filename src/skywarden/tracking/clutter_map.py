@@ -76,6 +76,7 @@ class ClutterMap:
             self.n_a = max(1, math.ceil((y1 - y0) / cfg.cell_m))
             shape = (self.n_r, self.n_a)
             share = np.full(shape, cfg.cell_m**2 / ((x1 - x0) * (y1 - y0)))
+        self._top = np.array([self.n_r - 1, self.n_a - 1])  # the last cell on each axis
         per_scan = max(spec.clutter_per_scan, 0.1)
         self.expected = (share * per_scan).ravel()  # e_c
         self.counts = np.zeros(self.expected.shape[0])  # sum_k w^k n_ck
@@ -88,10 +89,9 @@ class ClutterMap:
             r = np.clip((Z[:, 0] / self.cfg.cell_m).astype(np.int64), 0, self.n_r - 1)
             az = np.mod(Z[:, 1], 2 * math.pi)
             a = np.clip((az / self.cfg.az_cell_rad).astype(np.int64), 0, self.n_a - 1)
-        else:
-            xy = Z[:, :2] - self.lo[None, :]
-            r = np.clip((xy[:, 0] // self.cfg.cell_m).astype(np.int64), 0, self.n_r - 1)
-            a = np.clip((xy[:, 1] // self.cfg.cell_m).astype(np.int64), 0, self.n_a - 1)
+        else:  # both axes in one pass
+            ij = np.clip(((Z[:, :2] - self.lo) // self.cfg.cell_m).astype(np.int64), 0, self._top)
+            r, a = ij[:, 0], ij[:, 1]
         out: I64 = r * self.n_a + a
         return out
 

@@ -73,11 +73,9 @@ def inv_logdet(S: F64) -> tuple[F64, F64]:
     if m == 2:
         a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 1, 1]
         det = a * c - b * b  # |S|
-        inv = np.empty_like(S)
-        inv[..., 0, 0] = c / det
-        inv[..., 1, 1] = a / det
-        inv[..., 0, 1] = inv[..., 1, 0] = -b / det
-        return inv, np.log(det)
+        nb = -b
+        adj = np.stack([c, nb, nb, a], axis=-1).reshape(S.shape)  # adj(S) = [[c, -b], [-b, a]]
+        return adj / det[..., None, None], np.log(det)
     _, logdet = np.linalg.slogdet(S)
     return np.asarray(np.linalg.inv(S), dtype=float), np.asarray(logdet, dtype=float)
 

@@ -240,6 +240,7 @@ class Tracker:
             if sm.spatial_dims
             and (sm.kind is not MeasurementKind.RANGE_AZ_EL_RADIAL or sm.spec.max_range_m)
         }
+        self._combined: tuple[F64, F64, F64] | None = None  # see _combined_estimate
         self.last_assignments: list[tuple[str, Detection, int]] = []
         """(track id, detection, candidates) of the latest ``process`` call, for the classifier.
 
@@ -278,6 +279,7 @@ class Tracker:
             self.counters.inc("rejected.time_backwards")
             return
         dets, Z, R, SP, cooperative = self._valid(detections, sm, stacked)
+        self._combined = None  # the filter writes the bank's states in place below
         self._first_scan.setdefault(sensor_id, t)
         self.last_assignments = []
         self._predict(t)
@@ -402,7 +404,7 @@ class Tracker:
         b = self.bank
         if b.n == 0:
             return []
-        xc, Pc = imm.combine(b.x, b.P, b.mu)
+        xc, Pc = self._combined_estimate()
         status, uid, tt = b.status.tolist(), b.uid.tolist(), b.t.tolist()
         hits, score, t_first, mu = (
             b.hits.tolist(),
@@ -432,6 +434,21 @@ class Tracker:
                 )
             )
         return out
+
+    def _combined_estimate(self) -> tuple[F64, F64]:
+        """``imm.combine`` of every track, once per state of the bank: the duplicate check at
+        the end of ``process`` and ``tracks`` right after it share one computation.
+
+        Valid while ``bank.x`` is the array it was computed from: rows added or dropped
+        replace that array, and the filter's in-place writes all happen in ``process``
+        before the duplicate check, which forgets the cache when it starts."""
+        b = self.bank
+        c = self._combined
+        if c is not None and c[0] is b.x:
+            return c[1], c[2]
+        xc, Pc = imm.combine(b.x, b.P, b.mu)
+        self._combined = (b.x, xc, Pc)
+        return xc, Pc
 
     def stats(self) -> dict[str, int]:
         return self.counters.snapshot()
@@ -712,7 +729,8 @@ class Tracker:
         self._merge_t = self.time
         b = self.bank
         est = np.flatnonzero(b.status != TENTATIVE)
-        xc, Pc = imm.combine(b.x[est], b.P[est], b.mu[est])
+        xc, Pc = self._combined_estimate()
+        xc, Pc = xc[est], Pc[est]
         pairs = self._merger.check(b.uid[est], b.t_first[est], xc, Pc, b.identity[est])
         if not pairs:
             return
@@ -914,7 +932,6 @@ class Tracker:
         x, P = init_from_measurements(
             sm.kind, Z[idx], R, sm.spec.position_enu, self.cfg.sigma_v_init, self.cfg.sigma_vz_init
         )
-        ident = [dets[i].identity for i in idx]
         cooperative = sm.kind is MeasurementKind.POSITION_ID
         # L0 = ln(births / clutter), the clutter where each report is (the map's local ratio)
         score = self._initial_score(t, sm) - (self._loglam[idx] - sm.log_lambda)
@@ -925,6 +942,7 @@ class Tracker:
             pend = self._pending.setdefault(sm.spec.id, PendingPlots())
             pend.add(x, P, t, score, [dets[i] for i in idx])
             return
+        ident = [dets[i].identity for i in idx]
         self.bank.add(
             NewTracks(x, P, np.full(idx.shape[0], t), score, ident, [sm.spec.id] * idx.shape[0])
         )
