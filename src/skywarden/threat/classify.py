@@ -414,16 +414,21 @@ class Classifier:
                 if self._observe_state(ev, tr):
                     due.append(ev)
         if due:
-            feats = kinematic_features_batch([ev.hist for ev in due], [ev.packed for ev in due])
-            ll = kinematic_loglik_batch(feats).tolist()
-            short = np.isnan(feats[:, 0]).tolist()  # a window too short says nothing
-            for ev, row, none in zip(due, ll, short, strict=True):
-                ev.kin_ll = None if none else row
+            # a window too short says nothing (and when all are, no arrays are built at all)
+            kin: list[list[float] | None] = [None] * len(due)
+            if any(_window_ok(ev.hist) for ev in due):
+                feats = kinematic_features_batch([ev.hist for ev in due], [ev.packed for ev in due])
+                short = np.isnan(feats[:, 0]).tolist()
+                ll = kinematic_loglik_batch(feats).tolist()
+                kin = [None if none else row for row, none in zip(ll, short, strict=True)]
+            for ev, row in zip(due, kin, strict=True):
+                ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
         probs = self._posteriors(evs, free)
+        c0, c1, c2, c3 = _CLASS_VALUES  # a dict display: a third of dict(zip(...))'s cost
         out = [
-            tr.with_class_probs(dict(zip(_CLASS_VALUES, p, strict=True)))
-            for tr, p in zip(tracks, probs, strict=True)
+            tr.with_class_probs({c0: p0, c1: p1, c2: p2, c3: p3})
+            for tr, (p0, p1, p2, p3) in zip(tracks, probs, strict=True)
         ]
         if len(self._ev) != len(evs):
             self._ev = {tr.id: ev for tr, ev in zip(tracks, evs, strict=True)}
