@@ -38,10 +38,11 @@ that predicted probabilities match observed frequencies (the reliability table i
 from __future__ import annotations
 
 import math
+import struct
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import starmap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,6 +64,9 @@ CLASSES: tuple[ObjectClass, ...] = (
 )
 PRIOR = np.array([0.15, 0.1, 0.6, 0.15])
 F64 = NDArray[np.float64]
+# Reductions call the ufunc's reduce directly (np.add.reduce for .sum(), np.maximum.reduce
+# for .max()): the methods are Python wrappers around the same call, and the arrays here are
+# so small (tens of tracks) that numpy's per-call overhead is most of the cost.
 
 
 def _log_norm_arr(x: F64, mu: F64, sd: F64) -> F64:
@@ -175,74 +179,108 @@ def kinematic_loglik_batch(feats: F64) -> F64:
     mixture density (``KINEMATICS``), plus ``HOVER_LOGLIK`` per unit hover fraction for
     multirotors. ``feats`` (N, 4) in ``FEATURES`` order, NaN where a feature is undefined
     (it then adds nothing). Returns (N, len(CLASSES)). All features in one pass: (track,
-    feature, class, term) arrays."""
+    feature, class, term) arrays.
+
+    An undefined feature's term is computed and thrown away (``have``), not skipped: ``fmax``
+    gives its NaN the floor, so the log stays finite, in one call where selecting the
+    defined ones would cost several."""
     x = feats[:, :3]
-    have = ~np.isnan(x)
-    lx = np.log(np.maximum(np.where(have, x, 1.0), _FLOORS))  # (N, feature)
+    have = x == x  # False where NaN: the feature is undefined
+    lx = np.log(np.fmax(x, _FLOORS))  # (N, feature); fmax(NaN, floor) = floor
     v = _MIX_C - 0.5 * ((lx[:, :, None, None] - _MIX_LM) * _MIX_INV) ** 2
-    top = v.max(axis=3)
-    lse = top + np.log(np.exp(v - top[..., None]).sum(axis=3))  # (N, feature, class)
-    out: F64 = np.where(have[:, :, None], KINEMATIC_WEIGHT * lse, 0.0).sum(axis=1)
+    top = np.maximum.reduce(v, axis=3)
+    lse = top + np.log(np.add.reduce(np.exp(v - top[..., None]), axis=3))  # (N, feature, class)
+    out: F64 = np.add.reduce(np.where(have[:, :, None], KINEMATIC_WEIGHT * lse, 0.0), axis=1)
     hover = feats[:, 3]
-    out[:, 0] += np.where(np.isnan(hover), 0.0, HOVER_LOGLIK * np.nan_to_num(hover))
+    out[:, 0] += HOVER_LOGLIK * np.where(np.isnan(hover), 0.0, hover)
     return out
 
 
-def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64) -> F64:
+def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64, zero_padded: bool = False) -> F64:
     """Population standard deviation of each row of ``x`` (..., N, L) over the ``mask``ed
-    (N, L) entries of the row; ``n`` (N,) their counts."""
-    m = np.where(mask, x, 0.0).sum(axis=-1) / n
+    (N, L) entries of the row; ``n`` (N,) their counts. ``zero_padded``: ``x`` is already
+    +0.0 outside the mask, so its sum needs no masking (the same values summed in the same
+    order: the same bits).
+
+    ``sqrt(sum(d^2) / n)`` with ``d = x - mean``: a sum of squares is never negative, so no
+    clamp at 0 is needed before the root."""
+    m = np.add.reduce(x if zero_padded else np.where(mask, x, 0.0), axis=-1) / n
     d = np.where(mask, x - m[..., None], 0.0)
-    out: F64 = np.sqrt(np.maximum((d * d).sum(axis=-1) / n, 0.0))
+    out: F64 = np.sqrt(np.add.reduce(d * d, axis=-1) / n)
     return out
+
+
+Sample = tuple[float, float, float, float, float]  # (t, ve, vn, vu, u)
+# A window sample as the bytes of five float64s: the classifier packs each sample once, when
+# it enters the history, so that a window enters numpy by one bytes join. Converting the
+# Python floats (np.fromiter) cost ~25 ns a number, ~10 us a frame for 5 windows of 15
+# samples, and every sample was converted again at each of its ~7 recomputes.
+_SAMPLE = struct.Struct("=5d")
+# A missing sample: velocity 0 (speed 0: not moving, nothing in the speed sums) and height
+# +inf (never the lowest).
+_PAD = _SAMPLE.pack(0.0, 0.0, 0.0, 0.0, math.inf)
+
+
+def _window_ok(hist: Sequence[Sample]) -> bool:
+    """Long enough to say anything: 5 samples spanning ``MIN_WINDOW_S``."""
+    return len(hist) >= 5 and hist[-1][0] - hist[0][0] >= MIN_WINDOW_S
 
 
 def kinematic_features_batch(
-    hists: Sequence[Sequence[tuple[float, float, float, float, float]]],
+    hists: Sequence[Sequence[Sample]], packed: Sequence[Iterable[bytes]] | None = None
 ) -> F64:
     """Window features of N histories of (t, ve, vn, vu, u) samples, all at once: (N, 4) in
     ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5 samples or
     under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above ``MOVING_MPS``, hover
-    NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``.
+    NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``. ``packed``: the same
+    samples as ``_SAMPLE`` bytes, when the caller keeps them (the classifier does).
 
-    The windows are padded into one (N, L) array: one set of numpy calls for every track due
-    a recompute, where the per-track Python loop cost ~50 us a track (a 20-object pooled site spent
-    a sixth of its step in the classifier)."""
+    The windows are padded into one (M, L) array (M windows long enough, L the longest of all
+    N): one set of numpy calls for every track due a recompute, where the per-track Python
+    loop cost ~50 us a track (a 20-object pooled site spent a sixth of its step in the
+    classifier). A short window is found in Python and never enters the arrays.
+
+    The padding (``_PAD``) makes most masks free. The sums are numpy's pairwise sums over the
+    padded length, so a row's last bits depend on L, which therefore stays the longest of
+    all N windows, short ones included."""
     N = len(hists)
-    out = np.full((N, len(FEATURES)), np.nan)
-    lens = np.fromiter((len(h) for h in hists), dtype=np.int64, count=N)
-    total = int(lens.sum())
-    if total == 0:
-        return out
-    L = int(lens.max())
-    valid = np.arange(L)[None, :] < lens[:, None]  # (N, L): sample j of track i exists
-    A = np.zeros((N, L, 5))
-    A[valid] = np.fromiter(
-        chain.from_iterable(chain.from_iterable(hists)), float, 5 * total
-    ).reshape(-1, 5)
-    T, ve, vn, u = A[..., 0], A[..., 1], A[..., 2], A[..., 4]
-    rows = np.arange(N)
-    ok = (lens >= 5) & (T[rows, np.maximum(lens - 1, 0)] - T[:, 0] >= MIN_WINDOW_S)
-    n = np.maximum(lens, 1).astype(float)
-    sp = np.hypot(ve, vn)
-    SV = np.stack([sp, A[..., 3]])  # (2, N, L): horizontal and vertical speed, one pass
-    out[:, 0], out[:, 2] = _masked_sd(SV, valid, n)
-    high = np.where(valid, u, np.inf).min(axis=1) >= HOVER_MIN_ALT_M
-    out[:, 3] = np.where(high, (valid & (sp < HOVER_MPS)).sum(axis=1) / n, np.nan)
+    lens = [len(h) for h in hists]
+    L = max(lens, default=0)
+    ok = [i for i, h in enumerate(hists) if _window_ok(h)]
+    M = len(ok)
+    if M == 0:
+        return np.full((N, len(FEATURES)), np.nan)
+    parts: list[bytes] = []
+    for i in ok:
+        parts += packed[i] if packed is not None else starmap(_SAMPLE.pack, hists[i])
+        if lens[i] < L:
+            parts.append(_PAD * (L - lens[i]))
+    A = np.frombuffer(b"".join(parts), dtype=np.float64).reshape(M, L, 5)
+    T, ve, vn, vu, u = A.transpose(2, 0, 1)  # each (M, L)
+    n = np.array([lens[i] for i in ok], dtype=float)
+    valid = np.arange(L) < n[:, None]  # (M, L): sample j of window i exists
+    SV = np.empty((2, M, L))  # horizontal and vertical speed, one pass of _masked_sd
+    sp = np.hypot(ve, vn, out=SV[0])
+    SV[1] = vu
+    res = np.empty((M, len(FEATURES)))
+    res[:, 0::2] = _masked_sd(SV, valid, n, zero_padded=True).T  # speed_sd, climb_sd
+    high = np.minimum.reduce(u, axis=1) >= HOVER_MIN_ALT_M
+    res[:, 3] = np.where(high, np.add.reduce(valid & (sp < HOVER_MPS), axis=1) / n, np.nan)
     heading = np.arctan2(ve, vn)
-    moving = valid & (sp > MOVING_MPS)
+    moving = sp > MOVING_MPS  # the padding's speed is 0
     step = moving[:, 1:] & moving[:, :-1]
     d = (heading[:, 1:] - heading[:, :-1] + math.pi) % (2 * math.pi) - math.pi
     rate = d / np.maximum(T[:, 1:] - T[:, :-1], 1e-3)
-    k = step.sum(axis=1)
-    out[:, 1] = np.where(k >= 4, _masked_sd(rate, step, np.maximum(k, 1).astype(float)), np.nan)
-    out[~ok] = np.nan
+    k = np.add.reduce(step, axis=1)
+    res[:, 1] = np.where(k >= 4, _masked_sd(rate, step, np.maximum(k, 1.0)), np.nan)
+    if M == N:
+        return res
+    out = np.full((N, len(FEATURES)), np.nan)
+    out[ok] = res
     return out
 
 
-def kinematic_features(
-    hist: Sequence[tuple[float, float, float, float, float]],
-) -> dict[str, float]:
+def kinematic_features(hist: Sequence[Sample]) -> dict[str, float]:
     """One window's features by name (``kinematic_features_batch`` of one); empty when the
     window is too short."""
     row = kinematic_features_batch([hist])[0].tolist()
@@ -257,15 +295,34 @@ def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
 
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
+_LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
+_NO_KIN = [0.0] * len(CLASSES)  # no kinematic evidence (yet)
+_SPEED_LOG_SD = np.log(_SPEED_SD)  # the constant term of the speed likelihood
+_RCS_SPREAD2 = _RCS_SPREAD**2
+
+
+def _identity_probs(k: int) -> list[float]:
+    """A cooperative identity's class: 1 for it, 0.01 for the others, normalised."""
+    p = [0.01] * len(CLASSES)
+    p[k] = 1.0
+    total = sum(p)
+    return [v / total for v in p]
+
+
+_IDENTITY_PROBS = [_identity_probs(k) for k in range(len(CLASSES))]
+# The sensor kinds whose detections carry evidence whatever their content; any other
+# detection counts only through its RCS or its own class (``_observe_detection``).
+_EVIDENCE_KINDS = (SensorKind.RF, SensorKind.ACOUSTIC, SensorKind.ADSB, SensorKind.REMOTE_ID)
 
 
 @dataclass
 class _Evidence:
-    log_post: list[float] = field(default_factory=lambda: [math.log(float(p)) for p in PRIOR])
+    log_post: list[float] = field(default_factory=lambda: list(_LOG_PRIOR))
     speed_avg: float | None = None
     rcs_n: int = 0
     rcs_sum: float = 0.0
-    hist: deque[tuple[float, float, float, float, float]] = field(default_factory=deque)
+    hist: deque[Sample] = field(default_factory=deque)
+    packed: deque[bytes] = field(default_factory=deque)  # hist's samples as _SAMPLE bytes
     identity_class: int | None = None
     rf_hits: int = 0
     rf_scans: int = 0
@@ -280,6 +337,11 @@ class Classifier:
         self.kinds = {s.id: s.kind for s in site.sensors}
         self.forget = forget
         self._ev: dict[str, _Evidence] = {}
+        # sensors whose every detection is evidence; a site without RF never has RF evidence
+        self._evidence_sensors = frozenset(
+            sid for sid, kind in self.kinds.items() if kind in _EVIDENCE_KINDS
+        )
+        self._has_rf = SensorKind.RF in self.kinds.values()
 
     def _get(self, tid: str) -> _Evidence:
         ev = self._ev.get(tid)
@@ -295,8 +357,17 @@ class Classifier:
             for tid, ev in self._ev.items():
                 if tid not in ambiguous:
                     ev.rf_scans += 1
+        evidence_sensors = self._evidence_sensors
         for tid, det, candidates in tracker.last_assignments:
-            self._observe_detection(self._get(tid), det, candidates)
+            ev = self._get(tid)
+            # most plots (no RCS, no class of their own, from a radar or a camera without
+            # one) carry nothing: skip _observe_detection's checks for them
+            if (
+                det.rcs_dbsm is not None
+                or det.class_hint is not None
+                or det.sensor_id in evidence_sensors
+            ):
+                self._observe_detection(ev, det, candidates)
 
     def _observe_detection(self, ev: _Evidence, det: Detection, candidates: int = 1) -> None:
         kind = self.kinds.get(det.sensor_id)
@@ -328,29 +399,39 @@ class Classifier:
 
         All tracks at once: the per-frame evidence is updated track by track (a few float
         operations), then the kinematic windows due a recompute and every posterior are
-        computed as arrays over the tracks."""
+        computed as arrays over the tracks. The evidence of a track no longer confirmed is
+        dropped."""
         for tid in distrust:
             ev = self._get(tid)
             ev.distrusted, ev.identity_class = True, None
-        evs = [self._get(tr.id) for tr in tracks]
-        free = [i for i, ev in enumerate(evs) if ev.identity_class is None]
-        due = [evs[i] for i in free if self._observe_state(evs[i], tracks[i])]
+        get = self._get
+        evs = [get(tr.id) for tr in tracks]
+        free: list[int] = []
+        due: list[_Evidence] = []
+        for i, (ev, tr) in enumerate(zip(evs, tracks, strict=True)):
+            if ev.identity_class is None:
+                free.append(i)
+                if self._observe_state(ev, tr):
+                    due.append(ev)
         if due:
-            feats = kinematic_features_batch([ev.hist for ev in due])
-            ll = kinematic_loglik_batch(feats).tolist()
-            short = np.isnan(feats[:, 0]).tolist()  # a window too short says nothing
-            for ev, row, none in zip(due, ll, short, strict=True):
-                ev.kin_ll = None if none else row
+            # a window too short says nothing (and when all are, no arrays are built at all)
+            kin: list[list[float] | None] = [None] * len(due)
+            if any(_window_ok(ev.hist) for ev in due):
+                feats = kinematic_features_batch([ev.hist for ev in due], [ev.packed for ev in due])
+                short = np.isnan(feats[:, 0]).tolist()
+                ll = kinematic_loglik_batch(feats).tolist()
+                kin = [None if none else row for row, none in zip(ll, short, strict=True)]
+            for ev, row in zip(due, kin, strict=True):
+                ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
         probs = self._posteriors(evs, free)
+        c0, c1, c2, c3 = _CLASS_VALUES  # a dict display: a third of dict(zip(...))'s cost
         out = [
-            tr.with_class_probs(dict(zip(_CLASS_VALUES, p, strict=True)))
-            for tr, p in zip(tracks, probs, strict=True)
+            tr.with_class_probs({c0: p0, c1: p1, c2: p2, c3: p3})
+            for tr, (p0, p1, p2, p3) in zip(tracks, probs, strict=True)
         ]
-        alive = {tr.id for tr in tracks}
-        for tid in list(self._ev):
-            if tid not in alive:
-                del self._ev[tid]
+        if len(self._ev) != len(evs):
+            self._ev = {tr.id: ev for tr, ev in zip(tracks, evs, strict=True)}
         return out
 
     def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
@@ -362,9 +443,12 @@ class Classifier:
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
         h = ev.hist
         if not h or tr.t >= h[-1][0] + HIST_STEP_S:
-            h.append((tr.t, ve, vn, vu, u))
+            sample = (tr.t, ve, vn, vu, u)
+            h.append(sample)
+            ev.packed.append(_SAMPLE.pack(*sample))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
+                ev.packed.popleft()
         return h[-1][0] >= ev.kin_t + KIN_EVERY_S
 
     @staticmethod
@@ -385,42 +469,59 @@ class Classifier:
         return np.stack([d, d, b, b], axis=1)
 
     @staticmethod
-    def _feature_loglik(evs: Sequence[_Evidence]) -> F64:
+    def _feature_loglik(evs: Sequence[_Evidence], rows: F64 | None = None) -> F64:
         """Current (not accumulated) evidence per track and class: mean RCS, speed and the
-        kinematic history's last recompute. (N, len(CLASSES))."""
-        N = len(evs)
-        ll = np.zeros((N, len(CLASSES)))
-        rcs_n = np.array([ev.rcs_n for ev in evs], dtype=float)
-        if rcs_n.any():
+        kinematic history's last recompute, summed in that order. (N, len(CLASSES)).
+        ``rows``: ``_evidence_rows(evs)`` when the caller has them already.
+
+        A missing piece adds nothing (+0.0, which leaves every sum as it was, bit for bit),
+        so the RCS term is computed only when some track has RCS, and no mask is applied
+        when every track has a speed (always so in ``annotate``)."""
+        if rows is None:
+            rows = _evidence_rows(evs)
+        # speed: ln N(speed; mu, sd^2) up to -ln sqrt(2 pi), ln sd precomputed
+        x = rows[:, 2 * len(CLASSES) :]  # (N, 1)
+        ll: F64 = -0.5 * ((x - _SPEED_MU) / _SPEED_SD) ** 2 - _SPEED_LOG_SD
+        if any(ev.speed_avg is None for ev in evs):
+            has = np.array([ev.speed_avg is not None for ev in evs])
+            ll = np.where(has[:, None], ll, 0.0)
+        if any(ev.rcs_n for ev in evs):
+            # the sample mean of n plots ~ N(mu_c, spread_c^2 + fluct^2 / n): see RCS_MODEL
+            rcs_n = np.array([ev.rcs_n for ev in evs], dtype=float)
             n = np.maximum(rcs_n, 1.0)[:, None]
             mean = np.array([ev.rcs_sum for ev in evs])[:, None] / n
-            sd = np.sqrt(_RCS_SPREAD**2 + RCS_FLUCT_DB**2 / n)
-            ll += np.where(rcs_n[:, None] > 0, _log_norm_arr(mean, _RCS_MU, sd), 0.0)
-        spd = [ev.speed_avg for ev in evs]
-        if any(v is not None for v in spd):
-            has = np.array([v is not None for v in spd])
-            x = np.array([0.0 if v is None else v for v in spd])[:, None]
-            ll += np.where(has[:, None], _log_norm_arr(x, _SPEED_MU, _SPEED_SD), 0.0)
-        kin = [ev.kin_ll for ev in evs]
-        if any(v is not None for v in kin):
-            ll += np.array([[0.0] * len(CLASSES) if v is None else v for v in kin])
-        return ll
+            sd = np.sqrt(_RCS_SPREAD2 + RCS_FLUCT_DB**2 / n)
+            ll = np.where(rcs_n[:, None] > 0, _log_norm_arr(mean, _RCS_MU, sd), 0.0) + ll
+        out: F64 = ll + rows[:, len(CLASSES) : 2 * len(CLASSES)]  # + kinematics
+        return out
 
     def _posteriors(self, evs: list[_Evidence], free: list[int]) -> list[list[float]]:
         """Class probabilities of every track: a cooperative identity fixes the class (0.01
-        for the others), else the softmax of accumulated + RF + current evidence."""
-        out: list[list[float]] = [[]] * len(evs)
-        for i, ev in enumerate(evs):
-            if ev.identity_class is not None:
-                p = [0.01] * len(CLASSES)
-                p[ev.identity_class] = 1.0
-                total = sum(p)
-                out[i] = [v / total for v in p]
+        for the others), else the softmax of accumulated + RF + current evidence:
+        ``p_c = exp(a_c - max a) / sum_c' exp(a_c' - max a)`` with ``a = (ln prior-and-hints
+        + RF + features) / temperature``. The RF term is skipped on a site without RF (it
+        would add 0.0), and so is the division when the temperature is 1 (x / 1 = x)."""
+        out: list[list[float]] = [
+            [] if ev.identity_class is None else _IDENTITY_PROBS[ev.identity_class] for ev in evs
+        ]
         if free:
             fe = [evs[i] for i in free]
-            lp = np.array([ev.log_post for ev in fe])
-            a = (lp + self._rf_loglik(fe) + self._feature_loglik(fe)) / TEMPERATURE
-            w = np.exp(a - a.max(axis=1, keepdims=True))
-            for i, row in zip(free, (w / w.sum(axis=1, keepdims=True)).tolist(), strict=True):
+            rows = _evidence_rows(fe)
+            lp = rows[:, : len(CLASSES)]
+            if self._has_rf:
+                lp = lp + self._rf_loglik(fe)
+            a = lp + self._feature_loglik(fe, rows)
+            if TEMPERATURE != 1.0:
+                a = a / TEMPERATURE
+            w = np.exp(a - np.maximum.reduce(a, axis=1, keepdims=True))
+            p = w / np.add.reduce(w, axis=1, keepdims=True)
+            for i, row in zip(free, p.tolist(), strict=True):
                 out[i] = row
         return out
+
+
+def _evidence_rows(evs: Sequence[_Evidence]) -> F64:
+    """The per-track numbers of the posterior in one array (one conversion, not three):
+    (N, 2 * len(CLASSES) + 1) of ``log_post``, ``kin_ll`` (0 without) and ``speed_avg``
+    (0 without)."""
+    return np.array([[*ev.log_post, *(ev.kin_ll or _NO_KIN), ev.speed_avg or 0.0] for ev in evs])
