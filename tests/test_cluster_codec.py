@@ -119,6 +119,25 @@ def test_snapshot_refuses_foreign_bytes() -> None:
         load_state(b"SWS1garbage")
 
 
+def test_snapshot_of_another_state_layout_is_refused() -> None:
+    """A snapshot written by a program whose pipeline internals had another shape (no layout
+    mark: before layouts existed) is refused whole, with its own reason, so the caller
+    rebuilds the state instead of failing later on a missing field."""
+    import pickle
+    import zlib
+
+    from skywarden.runtime import record_restore
+    from skywarden.runtime.cluster import snapshot
+
+    old_site = {"covered": 1, "t_last": 0.0, "pipeline": None}
+    old_record = {"machine": None, "extra": {}}
+    for mod, body in ((snapshot, old_site), (record_restore, old_record)):
+        data = mod.MAGIC + zlib.compress(pickle.dumps(body))
+        with pytest.raises(DecodeError) as e:
+            mod.load_state(data)
+        assert e.value.reason == "snapshot_layout"
+
+
 def test_subjects_and_tokens() -> None:
     assert raw_subject("riyadh-7", "radar_1") == "skywarden.site.riyadh-7.raw.radar_1"
     assert parse_out_subject("skywarden.site.a.tracks") == ("a", "tracks")

@@ -531,3 +531,18 @@ def test_step_matrices_for_mixed_steps_are_each_rows_own(steps: list[float]) -> 
         for g, w in zip(got, want, strict=True):
             # one shared step comes back unstacked, (M, ...); mixed steps one per row
             assert np.array_equal(g if g.ndim == w.ndim else g[i], w)
+
+
+def test_bank_columns_write_through_after_a_pickle_round_trip() -> None:
+    """The bank's named columns are views of its packed arrays; a restored bank (pipeline
+    snapshots are pickles) must keep them views, or a score update would be lost on the
+    next row drop."""
+    import pickle
+
+    trk = Tracker([PLOTS], TrackerConfig(pending_plots=False))
+    trk.process(0.0, "p", [xy(0.0, 0.0, 0.0), xy(0.0, 500.0, 0.0)])
+    bank = pickle.loads(pickle.dumps(trk.bank))
+    bank.score[0] += 5.0
+    bank.keep(np.array([True, False]))
+    assert bank.n == 1 and bank.score[0] == trk.bank.score[0] + 5.0
+    assert np.shares_memory(bank.score, bank.f) and np.shares_memory(bank.uid, bank.i)

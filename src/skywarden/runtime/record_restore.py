@@ -40,7 +40,7 @@ from typing import Any
 
 from skywarden.core.errors import DecodeError
 from skywarden.core.site import Site
-from skywarden.runtime.pipeline import PipelineConfig
+from skywarden.runtime.pipeline import STATE_LAYOUT, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction
@@ -146,7 +146,7 @@ def dump_state(machine: RecordMachine, extra: dict[str, Any] | None = None) -> b
     of numpy arrays and plain objects; acceptable because the snapshot table sits in the
     journal database, which only the runtime writes (loading a pickle runs code: never load
     one from anywhere else)."""
-    body = {"machine": machine, "extra": extra or {}}
+    body = {"machine": machine, "extra": extra or {}, "layout": STATE_LAYOUT}
     return MAGIC + zlib.compress(pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
@@ -155,6 +155,10 @@ def load_state(data: bytes) -> tuple[RecordMachine, dict[str, Any]]:
         raise DecodeError("snapshot_magic", f"snapshot starts {data[:4]!r}, want {MAGIC!r}")
     try:
         body = pickle.loads(zlib.decompress(data[len(MAGIC) :]))  # trusted table, see above
+        if body.get("layout", 1) != STATE_LAYOUT:  # an older program's private fields
+            raise DecodeError(
+                "snapshot_layout", f"state layout {body.get('layout', 1)}, want {STATE_LAYOUT}"
+            )
         m = body["machine"]
         if not isinstance(m, RecordMachine):
             raise TypeError(f"machine is {type(m).__name__}")

@@ -48,6 +48,24 @@ T, T_FIRST, T_UPDATE, SCORE, SCORE_MAX, SCORE0 = range(6)
 STATUS, HITS, POS_HITS, UID = range(4)
 
 
+_VIEWS = frozenset(
+    [
+        "t",
+        "t_first",
+        "t_update",
+        "score",
+        "score_max",
+        "score0",
+        "status",
+        "hits",
+        "pos_hits",
+        "uid",
+        "identity",
+        "sensors",
+    ]
+)
+
+
 class TrackBank:
     """All tracks of one tracker. ``n`` rows are live.
 
@@ -84,6 +102,15 @@ class TrackBank:
 
     def __len__(self) -> int:
         return self.n
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the column views: pickle would store each as an array of its own,
+        and the restored bank's ``score`` would no longer write through to its columns."""
+        return {k: v for k, v in self.__dict__.items() if k not in _VIEWS}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._views()
 
     def _views(self) -> None:
         f, i, o = self.f.T, self.i.T, self.o.T

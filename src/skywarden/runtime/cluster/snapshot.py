@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 
 from skywarden.core.errors import DecodeError
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.pipeline import STATE_LAYOUT, Pipeline
 
 MAGIC = b"SWS1"
 
@@ -32,7 +32,12 @@ class SiteState:
 
 
 def dump_state(s: SiteState) -> bytes:
-    body = {"covered": s.covered, "t_last": s.t_last, "pipeline": s.pipeline}
+    body = {
+        "covered": s.covered,
+        "t_last": s.t_last,
+        "pipeline": s.pipeline,
+        "layout": STATE_LAYOUT,
+    }
     return MAGIC + zlib.compress(pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL), 1)
 
 
@@ -41,9 +46,13 @@ def load_state(data: bytes) -> SiteState:
         raise DecodeError("snapshot_magic", f"snapshot starts {data[:4]!r}, want {MAGIC!r}")
     try:
         d = pickle.loads(zlib.decompress(data[len(MAGIC) :]))  # trusted bucket, see above
+        if d.get("layout", 1) != STATE_LAYOUT:
+            raise DecodeError(
+                "snapshot_layout", f"state layout {d.get('layout', 1)}, want {STATE_LAYOUT}"
+            )
         p = d["pipeline"]
         if not isinstance(p, Pipeline):
             raise TypeError(f"pipeline is {type(p).__name__}")
         return SiteState(p, int(d["covered"]), float(d["t_last"]))
-    except (zlib.error, pickle.UnpicklingError, KeyError, TypeError, EOFError) as e:
+    except (zlib.error, pickle.UnpicklingError, KeyError, TypeError, EOFError, AttributeError) as e:
         raise DecodeError("snapshot_body", f"{type(e).__name__}: {e}") from None
