@@ -546,3 +546,17 @@ def test_bank_columns_write_through_after_a_pickle_round_trip() -> None:
     bank.keep(np.array([True, False]))
     assert bank.n == 1 and bank.score[0] == trk.bank.score[0] + 5.0
     assert np.shares_memory(bank.score, bank.f) and np.shares_memory(bank.uid, bank.i)
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.floats(0.01, 1e4))
+def test_merge_position_bound_never_exceeds_the_full_distance(seed: int, scale: float) -> None:
+    """The duplicate check rejects pairs by |dp|^2 / tr(S_pp) before solving: that bound must
+    never exceed the full 6-D Mahalanobis distance, or a duplicate could be missed."""
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(6, 6)) * rng.uniform(0.01, 10.0, size=6)
+    S = A @ A.T + np.eye(6) * 1e-3
+    dx = rng.normal(size=6) * scale
+    d2 = float(dx @ np.linalg.solve(S, dx))
+    bound = float((dx[:3] ** 2).sum() / np.trace(S[:3, :3]))
+    assert bound <= d2 * (1.0 + 1e-9)

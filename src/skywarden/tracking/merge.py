@@ -22,6 +22,7 @@ consecutive passes keeps crossing objects apart.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,19 +62,28 @@ class DuplicateResolver:
             self._streak.clear()
             return []
         pos = xc[:, :3]
-        sd = np.sqrt(kalman.block_trace(Pc, 0, 3))
-        g = float(np.sqrt(chi2_gate(6, self.cfg.p_gate)))
-        radius = np.minimum(g * 2.0 * sd, self.cfg.max_distance_m)
+        var = kalman.block_trace(Pc, 0, 3)
+        sd = np.sqrt(var)
+        G = chi2_gate(6, self.cfg.p_gate)
+        radius = np.minimum(math.sqrt(G) * 2.0 * sd, self.cfg.max_distance_m)
         ti, tj = spatial_candidates(pos, radius, pos)
         keep = ti < tj
         ti, tj = ti[keep], tj[keep]
         passing: set[tuple[int, int]] = set()
         if ti.shape[0]:
+            # exact rejection before any solve: d^2 is at least the position part's distance
+            # (a marginal's Mahalanobis distance never exceeds the joint's), which is at least
+            # |dp|^2 / tr(S_pp) (the trace bounds the largest eigenvalue); a hair of slack
+            # keeps rounding from rejecting a pair the full test would pass
+            dp2 = ((pos[ti] - pos[tj]) ** 2).sum(axis=1)
+            near = dp2 <= G * (var[ti] + var[tj]) * (1.0 + 1e-9)
+            ti, tj = ti[near], tj[near]
+        if ti.shape[0]:
             dx = xc[ti] - xc[tj]
             S = Pc[ti] + Pc[tj]
             d2 = np.einsum("ni,ni->n", dx, np.linalg.solve(S, dx[..., None])[..., 0])
             close = np.linalg.norm(dx[:, :3], axis=1) <= self.cfg.max_distance_m
-            ok = (d2 < chi2_gate(6, self.cfg.p_gate)) & close
+            ok = (d2 < G) & close
             for a, b in zip(ti[ok].tolist(), tj[ok].tolist(), strict=True):
                 ia, ib = identity[a], identity[b]
                 if ia is not None and ib is not None and ia != ib:
