@@ -92,7 +92,9 @@ def predict_unmixed(
     c = np.maximum(mu @ Pi, 1e-300)  # c_j = sum_i Pi_ij mu_i: (M,) or (N, M)
     xs = (F @ x[:, None, :, None])[..., 0]  # x_j = F_j x
     Ps = F @ P[:, None] @ FT + Q  # P_j = F_j P F_j' + Q_j
-    return xs, kalman.symmetrize(Ps), np.array(np.broadcast_to(c, (x.shape[0], len(models))))
+    mus = np.empty((x.shape[0], len(models)))
+    mus[:] = c  # one row per state even when every state shares one step
+    return xs, kalman.symmetrize(Ps), mus
 
 
 _Step = tuple[F64, F64, F64, F64]  # Pi, F, F', Q
