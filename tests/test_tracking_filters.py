@@ -184,3 +184,18 @@ def test_transition_matrix_per_mode_sojourn() -> None:
     sym = imm.transition_matrix(3, 0.99, dt)
     assert np.allclose(sym.sum(axis=2), 1.0)
     assert np.allclose(sym[:, 0, 1], sym[:, 2, 0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 20), m=st.integers(1, 5))
+def test_fused_mode_update_equals_its_parts(seed: int, n: int, m: int) -> None:
+    """One log-sum-exp for the mode probabilities and the score increment gives exactly the
+    mode update and ln sum_j c_j Lambda_j computed apart."""
+    rng = np.random.default_rng(seed)
+    mu = rng.dirichlet(np.ones(m), size=n)
+    ll = rng.normal(size=(n, m)) * 20.0
+    mu_new, ll_comb = imm.update_mode_probs_and_loglik(mu, ll)
+    a = ll + np.log(np.maximum(mu, 1e-300))
+    amax = a.max(axis=1)
+    assert np.array_equal(mu_new, imm.update_mode_probs(mu, ll))
+    assert np.array_equal(ll_comb, amax + np.log(np.exp(a - amax[:, None]).sum(axis=1)))

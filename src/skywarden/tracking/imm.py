@@ -180,3 +180,15 @@ def update_mode_probs(mu_pred: F64, loglik: F64) -> F64:
     mu = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
     out: F64 = mu / mu.sum(axis=1, keepdims=True)
     return out
+
+
+def update_mode_probs_and_loglik(mu_pred: F64, loglik: F64) -> tuple[F64, F64]:
+    """``update_mode_probs`` and the measurement's combined log-likelihood
+    ``ln sum_j c_j Lambda_j`` (the track score's increment), from one log-sum-exp."""
+    a = np.log(np.maximum(mu_pred, 1e-300)) + loglik
+    amax = a.max(axis=1)
+    w = np.exp(a - amax[:, None])
+    ws = w.sum(axis=1)
+    mu = np.maximum(w / ws[:, None], 1e-12)
+    out: F64 = mu / mu.sum(axis=1, keepdims=True)
+    return out, amax + np.log(ws)

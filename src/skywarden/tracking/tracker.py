@@ -131,6 +131,14 @@ def _inside_coverage(sm: SensorModel, pos: F64) -> NDArray[np.bool_]:
     return inside
 
 
+def _noise_rows(R: F64, idx: I64, repeat: int = 1) -> F64:
+    """The noise covariances of detections ``idx``, each ``repeat`` times (once per mode):
+    the report's one shared (m, m) matrix as it is (it broadcasts), else their rows."""
+    if R.ndim == 2:
+        return R
+    return np.repeat(R[idx], repeat, axis=0) if repeat > 1 else R[idx]
+
+
 def _unique_rows(rows: I64, n: int) -> tuple[I64, I64]:
     """``np.unique(rows, return_inverse=True)`` for row indices below ``n``, by marking: no
     sort (a few microseconds less per call on the few dozen rows of a scan's candidates)."""
@@ -165,8 +173,8 @@ class _Report(NamedTuple):
 
     dets: list[Detection]
     Z: F64  # (K, dim)
-    R: F64  # (K, dim, dim), a broadcast view when shared
-    SP: F64  # (K, 3) sensor positions, likewise
+    R: F64  # (dim, dim) when every detection shares it, else (K, dim, dim): see _noise_rows
+    SP: F64  # (3,) sensor position when shared, else (K, 3)
     cooperative: bool  # some detection carries an identity or a transmitter key
 
 
@@ -511,15 +519,10 @@ class Tracker:
             keep: list[bool] = np.asarray(ok, dtype=bool).tolist()
             dets = [d for d, k in zip(dets, keep, strict=True) if k]
             Z = Z[ok]
-        K = len(dets)
-        # one read-only broadcast view where every detection shares the object (a sensor's
-        # data-sheet R: thousands of plots per radar scan)
-        R = np.broadcast_to(R1, (K, *R1.shape)) if R1 is not None else np.stack([d.R for d in dets])
-        SP = (
-            np.broadcast_to(SP1, (K, 3))
-            if SP1 is not None
-            else np.stack([d.sensor_pos for d in dets])
-        )
+        # one matrix where every detection shares the object (a sensor's data-sheet R:
+        # thousands of plots per radar scan); it broadcasts wherever rows would be used
+        R = R1 if R1 is not None else np.stack([d.R for d in dets])
+        SP = SP1 if SP1 is not None else np.stack([d.sensor_pos for d in dets])
         cooperative = stacked is None and any(
             d.identity is not None or "transmitter" in d.attrs for d in dets
         )
@@ -573,7 +576,7 @@ class Tracker:
             ti, dj = all_pairs(rows, Z.shape[0])
         if ti.shape[0] == 0:
             return empty
-        d2, ll = self._pair_scores(sm.kind, ti, Z[dj], R[dj], s, xc, Pc)
+        d2, ll = self._pair_scores(sm.kind, ti, Z[dj], _noise_rows(R, dj), s, xc, Pc)
         return ti, dj, d2, ll
 
     def _det_sd(self, sm: SensorModel, det_pos: F64) -> float:
@@ -624,22 +627,18 @@ class Tracker:
         X = b.x[ta].reshape(K * M, 6)
         P = b.P[ta].reshape(K * M, 6, 6)
         Zr = np.repeat(Z[da], M, axis=0)
-        Rr = np.repeat(R[da], M, axis=0)
+        Rr = _noise_rows(R, da, M)
         h, H = predict_measurement(sm.kind, X, sm.spec.position_enu)
         y = innovation(sm.kind, Zr, h)
         S = kalman.innovation_cov(P, H, Rr)
         _, ll, S_inv = kalman.gate_scores(y, S)
         ll = ll.reshape(K, M)
         X, P = kalman.update(X, P, y, H, Rr, S_inv=S_inv)
-        mu_pred = b.mu[ta]
-        # combined likelihood of the measurement: sum_j c_j Lambda_j
-        a = ll + np.log(np.maximum(mu_pred, 1e-300))
-        amax = a.max(axis=1)
-        ll_comb = amax + np.log(np.exp(a - amax[:, None]).sum(axis=1))
-        b.mu[ta] = imm.update_mode_probs(mu_pred, ll)
+        # mode probabilities, and the combined likelihood of the measurement sum_j c_j Lambda_j
+        b.mu[ta], ll_comb = imm.update_mode_probs_and_loglik(b.mu[ta], ll)
         b.x[ta] = X.reshape(K, M, 6)
         b.P[ta] = P.reshape(K, M, 6, 6)
-        return np.asarray(ll_comb, dtype=float)
+        return ll_comb
 
     def _promote_pending(
         self,
@@ -680,7 +679,8 @@ class Tracker:
         )
         xc, Pc = imm.combine(xs, Ps, mus)
         dj = fidx[fj]
-        d2, ll = self._pair_scores(sm.kind, inv, Z[dj], R[dj], sm.spec.position_enu, xc, Pc)
+        Rp = _noise_rows(R, dj)
+        d2, ll = self._pair_scores(sm.kind, inv, Z[dj], Rp, sm.spec.position_enu, xc, Pc)
         ok = d2 < chi2_gate(sm.kind.dim, self.cfg.p_gate)
         pi, dj, ll = pi[ok], dj[ok], ll[ok]
         if pi.shape[0] == 0:
@@ -838,7 +838,7 @@ class Tracker:
         P0 = b.P[ti].reshape(K * M, 6, 6)
         h, H = predict_measurement(sm.kind, X0, sm.spec.position_enu)
         y = innovation(sm.kind, np.repeat(Z[dj], M, axis=0), h)
-        Rr = np.repeat(R[dj], M, axis=0)
+        Rr = _noise_rows(R, dj, M)
         S = kalman.innovation_cov(P0, H, Rr)
         _, ll, S_inv = kalman.gate_scores(y, S)
         ll = ll.reshape(K, M)
