@@ -55,6 +55,8 @@ class AlertLevel(StrEnum):
 
 @dataclass(frozen=True)
 class Alert:
+    """An operator-facing alert about one track and one zone, with its state history."""
+
     id: str
     track_id: str
     zone_id: str
@@ -82,6 +84,8 @@ class AlertEvent:
 
 @dataclass(frozen=True)
 class AlertConfig:
+    """When a quiet alert clears, and how many events stay in memory."""
+
     clear_after_s: float = 10.0
     max_history: int = 10_000  # events kept in memory; the journal keeps them all
 

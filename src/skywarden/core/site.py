@@ -253,6 +253,8 @@ def _distance_to_polygon_edges(x: float, y: float, poly: Sequence[tuple[float, f
 
 @dataclass(frozen=True)
 class WhitelistEntry:
+    """A friendly cooperative identity (Remote ID serial or ICAO address): never alerted on."""
+
     remote_id: str | None = None
     icao: str | None = None
     note: str = ""
@@ -265,6 +267,8 @@ class WhitelistEntry:
 
 @dataclass(frozen=True, eq=False)
 class Site:
+    """A protected site: its geodetic origin, sensors, zones and whitelist."""
+
     name: str
     origin: GeoOrigin
     sensors: tuple[SensorSpec, ...]

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrackRunResult:
+    """What tracking one scenario file produced, with the counters of every stage."""
+
     scans: int
     snapshots: int
     alerts: int

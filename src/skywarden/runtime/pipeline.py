@@ -36,6 +36,8 @@ change. 2: the bank's and pending plots' scalars packed in columns, packed class
 
 @dataclass(frozen=True)
 class PipelineConfig:
+    """The settings of every stage of one pipeline."""
+
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     threat: ThreatConfig = field(default_factory=ThreatConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)

@@ -31,6 +31,8 @@ class ThreatLevel(IntEnum):
 
 @dataclass(frozen=True)
 class ZoneThreat:
+    """One track against one zone: inside now, or the predicted time to enter it."""
+
     zone_id: str
     inside: bool
     time_to_enter_s: float | None
@@ -38,6 +40,8 @@ class ZoneThreat:
 
 @dataclass(frozen=True)
 class ThreatAssessment:
+    """A track's threat level for this frame, with the zone and time that set it."""
+
     track_id: str
     t: float
     level: ThreatLevel
@@ -54,6 +58,8 @@ class ThreatAssessment:
 
 @dataclass(frozen=True)
 class ThreatConfig:
+    """Horizons, margins and the classes that never raise an alert."""
+
     horizon_s: float = 240.0  # a drone at 25 m/s covers 6 km: beyond any small-drone radar
     imminent_s: float = 30.0
     margin_sigma: float = 2.0

@@ -317,6 +317,8 @@ _EVIDENCE_KINDS = (SensorKind.RF, SensorKind.ACOUSTIC, SensorKind.ADSB, SensorKi
 
 @dataclass
 class _Evidence:
+    """What the classifier has gathered about one track so far."""
+
     log_post: list[float] = field(default_factory=lambda: list(_LOG_PRIOR))
     speed_avg: float | None = None
     rcs_n: int = 0

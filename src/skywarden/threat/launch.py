@@ -44,6 +44,8 @@ Vec3 = tuple[float, float, float]
 
 @dataclass(frozen=True)
 class Ellipse:
+    """An uncertainty ellipse on the ground (ENU), at ``confidence``."""
+
     semi_major_m: float
     semi_minor_m: float
     orientation_deg: float  # of the major axis, clockwise from north, in [0, 180)
@@ -52,6 +54,8 @@ class Ellipse:
 
 @dataclass(frozen=True)
 class LaunchPoint:
+    """Where a track probably took off (or entered coverage), with its uncertainty."""
+
     track_id: str
     method: str  # ground / coverage_edge / first_seen
     first_seen_t: float
@@ -67,6 +71,8 @@ class LaunchPoint:
 
 @dataclass(frozen=True)
 class LaunchConfig:
+    """How far back launch points are extrapolated, and how many are remembered."""
+
     early_window_s: float = 8.0
     max_back_s: float = 300.0
     min_climb_mps: float = 0.5  # slower climbs say nothing about a launch below

@@ -45,6 +45,8 @@ COOP_KINDS = frozenset({SensorKind.REMOTE_ID, SensorKind.ADSB})
 
 @dataclass(frozen=True)
 class SpoofConfig:
+    """Thresholds of the cooperative-identity consistency test."""
+
     window: int = 8  # comparisons summed
     min_reports: int = 4
     p_false: float = 1e-6  # per test; tests run every report, so keep it small
@@ -71,6 +73,8 @@ class IdentityCheck:
 
 @dataclass(eq=False)  # mutable working state, compared by identity (its fields hold arrays)
 class _IdState:
+    """What the spoof monitor remembers about one cooperative identity."""
+
     last: Detection | None = None
     track_id: str | None = None
     window: deque[tuple[float, int, float]] = field(default_factory=deque)

@@ -41,6 +41,8 @@ I64 = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class ClutterMapConfig:
+    """Cell sizes, memory and limits of the online clutter map."""
+
     enabled: bool = True
     cell_m: float = 500.0  # range bin (polar) or square cell side (x/y)
     az_cell_rad: float = math.radians(10.0)

@@ -35,6 +35,8 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class ManagementConfig:
+    """SPRT error rates and the coast and drop rules of the track lifecycle."""
+
     alpha: float = 1e-2  # P(confirm a false track) per the SPRT
     beta: float = 0.05  # P(drop a true track)
     delete_drop: float = 10.0

@@ -37,6 +37,8 @@ I64 = NDArray[np.int64]
 
 @dataclass(frozen=True)
 class MergeConfig:
+    """When two established tracks count as one object."""
+
     enabled: bool = True
     p_gate: float = 0.99
     merge_scans: int = 3

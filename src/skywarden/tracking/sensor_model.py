@@ -29,6 +29,8 @@ from skywarden.core.site import SensorKind, SensorSpec
 
 @dataclass(frozen=True)
 class SensorModel:
+    """A sensor's data sheet as the tracker uses it (see the module docstring)."""
+
     spec: SensorSpec
     pd: float
     log_lambda: float

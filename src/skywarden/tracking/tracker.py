@@ -84,6 +84,8 @@ FULL_MU0 = (0.6, 0.1, 0.1, 0.1, 0.1)
 
 @dataclass(frozen=True)
 class TrackerConfig:
+    """Motion models, gates, initiation and association settings of the tracker."""
+
     models: tuple[MotionModel, ...] = field(default_factory=default_models)
     mu0: tuple[float, ...] = (0.8, 0.2)
     p_stay: float | tuple[float, ...] = 0.995  # per second, one value or one per mode
@@ -191,6 +193,8 @@ _NO_PROMOTION = _Promoted(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int6
 
 @dataclass
 class _Bearing:
+    """A recent bearing kept as a partner for crossings with other sensors' bearings."""
+
     t: float
     sensor: SensorModel
     det: Detection
