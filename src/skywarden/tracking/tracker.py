@@ -128,8 +128,9 @@ def _inside_coverage(sm: SensorModel, pos: F64) -> NDArray[np.bool_]:
     if sm.spec.max_range_m:
         inside &= np.linalg.norm(pos - s[None], axis=1) <= sm.spec.max_range_m
     if sm.spec.area_m:
-        for a, (lo, hi) in enumerate(sm.spec.area_m[:2]):
-            inside &= (pos[:, a] >= lo) & (pos[:, a] <= hi)
+        box = np.asarray(sm.spec.area_m[:2], dtype=float)  # ((x0, x1), (y0, y1))
+        k = box.shape[0]
+        inside &= ((pos[:, :k] >= box[:, 0]) & (pos[:, :k] <= box[:, 1])).all(axis=1)
     return inside
 
 
@@ -537,7 +538,12 @@ class Tracker:
         if b.n == 0:
             return
         dt = t - b.t
-        rows = np.flatnonzero(dt > 0)
+        ahead = dt > 0
+        if ahead.all():  # the usual case: every track is older than the report
+            b.x, b.P, b.mu = imm.predict(b.x, b.P, b.mu, dt, self.models, self.cfg.p_stay)
+            b.t[:] = t
+            return
+        rows = np.flatnonzero(ahead)
         if rows.shape[0] == 0:
             return
         x, P, mu = imm.predict(
