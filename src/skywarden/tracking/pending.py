@@ -76,22 +76,30 @@ class PendingPlots:
         idx: list[int] = np.flatnonzero(mask).tolist()
         self.dets = [self.dets[i] for i in idx]
 
-    def take(self, rows: I64) -> tuple[F64, F64, F64]:
-        """Remove ``rows`` and return their (t, score, score0)."""
+    def peek(self, rows: I64) -> tuple[F64, F64, F64]:
+        """(t, score, score0) of ``rows``, which stay until ``age(taken=rows)`` drops them
+        with the expired ones: one compaction per scan instead of two."""
         out = self.cols[rows]
-        mask = np.ones(self.n, dtype=bool)
-        mask[rows] = False
-        self.keep(mask)
         return out[:, T], out[:, SCORE], out[:, SCORE0]
 
-    def age(self, t: float, log_miss: F64 | None, drop_score: float, max_gap_s: float) -> None:
+    def age(
+        self,
+        t: float,
+        log_miss: F64 | None,
+        drop_score: float,
+        max_gap_s: float,
+        taken: I64 | None = None,
+    ) -> None:
         """One scan of the sensor went by without pairing them: count the miss (``log_miss``
         per plot: ``ln(1 - Pd)`` inside the sensor's coverage, 0 outside; None when the
-        sensor's silence is no evidence) and drop the expired."""
+        sensor's silence is no evidence) and drop the expired, and the plots ``taken`` into
+        tracks this scan."""
         if self.n == 0:
             return
         c = self.cols
         if log_miss is not None:
             c[:, SCORE] += log_miss
         keep = (c[:, SCORE] - c[:, SCORE0] > drop_score) & (t - c[:, T] <= max_gap_s)
+        if taken is not None:
+            keep[taken] = False
         self.keep(keep)

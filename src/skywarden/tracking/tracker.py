@@ -187,9 +187,12 @@ class _Promoted(NamedTuple):
     rows: I64  # their bank rows
     dets: I64  # the second plots: detection indices of this report
     first: list[Detection]  # the first plots (the classifier's evidence)
+    pending_rows: I64  # the first plots' rows in the pending plots, dropped after this report
 
 
-_NO_PROMOTION = _Promoted(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [])
+_NO_PROMOTION = _Promoted(
+    np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
+)
 
 
 @dataclass
@@ -378,6 +381,7 @@ class Tracker:
                 np.where(_inside_coverage(sm, pend.x[:, :3]), log_miss, 0.0) if counts else None,
                 mcfg.drop_tentative_score,
                 mcfg.tentative_max_gap_s,
+                taken=promoted.pending_rows,
             )
         by_period = not complete_scan
         missed = self._period_misses(sm, updated, t) if by_period else self._misses(sm, updated)
@@ -701,7 +705,7 @@ class Tracker:
         if pa.shape[0] == 0:
             return _NO_PROMOTION
         first = [pend.dets[i] for i in pa.tolist()]
-        t0, score, score0 = pend.take(pa)
+        t0, score, score0 = pend.peek(pa)  # dropped from the pending plots in age()
         n0 = self.bank.n
         at = np.searchsorted(cand, pa)  # their states already predicted to t for the gate
         self.bank.add(
@@ -717,7 +721,7 @@ class Tracker:
                 t_state=np.full(pa.shape[0], t),
             )
         )
-        return _Promoted(np.arange(n0, self.bank.n, dtype=np.int64), da, first)
+        return _Promoted(np.arange(n0, self.bank.n, dtype=np.int64), da, first, pa)
 
     def _finish_promoted(
         self, promoted: _Promoted, hit_ll: F64, dets: list[Detection], sm: SensorModel, t: float
