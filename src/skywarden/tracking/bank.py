@@ -48,44 +48,13 @@ T, T_FIRST, T_UPDATE, SCORE, SCORE_MAX, SCORE0 = range(6)
 STATUS, HITS, POS_HITS, UID = range(4)
 
 
-_VIEWS = frozenset(
-    [
-        "t",
-        "t_first",
-        "t_update",
-        "score",
-        "score_max",
-        "score0",
-        "status",
-        "hits",
-        "pos_hits",
-        "uid",
-        "identity",
-        "sensors",
-    ]
-)
-
-
 class TrackBank:
     """All tracks of one tracker. ``n`` rows are live.
 
-    Per-mode states are ``x``, ``P``, ``mu``; the scalars are named column views (``t``,
-    ``score``, ``status``, ``uid``, ...) of three packed arrays, rebound whenever rows are
-    added or dropped, so ``bank.score[rows] += ...`` writes through to the bank.
+    Per-mode states are ``x``, ``P``, ``mu``; the scalars are read as named columns (``t``,
+    ``score``, ``status``, ``uid``, ...) of three packed arrays: each is a view, so
+    ``bank.score[rows] += ...`` writes through to the bank.
     """
-
-    t: F64  # time of the current state
-    t_first: F64
-    t_update: F64  # last measurement update
-    score: F64  # track log-likelihood ratio (Blackman & Popoli 1999, 6.2)
-    score_max: F64
-    score0: F64  # the initial score L0 (the SPRT's drop test counts from it)
-    status: NDArray[np.int64]
-    hits: NDArray[np.int64]
-    pos_hits: NDArray[np.int64]  # hits from position-fixing sensors
-    uid: NDArray[np.int64]
-    identity: NDArray[np.object_]
-    sensors: NDArray[np.object_]  # dict sensor -> last t
 
     def __init__(self, n_modes: int, mu0: F64) -> None:
         self.M = n_modes
@@ -98,26 +67,81 @@ class TrackBank:
         self.f = np.zeros((0, 6))
         self.i = np.zeros((0, 4), dtype=np.int64)
         self.o = np.empty((0, 2), dtype=object)  # identity, sensors
-        self._views()
 
     def __len__(self) -> int:
         return self.n
 
-    def __getstate__(self) -> dict[str, object]:
-        """Pickled without the column views: pickle would store each as an array of its own,
-        and the restored bank's ``score`` would no longer write through to its columns."""
-        return {k: v for k, v in self.__dict__.items() if k not in _VIEWS}
+    @property
+    def t(self) -> F64:
+        """Time of the current state."""
+        col: F64 = self.f[:, T]
+        return col
 
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__dict__.update(state)
-        self._views()
+    @property
+    def t_first(self) -> F64:
+        """First detection."""
+        col: F64 = self.f[:, T_FIRST]
+        return col
 
-    def _views(self) -> None:
-        f, i, o = self.f.T, self.i.T, self.o.T
-        self.t, self.t_first, self.t_update = f[T], f[T_FIRST], f[T_UPDATE]
-        self.score, self.score_max, self.score0 = f[SCORE], f[SCORE_MAX], f[SCORE0]
-        self.status, self.hits, self.pos_hits, self.uid = i[STATUS], i[HITS], i[POS_HITS], i[UID]
-        self.identity, self.sensors = o[0], o[1]
+    @property
+    def t_update(self) -> F64:
+        """Last measurement update."""
+        col: F64 = self.f[:, T_UPDATE]
+        return col
+
+    @property
+    def score(self) -> F64:
+        """Track log-likelihood ratio (Blackman & Popoli 1999, 6.2)."""
+        col: F64 = self.f[:, SCORE]
+        return col
+
+    @property
+    def score_max(self) -> F64:
+        """The score's running maximum."""
+        col: F64 = self.f[:, SCORE_MAX]
+        return col
+
+    @property
+    def score0(self) -> F64:
+        """The initial score L0 (the SPRT's drop test counts from it)."""
+        col: F64 = self.f[:, SCORE0]
+        return col
+
+    @property
+    def status(self) -> NDArray[np.int64]:
+        """Lifecycle code (TENTATIVE ...)."""
+        col: NDArray[np.int64] = self.i[:, STATUS]
+        return col
+
+    @property
+    def hits(self) -> NDArray[np.int64]:
+        """Measurement updates."""
+        col: NDArray[np.int64] = self.i[:, HITS]
+        return col
+
+    @property
+    def pos_hits(self) -> NDArray[np.int64]:
+        """Hits from position-fixing sensors."""
+        col: NDArray[np.int64] = self.i[:, POS_HITS]
+        return col
+
+    @property
+    def uid(self) -> NDArray[np.int64]:
+        """Stable track number."""
+        col: NDArray[np.int64] = self.i[:, UID]
+        return col
+
+    @property
+    def identity(self) -> NDArray[np.object_]:
+        """Cooperative identity or None."""
+        col: NDArray[np.object_] = self.o[:, 0]
+        return col
+
+    @property
+    def sensors(self) -> NDArray[np.object_]:
+        """Dict sensor -> last update time."""
+        col: NDArray[np.object_] = self.o[:, 1]
+        return col
 
     def add(self, new: NewTracks) -> NDArray[np.int64]:
         """Append tracks; returns their uids."""
@@ -151,7 +175,6 @@ class TrackBank:
         self.f = np.concatenate([self.f, f])
         self.i = np.concatenate([self.i, i])
         self.o = np.concatenate([self.o, o])
-        self._views()
         self.n += k
         return uids
 
@@ -161,5 +184,4 @@ class TrackBank:
             return
         self.x, self.P, self.mu = self.x[mask], self.P[mask], self.mu[mask]
         self.f, self.i, self.o = self.f[mask], self.i[mask], self.o[mask]
-        self._views()
         self.n = int(mask.sum())
