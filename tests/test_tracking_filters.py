@@ -197,5 +197,8 @@ def test_fused_mode_update_equals_its_parts(seed: int, n: int, m: int) -> None:
     mu_new, ll_comb = imm.update_mode_probs_and_loglik(mu, ll)
     a = ll + np.log(np.maximum(mu, 1e-300))
     amax = a.max(axis=1)
+    w = np.exp(a - a.max(axis=1, keepdims=True))  # mu_j = Lambda_j c_j / sum, floored
+    mu_ref = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
+    assert np.array_equal(mu_new, mu_ref / mu_ref.sum(axis=1, keepdims=True))
     assert np.array_equal(mu_new, imm.update_mode_probs(mu, ll))
     assert np.array_equal(ll_comb, amax + np.log(np.exp(a - amax[:, None]).sum(axis=1)))

@@ -174,12 +174,7 @@ def combine(x: F64, P: F64, mu: F64) -> tuple[F64, F64]:
 
 def update_mode_probs(mu_pred: F64, loglik: F64) -> F64:
     """``mu_j = Lambda_j c_j / sum``, computed in the log domain for stability."""
-    a = np.log(np.maximum(mu_pred, 1e-300)) + loglik
-    a -= a.max(axis=1, keepdims=True)
-    w = np.exp(a)
-    mu = np.maximum(w / w.sum(axis=1, keepdims=True), 1e-12)
-    out: F64 = mu / mu.sum(axis=1, keepdims=True)
-    return out
+    return update_mode_probs_and_loglik(mu_pred, loglik)[0]
 
 
 def update_mode_probs_and_loglik(mu_pred: F64, loglik: F64) -> tuple[F64, F64]:

@@ -458,7 +458,7 @@ class Tracker:
 
         Valid while ``bank.x`` is the array it was computed from: rows added or dropped
         replace that array, and the filter's in-place writes all happen in ``process``
-        before the duplicate check, which forgets the cache when it starts."""
+        before the duplicate check; ``process`` forgets the cache when it starts."""
         b = self.bank
         c = self._combined
         if c is not None and c[0] is b.x:
@@ -491,8 +491,9 @@ class Tracker:
         self, detections: Sequence[Detection], sm: SensorModel, stacked: StackedDetections | None
     ) -> _Report:
         """Drop (and count) detections of the wrong kind, non-finite or negative ranges;
-        return the rest with their measurements (K, dim), noise (K, dim, dim) and sensor
-        positions (K, 3) stacked."""
+        return the rest with their measurements stacked (K, dim), their noise and sensor
+        positions (one matrix and one position when all share them), and whether any is
+        cooperative (carries an identity or a transmitter key)."""
         kind = sm.kind
         R1: F64 | None
         SP1: F64 | None
@@ -601,11 +602,10 @@ class Tracker:
         return _position_spread(sm, float(np.max(np.linalg.norm(det_pos, axis=1))))
 
     def _identity_pairs(self, dets: list[Detection]) -> dict[int, int]:
-        """Detection index -> track row for cooperative reports whose identity a track holds."""
+        """Detection index -> track row for cooperative reports whose identity a track holds
+        (called for a report ``_valid`` found cooperative)."""
         out: dict[int, int] = {}
-        if self.bank.n == 0 or not any(
-            d.identity is not None or "transmitter" in d.attrs for d in dets
-        ):
+        if self.bank.n == 0:
             return out
         rows = {ident: i for i, ident in enumerate(self.bank.identity) if ident is not None}
         row_of_uid = {int(u): i for i, u in enumerate(self.bank.uid.tolist())}
