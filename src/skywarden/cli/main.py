@@ -126,7 +126,6 @@ def _cmd_verify(a: argparse.Namespace) -> int:
 
 
 def _cmd_worker(a: argparse.Namespace) -> int:
-    import os
     import socket
 
     from skywarden.runtime.cluster import commands

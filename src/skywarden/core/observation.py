@@ -30,7 +30,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from skywarden.core.types import Mat, Vec
+from skywarden.core.types import Mat, Vec, frozen_from_fields
 
 
 class MeasurementKind(StrEnum):
@@ -135,7 +135,7 @@ class Detection:
     ) -> tuple[Detection, ...]:
         """One detection per row of ``Z`` (K, dim), all sharing ``R``, ``sensor_pos`` and a
         copy of ``attrs``: a whole radar scan. The shapes are checked once for the scan, and
-        each detection is made without running ``__init__`` (its eleven frozen-field
+        each detection is made by ``frozen_from_fields``, not ``__init__`` (its eleven frozen-field
         assignments and the check, per plot, were a twentieth of tracking a cluttered file)."""
         n = kind.dim
         if Z.ndim != 2 or Z.shape[1] != n or R.shape != (n, n) or len(rcs_dbsm) != Z.shape[0]:
@@ -155,16 +155,13 @@ class Detection:
             "class_conf": 0.0,
             "attrs": None,
         }
-        new, set_dict = object.__new__, object.__setattr__
         out = []
         for z, rcs in zip(Z, rcs_dbsm, strict=True):
-            d = new(cls)
             fields = shared.copy()
             fields["z"] = z
             fields["rcs_dbsm"] = rcs
             fields["attrs"] = dict(attrs)
-            set_dict(d, "__dict__", fields)
-            out.append(d)
+            out.append(frozen_from_fields(cls, fields))
         return tuple(out)
 
     def position_enu(self) -> Vec | None:

@@ -15,7 +15,7 @@ from enum import StrEnum
 import numpy as np
 
 from skywarden.core.errors import StateError
-from skywarden.core.types import Mat, Vec
+from skywarden.core.types import Mat, Vec, frozen_from_fields
 
 
 class TrackStatus(StrEnum):
@@ -100,11 +100,9 @@ class TrackState:
         """``TrackState(...)`` with every field given (and ``class_probs`` empty), for the
         tracker's copy of every track on every frame: the frozen ``__init__`` sets its twelve
         fields one ``object.__setattr__`` at a time, which cost more than the rest of building
-        the state; this fills the instance dict in one go (as ``with_class_probs`` does)."""
-        new = object.__new__(cls)
-        object.__setattr__(
-            new,
-            "__dict__",
+        the state; this fills the instance dict in one go (``frozen_from_fields``)."""
+        return frozen_from_fields(
+            cls,
             {
                 "id": id,
                 "t": t,
@@ -120,18 +118,15 @@ class TrackState:
                 "mode_probs": mode_probs,
             },
         )
-        return new
 
     def with_class_probs(self, class_probs: dict[str, float]) -> TrackState:
         """This state with ``class_probs`` replaced: the classifier's copy of every confirmed
         track on every frame. Equivalent to ``dataclasses.replace``, which re-runs
         ``__init__`` field by field (five times the cost); the fields are the same objects
         (shared arrays, which nothing mutates), so a shallow copy of the instance dict is it."""
-        new = object.__new__(TrackState)
         fields = dict(self.__dict__)
         fields["class_probs"] = class_probs
-        object.__setattr__(new, "__dict__", fields)
-        return new
+        return frozen_from_fields(TrackState, fields)
 
     @property
     def confirmed(self) -> bool:

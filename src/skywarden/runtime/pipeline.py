@@ -7,13 +7,14 @@ scan's time come from the data, never from a clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
+from skywarden.core.errors import DecodeError
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState
 from skywarden.core.types import Mat
@@ -32,6 +33,14 @@ code does; one of another layout is refused whole, and the caller rebuilds the s
 journal or the stream instead of failing later on a missing field. Bump it with any such
 change. 2: the bank's and pending plots' scalars packed in columns, packed classifier windows
 (2026-11-29)."""
+
+
+def check_state_layout(body: Mapping[str, Any]) -> None:
+    """Refuse an unpickled snapshot body of another ``STATE_LAYOUT`` (one without the mark was
+    written before layouts existed: layout 1) with ``DecodeError("snapshot_layout")``."""
+    layout = body.get("layout", 1)
+    if layout != STATE_LAYOUT:
+        raise DecodeError("snapshot_layout", f"state layout {layout}, want {STATE_LAYOUT}")
 
 
 @dataclass(frozen=True)

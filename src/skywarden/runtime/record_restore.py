@@ -40,7 +40,7 @@ from typing import Any
 
 from skywarden.core.errors import DecodeError
 from skywarden.core.site import Site
-from skywarden.runtime.pipeline import STATE_LAYOUT, PipelineConfig
+from skywarden.runtime.pipeline import STATE_LAYOUT, PipelineConfig, check_state_layout
 from skywarden.runtime.record_machine import RecordMachine
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction
@@ -155,10 +155,7 @@ def load_state(data: bytes) -> tuple[RecordMachine, dict[str, Any]]:
         raise DecodeError("snapshot_magic", f"snapshot starts {data[:4]!r}, want {MAGIC!r}")
     try:
         body = pickle.loads(zlib.decompress(data[len(MAGIC) :]))  # trusted table, see above
-        if body.get("layout", 1) != STATE_LAYOUT:  # an older program's private fields
-            raise DecodeError(
-                "snapshot_layout", f"state layout {body.get('layout', 1)}, want {STATE_LAYOUT}"
-            )
+        check_state_layout(body)  # an older program's private fields
         m = body["machine"]
         if not isinstance(m, RecordMachine):
             raise TypeError(f"machine is {type(m).__name__}")

@@ -17,6 +17,7 @@ from enum import IntEnum
 
 from skywarden.core.site import Site, ZoneKind
 from skywarden.core.track import TrackState
+from skywarden.core.types import frozen_from_fields
 from skywarden.threat.launch import LaunchPoint
 from skywarden.threat.spoof import IdentityCheck
 from skywarden.threat.zones import time_to_enter
@@ -247,14 +248,12 @@ def _assessment(
     identity_status: str,
     launch: LaunchPoint | None,
 ) -> ThreatAssessment:
-    """``ThreatAssessment(...)`` with every field given, made as ``TrackState.of`` makes a
-    state: one per confirmed track per frame, and the frozen ``__init__``'s twelve
+    """``ThreatAssessment(...)`` with every field given, made by ``frozen_from_fields``: one
+    per confirmed track per frame, and the frozen ``__init__``'s twelve
     ``object.__setattr__`` calls were a third of assessing a track outside every zone. The
     value is the same (``==`` and ``hash`` read the same fields; a test checks it)."""
-    a = object.__new__(ThreatAssessment)
-    object.__setattr__(
-        a,
-        "__dict__",
+    return frozen_from_fields(
+        ThreatAssessment,
         {
             "track_id": track_id,
             "t": t,
@@ -270,4 +269,3 @@ def _assessment(
             "launch": launch,
         },
     )
-    return a

@@ -19,7 +19,7 @@ import zlib
 from dataclasses import dataclass
 
 from skywarden.core.errors import DecodeError
-from skywarden.runtime.pipeline import STATE_LAYOUT, Pipeline
+from skywarden.runtime.pipeline import STATE_LAYOUT, Pipeline, check_state_layout
 
 MAGIC = b"SWS1"
 
@@ -46,10 +46,7 @@ def load_state(data: bytes) -> SiteState:
         raise DecodeError("snapshot_magic", f"snapshot starts {data[:4]!r}, want {MAGIC!r}")
     try:
         d = pickle.loads(zlib.decompress(data[len(MAGIC) :]))  # trusted bucket, see above
-        if d.get("layout", 1) != STATE_LAYOUT:
-            raise DecodeError(
-                "snapshot_layout", f"state layout {d.get('layout', 1)}, want {STATE_LAYOUT}"
-            )
+        check_state_layout(d)  # an older program's private fields
         p = d["pipeline"]
         if not isinstance(p, Pipeline):
             raise TypeError(f"pipeline is {type(p).__name__}")
