@@ -114,10 +114,11 @@ class ThreatAssessor:
             cx, cy = z.centroid
             de, dn = cx - e, cy - n  # from the track to the zone, horizontally
             rng = math.hypot(de, dn)
-            closing = (ve * de + vn * dn) / max(rng, 1.0)
+            toward = ve * de + vn * dn  # v . d
+            closing = toward / max(rng, 1.0)
             if closing < cfg.approach_min_closing_mps:
                 continue
-            t_cpa = (ve * de + vn * dn) / max(ve * ve + vn * vn, 1e-9)
+            t_cpa = toward / max(ve * ve + vn * vn, 1e-9)
             miss = math.hypot(de - ve * t_cpa, dn - vn * t_cpa)
             radius = z.radius_m or 150.0
             if t_cpa <= cfg.horizon_s and miss <= cfg.approach_miss_factor * radius:
