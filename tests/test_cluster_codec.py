@@ -77,6 +77,14 @@ def test_frame_and_alert_round_trip(run) -> None:  # type: ignore[no-untyped-def
     a = codec.alert_of("s1", "w1", events[0], 9)
     b = codec.decode_alert(codec.encode_alert(a))
     assert b.record == a.record and b.msg_id == a.msg_id and b.event == events[0].kind
+    # the same transition stepped at another time (other batches after a take-over) and by
+    # another worker is the same message; another transition of the same alert is not
+    import dataclasses
+
+    later = dataclasses.replace(events[0], t=events[0].t + 9.5)
+    assert codec.alert_of("s1", "w2", later, 12).msg_id == a.msg_id
+    other = dataclasses.replace(events[0], kind="resolved")
+    assert codec.alert_of("s1", "w1", other, 9).msg_id != a.msg_id
 
 
 def test_snapshot_restores_the_same_future(run) -> None:  # type: ignore[no-untyped-def]

@@ -21,8 +21,12 @@ from skywarden.runtime.cluster.feed import (
     sim_reports,
 )
 from skywarden.runtime.cluster.topology import (
+    LEASES_BUCKET,
     RAW_STREAM,
+    SITES_BUCKET,
     SITES_STREAM,
+    SNAPSHOTS_BUCKET,
+    WORKERS_BUCKET,
     TopologyConfig,
     ensure_topology,
 )
@@ -44,8 +48,18 @@ def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
         opts = {"servers": urls, "max_reconnect_attempts": -1, "reconnect_time_wait": 0.2}
         nc = await nats.connect(**opts)
         js = nc.jetstream(timeout=5.0)
+        # first as a process started without --replicas would (one copy), then with R3: the
+        # streams and the KV buckets must all end up with three copies, never left at one
+        topo1 = TopologyConfig(lease_ttl_s=4.0)
+        await eventually(lambda: ensure_topology(js, topo1), lambda _: True, 30, "R1 topology")
         topo = TopologyConfig(replicas=3, lease_ttl_s=4.0)
         await eventually(lambda: ensure_topology(js, topo), lambda _: True, 30, "R3 topology")
+        for bucket in (SITES_BUCKET, LEASES_BUCKET, WORKERS_BUCKET, SNAPSHOTS_BUCKET):
+            kv_info = await js.stream_info(f"KV_{bucket}")
+            assert kv_info.config.num_replicas == 3, bucket
+        # and a later R1 process never lowers them
+        await eventually(lambda: ensure_topology(js, topo1), lambda _: True, 30, "R1 again")
+        assert (await js.stream_info(f"KV_{LEASES_BUCKET}")).config.num_replicas == 3
         for s, r in runs.items():
             await register_site(js, s, r.header, region="test")
         info = await js.stream_info(RAW_STREAM)

@@ -31,6 +31,7 @@ from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.topology import (
+    CONSUMER_HEARTBEAT_S,
     SITES_BUCKET,
     SITES_STREAM,
     edge_mirror_name,
@@ -191,6 +192,7 @@ class CentralFeed:
             ordered_consumer=True,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
             pending_msgs_limit=1_000_000,
+            idle_heartbeat=CONSUMER_HEARTBEAT_S,
         )
         self._subs.append(sub)
 

@@ -198,9 +198,15 @@ class SiteAlert:
 
     @property
     def msg_id(self) -> str:
-        """Deduplication id: the same transition replayed after a take-over is one message."""
+        """Deduplication id: the same transition replayed after a take-over is one message.
+
+        It names the transition, not the moment: a worker that takes a site over replays the
+        raw reports in other step batches than the dead worker did, so the same transition
+        can come out with another step time (it did, 8-11 s later, 9-31 times a run when the
+        time was part of the id). An alert is raised, escalated to a level, acknowledged and
+        resolved at most once each, so alert, track, zone, kind and level name it uniquely."""
         r = self.record
-        return f"{self.site}:{r.alert_id}:{self.event}:{r.t!r}"
+        return f"{self.site}:{r.alert_id}:{r.track_id}:{r.zone_id}:{self.event}:{r.level}"
 
 
 def alert_of(site: str, worker: str, ev: AlertEvent, raw_seq: int) -> SiteAlert:

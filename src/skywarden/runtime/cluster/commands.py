@@ -70,7 +70,10 @@ def central(
     import nats
 
     from skywarden.runtime.cluster.central import CentralFeed, CentralPicture
-    from skywarden.runtime.cluster.topology import ensure_edge_mirror, ensure_topology
+    from skywarden.runtime.cluster.topology import (
+        ensure_edge_mirror,
+        ensure_topology_retrying,
+    )
 
     pairs = [e.split("=", 1) for e in edges]
 
@@ -82,7 +85,7 @@ def central(
             journal = open_journal(journal_url)
         nc = await nats.connect(servers=urls_of(nats_urls), max_reconnect_attempts=-1)
         js = nc.jetstream()
-        await ensure_topology(js, TopologyConfig(replicas=replicas))
+        await ensure_topology_retrying(js, TopologyConfig(replicas=replicas))
         for site, domain in pairs:
             await ensure_edge_mirror(js, site, domain, TopologyConfig(replicas=replicas))
         picture = CentralPicture(journal)

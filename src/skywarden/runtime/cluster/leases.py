@@ -7,8 +7,13 @@ a dead worker's sites become free without anyone having to notice the death.
 - **claim** is ``kv.create``: succeeds only when the key is absent (or deleted), atomically on
   the stream leader, so two workers racing for a site cannot both win;
 - **renew** is ``kv.update(last=revision)``: compare-and-set on the revision this worker
-  wrote last. It fails when the lease expired (and perhaps someone else claimed it); the
-  worker then drops the site at once;
+  wrote last. A refusal is not yet a loss: an update whose acknowledgement was lost in a
+  leader election was stored all the same, and the next renewal then names a stale
+  revision. So a refused renewal re-reads the key (:func:`renew_or_reread`): if it still
+  names this worker, its current revision is adopted and renewed; if the key is gone (the
+  lease expired while the bucket had no leader) it is re-created, which succeeds only when
+  nobody else claimed it meanwhile. Only a key that names another worker, or a re-creation
+  that loses the race, drops the site;
 - **release** is ``kv.delete(last=revision)`` after the final snapshot, for a graceful
   hand-over when the pool rebalances.
 
@@ -104,15 +109,13 @@ class Leases:
             return False
 
     async def renew(self, site: str) -> bool:
-        """False when the lease is lost (expired or taken); transport errors propagate."""
-        try:
-            self.revisions[site] = await self._kv.update(
-                site, self._value(), last=self.revisions[site]
-            )
-            return True
-        except (KeyWrongLastSequenceError, KeyNotFoundError):
+        """False when the lease is lost (taken by another worker); transport errors propagate."""
+        rev = await renew_or_reread(self._kv, site, self._value(), self.revisions[site])
+        if rev is None:
             self.revisions.pop(site, None)
             return False
+        self.revisions[site] = rev
+        return True
 
     async def release(self, site: str) -> None:
         rev = self.revisions.pop(site, None)
@@ -122,6 +125,29 @@ class Leases:
             except APIError as e:  # expired or taken meanwhile: nothing of ours to give back
                 if e.err_code not in (10071, 10164):
                     raise
+
+
+async def renew_or_reread(kv: KeyValue, site: str, value: bytes, rev: int) -> int | None:
+    """Renew the lease on ``site`` held at revision ``rev``; the new revision, or None when it
+    is lost. A refused compare-and-set is checked against the key as stored before giving up
+    (see the module docstring); transport errors propagate to the caller, who retries."""
+    try:
+        return int(await kv.update(site, value, last=rev))
+    except (KeyWrongLastSequenceError, KeyNotFoundError):
+        pass
+    try:
+        entry = await kv.get(site)
+    except KeyNotFoundError:  # expired (or deleted): take it again unless someone else did
+        try:
+            return int(await kv.create(site, value))
+        except KeyWrongLastSequenceError:
+            return None
+    if entry.value is None or owner_of(entry.value) != owner_of(value):
+        return None
+    try:  # still ours at a revision whose acknowledgement we missed: adopt and renew it
+        return int(await kv.update(site, value, last=int(entry.revision or 0)))
+    except (KeyWrongLastSequenceError, KeyNotFoundError):
+        return None
 
 
 def owner_of(value: bytes) -> str:
@@ -224,17 +250,16 @@ class LeaseKeeper:
     ) -> None:
         async def one(site: str, rev: int) -> None:
             try:
-                new = await leases.update(site, value, last=rev)
-            except (KeyWrongLastSequenceError, KeyNotFoundError):
-                with self._lock:
-                    if self._revisions.get(site) == rev:
-                        self._revisions.pop(site, None)
-                        self._lost.add(site)
-                return
+                new = await renew_or_reread(leases, site, value, rev)
             except Exception:  # transient (fail-over): try again next period
                 return
             with self._lock:
-                if self._revisions.get(site) == rev:
+                if self._revisions.get(site) != rev:
+                    return
+                if new is None:
+                    self._revisions.pop(site, None)
+                    self._lost.add(site)
+                else:
                     self._revisions[site] = new
 
         with contextlib.suppress(Exception):

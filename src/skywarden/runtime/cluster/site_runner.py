@@ -47,7 +47,12 @@ from skywarden.core.errors import InputRejected
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
-from skywarden.runtime.cluster.topology import SITES_STREAM, out_subject, raw_filter
+from skywarden.runtime.cluster.topology import (
+    CONSUMER_HEARTBEAT_S,
+    SITES_STREAM,
+    out_subject,
+    raw_filter,
+)
 from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
 
 log = logging.getLogger(__name__)
@@ -117,6 +122,7 @@ class SiteRunner:
             ordered_consumer=True,
             config=cfg,
             pending_msgs_limit=100_000,
+            idle_heartbeat=CONSUMER_HEARTBEAT_S,
         )
         self._task = asyncio.create_task(self._loop())
 

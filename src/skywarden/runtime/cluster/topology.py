@@ -23,10 +23,14 @@ the bucket TTL as lease expiry), ``sw_workers`` (worker heartbeats, same TTL) an
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
@@ -40,6 +44,8 @@ from nats.js.api import (
 from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
 from skywarden.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 PREFIX = "skywarden"
 RAW_STREAM = "SKYWARDEN_RAW"
@@ -89,6 +95,13 @@ def parse_out_subject(subject: str) -> tuple[str, str] | None:
     return None
 
 
+# Ordered consumers ask the server for an idle heartbeat this often. nats-py re-creates an
+# ordered consumer after two missed heartbeats, so a consumer whose server died (or whose
+# stream changed leader) is noticed in 2 s; nats-py's own default of 5 s took 10-20 s, which
+# froze a third of the sites when a node that led nothing was killed.
+CONSUMER_HEARTBEAT_S = 1.0
+
+
 @dataclass(frozen=True)
 class TopologyConfig:
     """Replicas, retention and limits. ``replicas`` 3 on a three-node cluster (R3)."""
@@ -125,10 +138,45 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 
 
 async def _ensure_bucket(js: JetStreamContext, cfg: KeyValueConfig) -> None:
+    """Create the bucket, or raise an existing one's replica count to ``cfg.replicas``.
+
+    Never lowers it (as for streams). Raising matters: a ``skywarden central`` started
+    without ``--replicas`` used to create every bucket with one copy, and workers started
+    later with ``--replicas 3`` found them and kept them at one copy, silently, so losing
+    that node lost every lease."""
     try:
         await js.key_value(cfg.bucket)
     except BucketNotFoundError:
         await js.create_key_value(cfg)
+        return
+    stream = f"KV_{cfg.bucket}"
+    have = await js.stream_info(stream)
+    if (have.config.num_replicas or 1) < cfg.replicas:
+        await js.update_stream(dataclasses.replace(have.config, num_replicas=cfg.replicas))
+
+
+async def ensure_topology_retrying(
+    js: JetStreamContext,
+    cfg: TopologyConfig | None = None,
+    give_up_s: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """:func:`ensure_topology`, retried with exponential backoff (0.25 s doubling to 4 s)
+    while the cluster is electing leaders or still forming; the last error propagates after
+    ``give_up_s`` seconds of retries. A worker started together with its servers used to
+    exit on the first timeout, about once in ten starts."""
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            await ensure_topology(js, cfg)
+            return
+        except (TimeoutError, NatsError) as e:
+            if isinstance(e, BadRequestError) or waited >= give_up_s:  # a real conflict: say so
+                raise
+            log.warning("topology not ready (%s); retrying in %.2f s", e, delay)
+        await sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 4.0)
 
 
 async def ensure_topology(js: JetStreamContext, cfg: TopologyConfig | None = None) -> None:
