@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from skywarden.runtime.retention import RetentionConfig
@@ -131,29 +131,71 @@ def _cmd_worker(a: argparse.Namespace) -> int:
     from skywarden.runtime.cluster import commands
 
     wid = a.id if a.id is not None else f"{socket.gethostname()}-{os.getpid()}"
-    return commands.worker(a.nats, wid, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
+    access = _nats_access(a)
+    if access is None:
+        return 2
+    return commands.worker(access, wid, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
 
 
 def _cmd_central(a: argparse.Namespace) -> int:
     from skywarden.runtime.cluster import commands
 
-    return commands.central(a.nats, a.edge, a.journal, a.every, a.replicas, a.http)
+    access = _nats_access(a)
+    if access is None:
+        return 2
+    return commands.central(access, a.edge, a.journal, a.every, a.replicas, a.http)
 
 
 def _cmd_edge(a: argparse.Namespace) -> int:
     from skywarden.runtime.cluster import commands
 
-    return commands.edge(a.nats, a.site_id, a.scenario, a.seed, a.speed)
+    access = _nats_access(a)
+    if access is None:
+        return 2
+    return commands.edge(access, a.site_id, a.scenario, a.seed, a.speed)
 
 
-def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _nats_access(a: argparse.Namespace) -> Any:
+    """The servers and credentials of ``--nats*``; None (after saying why) when invalid."""
+    from skywarden.core.errors import ConfigError
+    from skywarden.runtime.cluster.connect import NatsAccess
+
+    try:
+        return NatsAccess.of(
+            a.nats,
+            ca_file=a.nats_ca,
+            cert_file=a.nats_cert,
+            key_file=a.nats_key,
+            creds_file=a.nats_creds,
+            nkey_seed_file=a.nats_nkey,
+            user=a.nats_user,
+        )
+    except ConfigError as e:
+        print(f"skywarden {a.cmd}: {e}", file=sys.stderr)
+        return None
+
+
+def _add_nats_options(p: argparse.ArgumentParser, default: str) -> None:
+    """Servers, TLS and identity of a cluster process (``runtime/cluster/connect.py``)."""
+    p.add_argument("--nats", default=default, help="comma-separated server URLs")
+    p.add_argument("--nats-ca", help="CA file that signed the servers' certificates (TLS)")
+    p.add_argument("--nats-cert", help="client certificate (servers with verify: true)")
+    p.add_argument("--nats-key", help="private key of --nats-cert")
+    p.add_argument("--nats-creds", help="NATS .creds file (JWT and nkey)")
+    p.add_argument("--nats-nkey", help="file holding an nkey seed")
+    p.add_argument(
+        "--nats-user", help="user name; the password is read from $SKYWARDEN_NATS_PASSWORD"
+    )
+
+
+def _add_cluster_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """Scale-out commands (issue 9, ``runtime/cluster``).
 
     No default here may cost anything to compute: every command, ``track`` included, builds
     this parser. The worker id's host name is looked up in ``_cmd_worker``; computed here,
     it imported ``socket`` (4 ms) for every command."""
     w = sub.add_parser("worker", help="track pooled sites from NATS JetStream (scale-out)")
-    w.add_argument("--nats", default="nats://127.0.0.1:4222", help="comma-separated URLs")
+    _add_nats_options(w, "nats://127.0.0.1:4222")
     w.add_argument("--id", default=None, help="worker id (default: HOSTNAME-PID)")
     w.add_argument("--lease-ttl", type=float, default=5.0, help="site lease expiry, seconds")
     w.add_argument("--flush", type=float, default=0.2, help="frame publish period, seconds")
@@ -162,7 +204,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     w.set_defaults(func=_cmd_worker)
 
     c = sub.add_parser("central", help="aggregate every site's tracks and alerts (scale-out)")
-    c.add_argument("--nats", default="nats://127.0.0.1:4222", help="comma-separated URLs")
+    _add_nats_options(c, "nats://127.0.0.1:4222")
     c.add_argument("--edge", action="append", default=[], help="SITE=JS_DOMAIN of an edge")
     c.add_argument("--journal", help="journal URL, e.g. postgresql://127.0.0.1:5432/sky")
     c.add_argument("--every", type=float, default=5.0, help="summary period, seconds")
@@ -171,7 +213,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     c.set_defaults(func=_cmd_central)
 
     e = sub.add_parser("edge", help="track a simulated site, publish to its leaf-node NATS")
-    e.add_argument("--nats", default="nats://127.0.0.1:4222", help="the site's own server")
+    _add_nats_options(e, "nats://127.0.0.1:4222")
     e.add_argument("--site-id", required=True)
     e.add_argument("--scenario", default="residence")
     e.add_argument("--seed", type=int, default=None)
@@ -179,9 +221,31 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     e.set_defaults(func=_cmd_edge)
 
 
+class _DefaultsHelp(argparse.HelpFormatter):
+    """Help that states each option's default, unless there is none or the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        d = action.default
+        if d in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsHelp)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skywarden", description=__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+    # every subcommand's --help shows its defaults
+    sub = p.add_subparsers(
+        dest="cmd",
+        required=True,
+        parser_class=_Parser,
+    )
 
     t = sub.add_parser("track", help="track a skybench/1 scenario into tracks.jsonl")
     t.add_argument("scenario")

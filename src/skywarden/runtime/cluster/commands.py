@@ -13,6 +13,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+from skywarden.runtime.cluster.connect import NatsAccess, connect
 from skywarden.runtime.cluster.topology import TopologyConfig
 from skywarden.runtime.cluster.worker import WorkerConfig, run_worker
 
@@ -35,8 +36,12 @@ def urls_of(text: str) -> list[str]:
     return [u.strip() for u in text.split(",") if u.strip()]
 
 
+def _access(nats: str | NatsAccess) -> NatsAccess:
+    return nats if isinstance(nats, NatsAccess) else NatsAccess.of(nats)
+
+
 def worker(
-    nats_urls: str,
+    nats_urls: str | NatsAccess,
     worker_id: str,
     lease_ttl_s: float = 5.0,
     flush_s: float = 0.2,
@@ -50,11 +55,11 @@ def worker(
         snapshot_s=snapshot_s,
         topology=TopologyConfig(replicas=replicas, lease_ttl_s=lease_ttl_s),
     )
-    return _serve(lambda stop: run_worker(urls_of(nats_urls), cfg, stop))
+    return _serve(lambda stop: run_worker(_access(nats_urls), cfg, stop))
 
 
 def central(
-    nats_urls: str,
+    nats_urls: str | NatsAccess,
     edges: list[str],
     journal_url: str | None = None,
     every_s: float = 5.0,
@@ -66,8 +71,6 @@ def central(
     ``edges`` are ``site=domain`` pairs: each gets a mirror of its edge stream.
     """
     import json
-
-    import nats
 
     from skywarden.runtime.cluster.central import CentralFeed, CentralPicture
     from skywarden.runtime.cluster.topology import (
@@ -83,7 +86,7 @@ def central(
             from skywarden.store.journal import open_journal
 
             journal = open_journal(journal_url)
-        nc = await nats.connect(servers=urls_of(nats_urls), max_reconnect_attempts=-1)
+        nc = await connect(_access(nats_urls))
         js = nc.jetstream()
         await ensure_topology_retrying(js, TopologyConfig(replicas=replicas))
         for site, domain in pairs:
@@ -125,7 +128,9 @@ def central(
     return _serve(main)
 
 
-def edge(nats_url: str, site_id: str, scenario: str, seed: int | None, speed: float) -> int:
+def edge(
+    nats_url: str | NatsAccess, site_id: str, scenario: str, seed: int | None, speed: float
+) -> int:
     """Track a simulated site locally and publish to the site's own (leaf-node) NATS."""
     from skywarden.runtime.cluster.edge import run_edge
     from skywarden.runtime.cluster.feed import sim_reports

@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 
-import nats
 from nats.js import JetStreamContext
 
 from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.connect import NatsAccess, connect
 from skywarden.runtime.cluster.feed import SimReport
 from skywarden.runtime.cluster.topology import (
     TopologyConfig,
@@ -96,7 +96,7 @@ class EdgeSite:
 
 
 async def run_edge(
-    url: str,
+    url: str | NatsAccess,
     site_id: str,
     site: Site,
     reports: Sequence[SimReport],
@@ -105,7 +105,7 @@ async def run_edge(
     step_s: float = 1.0,
 ) -> EdgeSite:
     """Track a simulated site in (scaled) real time, publishing to the local NATS at ``url``."""
-    nc = await nats.connect(url, max_reconnect_attempts=-1)
+    nc = await connect(url if isinstance(url, NatsAccess) else NatsAccess((url,)))
     edge = EdgeSite(nc.jetstream(), site_id, site)
     await edge.start()
     loop = asyncio.get_running_loop()

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from nats.js.errors import APIError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from skywarden.runtime.cluster.connect import NatsAccess
+
 
 @dataclass
 class _Seen:
@@ -170,13 +172,13 @@ class LeaseKeeper:
 
     def __init__(
         self,
-        urls: list[str],
+        urls: list[str] | NatsAccess,
         worker_id: str,
         period_s: float,
         wedged_s: float,
         monotonic: Callable[[], float],
     ) -> None:
-        self.urls = urls
+        self.access = urls if isinstance(urls, NatsAccess) else NatsAccess(tuple(urls))
         self.worker_id = worker_id
         self.period_s = period_s
         self.wedged_s = wedged_s
@@ -227,7 +229,7 @@ class LeaseKeeper:
 
         from skywarden.runtime.cluster.topology import LEASES_BUCKET, WORKERS_BUCKET
 
-        nc = await nats.connect(servers=self.urls, max_reconnect_attempts=-1)
+        nc = await nats.connect(**self.access.options(max_reconnect_attempts=-1))
         js = nc.jetstream(timeout=max(1.0, self.period_s))
         leases = await js.key_value(LEASES_BUCKET)
         workers = await js.key_value(WORKERS_BUCKET)

@@ -27,6 +27,7 @@ from nats.aio.client import Client
 from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
 from skywarden.core.site import Site, site_from_skybench_header
+from skywarden.runtime.cluster.connect import NatsAccess, connect
 from skywarden.runtime.cluster.leases import KvView, LeaseKeeper, Leases
 from skywarden.runtime.cluster.site_runner import SiteRunner
 from skywarden.runtime.cluster.topology import (
@@ -69,7 +70,7 @@ class Worker:
         nc: Client,
         cfg: WorkerConfig,
         wall: Callable[[], float] | None = None,
-        urls: list[str] | None = None,
+        urls: list[str] | NatsAccess | None = None,
     ) -> None:
         """With ``urls`` the leases are kept by a :class:`LeaseKeeper` thread on its own
         connection (the production path); without, they are renewed from the main loop."""
@@ -256,9 +257,13 @@ class Worker:
         )
 
 
-async def run_worker(urls: list[str], cfg: WorkerConfig, stop: asyncio.Event) -> None:
-    nc = await nats.connect(servers=urls, max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+async def run_worker(
+    access: list[str] | NatsAccess, cfg: WorkerConfig, stop: asyncio.Event
+) -> None:
+    if not isinstance(access, NatsAccess):
+        access = NatsAccess(tuple(access))
+    nc = await connect(access, reconnect_time_wait=0.5)
     try:
-        await Worker(nc, cfg, urls=urls).run(stop)
+        await Worker(nc, cfg, urls=access).run(stop)
     finally:
         await nc.drain()
