@@ -155,6 +155,15 @@ def _cmd_edge(a: argparse.Namespace) -> int:
     return commands.edge(access, a.site_id, a.scenario, a.seed, a.speed)
 
 
+def _cmd_site(a: argparse.Namespace) -> int:
+    from skywarden.runtime.cluster import commands
+
+    access = _nats_access(a)
+    if access is None:
+        return 2
+    return commands.site(access, a.action, a.site, a.header, a.region, a.replicas)
+
+
 def _nats_access(a: argparse.Namespace) -> Any:
     """The servers and credentials of ``--nats*``; None (after saying why) when invalid."""
     from skywarden.core.errors import ConfigError
@@ -211,6 +220,15 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     c.add_argument("--replicas", type=int, default=1)
     c.add_argument("--http", help="HOST:PORT to serve /api/cluster/sites and /picture")
     c.set_defaults(func=_cmd_central)
+
+    st = sub.add_parser("site", help="register, change, list or remove pooled sites")
+    st.add_argument("action", choices=["add", "update", "list", "remove"])
+    st.add_argument("site", nargs="?", help="site id (one NATS token)")
+    st.add_argument("--header", help="skybench/1 scenario file or JSON header of the site")
+    st.add_argument("--region", default="", help="groups sites in the central picture")
+    st.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a cluster)")
+    _add_nats_options(st, "nats://127.0.0.1:4222")
+    st.set_defaults(func=_cmd_site)
 
     e = sub.add_parser("edge", help="track a simulated site, publish to its leaf-node NATS")
     _add_nats_options(e, "nats://127.0.0.1:4222")

@@ -143,3 +143,59 @@ def edge(
         logging.info("edge %s: %s", site_id, e.counters.snapshot())
 
     return _serve(main)
+
+
+def site(
+    nats_urls: str | NatsAccess,
+    action: str,
+    site_id: str | None,
+    header_path: str | None,
+    region: str,
+    replicas: int = 1,
+) -> int:
+    """``skywarden site add|update|list|remove``: 0 done, 1 refused by the registry, 2 a
+    mistake in the command or the header (said on stderr with the field)."""
+    import json
+    import sys
+
+    from skywarden.core.errors import ConfigError
+    from skywarden.runtime.cluster import registry
+    from skywarden.runtime.cluster.topology import ensure_topology_retrying
+
+    try:
+        header: dict[str, object] = {}
+        if action in ("add", "update"):
+            if header_path is None:
+                raise ConfigError("--header", "required for add and update")
+            header = registry.read_header(header_path)
+        if site_id is None and action != "list":
+            raise ConfigError("SITE", f"'site {action}' needs a site id")
+    except ConfigError as e:
+        print(f"skywarden site {action}: {e}", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        nc = await connect(_access(nats_urls), max_reconnect_attempts=3)
+        try:
+            js = nc.jetstream(timeout=5.0)
+            await ensure_topology_retrying(js, TopologyConfig(replicas=replicas), give_up_s=20)
+            if action == "list":
+                for entry in await registry.listing(js):
+                    print(json.dumps(entry.to_dict()))
+            elif action == "add":
+                await registry.add(js, str(site_id), header, region)
+            elif action == "update":
+                await registry.update(js, str(site_id), header, region)
+            else:
+                await registry.remove(js, str(site_id))
+        except registry.RegistryError as e:
+            print(f"skywarden site {action}: {e}", file=sys.stderr)
+            return 1
+        except ConfigError as e:
+            print(f"skywarden site {action}: {e}", file=sys.stderr)
+            return 2
+        finally:
+            await nc.close()
+        return 0
+
+    return asyncio.run(main())
