@@ -124,23 +124,23 @@ def test_snapshot_refuses_foreign_bytes() -> None:
     with pytest.raises(DecodeError):
         load_state(b"nope")
     with pytest.raises(DecodeError):
-        load_state(b"SWS1garbage")
+        load_state(b"SWS1garbage")  # the pickles of before: refused, never loaded
+    with pytest.raises(DecodeError):
+        load_state(b"SWS2garbage")
 
 
 def test_snapshot_of_another_state_layout_is_refused() -> None:
     """A snapshot written by a program whose pipeline internals had another shape (no layout
     mark: before layouts existed) is refused whole, with its own reason, so the caller
     rebuilds the state instead of failing later on a missing field."""
-    import pickle
-    import zlib
-
+    from skywarden.core import statecodec
     from skywarden.runtime import record_restore
     from skywarden.runtime.cluster import snapshot
 
-    old_site = {"covered": 1, "t_last": 0.0, "pipeline": None}
+    old_site = {"covered": 1, "t_last": 0.0, "pipeline": None, "layout": 1}
     old_record = {"machine": None, "extra": {}}
     for mod, body in ((snapshot, old_site), (record_restore, old_record)):
-        data = mod.MAGIC + zlib.compress(pickle.dumps(body))
+        data = statecodec.encode(body, mod.MAGIC)
         with pytest.raises(DecodeError) as e:
             mod.load_state(data)
         assert e.value.reason == "snapshot_layout"

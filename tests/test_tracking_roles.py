@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -533,15 +534,24 @@ def test_step_matrices_for_mixed_steps_are_each_rows_own(steps: list[float]) -> 
             assert np.array_equal(g if g.ndim == w.ndim else g[i], w)
 
 
-def test_bank_columns_write_through_after_a_pickle_round_trip() -> None:
+def test_bank_columns_write_through_after_a_snapshot_round_trip() -> None:
     """The bank's named columns are views of its packed arrays; a restored bank (pipeline
-    snapshots are pickles) must keep them views, or a score update would be lost on the
-    next row drop."""
+    snapshots go through ``core.statecodec``; pickle too, for copies) must keep them views,
+    or a score update would be lost on the next row drop."""
     import pickle
+
+    from skywarden.core import statecodec
 
     trk = Tracker([PLOTS], TrackerConfig(pending_plots=False))
     trk.process(0.0, "p", [xy(0.0, 0.0, 0.0), xy(0.0, 500.0, 0.0)])
-    bank = pickle.loads(pickle.dumps(trk.bank))
+    for bank in (
+        pickle.loads(pickle.dumps(trk.bank)),
+        statecodec.decode(statecodec.encode(trk.bank, b"TEST"), b"TEST"),
+    ):
+        _check_bank_views(trk, bank)
+
+
+def _check_bank_views(trk: Tracker, bank: Any) -> None:
     bank.score[0] += 5.0
     bank.keep(np.array([True, False]))
     assert bank.n == 1 and bank.score[0] == trk.bank.score[0] + 5.0

@@ -26,7 +26,7 @@ from skywarden.threat.spoof import SpoofMonitor
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
 STATE_LAYOUT = 2
-"""Version of the pickled pipeline's internal layout (the snapshots of ``runtime.record_restore``
+"""Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
 code does; one of another layout is refused whole, and the caller rebuilds the state from the
@@ -36,7 +36,7 @@ change. 2: the bank's and pending plots' scalars packed in columns, packed class
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
-    """Refuse an unpickled snapshot body of another ``STATE_LAYOUT`` (one without the mark was
+    """Refuse a decoded snapshot body of another ``STATE_LAYOUT`` (one without the mark was
     written before layouts existed: layout 1) with ``DecodeError("snapshot_layout")``."""
     layout = body.get("layout", 1)
     if layout != STATE_LAYOUT:

@@ -1,8 +1,9 @@
 """Rebuild the runtime's state from the journal: one function for the live restart and replay.
 
 Fast and exact path: the live loop stores a snapshot of its state every few seconds of site
-time (``Journal.save_snapshot``: the pickled :class:`RecordMachine` after every input up to a
-seq). :func:`restore_latest` loads the newest one and feeds the inputs journaled after it, so
+time (``Journal.save_snapshot``: the :class:`RecordMachine` after every input up to a
+seq, stored by ``core.statecodec``, never pickled). :func:`restore_latest` loads the newest
+one and feeds the inputs journaled after it, so
 the state is the one the previous process had (same ids, same alert states) after a second
 or so, however long it ran. A ``runtime.start`` of a process that restored this way is just a
 new run tag: its state continued.
@@ -32,12 +33,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import pickle
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skywarden.core import statecodec
 from skywarden.core.errors import DecodeError
 from skywarden.core.site import Site
 from skywarden.runtime.pipeline import STATE_LAYOUT, PipelineConfig, check_state_layout
@@ -138,29 +138,28 @@ def restore_machine(
 
 # ------------------------------------------------------------------ snapshots
 
-MAGIC = b"SWR1"
+MAGIC = b"SWR2"
 
 
 def dump_state(machine: RecordMachine, extra: dict[str, Any] | None = None) -> bytes:
-    """``MAGIC`` + zlib(pickle({"machine", "extra"})). Pickle, because the pipeline is a graph
-    of numpy arrays and plain objects; acceptable because the snapshot table sits in the
-    journal database, which only the runtime writes (loading a pickle runs code: never load
-    one from anywhere else)."""
+    """``core.statecodec`` with magic ``SWR2`` of ``{"machine", "extra", "layout"}``: data
+    only, rebuilt from skywarden's own classes, so a snapshot row cannot run code on load
+    (the pickles of ``SWR1`` could, had anyone but the runtime written the table)."""
     body = {"machine": machine, "extra": extra or {}, "layout": STATE_LAYOUT}
-    return MAGIC + zlib.compress(pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return statecodec.encode(body, MAGIC)
 
 
 def load_state(data: bytes) -> tuple[RecordMachine, dict[str, Any]]:
-    if not data.startswith(MAGIC):
-        raise DecodeError("snapshot_magic", f"snapshot starts {data[:4]!r}, want {MAGIC!r}")
+    body = statecodec.decode(data, MAGIC)
     try:
-        body = pickle.loads(zlib.decompress(data[len(MAGIC) :]))  # trusted table, see above
+        if not isinstance(body, dict):
+            raise TypeError(f"body is {type(body).__name__}")
         check_state_layout(body)  # an older program's private fields
         m = body["machine"]
         if not isinstance(m, RecordMachine):
             raise TypeError(f"machine is {type(m).__name__}")
         return m, dict(body.get("extra", {}))
-    except (zlib.error, pickle.UnpicklingError, KeyError, TypeError, EOFError, AttributeError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         raise DecodeError("snapshot_body", f"{type(e).__name__}: {e}") from None
 
 

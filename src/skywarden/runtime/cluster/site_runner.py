@@ -276,7 +276,7 @@ class SiteRunner:
     async def _flush(self, snapshot: bool = False) -> bool:
         """Publish the pending frame; with ``snapshot`` also store the state it leaves.
 
-        The state is pickled synchronously together with taking the pending reports, so the
+        The state is encoded synchronously together with taking the pending reports, so the
         snapshot covers exactly the raw sequences the frames cover once this frame is stored;
         it is written only after that. Returns True when a snapshot was written.
         """

@@ -18,7 +18,7 @@ reach central only through the mirror ``EDGE_<site>``, which catches up after a 
 
 Buckets: ``sw_sites`` (site id -> site description), ``sw_leases`` (site id -> owner, with
 the bucket TTL as lease expiry), ``sw_workers`` (worker heartbeats, same TTL) and
-``sw_snapshots`` (site id -> pickled pipeline state + the raw sequence it covers).
+``sw_snapshots`` (site id -> pipeline state (``core.statecodec``) + the raw sequence it covers).
 """
 
 from __future__ import annotations
