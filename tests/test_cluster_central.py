@@ -73,3 +73,45 @@ def test_http_view() -> None:
     body = c.get("/api/cluster/picture", params={"site": "south"}).json()
     assert [s["site"] for s in body["sites"]] == ["south"]
     assert json.dumps(body)  # JSON all the way down
+
+
+def test_http_needs_a_login_with_the_site_services_roles() -> None:
+    from skywarden.runtime.cluster.metrics import exposition
+    from skywarden.service.auth import build_security
+    from skywarden.service.settings import ServiceSettings
+    from skywarden.service.users import Role
+
+    pic = _picture()
+    pic.workers["w1"] = (
+        pic.monotonic() - 2.0,
+        {"sites": 3, "counters": {"claimed": 4, "lease_lost": 0}, "takeover_s_last": 1.5},
+    )
+    sec = build_security(
+        ServiceSettings(local_viewer=False), env={"SKYWARDEN_ADMIN_PASSWORD": "adm1n-passw0rd"}
+    )
+    sec.users.add("watch", "viewer-pw-1", Role.VIEWER)
+    c = TestClient(cluster_app(pic, lambda: exposition(pic), sec))
+    for path in ("/api/cluster/sites", "/api/cluster/picture", "/metrics"):
+        assert c.get(path).status_code == 401, path
+    assert c.get("/metrics", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert c.post("/api/auth/token", json={"username": "watch", "password": "x"}).status_code == 401
+    r = c.post("/api/auth/token", json={"username": "watch", "password": "viewer-pw-1"})
+    assert r.status_code == 200 and r.json()["role"] == "viewer"
+    auth = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert {s["site"] for s in c.get("/api/cluster/sites", headers=auth).json()} == {
+        "north",
+        "south",
+    }
+    text = c.get("/metrics", headers=auth).text
+    lines = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    north = pic.site("north")
+    assert float(lines['skywarden_site_frames_total{site="north"}']) == north.frames
+    assert float(lines['skywarden_worker_sites{worker="w1"}']) == 3.0
+    assert float(lines['skywarden_worker_events_total{worker="w1",event="claimed"}']) == 4.0
+    assert float(lines['skywarden_worker_takeover_seconds{worker="w1"}']) == 1.5
+    assert 2.0 <= float(lines['skywarden_worker_heartbeat_age_seconds{worker="w1"}']) < 60
+    age = [k for k in lines if k.startswith('skywarden_site_frame_age_seconds{site="north"')]
+    assert age and 0.0 <= float(lines[age[0]]) < 60
+    assert "# TYPE skywarden_report_latency_seconds summary" in text

@@ -6,19 +6,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from nats_helpers import eventually, free_port, hub_and_edge, require_nats_server
 
 
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=2) as r:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN[0]}"})
+    with urllib.request.urlopen(req, timeout=2) as r:
         return json.loads(r.read())
+
+
+TOKEN = [""]
+
+
+def _login(port: int, password: str) -> str:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/auth/token",
+        data=json.dumps({"username": "admin", "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=2) as r:
+        return str(json.loads(r.read())["token"])
 
 
 def test_edge_and_central_commands(tmp_path: Path) -> None:
@@ -33,6 +51,7 @@ def test_edge_and_central_commands(tmp_path: Path) -> None:
             [*sw, "central", *args, "--every", "1"],
             stdout=(tmp_path / "central.log").open("wb"),
             stderr=subprocess.STDOUT,
+            env={**os.environ, "SKYWARDEN_ADMIN_PASSWORD": "central-admin-pw"},
         )
         procs.append(central)
         site = subprocess.Popen(
@@ -42,6 +61,15 @@ def test_edge_and_central_commands(tmp_path: Path) -> None:
         )
         procs.append(site)
         url = f"http://127.0.0.1:{port}/api/cluster/sites"
+
+        async def login() -> str:
+            return await asyncio.to_thread(_login, port, "central-admin-pw")
+
+        # central's HTTP needs a login: anonymous is refused, the admin gets a token
+        TOKEN[0] = asyncio.run(eventually(login, bool, 60, "central's login"))
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=2)
+        assert refused.value.code == 401
 
         async def sites() -> Any:
             return await asyncio.to_thread(_get, url)
@@ -57,6 +85,12 @@ def test_edge_and_central_commands(tmp_path: Path) -> None:
         assert got[0]["site"] == "villa" and got[0]["worker"] == "edge" and got[0]["tracks"] > 0
         picture = _get(f"http://127.0.0.1:{port}/api/cluster/picture?site=villa")
         assert picture["sites"][0]["alerts"][0]["level"] in ("warning", "alert")
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN[0]}"}
+        )
+        with urllib.request.urlopen(req, timeout=2) as r:
+            metrics = r.read().decode()
+        assert 'skywarden_site_frames_total{site="villa"}' in metrics
         for p in procs:
             p.send_signal(signal.SIGINT)
         assert central.wait(20) == 0

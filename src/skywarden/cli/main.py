@@ -218,7 +218,11 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     c.add_argument("--journal", help="journal URL, e.g. postgresql://127.0.0.1:5432/sky")
     c.add_argument("--every", type=float, default=5.0, help="summary period, seconds")
     c.add_argument("--replicas", type=int, default=1)
-    c.add_argument("--http", help="HOST:PORT to serve /api/cluster/sites and /picture")
+    c.add_argument(
+        "--http",
+        help="HOST:PORT to serve /api/cluster/sites, /api/cluster/picture and /metrics "
+        "(login: POST /api/auth/token; first admin's password from $SKYWARDEN_ADMIN_PASSWORD)",
+    )
     c.set_defaults(func=_cmd_central)
 
     st = sub.add_parser("site", help="register, change, list or remove pooled sites")

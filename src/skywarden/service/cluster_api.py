@@ -1,18 +1,32 @@
-"""HTTP view of the central picture (``skywarden central --http-port``), read-only.
+"""HTTP view of the central picture (``skywarden central --http HOST:PORT``), read-only.
 
-``GET /api/cluster/sites`` lists every site with its region, worker, frame and alert
-counts; ``GET /api/cluster/picture?site=&region=`` returns tracks and open alerts of the
-selected sites. The picture itself lives in ``runtime.cluster.central`` (above this layer);
-this module only needs something with a ``view(site, region)`` method, hence the Protocol.
-No authentication here: bind it to loopback or put it behind the console's reverse proxy.
+``GET /api/cluster/sites`` lists every site with its region, worker, frame and alert counts;
+``GET /api/cluster/picture?site=&region=`` returns tracks and open alerts of the selected
+sites; ``GET /metrics`` the Prometheus exposition of sites and workers. The picture lives in
+``runtime.cluster.central`` (above this layer); this module needs only something with a
+``view(site, region)`` method and a function that renders the metrics.
+
+Behind the same accounts and roles as the single-site service (``service.auth``): with a
+:class:`Security`, every route needs a viewer, shown by a bearer token from
+``POST /api/auth/token`` (``{"username", "password"}``; rate-limited per client address). The
+first admin comes from ``SKYWARDEN_ADMIN_PASSWORD`` as for ``skywarden run``. Central
+faces other machines, so unlike the site console it grants nothing to anonymous loopback
+clients.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, Field
+
+from skywarden.core.clock import Clock, WallClock
+from skywarden.service.auth import Principal, Security, _bearer, client_key, resolve, too_many
+from skywarden.service.users import Role
 
 
 class ClusterView(Protocol):
@@ -30,10 +44,40 @@ class SiteSummary(BaseModel):
     t: float | None
 
 
-def cluster_router(picture: ClusterView) -> APIRouter:
-    r = APIRouter(prefix="/api/cluster", tags=["cluster"])
+class TokenRequest(BaseModel):
+    username: str = Field(max_length=128)
+    password: str = Field(max_length=1024)
 
-    @r.get("/sites", response_model=list[SiteSummary])
+
+class TokenReply(BaseModel):
+    token: str
+    role: str
+
+
+def _viewer(sec: Security | None, clock: Clock) -> Callable[..., Principal | None]:
+    def check(
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal | None:
+        if sec is None:
+            return None
+        token = bearer.credentials if bearer is not None else None
+        p = resolve(sec, clock.now(), request.method, request.headers, token, None)
+        if p is None:
+            raise HTTPException(401, "log in first", {"WWW-Authenticate": "Bearer"})
+        if not p.role.allows(Role.VIEWER):
+            raise HTTPException(403, "needs the viewer role")
+        return p
+
+    return check
+
+
+def cluster_router(
+    picture: ClusterView, metrics: Callable[[], str] | None, viewer: Callable[..., Any]
+) -> APIRouter:
+    r = APIRouter(dependencies=[Depends(viewer)])
+
+    @r.get("/api/cluster/sites", response_model=list[SiteSummary], tags=["cluster"])
     def sites(region: str | None = None) -> list[SiteSummary]:
         return [
             SiteSummary(
@@ -49,14 +93,44 @@ def cluster_router(picture: ClusterView) -> APIRouter:
             for v in picture.view(region=region)["sites"]
         ]
 
-    @r.get("/picture")
+    @r.get("/api/cluster/picture", tags=["cluster"])
     def view(site: str | None = None, region: str | None = None) -> dict[str, Any]:
         return picture.view(site=site, region=region)
+
+    if metrics is not None:
+        render = metrics
+
+        @r.get("/metrics", response_class=PlainTextResponse, tags=["cluster"])
+        def prometheus() -> PlainTextResponse:
+            return PlainTextResponse(render(), media_type="text/plain; version=0.0.4")
 
     return r
 
 
-def cluster_app(picture: ClusterView) -> FastAPI:
-    app = FastAPI(title="skywarden central", docs_url=None, redoc_url=None)
-    app.include_router(cluster_router(picture))
+def cluster_app(
+    picture: ClusterView,
+    metrics: Callable[[], str] | None = None,
+    security: Security | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Without ``security`` the routes are open (tests and a loopback-only central)."""
+    clk = clock or WallClock()
+    app = FastAPI(title="skywarden central", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(cluster_router(picture, metrics, _viewer(security, clk)))
+    if security is not None:
+        sec = security
+
+        @app.post("/api/auth/token", response_model=TokenReply, tags=["auth"])
+        def token(body: TokenRequest, request: Request) -> TokenReply:
+            now = clk.now()
+            wait = sec.login_limit.take(client_key(request), now)
+            if wait > 0:
+                raise too_many(wait, "login attempts")
+            user = sec.users.verify(body.username, body.password)
+            if user is None:
+                sec.counters.inc("auth.login_refused")
+                raise HTTPException(401, "wrong user name or password")
+            secret, _ = sec.sessions.open(user.name, "bearer", now)
+            return TokenReply(token=secret, role=user.role.value)
+
     return app

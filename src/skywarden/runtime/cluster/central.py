@@ -34,6 +34,7 @@ from skywarden.runtime.cluster.topology import (
     CONSUMER_HEARTBEAT_S,
     SITES_BUCKET,
     SITES_STREAM,
+    WORKERS_BUCKET,
     edge_mirror_name,
     parse_out_subject,
 )
@@ -51,6 +52,7 @@ class SiteView:
     alerts: dict[str, codec.SiteAlert] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
     updated_t: float = 0.0
+    received_mono: float | None = None  # central's monotonic clock at the last frame
 
 
 class CentralPicture:
@@ -64,9 +66,12 @@ class CentralPicture:
         self.journal = journal
         self._inflight: asyncio.Future[Any] | None = None
         self.wall = wall or WallClock().now
+        self.monotonic = WallClock().monotonic
         self.counters = Counters()
         self.latencies: deque[float] = deque(maxlen=keep_latencies)
         self._records: list[Record] = []
+        # worker id -> (central's loop time of its last heartbeat, the heartbeat)
+        self.workers: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def site(self, sid: str) -> SiteView:
         v = self.sites.get(sid)
@@ -87,6 +92,7 @@ class CentralPicture:
                 f = codec.decode_frame(data)
                 v = self.site(sid)
                 v.frame, v.updated_t = f, now
+                v.received_mono = self.monotonic()
                 v.frames += 1
                 v.reports += len(f.raw)
                 self.latencies.extend(now - r for _, r in f.raw if r > 0)
@@ -201,6 +207,7 @@ class CentralFeed:
         for site in edges:
             await self.add_stream(edge_mirror_name(site), "skywarden.edge.*.*")
         self._tasks.append(asyncio.create_task(self._regions()))
+        self._tasks.append(asyncio.create_task(self._workers()))
         if self.picture.journal is not None:
             self._tasks.append(asyncio.create_task(self._journal()))
 
@@ -214,6 +221,24 @@ class CentralFeed:
                     continue
                 with contextlib.suppress(ValueError, TypeError, AttributeError):
                     self.picture.site(e.key).region = str(json.loads(e.value).get("region", ""))
+
+    async def _workers(self) -> None:
+        """Every worker's heartbeat (sites held, lease and take-over counters) from
+        ``sw_workers``, with central's own loop time of the last one: what ``/metrics``
+        reports per worker, without comparing clocks across hosts."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(Exception):
+                kv = await self.js.key_value(WORKERS_BUCKET)
+                w = await kv.watchall()
+                async for e in w:
+                    if e is None or not e.value:
+                        continue
+                    with contextlib.suppress(ValueError, TypeError, AttributeError):
+                        hb = json.loads(e.value)
+                        if isinstance(hb, dict):
+                            self.picture.workers[e.key] = (loop.time(), hb)
+            await asyncio.sleep(1.0)  # the watcher ended (a node failed over): watch again
 
     async def _journal(self) -> None:
         while True:

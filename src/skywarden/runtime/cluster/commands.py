@@ -98,10 +98,16 @@ def central(
         if http:
             import uvicorn
 
+            from skywarden.runtime.cluster.metrics import exposition
+            from skywarden.service.auth import build_security
             from skywarden.service.cluster_api import cluster_app
+            from skywarden.service.settings import ServiceSettings
 
             host, _, port = http.rpartition(":")
-            cfg = uvicorn.Config(cluster_app(picture), host=host or "127.0.0.1", port=int(port))
+            # the site service's accounts and roles; nothing for anonymous local clients
+            sec = build_security(ServiceSettings(host=host or "127.0.0.1", local_viewer=False))
+            app = cluster_app(picture, lambda: exposition(picture), sec)
+            cfg = uvicorn.Config(app, host=host or "127.0.0.1", port=int(port))
             server = uvicorn.Server(cfg)
             serving = asyncio.create_task(server.serve())
         try:

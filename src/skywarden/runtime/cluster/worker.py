@@ -85,6 +85,7 @@ class Worker:
         self._sites: dict[str, Site] = {}
         self._last_tick = 0.0
         self._claiming: asyncio.Task[None] | None = None
+        self.takeover_s_last: float | None = None  # claim to restored, seconds (this clock)
 
     async def _setup(self) -> None:
         cfg = self.cfg
@@ -161,7 +162,16 @@ class Worker:
         if self._last_tick and t0 - self._last_tick > 2 * cfg.tick_s:
             log.warning("worker %s: tick late by %.2f s", cfg.worker_id, t0 - self._last_tick)
         self._last_tick = t0
-        hb = json.dumps({"worker": cfg.worker_id, "sites": len(self.runners), "t": self.wall()})
+        hb = json.dumps(
+            {
+                "worker": cfg.worker_id,
+                "sites": len(self.runners),
+                "t": self.wall(),
+                "counters": self.counters.snapshot(),
+                "takeover_s_last": self.takeover_s_last,
+                "backlog": sum(len(r.batch) for r in self.runners.values()),
+            }
+        )
         fenced = [sid for sid, r in self.runners.items() if r.fenced.is_set()]
         for sid in fenced:
             self.counters.inc("fenced")
@@ -209,6 +219,7 @@ class Worker:
         Here the restores overlap (at most ``claim_parallel`` at a time) and the tick loop
         goes on renewing and proving it is alive meanwhile."""
         gate = asyncio.Semaphore(self.cfg.claim_parallel)
+        t0 = asyncio.get_running_loop().time()
 
         async def one(sid: str, value: bytes) -> None:
             async with gate:
@@ -222,6 +233,7 @@ class Worker:
                     log.warning("worker %s: claim of %s failed: %s", self.cfg.worker_id, sid, e)
 
         await asyncio.gather(*(one(sid, value) for sid, value in todo))
+        self.takeover_s_last = asyncio.get_running_loop().time() - t0
 
     async def _start(self, sid: str, value: bytes) -> None:
         site = self._sites.get(sid)
