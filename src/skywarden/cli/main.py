@@ -164,6 +164,17 @@ def _cmd_site(a: argparse.Namespace) -> int:
     return commands.site(access, a.action, a.site, a.header, a.region, a.replicas)
 
 
+def _cmd_gateway(a: argparse.Namespace) -> int:
+    from skywarden.runtime.cluster import commands
+
+    access = _nats_access(a)
+    if access is None:
+        return 2
+    journal = a.journal or f"sqlite:///var/gateway-{a.site_id}.sqlite"
+    cursor = a.cursor or f"var/gateway-{a.site_id}.cursor"
+    return commands.gateway(access, a.site, a.site_id, journal, cursor, a.id, a.every)
+
+
 def _nats_access(a: argparse.Namespace) -> Any:
     """The servers and credentials of ``--nats*``; None (after saying why) when invalid."""
     from skywarden.core.errors import ConfigError
@@ -233,6 +244,16 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     st.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a cluster)")
     _add_nats_options(st, "nats://127.0.0.1:4222")
     st.set_defaults(func=_cmd_site)
+
+    g = sub.add_parser("gateway", help="run a pooled site's sensor links into the raw stream")
+    g.add_argument("--site", required=True, help="site TOML whose sensors have [link]s")
+    g.add_argument("--site-id", required=True, help="the site's id in the pool")
+    g.add_argument("--journal", help="local journal URL (default: sqlite:///var/gateway-ID.sqlite)")
+    g.add_argument("--cursor", help="forwarding cursor file (default: var/gateway-ID.cursor)")
+    g.add_argument("--id", default="gw", help="gateway id, part of every message id")
+    g.add_argument("--every", type=float, default=5.0, help="summary line period, seconds")
+    _add_nats_options(g, "nats://127.0.0.1:4222")
+    g.set_defaults(func=_cmd_gateway)
 
     e = sub.add_parser("edge", help="track a simulated site, publish to its leaf-node NATS")
     _add_nats_options(e, "nats://127.0.0.1:4222")

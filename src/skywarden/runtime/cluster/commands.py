@@ -205,3 +205,57 @@ def site(
         return 0
 
     return asyncio.run(main())
+
+
+def gateway(
+    nats_urls: str | NatsAccess,
+    site_path: str,
+    site_id: str,
+    journal_url: str,
+    cursor_path: str,
+    gateway_id: str,
+    every_s: float = 5.0,
+) -> int:
+    """``skywarden gateway``: the site file's links, journaled locally, forwarded to the raw
+    stream (``gateway.py``). Exit 2 for a site file or id that is wrong."""
+    import sys
+    from pathlib import Path
+
+    from skywarden.core.clock import WallClock
+    from skywarden.core.errors import ConfigError
+    from skywarden.core.site import load_site
+    from skywarden.runtime.cluster.gateway import run_gateway
+    from skywarden.runtime.cluster.topology import check_token
+    from skywarden.store.journal import open_journal
+
+    try:
+        site = load_site(site_path)
+        check_token(site_id)
+        check_token(gateway_id, "gateway id")
+        if not any(s.link is not None for s in site.sensors):
+            raise ConfigError("sensors", f"{site_path}: no sensor has a [link]: nothing to run")
+    except ConfigError as e:
+        print(f"skywarden gateway: {e}", file=sys.stderr)
+        return 2
+    if journal_url.startswith("sqlite:///"):
+        Path(journal_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    Path(cursor_path).parent.mkdir(parents=True, exist_ok=True)
+    journal = open_journal(journal_url)
+
+    async def main(stop: asyncio.Event) -> None:
+        await run_gateway(
+            _access(nats_urls),
+            site,
+            site_id,
+            journal,
+            Path(cursor_path),
+            WallClock(),
+            stop,
+            gateway_id=gateway_id,
+            every_s=every_s,
+        )
+
+    try:
+        return _serve(main)
+    finally:
+        journal.close()
