@@ -1,0 +1,270 @@
+"""Failure benchmark: kill the NATS node that leads the lease bucket, then kill a worker.
+
+Not a unit test (nothing here asserts a time). Run::
+
+    .venv/bin/python benchmarks/bench_cluster_failover.py --sites 30 --workers 2
+
+A three-node JetStream cluster (R3 streams and buckets, free loopback ports), ``--workers``
+``skywarden worker`` processes, ``--sites`` sites fed in real time (5 sensors at 1 Hz, 20
+objects each, as ``bench_cluster.py``), and a central picture in this process that records
+when each site's frames arrive (this process's monotonic clock). Then:
+
+1. **Node kill.** After ``--warmup`` s, SIGKILL the server leading ``KV_sw_leases`` (and, if
+   another one leads the raw stream, that is the one killed second with ``--kill-raw``).
+   Measured over ``--observe`` s: the longest gap between two frames of any site, and the
+   leases lost (the workers' ``lease_lost`` counters before and after, from their
+   heartbeats).
+2. **Worker kill.** The killed node is restarted; after ``--settle`` s one worker is
+   SIGKILLed. Measured: for each of its sites, seconds from the kill to the first frame
+   published by another worker; and the 1-minute load average at that moment.
+3. **Exactly once.** After feeding stops and the pool drains: every acknowledged raw
+   sequence is covered by exactly one frame, and no alert transition (alert id, event) was
+   stored twice.
+
+Results are printed as JSON and appended to ``docs/bench_cluster.md`` (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import nats
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_cluster import feed_site, pct, scenario  # noqa: E402
+
+from nats_helpers import cluster3, read_stream  # noqa: E402
+from skywarden.runtime.cluster import codec  # noqa: E402
+from skywarden.runtime.cluster.central import CentralFeed, CentralPicture  # noqa: E402
+from skywarden.runtime.cluster.feed import Acked, JetStreamIngestPort, register_site  # noqa: E402
+from skywarden.runtime.cluster.topology import (  # noqa: E402
+    LEASES_BUCKET,
+    RAW_STREAM,
+    SITES_STREAM,
+    WORKERS_BUCKET,
+    TopologyConfig,
+    ensure_topology_retrying,
+)
+from skywarden.sim import simulate  # noqa: E402
+
+
+class Arrivals(CentralPicture):
+    """The central picture, plus the monotonic arrival times of each site's frames."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames_at: dict[str, list[tuple[float, str]]] = defaultdict(list)
+
+    def apply(self, subject: str, data: bytes) -> None:
+        super().apply(subject, data)
+        parts = subject.split(".")
+        if len(parts) == 4 and parts[3] == "tracks":
+            v = self.sites.get(parts[2])
+            if v is not None and v.frame is not None:
+                self.frames_at[parts[2]].append((time.monotonic(), v.frame.worker))
+
+
+def max_gap(times: list[float], t0: float, t1: float) -> float:
+    xs = [t for t in times if t0 <= t <= t1]
+    edges = [t0, *xs, t1]
+    return max(b - a for a, b in itertools.pairwise(edges))
+
+
+async def counters(js: Any, tries: int = 30) -> dict[str, dict[str, int]]:
+    """Each worker's counters from its heartbeat (retried while the bucket elects)."""
+    for _ in range(tries):
+        try:
+            kv = await js.key_value(WORKERS_BUCKET)
+            out = {}
+            for k in await kv.keys():
+                hb = json.loads((await kv.get(k)).value or b"{}")
+                out[k] = hb.get("counters", {})
+            return out
+        except Exception:
+            await asyncio.sleep(1.0)
+    return {}
+
+
+async def bench(a: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench_failover_"))
+    servers = cluster3(tmp)
+    urls = [s.url for s in servers]
+    by_name = {s.name: s for s in servers}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    res: dict[str, Any] = {"sites": a.sites, "workers": a.workers, "lease_ttl_s": a.lease_ttl}
+    try:
+        total = a.warmup + a.observe + a.settle + a.observe + 10
+        sc = scenario(total + 10)
+        runs = [simulate(sc, 200 + i) for i in range(a.distinct)]
+        from skywarden.runtime.cluster.feed import sim_reports
+
+        reps = [sim_reports(r) for r in runs]
+        opts = {"servers": urls, "max_reconnect_attempts": -1, "reconnect_time_wait": 0.2}
+        nc = await nats.connect(**opts)
+        js = nc.jetstream(timeout=10)
+        await ensure_topology_retrying(
+            js, TopologyConfig(replicas=3, lease_ttl_s=a.lease_ttl), give_up_s=60
+        )
+        for i in range(a.workers):
+            cmd = [
+                sys.executable, "-m", "skywarden.cli.main", "worker", "--nats", ",".join(urls),
+                "--id", f"w{i}", "--lease-ttl", str(a.lease_ttl), "--replicas", "3",
+                "--flush", str(a.flush), "--snapshot-every", str(a.snapshot),
+            ]  # fmt: skip
+            log = (tmp / f"w{i}.log").open("wb")
+            procs[f"w{i}"] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        sites = [f"site-{i:03d}" for i in range(a.sites)]
+        for i, s in enumerate(sites):
+            await register_site(js, s, runs[i % a.distinct].header, region="r")
+        picture = Arrivals()
+        cnc = await nats.connect(**opts)
+        central = CentralFeed(cnc.jetstream(timeout=10), picture)
+        await central.start()
+        await asyncio.sleep(3 * a.lease_ttl)
+        acked = Acked()
+        loop = asyncio.get_running_loop()
+        start = loop.time() + 1.0
+        end = start + total
+        feeders = [
+            asyncio.create_task(
+                feed_site(
+                    JetStreamIngestPort(js, s, acked, timeout_s=10, retry_for_s=120),
+                    reps[i % a.distinct],
+                    start + (i % 10) * 0.1,
+                    end,
+                )
+            )
+            for i, s in enumerate(sites)
+        ]
+        await asyncio.sleep(a.warmup)
+
+        # 1. the node leading the lease bucket
+        leader = (await js.stream_info(f"KV_{LEASES_BUCKET}")).cluster.leader
+        raw_leader = (await js.stream_info(RAW_STREAM)).cluster.leader
+        before = await counters(js)
+        t_kill = time.monotonic()
+        by_name[str(leader)].kill()
+        await asyncio.sleep(a.observe)
+        t_end = time.monotonic()
+        after = await counters(js)
+        gaps = {s: max_gap([t for t, _ in picture.frames_at[s]], t_kill, t_end) for s in sites}
+        lost = {
+            w: after.get(w, {}).get("lease_lost", 0) - before.get(w, {}).get("lease_lost", 0)
+            for w in after
+        }
+        res["node_kill"] = {
+            "killed": leader,
+            "raw_stream_leader_was": raw_leader,
+            "max_frame_gap_s": round(max(gaps.values()), 2),
+            "median_site_max_gap_s": round(pct(list(gaps.values()), 0.5), 2),
+            "sites_gap_over_5s": sum(g > 5 for g in gaps.values()),
+            "leases_lost": lost,
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+        }
+        await asyncio.to_thread(by_name[str(leader)].start)
+        await asyncio.sleep(a.settle)
+
+        # 2. a worker
+        victim = "w0"
+        owned = [
+            s for s in sites if picture.sites[s].frame and picture.sites[s].frame.worker == victim
+        ]  # type: ignore[union-attr]
+        t_kill = time.monotonic()
+        load = os.getloadavg()[0]
+        procs[victim].kill()
+        procs[victim].wait()
+        await asyncio.sleep(a.observe)
+        takeover = {}
+        for s in owned:
+            after_kill = [t for t, w in picture.frames_at[s] if t > t_kill and w != victim]
+            takeover[s] = (after_kill[0] - t_kill) if after_kill else None
+        done = [v for v in takeover.values() if v is not None]
+        res["worker_kill"] = {
+            "sites_of_victim": len(owned),
+            "taken_over": len(done),
+            "takeover_median_s": round(pct(done, 0.5), 2) if done else None,
+            "takeover_max_s": round(max(done), 2) if done else None,
+            "load_avg_1m_at_kill": round(load, 2),
+        }
+        await asyncio.gather(*feeders)
+
+        # 3. exactly once
+        n_acked = sum(len(v) for v in acked.seqs.values())
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if sum(v.reports for v in picture.sites.values()) >= n_acked:
+                break
+            await asyncio.sleep(1.0)
+        frames = await read_stream(js, SITES_STREAM, "skywarden.site.*.tracks")
+        covered = Counter(q for _, _, d in frames for q in codec.decode_frame(d).raw_seqs)
+        acked_seqs = [q for v in acked.seqs.values() for q in v]
+        alerts = await read_stream(js, SITES_STREAM, "skywarden.site.*.alerts")
+        transitions = Counter(
+            (a_.site, a_.record.alert_id, a_.event)
+            for a_ in (codec.decode_alert(d) for _, _, d in alerts)
+        )
+        res["exactly_once"] = {
+            "acked_reports": len(acked_seqs),
+            "never_covered": sum(covered[q] == 0 for q in acked_seqs),
+            "covered_twice": sum(covered[q] > 1 for q in acked_seqs),
+            "alert_transitions": len(transitions),
+            "alert_transitions_twice": sum(n > 1 for n in transitions.values()),
+        }
+        res["cores"] = os.cpu_count()
+        await central.stop()
+        await cnc.close()
+        await nc.close()
+        return res
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.terminate()
+        for p in procs.values():
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for s in servers:
+            s.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sites", type=int, default=30)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--lease-ttl", type=float, default=6.0)
+    ap.add_argument("--warmup", type=float, default=25.0)
+    ap.add_argument("--observe", type=float, default=20.0)
+    ap.add_argument("--settle", type=float, default=15.0)
+    ap.add_argument("--distinct", type=int, default=6)
+    ap.add_argument("--flush", type=float, default=0.5)
+    ap.add_argument("--snapshot", type=float, default=5.0)
+    ap.add_argument("--out", default=str(ROOT / "docs/bench_cluster.md"))
+    a = ap.parse_args()
+    res = asyncio.run(bench(a))
+    print(json.dumps(res, indent=1))
+    if a.out:
+        with open(a.out, "a") as f:
+            f.write(
+                f"\n### Failure run {time.strftime('%Y-%m-%d %H:%M')} "
+                f"(`bench_cluster_failover.py --sites {a.sites} --workers {a.workers} "
+                f"--lease-ttl {a.lease_ttl}`)\n\n```json\n{json.dumps(res, indent=1)}\n```\n"
+            )
+
+
+if __name__ == "__main__":
+    main()
