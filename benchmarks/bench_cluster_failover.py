@@ -142,7 +142,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         feeders = [
             asyncio.create_task(
                 feed_site(
-                    JetStreamIngestPort(js, s, acked, timeout_s=10, retry_for_s=120),
+                    JetStreamIngestPort(js, s, acked, timeout_s=2.0, retry_for_s=120),
                     reps[i % a.distinct],
                     start + (i % 10) * 0.1,
                     end,
