@@ -213,16 +213,21 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         covered = Counter(q for _, _, d in frames for q in codec.decode_frame(d).raw_seqs)
         acked_seqs = [q for v in acked.seqs.values() for q in v]
         alerts = await read_stream(js, SITES_STREAM, "skywarden.site.*.alerts")
-        transitions = Counter(
-            (a_.site, a_.record.alert_id, a_.event)
-            for a_ in (codec.decode_alert(d) for _, _, d in alerts)
-        )
+        decoded = [codec.decode_alert(d) for _, _, d in alerts]
+        transitions = Counter((a_.site, a_.record.alert_id, a_.event) for a_ in decoded)
+        twice = [
+            {"site": a_.site, "alert": a_.record.alert_id, "event": a_.event,
+             "track": a_.record.track_id, "level": a_.record.level, "t": a_.record.t,
+             "worker": a_.worker}
+            for a_ in decoded if transitions[(a_.site, a_.record.alert_id, a_.event)] > 1
+        ]  # fmt: skip
         res["exactly_once"] = {
             "acked_reports": len(acked_seqs),
             "never_covered": sum(covered[q] == 0 for q in acked_seqs),
             "covered_twice": sum(covered[q] > 1 for q in acked_seqs),
             "alert_transitions": len(transitions),
             "alert_transitions_twice": sum(n > 1 for n in transitions.values()),
+            "twice": twice[:10],
         }
         res["cores"] = os.cpu_count()
         await central.stop()
