@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from skywarden.runtime.retention import RetentionConfig
@@ -208,7 +208,7 @@ def _add_nats_options(p: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def _add_cluster_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Scale-out commands (issue 9, ``runtime/cluster``).
 
     No default here may cost anything to compute: every command, ``track`` included, builds
@@ -283,11 +283,10 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skywarden", description=__doc__)
-    # every subcommand's --help shows its defaults
-    sub = p.add_subparsers(
-        dest="cmd",
-        required=True,
-        parser_class=_Parser,
+    # every subcommand's --help shows its defaults (a _Parser is an ArgumentParser)
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        p.add_subparsers(dest="cmd", required=True, parser_class=_Parser),
     )
 
     t = sub.add_parser("track", help="track a skybench/1 scenario into tracks.jsonl")
