@@ -125,51 +125,25 @@ def _cmd_verify(a: argparse.Namespace) -> int:
     return 0 if res.ok else 1
 
 
-def _cmd_worker(a: argparse.Namespace) -> int:
-    import socket
-
-    from skywarden.runtime.cluster import commands
-
-    wid = a.id if a.id is not None else f"{socket.gethostname()}-{os.getpid()}"
-    access = _nats_access(a)
-    if access is None:
-        return 2
-    return commands.worker(access, wid, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
-
-
-def _cmd_central(a: argparse.Namespace) -> int:
+def _cmd_cluster(a: argparse.Namespace) -> int:
+    """worker, central, edge, site and gateway: the ``--nats*`` access checked once (exit 2
+    with the reason), then the command."""
     from skywarden.runtime.cluster import commands
 
     access = _nats_access(a)
     if access is None:
         return 2
-    return commands.central(access, a.edge, a.journal, a.every, a.replicas, a.http)
+    if a.cmd == "worker":
+        import socket
 
-
-def _cmd_edge(a: argparse.Namespace) -> int:
-    from skywarden.runtime.cluster import commands
-
-    access = _nats_access(a)
-    if access is None:
-        return 2
-    return commands.edge(access, a.site_id, a.scenario, a.seed, a.speed)
-
-
-def _cmd_site(a: argparse.Namespace) -> int:
-    from skywarden.runtime.cluster import commands
-
-    access = _nats_access(a)
-    if access is None:
-        return 2
-    return commands.site(access, a.action, a.site, a.header, a.region, a.replicas)
-
-
-def _cmd_gateway(a: argparse.Namespace) -> int:
-    from skywarden.runtime.cluster import commands
-
-    access = _nats_access(a)
-    if access is None:
-        return 2
+        wid = a.id if a.id is not None else f"{socket.gethostname()}-{os.getpid()}"
+        return commands.worker(access, wid, a.lease_ttl, a.flush, a.snapshot_every, a.replicas)
+    if a.cmd == "central":
+        return commands.central(access, a.edge, a.journal, a.every, a.replicas, a.http)
+    if a.cmd == "edge":
+        return commands.edge(access, a.site_id, a.scenario, a.seed, a.speed)
+    if a.cmd == "site":
+        return commands.site(access, a.action, a.site, a.header, a.region, a.replicas)
     journal = a.journal or f"sqlite:///var/gateway-{a.site_id}.sqlite"
     cursor = a.cursor or f"var/gateway-{a.site_id}.cursor"
     return commands.gateway(access, a.site, a.site_id, journal, cursor, a.id, a.every)
@@ -212,7 +186,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     """Scale-out commands (issue 9, ``runtime/cluster``).
 
     No default here may cost anything to compute: every command, ``track`` included, builds
-    this parser. The worker id's host name is looked up in ``_cmd_worker``; computed here,
+    this parser. The worker id's host name is looked up in ``_cmd_cluster``; computed here,
     it imported ``socket`` (4 ms) for every command."""
     w = sub.add_parser("worker", help="track pooled sites from NATS JetStream (scale-out)")
     _add_nats_options(w, "nats://127.0.0.1:4222")
@@ -221,7 +195,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     w.add_argument("--flush", type=float, default=0.2, help="frame publish period, seconds")
     w.add_argument("--snapshot-every", type=float, default=5.0, help="seconds")
     w.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a cluster)")
-    w.set_defaults(func=_cmd_worker)
+    w.set_defaults(func=_cmd_cluster)
 
     c = sub.add_parser("central", help="aggregate every site's tracks and alerts (scale-out)")
     _add_nats_options(c, "nats://127.0.0.1:4222")
@@ -234,7 +208,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
         help="HOST:PORT to serve /api/cluster/sites, /api/cluster/picture and /metrics "
         "(login: POST /api/auth/token; first admin's password from $SKYWARDEN_ADMIN_PASSWORD)",
     )
-    c.set_defaults(func=_cmd_central)
+    c.set_defaults(func=_cmd_cluster)
 
     st = sub.add_parser("site", help="register, change, list or remove pooled sites")
     st.add_argument("action", choices=["add", "update", "list", "remove"])
@@ -243,7 +217,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     st.add_argument("--region", default="", help="groups sites in the central picture")
     st.add_argument("--replicas", type=int, default=1, help="stream replicas (3 on a cluster)")
     _add_nats_options(st, "nats://127.0.0.1:4222")
-    st.set_defaults(func=_cmd_site)
+    st.set_defaults(func=_cmd_cluster)
 
     g = sub.add_parser("gateway", help="run a pooled site's sensor links into the raw stream")
     g.add_argument("--site", required=True, help="site TOML whose sensors have [link]s")
@@ -253,7 +227,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     g.add_argument("--id", default="gw", help="gateway id, part of every message id")
     g.add_argument("--every", type=float, default=5.0, help="summary line period, seconds")
     _add_nats_options(g, "nats://127.0.0.1:4222")
-    g.set_defaults(func=_cmd_gateway)
+    g.set_defaults(func=_cmd_cluster)
 
     e = sub.add_parser("edge", help="track a simulated site, publish to its leaf-node NATS")
     _add_nats_options(e, "nats://127.0.0.1:4222")
@@ -261,7 +235,7 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     e.add_argument("--scenario", default="residence")
     e.add_argument("--seed", type=int, default=None)
     e.add_argument("--speed", type=float, default=1.0)
-    e.set_defaults(func=_cmd_edge)
+    e.set_defaults(func=_cmd_cluster)
 
 
 class _DefaultsHelp(argparse.HelpFormatter):
