@@ -1,0 +1,61 @@
+"""``/docs``: Swagger UI served from this machine, never from a CDN.
+
+FastAPI's built-in ``/docs`` and ``/redoc`` pages load their scripts and styles from a public
+CDN into the service's own origin: a console with no Internet access gets a blank page, and
+one with it runs third-party code next to the operator's session cookie. Here the app is built
+without them and ``/docs`` is the same Swagger UI page pointing at the copy of Swagger UI
+shipped by the ``swagger-ui-bundle`` package (Apache-2.0), mounted at ``/docs/assets``. The
+validator badge (which calls out to a public validator) is off, and the page carries a
+Content-Security-Policy that lets it load and connect to this origin only. Without the package
+installed there is no ``/docs`` (the OpenAPI document is still at ``/openapi.json``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+ASSETS = "/docs/assets"
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+
+def swagger_assets() -> Path | None:
+    try:
+        import swagger_ui_bundle  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:
+        return None
+    path = Path(str(swagger_ui_bundle.swagger_ui_path))
+    return path if (path / "swagger-ui-bundle.js").is_file() else None
+
+
+def install(app: FastAPI) -> bool:
+    """Add ``/docs`` and its assets to ``app`` (before the console's catch-all mount)."""
+    assets = swagger_assets()
+    if assets is None or app.openapi_url is None:
+        return False
+    openapi_url = app.openapi_url
+    title = f"{app.title} API"
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        page = get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=title,
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
+
+    app.mount(ASSETS, StaticFiles(directory=assets), name="docs-assets")
+    return True
