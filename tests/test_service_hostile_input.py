@@ -92,7 +92,9 @@ def test_validation_errors_never_echo_the_input(client: TestClient) -> None:
     for e in r.json()["detail"]:
         assert set(e) == {"loc", "msg", "type"}
     # a body FastAPI does not parse as JSON reaches validation as bytes: still no echo
-    r = client.post("/api/users", content=b"\xff\xfe\x00garbage", headers={"content-type": "text/x"})
+    r = client.post(
+        "/api/users", content=b"\xff\xfe\x00garbage", headers={"content-type": "text/x"}
+    )
     assert r.status_code == 422 and "garbage" not in r.text
 
 

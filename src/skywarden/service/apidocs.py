@@ -4,14 +4,17 @@ FastAPI's built-in ``/docs`` and ``/redoc`` pages load their scripts and styles 
 CDN into the service's own origin: a console with no Internet access gets a blank page, and
 one with it runs third-party code next to the operator's session cookie. Here the app is built
 without them and ``/docs`` is the same Swagger UI page pointing at the copy of Swagger UI
-shipped by the ``swagger-ui-bundle`` package (Apache-2.0), mounted at ``/docs/assets``. The
-validator badge (which calls out to a public validator) is off, and the page carries a
-Content-Security-Policy that lets it load and connect to this origin only. Without the package
-installed there is no ``/docs`` (the OpenAPI document is still at ``/openapi.json``).
+shipped in the ``fastapi-offline`` package (MIT; Swagger UI 5 itself is Apache-2.0: version 5
+is the first that renders the OpenAPI 3.1 document FastAPI writes), mounted at
+``/docs/assets``; only its files are used. The validator badge (which calls out to a public
+validator) is off, and the page carries a Content-Security-Policy that lets it load and
+connect to this origin only. Without the package installed there is no ``/docs`` (the OpenAPI
+document is still at ``/openapi.json``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -28,11 +31,10 @@ DOCS_CSP = (
 
 
 def swagger_assets() -> Path | None:
-    try:
-        import swagger_ui_bundle  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
         return None
-    path = Path(str(swagger_ui_bundle.swagger_ui_path))
+    path = Path(spec.origin).parent / "static"
     return path if (path / "swagger-ui-bundle.js").is_file() else None
 
 
@@ -51,7 +53,7 @@ def install(app: FastAPI) -> bool:
             title=title,
             swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
             swagger_ui_parameters={"validatorUrl": None},
         )
         page.headers["Content-Security-Policy"] = DOCS_CSP
