@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -122,8 +122,10 @@ leaf = st.one_of(
 )
 values = st.recursive(
     leaf,
-    lambda kids: st.lists(kids, max_size=4)
-    | st.dictionaries(st.text(st.characters(codec=None), max_size=8), kids, max_size=4),
+    lambda kids: (
+        st.lists(kids, max_size=4)
+        | st.dictionaries(st.text(st.characters(codec=None), max_size=8), kids, max_size=4)
+    ),
     max_leaves=12,
 )
 deep = st.integers(min_value=30, max_value=3000).map(lambda k: Raw("[" * k + "]" * k))
