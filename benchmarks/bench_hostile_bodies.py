@@ -164,17 +164,10 @@ async def _one(port: int, head: bytes, body: bytes, chunked: bool, st: Attack) -
     st.answers[key] = st.answers.get(key, 0) + 1
 
 
-async def _attacker(
-    port: int, sensor: str, rng: random.Random, st: Attack, stop: asyncio.Event
-) -> None:
+def _kinds(sensor: str, rng: random.Random) -> list[tuple[bytes, bytes, bool]]:
     big = b'{"username":"' + b"a" * (MB20 - 40) + b'","password":"x"}'
     noise = rng.randbytes(MB20)
-    poison = [
-        b'{"username":NaN,"password":Infinity}',
-        b'{"username":"\\ud800","password":"x"}',
-        b"[" * 16000 + b"]" * 16000,
-    ]
-    kinds = [
+    return [
         (_head("/api/auth/login", f"Content-Length: {len(big)}\r\n"), big, False),
         (_head("/api/auth/login", "Transfer-Encoding: chunked\r\n"), big, True),
         (_head(f"/api/ingest/{sensor}", "Transfer-Encoding: chunked\r\n"), big, True),
@@ -182,14 +175,45 @@ async def _attacker(
         (_head("/api/zones", "Transfer-Encoding: chunked\r\n"), big, True),
         (b"", noise, False),
     ]
-    while not stop.is_set():
+
+
+POISON = [
+    b'{"username":NaN,"password":Infinity}',
+    b'{"username":"\\ud800","password":"x"}',
+    b"[" * 16000 + b"]" * 16000,
+]
+
+
+async def _attacker(
+    port: int, kinds: list[tuple[bytes, bytes, bool]], rng: random.Random, st: Attack, end: float
+) -> None:
+    while time.monotonic() < end:
         if rng.random() < 0.2:
-            p = rng.choice(poison)
+            p = rng.choice(POISON)
             head = _head("/api/auth/token", f"Content-Length: {len(p)}\r\n")
             await _one(port, head, p, False, st)
         else:
             head, body, chunked = rng.choice(kinds)
             await _one(port, head, body, chunked, st)
+
+
+async def _attack(port: int, sensor: str, clients: int, duration: float, seed: int) -> Attack:
+    """The attackers (run in their own process, so the watchers' timing is not theirs)."""
+    rng = random.Random(seed)
+    kinds = _kinds(sensor, rng)  # the 20 MB payloads, built once
+    st = Attack()
+    end = time.monotonic() + duration
+    tasks = [_attacker(port, kinds, random.Random(rng.random()), st, end) for _ in range(clients)]
+    await asyncio.gather(*tasks)
+    return st
+
+
+def _cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 async def measure(port: int, sensor: str, pid: int, a: argparse.Namespace) -> dict[str, Any]:
@@ -203,33 +227,31 @@ async def measure(port: int, sensor: str, pid: int, a: argparse.Namespace) -> di
     ]
     calm0 = time.monotonic()
     await asyncio.sleep(a.calm)
+    cmd = [sys.executable, __file__, "--attack", f"{port},{sensor}"]
+    cmd += ["--clients", str(a.clients), "--duration", str(a.duration), "--seed", str(a.seed)]
+    attackers = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
     calm1 = time.monotonic()
+    cpu0 = _cpu_s(pid)
     windows.append(Window(ws_times))
-    st = Attack()
     rss: list[int] = []
-    halt = asyncio.Event()
-    rng = random.Random(a.seed)
-    attackers = [
-        asyncio.create_task(_attacker(port, sensor, random.Random(rng.random()), st, halt))
-        for _ in range(a.clients)
-    ]
     end = calm1 + a.duration
     while time.monotonic() < end:
         rss.append(_rss_kb(pid))
         await asyncio.sleep(0.5)
     attack1 = time.monotonic()
-    halt.set()
+    cpu1 = _cpu_s(pid)
+    out, _ = await attackers.communicate()
     stop.set()
-    for t in attackers + watchers:
+    for t in watchers:
         t.cancel()
-    await asyncio.gather(*attackers, *watchers, return_exceptions=True)
+    await asyncio.gather(*watchers, return_exceptions=True)
+    st = json.loads(out)
     return {
         "calm": windows[0].report(calm0, calm1, from_first=True),
         "attack": windows[1].report(calm1, attack1),
         "attackers": a.clients,
-        "attack_requests": st.requests,
-        "attack_mb_sent": round(st.bytes_sent / 1e6, 1),
-        "attack_answers": dict(sorted(st.answers.items())),
+        **st,
+        "server_cpu_share_attack": round((cpu1 - cpu0) / (attack1 - calm1), 2),
         "server_rss_mb_max": round(max(rss) / 1024, 1) if rss else None,
         "server_rss_mb_start": round(rss[0] / 1024, 1) if rss else None,
     }
@@ -242,7 +264,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calm", type=float, default=10.0, help="seconds measured before")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pythonpath", help="run the service from this source tree instead")
+    ap.add_argument("--attack", help=argparse.SUPPRESS)  # PORT,SENSOR: the attacker process
     a = ap.parse_args(argv)
+    if a.attack:
+        port, sensor = a.attack.split(",", 1)
+        st = asyncio.run(_attack(int(port), sensor, a.clients, a.duration, a.seed))
+        print(
+            json.dumps(
+                {
+                    "attack_requests": st.requests,
+                    "attack_mb_sent": round(st.bytes_sent / 1e6, 1),
+                    "attack_answers": dict(sorted(st.answers.items())),
+                }
+            )
+        )
+        return 0
     from skywarden.runtime.feeds import simulated_feed
 
     sensor = simulated_feed(1).site.sensors[0].id
