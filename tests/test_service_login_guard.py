@@ -165,3 +165,22 @@ def test_a_stolen_guess_from_a_known_device_is_still_slowed() -> None:
         assert c.post("/api/auth/login", json=ADMIN).status_code == 200
         codes = [c.post("/api/auth/login", json=WRONG).status_code for _ in range(3)]
         assert codes == [401, 401, 429]  # the device's own record locks it
+
+
+def test_concurrent_guesses_cannot_slip_past_the_lockout() -> None:
+    """Each attempt counts as a failure before its password is checked (cleared on success),
+    so a burst of parallel guesses is cut at the threshold, not after the slowest hash."""
+    import asyncio
+
+    import httpx
+
+    app = _app(login_burst=1000, lockout_after=3)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.30", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            rs = await asyncio.gather(*(c.post("/api/auth/login", json=WRONG) for _ in range(20)))
+        return [r.status_code for r in rs]
+
+    codes = asyncio.run(burst())
+    assert codes.count(401) == 3 and codes.count(429) == 17

@@ -78,10 +78,12 @@ async def _check_password(
     if wait > 0:
         sec.counters.inc("auth.login_locked")
         raise too_many(wait, "failed logins")
+    # counted as a failure before the (slow) check, cleared on success: concurrent attempts
+    # cannot all slip through before the first failure is recorded
+    sec.guard.failed(body.username, client, device, now)
     user = await asyncio.to_thread(sec.users.verify, body.username, body.password)
     if user is None:
         sec.counters.inc("auth.login_failed")
-        sec.guard.failed(body.username, client, device, st.clock.now())
         sec.audit.record(
             OperatorAction(now, body.username, "login_failed", None, client_detail(request))
         )
