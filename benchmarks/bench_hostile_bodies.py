@@ -11,7 +11,8 @@ raw TCP connections, in a loop:
 - POST the same 20 MB chunked (no length) to ``/api/auth/login`` and to ``/api/ingest/<id>``;
 - POST a 20 MB body to ``/api/whitelist`` and to ``/api/zones`` (chunked);
 - POST small poisoned JSON (NaN, lone surrogates, 16 KiB of nesting) to ``/api/auth/token``;
-- send 20 MB of random bytes that are not HTTP at all.
+- send 20 MB of random bytes that are not HTTP at all;
+- send a request whose one header is 20 MB long.
 
 Each attacker keeps writing its 20 MB until the service answers or closes the connection, then
 starts the next request on a new connection. Reported: the largest gap between two picture
@@ -174,6 +175,7 @@ def _kinds(sensor: str, rng: random.Random) -> list[tuple[bytes, bytes, bool]]:
         (_head("/api/whitelist", "Transfer-Encoding: chunked\r\n"), big, True),
         (_head("/api/zones", "Transfer-Encoding: chunked\r\n"), big, True),
         (b"", noise, False),
+        (b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ", big, False),
     ]
 
 

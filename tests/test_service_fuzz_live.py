@@ -169,6 +169,32 @@ def test_chunked_20mb_body_is_cut_early_and_health_answers(live: Live) -> None:
     assert httpx.get(f"{live.base}/api/health", timeout=5).status_code == 200
 
 
+def test_a_20mb_header_is_431_early_and_a_large_body_in_one_read_is_not(live: Live) -> None:
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as s:
+        s.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+        s.settimeout(0.05)
+        sent, status = 0, None
+        while sent < 20_000_000 and status is None:
+            try:
+                s.sendall(b"a" * 65536)
+                sent += 65536
+                status = _read_status(s)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        s.settimeout(10)
+        if status is None:
+            status = _read_status(s)
+    assert status == 431 and sent < 2_000_000, (status, sent)
+    # head and a 200 kB body in one write: the body does not count against the head
+    body = b" " * 200_000
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as s:
+        s.sendall(_request_head("/api/whitelist", f"Content-Length: {len(body)}\r\n") + body)
+        assert _read_status(s) == 422  # the JSON check's answer: the body arrived whole
+    assert httpx.get(f"{live.base}/api/health", timeout=5).status_code == 200
+
+
 def test_http_fuzz_through_the_running_service(live: Live) -> None:
     doc = httpx.get(f"{live.base}/openapi.json", timeout=10).json()
     ops = http_fuzz.operations(doc)

@@ -34,6 +34,7 @@ from skywarden.runtime.live_source import LiveSource
 from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.runtime.retention import RetentionConfig
 from skywarden.service.app import create_app
+from skywarden.service.headlimit import BoundedHttpToolsProtocol
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
 from skywarden.store.journal import Journal, open_journal
@@ -120,6 +121,7 @@ def build_server(
         # X-Forwarded-For is the app's to judge (service.clientaddr: trusted_proxies only);
         # uvicorn's own handling believes any loopback peer by default
         proxy_headers=False,
+        http=BoundedHttpToolsProtocol,  # a request head over 64 KiB is 431, not a loop stall
     )
     # What exists now (modules, the app, the site) lives as long as the process: freeze it
     # out of the cyclic collector's sight, so a full collection scans only what the live
