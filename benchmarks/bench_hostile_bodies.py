@@ -229,7 +229,8 @@ async def measure(port: int, sensor: str, pid: int, a: argparse.Namespace) -> di
     ]
     calm0 = time.monotonic()
     await asyncio.sleep(a.calm)
-    cmd = [sys.executable, __file__, "--attack", f"{port},{sensor}"]
+    cmd = ["nice", "-n", str(a.attacker_nice), sys.executable, __file__]
+    cmd += ["--attack", f"{port},{sensor}"]
     cmd += ["--clients", str(a.clients), "--duration", str(a.duration), "--seed", str(a.seed)]
     attackers = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE)
     calm1 = time.monotonic()
@@ -252,6 +253,7 @@ async def measure(port: int, sensor: str, pid: int, a: argparse.Namespace) -> di
         "calm": windows[0].report(calm0, calm1, from_first=True),
         "attack": windows[1].report(calm1, attack1),
         "attackers": a.clients,
+        "attacker_nice": a.attacker_nice,
         **st,
         "server_cpu_share_attack": round((cpu1 - cpu0) / (attack1 - calm1), 2),
         "server_rss_mb_max": round(max(rss) / 1024, 1) if rss else None,
@@ -266,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calm", type=float, default=10.0, help="seconds measured before")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pythonpath", help="run the service from this source tree instead")
+    ap.add_argument(
+        "--attacker-nice",
+        type=int,
+        default=0,
+        help="nice level of the attacker process (on loopback its CPU is the service's "
+        "machine's; 10 approximates attackers on other machines)",
+    )
     ap.add_argument("--attack", help=argparse.SUPPRESS)  # PORT,SENSOR: the attacker process
     a = ap.parse_args(argv)
     if a.attack:
