@@ -8,8 +8,9 @@ memory. No ASGI middleware can help: the head is parsed before the app is called
 
 ``BoundedHttpToolsProtocol`` counts the bytes fed to the parser while a request's head is
 incomplete; past ``MAX_HEAD_BYTES`` it answers ``431 Request Header Fields Too Large`` and
-closes the connection. The bytes of one socket read are fed before the check, so a legitimate
-request whose head and body arrive in one read is never refused for its body. Counted in
+closes the connection. Only reads that went entirely to one incomplete head are counted, so a
+read that holds a body (or a whole request, or the end of one body and the next head) never
+counts against a head. Counted in
 ``refused`` (class-wide; the service's ``Counters`` are the app's, out of reach here).
 ``runtime.live.build_server`` passes it to uvicorn as ``http=``.
 """
@@ -36,24 +37,25 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_bytes = 0
         self._in_head = True
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
+        self._heads_done = 0
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._heads_done += 1
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_head = True  # what comes next on this connection is the next request's head
-        self._head_bytes = 0
 
     def data_received(self, data: bytes) -> None:
-        counting = self._in_head
+        in_head, heads_before = self._in_head, self._heads_done
         super().data_received(data)
-        if counting and self._in_head and not self.transport.is_closing():
+        if self._heads_done != heads_before:
+            self._head_bytes = 0  # a head completed in this read: a new one starts counting
+        elif in_head and self._in_head and not self.transport.is_closing():
+            # the whole read went to one head, incomplete before and after it (a read that
+            # ends a body, or holds a whole message, never counts)
             self._head_bytes += len(data)
             if self._head_bytes > self.max_head_bytes:
                 BoundedHttpToolsProtocol.refused += 1
