@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from pathlib import Path
 
 import uvicorn
@@ -33,6 +34,7 @@ from skywarden.runtime.live_source import LiveSource
 from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.runtime.retention import RetentionConfig
 from skywarden.service.app import create_app
+from skywarden.service.headlimit import BoundedHttpToolsProtocol
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
 from skywarden.store.journal import Journal, open_journal
@@ -41,6 +43,7 @@ from skywarden.store.records import ConfigChange, OperatorAction
 log = logging.getLogger("skywarden")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DEFAULT_JOURNAL = "var/skywarden.sqlite"
+TRUSTED_PROXIES_ENV = "SKYWARDEN_TRUSTED_PROXIES"  # e.g. "10.0.0.5,192.168.1.0/24"
 
 
 def make_feed(site_path: str | Path | None, seed: int) -> Feed:
@@ -85,7 +88,13 @@ def build_server(
     clock: WallClock | None = None,
     outputs: OutputsConfig | None = None,
 ) -> uvicorn.Server:
-    settings = ServiceSettings(host=host, port=port)
+    proxies = os.environ.get(TRUSTED_PROXIES_ENV, "")
+    try:
+        settings = ServiceSettings(
+            host=host, port=port, trusted_proxies=tuple(p for p in proxies.split(",") if p.strip())
+        )
+    except ValueError as e:
+        raise ConfigError(TRUSTED_PROXIES_ENV, str(e)) from None
     clock = clock or WallClock()
     served: PictureSource = source
     if outputs is not None and not outputs.empty:
@@ -109,6 +118,10 @@ def build_server(
         lifespan="on",
         timeout_graceful_shutdown=3,
         ws_ping_interval=20.0,
+        # X-Forwarded-For is the app's to judge (service.clientaddr: trusted_proxies only);
+        # uvicorn's own handling believes any loopback peer by default
+        proxy_headers=False,
+        http=BoundedHttpToolsProtocol,  # a request head over 64 KiB is 431, not a loop stall
     )
     # What exists now (modules, the app, the site) lives as long as the process: freeze it
     # out of the cyclic collector's sight, so a full collection scans only what the live

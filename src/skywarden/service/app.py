@@ -19,11 +19,12 @@ from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
 from skywarden.core.inbound import IngestPort
-from skywarden.service import admin_api, api, auth_api, convert, metrics, ws
+from skywarden.service import admin_api, api, apidocs, auth_api, convert, errors, metrics, ws
 from skywarden.service import ingest as ingest_routes
 from skywarden.service import replay as replay_routes
 from skywarden.service.audit import AuditSink
 from skywarden.service.auth import build_security
+from skywarden.service.bodylimit import BodyLimitMiddleware, BodyLimits
 from skywarden.service.hub import PictureHub
 from skywarden.service.replay import ReplayStore
 from skywarden.service.sessions import SensorTokens
@@ -49,7 +50,8 @@ async def security_headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     response = await call_next(request)
-    response.headers.update(_HEADERS)
+    for k, v in _HEADERS.items():
+        response.headers.setdefault(k, v)  # a page may carry a stricter CSP of its own
     return response
 
 
@@ -103,9 +105,16 @@ def create_app(
         summary="Counter-drone early warning: the fused air picture, threats and alerts.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # apidocs serves /docs from local files; redoc would load a CDN
+        redoc_url=None,
+        openapi_url="/openapi.json" if cfg.docs else None,
     )
     app.state.skywarden = st
-    app.middleware("http")(security_headers)
+    counters = st.security.counters
+    limits = BodyLimits(cfg.body_limit_ingest, cfg.body_limit_auth, cfg.body_limit_default)
+    app.add_middleware(BodyLimitMiddleware, limits=limits, counters=counters)
+    app.middleware("http")(security_headers)  # added last: outermost, on every answer
+    errors.install(app, counters)
     app.state.ingest = ingest
     app.state.replay = replay  # GET /api/replay reads the journal through it (404 without)
     app.include_router(api.router)
@@ -115,5 +124,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(ingest_routes.router)
     app.include_router(replay_routes.router)
+    if cfg.docs:
+        apidocs.install(app)
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="console")
     return app

@@ -32,6 +32,8 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.service.audit import Auditor, AuditSink
+from skywarden.service.clientaddr import ClientAddress, Network, client_address, parse_networks
+from skywarden.service.lockout import LoginGuard
 from skywarden.service.ratelimit import RateLimiter
 from skywarden.service.sessions import SensorTokens, Session, SessionStore, csrf_ok, new_secret
 from skywarden.service.settings import ServiceSettings
@@ -69,6 +71,8 @@ class Security:
     local_viewer: bool
     cookie_secure: bool
     counters: Counters = field(default_factory=Counters)
+    guard: LoginGuard = field(default_factory=LoginGuard)
+    proxies: tuple[Network, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -118,6 +122,8 @@ def build_security(
         ingest_limit=RateLimiter(settings.ingest_burst, settings.ingest_per_s),
         local_viewer=settings.local_viewer and is_loopback(settings.host),
         cookie_secure=settings.cookie_secure,
+        guard=LoginGuard(settings.lockout_after, settings.lockout_base_s, settings.lockout_max_s),
+        proxies=parse_networks(settings.trusted_proxies),
     )
 
 
@@ -233,8 +239,14 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
+def client_of(request: Request) -> ClientAddress:
+    """The real client (``clientaddr``: proxy headers only from configured proxies)."""
+    peer = request.client.host if request.client else "unknown"
+    return client_address(peer, request.headers, security_of(request).proxies)
+
+
 def client_key(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_of(request).address
 
 
 def too_many(wait_s: float, what: str) -> HTTPException:

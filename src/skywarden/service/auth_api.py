@@ -2,9 +2,11 @@
 
 ``POST /api/auth/login`` (JSON ``{username, password}``) sets the HttpOnly session cookie and
 answers the CSRF token; ``POST /api/auth/token`` answers a bearer token for API clients
-instead. Both are rate limited per client address (``login_burst``/``login_per_min``) and
-audited, failures included. Password hashing (argon2, deliberately slow) runs in a worker
-thread so a login never stalls the picture; audit records are written on the loop thread.
+instead. Both are rate limited per client address (``login_burst``/``login_per_min``), locked
+out with backoff per address, per account and per device (``lockout``; a success sets the
+device cookie), and audited with the real client address (``clientaddr``), failures included.
+Password hashing (argon2, deliberately slow) runs in a worker thread so a login never stalls
+the picture; audit records are written on the loop thread.
 """
 
 from __future__ import annotations
@@ -30,42 +32,85 @@ from skywarden.service.auth import (
     Security,
     Viewer,
     client_key,
+    client_of,
     security_of,
     too_many,
 )
+from skywarden.service.errors import printable
 from skywarden.service.state import ServiceState, get_state
 from skywarden.service.users import Role, User, UserError
 from skywarden.store.records import ConfigChange, OperatorAction
 
 router = APIRouter(prefix="/api")
+DEVICE_COOKIE = "skywarden_device"
+DEVICE_MAX_AGE_S = 30 * 86400
 State = Annotated[ServiceState, Depends(get_state)]
 Sec = Annotated[Security, Depends(security_of)]
 
 _LOGIN_ERRORS = {401: {"description": "wrong name or password"}, 429: {"description": "slow down"}}
 
 
-async def _check_password(st: ServiceState, request: Request, body: LoginIn) -> User:
+def client_detail(request: Request) -> dict[str, str]:
+    """What the audit records about the client: the real address, and any proxy or claim."""
+    c = client_of(request)
+    out = {"client": c.address}
+    if c.peer != c.address:
+        out["proxy"] = c.peer
+    if c.claimed is not None:
+        out["claimed_for"] = printable(c.claimed, 100)  # an untrusted X-Forwarded-For
+    return out
+
+
+async def _check_password(
+    st: ServiceState, request: Request, body: LoginIn
+) -> tuple[User, str | None]:
+    """The user, and the device id of a valid device cookie for them (``lockout``)."""
     sec = st.security
     now = st.clock.now()
     client = client_key(request)
-    wait = sec.login_limit.take(client, now)
+    device = sec.guard.device_of(body.username, request.cookies.get(DEVICE_COOKIE))
+    if device is None:  # a known device is judged by its own record only (lockout)
+        wait = sec.login_limit.take(client, now)
+        if wait > 0:
+            sec.counters.inc("auth.login_limited")
+            raise too_many(wait, "login attempts")
+    wait = sec.guard.wait(body.username, client, device, now)
     if wait > 0:
-        sec.counters.inc("auth.login_limited")
-        raise too_many(wait, "login attempts")
+        sec.counters.inc("auth.login_locked")
+        raise too_many(wait, "failed logins")
+    # counted as a failure before the (slow) check, cleared on success: concurrent attempts
+    # cannot all slip through before the first failure is recorded
+    sec.guard.failed(body.username, client, device, now)
     user = await asyncio.to_thread(sec.users.verify, body.username, body.password)
     if user is None:
         sec.counters.inc("auth.login_failed")
         sec.audit.record(
-            OperatorAction(now, body.username, "login_failed", None, {"client": client})
+            OperatorAction(now, body.username, "login_failed", None, client_detail(request))
         )
         raise HTTPException(401, "wrong name or password", {"WWW-Authenticate": "Bearer"})
+    sec.guard.succeeded(body.username, client, device)
     sec.counters.inc("auth.login_ok")
-    return user
+    return user, device
+
+
+def _set_device_cookie(
+    sec: Security, response: Response, request: Request, user: User, device: str | None
+) -> None:
+    current = request.cookies.get(DEVICE_COOKIE) if device is not None else None
+    response.set_cookie(
+        DEVICE_COOKIE,
+        sec.guard.device_cookie(user.name, current),
+        max_age=DEVICE_MAX_AGE_S,
+        path="/api/auth",
+        httponly=True,
+        samesite="strict",
+        secure=sec.cookie_secure,
+    )
 
 
 @router.post("/auth/login", responses=_LOGIN_ERRORS)  # type: ignore[arg-type]
 async def login(body: LoginIn, request: Request, response: Response, st: State) -> MeOut:
-    user = await _check_password(st, request, body)
+    user, device = await _check_password(st, request, body)
     sec, now = st.security, st.clock.now()
     token, session = sec.sessions.open(user.name, "cookie", now)
     response.set_cookie(
@@ -77,18 +122,18 @@ async def login(body: LoginIn, request: Request, response: Response, st: State) 
         samesite="strict",
         secure=sec.cookie_secure,
     )
-    sec.audit.record(OperatorAction(now, user.name, "login", None, {"client": client_key(request)}))
+    _set_device_cookie(sec, response, request, user, device)
+    sec.audit.record(OperatorAction(now, user.name, "login", None, client_detail(request)))
     return MeOut(name=user.name, role=user.role.value, via="cookie", csrf_token=session.csrf)
 
 
 @router.post("/auth/token", responses=_LOGIN_ERRORS)  # type: ignore[arg-type]
-async def token(body: LoginIn, request: Request, st: State) -> TokenOut:
-    user = await _check_password(st, request, body)
+async def token(body: LoginIn, request: Request, response: Response, st: State) -> TokenOut:
+    user, device = await _check_password(st, request, body)
     sec, now = st.security, st.clock.now()
     tok, _ = sec.sessions.open(user.name, "bearer", now)
-    sec.audit.record(
-        OperatorAction(now, user.name, "token_issued", None, {"client": client_key(request)})
-    )
+    _set_device_cookie(sec, response, request, user, device)
+    sec.audit.record(OperatorAction(now, user.name, "token_issued", None, client_detail(request)))
     return TokenOut(access_token=tok, expires_in=sec.sessions.ttl_s, role=user.role.value)
 
 

@@ -4,15 +4,17 @@ The handler is deliberately thin (so per-sensor authentication can be added as a
 dependency): find the ingest port (503 when the runtime gave none) and the sensor (404 when
 the site has no such sensor), parse the body with the pure
 ``sensors.json_detections.parse_json_detections`` (400 with the reason; counted on the port
-when it counts), ``await port.submit(...)`` and answer **202 only after submit returned**,
-i.e. once the message is durably in the journal. If the journal refuses it the answer is
-503 and the sender should retry: nothing was acknowledged.
+when it counts; a body over 64 KiB is parsed in a worker thread; its size was bounded while
+it streamed in, by ``bodylimit``: 413), ``await port.submit(...)`` and answer **202 only
+after submit returned**, i.e. once the message is durably in the journal. If the journal
+refuses it the answer is 503 and the sender should retry: nothing was acknowledged.
 
 The port is what ``create_app(..., ingest=port)`` stored on ``app.state.ingest``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Protocol, runtime_checkable
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,6 +29,7 @@ from skywarden.service.state import ServiceState, get_state
 router = APIRouter(prefix="/api")
 State = Annotated[ServiceState, Depends(get_state)]
 SOURCE = "json"
+PARSE_IN_THREAD_ABOVE = 65_536  # bytes; the body itself is bounded by bodylimit (413)
 
 
 @runtime_checkable
@@ -75,7 +78,10 @@ async def ingest_json(
     body = await request.body()
     received_t = st.clock.now()
     try:
-        rep = parse_json_detections(body, sensor, site.origin)
+        if len(body) > PARSE_IN_THREAD_ABOVE:  # a large parse must not hold up the loop
+            rep = await asyncio.to_thread(parse_json_detections, body, sensor, site.origin)
+        else:
+            rep = parse_json_detections(body, sensor, site.origin)
     except InputRejected as e:
         if isinstance(port, CountsRejects):
             port.rejected(sensor_id, e.reason)

@@ -9,7 +9,9 @@ picture straight after ``make run``); the first admin's password comes from
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from skywarden.service.clientaddr import parse_networks
 
 
 class ServiceSettings(BaseModel):
@@ -47,3 +49,26 @@ class ServiceSettings(BaseModel):
     login_per_min: float = Field(default=6.0, ge=0, description="login attempts refilled/min")
     ingest_burst: int = Field(default=400, ge=1, description="ingest requests per sensor burst")
     ingest_per_s: float = Field(default=200.0, ge=0, description="ingest requests/s per sensor")
+    lockout_after: int = Field(
+        default=5, ge=1, description="failed logins (per address, account or device) before backoff"
+    )
+    lockout_base_s: float = Field(default=1.0, gt=0, description="first lockout, s; doubles")
+    lockout_max_s: float = Field(default=900.0, gt=0, description="longest lockout, s")
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(),
+        description="addresses/networks whose X-Forwarded-For is believed (none by default; "
+        "env SKYWARDEN_TRUSTED_PROXIES for `skywarden run`)",
+    )
+    # --- request bodies (bytes; 413 above) ----------------------------------------------
+    body_limit_ingest: int = Field(default=1_000_000, ge=1024, description="sensor ingest")
+    body_limit_auth: int = Field(default=16_384, ge=1024, description="/api/auth/*")
+    body_limit_default: int = Field(default=262_144, ge=1024, description="every other route")
+    docs: bool = Field(
+        default=True, description="serve /docs (Swagger UI from local files) and /openapi.json"
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        parse_networks(v)  # a bad address is a ValueError -> a validation error
+        return v
