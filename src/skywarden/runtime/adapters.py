@@ -45,6 +45,7 @@ from typing import Any
 
 from skywarden.core.clock import Clock
 from skywarden.core.inbound import IngestPort
+from skywarden.core.link_options import SapientLiveness
 from skywarden.core.observation import Detection
 from skywarden.core.site import LinkProtocol, SensorSpec, Site
 from skywarden.core.types import Vec
@@ -193,7 +194,9 @@ class AdapterSet:
             sessions = SapientSessions(
                 self.site.origin, own or default_own_node_id(self.site), sensor_map
             )
-            srv = SapientServer(sessions, self.ingest, self.clock, host, port, node_stats)
+            srv = SapientServer(
+                sessions, self.ingest, self.clock, host, port, node_stats, _liveness(sensors)
+            )
             self.sapient_servers.append(srv)
             self._bound(sensors, host, await srv.start())
 
@@ -268,6 +271,20 @@ class AdapterSet:
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=f"link-{name}"))
+
+
+def _liveness(sensors: list[SensorSpec]) -> SapientLiveness:
+    """One server serves several nodes: the most lenient setting of each (0 = off wins)."""
+    opts = [s.link.sapient for s in sensors if s.link is not None and s.link.sapient]
+    if not opts:
+        return SapientLiveness()
+
+    def lenient(values: list[float]) -> float:
+        return 0.0 if 0.0 in values else max(values)
+
+    return SapientLiveness(
+        lenient([o.keepalive_s for o in opts]), lenient([o.idle_timeout_s for o in opts])
+    )
 
 
 class LinkedLiveSource(LiveSource):

@@ -20,7 +20,11 @@ test harness uses. Every rejection is an :class:`InputRejected` with a stable re
 :class:`SapientSessions` is the per-node state a fusion node keeps (pure, time passed in):
 
 - ``Registration`` -> ``RegistrationAck`` (accepted unless the node is an effector type:
-  skywarden is an early-warning system and serves no effector);
+  skywarden is an early-warning system and serves no effector). A registration on a new
+  connection while the node is still registered on an older one takes over (after a link
+  loss the old socket can stay half-open for minutes): ``Outcome.superseded_conn`` names
+  the old connection, which the server closes. Any other message on the old connection is
+  refused (``wrong_connection``);
 - ``StatusReport`` -> node location (for range/bearing reports) and health; ``SYSTEM_GOODBYE``
   deregisters;
 - ``DetectionReport`` -> :class:`~skywarden.core.observation.Detection`, refused
@@ -376,6 +380,7 @@ class Outcome:
 
     detections: tuple[Detection, ...] = ()
     replies: tuple[sapient_message_pb2.SapientMessage, ...] = ()
+    superseded_conn: int | None = None  # a re-registration took the node from this link
 
 
 class SapientSessions:
@@ -405,7 +410,8 @@ class SapientSessions:
     def handle(self, pm: ParsedMessage, conn_id: int = 0) -> Outcome:
         """Apply one parsed message; raises InputRejected when the node may not send it."""
         node = self.nodes.get(pm.node_id) or NodeState(pm.node_id)
-        if node.registered and node.conn_id is not None and node.conn_id != conn_id:
+        elsewhere = node.registered and node.conn_id is not None and node.conn_id != conn_id
+        if elsewhere and pm.kind is not MessageKind.REGISTRATION:
             raise InputRejected("wrong_connection", f"node {pm.node_id} is on another link")
         if pm.destination_id is not None and pm.destination_id != self.own_node_id:
             raise InputRejected("wrong_destination", pm.destination_id)
@@ -430,11 +436,14 @@ class SapientSessions:
         reg = pm.message.registration
         types = tuple(int(nd.node_type) for nd in reg.node_definition)
         ack = registration_ack_pb2.RegistrationAck()
+        superseded: int | None = None
         if any(t in sapient_icd.EFFECTOR_NODE_TYPES for t in types):
             node.registered = False
             ack.acceptance = False
             ack.ack_response_reason.append("skywarden serves no effector node")
         else:
+            if node.registered and node.conn_id is not None and node.conn_id != conn_id:
+                superseded = node.conn_id  # the node came back on a new link: it takes over
             node.registered, node.conn_id, node.node_types = True, conn_id, types
             node.name = reg.name if reg.HasField("name") else ""
             lus: set[int] = set()
@@ -451,7 +460,7 @@ class SapientSessions:
         reply = SapientMessage(node_id=self.own_node_id, destination_id=pm.node_id)
         reply.timestamp.FromNanoseconds(int(pm.t_recv * 1e9))
         reply.registration_ack.CopyFrom(ack)
-        return Outcome(replies=(reply,))
+        return Outcome(replies=(reply,), superseded_conn=superseded)
 
     def _status(self, node: NodeState, pm: ParsedMessage) -> None:
         sr = pm.message.status_report
