@@ -259,6 +259,7 @@ class AdapterSet:
                 self.ingest,
                 st,
                 client_id=f"skywarden-{self.site.name}-{s.id}",
+                security=link.mqtt,
             )
             await mq.start()
             self._links.append(mq)
