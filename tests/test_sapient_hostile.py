@@ -210,3 +210,21 @@ async def _refusals() -> None:
 
 def test_every_refusal_is_answered_as_the_icd_says_and_counted() -> None:
     asyncio.run(_refusals())
+
+
+async def _broken_prefix() -> None:
+    async with _server() as srv:
+        conn = await _connect(srv)
+        # one write: two whole messages, then a length prefix nothing can resync from
+        await _send(conn, frame(registration()) + frame(detection_latlon()) + b"\0\0\0\0")
+        ack = await _read_one(conn[0])
+        assert ack.registration_ack.acceptance  # the whole messages before it were handled
+        err = await _read_one(conn[0])
+        assert err.error.error_message[0].startswith("bad_length")
+        assert await asyncio.wait_for(conn[0].read(), 5) == b""  # then the link closed
+        assert len(srv.ingest.detections) == 1  # type: ignore[attr-defined]
+        assert srv.stats()["rejected.bad_length"] == 1
+
+
+def test_messages_before_a_broken_length_prefix_are_still_handled() -> None:
+    asyncio.run(_broken_prefix())

@@ -138,17 +138,30 @@ def split_frames(buf: bytes) -> tuple[list[bytes], bytes]:
     Raises :class:`DecodeError` ``bad_length`` on a zero or absurd length prefix: without a
     sync marker the stream cannot be resynchronised, so the caller drops the connection.
     """
+    out, rest, error = split_frames_upto(buf)
+    if error is not None:
+        raise error
+    return out, rest
+
+
+def split_frames_upto(buf: bytes) -> tuple[list[bytes], bytes, DecodeError | None]:
+    """``split_frames`` that keeps the complete frames before a broken length prefix.
+
+    Returns (bodies, remainder, error): with an error, the remainder starts at the broken
+    prefix, and the bodies before it are still whole messages to handle before the close.
+    """
     out: list[bytes] = []
     pos = 0
     while len(buf) - pos >= 4:
         (n,) = _LEN.unpack_from(buf, pos)
         if n == 0 or n > MAX_FRAME_BYTES:
-            raise DecodeError("bad_length", f"frame length {n} at offset {pos}")
+            err = DecodeError("bad_length", f"frame length {n} at offset {pos}")
+            return out, bytes(buf[pos:]), err
         if len(buf) - pos - 4 < n:
             break
         out.append(bytes(buf[pos + 4 : pos + 4 + n]))
         pos += 4 + n
-    return out, bytes(buf[pos:])
+    return out, bytes(buf[pos:]), None
 
 
 # --- parsing -------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ from skywarden.sensors.sapient import (
     SapientSessions,
     frame,
     parse_message,
-    split_frames,
+    split_frames_upto,
 )
 from skywarden.sensors.sapient_replies import refusal, reply_kind
 
@@ -179,17 +179,16 @@ class SapientServer:
                 if not chunk:
                     break
                 buf += chunk
-                try:
-                    bodies, buf = split_frames(buf)
-                except InputRejected as e:
-                    self.counters.inc(f"rejected.{e.reason}")
-                    self._send(writer, self._refuse(buf[:64], e, None, None))
-                    with contextlib.suppress(Exception):
-                        await writer.drain()
-                    break
+                bodies, buf, broken = split_frames_upto(buf)
                 if bodies:
                     last_message = loop.time()
                 if not await self._chunk(bodies, conn_id, writer):
+                    break
+                if broken is not None:  # no sync marker to recover from: answer, then close
+                    self.counters.inc(f"rejected.{broken.reason}")
+                    self._send(writer, self._refuse(buf[:64], broken, None, None))
+                    with contextlib.suppress(Exception):
+                        await writer.drain()
                     break
         except (ConnectionError, asyncio.CancelledError):
             pass
