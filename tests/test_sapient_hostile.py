@@ -14,10 +14,10 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sapient_msg.bsi_flex_335_v2_0 import task_ack_pb2, task_pb2
+from sapient_msg.bsi_flex_335_v2_0 import registration_pb2, task_ack_pb2, task_pb2
 
 from adapters_helpers import MemoryIngest, wait_for
-from sapient_helpers import NODE, SKY, ULIDS, _msg, detection_latlon, registration, status
+from sapient_helpers import NODE, OTHER, SKY, ULIDS, _msg, detection_latlon, registration, status
 from skywarden.core.clock import ManualClock
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.link_options import SapientLiveness
@@ -25,6 +25,7 @@ from skywarden.sensors.links.sapient_server import SapientServer
 from skywarden.sensors.sapient import SapientMessage, SapientSessions, frame
 
 Conn = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+TIME_UNITS_MILLISECONDS = registration_pb2.Registration.TIME_UNITS_MILLISECONDS
 
 
 async def _read_one(reader: asyncio.StreamReader) -> SapientMessage:
@@ -97,8 +98,14 @@ def test_reregistration_on_a_new_connection_takes_over() -> None:
 async def _idle() -> None:
     async with _server(SapientLiveness(keepalive_s=7, idle_timeout_s=0.4)) as srv:
         quiet = await _connect(srv)
-        await _send(quiet, registration())
+        fast = registration()  # promises a status report every 100 ms
+        fast.registration.status_definition.status_interval.units = TIME_UNITS_MILLISECONDS
+        fast.registration.status_definition.status_interval.value = 100
+        await _send(quiet, fast)
         assert (await _read_one(quiet[0])).registration_ack.acceptance
+        slow_node = await _connect(srv)  # promises one every 5 s: kept for 3 x 5 s
+        await _send(slow_node, registration(node=OTHER))
+        assert (await _read_one(slow_node[0])).registration_ack.acceptance
         chatty = await _connect(srv)
         # a partial frame is not a message: it does not keep a connection alive
         await _send(chatty, struct.pack("<I", 100) + b"\x00" * 10)
@@ -116,7 +123,9 @@ async def _idle() -> None:
             await asyncio.sleep(0.15)
         assert srv.sessions.nodes[NODE].registered and srv.stats()["idle_timeouts"] == 2
         assert srv.stats()["accepted.status_report"] == 8
+        assert srv.sessions.nodes[OTHER].registered  # silent 1.6 s, well inside its 15 s
         live[1].close()
+        slow_node[1].close()
 
 
 def test_silent_connections_are_closed_after_the_idle_timeout() -> None:

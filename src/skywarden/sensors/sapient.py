@@ -73,6 +73,7 @@ from sapient_msg.bsi_flex_335_v2_0 import (
     location_pb2,
     range_bearing_pb2,
     registration_ack_pb2,
+    registration_pb2,
     sapient_message_pb2,
 )
 
@@ -364,6 +365,27 @@ def best_class(
 
 # --- node sessions -------------------------------------------------------------------------
 
+_TIME_UNIT_S: Final = {
+    registration_pb2.Registration.TIME_UNITS_NANOSECONDS: 1e-9,
+    registration_pb2.Registration.TIME_UNITS_MICROSECONDS: 1e-6,
+    registration_pb2.Registration.TIME_UNITS_MILLISECONDS: 1e-3,
+    registration_pb2.Registration.TIME_UNITS_SECONDS: 1.0,
+    registration_pb2.Registration.TIME_UNITS_MINUTES: 60.0,
+    registration_pb2.Registration.TIME_UNITS_HOURS: 3600.0,
+    registration_pb2.Registration.TIME_UNITS_DAYS: 86400.0,
+}
+
+
+def _status_interval_s(reg: registration_pb2.Registration) -> float | None:
+    """The StatusReport interval a registration declares, in seconds (None: not usable)."""
+    if not reg.HasField("status_definition"):
+        return None
+    si = reg.status_definition.status_interval
+    scale = _TIME_UNIT_S.get(si.units)
+    if scale is None or not math.isfinite(si.value) or si.value <= 0:
+        return None
+    return float(si.value) * scale
+
 
 @dataclass
 class NodeState:
@@ -380,6 +402,7 @@ class NodeState:
     last_report_t: float | None = None
     last_status_t: float | None = None
     system: int = 0
+    status_interval_s: float | None = None  # what the registration promised
 
     @property
     def declares_types(self) -> bool:
@@ -459,6 +482,7 @@ class SapientSessions:
                 superseded = node.conn_id  # the node came back on a new link: it takes over
             node.registered, node.conn_id, node.node_types = True, conn_id, types
             node.name = reg.name if reg.HasField("name") else ""
+            node.status_interval_s = _status_interval_s(reg)
             lus: set[int] = set()
             rbs: set[int] = set()
             for mode in reg.mode_definition:

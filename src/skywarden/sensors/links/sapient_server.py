@@ -24,7 +24,8 @@ Takeover: a node that registers on a new connection while still registered on an
 (probes after ``keepalive_s`` idle, 3 probes ``keepalive_s / 3`` apart), and a connection
 that delivers no complete message for ``idle_timeout_s`` is closed (``idle_timeouts``); its
 node must register again. A node sends StatusReports at the interval it registered, so a
-live node is never that silent unless the timeout is set below its status interval.
+live node is never that silent: for a node that declared a slower status interval, its
+connection's timeout is stretched to three of its intervals.
 
 Which nodes may speak: with ``node_stats`` (node UUID -> that sensor's tally), only the
 listed nodes are served; anything from another node is refused as ``unlisted_node``. A node
@@ -162,12 +163,12 @@ class SapientServer:
         self.counters.inc("connections")
         self._keepalive(writer)
         loop = asyncio.get_running_loop()
-        idle = self.liveness.idle_timeout_s
         last_message = loop.time()
         buf = b""
         try:
             while True:
-                wait = None if idle <= 0 else last_message + idle - loop.time()
+                idle = self._idle_timeout(conn_id)
+                wait = None if idle is None else last_message + idle - loop.time()
                 if wait is not None and wait <= 0:
                     self.counters.inc("idle_timeouts")
                     break
@@ -221,6 +222,20 @@ class SapientServer:
         for old in superseded:
             self._close_superseded(old)
         return True
+
+    def _idle_timeout(self, conn_id: int) -> float | None:
+        """Seconds of silence after which this connection is closed (None: never).
+
+        The configured timeout, stretched to three status intervals of a node registered on
+        this connection when it promised a slower status rate than that.
+        """
+        idle = self.liveness.idle_timeout_s
+        if idle <= 0:
+            return None
+        for node in self.sessions.nodes.values():
+            if node.registered and node.conn_id == conn_id and node.status_interval_s:
+                idle = max(idle, min(3.0 * node.status_interval_s, 86_400.0))
+        return idle
 
     def _close_superseded(self, conn_id: int) -> None:
         old = self._writers.pop(conn_id, None)
