@@ -29,8 +29,9 @@ SAPIENT (``protocol = "sapient"``)::
     idle_timeout_s = 60   # close a connection silent this long (0: never)
 
 Every SAPIENT node sends a StatusReport at the interval it registered, so a healthy node is
-never silent for long; a connection that stays quiet past ``idle_timeout_s`` is a dead or
-half-open link and is closed (the node must register again). TCP keepalive finds a peer
+never silent for long; a connection that stays quiet past ``idle_timeout_s`` (or three of
+the status intervals its node declared, when longer) is a dead or half-open link and is
+closed (the node must register again). TCP keepalive finds a peer
 that vanished without a FIN even when skywarden has nothing to send.
 """
 
