@@ -575,11 +575,13 @@ async def fuzz_sapient(port: int, n: int, rng: random.Random, res: KindResult) -
 
 
 async def _stream_server(
-    chunks: Iterator[bytes], n: int, res: KindResult, go: asyncio.Event
-) -> asyncio.Server:
+    chunks: Iterator[bytes], n: int, res: KindResult, go: asyncio.Event,
+    writers: list[asyncio.StreamWriter],
+) -> asyncio.Server:  # fmt: skip
     """A dump1090-like TCP server: once ``go`` is set, streams ``n`` inputs to skywarden."""
 
     async def serve(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        writers.append(w)
         try:
             await go.wait()
             while res.sent < n:
@@ -673,8 +675,9 @@ async def run_fuzz(
             yield line.replace(b"\n", b"") + rng.choice((b"\n", b"\r\n", b"\n", b""))
 
     go = {"beast": asyncio.Event(), "sbs": asyncio.Event()}
-    beast_srv = await _stream_server(beast_gen(), n, beast_res, go["beast"])
-    sbs_srv = await _stream_server(sbs_gen(), n, sbs_res, go["sbs"])
+    streams: dict[str, list[asyncio.StreamWriter]] = {"beast": [], "sbs": []}
+    beast_srv = await _stream_server(beast_gen(), n, beast_res, go["beast"], streams["beast"])
+    sbs_srv = await _stream_server(sbs_gen(), n, sbs_res, go["sbs"], streams["sbs"])
     ports["beast"] = beast_srv.sockets[0].getsockname()[1]
     ports["sbs"] = sbs_srv.sockets[0].getsockname()[1]
     mosq, mqtt_port = start_mosquitto(workdir)
@@ -713,7 +716,9 @@ async def run_fuzz(
                 break
         for kind in kinds:
             if rep.alive:
-                rep.kinds[kind].valid_after = await valid_after(kind, svc, ports, mqtt_port, topic)
+                rep.kinds[kind].valid_after = await valid_after(
+                    kind, svc, ports, mqtt_port, topic, streams.get(kind, [])
+                )
         m = await svc.metrics()
         rep.internal_errors = int(sum(v for k, v in m.items() if "internal_error" in k))
         rep.dropped = {k: int(v) for k, v in m.items() if "dropped" in k and v}
@@ -808,8 +813,9 @@ async def fuzz_http(
 
 
 async def valid_after(
-    kind: str, svc: Service, ports: dict[str, int], mqtt_port: int, topic: str
-) -> bool:
+    kind: str, svc: Service, ports: dict[str, int], mqtt_port: int, topic: str,
+    streams: list[asyncio.StreamWriter],
+) -> bool:  # fmt: skip
     """After the fuzzing: does the link still take a valid input?"""
     r = random.Random(0)
     now = time.time()
@@ -852,7 +858,13 @@ async def valid_after(
         c.disconnect()
         c.loop_stop()
     else:
-        return before > 0  # stream links: the fuzz stream itself held valid frames
+        live = [w for w in streams if not w.is_closing()]
+        if not live:
+            return False
+        r2 = random.Random(1)
+        seeds = beast_seeds(now, r2) if kind == "beast" else [x + b"\n" for x in sbs_seeds(r2)]
+        live[-1].write(b"\n" + b"".join(seeds))  # the newline ends a half-sent SBS line
+        await live[-1].drain()
     for _ in range(100):
         if (await svc.metrics()).get(pre, 0.0) > before:
             return True
