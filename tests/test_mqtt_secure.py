@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -254,3 +258,25 @@ def test_topic_rule_on_the_handle_step() -> None:
     assert link.handle(_report(1e9, 1.0), 1e9, "site/cam-9") is None
     assert link.handle(_report(1e9, 1.0, "cam-2"), 1e9, "site/cam-1") is None
     assert dict(stats.snapshot(1e9).rejected) == {"wrong_topic": 1, "sensor_mismatch": 1}
+
+
+def test_skywarden_run_stops_with_the_variable_name_when_the_password_is_unset(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(
+        'name = "mqtt-env"\n[origin]\nlat = 51.0\nlon = -1.0\n'
+        '[[sensors]]\nid = "cam-1"\nkind = "camera"\nmeasures = "xyz"\n'
+        "position_enu_m = [0, 0, 5]\nsigma = {x_m = 4.0, y_m = 4.0, z_m = 6.0}\n"
+        '[sensors.link]\nprotocol = "mqtt_json"\nhost = "127.0.0.1"\ntopic = "site/cam-1"\n'
+        f'username = "skywarden"\npassword_env = "{ENV}_UNSET"\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != f"{ENV}_UNSET"}
+    exe = Path(sys.executable).with_name("skywarden")
+    r = subprocess.run(
+        [str(exe), "run", "--site", str(site), "--port", "0",
+         "--journal", str(tmp_path / "j.sqlite")],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert f"{ENV}_UNSET is not set" in r.stderr and "Traceback" not in r.stderr

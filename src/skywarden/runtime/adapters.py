@@ -38,12 +38,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import ssl
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from skywarden.core.clock import Clock
+from skywarden.core.errors import ConfigError
 from skywarden.core.inbound import IngestPort
 from skywarden.core.link_options import SapientLiveness
 from skywarden.core.observation import Detection
@@ -274,6 +277,28 @@ class AdapterSet:
         self._tasks.append(asyncio.create_task(coro, name=f"link-{name}"))
 
 
+def check_link_secrets(site: Site, environ: Mapping[str, str]) -> None:
+    """Before anything starts: every MQTT password variable is set and TLS files load.
+
+    Raises :class:`ConfigError` naming the sensor and what is missing, so ``skywarden run``
+    stops with that message instead of failing inside the service's start-up.
+    """
+    for s in site.sensors:
+        sec = s.link.mqtt if s.link is not None else None
+        if sec is None:
+            continue
+        try:
+            sec.password(environ)
+            if sec.tls:
+                ctx = ssl.create_default_context(cafile=sec.ca_file)
+                if sec.cert_file is not None:
+                    ctx.load_cert_chain(sec.cert_file, sec.key_file)
+        except ConfigError as e:
+            raise ConfigError(f"sensors[{s.id}].{e.field}", e.reason) from None
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"sensors[{s.id}].link", f"TLS files: {e}") from None
+
+
 def _liveness(sensors: list[SensorSpec]) -> SapientLiveness:
     """One server serves several nodes: the most lenient setting of each (0 = off wins)."""
     opts = [s.link.sapient for s in sensors if s.link is not None and s.link.sapient]
@@ -300,6 +325,7 @@ class LinkedLiveSource(LiveSource):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.links = AdapterSet(self.feed.site, self.ingest, self.clock)
+        check_link_secrets(self.feed.site, os.environ)
 
     async def start(self) -> None:
         await super().start()
