@@ -30,6 +30,9 @@ http       ``POST /api/ingest/{sensor}`` with the sensor's token: the same JSON 
 One input = one frame, line, datagram, publish or request. UDP and MQTT are paced by the
 service's own counters (``/metrics``) so the kernel's socket buffer does not drop inputs
 before they reach a parser: the report gives inputs sent and inputs the service counted.
+On the stream links (Beast, SBS) mutations erase the boundaries between inputs (a frame
+without its escape byte, a line without its newline), so the service counts fewer messages
+than were sent; there the report gives bytes written and the bytes the link read.
 
 Checks (each in the report): the process never exits; ``/api/health`` answers 200 all along
 (polled every second; the longest answer is reported); no HTTP 5xx; no ``internal_error``
@@ -368,6 +371,8 @@ def site_toml(ports: dict[str, int], mqtt_port: int, topic: str) -> str:
 class KindResult:
     target: int = 0
     sent: int = 0
+    bytes_sent: int = 0  # stream links: what we wrote ...
+    bytes_read: int = 0  # ... and what the link's ``link.bytes`` says it read
     counted: int = 0  # what the service's counters say it processed (journaled + rejected)
     seconds: float = 0.0
     replies: dict[str, int] = field(default_factory=dict)
@@ -391,6 +396,7 @@ class Report:
     verify_rc: int | None = None
     verify_out: str = ""
     dropped: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -585,8 +591,10 @@ async def _stream_server(
         try:
             await go.wait()
             while res.sent < n:
-                w.write(next(chunks))
+                b = next(chunks)
+                w.write(b)
                 res.sent += 1
+                res.bytes_sent += len(b)
                 if res.sent % 200 == 0:
                     await w.drain()
             await w.drain()
@@ -654,6 +662,7 @@ async def run_fuzz(
     """Fuzz ``kinds`` with ``n`` inputs each (``n_http`` for the HTTP route) and check."""
     rng = random.Random(seed)
     rep = Report(n, seed)
+    wall0 = time.monotonic()
     mut = Mutator(rng)
     ports = {
         "sapient": free_port(),
@@ -699,8 +708,14 @@ async def run_fuzz(
                 go[kind].set()
                 while src.sent < n and svc.proc.poll() is None:
                     await asyncio.sleep(0.2)
-                await asyncio.sleep(1.0)
+                key = f"skywarden_sensor_{kind}_link_bytes"
+                for _ in range(100):  # until the link has read every byte written
+                    if (await svc.metrics()).get(key, 0.0) >= src.bytes_sent:
+                        break
+                    await asyncio.sleep(0.1)
                 res.sent, res.counted = src.sent, await svc.counted(kind)
+                res.bytes_sent = src.bytes_sent
+                res.bytes_read = int((await svc.metrics()).get(key, 0.0))
             elif kind == "remoteid":
                 await fuzz_udp(svc, "rid", ports[kind], rid_seeds(t0, rng), n, mut, res)
             elif kind == "asterix":
@@ -737,6 +752,7 @@ async def run_fuzz(
     exe = Path(sys.executable).with_name("skywarden")
     v = subprocess.run([str(exe), "verify", str(svc.journal)], capture_output=True, text=True)
     rep.verify_rc, rep.verify_out = v.returncode, (v.stdout + v.stderr)[-400:]
+    rep.wall_s = round(time.monotonic() - wall0, 1)
     return rep
 
 

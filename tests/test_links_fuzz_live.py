@@ -47,6 +47,8 @@ def test_every_link_kind_survives_fuzzing_through_the_running_service(tmp_path: 
     # the inputs reached the parsers (not lost in a socket buffer)
     for kind in ("sapient", "remoteid", "asterix", "mqtt", "http"):
         assert rep.kinds[kind].counted >= rep.kinds[kind].sent, (kind, rep.kinds[kind])
+    for kind in ("beast", "sbs"):  # streams: every byte written was read by the link
+        assert rep.kinds[kind].bytes_read >= rep.kinds[kind].bytes_sent > 0, rep.kinds[kind]
     # SAPIENT refusals were answered (an Error per malformed frame, mostly)
     assert rep.kinds["sapient"].replies.get("error", 0) > 500
     statuses = rep.kinds["http"].status
