@@ -20,7 +20,8 @@ beast      TCP server skywarden connects to (dump1090 port 30005): Beast frames 
 sbs        TCP server (dump1090 port 30003): SBS-1 lines, mutated
 remoteid   UDP datagrams to skywarden's Remote ID socket: F3411 message packs, mutated
 asterix    UDP datagrams to skywarden's CAT048 socket: CAT048 headers over mutated bodies
-mqtt       QoS 0 publishes on the sensor's topic of a Mosquitto started here: JSON
+mqtt       publishes (QoS 0; 1 in 10 QoS 1, acknowledged by skywarden only once
+           journaled) on the sensor's topic of a Mosquitto started here: JSON
            detections, structurally mutated (NaN, infinities, huge numbers, surrogates,
            deep nesting, wrong types) and byte-mutated
 http       ``POST /api/ingest/{sensor}`` with the sensor's token: the same JSON inputs,
@@ -788,7 +789,9 @@ async def fuzz_mqtt(
     try:
         await _paced(
             svc, "mq", n, res,
-            lambda: c.publish(topic, json_input("mq", time.time(), rng, mut), qos=0),
+            lambda: c.publish(
+                topic, json_input("mq", time.time(), rng, mut), qos=1 if rng.random() < 0.1 else 0
+            ),
         )  # fmt: skip
     finally:
         c.disconnect()
