@@ -50,9 +50,28 @@ def _mode_definition_names(tree: ast.AST) -> set[str]:
     return names
 
 
+def _task_id_reads(tree: ast.AST) -> set[int]:
+    """``.task`` nodes only read for their id: ``<msg>.task.task_id`` in a load context.
+
+    That is how a refused Task is answered by id (``TaskAck`` REJECTED,
+    ``sensors.sapient_replies``); writing ``.task.task_id`` or touching ``.task`` any other
+    way is still a violation.
+    """
+    return {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "task_id"
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "task"
+    }
+
+
 def _violations(path: Path, root: Path = SRC) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     modes = _mode_definition_names(tree)
+    reads = _task_id_reads(tree)
     found = []
     for node in ast.walk(tree):
         if (
@@ -62,6 +81,8 @@ def _violations(path: Path, root: Path = SRC) -> list[str]:
             and node.value.id in modes
         ):
             continue  # ModeDefinition.task: a TaskDefinition, see _mode_definition_names
+        if id(node) in reads:
+            continue  # reading a received Task's id to reject it by id
         where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.ImportFrom | ast.Import):
             names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
@@ -117,6 +138,9 @@ def test_scanner_catches_a_task(tmp_path: Path) -> None:
     samples = [
         "from sapient_msg.bsi_flex_335_v2_0 import task_pb2\n",
         "m.task.task_id = 'x'\n",
+        "m.task.CopyFrom(t)\n",
+        "tid = m.task.task_id\nm.task.control = 1\n",
+        "m.task.task_id += 'x'\n",
         "mode = msg\nmode.task.task_id = 'x'\n",
         "SapientMessage(task=t)\n",
         "x = Registration.NODE_TYPE_JAMMER\n",

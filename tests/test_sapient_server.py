@@ -68,7 +68,13 @@ async def _scenario() -> None:
         # an absurd length closes only that connection
         w2.write(struct.pack("<I", 0xFFFFFFF0))
         await w2.drain()
-        assert await asyncio.wait_for(r2.read(), 5) == b""
+        # ... after an Error for each refusal: the early detection, then the length
+        bodies, rest = split_frames(await asyncio.wait_for(r2.read(), 5))
+        errors = [SapientMessage.FromString(b) for b in bodies]
+        assert rest == b"" and [e.WhichOneof("content") for e in errors] == ["error"] * 2
+        assert errors[0].error.error_message[0].startswith("unregistered_node")
+        assert errors[0].error.packet == detection_latlon(node=OTHER).SerializeToString()
+        assert errors[1].error.error_message[0].startswith("bad_length")
         assert server.stats()["rejected.bad_length"] == 1
         # a node that drops its connection must register again
         writer.close()
@@ -77,6 +83,7 @@ async def _scenario() -> None:
         w3.write(frame(detection_latlon(n=5)))
         w3.write(frame(registration()))
         await w3.drain()
+        assert (await _read_one(r3)).error.error_message[0].startswith("unregistered_node")
         assert (await _read_one(r3)).registration_ack.acceptance
         assert server.stats()["rejected.unregistered_node"] == 2
         w3.close()
@@ -120,6 +127,9 @@ async def _listed_only() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(frame(registration(node=OTHER)) + frame(registration()))
         await writer.drain()
+        refused = await _read_one(reader)  # the unlisted node is told why, by name
+        assert refused.destination_id == OTHER and not refused.registration_ack.acceptance
+        assert refused.registration_ack.ack_response_reason[0].startswith("unlisted_node")
         ack = await _read_one(reader)
         assert ack.destination_id == NODE and ack.registration_ack.acceptance
         assert server.stats()["rejected.unlisted_node"] == 1

@@ -34,7 +34,9 @@ TOML layout::
     sac = 25                 # asterix_cat048: the radar's SAC/SIC on the wire
     sic = 1
     # sapient: node_id = "<the node's UUID>" (own_node_id = skywarden's UUID, optional)
+    #          keepalive_s, idle_timeout_s (core.link_options)
     # mqtt_json: topic = "site/detections/radar-2"
+    #          username, password_env, tls, ca_file, cert_file, key_file (core.link_options)
 
     [[zones]]
     id = "residence"
@@ -62,6 +64,14 @@ import numpy as np
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.geo import GeoOrigin
+from skywarden.core.link_options import (
+    MQTT_KEYS,
+    SAPIENT_KEYS,
+    MqttSecurity,
+    SapientLiveness,
+    parse_mqtt_security,
+    parse_sapient_liveness,
+)
 from skywarden.core.observation import MeasurementKind
 from skywarden.core.types import Mat, Vec
 
@@ -128,6 +138,8 @@ class SensorLink:
     own_node_id: str | None = None  # sapient: skywarden's own node UUID (default: derived)
     sac: int | None = None  # asterix_cat048: System Area Code
     sic: int | None = None  # asterix_cat048: System Identification Code
+    mqtt: MqttSecurity | None = None  # mqtt_json: credentials and TLS
+    sapient: SapientLiveness | None = None  # sapient: keepalive and idle timeout
 
     @property
     def binds(self) -> bool:
@@ -364,8 +376,10 @@ def _uuid(v: Any, path: str) -> str:
     return s.lower()
 
 
-_LINK_KEYS = frozenset(
-    {"protocol", "host", "port", "topic", "node_id", "own_node_id", "sac", "sic"}
+_LINK_KEYS = (
+    frozenset({"protocol", "host", "port", "topic", "node_id", "own_node_id", "sac", "sic"})
+    | MQTT_KEYS
+    | SAPIENT_KEYS
 )
 
 
@@ -393,11 +407,11 @@ def parse_link(d: Any, path: str) -> SensorLink:
     else:
         raise ConfigError(f"{path}.port", f"is required for {proto.value}")
     allowed = {
-        LinkProtocol.SAPIENT: {"node_id", "own_node_id"},
+        LinkProtocol.SAPIENT: {"node_id", "own_node_id"} | SAPIENT_KEYS,
         LinkProtocol.ASTERIX_CAT048: {"sac", "sic"},
-        LinkProtocol.MQTT_JSON: {"topic"},
+        LinkProtocol.MQTT_JSON: {"topic"} | MQTT_KEYS,
     }.get(proto, set())
-    for key in ("topic", "node_id", "own_node_id", "sac", "sic"):
+    for key in sorted(_LINK_KEYS - {"protocol", "host", "port"}):
         if key in d and key not in allowed:
             raise ConfigError(f"{path}.{key}", f"does not apply to protocol {proto.value}")
     link = SensorLink(proto, host, port)
@@ -409,6 +423,7 @@ def parse_link(d: Any, path: str) -> SensorLink:
             port,
             node_id=_uuid(_req(d, "node_id", path), f"{path}.node_id"),
             own_node_id=None if own is None else _uuid(own, f"{path}.own_node_id"),
+            sapient=parse_sapient_liveness(d, path),
         )
     if proto is LinkProtocol.ASTERIX_CAT048:
         sac = _int(_req(d, "sac", path), f"{path}.sac", 0, 255)
@@ -418,7 +433,7 @@ def parse_link(d: Any, path: str) -> SensorLink:
         topic = _str(_req(d, "topic", path), f"{path}.topic")
         if any(c in topic for c in "+#"):
             raise ConfigError(f"{path}.topic", "must be one topic (no + or # wildcards)")
-        return SensorLink(proto, host, port, topic=topic)
+        return SensorLink(proto, host, port, topic=topic, mqtt=parse_mqtt_security(d, path))
     return link
 
 

@@ -38,13 +38,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import os
+import ssl
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from skywarden.core.clock import Clock
+from skywarden.core.errors import ConfigError
 from skywarden.core.inbound import IngestPort
+from skywarden.core.link_options import SapientLiveness
 from skywarden.core.observation import Detection
 from skywarden.core.site import LinkProtocol, SensorSpec, Site
 from skywarden.core.types import Vec
@@ -193,7 +197,9 @@ class AdapterSet:
             sessions = SapientSessions(
                 self.site.origin, own or default_own_node_id(self.site), sensor_map
             )
-            srv = SapientServer(sessions, self.ingest, self.clock, host, port, node_stats)
+            srv = SapientServer(
+                sessions, self.ingest, self.clock, host, port, node_stats, _liveness(sensors)
+            )
             self.sapient_servers.append(srv)
             self._bound(sensors, host, await srv.start())
 
@@ -256,6 +262,7 @@ class AdapterSet:
                 self.ingest,
                 st,
                 client_id=f"skywarden-{self.site.name}-{s.id}",
+                security=link.mqtt,
             )
             await mq.start()
             self._links.append(mq)
@@ -270,6 +277,42 @@ class AdapterSet:
         self._tasks.append(asyncio.create_task(coro, name=f"link-{name}"))
 
 
+def check_link_secrets(site: Site, environ: Mapping[str, str]) -> None:
+    """Before anything starts: every MQTT password variable is set and TLS files load.
+
+    Raises :class:`ConfigError` naming the sensor and what is missing, so ``skywarden run``
+    stops with that message instead of failing inside the service's start-up.
+    """
+    for s in site.sensors:
+        sec = s.link.mqtt if s.link is not None else None
+        if sec is None:
+            continue
+        try:
+            sec.password(environ)
+            if sec.tls:
+                ctx = ssl.create_default_context(cafile=sec.ca_file)
+                if sec.cert_file is not None:
+                    ctx.load_cert_chain(sec.cert_file, sec.key_file)
+        except ConfigError as e:
+            raise ConfigError(f"sensors[{s.id}].{e.field}", e.reason) from None
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"sensors[{s.id}].link", f"TLS files: {e}") from None
+
+
+def _liveness(sensors: list[SensorSpec]) -> SapientLiveness:
+    """One server serves several nodes: the most lenient setting of each (0 = off wins)."""
+    opts = [s.link.sapient for s in sensors if s.link is not None and s.link.sapient]
+    if not opts:
+        return SapientLiveness()
+
+    def lenient(values: list[float]) -> float:
+        return 0.0 if 0.0 in values else max(values)
+
+    return SapientLiveness(
+        lenient([o.keepalive_s for o in opts]), lenient([o.idle_timeout_s for o in opts])
+    )
+
+
 class LinkedLiveSource(LiveSource):
     """The live runtime plus the site's sensor links (``skywarden run --site FILE``).
 
@@ -282,6 +325,7 @@ class LinkedLiveSource(LiveSource):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.links = AdapterSet(self.feed.site, self.ingest, self.clock)
+        check_link_secrets(self.feed.site, os.environ)
 
     async def start(self) -> None:
         await super().start()

@@ -173,17 +173,21 @@ def serve(
             from skywarden.runtime.adapters import LinkedLiveSource
 
             cls = LinkedLiveSource
-        source = cls(
-            feed,
-            clock,
-            journal,
-            speed=speed if feed.passes is not None else 1.0,
-            restore_window_s=restore_window_s,
-            snapshot_s=snapshot_s,
-            retention=retention,
-            tick_s=tick_s,
-            lag_s=lag_s,
-        )
+        try:
+            source = cls(
+                feed,
+                clock,
+                journal,
+                speed=speed if feed.passes is not None else 1.0,
+                restore_window_s=restore_window_s,
+                snapshot_s=snapshot_s,
+                retention=retention,
+                tick_s=tick_s,
+                lag_s=lag_s,
+            )
+        except ConfigError as e:  # e.g. an MQTT password variable is not set
+            log.error("cannot start the sensor links: %s", e)
+            return 2
         try:
             server = build_server(source, host, port, clock, outputs)
         except ConfigError as e:  # e.g. a secret's environment variable is not set

@@ -84,12 +84,33 @@ def _num(obj: Mapping[str, Any], key: str, lo: float = -math.inf, hi: float = ma
     v = obj[key]
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise InputRejected("bad_value", f"{key} is not a number")
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # a JSON integer beyond any float (Python ints are unbounded)
+        raise InputRejected("out_of_range", f"{key} has {len(str(v))} digits") from None
     if not math.isfinite(f):
         raise InputRejected("not_finite", f"{key} is {v!r}")
     if not lo <= f <= hi:
         raise InputRejected("out_of_range", f"{key} = {f} outside [{lo}, {hi}]")
     return f
+
+
+def _no_lone_surrogates(obj: object) -> None:
+    """JSON escapes can spell a lone UTF-16 surrogate (``"\\ud800"``): valid JSON, but no
+    UTF-8 text, so it could not be journaled or shown. Refused here, for every string."""
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputRejected("bad_utf8", "a string holds a lone surrogate") from None
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
 
 
 def _obj(d: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
@@ -267,6 +288,7 @@ def parse_json_detections(data: bytes, sensor: SensorSpec, origin: GeoOrigin) ->
         raise InputRejected("bad_json", str(e)) from None
     if not isinstance(obj, dict):
         raise InputRejected("not_an_object", type(obj).__name__)
+    _no_lone_surrogates(obj)
     sid = obj.get("sensor_id", sensor.id)
     if sid != sensor.id:
         raise InputRejected("sensor_mismatch", f"body names {sid!r}, posted to {sensor.id!r}")

@@ -20,7 +20,11 @@ test harness uses. Every rejection is an :class:`InputRejected` with a stable re
 :class:`SapientSessions` is the per-node state a fusion node keeps (pure, time passed in):
 
 - ``Registration`` -> ``RegistrationAck`` (accepted unless the node is an effector type:
-  skywarden is an early-warning system and serves no effector);
+  skywarden is an early-warning system and serves no effector). A registration on a new
+  connection while the node is still registered on an older one takes over (after a link
+  loss the old socket can stay half-open for minutes): ``Outcome.superseded_conn`` names
+  the old connection, which the server closes. Any other message on the old connection is
+  refused (``wrong_connection``);
 - ``StatusReport`` -> node location (for range/bearing reports) and health; ``SYSTEM_GOODBYE``
   deregisters;
 - ``DetectionReport`` -> :class:`~skywarden.core.observation.Detection`, refused
@@ -69,6 +73,7 @@ from sapient_msg.bsi_flex_335_v2_0 import (
     location_pb2,
     range_bearing_pb2,
     registration_ack_pb2,
+    registration_pb2,
     sapient_message_pb2,
 )
 
@@ -134,17 +139,30 @@ def split_frames(buf: bytes) -> tuple[list[bytes], bytes]:
     Raises :class:`DecodeError` ``bad_length`` on a zero or absurd length prefix: without a
     sync marker the stream cannot be resynchronised, so the caller drops the connection.
     """
+    out, rest, error = split_frames_upto(buf)
+    if error is not None:
+        raise error
+    return out, rest
+
+
+def split_frames_upto(buf: bytes) -> tuple[list[bytes], bytes, DecodeError | None]:
+    """``split_frames`` that keeps the complete frames before a broken length prefix.
+
+    Returns (bodies, remainder, error): with an error, the remainder starts at the broken
+    prefix, and the bodies before it are still whole messages to handle before the close.
+    """
     out: list[bytes] = []
     pos = 0
     while len(buf) - pos >= 4:
         (n,) = _LEN.unpack_from(buf, pos)
         if n == 0 or n > MAX_FRAME_BYTES:
-            raise DecodeError("bad_length", f"frame length {n} at offset {pos}")
+            err = DecodeError("bad_length", f"frame length {n} at offset {pos}")
+            return out, bytes(buf[pos:]), err
         if len(buf) - pos - 4 < n:
             break
         out.append(bytes(buf[pos + 4 : pos + 4 + n]))
         pos += 4 + n
-    return out, bytes(buf[pos:])
+    return out, bytes(buf[pos:]), None
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -347,6 +365,27 @@ def best_class(
 
 # --- node sessions -------------------------------------------------------------------------
 
+_TIME_UNIT_S: Final = {
+    registration_pb2.Registration.TIME_UNITS_NANOSECONDS: 1e-9,
+    registration_pb2.Registration.TIME_UNITS_MICROSECONDS: 1e-6,
+    registration_pb2.Registration.TIME_UNITS_MILLISECONDS: 1e-3,
+    registration_pb2.Registration.TIME_UNITS_SECONDS: 1.0,
+    registration_pb2.Registration.TIME_UNITS_MINUTES: 60.0,
+    registration_pb2.Registration.TIME_UNITS_HOURS: 3600.0,
+    registration_pb2.Registration.TIME_UNITS_DAYS: 86400.0,
+}
+
+
+def _status_interval_s(reg: registration_pb2.Registration) -> float | None:
+    """The StatusReport interval a registration declares, in seconds (None: not usable)."""
+    if not reg.HasField("status_definition"):
+        return None
+    si = reg.status_definition.status_interval
+    scale = _TIME_UNIT_S.get(si.units)
+    if scale is None or not math.isfinite(si.value) or si.value <= 0:
+        return None
+    return float(si.value) * scale
+
 
 @dataclass
 class NodeState:
@@ -363,6 +402,7 @@ class NodeState:
     last_report_t: float | None = None
     last_status_t: float | None = None
     system: int = 0
+    status_interval_s: float | None = None  # what the registration promised
 
     @property
     def declares_types(self) -> bool:
@@ -376,6 +416,7 @@ class Outcome:
 
     detections: tuple[Detection, ...] = ()
     replies: tuple[sapient_message_pb2.SapientMessage, ...] = ()
+    superseded_conn: int | None = None  # a re-registration took the node from this link
 
 
 class SapientSessions:
@@ -405,7 +446,8 @@ class SapientSessions:
     def handle(self, pm: ParsedMessage, conn_id: int = 0) -> Outcome:
         """Apply one parsed message; raises InputRejected when the node may not send it."""
         node = self.nodes.get(pm.node_id) or NodeState(pm.node_id)
-        if node.registered and node.conn_id is not None and node.conn_id != conn_id:
+        elsewhere = node.registered and node.conn_id is not None and node.conn_id != conn_id
+        if elsewhere and pm.kind is not MessageKind.REGISTRATION:
             raise InputRejected("wrong_connection", f"node {pm.node_id} is on another link")
         if pm.destination_id is not None and pm.destination_id != self.own_node_id:
             raise InputRejected("wrong_destination", pm.destination_id)
@@ -430,13 +472,17 @@ class SapientSessions:
         reg = pm.message.registration
         types = tuple(int(nd.node_type) for nd in reg.node_definition)
         ack = registration_ack_pb2.RegistrationAck()
+        superseded: int | None = None
         if any(t in sapient_icd.EFFECTOR_NODE_TYPES for t in types):
             node.registered = False
             ack.acceptance = False
             ack.ack_response_reason.append("skywarden serves no effector node")
         else:
+            if node.registered and node.conn_id is not None and node.conn_id != conn_id:
+                superseded = node.conn_id  # the node came back on a new link: it takes over
             node.registered, node.conn_id, node.node_types = True, conn_id, types
             node.name = reg.name if reg.HasField("name") else ""
+            node.status_interval_s = _status_interval_s(reg)
             lus: set[int] = set()
             rbs: set[int] = set()
             for mode in reg.mode_definition:
@@ -451,7 +497,7 @@ class SapientSessions:
         reply = SapientMessage(node_id=self.own_node_id, destination_id=pm.node_id)
         reply.timestamp.FromNanoseconds(int(pm.t_recv * 1e9))
         reply.registration_ack.CopyFrom(ack)
-        return Outcome(replies=(reply,))
+        return Outcome(replies=(reply,), superseded_conn=superseded)
 
     def _status(self, node: NodeState, pm: ParsedMessage) -> None:
         sr = pm.message.status_report

@@ -92,6 +92,7 @@ async def sbs_session(
         buf = b""
         skipping = False  # inside an over-long line: drop up to its newline
         while chunk := await reader.read(_READ_BYTES):
+            stats.counters.inc("link.bytes", len(chunk))
             lines = (buf + chunk).split(b"\n")
             buf = lines.pop()
             if skipping and lines:

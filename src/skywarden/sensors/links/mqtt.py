@@ -18,13 +18,28 @@ stamp the receive time with the injected clock and hand the message to the event
 (``call_soon_threadsafe``). Parsing, journaling and acknowledging happen on the loop.
 The broker's in-flight window (Mosquitto ``max_inflight_messages``, 20 by default) bounds
 how many unacknowledged messages can be waiting, which is the back-pressure.
+
+Who may feed a sensor (``core.link_options.MqttSecurity``): skywarden logs in with a user
+name and a password read from the environment variable the site names, over TLS when the
+site gives a CA (the broker's certificate is verified, host name included) and, for mutual
+TLS, a client certificate and key. The broker's ACL is what stops a stranger or another
+sensor's account from publishing on this sensor's topic (``docs/links-security.md``);
+skywarden's side of that binding: a message is accepted only from the one topic this
+sensor was given (a persistent session can still carry a subscription of an older
+configuration: such a message is refused as ``wrong_topic``, counted, acknowledged and the
+stale subscription dropped), and only when every detection in it names this sensor.
+A refused login is counted (``link.auth_refused``), a failed TCP/TLS connection too
+(``link.connect_failed``); paho keeps retrying with back-off, so a fixed broker is picked
+up without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import os
+import ssl
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,8 +47,9 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from skywarden.core.clock import Clock
-from skywarden.core.errors import InputRejected
+from skywarden.core.errors import ConfigError, InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.core.link_options import MqttSecurity
 from skywarden.core.observation import Detection
 from skywarden.sensors.links.health import SensorStats
 
@@ -47,6 +63,7 @@ JsonParse = Callable[[bytes, float], Sequence[Detection]]
 @dataclass(frozen=True)
 class _Received:
     payload: bytes
+    topic: str
     mid: int
     qos: int
     t_recv: float
@@ -66,6 +83,8 @@ class MqttJsonLink:
         ingest: IngestPort,
         stats: SensorStats,
         client_id: str | None = None,
+        security: MqttSecurity | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.host, self.port, self.topic = host, port, topic
         self.sensor_id = sensor_id
@@ -74,16 +93,19 @@ class MqttJsonLink:
         self.ingest = ingest
         self.stats = stats
         self.client_id = client_id or f"skywarden-{sensor_id}"
+        self.security = security or MqttSecurity()
+        self._environ = os.environ if environ is None else environ
         self._queue: asyncio.Queue[_Received] = asyncio.Queue()
         self._client: paho.Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
+        self._answered = False  # the broker answered the current attempt's CONNECT
 
     # -- paho thread ---------------------------------------------------------------------
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
         if getattr(rc, "is_failure", False):
-            self._from_thread(self._set_state, "connect_refused")
+            self._from_thread(self._refused, str(rc), int(getattr(rc, "value", -1)))
             return
         client.subscribe(self.topic, qos=1)
         self._from_thread(self._set_state, "connected")
@@ -91,11 +113,16 @@ class MqttJsonLink:
     def _on_subscribe(self, _c: paho.Client, _u: Any, _mid: int, _rc: Any, _p: Any) -> None:
         self._from_thread(self.subscribed.set)
 
+    def _on_connect_fail(self, _c: paho.Client, _u: Any) -> None:
+        self._from_thread(self._connect_failed)
+
     def _on_disconnect(self, _c: paho.Client, _u: Any, _f: Any, _rc: Any, _p: Any) -> None:
         self._from_thread(self._disconnected)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
-        item = _Received(bytes(msg.payload), int(msg.mid), int(msg.qos), self.clock.now())
+        item = _Received(
+            bytes(msg.payload), str(msg.topic), int(msg.mid), int(msg.qos), self.clock.now()
+        )
         self._from_thread(self._queue.put_nowait, item)
 
     def _from_thread(self, fn: Callable[..., object], *args: object) -> None:
@@ -105,9 +132,27 @@ class MqttJsonLink:
 
     # -- event loop ----------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
+        if state == "connected":
+            self._answered = True
         self.stats.state = state
 
+    def _refused(self, reason: str, code: int) -> None:
+        self._answered = True
+        # MQTT 3.1.1 CONNACK 4/5, MQTT 5 0x86/0x87: bad user name or password / not authorised
+        auth = code in (4, 5, 0x86, 0x87) or "password" in reason or "authori" in reason
+        self.stats.counters.inc("link.auth_refused" if auth else "link.connect_refused")
+        self.stats.state = "disconnected"
+        log.warning("MQTT %s: the broker refused the connection: %s", self.topic, reason)
+
+    def _connect_failed(self) -> None:
+        """TCP refused, TLS handshake failed (wrong CA, no TLS on the port, bad host name)."""
+        self.stats.counters.inc("link.connect_failed")
+        self.stats.state = "disconnected"
+
     def _disconnected(self) -> None:
+        if not self._answered:  # the link dropped before any CONNACK: e.g. plain MQTT on TLS
+            self.stats.counters.inc("link.connect_failed")
+        self._answered = False
         self.stats.state = "disconnected"
         self.subscribed.clear()
 
@@ -122,8 +167,10 @@ class MqttJsonLink:
         c.on_connect = self._on_connect
         c.on_subscribe = self._on_subscribe
         c.on_disconnect = self._on_disconnect
+        c.on_connect_fail = self._on_connect_fail
         c.on_message = self._on_message
         c.reconnect_delay_set(1, 30)
+        self._secure(c)
         self._client = c
         self.stats.state = "connecting"
         c.connect_async(self.host, self.port, keepalive=30)
@@ -142,8 +189,32 @@ class MqttJsonLink:
         self.stats.state = "stopped"
         self._loop = None
 
-    def handle(self, payload: bytes, t_recv: float) -> Inbound | None:
+    def _secure(self, c: paho.Client) -> None:
+        """Credentials and TLS from the site's link table; ConfigError names what is wrong."""
+        sec = self.security
+        if sec.username is not None:
+            c.username_pw_set(sec.username, sec.password(self._environ))
+            if not sec.tls and self.host not in ("127.0.0.1", "::1", "localhost"):
+                log.warning("MQTT %s: the password goes to %s unencrypted", self.topic, self.host)
+        if not sec.tls:
+            return
+        try:
+            ctx = ssl.create_default_context(cafile=sec.ca_file)
+            if sec.cert_file is not None:
+                ctx.load_cert_chain(sec.cert_file, sec.key_file)
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError("link.ca_file/cert_file/key_file", f"cannot load: {e}") from None
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        c.tls_set_context(ctx)
+
+    def handle(self, payload: bytes, t_recv: float, topic: str | None = None) -> Inbound | None:
         """One message body -> what to journal, or None (rejected and counted)."""
+        if topic is not None and topic != self.topic:
+            self.stats.rejected("wrong_topic")
+            client = self._client
+            if client is not None:  # a subscription left from an older configuration
+                client.unsubscribe(topic)
+            return None
         try:
             dets = tuple(self.parse(payload, t_recv))
         except InputRejected as e:
@@ -170,7 +241,7 @@ class MqttJsonLink:
     async def _run(self) -> None:
         while True:
             items = await self._take()
-            batch = [inb for it in items if (inb := self.handle(it.payload, it.t_recv))]
+            batch = [inb for it in items if (inb := self.handle(it.payload, it.t_recv, it.topic))]
             if batch:
                 try:
                     await self.ingest.submit(batch)

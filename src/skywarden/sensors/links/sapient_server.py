@@ -11,6 +11,22 @@ registers again). A malformed or refused message is counted (``rejected.<reason>
 and in total) and the connection keeps flowing; only a broken length prefix (no way to
 resynchronise) closes the connection.
 
+Refusals are answered as the ICD says (:mod:`skywarden.sensors.sapient_replies`): a
+refused Registration gets ``RegistrationAck`` with ``acceptance = false`` and the reason, a
+Task ``TaskAck`` REJECTED, anything else malformed or not allowed an ``Error`` carrying the
+refused bytes; a broken length prefix gets an ``Error`` before the close. Each reply is
+counted (``replies.<kind>``) next to ``rejected.<reason>``, and written in order with the
+acknowledgements, after the chunk's accepted messages were journaled.
+
+Takeover: a node that registers on a new connection while still registered on an old one
+(a half-open socket after a link loss) takes over; the old connection is closed
+(``takeovers``). Liveness (``SapientLiveness``): TCP keepalive on every accepted socket
+(probes after ``keepalive_s`` idle, 3 probes ``keepalive_s / 3`` apart), and a connection
+that delivers no complete message for ``idle_timeout_s`` is closed (``idle_timeouts``); its
+node must register again. A node sends StatusReports at the interval it registered, so a
+live node is never that silent: for a node that declared a slower status interval, its
+connection's timeout is stretched to three of its intervals.
+
 Which nodes may speak: with ``node_stats`` (node UUID -> that sensor's tally), only the
 listed nodes are served; anything from another node is refused as ``unlisted_node``. A node
 that disconnects is no longer registered: it must register again on its new connection.
@@ -25,6 +41,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,6 +49,7 @@ from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.core.link_options import SapientLiveness
 from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.sensors.sapient import (
     MessageKind,
@@ -39,8 +57,9 @@ from skywarden.sensors.sapient import (
     SapientSessions,
     frame,
     parse_message,
-    split_frames,
+    split_frames_upto,
 )
+from skywarden.sensors.sapient_replies import refusal, reply_kind
 
 log = logging.getLogger(__name__)
 SOURCE = "sapient"
@@ -68,8 +87,10 @@ class SapientServer:
         host: str = "127.0.0.1",
         port: int = 0,
         node_stats: Mapping[str, SensorStats] | None = None,
+        liveness: SapientLiveness | None = None,
     ) -> None:
         self.sessions = sessions
+        self.liveness = liveness or SapientLiveness()
         self.ingest = ingest
         self.clock = clock
         self.host, self.port = host, port
@@ -79,6 +100,7 @@ class SapientServer:
         self._server: asyncio.Server | None = None
         self._conn_ids = itertools.count(1)
         self._tasks: set[asyncio.Future[None]] = set()
+        self._writers: dict[int, asyncio.StreamWriter] = {}
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -90,6 +112,8 @@ class SapientServer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+            for w in list(self._writers.values()):
+                w.transport.abort()
             for t in list(self._tasks):
                 t.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -135,37 +159,110 @@ class SapientServer:
         if task is not None:
             self._tasks.add(task)
         conn_id = next(self._conn_ids)
+        self._writers[conn_id] = writer
         self.counters.inc("connections")
+        self._keepalive(writer)
+        loop = asyncio.get_running_loop()
+        last_message = loop.time()
         buf = b""
         try:
-            while chunk := await reader.read(_READ_BYTES):
-                buf += chunk
-                try:
-                    bodies, buf = split_frames(buf)
-                except InputRejected as e:
-                    self.counters.inc(f"rejected.{e.reason}")
+            while True:
+                idle = self._idle_timeout(conn_id)
+                wait = None if idle is None else last_message + idle - loop.time()
+                if wait is not None and wait <= 0:
+                    self.counters.inc("idle_timeouts")
                     break
-                batch: list[Inbound] = []
-                replies: list[bytes] = []
-                for body in bodies:
-                    inbound, out = self.handle_body(body, conn_id)
-                    if inbound is not None:
-                        batch.append(inbound)
-                    replies.extend(out)
-                if batch and not await self._journal(batch):
-                    break  # not journaled: acknowledge nothing, drop the link
-                for reply in replies:
-                    writer.write(reply)
-                await writer.drain()
+                try:
+                    chunk = await asyncio.wait_for(reader.read(_READ_BYTES), wait)
+                except TimeoutError:
+                    self.counters.inc("idle_timeouts")
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+                bodies, buf, broken = split_frames_upto(buf)
+                if bodies:
+                    last_message = loop.time()
+                if not await self._chunk(bodies, conn_id, writer):
+                    break
+                if broken is not None:  # no sync marker to recover from: answer, then close
+                    self.counters.inc(f"rejected.{broken.reason}")
+                    self._send(writer, self._refuse(buf[:64], broken, None, None))
+                    with contextlib.suppress(Exception):
+                        await writer.drain()
+                    break
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
+            self._writers.pop(conn_id, None)
             self._release(conn_id)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
             if task is not None:
                 self._tasks.discard(task)
+
+    async def _chunk(self, bodies: list[bytes], conn_id: int, writer: asyncio.StreamWriter) -> bool:
+        """Handle one read's complete messages; False when the connection must close."""
+        batch: list[Inbound] = []
+        replies: list[bytes] = []
+        superseded: list[int] = []
+        for body in bodies:
+            inbound, out, old = self._handle(body, conn_id)
+            if inbound is not None:
+                batch.append(inbound)
+            replies.extend(out)
+            if old is not None:
+                superseded.append(old)
+        if batch and not await self._journal(batch):
+            return False  # not journaled: acknowledge nothing, drop the link
+        for reply in replies:
+            writer.write(reply)
+        await writer.drain()
+        for old in superseded:
+            self._close_superseded(old)
+        return True
+
+    def _idle_timeout(self, conn_id: int) -> float | None:
+        """Seconds of silence after which this connection is closed (None: never).
+
+        The configured timeout, stretched to three status intervals of a node registered on
+        this connection when it promised a slower status rate than that.
+        """
+        idle = self.liveness.idle_timeout_s
+        if idle <= 0:
+            return None
+        for node in self.sessions.nodes.values():
+            if node.registered and node.conn_id == conn_id and node.status_interval_s:
+                idle = max(idle, min(3.0 * node.status_interval_s, 86_400.0))
+        return idle
+
+    def _close_superseded(self, conn_id: int) -> None:
+        old = self._writers.pop(conn_id, None)
+        if old is not None:
+            self.counters.inc("takeovers")
+            old.transport.abort()  # half-open or not, that link no longer speaks for the node
+
+    def _keepalive(self, writer: asyncio.StreamWriter) -> None:
+        """TCP keepalive on an accepted socket: finds a peer that vanished without a FIN."""
+        ka = self.liveness.keepalive_s
+        sock = writer.get_extra_info("socket")
+        if ka <= 0 or sock is None:
+            return
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            for name, value in (
+                ("TCP_KEEPIDLE", ka),
+                ("TCP_KEEPINTVL", max(1.0, ka / 3)),
+                ("TCP_KEEPCNT", 3),
+            ):
+                opt = getattr(socket, name, None)  # Linux names; absent elsewhere
+                if opt is not None:
+                    sock.setsockopt(socket.IPPROTO_TCP, opt, max(1, int(value)))
+
+    def _send(self, writer: asyncio.StreamWriter, reply: bytes | None) -> None:
+        if reply is not None:
+            writer.write(reply)
 
     async def _journal(self, batch: list[Inbound]) -> bool:
         try:
@@ -191,6 +288,11 @@ class SapientServer:
 
     def handle_body(self, body: bytes, conn_id: int) -> tuple[Inbound | None, list[bytes]]:
         """One message body -> (what to journal, framed replies); counts (the testable step)."""
+        inbound, replies, _ = self._handle(body, conn_id)
+        return inbound, replies
+
+    def _handle(self, body: bytes, conn_id: int) -> tuple[Inbound | None, list[bytes], int | None]:
+        """``handle_body`` plus the connection a re-registration took the node from."""
         t_recv = self.clock.now()
         pm: ParsedMessage | None = None
         try:
@@ -200,11 +302,12 @@ class SapientServer:
             outcome = self.sessions.handle(pm, conn_id)
         except InputRejected as e:
             self._count(pm.node_id if pm else None, f"rejected.{e.reason}")
-            return None, []
+            return None, self._replies(self._refuse(body, e, pm, t_recv)), None
         except Exception:  # a parser bug must not stop the stream: count it, keep going
             log.exception("SAPIENT message from %s raised", pm.node_id if pm else "?")
             self._count(pm.node_id if pm else None, "rejected.internal_error")
-            return None, []
+            err = InputRejected("internal_error", "the message could not be handled")
+            return None, self._replies(self._refuse(body, err, pm, t_recv)), None
         self.counters.inc(f"accepted.{pm.kind.value}")
         st = self._stats_for(pm.node_id)
         st.accepted(t_recv, len(outcome.detections))
@@ -218,7 +321,24 @@ class SapientServer:
             payload=bytes(body),
             detections=tuple(outcome.detections),
         )
-        return inbound, [frame(r) for r in outcome.replies]
+        for r in outcome.replies:
+            self.counters.inc(f"replies.{reply_kind(r)}")
+        return inbound, [frame(r) for r in outcome.replies], outcome.superseded_conn
+
+    def _refuse(
+        self, body: bytes, e: InputRejected, pm: ParsedMessage | None, t: float | None
+    ) -> bytes | None:
+        """The framed ICD answer to a refused message (None: a refused Error is not answered)."""
+        t_reply = self.clock.now() if t is None else t
+        reply = refusal(self.sessions.own_node_id, body, t_reply, e, pm)
+        if reply is None:
+            return None
+        self.counters.inc(f"replies.{reply_kind(reply)}")
+        return frame(reply)
+
+    @staticmethod
+    def _replies(reply: bytes | None) -> list[bytes]:
+        return [] if reply is None else [reply]
 
     def _stats_for(self, node_id: str) -> SensorStats:
         st = self._per_node.get(node_id)
