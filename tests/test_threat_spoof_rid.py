@@ -1,0 +1,174 @@
+"""Spoofed Remote ID from real captures through the whole pipeline: the decoder's own
+findings (operator 24 km away, impossible jumps) become a reason and one operator alert
+("cooperative identity looks spoofed"), the whitelist stops protecting the identity, and
+spoofed fixes alone never confirm a track. The genuine captures stay friendly and quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skywarden.alerts.lifecycle import AlertEvent
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.site import SensorKind, SensorSpec, Site, WhitelistEntry
+from skywarden.runtime.pipeline import Pipeline
+from skywarden.sensors.remoteid_frames import RidPayload, capture_payloads
+from skywarden.sensors.remoteid_track import RemoteIdPipeline
+from skywarden.sensors.skybench import Scan
+from skywarden.threat.assess import ThreatAssessment
+from skywarden.threat.spoof_alert import SPOOF_TEXT, SPOOF_ZONE
+from skywarden.tracking.tracker import Tracker
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "remoteid"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data absent: {DATA}")
+SERIAL = "1588E040445AC004418"  # the Parrot's serial, whitelisted here
+ORIGIN = GeoOrigin(47.2, 8.73, 500.0)
+RID = SensorSpec(
+    "rid-1",
+    SensorKind.REMOTE_ID,
+    MeasurementKind.POSITION_ID,
+    np.zeros(3),
+    {"pos_m": 3.0},
+    update_s=1.0,
+)
+
+
+class Run:
+    """A capture (or several, merged by relative time) fed through decoder and pipeline."""
+
+    def __init__(self, captures: list[tuple[str, float]], origin: GeoOrigin = ORIGIN) -> None:
+        site = Site("rid", origin, (RID,), (), (WhitelistEntry(remote_id=SERIAL),))
+        self.pipe = Pipeline(site)
+        self.rid = RemoteIdPipeline(origin, RID.id, RID.position_enu)
+        feed: list[tuple[float, RidPayload]] = []
+        for name, offset in captures:
+            pl = list(capture_payloads((DATA / name).read_bytes()))
+            t0 = pl[0][0]
+            feed += [(t - t0 + offset, p) for t, p in pl]
+        self.dets: list[Detection] = []
+        self.events: list[AlertEvent] = []
+        self.last: dict[str, ThreatAssessment] = {}
+        self.confirmed_at: dict[str, list[np.ndarray]] = {}
+        for t, p in sorted(feed, key=lambda x: x[0]):
+            dets = self.rid.feed(p, t)
+            if not dets:
+                continue
+            self.dets += dets
+            frame = self.pipe.step([Scan(t, RID.id, tuple(dets), complete=False)], t)
+            self.events += frame.events
+            self.last.update({a.track_id: a for a in frame.assessments})
+            for tr in frame.tracks:
+                self.confirmed_at.setdefault(tr.id, []).append(tr.x[:3].copy())
+
+    def spoof_alerts(self) -> list[AlertEvent]:
+        return [e for e in self.events if e.alert.zone_id == SPOOF_ZONE]
+
+
+@needs_data
+def test_spoofed_capture_alerts_once_and_never_shows_a_friend() -> None:
+    r = Run([("parrot_anafi4_spoofed.pcapng", 0.0)])
+    assert len(r.dets) == 26 and all(d.identity == SERIAL for d in r.dets)
+    # before: every fix started a confirmed track carrying the whitelisted serial (10 tracks,
+    # shown friendly). Now the fixes, all self-inconsistent, confirm nothing.
+    assert r.confirmed_at == {} and r.last == {}
+    raised = [e for e in r.spoof_alerts() if e.kind == "raised"]
+    assert len(raised) == 1  # one alert for the identity, not one per jump
+    al = raised[0].alert
+    assert al.track_id == f"identity:{SERIAL}" and al.level.value == "warning"
+    assert al.reasons[0] == f"{SPOOF_TEXT}: {SERIAL}"
+    assert "operator_distance" in al.reasons[1]
+    # the standing alert's reasons grow as more rules fire (the implied-speed jumps)
+    (active,) = [a for a in r.pipe.alerts.active if a.zone_id == SPOOF_ZONE]
+    assert "implied_speed" in active.reasons[1] and "operator_distance" in active.reasons[1]
+    km = float(active.reasons[1].split("operator_distance: ")[1].split(" m ")[0]) / 1000.0
+    assert 23.0 < km < 26.0  # the README's 24-25 km
+    (chk,) = r.pipe.spoof.flagged()
+    assert chk.identity == SERIAL and chk.suspicious
+    # the alert stays while the identity is heard, resolves once it has been quiet
+    t_end = r.dets[-1].t
+    ev = [e for dt in (5.0, 12.0, 24.0) for e in r.pipe.step([], t_end + dt).events]
+    assert [(e.kind, e.t - t_end) for e in ev if e.alert.zone_id == SPOOF_ZONE] == [
+        ("resolved", 24.0)  # kept while heard (to +10 s), cleared 10 s after that
+    ]
+
+
+@needs_data
+def test_genuine_capture_stays_one_friendly_track_without_spoof_alert() -> None:
+    r = Run([("parrot_anafi4_real.pcapng", 0.0)])
+    assert len(r.dets) == 1140
+    assert not any("rid_inconsistent" in d.attrs for d in r.dets)
+    assert list(r.confirmed_at) == ["1"]
+    a = r.last["1"]
+    assert a.friendly and a.identity_status == "friendly" and a.reasons == ()
+    assert r.spoof_alerts() == [] and r.events == [] and r.pipe.spoof.flagged() == []
+
+
+@needs_data
+def test_spoofer_beside_the_real_drone_takes_its_whitelist_away() -> None:
+    """The genuine flight and the spoofer's broadcast of the same serial, heard together
+    (the spoofed capture replayed from 40 s into the real one)."""
+    r = Run([("parrot_anafi4_real.pcapng", 0.0), ("parrot_anafi4_spoofed.pcapng", 40.0)])
+    assert list(r.confirmed_at) == ["1"]  # the spoofed fixes started no confirmed track
+    # the real track stayed where the drone flew (no spoofed fix dragged it 25 km away)
+    pos = np.array(r.confirmed_at["1"])
+    assert float(np.max(np.linalg.norm(pos[:, :2] - pos[0, :2], axis=1))) < 50.0
+    a = r.last["1"]
+    assert not a.friendly and a.identity_status == "suspicious"
+    assert any(x.startswith("suspicious identity") and "implied_speed" in x for x in a.reasons)
+    assert any("whitelist ignored" in x for x in a.reasons)
+    raised = [e for e in r.spoof_alerts() if e.kind == "raised"]
+    assert len(raised) == 1 and raised[0].alert.track_id == "1"
+    assert 40.0 <= raised[0].t < 45.0
+
+
+@needs_data
+def test_other_honest_captures_raise_nothing() -> None:
+    origin = GeoOrigin(45.545, -122.97, 0.0)
+    for name in ("odid_wifi_bcn_sample.pcap", "odid_wifi_sample.pcap"):
+        r = Run([(name, 0.0)], origin)
+        assert r.dets and len(r.confirmed_at) == 1, name
+        assert r.spoof_alerts() == [] and r.pipe.spoof.flagged() == [], name
+
+
+@needs_data
+def test_single_glitch_is_not_enough() -> None:
+    """One report 25 km from its operator among honest ones: the report earns no track
+    credit, but one finding does not flag the identity (``min_findings`` = 2)."""
+    real = list(capture_payloads((DATA / "parrot_anafi4_real.pcapng").read_bytes()))
+    rid = RemoteIdPipeline(ORIGIN, RID.id, RID.position_enu)
+    dets = [d for t, p in real[:400] for d in rid.feed(p, t - real[0][0])]
+    assert dets and not any("rid_inconsistent" in d.attrs for d in dets)
+    site = Site("rid", ORIGIN, (RID,), (), (WhitelistEntry(remote_id=SERIAL),))
+    pipe = Pipeline(site)
+    for d in dets:
+        pipe.step([Scan(d.t, RID.id, (d,), complete=False)], d.t)
+    last = dets[-1]
+    far = Detection(
+        last.t + 0.1, RID.id, RID.measures, last.z + np.array([0, 25_000.0, 0, 0, 0, 0]),
+        last.R, last.sensor_pos, identity=SERIAL,
+        attrs={**last.attrs, "rid_inconsistent": ["operator_distance"],
+               "rid_findings": ["operator_distance: 25000 m from its operator (> 10000 m)"]},
+    )  # fmt: skip
+    frame = pipe.step([Scan(far.t, RID.id, (far,), complete=False)], far.t)
+    assert pipe.spoof.flagged() == []
+    assert [a.friendly for a in frame.assessments] == [True]
+    assert len(frame.tracks) == 1  # the glitch did not start a confirmed track
+
+
+def test_two_reports_of_one_identity_in_one_scan_make_one_track() -> None:
+    tr = Tracker((RID,))
+    R = np.diag([9.0, 9.0, 9.0, 1.0, 1.0, 1.0])
+    for k in range(5):
+        t = float(k)
+        z = np.array([100.0 + 5 * t, 200.0, 50.0, 5.0, 0.0, 0.0])
+        a = Detection(t, RID.id, RID.measures, z, R, np.zeros(3), identity="ICAO:4CA123")
+        zb = z + np.array([2.5, 0, 0, 0, 0, 0])
+        b = Detection(t + 0.5, RID.id, RID.measures, zb, R, np.zeros(3), identity="ICAO:4CA123")
+        tr.process(t + 0.5, RID.id, [a, b], False)
+    tracks = tr.tracks()
+    assert len(tracks) == 1 and tracks[0].identity == "ICAO:4CA123"
+    assert tr.counters.get("dropped.duplicate_identity") == 5
+    assert tracks[0].x[0] == pytest.approx(100.0 + 5 * 4.5, abs=3.0)  # the later one kept
