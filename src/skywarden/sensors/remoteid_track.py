@@ -22,8 +22,9 @@ Owns three things built on ``remoteid`` (messages) and ``remoteid_frames`` (radi
 
   Each finding names its rule; a report's ``attrs["rid_inconsistent"]`` lists the rules hit
   and ``attrs["rid_findings"]`` says what each found (``"operator_distance: 24311 m from
-  its operator (> 10000 m)"``). The tracker gives such a report no credit (``tracking.cooperative``) and the
-  spoof monitor (``threat.spoof``) turns persistent findings into reasons and an alert.
+  its operator (> 10000 m)"``). The tracker gives such a report no credit
+  (``tracking.cooperative``) and the spoof monitor (``threat.spoof``) turns persistent
+  findings into reasons and an alert.
 """
 
 from __future__ import annotations
