@@ -20,7 +20,6 @@ from skywarden.sensors.remoteid_track import RemoteIdPipeline
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment
 from skywarden.threat.spoof_alert import SPOOF_TEXT, SPOOF_ZONE
-from skywarden.tracking.tracker import Tracker
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "remoteid"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data absent: {DATA}")
@@ -156,19 +155,3 @@ def test_single_glitch_is_not_enough() -> None:
     assert pipe.spoof.flagged() == []
     assert [a.friendly for a in frame.assessments] == [True]
     assert len(frame.tracks) == 1  # the glitch did not start a confirmed track
-
-
-def test_two_reports_of_one_identity_in_one_scan_make_one_track() -> None:
-    tr = Tracker((RID,))
-    R = np.diag([9.0, 9.0, 9.0, 1.0, 1.0, 1.0])
-    for k in range(5):
-        t = float(k)
-        z = np.array([100.0 + 5 * t, 200.0, 50.0, 5.0, 0.0, 0.0])
-        a = Detection(t, RID.id, RID.measures, z, R, np.zeros(3), identity="ICAO:4CA123")
-        zb = z + np.array([2.5, 0, 0, 0, 0, 0])
-        b = Detection(t + 0.5, RID.id, RID.measures, zb, R, np.zeros(3), identity="ICAO:4CA123")
-        tr.process(t + 0.5, RID.id, [a, b], False)
-    tracks = tr.tracks()
-    assert len(tracks) == 1 and tracks[0].identity == "ICAO:4CA123"
-    assert tr.counters.get("dropped.duplicate_identity") == 5
-    assert tracks[0].x[0] == pytest.approx(100.0 + 5 * 4.5, abs=3.0)  # the later one kept
