@@ -5,6 +5,7 @@ spoofed fixes alone never confirm a track. The genuine captures stay friendly an
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +156,70 @@ def test_single_glitch_is_not_enough() -> None:
     assert pipe.spoof.flagged() == []
     assert [a.friendly for a in frame.assessments] == [True]
     assert len(frame.tracks) == 1  # the glitch did not start a confirmed track
+
+
+# --- disagreement with RF bearings ------------------------------------------------------
+
+RF = SensorSpec(
+    "rf-1",
+    SensorKind.RF,
+    MeasurementKind.AZ,
+    np.array([0.0, 0.0, 3.0]),
+    {"az_rad": 0.03},
+    max_range_m=5000.0,
+    pd=0.9,
+)
+RF_SERIAL = "1581F4XFC228R00B2B4A"
+RF_SITE = Site("rf", GeoOrigin(33.0, 44.0), (RF, RID), (), (WhitelistEntry(remote_id=RF_SERIAL),))
+
+
+def _rf_run(
+    shift_deg: float, seed: int, honest_until: float = 20.0
+) -> tuple[Pipeline, list[AlertEvent]]:
+    """A piloted drone heard by an RF direction finder, broadcasting a whitelisted serial;
+    from ``honest_until`` the broadcast position is rotated ``shift_deg`` about the finder."""
+    rng = np.random.default_rng(seed)
+    pipe, events = Pipeline(RF_SITE), []
+    for k in range(60):
+        t = float(k)
+        x = np.array([800.0 - 8.0 * t, 1200.0, 60.0, -8.0, 0.0, 0.0])
+        az = math.atan2(x[0], x[1])
+        bearing = Detection(
+            t, RF.id, RF.measures, np.array([az + rng.normal(0, 0.03)]), RF.R(), RF.position_enu
+        )
+        a2 = az + (math.radians(shift_deg) if t >= honest_until else 0.0)
+        r = math.hypot(x[0], x[1])
+        z = np.array([r * math.sin(a2), r * math.cos(a2), 60.0, -8.0, 0.0, 0.0])
+        z += np.concatenate([rng.normal(0, 3.0, 3), rng.normal(0, 0.5, 3)])
+        rid = Detection(t + 0.2, RID.id, RID.measures, z, RID.R(), RID.position_enu,
+                        identity=RF_SERIAL)  # fmt: skip
+        frame = pipe.step([Scan(t, RF.id, (bearing,)), Scan(t + 0.2, RID.id, (rid,))], t + 0.2)
+        events += frame.events
+    return pipe, events
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_broadcast_that_leaves_the_rf_bearing_is_flagged(seed: int) -> None:
+    for shift in (8.0, 15.0):  # 8 deg: the bearings still gate now and then; 15: never
+        pipe, events = _rf_run(shift, seed)
+        (chk,) = pipe.spoof.flagged()
+        assert "radar/bearing" in chk.reason and chk.dof >= 4
+        raised = [e for e in events if e.kind == "raised" and e.alert.zone_id == SPOOF_ZONE]
+        assert len(raised) == 1 and 20.0 < raised[0].t < 30.0
+        assert pipe.last is not None
+        (a,) = pipe.last.assessments
+        assert not a.friendly and a.identity_status == "suspicious"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_honest_broadcast_under_the_rf_bearing_stays_friendly(seed: int) -> None:
+    pipe, events = _rf_run(0.0, seed)
+    assert pipe.spoof.flagged() == [] and events == []
+    assert pipe.last is not None and [a.friendly for a in pipe.last.assessments] == [True]
+
+
+def test_rf_finder_that_never_heard_the_drone_says_nothing() -> None:
+    """An honest broadcaster the finder never hears (no C2 link it can hear), while the
+    finder hears another drone 40 deg away: no spoof."""
+    pipe, events = _rf_run(40.0, 1, honest_until=0.0)
+    assert pipe.spoof.flagged() == [] and events == []
