@@ -223,3 +223,19 @@ def test_rf_finder_that_never_heard_the_drone_says_nothing() -> None:
     finder hears another drone 40 deg away: no spoof."""
     pipe, events = _rf_run(40.0, 1, honest_until=0.0)
     assert pipe.spoof.flagged() == [] and events == []
+
+
+def test_consistency_monitor_memory_is_bounded() -> None:
+    """A transmitter inventing a UAS ID per pack, all 25 km from their operator."""
+    from skywarden.sensors.remoteid import BasicId, Location, System
+    from skywarden.sensors.remoteid_track import ConsistencyMonitor, RidReport
+
+    mon = ConsistencyMonitor()
+    loc = Location(2, 2, False, 0.0, 0.0, 0.0, 47.425, 8.73, None, 100.0, 50.0, 3.0, 4.0,
+                   None, 1.0, 0.0, 0.1)  # fmt: skip
+    sys_ = System(2, 0, 0, 47.2, 8.73, 1, 0.0, None, None, 0, 0, None, 0)
+    for k in range(30_000):
+        r = RidReport(k * 0.5, f"k{k}", "udp", loc, (BasicId(1, 2, 2, f"ID{k}"),), sys_)
+        assert [f.rule for f in mon.check(r)] == ["operator_distance"]
+    assert len(mon.findings) <= mon.max_findings * 5 // 4
+    assert len(mon._last) <= 2 * 1200 + 4096  # ids heard in the last 600 s, and the slack

@@ -202,12 +202,20 @@ def check_serial(r: RidReport) -> Inconsistency | None:
 
 
 class ConsistencyMonitor:
-    """Applies the three rules to a stream of reports; keeps the last fix per UAS ID."""
+    """Applies the three rules to a stream of reports; keeps the last fix per UAS ID.
+
+    Bounded: ``findings`` keeps the newest ``max_findings`` (the journal keeps every
+    report's flags), and last fixes older than ``forget_s`` are dropped, so a transmitter
+    inventing a new UAS ID per pack cannot grow memory without limit."""
+
+    max_findings = 10_000
+    forget_s = 600.0
 
     def __init__(self, v_max: float = V_MAX_MPS, max_operator_m: float = MAX_OPERATOR_M) -> None:
         self.v_max = v_max
         self.max_operator_m = max_operator_m
         self._last: dict[str, RidReport] = {}
+        self._prune_at = 4096
         self.findings: list[Inconsistency] = []
 
     def check(self, r: RidReport) -> list[Inconsistency]:
@@ -220,7 +228,12 @@ class ConsistencyMonitor:
                 found.append(rule)
         if r.location.lat_deg is not None:
             self._last[r.uas_id] = r
+            if len(self._last) > self._prune_at:  # amortised: the bound doubles with the set
+                self._last = {k: v for k, v in self._last.items() if r.t - v.t <= self.forget_s}
+                self._prune_at = max(4096, 2 * len(self._last))
         self.findings.extend(found)
+        if len(self.findings) > self.max_findings * 5 // 4:
+            del self.findings[: len(self.findings) - self.max_findings]
         return found
 
     def flagged(self, uas_id: str) -> set[str]:
