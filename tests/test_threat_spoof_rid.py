@@ -239,3 +239,21 @@ def test_consistency_monitor_memory_is_bounded() -> None:
         assert [f.rule for f in mon.check(r)] == ["operator_distance"]
     assert len(mon.findings) <= mon.max_findings * 5 // 4
     assert len(mon._last) <= 2 * 1200 + 4096  # ids heard in the last 600 s, and the slack
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_radar_disagreement_raises_the_spoof_alert(seed: int) -> None:
+    """The radar referee (``test_threat_spoof``): a broadcast 300 m off, bound or unbound,
+    now reaches the operator as the spoof alert, not only as a reason on the track."""
+    from test_threat_spoof import run
+
+    for honest_until in (-1.0, 20.0):
+        pipe, frame = run(300.0, 60, seed, honest_until)
+        spoof = [e for e in pipe.alerts.history if e.alert.zone_id == SPOOF_ZONE]
+        assert [e.kind for e in spoof] == ["raised"]
+        al = spoof[0].alert
+        assert al.track_id in {tr.id for tr in frame.tracks}
+        assert al.reasons[0].startswith(SPOOF_TEXT) and "radar" in al.reasons[1]
+    for s in (3, 4, 5):
+        pipe, _ = run(0.0, 60, s)
+        assert not [e for e in pipe.alerts.history if e.alert.zone_id == SPOOF_ZONE]
