@@ -163,8 +163,7 @@ class Pipeline:
             self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
-            if s.detections and s.stacked is None:
-                self.spoof.observe_reports(s.sensor_id, s.detections, self._track_of)
+            self.spoof.observe_reports(s.sensor_id, s.detections, self._track_of)
             self.launch.observe_assignments(self.tracker.last_assignments)
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)

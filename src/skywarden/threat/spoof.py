@@ -63,7 +63,6 @@ class SpoofConfig:
     unsupported_s: float = 5.0  # unbound: no radar on the cooperative track this long
     p_velocity: float = 0.99  # unbound: velocities "in step" below this chi-square quantile
     min_findings: int = 2  # self-inconsistent: marked reports among the last ``window``
-    bearing_cap: float = 15.0  # unbound bearings: one comparison counts at most this
     alert_hold_s: float = 10.0  # a flagged identity alerts while heard within this
 
 
@@ -100,7 +99,6 @@ class _IdState:
     shown_track: str | None = None  # the confirmed track carrying the identity, if any
     alert_key: str | None = None  # the track the identity's alert is about (fixed once flagged)
     where: str = ""  # the latest reported position, from the site
-    df_heard: set[str] = field(default_factory=set)  # RF finders once bound to its track
 
 
 def _coop_state(det: Detection, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -133,8 +131,6 @@ class SpoofMonitor:
             if s.kind not in COOP_KINDS and s.measures.fixes_position and s.max_range_m
         ]
         self._ids: dict[str, _IdState] = {}
-        self._compared: set[str] = set()  # identities compared with the last report
-        self.df = {s.id: s for s in site.sensors if s.kind is SensorKind.RF}
         self._noncoop_t: dict[str, float] = {}  # track id -> last non-cooperative hit
         self._pruned_t = -math.inf
 
@@ -152,7 +148,6 @@ class SpoofMonitor:
             self.prune(t)
             self._pruned_t = t
         coop = self.kinds.get(sensor_id) in COOP_KINDS
-        self._compared = set()  # identities compared with this report's detections
         by_track = {st.track_id: ident for ident, st in self._ids.items() if st.track_id}
         unbound: list[tuple[str, Detection]] = []
         for tid, det, cand in assignments:
@@ -185,9 +180,6 @@ class SpoofMonitor:
                 else float(np.linalg.norm(pos - _coop_state(st.last, det.t)[0][:3]))
             )
             self._push(ident, st, d2, dof, off, None)
-            self._compared.add(ident)
-            if sensor_id in self.df:
-                st.df_heard.add(sensor_id)
         if unbound:
             current = tracks()
             for ident, det in unbound:
@@ -262,7 +254,7 @@ class SpoofMonitor:
         med = float(np.median(offs)) if offs else float("nan")
         src = st.source
         if shadow is None:
-            by = f" by {med:.0f} m" if math.isfinite(med) else ""
+            by = f" by {med:.0f} m" if math.isfinite(med) else ""  # (bearings: no distance)
             reason = (
                 f"{src} {ident} position disagrees with radar/bearing{by} "
                 f"(chi2 {total:.0f} > {limit:.0f} on {n_dof} dof over {len(st.window)} reports)"
@@ -283,13 +275,8 @@ class SpoofMonitor:
         detections: Sequence[Detection],
         track_of: Callable[[str], str | None],
     ) -> None:
-        """Every detection of one sensor report (assigned or not), after :meth:`observe`.
-
-        Cooperative reports: the decoder's self-consistency findings (``track_of``: the
-        confirmed track carrying an identity). RF bearings: the unbound bearing check."""
-        if sensor_id in self.df:
-            self._check_bearings(sensor_id, detections)
-            return
+        """Every cooperative report of one sensor report (assigned or not): the decoder's
+        self-consistency findings. ``track_of``: the confirmed track carrying an identity."""
         if self.kinds.get(sensor_id) not in COOP_KINDS:
             return
         for det in detections:
@@ -317,30 +304,6 @@ class SpoofMonitor:
             while len(st.marked) > self.cfg.window:
                 st.marked.popleft()
             self._check_marked(ident, st)
-
-    def _check_bearings(self, sensor_id: str, bearings: Sequence[Detection]) -> None:
-        """Unbound bearings: an RF direction finder that has heard this identity's drone
-        before (one of its bearings was bound to the identity's track) reports bearings now,
-        none bound to that track: the nearest bearing's chi-square against the recent
-        cooperative report (1 dof, capped at ``bearing_cap`` so one stray bearing of another
-        drone cannot do it alone) goes into the identity's window. A finder that never heard
-        the drone says nothing (not every drone's link is heard: an honest broadcaster and
-        another, piloted drone), nor does a silent one."""
-        if not bearings:
-            return
-        spec = self.df[sensor_id]
-        rng = float(spec.max_range_m or math.inf)
-        for ident, st in self._ids.items():
-            c = st.last
-            if c is None or ident in self._compared or sensor_id not in st.df_heard:
-                continue
-            t = bearings[0].t
-            if t - c.t > self.cfg.max_age_s or t < c.t - self.cfg.max_age_s:
-                continue
-            if float(np.linalg.norm(np.asarray(c.z[:3]) - spec.position_enu)) > rng:
-                continue
-            d2 = min(compare_detection(c, b)[0] for b in bearings if b.kind.dim == 1)
-            self._push(ident, st, min(d2, self.cfg.bearing_cap), 1, float("nan"), None)
 
     def _check_marked(self, ident: str, st: _IdState) -> None:
         n = sum(1 for m in st.marked if m)
