@@ -49,7 +49,7 @@ def test_velocity_matches_geodetic_finite_difference(data_dir: Path) -> None:
     """The Detection's velocity equals the site-ENU displacement of a 1 s step the aircraft
     takes along its own ENU velocity (pymap3d: local ENU -> geodetic -> site ENU)."""
     errs, unrotated = [], []
-    for r in _states(data_dir):
+    for r in _states(data_dir)[::3]:  # every third state: 2 000 over all 84 aircraft
         lat, lon, h = float(r["lat"]), float(r["lon"]), float(r["baroaltitude"] or 0.0)
         z = _detect(r)
         vl = _local_velocity(r)
@@ -68,7 +68,7 @@ def test_velocity_matches_geodetic_finite_difference(data_dir: Path) -> None:
         rng_km = math.hypot(z[0], z[1]) / 1000.0
         errs.append(float(np.linalg.norm(z[3:] - ref)))
         unrotated.append((rng_km, float(np.linalg.norm(vl - ref))))
-    assert len(errs) > 5000
+    assert len(errs) > 2000
     assert max(errs) < 1e-3  # m/s
     far = [e for km, e in unrotated if km > 250.0]
     assert far and float(np.median(far)) > 5.0  # what taking them as is used to cost
