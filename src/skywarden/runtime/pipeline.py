@@ -23,16 +23,18 @@ from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConf
 from skywarden.threat.classify import Classifier
 from skywarden.threat.launch import LaunchPointEstimator
 from skywarden.threat.spoof import SpoofMonitor
+from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 2
+STATE_LAYOUT = 3
 """Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
 code does; one of another layout is refused whole, and the caller rebuilds the state from the
 journal or the stream instead of failing later on a missing field. Bump it with any such
 change. 2: the bank's and pending plots' scalars packed in columns, packed classifier windows
-(2026-11-29)."""
+(2026-11-29). 3: the spoof monitor's per-identity findings, last-heard time and alert key
+(2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
@@ -161,6 +163,7 @@ class Pipeline:
             self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
+            self.spoof.observe_reports(s.sensor_id, s.detections, self._track_of)
             self.launch.observe_assignments(self.tracker.last_assignments)
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)
@@ -175,7 +178,7 @@ class Pipeline:
             )
         self.launch.observe_tracks(tracks)
         assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
-        events = tuple(self.alerts.update(assessments, t))
+        events = tuple(self.alerts.update(assessments + tuple(spoof_assessments(self.spoof, t)), t))
         self.last = Frame(t, tracks, assessments, events)
         return self.last
 
@@ -186,6 +189,15 @@ class Pipeline:
 
     def _confirmed(self) -> list[TrackState]:
         return self.tracker.tracks(confirmed_only=True)
+
+    def _track_of(self, identity: str) -> str | None:
+        """The confirmed track carrying ``identity`` (the oldest, if several)."""
+        if identity not in self.tracker.bank.identity:
+            return None
+        for tr in self._confirmed():
+            if tr.identity == identity:
+                return tr.id
+        return None
 
     def stats(self) -> dict[str, int]:
         return {f"tracker.{k}": v for k, v in self.tracker.stats().items()}

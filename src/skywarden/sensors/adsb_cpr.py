@@ -10,7 +10,12 @@ messages (type codes 9-18, 20-22), per RTCA DO-260B §A.1.7 (also ICAO Doc 9871 
   ``j = floor(59·lat_e - 60·lat_o + 1/2)``, both latitudes must fall in the same NL zone,
   longitude from the most recent message.
 - ``local_position``: one message and a reference within half a zone (≈ 180 NM): the cell
-  containing the reference, DO-260B §A.1.7.5.
+  containing the reference, DO-260B §A.1.7.5: ``j = floor(1/2 + lat_ref/Dlat - YZ/2^17)``,
+  one floor of the zone index with the 1/2 offset. (Written as ``floor(lat_ref/Dlat) +
+  floor(1/2 + MOD(lat_ref, Dlat)/Dlat - YZ/2^17)``, equal in exact arithmetic, it breaks in
+  floating point when the reference sits on a zone boundary: the quotient rounds up to the
+  next integer while the remainder stays just below Dlat, and the two floors count the zone
+  twice, 6° too far north.) The same for the longitude index ``m``.
 
 CPR fractions are the raw 17-bit values / 2^17. Results are degrees, longitude in [-180, 180).
 """
@@ -75,9 +80,9 @@ def local_position(
     i = 1 if odd else 0
     lat_c, lon_c = cpr[0] / CPR_SCALE, cpr[1] / CPR_SCALE
     dlat = 360.0 / (4 * NZ - i)
-    j = math.floor(ref_lat / dlat) + math.floor(0.5 + (ref_lat % dlat) / dlat - lat_c)
+    j = math.floor(0.5 + ref_lat / dlat - lat_c)
     lat = dlat * (j + lat_c)
     dlon = 360.0 / max(nl(lat) - i, 1)
-    m = math.floor(ref_lon / dlon) + math.floor(0.5 + (ref_lon % dlon) / dlon - lon_c)
+    m = math.floor(0.5 + ref_lon / dlon - lon_c)
     lon = dlon * (m + lon_c)
     return lat, _lon_wrap(lon % 360.0 if lon >= 180.0 or lon < -180.0 else lon)

@@ -13,7 +13,10 @@ per-aircraft state and ``position_id`` Detections:
   the aircraft falls back to the global decode.
 - A Detection: ``identity = "icao:xxxxxx"``, ``z = [e, n, u, ve, vn, vu]`` about the site
   origin (``u`` from barometric altitude: pressure altitude is not geodetic height; the
-  difference, typically tens of metres, is inside ``R``), callsign in ``attrs``.
+  difference, typically tens of metres, is inside ``R``), callsign in ``attrs``. Ground
+  speed, track and vertical rate are in the aircraft's own East-North-Up axes and are
+  rotated into the site's (``GeoOrigin.vector_to_enu``: meridian convergence and the tilt of
+  the vertical, 6 m/s of error at 98 km for an airliner, 23 m/s at 400 km, if left out).
 
 Surface positions (type codes 5-8) are not decoded yet: they need the receiver position and
 skywarden's sites are protected against airborne objects.
@@ -162,8 +165,11 @@ def aircraft_detection(ac: Aircraft, origin: GeoOrigin, sensor_id: str, t: float
         tr = math.radians(ac.track_deg)
         gs = ac.gs_kt * KT
         vu = (ac.vrate_fpm or 0.0) * FPM
-        vel = np.array([gs * math.sin(tr), gs * math.cos(tr), vu])
-        s_vel = SIGMA_VEL_MPS
+        # ground track and vertical rate are in the aircraft's own ENU axes
+        vel = origin.vector_to_enu(
+            ac.lat, ac.lon, np.array([gs * math.sin(tr), gs * math.cos(tr), vu])
+        )
+        s_vel = SIGMA_VEL_MPS  # the same on every axis: the rotation leaves R as it is
     z = np.concatenate([pos, vel])
     R = np.diag([SIGMA_POS_M**2, SIGMA_POS_M**2, SIGMA_ALT_M**2] + [s_vel**2] * 3)
     attrs: dict[str, object] = {

@@ -16,8 +16,12 @@ type 272: board 1, length 2, version 1 (2 or 3), counter 2, id 1, header length 
 
 Wi-Fi (802.11, after an optional radiotap header, whose length is its bytes 2..3 LE)::
 
-    beacon     FC 0x80 0x00 | dur 2 | addr1 6 | addr2 (transmitter) 6 | addr3 6 | seq 2 |
+    beacon     FC 0x80 flags | dur 2 | addr1 6 | addr2 (transmitter) 6 | addr3 6 | seq 2 |
+               [HT control 4, when the flags' Order bit 0x80 is set] |
                timestamp 8 | interval 2 | capability 2 | information elements
+    probe resp FC 0x50 flags | the same header and fixed fields as a beacon (IEEE 802.11-2020
+               9.3.3.10/9.3.3.11): a transmitter answering a probe request repeats its beacon's
+               vendor IE there, and a receiver on a busy channel hears most packs that way
     vendor IE  0xDD | len u8 | OUI FA:0B:BC (ASD-STAN) | type 0x0D | counter u8 | pack
     NAN SDF    FC 0xD0 | header as above | category 0x04 | action 0x09 | OUI 50:6F:9A |
                type 0x13 | attributes: id u8, len u16 LE, body
@@ -47,7 +51,7 @@ NAN_SERVICE_ID = hashlib.sha256(b"org.opendroneid.remoteid").digest()[:6]
 class RidPayload:
     """F3411 bytes lifted from one radio frame: transport, transmitter address, counter."""
 
-    transport: str  # "bt" | "wifi_beacon" | "wifi_nan" | "udp"
+    transport: str  # "bt" | "wifi_beacon" | "wifi_probe" | "wifi_nan" | "udp"
     mac: str
     counter: int
     data: bytes
@@ -86,19 +90,23 @@ def strip_radiotap(frame: bytes) -> bytes:
 
 
 def wifi_payloads(frame: bytes) -> list[RidPayload]:
-    """Open Drone ID payloads in one 802.11 frame (beacon vendor IE or NAN SDF)."""
+    """Open Drone ID payloads in one 802.11 frame (beacon or probe-response vendor IE, NAN
+    SDF)."""
     if len(frame) < 24:
         return []
     fc0 = frame[0]
     mac = _mac(frame[10:16])
+    hdr = 28 if frame[1] & 0x80 else 24  # Order bit: a 4-byte HT control field follows seq
     if fc0 == 0x80:
-        return _beacon(frame[36:], mac)
-    if fc0 == 0xD0 and frame[24:30] == b"\x04\x09" + WIFI_ALLIANCE_OUI + b"\x13":
-        return _nan(frame[30:], mac)
+        return _beacon(frame[hdr + 12 :], mac, "wifi_beacon")
+    if fc0 == 0x50:
+        return _beacon(frame[hdr + 12 :], mac, "wifi_probe")
+    if fc0 == 0xD0 and frame[hdr : hdr + 6] == b"\x04\x09" + WIFI_ALLIANCE_OUI + b"\x13":
+        return _nan(frame[hdr + 6 :], mac)
     return []
 
 
-def _beacon(ies: bytes, mac: str) -> list[RidPayload]:
+def _beacon(ies: bytes, mac: str, transport: str) -> list[RidPayload]:
     out = []
     off = 0
     while off + 2 <= len(ies):
@@ -107,7 +115,7 @@ def _beacon(ies: bytes, mac: str) -> list[RidPayload]:
         if len(body) < n:
             break
         if eid == 0xDD and n >= 5 and body[:3] == ASD_STAN_OUI and body[3] == ODID_APP_CODE:
-            out.append(RidPayload("wifi_beacon", mac, body[4], body[5:]))
+            out.append(RidPayload(transport, mac, body[4], body[5:]))
         off += 2 + n
     return out
 

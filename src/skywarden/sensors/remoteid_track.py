@@ -20,7 +20,11 @@ Owns three things built on ``remoteid`` (messages) and ``remoteid_frames`` (radi
      ID broadcast is heard over a few km, and consumer C2 links rarely reach 10 km.
   3. ``serial_format``: a Basic ID of type 1 (serial) that is not ANSI/CTA-2063-A.
 
-  Each finding names its rule; a report's ``attrs["rid_inconsistent"]`` lists the rules hit.
+  Each finding names its rule; a report's ``attrs["rid_inconsistent"]`` lists the rules hit
+  and ``attrs["rid_findings"]`` says what each found (``"operator_distance: 24311 m from
+  its operator (> 10000 m)"``). The tracker gives such a report no credit
+  (``tracking.cooperative``) and the spoof monitor (``threat.spoof``) turns persistent
+  findings into reasons and an alert.
 """
 
 from __future__ import annotations
@@ -166,7 +170,10 @@ def check_pair(prev: RidReport, cur: RidReport, v_max: float = V_MAX_MPS) -> Inc
     allowed += SLACK_M
     if d > allowed:
         return Inconsistency(
-            cur.t, cur.uas_id, "implied_speed", f"moved {d:.0f} m in {dt:.2f} s (> {allowed:.0f} m)"
+            cur.t,
+            cur.uas_id,
+            "implied_speed",
+            f"moved {d:.0f} m in {dt:.2f} s ({d / max(dt, 1e-3):.0f} m/s; > {allowed:.0f} m)",
         )
     return None
 
@@ -180,7 +187,9 @@ def check_operator(r: RidReport, max_m: float = MAX_OPERATOR_M) -> Inconsistency
         return None
     d = distance_m(loc.lat_deg, loc.lon_deg, s.operator_lat_deg, s.operator_lon_deg)
     if d > max_m:
-        return Inconsistency(r.t, r.uas_id, "operator_distance", f"{d:.0f} m > {max_m:.0f} m")
+        return Inconsistency(
+            r.t, r.uas_id, "operator_distance", f"{d:.0f} m from its operator (> {max_m:.0f} m)"
+        )
     return None
 
 
@@ -193,12 +202,20 @@ def check_serial(r: RidReport) -> Inconsistency | None:
 
 
 class ConsistencyMonitor:
-    """Applies the three rules to a stream of reports; keeps the last fix per UAS ID."""
+    """Applies the three rules to a stream of reports; keeps the last fix per UAS ID.
+
+    Bounded: ``findings`` keeps the newest ``max_findings`` (the journal keeps every
+    report's flags), and last fixes older than ``forget_s`` are dropped, so a transmitter
+    inventing a new UAS ID per pack cannot grow memory without limit."""
+
+    max_findings = 10_000
+    forget_s = 600.0
 
     def __init__(self, v_max: float = V_MAX_MPS, max_operator_m: float = MAX_OPERATOR_M) -> None:
         self.v_max = v_max
         self.max_operator_m = max_operator_m
         self._last: dict[str, RidReport] = {}
+        self._prune_at = 4096
         self.findings: list[Inconsistency] = []
 
     def check(self, r: RidReport) -> list[Inconsistency]:
@@ -211,7 +228,12 @@ class ConsistencyMonitor:
                 found.append(rule)
         if r.location.lat_deg is not None:
             self._last[r.uas_id] = r
+            if len(self._last) > self._prune_at:  # amortised: the bound doubles with the set
+                self._last = {k: v for k, v in self._last.items() if r.t - v.t <= self.forget_s}
+                self._prune_at = max(4096, 2 * len(self._last))
         self.findings.extend(found)
+        if len(self.findings) > self.max_findings * 5 // 4:
+            del self.findings[: len(self.findings) - self.max_findings]
         return found
 
     def flagged(self, uas_id: str) -> set[str]:
@@ -228,6 +250,7 @@ def to_detection(
     sensor_id: str,
     sensor_pos: np.ndarray | None = None,
     flags: tuple[str, ...] = (),
+    details: tuple[str, ...] = (),
 ) -> Detection:
     """A report -> ``position_id`` Detection; raises InputRejected if it has no position."""
     loc = r.location
@@ -257,11 +280,13 @@ def to_detection(
         identity=r.uas_id,
         class_hint="drone",
         class_conf=0.99,
-        attrs=_attrs(r, origin, flags),
+        attrs=_attrs(r, origin, flags, details),
     )
 
 
-def _attrs(r: RidReport, origin: GeoOrigin, flags: tuple[str, ...]) -> dict[str, object]:
+def _attrs(
+    r: RidReport, origin: GeoOrigin, flags: tuple[str, ...], details: tuple[str, ...] = ()
+) -> dict[str, object]:
     a: dict[str, object] = {
         "protocol": "remote_id",
         "transport": r.transport,
@@ -289,6 +314,8 @@ def _attrs(r: RidReport, origin: GeoOrigin, flags: tuple[str, ...]) -> dict[str,
         a["self_id"] = r.self_id.text
     if flags:
         a["rid_inconsistent"] = list(flags)
+    if details:
+        a["rid_findings"] = list(details)
     return a
 
 
@@ -311,9 +338,13 @@ class RemoteIdPipeline:
     def feed(self, payload: RidPayload, t: float) -> list[Detection]:
         out = []
         for r in self.assembler.feed(payload, t):
-            flags = tuple(f.rule for f in self.monitor.check(r))
+            found = self.monitor.check(r)
+            flags = tuple(f.rule for f in found)
+            details = tuple(f"{f.rule}: {f.detail}" for f in found)
             try:
-                out.append(to_detection(r, self.origin, self.sensor_id, self.sensor_pos, flags))
+                out.append(
+                    to_detection(r, self.origin, self.sensor_id, self.sensor_pos, flags, details)
+                )
             except InputRejected as e:
                 self.counters.inc(f"rejected.{e.reason}")
                 continue

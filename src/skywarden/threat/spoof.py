@@ -17,6 +17,14 @@ whitelisted serial) that is not where the object is. Two ways the disagreement s
   within their covariances, the offset between them stays put). Its position is compared
   with the report: ``S = P_track + R_coop``, 3 degrees of freedom.
 
+A third way needs no other sensor:
+
+- **Self-inconsistent** (the decoder's own rules, ``sensors.remoteid_track``): a report whose
+  ``attrs["rid_inconsistent"]`` names a rule hit (implied speed between two fixes, the drone
+  too far from its broadcast operator, a malformed serial). The identity is flagged when at
+  least ``min_findings`` of its last ``window`` reports were so marked (one GNSS glitch
+  cannot do it); the reason lists each rule with what it found.
+
 Persistence: the last ``window`` comparisons of an identity are summed; the identity is
 flagged when at least ``min_reports`` are in and the sum exceeds the chi-square quantile
 ``1 - p_false`` for the summed degrees of freedom (a single wild plot cannot do it). Once
@@ -54,6 +62,8 @@ class SpoofConfig:
     search_radius_m: float = 1500.0  # unbound: where to look for the radar track
     unsupported_s: float = 5.0  # unbound: no radar on the cooperative track this long
     p_velocity: float = 0.99  # unbound: velocities "in step" below this chi-square quantile
+    min_findings: int = 2  # self-inconsistent: marked reports among the last ``window``
+    alert_hold_s: float = 10.0  # a flagged identity alerts while heard within this
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,12 @@ class _IdState:
     flagged: IdentityCheck | None = None
     first_unsupported_t: float | None = None
     source: str = "Remote ID"
+    marked: deque[tuple[str, ...]] = field(default_factory=deque)  # findings per report
+    rules: dict[str, str] = field(default_factory=dict)  # rule -> its latest finding
+    heard_t: float = -math.inf  # the latest report of the identity
+    shown_track: str | None = None  # the confirmed track carrying the identity, if any
+    alert_key: str | None = None  # the track the identity's alert is about (fixed once flagged)
+    where: str = ""  # the latest reported position, from the site
 
 
 def _coop_state(det: Detection, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -140,6 +156,7 @@ class SpoofMonitor:
                     continue
                 st = self._ids.setdefault(det.identity, _IdState())
                 st.last, st.track_id = det, tid
+                st.heard_t = max(st.heard_t, det.t)
                 st.source = "ADS-B" if self.kinds.get(sensor_id) is SensorKind.ADSB else "Remote ID"
                 if t - self._noncoop_t.get(tid, -math.inf) > self.cfg.max_age_s:
                     unbound.append((det.identity, det))
@@ -237,8 +254,9 @@ class SpoofMonitor:
         med = float(np.median(offs)) if offs else float("nan")
         src = st.source
         if shadow is None:
+            by = f" by {med:.0f} m" if math.isfinite(med) else ""  # (bearings: no distance)
             reason = (
-                f"{src} {ident} position disagrees with radar/bearing by {med:.0f} m "
+                f"{src} {ident} position disagrees with radar/bearing{by} "
                 f"(chi2 {total:.0f} > {limit:.0f} on {n_dof} dof over {len(st.window)} reports)"
             )
         else:
@@ -251,7 +269,82 @@ class SpoofMonitor:
             ident, st.track_id, True, reason, len(st.window), total, n_dof, med, shadow
         )
 
+    def observe_reports(
+        self,
+        sensor_id: str,
+        detections: Sequence[Detection],
+        track_of: Callable[[str], str | None],
+    ) -> None:
+        """Every cooperative report of one sensor report (assigned or not): the decoder's
+        self-consistency findings. ``track_of``: the confirmed track carrying an identity."""
+        if self.kinds.get(sensor_id) not in COOP_KINDS:
+            return
+        for det in detections:
+            ident = det.identity
+            if ident is None or det.kind is not MeasurementKind.POSITION_ID:
+                continue
+            marks = det.attrs.get("rid_findings") or det.attrs.get("rid_inconsistent") or ()
+            st = self._ids.get(ident)
+            if st is None:
+                if not marks:
+                    continue  # an honest report of an unknown name: nothing to remember
+                st = self._ids.setdefault(ident, _IdState())
+                if self.kinds.get(sensor_id) is SensorKind.ADSB:
+                    st.source = "ADS-B"
+            st.heard_t = max(st.heard_t, det.t)
+            z = np.asarray(det.z, dtype=float)
+            st.where = (
+                f"reported {math.hypot(z[0], z[1]) / 1000.0:.1f} km from the site, bearing "
+                f"{math.degrees(math.atan2(z[0], z[1])) % 360.0:.0f} deg"
+            )
+            tid = track_of(ident) if marks or st.flagged is not None else None
+            if tid is not None:
+                st.track_id = st.shown_track = tid
+            st.marked.append(tuple(str(m) for m in marks) if isinstance(marks, list) else ())
+            while len(st.marked) > self.cfg.window:
+                st.marked.popleft()
+            self._check_marked(ident, st)
+
+    def _check_marked(self, ident: str, st: _IdState) -> None:
+        n = sum(1 for m in st.marked if m)
+        if n < self.cfg.min_findings:
+            return
+        if st.flagged is not None and st.flagged.dof > 0:
+            return  # flagged by radar/bearing comparisons: that reason stands
+        rules = dict(st.rules)
+        for m in st.marked:
+            for f in m:
+                rules[f.split(":", 1)[0]] = f  # the latest finding of each rule
+        if st.flagged is not None and rules.keys() == st.rules.keys():
+            return  # nothing new to tell the operator
+        st.rules = rules
+        reason = (
+            f"{st.source} {ident} inconsistent in {n} of its last {len(st.marked)} reports: "
+            + "; ".join(rules[k] for k in sorted(rules))
+        )
+        st.flagged = IdentityCheck(
+            ident, st.track_id, True, reason, len(st.marked), float("nan"), 0, float("nan")
+        )
+
     # ------------------------------------------------------------------ output
+
+    def alerting(self, t: float) -> list[tuple[str, IdentityCheck, str]]:
+        """(alert key, check, where) of every flagged identity heard within ``alert_hold_s``.
+
+        The key is the confirmed track the identity was on when first alerted, else
+        ``identity:<name>`` (its reports never made a confirmed track: nothing to point
+        at); it stays fixed so the operator gets one alert per identity, not one per track
+        its jumping reports start."""
+        out = []
+        for ident, st in self._ids.items():
+            c = st.flagged
+            heard = max(st.heard_t, st.last.t if st.last is not None else -math.inf)
+            if c is None or t - heard > self.cfg.alert_hold_s:
+                continue
+            if st.alert_key is None:
+                st.alert_key = st.shown_track or f"identity:{ident}"
+            out.append((st.alert_key, c, st.where))
+        return out
 
     def check(self, identity: str) -> IdentityCheck | None:
         st = self._ids.get(identity)
@@ -284,18 +377,21 @@ class SpoofMonitor:
             c = st.flagged
             if c is None:
                 continue
-            if st.track_id is not None:
-                out[st.track_id] = c
+            for tid in (st.track_id, st.shown_track):
+                if tid is not None:
+                    out[tid] = c
             if c.shadow_track_id is not None:
                 out[c.shadow_track_id] = c
         return out
 
-    def prune(self, t: float, keep_s: float = 600.0) -> None:
-        """Forget tracks and unflagged identities not heard of for ``keep_s``."""
+    def prune(self, t: float, keep_s: float = 600.0, keep_flagged_s: float = 3600.0) -> None:
+        """Forget tracks and unflagged identities not heard of for ``keep_s``, flagged ones
+        after ``keep_flagged_s`` (a flood of invented names must not grow without bound)."""
         self._noncoop_t = {k: v for k, v in self._noncoop_t.items() if t - v <= keep_s}
         for ident in [
             i
             for i, st in self._ids.items()
-            if st.flagged is None and (st.last is None or t - st.last.t > keep_s)
+            if t - max(st.heard_t, st.last.t if st.last is not None else -math.inf)
+            > (keep_s if st.flagged is None else keep_flagged_s)
         ]:
             del self._ids[ident]

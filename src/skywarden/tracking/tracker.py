@@ -43,6 +43,7 @@ from skywarden.tracking.bank import (
     TrackBank,
 )
 from skywarden.tracking.clutter_map import ClutterMap, ClutterMapConfig
+from skywarden.tracking.cooperative import inconsistent, one_per_identity, withhold_credit
 from skywarden.tracking.gating import all_pairs, chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import init_from_measurements, triangulate
 from skywarden.tracking.management import ManagementConfig, manage
@@ -311,6 +312,9 @@ class Tracker:
         was_established = self.bank.status != TENTATIVE
         explained = np.zeros(len(dets), dtype=bool)  # went to an established track
         ta = da = np.zeros(0, dtype=np.int64)
+        score_before = (
+            self.bank.score.copy() if cooperative and any(map(inconsistent, dets)) else None
+        )
         if dets:
             if cmap is not None:
                 cells = cmap.cells(Z, sm.spec.position_enu)
@@ -386,6 +390,8 @@ class Tracker:
         by_period = not complete_scan
         missed = self._period_misses(sm, updated, t) if by_period else self._misses(sm, updated)
         self.bank.score[missed & ~touched] += math.log(max(1.0 - sm.pd, 1e-6))
+        if score_before is not None:  # inconsistent cooperative reports never confirm a track
+            withhold_credit(self.bank.score, score_before, self.bank.uid, self.last_assignments)
         keep = manage(
             self.bank.status,
             self.bank.score,
@@ -536,6 +542,12 @@ class Tracker:
         cooperative = stacked is None and any(
             d.identity is not None or "transmitter" in d.attrs for d in dets
         )
+        if cooperative and not (one := one_per_identity(dets)).all():
+            self.counters.inc("dropped.duplicate_identity", int((~one).sum()))
+            dets = [d for d, k in zip(dets, one.tolist(), strict=True) if k]
+            Z = Z[one]
+            R = R if R.ndim == 2 else R[one]
+            SP = SP if SP.ndim == 1 else SP[one]
         return _Report(dets, Z, R, SP, cooperative)
 
     def _predict(self, t: float) -> None:
@@ -607,9 +619,14 @@ class Tracker:
         out: dict[int, int] = {}
         if self.bank.n == 0:
             return out
-        rows = {ident: i for i, ident in enumerate(self.bank.identity) if ident is not None}
+        rows: dict[str, int] = {}
+        for i, ident in enumerate(self.bank.identity):
+            if ident is not None:
+                rows.setdefault(ident, i)  # the oldest track of a name (a spoof's is younger)
         row_of_uid = {int(u): i for i, u in enumerate(self.bank.uid.tolist())}
         for j, d in enumerate(dets):
+            if inconsistent(d):
+                continue  # a possible spoof is not bound by name: it must pass the gate
             if d.identity is not None and d.identity in rows:
                 out[j] = rows[d.identity]
                 continue
@@ -950,8 +967,9 @@ class Tracker:
         # L0 = ln(births / clutter), the clutter where each report is (the map's local ratio)
         score = self._initial_score(t, sm) - (self._loglam[idx] - sm.log_lambda)
         score = np.minimum(score, 0.0) if self._past_startup(t, sm) else np.zeros(idx.shape[0])
-        if cooperative:
-            score[:] = self.cfg.management.confirm_score  # cooperative: identity, not clutter
+        if cooperative:  # identity, not clutter; unless inconsistent (a possible spoof)
+            flagged = np.array([inconsistent(dets[i]) for i in idx], dtype=bool)
+            score[:] = np.where(flagged, 0.0, self.cfg.management.confirm_score)
         elif self.cfg.pending_plots:
             pend = self._pending.setdefault(sm.spec.id, PendingPlots())
             pend.add(x, P, t, score, [dets[i] for i in idx])
@@ -960,8 +978,9 @@ class Tracker:
         self.bank.add(
             NewTracks(x, P, np.full(idx.shape[0], t), score, ident, [sm.spec.id] * idx.shape[0])
         )
-        if sm.kind is MeasurementKind.POSITION_ID:
-            self.bank.status[self.bank.n - idx.shape[0] :] = CONFIRMED
+        if cooperative:
+            new = np.arange(self.bank.n - idx.shape[0], self.bank.n)
+            self.bank.status[new[~flagged]] = CONFIRMED
 
     def _past_startup(self, t: float, sm: SensorModel) -> bool:
         return t - self._first_scan[sm.spec.id] > self.cfg.startup_scans * sm.spec.update_s
