@@ -118,11 +118,11 @@ def _cmd_coverage(a: argparse.Namespace) -> int:
 
 
 def _cmd_verify(a: argparse.Namespace) -> int:
-    from skywarden.store.integrity import verify
+    from skywarden.store.verify_text import verify_command
 
-    res = verify(a.journal)
-    print(res)
-    return 0 if res.ok else 1
+    out = verify_command(a.journal)
+    print(out.text)
+    return out.code
 
 
 def _cmd_worker(a: argparse.Namespace) -> int:
@@ -215,8 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--altitude", type=float, default=50.0)
     cv.set_defaults(func=_cmd_coverage)
 
-    vf = sub.add_parser("verify", help="check a journal's hash chain")
-    vf.add_argument("journal", help="journal URL or SQLite path")
+    vf = sub.add_parser(
+        "verify", help="check a journal's hash chain or an evidence package (exit 0/1/2)"
+    )
+    vf.add_argument("journal", help="journal URL, SQLite path or evidence package directory")
     vf.set_defaults(func=_cmd_verify)
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
