@@ -81,6 +81,12 @@ def _cmd_report(a: argparse.Namespace) -> int:
     return report_command(a)
 
 
+def _cmd_investigate(a: argparse.Namespace) -> int:
+    from skywarden.runtime.investigate_cli import investigate_command
+
+    return investigate_command(a)
+
+
 def _cmd_export(a: argparse.Namespace) -> int:
     from skywarden.runtime.record_cli import export_command
 
@@ -301,6 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--site", help="site TOML (default: the site the journal recorded)")
     ex.add_argument("-o", "--output", required=True)
     ex.set_defaults(func=_cmd_export)
+    iv = sub.add_parser(
+        "investigate", help="retrospective tracks: smoothed, re-linked, earliest trace, launch"
+    )
+    iv.add_argument("source", help="skybench/1 scenario (.jsonl) or journal URL/SQLite path")
+    iv.add_argument("-o", "--output", required=True, help="retrospective tracks.jsonl")
+    iv.add_argument("--from", dest="t_from", type=float, help="start time (s)")
+    iv.add_argument("--to", dest="t_to", type=float, help="end time (s)")
+    iv.add_argument("--record", help="investigation record JSON (default: beside -o)")
+    iv.set_defaults(func=_cmd_investigate)
     _add_cluster_commands(sub)
     return p
 

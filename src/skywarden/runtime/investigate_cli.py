@@ -1,0 +1,103 @@
+"""``skywarden investigate`` front end: run the investigation, write its tracks and its record.
+
+The record (``investigation.json`` beside the tracks, or ``--record PATH``) is what the
+report and the evidence package carry: per retrospective track its span, the live track ids
+it joins, when the live picture first confirmed it against its earliest trace, its launch
+region (``threat.launch``) and, per sensor, what it should have seen against what it did
+(``runtime.missed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from skywarden.core.errors import ConfigError
+from skywarden.runtime.investigate import (
+    Investigation,
+    RetroTrack,
+    investigate_source,
+    write_tracks,
+)
+
+
+def _launch(r: RetroTrack) -> dict[str, Any] | None:
+    lp = r.launch
+    if lp is None:
+        return None
+    return {
+        "method": lp.method,
+        "origin_enu_m": [round(v, 1) for v in lp.origin_enu],
+        "origin_t": round(lp.origin_t, 2),
+        "ellipse_m": {
+            "semi_major": round(lp.ellipse.semi_major_m, 1),
+            "semi_minor": round(lp.ellipse.semi_minor_m, 1),
+            "orientation_deg": round(lp.ellipse.orientation_deg, 1),
+            "confidence": lp.ellipse.confidence,
+        },
+        "operator_enu_m": None
+        if lp.operator_enu is None
+        else [round(v, 1) for v in lp.operator_enu],
+    }
+
+
+def record(inv: Investigation, source: str) -> dict[str, Any]:
+    """The investigation record (JSON-ready): hostile (unknown drone) tracks first."""
+    white = inv.site.whitelisted_identities
+    rows = []
+    for r in inv.tracks:
+        hostile = r.cls == "drone" and (r.identity is None or r.identity not in white)
+        rows.append(
+            {
+                "id": r.id,
+                "live_ids": list(r.merged_ids),
+                "class": r.cls,
+                "identity": r.identity,
+                "suspect": hostile,
+                "first_trace_t": round(r.first_t, 3),
+                "live_first_confirmed_t": round(r.live_first_confirmed_t, 3),
+                "earlier_by_s": round(r.live_first_confirmed_t - r.first_t, 3),
+                "last_t": round(r.last_t, 3),
+                "detections": len(r.smoothed.used),
+                "extended_back_plots": r.extended_by,
+                "sensors": list(r.sensors),
+                "launch": _launch(r),
+            }
+        )
+    rows.sort(key=lambda d: (not d["suspect"], d["class"] != "drone", d["first_trace_t"]))
+    return {
+        "type": "investigation",
+        "source": source,
+        "site": inv.site.name,
+        "window": [inv.frame_times[0], inv.frame_times[-1]] if inv.frame_times else None,
+        "tracks": rows,
+    }
+
+
+def investigate_command(a: argparse.Namespace) -> int:
+    try:
+        inv = investigate_source(a.source, a.t_from, a.t_to)
+    except (ConfigError, ValueError, FileNotFoundError) as e:
+        print(f"skywarden investigate: {e}", file=sys.stderr)
+        return 2
+    out = Path(a.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        n = write_tracks(inv, f)
+    rec_path = Path(a.record) if a.record else out.with_name("investigation.json")
+    rec = record(inv, a.source)
+    rec_path.write_text(json.dumps(rec, indent=1), encoding="utf-8")
+    suspects = [t for t in rec["tracks"] if t["suspect"]]
+    print(f"{out}: {n} snapshots, {len(inv.tracks)} tracks ({len(suspects)} suspect drones)")
+    for t in suspects:
+        lp = t["launch"]
+        where = "-" if lp is None else f"{lp['origin_enu_m'][:2]} ({lp['method']})"
+        print(
+            f"  track {t['id']}: first trace t={t['first_trace_t']} "
+            f"({t['earlier_by_s']:+.1f} s before live), launch {where}"
+        )
+    print(f"{rec_path}: investigation record")
+    return 0
