@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,7 +35,7 @@ from skywarden.core.site import Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
-from skywarden.threat.launch import LaunchPoint, LaunchPointEstimator
+from skywarden.threat.launch import LaunchConfig, LaunchPoint, LaunchPointEstimator
 from skywarden.tracking.smoother import (
     Smoothed,
     SmootherConfig,
@@ -45,6 +45,7 @@ from skywarden.tracking.smoother import (
 )
 from skywarden.tracking.tracker import Tracker
 
+LAUNCH_BACK_S = 20.0  # longest back-projection from the earliest trace to the ground
 _FAMILY = {c.value: c.family for c in ObjectClass}
 
 
@@ -160,15 +161,34 @@ def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConf
     return smooth(dets, sm.X[0], P0, cfg)
 
 
+def _compatible(a: _Seen, b: _Seen) -> bool:
+    """Two pieces may be one object: the same cooperative identity (or none), and not two
+    firmly different classes (a drone's dog-leg is often called a bird for a while, so a
+    wavering class does not keep pieces apart; one held 90 % of the time does)."""
+    if a.identity != b.identity:
+        return False
+    ca, cb = _firm_class(a), _firm_class(b)
+    return ca is None or cb is None or ca == cb
+
+
+def _firm_class(s: _Seen) -> str | None:
+    if not s.classes:
+        return None
+    cls, n = s.classes.most_common(1)[0]
+    return cls if n >= 0.9 * sum(s.classes.values()) and cls != "unknown" else None
+
+
 def _relink(
-    pieces: dict[str, tuple[Smoothed, list[Detection]]], cfg: SmootherConfig
+    pieces: dict[str, tuple[Smoothed, list[Detection]]],
+    seen: dict[str, _Seen],
+    cfg: SmootherConfig,
 ) -> list[list[str]]:
     """Chains of live ids that are one object (step 3), earliest first."""
     ids = sorted(pieces, key=lambda i: float(pieces[i][0].t[0]))
     cands: list[tuple[float, str, str]] = []
     for a in ids:
         for b in ids:
-            if a == b:
+            if a == b or not _compatible(seen[a], seen[b]):
                 continue
             d2 = link_score(pieces[a][0], pieces[b][0], cfg)
             if d2 is not None:
@@ -208,7 +228,7 @@ def investigate_run(
         if len(dets) < min_hits:
             continue
         pieces[tid] = (_smooth_from(dets, seen.first_state, cfg), list(dets))
-    chains = _relink(pieces, cfg)
+    chains = _relink(pieces, tap.seen, cfg)
     merged: list[tuple[list[str], Smoothed]] = []
     for chain in chains:
         if len(chain) == 1:
@@ -250,7 +270,14 @@ def _launch(
     site: Site, tid: str, sm: Smoothed, cls: str, identity: str | None
 ) -> LaunchPoint | None:
     """Step 5: the smoothed earliest state through ``threat.launch``."""
-    est = LaunchPointEstimator(site)
+    # The retrospective track already reaches back to its earliest trace (plots searched
+    # with a low gate): the object was not in coverage before, so the live estimator's
+    # "flew in from the coverage edge" does not apply. It runs without the radars' coverage
+    # and with a short back-projection: to the ground when climbing, else the first trace.
+    radars = tuple(s for s in site.sensors if not s.measures.fixes_position)
+    est = LaunchPointEstimator(
+        replace(site, sensors=radars), LaunchConfig(max_back_s=LAUNCH_BACK_S)
+    )
     t0 = float(sm.t[0])
     st = TrackState(
         id=tid,

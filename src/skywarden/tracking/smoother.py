@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.core.observation import Detection
+from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.tracking import kalman
 from skywarden.tracking.gating import chi2_gate
 from skywarden.tracking.measurement import innovation, measure
@@ -43,13 +43,18 @@ class SmootherConfig:
     q_h: float = 3.0  # m^2/s^3: dog-legs and climbs of a small drone within a few seconds
     q_v: float = 0.5
     p_gate: float = 0.9999  # outlier gate of the forward pass
+    height_hold_s: float = 5.0  # bearings only for this long: hold height and climb rate
+    height_prior_m: float = 60.0
+    height_prior_sigma_m: float = 80.0
+    climb_prior_sigma_mps: float = 1.0
+    q_manoeuvre: float = 40.0  # m^2/s^3, a step whose plot fails the gate is retried with it
     p_gate_back: float = 0.999  # plots accepted when extending a track back
     max_gap_s: float = 8.0  # stop extending back after this long without a plot
     max_back_s: float = 180.0
     ground_u_m: float = -30.0  # a track extended below this height has gone too far back
     p_link: float = 0.999
     max_link_gap_s: float = 30.0
-    max_link_overlap_s: float = 20.0
+    max_link_overlap_s: float = 60.0
     q_link: float = 10.0  # m^2/s^3 across a gap: the break is usually a turn
     link_floor_m: float = 25.0
 
@@ -99,6 +104,19 @@ def _update(x: F64, P: F64, det: Detection, y: F64, H: F64, S: F64) -> tuple[F64
     return xu[0], Pu[0]
 
 
+def _hold_height(x: F64, P: F64, cfg: SmootherConfig) -> tuple[F64, F64]:
+    """A weak pseudo-measurement of height and climb rate where only bearings are heard: a
+    direction finder says nothing about either, and without it a bearing-only stretch lets
+    them wander off (the same prior the live tracker starts such tracks with)."""
+    H = np.zeros((1, 2, 6))
+    H[0, 0, 2] = H[0, 1, 5] = 1.0
+    R = np.diag([cfg.height_prior_sigma_m**2, cfg.climb_prior_sigma_mps**2])[None]
+    y = (np.array([cfg.height_prior_m, 0.0]) - x[[2, 5]])[None]
+    S = kalman.innovation_cov(P[None], H, R)
+    xu, Pu = kalman.update(x[None], P[None], y, H, R, S=S)
+    return xu[0], Pu[0]
+
+
 def _gate(det: Detection, p: float) -> float:
     return chi2_gate(det.kind.dim, p)
 
@@ -109,6 +127,7 @@ def smooth(
     """Forward EKF from ``(x0, P0)`` at the first detection's time, then RTS backward."""
     cfg = cfg or SmootherConfig()
     cv = _model(cfg)
+    man = ConstantVelocity(q_h=cfg.q_manoeuvre, q_v=cfg.q_manoeuvre / 4, name="manoeuvre")
     order = sorted(dets, key=lambda d: d.t)
     if not order:
         raise ValueError("smooth needs at least one detection")
@@ -121,6 +140,8 @@ def smooth(
     Pp_l: list[F64] = [P]
     F_l: list[F64] = [np.eye(6)]
     used: list[Detection] = []
+    fresh = False  # no detection applied yet at the newest time
+    last_height_t = -np.inf  # when a detection last measured the height
     for det in order:
         if det.t > t_cur + 1e-9:
             xp, Pp, F = _predict(cv, xf[-1], Pf[-1], det.t - t_cur)
@@ -131,11 +152,26 @@ def smooth(
             F_l.append(F)
             xf.append(xp)
             Pf.append(Pp)
+            fresh = True
         d2, y, H, S = _score(xf[-1], Pf[-1], det)
+        if d2 > _gate(det, cfg.p_gate) and fresh and len(ts) > 1:
+            # a manoeuvre (the dog-leg a live IMM followed): predict this step again with
+            # the manoeuvring process noise, and let the smoother know (its Pp is this one)
+            dt = ts[-1] - ts[-2]
+            xp, Pp, _ = _predict(man, xf[-2], Pf[-2], dt)
+            d2m, ym, Hm, Sm = _score(xp, Pp, det)
+            if d2m <= _gate(det, cfg.p_gate):
+                xp_l[-1], Pp_l[-1], xf[-1], Pf[-1] = xp, Pp, xp, Pp
+                d2, y, H, S = d2m, ym, Hm, Sm
         if d2 > _gate(det, cfg.p_gate):
             continue
+        fresh = False
         xf[-1], Pf[-1] = _update(xf[-1], Pf[-1], det, y, H, S)
         used.append(det)
+        if not det.kind.fixes_position and det.t - last_height_t > cfg.height_hold_s:
+            xf[-1], Pf[-1] = _hold_height(xf[-1], Pf[-1], cfg)
+        if det.kind.fixes_position and det.kind is not MeasurementKind.XY:
+            last_height_t = det.t
     K = len(ts)
     Xs = np.array(xf)
     Ps = np.array(Pf)
@@ -159,13 +195,14 @@ def extend_back(
 
     ``scans`` are (t, detections) in ascending time; ``taken`` holds ``id()`` of detections
     that belong to other tracks and are not offered. Returns the accepted plots, earliest
-    first. Bearing-only reports are used only to refine, never to keep a track going alone.
+    first. Bearing-only reports keep it going only while two sensors' bearings cross (a fix).
     """
     cfg = cfg or SmootherConfig()
     cv = _model(cfg)
     x, P, t_cur = first_x.copy(), first_P.copy(), t_first
     last_fix = t_first
     got: list[Detection] = []
+    bearing_t: dict[str, float] = {}  # latest (earliest in time) bearing accepted per sensor
     times = [s[0] for s in scans]
     i = int(np.searchsorted(np.array(times), t_first - 1e-9)) - 1
     while i >= 0:
@@ -191,7 +228,10 @@ def extend_back(
         x, P = _update(xb, Pb, det, y, H, S)
         t_cur = t
         got.append(det)
-        if det.kind.fixes_position:
+        bearing_t.setdefault(det.sensor_id, t)
+        bearing_t[det.sensor_id] = t
+        crossed = sum(1 for tb in bearing_t.values() if abs(tb - t) <= 1.5) >= 2
+        if det.kind.fixes_position or crossed:
             last_fix = t
     got.reverse()
     return got
