@@ -1,4 +1,4 @@
-"""Other seeds of the ``night_launch`` family, to check ``skywarden investigate`` off the public file.
+"""More seeds of the ``night_launch`` family: checks ``skywarden investigate`` off the public file.
 
 Reads the public scenario's header (sensors, their sigmas, detection probabilities, ranges,
 clutter, zones, whitelist) and draws a new night: three hostile drones taking off 1.5-4.5 km
@@ -160,7 +160,7 @@ def main() -> None:
             sig = s["sigma"]
             pd = s.get("pd", 1.0)
             dets: list[dict[str, Any]] = []
-            for oid, cls, p, v, meta in here:
+            for _oid, cls, p, v, meta in here:
                 d = p - pos
                 rng_m = float(np.linalg.norm(d))
                 pd_o = pd.get(cls, 0.8) if isinstance(pd, dict) else float(pd)
