@@ -92,3 +92,13 @@ def test_night_launch_retrospective_beats_live(tmp_path: Path) -> None:
     suspects = [t for t in rec["tracks"] if t["suspect"]]
     assert rec["tracks"][: len(suspects)] == suspects  # suspect drones listed first
     assert all(math.isfinite(t["launch"]["origin_enu_m"][0]) for t in suspects)
+    # what we missed: the drone launched beyond radar coverage was heard by both direction
+    # finders from take-off, and the radar expected nothing of it before it came in range
+    heard = [
+        t
+        for t in suspects
+        if all(m["detected"] >= 0.8 * m["expected"] > 50 for m in t["missed"] if m["kind"] == "rf")
+    ]
+    assert heard
+    radar = next(m for m in heard[0]["missed"] if m["sensor"] == "radar-1")
+    assert radar["first_expected_t"] > heard[0]["first_trace_t"] + 30

@@ -45,6 +45,7 @@ from skywarden.tracking.smoother import (
 )
 from skywarden.tracking.tracker import Tracker
 
+START_MARGIN_S = 3.0  # a track first seen this close to the window's start was already flying
 LAUNCH_BACK_S = 20.0  # longest back-projection from the earliest trace to the ground
 _FAMILY = {c.value: c.family for c in ObjectClass}
 
@@ -79,7 +80,7 @@ class _Tap:
     def __init__(self, site: Site, config: PipelineConfig | None) -> None:
         self.pipe = Pipeline(site, config)
         self.pipe.tracker = _TapTracker(site.sensors, self.pipe.cfg.tracker)
-        self.scans: list[tuple[float, list[Detection]]] = []
+        self.scans: list[tuple[float, str, list[Detection]]] = []
         self.seen: dict[str, _Seen] = {}
         self.alert_lines: list[dict[str, Any]] = []
         self.frame_times: list[float] = []
@@ -92,7 +93,7 @@ class _Tap:
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in scans:
-            self.scans.append((s.t, list(s.detections)))
+            self.scans.append((s.t, s.sensor_id, list(s.detections)))
         fr = self.pipe.step(scans, t)
         self.observe(fr)
         return fr
@@ -121,6 +122,7 @@ class RetroTrack:
     live_first_confirmed_t: float
     extended_by: int  # plots found by extending it back
     launch: LaunchPoint | None
+    in_flight_at_start: bool = False  # first trace at the window's start: no launch point
 
     @property
     def first_t(self) -> float:
@@ -140,7 +142,7 @@ class Investigation:
     site: Site
     tracks: tuple[RetroTrack, ...]
     frame_times: tuple[float, ...]
-    scans: tuple[tuple[float, tuple[Detection, ...]], ...]
+    scans: tuple[tuple[float, str, tuple[Detection, ...]], ...]  # (t, sensor, detections)
     live_alerts: tuple[dict[str, Any], ...]
 
 
@@ -221,7 +223,9 @@ def investigate_run(
 ) -> Investigation:
     """Steps 2-5 over what ``tap`` kept."""
     cfg = cfg or SmootherConfig()
-    scans = sorted(((t, tuple(d)) for t, d in tap.scans), key=lambda s: s[0])
+    scans = sorted(((t, sid, tuple(d)) for t, sid, d in tap.scans), key=lambda s: s[0])
+    by_time = [(t, d) for t, _, d in scans]
+    t_start = tap.frame_times[0] if tap.frame_times else -np.inf
     pieces: dict[str, tuple[Smoothed, list[Detection]]] = {}
     for tid, seen in tap.seen.items():
         dets = tap.assigned.get(tid, [])
@@ -239,7 +243,7 @@ def investigate_run(
     out: list[RetroTrack] = []
     for k, (chain, sm) in enumerate(merged):
         taken = {id(d) for j, (_, o) in enumerate(merged) if j != k for d in o.used}
-        extra = extend_back(sm.X[0], sm.P[0], float(sm.t[0]), scans, taken, cfg)
+        extra = extend_back(sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg)
         if extra:
             sm = _smooth_from([*extra, *sm.used], tap.seen[chain[0]].first_state, cfg)
         votes: Counter[str] = Counter()
@@ -248,6 +252,7 @@ def investigate_run(
             votes.update(tap.seen[i].classes)
             ident = ident or tap.seen[i].identity
         cls = votes.most_common(1)[0][0] if votes else "unknown"
+        at_start = float(sm.t[0]) - t_start < START_MARGIN_S
         out.append(
             RetroTrack(
                 id=chain[0],
@@ -257,7 +262,12 @@ def investigate_run(
                 smoothed=sm,
                 live_first_confirmed_t=min(tap.seen[i].first_confirmed_t for i in chain),
                 extended_by=len(extra),
-                launch=_launch(site, chain[0], sm, cls, ident) if cls == "drone" else None,
+                launch=(
+                    _launch(site, chain[0], sm, cls, ident)
+                    if cls == "drone" and not at_start
+                    else None
+                ),
+                in_flight_at_start=at_start,
             )
         )
     out.sort(key=lambda r: r.first_t)
@@ -354,7 +364,7 @@ class _TapPipeline(Pipeline):
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in scans:
-            self._tap.scans.append((s.t, list(s.detections)))
+            self._tap.scans.append((s.t, s.sensor_id, list(s.detections)))
         return self._tap.pipe.step(scans, t)
 
 

@@ -22,6 +22,7 @@ from skywarden.runtime.investigate import (
     investigate_source,
     write_tracks,
 )
+from skywarden.runtime.missed import SensorAccount, missed_report
 
 
 def _launch(r: RetroTrack) -> dict[str, Any] | None:
@@ -44,9 +45,29 @@ def _launch(r: RetroTrack) -> dict[str, Any] | None:
     }
 
 
+def _missed(accts: list[SensorAccount]) -> list[dict[str, Any]]:
+    return [
+        {
+            "sensor": a.sensor_id,
+            "kind": a.kind,
+            "verdict": a.verdict,
+            "expected": a.expected,
+            "detected": a.detected,
+            "first_expected_t": a.first_expected_t,
+            "first_detected_t": a.first_detected_t,
+            "gaps": [
+                {"from": g.t_from, "to": g.t_to, "expected": g.expected, "closed_by": g.closed_by}
+                for g in a.gaps
+            ],
+        }
+        for a in accts
+    ]
+
+
 def record(inv: Investigation, source: str) -> dict[str, Any]:
     """The investigation record (JSON-ready): hostile (unknown drone) tracks first."""
     white = inv.site.whitelisted_identities
+    missed = missed_report(inv)
     rows = []
     for r in inv.tracks:
         hostile = r.cls == "drone" and (r.identity is None or r.identity not in white)
@@ -65,6 +86,8 @@ def record(inv: Investigation, source: str) -> dict[str, Any]:
                 "extended_back_plots": r.extended_by,
                 "sensors": list(r.sensors),
                 "launch": _launch(r),
+                "in_flight_at_start": r.in_flight_at_start,
+                "missed": _missed(missed[r.id]) if r.id in missed else None,
             }
         )
     rows.sort(key=lambda d: (not d["suspect"], d["class"] != "drone", d["first_trace_t"]))
