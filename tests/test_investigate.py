@@ -102,3 +102,27 @@ def test_night_launch_retrospective_beats_live(tmp_path: Path) -> None:
     assert heard
     radar = next(m for m in heard[0]["missed"] if m["sensor"] == "radar-1")
     assert radar["first_expected_t"] > heard[0]["first_trace_t"] + 30
+
+
+def test_investigate_a_journal_records_into_it(tmp_path: Path) -> None:
+    from skywarden.runtime.feeds import simulated_feed
+    from skywarden.runtime.record_offline import record_feed
+    from skywarden.store.journal import open_journal
+
+    path = tmp_path / "residence.sqlite"
+    t0 = 1_760_000_000.0
+    with open_journal(str(path)) as j:
+        record_feed(simulated_feed(seed=2), j, t0, 45.0)
+    out = tmp_path / "retro.jsonl"
+    assert main(["investigate", str(path), "-o", str(out), "--from", str(t0 + 5)]) == 0
+    snaps = [json.loads(x) for x in out.read_text().splitlines()]
+    assert snaps and snaps[0]["t"] >= t0 + 5 and any(s["tracks"] for s in snaps)
+    with open_journal(str(path)) as j:
+        recs = list(j.records(kinds=["investigation"]))
+        assert j.verify().ok
+    assert len(recs) == 1
+    body = recs[0].to_dict()["body"]
+    assert body["type"] == "investigation" and body["tracks"]
+    assert body["window"][0] >= t0 + 5
+    # tracks already flying when the window opens get no launch point
+    assert all(t["launch"] is None for t in body["tracks"] if t["in_flight_at_start"])

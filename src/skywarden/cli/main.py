@@ -315,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     iv.add_argument("--from", dest="t_from", type=float, help="start time (s)")
     iv.add_argument("--to", dest="t_to", type=float, help="end time (s)")
     iv.add_argument("--record", help="investigation record JSON (default: beside -o)")
+    iv.add_argument(
+        "--no-journal-record",
+        action="store_true",
+        help="do not append the investigation record to the journal investigated",
+    )
     iv.set_defaults(func=_cmd_investigate)
     _add_cluster_commands(sub)
     return p

@@ -100,6 +100,16 @@ def record(inv: Investigation, source: str) -> dict[str, Any]:
     }
 
 
+def _journal_record(url: str, inv: Investigation, rec: dict[str, Any]) -> int:
+    """Append the record to the journal it explains (hash-chained like everything else)."""
+    from skywarden.store.journal import open_journal
+    from skywarden.store.records import InvestigationRecord
+
+    t0, t1 = inv.frame_times[0], inv.frame_times[-1]
+    with open_journal(url) as j:
+        return j.append(InvestigationRecord(t1, "investigate", t0, t1, rec))
+
+
 def investigate_command(a: argparse.Namespace) -> int:
     try:
         inv = investigate_source(a.source, a.t_from, a.t_to)
@@ -113,6 +123,9 @@ def investigate_command(a: argparse.Namespace) -> int:
     rec_path = Path(a.record) if a.record else out.with_name("investigation.json")
     rec = record(inv, a.source)
     rec_path.write_text(json.dumps(rec, indent=1), encoding="utf-8")
+    if not a.source.endswith(".jsonl") and inv.frame_times and not a.no_journal_record:
+        seq = _journal_record(a.source, inv, rec)
+        print(f"{a.source}: investigation record journaled as seq {seq}")
     suspects = [t for t in rec["tracks"] if t["suspect"]]
     print(f"{out}: {n} snapshots, {len(inv.tracks)} tracks ({len(suspects)} suspect drones)")
     for t in suspects:
