@@ -282,8 +282,10 @@ def _launch(
     """Step 5: the smoothed earliest state through ``threat.launch``."""
     # The retrospective track already reaches back to its earliest trace (plots searched
     # with a low gate): the object was not in coverage before, so the live estimator's
-    # "flew in from the coverage edge" does not apply. It runs without the radars' coverage
-    # and with a short back-projection: to the ground when climbing, else the first trace.
+    # "flew in from the coverage edge" does not apply. It runs without the radars' coverage,
+    # and then (threat.launch as it stands: with no radar its coverage-edge time is 0 and
+    # wins) its estimate is the earliest trace itself, method first_seen, with the smoothed
+    # covariance as its ellipse.
     radars = tuple(s for s in site.sensors if not s.measures.fixes_position)
     est = LaunchPointEstimator(
         replace(site, sensors=radars), LaunchConfig(max_back_s=LAUNCH_BACK_S)
