@@ -87,6 +87,12 @@ def _cmd_investigate(a: argparse.Namespace) -> int:
     return investigate_command(a)
 
 
+def _cmd_evidence(a: argparse.Namespace) -> int:
+    from skywarden.runtime.evidence_cli import evidence_command
+
+    return evidence_command(a)
+
+
 def _cmd_export(a: argparse.Namespace) -> int:
     from skywarden.runtime.record_cli import export_command
 
@@ -126,7 +132,7 @@ def _cmd_coverage(a: argparse.Namespace) -> int:
 def _cmd_verify(a: argparse.Namespace) -> int:
     from skywarden.store.verify_text import verify_command
 
-    out = verify_command(a.journal)
+    out = verify_command(a.journal, a.tsa_ca)
     print(out.text)
     return out.code
 
@@ -225,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="check a journal's hash chain or an evidence package (exit 0/1/2)"
     )
     vf.add_argument("journal", help="journal URL, SQLite path or evidence package directory")
+    vf.add_argument("--tsa-ca", help="CA certificate (PEM) the package's TSA must chain to")
     vf.set_defaults(func=_cmd_verify)
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
@@ -321,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not append the investigation record to the journal investigated",
     )
     iv.set_defaults(func=_cmd_investigate)
+
+    ev = sub.add_parser(
+        "evidence", help="seal a journal window: segment, report, investigation, signed, timed"
+    )
+    ev.add_argument("journal", help="journal URL or SQLite path")
+    ev.add_argument("--from", dest="t_from", type=float, help="start (UNIX s; default first)")
+    ev.add_argument("--to", dest="t_to", type=float, help="end (UNIX s; default last)")
+    ev.add_argument("-o", "--output", required=True, help="package directory")
+    ev.add_argument("--key", help="Ed25519 private key PEM (or SKYWARDEN_EVIDENCE_KEY)")
+    ev.add_argument("--tsa", help="RFC 3161 time-stamping authority URL (or SKYWARDEN_TSA_URL)")
+    ev.add_argument("--title", default="Incident report")
+    ev.set_defaults(func=_cmd_evidence)
     _add_cluster_commands(sub)
     return p
 

@@ -136,11 +136,28 @@ def verify_journal(url: str) -> tuple[VerifyResult, tuple[float, float] | None]:
         db.close()
 
 
-def verify_command(target: str) -> Outcome:
+def verify_package_text(p: Path, tsa_ca: bytes | None = None) -> Outcome:
+    """An evidence package (``store.evidence``): every part checked offline, the altered named."""
+    from skywarden.store.evidence import verify_package
+
+    res = verify_package(p, tsa_ca)
+    if not res.readable:
+        return Outcome(EXIT_UNREADABLE, f"verdict   UNREADABLE\nreason    {res.problems[0]}")
+    lines = [f"package   {p}", f"verdict   {'INTACT' if res.ok else 'TAMPERED'}"]
+    lines += [f"  {n}" for n in res.notes]
+    lines += [f"  ALTERED: {x}" for x in res.problems]
+    return Outcome(EXIT_INTACT if res.ok else EXIT_TAMPERED, "\n".join(lines))
+
+
+def verify_command(target: str, tsa_ca: str | None = None) -> Outcome:
     """What ``skywarden verify TARGET`` prints and returns: a journal or an evidence package."""
     p = Path(target)
     if p.is_dir():
-        return Outcome(EXIT_UNREADABLE, f"verdict   UNREADABLE\nreason    {p} is a directory")
+        try:
+            ca = Path(tsa_ca).read_bytes() if tsa_ca else None
+        except OSError as e:
+            return Outcome(EXIT_UNREADABLE, f"verdict   UNREADABLE\nreason    {e}")
+        return verify_package_text(p, ca)
     try:
         res, span = verify_journal(target)
     except Unreadable as e:
