@@ -93,6 +93,14 @@ def _cmd_evidence(a: argparse.Namespace) -> int:
     return evidence_command(a)
 
 
+def _cmd_link_incidents(a: argparse.Namespace) -> int:
+    from skywarden.runtime.link_incidents import link_command
+
+    rc, text = link_command(a.records)
+    print(text, file=sys.stderr if rc else sys.stdout)
+    return rc
+
+
 def _cmd_export(a: argparse.Namespace) -> int:
     from skywarden.runtime.record_cli import export_command
 
@@ -340,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--tsa", help="RFC 3161 time-stamping authority URL (or SKYWARDEN_TSA_URL)")
     ev.add_argument("--title", default="Incident report")
     ev.set_defaults(func=_cmd_evidence)
+
+    li = sub.add_parser(
+        "link-incidents", help="likely common origins of suspect drones across investigations"
+    )
+    li.add_argument("records", nargs="+", help="investigation.json files (skywarden investigate)")
+    li.set_defaults(func=_cmd_link_incidents)
     _add_cluster_commands(sub)
     return p
 

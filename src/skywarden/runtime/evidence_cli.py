@@ -15,6 +15,7 @@ import io
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from urllib.error import URLError
 
@@ -52,13 +53,14 @@ def evidence_command(a: argparse.Namespace) -> int:
         return 2
     db.close()
     inv = investigate_source(a.journal, t0, t1, site)
-    data = build_report(recs, t0, t1, site, None, a.title)
+    rec = record(inv, a.journal)
+    data = replace(build_report(recs, t0, t1, site, None, a.title), investigation=rec)
     pdf = io.BytesIO()
     render_pdf(data, pdf)
     files = {
         "report.pdf": pdf.getvalue(),
         "report.html": render_html(data).encode("utf-8"),
-        "investigation.json": json.dumps(record(inv, a.journal), indent=1).encode("utf-8"),
+        "investigation.json": json.dumps(rec, indent=1).encode("utf-8"),
     }
     meta = {
         "journal": a.journal,

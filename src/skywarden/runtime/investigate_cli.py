@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from skywarden.core.errors import ConfigError
+from skywarden.core.geo import GeoOrigin
 from skywarden.runtime.investigate import (
     Investigation,
     RetroTrack,
@@ -25,11 +29,27 @@ from skywarden.runtime.investigate import (
 from skywarden.runtime.missed import SensorAccount, missed_report
 
 
-def _launch(r: RetroTrack) -> dict[str, Any] | None:
+def _kinematics(r: RetroTrack) -> dict[str, float]:
+    """Speed profile and approach: median and max ground speed, heading of the last third."""
+    X = r.smoothed.X
+    sp = np.hypot(X[:, 3], X[:, 4])
+    tail = X[2 * len(X) // 3 :]
+    ve, vn = float(tail[:, 3].mean()), float(tail[:, 4].mean())
+    return {
+        "speed_median_mps": round(float(np.median(sp)), 2),
+        "speed_max_mps": round(float(sp.max()), 2),
+        "approach_heading_deg": round(math.degrees(math.atan2(ve, vn)) % 360.0, 1),
+        "cruise_height_m": round(float(np.median(X[:, 2])), 1),
+    }
+
+
+def _launch(r: RetroTrack, origin: GeoOrigin) -> dict[str, Any] | None:
     lp = r.launch
     if lp is None:
         return None
+    lat, lon, _ = origin.to_geodetic(*lp.origin_enu)
     return {
+        "latlon": [round(float(lat), 7), round(float(lon), 7)],
         "method": lp.method,
         "origin_enu_m": [round(v, 1) for v in lp.origin_enu],
         "origin_t": round(lp.origin_t, 2),
@@ -85,7 +105,8 @@ def record(inv: Investigation, source: str) -> dict[str, Any]:
                 "detections": len(r.smoothed.used),
                 "extended_back_plots": r.extended_by,
                 "sensors": list(r.sensors),
-                "launch": _launch(r),
+                "launch": _launch(r, inv.site.origin),
+                **_kinematics(r),
                 "in_flight_at_start": r.in_flight_at_start,
                 "missed": _missed(missed[r.id]) if r.id in missed else None,
             }
@@ -95,6 +116,11 @@ def record(inv: Investigation, source: str) -> dict[str, Any]:
         "type": "investigation",
         "source": source,
         "site": inv.site.name,
+        "origin": {
+            "lat": inv.site.origin.lat_deg,
+            "lon": inv.site.origin.lon_deg,
+            "alt_m": inv.site.origin.alt_m,
+        },
         "window": [inv.frame_times[0], inv.frame_times[-1]] if inv.frame_times else None,
         "tracks": rows,
     }
