@@ -528,7 +528,7 @@ def track_rows(d: ReportData) -> list[list[str]]:
                 p.best_class,
                 _evidence(p),
                 p.identity or "",
-                f"{clock_text(s0.t)}-{clock_text(s1.t)}",
+                f"{_tick_text(s0.t)}-{_tick_text(s1.t)}",
                 f"{max(s.speed for s in p.states):.1f}",
                 f"{max(s.x[2] for s in p.states):.0f}",
                 _sensors(p),
@@ -692,6 +692,12 @@ def _col_widths(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[floa
     return [k / tot for k in n]
 
 
+def _font_size(head: Sequence[str], rows: Sequence[Sequence[str]]) -> float:
+    """8 pt, smaller when the widest rows would not fit the page width (~110 characters: cells pad their text)."""
+    n = sum(max(4, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head))
+    return max(5.0, min(8.0, 8.0 * 110.0 / n))
+
+
 def _table_pages(
     title: str, head: list[str], rows: list[list[str]], per_page: int = 28
 ) -> list[Figure]:
@@ -712,7 +718,7 @@ def _table_pages(
             colWidths=_col_widths(head, cells),
         )
         tab.auto_set_font_size(False)
-        tab.set_fontsize(8)
+        tab.set_fontsize(_font_size(head, cells))
         tab.scale(1.0, 1.3)
         pages.append(fig)
     return pages
