@@ -693,7 +693,8 @@ def _col_widths(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[floa
 
 
 def _font_size(head: Sequence[str], rows: Sequence[Sequence[str]]) -> float:
-    """8 pt, smaller when the widest rows would not fit the page width (~110 characters: cells pad their text)."""
+    """8 pt, smaller when the widest rows would not fit the page width (about 110 characters:
+    cells pad their text)."""
     n = sum(max(4, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head))
     return max(5.0, min(8.0, 8.0 * 110.0 / n))
 
