@@ -41,6 +41,7 @@ from skywarden.tracking.smoother import (
     SmootherConfig,
     extend_back,
     link_score,
+    more_bearings,
     smooth,
 )
 from skywarden.tracking.tracker import Tracker
@@ -242,16 +243,31 @@ def investigate_run(
         merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg)))
     out: list[RetroTrack] = []
     for k, (chain, sm) in enumerate(merged):
-        taken = {id(d) for j, (_, o) in enumerate(merged) if j != k for d in o.used}
-        extra = extend_back(sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg)
-        if extra:
-            sm = _smooth_from([*extra, *sm.used], tap.seen[chain[0]].first_state, cfg)
+        # plots another track rests on are not offered; bearings are: a bearing line passes
+        # by many objects (a bird on it takes a drone's control-link bearing in the live run)
+        taken = {
+            id(d)
+            for j, (_, o) in enumerate(merged)
+            if j != k
+            for d in o.used
+            if d.kind.fixes_position
+        }
         votes: Counter[str] = Counter()
         ident = None
         for i in chain:
             votes.update(tap.seen[i].classes)
             ident = ident or tap.seen[i].identity
         cls = votes.most_common(1)[0][0] if votes else "unknown"
+        first = tap.seen[chain[0]].first_state
+        if cls == "drone":  # a drone's control link: bearings the live association missed
+            for _ in range(2):
+                add = more_bearings(sm, by_time, cfg)
+                if not add:
+                    break
+                sm = _smooth_from([*sm.used, *add], first, cfg)
+        extra = extend_back(sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg)
+        if extra:
+            sm = _smooth_from([*extra, *sm.used], first, cfg)
         at_start = float(sm.t[0]) - t_start < START_MARGIN_S
         out.append(
             RetroTrack(

@@ -51,6 +51,7 @@ class SmootherConfig:
     p_gate_back: float = 0.999  # plots accepted when extending a track back
     max_gap_s: float = 8.0  # stop extending back after this long without a plot
     max_back_s: float = 180.0
+    max_speed_mps: float = 60.0  # a track extended back faster than this has gone astray
     ground_u_m: float = -30.0  # a track extended below this height has gone too far back
     p_link: float = 0.999
     max_link_gap_s: float = 30.0
@@ -225,7 +226,10 @@ def extend_back(
         if best is None:
             continue
         _, det, y, H, S = best
-        x, P = _update(xb, Pb, det, y, H, S)
+        xu, Pu = _update(xb, Pb, det, y, H, S)
+        if float(np.hypot(xu[3], xu[4])) > cfg.max_speed_mps:
+            break  # no small drone flies that fast: the plots taken last were another object's
+        x, P = xu, Pu
         t_cur = t
         got.append(det)
         bearing_t.setdefault(det.sensor_id, t)
@@ -235,6 +239,35 @@ def extend_back(
             last_fix = t
     got.reverse()
     return got
+
+
+def more_bearings(
+    sm: Smoothed,
+    scans: Sequence[tuple[float, Sequence[Detection]]],
+    cfg: SmootherConfig | None = None,
+) -> list[Detection]:
+    """Bearings within the track's span that the live association gave elsewhere (or to no
+    one) and that fit its smoothed path: a control link heard by a second direction finder
+    fixes the range a single one leaves open. One per report, the best within the gate; none
+    from a sensor at a time the track already has one from it."""
+    cfg = cfg or SmootherConfig()
+    have = {(d.sensor_id, round(d.t, 6)) for d in sm.used}
+    t0, t1 = float(sm.t[0]), float(sm.t[-1])
+    out: list[Detection] = []
+    for t, dets in scans:
+        if not (t0 <= t <= t1) or not dets or dets[0].kind.fixes_position:
+            continue
+        if (dets[0].sensor_id, round(t, 6)) in have:
+            continue
+        x, P = sm.state_at(t)
+        best: tuple[float, Detection] | None = None
+        for det in dets:
+            d2 = _score(x, P, det)[0]
+            if d2 <= _gate(det, cfg.p_gate_back) and (best is None or d2 < best[0]):
+                best = (d2, det)
+        if best is not None:
+            out.append(best[1])
+    return out
 
 
 def link_score(a: Smoothed, b: Smoothed, cfg: SmootherConfig | None = None) -> float | None:
