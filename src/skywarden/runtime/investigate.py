@@ -40,6 +40,7 @@ from skywarden.tracking.smoother import (
     Smoothed,
     SmootherConfig,
     extend_back,
+    heard,
     link_score,
     more_bearings,
     smooth,
@@ -265,7 +266,9 @@ def investigate_run(
                 if not add:
                     break
                 sm = _smooth_from([*sm.used, *add], first, cfg)
-        extra = extend_back(sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg)
+        extra = extend_back(
+            sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg, bearings=heard(sm, cfg)
+        )
         if extra:
             sm = _smooth_from([*extra, *sm.used], first, cfg)
         at_start = float(sm.t[0]) - t_start < START_MARGIN_S

@@ -51,7 +51,9 @@ class SmootherConfig:
     p_gate_back: float = 0.999  # plots accepted when extending a track back
     max_gap_s: float = 8.0  # stop extending back after this long without a plot
     max_back_s: float = 180.0
-    max_speed_mps: float = 60.0  # a track extended back faster than this has gone astray
+    max_speed_mps: float = 60.0
+    heard_share: float = 0.2  # bearings per second of track life for "its link was heard"
+    fix_window_s: float = 2.0  # bearings re-associated only this far from any plot  # a track extended back faster than this has gone astray
     ground_u_m: float = -30.0  # a track extended below this height has gone too far back
     p_link: float = 0.999
     max_link_gap_s: float = 30.0
@@ -191,12 +193,14 @@ def extend_back(
     scans: Sequence[tuple[float, Sequence[Detection]]],
     taken: set[int],
     cfg: SmootherConfig | None = None,
+    bearings: bool = True,
 ) -> list[Detection]:
     """Plots before ``t_first`` that continue the track backward (see the module doc).
 
     ``scans`` are (t, detections) in ascending time; ``taken`` holds ``id()`` of detections
     that belong to other tracks and are not offered. Returns the accepted plots, earliest
-    first. Bearing-only reports keep it going only while two sensors' bearings cross (a fix).
+    first. Bearing-only reports keep it going only while two sensors' bearings cross (a fix),
+    and are offered at all only with ``bearings`` (a track heard on RF).
     """
     cfg = cfg or SmootherConfig()
     cv = _model(cfg)
@@ -218,7 +222,7 @@ def extend_back(
             break
         best: tuple[float, Detection, F64, F64, F64] | None = None
         for det in dets:
-            if id(det) in taken:
+            if id(det) in taken or (not bearings and not det.kind.fixes_position):
                 continue
             d2, y, H, S = _score(xb, Pb, det)
             if d2 <= _gate(det, cfg.p_gate_back) and (best is None or d2 < best[0]):
@@ -241,6 +245,14 @@ def extend_back(
     return got
 
 
+def heard(sm: Smoothed, cfg: SmootherConfig | None = None) -> bool:
+    """The track's control link was heard: bearings at ``heard_share`` per second of its life
+    (a few stray ones are another emitter's, given to it by the live association)."""
+    cfg = cfg or SmootherConfig()
+    n = sum(1 for d in sm.used if not d.kind.fixes_position)
+    return n >= max(5.0, cfg.heard_share * (float(sm.t[-1]) - float(sm.t[0])))
+
+
 def more_bearings(
     sm: Smoothed,
     scans: Sequence[tuple[float, Sequence[Detection]]],
@@ -252,13 +264,20 @@ def more_bearings(
     from a sensor at a time the track already has one from it."""
     cfg = cfg or SmootherConfig()
     have = {(d.sensor_id, round(d.t, 6)) for d in sm.used}
+    fixes = np.array(sorted(d.t for d in sm.used if d.kind.fixes_position))
     t0, t1 = float(sm.t[0]), float(sm.t[-1])
+    if not heard(sm, cfg):
+        return []  # not heard on RF: stray bearings would only pull it off its plots
     out: list[Detection] = []
     for t, dets in scans:
         if not (t0 <= t <= t1) or not dets or dets[0].kind.fixes_position:
             continue
         if (dets[0].sensor_id, round(t, 6)) in have:
             continue
+        k = int(np.searchsorted(fixes, t))
+        near = [abs(fixes[j] - t) for j in (k - 1, k) if 0 <= j < len(fixes)]
+        if near and min(near) <= cfg.fix_window_s:
+            continue  # plots fix it here: bearings are only wanted where they are all there is
         x, P = sm.state_at(t)
         best: tuple[float, Detection] | None = None
         for det in dets:
