@@ -51,9 +51,9 @@ class SmootherConfig:
     p_gate_back: float = 0.999  # plots accepted when extending a track back
     max_gap_s: float = 8.0  # stop extending back after this long without a plot
     max_back_s: float = 180.0
-    max_speed_mps: float = 60.0
+    max_speed_mps: float = 60.0  # a track extended back faster than this has gone astray
     heard_share: float = 0.2  # bearings per second of track life for "its link was heard"
-    fix_window_s: float = 2.0  # bearings re-associated only this far from any plot  # a track extended back faster than this has gone astray
+    fix_window_s: float = 2.0  # bearings re-associated only this far from any plot
     ground_u_m: float = -30.0  # a track extended below this height has gone too far back
     p_link: float = 0.999
     max_link_gap_s: float = 30.0
