@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,7 @@ def _records() -> list[Record]:
                 (600.0 - 10 * i, 600.0 - 10 * i, 20.0 + i, -10.0, -10.0, 1.0),
                 class_probs={"drone": 0.9, "bird": 0.1},
                 identity="1581F4XFC228R00B2B4A",
+                first_t=1000.0,
             )
         )
         if i % 2 == 0:
@@ -134,7 +136,11 @@ def test_report_content_html() -> None:
     health = {h.sensor_id: h for h in d.health}
     assert health["radar-1"].status == "OK" and health["radar-1"].detections == 60
     assert health["rf-1"].status == "GAPS" and health["cam-1"].status == "SILENT"
-    assert d.launches and d.launches[0].method.startswith("climb back")
+    # the launch region is threat.launch's (the live one), from T1's early states: the site's
+    # radar states no range, so its first-seen point (600, 600); T2 is a bird: none
+    assert [lp.track_id for lp in d.launches] == ["T1"]
+    lp = d.launches[0]
+    assert lp.method == "first_seen" and abs(lp.e - 600.0) < 1 and abs(lp.n - 600.0) < 1
     page = render_html(d)
     assert page.startswith("<!DOCTYPE html>") and "Residence incident" in page
     for tid in ("T1", "T2"):
@@ -146,7 +152,8 @@ def test_report_content_html() -> None:
     assert "warning -&gt; alarm" in alerts.group(1) and "alice" in alerts.group(1)
     assert "guards informed" in alerts.group(1)
     assert 'id="timeline"' in page and 'id="map"' in page
-    assert page.count("data:image/png;base64,") == 3 + 2  # map, timeline, health, 2 tracks
+    # map, timeline, health, one kinematics page (up to four tracks each)
+    assert page.count("data:image/png;base64,") == 3 + 1
     assert "http://" not in page and "https://" not in page  # self-contained
     assert "SILENT" in page and "GAPS" in page
 
@@ -176,3 +183,29 @@ def test_report_from_journal_window_and_zone(tmp_path: Path) -> None:
     assert "T1" in html_path.read_text() and pdf_path.read_bytes()[:5] == b"%PDF-"
     with pytest.raises(ValueError, match="zone"):
         build_report(_records(), 1000.0, 1059.0, site=_site(), zone="nowhere")
+
+
+def test_one_track_per_id_across_a_restart() -> None:
+    """A restarted run (its own source, same ids, a replayed overlap) is the same track; an id
+    reused by a far-away object after a long gap is not."""
+    recs: list[Record] = []
+    for r in _records():
+        if isinstance(r, TrackRecord) and r.track_id == "T1":
+            i = int(r.t - 1000.0)
+            if i < 30:
+                recs.append(replace(r, source="tracker/1"))
+            if i >= 25:  # the second run re-built its state from the journal and went on
+                recs.append(replace(r, source="tracker/2"))
+        else:
+            recs.append(r)
+    recs.append(
+        TrackRecord(1058.0, "T2", "confirmed", (3000.0, -3000.0, 50.0, 0, 0, 0), source="x/3")
+    )
+    d = build_report(recs, 1000.0, 1059.0, site=_site())
+    ids = [p.track_id for p in d.tracks]
+    assert ids.count("T1") == 1 and ids.count("T2") == 2
+    t1 = next(p for p in d.tracks if p.track_id == "T1")
+    times = [s.t for s in t1.states]
+    assert times == sorted(set(times)) and len(times) == 60
+    assert [lp.track_id for lp in d.launches] == ["T1"]  # one launch estimate, not two
+    assert ids[0] == "T1"  # the suspect drone is listed first

@@ -81,6 +81,26 @@ def _cmd_report(a: argparse.Namespace) -> int:
     return report_command(a)
 
 
+def _cmd_investigate(a: argparse.Namespace) -> int:
+    from skywarden.runtime.investigate_cli import investigate_command
+
+    return investigate_command(a)
+
+
+def _cmd_evidence(a: argparse.Namespace) -> int:
+    from skywarden.runtime.evidence_cli import evidence_command
+
+    return evidence_command(a)
+
+
+def _cmd_link_incidents(a: argparse.Namespace) -> int:
+    from skywarden.runtime.link_incidents import link_command
+
+    rc, text = link_command(a.records)
+    print(text, file=sys.stderr if rc else sys.stdout)
+    return rc
+
+
 def _cmd_export(a: argparse.Namespace) -> int:
     from skywarden.runtime.record_cli import export_command
 
@@ -118,11 +138,11 @@ def _cmd_coverage(a: argparse.Namespace) -> int:
 
 
 def _cmd_verify(a: argparse.Namespace) -> int:
-    from skywarden.store.integrity import verify
+    from skywarden.store.verify_text import verify_command
 
-    res = verify(a.journal)
-    print(res)
-    return 0 if res.ok else 1
+    out = verify_command(a.journal, a.tsa_ca)
+    print(out.text)
+    return out.code
 
 
 def _cmd_cluster(a: argparse.Namespace) -> int:
@@ -295,8 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--altitude", type=float, default=50.0)
     cv.set_defaults(func=_cmd_coverage)
 
-    vf = sub.add_parser("verify", help="check a journal's hash chain")
-    vf.add_argument("journal", help="journal URL or SQLite path")
+    vf = sub.add_parser(
+        "verify", help="check a journal's hash chain or an evidence package (exit 0/1/2)"
+    )
+    vf.add_argument("journal", help="journal URL, SQLite path or evidence package directory")
+    vf.add_argument("--tsa-ca", help="CA certificate (PEM) the package's TSA must chain to")
     vf.set_defaults(func=_cmd_verify)
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
@@ -379,6 +402,38 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--site", help="site TOML (default: the site the journal recorded)")
     ex.add_argument("-o", "--output", required=True)
     ex.set_defaults(func=_cmd_export)
+    iv = sub.add_parser(
+        "investigate", help="retrospective tracks: smoothed, re-linked, earliest trace, launch"
+    )
+    iv.add_argument("source", help="skybench/1 scenario (.jsonl) or journal URL/SQLite path")
+    iv.add_argument("-o", "--output", required=True, help="retrospective tracks.jsonl")
+    iv.add_argument("--from", dest="t_from", type=float, help="start time (s)")
+    iv.add_argument("--to", dest="t_to", type=float, help="end time (s)")
+    iv.add_argument("--record", help="investigation record JSON (default: beside -o)")
+    iv.add_argument(
+        "--no-journal-record",
+        action="store_true",
+        help="do not append the investigation record to the journal investigated",
+    )
+    iv.set_defaults(func=_cmd_investigate)
+
+    ev = sub.add_parser(
+        "evidence", help="seal a journal window: segment, report, investigation, signed, timed"
+    )
+    ev.add_argument("journal", help="journal URL or SQLite path")
+    ev.add_argument("--from", dest="t_from", type=float, help="start (UNIX s; default first)")
+    ev.add_argument("--to", dest="t_to", type=float, help="end (UNIX s; default last)")
+    ev.add_argument("-o", "--output", required=True, help="package directory")
+    ev.add_argument("--key", help="Ed25519 private key PEM (or SKYWARDEN_EVIDENCE_KEY)")
+    ev.add_argument("--tsa", help="RFC 3161 time-stamping authority URL (or SKYWARDEN_TSA_URL)")
+    ev.add_argument("--title", default="Incident report")
+    ev.set_defaults(func=_cmd_evidence)
+
+    li = sub.add_parser(
+        "link-incidents", help="likely common origins of suspect drones across investigations"
+    )
+    li.add_argument("records", nargs="+", help="investigation.json files (skywarden investigate)")
+    li.set_defaults(func=_cmd_link_incidents)
     _add_cluster_commands(sub)
     return p
 

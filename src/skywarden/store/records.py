@@ -378,6 +378,40 @@ class TickRecord:
         return cls(float(d["t"]), str(d.get("source", "runtime")))
 
 
+@dataclass(frozen=True)
+class InvestigationRecord:
+    """A retrospective investigation (``skywarden investigate``) of the window ``[t_from, t_to]``
+    of this journal: its record (tracks, launch regions, what was missed) as JSON. ``t`` is
+    the window's end, so it sorts after what it explains."""
+
+    kind: ClassVar[str] = "investigation"
+    t: float
+    actor: str
+    t_from: float
+    t_to: float
+    body: dict[str, Any]
+
+    @property
+    def source(self) -> str:
+        return self.actor
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "t": float(self.t),
+            "actor": self.actor,
+            "t_from": float(self.t_from),
+            "t_to": float(self.t_to),
+            "body": self.body,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> InvestigationRecord:
+        return cls(
+            float(d["t"]), str(d["actor"]), float(d["t_from"]), float(d["t_to"]), dict(d["body"])
+        )
+
+
 Record: TypeAlias = (
     RawMessage
     | TrackRecord
@@ -386,6 +420,7 @@ Record: TypeAlias = (
     | ConfigChange
     | RetentionRecord
     | TickRecord
+    | InvestigationRecord
 )
 
 RECORD_TYPES: dict[str, type[Record]] = {
@@ -398,6 +433,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ConfigChange,
         RetentionRecord,
         TickRecord,
+        InvestigationRecord,
     )
 }
 KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
@@ -420,6 +456,8 @@ def record_from_dict(d: Mapping[str, Any], payload: bytes | None = None) -> Reco
         return RetentionRecord.from_dict(d)
     if kind == "tick":
         return TickRecord.from_dict(d)
+    if kind == "investigation":
+        return InvestigationRecord.from_dict(d)
     raise ValueError(f"unknown record kind {kind!r}")
 
 

@@ -8,9 +8,11 @@ report reads nothing else but the optional site description) and is drawn with m
 object API (no pyplot state, no display, no internet): PNGs base64-embedded in the HTML,
 ``PdfPages`` for the PDF.
 
-Launch-point estimate: a track's first state extrapolated back along its velocity to the
-ground when it was climbing (at most 120 s back), otherwise its first position. It is a
-hint where to look, and is labelled as such.
+Suspect drones come first (``store.report_tracks``: one track per id across restarts, the
+order, the timeline). Launch regions are those of ``threat.launch``, the live implementation,
+so the report says what the operator was shown; drones only. Times are clock times (UTC).
+When the journal holds an investigation of the window (``skywarden investigate``), its
+findings are added: earliest trace, retrospective launch region, what each sensor missed.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Polygon
+from matplotlib.patches import Ellipse as EllipsePatch
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from skywarden.core.site import Site
 from skywarden.store.export import TrackPath, track_paths
@@ -36,10 +40,19 @@ from skywarden.store.journal import Journal
 from skywarden.store.records import (
     AlertRecord,
     ConfigChange,
+    InvestigationRecord,
     OperatorAction,
     RawMessage,
     Record,
     detections_of,
+)
+from skywarden.store.report_tracks import (
+    Event,
+    group_of,
+    launch_points,
+    merge_runs,
+    ordered,
+    timeline,
 )
 
 CLASS_COLOURS = {
@@ -50,6 +63,7 @@ CLASS_COLOURS = {
     "unknown": "#7f7f7f",
 }
 MAX_KINEMATICS_TRACKS = 12
+MAX_ELLIPSE_DRAWN_M = 1000.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,9 @@ class LaunchEstimate:
     e: float
     n: float
     method: str
+    semi_major_m: float = 0.0
+    semi_minor_m: float = 0.0
+    orientation_deg: float = 0.0  # of the major axis, clockwise from north
 
 
 @dataclass(frozen=True)
@@ -93,15 +110,33 @@ class ReportData:
     config: tuple[ConfigChange, ...]
     health: tuple[SensorHealth, ...]
     launches: tuple[LaunchEstimate, ...] = field(default_factory=tuple)
+    events: tuple[Event, ...] = field(default_factory=tuple)
+    investigation: dict[str, Any] | None = None
+
+    def group(self, p: TrackPath) -> str:
+        return group_of(p, self.site)
+
+    @property
+    def suspects(self) -> list[TrackPath]:
+        return [p for p in self.tracks if self.group(p) == "suspect"]
 
 
-def _launch(p: TrackPath) -> LaunchEstimate:
-    s = p.states[0]
-    e, n, u, ve, vn, vu = (list(s.x) + [0.0] * 6)[:6]
-    if vu > 0.5 and u > 0:
-        back = min(u / vu, 120.0)
-        return LaunchEstimate(p.track_id, e - ve * back, n - vn * back, f"climb back {back:.0f} s")
-    return LaunchEstimate(p.track_id, e, n, "first position")
+def _launches(paths: Sequence[TrackPath], site: Site | None) -> list[LaunchEstimate]:
+    out = []
+    for tid, lp in launch_points(paths, site).items():
+        el = lp.ellipse
+        out.append(
+            LaunchEstimate(
+                tid,
+                lp.origin_enu[0],
+                lp.origin_enu[1],
+                lp.method,
+                el.semi_major_m,
+                el.semi_minor_m,
+                el.orientation_deg,
+            )
+        )
+    return out
 
 
 def _in_zone(p: TrackPath, site: Site, zone: str) -> bool:
@@ -121,7 +156,7 @@ def build_report(
 ) -> ReportData:
     """Collect what the report shows from records in ``[t_from, t_to]``."""
     recs = [r for r in records if t_from <= r.t <= t_to]
-    paths = track_paths(recs)
+    paths = ordered(merge_runs(track_paths(recs)), site)
     if zone is not None:
         if site is None:
             raise ValueError("a zone filter needs the site description")
@@ -162,6 +197,9 @@ def build_report(
             )
         )
     confirmed = [p for p in paths if p.confirmed]
+    actions = sorted((r for r in recs if isinstance(r, OperatorAction)), key=_t)
+    alerts_sorted = sorted(alerts, key=lambda a: a.t)
+    inv = [r for r in recs if isinstance(r, InvestigationRecord)]
     return ReportData(
         title=title,
         t_from=t_from,
@@ -169,11 +207,13 @@ def build_report(
         site=site,
         zone=zone,
         tracks=tuple(paths),
-        alerts=tuple(sorted(alerts, key=lambda a: a.t)),
-        actions=tuple(sorted((r for r in recs if isinstance(r, OperatorAction)), key=_t)),
+        alerts=tuple(alerts_sorted),
+        actions=tuple(actions),
         config=tuple(r for r in recs if isinstance(r, ConfigChange)),
         health=tuple(health),
-        launches=tuple(_launch(p) for p in confirmed),
+        launches=tuple(_launches(confirmed, site)),
+        events=tuple(timeline(paths, alerts_sorted, actions, site, t_to)),
+        investigation=inv[-1].body if inv else None,
     )
 
 
@@ -218,8 +258,40 @@ def _colour(cls: str) -> str:
     return CLASS_COLOURS.get(cls, CLASS_COLOURS["unknown"])
 
 
+A4_LANDSCAPE = (11.69, 8.27)
+
+
+def _tick_text(v: float) -> str:
+    if v < ABSOLUTE_T:
+        return f"{v:.0f}"
+    return datetime.fromtimestamp(v, tz=UTC).strftime("%H:%M:%S")
+
+
+_CLOCK = FuncFormatter(lambda v, _pos: _tick_text(v))
+
+
+def _clock_axis(ax: Axes, ticks: int = 6) -> None:
+    """Clock time (UTC, whole seconds) on the x axis instead of UNIX seconds with an offset;
+    at most ``ticks`` labels, so they never run into each other."""
+    ax.xaxis.set_major_locator(MaxNLocator(ticks, min_n_ticks=2))
+    ax.xaxis.set_major_formatter(_CLOCK)
+
+
+def _sensor_labels(site: Site) -> list[tuple[float, float, str]]:
+    """One label per sensor position: co-located sensors share it (no overlapping text)."""
+    at: dict[tuple[int, int], list[str]] = {}
+    for s in site.sensors:
+        at.setdefault((round(s.position_enu[0] / 25), round(s.position_enu[1] / 25)), []).append(
+            s.id
+        )
+    out = []
+    for (e, n), ids in at.items():
+        out.append((e * 25.0, n * 25.0, "\n".join(ids)))
+    return out
+
+
 def map_figure(d: ReportData) -> Figure:
-    fig = Figure(figsize=(8, 7))
+    fig = Figure(figsize=A4_LANDSCAPE)
     ax = fig.add_subplot()
     if d.site is not None:
         for z in d.site.zones:
@@ -232,12 +304,15 @@ def map_figure(d: ReportData) -> Figure:
             ax.annotate(z.id, (cx, cy), color=c, ha="center", fontsize=8)
         for s in d.site.sensors:
             ax.plot(s.position_enu[0], s.position_enu[1], "k^", ms=7)
+        for k, (e0, n0, text) in enumerate(_sensor_labels(d.site)):
             ax.annotate(
-                s.id,
-                (s.position_enu[0], s.position_enu[1]),
+                text,
+                (e0, n0),
                 fontsize=7,
-                xytext=(4, -10),
+                xytext=(6, -8 - 6 * (k % 3)),
                 textcoords="offset points",
+                va="top",
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.7},
             )
     seen: set[str] = set()
     for p in d.tracks:
@@ -254,12 +329,32 @@ def map_figure(d: ReportData) -> Figure:
         )
     for lp in d.launches:
         ax.plot(lp.e, lp.n, "x", color="black", ms=8)
+        if 0 < lp.semi_major_m <= MAX_ELLIPSE_DRAWN_M:  # wider says only "somewhere there"
+            ax.add_patch(
+                EllipsePatch(
+                    (lp.e, lp.n),
+                    2 * lp.semi_minor_m,
+                    2 * lp.semi_major_m,
+                    angle=-lp.orientation_deg,
+                    fill=False,
+                    ec="black",
+                    ls="--",
+                    lw=0.8,
+                )
+            )
+        ax.annotate(
+            f"launch {lp.track_id}",
+            (lp.e, lp.n),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     if d.launches:
-        ax.plot([], [], "x", color="black", label="launch estimate")
+        ax.plot([], [], "x", color="black", label="launch region (95 %)")
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_xlabel("east (m)")
     ax.set_ylabel("north (m)")
-    ax.set_title("Tracks by class, zones and sensors")
+    ax.set_title("Tracks by class (suspect drones red), zones, sensors and launch regions")
     ax.grid(alpha=0.3)
     if seen or d.launches:
         ax.legend(loc="best", fontsize=8)
@@ -269,7 +364,7 @@ def map_figure(d: ReportData) -> Figure:
 
 def timeline_figure(d: ReportData) -> Figure:
     rows = max(1, len(d.health))
-    fig = Figure(figsize=(9, 1.2 + 0.45 * rows))
+    fig = Figure(figsize=A4_LANDSCAPE)
     ax = fig.add_subplot()
     for i, h in enumerate(d.health):
         ax.plot(h.times, [i] * len(h.times), "|", ms=10, color="#1f77b4")
@@ -281,31 +376,40 @@ def timeline_figure(d: ReportData) -> Figure:
             ax.axvline(act.t, color="#2ca02c", lw=1, ls="--", alpha=0.8)
     ax.set_xlim(d.t_from, d.t_to)
     ax.set_ylim(-0.8, rows - 0.2)
-    ax.set_xlabel("time (s)  -  red: alert transitions, green dashed: acknowledgements")
-    ax.set_title("Detections timeline per sensor")
+    _clock_axis(ax)
+    ax.set_xlabel("UTC  -  red: alert transitions, green dashed: acknowledgements")
+    ax.set_title("Reports per sensor over the window")
     fig.tight_layout()
     return fig
 
 
-def kinematics_figure(p: TrackPath) -> Figure:
-    fig = Figure(figsize=(9, 2.6))
-    a1, a2 = fig.subplots(1, 2)
-    t = [s.t for s in p.states]
-    c = _colour(p.best_class)
-    a1.plot(t, [s.speed for s in p.states], color=c)
-    a1.set_ylabel("speed (m/s)")
-    a2.plot(t, [s.x[2] for s in p.states], color=c)
-    a2.set_ylabel("altitude (m, ENU up)")
-    for ax in (a1, a2):
-        ax.set_xlabel("time (s)")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Track {p.track_id} ({p.best_class}, {p.identity or 'no identity'})")
+def kinematics_figure(paths: Sequence[TrackPath]) -> Figure:
+    """Speed and altitude of up to four tracks, one row each, on one A4 landscape page."""
+    fig = Figure(figsize=A4_LANDSCAPE)
+    rows = max(1, len(paths))
+    axes = fig.subplots(rows, 2, squeeze=False)
+    for (a1, a2), p in zip(axes, paths, strict=False):
+        t = [s.t for s in p.states]
+        c = _colour(p.best_class)
+        a1.plot(t, [s.speed for s in p.states], color=c)
+        a1.set_ylabel("speed (m/s)")
+        a2.plot(t, [s.x[2] for s in p.states], color=c)
+        a2.set_ylabel("altitude (m)")
+        a1.set_title(
+            f"track {p.track_id}: {p.best_class}, {p.identity or 'no identity'}",
+            loc="left",
+            fontsize=9,
+        )
+        for ax in (a1, a2):
+            _clock_axis(ax, 4)
+            ax.grid(alpha=0.3)
+    fig.suptitle("Track kinematics (UTC)")
     fig.tight_layout()
     return fig
 
 
 def health_figure(d: ReportData) -> Figure:
-    fig = Figure(figsize=(9, 3.2))
+    fig = Figure(figsize=A4_LANDSCAPE)
     ax = fig.add_subplot()
     span = max(d.t_to - d.t_from, 1e-9)
     nbins = max(1, min(60, int(span)))
@@ -316,7 +420,8 @@ def health_figure(d: ReportData) -> Figure:
             counts[min(nbins - 1, int((t - d.t_from) / width))] += 1
         mids = [d.t_from + (i + 0.5) * width for i in range(nbins)]
         ax.step(mids, [c / width for c in counts], where="mid", label=f"{h.sensor_id} ({h.status})")
-    ax.set_xlabel("time (s)")
+    _clock_axis(ax)
+    ax.set_xlabel("UTC")
     ax.set_ylabel("messages / s")
     ax.set_title("Sensor message rate during the window")
     ax.grid(alpha=0.3)
@@ -332,9 +437,15 @@ def figures(d: ReportData) -> list[tuple[str, Figure]]:
         ("Timeline", timeline_figure(d)),
         ("Sensor health", health_figure(d)),
     ]
-    longest = sorted(d.tracks, key=lambda p: (-len(p.states), p.track_id))
-    for p in longest[:MAX_KINEMATICS_TRACKS]:
-        out.append((f"Kinematics {p.track_id}", kinematics_figure(p)))
+    # suspect drones first (d.tracks is in report order), then the longest of the others
+    first = d.suspects
+    rest = sorted(
+        (p for p in d.tracks if p not in first), key=lambda p: (-len(p.states), p.track_id)
+    )
+    chosen = (first + rest)[:MAX_KINEMATICS_TRACKS]
+    for i in range(0, len(chosen), 4):
+        group = chosen[i : i + 4]
+        out.append((f"Kinematics {', '.join(p.track_id for p in group)}", kinematics_figure(group)))
     return out
 
 
@@ -394,6 +505,16 @@ ALERT_HEAD = [
 ]
 
 
+def _evidence(p: TrackPath) -> str:
+    """Class evidence at the end: the two most probable classes."""
+    probs = sorted(p.states[-1].class_probs.items(), key=lambda kv: -kv[1])[:2]
+    return ", ".join(f"{k} {v:.0%}" for k, v in probs)
+
+
+def _sensors(p: TrackPath) -> str:
+    return " ".join(sorted({x for s in p.states for x in s.sensors}))
+
+
 def track_rows(d: ReportData) -> list[list[str]]:
     launch = {lp.track_id: lp for lp in d.launches}
     out = []
@@ -403,12 +524,15 @@ def track_rows(d: ReportData) -> list[list[str]]:
         out.append(
             [
                 p.track_id,
+                d.group(p),
                 p.best_class,
+                _evidence(p),
                 p.identity or "",
-                f"{clock_text(s0.t)}-{clock_text(s1.t)}",
+                f"{_tick_text(s0.t)}-{_tick_text(s1.t)}",
                 f"{max(s.speed for s in p.states):.1f}",
                 f"{max(s.x[2] for s in p.states):.0f}",
-                f"({lp.e:.0f}, {lp.n:.0f}) {lp.method}" if lp else "",
+                _sensors(p),
+                f"({lp.e:.0f}, {lp.n:.0f}) +-{lp.semi_major_m:.0f} m {lp.method}" if lp else "",
             ]
         )
     return out
@@ -416,13 +540,54 @@ def track_rows(d: ReportData) -> list[list[str]]:
 
 TRACK_HEAD = [
     "track",
+    "group",
     "class",
+    "class evidence",
     "identity",
-    "time span",
+    "time span (UTC)",
     "max speed (m/s)",
     "max alt (m)",
-    "launch estimate (E, N m)",
+    "sensors",
+    "launch region (E, N m)",
 ]
+EVENT_HEAD = ["time (UTC)", "track", "event", "detail"]
+INVESTIGATION_HEAD = [
+    "track",
+    "live ids",
+    "first trace",
+    "before live (s)",
+    "launch (E, N m)",
+    "sensor",
+    "what it should have seen vs what it did",
+]
+
+
+def event_rows(d: ReportData) -> list[list[str]]:
+    return [[clock_text(e.t), e.track_id, e.what, e.detail] for e in d.events]
+
+
+def investigation_rows(d: ReportData) -> list[list[str]]:
+    """The journaled investigation's suspect tracks, one row per sensor account."""
+    if not d.investigation:
+        return []
+    rows = []
+    for t in d.investigation.get("tracks", []):
+        if not t.get("suspect"):
+            continue
+        lp = t.get("launch")
+        where = f"({lp['origin_enu_m'][0]:.0f}, {lp['origin_enu_m'][1]:.0f})" if lp else ""
+        head = [
+            str(t["id"]),
+            " ".join(t.get("live_ids", [])),
+            clock_text(float(t["first_trace_t"])),
+            f"{float(t['earlier_by_s']):.1f}",
+            where,
+        ]
+        for k, m in enumerate(t.get("missed") or [{"sensor": "", "verdict": ""}]):
+            rows.append((head if k == 0 else [""] * len(head)) + [m["sensor"], m["verdict"]])
+    return rows
+
+
 HEALTH_HEAD = ["sensor", "status", "messages", "detections", "first t", "last t", "max gap (s)"]
 
 
@@ -479,8 +644,10 @@ def render_html(d: ReportData) -> str:
         f"<title>{html.escape(d.title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(d.title)}</h1>",
         f"<p>Site {html.escape(site)}{zone}; window {window_text(d.t_from, d.t_to)}; "
-        f"{len(d.tracks)} tracks, {len(d.alerts)} alert transitions, "
-        f"{len(d.actions)} operator actions.</p>",
+        f"{len(d.tracks)} tracks ({len(d.suspects)} suspect drones), "
+        f"{len(d.alerts)} alert transitions, {len(d.actions)} operator actions.</p>",
+        "<h2>Incident timeline</h2>",
+        _table("events", EVENT_HEAD, event_rows(d)),
         "<h2>Map</h2>",
         f'<img id="map" alt="map" src="data:image/png;base64,{_png(figs[0][1])}">',
         "<h2>Tracks</h2>",
@@ -499,6 +666,13 @@ def render_html(d: ReportData) -> str:
             f'<img class="kinematics" alt="{html.escape(name)}" '
             f'src="data:image/png;base64,{_png(fig)}">'
         )
+    if d.investigation:
+        parts += [
+            "<h2>Investigation</h2>",
+            "<p>Retrospective re-run of the recorded reports (skywarden investigate): "
+            "earliest trace, launch region and, per sensor, what it should have seen.</p>",
+            _table("investigation", INVESTIGATION_HEAD, investigation_rows(d)),
+        ]
     if d.config:
         rows = [
             [clock_text(c.t), c.actor, c.key, repr(c.old), repr(c.new), c.note] for c in d.config
@@ -509,6 +683,20 @@ def render_html(d: ReportData) -> str:
         ]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _col_widths(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[float]:
+    """Column widths by content (characters, at least 4): the table spans the page width."""
+    n = [max(4, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    tot = float(sum(n))
+    return [k / tot for k in n]
+
+
+def _font_size(head: Sequence[str], rows: Sequence[Sequence[str]]) -> float:
+    """8 pt, smaller when the widest rows would not fit the page width (about 110 characters:
+    cells pad their text)."""
+    n = sum(max(4, len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head))
+    return max(5.0, min(8.0, 8.0 * 110.0 / n))
 
 
 def _table_pages(
@@ -522,32 +710,69 @@ def _table_pages(
         ax.axis("off")
         suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         ax.set_title(title + suffix, loc="left")
-        cells = [[c[:40] for c in r] for r in chunk] or [["none"] + [""] * (len(head) - 1)]
-        tab = ax.table(cellText=cells, colLabels=head, loc="upper left", cellLoc="left")
+        cells = [[c[:60] for c in r] for r in chunk] or [["none"] + [""] * (len(head) - 1)]
+        tab = ax.table(
+            cellText=cells,
+            colLabels=head,
+            loc="upper left",
+            cellLoc="left",
+            colWidths=_col_widths(head, cells),
+        )
         tab.auto_set_font_size(False)
-        tab.set_fontsize(7)
+        tab.set_fontsize(_font_size(head, cells))
+        tab.scale(1.0, 1.3)
         pages.append(fig)
     return pages
 
 
-def render_pdf(d: ReportData, out: str | Path | IO[bytes]) -> int:
-    """Write the report as a multi-page PDF; returns the number of pages."""
-    cover = Figure(figsize=(11.69, 8.27))
+def _cover(d: ReportData) -> Figure:
+    """Page 1: what happened, in a few lines, and the incident timeline's first rows."""
+    cover = Figure(figsize=A4_LANDSCAPE)
     site = d.site.name if d.site else "unknown site"
+    sus = d.suspects
     lines = [
-        d.title,
-        "",
         f"Site: {site}" + (f"   zone: {d.zone}" if d.zone else ""),
         f"Window: {window_text(d.t_from, d.t_to)}",
-        f"Tracks: {len(d.tracks)}   alert transitions: {len(d.alerts)}   "
-        f"operator actions: {len(d.actions)}",
+        f"Tracks: {len(d.tracks)}, of which suspect drones: {len(sus)} "
+        f"({', '.join(p.track_id for p in sus) or 'none'})",
+        f"Alert transitions: {len(d.alerts)}   operator actions: {len(d.actions)}",
         "Sensors: " + ", ".join(f"{h.sensor_id} {h.status}" for h in d.health),
     ]
-    cover.text(0.06, 0.9, "\n".join(lines), va="top", fontsize=12, family="sans-serif")
-    pages: list[Figure] = [cover]
+    cover.text(0.05, 0.95, d.title, va="top", fontsize=18, weight="bold")
+    cover.text(0.05, 0.88, "\n".join(lines), va="top", fontsize=11, linespacing=1.5)
+    rows = event_rows(d)[:22]
+    ax = cover.add_axes((0.05, 0.04, 0.9, 0.56))
+    ax.axis("off")
+    ax.set_title("Incident timeline (UTC)", loc="left", fontsize=12)
+    if rows:
+        tab = ax.table(
+            cellText=rows,
+            colLabels=EVENT_HEAD,
+            loc="upper left",
+            cellLoc="left",
+            colWidths=[0.15, 0.1, 0.3, 0.45],
+        )
+        tab.auto_set_font_size(False)
+        tab.set_fontsize(9)
+    else:
+        ax.text(0, 0.9, "no suspect drone in the window", fontsize=10)
+    return cover
+
+
+def render_pdf(d: ReportData, out: str | Path | IO[bytes]) -> int:
+    """Write the report as a multi-page PDF; returns the number of pages."""
+    pages: list[Figure] = [_cover(d)]
     figs = figures(d)
     pages.append(figs[0][1])
-    pages += _table_pages("Tracks", TRACK_HEAD, track_rows(d))
+    if len(event_rows(d)) > 22:  # the cover holds the first 22
+        pages += _table_pages("Incident timeline (UTC)", EVENT_HEAD, event_rows(d))
+    pages += _table_pages("Tracks, suspect drones first", TRACK_HEAD, track_rows(d))
+    if d.investigation:
+        pages += _table_pages(
+            "Investigation: earliest trace and what each sensor missed",
+            INVESTIGATION_HEAD,
+            investigation_rows(d),
+        )
     pages += _table_pages("Alerts and acknowledgements", ALERT_HEAD, alert_rows(d))
     pages.append(figs[1][1])
     pages += _table_pages("Sensor health", HEALTH_HEAD, health_rows(d))

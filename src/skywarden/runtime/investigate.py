@@ -1,0 +1,448 @@
+"""``skywarden investigate``: re-run the recorded reports offline and rebuild every track's past.
+
+Source: a skybench/1 scenario file (so the result can be scored) or a journal (its raw
+inputs, in time order, from one fresh pipeline: restarts of the live process do not split
+the retrospective picture). Steps:
+
+1. the live pipeline runs over the whole window once, and every report and every
+   detection-to-track assignment is kept (``_Tap``), including a track's tentative start;
+2. every track that was ever confirmed is re-estimated from its own detections by the
+   fixed-interval smoother (``tracking.smoother.smooth``);
+3. broken tracks are re-linked: B continues A when A's smoothed end, carried forward, meets
+   B's smoothed start (greedy on the Mahalanobis distance, each end used once);
+4. each track is extended back over the stored plots with a lower gate
+   (``tracking.smoother.extend_back``) to its earliest trace, and smoothed again;
+5. launch region: the smoothed state at the earliest trace goes through the live estimator,
+   ``threat.launch`` (one implementation: the report and the live picture agree on the
+   method); drone tracks only, never birds or aircraft;
+6. the retrospective ``tracks.jsonl``: one snapshot per scan time, the smoothed states of the
+   tracks that exist then (earliest trace to last detection), with ``launch_enu_m``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from skywarden.core.observation import Detection
+from skywarden.core.site import Site
+from skywarden.core.track import ObjectClass, TrackState, TrackStatus
+from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
+from skywarden.sensors.skybench import Scan, SkybenchReader
+from skywarden.threat.launch import LaunchConfig, LaunchPoint, LaunchPointEstimator
+from skywarden.tracking.smoother import (
+    Smoothed,
+    SmootherConfig,
+    extend_back,
+    heard,
+    link_score,
+    more_bearings,
+    smooth,
+)
+from skywarden.tracking.tracker import Tracker
+
+START_MARGIN_S = 3.0  # a track first seen this close to the window's start was already flying
+LAUNCH_BACK_S = 20.0  # longest back-projection from the earliest trace to the ground
+_FAMILY = {c.value: c.family for c in ObjectClass}
+
+
+class _TapTracker(Tracker):
+    """The live tracker, keeping every assignment it makes (track id -> detections)."""
+
+    def __init__(self, *a: Any, **k: Any) -> None:
+        super().__init__(*a, **k)
+        self.assigned: dict[str, list[Detection]] = defaultdict(list)
+
+    def process(self, *a: Any, **k: Any) -> None:
+        super().process(*a, **k)
+        for tid, det, _ in self.last_assignments:
+            self.assigned[tid].append(det)
+
+
+@dataclass
+class _Seen:
+    """What the live run showed of one track id."""
+
+    first_confirmed_t: float
+    first_state: TrackState
+    classes: Counter[str] = field(default_factory=Counter)
+    identity: str | None = None
+    sensors: set[str] = field(default_factory=set)
+
+
+class _Tap:
+    """Runs the live pipeline and keeps its inputs and what it showed (step 1)."""
+
+    def __init__(self, site: Site, config: PipelineConfig | None) -> None:
+        self.pipe = Pipeline(site, config)
+        self.pipe.tracker = _TapTracker(site.sensors, self.pipe.cfg.tracker)
+        self.scans: list[tuple[float, str, list[Detection]]] = []
+        self.seen: dict[str, _Seen] = {}
+        self.alert_lines: list[dict[str, Any]] = []
+        self.frame_times: list[float] = []
+
+    @property
+    def assigned(self) -> dict[str, list[Detection]]:
+        tr = self.pipe.tracker
+        assert isinstance(tr, _TapTracker)
+        return tr.assigned
+
+    def step(self, scans: Sequence[Scan], t: float) -> Frame:
+        for s in scans:
+            self.scans.append((s.t, s.sensor_id, list(s.detections)))
+        fr = self.pipe.step(scans, t)
+        self.observe(fr)
+        return fr
+
+    def observe(self, fr: Frame) -> None:
+        self.frame_times.append(fr.t)
+        self.alert_lines.extend(fr.alert_lines)
+        for tr in fr.tracks:
+            s = self.seen.get(tr.id)
+            if s is None:
+                s = self.seen[tr.id] = _Seen(fr.t, tr)
+            s.classes[_FAMILY.get(tr.best_class, "unknown")] += 1
+            s.identity = tr.identity or s.identity
+            s.sensors.update(tr.sensors)
+
+
+@dataclass(frozen=True)
+class RetroTrack:
+    """One track as the investigation rebuilt it."""
+
+    id: str
+    merged_ids: tuple[str, ...]  # live track ids it joins (re-linked fragments)
+    cls: str  # drone / bird / aircraft / unknown (majority of the live classification)
+    identity: str | None
+    smoothed: Smoothed
+    live_first_confirmed_t: float
+    extended_by: int  # plots found by extending it back
+    launch: LaunchPoint | None
+    in_flight_at_start: bool = False  # first trace at the window's start: no launch point
+
+    @property
+    def first_t(self) -> float:
+        return float(self.smoothed.t[0])
+
+    @property
+    def last_t(self) -> float:
+        return float(self.smoothed.t[-1])
+
+    @property
+    def sensors(self) -> tuple[str, ...]:
+        return tuple(sorted({d.sensor_id for d in self.smoothed.used}))
+
+
+@dataclass(frozen=True)
+class Investigation:
+    site: Site
+    tracks: tuple[RetroTrack, ...]
+    frame_times: tuple[float, ...]
+    scans: tuple[tuple[float, str, tuple[Detection, ...]], ...]  # (t, sensor, detections)
+    live_alerts: tuple[dict[str, Any], ...]
+
+
+def _prior(first: TrackState, t0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Broad prior at the first detection: the first confirmed state carried back."""
+    x = np.asarray(first.x, dtype=float).copy()
+    x[:3] -= x[3:6] * (first.t - t0)
+    P = np.diag([300.0**2, 300.0**2, 150.0**2, 15.0**2, 15.0**2, 5.0**2])
+    return x, P
+
+
+def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConfig) -> Smoothed:
+    t0 = min(d.t for d in dets)
+    x0, P0 = _prior(first, t0)
+    sm = smooth(dets, x0, P0, cfg)
+    # once more from the smoothed start: the EKF's first linearisations (bearings, far
+    # radar plots) then happen about a point the whole track agrees on, not a first guess
+    return smooth(dets, sm.X[0], P0, cfg)
+
+
+def _compatible(a: _Seen, b: _Seen) -> bool:
+    """Two pieces may be one object: the same cooperative identity (or none), and not two
+    firmly different classes (a drone's dog-leg is often called a bird for a while, so a
+    wavering class does not keep pieces apart; one held 90 % of the time does)."""
+    if a.identity != b.identity:
+        return False
+    ca, cb = _firm_class(a), _firm_class(b)
+    return ca is None or cb is None or ca == cb
+
+
+def _firm_class(s: _Seen) -> str | None:
+    if not s.classes:
+        return None
+    cls, n = s.classes.most_common(1)[0]
+    return cls if n >= 0.9 * sum(s.classes.values()) and cls != "unknown" else None
+
+
+def _relink(
+    pieces: dict[str, tuple[Smoothed, list[Detection]]],
+    seen: dict[str, _Seen],
+    cfg: SmootherConfig,
+) -> list[list[str]]:
+    """Chains of live ids that are one object (step 3), earliest first."""
+    ids = sorted(pieces, key=lambda i: float(pieces[i][0].t[0]))
+    cands: list[tuple[float, str, str]] = []
+    for a in ids:
+        for b in ids:
+            if a == b or not _compatible(seen[a], seen[b]):
+                continue
+            d2 = link_score(pieces[a][0], pieces[b][0], cfg)
+            if d2 is not None:
+                cands.append((d2, a, b))
+    nxt: dict[str, str] = {}
+    prv: dict[str, str] = {}
+    for _, a, b in sorted(cands):
+        if a in nxt or b in prv:
+            continue
+        # no cycles: b must not already lead back to a
+        c: str | None = a
+        while c is not None and c != b:
+            c = prv.get(c)
+        if c == b:
+            continue
+        nxt[a], prv[b] = b, a
+    chains = []
+    for i in ids:
+        if i in prv:
+            continue
+        chain = [i]
+        while chain[-1] in nxt:
+            chain.append(nxt[chain[-1]])
+        chains.append(chain)
+    return chains
+
+
+def investigate_run(
+    tap: _Tap, site: Site, cfg: SmootherConfig | None = None, min_hits: int = 3
+) -> Investigation:
+    """Steps 2-5 over what ``tap`` kept."""
+    cfg = cfg or SmootherConfig()
+    scans = sorted(((t, sid, tuple(d)) for t, sid, d in tap.scans), key=lambda s: s[0])
+    by_time = [(t, d) for t, _, d in scans]
+    t_start = tap.frame_times[0] if tap.frame_times else -np.inf
+    pieces: dict[str, tuple[Smoothed, list[Detection]]] = {}
+    for tid, seen in tap.seen.items():
+        dets = tap.assigned.get(tid, [])
+        if len(dets) < min_hits:
+            continue
+        pieces[tid] = (_smooth_from(dets, seen.first_state, cfg), list(dets))
+    chains = _relink(pieces, tap.seen, cfg)
+    merged: list[tuple[list[str], Smoothed]] = []
+    for chain in chains:
+        if len(chain) == 1:
+            merged.append((chain, pieces[chain[0]][0]))
+            continue
+        dets = [d for i in chain for d in pieces[i][1]]
+        merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg)))
+    out: list[RetroTrack] = []
+    for k, (chain, sm) in enumerate(merged):
+        # plots another track rests on are not offered; bearings are: a bearing line passes
+        # by many objects (a bird on it takes a drone's control-link bearing in the live run)
+        taken = {
+            id(d)
+            for j, (_, o) in enumerate(merged)
+            if j != k
+            for d in o.used
+            if d.kind.fixes_position
+        }
+        votes: Counter[str] = Counter()
+        ident = None
+        for i in chain:
+            votes.update(tap.seen[i].classes)
+            ident = ident or tap.seen[i].identity
+        cls = votes.most_common(1)[0][0] if votes else "unknown"
+        first = tap.seen[chain[0]].first_state
+        if cls == "drone":  # a drone's control link: bearings the live association missed
+            for _ in range(2):
+                add = more_bearings(sm, by_time, cfg)
+                if not add:
+                    break
+                sm = _smooth_from([*sm.used, *add], first, cfg)
+        extra = extend_back(
+            sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg, bearings=heard(sm, cfg)
+        )
+        if extra:
+            sm = _smooth_from([*extra, *sm.used], first, cfg)
+        at_start = float(sm.t[0]) - t_start < START_MARGIN_S
+        out.append(
+            RetroTrack(
+                id=chain[0],
+                merged_ids=tuple(chain),
+                cls=cls,
+                identity=ident,
+                smoothed=sm,
+                live_first_confirmed_t=min(tap.seen[i].first_confirmed_t for i in chain),
+                extended_by=len(extra),
+                launch=(
+                    _launch(site, chain[0], sm, cls, ident)
+                    if cls == "drone" and not at_start
+                    else None
+                ),
+                in_flight_at_start=at_start,
+            )
+        )
+    out.sort(key=lambda r: r.first_t)
+    return Investigation(
+        site, tuple(out), tuple(tap.frame_times), tuple(scans), tuple(tap.alert_lines)
+    )
+
+
+def _launch(
+    site: Site, tid: str, sm: Smoothed, cls: str, identity: str | None
+) -> LaunchPoint | None:
+    """Step 5: the smoothed earliest state through ``threat.launch``."""
+    # The retrospective track already reaches back to its earliest trace (plots searched
+    # with a low gate): the object was not in coverage before, so the live estimator's
+    # "flew in from the coverage edge" does not apply. It runs without the radars' coverage,
+    # and then (threat.launch as it stands: with no radar its coverage-edge time is 0 and
+    # wins) its estimate is the earliest trace itself, method first_seen, with the smoothed
+    # covariance as its ellipse.
+    radars = tuple(s for s in site.sensors if not s.measures.fixes_position)
+    est = LaunchPointEstimator(
+        replace(site, sensors=radars), LaunchConfig(max_back_s=LAUNCH_BACK_S)
+    )
+    t0 = float(sm.t[0])
+    st = TrackState(
+        id=tid,
+        t=t0,
+        x=sm.X[0].copy(),
+        P=sm.P[0].copy(),
+        status=TrackStatus.CONFIRMED,
+        identity=identity,
+        class_probs={cls: 1.0},
+        first_t=t0,
+    )
+    est.observe_tracks([st])
+    est.observe_assignments([(tid, d, 1) for d in sm.used])
+    return est.estimate(tid)
+
+
+# ---------------------------------------------------------------------- sources
+
+
+def tap_scenario(
+    path: str | Path,
+    from_t: float | None = None,
+    to_t: float | None = None,
+    config: PipelineConfig | None = None,
+) -> _Tap:
+    from skywarden.runtime.bench_io import scans_by_time
+
+    lo = -np.inf if from_t is None else from_t
+    hi = np.inf if to_t is None else to_t
+    reader = SkybenchReader.open(path)
+    try:
+        tap = _Tap(reader.site, config)
+        for t, scans in scans_by_time(reader):
+            if lo <= t <= hi:
+                tap.step(scans, t)
+    finally:
+        reader.close()
+    return tap
+
+
+def tap_journal(
+    url: str,
+    from_t: float | None,
+    to_t: float | None,
+    site: Site | None = None,
+    config: PipelineConfig | None = None,
+) -> tuple[_Tap, Site]:
+    """The journal's raw inputs and ticks, in order, through one fresh pipeline."""
+    from skywarden.runtime.record_machine import RecordMachine
+    from skywarden.runtime.replay import journal_site
+    from skywarden.store.journal import open_journal
+
+    j = open_journal(url)
+    try:
+        site = site or journal_site(j)
+        tap = _Tap(site, config)
+        machine = RecordMachine(site, config)
+        machine.pipeline = _TapPipeline(tap)
+        for e in j.read(from_t, to_t, kinds=("raw", "tick")):
+            for fr in machine.feed(e.record):
+                tap.observe(fr)
+            machine.drain()
+    finally:
+        j.close()
+    return tap, site
+
+
+class _TapPipeline(Pipeline):
+    """A pipeline whose steps go through a :class:`_Tap` (for the record machine)."""
+
+    def __init__(self, tap: _Tap) -> None:
+        self.__dict__.update(tap.pipe.__dict__)
+        self._tap = tap
+
+    def step(self, scans: Sequence[Scan], t: float) -> Frame:
+        for s in scans:
+            self._tap.scans.append((s.t, s.sensor_id, list(s.detections)))
+        return self._tap.pipe.step(scans, t)
+
+
+# ---------------------------------------------------------------------- output
+
+
+def snapshot_lines(inv: Investigation) -> Iterator[dict[str, Any]]:
+    """One skybench/1 snapshot per frame time: the retrospective tracks alive then."""
+    for t in inv.frame_times:
+        tracks = []
+        for r in inv.tracks:
+            if not (r.first_t - 1e-6 <= t <= r.last_t + 1e-6):
+                continue
+            x, _ = r.smoothed.state_at(t)
+            row: dict[str, Any] = {
+                "id": r.id,
+                "x": round(float(x[0]), 2),
+                "y": round(float(x[1]), 2),
+                "z": round(float(x[2]), 2),
+                "vx": round(float(x[3]), 2),
+                "vy": round(float(x[4]), 2),
+                "vz": round(float(x[5]), 2),
+                "confirmed": True,
+                "class": r.cls,
+            }
+            if r.launch is not None:
+                row["launch_enu_m"] = [
+                    round(r.launch.origin_enu[0], 1),
+                    round(r.launch.origin_enu[1], 1),
+                ]
+                row["launch_ellipse_m"] = [
+                    round(r.launch.ellipse.semi_major_m, 1),
+                    round(r.launch.ellipse.semi_minor_m, 1),
+                    round(r.launch.ellipse.orientation_deg, 1),
+                ]
+            tracks.append(row)
+        yield {"t": t, "tracks": tracks}
+
+
+def write_tracks(inv: Investigation, out: TextIO) -> int:
+    n = 0
+    for line in snapshot_lines(inv):
+        out.write(json.dumps(line, separators=(",", ":")) + "\n")
+        n += 1
+    return n
+
+
+def investigate_source(
+    source: str,
+    from_t: float | None = None,
+    to_t: float | None = None,
+    site: Site | None = None,
+    cfg: SmootherConfig | None = None,
+) -> Investigation:
+    """A scenario file (``.jsonl``) or a journal URL/path -> :class:`Investigation`."""
+    if source.endswith(".jsonl"):
+        tap = tap_scenario(source, from_t, to_t)
+        return investigate_run(tap, tap.pipe.site, cfg)
+    tap, s = tap_journal(source, from_t, to_t, site)
+    return investigate_run(tap, s, cfg)

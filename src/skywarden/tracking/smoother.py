@@ -1,0 +1,313 @@
+"""Retrospective estimation of one track from all of its detections: what a live filter can't do.
+
+An investigation has the whole window at once, so each track is re-estimated offline:
+
+* :func:`smooth` — a nearly-constant-velocity EKF forward over the track's detections (any
+  measurement kind, ``tracking.measurement``), then the Rauch-Tung-Striebel fixed-interval
+  smoother backward (Rauch, Tung & Striebel 1965; Bar-Shalom 2001, §8.6): every state is
+  estimated from the detections before *and after* it. Detections that fail the gate against
+  the forward prediction are left out (a live association error is not carried into the
+  record).
+* :func:`extend_back` — the track's earliest trace: from the smoothed first state, a filter run
+  backward in time (the same CV model with ``dt < 0``) over the stored scans of every sensor
+  before the track's start, accepting the best plot inside a gate set lower than a live
+  tracker can afford (it only has to explain one track's past, not start tracks from
+  clutter), and stopping after ``max_gap_s`` without a hit.
+* :func:`link_score` — whether track B continues track A (a broken track): A's smoothed end
+  state carried to B's start, compared with B's smoothed start state (Mahalanobis, 6 dof).
+
+Pure: detections and times in, arrays out; no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.tracking import kalman
+from skywarden.tracking.gating import chi2_gate
+from skywarden.tracking.measurement import innovation, measure
+from skywarden.tracking.motion import ConstantVelocity
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SmootherConfig:
+    """Motion model, gates and limits of the retrospective estimate."""
+
+    q_h: float = 3.0  # m^2/s^3: dog-legs and climbs of a small drone within a few seconds
+    q_v: float = 0.5
+    p_gate: float = 0.9999  # outlier gate of the forward pass
+    height_hold_s: float = 5.0  # bearings only for this long: hold height and climb rate
+    height_prior_m: float = 60.0
+    height_prior_sigma_m: float = 80.0
+    climb_prior_sigma_mps: float = 1.0
+    q_manoeuvre: float = 40.0  # m^2/s^3, a step whose plot fails the gate is retried with it
+    p_gate_back: float = 0.999  # plots accepted when extending a track back
+    max_gap_s: float = 8.0  # stop extending back after this long without a plot
+    max_back_s: float = 180.0
+    max_speed_mps: float = 60.0  # a track extended back faster than this has gone astray
+    heard_share: float = 0.2  # bearings per second of track life for "its link was heard"
+    fix_window_s: float = 2.0  # bearings re-associated only this far from any plot
+    ground_u_m: float = -30.0  # a track extended below this height has gone too far back
+    p_link: float = 0.999
+    max_link_gap_s: float = 30.0
+    max_link_overlap_s: float = 60.0
+    q_link: float = 10.0  # m^2/s^3 across a gap: the break is usually a turn
+    link_floor_m: float = 25.0
+
+
+@dataclass(frozen=True)
+class Smoothed:
+    """The smoothed states of one track, one per distinct detection time (ascending)."""
+
+    t: F64  # (K,)
+    X: F64  # (K, 6)
+    P: F64  # (K, 6, 6)
+    used: tuple[Detection, ...]  # the detections the estimate rests on (gated), in time order
+
+    def state_at(self, t: float) -> tuple[F64, F64]:
+        """State at ``t`` by CV prediction from the nearest smoothed state at or before it."""
+        k = int(np.searchsorted(self.t, t + 1e-9)) - 1
+        k = max(k, 0)
+        dt = t - float(self.t[k])
+        x = self.X[k].copy()
+        x[:3] += x[3:6] * dt
+        return x, self.P[k]
+
+
+def _model(cfg: SmootherConfig) -> ConstantVelocity:
+    return ConstantVelocity(q_h=cfg.q_h, q_v=cfg.q_v, name="retro")
+
+
+def _predict(cv: ConstantVelocity, x: F64, P: F64, dt: float) -> tuple[F64, F64, F64]:
+    d = np.array([dt])
+    F = cv.F(d)[0]
+    Q = cv.Q(np.array([abs(dt)]))[0]
+    xp, Pp = kalman.predict(x[None], P[None], F[None], Q[None])
+    return xp[0], Pp[0], F
+
+
+def _score(x: F64, P: F64, det: Detection) -> tuple[float, F64, F64, F64]:
+    """(d^2, y, H, S) of one detection against one state."""
+    h, H = measure(det.kind, x[None], np.asarray(det.sensor_pos, dtype=float))
+    y = innovation(det.kind, np.asarray(det.z, dtype=float)[None], h)
+    S = kalman.innovation_cov(P[None], H, np.asarray(det.R, dtype=float)[None])
+    d2 = float(kalman.mahalanobis2(y, S)[0])
+    return d2, y, H, S
+
+
+def _update(x: F64, P: F64, det: Detection, y: F64, H: F64, S: F64) -> tuple[F64, F64]:
+    xu, Pu = kalman.update(x[None], P[None], y, H, np.asarray(det.R, dtype=float)[None], S=S)
+    return xu[0], Pu[0]
+
+
+def _hold_height(x: F64, P: F64, cfg: SmootherConfig) -> tuple[F64, F64]:
+    """A weak pseudo-measurement of height and climb rate where only bearings are heard: a
+    direction finder says nothing about either, and without it a bearing-only stretch lets
+    them wander off (the same prior the live tracker starts such tracks with)."""
+    H = np.zeros((1, 2, 6))
+    H[0, 0, 2] = H[0, 1, 5] = 1.0
+    R = np.diag([cfg.height_prior_sigma_m**2, cfg.climb_prior_sigma_mps**2])[None]
+    y = (np.array([cfg.height_prior_m, 0.0]) - x[[2, 5]])[None]
+    S = kalman.innovation_cov(P[None], H, R)
+    xu, Pu = kalman.update(x[None], P[None], y, H, R, S=S)
+    return xu[0], Pu[0]
+
+
+def _gate(det: Detection, p: float) -> float:
+    return chi2_gate(det.kind.dim, p)
+
+
+def smooth(
+    dets: Sequence[Detection], x0: F64, P0: F64, cfg: SmootherConfig | None = None
+) -> Smoothed:
+    """Forward EKF from ``(x0, P0)`` at the first detection's time, then RTS backward."""
+    cfg = cfg or SmootherConfig()
+    cv = _model(cfg)
+    man = ConstantVelocity(q_h=cfg.q_manoeuvre, q_v=cfg.q_manoeuvre / 4, name="manoeuvre")
+    order = sorted(dets, key=lambda d: d.t)
+    if not order:
+        raise ValueError("smooth needs at least one detection")
+    x, P = np.asarray(x0, dtype=float).copy(), np.asarray(P0, dtype=float).copy()
+    t_cur = order[0].t
+    ts: list[float] = [t_cur]
+    xf: list[F64] = [x]
+    Pf: list[F64] = [P]
+    xp_l: list[F64] = [x]
+    Pp_l: list[F64] = [P]
+    F_l: list[F64] = [np.eye(6)]
+    used: list[Detection] = []
+    fresh = False  # no detection applied yet at the newest time
+    last_height_t = -np.inf  # when a detection last measured the height
+    for det in order:
+        if det.t > t_cur + 1e-9:
+            xp, Pp, F = _predict(cv, xf[-1], Pf[-1], det.t - t_cur)
+            t_cur = det.t
+            ts.append(t_cur)
+            xp_l.append(xp)
+            Pp_l.append(Pp)
+            F_l.append(F)
+            xf.append(xp)
+            Pf.append(Pp)
+            fresh = True
+        d2, y, H, S = _score(xf[-1], Pf[-1], det)
+        if d2 > _gate(det, cfg.p_gate) and fresh and len(ts) > 1:
+            # a manoeuvre (the dog-leg a live IMM followed): predict this step again with
+            # the manoeuvring process noise, and let the smoother know (its Pp is this one)
+            dt = ts[-1] - ts[-2]
+            xp, Pp, _ = _predict(man, xf[-2], Pf[-2], dt)
+            d2m, ym, Hm, Sm = _score(xp, Pp, det)
+            if d2m <= _gate(det, cfg.p_gate):
+                xp_l[-1], Pp_l[-1], xf[-1], Pf[-1] = xp, Pp, xp, Pp
+                d2, y, H, S = d2m, ym, Hm, Sm
+        if d2 > _gate(det, cfg.p_gate):
+            continue
+        fresh = False
+        xf[-1], Pf[-1] = _update(xf[-1], Pf[-1], det, y, H, S)
+        used.append(det)
+        if not det.kind.fixes_position and det.t - last_height_t > cfg.height_hold_s:
+            xf[-1], Pf[-1] = _hold_height(xf[-1], Pf[-1], cfg)
+        if det.kind.fixes_position and det.kind is not MeasurementKind.XY:
+            last_height_t = det.t
+    K = len(ts)
+    Xs = np.array(xf)
+    Ps = np.array(Pf)
+    for k in range(K - 2, -1, -1):
+        C = Pf[k] @ F_l[k + 1].T @ np.linalg.pinv(Pp_l[k + 1])
+        Xs[k] = xf[k] + C @ (Xs[k + 1] - xp_l[k + 1])
+        Ps[k] = kalman.symmetrize(Pf[k] + C @ (Ps[k + 1] - Pp_l[k + 1]) @ C.T)
+    # times with no accepted detection carry only prediction: keep the smoothed values anyway
+    return Smoothed(np.array(ts), Xs, Ps, tuple(used))
+
+
+def extend_back(
+    first_x: F64,
+    first_P: F64,
+    t_first: float,
+    scans: Sequence[tuple[float, Sequence[Detection]]],
+    taken: set[int],
+    cfg: SmootherConfig | None = None,
+    bearings: bool = True,
+) -> list[Detection]:
+    """Plots before ``t_first`` that continue the track backward (see the module doc).
+
+    ``scans`` are (t, detections) in ascending time; ``taken`` holds ``id()`` of detections
+    that belong to other tracks and are not offered. Returns the accepted plots, earliest
+    first. Bearing-only reports keep it going only while two sensors' bearings cross (a fix),
+    and are offered at all only with ``bearings`` (a track heard on RF).
+    """
+    cfg = cfg or SmootherConfig()
+    cv = _model(cfg)
+    x, P, t_cur = first_x.copy(), first_P.copy(), t_first
+    last_fix = t_first
+    got: list[Detection] = []
+    bearing_t: dict[str, float] = {}  # latest (earliest in time) bearing accepted per sensor
+    times = [s[0] for s in scans]
+    i = int(np.searchsorted(np.array(times), t_first - 1e-9)) - 1
+    while i >= 0:
+        t, dets = scans[i]
+        i -= 1
+        if last_fix - t > cfg.max_gap_s or t_first - t > cfg.max_back_s:
+            break
+        if not dets:
+            continue
+        xb, Pb, _ = _predict(cv, x, P, t - t_cur)
+        if xb[2] < cfg.ground_u_m:
+            break
+        best: tuple[float, Detection, F64, F64, F64] | None = None
+        for det in dets:
+            if id(det) in taken or (not bearings and not det.kind.fixes_position):
+                continue
+            d2, y, H, S = _score(xb, Pb, det)
+            if d2 <= _gate(det, cfg.p_gate_back) and (best is None or d2 < best[0]):
+                best = (d2, det, y, H, S)
+        if best is None:
+            continue
+        _, det, y, H, S = best
+        xu, Pu = _update(xb, Pb, det, y, H, S)
+        if float(np.hypot(xu[3], xu[4])) > cfg.max_speed_mps:
+            break  # no small drone flies that fast: the plots taken last were another object's
+        x, P = xu, Pu
+        t_cur = t
+        got.append(det)
+        bearing_t.setdefault(det.sensor_id, t)
+        bearing_t[det.sensor_id] = t
+        crossed = sum(1 for tb in bearing_t.values() if abs(tb - t) <= 1.5) >= 2
+        if det.kind.fixes_position or crossed:
+            last_fix = t
+    got.reverse()
+    return got
+
+
+def heard(sm: Smoothed, cfg: SmootherConfig | None = None) -> bool:
+    """The track's control link was heard: bearings at ``heard_share`` per second of its life
+    (a few stray ones are another emitter's, given to it by the live association)."""
+    cfg = cfg or SmootherConfig()
+    n = sum(1 for d in sm.used if not d.kind.fixes_position)
+    return n >= max(5.0, cfg.heard_share * (float(sm.t[-1]) - float(sm.t[0])))
+
+
+def more_bearings(
+    sm: Smoothed,
+    scans: Sequence[tuple[float, Sequence[Detection]]],
+    cfg: SmootherConfig | None = None,
+) -> list[Detection]:
+    """Bearings within the track's span that the live association gave elsewhere (or to no
+    one) and that fit its smoothed path: a control link heard by a second direction finder
+    fixes the range a single one leaves open. One per report, the best within the gate; none
+    from a sensor at a time the track already has one from it."""
+    cfg = cfg or SmootherConfig()
+    have = {(d.sensor_id, round(d.t, 6)) for d in sm.used}
+    fixes = np.array(sorted(d.t for d in sm.used if d.kind.fixes_position))
+    t0, t1 = float(sm.t[0]), float(sm.t[-1])
+    if not heard(sm, cfg):
+        return []  # not heard on RF: stray bearings would only pull it off its plots
+    out: list[Detection] = []
+    for t, dets in scans:
+        if not (t0 <= t <= t1) or not dets or dets[0].kind.fixes_position:
+            continue
+        if (dets[0].sensor_id, round(t, 6)) in have:
+            continue
+        k = int(np.searchsorted(fixes, t))
+        near = [abs(fixes[j] - t) for j in (k - 1, k) if 0 <= j < len(fixes)]
+        if near and min(near) <= cfg.fix_window_s:
+            continue  # plots fix it here: bearings are only wanted where they are all there is
+        x, P = sm.state_at(t)
+        best: tuple[float, Detection] | None = None
+        for det in dets:
+            d2 = _score(x, P, det)[0]
+            if d2 <= _gate(det, cfg.p_gate_back) and (best is None or d2 < best[0]):
+                best = (d2, det)
+        if best is not None:
+            out.append(best[1])
+    return out
+
+
+def link_score(a: Smoothed, b: Smoothed, cfg: SmootherConfig | None = None) -> float | None:
+    """Whether B continues A: d^2 (3 dof, positions) of B's start against A at that time.
+
+    A gap is bridged by prediction with the manoeuvring ``q_link`` (a track usually breaks
+    where the object turned); an overlap (B started while A still ran, a duplicate that took
+    over) compares A's smoothed position at B's start. B must end after A. None: no link."""
+    cfg = cfg or SmootherConfig()
+    ta, tb = float(a.t[-1]), float(b.t[0])
+    gap = tb - ta
+    if gap > cfg.max_link_gap_s or gap < -cfg.max_link_overlap_s or float(b.t[-1]) <= ta:
+        return None
+    if tb < float(a.t[0]):
+        return None
+    if gap >= 0:
+        cv = ConstantVelocity(q_h=cfg.q_link, q_v=cfg.q_link / 4, name="link")
+        xa, Pa, _ = _predict(cv, a.X[-1], a.P[-1], gap)
+    else:
+        xa, Pa = a.state_at(tb)
+    d = xa[:3] - b.X[0][:3]
+    S = Pa[:3, :3] + b.P[0][:3, :3] + np.eye(3) * cfg.link_floor_m**2
+    d2 = float(d @ np.linalg.solve(S, d))
+    return d2 if d2 <= chi2_gate(3, cfg.p_link) else None
