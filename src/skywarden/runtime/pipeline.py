@@ -8,21 +8,24 @@ scan's time come from the data, never from a clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
 from skywarden.core.errors import DecodeError
+from skywarden.core.observation import StackedDetections
 from skywarden.core.site import SensorKind, Site
-from skywarden.core.track import ObjectClass, TrackState
+from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.core.types import Mat
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
 from skywarden.threat.classify import Classifier
+from skywarden.threat.impact import ImpactWarner
 from skywarden.threat.launch import LaunchPointEstimator
 from skywarden.threat.spoof import SpoofMonitor
+from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
 STATE_LAYOUT = 2
@@ -60,6 +63,7 @@ class Frame:
     tracks: tuple[TrackState, ...]
     assessments: tuple[ThreatAssessment, ...]
     events: tuple[AlertEvent, ...]
+    ballistic: Mapping[str, BallisticTrack] = field(default_factory=dict)
 
     def snapshot_line(self) -> dict[str, Any]:
         """The skybench/1 snapshot: every confirmed track an operator would see now.
@@ -72,23 +76,26 @@ class Frame:
         if not conf:
             return {"t": self.t, "tracks": []}
         states = round3(np.array([tr.x for tr in conf], dtype=float))
-        return {
-            "t": self.t,
-            "tracks": [
-                {
-                    "id": tr.id,
-                    "x": x,
-                    "y": y,
-                    "z": z,
-                    "vx": vx,
-                    "vy": vy,
-                    "vz": vz,
-                    "confirmed": True,
-                    "class": _family(tr.best_class),
-                }
-                for tr, (x, y, z, vx, vy, vz) in zip(conf, states, strict=True)
-            ],
-        }
+        lines = [
+            {
+                "id": tr.id,
+                "x": x,
+                "y": y,
+                "z": z,
+                "vx": vx,
+                "vy": vy,
+                "vz": vz,
+                "confirmed": True,
+                "class": _family(tr.best_class),
+            }
+            for tr, (x, y, z, vx, vy, vz) in zip(conf, states, strict=True)
+        ]
+        if self.ballistic:
+            for line in lines:
+                b = self.ballistic.get(line["id"])  # type: ignore[call-overload]
+                if b is not None:
+                    line.update(ballistic_fields(b))
+        return {"t": self.t, "tracks": lines}
 
     @property
     def alert_lines(self) -> list[dict[str, Any]]:
@@ -104,6 +111,17 @@ class Frame:
             for ev in self.events
             if ev.kind in ("raised", "escalated")
         ]
+
+
+def ballistic_fields(b: BallisticTrack) -> dict[str, Any]:
+    """The skybench/1 impact and launch fields of a ballistic track (FORMAT.md)."""
+    out: dict[str, Any] = {}
+    if b.impact is not None:
+        out["impact_enu_m"] = [round(b.impact.enu[0], 1), round(b.impact.enu[1], 1)]
+        out["impact_t"] = round(b.impact.t, 2)
+    if b.launch is not None:
+        out["launch_enu_m"] = [round(b.launch.enu[0], 1), round(b.launch.enu[1], 1)]
+    return out
 
 
 _DRONE_CLASSES = tuple(c.value for c in ObjectClass if c.family == "drone")
@@ -141,6 +159,22 @@ def round3(X: Mat) -> list[list[float]]:
     return out
 
 
+def ballistic_state(b: BallisticTrack) -> TrackState:
+    """A confirmed ballistic track as the TrackState every consumer reads (class from its
+    kinematics, certain)."""
+    return TrackState(
+        id=b.id,
+        t=b.t,
+        x=b.x,
+        P=b.P,
+        status=TrackStatus.CONFIRMED,
+        class_probs={b.object_class: 1.0},
+        sensors=(b.sensor_id,),
+        hits=b.hits,
+        first_t=b.first_t,
+    )
+
+
 class Pipeline:
     def __init__(self, site: Site, config: PipelineConfig | None = None) -> None:
         self.site = site
@@ -151,6 +185,8 @@ class Pipeline:
         self.alerts = AlertManager(self.cfg.alerts)
         self.spoof = SpoofMonitor(site)
         self.launch = LaunchPointEstimator(site)
+        self.ballistic = BallisticTracker(site.sensors)
+        self.impact = ImpactWarner(site)
         self.last: Frame | None = None
         self._drone_only_sensors = any(
             s.kind in (SensorKind.RF, SensorKind.ACOUSTIC) for s in site.sensors
@@ -158,6 +194,7 @@ class Pipeline:
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in sorted(scans, key=lambda s: s.t):
+            s = self._ballistic_scan(s)
             self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
@@ -175,9 +212,25 @@ class Pipeline:
             )
         self.launch.observe_tracks(tracks)
         assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
+        rounds = [b for b in self.ballistic.tracks(t) if b.confirmed]
+        if rounds:
+            tracks = tracks + tuple(ballistic_state(b) for b in rounds)
+            assessments = assessments + tuple(self.impact.assess(rounds, t))
         events = tuple(self.alerts.update(assessments, t))
-        self.last = Frame(t, tracks, assessments, events)
+        self.last = Frame(t, tracks, assessments, events, {b.id: b for b in rounds})
         return self.last
+
+    def _ballistic_scan(self, s: Scan) -> Scan:
+        """Let the ballistic tracker claim its plots first; the rest go to the drone tracker."""
+        claimed = self.ballistic.process(s.t, s.sensor_id, s.detections)
+        if not claimed.any():
+            return s
+        keep = ~claimed
+        dets = tuple(d for d, k in zip(s.detections, keep, strict=True) if k)
+        st = s.stacked
+        if st is not None:
+            st = StackedDetections(st.kind, st.Z[keep], st.R, st.sensor_pos)
+        return replace(s, detections=dets, stacked=st)
 
     def set_site(self, site: Site) -> None:
         """New zones and whitelist (same sensors) govern threat assessment from the next step."""
