@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorSpec
 from skywarden.tracking.ballistic import (
+    G0,
     NP,
     BallisticConfig,
     Fit,
@@ -62,7 +63,8 @@ _STEP = np.diag(perturbed(np.zeros(NP))[1:])
 @dataclass(frozen=True)
 class BallisticTrackerConfig:
     slow_mps: float = 100.0  # faster than any bird, drone or helicopter of interest
-    max_speed_mps: float = 1500.0
+    max_speed_mps: float = 1000.0  # artillery shells; 107 mm rockets fly at ~400 m/s
+    sigma_a: float = 30.0  # m/s^2, drag and model slack of the three-point initiation
     pair_window_s: float = 1.2
     fast_sigma: float = 3.0
     radial_sigma: float = 4.0
@@ -117,6 +119,28 @@ class _Track:
     launch_v: F64 | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class _Plot:
+    t: float
+    z: F64  # (4,) range, azimuth, elevation, range rate
+    p: F64  # (3,) ENU
+    P: F64  # (3, 3)
+
+
+@dataclass(frozen=True, eq=False)
+class _Pair:
+    """A fast pair: its second plot, the velocity of the pair at that plot, and the first."""
+
+    t: float
+    z: F64
+    p: F64
+    P: F64
+    v: F64
+    Pv: F64
+    ta: float
+    za: F64
+
+
 def _ground(gp: tuple[F64, F64] | None) -> GroundPoint | None:
     if gp is None:
         return None
@@ -137,9 +161,11 @@ class BallisticTracker:
         self.terrain = terrain
         self.radars = {s.id for s in sensors if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL}
         self._tracks: dict[str, _Track] = {}
-        self._pending: dict[str, list[tuple[float, F64, F64, F64]]] = {}  # t, z, p, P_pos
+        self._pending: dict[str, list[_Plot]] = {}
+        self._pairs: dict[str, list[_Pair]] = {}
         self._ids = itertools.count(1)
         self._gate = chi2_gate(4, self.cfg.p_gate)
+        self._gate3 = chi2_gate(3, self.cfg.p_gate)
         self.t = -math.inf
 
     # ------------------------------------------------------------------ per scan
@@ -158,14 +184,16 @@ class BallisticTracker:
         R = np.asarray(dets[rows[0]].R, dtype=float)
         s = np.asarray(dets[rows[0]].sensor_pos, dtype=float)
         taken = self._assign(t, sensor_id, Z, R)
-        for j in taken:
-            claimed[rows[j]] = True
+        for j, tid in taken.items():
+            # a tentative track's plots stay with the drone tracker too: most tentatives are
+            # pairs of noisy bird or clutter plots, and the birds' tracks need them
+            if self._tracks[tid].confirmed:
+                claimed[rows[j]] = True
         free = [j for j in range(len(rows)) if j not in taken]
-        for j in self._initiate(t, sensor_id, Z, R, s, free):
-            claimed[rows[j]] = True
+        self._initiate(t, sensor_id, Z, R, s, free)
         return claimed
 
-    def _assign(self, t: float, sensor_id: str, Z: F64, R: F64) -> set[int]:
+    def _assign(self, t: float, sensor_id: str, Z: F64, R: F64) -> dict[int, str]:
         pairs: list[tuple[float, str, int]] = []
         for tr in self._tracks.values():
             if tr.sensor_id != sensor_id:
@@ -183,12 +211,12 @@ class BallisticTracker:
             for j in np.flatnonzero(d2 < self._gate):
                 pairs.append((float(d2[j]), tr.id, int(j)))
         used_t: set[str] = set()
-        used_z: set[int] = set()
+        used_z: dict[int, str] = {}
         for _, tid, j in sorted(pairs):
             if tid in used_t or j in used_z:
                 continue
             used_t.add(tid)
-            used_z.add(j)
+            used_z[j] = tid
             tr = self._tracks[tid]
             tr.times.append(t)
             tr.Z.append(Z[j])
@@ -228,73 +256,120 @@ class BallisticTracker:
             if gap > cfg.max_gap_s or landed or failed:
                 del self._tracks[tid]
 
-    def _initiate(
-        self, t: float, sensor_id: str, Z: F64, R: F64, s: F64, free: list[int]
-    ) -> list[int]:
+    def _initiate(self, t: float, sensor_id: str, Z: F64, R: F64, s: F64, free: list[int]) -> None:
+        """Three-point initiation: plot, fast pair, then a third plot where the pair's flight
+        under gravity puts it; only then a track (and its first fit) is made."""
         cfg = self.cfg
-        pend = [p for p in self._pending.get(sensor_id, []) if 0 < t - p[0] <= cfg.pair_window_s]
-        made: list[int] = []
-        if free:
-            x, P = init_from_measurements(
-                MeasurementKind.RANGE_AZ_EL_RADIAL, Z[free], R, s, 1.0, 1.0
-            )
-            cand: list[tuple[float, int, int]] = []
-            for a, (ta, za, pa, Pa) in enumerate(pend):
-                dt = t - ta
-                dp = x[:, :3] - pa[None]  # (F, 3)
-                dist = np.linalg.norm(dp, axis=1)
-                u = dp / np.maximum(dist, 1e-6)[:, None]
-                var = np.einsum("fi,fij,fj->f", u, P[:, :3, :3] + Pa[None], u)
-                rmean = 0.5 * (za[3] + Z[free, 3])
-                fast = (np.abs(rmean) > cfg.slow_mps) | (
-                    dist - cfg.slow_mps * dt > cfg.fast_sigma * np.sqrt(var)
-                )
-                # range difference against the trapezoid of the two range rates
-                rr = (Z[free, 0] - za[0]) / dt - rmean
-                rr_sd = math.sqrt(2 * R[0, 0] / dt**2 + 0.5 * R[3, 3])
-                ok = (
-                    fast
-                    & (dist <= cfg.max_speed_mps * dt)
-                    & (np.abs(rr) <= cfg.radial_sigma * rr_sd)
-                )
-                for f in np.flatnonzero(ok):
-                    cand.append((abs(float(rr[f])) / rr_sd, a, int(f)))
-            used_a: set[int] = set()
-            used_f: set[int] = set()
-            for _, a, f in sorted(cand):
-                if a in used_a or f in used_f:
-                    continue
-                used_a.add(a)
-                used_f.add(f)
-                ta, za = pend[a][0], pend[a][1]
-                dt = t - ta
-                theta0 = np.zeros(NP)
-                theta0[:3] = x[f, :3]
-                theta0[3:6] = (x[f, :3] - pend[a][2]) / dt
-                theta0[6] = cfg.fit.k_prior
-                times = np.array([ta, t])
-                zz = np.array([za, Z[free[f]]])
-                fit0 = fit(times, zz, R, s, theta0, t, cfg.fit)
-                tr = _Track(f"B{next(self._ids)}", sensor_id, s, R, [ta, t], list(zz), fit0)
-                self._tracks[tr.id] = tr
-                made.append(free[f])
-            keep = [p for i, p in enumerate(pend) if i not in used_a]
-        else:
-            keep = pend
-            x = np.zeros((0, 6))
-            P = np.zeros((0, 6, 6))
-        newp = [
-            (t, Z[j], x[i, :3], P[i, :3, :3]) for i, j in enumerate(free) if free[i] not in made
+        win = cfg.pair_window_s
+        pend = [p for p in self._pending.get(sensor_id, []) if 0 < t - p.t <= win]
+        pairs = [p for p in self._pairs.get(sensor_id, []) if 0 < t - p.t <= win]
+        if not free:
+            self._pending[sensor_id], self._pairs[sensor_id] = pend, pairs
+            return
+        x, P = init_from_measurements(MeasurementKind.RANGE_AZ_EL_RADIAL, Z[free], R, s, 1.0, 1.0)
+        plots = [_Plot(t, Z[j], x[i, :3], P[i, :3, :3]) for i, j in enumerate(free)]
+        used = self._third_plots(sensor_id, s, R, pairs, plots)
+        rest = [p for i, p in enumerate(plots) if i not in used]
+        pairs = [p for i, p in enumerate(pairs) if i not in used.values()]
+        self._pairs[sensor_id] = pairs + self._fast_pairs(pend, rest, R)
+        self._pending[sensor_id] = pend + rest
+
+    def _third_plots(
+        self, sensor_id: str, s: F64, R: F64, pairs: list[_Pair], plots: list[_Plot]
+    ) -> dict[int, int]:
+        """Plots that continue a fast pair: predicted ``p_c = p_b + v dt + a dt^2 / 2`` with
+        ``a = -g e_u`` (drag left to the slack ``sigma_a``), covariance
+        ``P_b + dt^2 Pv + P_c + (sigma_a dt^2 / 2)^2 I``, chi-square gate on 3 dof; each makes a
+        track, fitted on its three plots. Returns plot index -> pair index."""
+        cfg = self.cfg
+        if not pairs or not plots:
+            return {}
+        pc = np.array([p.p for p in plots])  # (F, 3)
+        Pc = np.array([p.P for p in plots])  # (F, 3, 3)
+        dt = plots[0].t - np.array([pr.t for pr in pairs])  # (K,)
+        pred = np.array([pr.p for pr in pairs]) + np.array([pr.v for pr in pairs]) * dt[:, None]
+        pred[:, 2] -= 0.5 * G0 * dt * dt  # p_b + v dt + a dt^2 / 2
+        slack = (0.5 * cfg.sigma_a * dt * dt) ** 2
+        Ck = np.array([pr.P for pr in pairs]) + dt[:, None, None] ** 2 * np.array(
+            [pr.Pv for pr in pairs]
+        )
+        Ck += slack[:, None, None] * np.eye(3)[None]
+        nu = pc[None] - pred[:, None]  # (K, F, 3)
+        # coarse gate first: nu' C^-1 nu <= G needs |nu|^2 <= G lambda_max(C) <= G trace(C)
+        tr_c = np.trace(Ck, axis1=1, axis2=2)[:, None] + np.trace(Pc, axis1=1, axis2=2)[None]
+        ik, jf = np.nonzero(np.einsum("kfi,kfi->kf", nu, nu) <= self._gate3 * tr_c)
+        if ik.size == 0:
+            return {}
+        C = Ck[ik] + Pc[jf]  # (n, 3, 3)
+        d2 = np.einsum("ni,nij,nj->n", nu[ik, jf], np.linalg.inv(C), nu[ik, jf])
+        sel = d2 < self._gate3
+        cand = [
+            (float(d), int(f), int(k)) for d, k, f in zip(d2[sel], ik[sel], jf[sel], strict=True)
         ]
-        self._pending[sensor_id] = keep + newp
-        return made
+        used: dict[int, int] = {}
+        for _, f, k in sorted(cand):
+            if f in used or k in used.values():
+                continue
+            used[f] = k
+            pr, pl = pairs[k], plots[f]
+            times = np.array([pr.ta, pr.t, pl.t])
+            zz = np.array([pr.za, pr.z, pl.z])
+            theta0 = np.zeros(NP)
+            theta0[:3] = pl.p
+            theta0[3:6] = pr.v
+            theta0[5] -= G0 * (pl.t - pr.t)
+            theta0[6] = cfg.fit.k_prior
+            fit0 = fit(times, zz, R, s, theta0, pl.t, cfg.fit)
+            tr = _Track(f"B{next(self._ids)}", sensor_id, s, R, list(times), list(zz), fit0)
+            self._tracks[tr.id] = tr
+        return used
+
+    def _fast_pairs(self, pend: list[_Plot], plots: list[_Plot], R: F64) -> list[_Pair]:
+        """Pairs (earlier plot, this plot) that moved faster than anything slow: the range
+        rate is above ``slow_mps``, or the displacement exceeds ``slow_mps * dt`` by
+        ``fast_sigma`` standard deviations along it; no faster than ``max_speed_mps``; and the
+        range difference agrees with the mean of the two range rates (trapezoid rule)."""
+        cfg = self.cfg
+        out: list[_Pair] = []
+        if not pend or not plots:
+            return out
+        pb = np.array([p.p for p in plots])  # (F, 3)
+        Pb = np.array([p.P for p in plots])
+        zb = np.array([p.z for p in plots])
+        pa = np.array([p.p for p in pend])  # (A, 3)
+        Pa = np.array([p.P for p in pend])
+        za = np.array([p.z for p in pend])
+        dt = (plots[0].t - np.array([p.t for p in pend]))[:, None]  # (A, 1)
+        dp = pb[None] - pa[:, None]  # (A, F, 3)
+        dist = np.linalg.norm(dp, axis=2)
+        rmean = 0.5 * (za[:, 3:4] + zb[None, :, 3])
+        rr = (zb[None, :, 0] - za[:, 0:1]) / dt - rmean
+        rr_sd = np.sqrt(2 * R[0, 0] / dt**2 + 0.5 * R[3, 3])
+        ok = (dist <= cfg.max_speed_mps * dt) & (np.abs(rr) <= cfg.radial_sigma * rr_sd)
+        if not ok.any():
+            return out
+        ia, ib = np.nonzero(ok)
+        u = dp[ia, ib] / np.maximum(dist[ia, ib], 1e-6)[:, None]
+        var = np.einsum("ni,nij,nj->n", u, Pb[ib] + Pa[ia], u)
+        fast = (np.abs(rmean[ia, ib]) > cfg.slow_mps) | (
+            dist[ia, ib] - cfg.slow_mps * dt[ia, 0] > cfg.fast_sigma * np.sqrt(var)
+        )
+        for a, f in zip(ia[fast], ib[fast], strict=True):
+            b, d = plots[f], float(dt[a, 0])
+            v = dp[a, f] / d
+            v[2] -= 0.5 * G0 * d  # the mean velocity is that of mid-interval
+            Pv = (b.P + pend[a].P) / d**2
+            out.append(_Pair(b.t, b.z, b.p, b.P, v, Pv, pend[a].t, pend[a].z))
+        return out
 
     # ------------------------------------------------------------------ output
 
-    def tracks(self, t: float) -> list[BallisticTrack]:
-        """Every live ballistic track at ``t`` (confirmed or not)."""
+    def tracks(self, t: float, confirmed_only: bool = True) -> list[BallisticTrack]:
+        """The live ballistic tracks at ``t`` (by default only the confirmed ones)."""
         out = []
         for tr in self._tracks.values():
+            if confirmed_only and not tr.confirmed:
+                continue
             B = at_times(perturbed(tr.fit.theta), tr.fit.t_ref, np.array([t]), self.cfg.fit.h_max_s)
             Phi = ((B[1:, 0, :6] - B[0, 0, :6][None]) / _STEP[:, None]).T  # d x(t)/d theta
             P = Phi @ tr.fit.cov @ Phi.T  # P = Phi Sigma Phi'
