@@ -62,6 +62,9 @@ _STEP = np.diag(perturbed(np.zeros(NP))[1:])
 
 @dataclass(frozen=True)
 class BallisticTrackerConfig:
+    # radars that revisit at least twice a second (weapon-locating radars scan at 2-10 Hz):
+    # slower ones see a round move 400 m between looks and get no ballistic initiation
+    max_update_s: float = 0.5
     slow_mps: float = 100.0  # faster than any bird, drone or helicopter of interest
     max_speed_mps: float = 1000.0  # artillery shells; 107 mm rockets fly at ~400 m/s
     sigma_a: float = 30.0  # m/s^2, drag and model slack of the three-point initiation
@@ -159,7 +162,12 @@ class BallisticTracker:
     ) -> None:
         self.cfg = config or BallisticTrackerConfig()
         self.terrain = terrain
-        self.radars = {s.id for s in sensors if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL}
+        self.radars = {
+            s.id
+            for s in sensors
+            if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL
+            and s.update_s <= self.cfg.max_update_s + 1e-9
+        }
         self._tracks: dict[str, _Track] = {}
         self._pending: dict[str, list[_Plot]] = {}
         self._pairs: dict[str, list[_Pair]] = {}
@@ -230,7 +238,12 @@ class BallisticTracker:
             tr.times = tr.times[:h:2] + tr.times[h:]
             tr.Z = tr.Z[:h:2] + tr.Z[h:]
         theta0 = at_times(tr.fit.theta[None], tr.fit.t_ref, np.array([t]), cfg.fit.h_max_s)[0, 0]
-        tr.fit = fit(np.array(tr.times), np.array(tr.Z), tr.R, tr.sensor_pos, theta0, t, cfg.fit)
+        new = fit(np.array(tr.times), np.array(tr.Z), tr.R, tr.sensor_pos, theta0, t, cfg.fit)
+        if not (np.isfinite(new.theta).all() and np.isfinite(new.cov).all()):
+            tr.confirmed = False
+            tr.times, tr.Z = tr.times[:1], tr.Z[:1]  # dropped by _drop_stale on the next scan
+            return
+        tr.fit = new
         explained = tr.fit.chi2 / tr.fit.dof <= cfg.max_chi2_dof
         # fast enough to be a round is asked at confirmation only: a mortar bomb slows to
         # ~80 m/s at its apex and is still one
@@ -252,7 +265,8 @@ class BallisticTracker:
             tr = self._tracks[tid]
             gap = t - tr.times[-1]
             landed = tr.impact is not None and t > tr.impact.t + 1.0
-            failed = len(tr.times) >= 2 * cfg.confirm_hits and not tr.confirmed
+            n = len(tr.times)
+            failed = not tr.confirmed and (n >= 2 * cfg.confirm_hits or n < 2)
             if gap > cfg.max_gap_s or landed or failed:
                 del self._tracks[tid]
 
@@ -320,6 +334,8 @@ class BallisticTracker:
             theta0[5] -= G0 * (pl.t - pr.t)
             theta0[6] = cfg.fit.k_prior
             fit0 = fit(times, zz, R, s, theta0, pl.t, cfg.fit)
+            if not (np.isfinite(fit0.theta).all() and np.isfinite(fit0.cov).all()):
+                continue
             tr = _Track(f"B{next(self._ids)}", sensor_id, s, R, list(times), list(zz), fit0)
             self._tracks[tr.id] = tr
         return used
