@@ -23,7 +23,7 @@ from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
 from skywarden.threat.classify import Classifier
 from skywarden.threat.impact import ImpactWarner
-from skywarden.threat.launch import LaunchPointEstimator
+from skywarden.threat.launch import LaunchPoint, LaunchPointEstimator
 from skywarden.threat.spoof import SpoofMonitor
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
@@ -64,6 +64,7 @@ class Frame:
     assessments: tuple[ThreatAssessment, ...]
     events: tuple[AlertEvent, ...]
     ballistic: Mapping[str, BallisticTrack] = field(default_factory=dict)
+    launches: Mapping[str, LaunchPoint] = field(default_factory=dict)  # drone tracks only
 
     def snapshot_line(self) -> dict[str, Any]:
         """The skybench/1 snapshot: every confirmed track an operator would see now.
@@ -90,11 +91,15 @@ class Frame:
             }
             for tr, (x, y, z, vx, vy, vz) in zip(conf, states, strict=True)
         ]
-        if self.ballistic:
+        if self.ballistic or self.launches:
             for line in lines:
-                b = self.ballistic.get(line["id"])  # type: ignore[call-overload]
+                tid: str = line["id"]  # type: ignore[assignment]
+                b = self.ballistic.get(tid)
                 if b is not None:
                     line.update(ballistic_fields(b))
+                lp = self.launches.get(tid)
+                if lp is not None:
+                    line.update(launch_fields(lp))
         return {"t": self.t, "tracks": lines}
 
     @property
@@ -122,6 +127,16 @@ def ballistic_fields(b: BallisticTrack) -> dict[str, Any]:
     if b.launch is not None:
         out["launch_enu_m"] = [round(b.launch.enu[0], 1), round(b.launch.enu[1], 1)]
     return out
+
+
+def launch_fields(lp: LaunchPoint) -> dict[str, Any]:
+    """The skybench/1 launch estimate of a drone track, with its 95 % ellipse."""
+    e = lp.ellipse
+    return {
+        "launch_enu_m": [round(lp.origin_enu[0], 1), round(lp.origin_enu[1], 1)],
+        "launch_ellipse_m": [round(e.semi_major_m, 1), round(e.semi_minor_m, 1)],
+        "launch_ellipse_deg": round(e.orientation_deg, 1),
+    }
 
 
 _DRONE_CLASSES = tuple(c.value for c in ObjectClass if c.family == "drone")
@@ -217,7 +232,14 @@ class Pipeline:
             tracks = tracks + tuple(ballistic_state(b) for b in rounds)
             assessments = assessments + tuple(self.impact.assess(rounds, t))
         events = tuple(self.alerts.update(assessments, t))
-        self.last = Frame(t, tracks, assessments, events, {b.id: b for b in rounds})
+        launches = {}
+        for tr in tracks:
+            if _family(tr.best_class) == "drone":
+                lp = self.launch.estimate(tr.id)
+                # a take-off seen inside coverage; an entry at the coverage edge is no launch
+                if lp is not None and lp.method in ("ground", "appeared"):
+                    launches[tr.id] = lp
+        self.last = Frame(t, tracks, assessments, events, {b.id: b for b in rounds}, launches)
         return self.last
 
     def _ballistic_scan(self, s: Scan) -> Scan:
