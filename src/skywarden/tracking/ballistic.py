@@ -233,8 +233,8 @@ def to_ground(
             out[cross, :3] = X[cross, :3] + f[:, None] * (Y[cross, :3] - X[cross, :3])
             out[cross, 3] = t_ref + tau + f * h
         # a flight already below ground at the start (a fit through the last plots of an
-        # impact) is taken as at the ground now
-        below0 = np.isnan(out[:, 0]) & (above <= 0.0) & (tau == 0.0)
+        # impact) is taken as at the ground now; going back in time it first climbs out
+        below0 = np.isnan(out[:, 0]) & (above <= 0.0) & (tau == 0.0) & (direction > 0)
         if below0.any():
             out[below0, :3] = X[below0, :3]
             out[below0, 3] = t_ref

@@ -65,7 +65,8 @@ class BallisticTrackerConfig:
     # radars that revisit at least twice a second (weapon-locating radars scan at 2-10 Hz):
     # slower ones see a round move 400 m between looks and get no ballistic initiation
     max_update_s: float = 0.5
-    slow_mps: float = 100.0  # faster than any bird, drone or helicopter of interest
+    slow_mps: float = 100.0  # a confirmed round flew faster than any bird, drone or helicopter
+    pair_slow_mps: float = 60.0  # a pair: lower, for a near-vertical mortar seen across its climb
     max_speed_mps: float = 1000.0  # artillery shells; 107 mm rockets fly at ~400 m/s
     sigma_a: float = 30.0  # m/s^2, drag and model slack of the three-point initiation
     pair_window_s: float = 1.2
@@ -342,7 +343,7 @@ class BallisticTracker:
 
     def _fast_pairs(self, pend: list[_Plot], plots: list[_Plot], R: F64) -> list[_Pair]:
         """Pairs (earlier plot, this plot) that moved faster than anything slow: the range
-        rate is above ``slow_mps``, or the displacement exceeds ``slow_mps * dt`` by
+        rate is above ``pair_slow_mps``, or the displacement exceeds ``pair_slow_mps * dt`` by
         ``fast_sigma`` standard deviations along it; no faster than ``max_speed_mps``; and the
         range difference agrees with the mean of the two range rates (trapezoid rule)."""
         cfg = self.cfg
@@ -367,8 +368,8 @@ class BallisticTracker:
         ia, ib = np.nonzero(ok)
         u = dp[ia, ib] / np.maximum(dist[ia, ib], 1e-6)[:, None]
         var = np.einsum("ni,nij,nj->n", u, Pb[ib] + Pa[ia], u)
-        fast = (np.abs(rmean[ia, ib]) > cfg.slow_mps) | (
-            dist[ia, ib] - cfg.slow_mps * dt[ia, 0] > cfg.fast_sigma * np.sqrt(var)
+        fast = (np.abs(rmean[ia, ib]) > cfg.pair_slow_mps) | (
+            dist[ia, ib] - cfg.pair_slow_mps * dt[ia, 0] > cfg.fast_sigma * np.sqrt(var)
         )
         for a, f in zip(ia[fast], ib[fast], strict=True):
             b, d = plots[f], float(dt[a, 0])
