@@ -92,15 +92,22 @@ class Frame:
             for tr, (x, y, z, vx, vy, vz) in zip(conf, states, strict=True)
         ]
         if self.ballistic or self.launches:
+            ground = self.ground_fields()
             for line in lines:
-                tid: str = line["id"]  # type: ignore[assignment]
-                b = self.ballistic.get(tid)
-                if b is not None:
-                    line.update(ballistic_fields(b))
-                lp = self.launches.get(tid)
-                if lp is not None:
-                    line.update(launch_fields(lp))
+                g = ground.get(line["id"])  # type: ignore[call-overload]
+                if g is not None:
+                    line.update(g)
         return {"t": self.t, "tracks": lines}
+
+    def ground_fields(self) -> dict[str, dict[str, Any]]:
+        """Per track: its predicted impact (ballistic rounds) and launch point (rounds, and
+        drones that took off inside coverage), as tracks.jsonl and ``/api/tracks`` carry them."""
+        out: dict[str, dict[str, Any]] = {}
+        for tid, b in self.ballistic.items():
+            out[tid] = ballistic_fields(b)
+        for tid, lp in self.launches.items():
+            out.setdefault(tid, {}).update(launch_fields(lp))
+        return out
 
     @property
     def alert_lines(self) -> list[dict[str, Any]]:
@@ -118,14 +125,30 @@ class Frame:
         ]
 
 
+def ellipse95(C: Mat) -> list[float]:
+    """[semi-major, semi-minor, orientation deg clockwise from north] of the 95 % ellipse of
+    the 2x2 covariance C: semi-axes ``sqrt(chi2_2(0.95) lambda)``, chi2_2(0.95) = 5.991."""
+    lam, vec = np.linalg.eigh(0.5 * (C + C.T))
+    k2 = 5.991464547107979
+    deg = float(np.degrees(np.arctan2(vec[0, 1], vec[1, 1]))) % 180.0
+    return [
+        round(float(np.sqrt(k2 * max(lam[1], 0.0))), 1),
+        round(float(np.sqrt(k2 * max(lam[0], 0.0))), 1),
+        round(deg, 1),
+    ]
+
+
 def ballistic_fields(b: BallisticTrack) -> dict[str, Any]:
-    """The skybench/1 impact and launch fields of a ballistic track (FORMAT.md)."""
+    """The skybench/1 impact and launch fields of a ballistic track (FORMAT.md), with their
+    95 % ellipses."""
     out: dict[str, Any] = {}
     if b.impact is not None:
         out["impact_enu_m"] = [round(b.impact.enu[0], 1), round(b.impact.enu[1], 1)]
         out["impact_t"] = round(b.impact.t, 2)
+        out["impact_ellipse_m"] = ellipse95(b.impact.cov_ent[:2, :2])
     if b.launch is not None:
         out["launch_enu_m"] = [round(b.launch.enu[0], 1), round(b.launch.enu[1], 1)]
+        out["launch_ellipse_m"] = ellipse95(b.launch.cov_ent[:2, :2])
     return out
 
 
@@ -134,8 +157,11 @@ def launch_fields(lp: LaunchPoint) -> dict[str, Any]:
     e = lp.ellipse
     return {
         "launch_enu_m": [round(lp.origin_enu[0], 1), round(lp.origin_enu[1], 1)],
-        "launch_ellipse_m": [round(e.semi_major_m, 1), round(e.semi_minor_m, 1)],
-        "launch_ellipse_deg": round(e.orientation_deg, 1),
+        "launch_ellipse_m": [
+            round(e.semi_major_m, 1),
+            round(e.semi_minor_m, 1),
+            round(e.orientation_deg, 1),
+        ],
     }
 
 
