@@ -387,6 +387,8 @@ class BallisticTracker:
         for tr in self._tracks.values():
             if confirmed_only and not tr.confirmed:
                 continue
+            if tr.impact is not None and t > tr.impact.t:
+                continue  # on the ground: shown no more (kept a moment for its last plots)
             B = at_times(perturbed(tr.fit.theta), tr.fit.t_ref, np.array([t]), self.cfg.fit.h_max_s)
             Phi = ((B[1:, 0, :6] - B[0, 0, :6][None]) / _STEP[:, None]).T  # d x(t)/d theta
             P = Phi @ tr.fit.cov @ Phi.T  # P = Phi Sigma Phi'
