@@ -168,7 +168,7 @@ def generate(header: dict[str, Any], seed: int, out_dir: Path) -> str:
             tau = t - rd["t0"]
             if tau < 0 or tau > fl[-1][0]:
                 continue
-            j = min(int(round(tau / DT_SIM)), len(fl) - 1)
+            j = min(round(tau / DT_SIM), len(fl) - 1)
             ip = fl[-1][1]
             row = {
                 "id": rd["id"],
@@ -192,7 +192,7 @@ def generate(header: dict[str, Any], seed: int, out_dir: Path) -> str:
                     "friendly": False,
                     **{
                         k: round(float(v), 4)
-                        for k, v in zip("x y z vx vy vz".split(), x, strict=True)
+                        for k, v in zip(["x", "y", "z", "vx", "vy", "vz"], x, strict=True)
                     },
                     **{
                         k: v

@@ -217,8 +217,9 @@ class BallisticTracker:
             nu = Z - zh[None]  # innovations nu = z - h
             nu[:, 1] = wrap(nu[:, 1])
             d2 = np.einsum("ni,ij,nj->n", nu, np.linalg.inv(S), nu)  # d^2 = nu' S^-1 nu
-            for j in np.flatnonzero(d2 < self._gate):
-                pairs.append((float(d2[j]), tr.id, int(j)))
+            pairs.extend(
+                (float(d2[jj]), tr.id, int(jj)) for jj in np.flatnonzero(d2 < self._gate).tolist()
+            )
         used_t: set[str] = set()
         used_z: dict[int, str] = {}
         for _, tid, j in sorted(pairs):
