@@ -28,14 +28,15 @@ from skywarden.threat.spoof import SpoofMonitor
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 2
+STATE_LAYOUT = 3
 """Version of the pickled pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
 code does; one of another layout is refused whole, and the caller rebuilds the state from the
 journal or the stream instead of failing later on a missing field. Bump it with any such
 change. 2: the bank's and pending plots' scalars packed in columns, packed classifier windows
-(2026-11-29)."""
+(2026-11-29). 3: the ballistic tracker and impact warner stages, the launch estimator's track
+continuation (2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
