@@ -40,10 +40,11 @@ import numpy as np
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorKind, Site
-from skywarden.core.track import TrackState
+from skywarden.core.track import ObjectClass, TrackState
 from skywarden.tracking.gating import chi2_gate
 
 Vec3 = tuple[float, float, float]
+_DRONES = frozenset(c.value for c in ObjectClass if c.family == "drone")
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ class LaunchConfig:
     confidence: float = 0.95
     # a new track that starts where a lost track would be now continues it (a tracker that
     # lost a drone for a few scans starts a new track mid-flight): it inherits the launch
-    stitch_s: float = 30.0
-    stitch_m: float = 300.0
+    stitch_s: float = 15.0
+    stitch_m: float = 200.0
     keep_tracks: int = 2000  # finished tracks remembered for reports
 
 
@@ -154,8 +155,8 @@ class LaunchPointEstimator:
         p = np.asarray(tr.x[:3], dtype=float)
         for tid, old in reversed(self._latest.items()):
             dt = tr.t - old.t
-            if tid == tr.id or dt < 0:
-                continue
+            if tid == tr.id or dt < 0 or old.best_class not in _DRONES:
+                continue  # a bird's or an aircraft's track never hands a launch on
             if dt > cfg.stitch_s:
                 break  # most recently seen last: the rest were lost earlier still
             q = np.asarray(old.x[:3], dtype=float) + np.asarray(old.x[3:6], dtype=float) * dt
@@ -185,10 +186,8 @@ class LaunchPointEstimator:
         if te < tau:
             tau, method = te, "coverage_edge"
             inside = te * float(np.linalg.norm(v))  # path length back to the edge
-            if (
-                inside > cfg.appeared_inside_m
-                and float(p0[2]) - cfg.ground_u_m < cfg.appeared_below_m
-            ):
+            low = float(p0[2]) - cfg.ground_u_m < cfg.appeared_below_m
+            if inside > cfg.appeared_inside_m and low:
                 return 0.0, "appeared"
         if tau <= 1e-6:
             return 0.0, "first_seen"
