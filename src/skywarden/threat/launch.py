@@ -185,6 +185,7 @@ class LaunchPointEstimator:
         te = max((_exit_time(p0, -v, c, r) for c, r in self.radars), default=0.0)
         if te < tau:
             tau, method = te, "coverage_edge"
+        if method == "coverage_edge":  # (or no edge within max_back_s: a slow track)
             inside = te * float(np.linalg.norm(v))  # path length back to the edge
             low = float(p0[2]) - cfg.ground_u_m < cfg.appeared_below_m
             if inside > cfg.appeared_inside_m and low:
