@@ -111,3 +111,30 @@ def test_pipeline_with_ballistic_tracks_pickles_mid_flight() -> None:
     assert set(copy.ballistic.tracks(frame.t)[0].x.round(6)) == set(
         pipe.ballistic.tracks(frame.t)[0].x.round(6)
     )
+
+
+def test_journal_track_records_carry_impact_and_launch() -> None:
+    from skywarden.core.inbound import Inbound
+    from skywarden.runtime.record_machine import RecordMachine
+    from skywarden.store.records import TickRecord, TrackRecord
+
+    scen, _ = _files("ballistic_night")
+    reader = SkybenchReader.open(scen)
+    m = RecordMachine(reader.site)
+    records = []
+    try:
+        for t, scans in scans_by_time(reader):
+            for s in scans:
+                m.feed(Inbound(s.sensor_id, "json", t, b"", s.detections))
+            m.feed(TickRecord(t + 0.4))
+            if t >= 45.0:
+                break
+    finally:
+        reader.close()
+    records = [r for r in m.drain() if isinstance(r, TrackRecord)]
+    rounds = [r for r in records if r.best_class in ("rocket", "mortar")]
+    assert rounds and all("impact_enu_m" in r.ground and "launch_enu_m" in r.ground for r in rounds)
+    others = [r for r in records if r.best_class not in ("rocket", "mortar")]
+    assert others and all("ground" not in r.to_dict() for r in others)
+    for r in rounds[:3]:
+        assert TrackRecord.from_dict(r.to_dict()) == r

@@ -193,7 +193,7 @@ def fit(
             break
         theta = theta + d
         theta[6] = min(max(theta[6], cfg.k_min), cfg.k_max)
-        if np.all(np.abs(d) < _STEP * 0.1):
+        if np.all(np.abs(d) < _STEP):  # below the difference steps: converged
             break
     try:
         cov = np.linalg.inv(info)  # Sigma = (J' W J + L0)^-1
