@@ -52,6 +52,10 @@ class ObjectClass(StrEnum):
     BIRD = "bird"
     AIRCRAFT = "aircraft"
     UNKNOWN = "unknown"
+    # ballistic rounds, classed from kinematics by ``tracking.ballistic_tracker``
+    ROCKET = "rocket"
+    MORTAR = "mortar"
+    SHELL = "shell"
 
     @property
     def family(self) -> str:

@@ -8,25 +8,28 @@ scan's time come from the data, never from a clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
 from skywarden.core.errors import DecodeError
+from skywarden.core.observation import StackedDetections
 from skywarden.core.site import SensorKind, Site
-from skywarden.core.track import ObjectClass, TrackState
+from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.core.types import Mat
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatAssessment, ThreatAssessor, ThreatConfig
 from skywarden.threat.classify import Classifier
-from skywarden.threat.launch import LaunchPointEstimator
+from skywarden.threat.impact import ImpactWarner
+from skywarden.threat.launch import LaunchPoint, LaunchPointEstimator
 from skywarden.threat.spoof import SpoofMonitor
 from skywarden.threat.spoof_alert import spoof_assessments
+from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 3
+STATE_LAYOUT = 4
 """Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -34,7 +37,8 @@ code does; one of another layout is refused whole, and the caller rebuilds the s
 journal or the stream instead of failing later on a missing field. Bump it with any such
 change. 2: the bank's and pending plots' scalars packed in columns, packed classifier windows
 (2026-11-29). 3: the spoof monitor's per-identity findings, last-heard time and alert key
-(2026-12-06)."""
+(2026-12-06). 4: the ballistic tracker and impact warner stages, the launch estimator's track
+continuation (2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
@@ -62,6 +66,8 @@ class Frame:
     tracks: tuple[TrackState, ...]
     assessments: tuple[ThreatAssessment, ...]
     events: tuple[AlertEvent, ...]
+    ballistic: Mapping[str, BallisticTrack] = field(default_factory=dict)
+    launches: Mapping[str, LaunchPoint] = field(default_factory=dict)  # drone tracks only
 
     def snapshot_line(self) -> dict[str, Any]:
         """The skybench/1 snapshot: every confirmed track an operator would see now.
@@ -74,23 +80,37 @@ class Frame:
         if not conf:
             return {"t": self.t, "tracks": []}
         states = round3(np.array([tr.x for tr in conf], dtype=float))
-        return {
-            "t": self.t,
-            "tracks": [
-                {
-                    "id": tr.id,
-                    "x": x,
-                    "y": y,
-                    "z": z,
-                    "vx": vx,
-                    "vy": vy,
-                    "vz": vz,
-                    "confirmed": True,
-                    "class": _family(tr.best_class),
-                }
-                for tr, (x, y, z, vx, vy, vz) in zip(conf, states, strict=True)
-            ],
-        }
+        lines = [
+            {
+                "id": tr.id,
+                "x": x,
+                "y": y,
+                "z": z,
+                "vx": vx,
+                "vy": vy,
+                "vz": vz,
+                "confirmed": True,
+                "class": _family(tr.best_class),
+            }
+            for tr, (x, y, z, vx, vy, vz) in zip(conf, states, strict=True)
+        ]
+        if self.ballistic or self.launches:
+            ground = self.ground_fields()
+            for line in lines:
+                g = ground.get(line["id"])  # type: ignore[call-overload]
+                if g is not None:
+                    line.update(g)
+        return {"t": self.t, "tracks": lines}
+
+    def ground_fields(self) -> dict[str, dict[str, Any]]:
+        """Per track: its predicted impact (ballistic rounds) and launch point (rounds, and
+        drones that took off inside coverage), as tracks.jsonl and ``/api/tracks`` carry them."""
+        out: dict[str, dict[str, Any]] = {}
+        for tid, b in self.ballistic.items():
+            out[tid] = ballistic_fields(b)
+        for tid, lp in self.launches.items():
+            out.setdefault(tid, {}).update(launch_fields(lp))
+        return out
 
     @property
     def alert_lines(self) -> list[dict[str, Any]]:
@@ -106,6 +126,46 @@ class Frame:
             for ev in self.events
             if ev.kind in ("raised", "escalated")
         ]
+
+
+def ellipse95(C: Mat) -> list[float]:
+    """[semi-major, semi-minor, orientation deg clockwise from north] of the 95 % ellipse of
+    the 2x2 covariance C: semi-axes ``sqrt(chi2_2(0.95) lambda)``, chi2_2(0.95) = 5.991."""
+    lam, vec = np.linalg.eigh(0.5 * (C + C.T))
+    k2 = 5.991464547107979
+    deg = float(np.degrees(np.arctan2(vec[0, 1], vec[1, 1]))) % 180.0
+    return [
+        round(float(np.sqrt(k2 * max(lam[1], 0.0))), 1),
+        round(float(np.sqrt(k2 * max(lam[0], 0.0))), 1),
+        round(deg, 1),
+    ]
+
+
+def ballistic_fields(b: BallisticTrack) -> dict[str, Any]:
+    """The skybench/1 impact and launch fields of a ballistic track (FORMAT.md), with their
+    95 % ellipses."""
+    out: dict[str, Any] = {}
+    if b.impact is not None:
+        out["impact_enu_m"] = [round(b.impact.enu[0], 1), round(b.impact.enu[1], 1)]
+        out["impact_t"] = round(b.impact.t, 2)
+        out["impact_ellipse_m"] = ellipse95(b.impact.cov_ent[:2, :2])
+    if b.launch is not None:
+        out["launch_enu_m"] = [round(b.launch.enu[0], 1), round(b.launch.enu[1], 1)]
+        out["launch_ellipse_m"] = ellipse95(b.launch.cov_ent[:2, :2])
+    return out
+
+
+def launch_fields(lp: LaunchPoint) -> dict[str, Any]:
+    """The skybench/1 launch estimate of a drone track, with its 95 % ellipse."""
+    e = lp.ellipse
+    return {
+        "launch_enu_m": [round(lp.origin_enu[0], 1), round(lp.origin_enu[1], 1)],
+        "launch_ellipse_m": [
+            round(e.semi_major_m, 1),
+            round(e.semi_minor_m, 1),
+            round(e.orientation_deg, 1),
+        ],
+    }
 
 
 _DRONE_CLASSES = tuple(c.value for c in ObjectClass if c.family == "drone")
@@ -143,6 +203,22 @@ def round3(X: Mat) -> list[list[float]]:
     return out
 
 
+def ballistic_state(b: BallisticTrack) -> TrackState:
+    """A confirmed ballistic track as the TrackState every consumer reads (class from its
+    kinematics, certain)."""
+    return TrackState(
+        id=b.id,
+        t=b.t,
+        x=b.x,
+        P=b.P,
+        status=TrackStatus.CONFIRMED,
+        class_probs={b.object_class: 1.0},
+        sensors=(b.sensor_id,),
+        hits=b.hits,
+        first_t=b.first_t,
+    )
+
+
 class Pipeline:
     def __init__(self, site: Site, config: PipelineConfig | None = None) -> None:
         self.site = site
@@ -153,6 +229,8 @@ class Pipeline:
         self.alerts = AlertManager(self.cfg.alerts)
         self.spoof = SpoofMonitor(site)
         self.launch = LaunchPointEstimator(site)
+        self.ballistic = BallisticTracker(site.sensors)
+        self.impact = ImpactWarner(site)
         self.last: Frame | None = None
         self._drone_only_sensors = any(
             s.kind in (SensorKind.RF, SensorKind.ACOUSTIC) for s in site.sensors
@@ -160,6 +238,7 @@ class Pipeline:
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
         for s in sorted(scans, key=lambda s: s.t):
+            s = self._ballistic_scan(s)
             self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
@@ -178,9 +257,33 @@ class Pipeline:
             )
         self.launch.observe_tracks(tracks)
         assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
-        events = tuple(self.alerts.update(assessments + tuple(spoof_assessments(self.spoof, t)), t))
-        self.last = Frame(t, tracks, assessments, events)
+        rounds = [b for b in self.ballistic.tracks(t) if b.confirmed]
+        if rounds:
+            tracks = tracks + tuple(ballistic_state(b) for b in rounds)
+            assessments = assessments + tuple(self.impact.assess(rounds, t))
+        spoofed = tuple(spoof_assessments(self.spoof, t))
+        events = tuple(self.alerts.update(assessments + spoofed, t))
+        launches = {}
+        for tr in tracks:
+            if _family(tr.best_class) == "drone":
+                lp = self.launch.estimate(tr.id)
+                # a take-off seen inside coverage; an entry at the coverage edge is no launch
+                if lp is not None and lp.method in ("ground", "appeared"):
+                    launches[tr.id] = lp
+        self.last = Frame(t, tracks, assessments, events, {b.id: b for b in rounds}, launches)
         return self.last
+
+    def _ballistic_scan(self, s: Scan) -> Scan:
+        """Let the ballistic tracker claim its plots first; the rest go to the drone tracker."""
+        claimed = self.ballistic.process(s.t, s.sensor_id, s.detections)
+        if not claimed.any():
+            return s
+        keep = ~claimed
+        dets = tuple(d for d, k in zip(s.detections, keep, strict=True) if k)
+        st = s.stacked
+        if st is not None:
+            st = StackedDetections(st.kind, st.Z[keep], st.R, st.sensor_pos)
+        return replace(s, detections=dets, stacked=st)
 
     def set_site(self, site: Site) -> None:
         """New zones and whitelist (same sensors) govern threat assessment from the next step."""

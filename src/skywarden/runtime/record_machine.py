@@ -236,6 +236,7 @@ class RecordMachine:
 
     def _tracks_out(self, frame: Frame) -> None:
         seen: set[str] = set()
+        ground = frame.ground_fields() if frame.ballistic or frame.launches else {}
         for tr in frame.tracks:
             if not tr.confirmed:
                 continue
@@ -243,7 +244,9 @@ class RecordMachine:
             p = self._published.get(tr.id)
             status = tr.status.value
             if p is None or p.status != status or frame.t - p.t >= self.track_period_s:
-                self._outputs.append(TrackRecord.from_state(tr, self.tracker_name))
+                self._outputs.append(
+                    TrackRecord.from_state(tr, self.tracker_name, ground=ground.get(tr.id))
+                )
                 self._published[tr.id] = _Published(frame.t, status, tr)
             else:
                 p.last = tr

@@ -75,7 +75,11 @@ def threat_out(a: ThreatAssessment) -> ThreatOut:
 
 
 def track_out(
-    tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin, pos: GeoPoint | None = None
+    tr: TrackState,
+    a: ThreatAssessment | None,
+    origin: GeoOrigin,
+    pos: GeoPoint | None = None,
+    ground: Mapping[str, Any] | None = None,
 ) -> TrackOut:
     e, n, u, ve, vn, vu = tr.x[:6].tolist()
     sigma = math.sqrt(max((float(tr.P[0, 0]) + float(tr.P[1, 1])) / 2.0, 0.0))
@@ -98,6 +102,7 @@ def track_out(
         hits=tr.hits,
         first_t=_r(tr.first_t, 3),
         threat=None if a is None else threat_out(a),
+        **(ground or {}),
     )
 
 
@@ -123,7 +128,7 @@ def tracks_out(pic: Picture, origin: GeoOrigin) -> list[TrackOut]:
     enu = np.array([[float(v) for v in tr.x[:3]] for tr in pic.tracks]).reshape(-1, 3)
     pos = geo_points(origin, enu)
     return [
-        track_out(tr, pic.assessments.get(tr.id), origin, p)
+        track_out(tr, pic.assessments.get(tr.id), origin, p, pic.ground.get(tr.id))
         for tr, p in zip(pic.tracks, pos, strict=True)
     ]
 

@@ -89,6 +89,19 @@ class TrackOut(_Out):
     hits: int
     first_t: float
     threat: ThreatOut | None = Field(description="null for tentative tracks (not assessed)")
+    impact_enu_m: list[float] | None = Field(
+        default=None, description="predicted ground impact [e, n] of a ballistic round"
+    )
+    impact_t: float | None = Field(default=None, description="predicted impact time, site s")
+    impact_ellipse_m: list[float] | None = Field(
+        default=None, description="95 % impact ellipse [semi-major, semi-minor, deg from north]"
+    )
+    launch_enu_m: list[float] | None = Field(
+        default=None, description="estimated launch or take-off point [e, n]"
+    )
+    launch_ellipse_m: list[float] | None = Field(
+        default=None, description="95 % launch ellipse [semi-major, semi-minor, deg from north]"
+    )
 
 
 class AlertOut(_Out):

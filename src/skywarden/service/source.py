@@ -54,6 +54,8 @@ class Picture:
     assessments: Mapping[str, ThreatAssessment] = field(default_factory=dict)
     alerts: tuple[Alert, ...] = ()
     trails: Mapping[str, tuple[TrailPoint, ...]] = field(default_factory=dict)
+    # per track: predicted impact and launch (the tracks.jsonl fields, ``Frame.ground_fields``)
+    ground: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 Listener = Callable[[Picture], None]

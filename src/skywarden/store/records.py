@@ -110,6 +110,9 @@ class TrackRecord:
     first_t: float = 0.0
     mode_probs: tuple[float, ...] = ()
     source: str = "tracker"
+    # predicted impact and launch point (``runtime.pipeline.Frame.ground_fields``); only in
+    # the record's JSON when present, so the records of every other track hash as before
+    ground: dict[str, Any] = field(default_factory=dict)
 
     @property
     def best_class(self) -> str:
@@ -123,7 +126,11 @@ class TrackRecord:
 
     @classmethod
     def from_state(
-        cls, s: TrackState, source: str = "tracker", covariance: bool = True
+        cls,
+        s: TrackState,
+        source: str = "tracker",
+        covariance: bool = True,
+        ground: Mapping[str, Any] | None = None,
     ) -> TrackRecord:
         """``covariance=False`` leaves ``P`` and ``mode_probs`` empty (a display frame needs
         neither, and the 36 covariance numbers were most of its encoding cost)."""
@@ -141,6 +148,7 @@ class TrackRecord:
             first_t=float(s.first_t),
             mode_probs=_floats(s.mode_probs) if covariance else (),
             source=source,
+            ground=dict(ground) if ground else {},
         )
 
     def to_state(self) -> TrackState:
@@ -161,6 +169,12 @@ class TrackRecord:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        d = self._to_dict()
+        if self.ground:
+            d["ground"] = dict(self.ground)
+        return d
+
+    def _to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "t": float(self.t),
@@ -194,6 +208,7 @@ class TrackRecord:
             first_t=float(d.get("first_t", 0.0)),
             mode_probs=_floats(d.get("mode_probs", ())),
             source=str(d.get("source", "tracker")),
+            ground=dict(d.get("ground") or {}),
         )
 
 

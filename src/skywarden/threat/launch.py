@@ -12,6 +12,10 @@ The people protecting a site want to know where the pilot is. Two clues:
     beyond; or
   * ``first_seen``: neither applies (it was first seen at the edge, flying level): the
     first-seen point is the best guess, the heading says where it came from;
+  * ``appeared``: the path back to the edge is longer than ``appeared_inside_m`` and the
+    track was first seen low (below ``appeared_below_m``): had it flown in, the radar would
+    have seen it on the way, so it took off near its first-seen point (a climb too slow to
+    measure in the early window: 3 m/s under 25 m of elevation noise);
 
   capped at ``max_back_s``. The uncertainty is the state covariance pushed through that
   whole map by the unscented transform (12 sigma points, Julier & Uhlmann 2004): the back
@@ -36,10 +40,11 @@ import numpy as np
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorKind, Site
-from skywarden.core.track import TrackState
+from skywarden.core.track import ObjectClass, TrackState
 from skywarden.tracking.gating import chi2_gate
 
 Vec3 = tuple[float, float, float]
+_DRONES = frozenset(c.value for c in ObjectClass if c.family == "drone")
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,16 @@ class LaunchConfig:
     early_window_s: float = 8.0
     max_back_s: float = 300.0
     min_climb_mps: float = 0.5  # slower climbs say nothing about a launch below
+    # a low track first seen this far inside radar coverage was not flying in from the edge
+    # (the radar would have seen it on the way): it took off near where it was first seen
+    appeared_inside_m: float = 250.0  # ten scans of a 25 m/s drone flying in from the edge
+    appeared_below_m: float = 40.0  # a take-off climbs at a few m/s: seen within seconds
     ground_u_m: float = 0.0
     confidence: float = 0.95
+    # a new track that starts where a lost track would be now continues it (a tracker that
+    # lost a drone for a few scans starts a new track mid-flight): it inherits the launch
+    stitch_s: float = 15.0
+    stitch_m: float = 200.0
     keep_tracks: int = 2000  # finished tracks remembered for reports
 
 
@@ -108,21 +121,50 @@ class LaunchPointEstimator:
         # the estimate depends only on the early state and the operator report: once the
         # early window closed it is computed once, not every frame for every warning
         self._estimates: dict[str, tuple[TrackState, tuple[float, Vec3] | None, LaunchPoint]] = {}
+        self._latest: OrderedDict[str, TrackState] = OrderedDict()  # by time last seen
+        self._parent: dict[str, str] = {}  # a track -> the lost track it continues
 
     # ------------------------------------------------------------------ input
 
     def observe_tracks(self, tracks: Sequence[TrackState]) -> None:
         """Every frame's tracks: keeps each one's latest state inside its early window."""
         for tr in tracks:
+            if tr.id not in self._first_confirmed_t:
+                self._stitch(tr)
             t0 = self._first_confirmed_t.setdefault(tr.id, tr.t)
+            self._latest[tr.id] = tr
+            self._latest.move_to_end(tr.id)
             if tr.id not in self._early or tr.t - t0 <= self.cfg.early_window_s:
                 self._early[tr.id] = tr
                 self._early.move_to_end(tr.id)
+        while len(self._latest) > self.cfg.keep_tracks:
+            self._latest.popitem(last=False)
         while len(self._early) > self.cfg.keep_tracks:
             tid, _ = self._early.popitem(last=False)
+            self._parent.pop(tid, None)
             self._first_confirmed_t.pop(tid, None)
             self._operator.pop(tid, None)
             self._estimates.pop(tid, None)
+
+    def _stitch(self, tr: TrackState) -> None:
+        """Link a new track to the older track whose last state, carried at its velocity to
+        ``tr.t``, lies nearest and within ``stitch_m`` (seen at most ``stitch_s`` ago; a live
+        one is a duplicate of the same object)."""
+        cfg = self.cfg
+        best: tuple[float, str] | None = None
+        p = np.asarray(tr.x[:3], dtype=float)
+        for tid, old in reversed(self._latest.items()):
+            dt = tr.t - old.t
+            if tid == tr.id or dt < 0 or old.best_class not in _DRONES:
+                continue  # a bird's or an aircraft's track never hands a launch on
+            if dt > cfg.stitch_s:
+                break  # most recently seen last: the rest were lost earlier still
+            q = np.asarray(old.x[:3], dtype=float) + np.asarray(old.x[3:6], dtype=float) * dt
+            d = float(np.linalg.norm(p - q))
+            if d <= cfg.stitch_m and (best is None or d < best[0]):
+                best = (d, tid)
+        if best is not None:
+            self._parent[tr.id] = best[1]
 
     def observe_assignments(self, assignments: Sequence[tuple[str, Detection, int]]) -> None:
         """Detections assigned to tracks (``Tracker.last_assignments``): operator positions."""
@@ -143,6 +185,11 @@ class LaunchPointEstimator:
         te = max((_exit_time(p0, -v, c, r) for c, r in self.radars), default=0.0)
         if te < tau:
             tau, method = te, "coverage_edge"
+        if method == "coverage_edge":  # (or no edge within max_back_s: a slow track)
+            inside = te * float(np.linalg.norm(v))  # path length back to the edge
+            low = float(p0[2]) - cfg.ground_u_m < cfg.appeared_below_m
+            if inside > cfg.appeared_inside_m and low:
+                return 0.0, "appeared"
         if tau <= 1e-6:
             return 0.0, "first_seen"
         return tau, method
@@ -154,6 +201,12 @@ class LaunchPointEstimator:
         return p0 - v * tau, tau, method
 
     def estimate(self, track_id: str) -> LaunchPoint | None:
+        """The track's launch point; for a track that continues a lost one (``_stitch``),
+        the launch point of the first track of the chain."""
+        seen = {track_id}
+        while track_id in self._parent and self._parent[track_id] not in seen:
+            track_id = self._parent[track_id]
+            seen.add(track_id)
         tr = self._early.get(track_id)
         if tr is None:
             return None
