@@ -102,8 +102,10 @@ def _cmd_simulate(a: argparse.Namespace) -> int:
     from pathlib import Path
 
     from skywarden.sim import load_scenario, simulate, write_skybench
+    from skywarden.sim.families import family_run
 
-    run = simulate(load_scenario(a.scenario), a.seed)
+    run = family_run(a.scenario, a.seed) if ":" in a.scenario else None
+    run = run or simulate(load_scenario(a.scenario), a.seed)
     scen, truth = write_skybench(run, Path(a.out))
     print(f"{scen}\n{truth}")
     return 0
@@ -204,7 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_bench)
 
     sm = sub.add_parser("simulate", help="simulate a scenario into skybench/1 files")
-    sm.add_argument("scenario", help="a library name (residence, ...) or a YAML/TOML file")
+    sm.add_argument(
+        "scenario",
+        help="a library name (residence, ...), a YAML/TOML file, or family:NAME / "
+        "harder:NAME (a benchmark family drawn from --seed: radar3d_site, ...)",
+    )
     sm.add_argument("--out", required=True)
     sm.add_argument("--seed", type=int, default=None)
     sm.set_defaults(func=_cmd_simulate)
