@@ -25,14 +25,15 @@ from skywarden.threat.launch import LaunchPointEstimator
 from skywarden.threat.spoof import SpoofMonitor
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 2
+STATE_LAYOUT = 3
 """Version of the pickled pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
 code does; one of another layout is refused whole, and the caller rebuilds the state from the
 journal or the stream instead of failing later on a missing field. Bump it with any such
 change. 2: the bank's and pending plots' scalars packed in columns, packed classifier windows
-(2026-11-29)."""
+(2026-11-29). 3: the threat assessor's likely-drone times and the alert manager's quiet
+reasons (issue 19)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
