@@ -11,10 +11,11 @@ ground, climb and fly a dog-leg. Birds, a crossing helicopter, an unknown (non-h
 and the site's own whitelisted drone are drawn the same way.
 
 ``harder=True`` replaces the kind radar of the public files by the harder model of
-``sim.sensors`` (radar equation with Doppler blind speeds, persistent ground clutter,
-range-dependent clutter RCS, overlapping bird and drone RCS) and gives the cooperative
-receivers their harder behaviour (Remote ID System messages, ADS-B at 2 Hz with both
-altitudes). The returned mapping is an ordinary scenario (``sim.scenario.parse_scenario``).
+``sim.sensors`` (radar equation with a Doppler notch at low radial speed, persistent
+ground-clutter patches, clutter RCS growing with range) and draws object RCS from the
+measured table (``sim.run.RCS_MEASURED_DBSM``: bird and drone RCS overlap); ADS-B reports
+at 2 Hz. (Remote ID System messages, barometric altitude and SAPIENT node types are not
+simulated yet.) The returned mapping is an ordinary scenario (``sim.scenario.parse_scenario``).
 """
 
 from __future__ import annotations
@@ -79,7 +80,6 @@ def _radar(
                 {"center_enu_m": [700, 900], "radius_m": 150, "per_scan": 2, "height_m": 20},
                 {"center_enu_m": [-1400, -600], "radius_m": 250, "per_scan": 3, "height_m": 15},
             ],
-            rcs_model="measured",
         )
     return r
 
@@ -107,8 +107,6 @@ def _rid(harder: bool) -> dict[str, Any]:
         "update_s": 1.0,
         "pd": 0.95,
     }
-    if harder:
-        d["system_messages"] = True
     return d
 
 
@@ -122,8 +120,6 @@ def _adsb(harder: bool) -> dict[str, Any]:
         "update_s": 0.5 if harder else 1.0,
         "pd": 0.9,
     }
-    if harder:
-        d["baro_altitude"] = True
     return d
 
 
@@ -333,6 +329,7 @@ def family_scenario(name: str, seed: int, harder: bool = False) -> dict[str, Any
         "origin": _ORIGIN,
         "zones": zones,
         "whitelist": whitelist,
+        "rcs_model": "measured" if harder else "default",
         "sensors": sensors,
         "objects": objects,
     }
