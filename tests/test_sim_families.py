@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,3 +53,20 @@ def test_doppler_notch_hides_hovering_and_crossing_targets() -> None:
     v = doppler_visibility(radar, rel, vel)
     assert v[0] == 0.0 and v[1] == 0.0  # hovering, crossing
     assert v[2] == pytest.approx(1.0 - math.exp(-1.0)) and v[3] > 0.999
+
+
+def test_misspelt_scenario_key_exits_2_naming_the_path_and_nearest_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: bad\nduration_s: 10\norigin: {lat: 33.3, lon: 44.3}\nsensors:\n"
+        "  - {id: r, kind: radar, position_enu_m: [0, 0, 0], update_s: 1, max_rnage_m: 900,\n"
+        "     sigma: {range_m: 1, az_rad: 0.01, el_rad: 0.01, radial_mps: 1}}\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "skywarden.cli.main", "simulate", str(bad), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2, res.stderr
+    assert "sensors[0].max_rnage_m" in res.stderr and "did you mean 'max_range_m'" in res.stderr
+    assert "Traceback" not in res.stderr

@@ -101,11 +101,16 @@ def _cmd_bench(a: argparse.Namespace) -> int:
 def _cmd_simulate(a: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from skywarden.core.errors import ConfigError
     from skywarden.sim import load_scenario, simulate, write_skybench
     from skywarden.sim.families import family_run
 
-    run = family_run(a.scenario, a.seed) if ":" in a.scenario else None
-    run = run or simulate(load_scenario(a.scenario), a.seed)
+    try:
+        run = family_run(a.scenario, a.seed) if ":" in a.scenario else None
+        run = run or simulate(load_scenario(a.scenario), a.seed)
+    except (ConfigError, ValueError) as e:  # a bad scenario file: say where, no traceback
+        print(f"skywarden simulate: {e}", file=sys.stderr)
+        return 2
     scen, truth = write_skybench(run, Path(a.out))
     print(f"{scen}\n{truth}")
     return 0
