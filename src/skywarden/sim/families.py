@@ -200,6 +200,9 @@ def _birds(
         "alt_log_sigma": alt[1],
         "alt_min_m": 20.0,
         "alt_max_m": 400.0,
+        # the public families' birds turn by 0.25 rad/s (sd of the per-second heading change
+        # in their truth); the simulator's default wander is 2 deg/s, seven times steadier
+        "heading_wander_dps": 14.0,
     }
 
 

@@ -35,7 +35,12 @@ after its measurement time), ``phase_s`` (time of the first scan) and ``outages`
   confidence.
 - ``remote_id`` / ``adsb`` (``position_id``): cooperative broadcasts of objects carrying a
   Remote ID serial / an ICAO address, delivered with probability ``pd`` (dropouts) within
-  ``max_range_m``; position noise ``sigma.pos_m``, velocity noise ``sigma.vel_mps``.
+  ``max_range_m``; position noise ``sigma.pos_m``, velocity noise ``sigma.vel_mps``. On the
+  wire (``sim.wire``): ``system_messages: true`` adds a Remote ID System message with the
+  operator's position (the drone's take-off point) to every pack; ``qnh_hpa`` (default
+  1013.25) is the day's sea-level pressure, so ADS-B position messages carry pressure
+  altitude (about 8.3 m per hPa below the geometric height when QNH is high) and velocity
+  messages the GNSS-minus-barometric difference.
 - ``plots`` (``xy``/``xyz``): Cartesian plots of every object in ``area_m`` with ``pd`` and
   uniform clutter over ``area_m`` (the classic benchmark sensor).
 """
@@ -98,8 +103,8 @@ _KIND_KEYS: dict[SensorKind, dict[str, Any]] = {
         "range_half_m": 800.0,
         "class_accuracy": 0.85,
     },
-    SensorKind.REMOTE_ID: {},
-    SensorKind.ADSB: {},
+    SensorKind.REMOTE_ID: {"system_messages": False},
+    SensorKind.ADSB: {"qnh_hpa": 1013.25},
     SensorKind.PLOTS: {},
 }
 _EARTH_R = 6_371_000.0 * 4.0 / 3.0
@@ -178,7 +183,7 @@ def parse_sensor_model(
             params[k] = fl.string(raw, k, path, default, ("fixed", "radar_equation"))
         elif k == "clutter_rcs":
             params[k] = fl.string(raw, k, path, default, ("uniform", "range"))
-        elif k == "horizon":
+        elif k in ("horizon", "system_messages"):
             params[k] = fl.boolean(raw, k, path, default)
         elif k == "pfa":
             params[k] = fl.num(raw, k, path, default, lo=1e-12, hi=0.5)

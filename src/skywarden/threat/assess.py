@@ -88,6 +88,10 @@ class ThreatConfig:
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
     approach_min_closing_mps: float = 3.0
+    # threat.policy rule 1: a bird's track may look like a drone for a few scans; an
+    # attacker's stays one (default of every zone's ``advisory_hold_s``)
+    advisory_hold_s: float = 10.0
+    advisory_drone_prob: float = 0.8
     # A *warning* (not an imminent-entry alert) waits for a firm track: a track score (the
     # tracker's log-likelihood ratio, SPRT) about twice the confirmation score (ln(0.9/3e-3)
     # = 5.7) and at least one hit per three seconds of its life (a small drone near the edge of
@@ -106,9 +110,10 @@ class ThreatAssessor:
         self._protected_ids = frozenset(z.id for z in self.protected)
         self.friends = site.whitelisted_identities
         base = ZonePolicy(
-            drone_prob=self.cfg.approach_drone_prob,
+            drone_prob=self.cfg.advisory_drone_prob,
             warning_s=self.cfg.horizon_s,
             alert_s=self.cfg.imminent_s,
+            advisory_hold_s=self.cfg.advisory_hold_s,
         )
         self.policy = {z.id: zone_policy(z, base) for z in self.protected}
         self._hold_prob = min((p.drone_prob for p in self.policy.values()), default=1.0)
