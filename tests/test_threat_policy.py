@@ -200,3 +200,19 @@ def test_alert_explains_each_level_and_a_change_of_class() -> None:
         ev += m.update(a.assess([trk(-2000.0, 0.0, 25.0, 0.0, t, cls=bird)], t), t)
     assert [e.kind for e in ev] == ["resolved"]
     assert ev[0].alert.resolution is not None and "classified bird" in ev[0].alert.resolution
+
+
+def test_rule1_likely_drone_has_hysteresis() -> None:
+    """A fixed wing's P(drone) may hover about the threshold: between drone_prob - band and
+    drone_prob the track stays a likely drone; below the band it starts over."""
+    a = ThreatAssessor(site())
+    run(a, offset_leg, 0.0, 4.0)
+    hover = {"drone": 0.75, "bird": 0.25}
+    for t in range(5, 12):
+        x = a.assess([trk(-3000.0, -500.0 + 25.0 * t, 0.0, 25.0, t, cls=hover)], t)[0]
+    assert x.level is ThreatLevel.ADVISORY  # held since t = 0 through the 0.75 stretch
+    strict = ThreatAssessor(site({"drone_prob_band": 0.0}))
+    run(strict, offset_leg, 0.0, 4.0)
+    for t in range(5, 12):
+        x = strict.assess([trk(-3000.0, -500.0 + 25.0 * t, 0.0, 25.0, t, cls=hover)], t)[0]
+    assert x.level < ThreatLevel.ADVISORY

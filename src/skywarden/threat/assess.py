@@ -116,10 +116,10 @@ class ThreatAssessor:
             advisory_hold_s=self.cfg.advisory_hold_s,
         )
         self.policy = {z.id: zone_policy(z, base) for z in self.protected}
-        self._hold_prob = min((p.drone_prob for p in self.policy.values()), default=1.0)
         self._zones = {z.id: z for z in site.zones}
-        # rule 1 state: since when each track has been a likely drone without a break
-        self._likely_since: dict[str, float] = {}
+        # rule 1 state: since when each track has been a likely drone for each zone (entered
+        # at the zone's drone_prob, left below drone_prob - drone_prob_band)
+        self._likely_since: dict[tuple[str, str], float] = {}
 
     def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
         """A likely drone that is not on a collision course may still be coming for the site.
@@ -166,7 +166,7 @@ class ThreatAssessor:
         out = [self.assess_one(tr, t, sus.get(tr.id), launch) for tr in tracks if tr.confirmed]
         if len(self._likely_since) > len(out):  # forget tracks that are gone
             live = {a.track_id for a in out}
-            self._likely_since = {k: v for k, v in self._likely_since.items() if k in live}
+            self._likely_since = {k: v for k, v in self._likely_since.items() if k[0] in live}
         return out
 
     def assess_one(
@@ -207,10 +207,12 @@ class ThreatAssessor:
         cls = tr.best_class
         conf = probs.get(cls, 0.0)
         p_drone = probs.get("drone", 0.0) + probs.get("drone_fixed_wing", 0.0)
-        if p_drone >= self._hold_prob:
-            self._likely_since.setdefault(tr.id, t)
-        else:
-            self._likely_since.pop(tr.id, None)
+        for z in self.protected:
+            pol = self.policy[z.id]
+            if p_drone >= pol.drone_prob:
+                self._likely_since.setdefault((tr.id, z.id), t)
+            elif p_drone < pol.drone_prob - pol.drone_prob_band:
+                self._likely_since.pop((tr.id, z.id), None)
         if best is None and p_drone >= cfg.approach_drone_prob and (self.warning or self.protected):
             best = self._approach_or_warning_zone(tr, reasons)  # (no zone: nothing to approach)
             by_approach = best is not None
@@ -295,10 +297,10 @@ class ThreatAssessor:
         detection area, held for ``advisory_hold_s``; the nearest such zone."""
         best: tuple[float, ZoneSpec] | None = None
         e, n, _ = tr.x[:3].tolist()
-        since = self._likely_since.get(tr.id, t)
         for z in self.protected:
             pol = self.policy[z.id]
-            if p_drone < pol.drone_prob or t - since < pol.advisory_hold_s:
+            since = self._likely_since.get((tr.id, z.id))
+            if since is None or t - since < pol.advisory_hold_s:
                 continue
             if not in_detection_area(tr, z, pol):
                 continue

@@ -3,12 +3,13 @@ and the evidence that decided it.
 
 Rules, per protected zone (each a test in ``tests/test_threat_policy.py``):
 
-1. **Detection area -> advisory.** A likely drone (P(drone) at least ``drone_prob`` on a firm
-   track) that is neither whitelisted nor cooperative (broadcasting its own identity) and is
-   within ``advisory_radius_m`` of the zone (default: anywhere in coverage) raises at least
-   an *advisory* once it has been a likely drone for ``advisory_hold_s`` without a break:
-   an attacker's first leg may point 1-2 km to one side of the site, and the approach rules
-   below stay silent until its last turn.
+1. **Detection area -> advisory.** A likely drone (P(drone) reached ``drone_prob`` and has
+   not fallen below ``drone_prob - drone_prob_band`` since, on a firm track) that is
+   neither whitelisted nor cooperative (broadcasting its own identity) and is within
+   ``advisory_radius_m`` of the zone (default: anywhere in coverage) raises at least an
+   *advisory* once it has been a likely drone for ``advisory_hold_s``: an attacker's
+   first leg may point 1-2 km to one side of the site, and the approach rules below stay
+   silent until its last turn.
 2. **Time to zone -> warning.** Predicted to enter the zone within ``warning_s``.
 3. **Closest approach -> warning.** Closing on the zone with a closest point of approach
    within ``warning_cpa_m`` (default four zone radii) within ``warning_s``.
@@ -40,6 +41,7 @@ KEYS = (
     "advisory_radius_m",
     "advisory_hold_s",
     "drone_prob",
+    "drone_prob_band",
     "warning_s",
     "warning_cpa_m",
     "alert_s",
@@ -54,6 +56,9 @@ class ZonePolicy:
     # a bird's track may look like a drone for a few scans; an attacker's stays one
     advisory_hold_s: float = 10.0
     drone_prob: float = 0.8
+    # hysteresis: a likely drone stays one until P(drone) falls below drone_prob - band (a
+    # fixed wing's P(drone) may hover about the threshold; a bird's falls away)
+    drone_prob_band: float = 0.1
     warning_s: float = 240.0
     warning_cpa_m: float | None = None  # None: four zone radii (150 m without a radius)
     alert_s: float = 30.0
