@@ -216,3 +216,21 @@ def test_rule1_likely_drone_has_hysteresis() -> None:
     for t in range(5, 12):
         x = strict.assess([trk(-3000.0, -500.0 + 25.0 * t, 0.0, 25.0, t, cls=hover)], t)[0]
     assert x.level < ThreatLevel.ADVISORY
+
+
+def test_journal_record_and_api_payload_carry_the_explanation() -> None:
+    from skywarden.runtime.record_machine import alert_record
+    from skywarden.service.convert import alert_out
+    from skywarden.store.records import AlertRecord
+
+    a, m = ThreatAssessor(site({"advisory_hold_s": 0.0})), AlertManager()
+    (ev,) = m.update(a.assess([offset_leg(3.0)], 3.0), 3.0)
+    rec = AlertRecord.from_dict(alert_record(ev, None).to_dict())  # as the journal keeps it
+    assert rec.level == "advisory"
+    assert rec.detail["evidence"]["rule"] == "detection_area"
+    assert rec.detail["evidence"]["sensors"] == ["radar-1", "rf-west"]
+    assert rec.detail["evidence"]["class_probs"] == {"drone": 0.95, "bird": 0.05}
+    assert "advisory raised: detection area" in rec.detail["explanation"][0]
+    out = alert_out(ev.alert).model_dump()
+    assert out["level"] == "advisory" and out["evidence"]["identity_status"] == "unknown"
+    assert out["explanation"] == list(ev.alert.explanation) and out["resolution"] is None
