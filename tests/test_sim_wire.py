@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,13 @@ def test_sapient_reports_decode_and_register() -> None:
     assert rest == b"" and len(bodies) == len(sap)
     kinds = [parse_message(b, 0.0).kind for b in bodies]
     assert kinds.count(MessageKind.REGISTRATION) == 2
-    assert kinds.count(MessageKind.STATUS_REPORT) == 2
+    # a status report on registration, then one per status interval (10 s) per node
+    n_status = kinds.count(MessageKind.STATUS_REPORT)
+    assert (
+        2 * math.floor(SCEN["duration_s"] / 10.0)
+        <= n_status
+        <= 2 * math.ceil(SCEN["duration_s"] / 10.0)
+    )
     assert kinds.count(MessageKind.DETECTION_REPORT) >= 12 * 2
 
 
@@ -145,3 +152,59 @@ def test_play_fast_and_paced_with_injected_clock() -> None:
     n = play(iter(msgs), lambda m: None, realtime=True, now=lambda: clock[0], sleep=sleep)
     assert n == len(msgs)
     assert abs(clock[0] - (msgs[-1].t - msgs[0].t)) < 1e-6
+
+
+def test_harder_wire_node_types_system_message_and_pressure_altitude() -> None:
+    """Issue 19: SAPIENT node types, Remote ID System message with the operator at the
+    take-off point, ADS-B pressure altitude on a high-QNH day with the GNSS-baro difference."""
+    import copy
+
+    import rs1090
+    from sapient_msg.bsi_flex_335_v2_0 import sapient_message_pb2
+
+    from skywarden.sensors.adsb_beast import split_frames
+    from skywarden.sensors.remoteid import MessagePack, System, decode_message
+
+    scen = copy.deepcopy(SCEN)
+    scen["sensors"][2]["system_messages"] = True
+    scen["sensors"][3]["qnh_hpa"] = 1023.25  # 10 hPa above standard: 83 m lower
+    scen["sensors"].append(
+        {
+            "id": "rf",
+            "kind": "rf",
+            "position_enu_m": [50, 0, 5],
+            "sigma": {"az_rad": 0.03},
+            "pd": 1.0,
+            "max_range_m": 5000,
+        }
+    )
+    run = simulate(parse_scenario(scen), seed=4)
+    msgs = list(wire_stream(run, epoch_s=1_700_000_000.0))
+    types = {}
+    for m in msgs:
+        if m.channel == "sapient":
+            sm = sapient_message_pb2.SapientMessage()
+            sm.ParseFromString(m.payload[4:])
+            if sm.HasField("registration"):
+                types[m.sensor_id] = sm.registration.node_definition[0].node_type
+    assert types == {"radar": 2, "cam": 4, "rf": 8}  # radar, camera, passive RF
+    packs = [decode_message(m.payload) for m in msgs if m.channel == "remoteid"]
+    assert packs and all(isinstance(p, MessagePack) for p in packs)
+    systems = [x for p in packs for x in p.messages if isinstance(x, System)]  # type: ignore[union-attr]
+    assert len(systems) == len(packs)
+    s = systems[0]
+    assert s.operator_lat_deg is not None and s.operator_lon_deg is not None
+    e, n, _ = run.site.origin.to_enu(s.operator_lat_deg, s.operator_lon_deg, 400.0)
+    assert abs(e - 400.0) < 1.0 and abs(n - 300.0) < 1.0  # where the drone took off
+    assert s.timestamp_unix is not None and abs(s.timestamp_unix - 1_700_000_000) < 20
+    split = split_frames(b"".join(m.payload for m in msgs if m.channel == "beast"))
+    alts, diffs = [], []
+    for f in split.frames:
+        d = rs1090.decode(f.hex)
+        if d.get("altitude") is not None:
+            alts.append(float(d["altitude"]) * 0.3048)
+        if d.get("geo_minus_baro") is not None:
+            diffs.append(float(d["geo_minus_baro"]) * 0.3048)
+    truth_alt = 400.0 + 500.0  # origin altitude + the helicopter's height
+    assert alts and all(abs(a - (truth_alt - 83.0)) < 10.0 for a in alts)
+    assert diffs and all(abs(x - 83.0) < 8.0 for x in diffs)

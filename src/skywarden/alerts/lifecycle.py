@@ -3,7 +3,14 @@
 Rules an operator can rely on:
 
 - **One alert per (track, zone).** A drone crossing several sensors' fields keeps one track
-  and so one alert; the alert escalates (``warning`` -> ``alert``) instead of duplicating.
+  and so one alert; the alert escalates (``advisory`` -> ``warning`` -> ``alert``) instead of
+  duplicating.
+- **Explained.** Every alert carries the evidence of its latest assessment
+  (``threat.policy.Evidence``) and an ``explanation``: one line per raise, change of level
+  and change of the track's class, saying what drove it. When the track's class changes the
+  alert says so (``reclassified``) and whether it is kept (still a threat, with the rule) or
+  will resolve (with the reason: classified bird, whitelisted, ...); a resolved alert keeps
+  that reason in ``resolution``.
 - **Hysteresis.** An alert resolves only after its threat has stayed below warning for
   ``clear_after_s`` (or its track is gone that long), so it does not flap on noisy predictions.
 - **Guarded transitions.** :class:`AlertState` refuses illegal moves (a resolved alert cannot
@@ -28,6 +35,7 @@ from enum import StrEnum
 
 from skywarden.core.errors import StateError
 from skywarden.threat.assess import ThreatAssessment, ThreatLevel
+from skywarden.threat.policy import Evidence
 
 
 class AlertState(StrEnum):
@@ -49,8 +57,13 @@ class AlertState(StrEnum):
 
 
 class AlertLevel(StrEnum):
+    ADVISORY = "advisory"
     WARNING = "warning"
     ALERT = "alert"
+
+
+_RANK = {AlertLevel.ADVISORY: 0, AlertLevel.WARNING: 1, AlertLevel.ALERT: 2}
+MAX_EXPLANATION = 24  # lines kept on an alert (the journal has every event)
 
 
 @dataclass(frozen=True)
@@ -70,11 +83,18 @@ class Alert:
     acknowledged_by: str | None = None
     acknowledged_t: float | None = None
     resolved_t: float | None = None
+    evidence: Evidence | None = None
+    explanation: tuple[str, ...] = ()
+    resolution: str | None = None
+
+
+def _explain(al: Alert, line: str) -> tuple[str, ...]:
+    return (*al.explanation, line)[-MAX_EXPLANATION:]
 
 
 @dataclass(frozen=True)
 class AlertEvent:
-    """One transition: ``kind`` is raised, escalated, acknowledged or resolved."""
+    """One transition: ``kind`` is raised, escalated, reclassified, acknowledged or resolved."""
 
     kind: str
     t: float
@@ -91,7 +111,13 @@ class AlertConfig:
 
 
 def _level(a: ThreatAssessment) -> AlertLevel:
-    return AlertLevel.ALERT if a.level >= ThreatLevel.ALERT else AlertLevel.WARNING
+    if a.level >= ThreatLevel.ALERT:
+        return AlertLevel.ALERT
+    return AlertLevel.WARNING if a.level >= ThreatLevel.WARNING else AlertLevel.ADVISORY
+
+
+def _why(a: ThreatAssessment) -> str:
+    return a.evidence.summary() if a.evidence is not None else "; ".join(a.reasons)
 
 
 class AlertManager:
@@ -101,6 +127,7 @@ class AlertManager:
         self._last_threat: dict[tuple[str, str], float] = {}
         self._seq = itertools.count(1)
         self.history: list[AlertEvent] = []
+        self._quiet_reason: dict[tuple[str, str], str] = {}
 
     @property
     def active(self) -> list[Alert]:
@@ -117,11 +144,15 @@ class AlertManager:
 
     def update(self, assessments: Sequence[ThreatAssessment], t: float) -> list[AlertEvent]:
         events: list[AlertEvent] = []
+        quiet: list[ThreatAssessment] = []
         for a in assessments:
-            if a.level < ThreatLevel.WARNING or a.zone_id is None:
+            if a.level < ThreatLevel.ADVISORY or a.zone_id is None:
+                if self._active:
+                    quiet.append(a)
                 continue
             key = (a.track_id, a.zone_id)
             self._last_threat[key] = t
+            self._quiet_reason.pop(key, None)
             lvl = _level(a)
             cur = self._active.get(key)
             if cur is None:
@@ -136,6 +167,8 @@ class AlertManager:
                     a.time_to_enter_s,
                     a.object_class,
                     a.reasons,
+                    evidence=a.evidence,
+                    explanation=(f"t={t:.0f} s {lvl.value} raised: {_why(a)}",),
                 )
                 self._active[key] = al
                 events.append(AlertEvent("raised", t, al))
@@ -146,11 +179,53 @@ class AlertManager:
                     time_to_enter_s=a.time_to_enter_s,
                     object_class=a.object_class,
                     reasons=a.reasons,
+                    evidence=a.evidence,
                 )
-                if lvl is AlertLevel.ALERT and cur.level is AlertLevel.WARNING:
-                    new = replace(new, level=lvl)
+                if a.object_class != cur.object_class:
+                    new = replace(
+                        new,
+                        explanation=_explain(
+                            new,
+                            (
+                                f"t={t:.0f} s class changed {cur.object_class} -> {a.object_class}:"
+                                f" alert kept ({_why(a)})"
+                            ),
+                        ),
+                    )
+                    events.append(AlertEvent("reclassified", t, new))
+                if _RANK[lvl] > _RANK[cur.level]:
+                    new = replace(
+                        new,
+                        level=lvl,
+                        explanation=_explain(
+                            new, f"t={t:.0f} s escalated to {lvl.value}: {_why(a)}"
+                        ),
+                    )
                     events.append(AlertEvent("escalated", t, new))
                 self._active[key] = new
+        for a in quiet:  # tracks with an active alert that no rule raises now: say why
+            for key, cur in list(self._active.items()):
+                if key[0] != a.track_id:
+                    continue
+                why = "; ".join(a.reasons) or "no rule raises it now"
+                self._quiet_reason[key] = why
+                if a.object_class != cur.object_class:
+                    new = replace(
+                        cur,
+                        updated_t=t,
+                        object_class=a.object_class,
+                        reasons=a.reasons,
+                        explanation=_explain(
+                            cur,
+                            (
+                                f"t={t:.0f} s class changed {cur.object_class} -> "
+                                f"{a.object_class}: resolves in {self.cfg.clear_after_s:.0f} s "
+                                f"unless raised again ({why})"
+                            ),
+                        ),
+                    )
+                    self._active[key] = new
+                    events.append(AlertEvent("reclassified", t, new))
         for key, al in list(self._active.items()):
             last = self._last_threat.get(key, al.raised_t)
             if t - last >= self.cfg.clear_after_s:
@@ -192,5 +267,19 @@ class AlertManager:
     def _resolve(self, key: tuple[str, str], t: float, by: str | None) -> AlertEvent:
         al = self._active.pop(key)
         self._last_threat.pop(key, None)
-        new = replace(al, state=al.state.to(AlertState.RESOLVED), resolved_t=t, updated_t=t)
+        quiet = self._quiet_reason.pop(key, None)
+        if by is not None:
+            why = f"resolved by {by}"
+        elif quiet is not None:
+            why = f"no threat for {self.cfg.clear_after_s:.0f} s: {quiet}"
+        else:
+            why = f"track not seen for {self.cfg.clear_after_s:.0f} s"
+        new = replace(
+            al,
+            state=al.state.to(AlertState.RESOLVED),
+            resolved_t=t,
+            updated_t=t,
+            resolution=why,
+            explanation=_explain(al, f"t={t:.0f} s resolved: {why}"),
+        )
         return AlertEvent("resolved", t, new, by)

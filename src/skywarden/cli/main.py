@@ -121,9 +121,16 @@ def _cmd_bench(a: argparse.Namespace) -> int:
 def _cmd_simulate(a: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from skywarden.core.errors import ConfigError
     from skywarden.sim import load_scenario, simulate, write_skybench
+    from skywarden.sim.families import family_run
 
-    run = simulate(load_scenario(a.scenario), a.seed)
+    try:
+        run = family_run(a.scenario, a.seed) if ":" in a.scenario else None
+        run = run or simulate(load_scenario(a.scenario), a.seed)
+    except (ConfigError, ValueError) as e:  # a bad scenario file: say where, no traceback
+        print(f"skywarden simulate: {e}", file=sys.stderr)
+        return 2
     scen, truth = write_skybench(run, Path(a.out))
     print(f"{scen}\n{truth}")
     return 0
@@ -304,7 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_bench)
 
     sm = sub.add_parser("simulate", help="simulate a scenario into skybench/1 files")
-    sm.add_argument("scenario", help="a library name (residence, ...) or a YAML/TOML file")
+    sm.add_argument(
+        "scenario",
+        help="a library name (residence, ...), a YAML/TOML file, or family:NAME / "
+        "harder:NAME (a benchmark family drawn from --seed: radar3d_site, ...)",
+    )
     sm.add_argument("--out", required=True)
     sm.add_argument("--seed", type=int, default=None)
     sm.set_defaults(func=_cmd_simulate)

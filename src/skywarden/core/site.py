@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -213,6 +213,9 @@ class ZoneSpec:
     polygon_enu: tuple[tuple[float, float], ...] | None = None
     floor_m: float = -math.inf
     ceiling_m: float = math.inf
+    # the warning policy's per-zone settings, (name, value) pairs (``threat.policy`` checks
+    # the names): ``[zones.policy]`` in a site file
+    policy: tuple[tuple[str, float], ...] = ()
 
     def contains(self, e: float, n: float, u: float) -> bool:
         if not self.floor_m <= u <= self.ceiling_m:
@@ -542,6 +545,18 @@ def parse_zone(d: Any, path: str, origin: GeoOrigin) -> ZoneSpec:
     ceiling = _num(d.get("ceiling_m", 1e9), f"{path}.ceiling_m")
     if ceiling <= floor:
         raise ConfigError(f"{path}.ceiling_m", f"must be above floor_m ({floor})")
+    zone = _parse_zone_shape(d, path, origin, zid, kind, floor, ceiling)
+    pol = d.get("policy", {})
+    if not isinstance(pol, Mapping):
+        raise ConfigError(f"{path}.policy", "must be a table of numbers")
+    pairs = tuple(sorted((str(k), _num(v, f"{path}.policy.{k}")) for k, v in pol.items()))
+    return replace(zone, policy=pairs) if pairs else zone
+
+
+def _parse_zone_shape(
+    d: Mapping[str, Any], path: str, origin: GeoOrigin, zid: str, kind: ZoneKind,
+    floor: float, ceiling: float,
+) -> ZoneSpec:  # fmt: skip
     if "center_enu_m" in d or "radius_m" in d:
         c = _vec(_req(d, "center_enu_m", path), 2, f"{path}.center_enu_m")
         r = _num(_req(d, "radius_m", path), f"{path}.radius_m", positive=True)

@@ -29,7 +29,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 4
+STATE_LAYOUT = 5
 """Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -38,7 +38,8 @@ journal or the stream instead of failing later on a missing field. Bump it with 
 change. 2: the bank's and pending plots' scalars packed in columns, packed classifier windows
 (2026-11-29). 3: the spoof monitor's per-identity findings, last-heard time and alert key
 (2026-12-06). 4: the ballistic tracker and impact warner stages, the launch estimator's track
-continuation (2026-12-06)."""
+continuation (2026-12-06). 5: the threat assessor's likely-drone times and the alert
+manager's quiet reasons (issue 19, 2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:

@@ -91,6 +91,9 @@ def alert_record(ev: AlertEvent, from_state: str | None, run: int = 0) -> AlertR
             "raised_t": a.raised_t,
             "time_to_enter_s": a.time_to_enter_s,
             "run": run,
+            "evidence": None if a.evidence is None else a.evidence.to_dict(),
+            "explanation": list(a.explanation[-1:]),  # this event's line; the alert has all
+            "resolution": a.resolution,
         },
     )
 

@@ -121,6 +121,9 @@ def alert_out(al: Alert) -> AlertOut:
         acknowledged_by=al.acknowledged_by,
         acknowledged_t=al.acknowledged_t,
         resolved_t=al.resolved_t,
+        evidence=None if al.evidence is None else al.evidence.to_dict(),
+        explanation=list(al.explanation),
+        resolution=al.resolution,
     )
 
 

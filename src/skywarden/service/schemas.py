@@ -62,7 +62,7 @@ class SiteOut(_Out):
 
 
 class ThreatOut(_Out):
-    level: Literal["none", "watch", "warning", "alert"]
+    level: Literal["none", "watch", "advisory", "warning", "alert"]
     score: float = Field(description="0 (none) .. 1 (alert)")
     zone_id: str | None
     time_to_enter_s: float | None = Field(description="0 when inside; null when not predicted")
@@ -108,7 +108,7 @@ class AlertOut(_Out):
     id: str
     track_id: str
     zone_id: str
-    level: Literal["warning", "alert"]
+    level: Literal["advisory", "warning", "alert"]
     state: Literal["raised", "acknowledged", "resolved"]
     raised_t: float
     updated_t: float
@@ -118,6 +118,16 @@ class AlertOut(_Out):
     acknowledged_by: str | None
     acknowledged_t: float | None
     resolved_t: float | None
+    evidence: dict[str, Any] | None = Field(
+        default=None,
+        description="what drove the latest level: rule, class_probs, sensors, range_m, "
+        "time_to_zone_s, closest_approach_m, time_to_closest_s, identity, identity_status",
+    )
+    explanation: list[str] = Field(
+        default_factory=list,
+        description="one line per raise, change of level, change of class and resolution",
+    )
+    resolution: str | None = None
 
 
 class AlertAction(BaseModel):

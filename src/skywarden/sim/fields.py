@@ -7,6 +7,7 @@ path (``objects[2].script[1].orbit.radius_m``) and a reason an integrator can ac
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -34,7 +35,11 @@ def only_keys(d: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
     for k in d:
         if k not in allowed_set:
             where = f"{path}.{k}" if path else str(k)
-            raise ConfigError(where, f"unknown field (allowed: {', '.join(sorted(allowed_set))})")
+            near = difflib.get_close_matches(str(k), sorted(allowed_set), n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise ConfigError(
+                where, f"unknown field ({hint}allowed: {', '.join(sorted(allowed_set))})"
+            )
 
 
 def num(

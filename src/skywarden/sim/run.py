@@ -45,13 +45,27 @@ RCS_DBSM: dict[str, tuple[float, float]] = {
 }
 
 
+# the harder world (``rcs_model: measured``): mean X-band RCS of the object, from published
+# measurements: small multirotors mostly -25 .. -10 dBsm, small fixed wings a few dB more,
+# single birds from sparrow to gull -30 .. -10 dBsm; the two overlap as they do in reality
+RCS_MEASURED_DBSM: dict[str, tuple[float, float]] = {
+    "multirotor": (-18.0, 4.0),
+    "fixed_wing": (-14.0, 4.0),
+    "bird": (-20.0, 5.0),
+    "aircraft": (12.0, 3.0),
+    "helicopter": (6.0, 3.0),
+}
+
+
 def rng_for(seed: int, *names: str) -> np.random.Generator:
     """A Generator for one named stream of a run (stable across unrelated scenario edits)."""
     keys = [seed & 0xFFFFFFFF] + [zlib.crc32(n.encode()) for n in names]
     return np.random.default_rng(np.random.SeedSequence(keys))
 
 
-def build_world(trajs: list[Trajectory], t: np.ndarray, seed: int) -> World:
+def build_world(
+    trajs: list[Trajectory], t: np.ndarray, seed: int, rcs_model: str = "default"
+) -> World:
     n = len(trajs)
     S = np.full((len(t), n, 6), np.nan)
     rcs = np.zeros(n)
@@ -60,7 +74,8 @@ def build_world(trajs: list[Trajectory], t: np.ndarray, seed: int) -> World:
         if tr.rcs_dbsm is not None:
             rcs[j] = float(tr.rcs_dbsm)
         else:
-            med, spread = RCS_DBSM.get(tr.type, RCS_DBSM["multirotor"])
+            table = RCS_MEASURED_DBSM if rcs_model == "measured" else RCS_DBSM
+            med, spread = table.get(tr.type, table["multirotor"])
             rcs[j] = med + rng_for(seed, "rcs", tr.id).normal(0.0, spread)
     return World(
         t=t,
@@ -227,7 +242,7 @@ def simulate(scenario: SimScenario, seed: int | None = None) -> SimRun:
     trajs: list[Trajectory] = []
     for spec in scenario.objects:
         trajs += expand(spec, t, rng_for(s, "object", spec.id))
-    world = build_world(trajs, t, s)
+    world = build_world(trajs, t, s, scenario.rcs_model)
     return SimRun(scenario, s, world, tuple(trajs))
 
 

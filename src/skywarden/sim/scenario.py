@@ -2,11 +2,11 @@
 
 A scenario is YAML or TOML. The top level is a site (``core.site`` layout: ``origin``,
 ``sensors``, ``zones``, ``whitelist``) plus ``name``, ``description``, ``duration_s``,
-``seed`` (the default seed), ``sim_dt_s`` (kinematic step) and ``objects``. Each sensor
-carries its data-sheet fields (what the skybench header and the tracker see) and the
-simulation-only fields of its model (``sim.sensors`` documents them). Every field is
-checked; unknown fields are rejected; a bad file raises :class:`core.errors.ConfigError`
-naming the field path and the reason.
+``seed`` (the default seed), ``sim_dt_s`` (kinematic step), ``rcs_model`` (``default`` or
+``measured``, ``sim.run``) and ``objects``. Each sensor carries its data-sheet fields (what
+the skybench header and the tracker see) and the simulation-only fields of its model
+(``sim.sensors`` documents them). Every field is checked; unknown fields are rejected; a
+bad file raises :class:`core.errors.ConfigError` naming the field path and the reason.
 
 Paths inside a scenario (``replay.path``) are resolved relative to the scenario file, and
 ``${SKYWARDEN_DATA}`` expands to the shared data directory (default ``../shared/data``
@@ -37,6 +37,7 @@ _TOP_KEYS = (
     "duration_s",
     "seed",
     "sim_dt_s",
+    "rcs_model",
     "origin",
     "sensors",
     "zones",
@@ -68,6 +69,7 @@ class SimScenario:
     sensors: tuple[SensorModel, ...]
     objects: tuple[ObjectSpec, ...]
     source: str = ""
+    rcs_model: str = "default"  # or "measured" (sim.run.RCS_MEASURED_DBSM)
 
 
 def _read_mapping(path: Path) -> Mapping[str, Any]:
@@ -175,4 +177,7 @@ def _parse(d: Mapping[str, Any], base_dir: Path) -> SimScenario:
         for i, (raw, spec) in enumerate(zip(site_sensors, site.sensors, strict=True))
     )
     objects = parse_objects(fl.array(d.get("objects", []), "objects"), "objects", base_dir, site)
-    return SimScenario(name, description, duration, seed, sim_dt, site, models, objects)
+    rcs_model = fl.string(d, "rcs_model", "", "default", ("default", "measured"))
+    return SimScenario(
+        name, description, duration, seed, sim_dt, site, models, objects, rcs_model=rcs_model
+    )

@@ -20,6 +20,10 @@ after its measurement time), ``phase_s`` (time of the first scan) and ``outages`
   (Poisson) plots uniform in range, azimuth and elevation up to ``clutter_el_max_rad`` with
   radial speeds up to ``clutter_speed_mps``, plus ``clutter_regions`` (``center_enu_m``,
   ``radius_m``, ``per_scan``, ``height_m``): near-stationary plots over a patch of ground.
+  Harder options (issue 19): ``blind_speed_mps`` (a Doppler/MTI notch: Pd scaled by
+  ``1 - exp(-(v_r / blind)^2)``, so hovering and crossing targets fade) and
+  ``clutter_rcs: range`` (false-alarm RCS growing 10 dB per decade of range, as a clutter
+  cell's area does, instead of one distribution everywhere).
 - ``rf`` (``az``): hears only objects with an ``rf`` emitter within ``max_range_m``, with
   probability ``pd``; Gaussian bearing noise; each detection carries the protocol label.
   ``clutter_per_scan`` false bearings (other emitters) labelled ``wifi``.
@@ -31,7 +35,12 @@ after its measurement time), ``phase_s`` (time of the first scan) and ``outages`
   confidence.
 - ``remote_id`` / ``adsb`` (``position_id``): cooperative broadcasts of objects carrying a
   Remote ID serial / an ICAO address, delivered with probability ``pd`` (dropouts) within
-  ``max_range_m``; position noise ``sigma.pos_m``, velocity noise ``sigma.vel_mps``.
+  ``max_range_m``; position noise ``sigma.pos_m``, velocity noise ``sigma.vel_mps``. On the
+  wire (``sim.wire``): ``system_messages: true`` adds a Remote ID System message with the
+  operator's position (the drone's take-off point) to every pack; ``qnh_hpa`` (default
+  1013.25) is the day's sea-level pressure, so ADS-B position messages carry pressure
+  altitude (about 8.3 m per hPa below the geometric height when QNH is high) and velocity
+  messages the GNSS-minus-barometric difference.
 - ``plots`` (``xy``/``xyz``): Cartesian plots of every object in ``area_m`` with ``pd`` and
   uniform clutter over ``area_m`` (the classic benchmark sensor).
 """
@@ -81,6 +90,8 @@ _KIND_KEYS: dict[SensorKind, dict[str, Any]] = {
         "clutter_el_max_rad": 0.35,
         "clutter_speed_mps": 15.0,
         "horizon": True,
+        "blind_speed_mps": 0.0,
+        "clutter_rcs": "uniform",
     },
     SensorKind.RF: {},
     SensorKind.ACOUSTIC: {"min_range_m": 0.0},
@@ -92,8 +103,8 @@ _KIND_KEYS: dict[SensorKind, dict[str, Any]] = {
         "range_half_m": 800.0,
         "class_accuracy": 0.85,
     },
-    SensorKind.REMOTE_ID: {},
-    SensorKind.ADSB: {},
+    SensorKind.REMOTE_ID: {"system_messages": False},
+    SensorKind.ADSB: {"qnh_hpa": 1013.25},
     SensorKind.PLOTS: {},
 }
 _EARTH_R = 6_371_000.0 * 4.0 / 3.0
@@ -170,7 +181,9 @@ def parse_sensor_model(
             continue
         if k in ("pd_model",):
             params[k] = fl.string(raw, k, path, default, ("fixed", "radar_equation"))
-        elif k == "horizon":
+        elif k == "clutter_rcs":
+            params[k] = fl.string(raw, k, path, default, ("uniform", "range"))
+        elif k in ("horizon", "system_messages"):
             params[k] = fl.boolean(raw, k, path, default)
         elif k == "pfa":
             params[k] = fl.num(raw, k, path, default, lo=1e-12, hi=0.5)
@@ -179,7 +192,13 @@ def parse_sensor_model(
         elif k in ("ref_range_m", "range_half_m"):
             v = fl.opt_num(raw, k, path, lo=0.0, lo_open=True)
             params[k] = v if v is not None else (default or spec.max_range_m or 5000.0)
-        elif k in ("min_range_m", "rcs_noise_db", "clutter_speed_mps", "fov_az_rad"):
+        elif k in (
+            "min_range_m",
+            "rcs_noise_db",
+            "clutter_speed_mps",
+            "fov_az_rad",
+            "blind_speed_mps",
+        ):
             params[k] = fl.num(raw, k, path, default, lo=0.0)
         else:
             params[k] = fl.num(raw, k, path, default)
@@ -307,6 +326,17 @@ def radar_pd(model: SensorModel, r: Arr, rcs_dbsm: Arr) -> Arr:
     return np.asarray(p["pfa"] ** (1.0 / (1.0 + snr)), dtype=float)
 
 
+def doppler_visibility(model: SensorModel, rel: Arr, vel: Arr) -> Arr:
+    """An MTI/Doppler radar's notch: the share of Pd left at each object's radial speed,
+    ``1 - exp(-(v_r / blind_speed_mps)^2)``: 0 for a hovering or crossing target, 0.63 at the
+    blind speed, 0.98 at twice it."""
+    r = np.maximum(np.linalg.norm(rel, axis=1), 1e-9)
+    vr = np.einsum("ij,ij->i", rel, vel) / r
+    vb = float(model.params["blind_speed_mps"])
+    out: Arr = 1.0 - np.exp(-((vr / vb) ** 2))
+    return out
+
+
 def line_of_sight(sensor_u: float, target_u: Arr, ground_range: Arr) -> NDArray[np.bool_]:
     """Terrain-free line of sight over a 4/3 Earth: the target is above the radio horizon."""
     d_h = np.sqrt(2.0 * _EARTH_R * max(sensor_u, 0.0))
@@ -383,6 +413,8 @@ def scan(model: SensorModel, world: World, t: float, rng: np.random.Generator) -
     Xp = X[present]
     rel = Xp[:, :3] - sp
     pd = detection_probability(model, world, rel, float(sp[2]), idx)
+    if s.kind is SensorKind.RADAR and model.params["blind_speed_mps"] > 0:
+        pd = pd * doppler_visibility(model, rel, Xp[:, 3:])
     hit = rng.random(len(idx)) < pd
     idx, Xp, rel = idx[hit], Xp[hit], rel[hit]
     sig = s.sigma
@@ -498,7 +530,10 @@ def _radar_clutter(model: SensorModel, rng: np.random.Generator, sp: Arr) -> lis
         az = rng.uniform(0.0, 2 * np.pi, n)
         el = rng.uniform(0.0, p["clutter_el_max_rad"], n)
         v = rng.uniform(-p["clutter_speed_mps"], p["clutter_speed_mps"], n)
-        rcs = rng.normal(-22.0, 6.0, n)
+        if p["clutter_rcs"] == "range":  # a clutter cell's area, so its RCS, grows with range
+            rcs = rng.normal(-26.0 + 10.0 * np.log10(np.maximum(r, 1.0) / 1000.0), 5.0)
+        else:
+            rcs = rng.normal(-22.0, 6.0, n)
         out += [
             {
                 "range_m": _r4(a),

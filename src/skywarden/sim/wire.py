@@ -7,11 +7,13 @@ in; only ``core.clock`` reads the wall clock).
 
 SAPIENT (BSI Flex 335 v2.0, clause 6 transport): every message is a ``SapientMessage``
 protobuf (package ``sapient-proto``) behind a 4-byte little-endian length. Each
-non-cooperative sensor is one node (id: UUID v5 of the sensor id): it sends a
-``Registration`` first, then a ``StatusReport`` with its location, then one
-``DetectionReport`` per detection (ULID report/object ids). Radar, acoustic and camera plots
-are ``range_bearing`` (radians/metres, true north; range omitted for angle-only sensors);
-an RF bearing is azimuth only; camera class labels become a ``classification``.
+non-cooperative sensor is one node (id: UUID v5 of the sensor id) of its own node type
+(radar, camera, acoustic, passive RF): it sends a ``Registration`` first, then a
+``StatusReport`` with its location (``INFO_NEW``) and another every ``STATUS_INTERVAL_S``
+(``INFO_UNCHANGED``), then one ``DetectionReport`` per detection (ULID report/object
+ids). Radar, acoustic and camera plots are ``range_bearing`` (radians/metres, true north;
+range omitted for angle-only sensors); an RF bearing is azimuth only; camera class labels
+become a ``classification``.
 
 ADS-B Beast (the dump1090 port-30005 format): ``0x1a`` ``'3'`` + 6-byte MLAT counter
 (12 MHz) + 1 signal byte + the 14-byte Mode S frame, with every ``0x1a`` in the body doubled.
@@ -24,8 +26,11 @@ vertical rate in 64 ft/min + 1).
 
 Remote ID (ASTM F3411-22a 5.4.5): each broadcast is a Message Pack (type 0xF) carrying a
 Basic ID (type 0x0: serial number, ANSI/CTA-2063-A, UA type multirotor) and a Location/Vector
-message (type 0x1), 25 bytes each, little-endian; the radio framing (Bluetooth / Wi-Fi) is
-left to the transport.
+message (type 0x1), 25 bytes each, little-endian, and with ``system_messages`` a System
+message (type 0x4: operator position at the take-off point, area, UA class); the radio
+framing (Bluetooth / Wi-Fi) is left to the transport. ADS-B altitude in the position message
+is barometric (pressure altitude for the receiver's ``qnh_hpa``); the velocity message
+carries the GNSS-minus-barometric difference (DO-260B 2.2.3.2.6.1.14, 25 ft steps).
 """
 
 from __future__ import annotations
@@ -47,6 +52,16 @@ from skywarden.sim.sensors import Report, SensorModel
 _SKY = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
 _NS = uuid.UUID("8c3e1b5a-2f47-4d6e-9a0b-1c2d3e4f5a6b")
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+STATUS_INTERVAL_S = 10.0
+# BSI Flex 335 v2.0 Registration.NodeType per sensor kind (1 = NODE_TYPE_OTHER)
+NODE_TYPES = {
+    SensorKind.RADAR: 2,
+    SensorKind.CAMERA: 4,
+    SensorKind.ACOUSTIC: 6,
+    SensorKind.RF: 8,
+}
+M_PER_HPA = 8.3  # pressure-altitude change per hPa near the ground (ICAO standard atmosphere)
+F3411_EPOCH_UNIX = 1_546_300_800  # 2019-01-01T00:00:00Z
 
 
 @dataclass(frozen=True)
@@ -92,12 +107,12 @@ def sapient_registration(model: SensorModel, t_unix: float) -> Any:
     R = registration_pb2.Registration
     m = _sapient_msg(node_uuid(model.id), t_unix)
     r = m.registration
-    r.node_definition.add(node_type=2 if model.spec.kind is SensorKind.RADAR else 1)
+    r.node_definition.add(node_type=NODE_TYPES.get(model.spec.kind, 1))
     r.icd_version = "BSI Flex 335 v2.0"
     r.name = f"skywarden-sim {model.id}"
     r.capabilities.add(category=model.spec.kind.value, type="Detection")
     r.status_definition.status_interval.units = R.TIME_UNITS_SECONDS
-    r.status_definition.status_interval.value = 10
+    r.status_definition.status_interval.value = int(STATUS_INTERVAL_S)
     mode = r.mode_definition.add(mode_name="Default")
     mode.mode_type = R.MODE_TYPE_PERMANENT
     mode.settle_time.units = R.TIME_UNITS_SECONDS
@@ -125,7 +140,11 @@ def sapient_registration(model: SensorModel, t_unix: float) -> Any:
 
 
 def sapient_status(
-    model: SensorModel, origin: GeoOrigin, t_unix: float, rng: np.random.Generator
+    model: SensorModel,
+    origin: GeoOrigin,
+    t_unix: float,
+    rng: np.random.Generator,
+    first: bool = True,
 ) -> Any:
     from sapient_msg.bsi_flex_335_v2_0 import location_pb2
 
@@ -133,7 +152,7 @@ def sapient_status(
     s = m.status_report
     s.report_id = ulid(t_unix, rng)
     s.system = s.SYSTEM_OK
-    s.info = s.INFO_NEW
+    s.info = s.INFO_NEW if first else s.INFO_UNCHANGED
     s.mode = "Default"
     p = model.spec.position_enu
     lat, lon, alt = origin.to_geodetic(float(p[0]), float(p[1]), float(p[2]))
@@ -224,7 +243,9 @@ def adsb_position(icao: str, lat: float, lon: float, alt_m: float, odd: bool) ->
     return _df17(icao, me)
 
 
-def adsb_velocity(icao: str, ve: float, vn: float, vu: float) -> bytes:
+def adsb_velocity(
+    icao: str, ve: float, vn: float, vu: float, gnss_minus_baro_m: float = 0.0
+) -> bytes:
     kt = 1.0 / 0.514444
     vew = min(1022, round(abs(ve) * kt)) + 1
     vns = min(1022, round(abs(vn) * kt)) + 1
@@ -232,6 +253,8 @@ def adsb_velocity(icao: str, ve: float, vn: float, vu: float) -> bytes:
     me = (19 << 51) | (1 << 48)
     me |= (int(ve < 0) << 42) | (vew << 32) | (int(vn < 0) << 31) | (vns << 21)
     me |= (1 << 20) | (int(vu < 0) << 19) | (vr << 10)
+    diff = min(126, round(abs(gnss_minus_baro_m) / 0.3048 / 25)) + 1
+    me |= (int(gnss_minus_baro_m < 0) << 7) | diff
     return _df17(icao, me)
 
 
@@ -306,6 +329,28 @@ def rid_location(
     )
 
 
+def rid_system(
+    op_lat: float, op_lon: float, op_alt_m: float, t_unix: float, area_radius_m: float = 0.0
+) -> bytes:
+    """ASTM F3411-22a System message (type 0x4): operator at the take-off point (location
+    type 0), classification undeclared, one aircraft in the area."""
+    return struct.pack(
+        "<BBiiHBHHBHIB",
+        0x42,
+        0,
+        round(op_lat * 1e7),
+        round(op_lon * 1e7),
+        1,
+        min(255, round(area_radius_m / 10.0)),
+        0,
+        0,
+        0,
+        _rid_alt(op_alt_m),
+        max(0, int(t_unix) - F3411_EPOCH_UNIX),
+        0,
+    )
+
+
 def rid_pack(messages: list[bytes]) -> bytes:
     return bytes([0xF2, 25, len(messages)]) + b"".join(messages)
 
@@ -318,33 +363,45 @@ def wire_stream(run: SimRun, epoch_s: float = 1_700_000_000.0) -> Iterator[WireM
     origin = run.site.origin
     rng = rng_for(run.seed, "wire")
     models = {m.id: m for m in run.sensors}
-    started: set[str] = set()
-    odd: dict[str, bool] = {}
+    operators: dict[str, tuple[float, float, float]] = {}
+    for tr in run.trajectories:  # the operator stands where the drone took off
+        if tr.remote_id is not None:
+            ok = ~np.isnan(tr.states[:, 0])
+            if ok.any():
+                e, n, _ = tr.states[int(np.argmax(ok)), :3].tolist()
+                operators[tr.remote_id] = origin.to_geodetic(e, n, 1.5)
+    ctx = _Ctx(origin, epoch_s, rng, {}, {}, operators)
     for rep in run.reports(order="arrival"):
-        m = models[rep.sensor_id]
-        yield from _report_messages(rep, m, origin, epoch_s, rng, started, odd)
+        yield from _report_messages(rep, models[rep.sensor_id], ctx)
 
 
-def _report_messages(
-    rep: Report,
-    m: SensorModel,
-    origin: GeoOrigin,
-    epoch_s: float,
-    rng: np.random.Generator,
-    started: set[str],
-    odd: dict[str, bool],
-) -> Iterator[WireMessage]:
+@dataclass
+class _Ctx:
+    """What the wire stream keeps between reports."""
+
+    origin: GeoOrigin
+    epoch_s: float
+    rng: np.random.Generator
+    status_t: dict[str, float]  # node -> time of its last status report
+    odd: dict[str, bool]  # ICAO -> next CPR frame is odd
+    operators: dict[str, tuple[float, float, float]]  # Remote ID serial -> lat, lon, alt
+
+
+def _report_messages(rep: Report, m: SensorModel, ctx: _Ctx) -> Iterator[WireMessage]:
     k = m.spec.kind
-    t_unix = epoch_s + rep.t
+    origin, rng, odd = ctx.origin, ctx.rng, ctx.odd
+    t_unix = ctx.epoch_s + rep.t
     if k is SensorKind.ADSB:
         for d in rep.detections:
             icao = str(d["id"])
             lat, lon, alt = origin.to_geodetic(d["x"], d["y"], d["z"])
             o = odd.get(icao, False)
             odd[icao] = not o
+            # pressure altitude: a high QNH puts the standard pressure levels lower
+            diff = (float(m.params["qnh_hpa"]) - 1013.25) * M_PER_HPA
             frames = [
-                adsb_position(icao, lat, lon, alt, o),
-                adsb_velocity(icao, d["vx"], d["vy"], d["vz"]),
+                adsb_position(icao, lat, lon, alt - diff, o),
+                adsb_velocity(icao, d["vx"], d["vy"], d["vz"], diff),
             ]
             if d.get("callsign") and not o:
                 frames.append(adsb_ident(icao, str(d["callsign"])))
@@ -355,20 +412,23 @@ def _report_messages(
         for d in rep.detections:
             lat, lon, alt = origin.to_geodetic(d["x"], d["y"], d["z"])
             loc = rid_location(lat, lon, alt, d["z"], d["vx"], d["vy"], d["vz"], t_unix)
-            yield WireMessage(
-                rep.arrival_t, "remoteid", m.id, rid_pack([rid_basic_id(str(d["id"])), loc])
-            )
+            msgs = [rid_basic_id(str(d["id"])), loc]
+            op = ctx.operators.get(str(d["id"]))
+            if m.params["system_messages"] and op is not None:
+                msgs.append(rid_system(*op, t_unix))
+            yield WireMessage(rep.arrival_t, "remoteid", m.id, rid_pack(msgs))
         return
     if k is SensorKind.PLOTS:
         return
-    if m.id not in started:
-        started.add(m.id)
+    last = ctx.status_t.get(m.id)
+    if last is None:
         yield WireMessage(
             rep.arrival_t, "sapient", m.id, sapient_frame(sapient_registration(m, t_unix))
         )
-        yield WireMessage(
-            rep.arrival_t, "sapient", m.id, sapient_frame(sapient_status(m, origin, t_unix, rng))
-        )
+    if last is None or rep.t - last >= STATUS_INTERVAL_S:
+        ctx.status_t[m.id] = rep.t
+        st = sapient_status(m, origin, t_unix, rng, first=last is None)
+        yield WireMessage(rep.arrival_t, "sapient", m.id, sapient_frame(st))
     for d in rep.detections:
         yield WireMessage(
             rep.arrival_t, "sapient", m.id, sapient_frame(sapient_detection(m, d, t_unix, rng))

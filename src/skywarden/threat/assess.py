@@ -2,10 +2,12 @@
 enter one, with a single score and the reasons behind it so the operator sees why.
 
 A warning-worthy track is a confirmed track that is not a friend and is predicted to enter a
-protected zone within ``horizon_s`` (or is inside one). Classification weighs in: objects the
-classifier is confident are birds or manned aircraft are reported but not alerted on. A
-whitelisted identity is a friend only while it is not suspicious (``threat.spoof``): a
-Remote ID or ADS-B position the radar does not confirm no longer suppresses anything.
+protected zone within ``horizon_s`` (or is inside one); ``threat.policy`` adds the advisory
+for any likely drone in a zone's detection area, the per-zone thresholds and the evidence.
+Classification weighs in: objects the classifier is confident are birds or manned aircraft
+are reported but not alerted on. A whitelisted identity is a friend only while it is not
+suspicious (``threat.spoof``): a Remote ID or ADS-B position the radar does not confirm no
+longer suppresses anything.
 """
 
 from __future__ import annotations
@@ -15,10 +17,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from skywarden.core.site import Site, ZoneKind
+from skywarden.core.site import Site, ZoneKind, ZoneSpec
 from skywarden.core.track import TrackState
 from skywarden.core.types import frozen_from_fields
 from skywarden.threat.launch import LaunchPoint
+from skywarden.threat.policy import (
+    Evidence,
+    ZonePolicy,
+    closest_approach,
+    evidence,
+    in_detection_area,
+    zone_policy,
+)
 from skywarden.threat.spoof import IdentityCheck
 from skywarden.threat.zones import time_to_enter
 
@@ -26,8 +36,13 @@ from skywarden.threat.zones import time_to_enter
 class ThreatLevel(IntEnum):
     NONE = 0
     WATCH = 1  # near the site, heading matters
-    WARNING = 2  # predicted to enter a protected zone within the horizon
-    ALERT = 3  # inside a protected zone, or entry imminent
+    ADVISORY = 2  # a likely drone in a zone's detection area (threat.policy rule 1)
+    WARNING = 3  # predicted to enter a protected zone within the horizon
+    ALERT = 4  # inside a protected zone, or entry imminent
+
+
+# the single score of a level (0 .. 1; the values before ADVISORY existed are kept)
+_SCORE = {0: 0.0, 1: 1.0 / 3.0, 2: 0.5, 3: 2.0 / 3.0, 4: 1.0}
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,7 @@ class ThreatAssessment:
     zones: tuple[ZoneThreat, ...] = field(default_factory=tuple)
     identity_status: str = "unknown"  # friendly / unknown / suspicious
     launch: LaunchPoint | None = None  # for warning-worthy tracks, when an estimator is given
+    evidence: Evidence | None = None  # for tracks a rule raised to advisory or above
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,10 @@ class ThreatConfig:
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
     approach_min_closing_mps: float = 3.0
+    # threat.policy rule 1: a bird's track may look like a drone for a few scans; an
+    # attacker's stays one (default of every zone's ``advisory_hold_s``)
+    advisory_hold_s: float = 10.0
+    advisory_drone_prob: float = 0.8
     # A *warning* (not an imminent-entry alert) waits for a firm track: a track score (the
     # tracker's log-likelihood ratio, SPRT) about twice the confirmation score (ln(0.9/3e-3)
     # = 5.7) and at least one hit per three seconds of its life (a small drone near the edge of
@@ -89,6 +109,17 @@ class ThreatAssessor:
         self.warning = [z for z in site.zones if z.kind is ZoneKind.WARNING]
         self._protected_ids = frozenset(z.id for z in self.protected)
         self.friends = site.whitelisted_identities
+        base = ZonePolicy(
+            drone_prob=self.cfg.advisory_drone_prob,
+            warning_s=self.cfg.horizon_s,
+            alert_s=self.cfg.imminent_s,
+            advisory_hold_s=self.cfg.advisory_hold_s,
+        )
+        self.policy = {z.id: zone_policy(z, base) for z in self.protected}
+        self._zones = {z.id: z for z in site.zones}
+        # rule 1 state: since when each track has been a likely drone for each zone (entered
+        # at the zone's drone_prob, left below drone_prob - drone_prob_band)
+        self._likely_since: dict[tuple[str, str], float] = {}
 
     def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
         """A likely drone that is not on a collision course may still be coming for the site.
@@ -109,19 +140,12 @@ class ThreatAssessor:
                     else f"likely drone enters warning zone {z.id} in {tte:.0f} s"
                 )
                 return ZoneThreat(z.id, tte == 0.0, tte)
-        ve, vn = tr.x[3:5].tolist()
         for z in self.protected:
-            cx, cy = z.centroid
-            de, dn = cx - e, cy - n  # from the track to the zone, horizontally
-            rng = math.hypot(de, dn)
-            toward = ve * de + vn * dn  # v . d
-            closing = toward / max(rng, 1.0)
+            _, closing, t_cpa, miss = closest_approach(tr, z)
             if closing < cfg.approach_min_closing_mps:
                 continue
-            t_cpa = toward / max(ve * ve + vn * vn, 1e-9)
-            miss = math.hypot(de - ve * t_cpa, dn - vn * t_cpa)
-            radius = z.radius_m or 150.0
-            if t_cpa <= cfg.horizon_s and miss <= cfg.approach_miss_factor * radius:
+            pol = self.policy[z.id]
+            if t_cpa <= pol.warning_s and miss <= pol.cpa_limit(z):
                 reasons.append(
                     f"likely drone closing on {z.id} at {closing:.0f} m/s, "
                     f"passes {miss:.0f} m from it in {t_cpa:.0f} s"
@@ -139,7 +163,11 @@ class ThreatAssessor:
         """``suspicious``: flagged identity checks by track id (``SpoofMonitor.by_track``);
         ``launch``: launch-point lookup (``LaunchPointEstimator.estimate``) for warnings."""
         sus = suspicious or {}
-        return [self.assess_one(tr, t, sus.get(tr.id), launch) for tr in tracks if tr.confirmed]
+        out = [self.assess_one(tr, t, sus.get(tr.id), launch) for tr in tracks if tr.confirmed]
+        if len(self._likely_since) > len(out):  # forget tracks that are gone
+            live = {a.track_id for a in out}
+            self._likely_since = {k: v for k, v in self._likely_since.items() if k[0] in live}
+        return out
 
     def assess_one(
         self,
@@ -152,6 +180,7 @@ class ThreatAssessor:
         reasons: list[str] = []
         zts = []
         best: ZoneThreat | None = None
+        by_approach = False
         if self.protected:  # the margin and the position only matter to a zone
             P = tr.P
             sig = math.sqrt(max(float(P[0, 0]) + float(P[1, 1]), 0.0))
@@ -162,7 +191,9 @@ class ThreatAssessor:
                 tte = (
                     0.0
                     if inside
-                    else time_to_enter(z, tr.position, tr.velocity, cfg.horizon_s, margin)
+                    else time_to_enter(
+                        z, tr.position, tr.velocity, self.policy[z.id].warning_s, margin
+                    )
                 )
                 zt = ZoneThreat(z.id, inside, tte)
                 zts.append(zt)
@@ -170,30 +201,49 @@ class ThreatAssessor:
                     best is None or best.time_to_enter_s is None or tte < best.time_to_enter_s
                 ):
                     best = zt
+        whitelisted = tr.identity is not None and tr.identity in self.friends
+        friendly = whitelisted and suspicious is None
         probs = tr.class_probs
         cls = tr.best_class
         conf = probs.get(cls, 0.0)
         p_drone = probs.get("drone", 0.0) + probs.get("drone_fixed_wing", 0.0)
+        for z in self.protected:
+            pol = self.policy[z.id]
+            if p_drone >= pol.drone_prob:
+                self._likely_since.setdefault((tr.id, z.id), t)
+            elif p_drone < pol.drone_prob - pol.drone_prob_band:
+                self._likely_since.pop((tr.id, z.id), None)
         if best is None and p_drone >= cfg.approach_drone_prob and (self.warning or self.protected):
             best = self._approach_or_warning_zone(tr, reasons)  # (no zone: nothing to approach)
-        whitelisted = tr.identity is not None and tr.identity in self.friends
-        friendly = whitelisted and suspicious is None
+            by_approach = best is not None
         if suspicious is not None:
             reasons.append("suspicious identity: " + suspicious.reason)
             if whitelisted:
                 reasons.append(f"whitelist ignored for {tr.identity}: position not confirmed")
         level = ThreatLevel.NONE
+        rule = ""
         if best is not None and best.time_to_enter_s is not None:
             tte = best.time_to_enter_s
             protected = best.zone_id in self._protected_ids
-            imminent = best.inside or tte <= cfg.imminent_s
-            level = ThreatLevel.ALERT if protected and imminent else ThreatLevel.WARNING
+            imminent = protected and (best.inside or tte <= self.policy[best.zone_id].alert_s)
+            level = ThreatLevel.ALERT if imminent else ThreatLevel.WARNING
             if protected:
                 reasons.append(
                     "inside " + best.zone_id
                     if best.inside
                     else f"enters {best.zone_id} in {tte:.0f} s"
                 )
+            if imminent:
+                rule = "inside" if best.inside else "imminent"
+            elif not protected:
+                rule = "warning_zone"
+            else:
+                rule = "closest_approach" if by_approach else "time_to_zone"
+        elif self.protected and not whitelisted and tr.identity is None:
+            best = self._advisory(tr, t, p_drone, reasons)
+            if best is not None:
+                level, rule = ThreatLevel.ADVISORY, "detection_area"
+        raised = level >= ThreatLevel.ADVISORY
         if friendly and level > ThreatLevel.NONE:
             reasons.append(f"whitelisted {tr.identity}")
             level = ThreatLevel.NONE
@@ -208,7 +258,7 @@ class ThreatAssessor:
             reasons.append(f"P(drone) {p_drone:.0%} below {cfg.min_drone_prob:.0%}")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
-        if level is ThreatLevel.WARNING and (
+        if level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) and (
             tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
         ):
             reasons.append(
@@ -218,7 +268,12 @@ class ThreatAssessor:
         if level > ThreatLevel.WATCH and t - tr.first_t < cfg.min_age_s:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
             level = ThreatLevel.WATCH
-        score = float(level) / 3.0
+        score = _SCORE[int(level)]
+        status = "suspicious" if suspicious is not None else ("friendly" if friendly else "unknown")
+        ev = None
+        if raised and best is not None:
+            zone = self._zones[best.zone_id]
+            ev = evidence(tr, zone, rule, best.time_to_enter_s, status)
         return _assessment(
             tr.id,
             t,
@@ -230,9 +285,32 @@ class ThreatAssessor:
             friendly,
             tuple(reasons),
             tuple(zts),
-            "suspicious" if suspicious is not None else ("friendly" if friendly else "unknown"),
+            status,
             launch(tr.id) if launch is not None and level >= ThreatLevel.WARNING else None,
+            ev,
         )
+
+    def _advisory(
+        self, tr: TrackState, t: float, p_drone: float, reasons: list[str]
+    ) -> ZoneThreat | None:
+        """Rule 1: a likely drone (not cooperative: no identity) in a protected zone's
+        detection area, held for ``advisory_hold_s``; the nearest such zone."""
+        best: tuple[float, ZoneSpec] | None = None
+        e, n, _ = tr.x[:3].tolist()
+        for z in self.protected:
+            pol = self.policy[z.id]
+            since = self._likely_since.get((tr.id, z.id))
+            if since is None or t - since < pol.advisory_hold_s:
+                continue
+            if not in_detection_area(tr, z, pol):
+                continue
+            d = z.horizontal_distance(e, n)
+            if best is None or d < best[0]:
+                best = (d, z)
+        if best is None:
+            return None
+        reasons.append(f"likely drone ({p_drone:.0%}) {best[0]:.0f} m from {best[1].id}")
+        return ZoneThreat(best[1].id, False, None)
 
 
 def _assessment(
@@ -248,6 +326,7 @@ def _assessment(
     zones: tuple[ZoneThreat, ...],
     identity_status: str,
     launch: LaunchPoint | None,
+    evidence: Evidence | None = None,
 ) -> ThreatAssessment:
     """``ThreatAssessment(...)`` with every field given, made by ``frozen_from_fields``: one
     per confirmed track per frame, and the frozen ``__init__``'s twelve
@@ -268,5 +347,6 @@ def _assessment(
             "zones": zones,
             "identity_status": identity_status,
             "launch": launch,
+            "evidence": evidence,
         },
     )

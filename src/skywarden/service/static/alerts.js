@@ -14,6 +14,11 @@ export class AlertPanel {
     this.view = view;
     this.onError = onError;
     list.addEventListener('click', (ev) => this.click(ev));
+    this.whyOpen = new Set();  // alert ids whose explanation is unfolded (kept across redraws)
+    list.addEventListener('toggle', (ev) => {
+      const d = ev.target;
+      if (d.dataset && d.dataset.why) d.open ? this.whyOpen.add(d.dataset.why) : this.whyOpen.delete(d.dataset.why);
+    }, true);
   }
   update(alerts) {
     const fresh = alerts.filter((a) => a.state === 'raised' && this.seen && !this.seen.has(a.id));
@@ -41,7 +46,20 @@ export class AlertPanel {
       + `<b>${a.level.toUpperCase()}</b> ${esc(a.id)} · track ${esc(a.track_id)} · ${esc(a.zone_id)}`
       + `<div class="muted">${fmt.clock(a.raised_t)} · ${a.state}${by} · ${esc(a.object_class)}`
       + ` · ${fmt.secs(a.time_to_enter_s)}</div>`
-      + `<div>${esc(a.reasons.join('; '))}</div><div>${buttons.join('')}</div></li>`;
+      + `<div>${esc(a.reasons.join('; '))}</div>${this.why(a)}<div>${buttons.join('')}</div></li>`;
+  }
+  // The alert's explanation: the evidence behind its latest level, then one line per raise,
+  // change of level or class, and the resolution (issue 19).
+  why(a) {
+    const e = a.evidence;
+    const lines = (a.explanation || []).map((l) => `<li>${esc(l)}</li>`).join('');
+    if (!e && !lines) return '';
+    const probs = e ? Object.entries(e.class_probs).map(([k, p]) => `${k} ${Math.round(p * 100)}%`).join(', ') : '';
+    const ev = e ? `<div class="evidence">rule ${esc(e.rule)} · ${esc(probs)} · sensors ${esc(e.sensors.join(', ') || '-')}`
+      + ` · ${Math.round(e.range_m)} m · to zone ${fmt.secs(e.time_to_zone_s)}`
+      + ` · closest ${e.closest_approach_m == null ? '-' : Math.round(e.closest_approach_m) + ' m'}`
+      + ` · identity ${esc(e.identity || 'none')} (${esc(e.identity_status)})</div>` : '';
+    return `<details class="why" data-why="${esc(a.id)}"${this.whyOpen.has(a.id) ? ' open' : ''}><summary>Why</summary>${ev}<ol>${lines}</ol></details>`;
   }
   async click(ev) {
     const btn = ev.target.closest('button');
