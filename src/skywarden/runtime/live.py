@@ -84,8 +84,9 @@ def build_server(
     port: int,
     clock: WallClock | None = None,
     outputs: OutputsConfig | None = None,
+    basemap: str | None = None,
 ) -> uvicorn.Server:
-    settings = ServiceSettings(host=host, port=port)
+    settings = ServiceSettings(host=host, port=port, basemap=basemap)
     clock = clock or WallClock()
     served: PictureSource = source
     if outputs is not None and not outputs.empty:
@@ -132,6 +133,7 @@ def serve(
     retention: RetentionConfig | None = None,
     tick_s: float = 0.5,
     lag_s: float = 0.5,
+    basemap: str | None = None,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -172,7 +174,7 @@ def serve(
             lag_s=lag_s,
         )
         try:
-            server = build_server(source, host, port, clock, outputs)
+            server = build_server(source, host, port, clock, outputs, basemap)
         except ConfigError as e:  # e.g. a secret's environment variable is not set
             log.error("cannot build the outputs: %s", e)
             return 2

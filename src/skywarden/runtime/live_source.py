@@ -437,6 +437,7 @@ class LiveSource:
             assessments={a.track_id: a for a in frame.assessments},
             alerts=self._visible_alerts(frame.t),
             trails=self._trail_snapshot(),
+            bearings=frame.bearings,
         )
         self._picture = pic
         for fn in list(self._listeners):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
+from skywarden.core.bearing import BEARING_KINDS, BearingHit, bearing_hits
 from skywarden.core.errors import DecodeError
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState
@@ -60,6 +61,7 @@ class Frame:
     tracks: tuple[TrackState, ...]
     assessments: tuple[ThreatAssessment, ...]
     events: tuple[AlertEvent, ...]
+    bearings: tuple[BearingHit, ...] = ()  # this step's bearing-only reports (the map's lines)
 
     def snapshot_line(self) -> dict[str, Any]:
         """The skybench/1 snapshot: every confirmed track an operator would see now.
@@ -157,8 +159,11 @@ class Pipeline:
         )
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
+        bearings: list[BearingHit] = []
         for s in sorted(scans, key=lambda s: s.t):
             self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
+            if s.detections and s.detections[0].kind in BEARING_KINDS:  # one kind per scan
+                bearings += bearing_hits(s.detections, self.tracker.last_assignments)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
             self.launch.observe_assignments(self.tracker.last_assignments)
@@ -176,7 +181,7 @@ class Pipeline:
         self.launch.observe_tracks(tracks)
         assessments = tuple(self.assessor.assess(tracks, t, suspicious, self.launch.estimate))
         events = tuple(self.alerts.update(assessments, t))
-        self.last = Frame(t, tracks, assessments, events)
+        self.last = Frame(t, tracks, assessments, events, tuple(bearings))
         return self.last
 
     def set_site(self, site: Site) -> None:

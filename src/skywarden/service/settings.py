@@ -47,3 +47,12 @@ class ServiceSettings(BaseModel):
     login_per_min: float = Field(default=6.0, ge=0, description="login attempts refilled/min")
     ingest_burst: int = Field(default=400, ge=1, description="ingest requests per sensor burst")
     ingest_per_s: float = Field(default=200.0, ge=0, description="ingest requests/s per sensor")
+    # --- the map and the household page -------------------------------------------------
+    basemap: str | None = Field(
+        default=None, description="raster MBTiles file drawn under the tracks (None: a grid)"
+    )
+    household_token: SecretStr | None = Field(
+        default=None,
+        description="token of the read-only household page (else env "
+        "SKYWARDEN_HOUSEHOLD_TOKEN, else a generated one an admin reads from the API)",
+    )

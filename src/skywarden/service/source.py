@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from skywarden.alerts.lifecycle import Alert
+from skywarden.core.bearing import BearingHit
 from skywarden.core.site import Site
 from skywarden.core.track import TrackState
 from skywarden.threat.assess import ThreatAssessment
@@ -54,6 +55,7 @@ class Picture:
     assessments: Mapping[str, ThreatAssessment] = field(default_factory=dict)
     alerts: tuple[Alert, ...] = ()
     trails: Mapping[str, tuple[TrailPoint, ...]] = field(default_factory=dict)
+    bearings: tuple[BearingHit, ...] = ()  # bearing-only reports of the latest step
 
 
 Listener = Callable[[Picture], None]

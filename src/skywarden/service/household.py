@@ -1,0 +1,157 @@
+"""The household's warning: what the people the site protects see on a phone.
+
+``GET /api/household`` answers one question, in words a person reads at a glance: is a drone
+coming, from where, how soon, what to do ("drone, 1.2 km north-west, about 45 s: take
+shelter"). It is read-only and needs its own token (``X-Household-Token`` header; the page
+``/household.html#token=...`` keeps it in the fragment, so it is never sent in a URL or a
+Referer), not an account: a family member gets a link, never operator rights. A wrong token
+is 401 and counted (``household.rejected.bad_token``).
+
+The token comes from the settings, else ``SKYWARDEN_HOUSEHOLD_TOKEN``, else it is generated at
+start; an admin reads the link from ``GET /api/household/link``.
+
+Which threat: the most urgent non-friendly assessment at WARNING or above (ALERT before
+WARNING, then the soonest entry); distance and direction are from the site origin (the house)
+to the track, horizontally. Nothing here changes state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import os
+import secrets
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException
+from pydantic import BaseModel, Field
+
+from skywarden.service.auth import Admin
+from skywarden.service.settings import ServiceSettings
+from skywarden.service.source import Picture
+from skywarden.service.state import ServiceState, get_state
+from skywarden.threat.assess import ThreatAssessment, ThreatLevel
+
+TOKEN_ENV = "SKYWARDEN_HOUSEHOLD_TOKEN"
+_COMPASS = (
+    "north",
+    "north-east",
+    "east",
+    "south-east",
+    "south",
+    "south-west",
+    "west",
+    "north-west",
+)
+_ACTION = {
+    "alert": "take shelter",
+    "warning": "be ready to go indoors",
+    "clear": "nothing to do",
+}
+
+router = APIRouter(prefix="/api")
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def token_of(settings: ServiceSettings, env: dict[str, str] | None = None) -> str:
+    env = dict(os.environ) if env is None else env
+    if settings.household_token is not None:
+        return settings.household_token.get_secret_value()
+    return env.get(TOKEN_ENV) or secrets.token_urlsafe(18)
+
+
+def compass(bearing_deg: float) -> str:
+    """Eight-point compass word for a bearing clockwise from north."""
+    return _COMPASS[int(((bearing_deg % 360.0) + 22.5) // 45.0) % 8]
+
+
+def _distance_words(m: float) -> str:
+    return f"{m / 1000:.1f} km" if m >= 1000 else f"{round(m / 10) * 10:.0f} m"
+
+
+class HouseholdOut(BaseModel):
+    level: Literal["clear", "warning", "alert"]
+    message: str = Field(description="one sentence, for a person, not an operator")
+    action: str
+    object_class: str | None = None
+    distance_m: float | None = Field(default=None, description="horizontal, from the site")
+    bearing_deg: float | None = Field(default=None, description="from the site, cw from north")
+    direction: str | None = Field(default=None, description="eight-point compass word")
+    time_to_zone_s: float | None = Field(default=None, description="0 inside; null unknown")
+    zone_id: str | None = None
+    track_id: str | None = None
+    picture_t: float | None = None
+    others: int = Field(default=0, description="further threats not described")
+
+
+class HouseholdLinkOut(BaseModel):
+    token: str
+    path: str = Field(description="open on the phone; the token travels in the fragment")
+
+
+def _urgency(a: ThreatAssessment) -> tuple[int, float]:
+    tte = a.time_to_enter_s if a.time_to_enter_s is not None else math.inf
+    return (-int(a.level), tte)
+
+
+def household_view(pic: Picture | None) -> HouseholdOut:
+    """The message for the current picture (pure: the route only checks the token)."""
+    if pic is None:
+        return HouseholdOut(level="clear", message="No picture yet.", action=_ACTION["clear"])
+    threats = sorted(
+        (a for a in pic.assessments.values() if a.level >= ThreatLevel.WARNING and not a.friendly),
+        key=_urgency,
+    )
+    if not threats:
+        return HouseholdOut(
+            level="clear",
+            message="No drone threat now.",
+            action=_ACTION["clear"],
+            picture_t=pic.t,
+        )
+    a = threats[0]
+    tr = next((t for t in pic.tracks if t.id == a.track_id), None)
+    level: Literal["warning", "alert"] = "alert" if a.level >= ThreatLevel.ALERT else "warning"
+    words = [a.object_class.replace("_", " ")]
+    dist = brg = None
+    if tr is not None:
+        e, n = float(tr.x[0]), float(tr.x[1])
+        dist = math.hypot(e, n)
+        brg = math.degrees(math.atan2(e, n)) % 360.0
+        words.append(f"{_distance_words(dist)} {compass(brg)}")
+    tte = a.time_to_enter_s
+    if tte is not None:
+        words.append("over the property" if tte <= 0 else f"about {tte:.0f} s")
+    action = _ACTION[level]
+    return HouseholdOut(
+        level=level,
+        message=", ".join(words) + f": {action}",
+        action=action,
+        object_class=a.object_class,
+        distance_m=None if dist is None else round(dist, 1),
+        bearing_deg=None if brg is None else round(brg, 1),
+        direction=None if brg is None else compass(brg),
+        time_to_zone_s=None if tte is None else round(tte, 1),
+        zone_id=a.zone_id,
+        track_id=a.track_id,
+        picture_t=pic.t,
+        others=len(threats) - 1,
+    )
+
+
+@router.get("/household", responses={401: {"description": "missing or wrong household token"}})
+def household(st: State, x_household_token: Annotated[str | None, Header()] = None) -> HouseholdOut:
+    tok = x_household_token or ""
+    if not hmac.compare_digest(tok.encode(), st.household_token.encode()):
+        st.security.counters.inc("household.rejected.bad_token")
+        raise HTTPException(401, "missing or wrong household token")
+    st.security.counters.inc("household.served")
+    return household_view(st.source.current())
+
+
+@router.get("/household/link")
+def household_link(_: Admin, st: State) -> HouseholdLinkOut:
+    """The household page's link (admins only: whoever holds it sees the warning)."""
+    return HouseholdLinkOut(
+        token=st.household_token, path=f"/household.html#token={st.household_token}"
+    )

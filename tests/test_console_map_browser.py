@@ -1,0 +1,256 @@
+"""The operator's map in real headless Chromium at 1600x1000 and 390x844 (issue 20).
+
+A uvicorn server over a ScriptedSource serves a scene with every affiliation, a launch estimate
+with a Remote ID operator, bearing-only reports and a threat off-screen, with a basemap from an
+MBTiles file this test creates. Every request the page makes is checked to stay on loopback.
+Shown: the tiles are drawn under the tracks (the canvas is mostly tile-green where no symbol
+is, and a hostile symbol's pixels are its fill over the tile), the 2525 affiliation colours,
+an alert click bringing its off-screen track into view, the launch ellipse and bearing lines
+drawn, the lat/lon + MGRS readout, the resolve-with-reason dialogue journaled as an audit
+record, and the household page counting down. Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from map_helpers import make_mbtiles, map_site, scene_picture
+from service_helpers import PASSWORDS, fast_users
+from test_console_browser import ARGS, ARTIFACTS, CHROMIUM, _ensure_chromium
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+HOUSEHOLD_TOKEN = "household-test-token-1"
+
+
+class MapServer:
+    """uvicorn in a thread over a ScriptedSource of the map scene."""
+
+    def __init__(self, basemap: Path | None) -> None:
+        import uvicorn
+
+        from skywarden.service.app import create_app
+        from skywarden.service.audit import MemoryAudit
+        from skywarden.service.scripted import ScriptedSource
+        from skywarden.service.settings import ServiceSettings
+
+        self.source = ScriptedSource(map_site(), now=1_700_000_100.0)
+        self.source.push(scene_picture(self.source.site))
+        self.audit = MemoryAudit()
+        with socket.socket() as sk:
+            sk.bind(("127.0.0.1", 0))
+            self.port = sk.getsockname()[1]
+        settings = ServiceSettings(
+            stale_after_s=3600,
+            basemap=str(basemap) if basemap else None,
+            household_token=HOUSEHOLD_TOKEN,
+        )
+        app = create_app(settings, self.source, users=fast_users(), audit=self.audit)
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
+
+    def __enter__(self) -> MapServer:
+        self.thread.start()
+        while not self.server.started:
+            threading.Event().wait(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def mbtiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("basemap") / "streets.mbtiles"
+    assert make_mbtiles(path) > 50
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    _ensure_chromium()
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def _guarded_page(browser: Any, width: int, height: int) -> tuple[Any, list[str], list[str]]:
+    """A page whose every request is recorded; any not to 127.0.0.1 is aborted and listed."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    seen: list[str] = []
+    errors: list[str] = []
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        seen.append(url)
+        host = urlsplit(url).hostname
+        if url.startswith("data:") or host == "127.0.0.1":
+            r.continue_()
+        else:
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, seen, errors
+
+
+def _off_machine(seen: list[str]) -> list[str]:
+    return [u for u in seen if not u.startswith("data:") and urlsplit(u).hostname != "127.0.0.1"]
+
+
+_GREEN_SHARE = """() => {
+  const c = document.getElementById('map'), g = c.getContext('2d');
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let green = 0, n = 0;
+  for (let i = 0; i < d.length; i += 4 * 97) {
+    n++;
+    if (d[i + 1] > d[i] + 15 && d[i + 1] > d[i + 2] + 10) green++;
+  }
+  return green / n;
+}"""
+
+# the pixels of a 5x5 patch inside the symbol's frame, left of its class icon
+_SYMBOL_PIXEL = """(id) => {
+  const s = window.skywarden.map.drawnSymbols.find((x) => x.id === id);
+  const c = document.getElementById('map'), dpr = window.devicePixelRatio || 1;
+  const x0 = Math.round((s.x - 0.75 * s.r) * dpr) - 2, y0 = Math.round((s.y + 0.2 * s.r) * dpr) - 2;
+  const d = c.getContext('2d').getImageData(x0, y0, 5, 5).data, rgb = [];
+  for (let i = 0; i < d.length; i += 4) rgb.push([d[i], d[i + 1], d[i + 2]]);
+  return { aff: s.aff, rgb };
+}"""
+
+
+def _close(patch: list[list[int]], hexcolour: str, tol: int = 30) -> bool:
+    """Most of the patch is the colour (antialiased icon or frame edges may touch it)."""
+    want = [int(hexcolour[i : i + 2], 16) for i in (1, 3, 5)]
+    hits = sum(all(abs(a - b) <= tol for a, b in zip(px, want, strict=True)) for px in patch)
+    return hits >= len(patch) // 2
+
+
+def test_map_at_1600_basemap_symbols_alert_focus_launch_bearings(
+    mbtiles: Path, browser: Any
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with MapServer(mbtiles) as srv:
+        page, seen, errors = _guarded_page(browser, 1600, 1000)
+        page.goto(f"http://127.0.0.1:{srv.port}/?range=1000")
+        page.wait_for_selector("#tracks tbody tr")
+        page.wait_for_function("Number(document.getElementById('map').dataset.tilesDrawn) > 0")
+        page.wait_for_function("Number(document.getElementById('map').dataset.tracksDrawn) > 0")
+        ds = page.evaluate("({...document.getElementById('map').dataset})")
+        # the basemap is under everything: most of the canvas is tile green
+        assert page.evaluate(_GREEN_SHARE) > 0.3
+        assert any("/api/tiles/" in u for u in seen)
+        # affiliation colours, each symbol's fill drawn over the tiles
+        for tid, aff, fill in [
+            ("H1", "hostile", "#ff8080"),
+            ("F1", "friend", "#80e0ff"),
+            ("B4", "neutral", "#aaffaa"),  # the last of its flock: on top
+        ]:
+            px = page.evaluate(_SYMBOL_PIXEL, tid)
+            assert px["aff"] == aff, (tid, px)
+            assert _close(px["rgb"], fill), (tid, px)
+        # a friendly drone is not a threat: no "watch" nor time to zone in its row
+        f1 = page.inner_text("#tracks tbody tr[data-id=F1]")
+        assert "friend" in f1 and "watch" not in f1
+        # launch ellipse and bearing lines drawn; X1 is off-screen and marked at the edge
+        assert int(ds["launchesDrawn"]) >= 1
+        assert int(ds["bearingsDrawn"]) == 3
+        assert "X1" in ds["edgeMarkers"].split(",")
+        assert int(ds["labelsPlaced"]) < int(ds["labelsWanted"])  # decluttered, not piled
+        # the cursor readout: lat/lon and MGRS under the mouse
+        page.mouse.move(500, 400)
+        readout = page.inner_text("#readout")
+        grid = r"\d+\.\d{5}°N \d+\.\d{5}°[EW] · MGRS 3[01]U [A-Z]{2} \d{5} \d{5}"
+        assert re.search(grid, readout), readout
+        # the console's MGRS against a widely used worked example (Washington Monument,
+        # "18SUJ2348706483"), to a metre or two
+        ref = page.evaluate("import('/geo.js').then((g) => g.mgrs(38.8895, -77.0352))")
+        zone_sq, e5, n5 = ref.split(" ")[0:2], int(ref.split()[2]), int(ref.split()[3])
+        assert zone_sq == ["18S", "UJ"] and abs(e5 - 23487) <= 2 and abs(n5 - 6483) <= 2
+        page.screenshot(path=str(ARTIFACTS / "map-1600.png"))
+
+        # clicking the alert of the off-screen X1 brings it into view, selected
+        page.click("#alerts li[data-track=X1]")
+        page.wait_for_function("window.skywarden.view.selected === 'X1'")
+        pos = page.evaluate(
+            """() => { const m = window.skywarden.map, t = m.tracks.find((x) => x.id === 'X1');
+                       const [x, y] = m.toScreen(t.enu[0], t.enu[1]);
+                       return [x, y, m.canvas.clientWidth, m.canvas.clientHeight]; }"""
+        )
+        assert 0 < pos[0] < pos[2] and 0 < pos[1] < pos[3]
+        assert "track=X1" in page.url
+        assert "X1" not in page.evaluate("document.getElementById('map').dataset.edgeMarkers")
+        assert "AGL" in page.inner_text("#details") and "HAE" in page.inner_text("#details")
+
+        # resolving asks why; the reason is journaled (audited) with the alert id
+        page.click("#login-btn")
+        page.fill("#login input[name=username]", "olga")
+        page.fill("#login input[name=password]", PASSWORDS["olga"])
+        page.click("#login button[type=submit]")
+        page.wait_for_selector("body[data-role=operator]")
+        page.click("#alerts li[data-track=H1] button[data-act=resolve]")
+        assert page.locator("[data-act=resolve-confirm]").is_disabled()
+        page.select_option(".resolve-why select", "exercise")
+        page.fill(".resolve-why input", "planned test flight")
+        page.click("[data-act=resolve-confirm]")
+        page.wait_for_selector("#alerts li[data-track=H1].resolved")
+        why = [e for e in srv.audit.entries() if getattr(e, "action", "") == "resolve_reason"]
+        assert len(why) == 1 and why[0].target == "A1"
+        assert why[0].detail == {"reason": "exercise", "note": "planned test flight"}
+        assert _off_machine(seen) == []
+        assert errors == []
+        page.close()
+
+
+def test_map_at_390_phone_and_household_page(mbtiles: Path, browser: Any) -> None:
+    with MapServer(mbtiles) as srv:
+        page, seen, errors = _guarded_page(browser, 390, 844)
+        page.goto(f"http://127.0.0.1:{srv.port}/?range=900")
+        page.wait_for_function("Number(document.getElementById('map').dataset.tilesDrawn) > 0")
+        page.wait_for_function("Number(document.getElementById('map').dataset.launchesDrawn) > 0")
+        assert page.evaluate(_GREEN_SHARE) > 0.3
+        assert _close(page.evaluate(_SYMBOL_PIXEL, "H1")["rgb"], "#ff8080")
+        assert int(page.evaluate("document.getElementById('map').dataset.bearingsDrawn")) == 3
+        box = page.locator("#map").bounding_box()
+        assert box["width"] <= 390 and box["height"] > 300
+        page.screenshot(path=str(ARTIFACTS / "map-390.png"))
+
+        # the household page: its own token, one countdown and a direction
+        home, seen2, errors2 = _guarded_page(browser, 390, 844)
+        home.goto(f"http://127.0.0.1:{srv.port}/household.html#token=wrong")
+        home.wait_for_selector("#status:has-text('link is not valid')")
+        home.goto(f"http://127.0.0.1:{srv.port}/household.html#token={HOUSEHOLD_TOKEN}")
+        home.wait_for_selector("body[data-level=alert]")
+        text = home.inner_text("#message")
+        assert "drone" in text and "north-west" in text and "take shelter" in text
+        assert home.inner_text("#countdown").strip().endswith("s")
+        home.screenshot(path=str(ARTIFACTS / "household-390.png"))
+        assert _off_machine(seen) == [] and _off_machine(seen2) == []
+        assert errors == [] and errors2 == []
+        home.close()
+        page.close()
+
+
+def test_map_without_basemap_draws_the_grid(browser: Any) -> None:
+    with MapServer(None) as srv:
+        page, seen, errors = _guarded_page(browser, 1600, 1000)
+        page.goto(f"http://127.0.0.1:{srv.port}/?range=700")
+        page.wait_for_function("Number(document.getElementById('map').dataset.tracksDrawn) > 0")
+        assert page.evaluate("document.getElementById('map').dataset.tilesDrawn") == "0"
+        assert page.evaluate(_GREEN_SHARE) < 0.05
+        assert not any("/api/tiles/" in u for u in seen)
+        assert errors == []
+        page.close()
