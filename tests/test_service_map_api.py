@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from map_helpers import make_mbtiles, map_site, scene_picture
 from service_helpers import bearer, fast_users, login
+from skywarden.alerts.wording import compass
 from skywarden.core.bearing import bearing_hits
 from skywarden.core.clock import ManualClock
 from skywarden.core.errors import ConfigError
@@ -23,7 +24,7 @@ from skywarden.runtime.pipeline import Pipeline
 from skywarden.sensors.skybench import Scan
 from skywarden.service.app import create_app
 from skywarden.service.audit import MemoryAudit
-from skywarden.service.household import compass, household_view
+from skywarden.service.household import household_view
 from skywarden.service.scripted import ScriptedSource
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings

@@ -26,6 +26,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException
 from pydantic import BaseModel, Field
 
+from skywarden.alerts.wording import ACTION, compass, warning_sentence
 from skywarden.service.auth import Admin
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import Picture
@@ -33,21 +34,6 @@ from skywarden.service.state import ServiceState, get_state
 from skywarden.threat.assess import ThreatAssessment, ThreatLevel
 
 TOKEN_ENV = "SKYWARDEN_HOUSEHOLD_TOKEN"
-_COMPASS = (
-    "north",
-    "north-east",
-    "east",
-    "south-east",
-    "south",
-    "south-west",
-    "west",
-    "north-west",
-)
-_ACTION = {
-    "alert": "take shelter",
-    "warning": "be ready to go indoors",
-    "clear": "nothing to do",
-}
 
 router = APIRouter(prefix="/api")
 State = Annotated[ServiceState, Depends(get_state)]
@@ -58,15 +44,6 @@ def token_of(settings: ServiceSettings, env: dict[str, str] | None = None) -> st
     if settings.household_token is not None:
         return settings.household_token.get_secret_value()
     return env.get(TOKEN_ENV) or secrets.token_urlsafe(18)
-
-
-def compass(bearing_deg: float) -> str:
-    """Eight-point compass word for a bearing clockwise from north."""
-    return _COMPASS[int(((bearing_deg % 360.0) + 22.5) // 45.0) % 8]
-
-
-def _distance_words(m: float) -> str:
-    return f"{m / 1000:.1f} km" if m >= 1000 else f"{round(m / 10) * 10:.0f} m"
 
 
 class HouseholdOut(BaseModel):
@@ -97,7 +74,7 @@ def _urgency(a: ThreatAssessment) -> tuple[int, float]:
 def household_view(pic: Picture | None) -> HouseholdOut:
     """The message for the current picture (pure: the route only checks the token)."""
     if pic is None:
-        return HouseholdOut(level="clear", message="No picture yet.", action=_ACTION["clear"])
+        return HouseholdOut(level="clear", message="No picture yet.", action=ACTION["clear"])
     threats = sorted(
         (a for a in pic.assessments.values() if a.level >= ThreatLevel.WARNING and not a.friendly),
         key=_urgency,
@@ -106,26 +83,20 @@ def household_view(pic: Picture | None) -> HouseholdOut:
         return HouseholdOut(
             level="clear",
             message="No drone threat now.",
-            action=_ACTION["clear"],
+            action=ACTION["clear"],
             picture_t=pic.t,
         )
     a = threats[0]
     tr = next((t for t in pic.tracks if t.id == a.track_id), None)
     level: Literal["warning", "alert"] = "alert" if a.level >= ThreatLevel.ALERT else "warning"
-    words = [a.object_class.replace("_", " ")]
-    dist = brg = None
-    if tr is not None:
-        e, n = float(tr.x[0]), float(tr.x[1])
-        dist = math.hypot(e, n)
-        brg = math.degrees(math.atan2(e, n)) % 360.0
-        words.append(f"{_distance_words(dist)} {compass(brg)}")
+    en = None if tr is None else (float(tr.x[0]), float(tr.x[1]))
+    dist = None if en is None else math.hypot(*en)
+    brg = None if en is None else math.degrees(math.atan2(*en)) % 360.0
     tte = a.time_to_enter_s
-    if tte is not None:
-        words.append("over the property" if tte <= 0 else f"about {tte:.0f} s")
-    action = _ACTION[level]
+    action = ACTION[level]
     return HouseholdOut(
         level=level,
-        message=", ".join(words) + f": {action}",
+        message=warning_sentence(a.object_class, level, en, tte),
         action=action,
         object_class=a.object_class,
         distance_m=None if dist is None else round(dist, 1),
