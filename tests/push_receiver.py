@@ -19,7 +19,7 @@ class Receiver:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
                 t = time.monotonic()
@@ -31,7 +31,7 @@ class Receiver:
                     outer.got.append((t, self.path, dict(self.headers.items()), body))
                     outer.arrived.notify_all()
 
-            do_PUT = do_POST  # noqa: N815
+            do_PUT = do_POST
 
             def log_message(self, *args: Any) -> None:
                 return None

@@ -116,5 +116,7 @@ def test_the_outputs_set_builds_the_sink_with_secret_urls_from_the_environment()
     (sink,) = out.sinks
     assert isinstance(sink, PushSink) and len(sink.cfg.urls) == 3
     assert sink.locate is not None and sink.locate("T1") is None  # no picture yet
+    # one notification per second per service, not apprise's 5.5 s (a second alert waits)
+    assert [svc.request_rate_per_sec for svc in sink._ap] == [1.0, 1.0, 1.0]
     with pytest.raises(ConfigError, match="does not accept"):
         OutputSet(cfg, site, clock, env={"PUSH_URLS": "notascheme://"})

@@ -101,7 +101,7 @@ def _push(o: PushOutput, env: Mapping[str, str]) -> PushSink:
     urls = o.urls + tuple(secret.split() if secret else ())
     if not urls:
         raise ConfigError(f"{o.name}.urls_env", f"environment variable {o.urls_env} is empty")
-    return PushSink(PushConfig(urls=urls, kinds=o.kinds), o.name)
+    return PushSink(PushConfig(urls, o.kinds, min_interval_s=o.min_interval_s), o.name)
 
 
 def own_node_id(site: Site) -> str:

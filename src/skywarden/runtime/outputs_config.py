@@ -35,6 +35,7 @@ Layout (TOML; every table optional, each may repeat with a distinct ``name``)::
     urls = ["ntfy://ntfy.example/skywarden-home"]   # apprise URLs without secrets
     urls_env = "PUSH_URLS"           # and/or: URLs with tokens, whitespace separated, in env
     kinds = ["raised", "escalated"]
+    min_interval_s = 1.0             # per service (apprise's own default spacing is 5.5 s)
 
     [[tak]]                          # CoT to a TAK server: confirmed tracks + alert updates
     host = "127.0.0.1"
@@ -99,6 +100,7 @@ class PushOutput:
     urls: tuple[str, ...] = ()
     urls_env: str | None = None
     kinds: frozenset[str] = frozenset({"raised", "escalated"})
+    min_interval_s: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def _kinds(d: Mapping[str, Any], path: str) -> frozenset[str]:
 
 
 def _push(d: Mapping[str, Any], path: str) -> PushOutput:
-    _check_keys(d, {"name", "urls", "urls_env", "kinds"}, path)
+    _check_keys(d, {"name", "urls", "urls_env", "kinds", "min_interval_s"}, path)
     urls = d.get("urls", [])
     if isinstance(urls, str):
         urls = [urls]
@@ -292,7 +294,11 @@ def _push(d: Mapping[str, Any], path: str) -> PushOutput:
     if not urls and env is None:
         raise ConfigError(f"{path}.urls", "give urls, urls_env, or both")
     return PushOutput(
-        name=_str(d, "name", path, "push"), urls=tuple(urls), urls_env=env, kinds=_kinds(d, path)
+        name=_str(d, "name", path, "push"),
+        urls=tuple(urls),
+        urls_env=env,
+        kinds=_kinds(d, path),
+        min_interval_s=_pos(d, "min_interval_s", path, 1.0),
     )
 
 

@@ -12,6 +12,9 @@ shelter") and the alert and track ids. The position comes from ``locate(track_id
 outputs set hands in a lookup over the latest picture); without one the sentence leaves the
 direction out rather than guess.
 
+Pacing: at most one notification per ``min_interval_s`` (default 1 s) to each service; apprise's
+own default spacing (5.5 s for most services) would hold back a second alert that long.
+
 Delivery: apprise's ``notify`` (blocking HTTP) runs in a worker thread; False from it (any URL
 failed) is retried ``retries`` times with exponential backoff, then raised to the dispatcher,
 which counts it (``failed.<name>``). Like e-mail, a push is a prompt, not a record: the web
@@ -39,14 +42,22 @@ class PushConfig:
     kinds: frozenset[str] = frozenset({"raised", "escalated"})
     retries: int = 2
     base_backoff_s: float = 0.5
+    min_interval_s: float | None = 1.0  # per service; None keeps apprise's (5.5 s for most)
 
 
 class PushDeliveryError(RuntimeError):
     """apprise reported that at least one service did not take the notification."""
 
 
-def build_apprise(urls: tuple[str, ...], field: str = "push.urls") -> Any:
-    """An ``apprise.Apprise`` with every URL added; an URL apprise cannot parse is refused."""
+def build_apprise(
+    urls: tuple[str, ...], field: str = "push.urls", min_interval_s: float | None = None
+) -> Any:
+    """An ``apprise.Apprise`` with every URL added; an URL apprise cannot parse is refused.
+
+    ``min_interval_s``: the least time between two notifications to one service. apprise
+    spaces them 5.5 s apart by default for most services (to stay inside public services'
+    rate limits): a second alert right after a first would reach the phone 5.5 s late.
+    """
     import apprise
 
     ap = apprise.Apprise()
@@ -54,6 +65,9 @@ def build_apprise(urls: tuple[str, ...], field: str = "push.urls") -> Any:
         if not ap.add(u):
             scheme = u.split("://", 1)[0] if "://" in u else u[:12]
             raise ConfigError(f"{field}[{i}]", f"apprise does not accept this URL ({scheme}://...)")
+    if min_interval_s is not None:
+        for service in ap:
+            service.request_rate_per_sec = min_interval_s  # seconds per request, despite the name
     return ap
 
 
@@ -82,7 +96,7 @@ class PushSink:
         self.name = name
         self.counters = counters or Counters()
         self.locate = locate
-        self._ap = build_apprise(config.urls, f"{name}.urls")
+        self._ap = build_apprise(config.urls, f"{name}.urls", config.min_interval_s)
 
     async def start(self) -> None:
         return None
