@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -238,3 +239,34 @@ def test_household_clear_and_compass() -> None:
         "north", "north", "north-east", "east", "south", "west", "north-west", "north",
         "north",
     ]  # fmt: skip
+
+
+def test_the_simulated_sites_sensors_report_health_not_unknown(tmp_path: Path) -> None:
+    """Every sensor the journal delivered a message of has a last report and a rate (the
+    header said "sensors: 7 unknown" for the built-in simulation before)."""
+    from skywarden.core.clock import WallClock
+    from skywarden.runtime.feeds import simulated_feed
+    from skywarden.runtime.live_source import LiveSource
+
+    journal = open_journal(str(tmp_path / "j.sqlite"))
+    feed = simulated_feed(seed=1)
+    source = LiveSource(feed, WallClock(), journal, speed=8.0, tick_s=0.2)
+    settings = ServiceSettings(admin_user="tester", admin_password="tester-password")
+    with TestClient(create_app(settings, source)) as client:
+        r = client.post(
+            "/api/auth/login", json={"username": "tester", "password": "tester-password"}
+        )
+        assert r.status_code == 200
+        end = time.monotonic() + 60
+        rows: list[dict[str, object]] = []
+        while time.monotonic() < end:
+            rows = client.get("/api/sensors").json()
+            if rows and all(s["status"] == "ok" for s in rows):
+                break
+            time.sleep(0.2)
+    journal.close()
+    assert {s["id"] for s in rows} == {s.id for s in feed.site.sensors}
+    for s in rows:
+        assert s["status"] == "ok", s
+        assert isinstance(s["last_report_t"], float) and s["rate_hz"] > 0
+        assert s["detail"]["accepted"] >= 1

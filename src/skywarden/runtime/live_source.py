@@ -70,6 +70,7 @@ from skywarden.runtime.record_restore import (
 )
 from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
 from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
@@ -132,6 +133,7 @@ class LiveSource:
         self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
         self._last_step_ms = 0.0
+        self._heard: dict[str, SensorStats] = {}  # per sensor: messages delivered (health)
         # the live loop's own latencies, last 200 of each (``stats``: median and max, ms):
         # a tick's journal commit, a pipeline step, building and offering a picture
         self._timing: dict[str, deque[float]] = {
@@ -327,6 +329,21 @@ class LiveSource:
         heapq.heappush(self._due, t + self.lag_s)
         self._wake.set()
 
+    def _heard_from(self, m: Inbound) -> None:
+        st = self._heard.get(m.sensor_id)
+        if st is None:
+            st = SensorStats(m.sensor_id, m.source, "journal", self.clock.now())
+            st.state = "receiving"
+            self._heard[m.sensor_id] = st
+        st.accepted(self.clock.now(), len(m.detections))
+
+    def sensor_health(self) -> dict[str, SensorHealth]:
+        """``SensorHealthSource``: per sensor, the messages the journal delivered to the
+        pipeline (any adapter, the simulator included), by wall time of delivery. A sensor not
+        heard from since start is absent (the service shows it as unknown)."""
+        now = self.clock.now()
+        return {k: st.snapshot(now) for k, st in self._heard.items()}
+
     # -- consumer -----------------------------------------------------------------------
     async def _deliver(self, items: Sequence[Delivered]) -> None:
         await self._inq.put(items)
@@ -350,6 +367,7 @@ class LiveSource:
                     elif isinstance(it, Inbound):
                         self.machine.inbound(it)
                         self.counters.inc("live.messages")
+                        self._heard_from(it)
                         self._note_due(it)
                     else:
                         self.machine.feed(it)

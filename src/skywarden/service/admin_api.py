@@ -216,8 +216,8 @@ def sensor_status(st: ServiceState) -> list[SensorStatusOut]:
     src = st.source
     health: Mapping[str, Any] = src.sensor_health() if isinstance(src, SensorHealthSource) else {}
     now = st.clock.now()
-    if st.http_health is not None:  # HTTP-ingest sensors, where no link reports on them
-        health = {**st.http_health.snapshot(now), **health}
+    if st.http_health is not None:  # HTTP-ingest sensors: the route's tally has the rejects
+        health = {**health, **st.http_health.snapshot(now)}
     tokens = st.security.sensor_tokens
     out = []
     for s in src.site.sensors:
