@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -109,8 +110,15 @@ def _png(z: int, x: int, y: int) -> bytes:
     return buf.getvalue()
 
 
-def make_mbtiles(path: Path, zooms: range = range(12, 17), radius_m: float = 4000.0) -> int:
+def make_mbtiles(
+    path: Path,
+    zooms: range = range(12, 17),
+    radius_m: float = 4000.0,
+    tile: Callable[[int, int, int], bytes] | None = None,
+    name: str = "test streets",
+) -> int:
     """A raster MBTiles file (TMS rows) covering ``radius_m`` about the site; returns tiles."""
+    tile = tile or _png
     lat0, lon0 = ORIGIN["lat"], ORIGIN["lon"]
     dlat = radius_m / 111_000.0
     dlon = radius_m / (111_000.0 * math.cos(math.radians(lat0)))
@@ -121,7 +129,7 @@ def make_mbtiles(path: Path, zooms: range = range(12, 17), radius_m: float = 400
         "tile_data BLOB)"
     )
     meta = {
-        "name": "test streets",
+        "name": name,
         "format": "png",
         "minzoom": str(zooms.start),
         "maxzoom": str(zooms.stop - 1),
@@ -143,12 +151,42 @@ def make_mbtiles(path: Path, zooms: range = range(12, 17), radius_m: float = 400
         for x in range(tx(lon0 - dlon), tx(lon0 + dlon) + 1):
             for y in range(ty(lat0 + dlat), ty(lat0 - dlat) + 1):
                 db.execute(
-                    "INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, n - 1 - y, _png(z, x, y))
+                    "INSERT INTO tiles VALUES (?, ?, ?, ?)", (z, x, n - 1 - y, tile(z, x, y))
                 )
                 n_tiles += 1
     db.commit()
     db.close()
     return n_tiles
+
+
+HILL_ENU = (-450.0, -250.0)  # a 150 m hill south-west of the house, for the hill shading
+HILL_SIGMA_M = 250.0
+
+
+def _dem_png(z: int, x: int, y: int) -> bytes:
+    """A terrain-RGB tile (mapbox encoding) of the hill, heights in 0.1 m steps."""
+    from PIL import Image
+
+    lat0, lon0 = ORIGIN["lat"], ORIGIN["lon"]
+    n = 2**z
+    px = (np.arange(256) + 0.5) / 256.0
+    lon = (x + px) / n * 360.0 - 180.0
+    lat = np.degrees(np.arctan(np.sinh(np.pi * (1 - 2 * (y + px) / n))))
+    e = (lon - lon0) * 111_320.0 * math.cos(math.radians(lat0))
+    nn = (lat - lat0) * 111_320.0
+    E, N = np.meshgrid(e, nn)
+    r2 = (E - HILL_ENU[0]) ** 2 + (N - HILL_ENU[1]) ** 2
+    h = 20.0 + 150.0 * np.exp(-r2 / (2 * HILL_SIGMA_M**2))
+    v = np.round((h + 10000.0) * 10.0).astype(np.int64)
+    rgb = np.stack([v // 65536, (v // 256) % 256, v % 256], axis=-1).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_dem_mbtiles(path: Path, zooms: range = range(13, 16), radius_m: float = 2500.0) -> int:
+    """A terrain-RGB MBTiles file of one hill (see ``HILL_ENU``); returns the tile count."""
+    return make_mbtiles(path, zooms, radius_m, tile=_dem_png, name="test hill")
 
 
 # --------------------------------------------------------------------------- the picture

@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from map_helpers import make_mbtiles, map_site, scene_picture
+from map_helpers import (
+    HILL_ENU,
+    HILL_SIGMA_M,
+    make_dem_mbtiles,
+    make_mbtiles,
+    map_site,
+    scene_picture,
+)
 from service_helpers import PASSWORDS, fast_users
 from test_console_browser import ARGS, ARTIFACTS, CHROMIUM, _ensure_chromium
 
@@ -34,7 +41,7 @@ HOUSEHOLD_TOKEN = "household-test-token-1"
 class MapServer:
     """uvicorn in a thread over a ScriptedSource of the map scene."""
 
-    def __init__(self, basemap: Path | None) -> None:
+    def __init__(self, basemap: Path | None, dem: Path | None = None) -> None:
         import uvicorn
 
         from skywarden.service.app import create_app
@@ -51,6 +58,7 @@ class MapServer:
         settings = ServiceSettings(
             stale_after_s=3600,
             basemap=str(basemap) if basemap else None,
+            dem=str(dem) if dem else None,
             household_token=HOUSEHOLD_TOKEN,
         )
         app = create_app(settings, self.source, users=fast_users(), audit=self.audit)
@@ -252,5 +260,42 @@ def test_map_without_basemap_draws_the_grid(browser: Any) -> None:
         assert page.evaluate("document.getElementById('map').dataset.tilesDrawn") == "0"
         assert page.evaluate(_GREEN_SHARE) < 0.05
         assert not any("/api/tiles/" in u for u in seen)
+        assert errors == []
+        page.close()
+
+
+_PATCH_GREEN = """([e, n]) => {
+  const m = window.skywarden.map, [x, y] = m.toScreen(e, n), dpr = window.devicePixelRatio || 1;
+  const px = Math.round(x * dpr) - 4, py = Math.round(y * dpr) - 4;
+  const d = m.canvas.getContext('2d').getImageData(px, py, 9, 9).data;
+  const g = [];
+  for (let i = 0; i < d.length; i += 4) g.push(d[i + 1]);
+  g.sort((a, b) => a - b);
+  return g[Math.floor(g.length / 2)];
+}"""
+
+
+def test_terrain_shading_from_a_dem_darkens_the_slope_away_from_the_light(
+    mbtiles: Path, browser: Any, tmp_path: Path
+) -> None:
+    dem = tmp_path / "dem.mbtiles"
+    make_dem_mbtiles(dem)
+    with MapServer(mbtiles, dem) as srv:
+        page, seen, errors = _guarded_page(browser, 1600, 1000)
+        page.goto(
+            f"http://127.0.0.1:{srv.port}/?range=900&center={HILL_ENU[0]:.0f},{HILL_ENU[1]:.0f}"
+        )
+        page.wait_for_function("Number(document.getElementById('map').dataset.hillshadeDrawn) > 0")
+        page.wait_for_function("Number(document.getElementById('map').dataset.tilesDrawn) > 0")
+        page.wait_for_timeout(300)  # the last shaded tiles
+        d = HILL_SIGMA_M / 2**0.5
+        hx, hy = HILL_ENU
+        lit = page.evaluate(_PATCH_GREEN, [hx - d, hy + d])  # north-west flank, facing the light
+        dark = page.evaluate(_PATCH_GREEN, [hx + d, hy - d])  # south-east flank
+        flat = page.evaluate(_PATCH_GREEN, [hx - 700, hy + 100])  # far out: flat ground
+        assert dark < flat - 15 and dark < lit - 15, (lit, dark, flat)
+        assert abs(lit - flat) <= 10, (lit, flat)
+        assert any("/api/dem/" in u for u in seen) and _off_machine(seen) == []
+        page.screenshot(path=str(ARTIFACTS / "map-hillshade.png"))
         assert errors == []
         page.close()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from map_helpers import make_mbtiles, map_site, scene_picture
+from map_helpers import make_dem_mbtiles, make_mbtiles, map_site, scene_picture
 from service_helpers import bearer, fast_users, login
 from skywarden.alerts.wording import compass
 from skywarden.core.bearing import bearing_hits
@@ -146,6 +146,33 @@ def test_tiles_come_from_the_mbtiles_file_with_the_row_flipped(tmp_path: Path) -
         login(plain, "victor")
         assert plain.get("/api/basemap").json()["available"] is False
         assert plain.get("/api/tiles/15/0/0").status_code == 404
+
+
+def test_the_dem_is_served_and_announced_with_its_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "dem.mbtiles"
+    make_dem_mbtiles(path, zooms=range(14, 15), radius_m=800.0)
+    db = sqlite3.connect(path)
+    z, x, row, data = db.execute("SELECT * FROM tiles LIMIT 1").fetchone()
+    db.close()
+    src = ScriptedSource(map_site(), now=T0)
+    app = create_app(ServiceSettings(dem=str(path)), src, users=fast_users())
+    with TestClient(app) as client:
+        login(client, "victor")
+        info = client.get("/api/basemap").json()
+        assert info["available"] is False  # a DEM alone: shading over the grid
+        assert info["dem"] == {
+            "url": "/api/dem/{z}/{x}/{y}", "encoding": "mapbox", "minzoom": 14, "maxzoom": 14,
+        }  # fmt: skip
+        r = client.get(f"/api/dem/{z}/{x}/{2**z - 1 - row}")
+        assert r.status_code == 200 and r.content == bytes(data)
+        assert client.get("/api/tiles/14/0/0").status_code == 404  # no basemap
+    db = sqlite3.connect(path)
+    db.execute("UPDATE metadata SET value='lerc' WHERE name='name'")
+    db.execute("INSERT INTO metadata VALUES ('encoding', 'lerc')")
+    db.commit()
+    db.close()
+    with pytest.raises(ConfigError, match="unknown terrain encoding"):
+        MBTiles(path, "dem")
 
 
 def test_a_vector_or_broken_mbtiles_is_refused_with_the_reason(tmp_path: Path) -> None:

@@ -85,8 +85,9 @@ def build_server(
     clock: WallClock | None = None,
     outputs: OutputsConfig | None = None,
     basemap: str | None = None,
+    dem: str | None = None,
 ) -> uvicorn.Server:
-    settings = ServiceSettings(host=host, port=port, basemap=basemap)
+    settings = ServiceSettings(host=host, port=port, basemap=basemap, dem=dem)
     clock = clock or WallClock()
     served: PictureSource = source
     if outputs is not None and not outputs.empty:
@@ -134,6 +135,7 @@ def serve(
     tick_s: float = 0.5,
     lag_s: float = 0.5,
     basemap: str | None = None,
+    dem: str | None = None,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -174,9 +176,9 @@ def serve(
             lag_s=lag_s,
         )
         try:
-            server = build_server(source, host, port, clock, outputs, basemap)
+            server = build_server(source, host, port, clock, outputs, basemap, dem)
         except ConfigError as e:  # e.g. a secret's environment variable is not set
-            log.error("cannot build the outputs: %s", e)
+            log.error("cannot build the service (outputs, basemap, DEM): %s", e)
             return 2
         log.info(
             "serving the console at http://%s:%d/ (%s); journal %s; Ctrl-C stops",

@@ -84,6 +84,7 @@ def create_app(
     )
     st.http_health = HttpHealth(st.clock.now())
     st.basemap = tiles.MBTiles(cfg.basemap) if cfg.basemap else None
+    st.dem = tiles.MBTiles(cfg.dem, "dem") if cfg.dem else None
     st.household_token = household.token_of(cfg)
 
     def on_picture(pic: Picture) -> None:

@@ -51,6 +51,9 @@ class ServiceSettings(BaseModel):
     basemap: str | None = Field(
         default=None, description="raster MBTiles file drawn under the tracks (None: a grid)"
     )
+    dem: str | None = Field(
+        default=None, description="terrain-RGB MBTiles file: the console shades the relief"
+    )
     household_token: SecretStr | None = Field(
         default=None,
         description="token of the read-only household page (else env "

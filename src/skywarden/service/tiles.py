@@ -1,4 +1,5 @@
-"""The offline basemap: raster tiles served by skywarden itself from an MBTiles file.
+"""The offline basemap: raster tiles (and terrain for hill shading) served by skywarden itself
+from MBTiles files.
 
 Why MBTiles: it is what a site already carries (QGIS "Generate XYZ tiles (MBTiles)",
 ``gdal_translate -of MBTILES``, ATAK map packages, TileMill exports): one SQLite file, no
@@ -15,7 +16,13 @@ Rows follow the TMS scheme (row 0 at the south): the XYZ row ``y`` the browser a
 ``2**z - 1 - y``. Only raster formats are served; a vector (``pbf``) file is refused when it
 is opened, with the reason, since the console's canvas renderer draws images.
 
-The file is opened read-only (``mode=ro`` URI), one connection per request thread, so a tile
+A second, optional file is a digital elevation model as terrain-RGB PNG tiles (what
+``rio rgbify`` writes from a GeoTIFF DEM): height = -10000 m + (R * 65536 + G * 256 + B) * 0.1 m
+(``encoding`` = ``mapbox``, the default) or, with metadata ``encoding`` = ``terrarium``,
+R * 256 + G + B / 256 - 32768 m. The console shades the relief from it (NW light) over the
+basemap; it is served as ``/api/dem/{z}/{x}/{y}``.
+
+The files are opened read-only (``mode=ro`` URI), one connection per request thread, so a tile
 request never writes and never blocks another.
 """
 
@@ -47,29 +54,33 @@ class BasemapInfo:
     maxzoom: int
     bounds: tuple[float, float, float, float] | None  # west, south, east, north (degrees)
     attribution: str
+    encoding: str = "mapbox"  # of a terrain-RGB file: mapbox or terrarium
 
 
 class MBTiles:
-    """A read-only raster MBTiles file (see module doc)."""
+    """A read-only raster MBTiles file (see module doc); ``what`` names it in errors."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, what: str = "basemap") -> None:
         self.path = Path(path)
         if not self.path.is_file():
-            raise ConfigError("basemap", f"{self.path} is not a file")
+            raise ConfigError(what, f"{self.path} is not a file")
         self._local = threading.local()
         try:
             meta = dict(self._db().execute("SELECT name, value FROM metadata").fetchall())
             zooms = self._db().execute("SELECT MIN(zoom_level), MAX(zoom_level) FROM tiles")
             zmin, zmax = zooms.fetchone()
         except sqlite3.DatabaseError as e:
-            raise ConfigError("basemap", f"{self.path} is not an MBTiles file: {e}") from None
+            raise ConfigError(what, f"{self.path} is not an MBTiles file: {e}") from None
         fmt = str(meta.get("format", "png")).lower()
         if fmt not in MEDIA_TYPES:
             raise ConfigError(
-                "basemap", f"{self.path}: tile format {fmt!r} is not a raster format (png/jpg/webp)"
+                what, f"{self.path}: tile format {fmt!r} is not a raster format (png/jpg/webp)"
             )
         if zmin is None:
-            raise ConfigError("basemap", f"{self.path} holds no tiles")
+            raise ConfigError(what, f"{self.path} holds no tiles")
+        encoding = str(meta.get("encoding", "mapbox")).lower()
+        if encoding not in ("mapbox", "terrarium"):
+            raise ConfigError(what, f"{self.path}: unknown terrain encoding {encoding!r}")
         self.info = BasemapInfo(
             name=str(meta.get("name", self.path.stem)),
             format=fmt,
@@ -77,6 +88,7 @@ class MBTiles:
             maxzoom=int(meta.get("maxzoom", zmax)),
             bounds=_bounds(meta.get("bounds")),
             attribution=str(meta.get("attribution", "")),
+            encoding=encoding,
         )
 
     def _db(self) -> sqlite3.Connection:
@@ -118,6 +130,13 @@ def _bounds(text: str | None) -> tuple[float, float, float, float] | None:
     return (w, s, e, n)
 
 
+class DemOut(BaseModel):
+    url: str = Field(description="terrain-RGB tile URL template, {z}/{x}/{y}")
+    encoding: str = Field(description="mapbox or terrarium")
+    minzoom: int
+    maxzoom: int
+
+
 class BasemapOut(BaseModel):
     available: bool = Field(description="false: no basemap configured, draw the plain grid")
     name: str | None = None
@@ -127,6 +146,7 @@ class BasemapOut(BaseModel):
     bounds: list[float] | None = Field(default=None, description="[west, south, east, north]")
     attribution: str | None = None
     url: str | None = Field(default=None, description="tile URL template, {z}/{x}/{y}")
+    dem: DemOut | None = Field(default=None, description="terrain for hill shading, if given")
 
 
 router = APIRouter(prefix="/api")
@@ -138,13 +158,24 @@ def _basemap(st: ServiceState) -> MBTiles | None:
     return bm if isinstance(bm, MBTiles) else None
 
 
+def _dem_out(st: ServiceState) -> DemOut | None:
+    dem = st.dem
+    if not isinstance(dem, MBTiles):
+        return None
+    i = dem.info
+    return DemOut(
+        url="/api/dem/{z}/{x}/{y}", encoding=i.encoding, minzoom=i.minzoom, maxzoom=i.maxzoom
+    )
+
+
 @router.get("/basemap")
 def basemap(_: Viewer, st: State) -> BasemapOut:
     bm = _basemap(st)
     if bm is None:
-        return BasemapOut(available=False)
+        return BasemapOut(available=False, dem=_dem_out(st))
     i = bm.info
     return BasemapOut(
+        dem=_dem_out(st),
         available=True,
         name=i.name,
         format=i.format,
@@ -156,20 +187,33 @@ def basemap(_: Viewer, st: State) -> BasemapOut:
     )
 
 
+def _serve(tiles: MBTiles | None, what: str, z: int, x: int, y: int, st: ServiceState) -> Response:
+    if tiles is None:
+        raise HTTPException(404, f"no {what} configured")
+    if not 0 <= z <= 24:
+        raise HTTPException(404, f"zoom {z} out of range")
+    data = tiles.tile(z, x, y)
+    if data is None:
+        st.security.counters.inc(f"{what}.missing")
+        return Response(status_code=204)
+    st.security.counters.inc(f"{what}.served")
+    return Response(data, media_type=tiles.media_type, headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get(
+    "/dem/{z}/{x}/{y}",
+    responses={404: {"description": "no DEM, or no tile there"}},
+    response_class=Response,
+)
+def dem_tile(z: int, x: int, y: int, _: Viewer, st: State) -> Response:
+    dem = st.dem if isinstance(st.dem, MBTiles) else None
+    return _serve(dem, "dem", z, x, y, st)
+
+
 @router.get(
     "/tiles/{z}/{x}/{y}",
     responses={404: {"description": "no basemap, or no tile there"}},
     response_class=Response,
 )
 def tile(z: int, x: int, y: int, _: Viewer, st: State) -> Response:
-    bm = _basemap(st)
-    if bm is None:
-        raise HTTPException(404, "no basemap configured (skywarden run --basemap FILE.mbtiles)")
-    if not 0 <= z <= 24:
-        raise HTTPException(404, f"zoom {z} out of range")
-    data = bm.tile(z, x, y)
-    if data is None:
-        st.security.counters.inc("tiles.missing")
-        return Response(status_code=204)
-    st.security.counters.inc("tiles.served")
-    return Response(data, media_type=bm.media_type, headers={"Cache-Control": "max-age=3600"})
+    return _serve(_basemap(st), "tiles", z, x, y, st)

@@ -3,6 +3,7 @@ import { AlertPanel } from './alerts.js';
 import { Basemap } from './basemap.js';
 import { renderDetails } from './details.js';
 import { Feed } from './feed.js';
+import { Hillshade } from './hillshade.js';
 import { fmt } from './format.js';
 import { MapView } from './map.js';
 import { AltitudeProfile } from './profile.js';
@@ -113,6 +114,7 @@ async function start() {
   map.setSite(site);
   try {
     const bm = await getJSON('/api/basemap');
+    if (bm.dem) map.hillshade = new Hillshade(bm.dem, map.frame, () => map.requestDraw());
     if (bm.available) {
       map.basemap = new Basemap(bm, map.frame, () => map.requestDraw());
       $('attribution').textContent = `basemap: ${bm.name}${bm.attribution ? ' · ' + bm.attribution : ''}`;

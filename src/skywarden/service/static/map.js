@@ -20,6 +20,7 @@ export class MapView {
     this.site = null;
     this.frame = null;
     this.basemap = null;
+    this.hillshade = null;
     this.tracks = [];
     this.trails = new Map();
     this.bearings = [];          // {hit, rx}: held BEARING_HOLD_S after they arrive
@@ -102,10 +103,12 @@ export class MapView {
     ctx.fillStyle = '#0b0f13'; ctx.fillRect(0, 0, w, h);
     this.labels = [];
     let tiles = 0;
+    const ts = (e, n) => this.toScreen(e, n), fs = (x, y) => this.fromScreen(x, y);
     if (this.basemap) {
-      tiles = this.basemap.draw(ctx, w, h, this.scale, (e, n) => this.toScreen(e, n), (x, y) => this.fromScreen(x, y));
+      tiles = this.basemap.draw(ctx, w, h, this.scale, ts, fs);
       ctx.fillStyle = 'rgba(11,15,19,0.25)'; ctx.fillRect(0, 0, w, h);  // mute it under the symbols
     }
+    const shaded = this.hillshade ? this.hillshade.draw(ctx, w, h, this.scale, ts, fs) : 0;
     if (!tiles) this.drawGrid(w, h);
     this.drawRings(w, h);
     if (this.site) { this.drawZones(); this.drawSensors(); }
@@ -127,6 +130,7 @@ export class MapView {
     // for tests and the curious: what this frame drew
     Object.assign(c.dataset, {
       tracksDrawn: String(this.tracks.length), tilesDrawn: String(tiles), launchesDrawn: String(launches),
+      hillshadeDrawn: String(shaded),
       bearingsDrawn: String(bearingsDrawn), labelsPlaced: String(labels), labelsWanted: String(this.labels.length),
       edgeMarkers: this.edges.map((m) => m.id).join(','),
     });
