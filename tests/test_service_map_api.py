@@ -8,6 +8,7 @@ import math
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -270,7 +271,8 @@ def test_household_clear_and_compass() -> None:
 
 def test_the_simulated_sites_sensors_report_health_not_unknown(tmp_path: Path) -> None:
     """Every sensor the journal delivered a message of has a last report and a rate (the
-    header said "sensors: 7 unknown" for the built-in simulation before)."""
+    header said "sensors: 7 unknown" for the built-in simulation before); every confirmed
+    drone track of the live runtime carries its launch estimate, not only warnings."""
     from skywarden.core.clock import WallClock
     from skywarden.runtime.feeds import simulated_feed
     from skywarden.runtime.live_source import LiveSource
@@ -291,7 +293,14 @@ def test_the_simulated_sites_sensors_report_health_not_unknown(tmp_path: Path) -
             if rows and all(s["status"] == "ok" for s in rows):
                 break
             time.sleep(0.2)
+        drones: list[dict[str, Any]] = []
+        while time.monotonic() < end and not drones:
+            tracks = client.get("/api/tracks?confirmed_only=true").json()
+            drones = [t for t in tracks if t["object_class"].startswith("drone")]
+            time.sleep(0.2)
     journal.close()
+    assert drones and all(t["launch"] is not None for t in drones)
+    assert all(t["launch"]["ellipse"]["confidence"] == 0.95 for t in drones)
     assert {s["id"] for s in rows} == {s.id for s in feed.site.sensors}
     for s in rows:
         assert s["status"] == "ok", s

@@ -74,6 +74,7 @@ from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
+from skywarden.threat.launch import LaunchPoint
 
 log = logging.getLogger(__name__)
 
@@ -456,10 +457,22 @@ class LiveSource:
             alerts=self._visible_alerts(frame.t),
             trails=self._trail_snapshot(),
             bearings=frame.bearings,
+            launches=self._launches(frame),
         )
         self._picture = pic
         for fn in list(self._listeners):
             fn(pic)
+
+    def _launches(self, frame: Frame) -> dict[str, LaunchPoint]:
+        """The launch estimate of every confirmed drone track (threat assessment computes it
+        only for warnings; the map shows it for every drone). Cached by the estimator once a
+        track's early window closed, so this is a lookup per track after that."""
+        est = self.machine.pipeline.launch.estimate
+        out = {}
+        for tr in frame.tracks:
+            if tr.confirmed and tr.best_class.startswith("drone") and (lp := est(tr.id)):
+                out[tr.id] = lp
+        return out
 
     def _update_trails(self, frame: Frame) -> None:
         """Each confirmed track's recent path: a point at most every ``trail_step_s`` (and

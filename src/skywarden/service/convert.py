@@ -100,8 +100,15 @@ def launch_out(lp: LaunchPoint, origin: GeoOrigin) -> LaunchOut:
 
 
 def track_out(
-    tr: TrackState, a: ThreatAssessment | None, origin: GeoOrigin, pos: GeoPoint | None = None
+    tr: TrackState,
+    a: ThreatAssessment | None,
+    origin: GeoOrigin,
+    pos: GeoPoint | None = None,
+    launch: LaunchPoint | None = None,
 ) -> TrackOut:
+    """``launch``: the track's launch estimate when the picture has one (else the one the
+    assessment carries, for warnings)."""
+    lp = launch if launch is not None else a.launch if a is not None else None
     e, n, u, ve, vn, vu = tr.x[:6].tolist()
     sigma = math.sqrt(max((float(tr.P[0, 0]) + float(tr.P[1, 1])) / 2.0, 0.0))
     return TrackOut(
@@ -123,7 +130,7 @@ def track_out(
         hits=tr.hits,
         first_t=_r(tr.first_t, 3),
         threat=None if a is None else threat_out(a),
-        launch=None if a is None or a.launch is None else launch_out(a.launch, origin),
+        launch=None if lp is None else launch_out(lp, origin),
     )
 
 
@@ -149,7 +156,7 @@ def tracks_out(pic: Picture, origin: GeoOrigin) -> list[TrackOut]:
     enu = np.array([[float(v) for v in tr.x[:3]] for tr in pic.tracks]).reshape(-1, 3)
     pos = geo_points(origin, enu)
     return [
-        track_out(tr, pic.assessments.get(tr.id), origin, p)
+        track_out(tr, pic.assessments.get(tr.id), origin, p, pic.launches.get(tr.id))
         for tr, p in zip(pic.tracks, pos, strict=True)
     ]
 

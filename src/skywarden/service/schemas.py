@@ -111,7 +111,9 @@ class TrackOut(_Out):
     first_t: float
     threat: ThreatOut | None = Field(description="null for tentative tracks (not assessed)")
     launch: LaunchOut | None = Field(
-        default=None, description="launch estimate, for tracks assessed warning or above"
+        default=None,
+        description="launch estimate: every confirmed drone track in a live run, else tracks "
+        "assessed warning or above",
     )
 
 

@@ -27,6 +27,7 @@ from skywarden.core.bearing import BearingHit
 from skywarden.core.site import Site
 from skywarden.core.track import TrackState
 from skywarden.threat.assess import ThreatAssessment
+from skywarden.threat.launch import LaunchPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class Picture:
     alerts: tuple[Alert, ...] = ()
     trails: Mapping[str, tuple[TrailPoint, ...]] = field(default_factory=dict)
     bearings: tuple[BearingHit, ...] = ()  # bearing-only reports of the latest step
+    launches: Mapping[str, LaunchPoint] = field(default_factory=dict)  # drone tracks' estimates
 
 
 Listener = Callable[[Picture], None]
