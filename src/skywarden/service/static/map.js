@@ -40,6 +40,19 @@ export class MapView {
     for (const h of hits) this.bearings.push({ hit: h, rx: nowMs });
     this.bearings = this.bearings.filter((b) => nowMs - b.rx <= BEARING_HOLD_S * 1000).slice(-200);
   }
+  // The bearing lines worth drawing: every report with no track (no position yet), the newest
+  // of those a sensor made within 3 degrees of each other; a track's own only when selected.
+  shownBearings() {
+    const kept = [];
+    for (let i = this.bearings.length - 1; i >= 0; i--) {
+      const b = this.bearings[i], h = b.hit;
+      if (h.track_id !== null && h.track_id !== this.view.selected) continue;
+      const same = kept.some((k) => k.hit.sensor_id === h.sensor_id && k.hit.track_id === h.track_id
+        && Math.abs(((k.hit.azimuth_deg - h.azimuth_deg + 540) % 360) - 180) < 3);
+      if (!same) kept.push(b);
+    }
+    return kept;
+  }
   requestDraw() {
     if (this.pending) return;
     this.pending = true;
@@ -115,9 +128,17 @@ export class MapView {
     const now = performance.now();
     const rangeOf = (id) => (this.site.sensors.find((s) => s.id === id) || {}).max_range_m || 3000;
     let bearingsDrawn = 0;
-    if (this.site) for (const b of this.bearings) { drawBearing(ctx, this, b.hit, rangeOf(b.hit.sensor_id), (now - b.rx) / 1000); bearingsDrawn++; }
+    if (this.site) {
+      for (const b of this.shownBearings()) {
+        drawBearing(ctx, this, b.hit, rangeOf(b.hit.sensor_id), (now - b.rx) / 1000);
+        bearingsDrawn++;
+      }
+    }
     let launches = 0;
-    for (const t of this.tracks) launches += drawLaunch(ctx, this, t);
+    for (const t of this.tracks) {   // a friend's or a bird's launch point only when asked for
+      const a = affiliation(t);
+      if ((a !== 'friend' && a !== 'neutral') || t.id === this.view.selected) launches += drawLaunch(ctx, this, t);
+    }
     this.drawTrails();
     const order = { none: 0, watch: 1, warning: 2, alert: 3 };
     const sorted = [...this.tracks].sort((a, b) => order[shownLevel(a)] - order[shownLevel(b)]);
