@@ -202,7 +202,11 @@ def _serve(tiles: MBTiles | None, what: str, z: int, x: int, y: int, st: Service
 
 @router.get(
     "/dem/{z}/{x}/{y}",
-    responses={404: {"description": "no DEM, or no tile there"}},
+    responses={
+        200: {"content": {"image/png": {}}, "description": "a terrain-RGB tile"},
+        204: {"description": "no tile there (outside the file)"},
+        404: {"description": "no DEM configured, or zoom out of range"},
+    },
     response_class=Response,
 )
 def dem_tile(z: int, x: int, y: int, _: Viewer, st: State) -> Response:
@@ -212,7 +216,11 @@ def dem_tile(z: int, x: int, y: int, _: Viewer, st: State) -> Response:
 
 @router.get(
     "/tiles/{z}/{x}/{y}",
-    responses={404: {"description": "no basemap, or no tile there"}},
+    responses={
+        200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
+        204: {"description": "no tile there (outside the file)"},
+        404: {"description": "no basemap configured, or zoom out of range"},
+    },
     response_class=Response,
 )
 def tile(z: int, x: int, y: int, _: Viewer, st: State) -> Response:
