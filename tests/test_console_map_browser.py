@@ -235,6 +235,21 @@ def test_map_at_390_phone_and_household_page(mbtiles: Path, browser: Any) -> Non
         assert int(page.evaluate("document.getElementById('map').dataset.bearingsDrawn")) == 2
         page.evaluate("window.skywarden.view.select('H1')")
         page.wait_for_function("document.getElementById('map').dataset.bearingsDrawn === '3'")
+
+        # the off-screen warning X1 has an arrow at the edge: tapping it brings X1 into view
+        edge = page.evaluate("window.skywarden.map.edges.find((m) => m.id === 'X1')")
+        assert edge is not None
+        canvas = page.locator("#map").bounding_box()
+        page.mouse.click(canvas["x"] + edge["x"], canvas["y"] + edge["y"])
+        page.wait_for_function("window.skywarden.view.selected === 'X1'")
+        assert "X1" not in page.evaluate("document.getElementById('map').dataset.edgeMarkers")
+
+        # follow mode: the highest threat (H1, alert) is centred and selected at once
+        page.click("#follow")
+        page.wait_for_function("window.skywarden.view.selected === 'H1'")
+        assert page.evaluate("window.skywarden.view.center") == [-260, 300]
+        assert "follow=1" in page.url
+        assert page.get_attribute("#follow", "aria-pressed") == "true"
         box = page.locator("#map").bounding_box()
         assert box["width"] <= 390 and box["height"] > 300
         page.screenshot(path=str(ARTIFACTS / "map-390.png"))

@@ -69,6 +69,12 @@ function followThreat(tracks) {
   if (top) { view.center = [top.enu[0], top.enu[1]]; view.selected = top.id; }
 }
 
+function toggleFollow() {
+  view.follow = !view.follow;
+  if (state.picture) followThreat(state.picture.tracks);  // centre now, not at the next picture
+  view.save();
+}
+
 function appendTrails(picture) {
   const live = new Set();
   for (const t of picture.tracks) {
@@ -130,11 +136,11 @@ async function start() {
     else if (ev.key === '+' || ev.key === '=') view.zoom(0.8);
     else if (ev.key === '-') view.zoom(1.25);
     else if (ev.key === 'c') view.recentre();
-    else if (ev.key === 'f') view.setFollow(!view.follow);
+    else if (ev.key === 'f') toggleFollow();
     else if (ev.key === 'Escape') view.select(null);
   });
   new Feed({ onPicture, banner: $('feed-banner'), staleAfterS: config.stale_after_s }).connect();
-  $('follow').addEventListener('click', () => view.setFollow(!view.follow));
+  $('follow').addEventListener('click', toggleFollow);
   sensors.start();
   setInterval(refreshZones, 10000);
   redraw();

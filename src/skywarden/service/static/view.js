@@ -38,7 +38,6 @@ export class View {
     }
     this.save();
   }
-  setFollow(on) { this.follow = on; this.save(); }
   zoom(factor) { this.range = Math.min(50000, Math.max(50, this.range * factor)); this.save(); }
   pan(de, dn) { this.follow = false; this.center = [this.center[0] + de, this.center[1] + dn]; this.save(); }
   recentre() { this.follow = false; this.center = [0, 0]; this.save(); }
