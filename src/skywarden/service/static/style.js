@@ -93,7 +93,7 @@ export function drawIcon(ctx, cls, x, y, r) {
 }
 
 export function renderLegend(el) {
-  const rows = ['<b>Affiliation (frame, colour)</b>'];
+  const rows = ['<div class="legend-head" title="click to fold">Legend ▾</div>', '<b>Affiliation (frame, colour)</b>'];
   for (const [k, a] of Object.entries(AFFILIATION)) {
     rows.push(`<div data-aff="${k}"><i style="background:${a.fill};border:2px ${a.dashed ? 'dashed' : 'solid'} ${a.stroke}"></i>${a.label}</div>`);
   }
@@ -109,4 +109,5 @@ export function renderLegend(el) {
   rows.push('<div><i class="sym">┅</i>coasting (no recent detection)</div>');
   rows.push('<div><i class="sym">⌂</i>sensor (coverage dotted)</div>');
   el.innerHTML = rows.join('');
+  el.querySelector('.legend-head').addEventListener('click', () => el.classList.toggle('folded'));
 }
