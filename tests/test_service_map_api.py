@@ -253,6 +253,7 @@ def test_household_needs_its_token_and_says_what_where_when() -> None:
     assert h["distance_m"] == pytest.approx(math.hypot(260, 300), abs=0.5)
     assert h["message"] == "drone, 400 m north-west, about 26 s: take shelter"
     assert h["others"] == 1  # X1, a warning, is not described
+    assert h["picture_age_s"] is not None and h["picture_age_s"] >= 0
     assert link["path"] == f"/household.html#token={HOUSEHOLD}"
     assert counters["household.rejected.bad_token"] == 2
 
@@ -306,3 +307,24 @@ def test_the_simulated_sites_sensors_report_health_not_unknown(tmp_path: Path) -
         assert s["status"] == "ok", s
         assert isinstance(s["last_report_t"], float) and s["rate_hz"] > 0
         assert s["detail"]["accepted"] >= 1
+
+
+def test_skywarden_run_serves_the_basemap_and_dem_and_refuses_a_bad_file(tmp_path: Path) -> None:
+    """The command line path: ``skywarden run --basemap FILE --dem FILE``."""
+    from test_live_run import _get, _interrupt, _start, _wait_for
+
+    streets, dem = tmp_path / "s.mbtiles", tmp_path / "d.mbtiles"
+    make_mbtiles(streets, zooms=range(14, 15), radius_m=500.0)
+    make_dem_mbtiles(dem, zooms=range(14, 15), radius_m=500.0)
+    proc, port = _start("--basemap", str(streets), "--dem", str(dem))
+    try:
+        info = _wait_for(port, "/api/basemap", proc, 30.0, lambda b: b.get("available"))
+        assert info["name"] == "test streets" and info["dem"]["encoding"] == "mapbox"
+        assert _get(port, "/api/health")["status"] in ("ok", "starting")
+    finally:
+        _interrupt(proc)
+    bad = tmp_path / "bad.mbtiles"
+    bad.write_bytes(b"x" * 2000)
+    proc, _ = _start("--basemap", str(bad))
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "not an MBTiles file" in out

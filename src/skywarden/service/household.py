@@ -58,6 +58,9 @@ class HouseholdOut(BaseModel):
     zone_id: str | None = None
     track_id: str | None = None
     picture_t: float | None = None
+    picture_age_s: float | None = Field(
+        default=None, description="wall seconds since the picture: a stale one may be wrong"
+    )
     others: int = Field(default=0, description="further threats not described")
 
 
@@ -117,7 +120,11 @@ def household(st: State, x_household_token: Annotated[str | None, Header()] = No
         st.security.counters.inc("household.rejected.bad_token")
         raise HTTPException(401, "missing or wrong household token")
     st.security.counters.inc("household.served")
-    return household_view(st.source.current())
+    pic = st.source.current()
+    out = household_view(pic)
+    if pic is None:
+        return out
+    return out.model_copy(update={"picture_age_s": round(max(0.0, st.clock.now() - pic.wall_t), 1)})
 
 
 @router.get("/household/link")

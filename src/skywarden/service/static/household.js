@@ -7,6 +7,7 @@ const tokenOf = () => new URLSearchParams(location.hash.slice(1)).get('token') |
 let token = tokenOf();
 window.addEventListener('hashchange', () => { token = tokenOf(); poll(); });
 const RANK = { clear: 0, warning: 1, alert: 2 };
+const STALE_S = 15;   // older than this, the page says the picture may be out of date
 let last = null, lastRx = 0, level = 'clear', audio = null;
 
 function beep(times) {
@@ -30,7 +31,11 @@ function render() {
     $('countdown').textContent = s <= 0 ? 'NOW' : `${s} s`;
   }
   if (last.bearing_deg != null) $('arrow').style.transform = `rotate(${last.bearing_deg}deg)`;
-  $('status').textContent = `updated ${Math.round(elapsed)} s ago${last.others ? ` · ${last.others} more` : ''}`;
+  const age = (last.picture_age_s || 0) + elapsed, stale = age > STALE_S;
+  document.body.dataset.stale = stale ? '1' : '0';
+  $('status').textContent = stale
+    ? `The warning system has not updated for ${Math.round(age)} s: this may be out of date.`
+    : `updated ${Math.round(elapsed)} s ago${last.others ? ` · ${last.others} more` : ''}`;
 }
 
 async function poll() {
