@@ -36,7 +36,10 @@ class ConfigOut(_Out):
 class GeoPoint(_Out):
     lat: float
     lon: float
-    alt_m: float
+    alt_m: float = Field(
+        description="height above the WGS-84 ellipsoid (HAE), m, as the site origin's; a "
+        "track's height above the site's ground (AGL, flat site) is enu[2]"
+    )
 
 
 class SensorOut(_Out):
@@ -97,7 +100,9 @@ class TrackOut(_Out):
     status: Literal["tentative", "confirmed", "coasting", "deleted"]
     confirmed: bool
     coasting: bool
-    enu: list[float] = Field(description="[e, n, u] metres")
+    enu: list[float] = Field(
+        description="[e, n, u] metres about the site origin; u is the height AGL (flat site)"
+    )
     position: GeoPoint
     velocity_enu: list[float] = Field(description="[ve, vn, vu] m/s")
     speed_mps: float
