@@ -319,3 +319,70 @@ def test_terrain_shading_from_a_dem_darkens_the_slope_away_from_the_light(
         page.screenshot(path=str(ARTIFACTS / "map-hillshade.png"))
         assert errors == []
         page.close()
+
+
+def _mgrs_reference(lat: float, lon: float) -> tuple[str, int, int]:
+    """MGRS by another method than the console's: UTM by Krueger's series to n^4 (Karney
+    2011, eqs 7-12), then the 100 km letters; returns (zone+band+letters, easting, northing)."""
+    import math
+
+    a, f, k0 = 6378137.0, 1 / 298.257223563, 0.9996
+    n = f / (2 - f)
+    e = math.sqrt(f * (2 - f))
+    big_a = a / (1 + n) * (1 + n**2 / 4 + n**4 / 64)
+    alpha = (
+        n / 2 - 2 * n**2 / 3 + 5 * n**3 / 16 + 41 * n**4 / 180,
+        13 * n**2 / 48 - 3 * n**3 / 5 + 557 * n**4 / 1440,
+        61 * n**3 / 240 - 103 * n**4 / 140,
+        49561 * n**4 / 161280,
+    )
+    zone = int((lon + 180) // 6) + 1
+    if 56 <= lat < 64 and 3 <= lon < 12:
+        zone = 32
+    if 72 <= lat < 84 and 0 <= lon < 42:
+        zone = 31 if lon < 9 else 33 if lon < 21 else 35 if lon < 33 else 37
+    lam = math.radians(lon - ((zone - 1) * 6 - 180 + 3))
+    phi = math.radians(lat)
+    t = math.sinh(math.atanh(math.sin(phi)) - e * math.atanh(e * math.sin(phi)))
+    xi_p = math.atan2(t, math.cos(lam))
+    eta_p = math.atanh(math.sin(lam) / math.sqrt(1 + t * t))
+    xi = xi_p + sum(
+        al * math.sin(2 * j * xi_p) * math.cosh(2 * j * eta_p) for j, al in enumerate(alpha, 1)
+    )
+    eta = eta_p + sum(
+        al * math.cos(2 * j * xi_p) * math.sinh(2 * j * eta_p) for j, al in enumerate(alpha, 1)
+    )
+    east = 500000 + k0 * big_a * eta
+    north = k0 * big_a * xi + (10_000_000 if lat < 0 else 0)
+    band = "CDEFGHJKLMNPQRSTUVWX"[min(19, int((lat + 80) // 8))]
+    col_set = ("STUVWXYZ", "ABCDEFGH", "JKLMNPQR")[(zone % 6 or 6) % 3]
+    row = int(north // 100000) % 20
+    if (zone % 6 or 6) % 2 == 0:
+        row = (row + 5) % 20
+    letters = col_set[int(east // 100000) - 1] + "ABCDEFGHJKLMNPQRSTUV"[row]
+    return f"{zone}{band} {letters}", int(east % 100000), int(north % 100000)
+
+
+def test_the_consoles_mgrs_agrees_with_an_independent_utm(browser: Any) -> None:
+    points = [
+        (51.4779, -0.0015),  # the map scene's site, zone 30/31 edge
+        (33.3128, 44.3615),
+        (-33.8568, 151.2153),  # southern hemisphere
+        (60.0, 5.0),  # Norway's zone 32V
+        (78.22, 15.65),  # Svalbard, zone 33X
+        (-79.5, -70.2),
+        (0.0001, 2.9999),  # equator, zone edge
+        (64.1, -21.9),
+    ]
+    with MapServer(None) as srv:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{srv.port}/household.html")
+        got = page.evaluate(
+            "(pts) => import('/geo.js').then((g) => pts.map(([a, b]) => g.mgrs(a, b)))", points
+        )
+        page.close()
+    for (lat, lon), text in zip(points, got, strict=True):
+        head, e_ref, n_ref = _mgrs_reference(lat, lon)
+        zone_band, square, e5, n5 = text.split()
+        assert f"{zone_band} {square}" == head, (lat, lon, text, head)
+        assert abs(int(e5) - e_ref) <= 1 and abs(int(n5) - n_ref) <= 1, (lat, lon, text)
