@@ -106,14 +106,14 @@ def _png(z: int, x: int, y: int) -> bytes:
         d.line([(0, k), (255, k)], fill=ROAD_RGB, width=2)
     d.text((6, 6), f"{z}/{x}/{y}", fill=(240, 240, 240))
     buf = io.BytesIO()
-    img.save(buf, "PNG", optimize=True)
+    img.save(buf, "PNG")
     return buf.getvalue()
 
 
 def make_mbtiles(
     path: Path,
     zooms: range = range(12, 17),
-    radius_m: float = 4000.0,
+    radius_m: float = 2500.0,
     tile: Callable[[int, int, int], bytes] | None = None,
     name: str = "test streets",
 ) -> int:
