@@ -51,6 +51,8 @@ def _cmd_run(a: argparse.Namespace) -> int:
         retention=_retention(a),
         tick_s=a.tick,
         lag_s=a.lag,
+        basemap=a.basemap,
+        dem=a.dem,
     )
 
 
@@ -339,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--outputs",
         help="outputs TOML file: web hooks, e-mail, TAK, SAPIENT upward (runtime.outputs_config)",
     )
+    r.add_argument("--basemap", help="raster MBTiles file drawn under the tracks (offline)")
+    r.add_argument("--dem", help="terrain-RGB MBTiles file: the map shades the relief")
     r.add_argument("--host", default="127.0.0.1")
     r.add_argument("--port", type=int, default=8080)
     r.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")

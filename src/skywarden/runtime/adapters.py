@@ -340,7 +340,8 @@ class LinkedLiveSource(LiveSource):
         await super().stop()
 
     def sensor_health(self) -> dict[str, SensorHealth]:
-        return {h.sensor_id: h for h in self.links.health()}
+        # the links' own view (registration, rejects) over what the journal delivered
+        return {**super().sensor_health(), **{h.sensor_id: h for h in self.links.health()}}
 
     def stats(self) -> dict[str, float]:
         out = dict(super().stats())

@@ -87,11 +87,17 @@ def build_server(
     port: int,
     clock: WallClock | None = None,
     outputs: OutputsConfig | None = None,
+    basemap: str | None = None,
+    dem: str | None = None,
 ) -> uvicorn.Server:
     proxies = os.environ.get(TRUSTED_PROXIES_ENV, "")
     try:
         settings = ServiceSettings(
-            host=host, port=port, trusted_proxies=tuple(p for p in proxies.split(",") if p.strip())
+            host=host,
+            port=port,
+            trusted_proxies=tuple(p for p in proxies.split(",") if p.strip()),
+            basemap=basemap,
+            dem=dem,
         )
     except ValueError as e:
         raise ConfigError(TRUSTED_PROXIES_ENV, str(e)) from None
@@ -145,6 +151,8 @@ def serve(
     retention: RetentionConfig | None = None,
     tick_s: float = 0.5,
     lag_s: float = 0.5,
+    basemap: str | None = None,
+    dem: str | None = None,
 ) -> int:
     """Run until interrupted; return the process exit code."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
@@ -189,9 +197,9 @@ def serve(
             log.error("cannot start the sensor links: %s", e)
             return 2
         try:
-            server = build_server(source, host, port, clock, outputs)
+            server = build_server(source, host, port, clock, outputs, basemap, dem)
         except ConfigError as e:  # e.g. a secret's environment variable is not set
-            log.error("cannot build the outputs: %s", e)
+            log.error("cannot build the service (outputs, basemap, DEM): %s", e)
             return 2
         log.info(
             "serving the console at http://%s:%d/ (%s); journal %s; Ctrl-C stops",

@@ -70,9 +70,11 @@ from skywarden.runtime.record_restore import (
 )
 from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
 from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
+from skywarden.threat.launch import LaunchPoint
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ class LiveSource:
         self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
         self._last_step_ms = 0.0
+        self._heard: dict[str, SensorStats] = {}  # per sensor: messages delivered (health)
         # the live loop's own latencies, last 200 of each (``stats``: median and max, ms):
         # a tick's journal commit, a pipeline step, building and offering a picture
         self._timing: dict[str, deque[float]] = {
@@ -327,6 +330,21 @@ class LiveSource:
         heapq.heappush(self._due, t + self.lag_s)
         self._wake.set()
 
+    def _heard_from(self, m: Inbound) -> None:
+        st = self._heard.get(m.sensor_id)
+        if st is None:
+            st = SensorStats(m.sensor_id, m.source, "journal", self.clock.now())
+            st.state = "receiving"
+            self._heard[m.sensor_id] = st
+        st.accepted(self.clock.now(), len(m.detections))
+
+    def sensor_health(self) -> dict[str, SensorHealth]:
+        """``SensorHealthSource``: per sensor, the messages the journal delivered to the
+        pipeline (any adapter, the simulator included), by wall time of delivery. A sensor not
+        heard from since start is absent (the service shows it as unknown)."""
+        now = self.clock.now()
+        return {k: st.snapshot(now) for k, st in self._heard.items()}
+
     # -- consumer -----------------------------------------------------------------------
     async def _deliver(self, items: Sequence[Delivered]) -> None:
         await self._inq.put(items)
@@ -350,6 +368,7 @@ class LiveSource:
                     elif isinstance(it, Inbound):
                         self.machine.inbound(it)
                         self.counters.inc("live.messages")
+                        self._heard_from(it)
                         self._note_due(it)
                     else:
                         self.machine.feed(it)
@@ -438,10 +457,23 @@ class LiveSource:
             alerts=self._visible_alerts(frame.t),
             trails=self._trail_snapshot(),
             ground=frame.ground_fields(),
+            bearings=frame.bearings,
+            launches=self._launches(frame),
         )
         self._picture = pic
         for fn in list(self._listeners):
             fn(pic)
+
+    def _launches(self, frame: Frame) -> dict[str, LaunchPoint]:
+        """The launch estimate of every confirmed drone track (threat assessment computes it
+        only for warnings; the map shows it for every drone). Cached by the estimator once a
+        track's early window closed, so this is a lookup per track after that."""
+        est = self.machine.pipeline.launch.estimate
+        out = {}
+        for tr in frame.tracks:
+            if tr.confirmed and tr.best_class.startswith("drone") and (lp := est(tr.id)):
+                out[tr.id] = lp
+        return out
 
     def _update_trails(self, frame: Frame) -> None:
         """Each confirmed track's recent path: a point at most every ``trail_step_s`` (and

@@ -38,13 +38,19 @@ from typing import Any
 from skywarden.alerts.dispatch import AlertDispatcher, AlertSink, DispatcherConfig
 from skywarden.alerts.lifecycle import Alert, AlertEvent
 from skywarden.alerts.sinks.mail import EmailConfig, EmailSink
+from skywarden.alerts.sinks.push import PushConfig, PushSink
 from skywarden.alerts.sinks.webhook import WebhookConfig, WebhookSink
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import Site
 from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.outputs_config import EmailOutput, OutputsConfig, WebhookOutput
+from skywarden.runtime.outputs_config import (
+    EmailOutput,
+    OutputsConfig,
+    PushOutput,
+    WebhookOutput,
+)
 from skywarden.runtime.outputs_peers import PeerOutput, SapientPeer, TakPeer
 from skywarden.service.source import Listener, Picture, Unsubscribe
 
@@ -90,6 +96,14 @@ def _email(o: EmailOutput, env: Mapping[str, str]) -> EmailSink:
     return EmailSink(cfg, o.name)
 
 
+def _push(o: PushOutput, env: Mapping[str, str]) -> PushSink:
+    secret = _env(o.urls_env, f"{o.name}.urls_env", env)
+    urls = o.urls + tuple(secret.split() if secret else ())
+    if not urls:
+        raise ConfigError(f"{o.name}.urls_env", f"environment variable {o.urls_env} is empty")
+    return PushSink(PushConfig(urls, o.kinds, min_interval_s=o.min_interval_s), o.name)
+
+
 def own_node_id(site: Site) -> str:
     """skywarden's SAPIENT node UUID when the outputs file names none (the links' default)."""
     from skywarden.runtime.adapters import default_own_node_id
@@ -113,6 +127,10 @@ class OutputSet:
         self.counters = Counters()
         self.sinks: list[AlertSink] = [_webhook(o, env) for o in cfg.webhooks]
         self.sinks += [_email(o, env) for o in cfg.emails]
+        self._latest: Picture | None = None
+        for push in (_push(o, env) for o in cfg.pushes):
+            push.locate = self._locate  # where the track is in the picture that raised it
+            self.sinks.append(push)
         self.dispatcher = AlertDispatcher(
             self.sinks, DispatcherConfig(queue_size=cfg.queue_size), self.counters
         )
@@ -166,7 +184,15 @@ class OutputSet:
         self._cursor = hist[-1]
         return hist[start:]
 
+    def _locate(self, track_id: str) -> tuple[float, float] | None:
+        pic = self._latest
+        for tr in pic.tracks if pic is not None else ():
+            if tr.id == track_id:
+                return (float(tr.x[0]), float(tr.x[1]))
+        return None
+
     def on_picture(self, pic: Picture) -> None:
+        self._latest = pic
         events = self._new_events()
         if events:
             self.counters.inc("outputs.alert_events", len(events))
@@ -188,7 +214,7 @@ class OutputSet:
             if isinstance(s, WebhookSink):
                 h.update({k: float(v) for k, v in s.counters.snapshot().items()})
                 h["outbox"] = float(s.pending)
-            elif isinstance(s, EmailSink):
+            elif isinstance(s, EmailSink | PushSink):
                 h.update({k: float(v) for k, v in s.counters.snapshot().items()})
             out[s.name] = h
         for p in self.peers:

@@ -30,6 +30,13 @@ Layout (TOML; every table optional, each may repeat with a distinct ``name``)::
     password_env = "SMTP_PASSWORD"
     kinds = ["raised", "escalated"]
 
+    [[push]]                         # notifications to phones through apprise
+    name = "family"                  # default "push"
+    urls = ["ntfy://ntfy.example/skywarden-home"]   # apprise URLs without secrets
+    urls_env = "PUSH_URLS"           # and/or: URLs with tokens, whitespace separated, in env
+    kinds = ["raised", "escalated"]
+    min_interval_s = 1.0             # per service (apprise's own default spacing is 5.5 s)
+
     [[tak]]                          # CoT to a TAK server: confirmed tracks + alert updates
     host = "127.0.0.1"
     port = 8087
@@ -88,6 +95,15 @@ class EmailOutput:
 
 
 @dataclass(frozen=True)
+class PushOutput:
+    name: str
+    urls: tuple[str, ...] = ()
+    urls_env: str | None = None
+    kinds: frozenset[str] = frozenset({"raised", "escalated"})
+    min_interval_s: float = 1.0
+
+
+@dataclass(frozen=True)
 class TakOutput:
     name: str
     host: str
@@ -118,12 +134,19 @@ class OutputsConfig:
     emails: tuple[EmailOutput, ...] = ()
     taks: tuple[TakOutput, ...] = ()
     sapients: tuple[SapientOutput, ...] = ()
+    pushes: tuple[PushOutput, ...] = ()
     queue_size: int = 1000
     source: str = field(default="", compare=False)
 
     @property
     def names(self) -> tuple[str, ...]:
-        outs: tuple[Any, ...] = (*self.webhooks, *self.emails, *self.taks, *self.sapients)
+        outs: tuple[Any, ...] = (
+            *self.webhooks,
+            *self.emails,
+            *self.taks,
+            *self.sapients,
+            *self.pushes,
+        )
         return tuple(o.name for o in outs)
 
     @property
@@ -251,6 +274,34 @@ def _email(d: Mapping[str, Any], path: str) -> EmailOutput:
     )
 
 
+def _kinds(d: Mapping[str, Any], path: str) -> frozenset[str]:
+    kinds = d.get("kinds", ["raised", "escalated"])
+    if not isinstance(kinds, list) or not kinds or not set(kinds) <= _ALERT_KINDS:
+        raise ConfigError(
+            f"{path}.kinds", f"must be a list from: {', '.join(sorted(_ALERT_KINDS))}"
+        )
+    return frozenset(kinds)
+
+
+def _push(d: Mapping[str, Any], path: str) -> PushOutput:
+    _check_keys(d, {"name", "urls", "urls_env", "kinds", "min_interval_s"}, path)
+    urls = d.get("urls", [])
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not all(isinstance(u, str) and "://" in u for u in urls):
+        raise ConfigError(f"{path}.urls", "must be a list of apprise URLs (scheme://...)")
+    env = _opt_str(d, "urls_env", path)
+    if not urls and env is None:
+        raise ConfigError(f"{path}.urls", "give urls, urls_env, or both")
+    return PushOutput(
+        name=_str(d, "name", path, "push"),
+        urls=tuple(urls),
+        urls_env=env,
+        kinds=_kinds(d, path),
+        min_interval_s=_pos(d, "min_interval_s", path, 1.0),
+    )
+
+
 def _tak(d: Mapping[str, Any], path: str) -> TakOutput:
     _check_keys(d, {"name", "host", "port", "protocol", "rate_s", "stale_s"}, path)
     proto = _str(d, "protocol", path, "tcp")
@@ -301,7 +352,7 @@ def _list(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
 def parse_outputs(data: Mapping[str, Any], source: str = "") -> OutputsConfig:
     """A parsed TOML mapping -> :class:`OutputsConfig` (raises ConfigError naming the field)."""
     try:
-        _check_keys(data, {"queue", "webhook", "email", "tak", "sapient"}, "")
+        _check_keys(data, {"queue", "webhook", "email", "tak", "sapient", "push"}, "")
     except ConfigError as e:
         raise ConfigError(e.field.lstrip("."), e.reason, source) from None
     try:
@@ -321,6 +372,7 @@ def parse_outputs(data: Mapping[str, Any], source: str = "") -> OutputsConfig:
             sapients=tuple(
                 _sapient(d, f"sapient[{i}]") for i, d in enumerate(_list(data, "sapient"))
             ),
+            pushes=tuple(_push(d, f"push[{i}]") for i, d in enumerate(_list(data, "push"))),
             queue_size=size,
             source=source,
         )

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.alerts.lifecycle import AlertConfig, AlertEvent, AlertManager
+from skywarden.core.bearing import BEARING_KINDS, BearingHit, bearing_hits
 from skywarden.core.errors import DecodeError
 from skywarden.core.observation import StackedDetections
 from skywarden.core.site import SensorKind, Site
@@ -69,6 +70,7 @@ class Frame:
     events: tuple[AlertEvent, ...]
     ballistic: Mapping[str, BallisticTrack] = field(default_factory=dict)
     launches: Mapping[str, LaunchPoint] = field(default_factory=dict)  # drone tracks only
+    bearings: tuple[BearingHit, ...] = ()  # this step's bearing-only reports (the map's lines)
 
     def snapshot_line(self) -> dict[str, Any]:
         """The skybench/1 snapshot: every confirmed track an operator would see now.
@@ -238,9 +240,12 @@ class Pipeline:
         )
 
     def step(self, scans: Sequence[Scan], t: float) -> Frame:
+        bearings: list[BearingHit] = []
         for s in sorted(scans, key=lambda s: s.t):
             s = self._ballistic_scan(s)
             self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
+            if s.detections and s.detections[0].kind in BEARING_KINDS:  # one kind per scan
+                bearings += bearing_hits(s.detections, self.tracker.last_assignments)
             self.classifier.observe(s, self.tracker)
             self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
             self.spoof.observe_reports(s.sensor_id, s.detections, self._track_of)
@@ -271,7 +276,15 @@ class Pipeline:
                 # a take-off seen inside coverage; an entry at the coverage edge is no launch
                 if lp is not None and lp.method in ("ground", "appeared"):
                     launches[tr.id] = lp
-        self.last = Frame(t, tracks, assessments, events, {b.id: b for b in rounds}, launches)
+        self.last = Frame(
+            t,
+            tracks,
+            assessments,
+            events,
+            {b.id: b for b in rounds},
+            launches,
+            tuple(bearings),
+        )
         return self.last
 
     def _ballistic_scan(self, s: Scan) -> Scan:

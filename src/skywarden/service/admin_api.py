@@ -191,6 +191,17 @@ def _scalars(h: Any) -> dict[str, float | str | int | bool | None]:
     return out
 
 
+def _rejected(h: Any) -> dict[str, int]:
+    """Rejections by reason: ``SensorHealth.rejected`` pairs, or a mapping of them."""
+    r = _field(h, "rejected")
+    pairs = r.items() if isinstance(r, Mapping) else r if isinstance(r, list | tuple) else ()
+    out: dict[str, int] = {}
+    for item in pairs:
+        if isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[1], int):
+            out[str(item[0])] = int(item[1])
+    return out
+
+
 def _attrs(h: Any) -> list[tuple[str, Any]]:
     if dataclasses.is_dataclass(h) and not isinstance(h, type):
         return [(f.name, getattr(h, f.name)) for f in dataclasses.fields(h)]
@@ -205,6 +216,8 @@ def sensor_status(st: ServiceState) -> list[SensorStatusOut]:
     src = st.source
     health: Mapping[str, Any] = src.sensor_health() if isinstance(src, SensorHealthSource) else {}
     now = st.clock.now()
+    if st.http_health is not None:  # HTTP-ingest sensors: the route's tally has the rejects
+        health = {**health, **st.http_health.snapshot(now)}
     tokens = st.security.sensor_tokens
     out = []
     for s in src.site.sensors:
@@ -227,6 +240,7 @@ def sensor_status(st: ServiceState) -> list[SensorStatusOut]:
                 age_s=None if age is None else round(age, 3),
                 rate_hz=rate,
                 update_s=s.update_s,
+                rejected=_rejected(h) if h is not None else {},
                 detail=_scalars(h) if h is not None else {},
             )
         )

@@ -132,6 +132,9 @@ class SensorStatusOut(_Out):
     age_s: float | None
     rate_hz: float | None = Field(description="accepted messages per second, recently")
     update_s: float = Field(description="expected report interval")
+    rejected: dict[str, int] = Field(
+        default_factory=dict, description="messages refused, by reason (since start)"
+    )
     detail: dict[str, float | str | int | bool | None] = Field(
         description="other health fields the runtime reports, as given"
     )

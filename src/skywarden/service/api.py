@@ -117,7 +117,15 @@ async def acknowledge(
 async def resolve(
     alert_id: str, p: Operator, st: State, body: Annotated[AlertAction | None, Body()] = None
 ) -> AlertOut:
-    return await _act(st, alert_id, "resolve", p)
+    out = await _act(st, alert_id, "resolve", p)
+    if body is not None and (body.reason or body.note):
+        # a record of its own: replay applies only acknowledge/resolve, and the runtime's
+        # audit journals every other operator action as written
+        why = {"reason": body.reason, "note": body.note}
+        st.security.audit.record(
+            OperatorAction(st.clock.now(), p.name, "resolve_reason", alert_id, why)
+        )
+    return out
 
 
 @router.get("/stats")

@@ -19,12 +19,24 @@ from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
 from skywarden.core.inbound import IngestPort
-from skywarden.service import admin_api, api, apidocs, auth_api, convert, errors, metrics, ws
+from skywarden.service import (
+    admin_api,
+    api,
+    apidocs,
+    auth_api,
+    convert,
+    errors,
+    household,
+    metrics,
+    tiles,
+    ws,
+)
 from skywarden.service import ingest as ingest_routes
 from skywarden.service import replay as replay_routes
 from skywarden.service.audit import AuditSink
 from skywarden.service.auth import build_security
 from skywarden.service.bodylimit import BodyLimitMiddleware, BodyLimits
+from skywarden.service.health import HttpHealth
 from skywarden.service.hub import PictureHub
 from skywarden.service.replay import ReplayStore
 from skywarden.service.sessions import SensorTokens
@@ -83,6 +95,10 @@ def create_app(
         PictureHub(cfg.ws_queue_size, cfg.ws_send_timeout_s),
         build_security(cfg, users, sensor_tokens, audit),
     )
+    st.http_health = HttpHealth(st.clock.now())
+    st.basemap = tiles.MBTiles(cfg.basemap) if cfg.basemap else None
+    st.dem = tiles.MBTiles(cfg.dem, "dem") if cfg.dem else None
+    st.household_token = household.token_of(cfg)
 
     def on_picture(pic: Picture) -> None:
         st.hub.publish(convert.picture_out(pic, source.site.origin))
@@ -124,6 +140,8 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(ingest_routes.router)
     app.include_router(replay_routes.router)
+    app.include_router(tiles.router)
+    app.include_router(household.router)
     if cfg.docs:
         apidocs.install(app)
     app.mount("/", StaticFiles(directory=static_dir(), html=True), name="console")

@@ -15,12 +15,16 @@ import numpy as np
 import pymap3d
 
 from skywarden.alerts.lifecycle import Alert
+from skywarden.core.bearing import BearingHit
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.site import SensorSpec, Site, ZoneSpec
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.service.schemas import (
     AlertOut,
+    BearingOut,
+    EllipseOut,
     GeoPoint,
+    LaunchOut,
     PictureOut,
     SensorOut,
     SiteOut,
@@ -30,6 +34,7 @@ from skywarden.service.schemas import (
 )
 from skywarden.service.source import Picture, TrailPoint
 from skywarden.threat.assess import ThreatAssessment
+from skywarden.threat.launch import LaunchPoint
 
 _CIRCLE_VERTICES = 72
 
@@ -74,13 +79,37 @@ def threat_out(a: ThreatAssessment) -> ThreatOut:
     )
 
 
+def launch_out(lp: LaunchPoint, origin: GeoOrigin) -> LaunchOut:
+    e, n, _ = lp.origin_enu
+    el = lp.ellipse
+    op = lp.operator_enu
+    return LaunchOut(
+        enu_m=[_r(e), _r(n)],
+        position=geo_point(origin, e, n, 0.0),
+        method=lp.method,
+        origin_t=_r(lp.origin_t, 3),
+        ellipse=EllipseOut(
+            semi_major_m=_r(el.semi_major_m, 1),
+            semi_minor_m=_r(el.semi_minor_m, 1),
+            orientation_deg=_r(el.orientation_deg, 1),
+            confidence=el.confidence,
+        ),
+        operator_enu_m=None if op is None else [_r(op[0]), _r(op[1]), _r(op[2])],
+        operator_position=None if op is None else geo_point(origin, *op),
+    )
+
+
 def track_out(
     tr: TrackState,
     a: ThreatAssessment | None,
     origin: GeoOrigin,
     pos: GeoPoint | None = None,
     ground: Mapping[str, Any] | None = None,
+    launch: LaunchPoint | None = None,
 ) -> TrackOut:
+    """``launch``: the track's launch estimate when the picture has one (else the one the
+    assessment carries, for warnings)."""
+    lp = launch if launch is not None else a.launch if a is not None else None
     e, n, u, ve, vn, vu = tr.x[:6].tolist()
     sigma = math.sqrt(max((float(tr.P[0, 0]) + float(tr.P[1, 1])) / 2.0, 0.0))
     return TrackOut(
@@ -103,6 +132,7 @@ def track_out(
         first_t=_r(tr.first_t, 3),
         threat=None if a is None else threat_out(a),
         **(ground or {}),
+        launch=None if lp is None else launch_out(lp, origin),
     )
 
 
@@ -131,9 +161,24 @@ def tracks_out(pic: Picture, origin: GeoOrigin) -> list[TrackOut]:
     enu = np.array([[float(v) for v in tr.x[:3]] for tr in pic.tracks]).reshape(-1, 3)
     pos = geo_points(origin, enu)
     return [
-        track_out(tr, pic.assessments.get(tr.id), origin, p, pic.ground.get(tr.id))
+        track_out(
+            tr, pic.assessments.get(tr.id), origin, p, pic.ground.get(tr.id), pic.launches.get(tr.id)
+        )
         for tr, p in zip(pic.tracks, pos, strict=True)
     ]
+
+
+def bearing_out(b: BearingHit) -> BearingOut:
+    return BearingOut(
+        t=_r(b.t, 3),
+        sensor_id=b.sensor_id,
+        sensor_enu=[_r(v) for v in b.sensor_enu],
+        azimuth_deg=_r(math.degrees(b.azimuth_rad), 2),
+        sigma_deg=_r(math.degrees(b.sigma_rad), 2),
+        elevation_deg=None if b.elevation_rad is None else _r(math.degrees(b.elevation_rad), 2),
+        track_id=b.track_id,
+        class_hint=b.class_hint,
+    )
 
 
 def picture_out(pic: Picture, origin: GeoOrigin, resync: bool = False) -> PictureOut:
@@ -144,6 +189,7 @@ def picture_out(pic: Picture, origin: GeoOrigin, resync: bool = False) -> Pictur
         resync=resync,
         tracks=tracks_out(pic, origin),
         alerts=[alert_out(a) for a in pic.alerts],
+        bearings=[bearing_out(b) for b in pic.bearings],
     )
 
 

@@ -62,6 +62,7 @@ class Outgoing:
             upsert=upsert,
             remove=[tid for tid in before if tid not in now],
             alerts=picture.alerts,
+            bearings=picture.bearings,
         )
         self.text = delta.model_dump_json()
         self.is_delta = True

@@ -85,11 +85,14 @@ async def ingest_json(
     except InputRejected as e:
         if isinstance(port, CountsRejects):
             port.rejected(sensor_id, e.reason)
+        st.http_health.rejected(sensor_id, e.reason)
         raise HTTPException(400, f"{e.reason}: {e.detail}") from None
     try:
         await port.submit([Inbound(sensor_id, SOURCE, received_t, body, rep.detections)])
     except Exception as e:
+        st.http_health.journal_failed(sensor_id)
         raise HTTPException(503, f"not journaled: {e}") from None
+    st.http_health.accepted(sensor_id, received_t, len(rep.detections))
     return IngestAck(
         sensor_id=sensor_id, t=rep.t, detections=len(rep.detections), received_t=received_t
     )

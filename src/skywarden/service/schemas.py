@@ -36,7 +36,10 @@ class ConfigOut(_Out):
 class GeoPoint(_Out):
     lat: float
     lon: float
-    alt_m: float
+    alt_m: float = Field(
+        description="height above the WGS-84 ellipsoid (HAE), m, as the site origin's; a "
+        "track's height above the site's ground (AGL, flat site) is enu[2]"
+    )
 
 
 class SensorOut(_Out):
@@ -70,13 +73,36 @@ class ThreatOut(_Out):
     friendly: bool
 
 
+class EllipseOut(_Out):
+    semi_major_m: float
+    semi_minor_m: float
+    orientation_deg: float = Field(description="major axis, clockwise from north, [0, 180)")
+    confidence: float = Field(description="probability inside, e.g. 0.95")
+
+
+class LaunchOut(_Out):
+    """Where the track probably took off or entered coverage (``threat.launch``)."""
+
+    enu_m: list[float] = Field(description="[e, n] metres of the estimated launch point")
+    position: GeoPoint
+    method: str = Field(description="ground, coverage_edge or first_seen")
+    origin_t: float = Field(description="when the track would have been there")
+    ellipse: EllipseOut
+    operator_enu_m: list[float] | None = Field(
+        description="[e, n, u] of the Remote ID operator position, when broadcast"
+    )
+    operator_position: GeoPoint | None
+
+
 class TrackOut(_Out):
     id: str
     t: float
     status: Literal["tentative", "confirmed", "coasting", "deleted"]
     confirmed: bool
     coasting: bool
-    enu: list[float] = Field(description="[e, n, u] metres")
+    enu: list[float] = Field(
+        description="[e, n, u] metres about the site origin; u is the height AGL (flat site)"
+    )
     position: GeoPoint
     velocity_enu: list[float] = Field(description="[ve, vn, vu] m/s")
     speed_mps: float
@@ -101,6 +127,11 @@ class TrackOut(_Out):
     )
     launch_ellipse_m: list[float] | None = Field(
         default=None, description="95 % launch ellipse [semi-major, semi-minor, deg from north]"
+    )
+    launch: LaunchOut | None = Field(
+        default=None,
+        description="launch estimate: every confirmed drone track in a live run, else tracks "
+        "assessed warning or above",
     )
 
 
@@ -130,6 +161,11 @@ class AlertOut(_Out):
     resolution: str | None = None
 
 
+ResolveReason = Literal[
+    "false_alarm_bird", "false_alarm_friendly", "false_alarm_other", "exercise", "real_attack"
+]
+
+
 class AlertAction(BaseModel):
     """Body of ``POST /api/alerts/{id}/ack`` and ``/resolve`` (optional)."""
 
@@ -138,6 +174,25 @@ class AlertAction(BaseModel):
         max_length=64,
         description="ignored: the logged-in operator is recorded (kept for old clients)",
     )
+    reason: ResolveReason | None = Field(
+        default=None,
+        description="resolve only: why it is closed; journaled as operator action "
+        "resolve_reason with the alert id",
+    )
+    note: str | None = Field(default=None, max_length=200, description="free text, journaled")
+
+
+class BearingOut(_Out):
+    """A bearing-only report (RF, acoustic): a line from the sensor, not a position."""
+
+    t: float
+    sensor_id: str
+    sensor_enu: list[float] = Field(description="[e, n, u] metres of the sensor")
+    azimuth_deg: float = Field(description="clockwise from north")
+    sigma_deg: float = Field(description="1-sigma of the azimuth")
+    elevation_deg: float | None
+    track_id: str | None = Field(description="the track it was associated with; null: none")
+    class_hint: str | None
 
 
 class TrailPointOut(_Out):
@@ -168,6 +223,9 @@ class PictureOut(_Out):
     )
     tracks: list[TrackOut]
     alerts: list[AlertOut]
+    bearings: list[BearingOut] = Field(
+        default_factory=list, description="bearing-only reports of the latest step"
+    )
 
 
 class DeltaOut(_Out):
@@ -187,6 +245,9 @@ class DeltaOut(_Out):
     upsert: list[TrackOut]
     remove: list[str]
     alerts: list[AlertOut]
+    bearings: list[BearingOut] = Field(
+        default_factory=list, description="bearing-only reports of the latest step (whole)"
+    )
 
 
 class StatsOut(_Out):

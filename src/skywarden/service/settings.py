@@ -72,3 +72,15 @@ class ServiceSettings(BaseModel):
     def _networks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         parse_networks(v)  # a bad address is a ValueError -> a validation error
         return v
+    # --- the map and the household page -------------------------------------------------
+    basemap: str | None = Field(
+        default=None, description="raster MBTiles file drawn under the tracks (None: a grid)"
+    )
+    dem: str | None = Field(
+        default=None, description="terrain-RGB MBTiles file: the console shades the relief"
+    )
+    household_token: SecretStr | None = Field(
+        default=None,
+        description="token of the read-only household page (else env "
+        "SKYWARDEN_HOUSEHOLD_TOKEN, else a generated one an admin reads from the API)",
+    )

@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from skywarden.alerts.lifecycle import Alert
+from skywarden.core.bearing import BearingHit
 from skywarden.core.site import Site
 from skywarden.core.track import TrackState
 from skywarden.threat.assess import ThreatAssessment
+from skywarden.threat.launch import LaunchPoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,8 @@ class Picture:
     trails: Mapping[str, tuple[TrailPoint, ...]] = field(default_factory=dict)
     # per track: predicted impact and launch (the tracks.jsonl fields, ``Frame.ground_fields``)
     ground: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    bearings: tuple[BearingHit, ...] = ()  # bearing-only reports of the latest step
+    launches: Mapping[str, LaunchPoint] = field(default_factory=dict)  # drone tracks' estimates
 
 
 Listener = Callable[[Picture], None]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request, WebSocket
 
@@ -23,6 +24,10 @@ class ServiceState:
     security: Security
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
     edit_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    basemap: Any = None  # tiles.MBTiles when one is configured
+    dem: Any = None  # tiles.MBTiles of terrain-RGB tiles, for hill shading
+    http_health: Any = None  # health.HttpHealth: the HTTP ingest's per-sensor tallies
+    household_token: str = ""  # the read-only household page's token (household.py)
 
 
 def get_state(request: Request) -> ServiceState:

@@ -53,7 +53,7 @@ export class Feed {
     for (const id of msg.remove) tracks.delete(id);
     return {
       ...base, type: 'picture', resync: false, seq: msg.seq, t: msg.t, wall_t: msg.wall_t,
-      tracks: [...tracks.values()], alerts: msg.alerts,
+      tracks: [...tracks.values()], alerts: msg.alerts, bearings: msg.bearings || [],
     };
   }
   checkStale() {

@@ -1,13 +1,17 @@
 // Sensor health: polls /api/sensors and shows a banner naming every sensor reported lost
-// (per sensor, with the age of its last report), plus a compact status list in the top bar.
+// (per sensor, with the age of its last report), a compact status list in the top bar, and a
+// table of every sensor (status, last report, rate, rejects by reason) in the side panel. The
+// map colours each sensor symbol by its status.
 import { fmt } from './format.js';
 import { esc } from './table.js';
 
 export class SensorWatch {
-  constructor(session, banner, summary, periodMs = 5000) {
+  constructor(session, banner, summary, list = null, onHealth = () => {}, periodMs = 5000) {
     this.session = session;
     this.banner = banner;
     this.summary = summary;
+    this.list = list;
+    this.onHealth = onHealth;
     this.periodMs = periodMs;
     this.sensors = [];
   }
@@ -24,6 +28,7 @@ export class SensorWatch {
       return; // the feed banner already says the server is unreachable
     }
     this.render();
+    this.onHealth(this.sensors);
   }
   render() {
     const lost = this.sensors.filter((s) => s.status === 'lost');
@@ -39,5 +44,14 @@ export class SensorWatch {
     const counts = {};
     for (const s of this.sensors) counts[s.status] = (counts[s.status] || 0) + 1;
     this.summary.textContent = `sensors: ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(', ')}`;
+    if (!this.list) return;
+    this.list.innerHTML = this.sensors.map((s) => {
+      const rej = Object.entries(s.rejected || {}).map(([k, n]) => `${esc(k)} ${n}`).join(', ');
+      return `<tr data-sensor="${esc(s.id)}" class="st-${s.status}"><td><span class="dot"></span>${esc(s.id)}</td>`
+        + `<td>${esc(s.kind)}</td><td>${s.status}</td>`
+        + `<td>${s.age_s == null ? '—' : fmt.age(s.age_s) + ' ago'}</td>`
+        + `<td>${s.rate_hz == null ? '—' : s.rate_hz.toFixed(2) + '/s'}</td>`
+        + `<td>${rej || '0'}</td></tr>`;
+    }).join('');
   }
 }

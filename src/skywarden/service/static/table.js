@@ -1,13 +1,13 @@
 // The sortable track table: click a header to sort (again to reverse), a row to select.
 import { fmt, rangeOf } from './format.js';
-import { threatLevel } from './style.js';
+import { affiliation, shownLevel } from './style.js';
 
 const LEVEL_RANK = { none: 0, watch: 1, warning: 2, alert: 3 };
 const SORT_VALUE = {
   id: (t) => Number(t.id) || t.id,
   object_class: (t) => t.object_class,
-  threat: (t) => LEVEL_RANK[threatLevel(t)],
-  tte: (t) => (t.threat && t.threat.time_to_enter_s != null ? t.threat.time_to_enter_s : Infinity),
+  threat: (t) => LEVEL_RANK[shownLevel(t)],
+  tte: (t) => (shownLevel(t) !== 'none' && t.threat.time_to_enter_s != null ? t.threat.time_to_enter_s : Infinity),
   range: rangeOf,
   alt: (t) => t.enu[2],
   speed: (t) => t.speed_mps,
@@ -50,11 +50,13 @@ export class TrackTable {
     this.body.innerHTML = rows.map((t) => this.row(t)).join('');
   }
   row(t) {
-    const lvl = threatLevel(t);
+    const lvl = shownLevel(t), aff = affiliation(t);
+    const tte = lvl !== 'none' && t.threat ? t.threat.time_to_enter_s : null;
     const cls = [t.id === this.view.selected ? 'selected' : '', t.coasting ? 'coasting' : ''].join(' ');
     return `<tr data-id="${esc(t.id)}" class="${cls}"><td>${esc(t.id)}</td>`
-      + `<td>${esc(t.object_class.replace(/_/g, ' '))}</td><td class="lvl-${lvl}">${lvl}</td>`
-      + `<td>${fmt.secs(t.threat ? t.threat.time_to_enter_s : null)}</td>`
+      + `<td><span class="aff aff-${aff}" title="${aff}"></span>${esc(t.object_class.replace(/_/g, ' '))}</td>`
+      + `<td class="lvl-${lvl}">${lvl === 'none' && aff !== 'unknown' ? aff : lvl}</td>`
+      + `<td>${fmt.secs(tte)}</td>`
       + `<td>${fmt.dist(rangeOf(t))}</td><td>${fmt.alt(t.enu[2])}</td>`
       + `<td>${fmt.speed(t.speed_mps)}</td><td>${fmt.heading(t.heading_deg)}</td>`
       + `<td>${esc(t.identity || '')}</td><td>${t.status}</td><td>${esc(t.sensors.join(', '))}</td></tr>`;
