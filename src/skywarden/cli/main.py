@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--output", required=True)
     ex.set_defaults(func=_cmd_export)
     _add_cluster_commands(sub)
+    from skywarden.cli.nodes import add_node_commands
+
+    add_node_commands(sub)
     return p
 
 

@@ -166,8 +166,8 @@ def windows(
     """(start time, mono samples) of windows ``hop_s`` apart (default: back to back); a last
     partial window over half a window long is kept."""
     mono = audio.mono
-    size = int(round(length_s * audio.rate))
-    step = int(round((hop_s or length_s) * audio.rate))
+    size = round(length_s * audio.rate)
+    step = round((hop_s or length_s) * audio.rate)
     out: list[tuple[float, NDArray[np.float32]]] = []
     for start in range(0, mono.size, step):
         seg = mono[start : start + size]
