@@ -8,7 +8,8 @@ Features of one window (one second): a log-mel spectrogram (``N_MELS`` bands, 32
 16 ms hop) summarised by per-band mean, standard deviation and 90th percentile, plus the mean
 absolute frame-to-frame change of each band (how steady the tone is: a drone's blade-pass
 harmonics are steady, a helicopter's rotor slaps at a few hertz) and the dominant modulation
-frequency of the broadband envelope. Everything is relative to the window's own level where
+frequency of the broadband envelope, the tonal line prominence (``tonal_peaks``) and the mean
+and spread of 13 cepstral coefficients. Everything is relative to the window's own level where
 it can be, so a far and a near source of one class look alike.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.fft import dct
 
 from skywarden.core.errors import InputRejected
 
@@ -157,7 +159,30 @@ def window_features(x: NDArray[np.float32]) -> NDArray[np.float32]:
     else:
         mod_f, mod_ratio = 0.0, 0.0
     extra = np.array([level, float(env.std()), mod_f, mod_ratio], dtype=np.float32)
-    return np.concatenate([mean, std, p90, flux, extra]).astype(np.float32)
+    cep = dct(s, axis=1, norm="ortho")[:, 1:14]
+    return np.concatenate(
+        [mean, std, p90, flux, extra, tonal_peaks(x), cep.mean(axis=0), cep.std(axis=0)]
+    ).astype(np.float32)
+
+
+def tonal_peaks(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """How tonal the window is between 94 Hz and 4 kHz: the prominence (dB above a 15-bin
+    running median) of the strongest line, the mean of the five strongest, and how many
+    bins stand 6 and 10 dB out. Blade-pass harmonics of a drone make sharp lines."""
+    from scipy.ndimage import median_filter
+
+    n, hop = 1024, 512
+    if x.size < n:
+        x = np.pad(x, (0, n - x.size))
+    idx = np.arange(n)[None, :] + hop * np.arange(1 + (x.size - n) // hop)[:, None]
+    power = np.abs(np.fft.rfft(x[idx] * np.hanning(n), axis=1)) ** 2
+    band = 10.0 * np.log10(power.mean(axis=0) + 1e-10)[6:256]
+    prom = band - median_filter(band, 15)
+    top = np.sort(prom)[-5:]
+    return np.array(
+        [prom.max(), top.mean(), float((prom > 6).sum()), float((prom > 10).sum())],
+        dtype=np.float32,
+    )
 
 
 def windows(
