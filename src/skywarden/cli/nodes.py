@@ -94,6 +94,49 @@ def _acoustic_classify(a: argparse.Namespace) -> int:
     return 0
 
 
+def _acoustic_node(a: argparse.Namespace) -> int:
+    from skywarden.core.clock import WallClock
+    from skywarden.nodes import sapient_node as sn
+    from skywarden.nodes.acoustic import format_line
+    from skywarden.nodes.acoustic_node import (
+        StreamClassifier,
+        bearing_of,
+        parse_mics,
+        report_for,
+        seconds,
+        stream_seconds,
+    )
+
+    mics = parse_mics(a.mics) if a.mics else None
+    clock = WallClock()
+    t0 = clock.now()
+    client = None
+    if a.link:
+        host, _, port = a.link.rpartition(":")
+        client = sn.NodeClient(host, int(port))
+        client.register(sn.registration(a.node_id, a.dest, t0, "acoustic", a.name), t0)
+        client.send(
+            sn.status(a.node_id, a.dest, t0, a.lat, a.lon, a.alt, sn.ulid(t0, 0, a.node_id))
+        )
+    fh = sys.stdin.buffer if a.audio == "-" else open(a.audio, "rb")  # noqa: SIM115
+    clf = StreamClassifier()
+    obj = sn.ulid(t0, -1, a.node_id)
+    n = 0
+    with fh:
+        for seq, (t, block) in enumerate(seconds(stream_seconds(fh), t0), start=1):
+            c = clf.step(t, block.mean(axis=1))
+            r = report_for(c, bearing_of(block, mics), a.node_id, seq, obj)
+            if r is not None and client is not None:
+                client.send(sn.detection(a.node_id, a.dest, r))
+                n += 1
+            else:
+                print(format_line(c), flush=True)
+    if client is not None:
+        client.close()
+    print(f"{n} detection reports sent", file=sys.stderr)
+    return 0
+
+
 def _acoustic_train(a: argparse.Namespace) -> int:
     from skywarden.nodes.acoustic import DEFAULT_WEIGHTS
     from skywarden.nodes.acoustic_train import train
@@ -150,6 +193,17 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     c.add_argument("audio", help="PCM WAV file")
     c.add_argument("-o", "--output", required=True)
     c.set_defaults(func=_acoustic_classify)
+    an = acs.add_parser("node", help="classify a WAV file or stream, report to SAPIENT")
+    an.add_argument("audio", help="WAV file, or - for a WAV stream on stdin (e.g. arecord)")
+    an.add_argument("--mics", help="array geometry 'e1,n1;e2,n2;...' metres (for a bearing)")
+    an.add_argument("--link", help="HOST:PORT of skywarden's SAPIENT link")
+    an.add_argument("--node-id", default="", help="this node's UUID (with --link)")
+    an.add_argument("--dest", default="", help="skywarden's SAPIENT node UUID (with --link)")
+    an.add_argument("--name", default="acoustic node")
+    an.add_argument("--lat", type=float, default=0.0)
+    an.add_argument("--lon", type=float, default=0.0)
+    an.add_argument("--alt", type=float, default=0.0)
+    an.set_defaults(func=_acoustic_node)
     at = acs.add_parser("train", help="train the classifier on the drone-detection dataset")
     at.add_argument("--data", default="../shared/data/dd/audio")
     at.add_argument("-o", "--output", help="weights file (default: the shipped one)")

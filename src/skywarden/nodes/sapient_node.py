@@ -76,7 +76,17 @@ def registration(node_id: str, dest: str, t: float, kind: str, name: str) -> Sap
         range_bearing_pb2.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_M
     )
     dd.location_type.range_bearing_datum = range_bearing_pb2.RANGE_BEARING_DATUM_TRUE
-    mode.task.concurrent_tasks = 1 if kind == "camera" else 0
+    # What tasking it accepts: a camera takes one LookAt at a time (slew-to-cue), given as a
+    # range/bearing area of interest; a microphone takes none.
+    task_def = mode.task
+    task_def.concurrent_tasks = 1 if kind == "camera" else 0
+    rd = task_def.region_definition
+    rd.region_type.append(registration_pb2.Registration.REGION_TYPE_AREA_OF_INTEREST)
+    rd.settle_time.units = registration_pb2.Registration.TIME_UNITS_SECONDS
+    rd.settle_time.value = 1
+    area = rd.region_area.add()
+    area.range_bearing_units = range_bearing_pb2.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_M
+    area.range_bearing_datum = range_bearing_pb2.RANGE_BEARING_DATUM_TRUE
     mode.task.region_definition.settle_time.units = registration_pb2.Registration.TIME_UNITS_SECONDS
     mode.task.region_definition.settle_time.value = 1
     r.config_data.add(manufacturer="skywarden", model=f"{kind} node")
@@ -91,6 +101,7 @@ def status(
     s.report_id = report
     s.system = status_report_pb2.StatusReport.SYSTEM_OK
     s.info = status_report_pb2.StatusReport.INFO_NEW
+    s.mode = "Default"
     loc = s.node_location
     loc.x, loc.y, loc.z = lon, lat, alt
     loc.coordinate_system = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
@@ -106,7 +117,7 @@ class Report:
     object_id: str
     report_id: str
     azimuth_rad: float
-    elevation_rad: float
+    elevation_rad: float | None  # None: azimuth only (a planar microphone array)
     sigma_rad: float
     label: str
     confidence: float
@@ -118,8 +129,9 @@ def detection(node_id: str, dest: str, r: Report) -> SapientMessage:
     d = m.detection_report
     d.report_id, d.object_id = r.report_id, r.object_id
     rb = d.range_bearing
-    rb.azimuth, rb.elevation = r.azimuth_rad, r.elevation_rad
-    rb.azimuth_error = rb.elevation_error = r.sigma_rad
+    rb.azimuth, rb.azimuth_error = r.azimuth_rad, r.sigma_rad
+    if r.elevation_rad is not None:
+        rb.elevation, rb.elevation_error = r.elevation_rad, r.sigma_rad
     rb.coordinate_system = range_bearing_pb2.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_M
     rb.datum = range_bearing_pb2.RANGE_BEARING_DATUM_TRUE
     d.detection_confidence = r.confidence
