@@ -100,7 +100,7 @@ def candidates(gray: NDArray[np.float32], params: SensorParams) -> list[Candidat
         return []
     # Contrast of each component: its peak |residual|, in units of the frame noise.
     peak = np.zeros(n, dtype=np.float32)
-    np.maximum.at(peak, lab.ravel(), np.abs(resid).ravel())
+    np.maximum.at(peak, lab.ravel().astype(np.intp), np.abs(resid).ravel())
     order = np.argsort(-peak[1:])[:MAX_CANDIDATES] + 1
     out = []
     for i in order:

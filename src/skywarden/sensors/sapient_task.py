@@ -154,3 +154,26 @@ def registered_nodes(nodes: Collection[object]) -> list[CameraNode]:
         )
         for n in nodes
     ]
+
+
+def read_look_at(msg: sapient_message_pb2.SapientMessage) -> LookAt:
+    """The LookAt of a received Task (what a camera node obeys); anything else is refused
+    (``not_a_task``, ``command_not_allowed``). A RADIANS_M cone, datum TRUE, is expected."""
+    if msg.WhichOneof("content") != "task":
+        raise TaskRefused("not_a_task", str(msg.WhichOneof("content")))
+    body = msg.task
+    kind = body.command.WhichOneof("command") if body.HasField("command") else None
+    if kind != "look_at" or not body.command.look_at.HasField("range_bearing"):
+        raise TaskRefused("command_not_allowed", str(kind))
+    rb = body.command.look_at.range_bearing
+    if rb.coordinate_system != range_bearing_pb2.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_M:
+        raise TaskRefused("command_not_allowed", "look_at not in RADIANS_M")
+    return LookAt(
+        rb.azimuth,
+        rb.elevation,
+        rb.range if rb.HasField("range") else 0.0,
+        rb.azimuth_error,
+        rb.elevation_error,
+        rb.range_error if rb.HasField("range_error") else 0.0,
+        rb.horizontal_extent if rb.HasField("horizontal_extent") else 0.0,
+    )
