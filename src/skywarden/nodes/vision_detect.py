@@ -35,6 +35,10 @@ PATCH = 12
 SMALL = 24
 LARGE = 72
 MAX_CANDIDATES = 48
+SMOOTH_DECAY = 0.9
+MIN_HITS = 1
+MAX_DETS = 48
+MIN_SCORE = 0.7  # object probability; 0.5 vs 0.7 on held-out training clips: F1 0.532 vs 0.536
 CLASSES = ("background", "aeroplane", "bird", "drone", "helicopter")
 
 
@@ -226,7 +230,7 @@ def nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
 
 
 def detect_frame(
-    frame: NDArray[np.uint8], sensor: str, model: VisionModel, min_score: float = 0.5
+    frame: NDArray[np.uint8], sensor: str, model: VisionModel, min_score: float = MIN_SCORE
 ) -> list[Detection]:
     """Detections of one frame (before temporal smoothing)."""
     gray = to_gray(frame)
@@ -262,16 +266,28 @@ class _Link:
     acc: NDArray[np.float64]
     ident: int
     age: int = 0
+    hits: int = 1
 
 
 class TrackSmoother:
     """Links detections across frames and averages their class probabilities (exponential
-    memory ``decay`` per frame), so the reported class is the link's, not one frame's."""
+    memory ``decay`` per frame), so the reported class is the link's, not one frame's.
+    A link is reported once it has ``min_hits`` detections (a blob of one frame is clutter
+    more often than not), and at most ``max_dets`` links per frame (the best scored)."""
 
-    def __init__(self, classes: tuple[str, ...], decay: float = 0.9, gate: float = 2.0):
+    def __init__(
+        self,
+        classes: tuple[str, ...],
+        decay: float = SMOOTH_DECAY,
+        gate: float = 2.0,
+        min_hits: int = MIN_HITS,
+        max_dets: int = MAX_DETS,
+    ):
         self.classes = classes
         self.decay = decay
         self.gate = gate
+        self.min_hits = min_hits
+        self.max_dets = max_dets
         self.links: list[_Link] = []
         self._next = 0
 
@@ -294,12 +310,15 @@ class TrackSmoother:
                 link = self.links[best]
                 link.acc = self.decay * link.acc + p
                 link.box, link.age = d.box, 0
+                link.hits += 1
                 used.add(best)
             else:
                 link = _Link(d.box, p.copy(), self._next)
                 self._next += 1
                 self.links.append(link)
                 used.add(len(self.links) - 1)
+            if link.hits < self.min_hits:
+                continue
             acc = link.acc.copy()
             acc[self.classes.index("background")] = -1.0
             k = int(np.argmax(acc))
@@ -308,4 +327,5 @@ class TrackSmoother:
             if j not in used:
                 link.age += 1
         self.links = [lk for lk in self.links if lk.age <= 5]
-        return out
+        out.sort(key=lambda d: -d.score)
+        return out[: self.max_dets]
