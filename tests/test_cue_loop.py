@@ -70,3 +70,11 @@ def test_alert_task_on_target_and_class_confirmed() -> None:
         if tid in log.confirmed
     }
     assert {"H0", "H2"} <= drones  # the attacking drones were looked at
+
+    from skywarden.runtime.cue_report import evidence_html
+
+    page = evidence_html(log, "cue")
+    for tid in log.confirmed:  # every confirmed track's card shows its camera chip
+        card = page.split(f'data-track="{tid}"', 1)[1].split("</section>", 1)[0]
+        assert "data:image/jpeg;base64," in page.split(f'data-track="{tid}"', 1)[1][:200]
+        assert "camera joined track" in card

@@ -152,6 +152,34 @@ def _acoustic_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cue(a: argparse.Namespace) -> int:
+    import math
+
+    from skywarden.runtime.cue import run_cue_loop
+    from skywarden.runtime.cue_report import write_evidence
+    from skywarden.sim import load_scenario, simulate
+    from skywarden.sim.ptz import PtzSpec
+
+    run = simulate(load_scenario(a.scenario), a.seed)
+    e, n, u = (float(v) for v in a.camera.split(","))
+    spec = PtzSpec("ptz-1", (e, n, u), slew_rad_s=math.radians(a.slew_deg_s))
+    log, _ = run_cue_loop(run, [spec], a.until)
+    write_evidence(log, f"slew-to-cue: {a.scenario}, seed {a.seed}", a.output)
+    print(
+        json.dumps(
+            {
+                "alerts": len(log.alerts),
+                "tasked": len(log.first_task),
+                "on_target": len(log.on_target),
+                "confirmed": len(log.confirmed),
+                "tasks": log.tasks,
+                "camera_reports": log.camera_reports,
+            }
+        )
+    )
+    return 0
+
+
 def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     v = sub.add_parser("vision", help="camera node: detect drones in video (issue 23)")
     vs = v.add_subparsers(dest="vision_cmd", required=True)
@@ -186,6 +214,15 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     e.add_argument("--sensor", choices=["ir", "visible"], required=True)
     e.add_argument("-o", "--output", help="full results (per clip) as JSON")
     e.set_defaults(func=_vision_eval)
+
+    cu = sub.add_parser("cue", help="slew-to-cue in simulation -> HTML evidence (issue 23)")
+    cu.add_argument("scenario", help="built-in scenario name or YAML path")
+    cu.add_argument("--seed", type=int, default=1)
+    cu.add_argument("--until", type=float, default=150.0, help="seconds of scenario")
+    cu.add_argument("--camera", default="5,-5,12", help="PTZ position e,n,u (m, site ENU)")
+    cu.add_argument("--slew-deg-s", type=float, default=60.0)
+    cu.add_argument("-o", "--output", required=True, help="HTML evidence page")
+    cu.set_defaults(func=_cue)
 
     ac = sub.add_parser("acoustic", help="microphone node: classify audio (issue 23)")
     acs = ac.add_subparsers(dest="acoustic_cmd", required=True)
