@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from skywarden.core.types import Vec
 from skywarden.sensors.sapient import parse_message
 from skywarden.sensors.sapient_task import read_look_at
 
@@ -54,7 +53,7 @@ FRAME_SPAN_M = 12.0
 @dataclass(frozen=True)
 class PtzSpec:
     id: str
-    position_enu: Vec
+    position_enu: tuple[float, float, float]
     slew_rad_s: float = math.radians(60.0)
     hfov_wide_rad: float = math.radians(40.0)
     hfov_tele_rad: float = math.radians(2.0)
