@@ -450,6 +450,9 @@ def build_parser() -> argparse.ArgumentParser:
     li.add_argument("records", nargs="+", help="investigation.json files (skywarden investigate)")
     li.set_defaults(func=_cmd_link_incidents)
     _add_cluster_commands(sub)
+    from skywarden.cli.nodes import add_node_commands
+
+    add_node_commands(sub)
     return p
 
 

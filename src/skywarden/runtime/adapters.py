@@ -22,7 +22,7 @@ the service to show; ``stats()`` the link-level counters (bytes, connections, re
 cannot be pinned on one sensor) for ``/metrics``.
 
 No link can send anything to a sensor except the SAPIENT registration acknowledgement:
-skywarden never tasks a node (``tests/test_sapient_no_task.py``).
+skywarden never tasks a node (``tests/test_sapient_task_guard.py``).
 
 Known limit (not the links' to fix: they journal every message as received): the record
 machine makes every message a scan, an empty one when it carries no detection, and the

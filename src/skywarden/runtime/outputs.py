@@ -25,7 +25,7 @@ the outputs, which drain their queues). Its ``stats()`` adds one counter set and
 snapshot per output (``outputs.<name>.connected``, ``.pending``, ``.sent`` ...). Everything
 else (``ingest``, ``journal``, ``sensor_health`` of a linked source) is the wrapped source's.
 
-Nothing here can task an effector: outputs only report (``tests/test_sapient_no_task.py``).
+Nothing here can task an effector: outputs only report (``tests/test_sapient_task_guard.py``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ What never goes anywhere: a ``Task``. There is no encoder for one in this packag
 :class:`UpwardPeer` refuses, at construction, a destination whose registered node types
 include an effector (kinetic, jammer, cyber, laser or RF directed energy;
 ``sapient_icd.EFFECTOR_NODE_TYPES``), so no message of skywarden's can be addressed to one.
-``tests/test_sapient_no_task.py`` checks both by scanning ``src/`` and calling this API.
+``tests/test_sapient_task_guard.py`` checks both by scanning ``src/`` and calling this API.
 
 Identifiers: SAPIENT object and report ids are ULIDs. A track's object id is derived from
 the track id (stable across reports, as the ICD asks of ``object_id``); report ids are
@@ -83,7 +83,7 @@ def _declare_untaskable(mode: registration_pb2.Registration.ModeDefinition) -> N
     The ICD requires every mode to describe the tasking it accepts; skywarden accepts none:
     zero concurrent tasks and no commands. The region definition is mandatory in the
     TaskDefinition, so it names the area-of-interest type in skywarden's coordinates.
-    ``tests/test_sapient_no_task.py`` allows ``.task`` only on a ModeDefinition like this.
+    ``tests/test_sapient_task_guard.py`` allows ``.task`` only on a ModeDefinition like this.
     """
     definition = mode.task
     definition.concurrent_tasks = 0

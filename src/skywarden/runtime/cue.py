@@ -1,0 +1,272 @@
+"""Slew-to-cue: an alert's track is looked at by the best-placed PTZ camera, and what the
+camera sees is fused back into the track. Sensor tasking only.
+
+``CueController.on_frame(frame, t)`` is pure logic over pipeline frames. While a track has
+an open alert, the oldest such track without a camera gets the free registered camera node
+(one track per camera) that can look at it soonest (slew time from its current pointing,
+within its range); the controller builds a SAPIENT
+LookAt task with ``sensors.sapient_task.look_at_task`` -- the one builder, which refuses any
+destination that is not a registered camera and any command that is not a sensor command.
+While the track lasts the camera follows it: a new LookAt when the track has moved by more
+than a quarter of the field of view from the last commanded direction, or every
+``refresh_s``. The assignment ends when the track is gone or its alert is resolved.
+
+``run_cue_loop`` closes the loop in simulation (what ``tests/test_cue_loop.py`` and the
+``cue`` demo run): the simulated site's sensors feed the pipeline; each task is framed,
+sent to the simulated PTZ camera (``sim.ptz``), which parses and obeys it; the camera's
+detections travel as SAPIENT DetectionReports (``nodes.sapient_node``) through
+``SapientSessions`` like a real node's, and go to the tracker as az/el measurements with the
+camera's class and chip. ``CueLog`` records alert, task, on-target and confirmation times.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.site import SensorKind, SensorSpec, Site
+from skywarden.runtime.pipeline import Frame, Pipeline
+from skywarden.sensors.sapient import SapientSessions, frame, parse_message
+from skywarden.sensors.sapient_task import LookAt, look_at_task, registered_nodes
+from skywarden.sensors.skybench import Scan
+from skywarden.sim.ptz import PtzCamera, PtzSpec, direction
+
+TICK_S = 0.5
+
+
+@dataclass
+class _Assignment:
+    track_id: str
+    camera: str
+    az: float = 0.0
+    el: float = 0.0
+    t_task: float = -math.inf
+    sent: bool = False
+
+
+@dataclass(frozen=True)
+class Tasking:
+    """One task to send: the camera node's id and the framed SAPIENT message."""
+
+    node_id: str
+    track_id: str
+    message: bytes
+    azimuth_rad: float
+    elevation_rad: float
+    slew_time_s: float
+
+
+class CueController:
+    def __init__(
+        self,
+        sessions: SapientSessions,
+        own_node_id: str,
+        cameras: dict[str, PtzCamera],
+        refresh_s: float = 2.0,
+    ) -> None:
+        """``cameras``: node id -> the camera's model (for its position, pointing and
+        slew rate; in a real site the node's status reports would give these)."""
+        self.sessions = sessions
+        self.own = own_node_id
+        self.cameras = cameras
+        self.refresh_s = refresh_s
+        self.assigned: dict[str, _Assignment] = {}
+        self.alerted: dict[str, float] = {}  # track -> raised at, while its alert is open
+        self._seq = 0
+
+    def _ulid(self, t: float) -> str:
+        from skywarden.nodes.sapient_node import ulid
+
+        self._seq += 1
+        return ulid(t, self._seq, self.own)
+
+    def on_frame(self, fr: Frame, t: float) -> list[Tasking]:
+        tracks = {tr.id: tr for tr in fr.tracks}
+        for ev in fr.events:
+            if ev.kind == "resolved":
+                self.assigned.pop(ev.alert.track_id, None)
+                self.alerted.pop(ev.alert.track_id, None)
+            elif ev.kind == "raised":
+                self.alerted.setdefault(ev.alert.track_id, t)
+        for tid in [k for k in self.alerted if k not in tracks]:
+            del self.alerted[tid]
+        # the oldest open alert without a camera gets the best free one
+        for tid in sorted(self.alerted, key=lambda k: self.alerted[k]):
+            if tid not in self.assigned:
+                self._assign(tid, np.asarray(tracks[tid].x[:3]))
+        out = []
+        for tid, a in list(self.assigned.items()):
+            tr = tracks.get(tid)
+            if tr is None:
+                del self.assigned[tid]
+                continue
+            cam = self.cameras[a.camera]
+            az, el, rng = direction(np.asarray(cam.spec.position_enu), np.asarray(tr.x[:3]))
+            moved = math.hypot(((az - a.az + math.pi) % (2 * math.pi) - math.pi), el - a.el)
+            if not a.sent or moved > cam.hfov / 4 or t - a.t_task >= self.refresh_s:
+                out.append(self._task(a, az, el, rng, t))
+        return out
+
+    def _assign(self, tid: str, pos: np.ndarray) -> None:
+        """Give the track the free camera that can look at it soonest (one track each)."""
+        nodes = {n.node_id: n for n in registered_nodes(self.sessions.nodes.values())}
+        busy = {a.camera for a in self.assigned.values()}
+        best: tuple[float, str] | None = None
+        for nid, cam in self.cameras.items():
+            if nid in busy or nid not in nodes or not nodes[nid].registered:
+                continue
+            az, el, rng = direction(np.asarray(cam.spec.position_enu), pos)
+            if rng > cam.spec.max_range_m:
+                continue
+            st = cam.spec.slew_time_s(cam.pan, cam.tilt, az, el)
+            if best is None or st < best[0]:
+                best = (st, nid)
+        if best is not None:
+            self.assigned[tid] = _Assignment(tid, best[1])
+
+    def _task(self, a: _Assignment, az: float, el: float, rng: float, t: float) -> Tasking:
+        cam = self.cameras[a.camera]
+        nodes = {n.node_id: n for n in registered_nodes(self.sessions.nodes.values())}
+        msg = look_at_task(
+            nodes[a.camera], self.own, LookAt(az, el, rng, extent_rad=cam.hfov), self._ulid(t), t
+        )
+        slew = cam.spec.slew_time_s(cam.pan, cam.tilt, az, el)
+        a.az, a.el, a.t_task, a.sent = az, el, t, True
+        return Tasking(a.camera, a.track_id, frame(msg), az, el, slew)
+
+
+@dataclass
+class CueLog:
+    """What happened, for the test and the demo."""
+
+    alerts: dict[str, float] = field(default_factory=dict)  # track -> raised at
+    first_task: dict[str, tuple[float, float]] = field(default_factory=dict)  # (t, slew s)
+    on_target: dict[str, float] = field(default_factory=dict)
+    confirmed: dict[str, tuple[float, str]] = field(default_factory=dict)  # (t, class)
+    camera_reports: int = 0
+    tasks: int = 0
+    chips: dict[str, bytes] = field(default_factory=dict)  # track -> last JPEG chip
+    classes: dict[str, dict[str, float]] = field(default_factory=dict)  # last class_probs
+    last_seen: dict[str, tuple[float, tuple[float, float, float]]] = field(default_factory=dict)
+
+
+def _camera_site(site: Site, specs: Sequence[PtzSpec]) -> Site:
+    extra = tuple(
+        SensorSpec(
+            id=s.id,
+            kind=SensorKind.CAMERA,
+            measures=MeasurementKind.AZ_EL,
+            position_enu=np.asarray(s.position_enu, dtype=float),
+            sigma={"az_rad": 0.002, "el_rad": 0.002},
+            update_s=TICK_S,
+            max_range_m=s.max_range_m,
+            pd=0.9,
+            reports="objects",
+        )
+        for s in specs
+    )
+    return dataclasses.replace(site, sensors=tuple(site.sensors) + extra)
+
+
+def _jpeg(img: np.ndarray) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return bytes(buf) if ok else b""
+
+
+def run_cue_loop(
+    run: object, specs: Sequence[PtzSpec], until_s: float, seed: int = 0
+) -> tuple[CueLog, Pipeline]:
+    """Run a simulated site (``sim.run.SimRun``) with PTZ cameras under slew-to-cue."""
+    from skywarden.nodes import sapient_node as sn
+
+    sim_run = run
+    site = _camera_site(sim_run.site, specs)  # type: ignore[attr-defined]
+    world = sim_run.world  # type: ignore[attr-defined]
+    own = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
+    node_ids = {s.id: f"c0ffee00-1111-4222-8333-{i:012d}" for i, s in enumerate(specs)}
+    sessions = SapientSessions(
+        GeoOrigin(site.origin.lat_deg, site.origin.lon_deg, site.origin.alt_m),
+        own,
+        {node_ids[s.id]: (s.id, np.asarray(s.position_enu, dtype=float)) for s in specs},
+    )
+    cams = {node_ids[s.id]: PtzCamera(s) for s in specs}
+    for nid, cam in cams.items():
+        body = frame(sn.registration(nid, own, 0.0, "camera", cam.spec.id))[4:]
+        sessions.handle(parse_message(body, 0.0))
+    pipe = Pipeline(site)
+    ctl = CueController(sessions, own, cams)
+    log = CueLog()
+    rng = np.random.default_rng(seed)
+    scans: Iterator[Scan] = iter(sim_run.scans())  # type: ignore[attr-defined]
+    pending = next(scans, None)
+    seq = 0
+    t = 0.0
+    cam_scans: list[Scan] = []
+    while t <= until_s:
+        batch = list(cam_scans)
+        while pending is not None and pending.t <= t:
+            batch.append(pending)
+            pending = next(scans, None)
+        fr = pipe.step(batch, t)
+        for ev in fr.events:
+            if ev.kind == "raised":
+                log.alerts.setdefault(ev.alert.track_id, t)
+        camera_ids = {c.spec.id for c in cams.values()}
+        for tr in fr.tracks:
+            if tr.id in ctl.assigned:
+                log.classes[tr.id] = dict(tr.class_probs)
+                log.last_seen[tr.id] = (t, (float(tr.x[0]), float(tr.x[1]), float(tr.x[2])))
+                if tr.id not in log.confirmed and camera_ids & set(tr.sensors):
+                    log.confirmed[tr.id] = (t, tr.best_class)
+        for task in ctl.on_frame(fr, t):
+            cams[task.node_id].obey(task.message[4:], t)
+            log.tasks += 1
+            log.first_task.setdefault(task.track_id, (t, task.slew_time_s))
+        # the cameras move, look, and report over SAPIENT
+        t_next = t + TICK_S
+        cam_scans = []
+        states = world.at(t_next)
+        tracks = {tr.id: tr for tr in fr.tracks}
+        for nid, cam in cams.items():
+            cam.step(t_next)
+            for tid, a in ctl.assigned.items():
+                cued = tracks.get(tid)
+                if a.camera == nid and cued is not None and tid not in log.on_target:
+                    pos = np.asarray(cued.x[:3])
+                    az, el, _ = direction(np.asarray(cam.spec.position_enu), pos)
+                    if cam.on_target(az, el):
+                        log.on_target[tid] = t_next
+            dets: list[Detection] = []
+            for seen in cam.observe(states, world.ids, world.type, t_next, rng):
+                seq += 1
+                rep = sn.Report(
+                    t_next,
+                    sn.ulid(0.0, 10_000 + world.ids.index(seen.object_id), nid),
+                    sn.ulid(t_next, seq, nid),
+                    seen.azimuth_rad,
+                    seen.elevation_rad,
+                    seen.sigma_rad,
+                    seen.label,
+                    seen.confidence,
+                    _jpeg(seen.chip),
+                )
+                pm = parse_message(frame(sn.detection(nid, own, rep))[4:], t_next)
+                dets.extend(sessions.handle(pm).detections)
+                log.camera_reports += 1
+                url = pm.message.detection_report.associated_file[0].url
+                for tid, a in ctl.assigned.items():
+                    if a.camera == nid:
+                        log.chips[tid] = base64.b64decode(url.split(",", 1)[1])
+            if dets:
+                cam_scans.append(Scan(t_next, cam.spec.id, tuple(dets), complete=False))
+        t = t_next
+    return log, pipe

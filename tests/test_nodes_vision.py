@@ -1,0 +1,146 @@
+"""The camera node: dataset label reader, `vision detect` output, detection quality on test
+clips, and the node reporting over a real SAPIENT link on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skywarden.cli.main import main
+from skywarden.nodes.split import clip_parts, is_test_clip
+
+DD = Path(__file__).resolve().parents[2] / "shared" / "data" / "dd"
+if not DD.is_dir():  # a worktree under /work/wt/
+    DD = Path("/work/shared/data/dd")
+needs_data = pytest.mark.skipif(not DD.is_dir(), reason=f"{DD} absent (shared dataset)")
+
+
+def test_split_is_by_clip_number() -> None:
+    assert clip_parts("IR_DRONE_013_LABELS.mat") == ("IR", "DRONE", 13)
+    assert clip_parts("BACKGROUND_007.wav") == ("", "BACKGROUND", 7)
+    tests = [n for n in range(1, 300, 2) if is_test_clip(f"V_BIRD_{n:03d}.mp4")]
+    assert tests[:5] == [1, 7, 13, 19, 25]
+    assert 0.3 < len(tests) / 150 < 0.36
+    with pytest.raises(ValueError):
+        clip_parts("notaclip.mp4")
+
+
+@needs_data
+def test_label_reader_keeps_multi_object_frames() -> None:
+    from skywarden.nodes.dd_labels import read_description, read_labels
+
+    frames = read_labels(DD / "video_ir" / "IR_BIRD_001_LABELS.mat")
+    assert len(frames) == 310  # one row per video frame
+    two = [i for i, f in enumerate(frames) if len(f) == 2]
+    assert two[0] == 178 and two[-1] == 251  # frames 179-252 (1-based) hold two birds
+    assert all(b.label == "bird" for f in frames for b in f)
+    first = frames[0][0]
+    assert (first.x, first.y, first.w, first.h) == (2.0, 152.0, 8.0, 9.0)  # 0-based
+    desc = read_description(DD / "Video_dataset_description.xlsx")
+    assert len(desc) == 650 and desc["IR_DRONE_001"] == "CLOSE"
+
+
+@needs_data
+def test_vision_detect_format_and_hits_on_a_test_clip(tmp_path: Path) -> None:
+    from skywarden.nodes.dd_labels import read_labels
+    from skywarden.nodes.vision_detect import Detection
+    from skywarden.nodes.vision_train import match
+
+    clip = DD / "video_ir" / "IR_DRONE_001.mp4"  # a test clip (never trained on)
+    assert is_test_clip(clip)
+    out = tmp_path / "dets.jsonl"
+    assert main(["vision", "detect", str(clip), "-o", str(out)]) == 0
+    lines = [json.loads(s) for s in out.read_text().splitlines()]
+    labels = read_labels(clip.with_name("IR_DRONE_001_LABELS.mat"))
+    assert len(lines) == len(labels) == 301
+    assert [d["frame"] for d in lines] == list(range(301))
+    assert lines[30]["t"] == pytest.approx(1.0, abs=0.01)
+    tp = fn = 0
+    for d, boxes in zip(lines, labels, strict=True):
+        assert set(d) == {"frame", "t", "detections"}
+        dets = []
+        for x in d["detections"]:
+            assert set(x) == {"box", "class", "score"} and len(x["box"]) == 4
+            assert 0.0 <= x["score"] <= 1.0
+            dets.append(Detection(tuple(x["box"]), x["class"], x["score"]))
+        t, _, n = match(dets, boxes)
+        tp, fn = tp + t, fn + n
+    assert tp / (tp + fn) > 0.6  # recall on this clip (class and IoU >= 0.5)
+
+
+def test_unreadable_video_is_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "x.mp4"
+    bad.write_bytes(b"not a video")
+    assert main(["vision", "detect", str(bad), "-o", str(tmp_path / "o.jsonl")]) == 2
+
+
+@needs_data
+def test_camera_node_reports_over_a_real_sapient_link() -> None:
+    from adapters_helpers import MemoryIngest, wait_for
+    from skywarden.core.clock import ManualClock
+    from skywarden.core.geo import GeoOrigin
+    from skywarden.nodes import sapient_node as sn
+    from skywarden.nodes.camera_geometry import CameraCalib
+    from skywarden.nodes.video_io import VideoDetector, frames
+    from skywarden.nodes.vision_node import Pointing, ReportMaker, run
+    from skywarden.sensors.links.sapient_server import SapientServer
+    from skywarden.sensors.sapient import SapientMessage, SapientSessions
+
+    sky = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
+    cam = "c0ffee00-1111-4222-8333-444455556666"
+    clip = DD / "video_ir" / "IR_DRONE_001.mp4"
+    calib = CameraCalib.from_fov(320, 256, math.radians(24.0))
+    pointing = Pointing(math.radians(90.0), math.radians(5.0))
+
+    def node(port: int) -> int:
+        client = sn.NodeClient("127.0.0.1", port)
+        client.register(sn.registration(cam, sky, 100.0, "camera", "test cam"), 100.0)
+        client.send(sn.status(cam, sky, 100.0, 51.0, -1.0, 50.0, sn.ulid(100.0, 0, cam)))
+        few = ((i, f) for i, f in frames(clip) if i < 45)
+        n = run(
+            few,
+            VideoDetector("ir").step,
+            ReportMaker(calib, cam, 0.5),
+            lambda i: 100.0 + i / 30.0,
+            lambda t: pointing,
+            lambda r: client.send(sn.detection(cam, sky, r)),
+        )
+        client.close()
+        return n
+
+    async def scenario() -> None:
+        ingest = MemoryIngest()
+        server = SapientServer(
+            SapientSessions(GeoOrigin(51.0, -1.0), sky), ingest, ManualClock(100.0)
+        )
+        port = await server.start()
+        try:
+            sent = await asyncio.to_thread(node, port)
+            assert sent >= 2  # 1.5 s of a drone in view, one report per 0.5 s per object
+            await wait_for(lambda: len(ingest.detections) >= sent)
+            dets = ingest.detections
+            assert server.stats().get("accepted.detection_report") == sent
+            drones = [d for d in dets if d.class_hint == "drone"]  # type: ignore[attr-defined]
+            assert len(drones) >= 2
+            d = drones[0]
+            assert d.kind == "az_el"  # type: ignore[attr-defined]
+            az, el = np.asarray(d.z)  # type: ignore[attr-defined]
+            # the drone is in the left half of the frame, near the middle row
+            assert math.radians(78.0) < az < math.radians(90.0)
+            assert abs(el - math.radians(5.0)) < math.radians(6.0)
+            raw = SapientMessage()
+            raw.ParseFromString(ingest.messages[-1].payload)
+            (f,) = raw.detection_report.associated_file
+            assert f.type == "image/jpeg" and f.url.startswith("data:image/jpeg;base64,")
+            chip = base64.b64decode(f.url.split(",", 1)[1])
+            assert chip[:2] == b"\xff\xd8"  # a JPEG, journaled with the report
+        finally:
+            await server.stop()
+
+    asyncio.run(scenario())
