@@ -162,7 +162,12 @@ def tracks_out(pic: Picture, origin: GeoOrigin) -> list[TrackOut]:
     pos = geo_points(origin, enu)
     return [
         track_out(
-            tr, pic.assessments.get(tr.id), origin, p, pic.ground.get(tr.id), pic.launches.get(tr.id)
+            tr,
+            pic.assessments.get(tr.id),
+            origin,
+            p,
+            pic.ground.get(tr.id),
+            pic.launches.get(tr.id),
         )
         for tr, p in zip(pic.tracks, pos, strict=True)
     ]

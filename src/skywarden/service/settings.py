@@ -72,6 +72,7 @@ class ServiceSettings(BaseModel):
     def _networks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         parse_networks(v)  # a bad address is a ValueError -> a validation error
         return v
+
     # --- the map and the household page -------------------------------------------------
     basemap: str | None = Field(
         default=None, description="raster MBTiles file drawn under the tracks (None: a grid)"
