@@ -25,7 +25,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from skywarden.core.clock import Clock, WallClock
-from skywarden.service.auth import Principal, Security, _bearer, client_key, resolve, too_many
+from skywarden.service.auth import Principal, Security, _bearer, resolve, too_many
+from skywarden.service.clientaddr import client_address
 from skywarden.service.users import Role
 
 
@@ -123,7 +124,9 @@ def cluster_app(
         @app.post("/api/auth/token", response_model=TokenReply, tags=["auth"])
         def token(body: TokenRequest, request: Request) -> TokenReply:
             now = clk.now()
-            wait = sec.login_limit.take(client_key(request), now)
+            peer = request.client.host if request.client else "unknown"
+            client = client_address(peer, request.headers, sec.proxies).address
+            wait = sec.login_limit.take(client, now)
             if wait > 0:
                 raise too_many(wait, "login attempts")
             user = sec.users.verify(body.username, body.password)
