@@ -85,6 +85,14 @@ def test_frame_and_alert_round_trip(run) -> None:  # type: ignore[no-untyped-def
     assert codec.alert_of("s1", "w2", later, 12).msg_id == a.msg_id
     other = dataclasses.replace(events[0], kind="resolved")
     assert codec.alert_of("s1", "w1", other, 9).msg_id != a.msg_id
+    # the same kind of transition of the same alert a second time is another message
+    counter = codec.TransitionCounter()
+    n1, n2 = counter.next(events[0]), counter.next(events[0])
+    assert (n1, n2) == (1, 2)
+    first = codec.alert_of("s1", "w1", events[0], 9, n1)
+    again = codec.alert_of("s1", "w1", events[0], 9, n2)
+    assert first.msg_id != again.msg_id
+    assert codec.decode_alert(codec.encode_alert(again)).n == 2
 
 
 def test_snapshot_restores_the_same_future(run) -> None:  # type: ignore[no-untyped-def]

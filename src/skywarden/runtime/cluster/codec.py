@@ -31,7 +31,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from skywarden.alerts.lifecycle import AlertEvent
@@ -195,6 +195,7 @@ class SiteAlert:
     raw_seq: int
     record: AlertRecord
     event: str
+    n: int = 0  # this transition's number among the alert's transitions (1, 2, ...)
 
     @property
     def msg_id(self) -> str:
@@ -203,13 +204,29 @@ class SiteAlert:
         It names the transition, not the moment: a worker that takes a site over replays the
         raw reports in other step batches than the dead worker did, so the same transition
         can come out with another step time (it did, 8-11 s later, 9-31 times a run when the
-        time was part of the id). An alert is raised, escalated to a level, acknowledged and
-        resolved at most once each, so alert, track, zone, kind and level name it uniquely."""
+        time was part of the id). Nor is (alert, kind, level) enough: an alert can be
+        reclassified, or escalated to the same level after a class change, more than once.
+        ``n`` counts the alert's transitions in the order the pipeline made them, which a
+        replay from the snapshot reproduces (:class:`TransitionCounter`)."""
         r = self.record
-        return f"{self.site}:{r.alert_id}:{r.track_id}:{r.zone_id}:{self.event}:{r.level}"
+        return f"{self.site}:{r.alert_id}:{r.track_id}:{r.zone_id}:{self.n}:{self.event}"
 
 
-def alert_of(site: str, worker: str, ev: AlertEvent, raw_seq: int) -> SiteAlert:
+@dataclass
+class TransitionCounter:
+    """How many transitions each alert has made so far; part of the snapshotted site state,
+    so the worker that takes a site over numbers the replayed transitions as the dead one
+    did. Counts every transition, published or folded silently during a replay."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def next(self, ev: AlertEvent) -> int:
+        n = self.counts.get(ev.alert.id, 0) + 1
+        self.counts[ev.alert.id] = n
+        return n
+
+
+def alert_of(site: str, worker: str, ev: AlertEvent, raw_seq: int, n: int = 0) -> SiteAlert:
     a = ev.alert
     rec = AlertRecord(
         t=float(ev.t),
@@ -228,13 +245,13 @@ def alert_of(site: str, worker: str, ev: AlertEvent, raw_seq: int) -> SiteAlert:
             "time_to_enter_s": a.time_to_enter_s,
         },
     )
-    return SiteAlert(site, worker, raw_seq, rec, ev.kind)
+    return SiteAlert(site, worker, raw_seq, rec, ev.kind, n)
 
 
 def encode_alert(a: SiteAlert) -> bytes:
     return _dumps(
         {"v": VERSION, "site": a.site, "worker": a.worker, "raw_seq": a.raw_seq, "event": a.event}
-        | {"record": a.record.to_dict()}
+        | {"n": a.n, "record": a.record.to_dict()}
     )
 
 
@@ -242,7 +259,14 @@ def decode_alert(data: bytes) -> SiteAlert:
     d = _loads(data, "alert")
     try:
         rec = AlertRecord.from_dict(d["record"])
-        return SiteAlert(str(d["site"]), str(d["worker"]), int(d["raw_seq"]), rec, str(d["event"]))
+        return SiteAlert(
+            str(d["site"]),
+            str(d["worker"]),
+            int(d["raw_seq"]),
+            rec,
+            str(d["event"]),
+            int(d.get("n", 0)),
+        )
     except (KeyError, TypeError, ValueError) as e:
         raise DecodeError("cluster_alert", f"alert: {type(e).__name__}: {e}") from None
 

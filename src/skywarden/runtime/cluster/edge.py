@@ -52,6 +52,7 @@ class EdgeSite:
         self.counters = Counters()
         self._batch: list[tuple[int, float, Scan]] = []
         self._n = 0
+        self.transitions = codec.TransitionCounter()
         self.frames: list[Frame] = []
 
     async def start(self, cfg: TopologyConfig | None = None) -> None:
@@ -71,7 +72,7 @@ class EdgeSite:
         self.frames.append(frame)
         last = batch[-1][0]
         for ev in frame.events:
-            a = codec.alert_of(self.site_id, self.worker_id, ev, last)
+            a = codec.alert_of(self.site_id, self.worker_id, ev, last, self.transitions.next(ev))
             await self.js.publish(
                 edge_subject(self.site_id, "alerts"),
                 codec.encode_alert(a),

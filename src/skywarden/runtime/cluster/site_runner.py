@@ -210,13 +210,15 @@ class SiteRunner:
             self.counters.inc("reports", len(scans))
         st.covered = batch[-1][0]
         self.counters.inc("replayed", len(batch) - len(new))
+        # every transition is numbered, also those folded silently during a replay
+        numbered = [(ev, st.transitions.next(ev)) for ev in (frame.events if frame else ())]
         if new:
             if frame is not None:
                 self.frame = frame
                 last = new[-1][0]
-                for ev in frame.events:
+                for ev, n in numbered:
                     self.pending_events.append(
-                        codec.alert_of(self.site_id, self.worker_id, ev, last)
+                        codec.alert_of(self.site_id, self.worker_id, ev, last, n)
                     )
             self.pending.extend(new)
         return len(self.batch)

@@ -1,7 +1,8 @@
 """Per-site tracker state in KV: the pipeline and the raw sequence it covers.
 
 Format (bucket ``sw_snapshots``, key ``<site>``): ``core.statecodec`` with magic ``b"SWS2"`` of
-``{"covered": int, "t_last": float, "pipeline": Pipeline, "layout": STATE_LAYOUT}``.
+``{"covered": int, "t_last": float, "pipeline": Pipeline, "transitions": TransitionCounter,
+"layout": STATE_LAYOUT}``.
 ``covered`` is the last raw stream sequence folded into the state; a worker taking the site
 over restores the state and replays the raw stream from ``covered + 1``.
 
@@ -13,10 +14,11 @@ site is rebuilt from the raw stream instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from skywarden.core import statecodec
 from skywarden.core.errors import DecodeError
+from skywarden.runtime.cluster.codec import TransitionCounter
 from skywarden.runtime.pipeline import STATE_LAYOUT, Pipeline, check_state_layout
 
 MAGIC = b"SWS2"
@@ -27,6 +29,7 @@ class SiteState:
     pipeline: Pipeline
     covered: int = 0
     t_last: float = float("-inf")
+    transitions: TransitionCounter = field(default_factory=TransitionCounter)
 
 
 def dump_state(s: SiteState) -> bytes:
@@ -34,6 +37,7 @@ def dump_state(s: SiteState) -> bytes:
         "covered": s.covered,
         "t_last": s.t_last,
         "pipeline": s.pipeline,
+        "transitions": s.transitions,
         "layout": STATE_LAYOUT,
     }
     return statecodec.encode(body, MAGIC)
@@ -48,6 +52,9 @@ def load_state(data: bytes) -> SiteState:
         p = d["pipeline"]
         if not isinstance(p, Pipeline):
             raise TypeError(f"pipeline is {type(p).__name__}")
-        return SiteState(p, int(d["covered"]), float(d["t_last"]))
+        tc = d.get("transitions", TransitionCounter())
+        if not isinstance(tc, TransitionCounter):
+            raise TypeError(f"transitions is {type(tc).__name__}")
+        return SiteState(p, int(d["covered"]), float(d["t_last"]), tc)
     except (KeyError, TypeError, ValueError) as e:
         raise DecodeError("snapshot_body", f"{type(e).__name__}: {e}") from None
