@@ -273,7 +273,9 @@ def test_cursor_skips_restored_and_keeps_every_transition() -> None:
 
 
 def test_wrapper_keeps_the_sources_optional_protocols(tmp_path: Path) -> None:
-    """``OutputsSource`` is a sensor-health source exactly when the wrapped one is."""
+    """``OutputsSource`` passes the wrapped source's optional protocols on: both the simulated
+    and the linked live source report sensor health (every sensor the journal delivered a
+    message of, since the map issue), and the wrapper answers with theirs."""
     site = tmp_path / "site.toml"
     site.write_text(
         'name = "s"\n[origin]\nlat = 51.0\nlon = -1.0\n'
@@ -288,7 +290,7 @@ def test_wrapper_keeps_the_sources_optional_protocols(tmp_path: Path) -> None:
         outs = OutputSet(parse_outputs({}), SITE, WallClock())
         plain = OutputsSource(LiveSource(simulated_feed(1), WallClock(), journal), outs)
         linked = OutputsSource(LinkedLiveSource(site_feed(site), WallClock(), journal), outs)
-        assert not isinstance(plain, SensorHealthSource)
+        assert isinstance(plain, SensorHealthSource) and plain.sensor_health() == {}
         assert isinstance(linked, SensorHealthSource)
         assert linked.sensor_health() == {}  # the links start with the source
         assert plain.ingest is plain.inner.ingest and plain.mode == "simulation"
