@@ -63,11 +63,30 @@ TASKER = SRC / "sensors" / "sapient_task.py"
 NON_SENSOR_COMMANDS = {"request", "mode_change", "move_to", "patrol", "follow", "command_parameter"}
 
 
+def _task_id_reads(tree: ast.AST) -> set[int]:
+    """``.task`` nodes only read for their id: ``<msg>.task.task_id`` in a load context.
+
+    That is how a refused Task is answered by id (``TaskAck`` REJECTED,
+    ``sensors.sapient_replies``); writing ``.task.task_id`` or touching ``.task`` any other
+    way is still a violation.
+    """
+    return {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr == "task_id"
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "task"
+    }
+
+
 def _violations(path: Path, root: Path = SRC) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     if path == TASKER:
         return _tasker_violations(tree, path)
     modes = _mode_definition_names(tree)
+    reads = _task_id_reads(tree)
     found = []
     for node in ast.walk(tree):
         if (
@@ -77,6 +96,8 @@ def _violations(path: Path, root: Path = SRC) -> list[str]:
             and node.value.id in modes
         ):
             continue  # ModeDefinition.task: a TaskDefinition, see _mode_definition_names
+        if id(node) in reads:
+            continue  # reading a received Task's id to reject it by id
         where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
         if isinstance(node, ast.ImportFrom | ast.Import):
             names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
@@ -170,6 +191,9 @@ def test_scanner_catches_a_task(tmp_path: Path) -> None:
             assert _violations(bad, tmp_path), text
         finally:
             bad.unlink()
+    # reading a received Task's id, to refuse it by id, is not building one
+    bad.write_text("tid = msg.task.task_id\n", encoding="utf-8")
+    assert _violations(bad, tmp_path) == []
 
 
 # --- behaviour ------------------------------------------------------------------------------

@@ -254,7 +254,9 @@ def test_radar_disagreement_raises_the_spoof_alert(seed: int) -> None:
     for honest_until in (-1.0, 20.0):
         pipe, frame = run(300.0, 60, seed, honest_until)
         spoof = [e for e in pipe.alerts.history if e.alert.zone_id == SPOOF_ZONE]
-        assert [e.kind for e in spoof] == ["raised"]
+        kinds = [e.kind for e in spoof]
+        # one alert, raised once; the track's class may still settle (issue 19's alerts say so)
+        assert kinds[0] == "raised" and set(kinds[1:]) <= {"reclassified"}, kinds
         al = spoof[0].alert
         assert al.track_id in {tr.id for tr in frame.tracks}
         assert al.reasons[0].startswith(SPOOF_TEXT) and "radar" in al.reasons[1]

@@ -267,7 +267,14 @@ class Pipeline:
         if rounds:
             tracks = tracks + tuple(ballistic_state(b) for b in rounds)
             assessments = assessments + tuple(self.impact.assess(rounds, t))
-        spoofed = tuple(spoof_assessments(self.spoof, t))
+        # a spoof alert on a shown track takes that track's class, as its other alerts do (a
+        # class that differed flipped the alert between "unknown" and the track's class and
+        # reported a reclassification every step)
+        cls = {a.track_id: a.object_class for a in assessments}
+        spoofed = tuple(
+            replace(sa, object_class=cls.get(sa.track_id, sa.object_class))
+            for sa in spoof_assessments(self.spoof, t)
+        )
         events = tuple(self.alerts.update(assessments + spoofed, t))
         launches = {}
         for tr in tracks:
