@@ -7,7 +7,8 @@ viewer) and one ``/api/health`` poller (every 0.2 s), measures ``--calm`` second
 attack, then ``--duration`` seconds while ``--clients`` anonymous attackers, each over its own
 raw TCP connections, in a loop:
 
-- POST a 20 MB JSON body to ``/api/auth/login`` with its ``Content-Length`` declared;
+- POST a 20 MB JSON body to ``/api/auth/login`` with its ``Content-Length`` declared, one
+  long string or ten million small numbers;
 - POST the same 20 MB chunked (no length) to ``/api/auth/login`` and to ``/api/ingest/<id>``;
 - POST a 20 MB body to ``/api/whitelist`` and to ``/api/zones`` (chunked);
 - POST small poisoned JSON (NaN, lone surrogates, 16 KiB of nesting) to ``/api/auth/token``;
@@ -168,7 +169,10 @@ async def _one(port: int, head: bytes, body: bytes, chunked: bool, st: Attack) -
 def _kinds(sensor: str, rng: random.Random) -> list[tuple[bytes, bytes, bool]]:
     big = b'{"username":"' + b"a" * (MB20 - 40) + b'","password":"x"}'
     noise = rng.randbytes(MB20)
+    tokens = b'{"username":"a","password":"b","x":[' + b"0," * (MB20 // 2 - 30) + b"0]}"
     return [
+        (_head("/api/auth/login", f"Content-Length: {len(tokens)}\r\n"), tokens, False),
+        (_head("/api/whitelist", "Transfer-Encoding: chunked\r\n"), tokens, True),
         (_head("/api/auth/login", f"Content-Length: {len(big)}\r\n"), big, False),
         (_head("/api/auth/login", "Transfer-Encoding: chunked\r\n"), big, True),
         (_head(f"/api/ingest/{sensor}", "Transfer-Encoding: chunked\r\n"), big, True),
