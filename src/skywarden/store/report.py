@@ -710,7 +710,7 @@ def _table_pages(
         ax.axis("off")
         suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         ax.set_title(title + suffix, loc="left")
-        cells = [[c[:60] for c in r] for r in chunk] or [["none"] + [""] * (len(head) - 1)]
+        cells = [[c[:90] for c in r] for r in chunk] or [["none"] + [""] * (len(head) - 1)]
         tab = ax.table(
             cellText=cells,
             colLabels=head,
