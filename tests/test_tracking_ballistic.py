@@ -203,3 +203,34 @@ def test_impact_warns_only_the_zone_it_will_land_in() -> None:
                 assert any(r.startswith("incoming: take cover") for r in a.reasons)
                 warned.add(a.track_id)
     assert shown == {"zone", "away"} and len(warned) == 1
+
+
+def test_three_d_plots_of_a_cat048_radar_are_tracked_too() -> None:
+    """Plots converted to ENU about their radar (ASTERIX CAT048 with 3-D height): no range
+    rate, a covariance per plot growing with range."""
+    xyz = SensorSpec(
+        "wlr48", SensorKind.RADAR, MeasurementKind.XYZ, S, {"x_m": 10.0, "y_m": 10.0, "z_m": 10.0},
+        update_s=0.5, max_range_m=10000.0,
+    )  # fmt: skip
+    ts, X = flight([-570.0, 3744.0, 0.0], [21.5, -155.5, 272.0], 1.9e-4, 0.0, 50.0, 0.5)
+    rng = np.random.default_rng(9)
+    bt = BallisticTracker([xyz])
+    first = None
+    errs = []
+    for t, x in zip(ts, X, strict=True):
+        dets = []
+        for p in [x[:3], *rng.uniform([-5000, -5000, 0], [5000, 5000, 2000], (12, 3))]:
+            sd = max(6.0, 0.004 * float(np.linalg.norm(p - S)))
+            Rk = np.eye(3) * sd * sd
+            dets.append(
+                Detection(float(t), "wlr48", MeasurementKind.XYZ, p + rng.normal(0, sd, 3), Rk, S)
+            )
+        bt.process(float(t), "wlr48", dets)
+        trs = bt.tracks(float(t))
+        if trs:
+            assert len(trs) == 1 and trs[0].object_class == "mortar"
+            first = float(t) if first is None else first
+            if trs[0].impact is not None:
+                errs.append((float(t) - first, math.dist(trs[0].impact.enu[:2], X[-1, :2])))
+    assert first is not None and first <= 3.0
+    assert max(e for dt, e in errs if dt >= 10.0) < 100.0

@@ -128,9 +128,10 @@ class LaunchPointEstimator:
 
     def observe_tracks(self, tracks: Sequence[TrackState]) -> None:
         """Every frame's tracks: keeps each one's latest state inside its early window."""
+        new = [tr for tr in tracks if tr.id not in self._first_confirmed_t]
+        if new:
+            self._stitch(new)
         for tr in tracks:
-            if tr.id not in self._first_confirmed_t:
-                self._stitch(tr)
             t0 = self._first_confirmed_t.setdefault(tr.id, tr.t)
             self._latest[tr.id] = tr
             self._latest.move_to_end(tr.id)
@@ -146,25 +147,31 @@ class LaunchPointEstimator:
             self._operator.pop(tid, None)
             self._estimates.pop(tid, None)
 
-    def _stitch(self, tr: TrackState) -> None:
-        """Link a new track to the older track whose last state, carried at its velocity to
-        ``tr.t``, lies nearest and within ``stitch_m`` (seen at most ``stitch_s`` ago; a live
-        one is a duplicate of the same object)."""
+    def _stitch(self, new: Sequence[TrackState]) -> None:
+        """Link each new track to the older drone track whose last state, carried at its
+        velocity to the new track's time, lies nearest and within ``stitch_m`` (seen at most
+        ``stitch_s`` before, in an earlier frame; a live one is a duplicate of the same object).
+        The candidates are gathered once per frame, the distances in one array operation."""
         cfg = self.cfg
-        best: tuple[float, str] | None = None
-        p = np.asarray(tr.x[:3], dtype=float)
-        for tid, old in reversed(self._latest.items()):
-            dt = tr.t - old.t
-            if tid == tr.id or dt < 0 or old.best_class not in _DRONES:
-                continue  # a bird's or an aircraft's track never hands a launch on
-            if dt > cfg.stitch_s:
-                break  # most recently seen last: the rest were lost earlier still
-            q = np.asarray(old.x[:3], dtype=float) + np.asarray(old.x[3:6], dtype=float) * dt
-            d = float(np.linalg.norm(p - q))
-            if d <= cfg.stitch_m and (best is None or d < best[0]):
-                best = (d, tid)
-        if best is not None:
-            self._parent[tr.id] = best[1]
+        t_new = max(tr.t for tr in new)
+        olds = []
+        for tid, old in reversed(self._latest.items()):  # most recently seen first
+            if t_new - old.t > cfg.stitch_s:
+                break
+            if old.t < t_new and old.best_class in _DRONES:  # birds never hand a launch on
+                olds.append((tid, old))
+        if not olds:
+            return
+        X = np.array([np.asarray(o.x[:6], dtype=float) for _, o in olds])
+        t_old = np.array([o.t for _, o in olds])
+        for tr in new:
+            dt = tr.t - t_old
+            Q = X[:, :3] + X[:, 3:6] * dt[:, None]
+            d = np.linalg.norm(Q - np.asarray(tr.x[:3], dtype=float)[None], axis=1)
+            d[dt <= 0] = np.inf
+            k = int(np.argmin(d))
+            if d[k] <= cfg.stitch_m:
+                self._parent[tr.id] = olds[k][0]
 
     def observe_assignments(self, assignments: Sequence[tuple[str, Detection, int]]) -> None:
         """Detections assigned to tracks (``Tracker.last_assignments``): operator positions."""

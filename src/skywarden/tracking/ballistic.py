@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.core.observation import MeasurementKind
+
 F64 = NDArray[np.float64]
 
 G0 = 9.80665  # m/s^2, standard gravity
@@ -131,6 +133,20 @@ def radar_h(S: F64, sensor: F64) -> F64:
     return np.stack([r, az, el, rdot], axis=-1)
 
 
+def measure_h(S: F64, sensor: F64, kind: MeasurementKind) -> F64:
+    """The plot a state gives: range/azimuth/elevation/range rate (``radar_h``), or the ENU
+    position itself for 3-D plots (``xyz``: an ASTERIX CAT048 plot converted about its radar)."""
+    if kind is MeasurementKind.XYZ:
+        return S[..., :3].copy()
+    return radar_h(S, sensor)
+
+
+def _wrap_az(a: F64, kind: MeasurementKind) -> None:
+    """Wrap the azimuth column (1) of residuals in place; nothing for 3-D plots."""
+    if kind is MeasurementKind.RANGE_AZ_EL_RADIAL:
+        a[..., 1] = wrap(a[..., 1])
+
+
 def wrap(a: F64) -> F64:
     """Angles to [-pi, pi)."""
     out: F64 = np.mod(a + np.pi, 2.0 * np.pi) - np.pi
@@ -163,10 +179,13 @@ def fit(
     theta0: F64,
     t_ref: float,
     cfg: BallisticConfig,
+    kind: MeasurementKind = MeasurementKind.RANGE_AZ_EL_RADIAL,
 ) -> Fit:
-    """Gauss-Newton fit of ``theta`` at ``t_ref`` to plots ``Z`` (N, 4) at ``times`` (N,),
-    started from ``theta0`` (see the module docstring for the equations)."""
-    W = np.linalg.inv(R)  # W = R^-1, the same for every plot of one radar
+    """Gauss-Newton fit of ``theta`` at ``t_ref`` to plots ``Z`` (N, m) of ``kind`` at
+    ``times`` (N,), noise ``R`` (m, m) or one per plot (N, m, m), started from ``theta0`` (see
+    the module docstring for the equations)."""
+    # W_i = R_i^-1: one R for all plots of a radar, or one per plot (N, m, m)
+    W = np.broadcast_to(np.linalg.inv(R), (times.shape[0], Z.shape[1], Z.shape[1]))
     L0 = np.zeros((NP, NP))
     L0[6, 6] = 1.0 / cfg.k_sigma**2  # prior information on k only
     theta = theta0.copy()
@@ -174,17 +193,17 @@ def fit(
     chi2 = 0.0
     for _ in range(cfg.iterations):
         B = at_times(perturbed(theta), t_ref, times, cfg.h_max_s)  # (8, N, 7)
-        Hs = radar_h(B, sensor)  # (8, N, 4)
+        Hs = measure_h(B, sensor, kind)  # (8, N, m)
         r = Z - Hs[0]  # residual r_i = z_i - h(theta; t_i)
-        r[:, 1] = wrap(r[:, 1])
-        D = Hs[1:] - Hs[0][None]  # finite differences of h, (7, N, 4)
-        D[:, :, 1] = wrap(D[:, :, 1])
+        _wrap_az(r, kind)
+        D = Hs[1:] - Hs[0][None]  # finite differences of h, (7, N, m)
+        _wrap_az(D, kind)
         J = np.transpose(D, (1, 2, 0)) / _STEP  # J_i = dh/dtheta, (N, 4, 7)
-        JW = np.einsum("nmj,mk->njk", J, W)  # J_i' W, (N, 7, 4)
+        JW = np.einsum("nmj,nmk->njk", J, W)  # J_i' W_i, (N, 7, m)
         info = np.einsum("njk,nkl->jl", JW, J) + L0  # J' W J + L0
         g = np.einsum("njk,nk->j", JW, r)  # J' W r
         g[6] -= L0[6, 6] * (theta[6] - cfg.k_prior)  # - L0 (theta - theta0)
-        chi2 = float(np.einsum("nk,kl,nl->", r, W, r))
+        chi2 = float(np.einsum("nk,nkl,nl->", r, W, r))
         try:
             d = np.linalg.solve(info, g)  # (J' W J + L0) d = J' W r - L0 (theta - theta0)
         except np.linalg.LinAlgError:
@@ -199,7 +218,7 @@ def fit(
         cov = np.linalg.inv(info)  # Sigma = (J' W J + L0)^-1
     except np.linalg.LinAlgError:
         cov = np.diag(np.full(NP, 1e6))
-    return Fit(t_ref, theta, 0.5 * (cov + cov.T), chi2, max(4 * times.shape[0] - NP, 1))
+    return Fit(t_ref, theta, 0.5 * (cov + cov.T), chi2, max(Z.size - NP, 1))
 
 
 Terrain = Callable[[F64, F64], F64]

@@ -49,14 +49,16 @@ from skywarden.tracking.ballistic import (
     at_times,
     fit,
     ground_point,
+    measure_h,
     perturbed,
-    radar_h,
     wrap,
 )
 from skywarden.tracking.gating import chi2_gate
 from skywarden.tracking.initiation import init_from_measurements
 
 F64 = NDArray[np.float64]
+_RAE = MeasurementKind.RANGE_AZ_EL_RADIAL
+_KINDS = (_RAE, MeasurementKind.XYZ)
 _STEP = np.diag(perturbed(np.zeros(NP))[1:])
 
 
@@ -113,9 +115,10 @@ class _Track:
     id: str
     sensor_id: str
     sensor_pos: F64
-    R: F64
+    kind: MeasurementKind
     times: list[float]
     Z: list[F64]
+    R: list[F64]  # per plot
     fit: Fit
     confirmed: bool = False
     impact: GroundPoint | None = None
@@ -126,7 +129,8 @@ class _Track:
 @dataclass(frozen=True, eq=False)
 class _Plot:
     t: float
-    z: F64  # (4,) range, azimuth, elevation, range rate
+    z: F64  # (4,) range, azimuth, elevation, range rate; or (3,) ENU
+    R: F64
     p: F64  # (3,) ENU
     P: F64  # (3, 3)
 
@@ -137,12 +141,14 @@ class _Pair:
 
     t: float
     z: F64
+    R: F64
     p: F64
     P: F64
     v: F64
     Pv: F64
     ta: float
     za: F64
+    Ra: F64
 
 
 def _ground(gp: tuple[F64, F64] | None) -> GroundPoint | None:
@@ -166,8 +172,7 @@ class BallisticTracker:
         self.radars = {
             s.id
             for s in sensors
-            if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL
-            and s.update_s <= self.cfg.max_update_s + 1e-9
+            if s.measures in _KINDS and s.update_s <= self.cfg.max_update_s + 1e-9
         }
         self._tracks: dict[str, _Track] = {}
         self._pending: dict[str, list[_Plot]] = {}
@@ -185,12 +190,13 @@ class BallisticTracker:
         self.t = max(self.t, t)
         if sensor_id not in self.radars:
             return claimed
-        rows = [i for i, d in enumerate(dets) if d.kind is MeasurementKind.RANGE_AZ_EL_RADIAL]
         self._drop_stale(t)
-        if not rows:
+        kind = next((d.kind for d in dets if d.kind in _KINDS), None)
+        if kind is None:
             return claimed
+        rows = [i for i, d in enumerate(dets) if d.kind is kind]
         Z = np.array([dets[i].z for i in rows])
-        R = np.asarray(dets[rows[0]].R, dtype=float)
+        R = np.array([dets[i].R for i in rows], dtype=float)  # (N, m, m)
         s = np.asarray(dets[rows[0]].sensor_pos, dtype=float)
         taken = self._assign(t, sensor_id, Z, R)
         for j, tid in taken.items():
@@ -199,7 +205,7 @@ class BallisticTracker:
             if self._tracks[tid].confirmed:
                 claimed[rows[j]] = True
         free = [j for j in range(len(rows)) if j not in taken]
-        self._initiate(t, sensor_id, Z, R, s, free)
+        self._initiate(t, sensor_id, kind, Z, R, s, free)
         return claimed
 
     def _assign(self, t: float, sensor_id: str, Z: F64, R: F64) -> dict[int, str]:
@@ -208,15 +214,17 @@ class BallisticTracker:
             if tr.sensor_id != sensor_id:
                 continue
             B = at_times(perturbed(tr.fit.theta), tr.fit.t_ref, np.array([t]), self.cfg.fit.h_max_s)
-            Hs = radar_h(B[:, 0], tr.sensor_pos)  # (8, 4)
+            Hs = measure_h(B[:, 0], tr.sensor_pos, tr.kind)  # (8, m)
             zh = Hs[0]
             D = Hs[1:] - zh[None]
-            D[:, 1] = wrap(D[:, 1])
+            if tr.kind is _RAE:
+                D[:, 1] = wrap(D[:, 1])
             H = (D / _STEP[:, None]).T  # dh/dtheta, (4, 7)
-            S = H @ tr.fit.cov @ H.T + R  # S = H Sigma H' + R
+            S = (H @ tr.fit.cov @ H.T)[None] + R  # S_j = H Sigma H' + R_j
             nu = Z - zh[None]  # innovations nu = z - h
-            nu[:, 1] = wrap(nu[:, 1])
-            d2 = np.einsum("ni,ij,nj->n", nu, np.linalg.inv(S), nu)  # d^2 = nu' S^-1 nu
+            if tr.kind is _RAE:
+                nu[:, 1] = wrap(nu[:, 1])
+            d2 = np.einsum("ni,nij,nj->n", nu, np.linalg.inv(S), nu)  # d^2 = nu' S^-1 nu
             pairs.extend(
                 (float(d2[jj]), tr.id, int(jj)) for jj in np.flatnonzero(d2 < self._gate).tolist()
             )
@@ -230,6 +238,7 @@ class BallisticTracker:
             tr = self._tracks[tid]
             tr.times.append(t)
             tr.Z.append(Z[j])
+            tr.R.append(R[j])
             self._refit(tr, t)
         return used_z
 
@@ -239,11 +248,15 @@ class BallisticTracker:
             h = len(tr.times) // 2
             tr.times = tr.times[:h:2] + tr.times[h:]
             tr.Z = tr.Z[:h:2] + tr.Z[h:]
+            tr.R = tr.R[:h:2] + tr.R[h:]
         theta0 = at_times(tr.fit.theta[None], tr.fit.t_ref, np.array([t]), cfg.fit.h_max_s)[0, 0]
-        new = fit(np.array(tr.times), np.array(tr.Z), tr.R, tr.sensor_pos, theta0, t, cfg.fit)
+        new = fit(
+            np.array(tr.times), np.array(tr.Z), np.array(tr.R), tr.sensor_pos, theta0, t,
+            cfg.fit, tr.kind,
+        )  # fmt: skip
         if not (np.isfinite(new.theta).all() and np.isfinite(new.cov).all()):
             tr.confirmed = False
-            tr.times, tr.Z = tr.times[:1], tr.Z[:1]  # dropped by _drop_stale on the next scan
+            tr.times, tr.Z, tr.R = tr.times[:1], tr.Z[:1], tr.R[:1]  # dropped on the next scan
             return
         tr.fit = new
         explained = tr.fit.chi2 / tr.fit.dof <= cfg.max_chi2_dof
@@ -272,7 +285,16 @@ class BallisticTracker:
             if gap > cfg.max_gap_s or landed or failed:
                 del self._tracks[tid]
 
-    def _initiate(self, t: float, sensor_id: str, Z: F64, R: F64, s: F64, free: list[int]) -> None:
+    def _initiate(
+        self,
+        t: float,
+        sensor_id: str,
+        kind: MeasurementKind,
+        Z: F64,
+        R: F64,
+        s: F64,
+        free: list[int],
+    ) -> None:
         """Three-point initiation: plot, fast pair, then a third plot where the pair's flight
         under gravity puts it; only then a track (and its first fit) is made."""
         cfg = self.cfg
@@ -282,16 +304,20 @@ class BallisticTracker:
         if not free:
             self._pending[sensor_id], self._pairs[sensor_id] = pend, pairs
             return
-        x, P = init_from_measurements(MeasurementKind.RANGE_AZ_EL_RADIAL, Z[free], R, s, 1.0, 1.0)
-        plots = [_Plot(t, Z[j], x[i, :3], P[i, :3, :3]) for i, j in enumerate(free)]
-        used = self._third_plots(sensor_id, s, R, pairs, plots)
+        if kind is _RAE:
+            x, P = init_from_measurements(kind, Z[free], R[0], s, 1.0, 1.0)
+        else:  # 3-D plots: the position and its covariance are the plot's
+            x, P = np.zeros((len(free), 6)), np.zeros((len(free), 6, 6))
+            x[:, :3], P[:, :3, :3] = Z[free, :3], R[free, :3, :3]
+        plots = [_Plot(t, Z[j], R[j], x[i, :3], P[i, :3, :3]) for i, j in enumerate(free)]
+        used = self._third_plots(sensor_id, s, kind, pairs, plots)
         rest = [p for i, p in enumerate(plots) if i not in used]
         pairs = [p for i, p in enumerate(pairs) if i not in used.values()]
-        self._pairs[sensor_id] = pairs + self._fast_pairs(pend, rest, R)
+        self._pairs[sensor_id] = pairs + self._fast_pairs(pend, rest, kind, R[0])
         self._pending[sensor_id] = pend + rest
 
     def _third_plots(
-        self, sensor_id: str, s: F64, R: F64, pairs: list[_Pair], plots: list[_Plot]
+        self, sensor_id: str, s: F64, kind: MeasurementKind, pairs: list[_Pair], plots: list[_Plot]
     ) -> dict[int, int]:
         """Plots that continue a fast pair: predicted ``p_c = p_b + v dt + a dt^2 / 2`` with
         ``a = -g e_u`` (drag left to the slack ``sigma_a``), covariance
@@ -330,19 +356,22 @@ class BallisticTracker:
             pr, pl = pairs[k], plots[f]
             times = np.array([pr.ta, pr.t, pl.t])
             zz = np.array([pr.za, pr.z, pl.z])
+            rr = [pr.Ra, pr.R, pl.R]
             theta0 = np.zeros(NP)
             theta0[:3] = pl.p
             theta0[3:6] = pr.v
             theta0[5] -= G0 * (pl.t - pr.t)
             theta0[6] = cfg.fit.k_prior
-            fit0 = fit(times, zz, R, s, theta0, pl.t, cfg.fit)
+            fit0 = fit(times, zz, np.array(rr), s, theta0, pl.t, cfg.fit, kind)
             if not (np.isfinite(fit0.theta).all() and np.isfinite(fit0.cov).all()):
                 continue
-            tr = _Track(f"B{next(self._ids)}", sensor_id, s, R, list(times), list(zz), fit0)
+            tr = _Track(f"B{next(self._ids)}", sensor_id, s, kind, list(times), list(zz), rr, fit0)
             self._tracks[tr.id] = tr
         return used
 
-    def _fast_pairs(self, pend: list[_Plot], plots: list[_Plot], R: F64) -> list[_Pair]:
+    def _fast_pairs(
+        self, pend: list[_Plot], plots: list[_Plot], kind: MeasurementKind, R: F64
+    ) -> list[_Pair]:
         """Pairs (earlier plot, this plot) that moved faster than anything slow: the range
         rate is above ``pair_slow_mps``, or the displacement exceeds ``pair_slow_mps * dt`` by
         ``fast_sigma`` standard deviations along it; no faster than ``max_speed_mps``; and the
@@ -360,10 +389,14 @@ class BallisticTracker:
         dt = (plots[0].t - np.array([p.t for p in pend]))[:, None]  # (A, 1)
         dp = pb[None] - pa[:, None]  # (A, F, 3)
         dist = np.linalg.norm(dp, axis=2)
-        rmean = 0.5 * (za[:, 3:4] + zb[None, :, 3])
-        rr = (zb[None, :, 0] - za[:, 0:1]) / dt - rmean
-        rr_sd = np.sqrt(2 * R[0, 0] / dt**2 + 0.5 * R[3, 3])
-        ok = (dist <= cfg.max_speed_mps * dt) & (np.abs(rr) <= cfg.radial_sigma * rr_sd)
+        ok = dist <= cfg.max_speed_mps * dt
+        if kind is _RAE:
+            rmean = 0.5 * (za[:, 3:4] + zb[None, :, 3])
+            rr = (zb[None, :, 0] - za[:, 0:1]) / dt - rmean
+            rr_sd = np.sqrt(2 * R[0, 0] / dt**2 + 0.5 * R[3, 3])
+            ok &= np.abs(rr) <= cfg.radial_sigma * rr_sd
+        else:  # no range rate: the displacement alone says fast
+            rmean = np.zeros_like(dist)
         if not ok.any():
             return out
         ia, ib = np.nonzero(ok)
@@ -377,7 +410,7 @@ class BallisticTracker:
             v = dp[a, f] / d
             v[2] -= 0.5 * G0 * d  # the mean velocity is that of mid-interval
             Pv = (b.P + pend[a].P) / d**2
-            out.append(_Pair(b.t, b.z, b.p, b.P, v, Pv, pend[a].t, pend[a].z))
+            out.append(_Pair(b.t, b.z, b.R, b.p, b.P, v, Pv, pend[a].t, pend[a].z, pend[a].R))
         return out
 
     # ------------------------------------------------------------------ output
