@@ -88,13 +88,25 @@ def guess_sensor(frame: NDArray[np.uint8]) -> str:
     return "ir" if spread < 4.0 else "visible"
 
 
-def candidates(gray: NDArray[np.float32], params: SensorParams) -> list[Candidate]:
-    """Compact contrast blobs of a (full-resolution) grayscale frame."""
+def prepare(frame: NDArray[np.uint8], params: SensorParams) -> NDArray[np.float32]:
+    """The grayscale frame at the sensor's working scale (visible frames are halved, so a
+    visible object spans about as many pixels as in the 320-pixel thermal frames)."""
     import cv2
 
     cv2.setNumThreads(1)
+    gray = to_gray(frame)
     s = params.scale
-    g = gray if s == 1.0 else cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    if s == 1.0:
+        return gray
+    return np.asarray(
+        cv2.resize(gray, None, fx=s, fy=s, interpolation=cv2.INTER_AREA), dtype=np.float32
+    )
+
+
+def candidates(g: NDArray[np.float32], params: SensorParams) -> list[Candidate]:
+    """Compact contrast blobs of a grayscale frame at working scale (``prepare``)."""
+    import cv2
+
     resid = g - cv2.GaussianBlur(g, (0, 0), params.sigma)
     mad = float(np.median(np.abs(resid[::2, ::2]))) * 1.4826 + 1e-3
     mask = (np.abs(resid) > params.k * mad).astype(np.uint8)
@@ -111,7 +123,7 @@ def candidates(gray: NDArray[np.float32], params: SensorParams) -> list[Candidat
         w, h = stats[i][2], stats[i][3]
         out.append(
             Candidate(
-                float(cent[i][0] / s), float(cent[i][1] / s), w / s, h / s, float(peak[i] / mad)
+                float(cent[i][0]), float(cent[i][1]), float(w), float(h), float(peak[i] / mad)
             )
         )
     return out
@@ -232,9 +244,10 @@ def nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
 def detect_frame(
     frame: NDArray[np.uint8], sensor: str, model: VisionModel, min_score: float = MIN_SCORE
 ) -> list[Detection]:
-    """Detections of one frame (before temporal smoothing)."""
-    gray = to_gray(frame)
-    cands = candidates(gray, PARAMS[sensor])
+    """Detections of one frame (before temporal smoothing), boxes in frame pixels."""
+    params = PARAMS[sensor]
+    gray = prepare(frame, params)
+    cands = candidates(gray, params)
     if not cands:
         return []
     x = features(gray, cands)
@@ -249,9 +262,11 @@ def detect_frame(
         p = probs[i]
         order = [k for k in np.argsort(-p) if model.cls.classes[k] != "background"]
         k = int(order[0])
+        bx, by, bw, bh = decode_box(cands[i], r)
+        sc = params.scale
         out.append(
             Detection(
-                decode_box(cands[i], r),
+                (bx / sc, by / sc, bw / sc, bh / sc),
                 model.cls.classes[k],
                 float(obj[i]),
                 tuple(float(v) for v in p),

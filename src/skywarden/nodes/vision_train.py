@@ -40,7 +40,7 @@ from skywarden.nodes.vision_detect import (
     candidates,
     features,
     iou,
-    to_gray,
+    prepare,
 )
 
 SUBDIR = {"ir": "video_ir", "visible": "video_v"}
@@ -83,14 +83,17 @@ def samples(
         for i, frame in frames(path):
             if i % stride or i >= len(labels):
                 continue
-            gray = to_gray(frame)
-            cands = candidates(gray, PARAMS[sensor])
+            params = PARAMS[sensor]
+            gray = prepare(frame, params)
+            cands = candidates(gray, params)
+            sc = params.scale
+            boxes = [Box(b.x * sc, b.y * sc, b.w * sc, b.h * sc, b.label) for b in labels[i]]
             if not cands:
                 continue
             x = features(gray, cands)
             neg = []
             for j, c in enumerate(cands):
-                label, box = _label_of(c, labels[i])
+                label, box = _label_of(c, boxes)
                 if label == "background":
                     neg.append(j)
                 elif box is not None:
