@@ -5,7 +5,7 @@
 // from the internet.
 import { fmt } from './format.js';
 import { fmtLatLon, LocalFrame, mgrs } from './geo.js';
-import { BEARING_HOLD_S, drawBearing, drawEdgeMarkers, drawLaunch, drawScaleBar, placeLabels } from './overlays.js';
+import { BEARING_HOLD_S, drawBearing, drawEdgeMarkers, drawImpact, drawLaunch, drawScaleBar, placeLabels } from './overlays.js';
 import { AFFILIATION, affColour, affiliation, drawIcon, framePath, LEVEL_CUE, shownLevel, ZONE_STYLE } from './style.js';
 
 const NICE = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000];
@@ -139,6 +139,8 @@ export class MapView {
       const a = affiliation(t);
       if ((a !== 'friend' && a !== 'neutral') || t.id === this.view.selected) launches += drawLaunch(ctx, this, t);
     }
+    let impacts = 0;
+    for (const t of this.tracks) impacts += drawImpact(ctx, this, t);
     this.drawTrails();
     const order = { none: 0, watch: 1, warning: 2, alert: 3 };
     const sorted = [...this.tracks].sort((a, b) => order[shownLevel(a)] - order[shownLevel(b)]);
@@ -151,6 +153,7 @@ export class MapView {
     // for tests and the curious: what this frame drew
     Object.assign(c.dataset, {
       tracksDrawn: String(this.tracks.length), tilesDrawn: String(tiles), launchesDrawn: String(launches),
+      impactsDrawn: String(impacts),
       hillshadeDrawn: String(shaded),
       bearingsDrawn: String(bearingsDrawn), labelsPlaced: String(labels), labelsWanted: String(this.labels.length),
       edgeMarkers: this.edges.map((m) => m.id).join(','),

@@ -8,6 +8,7 @@ import { LEVEL_CUE, shownLevel } from './style.js';
 const NICE = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000];
 export const BEARING_HOLD_S = 10;   // a bearing line stays this long after its report
 const BEARING_COLOUR = '#d07cff', LAUNCH_COLOUR = '#ff9f40', OPERATOR_COLOUR = '#80e0ff';
+const IMPACT_COLOUR = '#ff4040';
 
 export function drawLaunch(ctx, m, t) {
   const L = t.launch;
@@ -32,6 +33,35 @@ export function drawLaunch(ctx, m, t) {
     ctx.setLineDash([2, 4]); ctx.beginPath(); ctx.moveTo(ox, oy); ctx.lineTo(tx, ty); ctx.stroke();
     ctx.restore();
     m.labels.push({ text: `operator ${t.id}`, x: ox, y: oy, prio: 2, colour: OPERATOR_COLOUR });
+  }
+  return 1;
+}
+
+// A ballistic round (rocket, mortar bomb): its predicted impact with the 95 % ellipse, a dashed
+// line from the round to it, a countdown label ("impact R3 12 s"), and its point of origin
+// (a triangle). Fields as /api/tracks carries them (impact_enu_m, impact_t, impact_ellipse_m
+// [semi-major, semi-minor, deg from north], launch_enu_m); returns 1 when drawn.
+export function drawImpact(ctx, m, t) {
+  if (!t.impact_enu_m) return 0;
+  const [x, y] = m.toScreen(t.impact_enu_m[0], t.impact_enu_m[1]), [tx, ty] = m.toScreen(t.enu[0], t.enu[1]);
+  const el = t.impact_ellipse_m || [0, 0, 0], rot = (el[2] - 90) * Math.PI / 180;
+  ctx.save();
+  ctx.strokeStyle = IMPACT_COLOUR; ctx.fillStyle = 'rgba(255,64,64,0.2)'; ctx.lineWidth = 2;
+  ctx.beginPath();
+  ctx.ellipse(x, y, Math.max(4, el[0] * m.scale), Math.max(4, el[1] * m.scale), rot, 0, 2 * Math.PI);
+  ctx.fill(); ctx.stroke();
+  ctx.beginPath(); ctx.moveTo(x - 8, y); ctx.lineTo(x + 8, y); ctx.moveTo(x, y - 8); ctx.lineTo(x, y + 8); ctx.stroke();
+  ctx.setLineDash([6, 4]); ctx.beginPath(); ctx.moveTo(tx, ty); ctx.lineTo(x, y); ctx.stroke();
+  ctx.restore();
+  const left = t.impact_t != null ? Math.max(0, t.impact_t - t.t) : null;
+  m.labels.push({ text: `impact ${t.id}${left != null ? ' ' + left.toFixed(0) + ' s' : ''}`, x, y, prio: 0, colour: IMPACT_COLOUR });
+  if (t.launch_enu_m && !t.launch) {   // a drone's launch estimate is drawn by drawLaunch
+    const [ox, oy] = m.toScreen(t.launch_enu_m[0], t.launch_enu_m[1]);
+    ctx.save(); ctx.strokeStyle = IMPACT_COLOUR; ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(ox, oy - 8); ctx.lineTo(ox + 7, oy + 5); ctx.lineTo(ox - 7, oy + 5); ctx.closePath(); ctx.stroke();
+    ctx.setLineDash([2, 4]); ctx.beginPath(); ctx.moveTo(ox, oy); ctx.lineTo(tx, ty); ctx.stroke();
+    ctx.restore();
+    m.labels.push({ text: `origin ${t.id}`, x: ox, y: oy, prio: 2, colour: IMPACT_COLOUR });
   }
   return 1;
 }

@@ -104,6 +104,7 @@ export function renderLegend(el) {
   rows.push('<div><i class="sym" style="color:#ffb020">◉</i>warning: amber ring</div>');
   rows.push('<b>Where it came from</b>');
   rows.push('<div><i class="sym" style="color:#ff9f40">⬭</i>launch estimate, 95 %</div>');
+  rows.push('<div><i class="sym" style="color:#ff4040">⊕</i>rocket/mortar impact, 95 %, countdown; △ origin</div>');
   rows.push('<div><i class="sym" style="color:#d07cff">⟋</i>bearing-only report</div>');
   rows.push('<div><i class="sym" style="color:#80e0ff">✚</i>Remote ID operator</div>');
   rows.push('<div><i class="sym">┅</i>coasting (no recent detection)</div>');
