@@ -56,7 +56,7 @@ def test_edge_and_central_commands(tmp_path: Path) -> None:
         )
         assert got[0]["site"] == "villa" and got[0]["worker"] == "edge" and got[0]["tracks"] > 0
         picture = _get(f"http://127.0.0.1:{port}/api/cluster/picture?site=villa")
-        assert picture["sites"][0]["alerts"][0]["level"] in ("warning", "alert")
+        assert picture["sites"][0]["alerts"][0]["level"] in ("advisory", "warning", "alert")
         for p in procs:
             p.send_signal(signal.SIGINT)
         assert central.wait(20) == 0
