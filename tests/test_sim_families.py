@@ -70,3 +70,15 @@ def test_misspelt_scenario_key_exits_2_naming_the_path_and_nearest_key(tmp_path:
     assert res.returncode == 2, res.stderr
     assert "sensors[0].max_rnage_m" in res.stderr and "did you mean 'max_range_m'" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_residence_harder_library_scenario_uses_the_harder_models() -> None:
+    from skywarden.sim import load_scenario
+
+    sc = load_scenario("residence_harder")
+    radar = next(m for m in sc.sensors if m.id == "radar-1")
+    assert sc.rcs_model == "measured" and radar.params["blind_speed_mps"] == 1.5
+    assert radar.params["clutter_rcs"] == "range" and len(radar.regions) == 2
+    rid = next(m for m in sc.sensors if m.id == "rid-1")
+    adsb = next(m for m in sc.sensors if m.id == "adsb-1")
+    assert rid.params["system_messages"] is True and adsb.spec.update_s == 0.5

@@ -3,6 +3,7 @@ the explanation an alert carries through a change of level and of class."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,24 @@ def site(policy: dict[str, Any] | None = None) -> Site:
     return parse_site(
         {
             "origin": {"lat": 33.3, "lon": 44.4, "alt_m": 34.0},
-            "sensors": [],
+            "sensors": [
+                {
+                    "id": "radar-1",
+                    "kind": "radar",
+                    "measures": "range_az_el_radial",
+                    "position_enu_m": [0, 0, 10],
+                    "update_s": 1.0,
+                    "sigma": {"range_m": 5, "az_rad": 0.01, "el_rad": 0.01, "radial_mps": 0.5},
+                },
+                {
+                    "id": "rf-west",
+                    "kind": "rf",
+                    "measures": "az",
+                    "position_enu_m": [-900, 0, 5],
+                    "update_s": 1.0,
+                    "sigma": {"az_rad": 0.03},
+                },
+            ],
             "zones": [zone],
             "whitelist": [{"remote_id": FRIEND, "note": "own drone"}],
         }
@@ -92,6 +110,14 @@ def test_rule1_hold_restarts_when_the_track_stops_looking_like_a_drone() -> None
     a.assess([trk(-3000.0, 0.0, 0.0, 25.0, 9.0, cls=birdish)], 9.0)
     assert run(a, offset_leg, 10.0, 15.0)[-1].level is ThreatLevel.NONE
     assert run(a, offset_leg, 16.0, 20.0)[-1].level is ThreatLevel.ADVISORY
+
+
+def test_rule1_needs_a_ranging_sensor() -> None:
+    """A track made of RF bearings alone may be a ghost crossing: no advisory from it."""
+    a = ThreatAssessor(site({"advisory_hold_s": 0.0}))
+    rf_only = dataclasses.replace(trk(-3000.0, 0.0, 0.0, 25.0, 5.0), sensors=("rf-west",))
+    assert a.assess([rf_only], 5.0)[0].level is ThreatLevel.NONE
+    assert a.assess([trk(-3000.0, 0.0, 0.0, 25.0, 6.0)], 6.0)[0].level is ThreatLevel.ADVISORY
 
 
 def test_rule1_detection_area_per_zone() -> None:

@@ -21,7 +21,9 @@ after its measurement time), ``phase_s`` (time of the first scan) and ``outages`
   radial speeds up to ``clutter_speed_mps``, plus ``clutter_regions`` (``center_enu_m``,
   ``radius_m``, ``per_scan``, ``height_m``): near-stationary plots over a patch of ground.
   Harder options (issue 19): ``blind_speed_mps`` (a Doppler/MTI notch: Pd scaled by
-  ``1 - exp(-(v_r / blind)^2)``, so hovering and crossing targets fade) and
+  ``1 - exp(-(v_r / blind)^2)``, so hovering and crossing targets fade, and so does the
+  ground clutter of the ``clutter_regions``, whose wind-blown spread is then the blind
+  speed: a residue at the faster radial speeds is left) and
   ``clutter_rcs: range`` (false-alarm RCS growing 10 dB per decade of range, as a clutter
   cell's area does, instead of one distribution everywhere).
 - ``rf`` (``az``): hears only objects with an ``rf`` emitter within ``max_range_m``, with
@@ -558,8 +560,13 @@ def _radar_clutter(model: SensorModel, rng: np.random.Generator, sp: Arr) -> lis
             ]
         )
         r, az, el = _polar(pts - sp)
-        v = rng.normal(0.0, 0.7, m)
+        vb = float(p["blind_speed_mps"])
+        # wind-blown vegetation; behind a Doppler notch only its faster part is left
+        v = rng.normal(0.0, max(0.7, vb), m)
         rcs = rng.normal(-8.0, 5.0, m)
+        if vb > 0:
+            keep = rng.random(m) < 1.0 - np.exp(-((v / vb) ** 2))
+            r, az, el, v, rcs = r[keep], az[keep], el[keep], v[keep], rcs[keep]
         out += [
             {
                 "range_m": _r4(max(x, 0.1)),

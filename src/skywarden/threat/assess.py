@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from skywarden.core.observation import MeasurementKind
 from skywarden.core.site import Site, ZoneKind, ZoneSpec
 from skywarden.core.track import TrackState
 from skywarden.core.types import frozen_from_fields
@@ -120,6 +121,10 @@ class ThreatAssessor:
         # rule 1 state: since when each track has been a likely drone for each zone (entered
         # at the zone's drone_prob, left below drone_prob - drone_prob_band)
         self._likely_since: dict[tuple[str, str], float] = {}
+        # sensors that measure range: a track fed by bearings alone (RF, acoustic, camera)
+        # may be a ghost crossing of two bearings, so where it is does not raise an advisory
+        ranged = (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.XY, MeasurementKind.XYZ)
+        self._ranging = frozenset(s.id for s in site.sensors if s.measures in ranged)
 
     def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
         """A likely drone that is not on a collision course may still be coming for the site.
@@ -294,7 +299,10 @@ class ThreatAssessor:
         self, tr: TrackState, t: float, p_drone: float, reasons: list[str]
     ) -> ZoneThreat | None:
         """Rule 1: a likely drone (not cooperative: no identity) in a protected zone's
-        detection area, held for ``advisory_hold_s``; the nearest such zone."""
+        detection area, held for ``advisory_hold_s``, located by a ranging sensor; the
+        nearest such zone."""
+        if not any(s in self._ranging for s in tr.sensors):
+            return None
         best: tuple[float, ZoneSpec] | None = None
         e, n, _ = tr.x[:3].tolist()
         for z in self.protected:

@@ -5,8 +5,9 @@ Rules, per protected zone (each a test in ``tests/test_threat_policy.py``):
 
 1. **Detection area -> advisory.** A likely drone (P(drone) reached ``drone_prob`` and has
    not fallen below ``drone_prob - drone_prob_band`` since, on a firm track) that is
-   neither whitelisted nor cooperative (broadcasting its own identity) and is within
-   ``advisory_radius_m`` of the zone (default: anywhere in coverage) raises at least an
+   neither whitelisted nor cooperative (broadcasting its own identity), located by a
+   sensor that measures range (not a crossing of bearings, which may be a ghost), within
+   ``advisory_radius_m`` of the zone (default: anywhere in coverage), raises at least an
    *advisory* once it has been a likely drone for ``advisory_hold_s``: an attacker's
    first leg may point 1-2 km to one side of the site, and the approach rules below stay
    silent until its last turn.
