@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import BadRequestError
 
 from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
@@ -181,9 +183,12 @@ class CentralPicture:
 class CentralFeed:
     """Ordered consumers from the given streams into a :class:`CentralPicture`."""
 
-    def __init__(self, js: JetStreamContext, picture: CentralPicture) -> None:
+    def __init__(
+        self, js: JetStreamContext, picture: CentralPicture, start_retry_s: float = 60.0
+    ) -> None:
         self.js = js
         self.picture = picture
+        self.start_retry_s = start_retry_s
         self._subs: list[Any] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -191,15 +196,25 @@ class CentralFeed:
         async def cb(msg: Msg) -> None:
             self.picture.apply(msg.subject, msg.data)
 
-        sub = await self.js.subscribe(
-            subject,
-            stream=stream,
-            cb=cb,
-            ordered_consumer=True,
-            config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-            pending_msgs_limit=1_000_000,
-            idle_heartbeat=CONSUMER_HEARTBEAT_S,
-        )
+        delay, waited = 0.25, 0.0
+        while True:  # a cluster still forming or electing answers with a timeout: retry
+            try:
+                sub = await self.js.subscribe(
+                    subject,
+                    stream=stream,
+                    cb=cb,
+                    ordered_consumer=True,
+                    config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+                    pending_msgs_limit=1_000_000,
+                    idle_heartbeat=CONSUMER_HEARTBEAT_S,
+                )
+                break
+            except (TimeoutError, NatsError) as e:
+                if isinstance(e, BadRequestError) or waited >= self.start_retry_s:
+                    raise
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 4.0)
         self._subs.append(sub)
 
     async def start(self, edges: Iterable[str] = ()) -> None:
