@@ -214,12 +214,14 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         acked_seqs = [q for v in acked.seqs.values() for q in v]
         alerts = await read_stream(js, SITES_STREAM, "skywarden.site.*.alerts")
         decoded = [codec.decode_alert(d) for _, _, d in alerts]
-        transitions = Counter((a_.site, a_.record.alert_id, a_.event) for a_ in decoded)
+        # one transition = (site, alert, its number among the alert's transitions): an alert
+        # may be reclassified or escalated more than once, each a transition of its own
+        transitions = Counter((a_.site, a_.record.alert_id, a_.n) for a_ in decoded)
         twice = [
-            {"site": a_.site, "alert": a_.record.alert_id, "event": a_.event,
+            {"site": a_.site, "alert": a_.record.alert_id, "n": a_.n, "event": a_.event,
              "track": a_.record.track_id, "level": a_.record.level, "t": a_.record.t,
              "worker": a_.worker}
-            for a_ in decoded if transitions[(a_.site, a_.record.alert_id, a_.event)] > 1
+            for a_ in decoded if transitions[(a_.site, a_.record.alert_id, a_.n)] > 1
         ]  # fmt: skip
         res["exactly_once"] = {
             "acked_reports": len(acked_seqs),

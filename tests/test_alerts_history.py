@@ -19,16 +19,19 @@ def test_history_is_capped_and_the_tail_is_kept() -> None:
     a = ThreatAssessor(SITE)
     m = AlertManager(AlertConfig(clear_after_s=1.0, max_history=40))
     t = 0.0
+    first_id = ""
     for k in range(200):  # 200 drones, each raised then resolved: 400 events
         tr = TrackState(
             str(k), t, np.array([0, 0, 50, 0, 0, 0.0]), np.eye(6), TrackStatus.CONFIRMED,
             class_probs={"drone": 0.95, "bird": 0.05},
         )  # fmt: skip
-        m.update([a.assess_one(tr, t)], t)
+        raised = m.update([a.assess_one(tr, t)], t)
+        first_id = first_id or raised[0].alert.id
         t += 2.0
         m.update([], t)
         assert len(m.history) <= 50
     last = m.history[-1]
     assert last.kind == "resolved" and last.alert.track_id == "199"
-    assert m.get(last.alert.id) is not None and m.get("A1") is None  # the oldest are gone
+    assert first_id == "A0-res-1"  # track 0, zone res, its first alert
+    assert m.get(last.alert.id) is not None and m.get(first_id) is None  # the oldest are gone
     assert all(e.alert.state is AlertState.RESOLVED for e in m.history if e.kind == "resolved")

@@ -217,7 +217,7 @@ def test_map_at_1600_basemap_symbols_alert_focus_launch_bearings(
         page.click("[data-act=resolve-confirm]")
         page.wait_for_selector("#alerts li[data-track=H1].resolved")
         why = [e for e in srv.audit.entries() if getattr(e, "action", "") == "resolve_reason"]
-        assert len(why) == 1 and why[0].target == "A1"
+        assert len(why) == 1 and why[0].target == "AH1-house-1"
         assert why[0].detail == {"reason": "exercise", "note": "planned test flight"}
         assert _off_machine(seen) == []
         assert errors == []

@@ -227,13 +227,13 @@ def test_resolve_with_a_reason_is_audited_and_a_bad_reason_refused() -> None:
     client, _, audit = _client()
     with client:
         login(client, "olga")
-        bad = client.post("/api/alerts/A1/resolve", json={"reason": "because"})
+        bad = client.post("/api/alerts/AH1-house-1/resolve", json={"reason": "because"})
         assert bad.status_code == 422
-        r = client.post("/api/alerts/A1/resolve", json={"reason": "false_alarm_bird"})
+        r = client.post("/api/alerts/AH1-house-1/resolve", json={"reason": "false_alarm_bird"})
         assert r.status_code == 200 and r.json()["state"] == "resolved"
     why = [e for e in audit.entries() if getattr(e, "action", "") == "resolve_reason"]
     assert len(why) == 1
-    assert why[0].target == "A1" and why[0].operator == "olga"
+    assert why[0].target == "AH1-house-1" and why[0].operator == "olga"
     assert why[0].detail == {"reason": "false_alarm_bird", "note": None}
 
 

@@ -28,7 +28,6 @@ keep it in memory too.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -125,7 +124,11 @@ class AlertManager:
         self.cfg = config or AlertConfig()
         self._active: dict[tuple[str, str], Alert] = {}
         self._last_threat: dict[tuple[str, str], float] = {}
-        self._seq = itertools.count(1)
+        # alerts raised so far per (track, zone): an alert's id is made of its track, zone and
+        # this count, so it does not depend on which other alerts were raised in the same step
+        # (a worker that takes a site over replays reports in other step batches than the
+        # dead one did; a global sequence gave one id to two different alerts there)
+        self._raised: dict[tuple[str, str], int] = {}
         self.history: list[AlertEvent] = []
         self._quiet_reason: dict[tuple[str, str], str] = {}
 
@@ -156,8 +159,9 @@ class AlertManager:
             lvl = _level(a)
             cur = self._active.get(key)
             if cur is None:
+                k = self._raised[key] = self._raised.get(key, 0) + 1
                 al = Alert(
-                    f"A{next(self._seq)}",
+                    f"A{a.track_id}-{a.zone_id}-{k}",
                     a.track_id,
                     a.zone_id,
                     lvl,
