@@ -103,6 +103,15 @@ def test_stalled_sapient_node_never_blocks_and_stays_bounded() -> None:
         )  # fmt: skip
         await peer.start()
         loop = asyncio.get_running_loop()
+        for _ in range(500):
+            if peer._writer is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert peer._writer is not None, "the peer did not connect"
+        # and a small send buffer on our side: an idle machine's loopback autotunes it to
+        # 4 MB, which swallowed the whole load and left nothing to drop (the test then
+        # depended on how busy the machine was)
+        peer._writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         for seq in range(200):  # 200 pictures of 40 tracks: ~1 MB, far beyond the buffers
             t0 = loop.time()
             peer.picture(_picture(seq, 40), float(seq))
