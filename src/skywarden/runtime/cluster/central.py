@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nats.aio.msg import Msg
-from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import BadRequestError
 
 from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
@@ -39,6 +37,7 @@ from skywarden.runtime.cluster.topology import (
     WORKERS_BUCKET,
     edge_mirror_name,
     parse_out_subject,
+    retrying,
 )
 from skywarden.store.journal import Journal
 from skywarden.store.records import Record, TrackRecord
@@ -196,25 +195,20 @@ class CentralFeed:
         async def cb(msg: Msg) -> None:
             self.picture.apply(msg.subject, msg.data)
 
-        delay, waited = 0.25, 0.0
-        while True:  # a cluster still forming or electing answers with a timeout: retry
-            try:
-                sub = await self.js.subscribe(
-                    subject,
-                    stream=stream,
-                    cb=cb,
-                    ordered_consumer=True,
-                    config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-                    pending_msgs_limit=1_000_000,
-                    idle_heartbeat=CONSUMER_HEARTBEAT_S,
-                )
-                break
-            except (TimeoutError, NatsError) as e:
-                if isinstance(e, BadRequestError) or waited >= self.start_retry_s:
-                    raise
-                await asyncio.sleep(delay)
-                waited += delay
-                delay = min(delay * 2, 4.0)
+        # a cluster still forming or electing answers with a timeout: retry
+        sub = await retrying(
+            f"consumer on {stream}",
+            lambda: self.js.subscribe(
+                subject,
+                stream=stream,
+                cb=cb,
+                ordered_consumer=True,
+                config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+                pending_msgs_limit=1_000_000,
+                idle_heartbeat=CONSUMER_HEARTBEAT_S,
+            ),
+            self.start_retry_s,
+        )
         self._subs.append(sub)
 
     async def start(self, edges: Iterable[str] = ()) -> None:

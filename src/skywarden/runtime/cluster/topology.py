@@ -29,6 +29,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -155,28 +156,41 @@ async def _ensure_bucket(js: JetStreamContext, cfg: KeyValueConfig) -> None:
         await js.update_stream(dataclasses.replace(have.config, num_replicas=cfg.replicas))
 
 
+T = TypeVar("T")
+
+
+async def retrying(
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    give_up_s: float = 60.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """``call()``, retried with exponential backoff (0.25 s doubling to 4 s) while the
+    cluster is forming or electing leaders (timeouts, no responders, 503); the last error
+    propagates after ``give_up_s`` seconds of retries, a configuration conflict (400) at
+    once."""
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            return await call()
+        except (TimeoutError, NatsError) as e:
+            if isinstance(e, BadRequestError) or waited >= give_up_s:  # a real conflict: say so
+                raise
+            log.warning("%s not ready (%s); retrying in %.2f s", what, e, delay)
+        await sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 4.0)
+
+
 async def ensure_topology_retrying(
     js: JetStreamContext,
     cfg: TopologyConfig | None = None,
     give_up_s: float = 60.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """:func:`ensure_topology`, retried with exponential backoff (0.25 s doubling to 4 s)
-    while the cluster is electing leaders or still forming; the last error propagates after
-    ``give_up_s`` seconds of retries. A worker started together with its servers used to
-    exit on the first timeout, about once in ten starts."""
-    delay, waited = 0.25, 0.0
-    while True:
-        try:
-            await ensure_topology(js, cfg)
-            return
-        except (TimeoutError, NatsError) as e:
-            if isinstance(e, BadRequestError) or waited >= give_up_s:  # a real conflict: say so
-                raise
-            log.warning("topology not ready (%s); retrying in %.2f s", e, delay)
-        await sleep(delay)
-        waited += delay
-        delay = min(delay * 2, 4.0)
+    """:func:`ensure_topology` through :func:`retrying`. A worker started together with its
+    servers used to exit on the first timeout, about once in ten starts."""
+    await retrying("topology", lambda: ensure_topology(js, cfg), give_up_s, sleep)
 
 
 async def ensure_topology(js: JetStreamContext, cfg: TopologyConfig | None = None) -> None:
