@@ -115,7 +115,7 @@ topic = "{topic}"
     async def scenario() -> None:
         clock = WallClock()
         async with running_service(site_toml, tmp_path) as svc:
-            (mq,) = svc.source.links._links
+            (mq,) = svc.source.links.handles(MqttJsonLink)
             assert isinstance(mq, MqttJsonLink)
             await asyncio.wait_for(mq.subscribed.wait(), 10)
             pub = Publisher(broker, f"pub-{run}")

@@ -93,7 +93,7 @@ def test_mutual_tls_login_hears_its_sensor_and_nobody_else(
         await links.start()
         logins: list[bool] = []
         try:
-            (mq,) = links._links
+            (mq,) = links.handles(MqttJsonLink)
             assert isinstance(mq, MqttJsonLink)
             await asyncio.wait_for(mq.subscribed.wait(), 15)
             run = uuid.uuid4().hex[:6]

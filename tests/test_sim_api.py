@@ -194,7 +194,7 @@ BASE = {
         (
             {"sensors": [{**BASE["sensors"][0], "pd_modle": "fixed"}]},  # type: ignore[index]
             "sensors[0].pd_modle",
-            "unknown field",
+            "unknown key; did you mean 'pd_model'?",
         ),
         ({"objects": [{"id": "d", "type": "ufo"}]}, "objects[0].type", "is not one of"),
         (

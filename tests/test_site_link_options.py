@@ -9,7 +9,9 @@ import pytest
 from skywarden.core.errors import ConfigError
 from skywarden.core.link_options import MqttSecurity, SapientLiveness
 from skywarden.core.site import parse_site
-from skywarden.runtime.adapters import _liveness
+from skywarden.sensors.links.mqtt import MqttLinkConfig
+from skywarden.sensors.links.registry import LinkConfig, parse_links
+from skywarden.sensors.links.sapient_server import SapientLinkConfig, _lenient
 
 NODE = "a8654cdf-4328-47de-81fa-c495589e30c9"
 
@@ -29,6 +31,11 @@ def _site(*links: dict[str, Any]) -> dict[str, Any]:
     return {"name": "opts", "origin": {"lat": 51.0, "lon": -1.0}, "sensors": sensors}
 
 
+def _links(d: dict[str, Any]) -> list[LinkConfig]:
+    """The parsed links of a site mapping (the registry parses what the site keeps)."""
+    return [m.config for m in parse_links(parse_site(d))]
+
+
 MQTT = {"protocol": "mqtt_json", "host": "127.0.0.1", "topic": "site/cam"}
 
 
@@ -41,15 +48,15 @@ def test_mqtt_security_keys_parsed() -> None:
         "cert_file": "/etc/c.pem",
         "key_file": "/etc/c.key",
     }
-    (s,) = parse_site(_site(link)).sensors
-    assert s.link is not None and s.link.mqtt == MqttSecurity(
+    (c,) = _links(_site(link))
+    assert isinstance(c, MqttLinkConfig) and c.security == MqttSecurity(
         "skywarden", "SW_MQTT_PW", True, "/etc/ca.pem", "/etc/c.pem", "/etc/c.key"
     )
-    assert s.link.mqtt.password({"SW_MQTT_PW": "s3cret"}) == "s3cret"
+    assert c.security.password({"SW_MQTT_PW": "s3cret"}) == "s3cret"
     with pytest.raises(ConfigError, match="SW_MQTT_PW is not set"):
-        s.link.mqtt.password({})
-    (plain,) = parse_site(_site(MQTT)).sensors
-    assert plain.link is not None and plain.link.mqtt == MqttSecurity()
+        c.security.password({})
+    (plain,) = _links(_site(MQTT))
+    assert isinstance(plain, MqttLinkConfig) and plain.security == MqttSecurity()
 
 
 @pytest.mark.parametrize(
@@ -66,19 +73,19 @@ def test_mqtt_security_keys_parsed() -> None:
 )
 def test_mqtt_security_mistakes_refused(extra: dict[str, Any], field: str, reason: str) -> None:
     with pytest.raises(ConfigError, match=reason) as e:
-        parse_site(_site({**MQTT, **extra}))
+        _links(_site({**MQTT, **extra}))
     assert e.value.field == f"sensors[0].link.{field}"
 
 
 def test_sapient_liveness_keys() -> None:
     sap = {"protocol": "sapient", "port": 0, "node_id": NODE}
-    (s,) = parse_site(_site({**sap, "keepalive_s": 10, "idle_timeout_s": 0})).sensors
-    assert s.link is not None and s.link.sapient == SapientLiveness(10.0, 0.0)
-    (d,) = parse_site(_site(sap)).sensors
-    assert d.link is not None and d.link.sapient == SapientLiveness()
+    (c,) = _links(_site({**sap, "keepalive_s": 10, "idle_timeout_s": 0}))
+    assert isinstance(c, SapientLinkConfig) and c.liveness == SapientLiveness(10.0, 0.0)
+    (d,) = _links(_site(sap))
+    assert isinstance(d, SapientLinkConfig) and d.liveness == SapientLiveness()
     for bad in ({"idle_timeout_s": -1}, {"keepalive_s": True}, {"username": "x"}):
         with pytest.raises(ConfigError):
-            parse_site(_site({**sap, **bad}))
+            _links(_site({**sap, **bad}))
 
 
 def _sap(node: str) -> dict[str, Any]:
@@ -87,17 +94,21 @@ def _sap(node: str) -> dict[str, Any]:
 
 def test_one_server_takes_the_most_lenient_liveness() -> None:
     other = "11111111-2222-4333-8444-555555555555"
-    site = parse_site(
+    cfgs = _links(
         _site(
             {**_sap(NODE), "keepalive_s": 10, "idle_timeout_s": 30},
             {**_sap(other), "keepalive_s": 20, "idle_timeout_s": 90},
         )
     )
-    assert _liveness(list(site.sensors)) == SapientLiveness(20.0, 90.0)
-    site = parse_site(
+    assert _lenient(_sapient(cfgs)) == SapientLiveness(20.0, 90.0)
+    cfgs = _links(
         _site(
             {"protocol": "sapient", "port": 0, "node_id": NODE, "idle_timeout_s": 0},
             {"protocol": "sapient", "port": 0, "node_id": other, "idle_timeout_s": 90},
         )
     )
-    assert _liveness(list(site.sensors)).idle_timeout_s == 0.0
+    assert _lenient(_sapient(cfgs)).idle_timeout_s == 0.0
+
+
+def _sapient(cfgs: list[LinkConfig]) -> list[SapientLinkConfig]:
+    return [c for c in cfgs if isinstance(c, SapientLinkConfig)]

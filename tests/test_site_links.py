@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 
 from skywarden.core.errors import ConfigError
-from skywarden.core.site import LinkProtocol, parse_site
+from skywarden.core.site import parse_site
+from skywarden.sensors.links.asterix_udp import AsterixLinkConfig
+from skywarden.sensors.links.mqtt import MqttLinkConfig
+from skywarden.sensors.links.registry import LinkConfig, parse_links
+from skywarden.sensors.links.sapient_server import SapientLinkConfig
 
 NODE = "a8654cdf-4328-47de-81fa-c495589e30c9"
 
@@ -28,8 +32,15 @@ def _site(*links: dict[str, Any] | None) -> dict[str, Any]:
     return {"origin": {"lat": 51.0, "lon": -1.0}, "sensors": sensors}
 
 
+def _links(d: dict[str, Any]) -> list[LinkConfig | None]:
+    """Each sensor's parsed link (None: no link); the registry parses what the site keeps."""
+    site = parse_site(d)
+    by_id = {m.spec.id: m.config for m in parse_links(site)}
+    return [by_id.get(s.id) for s in site.sensors]
+
+
 def test_every_protocol_parses_with_its_defaults() -> None:
-    site = parse_site(
+    links = _links(
         _site(
             {"protocol": "sapient", "port": 5020, "node_id": NODE.upper()},
             {"protocol": "asterix_cat048", "host": "0.0.0.0", "port": 8600, "sac": 25, "sic": 1},
@@ -40,15 +51,15 @@ def test_every_protocol_parses_with_its_defaults() -> None:
             None,
         )
     )
-    links = [s.link for s in site.sensors]
     assert links[-1] is None
     sap, ast, beast, sbs, rid, mq = links[:6]
-    assert sap is not None and sap.node_id == NODE and sap.host == "127.0.0.1" and sap.binds
-    assert ast is not None and (ast.sac, ast.sic, ast.port) == (25, 1, 8600)
+    assert isinstance(sap, SapientLinkConfig)
+    assert sap.node_id == NODE and sap.host == "127.0.0.1" and sap.binds
+    assert isinstance(ast, AsterixLinkConfig) and (ast.sac, ast.sic, ast.port) == (25, 1, 8600)
     assert beast is not None and beast.port == 30005 and not beast.binds
     assert sbs is not None and sbs.port == 30003
-    assert rid is not None and rid.port == 0 and rid.protocol is LinkProtocol.REMOTEID_UDP
-    assert mq is not None and mq.port == 1883 and mq.topic == "site/det/s5"
+    assert rid is not None and rid.port == 0 and rid.protocol == "remoteid_udp"
+    assert isinstance(mq, MqttLinkConfig) and mq.port == 1883 and mq.topic == "site/det/s5"
 
 
 @pytest.mark.parametrize(
@@ -77,16 +88,16 @@ def test_every_protocol_parses_with_its_defaults() -> None:
 )
 def test_a_bad_link_names_the_field_and_the_reason(link: Any, field: str, reason: str) -> None:
     with pytest.raises(ConfigError) as e:
-        parse_site(_site(link))
+        _links(_site(link))
     assert e.value.field == field and reason in e.value.reason
 
 
 def test_two_sensors_cannot_claim_the_same_source() -> None:
     same_node = {"protocol": "sapient", "port": 5020, "node_id": NODE}
     with pytest.raises(ConfigError, match=r"sensors\[1\].link: same source as sensors\[0\]"):
-        parse_site(_site(same_node, dict(same_node)))
+        _links(_site(same_node, dict(same_node)))
     radar = {"protocol": "asterix_cat048", "port": 8600, "sac": 1, "sic": 2}
     with pytest.raises(ConfigError, match="same source"):
-        parse_site(_site(radar, dict(radar)))
+        _links(_site(radar, dict(radar)))
     # two radars on one socket, told apart by SAC/SIC: fine
-    parse_site(_site(radar, {**radar, "sic": 3}))
+    _links(_site(radar, {**radar, "sic": 3}))

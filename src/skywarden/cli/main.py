@@ -456,10 +456,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    rc: int = a.func(a)
+def _call(a: argparse.Namespace) -> int:
+    """Run the command; a configuration error (any file, any command) exits 2 with its path."""
+    from skywarden.core.errors import ConfigError
+
+    try:
+        rc: int = a.func(a)
+    except ConfigError as e:
+        print(f"skywarden {a.cmd}: {e}", file=sys.stderr)
+        return 2
     return rc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return _call(build_parser().parse_args(argv))
 
 
 def entry() -> None:
@@ -472,7 +482,7 @@ def entry() -> None:
     normally, so their shutdown handlers run.
     """
     a = build_parser().parse_args()
-    rc: int = a.func(a)
+    rc = _call(a)
     if getattr(a, "hard_exit", False):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from skywarden.core.errors import ConfigError
+from skywarden.core.strict import check_keys
 
 _ALERT_KINDS: Final = frozenset({"raised", "escalated", "acknowledged", "resolved"})
 
@@ -196,9 +197,7 @@ def _bool(d: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
 
 
 def _check_keys(d: Mapping[str, Any], allowed: set[str], path: str) -> None:
-    for k in d:
-        if k not in allowed:
-            raise ConfigError(f"{path}.{k}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    check_keys(d, allowed, path)
 
 
 def _uuid(v: str, path: str) -> str:

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import Site
+from skywarden.core.strict import unknown_key
 from skywarden.runtime.feeds import site_from_ref
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_machine import RecordMachine
@@ -237,7 +238,7 @@ def _override(obj: Any, values: Mapping[str, Any], path: str) -> Any:
     for k, v in values.items():
         where = f"{path}.{k}"
         if k not in known:
-            raise ConfigError(where, f"unknown setting (known: {', '.join(sorted(known))})")
+            raise unknown_key(path, k, known)
         cur = getattr(obj, k)
         changes[k] = _value(cur, v, where)
     return replace(obj, **changes)

@@ -7,12 +7,12 @@ path (``objects[2].script[1].orbit.radius_m``) and a reason an integrator can ac
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from skywarden.core.errors import ConfigError
+from skywarden.core.strict import check_keys
 
 _MISSING = object()
 
@@ -31,15 +31,7 @@ def array(v: Any, path: str) -> list[Any]:
 
 def only_keys(d: Mapping[str, Any], allowed: Iterable[str], path: str) -> None:
     """Reject unknown keys: a typo in a scenario must not be silently ignored."""
-    allowed_set = set(allowed)
-    for k in d:
-        if k not in allowed_set:
-            where = f"{path}.{k}" if path else str(k)
-            near = difflib.get_close_matches(str(k), sorted(allowed_set), n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise ConfigError(
-                where, f"unknown field ({hint}allowed: {', '.join(sorted(allowed_set))})"
-            )
+    check_keys(d, allowed, path)
 
 
 def num(

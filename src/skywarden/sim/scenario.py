@@ -26,7 +26,7 @@ from typing import Any
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.observation import MeasurementKind
-from skywarden.core.site import SensorKind, Site, parse_site
+from skywarden.core.site import SENSOR_KEYS, SensorKind, Site, parse_site
 from skywarden.sim import fields as fl
 from skywarden.sim.objects import ObjectSpec, parse_objects
 from skywarden.sim.sensors import SensorModel, parse_sensor_model
@@ -165,7 +165,9 @@ def _parse(d: Mapping[str, Any], base_dir: Path) -> SimScenario:
     site_d = {
         "name": name,
         "origin": d.get("origin"),
-        "sensors": site_sensors,
+        # the site's keys only: the simulator's own (pd_model, latency_s, ...) are checked
+        # by parse_sensor_model below
+        "sensors": [{k: v for k, v in st.items() if k in SENSOR_KEYS} for st in site_sensors],
         "zones": d.get("zones", []),
         "whitelist": d.get("whitelist", []),
     }

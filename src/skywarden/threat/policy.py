@@ -29,13 +29,13 @@ that set the level.
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import ZoneSpec
+from skywarden.core.strict import unknown_key
 from skywarden.core.track import TrackState
 
 KEYS = (
@@ -78,9 +78,7 @@ def zone_policy(zone: ZoneSpec, default: ZonePolicy | None = None) -> ZonePolicy
     vals: dict[str, Any] = {}
     for k, v in zone.policy:
         if k not in KEYS:
-            near = difflib.get_close_matches(k, KEYS, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f" (valid: {', '.join(KEYS)})"
-            raise ConfigError(f"zones.{zone.id}.policy.{k}", "unknown key" + hint)
+            raise unknown_key(f"zones.{zone.id}.policy", k, KEYS)
         if v < 0 or (k == "drone_prob" and v > 1):
             raise ConfigError(f"zones.{zone.id}.policy.{k}", f"out of range: {v}")
         vals[k] = v

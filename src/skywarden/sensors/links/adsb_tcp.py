@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 from skywarden.core.clock import Clock
 from skywarden.core.inbound import Inbound, IngestPort
@@ -28,6 +29,7 @@ from skywarden.sensors.adsb_beast import encode_frame, split_frames
 from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.adsb_sbs import SbsDecoder
 from skywarden.sensors.links.health import SensorStats
+from skywarden.sensors.links.registry import LinkContext, LinkKind, Member, Started, register
 
 log = logging.getLogger(__name__)
 MAX_LINE = 4096
@@ -70,7 +72,7 @@ async def beast_session(
                 stats.accepted(t, len(dets))
                 batch.append(Inbound(decoder.sensor_id, BEAST_SOURCE, t, encode_frame(f), dets))
             if batch:
-                await _submit(ingest, batch, stats)
+                await submit(ingest, batch, stats)
     finally:
         stats.state = "disconnected"
         writer.close()
@@ -135,10 +137,10 @@ async def _sbs_lines(
         stats.accepted(t, len(dets))
         batch.append(Inbound(decoder.sensor_id, SBS_SOURCE, t, raw.strip(), dets))
     if batch:
-        await _submit(ingest, batch, stats)
+        await submit(ingest, batch, stats)
 
 
-async def _submit(ingest: IngestPort, batch: list[Inbound], stats: SensorStats) -> None:
+async def submit(ingest: IngestPort, batch: list[Inbound], stats: SensorStats) -> None:
     try:
         await ingest.submit(batch)
     except Exception:
@@ -178,3 +180,57 @@ async def run_with_reconnect(
             backoff = min(max_backoff_s, backoff * 2)
     finally:
         stats.state = "stopped"
+
+
+# ----------------------------------------------------------------------------- link kinds
+
+
+def reconnecting(ctx: LinkContext, m: Member, session: Callable[[], Awaitable[None]]) -> Started:
+    """A TCP client session under :func:`run_with_reconnect`, as a task that stop() cancels."""
+    task = asyncio.create_task(
+        run_with_reconnect(session, ctx.stats[m.spec.id]), name=f"link-{m.spec.id}"
+    )
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    return Started(task, stop)
+
+
+@register
+class BeastKind(LinkKind):
+    """``protocol = "adsb_beast"``: TCP client to dump1090/readsb's Beast output (30005)."""
+
+    name = "adsb_beast"
+    binds = False
+    default_port = 30005
+    doc = "TCP client to dump1090/readsb Beast output (30005)"
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        out = []
+        for m in members:
+            dec = AdsbDecoder(ctx.site.origin, m.spec.id)
+            c, st = m.config, ctx.stats[m.spec.id]
+            session = partial(beast_session, c.host, c.port, dec, ctx.clock, ctx.ingest, st)
+            out.append(reconnecting(ctx, m, session))
+        return out
+
+
+@register
+class SbsKind(LinkKind):
+    """``protocol = "adsb_sbs"``: TCP client to dump1090/readsb's BaseStation output (30003)."""
+
+    name = "adsb_sbs"
+    binds = False
+    default_port = 30003
+    doc = "TCP client to dump1090/readsb BaseStation output (30003)"
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        out = []
+        for m in members:
+            dec = SbsDecoder(ctx.site.origin, m.spec.id)
+            c, st = m.config, ctx.stats[m.spec.id]
+            session = partial(sbs_session, c.host, c.port, dec, ctx.clock, ctx.ingest, st)
+            out.append(reconnecting(ctx, m, session))
+        return out

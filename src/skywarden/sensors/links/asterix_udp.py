@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from skywarden.core import config_fields as f
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
@@ -25,6 +29,15 @@ from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.core.observation import Detection
 from skywarden.sensors.asterix import RadarSite, parse_datagram
 from skywarden.sensors.links.health import SensorStats
+from skywarden.sensors.links.registry import (
+    LinkConfig,
+    LinkContext,
+    LinkKind,
+    Member,
+    Started,
+    by_endpoint,
+    register,
+)
 from skywarden.sensors.links.udp import DatagramInbox, bind
 
 log = logging.getLogger(__name__)
@@ -124,3 +137,55 @@ class AsterixReceiver:
                     st = self.sensor_stats.get(inb.sensor_id)
                     if st is not None:
                         st.counters.inc("journal_failed")
+
+
+# ----------------------------------------------------------------------------- link kind
+
+
+@dataclass(frozen=True)
+class AsterixLinkConfig(LinkConfig):
+    sac: int = 0  # the radar's System Area Code on the wire
+    sic: int = 0  # and its System Identification Code
+
+
+@register
+class AsterixKind(LinkKind):
+    """``protocol = "asterix_cat048"``: a UDP socket; a radar (or its RDP) sends CAT048 plots.
+
+    Keys: ``sac``, ``sic`` (required). Radars sharing a bind address share one socket and
+    are told apart by SAC/SIC."""
+
+    name = "asterix_cat048"
+    binds = True
+    keys = frozenset({"sac", "sic"})
+    doc = "UDP: a radar (or its RDP) sends CAT048 plots"
+
+    def parse(self, table: Mapping[str, Any], base: LinkConfig, path: str) -> LinkConfig:
+        sac = f.integer(f.req(table, "sac", path), f"{path}.sac", 0, 255)
+        sic = f.integer(f.req(table, "sic", path), f"{path}.sic", 0, 255)
+        return AsterixLinkConfig(**base.__dict__, sac=sac, sic=sic)
+
+    def conflict_key(self, m: Member) -> tuple[object, ...]:
+        assert isinstance(m.config, AsterixLinkConfig)
+        return ("asterix", m.config.port, m.config.sac, m.config.sic)
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        out = []
+        for (host, port), group in by_endpoint(members).items():
+            radars: dict[tuple[int, int], RadarSite] = {}
+            for m in group:
+                assert isinstance(m.config, AsterixLinkConfig)
+                s = m.spec
+                radars[(m.config.sac, m.config.sic)] = RadarSite(
+                    s.id,
+                    s.position_enu,
+                    sigma_range_m=s.sigma.get("range_m", 30.0),
+                    sigma_az_rad=s.sigma.get("az_rad", math.radians(0.1)),
+                    sigma_alt_m=s.sigma.get("alt_m", 30.0),
+                )
+            rx = AsterixReceiver(
+                radars, ctx.clock, ctx.ingest, {m.spec.id: ctx.stats[m.spec.id] for m in group}
+            )
+            ctx.bound(group, host, await rx.start(host, port))
+            out.append(Started(rx, rx.stop, rx.stats, "links.asterix"))
+        return out

@@ -40,24 +40,33 @@ import logging
 import os
 import ssl
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from skywarden.core import config_fields as f
 from skywarden.core.clock import Clock
 from skywarden.core.errors import ConfigError, InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
-from skywarden.core.link_options import MqttSecurity
-from skywarden.core.observation import Detection
+from skywarden.core.link_options import MQTT_KEYS, MqttSecurity, parse_mqtt_security
 from skywarden.sensors.links.health import SensorStats
+from skywarden.sensors.links.registry import (
+    JsonParse,
+    LinkConfig,
+    LinkContext,
+    LinkKind,
+    Member,
+    Started,
+    register,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "json"
 
 #: ``parse(payload, t_recv)`` -> the detections one JSON message carries; raises InputRejected.
-JsonParse = Callable[[bytes, float], Sequence[Detection]]
+__all__ = ["JsonParse", "MqttJsonKind", "MqttJsonLink", "MqttLinkConfig"]
 
 
 @dataclass(frozen=True)
@@ -264,3 +273,71 @@ class MqttJsonLink:
             return
         self.stats.counters.inc("link.reconnects")
         await asyncio.to_thread(client.reconnect)
+
+
+# ----------------------------------------------------------------------------- link kind
+
+
+@dataclass(frozen=True)
+class MqttLinkConfig(LinkConfig):
+    topic: str = ""
+    security: MqttSecurity = field(default_factory=MqttSecurity)
+
+
+@register
+class MqttJsonKind(LinkKind):
+    """``protocol = "mqtt_json"``: subscribe to one topic of a broker; JSON detections.
+
+    Keys: ``topic`` (required, no wildcards), ``username``, ``password_env``, ``tls``,
+    ``ca_file``, ``cert_file``, ``key_file`` (``core.link_options``)."""
+
+    name = "mqtt_json"
+    binds = False
+    default_port = 1883
+    keys = frozenset({"topic"}) | MQTT_KEYS
+    doc = "MQTT subscriber: generic JSON detections on a topic"
+
+    def parse(self, table: Mapping[str, Any], base: LinkConfig, path: str) -> LinkConfig:
+        topic = f.string(f.req(table, "topic", path), f"{path}.topic")
+        if any(c in topic for c in "+#"):
+            raise ConfigError(f"{path}.topic", "must be one topic (no + or # wildcards)")
+        return MqttLinkConfig(
+            **base.__dict__, topic=topic, security=parse_mqtt_security(table, path)
+        )
+
+    def conflict_key(self, m: Member) -> tuple[object, ...]:
+        assert isinstance(m.config, MqttLinkConfig)
+        return ("mqtt", m.config.host, m.config.port, m.config.topic)
+
+    def check_secrets(self, config: LinkConfig, environ: Mapping[str, str]) -> None:
+        assert isinstance(config, MqttLinkConfig)
+        sec = config.security
+        sec.password(environ)
+        if sec.tls:
+            try:
+                ctx = ssl.create_default_context(cafile=sec.ca_file)
+                if sec.cert_file is not None:
+                    ctx.load_cert_chain(sec.cert_file, sec.key_file)
+            except (OSError, ssl.SSLError) as e:
+                raise ConfigError("link", f"TLS files: {e}") from None
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        out = []
+        for m in members:
+            c = m.config
+            assert isinstance(c, MqttLinkConfig)
+            mq = MqttJsonLink(
+                c.host,
+                c.port,
+                c.topic,
+                m.spec.id,
+                ctx.json_parser(m.spec, ctx.site),
+                ctx.clock,
+                ctx.ingest,
+                ctx.stats[m.spec.id],
+                client_id=f"skywarden-{ctx.site.name}-{m.spec.id}",
+                security=c.security,
+            )
+            await mq.start()
+            out.append(Started(mq, mq.stop))
+        return out

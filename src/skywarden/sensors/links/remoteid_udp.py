@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from skywarden.core.clock import Clock
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.sensors.links.health import SensorStats
+from skywarden.sensors.links.registry import LinkContext, LinkKind, Member, Started, register
 from skywarden.sensors.links.udp import Datagram, DatagramInbox, bind
 from skywarden.sensors.remoteid_frames import RidPayload
 from skywarden.sensors.remoteid_track import RemoteIdPipeline
@@ -83,3 +85,30 @@ class RemoteIdUdpLink:
             except Exception:
                 log.exception("Remote ID: the journal refused %d message(s)", len(batch))
                 self.stats.counters.inc("journal_failed", len(batch))
+
+
+# ----------------------------------------------------------------------------- link kind
+
+
+@register
+class RemoteIdUdpKind(LinkKind):
+    """``protocol = "remoteid_udp"``: a UDP socket fed by a receiver bridge (F3411 bytes).
+
+    No keys of its own; port 0 binds a free port (tests)."""
+
+    name = "remoteid_udp"
+    binds = True
+    doc = "UDP: a receiver bridge forwards F3411 messages"
+
+    def conflict_key(self, m: Member) -> tuple[object, ...]:
+        # port 0 is a fresh free port each time: never the same socket as another
+        return ("udp", m.config.port) if m.config.port else ("udp-any", m.index)
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        out = []
+        for m in members:
+            pipeline = RemoteIdPipeline(ctx.site.origin, m.spec.id, m.spec.position_enu)
+            link = RemoteIdUdpLink(pipeline, ctx.clock, ctx.ingest, ctx.stats[m.spec.id])
+            ctx.bound([m], m.config.host, await link.start(m.config.host, m.config.port))
+            out.append(Started(link, link.stop))
+        return out

@@ -42,15 +42,29 @@ import contextlib
 import itertools
 import logging
 import socket
-from collections.abc import Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from skywarden.core import config_fields as f
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
-from skywarden.core.errors import InputRejected
+from skywarden.core.errors import ConfigError, InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
-from skywarden.core.link_options import SapientLiveness
+from skywarden.core.link_options import SAPIENT_KEYS, SapientLiveness, parse_sapient_liveness
+from skywarden.core.site import Site
+from skywarden.core.types import Vec
 from skywarden.sensors.links.health import SensorHealth, SensorStats
+from skywarden.sensors.links.registry import (
+    LinkConfig,
+    LinkContext,
+    LinkKind,
+    Member,
+    Started,
+    by_endpoint,
+    register,
+)
 from skywarden.sensors.sapient import (
     MessageKind,
     ParsedMessage,
@@ -359,3 +373,90 @@ class SapientServer:
             return
         if node_id in self._per_node or (not self._listed and node_id in self.sessions.nodes):
             self._stats_for(node_id).counters.inc(name)
+
+
+# ----------------------------------------------------------------------------- link kind
+
+
+def default_own_node_id(site: Site) -> str:
+    """skywarden's SAPIENT node UUID when the site names none: stable per site name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:skywarden:site:{site.name}"))
+
+
+def _uuid(v: object, path: str) -> str:
+    s = f.string(v, path)
+    try:
+        uuid.UUID(s)
+    except ValueError:
+        raise ConfigError(path, f"{s!r} is not a UUID") from None
+    return s.lower()
+
+
+@dataclass(frozen=True)
+class SapientLinkConfig(LinkConfig):
+    node_id: str = ""  # the UUID of the node that is this sensor
+    own_node_id: str | None = None  # skywarden's own node UUID (default: from the site name)
+    liveness: SapientLiveness = field(default_factory=SapientLiveness)
+
+
+@register
+class SapientKind(LinkKind):
+    """``protocol = "sapient"``: TCP server; nodes connect and register (BSI Flex 335 v2.0).
+
+    Keys: ``node_id`` (the node's UUID, required), ``own_node_id`` (skywarden's UUID),
+    ``keepalive_s``, ``idle_timeout_s`` (``core.link_options``). Several sensors on one
+    bind address share one server; a node not listed in the site is refused."""
+
+    name = "sapient"
+    binds = True
+    keys = frozenset({"node_id", "own_node_id"}) | SAPIENT_KEYS
+    doc = "TCP server: SAPIENT nodes connect to skywarden and register"
+
+    def parse(self, table: Mapping[str, Any], base: LinkConfig, path: str) -> LinkConfig:
+        own = table.get("own_node_id")
+        return SapientLinkConfig(
+            **base.__dict__,
+            node_id=_uuid(f.req(table, "node_id", path), f"{path}.node_id"),
+            own_node_id=None if own is None else _uuid(own, f"{path}.own_node_id"),
+            liveness=parse_sapient_liveness(table, path),
+        )
+
+    def conflict_key(self, m: Member) -> tuple[object, ...]:
+        assert isinstance(m.config, SapientLinkConfig)
+        return ("sapient", m.config.node_id)
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        out = []
+        for (host, port), group in by_endpoint(members).items():
+            cfgs = [m.config for m in group if isinstance(m.config, SapientLinkConfig)]
+            own = next((c.own_node_id for c in cfgs if c.own_node_id), None)
+            sensor_map: dict[str, tuple[str, Vec]] = {}
+            node_stats: dict[str, SensorStats] = {}
+            for m, c in zip(group, cfgs, strict=True):
+                sensor_map[c.node_id] = (m.spec.id, m.spec.position_enu)
+                node_stats[c.node_id] = ctx.stats[m.spec.id]
+            sessions = SapientSessions(
+                ctx.site.origin, own or default_own_node_id(ctx.site), sensor_map
+            )
+            srv = SapientServer(
+                sessions, ctx.ingest, ctx.clock, host, port, node_stats, _lenient(cfgs)
+            )
+            ctx.bound(group, host, await srv.start())
+            out.append(
+                Started(srv, srv.stop, srv.stats, f"links.sapient.{srv.port}", srv.sensor_health)
+            )
+        return out
+
+
+def _lenient(cfgs: Sequence[SapientLinkConfig]) -> SapientLiveness:
+    """One server serves several nodes: the most lenient setting of each (0 = off wins)."""
+    if not cfgs:
+        return SapientLiveness()
+
+    def pick(values: list[float]) -> float:
+        return 0.0 if 0.0 in values else max(values)
+
+    return SapientLiveness(
+        pick([c.liveness.keepalive_s for c in cfgs]),
+        pick([c.liveness.idle_timeout_s for c in cfgs]),
+    )
