@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from skywarden.runtime.config_file import RunSettings
     from skywarden.runtime.retention import RetentionConfig
 
 
@@ -36,39 +37,65 @@ def _cmd_track(a: argparse.Namespace) -> int:
 
 
 def _cmd_run(a: argparse.Namespace) -> int:
+    """Flags over ``--config FILE`` (skywarden.toml) over the defaults."""
+    from skywarden.runtime.config_file import SkywardenConfig, load_config
     from skywarden.runtime.live import serve
+
+    cfg = load_config(a.config) if a.config else SkywardenConfig()
+    run, svc = cfg.run, dict(cfg.service)
+
+    def pick(flag: Any, key: str) -> Any:
+        return flag if flag is not None else getattr(run, key)
+
+    def web(flag: Any, key: str, default: Any) -> Any:
+        return flag if flag is not None else svc.pop(key, default)
 
     return serve(
         site_path=a.site,
-        host=a.host,
-        port=a.port,
-        speed=a.speed,
-        seed=a.seed,
-        journal_url=a.journal,
-        restore_window_s=a.restore_window,
-        snapshot_s=a.snapshot_every,
+        host=web(a.host, "host", "127.0.0.1"),
+        port=web(a.port, "port", 8080),
+        speed=pick(a.speed, "speed"),
+        seed=pick(a.seed, "seed"),
+        journal_url=pick(a.journal, "journal"),
+        restore_window_s=pick(a.restore_window, "restore_window_s"),
+        snapshot_s=pick(a.snapshot_every, "snapshot_every_s"),
         outputs_path=a.outputs,
-        retention=_retention(a),
-        tick_s=a.tick,
-        lag_s=a.lag,
-        basemap=a.basemap,
-        dem=a.dem,
+        retention=_retention(a, run),
+        tick_s=pick(a.tick, "tick_s"),
+        lag_s=pick(a.lag, "lag_s"),
+        basemap=web(a.basemap, "basemap", None),
+        dem=web(a.dem, "dem", None),
+        config=SkywardenConfig(cfg.site, cfg.outputs, cfg.run, svc, cfg.pipeline, cfg.source)
+        if a.config
+        else None,
     )
 
 
-def _retention(a: argparse.Namespace) -> RetentionConfig | None:
+def _retention(a: argparse.Namespace, run: RunSettings) -> RetentionConfig | None:
     """None unless a limit was asked for: by default the journal keeps everything."""
     from skywarden.runtime.retention import RetentionConfig
     from skywarden.store.journal import RetentionPolicy
 
-    if a.retention_days is None and a.retention_gb is None:
+    days = a.retention_days if a.retention_days is not None else run.retention_days
+    gb = a.retention_gb if a.retention_gb is not None else run.retention_gb
+    every = a.retention_every if a.retention_every is not None else run.retention_every_s
+    if days is None and gb is None:
         return None
     policy = RetentionPolicy(
-        max_age_s=None if a.retention_days is None else a.retention_days * 86400.0,
-        max_bytes=None if a.retention_gb is None else int(a.retention_gb * 1e9),
+        max_age_s=None if days is None else days * 86400.0,
+        max_bytes=None if gb is None else int(gb * 1e9),
         floor_s=3600.0,
     )
-    return RetentionConfig(policy, every_s=a.retention_every)
+    return RetentionConfig(policy, every_s=every)
+
+
+def _cmd_check(a: argparse.Namespace) -> int:
+    """Load each file as skywarden would; exit 2 at the first error (path and nearest key)."""
+    from skywarden.runtime.config_file import check_file
+
+    for path in a.files:
+        print(check_file(path, a.kind))
+    return 0
 
 
 def _cmd_replay(a: argparse.Namespace) -> int:
@@ -336,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     vf.set_defaults(func=_cmd_verify)
 
     r = sub.add_parser("run", help="start the service (default: the built-in simulated site)")
+    r.add_argument(
+        "--config",
+        help="skywarden.toml: site, sensors and links, zones, outputs, service, tracker in one "
+        "file (runtime.config_file); the flags below override it",
+    )
     r.add_argument("--site", help="site TOML file; default: the simulated residence")
     r.add_argument(
         "--outputs",
@@ -343,40 +375,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--basemap", help="raster MBTiles file drawn under the tracks (offline)")
     r.add_argument("--dem", help="terrain-RGB MBTiles file: the map shades the relief")
-    r.add_argument("--host", default="127.0.0.1")
-    r.add_argument("--port", type=int, default=8080)
-    r.add_argument("--speed", type=float, default=1.0, help="simulation speed factor")
-    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--host", help="bind address (default 127.0.0.1)")
+    r.add_argument("--port", type=int, help="default 8080")
+    r.add_argument("--speed", type=float, help="simulation speed factor (default 1)")
+    r.add_argument("--seed", type=int, help="default 1")
     r.add_argument(
         "--journal",
-        default="var/skywarden.sqlite",
-        help="journal URL or SQLite path (created on demand); postgresql://... also works",
+        help="journal URL or SQLite path (created on demand; default var/skywarden.sqlite); "
+        "postgresql://... also works",
     )
     r.add_argument(
         "--restore-window",
         type=float,
-        default=120.0,
-        help="seconds of the journal replayed at start when there is no state snapshot",
+        help="seconds of the journal replayed at start when there is no state snapshot "
+        "(default 120)",
     )
     r.add_argument(
         "--tick",
         type=float,
-        default=0.5,
         help="seconds between pictures when no report arrives (reports step the picture as "
-        "soon as their reorder window closes)",
+        "soon as their reorder window closes; default 0.5)",
     )
     r.add_argument(
         "--lag",
         type=float,
-        default=0.5,
         help="reorder window, seconds: reports are stepped in time order this long after they "
-        "were measured; later ones are refused and counted (too_late). Latency floor.",
+        "were measured; later ones are refused and counted (too_late). Latency floor. "
+        "Default 0.5",
     )
     r.add_argument(
         "--snapshot-every",
         type=float,
-        default=10.0,
-        help="site seconds between state snapshots (fast exact restart; 0: none)",
+        help="site seconds between state snapshots (fast exact restart; 0: none; default 10)",
     )
     r.add_argument(
         "--retention-days",
@@ -386,8 +416,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--retention-gb", type=float, help="keep the journal under this size (same exceptions)"
     )
-    r.add_argument("--retention-every", type=float, default=600.0, help="seconds between runs")
+    r.add_argument("--retention-every", type=float, help="seconds between runs (default 600)")
     r.set_defaults(func=_cmd_run)
+
+    ck = sub.add_parser("check", help="check configuration files (every key, every value)")
+    ck.add_argument("files", nargs="+", help="skywarden.toml, site, outputs, scenario, tracker")
+    ck.add_argument(
+        "--kind",
+        choices=("config", "site", "outputs", "scenario", "tracker"),
+        help="default: from the suffix and the top-level keys",
+    )
+    ck.set_defaults(func=_cmd_check)
 
     rp = sub.add_parser("replay", help="feed a journal's recorded inputs through the pipeline")
     rp.add_argument("journal", help="journal URL or SQLite path")

@@ -69,6 +69,7 @@ from skywarden.core.types import Mat, Vec
 from skywarden.core.zone import ZoneKind, ZoneSpec, parse_zone, zone_to_dict
 
 __all__ = [
+    "CONFIG_SECTIONS",
     "SENSOR_KEYS",
     "LinkEntry",
     "SensorKind",
@@ -83,6 +84,7 @@ __all__ = [
     "parse_site",
     "parse_zone",
     "site_from_skybench_header",
+    "site_mapping",
     "zone_to_dict",
 ]
 
@@ -121,6 +123,10 @@ SENSOR_KEYS = frozenset(
 )  # fmt: skip
 _SITE_KEYS = frozenset({"name", "origin", "sensors", "zones", "whitelist"})
 _PD_CLASSES = frozenset(c.value for c in ObjectClass)
+#: the top-level tables of ``skywarden.toml`` (``runtime.config_file`` reads all of them)
+CONFIG_SECTIONS = frozenset(
+    {"site", "sensors", "zones", "whitelist", "outputs", "service", "tracker", "threat", "alerts"}
+)
 
 
 @dataclass(frozen=True)
@@ -358,8 +364,22 @@ def parse_site(
         raise
 
 
+def site_mapping(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The site part of a file: a site file as it is, or ``skywarden.toml``'s ``[site]``
+    (name, origin) with its ``sensors``, ``zones`` and ``whitelist`` arrays.
+
+    So every command that takes a site file takes ``skywarden.toml`` too; the other
+    sections are checked by ``runtime.config_file`` (here only their names are)."""
+    site = data.get("site")
+    if not isinstance(site, Mapping):
+        return data
+    check_keys(data, CONFIG_SECTIONS, "")
+    check_keys(site, ("name", "origin"), "site")
+    return {**site, **{k: data[k] for k in ("sensors", "zones", "whitelist") if k in data}}
+
+
 def load_site(path: str | Path) -> Site:
-    """Read a site TOML file.
+    """Read a site TOML file (or the site of a ``skywarden.toml``).
 
     ``tomllib`` and ``pathlib`` are imported here: a skybench file brings its site in its
     header, and ``skywarden track`` should not pay for the TOML parser's import."""
@@ -374,7 +394,11 @@ def load_site(path: str | Path) -> Site:
         raise ConfigError("(file)", f"not valid TOML: {e}", str(p)) from None
     except OSError as e:
         raise ConfigError("(file)", f"cannot read: {e.strerror}", str(p)) from None
-    return parse_site(data, str(p))
+    try:
+        part = site_mapping(data)
+    except ConfigError as e:
+        raise ConfigError(e.field, e.reason, str(p)) from None
+    return parse_site(part, str(p))
 
 
 def site_from_skybench_header(h: Mapping[str, Any]) -> Site:

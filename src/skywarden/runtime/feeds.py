@@ -16,7 +16,6 @@ simulated sensors deliver without latency, so a line's ``received_t`` is its own
 from __future__ import annotations
 
 import json
-import math
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from skywarden.core.site import (
     load_site,
     parse_site,
     site_from_skybench_header,
+    zone_to_dict,
 )
 from skywarden.sensors.skybench import SkybenchReader, parse_scan_line
 from skywarden.sim import load_scenario, simulate
@@ -75,18 +75,7 @@ def site_to_dict(site: Site) -> dict[str, Any]:
         if s.area_m is not None:
             d["area_m"] = [list(ax) for ax in s.area_m]
         sensors.append(d)
-    zones = []
-    for z in site.zones:
-        zd: dict[str, Any] = {"id": z.id, "kind": z.kind.value}
-        if z.center_enu is not None and z.radius_m is not None:
-            zd["center_enu_m"] = list(z.center_enu)
-            zd["radius_m"] = z.radius_m
-        else:
-            zd["polygon_enu_m"] = [list(p) for p in z.polygon_enu or ()]
-        for key, v in (("floor_m", z.floor_m), ("ceiling_m", z.ceiling_m)):
-            if math.isfinite(v):
-                zd[key] = v
-        zones.append(zd)
+    zones = [zone_to_dict(z) for z in site.zones]  # the zone codec: policy and open floors too
     wl = [
         {k: v for k, v in (("remote_id", w.remote_id), ("icao", w.icao), ("note", w.note)) if v}
         for w in site.whitelist
@@ -153,6 +142,13 @@ def site_feed(site_path: str | Path) -> Feed:
     site = load_site(site_path)
     ref = {"site_toml": Path(site_path).read_text(encoding="utf-8"), "path": str(site_path)}
     return Feed(site, "live", f"site {site.name!r} from {site_path}", None, 0.0, "live", ref)
+
+
+def config_feed(site: Site, source: str) -> Feed:
+    """The site of a ``skywarden.toml`` (``runtime.config_file``): as :func:`site_feed`,
+    journaled as data so replay and reports rebuild exactly this site."""
+    ref = {"site": site_to_dict(site), "path": source}
+    return Feed(site, "live", f"site {site.name!r} from {source}", None, 0.0, "live", ref)
 
 
 class LineClock:

@@ -23,13 +23,15 @@ import contextlib
 import gc
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.feeds import Feed, simulated_feed, site_feed
+from skywarden.runtime.feeds import Feed, config_feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
 from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.runtime.retention import RetentionConfig
@@ -39,6 +41,9 @@ from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
 from skywarden.store.journal import Journal, open_journal
 from skywarden.store.records import ConfigChange, OperatorAction
+
+if TYPE_CHECKING:
+    from skywarden.runtime.config_file import SkywardenConfig
 
 log = logging.getLogger("skywarden")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -89,15 +94,20 @@ def build_server(
     outputs: OutputsConfig | None = None,
     basemap: str | None = None,
     dem: str | None = None,
+    service: Mapping[str, Any] | None = None,
 ) -> uvicorn.Server:
+    """``service``: further ``ServiceSettings`` fields (``skywarden.toml``'s ``[service]``)."""
     proxies = os.environ.get(TRUSTED_PROXIES_ENV, "")
     try:
         settings = ServiceSettings(
-            host=host,
-            port=port,
-            trusted_proxies=tuple(p for p in proxies.split(",") if p.strip()),
-            basemap=basemap,
-            dem=dem,
+            **{
+                "trusted_proxies": tuple(p for p in proxies.split(",") if p.strip()),
+                **(service or {}),
+                "host": host,
+                "port": port,
+                "basemap": basemap,
+                "dem": dem,
+            }
         )
     except ValueError as e:
         raise ConfigError(TRUSTED_PROXIES_ENV, str(e)) from None
@@ -153,11 +163,18 @@ def serve(
     lag_s: float = 0.5,
     basemap: str | None = None,
     dem: str | None = None,
+    config: SkywardenConfig | None = None,
 ) -> int:
-    """Run until interrupted; return the process exit code."""
+    """Run until interrupted; return the process exit code.
+
+    ``config`` (``skywarden.toml``) gives the site, outputs, pipeline settings and further
+    service settings where ``site_path``/``outputs_path`` do not (flags win)."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     try:
-        feed = make_feed(site_path, seed)
+        if site_path is None and config is not None and config.site is not None:
+            feed = config_feed(config.site, config.source)
+        else:
+            feed = make_feed(site_path, seed)
     except ConfigError as e:
         log.error("cannot load the site: %s", e)
         return 2
@@ -166,6 +183,8 @@ def serve(
     except ConfigError as e:
         log.error("cannot load the outputs: %s", e)
         return 2
+    if outputs is None and config is not None:
+        outputs, outputs_path = config.outputs, config.source
     if outputs is not None:
         log.info("outputs from %s: %s", outputs_path, ", ".join(outputs.names) or "none")
     try:
@@ -192,12 +211,14 @@ def serve(
                 retention=retention,
                 tick_s=tick_s,
                 lag_s=lag_s,
+                config=None if config is None else config.pipeline,
             )
         except ConfigError as e:  # e.g. an MQTT password variable is not set
             log.error("cannot start the sensor links: %s", e)
             return 2
         try:
-            server = build_server(source, host, port, clock, outputs, basemap, dem)
+            service = None if config is None else config.service
+            server = build_server(source, host, port, clock, outputs, basemap, dem, service)
         except ConfigError as e:  # e.g. a secret's environment variable is not set
             log.error("cannot build the service (outputs, basemap, DEM): %s", e)
             return 2

@@ -276,8 +276,14 @@ def pipeline_config_from_file(path: str | Path) -> PipelineConfig:
         raise ConfigError("(file)", str(e), str(p)) from None
     if not isinstance(data, dict):
         raise ConfigError("(file)", "must be a table", str(p))
+    return pipeline_config_from_mapping(data, str(p))
+
+
+def pipeline_config_from_mapping(data: Mapping[str, Any], source: str = "") -> PipelineConfig:
+    """``[tracker]``, ``[threat]``, ``[alerts]`` over the defaults (also ``skywarden.toml``'s);
+    an unknown key is refused with its path and the nearest valid key."""
     try:
-        cfg: PipelineConfig = _override(PipelineConfig(), data, "config")
+        cfg: PipelineConfig = _override(PipelineConfig(), data, "")
     except ConfigError as e:
-        raise ConfigError(e.field, e.reason, str(p)) from None
+        raise ConfigError(e.field.lstrip("."), e.reason, source) from None
     return cfg

@@ -7,7 +7,9 @@ live source journals a ``ConfigChange`` with key :data:`SITE_EDIT_KEY` holding t
 new zones and whitelist (not a diff: any record alone says what was in force), and the record
 machine applies it in journal order, live, on restore and on replay alike.
 
-The JSON form keeps unbounded floors and ceilings as ``null`` (JSON has no infinity).
+Zones are written with the zone codec (``core.zone``: the site file's keys, unbounded floors
+and ceilings as ``null``, the zone's policy kept); records written before it (keys
+``center_enu``/``polygon_enu``, no policy) still read.
 """
 
 from __future__ import annotations
@@ -17,59 +19,44 @@ import math
 from typing import Any
 
 from skywarden.core.site import Site, WhitelistEntry, ZoneKind, ZoneSpec
+from skywarden.core.zone import parse_zone, zone_to_dict
 
 SITE_EDIT_KEY = "site.edit"
-
-
-def _num(x: float) -> float | None:
-    return None if not math.isfinite(x) else float(x)
 
 
 def site_edit_payload(site: Site) -> dict[str, Any]:
     """The zones and whitelist of ``site`` as plain JSON values."""
     return {
-        "zones": [
-            {
-                "id": z.id,
-                "kind": z.kind.value,
-                "center_enu": None if z.center_enu is None else list(z.center_enu),
-                "radius_m": z.radius_m,
-                "polygon_enu": None if z.polygon_enu is None else [list(p) for p in z.polygon_enu],
-                "floor_m": _num(z.floor_m),
-                "ceiling_m": _num(z.ceiling_m),
-            }
-            for z in site.zones
-        ],
+        "zones": [zone_to_dict(z) for z in site.zones],
         "whitelist": [
             {"remote_id": w.remote_id, "icao": w.icao, "note": w.note} for w in site.whitelist
         ],
     }
 
 
-def _pair(v: Any) -> tuple[float, float]:
-    return (float(v[0]), float(v[1]))
-
-
 def apply_site_edit(site: Site, payload: dict[str, Any]) -> Site:
     """``site`` with the zones and whitelist of a :func:`site_edit_payload`."""
     zones = tuple(
-        ZoneSpec(
-            str(z["id"]),
-            ZoneKind(z["kind"]),
-            None
-            if z["center_enu"] is None
-            else (float(z["center_enu"][0]), float(z["center_enu"][1])),
-            None if z["radius_m"] is None else float(z["radius_m"]),
-            None
-            if z["polygon_enu"] is None
-            else tuple((float(p[0]), float(p[1])) for p in z["polygon_enu"]),
-            -math.inf if z["floor_m"] is None else float(z["floor_m"]),
-            math.inf if z["ceiling_m"] is None else float(z["ceiling_m"]),
-        )
-        for z in payload["zones"]
+        _legacy_zone(z) if "center_enu" in z else parse_zone(z, f"zones[{i}]", site.origin)
+        for i, z in enumerate(payload["zones"])
     )
     wl = tuple(
         WhitelistEntry(w.get("remote_id"), w.get("icao"), str(w.get("note", "")))
         for w in payload["whitelist"]
     )
     return dataclasses.replace(site, zones=zones, whitelist=wl)
+
+
+def _legacy_zone(z: dict[str, Any]) -> ZoneSpec:
+    """A zone as journals before the zone codec wrote it."""
+    return ZoneSpec(
+        str(z["id"]),
+        ZoneKind(z["kind"]),
+        None if z["center_enu"] is None else (float(z["center_enu"][0]), float(z["center_enu"][1])),
+        None if z["radius_m"] is None else float(z["radius_m"]),
+        None
+        if z["polygon_enu"] is None
+        else tuple((float(p[0]), float(p[1])) for p in z["polygon_enu"]),
+        -math.inf if z["floor_m"] is None else float(z["floor_m"]),
+        math.inf if z["ceiling_m"] is None else float(z["ceiling_m"]),
+    )
