@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skywarden.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def req(d: Mapping[str, Any], key: str, path: str) -> Any:
@@ -66,3 +69,21 @@ def table(v: Any, path: str, what: str = "a table") -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
         raise ConfigError(path, f"must be {what}")
     return v
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file as a mapping; ConfigError ``(file)`` naming the file when it cannot be read.
+
+    ``tomllib`` is imported here: ``skywarden track`` reads no TOML and should not pay for
+    the parser's import."""
+    import tomllib
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("(file)", f"not valid TOML: {e}", str(p)) from None
+    except OSError as e:
+        raise ConfigError("(file)", f"cannot read: {e.strerror}", str(p)) from None

@@ -1,7 +1,7 @@
 """Security and liveness options of the sensor links that carry them: MQTT and SAPIENT.
 
-Kept apart from :mod:`skywarden.core.site` (which only calls these parsers for the keys
-below) so the site parser stays about the site, and these rules are read in one place.
+The link kinds that carry them (``sensors.links.mqtt``, ``sensors.links.sapient_server``)
+call these parsers for the keys below (each kind declares which keys it accepts).
 
 MQTT (``protocol = "mqtt_json"``)::
 

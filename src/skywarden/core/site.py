@@ -379,26 +379,13 @@ def site_mapping(data: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def load_site(path: str | Path) -> Site:
-    """Read a site TOML file (or the site of a ``skywarden.toml``).
-
-    ``tomllib`` and ``pathlib`` are imported here: a skybench file brings its site in its
-    header, and ``skywarden track`` should not pay for the TOML parser's import."""
-    import tomllib
-    from pathlib import Path
-
-    p = Path(path)
-    try:
-        with p.open("rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("(file)", f"not valid TOML: {e}", str(p)) from None
-    except OSError as e:
-        raise ConfigError("(file)", f"cannot read: {e.strerror}", str(p)) from None
+    """Read a site TOML file (or the site of a ``skywarden.toml``)."""
+    data = f.read_toml(path)
     try:
         part = site_mapping(data)
     except ConfigError as e:
-        raise ConfigError(e.field, e.reason, str(p)) from None
-    return parse_site(part, str(p))
+        raise ConfigError(e.field, e.reason, str(path)) from None
+    return parse_site(part, str(path))
 
 
 def site_from_skybench_header(h: Mapping[str, Any]) -> Site:

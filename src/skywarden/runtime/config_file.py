@@ -25,7 +25,6 @@ a site takes this file.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -82,15 +81,7 @@ class SkywardenConfig:
 
 def load_config(path: str | Path) -> SkywardenConfig:
     """Read and check a ``skywarden.toml``; ConfigError naming the file, key and reason."""
-    p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("(file)", f"not valid TOML: {e}", str(p)) from None
-    except OSError as e:
-        raise ConfigError("(file)", f"cannot read: {e.strerror}", str(p)) from None
-    return parse_config(data, str(p))
+    return parse_config(f.read_toml(path), str(path))
 
 
 def parse_config(data: Mapping[str, Any], source: str = "") -> SkywardenConfig:
@@ -183,11 +174,7 @@ def file_kind(path: str | Path) -> str:
         return "scenario"
     if p.suffix.lower() == ".json":
         return "tracker"
-    try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError("(file)", f"cannot read as TOML: {e}", str(p)) from None
+    data = f.read_toml(p)
     if isinstance(data.get("site"), Mapping):
         return "config"
     if "duration_s" in data or "objects" in data:

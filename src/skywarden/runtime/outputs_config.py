@@ -58,12 +58,12 @@ Errors are :class:`~skywarden.core.errors.ConfigError` naming the field
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from skywarden.core.config_fields import read_toml
 from skywarden.core.errors import ConfigError
 from skywarden.core.strict import check_keys
 
@@ -389,12 +389,4 @@ def parse_outputs(data: Mapping[str, Any], source: str = "") -> OutputsConfig:
 
 def load_outputs(path: str | Path) -> OutputsConfig:
     """Read an outputs TOML file."""
-    p = Path(path)
-    try:
-        with p.open("rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError("(file)", f"not valid TOML: {e}", str(p)) from None
-    except OSError as e:
-        raise ConfigError("(file)", f"cannot read: {e.strerror}", str(p)) from None
-    return parse_outputs(data, str(p))
+    return parse_outputs(read_toml(path), str(path))

@@ -29,16 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import string
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 from skywarden.core.clock import Clock
 from skywarden.core.errors import DecodeError
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.sensors.adsb_decode import AdsbDecoder
-from skywarden.sensors.links.adsb_tcp import MAX_LINE, reconnecting, submit
+from skywarden.sensors.links.adsb_tcp import MAX_LINE, Dump1090Kind, submit
 from skywarden.sensors.links.health import SensorStats
-from skywarden.sensors.links.registry import LinkContext, LinkKind, Member, Started, register
+from skywarden.sensors.links.registry import LinkContext, Member, register
 
 SOURCE = "adsb-avr"
 _READ_BYTES = 65536
@@ -121,19 +121,16 @@ def _line(raw: bytes, t: float, decoder: AdsbDecoder, st: SensorStats) -> Inboun
 
 
 @register
-class AvrKind(LinkKind):
+class AvrKind(Dump1090Kind):
     """``protocol = "adsb_avr"``: TCP client to dump1090/readsb's AVR raw output (30002)."""
 
     name = "adsb_avr"
-    binds = False
     default_port = 30002
     doc = "TCP client to dump1090/readsb AVR raw output (30002)"
 
-    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
-        out = []
-        for m in members:
-            dec = AdsbDecoder(ctx.site.origin, m.spec.id)
-            c, st = m.config, ctx.stats[m.spec.id]
-            session = partial(avr_session, c.host, c.port, dec, ctx.clock, ctx.ingest, st)
-            out.append(reconnecting(ctx, m, session))
-        return out
+    def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
+        dec = AdsbDecoder(ctx.site.origin, m.spec.id)
+        c = m.config
+        return partial(
+            avr_session, c.host, c.port, dec, ctx.clock, ctx.ingest, ctx.stats[m.spec.id]
+        )

@@ -198,39 +198,45 @@ def reconnecting(ctx: LinkContext, m: Member, session: Callable[[], Awaitable[No
     return Started(task, stop)
 
 
+class Dump1090Kind(LinkKind):
+    """A TCP client to one of dump1090/readsb's outputs: one reconnecting session a sensor."""
+
+    binds = False
+
+    def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
+        raise NotImplementedError
+
+    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
+        return [reconnecting(ctx, m, self.session(ctx, m)) for m in members]
+
+
 @register
-class BeastKind(LinkKind):
+class BeastKind(Dump1090Kind):
     """``protocol = "adsb_beast"``: TCP client to dump1090/readsb's Beast output (30005)."""
 
     name = "adsb_beast"
-    binds = False
     default_port = 30005
     doc = "TCP client to dump1090/readsb Beast output (30005)"
 
-    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
-        out = []
-        for m in members:
-            dec = AdsbDecoder(ctx.site.origin, m.spec.id)
-            c, st = m.config, ctx.stats[m.spec.id]
-            session = partial(beast_session, c.host, c.port, dec, ctx.clock, ctx.ingest, st)
-            out.append(reconnecting(ctx, m, session))
-        return out
+    def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
+        dec = AdsbDecoder(ctx.site.origin, m.spec.id)
+        c = m.config
+        return partial(
+            beast_session, c.host, c.port, dec, ctx.clock, ctx.ingest, ctx.stats[m.spec.id]
+        )
 
 
 @register
-class SbsKind(LinkKind):
+class SbsKind(Dump1090Kind):
     """``protocol = "adsb_sbs"``: TCP client to dump1090/readsb's BaseStation output (30003)."""
 
     name = "adsb_sbs"
-    binds = False
     default_port = 30003
     doc = "TCP client to dump1090/readsb BaseStation output (30003)"
 
-    async def start(self, ctx: LinkContext, members: Sequence[Member]) -> list[Started]:
-        out = []
-        for m in members:
-            dec = SbsDecoder(ctx.site.origin, m.spec.id)
-            c, st = m.config, ctx.stats[m.spec.id]
-            session = partial(sbs_session, c.host, c.port, dec, ctx.clock, ctx.ingest, st)
-            out.append(reconnecting(ctx, m, session))
-        return out
+    def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
+        dec = SbsDecoder(ctx.site.origin, m.spec.id)
+        c = m.config
+        return partial(
+            sbs_session, c.host, c.port, dec, ctx.clock, ctx.ingest, ctx.stats[m.spec.id]
+        )
