@@ -134,3 +134,16 @@ def test_run_config_with_a_misspelt_key_exits_2(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"{cfg}: servce: unknown key; did you mean 'service'?" in proc.stderr
+
+
+def test_a_linked_site_survives_a_state_snapshot() -> None:
+    """Link tables are plain data in the site (``LinkEntry.items``), so the state codec
+    (no pickle) stores a live site's pipeline and the links parse the same after restore."""
+    from skywarden.runtime.record_machine import RecordMachine
+    from skywarden.runtime.record_restore import dump_state, load_state
+
+    site = load_site(EXAMPLE)
+    machine, _ = load_state(dump_state(RecordMachine(site, None)))
+    back = machine.pipeline.site
+    assert [s.link for s in back.sensors] == [s.link for s in site.sensors]
+    assert [m.config for m in parse_links(back)] == [m.config for m in parse_links(site)]

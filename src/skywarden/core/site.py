@@ -54,7 +54,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -138,7 +137,12 @@ class LinkEntry:
     """
 
     protocol: str
-    table: Mapping[str, Any] = field(hash=False)
+    # the table's (key, value) pairs: immutable, and plain data for the state codec
+    items: tuple[tuple[str, Any], ...]
+
+    @property
+    def table(self) -> dict[str, Any]:
+        return dict(self.items)
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,7 +250,7 @@ def parse_origin(d: Any, path: str = "origin") -> GeoOrigin:
 def _link(d: Any, path: str) -> LinkEntry:
     t = f.table(d, path, "a table (protocol, host, port, ...)")
     proto = f.string(f.req(t, "protocol", path), f"{path}.protocol")
-    return LinkEntry(proto, MappingProxyType(dict(t)))
+    return LinkEntry(proto, tuple((str(k), v) for k, v in t.items()))
 
 
 def parse_sensor(d: Any, path: str, origin: GeoOrigin) -> SensorSpec:
