@@ -196,3 +196,29 @@ def test_library_scenarios_and_example_load_strictly() -> None:
     for name in library_names():
         load_scenario(name)
     load_site(Path(__file__).resolve().parents[1] / "examples" / "skywarden.toml")
+
+
+def test_zone_policy_and_link_keys_are_checked_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Zone policies belong to ``threat.policy`` and links to their kinds: ``core`` keeps
+    both as data, ``skywarden check`` (and the run) check them with the same helper."""
+    base = (
+        '[origin]\nlat = 51.0\nlon = -1.0\n[[zones]]\nid = "house"\nkind = "protected"\n'
+        "center_enu_m = [0, 0]\nradius_m = 50\n"
+    )
+    site = tmp_path / "site.toml"
+    site.write_text(base + "[zones.policy]\nwarnig_s = 60\n")
+    assert main(["check", str(site)]) == 2
+    assert "zones[0].policy.warnig_s: unknown key; did you mean 'warning_s'?" in (
+        capsys.readouterr().err
+    )
+    site.write_text(
+        base + '[[sensors]]\nid = "a"\nkind = "adsb"\nmeasures = "position_id"\n'
+        "position_enu_m = [0, 0, 0]\nsigma = {pos_m = 30.0}\n"
+        '[sensors.link]\nprotocol = "adsb_sbs"\nhost = "h"\ntopic = "x"\n'
+    )
+    assert main(["check", str(site)]) == 2
+    assert "sensors[0].link.topic: does not apply to protocol adsb_sbs" in capsys.readouterr().err
+    site.write_text(base + "[zones.policy]\nwarning_s = 60\n")
+    assert main(["check", str(site)]) == 0

@@ -104,13 +104,7 @@ def _parse(data: Mapping[str, Any], source: str) -> SkywardenConfig:
             top = e.field.split(".")[0].split("[")[0]
             where = f"site.{e.field}" if top in ("name", "origin") else e.field
             raise ConfigError(where, e.reason) from None
-        parse_links(site)  # every link parsed by its kind, conflicts refused
-        for i, z in enumerate(site.zones):
-            try:
-                zone_policy(z)  # the policy's keys are the threat layer's to know
-            except ConfigError as e:
-                key = e.field.rpartition(".policy")[2]
-                raise ConfigError(f"zones[{i}].policy{key}", e.reason) from None
+        check_site(site)
     else:
         for k in ("sensors", "zones", "whitelist"):
             if k in data:
@@ -126,6 +120,19 @@ def _parse(data: Mapping[str, Any], source: str) -> SkywardenConfig:
     tables = {k: data[k] for k in ("tracker", "threat", "alerts") if k in data}
     pipeline = pipeline_config_from_mapping(tables) if tables else None
     return SkywardenConfig(site, outputs, run, service, pipeline, source)
+
+
+def check_site(site: Site) -> Site:
+    """What the site parser in ``core`` cannot know: every link parsed by its kind (conflicts
+    refused) and every zone policy key known to the warning policy."""
+    parse_links(site)
+    for i, z in enumerate(site.zones):
+        try:
+            zone_policy(z)
+        except ConfigError as e:
+            key = e.field.rpartition(".policy")[2]
+            raise ConfigError(f"zones[{i}].policy{key}", e.reason) from None
+    return site
 
 
 def _service(d: Mapping[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
@@ -192,7 +199,6 @@ def check_file(path: str | Path, kind: str | None = None) -> str:
     from skywarden.core.site import load_site
     from skywarden.runtime.outputs_config import load_outputs
     from skywarden.runtime.replay import pipeline_config_from_file
-    from skywarden.sensors.links.registry import check_links
 
     kind = kind or file_kind(path)
     if kind == "config":
@@ -200,7 +206,11 @@ def check_file(path: str | Path, kind: str | None = None) -> str:
         n = 0 if c.site is None else len(c.site.sensors)
         return f"{path}: skywarden.toml, {n} sensors, outputs {c.outputs is not None}"
     if kind == "site":
-        site = check_links(load_site(path), str(path))
+        site = load_site(path)
+        try:
+            check_site(site)
+        except ConfigError as e:
+            raise ConfigError(e.field, e.reason, str(path)) from None
         return f"{path}: site {site.name!r}, {len(site.sensors)} sensors, {len(site.zones)} zones"
     if kind == "outputs":
         return f"{path}: outputs {', '.join(load_outputs(path).names) or 'none'}"

@@ -1,10 +1,12 @@
-"""The outputs file (``skywarden run --outputs FILE``): where alerts and the fused picture go.
+"""The outputs (``skywarden run --outputs FILE``, or ``[outputs]`` of ``skywarden.toml``):
+where alerts and the fused picture go.
 
-Why a file of its own rather than a table in the site TOML: the site description is
-journaled (``runtime.start`` carries it) and shared with whoever surveys the site, while
-outputs name receivers, accounts and secrets that belong to one installation. Secrets are
-never written in the file: ``token_env`` / ``password_env`` name environment variables read
-when the outputs are built.
+Outputs name receivers and accounts that belong to one installation, while the site
+description is journaled (``runtime.start`` carries it) and shared with whoever surveys the
+site: a site file given with ``--site`` is journaled as written, so outputs stay out of it;
+``skywarden.toml`` may hold them because a run from it journals only the site, as data
+(``runtime.feeds.config_feed``). Secrets are never written in either: ``token_env`` /
+``password_env`` name environment variables read when the outputs are built.
 
 Layout (TOML; every table optional, each may repeat with a distinct ``name``)::
 

@@ -204,17 +204,3 @@ def parse_links(site: Site) -> tuple[Member, ...]:
             seen[key] = m
         members.append(m)
     return tuple(members)
-
-
-def check_links(site: Site, source: str = "") -> Site:
-    """``site`` unchanged when every link parses; ConfigError (with ``source``) otherwise."""
-    try:
-        parse_links(site)
-    except ConfigError as e:
-        raise ConfigError(e.field, e.reason, source or e.source) from None
-    return site
-
-
-def link_of(site: Site, sensor_id: str) -> LinkConfig | None:
-    """The parsed link of one sensor (None when it has none)."""
-    return next((m.config for m in parse_links(site) if m.spec.id == sensor_id), None)
