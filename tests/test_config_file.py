@@ -147,3 +147,19 @@ def test_a_linked_site_survives_a_state_snapshot() -> None:
     back = machine.pipeline.site
     assert [s.link for s in back.sensors] == [s.link for s in site.sensors]
     assert [m.config for m in parse_links(back)] == [m.config for m in parse_links(site)]
+
+
+def test_a_run_from_skywarden_toml_journals_the_site_only() -> None:
+    """The journal's ``runtime.start`` carries the site; from a skywarden.toml (by --config
+    or --site) that is the site as data, never the file with its outputs and accounts."""
+    import json
+
+    from skywarden.runtime.feeds import config_feed, site_feed
+
+    c = load_config(EXAMPLE)
+    assert c.site is not None
+    for feed in (site_feed(EXAMPLE), config_feed(c.site, str(EXAMPLE))):
+        assert "site_toml" not in feed.site_ref
+        text = json.dumps(feed.site_ref)
+        assert "soc.example" not in text and "SOC_TOKEN" not in text
+        assert site_from_ref(feed.site_ref).sensor_map.keys() == c.site.sensor_map.keys()

@@ -140,7 +140,10 @@ def skybench_feed(path: str | Path) -> Feed:
 def site_feed(site_path: str | Path) -> Feed:
     """A real site from its TOML file: no simulated traffic (sensors post to the ingest port)."""
     site = load_site(site_path)
-    ref = {"site_toml": Path(site_path).read_text(encoding="utf-8"), "path": str(site_path)}
+    text = Path(site_path).read_text(encoding="utf-8")
+    if isinstance(tomllib.loads(text).get("site"), Mapping):
+        return config_feed(site, str(site_path))  # a skywarden.toml: journal the site only
+    ref = {"site_toml": text, "path": str(site_path)}
     return Feed(site, "live", f"site {site.name!r} from {site_path}", None, 0.0, "live", ref)
 
 
