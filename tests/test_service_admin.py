@@ -254,3 +254,24 @@ def test_journal_audit_appends_to_a_real_journal(tmp_path: Path) -> None:
     assert recs[1].old["properties"]["id"] == "perimeter" and recs[1].new is None
     assert journal.verify().ok
     journal.close()
+
+
+def test_a_zone_edit_keeps_the_zones_policy(
+    env: tuple[TestClient, ScriptedSource, MemoryAudit, FastAPI],
+) -> None:
+    """A site file's [zones.policy] is not in the GeoJSON the console edits: changing a
+    zone's shape must not silently drop its warning settings."""
+    import asyncio
+    import dataclasses
+
+    c, source, _, _ = env
+    site = source.site
+    zones = tuple(
+        dataclasses.replace(z, policy=(("warning_s", 300.0),)) if z.id == "residence" else z
+        for z in site.zones
+    )
+    asyncio.run(source.update_site(dataclasses.replace(site, zones=zones)))  # as the file had it
+    r = c.put("/api/zones/residence", json=_feature("residence", radius_m=80, center_enu=[0, 0]))
+    assert r.status_code == 200, r.text
+    (z,) = [z for z in source.site.zones if z.id == "residence"]
+    assert z.radius_m == 80 and z.policy == (("warning_s", 300.0),)

@@ -84,7 +84,9 @@ async def replace_zone(zone_id: str, body: ZoneFeatureIn, p: Admin, st: State) -
         old = next((z for z in site.zones if z.id == zone_id), None)
         if old is None:
             raise HTTPException(404, f"no zone {zone_id}")
-        z = _zone_in(body, st)
+        # the API edits shape and kind; the zone's warning-policy settings (site file's
+        # [zones.policy]) stay as they were
+        z = dataclasses.replace(_zone_in(body, st), policy=old.policy)
         if z.id != zone_id:
             msg = f"properties.id {z.id!r} differs from the path {zone_id!r}"
             raise unprocessable(msg, "body", "properties", "id")
