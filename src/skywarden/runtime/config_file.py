@@ -145,7 +145,7 @@ def _service(d: Mapping[str, Any]) -> tuple[RunSettings, dict[str, Any]]:
         if k in d:
             raise ConfigError(
                 f"service.{k}",
-                f"never in the file (it is journaled): set the variable {env}",
+                f"a secret never goes in the file: set the environment variable {env}",
             )
     web_keys = set(ServiceSettings.model_fields) - set(_SECRETS)
     check_keys(d, _RUN_KEYS | web_keys, "service")

@@ -24,7 +24,7 @@ import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from skywarden.core import config_fields as f
 from skywarden.core.clock import Clock
@@ -94,9 +94,6 @@ class Started:
     refresh: Callable[[float], object] | None = None  # brings the sensors' health up to date
 
 
-C = TypeVar("C", bound=LinkConfig)
-
-
 class LinkKind:
     """One link kind; subclasses set the class attributes and override the methods."""
 
@@ -104,7 +101,7 @@ class LinkKind:
     binds: ClassVar[bool]  # skywarden listens (True) or connects to the peer (False)
     default_port: ClassVar[int | None] = None
     keys: ClassVar[frozenset[str]] = frozenset()  # the kind's own keys
-    doc: ClassVar[str] = ""  # one line for the docs and error messages
+    doc: ClassVar[str] = ""  # what the kind is, in one line
 
     def parse(self, table: Mapping[str, Any], base: LinkConfig, path: str) -> LinkConfig:
         """The kind's config from its table (host and port are already in ``base``)."""
