@@ -1,5 +1,5 @@
-"""The live loop: journaled inputs in journal order through a :class:`RecordMachine`, published as
-a :class:`~skywarden.service.source.Picture` after every tick.
+"""The live loop: journaled inputs in journal order through the engine (``runtime.engine``),
+published as a :class:`~skywarden.service.source.Picture` (``live_picture``) after every tick.
 
 It implements the service's ``PictureSource`` Protocol, so ``service.create_app`` serves it
 and its lifespan starts and stops it; it owns the runtime's ``IngestPort``
@@ -51,16 +51,16 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from skywarden.alerts.lifecycle import Alert, AlertState
+from skywarden.alerts.lifecycle import Alert, AlertEvent
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
-from skywarden.core.track import TrackStatus
+from skywarden.runtime.engine import Engine
 from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
+from skywarden.runtime.live_picture import PictureBuilder
 from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_machine import RecordMachine
 from skywarden.runtime.record_restore import (
     START_KEY,
     Restored,
@@ -71,10 +71,9 @@ from skywarden.runtime.record_restore import (
 from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
 from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
 from skywarden.sensors.links.health import SensorHealth, SensorStats
-from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
+from skywarden.service.source import Listener, Picture, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
-from skywarden.threat.launch import LaunchPoint
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +107,7 @@ class LiveSource:
         self.journal = journal
         self.speed = speed
         self.tick_s = tick_s
-        self.trail_s = trail_s
-        self.trail_step_s = trail_step_s
-        self.recent_resolved_s = recent_resolved_s
+        self.pictures = PictureBuilder(trail_s, trail_step_s, recent_resolved_s)
         self.lag_s = lag_s
         self.min_tick_s = min_tick_s
         self._due: list[float] = []  # heap: site times at which delivered reports are releasable
@@ -119,7 +116,7 @@ class LiveSource:
         self.snapshot_s = snapshot_s
         self._snap_t = float("-inf")
         self.config = config
-        self.machine = RecordMachine(feed.site, config)
+        self.machine = Engine(feed.site, config)
         self.ingest = JournalingIngest(journal, self._deliver)
         self.counters = Counters()
         self.restored: Restored | None = None
@@ -127,8 +124,7 @@ class LiveSource:
         self.retention = None if retention is None else RetentionKeeper(journal, retention, clock)
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
-        self._trails: dict[str, deque[TrailPoint]] = {}
-        self._trail_tuples: dict[str, tuple[TrailPoint, ...]] = {}  # per picture, when unchanged
+        self._events: list[AlertEvent] = []  # the engine's, not yet in a published picture
         self._inq: asyncio.Queue[Sequence[Delivered]] = asyncio.Queue(maxsize=256)
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -250,7 +246,7 @@ class LiveSource:
         )
         trails = extra.get("trails")
         if isinstance(trails, dict):
-            self._trails = {**trails, **self._trails}
+            self.pictures.trails = {**trails, **self.pictures.trails}
         lastf = self.machine.pipeline.last
         self._snap_t = lastf.t if lastf is not None else float("-inf")
         log.info(
@@ -269,7 +265,7 @@ class LiveSource:
 
     def _trail_frames(self, frames: Sequence[Frame]) -> None:
         for fr in frames:
-            self._update_trails(fr)
+            self.pictures.update_trails(fr)
 
     # -- ticker -------------------------------------------------------------------------
     async def _ticker(self) -> None:
@@ -372,6 +368,7 @@ class LiveSource:
                         self._note_due(it)
                     else:
                         self.machine.feed(it)
+                self._events += self.machine.drain_events()
                 if changed and self.machine.pipeline.last is not None:
                     started = loop.time()
                     self._publish(self.machine.pipeline.last)
@@ -395,7 +392,7 @@ class LiveSource:
     async def _snapshot(self, seq: int, t: float) -> None:
         """The state after every input up to ``seq``, for a fast exact restart."""
         self._snap_t = t
-        trails = {k: deque(v) for k, v in self._trails.items()}
+        trails = {k: deque(v) for k, v in self.pictures.trails.items()}
         try:
             data = await asyncio.to_thread(dump_state, self.machine, {"trails": trails})
             await asyncio.to_thread(self.journal.save_snapshot, seq, t, data)
@@ -407,7 +404,7 @@ class LiveSource:
     def _tick(self, t: float) -> list[Frame]:
         frames = self.machine.tick(t)
         for fr in frames:
-            self._update_trails(fr)
+            self.pictures.update_trails(fr)
         self.counters.inc("live.steps", len(frames))
         return frames
 
@@ -447,82 +444,8 @@ class LiveSource:
 
     # -- picture ------------------------------------------------------------------------
     def _publish(self, frame: Frame) -> None:
-        self._seq += 1
-        pic = Picture(
-            seq=self._seq,
-            t=frame.t,
-            wall_t=self.clock.now(),
-            tracks=frame.tracks,
-            assessments={a.track_id: a for a in frame.assessments},
-            alerts=self._visible_alerts(frame.t),
-            trails=self._trail_snapshot(),
-            ground=frame.ground_fields(),
-            bearings=frame.bearings,
-            launches=self._launches(frame),
-        )
+        events, self._events = self._events, []
+        pic = self.pictures.build(frame, self.machine, self.clock.now(), events)
         self._picture = pic
         for fn in list(self._listeners):
             fn(pic)
-
-    def _launches(self, frame: Frame) -> dict[str, LaunchPoint]:
-        """The launch estimate of every confirmed drone track (threat assessment computes it
-        only for warnings; the map shows it for every drone). Cached by the estimator once a
-        track's early window closed, so this is a lookup per track after that."""
-        est = self.machine.pipeline.launch.estimate
-        out = {}
-        for tr in frame.tracks:
-            if tr.confirmed and tr.best_class.startswith("drone") and (lp := est(tr.id)):
-                out[tr.id] = lp
-        return out
-
-    def _update_trails(self, frame: Frame) -> None:
-        """Each confirmed track's recent path: a point at most every ``trail_step_s`` (and
-        whenever it starts or stops coasting), ``trail_s`` long. A 10 Hz radar would
-        otherwise put 1,200 points per track on every screen, and into every picture."""
-        live = {tr.id for tr in frame.tracks if tr.confirmed}
-        for tid in list(self._trails):
-            if tid not in live:
-                del self._trails[tid]
-                self._trail_tuples.pop(tid, None)
-        for tr in frame.tracks:
-            if not tr.confirmed:
-                continue
-            trail = self._trails.setdefault(tr.id, deque())
-            coasting = tr.status is TrackStatus.COASTING
-            if trail and (
-                trail[-1].t >= tr.t
-                or (tr.t - trail[-1].t < self.trail_step_s and trail[-1].coasting == coasting)
-            ):
-                continue
-            e, n, u = (float(v) for v in tr.x[:3])
-            trail.append(TrailPoint(tr.t, e, n, u, coasting))
-            while trail and trail[0].t < tr.t - self.trail_s:
-                trail.popleft()
-            self._trail_tuples.pop(tr.id, None)
-
-    def _trail_snapshot(self) -> dict[str, tuple[TrailPoint, ...]]:
-        """The trails as immutable tuples, rebuilt only for the tracks whose trail changed."""
-        out = {}
-        for tid, trail in self._trails.items():
-            tup = self._trail_tuples.get(tid)
-            if tup is None:
-                tup = self._trail_tuples[tid] = tuple(trail)
-            out[tid] = tup
-        return out
-
-    def _visible_alerts(self, t: float) -> tuple[Alert, ...]:
-        """Active alerts, then the recently resolved ones (newest first)."""
-        mgr = self.machine.pipeline.alerts
-        active = sorted(mgr.active, key=lambda a: a.raised_t)
-        seen = {a.id for a in active}
-        resolved: list[Alert] = []
-        for ev in reversed(mgr.history[-500:]):
-            a = ev.alert
-            if (
-                a.state is AlertState.RESOLVED
-                and a.id not in seen
-                and (a.resolved_t or t) >= t - self.recent_resolved_s
-            ):
-                resolved.append(a)
-                seen.add(a.id)
-        return (*active, *resolved)
