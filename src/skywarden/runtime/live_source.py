@@ -10,18 +10,15 @@ Three tasks:
 
 * the **journal writer** (inside the ingest port) commits submissions in groups and hands
   them on in journal order;
-* the **ticker**, every ``tick_s`` of loop time: lets the simulated feed (if any) submit the
-  lines due on the site clock, then submits ``TickRecord(t_site - lag_s)`` — "step up to
-  here" — through the same port, so the decision *when* to step is itself in the journal.
-  On a real site (no simulated feed) it also ticks as soon as newly delivered reports leave
-  the reorder window (site time = their measurement time + ``lag_s``, at most one extra tick
-  per ``min_tick_s``): an operator sees a report ``lag_s`` plus the processing after it was
-  measured, not up to a whole ``tick_s`` later;
-* the **consumer** takes the delivered inputs in order: messages into the machine's reorder
-  buffer, ticks through ``Pipeline.step`` (in a worker thread: numpy work; only this task
-  touches the pipeline, so no lock is needed), operator actions into the alert manager. It
-  publishes a picture after each batch and appends the machine's outputs (track states,
-  alert transitions) to the journal.
+* the **ticker** (``live_ticker``) submits ``TickRecord`` s, "step up to here", through the
+  same port, so the decision *when* to step is itself in the journal (it also pumps the
+  simulated feed, if any);
+* the **consumer** feeds the delivered inputs in order to the engine: messages into its
+  reorder buffer, ticks step it (in a worker thread: numpy work; only this task touches the
+  engine, so no lock is needed), operator actions and zone edits applied. It publishes a
+  picture after each batch, with the alert events the engine returned since the last one
+  (what the outputs hand on), and appends the engine's records (track states, alert
+  transitions) to the journal.
 
 Acknowledge/resolve are inputs like any other: journaled (with who) first, applied by the
 consumer in order, answered when applied. A refused action (unknown alert, already
@@ -46,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import heapq
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -60,6 +56,7 @@ from skywarden.runtime.engine import Engine
 from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
 from skywarden.runtime.live_picture import PictureBuilder
+from skywarden.runtime.live_ticker import Ticker
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.runtime.record_restore import (
     START_KEY,
@@ -106,12 +103,7 @@ class LiveSource:
         self.clock = clock
         self.journal = journal
         self.speed = speed
-        self.tick_s = tick_s
         self.pictures = PictureBuilder(trail_s, trail_step_s, recent_resolved_s)
-        self.lag_s = lag_s
-        self.min_tick_s = min_tick_s
-        self._due: list[float] = []  # heap: site times at which delivered reports are releasable
-        self._wake = asyncio.Event()
         self.restore_window_s = restore_window_s
         self.snapshot_s = snapshot_s
         self._snap_t = float("-inf")
@@ -120,12 +112,14 @@ class LiveSource:
         self.ingest = JournalingIngest(journal, self._deliver)
         self.counters = Counters()
         self.restored: Restored | None = None
-        self.adapter: FeedAdapter | None = None
         self.retention = None if retention is None else RetentionKeeper(journal, retention, clock)
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
         self._events: list[AlertEvent] = []  # the engine's, not yet in a published picture
         self._inq: asyncio.Queue[Sequence[Delivered]] = asyncio.Queue(maxsize=256)
+        self.ticker = Ticker(
+            self.ingest, self.counters, self._inq.qsize, speed, tick_s, lag_s, min_tick_s
+        )
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
@@ -133,9 +127,8 @@ class LiveSource:
         self._heard: dict[str, SensorStats] = {}  # per sensor: messages delivered (health)
         # the live loop's own latencies, last 200 of each (``stats``: median and max, ms):
         # a tick's journal commit, a pipeline step, building and offering a picture
-        self._timing: dict[str, deque[float]] = {
-            k: deque(maxlen=200) for k in ("tick_commit", "step", "publish")
-        }
+        self._timing: dict[str, deque[float]] = {k: deque(maxlen=200) for k in ("step", "publish")}
+        self._timing["tick_commit"] = self.ticker.commit_ms  # the ticker's
 
     # -- PictureSource ------------------------------------------------------------------
     @property
@@ -269,62 +262,14 @@ class LiveSource:
 
     # -- ticker -------------------------------------------------------------------------
     async def _ticker(self) -> None:
-        loop = asyncio.get_running_loop()
         last = self.machine.pipeline.last
         t_site = max(self.clock.now(), last.t if last is not None else float("-inf"))
-        if self.feed.passes is not None:
-            self.adapter = FeedAdapter(self.feed, self.ingest, t_site)
-        log.info("live: %s", self.feed.description)
-        prev = loop.time()
-        while True:
-            started = loop.time()
-            # the simulated clock waits while the consumer is behind (a sim faster than the
-            # pipeline would only pile up lines); a real site's clock never waits
-            if self.adapter is None or self._inq.qsize() <= 2:
-                t_site += (started - prev) * self.speed
-            else:
-                self.counters.inc("live.sim_clock_held")
-            prev = started
-            try:
-                if self.adapter is not None:
-                    await self.adapter.pump(t_site)
-                before = loop.time()
-                await self.ingest.submit_records([TickRecord(t_site - self.lag_s)])
-                self._timing["tick_commit"].append((loop.time() - before) * 1000.0)
-            except Exception as e:  # a journal failure must not end the loop
-                self.counters.inc("live.tick_errors")
-                log.error("tick at %.3f failed: %s", t_site, e)
-            while self._due and self._due[0] <= t_site:
-                heapq.heappop(self._due)
-            await self._sleep_until_next_tick(loop, started, t_site)
+        await self.ticker.run(self.feed, t_site)
 
-    async def _sleep_until_next_tick(
-        self, loop: asyncio.AbstractEventLoop, started: float, t_site: float
-    ) -> None:
-        """Until ``tick_s`` after ``started``; on a real site earlier, once a delivered
-        report's reorder window closes (``_due``), but not before ``min_tick_s``."""
-        deadline = started + self.tick_s
-        while True:
-            now = loop.time()
-            wake = deadline
-            if self.adapter is None and self._due:
-                due = started + (self._due[0] - t_site) / self.speed
-                wake = min(wake, max(due, started + self.min_tick_s))
-            if wake <= now:
-                if wake < deadline:
-                    self.counters.inc("live.early_ticks")
-                return
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wake - now)
-
-    def _note_due(self, m: Inbound) -> None:
-        """A report was delivered: it can be stepped at site time (its time + ``lag_s``)."""
-        if self.adapter is not None:
-            return
-        t = max((float(d.t) for d in m.detections), default=m.received_t)
-        heapq.heappush(self._due, t + self.lag_s)
-        self._wake.set()
+    @property
+    def adapter(self) -> FeedAdapter | None:
+        """The simulated feed's adapter (None on a real site or before the ticker runs)."""
+        return self.ticker.adapter
 
     def _heard_from(self, m: Inbound) -> None:
         st = self._heard.get(m.sensor_id)
@@ -365,7 +310,7 @@ class LiveSource:
                         self.machine.inbound(it)
                         self.counters.inc("live.messages")
                         self._heard_from(it)
-                        self._note_due(it)
+                        self.ticker.note_due(it)
                     else:
                         self.machine.feed(it)
                 self._events += self.machine.drain_events()
