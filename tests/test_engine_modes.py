@@ -129,3 +129,30 @@ def test_the_comparison_names_the_first_differing_field() -> None:
         assert "frames (length 1 != 2)" in str(e)
     else:
         raise AssertionError("a missing frame went unnoticed")
+
+
+def test_a_snapshot_leaves_the_step_hook_out_and_keeps_pending_events() -> None:
+    """``on_step`` is no state: an engine with a hook snapshots (the codec refuses
+    functions), and the loaded engine has none; undrained alert events are state and come
+    back."""
+    from skywarden.alerts.lifecycle import AlertEvent, AlertManager
+    from skywarden.runtime.engine import Engine
+    from skywarden.runtime.record_restore import dump_state, load_state
+    from skywarden.threat.assess import ThreatAssessment, ThreatLevel
+
+    site = simulated_feed(seed=3).site
+    e = Engine(site)
+    seen: list[float] = []
+    e.on_step = lambda _s, fr: seen.append(fr.t)
+    e.tick(10.0)
+    assert seen == [10.0]
+    (ev,) = AlertManager().update(
+        [ThreatAssessment("T1", 10.0, ThreatLevel.WARNING, 0.5, "warning", None, "drone", False)],
+        10.0,
+    )
+    e._events.append(ev)
+    loaded, extra = load_state(dump_state(e, {"k": 1}))
+    assert loaded.on_step is None and e.on_step is not None and extra == {"k": 1}
+    (back,) = loaded.drain_events()
+    assert isinstance(back, AlertEvent) and first_difference(back, ev) is None
+    assert loaded.tick(11.0)[0].t == 11.0 and seen == [10.0]
