@@ -73,19 +73,8 @@ class IMMUpdater:
     def update(self, bank: TrackBank, ta: I64, da: I64, look: Look) -> F64:
         """Mode-matched EKF updates of the assigned tracks; returns the combined log-likelihood."""
         b = bank
-        sm = look.sm
-        M = b.M
-        K = ta.shape[0]
-        X = b.x[ta].reshape(K * M, 6)
-        P = b.P[ta].reshape(K * M, 6, 6)
-        Zr = np.repeat(look.Z[da], M, axis=0)
-        Rr = noise_rows(look.R, da, M)
-        h, H = predict_measurement(sm.kind, X, sm.spec.position_enu)  # h(x), H = dh/dx
-        y = innovation(sm.kind, Zr, h)  # y = z - h(x)
-        S = kalman.innovation_cov(P, H, Rr)  # S = H P H' + R
-        _, ll, S_inv = kalman.gate_scores(y, S)  # ln N(y; 0, S)
-        ll = ll.reshape(K, M)
-        X, P = kalman.update(X, P, y, H, Rr, S_inv=S_inv)  # x + K y, Joseph-form P
+        K, M = ta.shape[0], b.M
+        ll, X, P = _mode_updates(b, ta, da, look)
         # mode probabilities, and the combined likelihood of the measurement sum_j c_j Lambda_j
         b.mu[ta], ll_comb = imm.update_mode_probs_and_loglik(b.mu[ta], ll)
         b.x[ta] = X.reshape(K, M, 6)
@@ -109,17 +98,8 @@ class IMMUpdater:
         """
         b = bank
         sm = look.sm
-        M = b.M
-        K = ti.shape[0]
-        X0 = b.x[ti].reshape(K * M, 6)
-        P0 = b.P[ti].reshape(K * M, 6, 6)
-        h, H = predict_measurement(sm.kind, X0, sm.spec.position_enu)  # h(x), H = dh/dx
-        y = innovation(sm.kind, np.repeat(look.Z[dj], M, axis=0), h)  # y_j = z_j - h(x)
-        Rr = noise_rows(look.R, dj, M)
-        S = kalman.innovation_cov(P0, H, Rr)  # S = H P H' + R
-        _, ll, S_inv = kalman.gate_scores(y, S)  # ln N(y_j; 0, S)
-        ll = ll.reshape(K, M)
-        Xj, Pj = kalman.update(X0, P0, y, H, Rr, S_inv=S_inv)  # x_j = x + K y_j, Joseph P_j
+        K, M = ti.shape[0], b.M
+        ll, Xj, Pj = _mode_updates(b, ti, dj, look)  # each pair's update, as if it were certain
         Xj, Pj = Xj.reshape(K, M, 6), Pj.reshape(K, M, 6, 6)
         rows, inv = np.unique(ti, return_inverse=True)
         w0 = beta0[rows]  # (T,)
@@ -144,3 +124,21 @@ class IMMUpdater:
         b.x[rows] = x
         b.P[rows] = kalman.symmetrize(P)  # P = (P + P') / 2
         return rows, np.asarray(dscore, dtype=float)
+
+
+def _mode_updates(b: TrackBank, rows: I64, dets: I64, look: Look) -> tuple[F64, F64, F64]:
+    """The EKF update of track rows ``rows`` with detections ``dets``, every mode of each
+    (``K * M`` filters in one pass): ``ln N(y; 0, S)`` per (pair, mode) as (K, M), and the
+    updated means (K * M, 6) and covariances (K * M, 6, 6). The bank is not written."""
+    sm = look.sm
+    K, M = rows.shape[0], b.M
+    X = b.x[rows].reshape(K * M, 6)
+    P = b.P[rows].reshape(K * M, 6, 6)
+    Zr = np.repeat(look.Z[dets], M, axis=0)
+    Rr = noise_rows(look.R, dets, M)
+    h, H = predict_measurement(sm.kind, X, sm.spec.position_enu)  # h(x), H = dh/dx
+    y = innovation(sm.kind, Zr, h)  # y = z - h(x)
+    S = kalman.innovation_cov(P, H, Rr)  # S = H P H' + R
+    _, ll, S_inv = kalman.gate_scores(y, S)  # ln N(y; 0, S)
+    X, P = kalman.update(X, P, y, H, Rr, S_inv=S_inv)  # x + K y, P = (I-KH)P(I-KH)' + KRK'
+    return ll.reshape(K, M), X, P
