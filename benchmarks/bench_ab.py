@@ -5,7 +5,8 @@ Checks REV out into a worktree under the system temp directory, then alternates 
 two source trees (``PYTHONPATH`` pointing at each ``src``), each run a fresh process:
 
 - ``--scenario FILE``: in-process ``track_file`` of a skybench/1 file, the best of 3 calls
-  per process (start-up excluded, which is the same code on both sides);
+  per process (start-up excluded, which is the same code on both sides); with ``--cpu`` the
+  process's CPU time instead of wall time (less disturbed when other jobs load the machine);
 - ``--site-step``: ``benchmarks/bench_site_step.py`` (a pooled site's worker CPU per report);
 - ``--whole --scenario FILE``: the wall time of the whole ``skywarden track`` process
   (``python -m skywarden.cli.main track FILE -o ...``), start-up and exit included.
@@ -36,11 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TRACK = """import io, sys, time
 from skywarden.runtime.bench_io import track_file
+clock = time.process_time if sys.argv[2] == "cpu" else time.perf_counter
 best = float("inf")
 for _ in range(3):
-    t = time.perf_counter()
+    t = clock()
     track_file(sys.argv[1], io.StringIO())
-    best = min(best, time.perf_counter() - t)
+    best = min(best, clock() - t)
 print(best)
 """
 
@@ -68,7 +70,7 @@ def one_run(src: Path, a: argparse.Namespace) -> float:
     if a.site_step:
         cmd = [sys.executable, str(ROOT / "benchmarks/bench_site_step.py")]
     else:
-        cmd = [sys.executable, "-c", TRACK, a.scenario]
+        cmd = [sys.executable, "-c", TRACK, a.scenario, "cpu" if a.cpu else "wall"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
     last = out.strip().splitlines()[-1]
     return float(json.loads(last)["cpu_ms_per_report"]) if a.site_step else float(last)
@@ -81,6 +83,9 @@ def main() -> None:
     ap.add_argument("--site-step", action="store_true", help="bench_site_step instead")
     ap.add_argument("--whole", action="store_true", help="whole-process wall time of track")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--cpu", action="store_true", help="process CPU time of track_file, not wall time"
+    )
     a = ap.parse_args()
     if not a.site_step and not a.scenario:
         ap.error("give --scenario FILE or --site-step")
@@ -93,6 +98,7 @@ def main() -> None:
             res[side].append(one_run(src, a))
     med = {k: statistics.median(v) for k, v in res.items()}
     what = "cpu_ms_per_report" if a.site_step else ("process_s" if a.whole else "track_s")
+    what += "_cpu" if a.cpu and not (a.site_step or a.whole) else ""
     print(
         json.dumps(
             {

@@ -15,7 +15,7 @@ from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec
 from skywarden.tracking.association import (
     MAX_EXACT_EVENTS,
-    GNNAssociator,
+    OptimalAssigner,
     clusters,
     jpda_marginals,
     small_assignment,
@@ -23,6 +23,7 @@ from skywarden.tracking.association import (
 from skywarden.tracking.bank import COASTING, CONFIRMED, TENTATIVE
 from skywarden.tracking.gating import chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import triangulate
+from skywarden.tracking.initiator import TwoPointInitiator
 from skywarden.tracking.management import ManagementConfig, manage
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
@@ -192,12 +193,12 @@ def test_gnn_is_globally_optimal_not_greedy() -> None:
     ti = np.array([0, 0, 1])
     dj = np.array([0, 1, 0])
     cost = np.array([-10.0, -9.0, -8.0])
-    ta, da = GNNAssociator().associate(ti, dj, cost, 2, 2)
+    ta, da = OptimalAssigner().associate(ti, dj, cost, 2, 2)
     assert sorted(zip(ta.tolist(), da.tolist(), strict=True)) == [(0, 1), (1, 0)]
 
 
 def test_gnn_leaves_unlikely_pairs_unassigned() -> None:
-    ta, _ = GNNAssociator().associate(np.array([0]), np.array([0]), np.array([2.0]), 1, 1)
+    ta, _ = OptimalAssigner().associate(np.array([0]), np.array([0]), np.array([2.0]), 1, 1)
     assert ta.shape[0] == 0
 
 
@@ -255,7 +256,8 @@ def test_births_after_startup_need_more_evidence_than_objects_present_at_start()
     trk = Tracker([PLOTS])
     trk.process(0.0, "p", [xy(0.0, 0.0, 0.0)])
     trk.process(10.0, "p", [xy(10.0, 3000.0, 0.0)])
-    pend = trk._pending["p"]  # one-plot candidates wait outside the bank (tracking.pending)
+    assert isinstance(trk.initiator, TwoPointInitiator)
+    pend = trk.initiator.pending["p"]  # one-plot candidates wait outside the bank (pending)
     s0 = dict(zip(np.round(pend.x[:, 0]).astype(int).tolist(), pend.score0.tolist(), strict=True))
     assert s0[3000] == pytest.approx(math.log(0.5 / PLOTS.clutter_per_scan))
     trk.process(11.0, "p", [xy(11.0, 3005.0, 0.0)])  # its second plot makes it a track
@@ -508,7 +510,7 @@ def test_remote_id_track_takes_the_serial_when_its_transmitter_sends_it() -> Non
 @given(rows=st.lists(st.integers(0, 49), max_size=60))
 def test_unique_rows_is_np_unique(rows: list[int]) -> None:
     """The marking shortcut for a scan's candidate rows returns what np.unique returns."""
-    from skywarden.tracking.tracker import _unique_rows
+    from skywarden.tracking.report import unique_rows as _unique_rows
 
     r = np.asarray(rows, dtype=np.int64)
     u, inv = _unique_rows(r, 50)
@@ -522,7 +524,7 @@ def test_step_matrices_for_mixed_steps_are_each_rows_own(steps: list[float]) -> 
     """Rows with different time steps get each their own step's F, Q and transition matrix,
     whichever way the distinct steps were grouped (few rows or many)."""
     from skywarden.tracking import imm
-    from skywarden.tracking.tracker import full_models
+    from skywarden.tracking.motion import full_models
 
     models = full_models()
     dt = np.asarray(steps)

@@ -38,6 +38,7 @@ from skywarden.runtime.engine import Engine
 from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
 from skywarden.threat.launch import LaunchConfig, LaunchPoint, LaunchPointEstimator
+from skywarden.tracking.result import TrackerResult
 from skywarden.tracking.smoother import (
     Smoothed,
     SmootherConfig,
@@ -61,10 +62,11 @@ class _TapTracker(Tracker):
         super().__init__(*a, **k)
         self.assigned: dict[str, list[Detection]] = defaultdict(list)
 
-    def process(self, *a: Any, **k: Any) -> None:
-        super().process(*a, **k)
-        for tid, det, _ in self.last_assignments:
+    def process(self, *a: Any, **k: Any) -> TrackerResult:
+        res = super().process(*a, **k)
+        for tid, det, _ in res.assignments:
             self.assigned[tid].append(det)
+        return res
 
 
 @dataclass

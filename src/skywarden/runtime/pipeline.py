@@ -30,7 +30,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 7
+STATE_LAYOUT = 8
 """Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -42,7 +42,8 @@ change. 2: the bank's and pending plots' scalars packed in columns, packed class
 continuation (2026-12-06). 5: the threat assessor's likely-drone times and the alert
 manager's quiet reasons (issue 19, 2026-12-06). 6: the alert manager's alerts raised per
 (track, zone), which make the alert ids (2026-12-06). 7: the engine's pending alert events
-(``runtime.engine``, 2026-12-06)."""
+(``runtime.engine``, 2026-12-06). 8: the tracker's state held by its roles (pending plots in
+the initiator, periods in the deleter, identities) (2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
@@ -245,13 +246,13 @@ class Pipeline:
         bearings: list[BearingHit] = []
         for s in sorted(scans, key=lambda s: s.t):
             s = self._ballistic_scan(s)
-            self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
+            res = self.tracker.process(s.t, s.sensor_id, s.detections, s.complete, s.stacked)
             if s.detections and s.detections[0].kind in BEARING_KINDS:  # one kind per scan
-                bearings += bearing_hits(s.detections, self.tracker.last_assignments)
-            self.classifier.observe(s, self.tracker)
-            self.spoof.observe(s.t, s.sensor_id, self.tracker.last_assignments, self._confirmed)
+                bearings += bearing_hits(s.detections, res.assignments)
+            self.classifier.observe(s, res)
+            self.spoof.observe(s.t, s.sensor_id, res.assignments, self._confirmed)
             self.spoof.observe_reports(s.sensor_id, s.detections, self._track_of)
-            self.launch.observe_assignments(self.tracker.last_assignments)
+            self.launch.observe_assignments(res.assignments)
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)
         tracks = tuple(self.classifier.annotate(confirmed, t, distrust=suspicious.keys()))

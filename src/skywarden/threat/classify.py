@@ -54,7 +54,7 @@ from skywarden.core.track import ObjectClass, TrackState
 
 if TYPE_CHECKING:
     from skywarden.sensors.skybench import Scan
-    from skywarden.tracking.tracker import Tracker
+    from skywarden.tracking.result import TrackerResult
 
 CLASSES: tuple[ObjectClass, ...] = (
     ObjectClass.DRONE,
@@ -351,16 +351,16 @@ class Classifier:
             ev = self._ev[tid] = _Evidence()
         return ev
 
-    def observe(self, scan: Scan, tracker: Tracker) -> None:
+    def observe(self, scan: Scan, result: TrackerResult) -> None:
         if self.kinds.get(scan.sensor_id) is SensorKind.RF:
             # a scan whose bearing fitted this track *and* others says nothing about it:
             # neither a hit nor a scan (else ambiguity would read as silence)
-            ambiguous = {tid for tid, _, cand in tracker.last_assignments if cand > 1}
+            ambiguous = {tid for tid, _, cand in result.assignments if cand > 1}
             for tid, ev in self._ev.items():
                 if tid not in ambiguous:
                     ev.rf_scans += 1
         evidence_sensors = self._evidence_sensors
-        for tid, det, candidates in tracker.last_assignments:
+        for tid, det, candidates in result.assignments:
             ev = self._get(tid)
             # most plots (no RCS, no class of their own, from a radar or a camera without
             # one) carry nothing: skip _observe_detection's checks for them

@@ -174,7 +174,7 @@ class LaunchPointEstimator:
                 self._parent[tr.id] = olds[k][0]
 
     def observe_assignments(self, assignments: Sequence[tuple[str, Detection, int]]) -> None:
-        """Detections assigned to tracks (``Tracker.last_assignments``): operator positions."""
+        """Detections assigned to tracks (``TrackerResult.assignments``): operator positions."""
         for tid, det, _ in assignments:
             op = det.attrs.get("operator_enu") if det.attrs else None
             if isinstance(op, list | tuple) and len(op) == 3:

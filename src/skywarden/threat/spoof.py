@@ -143,7 +143,7 @@ class SpoofMonitor:
         assignments: Sequence[Assignment],
         tracks: Callable[[], Sequence[TrackState]],
     ) -> None:
-        """One sensor report's assignments (``Tracker.last_assignments`` after ``process``)."""
+        """One sensor report's assignments (``TrackerResult.assignments``)."""
         if t - self._pruned_t > 60.0:
             self.prune(t)
             self._pruned_t = t

@@ -9,7 +9,7 @@ so the best assignment maximises the joint likelihood, and a pair with ``LR < 1`
 than leaving both unassigned. Only gated pairs exist (sparse); the problem splits into
 connected clusters of tracks and detections that share candidates, each solved on its own.
 
-- :class:`GNNAssociator`: global nearest neighbour, an optimal 2-D assignment per cluster
+- :class:`OptimalAssigner`: global nearest neighbour, an optimal 2-D assignment per cluster
   with a "no assignment" option of cost 0 for every track. Isolated one-to-one pairs, the vast
   majority in sparse scenes, are assigned without building any matrix; small clusters (the
   rest, nearly always) by the Hungarian method in :func:`small_assignment`; large ones by
@@ -32,7 +32,10 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-class Associator(Protocol):
+class Assigner(Protocol):
+    """A 2-D assignment solver over sparse pairs: the hard core of the GNN associator
+    (``tracking.associator``) and of two-point initiation (``tracking.initiator``)."""
+
     def associate(self, ti: I64, dj: I64, cost: F64, n_tracks: int, n_dets: int) -> tuple[I64, I64]:
         """Return assigned (track rows, detection rows), one-to-one."""
         ...
@@ -110,7 +113,7 @@ def small_assignment(C: list[list[float]]) -> list[int]:
     return col
 
 
-class GNNAssociator:
+class OptimalAssigner:
     """Global nearest neighbour with optimal assignment per cluster."""
 
     def associate(self, ti: I64, dj: I64, cost: F64, n_tracks: int, n_dets: int) -> tuple[I64, I64]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.core.track import TrackStatus
+from skywarden.core.track import TrackState, TrackStatus
 
 F64 = NDArray[np.float64]
 
@@ -185,3 +185,42 @@ class TrackBank:
         self.x, self.P, self.mu = self.x[mask], self.P[mask], self.mu[mask]
         self.f, self.i, self.o = self.f[mask], self.i[mask], self.o[mask]
         self.n = int(mask.sum())
+
+
+def states(b: TrackBank, xc: F64, Pc: F64, confirmed_only: bool = False) -> list[TrackState]:
+    """The bank's tracks as immutable values, with their combined IMM estimates ``xc, Pc``.
+
+    Built once per frame for every confirmed track, so per track it only indexes Python
+    lists (every bank column, the object columns too, converted once) and fills each
+    state's fields in one go (``TrackState.of``); ``x`` and ``P`` are copies of their
+    rows, so a state kept for long (the launch estimator keeps early ones) holds its own
+    6 + 36 numbers, not the whole frame's arrays."""
+    status, uid, tt = b.status.tolist(), b.uid.tolist(), b.t.tolist()
+    hits, score, t_first, mu = (
+        b.hits.tolist(),
+        b.score.tolist(),
+        b.t_first.tolist(),
+        b.mu.tolist(),
+    )
+    identity, sensors = b.identity.tolist(), b.sensors.tolist()
+    rows = [i for i, s in enumerate(status) if s != TENTATIVE] if confirmed_only else range(b.n)
+    make = TrackState.of
+    out = []
+    for i in rows:
+        ti = tt[i]
+        out.append(
+            make(
+                str(uid[i]),
+                ti,
+                xc[i].copy(),
+                Pc[i].copy(),
+                STATUS_CODES[status[i]],
+                identity[i],
+                tuple(sorted([k for k, v in sensors[i].items() if ti - v <= 10.0])),
+                hits[i],
+                score[i],
+                t_first[i],
+                tuple(mu[i]),
+            )
+        )
+    return out

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.core.observation import Detection
+from skywarden.tracking.bank import TrackBank
 
 INCONSISTENT_KEY = "rid_inconsistent"
 
@@ -71,3 +72,59 @@ def withhold_credit(
     n = before.shape[0]
     rows = np.flatnonzero(np.isin(uids[:n], np.fromiter(only, dtype=np.int64, count=len(only))))
     score[rows] = np.minimum(score[rows], before[rows])
+
+
+class Identities:
+    """Which track holds each cooperative identity and transmitter key (track uids).
+
+    The hypothesiser binds a cooperative report to its name's track through this book
+    (``pairs``); the tracker writes it when a report updates a track (``note``)."""
+
+    def __init__(self) -> None:
+        self.alias: dict[str, int] = {}  # identity / transmitter key -> track uid
+
+    def pairs(self, bank: TrackBank, dets: list[Detection]) -> dict[int, int]:
+        """Detection index -> track row for cooperative reports whose identity a track holds
+        (called for a report ``report.validate`` found cooperative)."""
+        out: dict[int, int] = {}
+        if bank.n == 0:
+            return out
+        rows: dict[str, int] = {}
+        for i, ident in enumerate(bank.identity):
+            if ident is not None:
+                rows.setdefault(ident, i)  # the oldest track of a name (a spoof's is younger)
+        row_of_uid = {int(u): i for i, u in enumerate(bank.uid.tolist())}
+        for j, d in enumerate(dets):
+            if inconsistent(d):
+                continue  # a possible spoof is not bound by name: it must pass the gate
+            if d.identity is not None and d.identity in rows:
+                out[j] = rows[d.identity]
+                continue
+            # the same transmitter under a new name (Remote ID: its MAC-keyed reports before
+            # the Basic ID message arrived, the serial after)
+            for key in (d.identity, d.attrs.get("transmitter")):
+                uid = self.alias.get(str(key)) if key is not None else None
+                if uid is not None and uid in row_of_uid:
+                    out[j] = row_of_uid[uid]
+                    break
+        return out
+
+    def note(self, bank: TrackBank, i: int, d: Detection) -> None:
+        """Detection ``d`` (with an identity) updated track row ``i``."""
+        ident = d.identity
+        if ident is None:
+            return
+        uid = int(bank.uid[i])
+        tx = d.attrs.get("transmitter")
+        same_tx = tx is not None and self.alias.get(str(tx)) == uid
+        if bank.identity[i] is None or (same_tx and bank.identity[i] != ident):
+            bank.identity[i] = ident  # first identity, or its transmitter's newer name
+        self.alias[ident] = uid
+        if tx is not None:
+            self.alias[str(tx)] = uid
+
+    def prune(self, bank: TrackBank) -> None:
+        """Forget the names of deleted tracks, now and then (not every report)."""
+        if len(self.alias) > 2 * bank.n + 256:
+            alive = set(bank.uid.tolist())
+            self.alias = {k: u for k, u in self.alias.items() if u in alive}
