@@ -1,0 +1,172 @@
+"""One journal, three transports, one engine: live replay, the pooled worker and the edge give
+the same picture frames and alert events, field by field (issue 17).
+
+The journal is a residence run: sensor messages, a tick a second of site time, an operator's
+acknowledge of the first alert and a zone edit (both journaled through central's
+``CentralOps``, exactly as the HTTP API does), then 60 s of silence in which only ticks come.
+Live replay feeds it to a :class:`RecordMachine`; the pooled path puts it on a real
+nats-server's raw stream and lets a :class:`SiteRunner` step it (and publish fenced frames);
+the edge path feeds an :class:`EdgeSite` that publishes to its local stream. The frames and
+alert transitions read back from the streams are compared with the replay's."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+
+import nats
+
+from cluster_journal import (
+    SITE,
+    Picture,
+    alert_key,
+    first_difference,
+    raw_report,
+    reference,
+    sim_journal,
+)
+from nats_helpers import eventually, read_stream, require_nats_server, single_server
+from skywarden.core.clock import WallClock
+from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.edge import EdgeSite
+from skywarden.runtime.cluster.feed import register_site
+from skywarden.runtime.cluster.operator import CentralOps
+from skywarden.runtime.cluster.site_runner import SiteRunner
+from skywarden.runtime.cluster.topology import (
+    EDGE_STREAM,
+    RAW_STREAM,
+    SITES_STREAM,
+    SNAPSHOTS_BUCKET,
+    TopologyConfig,
+    control_subject,
+    ensure_topology,
+    raw_subject,
+)
+from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.sim import load_scenario, simulate
+from skywarden.store.records import (
+    ConfigChange,
+    OperatorAction,
+    RawMessage,
+    Record,
+    TickRecord,
+)
+
+
+def _journal() -> tuple[list[Record], dict[str, object], object]:
+    run = simulate(load_scenario("residence"), 3)
+    records = sim_journal(run, until_s=110.0, silent_until_s=170.0)
+    _, alerts = reference(RecordMachine(run.site), records)
+    first = next(a for a in alerts if a["event"] == "raised")
+    at = next(
+        i for i, r in enumerate(records) if isinstance(r, TickRecord) and r.t > first["t"] + 2
+    )
+    ack = OperatorAction(0.0, "ops1", "acknowledge", first["alert_id"])
+    no_zones = site_edit_payload(dataclasses.replace(run.site, zones=()))
+    edit = ConfigChange(0.0, "admin", SITE_EDIT_KEY, None, no_zones)
+    at_edit = next(i for i, r in enumerate(records) if isinstance(r, TickRecord) and r.t >= 100)
+    records = [
+        *records[: at + 1],
+        ack,
+        *records[at + 1 : at_edit + 1],
+        edit,
+        *records[at_edit + 1 :],
+    ]
+    return records, run.header, run.site
+
+
+def test_replay_pooled_worker_and_edge_agree_field_by_field(tmp_path: Path) -> None:
+    require_nats_server()
+    srv = single_server(tmp_path)
+    records, header, site = _journal()
+    ref_pics, ref_alerts = reference(RecordMachine(site), records)  # type: ignore[arg-type]
+    assert any(a["actor"] == "ops1" for a in ref_alerts), "the journal's acknowledge applies"
+
+    async def main() -> None:
+        nc = await nats.connect(srv.url)
+        js = nc.jetstream()
+        await ensure_topology(js, TopologyConfig())
+        await register_site(js, SITE, header)
+        ops = CentralOps(js, WallClock().now)  # no picture: the journal names the alert
+        # ---- the pooled site: the journal onto the raw stream, in order
+        for rec in records:
+            if isinstance(rec, RawMessage):
+                rep = raw_report(rec)
+                data = codec.encode_raw(SITE, rep.inbound, rep.t)
+                await js.publish(raw_subject(SITE, rec.sensor_id), data)
+            elif isinstance(rec, OperatorAction):
+                assert rec.target is not None
+                await ops.alert_action(SITE, rec.target, rec.action, rec.operator)
+            elif isinstance(rec, ConfigChange):
+                await ops.edit_site(SITE, rec.new, rec.actor)
+            else:
+                assert isinstance(rec, TickRecord)
+                await js.publish(control_subject(SITE), codec.encode_control(SITE, rec))
+        last_seq = int((await js.stream_info(RAW_STREAM)).state.last_seq)
+        kv = await js.key_value(SNAPSHOTS_BUCKET)
+        runner = SiteRunner(
+            js,
+            kv,
+            SITE,
+            site,
+            "w1",
+            WallClock().now,
+            flush_s=0.05,
+            ticking=False,  # type: ignore[arg-type]
+        )
+        await runner.start()
+        await eventually(
+            lambda: asyncio.sleep(0, runner.published), lambda p: p >= last_seq, 60, "frames"
+        )
+        await runner.stop(snapshot=False)
+        frames = [
+            codec.decode_frame(d)
+            for _, _, d in await read_stream(js, SITES_STREAM, f"skywarden.site.{SITE}.tracks")
+        ]
+        pooled_alerts = [
+            codec.decode_alert(d)
+            for _, _, d in await read_stream(js, SITES_STREAM, f"skywarden.site.{SITE}.alerts")
+        ]
+        # ---- the edge: the same journal into its engine, published to its local stream
+        edge = EdgeSite(js, SITE, site)  # type: ignore[arg-type]
+        await edge.start()
+        for rec in records:
+            if isinstance(rec, TickRecord):
+                await edge.flush(rec.t)
+            else:
+                edge.feed(rec)
+        edge_frames = [
+            codec.decode_frame(d)
+            for _, _, d in await read_stream(js, EDGE_STREAM, f"skywarden.edge.{SITE}.tracks")
+        ]
+        edge_alerts = [
+            codec.decode_alert(d)
+            for _, _, d in await read_stream(js, EDGE_STREAM, f"skywarden.edge.{SITE}.alerts")
+        ]
+        await nc.close()
+
+        def norm(alerts: list[codec.SiteAlert]) -> list[dict[str, object]]:
+            return [alert_key(a) for a in alerts]
+
+        for name, fs, al in (
+            ("pooled", frames, pooled_alerts),
+            ("edge", edge_frames, edge_alerts),
+        ):
+            pics = [Picture.of(f) for f in fs]
+            assert (d := first_difference(ref_pics, pics)) is None, f"{name} frames: {d}"
+            assert (d := first_difference(ref_alerts, norm(al))) is None, f"{name} alerts: {d}"
+        # the pooled frames account for every report once
+        seen = [q for f in frames for q in f.raw_seqs]
+        assert len(seen) == len(set(seen)) == sum(isinstance(r, RawMessage) for r in records)
+        # the acknowledge journaled through central reached the pooled site's engine
+        assert any(a.record.actor == "ops1" for a in pooled_alerts)
+        assert ref_pics[-1].t == 170.0  # the silent minute still stepped, tick by tick
+        print(json.dumps({"frames": len(ref_pics), "alerts": len(ref_alerts)}))
+
+    try:
+        asyncio.run(main())
+    finally:
+        srv.stop()
