@@ -155,6 +155,9 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         # 1. the node leading the lease bucket
         leader = (await js.stream_info(f"KV_{LEASES_BUCKET}")).cluster.leader
         raw_leader = (await js.stream_info(RAW_STREAM)).cluster.leader
+        sites_leader = (await js.stream_info(SITES_STREAM)).cluster.leader
+        central_on = cnc.connected_url.port if cnc.connected_url else None
+        central_on = next((s.name for s in servers if s.port == central_on), None)
         before = await counters(js)
         t_kill = time.monotonic()
         by_name[str(leader)].kill()
@@ -169,6 +172,8 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         res["node_kill"] = {
             "killed": leader,
             "raw_stream_leader_was": raw_leader,
+            "sites_stream_leader_was": sites_leader,
+            "central_connected_to": central_on,
             "max_frame_gap_s": round(max(gaps.values()), 2),
             "median_site_max_gap_s": round(pct(list(gaps.values()), 0.5), 2),
             "sites_gap_over_5s": sum(g > 5 for g in gaps.values()),

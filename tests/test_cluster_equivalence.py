@@ -170,3 +170,30 @@ def test_replay_pooled_worker_and_edge_agree_field_by_field(tmp_path: Path) -> N
         asyncio.run(main())
     finally:
         srv.stop()
+
+
+def test_a_retried_frame_that_landed_is_not_taken_for_another_writer(tmp_path: Path) -> None:
+    """A frame publish whose acknowledgement was lost and whose retry is refused for the
+    subject's last sequence: if the stored last frame is this runner's own (same message
+    id), the runner goes on from it; if another worker's, it is fenced."""
+    require_nats_server()
+    srv = single_server(tmp_path)
+    run = simulate(load_scenario("residence"), 3)
+
+    async def main() -> None:
+        nc = await nats.connect(srv.url)
+        js = nc.jetstream()
+        await ensure_topology(js, TopologyConfig())
+        kv = await js.key_value(SNAPSHOTS_BUCKET)
+        runner = SiteRunner(js, kv, SITE, run.site, "w1", WallClock().now)
+        subject = f"skywarden.site.{SITE}.tracks"
+        ack = await js.publish(subject, b"f1", headers={"Nats-Msg-Id": f"{SITE}:17"})
+        assert await runner._landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) == ack.seq
+        await js.publish(subject, b"f2", headers={"Nats-Msg-Id": f"{SITE}:18-other"})
+        assert await runner._landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) is None
+        await nc.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        srv.stop()
