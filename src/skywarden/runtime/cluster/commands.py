@@ -92,7 +92,7 @@ def central(
         for site, domain in pairs:
             await ensure_edge_mirror(js, site, domain, TopologyConfig(replicas=replicas))
         picture = CentralPicture(journal)
-        feed = CentralFeed(js, picture)
+        feed = CentralFeed(js, picture, nc=nc)
         await feed.start(edges=[s for s, _ in pairs])
         server = None
         if http:
