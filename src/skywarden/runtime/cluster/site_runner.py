@@ -11,7 +11,7 @@ this module is its transport. Exactly-once in the tracks history, step by step:
    sequence at or below what was consumed is dropped, so a redelivery is never applied twice.
 3. **Tick.** The owner appends a tick record to the site's raw stream every ``flush_s`` while
    reports arrive (at the latest report time), and every ``silent_tick_s`` when none do (site
-   time advanced by the elapsed time), but only once it has caught up with the stream. The
+   time advanced by the elapsed time; only once it has caught up with the stream). The
    engine steps on ticks only, so the steps are records: a worker that takes over replays
    the dead worker's steps exactly, and its frames and alert transitions are the same.
 4. **Publish.** Each tick's frame lists the report sequences it covers and is published
@@ -218,8 +218,8 @@ class SiteRunner:
     async def _tick(self, now: float) -> None:
         """Append a tick record when the site has news or has been silent for a while.
 
-        Only once caught up with the stream (a worker that replays a backlog must not advance
-        site time past reports it has not read yet), and one tick in flight at a time."""
+        A silent tick only once caught up with the stream (a worker that replays a backlog
+        must not advance site time past reports it has not read yet); one tick in flight."""
         eng = self.engine
         if not self.ticking:
             return
@@ -228,14 +228,20 @@ class SiteRunner:
             if eng.tick_t < t_sent and now - at < 5.0:
                 return
             self._tick_sent = None
-        caught_up = self._pending_hint == 0 or now - self._last_msg_mono > 1.0
-        if self.batch or not caught_up:
-            return
         if self._anchor is None or eng.data_t > self._anchor[0]:
             self._anchor = (eng.data_t, now)
+        # a tick at the latest report time seen is always safe: reports stored before it are
+        # read before it; advancing site time past the data (silence) only once caught up
+        # (under a steady flow the consumer always has messages pending: requiring that for
+        # every tick starved the frames, 39 of 150 reports/s reached central)
+        caught_up = not self.batch and (self._pending_hint == 0 or now - self._last_msg_mono > 1.0)
         if eng.data_t > eng.tick_t:
             t = eng.data_t
-        elif eng.tick_t > float("-inf") and now - self._last_tick_mono >= self.silent_tick_s:
+        elif (
+            caught_up
+            and eng.tick_t > float("-inf")
+            and now - self._last_tick_mono >= self.silent_tick_s
+        ):
             t = max(eng.tick_t, self._anchor[0] + (now - self._anchor[1]))
             if t <= eng.tick_t:
                 return
