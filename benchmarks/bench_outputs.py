@@ -15,6 +15,7 @@ Run: ``.venv/bin/python -m pytest benchmarks/bench_outputs.py --benchmark-enable
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import numpy as np
 import pytest
@@ -90,8 +91,8 @@ def test_on_picture_cost(benchmark: BenchmarkFixture, n_tracks: int) -> None:
             a = ThreatAssessment(
                 f"X{k[0]}", 0.0, ThreatLevel.WARNING, 0.5, "z", None, "drone", False
             )
-            src.alerts.update([a], float(k[0]))  # one raised (+ resolutions later)
-            outs.on_picture(pic)
+            events = src.alerts.update([a], float(k[0]))  # one raised (+ resolutions later)
+            outs.on_picture(dataclasses.replace(pic, events=tuple(events)))
 
         benchmark.pedantic(one, rounds=30, iterations=1, warmup_rounds=2)
         outs.dispatcher.cfg = DispatcherConfig(drain_s=0.0)

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parents[1] / "tests"))  # support.scripted: a test helper
 HEAD = re.compile(r'"seq":(\d+),"t":([0-9.eE+-]+),"wall_t":([0-9.eE+-]+)')
 TOKEN = "load-bench-radar-token-0123456789"
 RADAR = {
@@ -98,10 +99,10 @@ def serve(port: int, tracks: int, det_rate: float, tick_s: float, assess: bool) 
     from skywarden.core.site import parse_site
     from skywarden.core.track import TrackState, TrackStatus
     from skywarden.service.app import create_app
-    from skywarden.service.scripted import ScriptedSource
     from skywarden.service.settings import ServiceSettings
     from skywarden.service.source import Picture
     from skywarden.threat.assess import ThreatAssessor
+    from support.scripted import ScriptedSource
 
     site = parse_site(SITE)
     source = ScriptedSource(site)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 BACKENDS = ["sqlite", "postgresql"]
 

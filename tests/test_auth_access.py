@@ -25,8 +25,8 @@ from service_helpers import (
 )
 from skywarden.core.clock import ManualClock
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
+from support.scripted import ScriptedSource
 
 ZONE = {
     "type": "Feature",

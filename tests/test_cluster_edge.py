@@ -24,7 +24,7 @@ from skywarden.runtime.cluster.topology import (
 from skywarden.sim import load_scenario, simulate
 from skywarden.store.journal import Journal, open_journal
 from skywarden.store.records import AlertRecord, TrackRecord
-from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 SITE, DOMAIN = "palace", "edge-palace"
 

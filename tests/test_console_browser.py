@@ -195,8 +195,8 @@ class ScriptedServer:
         import uvicorn
 
         from skywarden.service.app import create_app
-        from skywarden.service.scripted import ScriptedSource
         from skywarden.service.settings import ServiceSettings
+        from support.scripted import ScriptedSource
 
         self.source = ScriptedSource(make_site(), now=1_700_000_100.0)
         self.maker = PictureMaker(self.source.site)

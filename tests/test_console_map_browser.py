@@ -46,8 +46,8 @@ class MapServer:
 
         from skywarden.service.app import create_app
         from skywarden.service.audit import MemoryAudit
-        from skywarden.service.scripted import ScriptedSource
         from skywarden.service.settings import ServiceSettings
+        from support.scripted import ScriptedSource
 
         self.source = ScriptedSource(map_site(), now=1_700_000_100.0)
         self.source.push(scene_picture(self.source.site))

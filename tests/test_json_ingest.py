@@ -29,11 +29,11 @@ from skywarden.core.site import SensorSpec, parse_site
 from skywarden.runtime.ingest import JournalingIngest
 from skywarden.sensors.json_detections import parse_json_detections
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import open_journal
 from skywarden.store.records import RawMessage, detections_of
+from support.scripted import ScriptedSource
 
 SITE = parse_site(
     {

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,9 @@ import numpy as np
 import pytest
 
 from live_helpers import free_port
-from skywarden.alerts.lifecycle import AlertManager
+from skywarden.alerts.lifecycle import AlertEvent, AlertManager
 from skywarden.core.clock import WallClock
 from skywarden.core.geo import GeoOrigin
-from skywarden.core.site import Site
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.runtime.adapters import LinkedLiveSource
 from skywarden.runtime.feeds import simulated_feed, site_feed
@@ -235,27 +235,28 @@ def test_tak_down_queues_bounded_and_reports_disconnected() -> None:
 
 
 class _Source:
-    """Just what ``OutputSet.attach`` reads: the machine's alert manager and subscribe."""
+    """Just what ``OutputSet.attach`` reads: subscribe; pictures carry the engine's events."""
 
-    def __init__(self, site: Site) -> None:
-        self.alerts = AlertManager()
-        self.machine = self
-        self.pipeline = self
+    def __init__(self) -> None:
         self.listeners: list[Listener] = []
 
     def subscribe(self, listener: Listener) -> Unsubscribe:
         self.listeners.append(listener)
         return lambda: self.listeners.remove(listener)
 
-    def publish(self, seq: int) -> None:
+    def publish(self, seq: int, events: Sequence[AlertEvent] = ()) -> None:
         for fn in self.listeners:
-            fn(Picture(seq=seq, t=float(seq), wall_t=0.0))
+            fn(Picture(seq=seq, t=float(seq), wall_t=0.0, events=tuple(events)))
 
 
-def test_cursor_skips_restored_and_keeps_every_transition() -> None:
+def test_outputs_hand_on_every_event_of_each_picture_once() -> None:
+    """The sinks get the picture's events (the engine's transitions since the previous
+    picture, several steps' and an operator's), each once; a picture without events (the
+    first after a restore) offers nothing."""
+
     async def run() -> None:
-        src = _Source(SITE)
-        mgr = src.alerts
+        src = _Source()
+        mgr = AlertManager()
         mgr.update([_assess(ThreatLevel.WARNING, track_id="R")], 1.0)  # "restored"
         outs = OutputSet(parse_outputs({}), SITE, WallClock())
         await outs.start()
@@ -267,11 +268,11 @@ def test_cursor_skips_restored_and_keeps_every_transition() -> None:
         src.publish(1)
         assert got == []
         # one batch, three steps, one picture: every transition is handed on
-        mgr.update([_assess(ThreatLevel.WARNING, track_id="A")], 2.0)
-        mgr.update([_assess(ThreatLevel.ALERT, track_id="A")], 3.0)
+        evs = mgr.update([_assess(ThreatLevel.WARNING, track_id="A")], 2.0)
+        evs += mgr.update([_assess(ThreatLevel.ALERT, track_id="A")], 3.0)
         aid = next(a.id for a in mgr.active if a.track_id == "A")
-        mgr.acknowledge(aid, "op", 3.5)
-        src.publish(2)
+        evs.append(mgr.acknowledge(aid, "op", 3.5))
+        src.publish(2, evs)
         assert got == [("raised", "A"), ("escalated", "A"), ("acknowledged", "A")]
         src.publish(3)
         assert len(got) == 3

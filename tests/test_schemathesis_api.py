@@ -20,8 +20,8 @@ from schemathesis.checks import not_a_server_error  # noqa: E402
 from service_helpers import PictureMaker, fast_users, make_site, standard_tracks  # noqa: E402
 from skywarden.core.clock import ManualClock  # noqa: E402
 from skywarden.service.app import create_app  # noqa: E402
-from skywarden.service.scripted import ScriptedSource  # noqa: E402
 from skywarden.service.settings import ServiceSettings  # noqa: E402
+from support.scripted import ScriptedSource  # noqa: E402
 
 NOW = 1_700_000_000.0
 SOURCE = ScriptedSource(make_site(), now=NOW)

@@ -17,10 +17,10 @@ from skywarden.sensors.links.health import SensorHealth
 from skywarden.service.app import create_app
 from skywarden.service.audit import JournalAudit, MemoryAudit
 from skywarden.service.auth import require_sensor_token
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import open_journal
 from skywarden.store.records import ConfigChange, OperatorAction
+from support.scripted import ScriptedSource
 
 NOW = 1_700_000_000.0
 

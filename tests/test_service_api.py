@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from service_helpers import PictureMaker, fast_users, login, make_site, standard_tracks
 from skywarden.core.clock import ManualClock
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
+from support.scripted import ScriptedSource
 
 
 @pytest.fixture

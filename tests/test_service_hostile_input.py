@@ -21,9 +21,9 @@ from skywarden.core.clock import ManualClock
 from skywarden.core.errors import InputRejected
 from skywarden.service.app import create_app
 from skywarden.service.bodylimit import BodyLimitMiddleware
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.strictjson import MAX_DEPTH, check_json
+from support.scripted import ScriptedSource
 
 NOW = 1_700_000_000.0
 

@@ -17,8 +17,8 @@ from skywarden.service.app import create_app
 from skywarden.service.auth_api import DEVICE_COOKIE
 from skywarden.service.clientaddr import client_address, parse_networks
 from skywarden.service.lockout import Backoff, LoginGuard
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
+from support.scripted import ScriptedSource
 
 NOW = 1_700_000_000.0
 ADMIN = {"username": "admin", "password": PASSWORDS["admin"]}

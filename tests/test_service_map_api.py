@@ -27,11 +27,11 @@ from skywarden.sensors.skybench import Scan
 from skywarden.service.app import create_app
 from skywarden.service.audit import MemoryAudit
 from skywarden.service.household import household_view
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.tiles import MBTiles
 from skywarden.store.journal import open_journal
+from support.scripted import ScriptedSource
 
 T0 = 1_700_000_100.0
 HOUSEHOLD = "house-token-abc"

@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 
 from service_helpers import PictureMaker, fast_users, make_site, standard_tracks
 from skywarden.service.app import create_app, static_dir
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
+from support.scripted import ScriptedSource
 
 REF = re.compile(
     r"""(?:\b(?:src|href|action)\s*=\s*["']([^"']+)["'])"""

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from service_helpers import PictureMaker, fast_users, make_site, standard_tracks
 from skywarden.core.clock import ManualClock
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
+from support.scripted import ScriptedSource
 
 schemathesis = pytest.importorskip("schemathesis")
 

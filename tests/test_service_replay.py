@@ -11,10 +11,10 @@ from service_helpers import fast_users, login, make_site, track
 from skywarden.core.clock import ManualClock
 from skywarden.core.track import TrackStatus
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import open_journal
 from skywarden.store.records import AlertRecord, TrackRecord
+from support.scripted import ScriptedSource
 
 T0 = 1_700_000_000.0
 

@@ -19,8 +19,8 @@ import websockets
 from service_helpers import PictureMaker, make_site, track
 from skywarden.core.track import TrackState
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.settings import ServiceSettings
+from support.scripted import ScriptedSource
 
 N_PICTURES = 40
 N_TRACKS = 300

@@ -15,7 +15,7 @@ import pytest
 from skywarden.store.integrity import verify
 from skywarden.store.journal import open_journal
 from skywarden.store.records import RawMessage
-from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 WRITER = textwrap.dedent(
     """

@@ -12,7 +12,7 @@ from skywarden.store.db import Database, parse_url
 from skywarden.store.integrity import link_hash, verify
 from skywarden.store.journal import RetentionPolicy, open_journal
 from skywarden.store.records import RawMessage
-from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -22,7 +22,7 @@ from skywarden.store.records import (
     record_from_json,
     record_to_json,
 )
-from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 UrlFactory = Callable[..., str]
 

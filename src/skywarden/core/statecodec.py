@@ -19,6 +19,10 @@ the same graph as data and rebuilds it from a closed vocabulary:
   does); enums of those modules by value; from the standard library only deque,
   itertools.count, Counter, OrderedDict and a defaultdict whose factory is a builtin type.
 
+A class may name instance fields that are no part of its state in a class attribute
+``_state_transient`` (an observer hook): they are not stored, and a loaded object reads the
+class attribute's default.
+
 Anything else (a function, a socket, a foreign class) fails the *encoding* with the path to
 it, so a stage that grows an unsnapshotable field is caught by the snapshot tests, not in the
 field. Decoding never imports a module outside ``skywarden.`` and never calls anything but
@@ -146,6 +150,8 @@ class _Encoder:
         d = getattr(x, "__dict__", None)
         if d is not None:
             state.update(d)
+        for k in getattr(t, "_state_transient", ()):
+            state.pop(k, None)  # a hook, not state: the class's default comes back on load
         for cls in t.__mro__:
             for s in getattr(cls, "__slots__", ()):
                 if s not in ("__dict__", "__weakref__") and hasattr(x, s):

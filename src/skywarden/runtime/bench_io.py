@@ -1,8 +1,10 @@
 """Offline tracking of a skybench/1 scenario into ``tracks.jsonl`` (FORMAT.md), and back.
 
-This is the benchmark path and the simplest end-to-end path through the stages: the same
-tracker, threat assessment and alert lifecycle as the live service, driven by the file's own
-times instead of a clock.
+This is the benchmark path and the simplest end-to-end path through the stages: the file's
+scans go into the same :class:`~skywarden.runtime.engine.Engine` as the live service's
+messages, one tick per distinct scan time, driven by the file's own times instead of a
+clock. A scan time earlier than one already stepped is refused and counted
+(``machine.rejected.too_late``), as live; skybench files are in time order.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from itertools import groupby
 from typing import TYPE_CHECKING, TextIO
 
 from skywarden.core.counters import Counters
-from skywarden.runtime.pipeline import Pipeline, PipelineConfig
+from skywarden.runtime.engine import Engine
+from skywarden.runtime.pipeline import PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
 
 if TYPE_CHECKING:
@@ -44,22 +47,25 @@ def track_file(
     # one encoder for the whole file: json.dumps with separators builds a new one per call
     encode = json.JSONEncoder(separators=(",", ":")).encode
     reader = SkybenchReader.open(scenario)
-    pipe = Pipeline(reader.site, config)
+    engine = Engine(reader.site, config, records=False)
     n_scans = n_snap = n_alerts = 0
     try:
         for t, scans in scans_by_time(reader):
-            frame = pipe.step(scans, t)
+            for s in scans:
+                engine.scan(s)
             n_scans += len(scans)
-            for a in frame.alert_lines:
-                out.write(encode(a) + "\n")
-                n_alerts += 1
-            out.write(encode(frame.snapshot_line()) + "\n")
-            n_snap += 1
+            for frame in engine.tick(t):
+                for a in frame.alert_lines:
+                    out.write(encode(a) + "\n")
+                    n_alerts += 1
+                out.write(encode(frame.snapshot_line()) + "\n")
+                n_snap += 1
+            engine.drain_events()  # written as the frames' alert lines
     finally:
         reader.close()
     c = Counters()
     for k, v in reader.counters.snapshot().items():
         c.inc(f"reader.{k}", v)
-    for k, v in pipe.stats().items():
+    for k, v in engine.pipeline.stats().items():
         c.inc(k, v)
     return TrackRunResult(n_scans, n_snap, n_alerts, len(reader.rejected), c.snapshot())

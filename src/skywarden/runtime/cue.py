@@ -12,7 +12,9 @@ than a quarter of the field of view from the last commanded direction, or every
 ``refresh_s``. The assignment ends when the track is gone or its alert is resolved.
 
 ``run_cue_loop`` closes the loop in simulation (what ``tests/test_cue_loop.py`` and the
-``cue`` demo run): the simulated site's sensors feed the pipeline; each task is framed,
+``cue`` demo run): the simulated site's sensors feed the engine (``runtime.engine``, a tick
+every ``TICK_S``; the controller sees the tick's last frame with every alert event of the
+tick); each task is framed,
 sent to the simulated PTZ camera (``sim.ptz``), which parses and obeys it; the camera's
 detections travel as SAPIENT DetectionReports (``nodes.sapient_node``) through
 ``SapientSessions`` like a real node's, and go to the tracker as az/el measurements with the
@@ -32,7 +34,8 @@ import numpy as np
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec, Site
-from skywarden.runtime.pipeline import Frame, Pipeline
+from skywarden.runtime.engine import Engine
+from skywarden.runtime.pipeline import Frame
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message
 from skywarden.sensors.sapient_task import LookAt, look_at_task, registered_nodes
 from skywarden.sensors.skybench import Scan
@@ -184,7 +187,7 @@ def _jpeg(img: np.ndarray) -> bytes:
 
 def run_cue_loop(
     run: object, specs: Sequence[PtzSpec], until_s: float, seed: int = 0
-) -> tuple[CueLog, Pipeline]:
+) -> tuple[CueLog, Engine]:
     """Run a simulated site (``sim.run.SimRun``) with PTZ cameras under slew-to-cue."""
     from skywarden.nodes import sapient_node as sn
 
@@ -202,7 +205,7 @@ def run_cue_loop(
     for nid, cam in cams.items():
         body = frame(sn.registration(nid, own, 0.0, "camera", cam.spec.id))[4:]
         sessions.handle(parse_message(body, 0.0))
-    pipe = Pipeline(site)
+    engine = Engine(site, records=False)
     ctl = CueController(sessions, own, cams)
     log = CueLog()
     rng = np.random.default_rng(seed)
@@ -216,7 +219,12 @@ def run_cue_loop(
         while pending is not None and pending.t <= t:
             batch.append(pending)
             pending = next(scans, None)
-        fr = pipe.step(batch, t)
+        for s in batch:
+            engine.scan(s)
+        frames = engine.tick(t)
+        last = frames[-1] if frames else engine.pipeline.last
+        assert last is not None  # a tick past the last step always steps
+        fr = dataclasses.replace(last, events=tuple(engine.drain_events()))
         for ev in fr.events:
             if ev.kind == "raised":
                 log.alerts.setdefault(ev.alert.track_id, t)
@@ -269,4 +277,4 @@ def run_cue_loop(
             if dets:
                 cam_scans.append(Scan(t_next, cam.spec.id, tuple(dets), complete=False))
         t = t_next
-    return log, pipe
+    return log, engine

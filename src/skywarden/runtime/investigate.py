@@ -4,8 +4,9 @@ Source: a skybench/1 scenario file (so the result can be scored) or a journal (i
 inputs, in time order, from one fresh pipeline: restarts of the live process do not split
 the retrospective picture). Steps:
 
-1. the live pipeline runs over the whole window once, and every report and every
-   detection-to-track assignment is kept (``_Tap``), including a track's tentative start;
+1. the live engine runs over the whole window once, and every report and every
+   detection-to-track assignment is kept (``_Tap``: it watches the engine's steps),
+   including a track's tentative start;
 2. every track that was ever confirmed is re-estimated from its own detections by the
    fixed-interval smoother (``tracking.smoother.smooth``);
 3. broken tracks are re-linked: B continues A when A's smoothed end, carried forward, meets
@@ -33,7 +34,8 @@ import numpy as np
 from skywarden.core.observation import Detection
 from skywarden.core.site import Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
+from skywarden.runtime.engine import Engine
+from skywarden.runtime.pipeline import Frame, PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
 from skywarden.threat.launch import LaunchConfig, LaunchPoint, LaunchPointEstimator
 from skywarden.tracking.smoother import (
@@ -77,10 +79,12 @@ class _Seen:
 
 
 class _Tap:
-    """Runs the live pipeline and keeps its inputs and what it showed (step 1)."""
+    """Runs the live engine and keeps its inputs and what it showed (step 1)."""
 
     def __init__(self, site: Site, config: PipelineConfig | None) -> None:
-        self.pipe = Pipeline(site, config)
+        self.engine = Engine(site, config, records=False)
+        self.engine.on_step = self._stepped
+        self.pipe = self.engine.pipeline
         self.pipe.tracker = _TapTracker(site.sensors, self.pipe.cfg.tracker)
         self.scans: list[tuple[float, str, list[Detection]]] = []
         self.seen: dict[str, _Seen] = {}
@@ -93,12 +97,18 @@ class _Tap:
         assert isinstance(tr, _TapTracker)
         return tr.assigned
 
-    def step(self, scans: Sequence[Scan], t: float) -> Frame:
+    def step(self, scans: Sequence[Scan], t: float) -> list[Frame]:
+        """One scenario time's scans through the engine (a tick at ``t``)."""
+        for s in scans:
+            self.engine.scan(s)
+        frames = self.engine.tick(t)
+        self.engine.drain_events()  # kept as the frames' alert lines
+        return frames
+
+    def _stepped(self, scans: Sequence[Scan], fr: Frame) -> None:
         for s in scans:
             self.scans.append((s.t, s.sensor_id, list(s.detections)))
-        fr = self.pipe.step(scans, t)
         self.observe(fr)
-        return fr
 
     def observe(self, fr: Frame) -> None:
         self.frame_times.append(fr.t)
@@ -356,8 +366,7 @@ def tap_journal(
     site: Site | None = None,
     config: PipelineConfig | None = None,
 ) -> tuple[_Tap, Site]:
-    """The journal's raw inputs and ticks, in order, through one fresh pipeline."""
-    from skywarden.runtime.record_machine import RecordMachine
+    """The journal's raw inputs and ticks, in order, through one fresh engine."""
     from skywarden.runtime.replay import journal_site
     from skywarden.store.journal import open_journal
 
@@ -365,28 +374,12 @@ def tap_journal(
     try:
         site = site or journal_site(j)
         tap = _Tap(site, config)
-        machine = RecordMachine(site, config)
-        machine.pipeline = _TapPipeline(tap)
         for e in j.read(from_t, to_t, kinds=("raw", "tick")):
-            for fr in machine.feed(e.record):
-                tap.observe(fr)
-            machine.drain()
+            tap.engine.feed(e.record)  # the steps reach the tap through ``on_step``
+            tap.engine.drain_events()
     finally:
         j.close()
     return tap, site
-
-
-class _TapPipeline(Pipeline):
-    """A pipeline whose steps go through a :class:`_Tap` (for the record machine)."""
-
-    def __init__(self, tap: _Tap) -> None:
-        self.__dict__.update(tap.pipe.__dict__)
-        self._tap = tap
-
-    def step(self, scans: Sequence[Scan], t: float) -> Frame:
-        for s in scans:
-            self._tap.scans.append((s.t, s.sensor_id, list(s.detections)))
-        return self._tap.pipe.step(scans, t)
 
 
 # ---------------------------------------------------------------------- output

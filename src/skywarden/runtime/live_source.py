@@ -1,5 +1,5 @@
-"""The live loop: journaled inputs in journal order through a :class:`RecordMachine`, published as
-a :class:`~skywarden.service.source.Picture` after every tick.
+"""The live loop: journaled inputs in journal order through the engine (``runtime.engine``),
+published as a :class:`~skywarden.service.source.Picture` (``live_picture``) after every tick.
 
 It implements the service's ``PictureSource`` Protocol, so ``service.create_app`` serves it
 and its lifespan starts and stops it; it owns the runtime's ``IngestPort``
@@ -10,18 +10,15 @@ Three tasks:
 
 * the **journal writer** (inside the ingest port) commits submissions in groups and hands
   them on in journal order;
-* the **ticker**, every ``tick_s`` of loop time: lets the simulated feed (if any) submit the
-  lines due on the site clock, then submits ``TickRecord(t_site - lag_s)`` — "step up to
-  here" — through the same port, so the decision *when* to step is itself in the journal.
-  On a real site (no simulated feed) it also ticks as soon as newly delivered reports leave
-  the reorder window (site time = their measurement time + ``lag_s``, at most one extra tick
-  per ``min_tick_s``): an operator sees a report ``lag_s`` plus the processing after it was
-  measured, not up to a whole ``tick_s`` later;
-* the **consumer** takes the delivered inputs in order: messages into the machine's reorder
-  buffer, ticks through ``Pipeline.step`` (in a worker thread: numpy work; only this task
-  touches the pipeline, so no lock is needed), operator actions into the alert manager. It
-  publishes a picture after each batch and appends the machine's outputs (track states,
-  alert transitions) to the journal.
+* the **ticker** (``live_ticker``) submits ``TickRecord`` s, "step up to here", through the
+  same port, so the decision *when* to step is itself in the journal (it also pumps the
+  simulated feed, if any);
+* the **consumer** feeds the delivered inputs in order to the engine: messages into its
+  reorder buffer, ticks step it (in a worker thread: numpy work; only this task touches the
+  engine, so no lock is needed), operator actions and zone edits applied. It publishes a
+  picture after each batch, with the alert events the engine returned since the last one
+  (what the outputs hand on), and appends the engine's records (track states, alert
+  transitions) to the journal.
 
 Acknowledge/resolve are inputs like any other: journaled (with who) first, applied by the
 consumer in order, answered when applied. A refused action (unknown alert, already
@@ -46,21 +43,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import heapq
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 
-from skywarden.alerts.lifecycle import Alert, AlertState
+from skywarden.alerts.lifecycle import Alert, AlertEvent
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
-from skywarden.core.track import TrackStatus
+from skywarden.runtime.engine import Engine
 from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
+from skywarden.runtime.live_picture import PictureBuilder
+from skywarden.runtime.live_ticker import Ticker
 from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_machine import RecordMachine
 from skywarden.runtime.record_restore import (
     START_KEY,
     Restored,
@@ -71,10 +68,9 @@ from skywarden.runtime.record_restore import (
 from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
 from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
 from skywarden.sensors.links.health import SensorHealth, SensorStats
-from skywarden.service.source import Listener, Picture, TrailPoint, Unsubscribe
+from skywarden.service.source import Listener, Picture, Unsubscribe
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
-from skywarden.threat.launch import LaunchPoint
 
 log = logging.getLogger(__name__)
 
@@ -107,29 +103,23 @@ class LiveSource:
         self.clock = clock
         self.journal = journal
         self.speed = speed
-        self.tick_s = tick_s
-        self.trail_s = trail_s
-        self.trail_step_s = trail_step_s
-        self.recent_resolved_s = recent_resolved_s
-        self.lag_s = lag_s
-        self.min_tick_s = min_tick_s
-        self._due: list[float] = []  # heap: site times at which delivered reports are releasable
-        self._wake = asyncio.Event()
+        self.pictures = PictureBuilder(trail_s, trail_step_s, recent_resolved_s)
         self.restore_window_s = restore_window_s
         self.snapshot_s = snapshot_s
         self._snap_t = float("-inf")
         self.config = config
-        self.machine = RecordMachine(feed.site, config)
+        self.machine = Engine(feed.site, config)
         self.ingest = JournalingIngest(journal, self._deliver)
         self.counters = Counters()
         self.restored: Restored | None = None
-        self.adapter: FeedAdapter | None = None
         self.retention = None if retention is None else RetentionKeeper(journal, retention, clock)
         self._listeners: list[Listener] = []
         self._picture: Picture | None = None
-        self._trails: dict[str, deque[TrailPoint]] = {}
-        self._trail_tuples: dict[str, tuple[TrailPoint, ...]] = {}  # per picture, when unchanged
+        self._events: list[AlertEvent] = []  # the engine's, not yet in a published picture
         self._inq: asyncio.Queue[Sequence[Delivered]] = asyncio.Queue(maxsize=256)
+        self.ticker = Ticker(
+            self.ingest, self.counters, self._inq.qsize, speed, tick_s, lag_s, min_tick_s
+        )
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
@@ -137,9 +127,8 @@ class LiveSource:
         self._heard: dict[str, SensorStats] = {}  # per sensor: messages delivered (health)
         # the live loop's own latencies, last 200 of each (``stats``: median and max, ms):
         # a tick's journal commit, a pipeline step, building and offering a picture
-        self._timing: dict[str, deque[float]] = {
-            k: deque(maxlen=200) for k in ("tick_commit", "step", "publish")
-        }
+        self._timing: dict[str, deque[float]] = {k: deque(maxlen=200) for k in ("step", "publish")}
+        self._timing["tick_commit"] = self.ticker.commit_ms  # the ticker's
 
     # -- PictureSource ------------------------------------------------------------------
     @property
@@ -250,7 +239,7 @@ class LiveSource:
         )
         trails = extra.get("trails")
         if isinstance(trails, dict):
-            self._trails = {**trails, **self._trails}
+            self.pictures.trails = {**trails, **self.pictures.trails}
         lastf = self.machine.pipeline.last
         self._snap_t = lastf.t if lastf is not None else float("-inf")
         log.info(
@@ -269,66 +258,18 @@ class LiveSource:
 
     def _trail_frames(self, frames: Sequence[Frame]) -> None:
         for fr in frames:
-            self._update_trails(fr)
+            self.pictures.update_trails(fr)
 
     # -- ticker -------------------------------------------------------------------------
     async def _ticker(self) -> None:
-        loop = asyncio.get_running_loop()
         last = self.machine.pipeline.last
         t_site = max(self.clock.now(), last.t if last is not None else float("-inf"))
-        if self.feed.passes is not None:
-            self.adapter = FeedAdapter(self.feed, self.ingest, t_site)
-        log.info("live: %s", self.feed.description)
-        prev = loop.time()
-        while True:
-            started = loop.time()
-            # the simulated clock waits while the consumer is behind (a sim faster than the
-            # pipeline would only pile up lines); a real site's clock never waits
-            if self.adapter is None or self._inq.qsize() <= 2:
-                t_site += (started - prev) * self.speed
-            else:
-                self.counters.inc("live.sim_clock_held")
-            prev = started
-            try:
-                if self.adapter is not None:
-                    await self.adapter.pump(t_site)
-                before = loop.time()
-                await self.ingest.submit_records([TickRecord(t_site - self.lag_s)])
-                self._timing["tick_commit"].append((loop.time() - before) * 1000.0)
-            except Exception as e:  # a journal failure must not end the loop
-                self.counters.inc("live.tick_errors")
-                log.error("tick at %.3f failed: %s", t_site, e)
-            while self._due and self._due[0] <= t_site:
-                heapq.heappop(self._due)
-            await self._sleep_until_next_tick(loop, started, t_site)
+        await self.ticker.run(self.feed, t_site)
 
-    async def _sleep_until_next_tick(
-        self, loop: asyncio.AbstractEventLoop, started: float, t_site: float
-    ) -> None:
-        """Until ``tick_s`` after ``started``; on a real site earlier, once a delivered
-        report's reorder window closes (``_due``), but not before ``min_tick_s``."""
-        deadline = started + self.tick_s
-        while True:
-            now = loop.time()
-            wake = deadline
-            if self.adapter is None and self._due:
-                due = started + (self._due[0] - t_site) / self.speed
-                wake = min(wake, max(due, started + self.min_tick_s))
-            if wake <= now:
-                if wake < deadline:
-                    self.counters.inc("live.early_ticks")
-                return
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wake - now)
-
-    def _note_due(self, m: Inbound) -> None:
-        """A report was delivered: it can be stepped at site time (its time + ``lag_s``)."""
-        if self.adapter is not None:
-            return
-        t = max((float(d.t) for d in m.detections), default=m.received_t)
-        heapq.heappush(self._due, t + self.lag_s)
-        self._wake.set()
+    @property
+    def adapter(self) -> FeedAdapter | None:
+        """The simulated feed's adapter (None on a real site or before the ticker runs)."""
+        return self.ticker.adapter
 
     def _heard_from(self, m: Inbound) -> None:
         st = self._heard.get(m.sensor_id)
@@ -369,9 +310,10 @@ class LiveSource:
                         self.machine.inbound(it)
                         self.counters.inc("live.messages")
                         self._heard_from(it)
-                        self._note_due(it)
+                        self.ticker.note_due(it)
                     else:
                         self.machine.feed(it)
+                self._events += self.machine.drain_events()
                 if changed and self.machine.pipeline.last is not None:
                     started = loop.time()
                     self._publish(self.machine.pipeline.last)
@@ -395,7 +337,7 @@ class LiveSource:
     async def _snapshot(self, seq: int, t: float) -> None:
         """The state after every input up to ``seq``, for a fast exact restart."""
         self._snap_t = t
-        trails = {k: deque(v) for k, v in self._trails.items()}
+        trails = {k: deque(v) for k, v in self.pictures.trails.items()}
         try:
             data = await asyncio.to_thread(dump_state, self.machine, {"trails": trails})
             await asyncio.to_thread(self.journal.save_snapshot, seq, t, data)
@@ -407,7 +349,7 @@ class LiveSource:
     def _tick(self, t: float) -> list[Frame]:
         frames = self.machine.tick(t)
         for fr in frames:
-            self._update_trails(fr)
+            self.pictures.update_trails(fr)
         self.counters.inc("live.steps", len(frames))
         return frames
 
@@ -447,82 +389,8 @@ class LiveSource:
 
     # -- picture ------------------------------------------------------------------------
     def _publish(self, frame: Frame) -> None:
-        self._seq += 1
-        pic = Picture(
-            seq=self._seq,
-            t=frame.t,
-            wall_t=self.clock.now(),
-            tracks=frame.tracks,
-            assessments={a.track_id: a for a in frame.assessments},
-            alerts=self._visible_alerts(frame.t),
-            trails=self._trail_snapshot(),
-            ground=frame.ground_fields(),
-            bearings=frame.bearings,
-            launches=self._launches(frame),
-        )
+        events, self._events = self._events, []
+        pic = self.pictures.build(frame, self.machine, self.clock.now(), events)
         self._picture = pic
         for fn in list(self._listeners):
             fn(pic)
-
-    def _launches(self, frame: Frame) -> dict[str, LaunchPoint]:
-        """The launch estimate of every confirmed drone track (threat assessment computes it
-        only for warnings; the map shows it for every drone). Cached by the estimator once a
-        track's early window closed, so this is a lookup per track after that."""
-        est = self.machine.pipeline.launch.estimate
-        out = {}
-        for tr in frame.tracks:
-            if tr.confirmed and tr.best_class.startswith("drone") and (lp := est(tr.id)):
-                out[tr.id] = lp
-        return out
-
-    def _update_trails(self, frame: Frame) -> None:
-        """Each confirmed track's recent path: a point at most every ``trail_step_s`` (and
-        whenever it starts or stops coasting), ``trail_s`` long. A 10 Hz radar would
-        otherwise put 1,200 points per track on every screen, and into every picture."""
-        live = {tr.id for tr in frame.tracks if tr.confirmed}
-        for tid in list(self._trails):
-            if tid not in live:
-                del self._trails[tid]
-                self._trail_tuples.pop(tid, None)
-        for tr in frame.tracks:
-            if not tr.confirmed:
-                continue
-            trail = self._trails.setdefault(tr.id, deque())
-            coasting = tr.status is TrackStatus.COASTING
-            if trail and (
-                trail[-1].t >= tr.t
-                or (tr.t - trail[-1].t < self.trail_step_s and trail[-1].coasting == coasting)
-            ):
-                continue
-            e, n, u = (float(v) for v in tr.x[:3])
-            trail.append(TrailPoint(tr.t, e, n, u, coasting))
-            while trail and trail[0].t < tr.t - self.trail_s:
-                trail.popleft()
-            self._trail_tuples.pop(tr.id, None)
-
-    def _trail_snapshot(self) -> dict[str, tuple[TrailPoint, ...]]:
-        """The trails as immutable tuples, rebuilt only for the tracks whose trail changed."""
-        out = {}
-        for tid, trail in self._trails.items():
-            tup = self._trail_tuples.get(tid)
-            if tup is None:
-                tup = self._trail_tuples[tid] = tuple(trail)
-            out[tid] = tup
-        return out
-
-    def _visible_alerts(self, t: float) -> tuple[Alert, ...]:
-        """Active alerts, then the recently resolved ones (newest first)."""
-        mgr = self.machine.pipeline.alerts
-        active = sorted(mgr.active, key=lambda a: a.raised_t)
-        seen = {a.id for a in active}
-        resolved: list[Alert] = []
-        for ev in reversed(mgr.history[-500:]):
-            a = ev.alert
-            if (
-                a.state is AlertState.RESOLVED
-                and a.id not in seen
-                and (a.resolved_t or t) >= t - self.recent_resolved_s
-            ):
-                resolved.append(a)
-                seen.add(a.id)
-        return (*active, *resolved)

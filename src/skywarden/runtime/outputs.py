@@ -12,11 +12,11 @@
 How it hears the pipeline, without touching the live loop: it subscribes to the source's
 pictures (the same hook the WebSocket hub uses; listeners run on the loop thread, once per
 processed batch, including the batch that applied an operator's acknowledge or resolve).
-Alert transitions are taken from the alert manager's ``history`` past a cursor (the last
-event already handed on, found by identity from the tail), so every transition reaches the
-sinks even when one batch stepped several frames and only the last was published. The
-cursor is set when the source has restored its state: transitions replayed from the
-journal at start were delivered by the previous process and are not sent twice.
+Alert transitions are the picture's ``events``: every transition the engine returned since
+the previous picture (``Engine.drain_events``), so every transition reaches the sinks even
+when one batch stepped several frames and only the last was published. Transitions replayed
+from the journal at start were delivered by the previous process: the restore discards
+them, and the first picture after it carries none.
 
 :class:`OutputsSource` wraps the live source for ``create_app``: the app's lifespan starts
 it (sinks first, then the source, then the subscription: no event of this run is offered
@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from skywarden.alerts.dispatch import AlertDispatcher, AlertSink, DispatcherConfig
-from skywarden.alerts.lifecycle import Alert, AlertEvent
+from skywarden.alerts.lifecycle import Alert
 from skywarden.alerts.sinks.mail import EmailConfig, EmailSink
 from skywarden.alerts.sinks.push import PushConfig, PushSink
 from skywarden.alerts.sinks.webhook import WebhookConfig, WebhookSink
@@ -141,8 +141,6 @@ class OutputSet:
             SapientPeer(o, o.node_id or own_node_id(site), site.origin, cfg.queue_size, clock)
             for o in cfg.sapients
         ]
-        self._source: LiveSource | None = None
-        self._cursor: AlertEvent | None = None
         self._unsubscribe: Unsubscribe | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -153,10 +151,7 @@ class OutputSet:
             await p.start()
 
     def attach(self, source: LiveSource) -> None:
-        """Follow ``source`` from now on (call after it restored, before it runs a batch)."""
-        hist = source.machine.pipeline.alerts.history
-        self._cursor = hist[-1] if hist else None
-        self._source = source
+        """Follow ``source``'s pictures from now on."""
         self._unsubscribe = source.subscribe(self.on_picture)
 
     async def stop(self) -> None:
@@ -168,22 +163,6 @@ class OutputSet:
             await p.stop()
 
     # -- the pipeline side (loop thread, never blocks) ----------------------------------
-    def _new_events(self) -> Sequence[AlertEvent]:
-        assert self._source is not None
-        hist = self._source.machine.pipeline.alerts.history
-        if not hist or hist[-1] is self._cursor:
-            return ()
-        start = 0
-        if self._cursor is not None:
-            for i in range(len(hist) - 1, -1, -1):
-                if hist[i] is self._cursor:
-                    start = i + 1
-                    break
-            else:  # trimmed past the cursor: more than max_history/4 events in one batch
-                self.counters.inc("outputs.history_gap")
-        self._cursor = hist[-1]
-        return hist[start:]
-
     def _locate(self, track_id: str) -> tuple[float, float] | None:
         pic = self._latest
         for tr in pic.tracks if pic is not None else ():
@@ -193,7 +172,7 @@ class OutputSet:
 
     def on_picture(self, pic: Picture) -> None:
         self._latest = pic
-        events = self._new_events()
+        events = pic.events
         if events:
             self.counters.inc("outputs.alert_events", len(events))
             self.dispatcher.offer(events)

@@ -3,7 +3,7 @@
 :func:`record_feed` plays a :class:`~skywarden.runtime.feeds.Feed` from ``t0`` for
 ``duration_s`` of site time through the same pieces the live loop uses — each due line as
 the ``Inbound`` the feed adapter submits (journaled as the ``RawMessage`` the ingest port
-writes), a ``TickRecord`` every ``tick_s``, the :class:`RecordMachine`'s outputs after each
+writes), a ``TickRecord`` every ``tick_s``, the :class:`Engine`'s outputs after each
 input — with no event loop and no waiting. Operator actions can be scripted
 (``actions(frame_t, active_alerts) -> [OperatorAction]``), as a duty officer would press
 acknowledge. Reports, exports and demos use it to get a realistic journal in seconds;
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from skywarden.alerts.lifecycle import Alert
 from skywarden.core.errors import StateError
+from skywarden.runtime.engine import Engine
 from skywarden.runtime.feeds import Feed, LineClock, line_inbound
 from skywarden.runtime.ingest import raw_record
-from skywarden.runtime.record_machine import RecordMachine
 from skywarden.runtime.record_restore import START_KEY, code_digest
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.journal import Journal
@@ -48,7 +48,7 @@ def record_feed(
     actions: ActionScript | None = None,
 ) -> OfflineRecord:
     """Play ``duration_s`` of ``feed`` from site time ``t0`` into ``journal`` (see module doc)."""
-    machine = RecordMachine(feed.site)
+    machine = Engine(feed.site)
     start = ConfigChange(
         t0,
         "runtime",
@@ -88,6 +88,7 @@ def record_feed(
                 batch.append(a)
                 n_act += 1
         outputs = machine.drain()
+        machine.drain_events()  # nobody follows an offline record: its records say it all
         n_out += len(outputs)
         journal.append_many(batch + outputs)
     return OfflineRecord(n_msgs, n_ticks, n_out, n_act, t0, t)

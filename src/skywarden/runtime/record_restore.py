@@ -1,7 +1,7 @@
 """Rebuild the runtime's state from the journal: one function for the live restart and replay.
 
 Fast and exact path: the live loop stores a snapshot of its state every few seconds of site
-time (``Journal.save_snapshot``: the :class:`RecordMachine` after every input up to a
+time (``Journal.save_snapshot``: the :class:`Engine` after every input up to a
 seq, stored by ``core.statecodec``, never pickled). :func:`restore_latest` loads the newest
 one and feeds the inputs journaled after it, so
 the state is the one the previous process had (same ids, same alert states) after a second
@@ -16,14 +16,16 @@ read (``restore_from_t``, ``restore_last_seq``). ``skywarden replay``, meeting t
 calls the same function with the same arguments and so holds exactly the state the live
 process held when it went on; this is what keeps a replay across restarts identical.
 
-Inside the window the inputs are fed in journal order. A ``runtime.start`` record inside the
-window means that process rebuilt its own state at that point: the machine is replaced by
-``restore_machine`` of *that* record's range (recursively; each level reads one window
-further back), then feeding goes on. Before the first such record the window starts in the
-middle of a run, so the rebuilt tracks and alerts are new objects with new ids: an operator
-action there names an alert of the old run, and applying it to whatever alert now has that
-id could acknowledge the wrong one. Those actions are skipped (counted): such an alert comes
-back raised, for the operator to see again, never silently acknowledged.
+Inside the window the inputs are fed in journal order, zone and whitelist edits included
+(the window starts with the last edit before it in force, :func:`site_in_force`). A
+``runtime.start`` record inside the window means that process rebuilt its own state at that
+point: the machine is replaced by ``restore_machine`` of *that* record's range (recursively;
+each level reads one window further back), then feeding goes on. Before the first such
+record the window starts in the middle of a run, so the rebuilt tracks and alerts are new
+objects with new ids: an operator action there names an alert of the old run, and applying
+it to whatever alert now has that id could acknowledge the wrong one. Those actions are
+skipped (counted): such an alert comes back raised, for the operator to see again, never
+silently acknowledged.
 
 Every run tags its outputs with its start record's seq (``TrackRecord.source =
 "tracker/<seq>"``, ``AlertRecord.detail["run"]``), because ids restart with each process.
@@ -37,11 +39,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skywarden.core import statecodec
 from skywarden.core.errors import DecodeError
 from skywarden.core.site import Site
-from skywarden.runtime.pipeline import STATE_LAYOUT, PipelineConfig, check_state_layout
-from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.engine import Engine
+from skywarden.runtime.pipeline import PipelineConfig
+from skywarden.runtime.site_edits import SITE_EDIT_KEY, apply_site_edit
+from skywarden.runtime.snapshots import decode_state, encode_state
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction
 
@@ -85,6 +88,17 @@ def start_info(rec: ConfigChange) -> dict[str, Any] | None:
     return rec.new
 
 
+def site_in_force(journal: Journal, site: Site, at_t: float) -> Site:
+    """``site`` with the last zone/whitelist edit journaled at or before ``at_t``: a window
+    restore (and a replay of one) starts with the zones the operators had set, not the site
+    file's."""
+    edit = None
+    for e in journal.read(to_t=at_t, kinds=("config",)):
+        if isinstance(e.record, ConfigChange) and e.record.key == SITE_EDIT_KEY:
+            edit = e.record
+    return site if edit is None else apply_site_edit(site, edit.new)
+
+
 def restore_machine(
     journal: Journal,
     site: Site,
@@ -92,15 +106,15 @@ def restore_machine(
     from_t: float | None,
     upto_seq: int | None = None,
     on_frames: Any = None,
-) -> tuple[RecordMachine, Restored]:
+) -> tuple[Engine, Restored]:
     """The state after feeding the journal's inputs from ``from_t`` up to ``upto_seq``.
 
     ``from_t`` None means nothing to restore (a fresh machine). ``on_frames(frames)`` sees
     the frames as they are stepped (the live source keeps its trails with it).
     """
-    machine = RecordMachine(site, config)
     if from_t is None:
-        return machine, Restored(None, 0, 0, 0, 0, 0)
+        return Engine(site, config), Restored(None, 0, 0, 0, 0, 0)
+    machine = Engine(site_in_force(journal, site, from_t), config)
     partial = True
     first = last = n = steps = skipped = 0
     for e in journal.read(from_t=from_t, kinds=(*INPUT_KINDS, "config")):
@@ -122,6 +136,8 @@ def restore_machine(
                 )
                 machine.set_run(e.seq)
                 partial = False
+            else:
+                machine.feed(rec)  # a zone/whitelist edit (other keys change nothing)
             continue
         first = first or e.seq
         n += 1
@@ -133,6 +149,7 @@ def restore_machine(
         if on_frames is not None and frames:
             on_frames(frames)
     machine.drain()  # outputs of a restore were journaled by the run that made them
+    machine.drain_events()  # and its alert events handed on by it
     return machine, Restored(from_t, first, last, n, steps, skipped)
 
 
@@ -141,26 +158,17 @@ def restore_machine(
 MAGIC = b"SWR2"
 
 
-def dump_state(machine: RecordMachine, extra: dict[str, Any] | None = None) -> bytes:
-    """``core.statecodec`` with magic ``SWR2`` of ``{"machine", "extra", "layout"}``: data
-    only, rebuilt from skywarden's own classes, so a snapshot row cannot run code on load
-    (the pickles of ``SWR1`` could, had anyone but the runtime written the table)."""
-    body = {"machine": machine, "extra": extra or {}, "layout": STATE_LAYOUT}
-    return statecodec.encode(body, MAGIC)
+def dump_state(machine: Engine, extra: dict[str, Any] | None = None) -> bytes:
+    """``runtime.snapshots`` with magic ``SWR2`` of ``{"machine", "extra"}``: data only,
+    rebuilt from skywarden's own classes, so a snapshot row cannot run code on load (the
+    pickles of ``SWR1`` could, had anyone but the runtime written the table)."""
+    return encode_state({"machine": machine, "extra": extra or {}}, MAGIC)
 
 
-def load_state(data: bytes) -> tuple[RecordMachine, dict[str, Any]]:
-    body = statecodec.decode(data, MAGIC)
-    try:
-        if not isinstance(body, dict):
-            raise TypeError(f"body is {type(body).__name__}")
-        check_state_layout(body)  # an older program's private fields
-        m = body["machine"]
-        if not isinstance(m, RecordMachine):
-            raise TypeError(f"machine is {type(m).__name__}")
-        return m, dict(body.get("extra", {}))
-    except (KeyError, TypeError, ValueError) as e:
-        raise DecodeError("snapshot_body", f"{type(e).__name__}: {e}") from None
+def load_state(data: bytes) -> tuple[Engine, dict[str, Any]]:
+    body = decode_state(data, MAGIC, {"machine": Engine, "extra": dict})
+    machine: Engine = body["machine"]
+    return machine, dict(body["extra"])
 
 
 def restore_latest(
@@ -169,7 +177,7 @@ def restore_latest(
     config: PipelineConfig | None,
     window_s: float,
     on_frames: Any = None,
-) -> tuple[RecordMachine, Restored, dict[str, Any]]:
+) -> tuple[Engine, Restored, dict[str, Any]]:
     """The live restart: the newest snapshot plus what was journaled after it, else a window.
 
     A snapshot is used only with the tracker configuration it was taken with (the default
@@ -204,6 +212,8 @@ def restore_latest(
                     start.get("restore_last_seq"),
                 )
                 machine.set_run(e.seq)
+            else:
+                machine.feed(rec)  # a zone/whitelist edit
             continue
         first = first or e.seq
         n += 1
@@ -212,4 +222,5 @@ def restore_latest(
         if on_frames is not None and frames:
             on_frames(frames)
     machine.drain()
+    machine.drain_events()
     return machine, Restored(None, first, last or seq0, n, steps, 0, seq0), extra

@@ -3,7 +3,7 @@
 The journal holds, in order, every input the live runtime acted on (sensor messages,
 ticks, operator actions) and every output it produced (track states, alert transitions).
 :func:`replay_journal` feeds the inputs in journal order to a fresh
-:class:`~skywarden.runtime.record_machine.RecordMachine` (the code the live loop runs, time
+:class:`~skywarden.runtime.engine.Engine` (the code the live loop runs, time
 from the record) and compares what comes out with the recorded outputs, record by record
 and field by field. With the same tracker configuration the two sequences are identical;
 with ``--tracker-config`` an engineer sees where another configuration departs.
@@ -30,14 +30,15 @@ from typing import Any, TextIO
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import Site
+from skywarden.runtime.engine import Engine, Output
 from skywarden.runtime.feeds import site_from_ref
 from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_machine import RecordMachine
 from skywarden.runtime.record_restore import (
     INPUT_KINDS,
     START_KEY,
     code_digest,
     restore_machine,
+    site_in_force,
     start_info,
 )
 from skywarden.store.journal import Journal
@@ -174,15 +175,19 @@ def replay_journal(
     speed: float = 0.0,
     out: TextIO | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_output: Callable[[Output], None] | None = None,
 ) -> ReplayResult:
     """Replay the journal's inputs (optionally only ``[from_t, to_t]``) and compare outputs.
 
     With a time window the comparison covers the recorded outputs inside the window; a
     window that starts mid-run starts from an empty picture, so it matches the record only
-    from where the live run's picture did too.
+    from where the live run's picture did too. ``on_output`` sees what the engine returned
+    for each input (frames and alert events: the comparison of modes uses it).
     """
     site = site or journal_site(journal)
-    machine = RecordMachine(site, config)
+    if from_t is not None:
+        site = site_in_force(journal, site, from_t)
+    machine = Engine(site, config)
     res = ReplayResult(replay_code=code_digest())
     last_t: float | None = None
     for e in journal.read(from_t, to_t, kinds=(*INPUT_KINDS, *OUTPUT_KINDS, "config")):
@@ -207,16 +212,21 @@ def replay_journal(
                 )
                 machine.set_run(e.seq)
                 res.starts += 1
+            elif info is None:
+                machine.feed(rec)  # a zone/whitelist edit, in force from the next step
             continue
         if speed > 0 and last_t is not None and rec.t > last_t:
             sleep((rec.t - last_t) / speed)
         last_t = rec.t if last_t is None else max(last_t, rec.t)
         res.inputs += 1
-        for fr in machine.feed(rec):
+        o = machine.push(rec)
+        for fr in o.frames:
             res.steps += 1
             if out is not None:
                 _write_frame(out, fr, res)
-        res.replayed_outputs += machine.drain()
+        res.replayed_outputs += o.records
+        if on_output is not None:
+            on_output(o)
     res.tracks = compare(
         "track", _of(res.recorded_outputs, TrackRecord), _of(res.replayed_outputs, TrackRecord)
     )

@@ -3,7 +3,7 @@
 The service layer sits below the runtime (``lint-imports`` enforces it), so it cannot import
 the pipeline. Instead the runtime hands ``create_app`` an object that fits this Protocol; the
 app's lifespan calls ``start()`` and ``stop()`` on it, and the WebSocket hub ``subscribe``s to
-it. Tests hand in a :class:`skywarden.service.scripted.ScriptedSource` (the httpx
+it. Tests hand in a ``ScriptedSource`` (``tests/support/scripted.py``) (the httpx
 ``MockTransport`` idea: swap the producer for something a test drives step by step).
 
 A :class:`Picture` is one immutable snapshot: every track the tracker publishes, the threat
@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from skywarden.alerts.lifecycle import Alert
+from skywarden.alerts.lifecycle import Alert, AlertEvent
 from skywarden.core.bearing import BearingHit
 from skywarden.core.site import Site
 from skywarden.core.track import TrackState
@@ -60,6 +60,9 @@ class Picture:
     ground: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     bearings: tuple[BearingHit, ...] = ()  # bearing-only reports of the latest step
     launches: Mapping[str, LaunchPoint] = field(default_factory=dict)  # drone tracks' estimates
+    # the alert transitions since the previous picture, in order (the engine's events: every
+    # step's and every operator's), for the alert sinks and peers that follow the picture
+    events: tuple[AlertEvent, ...] = ()
 
 
 Listener = Callable[[Picture], None]

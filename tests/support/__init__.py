@@ -1,0 +1,10 @@
+"""Helpers shared by tests and benchmarks, outside the installed package.
+
+- ``support.postgres``: the loopback PostgreSQL for journal tests (a schema per test);
+- ``support.scripted``: ``ScriptedSource``, a ``PictureSource`` a test pushes pictures into;
+- ``support.same_outputs``: one journal's frames and alert events compared field by field
+  across the modes that run the engine.
+
+Tests import them as ``support.X`` (pytest puts ``tests/`` on the path); a benchmark puts
+``tests/`` on ``sys.path`` first.
+"""
