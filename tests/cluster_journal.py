@@ -82,6 +82,7 @@ def reference(machine: RecordMachine, records: Sequence[Record]) -> tuple[list[P
     counter = codec.TransitionCounter()
     for rec in records:
         frames = machine.feed(rec)
+        machine.drain_events()
         for out in machine.drain():
             if isinstance(out, AlertRecord):
                 n = counter.next_id(out.alert_id)

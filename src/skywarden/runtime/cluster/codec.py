@@ -40,8 +40,8 @@ from skywarden.alerts.lifecycle import AlertEvent
 from skywarden.core.errors import DecodeError, InputRejected
 from skywarden.core.inbound import Inbound
 from skywarden.core.track import TrackState
+from skywarden.runtime.engine import WHOLE_SCAN_SOURCES
 from skywarden.runtime.pipeline import Frame
-from skywarden.runtime.record_machine import WHOLE_SCAN_SOURCES
 from skywarden.sensors.skybench import Scan
 from skywarden.store.records import (
     AlertRecord,

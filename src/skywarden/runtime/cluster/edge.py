@@ -31,14 +31,14 @@ from skywarden.runtime.cluster.topology import (
     edge_subject,
     ensure_edge_stream,
 )
+from skywarden.runtime.engine import Engine
 from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
-from skywarden.runtime.record_machine import RecordMachine
 from skywarden.sensors.skybench import Scan
 from skywarden.store.records import AlertRecord, RawMessage, Record, detections_of
 
 
 class EdgeSite:
-    """A site's own engine (:class:`RecordMachine`) publishing to the site's NATS.
+    """A site's own engine (:class:`Engine`) publishing to the site's NATS.
 
     Inputs (reports, operator actions, site edits) go in with :meth:`feed` or :meth:`ingest`;
     :meth:`flush` is a tick: it steps everything measured up to its time (or, with nothing
@@ -59,7 +59,7 @@ class EdgeSite:
     ) -> None:
         self.js = js
         self.site_id = check_token(site_id)
-        self.machine = RecordMachine(site, pipeline_config)
+        self.machine = Engine(site, pipeline_config)
         self.wall = wall or WallClock().now
         self.worker_id = worker_id
         self.counters = Counters()
@@ -106,6 +106,7 @@ class EdgeSite:
         last = frames[-1] if frames else self.machine.pipeline.last
         frame = last if last is not None else Frame(t, (), (), ())
         self.frames.append(frame)
+        self.machine.drain_events()  # published below as their records
         for rec in self.machine.drain():
             if not isinstance(rec, AlertRecord):
                 continue

@@ -1,7 +1,7 @@
 """A pooled site's records in stream order -> the one engine -> frames and alert transitions.
 
 The worker does not step the pipeline itself: every record on the site's raw stream goes
-into a :class:`~skywarden.runtime.record_machine.RecordMachine`, the engine that live
+into a :class:`~skywarden.runtime.engine.Engine`, the engine that live
 ``skywarden run``, restore and ``skywarden replay`` drive too. Reports wait in the engine's
 reorder buffer; a **tick** record steps everything measured up to its time (and, with
 nothing buffered, still steps so tracks coast and drop and alerts clear, as a single site
@@ -28,8 +28,8 @@ from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
+from skywarden.runtime.engine import Engine
 from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_machine import RecordMachine
 from skywarden.store.records import AlertRecord, TickRecord
 
 Item = codec.RawReport | codec.ControlRecord
@@ -40,14 +40,14 @@ class SiteState:
     """What a snapshot holds: the engine after raw sequence ``covered``, the per-alert
     transition counts, and the report sequences consumed but not yet in a frame."""
 
-    machine: RecordMachine
+    machine: Engine
     covered: int = 0
     transitions: codec.TransitionCounter = field(default_factory=codec.TransitionCounter)
     unframed: list[tuple[int, float]] = field(default_factory=list)
 
     @classmethod
     def new(cls, site: Site, config: PipelineConfig | None = None) -> SiteState:
-        return cls(RecordMachine(site, config))
+        return cls(Engine(site, config))
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,7 @@ class SiteEngine:
             self.counters.inc("reports")
         else:
             frames = m.feed(item)
+        m.drain_events()  # the records below carry them; nobody else follows this engine
         for rec in m.drain():
             if isinstance(rec, AlertRecord):
                 n = st.transitions.next_id(rec.alert_id)  # numbered also when folded
@@ -122,6 +123,6 @@ class SiteEngine:
         return out
 
 
-def _last_t(m: RecordMachine) -> float:
+def _last_t(m: Engine) -> float:
     last = m.pipeline.last
     return float("-inf") if last is None else float(last.t)
