@@ -4,10 +4,11 @@ the same picture frames and alert events, field by field (issue 17).
 The journal is a residence run: sensor messages, a tick a second of site time, an operator's
 acknowledge of the first alert and a zone edit (both journaled through central's
 ``CentralOps``, exactly as the HTTP API does), then 60 s of silence in which only ticks come.
-Live replay feeds it to a :class:`RecordMachine`; the pooled path puts it on a real
-nats-server's raw stream and lets a :class:`SiteRunner` step it (and publish fenced frames);
-the edge path feeds an :class:`EdgeSite` that publishes to its local stream. The frames and
-alert transitions read back from the streams are compared with the replay's."""
+Live replay writes it to a journal file (SQLite) and reads it back with
+``runtime.replay.replay_journal``; the engine fed directly is the reference; the pooled path
+puts it on a real nats-server's raw stream and lets a :class:`SiteRunner` step it (and
+publish fenced frames); the edge path feeds an :class:`EdgeSite` that publishes to its local
+stream. The frames and alert transitions of each are compared with the reference's."""
 
 from __future__ import annotations
 
@@ -44,10 +45,14 @@ from skywarden.runtime.cluster.topology import (
     ensure_topology,
     raw_subject,
 )
+from skywarden.runtime.engine import Output
 from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.replay import replay_journal
 from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
 from skywarden.sim import load_scenario, simulate
+from skywarden.store.journal import open_journal
 from skywarden.store.records import (
+    AlertRecord,
     ConfigChange,
     OperatorAction,
     RawMessage,
@@ -64,10 +69,11 @@ def _journal() -> tuple[list[Record], dict[str, object], object]:
     at = next(
         i for i, r in enumerate(records) if isinstance(r, TickRecord) and r.t > first["t"] + 2
     )
-    ack = OperatorAction(0.0, "ops1", "acknowledge", first["alert_id"])
+    t_ack = records[at].t
+    ack = OperatorAction(t_ack, "ops1", "acknowledge", first["alert_id"])
     no_zones = site_edit_payload(dataclasses.replace(run.site, zones=()))
-    edit = ConfigChange(0.0, "admin", SITE_EDIT_KEY, None, no_zones)
     at_edit = next(i for i, r in enumerate(records) if isinstance(r, TickRecord) and r.t >= 100)
+    edit = ConfigChange(records[at_edit].t, "admin", SITE_EDIT_KEY, None, no_zones)
     records = [
         *records[: at + 1],
         ack,
@@ -84,6 +90,27 @@ def test_replay_pooled_worker_and_edge_agree_field_by_field(tmp_path: Path) -> N
     records, header, site = _journal()
     ref_pics, ref_alerts = reference(RecordMachine(site), records)  # type: ignore[arg-type]
     assert any(a["actor"] == "ops1" for a in ref_alerts), "the journal's acknowledge applies"
+    # live replay proper: the records in a journal file, read back by replay_journal
+    journal = open_journal(f"sqlite://{tmp_path}/journal.sqlite")
+    journal.append_many(records)
+    outs: list[Output] = []
+    replay_journal(journal, site, on_output=outs.append)  # type: ignore[arg-type]
+    journal.close()
+    inputs = [r for r in records if not isinstance(r, ConfigChange)]
+    assert len(outs) == len(inputs)
+    rep_pics, rep_alerts, last = [], [], None
+    counter = codec.TransitionCounter()
+    for rec, o in zip(inputs, outs, strict=True):
+        last = o.frames[-1] if o.frames else last
+        for r in o.records:
+            if isinstance(r, AlertRecord):
+                a = codec.alert_of_record(SITE, "-", r, 0, counter.next_id(r.alert_id))
+                rep_alerts.append(alert_key(a))
+        if isinstance(rec, TickRecord):
+            assert last is not None
+            rep_pics.append(Picture.of_frame(last))
+    assert (d := first_difference(ref_pics, rep_pics)) is None, f"replay frames: {d}"
+    assert (d := first_difference(ref_alerts, rep_alerts)) is None, f"replay alerts: {d}"
 
     async def main() -> None:
         nc = await nats.connect(srv.url)
