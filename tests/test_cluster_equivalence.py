@@ -32,7 +32,13 @@ from nats_helpers import eventually, read_stream, require_nats_server, single_se
 from skywarden.core.clock import WallClock
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.edge import EdgeSite
-from skywarden.runtime.cluster.feed import register_site
+from skywarden.runtime.cluster.feed import (
+    Acked,
+    JetStreamIngestPort,
+    feed_reports,
+    register_site,
+    sim_reports,
+)
 from skywarden.runtime.cluster.operator import CentralOps
 from skywarden.runtime.cluster.site_runner import SiteRunner
 from skywarden.runtime.cluster.topology import (
@@ -218,6 +224,55 @@ def test_a_retried_frame_that_landed_is_not_taken_for_another_writer(tmp_path: P
         assert await runner._landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) == ack.seq
         await js.publish(subject, b"f2", headers={"Nats-Msg-Id": f"{SITE}:18-other"})
         assert await runner._landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) is None
+        await nc.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        srv.stop()
+
+
+def test_a_silent_pooled_site_keeps_ticking(tmp_path: Path) -> None:
+    """The owner's own ticks (not a journal's): while reports flow it ticks at the latest
+    report time; when they stop, once caught up, it ticks every ``silent_tick_s`` with site
+    time advancing, so frames keep coming; every report is still in exactly one frame."""
+    require_nats_server()
+    srv = single_server(tmp_path)
+    run = simulate(load_scenario("residence"), 3)
+
+    async def main() -> None:
+        nc = await nats.connect(srv.url)
+        js = nc.jetstream()
+        await ensure_topology(js, TopologyConfig())
+        kv = await js.key_value(SNAPSHOTS_BUCKET)
+        runner = SiteRunner(
+            js, kv, SITE, run.site, "w1", WallClock().now, flush_s=0.1, silent_tick_s=0.5
+        )
+        await runner.start()
+        acked = Acked()
+        port = JetStreamIngestPort(js, SITE, acked)
+        reports = sim_reports(run, until_s=30.0)
+        await feed_reports(port, reports, speed=None)
+        last_t = max(r.scan.t for r in reports)
+        seqs = acked.seqs[SITE]
+        await eventually(
+            lambda: asyncio.sleep(0, runner.published), lambda p: p >= max(seqs), 30, "frames"
+        )
+
+        async def frames() -> list[codec.SiteFrame]:
+            subj = f"skywarden.site.{SITE}.tracks"
+            return [codec.decode_frame(d) for _, _, d in await read_stream(js, SITES_STREAM, subj)]
+
+        silent = await eventually(
+            frames, lambda fs: sum(f.t > last_t + 1.0 for f in fs) >= 3, 30, "silent frames"
+        )
+        await runner.stop(snapshot=False)
+        after = [f.t for f in silent if f.t > last_t]
+        assert after == sorted(after) and after[-1] >= last_t + 1.5
+        seen = [q for f in silent for q in f.raw_seqs]
+        assert sorted(seen) == sorted(seqs) and len(seen) == len(set(seen))
+        raw = await read_stream(js, RAW_STREAM, f"skywarden.site.{SITE}.raw._ctl")
+        assert raw and all(isinstance(codec.decode_control(d), TickRecord) for _, _, d in raw)
         await nc.close()
 
     try:
