@@ -69,13 +69,14 @@ class Arrivals(CentralPicture):
         super().__init__()
         self.frames_at: dict[str, list[tuple[float, str]]] = defaultdict(list)
 
-    def apply(self, subject: str, data: bytes) -> None:
-        super().apply(subject, data)
+    def apply(self, subject: str, data: bytes, live: bool = False) -> bool:
+        changed = super().apply(subject, data, live)
         parts = subject.split(".")
-        if len(parts) == 4 and parts[3] == "tracks":
+        if changed and len(parts) == 4 and parts[3] == "tracks":
             v = self.sites.get(parts[2])
             if v is not None and v.frame is not None:
                 self.frames_at[parts[2]].append((time.monotonic(), v.frame.worker))
+        return changed
 
 
 def max_gap(times: list[float], t0: float, t1: float) -> float:
@@ -132,7 +133,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
             await register_site(js, s, runs[i % a.distinct].header, region="r")
         picture = Arrivals()
         cnc = await nats.connect(**opts)
-        central = CentralFeed(cnc.jetstream(timeout=10), picture)
+        central = CentralFeed(cnc.jetstream(timeout=10), picture, nc=None if a.stored_only else cnc)
         await central.start()
         await asyncio.sleep(3 * a.lease_ttl)
         acked = Acked()
@@ -155,6 +156,9 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         # 1. the node leading the lease bucket
         leader = (await js.stream_info(f"KV_{LEASES_BUCKET}")).cluster.leader
         raw_leader = (await js.stream_info(RAW_STREAM)).cluster.leader
+        sites_leader = (await js.stream_info(SITES_STREAM)).cluster.leader
+        central_on = cnc.connected_url.port if cnc.connected_url else None
+        central_on = next((s.name for s in servers if s.port == central_on), None)
         before = await counters(js)
         t_kill = time.monotonic()
         by_name[str(leader)].kill()
@@ -169,6 +173,8 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         res["node_kill"] = {
             "killed": leader,
             "raw_stream_leader_was": raw_leader,
+            "sites_stream_leader_was": sites_leader,
+            "central_connected_to": central_on,
             "max_frame_gap_s": round(max(gaps.values()), 2),
             "median_site_max_gap_s": round(pct(list(gaps.values()), 0.5), 2),
             "sites_gap_over_5s": sum(g > 5 for g in gaps.values()),
@@ -260,6 +266,11 @@ def main() -> None:
     ap.add_argument("--distinct", type=int, default=6)
     ap.add_argument("--flush", type=float, default=0.5)
     ap.add_argument("--snapshot", type=float, default=5.0)
+    ap.add_argument(
+        "--stored-only",
+        action="store_true",
+        help="central reads only the stream consumers (no core subscription for the picture)",
+    )
     ap.add_argument("--out", default=str(ROOT / "docs/bench_cluster.md"))
     a = ap.parse_args()
     res = asyncio.run(bench(a))
@@ -269,7 +280,8 @@ def main() -> None:
             f.write(
                 f"\n### Failure run {time.strftime('%Y-%m-%d %H:%M')} "
                 f"(`bench_cluster_failover.py --sites {a.sites} --workers {a.workers} "
-                f"--lease-ttl {a.lease_ttl}`)\n\n```json\n{json.dumps(res, indent=1)}\n```\n"
+                f"--lease-ttl {a.lease_ttl}{' --stored-only' if a.stored_only else ''}`)\n\n"
+                f"```json\n{json.dumps(res, indent=1)}\n```\n"
             )
 
 

@@ -1,10 +1,12 @@
 """One pooled site's worker cost per report, offline: what ``bench_cluster`` spends per report
 in a worker, without NATS in the way, so the per-report CPU can be profiled and compared.
 
-Per raw report the worker decodes the raw bytes, steps the site's pipeline (tracker,
-classifier, threat, alerts) and encodes the frame; every ``--snapshot`` seconds it pickles the
-site state. This replays a ``bench_cluster`` site (same scenario, 5 sensors at 1 Hz, 20
-objects) through exactly those calls and prints CPU ms per report, per stage.
+Per raw report the worker decodes the raw bytes and feeds the site's engine
+(``SiteEngine``: the record machine); every ``--flush`` of site time a tick record steps it
+(tracker, classifier, threat, alerts, once per distinct detection time) and the frame is
+encoded; every ``--snapshot`` seconds the site state is encoded. This replays a
+``bench_cluster`` site (same scenario, 5 sensors at 1 Hz, 20 objects) through exactly those
+calls and prints CPU ms per report, per stage.
 
     .venv/bin/python benchmarks/bench_site_step.py --duration 120 [--profile out.prof]
 """
@@ -27,10 +29,11 @@ from bench_cluster import scenario  # noqa: E402
 from skywarden.core.inbound import Inbound  # noqa: E402
 from skywarden.runtime.cluster import codec  # noqa: E402
 from skywarden.runtime.cluster.feed import sim_reports  # noqa: E402
+from skywarden.runtime.cluster.site_engine import OutFrame, SiteEngine  # noqa: E402
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state  # noqa: E402
 from skywarden.runtime.cluster.worker import site_from_registry  # noqa: E402
-from skywarden.runtime.pipeline import Pipeline  # noqa: E402
 from skywarden.sim import simulate  # noqa: E402
+from skywarden.store.records import TickRecord  # noqa: E402
 
 
 def main() -> None:
@@ -64,7 +67,7 @@ def main() -> None:
     prof = cProfile.Profile() if a.profile else None
     cpu0 = time.process_time()
     for site, raws in jobs:
-        st = SiteState(Pipeline(site))
+        eng = SiteEngine("site", "w0", SiteState.new(site))
         next_snap = a.snapshot
         batches: list[list[tuple[int, bytes]]] = []
         t_end = -1.0
@@ -74,25 +77,32 @@ def main() -> None:
                 batches.append([])
                 t_end = t + a.flush
             batches[-1].append((seq, data))
+        seq = 0
         for batch in batches:
             if prof:
                 prof.enable()
             c0 = time.process_time()
-            reps = [(seq, codec.decode_raw(data)) for seq, data in batch]
+            reps = [codec.decode_raw(data) for _, data in batch]
             c1 = time.process_time()
-            t = max(r.t for _, r in reps)
-            frame = st.pipeline.step([r.scan() for _, r in reps], t)
-            st.t_last, st.covered = t, reps[-1][0]
+            for rep in reps:
+                seq += 1
+                eng.take(seq, rep, True, 0.0)
+            t = max(r.t for r in reps)
+            seq += 1
+            eng.take(seq, TickRecord(t), False)
+            out = eng.take_outbox()
             c2 = time.process_time()
-            data = codec.encode_frame("site", "w0", frame, [(q, 0.0) for q, _ in reps], 0.0)
-            digest.update(data)
-            if dump:
-                dump.write(data + b"\n")
-            for ev in frame.events:
-                digest.update(repr((ev.kind, ev.alert.track_id, ev.alert.level)).encode())
+            for o in out:
+                if isinstance(o, OutFrame):
+                    data = codec.encode_frame("site", "w0", o.frame, o.raw, 0.0, o.upto)
+                    digest.update(data)
+                    if dump:
+                        dump.write(data + b"\n")
+                else:
+                    digest.update(repr((o.event, o.record.track_id, o.record.level)).encode())
             c3 = time.process_time()
             if t >= next_snap:
-                dump_state(st)
+                dump_state(eng.state)
                 next_snap = t + a.snapshot
             c4 = time.process_time()
             if prof:

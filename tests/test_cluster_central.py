@@ -115,3 +115,39 @@ def test_http_needs_a_login_with_the_site_services_roles() -> None:
     age = [k for k in lines if k.startswith('skywarden_site_frame_age_seconds{site="north"')]
     assert age and 0.0 <= float(lines[age[0]]) < 60
     assert "# TYPE skywarden_report_latency_seconds summary" in text
+
+
+def test_live_copies_move_the_picture_forward_only_and_count_nothing() -> None:
+    """Frames and alerts as published (the core subscription) update the picture while the
+    stream consumer is being re-created; the stored copies count and journal, once; neither
+    path takes the picture back to an older frame or an older alert transition."""
+    run = simulate(load_scenario("residence"), 2)
+    p = Pipeline(run.site)
+    frames, events = [], []
+    for s in run.scans():
+        f = p.step([s], s.t)
+        frames.append(f)
+        events += f.events
+        if len(events) >= 2 and len(frames) > 30:
+            break
+    pic = CentralPicture()
+    subj = "skywarden.site.north.tracks"
+    enc = [
+        codec.encode_frame("north", "w1", f, [(10 * i + 1, 0.0)], 0.0) for i, f in enumerate(frames)
+    ]
+    assert pic.apply(subj, enc[5], live=True)
+    assert pic.site("north").frame.covers_to == 51  # type: ignore[union-attr]
+    assert pic.site("north").frames == 0 and pic.counters.get("frames") == 0
+    assert not pic.apply(subj, enc[4], live=True)  # older: ignored
+    for e in enc[:6]:  # the consumer catches up: counted, but the picture does not go back
+        pic.apply(subj, e)
+        assert pic.site("north").frame.covers_to == 51  # type: ignore[union-attr]
+    assert pic.site("north").frames == 6 and pic.site("north").reports == 6
+    assert pic.apply(subj, enc[6]) and pic.site("north").frame.covers_to == 61  # type: ignore[union-attr]
+    ev = events[0]
+    first = codec.encode_alert(codec.alert_of("north", "w1", ev, 1, 1))
+    second = codec.encode_alert(codec.alert_of("north", "w1", ev, 2, 2))
+    asubj = "skywarden.site.north.alerts"
+    assert pic.apply(asubj, second, live=True)
+    assert not pic.apply(asubj, first)  # the stored older transition: counted, not shown
+    assert pic.site("north").alerts[ev.alert.id].n == 2 and pic.counters.get("alerts") == 1

@@ -17,6 +17,7 @@ from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
 from skywarden.runtime.cluster.topology import check_token, parse_out_subject, raw_subject
 from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.record_machine import RecordMachine
 from skywarden.sim import load_scenario, simulate
 
 
@@ -96,21 +97,26 @@ def test_frame_and_alert_round_trip(run) -> None:  # type: ignore[no-untyped-def
 
 
 def test_snapshot_restores_the_same_future(run) -> None:  # type: ignore[no-untyped-def]
-    """A pipeline restored from its snapshot produces exactly the frames the original does."""
+    """An engine restored from its snapshot produces exactly the frames the original does."""
     scans = list(run.scans())
-    a = Pipeline(run.site)
+    a = RecordMachine(run.site)
+
+    def step(m: RecordMachine, s) -> list:  # type: ignore[no-untyped-def,type-arg]
+        m.message(s.sensor_id, s.t, s.detections, s.complete)
+        return m.tick(s.t)
+
     for s in scans[:400]:
-        a.step([s], s.t)
-    b = load_state(dump_state(SiteState(a, covered=400, t_last=scans[399].t)))
-    assert b.covered == 400
+        step(a, s)
+    b = load_state(dump_state(SiteState(a, covered=400, unframed=[(399, 1.5), (400, 2.5)])))
+    assert b.covered == 400 and b.unframed == [(399, 1.5), (400, 2.5)]
     for s in scans[400:700]:
-        fa, fb = a.step([s], s.t), b.pipeline.step([s], s.t)
-        assert [t.id for t in fa.tracks] == [t.id for t in fb.tracks]
-        for ta, tb in zip(fa.tracks, fb.tracks, strict=True):
+        fa, fb = step(a, s), step(b.machine, s)
+        assert [[t.id for t in f.tracks] for f in fa] == [[t.id for t in f.tracks] for f in fb]
+        for ta, tb in zip(
+            [t for f in fa for t in f.tracks], [t for f in fb for t in f.tracks], strict=True
+        ):
             np.testing.assert_array_equal(ta.x, tb.x)
-        assert [(e.kind, e.alert.id) for e in fa.events] == [
-            (e.kind, e.alert.id) for e in fb.events
-        ]
+        assert a.drain() == b.machine.drain()
 
 
 @pytest.mark.parametrize(
@@ -134,7 +140,7 @@ def test_snapshot_refuses_foreign_bytes() -> None:
     with pytest.raises(DecodeError):
         load_state(b"SWS1garbage")  # the pickles of before: refused, never loaded
     with pytest.raises(DecodeError):
-        load_state(b"SWS2garbage")
+        load_state(b"SWS2garbage")  # a bare pipeline, before the worker drove the engine
 
 
 def test_snapshot_of_another_state_layout_is_refused() -> None:
@@ -145,7 +151,7 @@ def test_snapshot_of_another_state_layout_is_refused() -> None:
     from skywarden.runtime import record_restore
     from skywarden.runtime.cluster import snapshot
 
-    old_site = {"covered": 1, "t_last": 0.0, "pipeline": None, "layout": 1}
+    old_site = {"covered": 1, "machine": None, "layout": 1}
     old_record = {"machine": None, "extra": {}}
     for mod, body in ((snapshot, old_site), (record_restore, old_record)):
         data = statecodec.encode(body, mod.MAGIC)
@@ -170,3 +176,28 @@ def test_decoders_never_crash(data: bytes) -> None:
     for fn in (codec.decode_raw, codec.decode_frame, codec.decode_alert, codec.decode_health):
         with contextlib.suppress(DecodeError):
             fn(data)
+
+
+def test_control_records_round_trip_and_refusals() -> None:
+    from skywarden.runtime.cluster.topology import CONTROL, control_subject, sensor_token
+    from skywarden.store.records import ConfigChange, OperatorAction, TickRecord
+
+    for rec in (
+        TickRecord(12.5, source="w1"),
+        OperatorAction(3.0, "ops1", "acknowledge", "A7-zone-1"),
+        ConfigChange(4.0, "admin", "site.edit", None, {"zones": [], "whitelist": []}),
+    ):
+        assert codec.decode_control(codec.encode_control("s1", rec)) == rec
+    bad = [
+        json.dumps({"v": 1, "site": "s1", "record": {"kind": "raw", "t": 1.0}}).encode(),
+        json.dumps({"v": 1, "site": "s1", "record": {"kind": "tick"}}).encode(),
+        json.dumps({"v": 1, "site": "s1"}).encode(),
+    ]
+    for data in bad:
+        with pytest.raises(DecodeError) as e:
+            codec.decode_control(data)
+        assert e.value.reason == "cluster_control", data
+    assert control_subject("s1") == f"skywarden.site.s1.raw.{CONTROL}"
+    with pytest.raises(ConfigError):  # no sensor can write on the control subject
+        sensor_token(CONTROL)
+    assert sensor_token("radar_1") == "radar_1"

@@ -102,7 +102,14 @@ def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
         )
         assert picture.counters.get("frames") > frames_at_kill + 4  # kept updating
         info = await js.stream_info(RAW_STREAM)
-        assert info.state.messages == sum(len(v) for v in acked.seqs.values())
+        raw = await eventually(  # a consumer on a stream that just changed leader
+            lambda: read_stream(js, RAW_STREAM, "skywarden.site.*.raw.*"),
+            lambda _: True,
+            30,
+            "reading the raw stream back",
+        )
+        reports_stored = [q for q, subj, _ in raw if not subj.endswith("._ctl")]  # not ticks
+        assert len(reports_stored) == sum(len(v) for v in acked.seqs.values())
         assert info.cluster.leader and info.cluster.leader != victim.name
 
         stored = await eventually(  # a consumer on a stream that just changed leader

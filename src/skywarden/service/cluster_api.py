@@ -2,7 +2,12 @@
 
 ``GET /api/cluster/sites`` lists every site with its region, worker, frame and alert counts;
 ``GET /api/cluster/picture?site=&region=`` returns tracks and open alerts of the selected
-sites; ``GET /metrics`` the Prometheus exposition of sites and workers. The picture lives in
+sites; ``GET /metrics`` the Prometheus exposition of sites and workers. With operator
+actions (``ClusterOps``), ``POST /api/cluster/sites/{site}/alerts/{alert_id}/{acknowledge|
+resolve}`` (operator role) and ``PUT /api/cluster/sites/{site}/zones`` (admin role; body: the
+complete zones and whitelist, as the site service's edit journals them) are journaled on the
+site's raw stream before they are answered (202 with the stream sequence), and reach the
+site's engine from there. The picture lives in
 ``runtime.cluster.central`` (above this layer); this module needs only something with a
 ``view(site, region)`` method and a function that renders the metrics.
 
@@ -16,8 +21,8 @@ clients.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
@@ -25,6 +30,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from skywarden.core.clock import Clock, WallClock
+from skywarden.core.errors import ConfigError
 from skywarden.service.auth import Principal, Security, _bearer, resolve, too_many
 from skywarden.service.clientaddr import client_address
 from skywarden.service.users import Role
@@ -32,6 +38,24 @@ from skywarden.service.users import Role
 
 class ClusterView(Protocol):
     def view(self, site: str | None = None, region: str | None = None) -> dict[str, Any]: ...
+
+
+class ClusterOps(Protocol):
+    """Journals an operator's input for a site; raises LookupError (no such site or alert),
+    ValueError (a malformed request, ``ConfigError`` included)."""
+
+    async def alert_action(self, site: str, alert_id: str, action: str, operator: str) -> int: ...
+
+    async def edit_site(self, site: str, payload: Mapping[str, Any], actor: str) -> int: ...
+
+
+class SiteEdit(BaseModel):
+    zones: list[dict[str, Any]] = Field(max_length=10_000)
+    whitelist: list[dict[str, Any]] = Field(default_factory=list, max_length=100_000)
+
+
+class Journaled(BaseModel):
+    seq: int
 
 
 class SiteSummary(BaseModel):
@@ -55,7 +79,9 @@ class TokenReply(BaseModel):
     role: str
 
 
-def _viewer(sec: Security | None, clock: Clock) -> Callable[..., Principal | None]:
+def _viewer(
+    sec: Security | None, clock: Clock, role: Role = Role.VIEWER
+) -> Callable[..., Principal | None]:
     def check(
         request: Request,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -66,11 +92,59 @@ def _viewer(sec: Security | None, clock: Clock) -> Callable[..., Principal | Non
         p = resolve(sec, clock.now(), request.method, request.headers, token, None)
         if p is None:
             raise HTTPException(401, "log in first", {"WWW-Authenticate": "Bearer"})
-        if not p.role.allows(Role.VIEWER):
-            raise HTTPException(403, "needs the viewer role")
+        if not p.role.allows(role):
+            raise HTTPException(403, f"needs the {role.value} role")
         return p
 
     return check
+
+
+def ops_router(
+    ops: ClusterOps, operator: Callable[..., Any], admin: Callable[..., Any]
+) -> APIRouter:
+    r = APIRouter()
+
+    def _who(p: Principal | None) -> str:
+        return p.name if p is not None else "anonymous"
+
+    @r.post(
+        "/api/cluster/sites/{site}/alerts/{alert_id}/{action}",
+        status_code=202,
+        response_model=Journaled,
+        tags=["cluster"],
+    )
+    async def alert_action(
+        site: str,
+        alert_id: str,
+        action: Literal["acknowledge", "resolve"],
+        who: Principal | None = Depends(operator),  # noqa: B008 (a closure: not resolvable by name)
+    ) -> Journaled:
+        try:
+            return Journaled(seq=await ops.alert_action(site, alert_id, action, _who(who)))
+        except LookupError as e:
+            raise HTTPException(404, str(e)) from None
+        except (ValueError, ConfigError) as e:
+            raise HTTPException(422, str(e)) from None
+
+    @r.put(
+        "/api/cluster/sites/{site}/zones",
+        status_code=202,
+        response_model=Journaled,
+        tags=["cluster"],
+    )
+    async def edit_zones(
+        site: str,
+        body: SiteEdit,
+        who: Principal | None = Depends(admin),  # noqa: B008 (as above)
+    ) -> Journaled:
+        try:
+            return Journaled(seq=await ops.edit_site(site, body.model_dump(), _who(who)))
+        except LookupError as e:
+            raise HTTPException(404, str(e)) from None
+        except (ValueError, ConfigError) as e:
+            raise HTTPException(422, str(e)) from None
+
+    return r
 
 
 def cluster_router(
@@ -113,11 +187,15 @@ def cluster_app(
     metrics: Callable[[], str] | None = None,
     security: Security | None = None,
     clock: Clock | None = None,
+    ops: ClusterOps | None = None,
 ) -> FastAPI:
     """Without ``security`` the routes are open (tests and a loopback-only central)."""
     clk = clock or WallClock()
     app = FastAPI(title="skywarden central", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(cluster_router(picture, metrics, _viewer(security, clk)))
+    if ops is not None:
+        op, adm = _viewer(security, clk, Role.OPERATOR), _viewer(security, clk, Role.ADMIN)
+        app.include_router(ops_router(ops, op, adm))
     if security is not None:
         sec = security
 

@@ -11,7 +11,9 @@ Layouts (version 1)::
     raw     {"v", "site", "sensor_id", "source", "received_t", "t", "payload_b64",
              "detections": [...], "common": {...}}   (store.records.detections_parsed:
              values every detection shares, such as a radar's R, stored once)
-    frame   {"v", "site", "worker", "t", "raw": [[stream_seq, received_t], ...],
+    control {"v", "site", "record": Record.to_dict()}   on ``raw.<CONTROL>``: a tick, an
+             operator action or a site edit, ordered among the reports (see site_runner)
+    frame   {"v", "site", "worker", "t", "raw": [[stream_seq, received_t], ...], "upto",
              "tracks": [TrackRecord.to_dict() without P and mode_probs],
              "threat": {track_id: level name}, "published_t"}
     alert   {"v", "site", "worker", "event", "t", "alert_id", "track_id", "zone_id", "level",
@@ -38,14 +40,18 @@ from skywarden.alerts.lifecycle import AlertEvent
 from skywarden.core.errors import DecodeError, InputRejected
 from skywarden.core.inbound import Inbound
 from skywarden.core.track import TrackState
+from skywarden.runtime.engine import WHOLE_SCAN_SOURCES
 from skywarden.runtime.pipeline import Frame
-from skywarden.runtime.record_machine import WHOLE_SCAN_SOURCES
 from skywarden.sensors.skybench import Scan
 from skywarden.store.records import (
     AlertRecord,
+    ConfigChange,
+    OperatorAction,
+    TickRecord,
     TrackRecord,
     detections_from_parsed,
     detections_parsed,
+    record_from_dict,
 )
 
 VERSION = 1
@@ -122,6 +128,33 @@ def decode_raw(data: bytes) -> RawReport:
         raise DecodeError("cluster_raw", f"raw report: {type(e).__name__}: {e}") from None
 
 
+# ------------------------------------------------------------------ control records
+
+ControlRecord = TickRecord | OperatorAction | ConfigChange
+CONTROL_KINDS = ("tick", "operator", "config")
+
+
+def encode_control(site: str, rec: ControlRecord) -> bytes:
+    """A tick, operator action or site edit as it travels on the site's raw stream."""
+    return _dumps({"v": VERSION, "site": site, "record": rec.to_dict()})
+
+
+def decode_control(data: bytes) -> ControlRecord:
+    d = _loads(data, "control record")
+    try:
+        body = d["record"]
+        if not isinstance(body, dict) or body.get("kind") not in CONTROL_KINDS:
+            raise ValueError(f"kind {body.get('kind') if isinstance(body, dict) else body!r}")
+        rec = record_from_dict(body)
+    except InputRejected:
+        raise
+    except (KeyError, TypeError, ValueError) as e:
+        raise DecodeError("cluster_control", f"control: {type(e).__name__}: {e}") from None
+    if not isinstance(rec, TickRecord | OperatorAction | ConfigChange):
+        raise DecodeError("cluster_control", f"control: {type(rec).__name__}")
+    return rec
+
+
 # ------------------------------------------------------------------ frames (tracks)
 
 
@@ -136,10 +169,15 @@ class SiteFrame:
     tracks: tuple[TrackRecord, ...]
     threat: Mapping[str, str]
     published_t: float
+    upto: int = 0  # the last raw stream sequence (report or control) this frame accounts for
 
     @property
     def raw_seqs(self) -> tuple[int, ...]:
         return tuple(s for s, _ in self.raw)
+
+    @property
+    def covers_to(self) -> int:
+        return max(self.upto, *self.raw_seqs, 0)
 
 
 def _track_dict(s: TrackState) -> dict[str, Any]:
@@ -154,6 +192,7 @@ def encode_frame(
     frame: Frame,
     raw: Sequence[tuple[int, float]],
     published_t: float,
+    upto: int | None = None,
 ) -> bytes:
     return _dumps(
         {
@@ -162,6 +201,7 @@ def encode_frame(
             "worker": worker,
             "t": float(frame.t),
             "raw": [[int(s), float(r)] for s, r in raw],
+            "upto": int(max((s for s, _ in raw), default=0) if upto is None else upto),
             "tracks": [_track_dict(s) for s in frame.tracks],
             "threat": {a.track_id: a.level.name.lower() for a in frame.assessments},
             "published_t": float(published_t),
@@ -180,6 +220,7 @@ def decode_frame(data: bytes) -> SiteFrame:
             tracks=tuple(TrackRecord.from_dict({"kind": "track", **x}) for x in d["tracks"]),
             threat={str(k): str(v) for k, v in d.get("threat", {}).items()},
             published_t=float(d.get("published_t", 0.0)),
+            upto=int(d.get("upto", 0)),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise DecodeError("cluster_frame", f"frame: {type(e).__name__}: {e}") from None
@@ -221,9 +262,31 @@ class TransitionCounter:
     counts: dict[str, int] = field(default_factory=dict)
 
     def next(self, ev: AlertEvent) -> int:
-        n = self.counts.get(ev.alert.id, 0) + 1
-        self.counts[ev.alert.id] = n
+        return self.next_id(ev.alert.id)
+
+    def next_id(self, alert_id: str) -> int:
+        n = self.counts.get(alert_id, 0) + 1
+        self.counts[alert_id] = n
         return n
+
+
+def alert_of_record(site: str, worker: str, r: AlertRecord, raw_seq: int, n: int) -> SiteAlert:
+    """An engine's alert transition record (``RecordMachine.drain``) as a site alert."""
+    keep = ("event", "raised_t", "object_class", "time_to_enter_s")
+    detail = {"site": site, **{k: r.detail.get(k) for k in keep}}
+    rec = AlertRecord(
+        t=float(r.t),
+        alert_id=r.alert_id,
+        track_id=r.track_id,
+        to_state=r.to_state,
+        from_state=r.from_state,
+        zone_id=r.zone_id,
+        level=r.level,
+        reason=r.reason,
+        actor=r.actor,
+        detail=detail,
+    )
+    return SiteAlert(site, worker, raw_seq, rec, str(r.detail.get("event", r.to_state)), n)
 
 
 def alert_of(site: str, worker: str, ev: AlertEvent, raw_seq: int, n: int = 0) -> SiteAlert:

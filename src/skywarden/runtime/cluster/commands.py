@@ -92,7 +92,7 @@ def central(
         for site, domain in pairs:
             await ensure_edge_mirror(js, site, domain, TopologyConfig(replicas=replicas))
         picture = CentralPicture(journal)
-        feed = CentralFeed(js, picture)
+        feed = CentralFeed(js, picture, nc=nc)
         await feed.start(edges=[s for s, _ in pairs])
         server = None
         if http:
@@ -106,7 +106,11 @@ def central(
             host, _, port = http.rpartition(":")
             # the site service's accounts and roles; nothing for anonymous local clients
             sec = build_security(ServiceSettings(host=host or "127.0.0.1", local_viewer=False))
-            app = cluster_app(picture, lambda: exposition(picture), sec)
+            from skywarden.core.clock import WallClock
+            from skywarden.runtime.cluster.operator import CentralOps
+
+            ops = CentralOps(js, WallClock().now, picture)
+            app = cluster_app(picture, lambda: exposition(picture), sec, ops=ops)
             cfg = uvicorn.Config(app, host=host or "127.0.0.1", port=int(port))
             server = uvicorn.Server(cfg)
             serving = asyncio.create_task(server.serve())

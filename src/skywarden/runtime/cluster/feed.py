@@ -23,7 +23,7 @@ from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.runtime.cluster import codec
-from skywarden.runtime.cluster.topology import SITES_BUCKET, check_token, raw_subject
+from skywarden.runtime.cluster.topology import SITES_BUCKET, check_token, raw_subject, sensor_token
 from skywarden.sensors.skybench import Scan
 from skywarden.sim import SimRun, report_to_scan
 
@@ -78,7 +78,7 @@ class JetStreamIngestPort:
         self._n += 1
         msg_id = f"{self.site_id}:{m.sensor_id}:{self._n}"
         data = codec.encode_raw(self.site_id, m, t)
-        subject = raw_subject(self.site_id, check_token(m.sensor_id, "sensor id"))
+        subject = raw_subject(self.site_id, sensor_token(m.sensor_id))
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.retry_for_s
         while True:

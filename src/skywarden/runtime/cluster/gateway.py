@@ -42,7 +42,7 @@ from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
-from skywarden.runtime.cluster.topology import check_token, raw_subject
+from skywarden.runtime.cluster.topology import check_token, raw_subject, sensor_token
 from skywarden.runtime.ingest import Delivered, JournalingIngest
 from skywarden.store.journal import Journal
 from skywarden.store.records import RawMessage, detections_of
@@ -139,7 +139,7 @@ class Forwarder:
         return len(entries)
 
     async def _publish(self, seq: int, m: Inbound) -> None:
-        subject = raw_subject(self.site_id, check_token(m.sensor_id, "sensor id"))
+        subject = raw_subject(self.site_id, sensor_token(m.sensor_id))
         data = codec.encode_raw(self.site_id, m)
         headers = {"Nats-Msg-Id": f"{self.site_id}:{self.gateway_id}:{seq}"}
         delay = 0.1

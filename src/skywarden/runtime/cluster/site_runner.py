@@ -1,30 +1,28 @@
-"""One site tracked by one worker: restore, replay, track, publish fenced frames, snapshot.
+"""One pooled site tracked by one worker: restore, replay, tick, publish fenced frames, snapshot.
 
-Exactly-once in the tracks history, step by step:
+The stepping is :class:`site_engine.SiteEngine` (the record machine, fed in stream order);
+this module is its transport. Exactly-once in the tracks history, step by step:
 
-1. **Restore.** Load the snapshot (state after raw sequence ``covered``) and read the site's
-   last frame on ``skywarden.site.<site>.tracks``: its stream sequence ``out_seq`` and the
-   highest raw sequence it covers, ``published``.
-2. **Replay.** Consume the raw stream from ``covered + 1`` with an ordered consumer. Reports
-   up to ``published`` are folded into the state silently (their frames exist already);
-   later ones are collected for the next frame. A raw sequence at or below ``covered`` is
-   dropped, so a redelivery is never applied twice.
-3. **Publish.** Every ``flush_s`` the collected reports go out as one frame listing their raw
-   sequences, published with ``Nats-Expected-Last-Subject-Sequence: out_seq``: the stream
-   appends it only if no one else wrote a frame for the site since, which fences out a
-   worker that lost its lease without knowing. A ``Nats-Msg-Id`` makes a retried publish
-   (after a timeout during a NATS fail-over) one message. Alert transitions go first, each
-   with its own message id, so a take-over that replays them produces no duplicates.
-4. **Snapshot.** Right after a frame is stored and before anything else is folded in, the
-   state covers exactly what the frames cover; only then is it written to KV (itself with
-   compare-and-set on the snapshot revision).
-
-Steps are taken per flush (one ``Pipeline.step`` over every report queued since the last
-one, at most ``max_batch``): the tracker still takes each scan in time order, so its state
-after a replay is the dead worker's state exactly; classification, threat and alert updates
-run once per step, so after a take-over their timing may differ by a flush period from what
-the dead worker would have produced. Alert transitions carry a message id made of the alert
-id, transition and time, so a replayed identical transition is stored once.
+1. **Restore.** Load the snapshot (engine state after raw sequence ``covered``) and read the
+   site's last frame on ``skywarden.site.<site>.tracks``: its stream sequence ``out_seq`` and
+   the highest raw sequence it accounts for, ``published``.
+2. **Replay.** Consume the raw stream from ``covered + 1`` with an ordered consumer. Records
+   up to ``published`` are folded in silently (their frames and alerts exist already). A raw
+   sequence at or below what was consumed is dropped, so a redelivery is never applied twice.
+3. **Tick.** The owner appends a tick record to the site's raw stream every ``flush_s`` while
+   reports arrive (at the latest report time), and every ``silent_tick_s`` when none do (site
+   time advanced by the elapsed time; only once it has caught up with the stream). The
+   engine steps on ticks only, so the steps are records: a worker that takes over replays
+   the dead worker's steps exactly, and its frames and alert transitions are the same.
+4. **Publish.** Each tick's frame lists the report sequences it covers and is published
+   with ``Nats-Expected-Last-Subject-Sequence: out_seq``: the stream appends it only if no
+   one else wrote a frame for the site since, which fences out a worker that lost its lease
+   without knowing. ``Nats-Msg-Id`` (site and tick sequence) makes a retried publish (after
+   a timeout during a NATS fail-over) one message. Alert transitions go first, each with
+   its own message id, so a take-over that replays them produces no duplicates.
+5. **Snapshot.** Right after the frames are stored and before anything else is folded in,
+   the state (with the reports not yet in a frame, listed) is written to KV, itself with
+   compare-and-set on the snapshot revision.
 """
 
 from __future__ import annotations
@@ -46,14 +44,18 @@ from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.site_engine import Item, OutFrame, SiteEngine
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
 from skywarden.runtime.cluster.topology import (
     CONSUMER_HEARTBEAT_S,
+    CONTROL,
     SITES_STREAM,
+    control_subject,
     out_subject,
     raw_filter,
 )
-from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
+from skywarden.runtime.pipeline import PipelineConfig
+from skywarden.store.records import TickRecord
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +81,11 @@ class SiteRunner:
         pipeline_config: PipelineConfig | None = None,
         max_batch: int = 50,
         publish_retry_s: float = 30.0,
+        silent_tick_s: float = 1.0,
+        ticking: bool = True,
     ) -> None:
+        """``ticking=False``: write no ticks, step only on ticks already in the stream (a
+        replay of a recorded journal, as the equivalence test does)."""
         self.publish_retry_s = publish_retry_s
         self.max_batch = max_batch
         self.js = js
@@ -91,27 +97,35 @@ class SiteRunner:
         self.flush_s = flush_s
         self.snapshot_s = snapshot_s
         self.health_s = health_s
+        self.silent_tick_s = silent_tick_s
+        self.ticking = ticking
         self.pipeline_config = pipeline_config
         self.counters = Counters()
-        self.state = SiteState(Pipeline(site, pipeline_config))
+        self.state = SiteState.new(site, pipeline_config)
+        self.engine = SiteEngine(site_id, worker_id, self.state)
         self.snap_rev = 0
         self._snap_unconfirmed: bytes | None = None  # a write whose outcome is unknown
         self.out_seq = 0
         self.published = 0
-        self.pending: list[tuple[int, float]] = []
-        self.pending_events: list[codec.SiteAlert] = []
-        self.frame: Frame | None = None
+        self.frame: OutFrame | None = None
         self.fenced = asyncio.Event()
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self.batch: list[tuple[int, codec.RawReport | None]] = []
+        self.batch: list[tuple[int, Item | None, bool, float]] = []
         self.consumed = 0
+        # ticking: caught up with the stream? when did site time last move?
+        self._pending_hint = -1  # num_pending of the last message delivered
+        self._last_msg_mono = 0.0
+        self._anchor: tuple[float, float] | None = None  # (site t, monotonic) of last data
+        self._tick_sent: tuple[float, float] | None = None  # (site t, monotonic) in flight
+        self._last_tick_mono = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         await self._restore()
+        self._last_msg_mono = asyncio.get_running_loop().time()
         cfg = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=self.state.covered + 1,
@@ -155,73 +169,94 @@ class SiteRunner:
         try:
             last = await self.js.get_last_msg(SITES_STREAM, out_subject(self.site_id, "tracks"))
             self.out_seq = int(last.seq or 0)
-            f = codec.decode_frame(last.data or b"")
-            self.published = max(f.raw_seqs, default=0)
+            self.published = codec.decode_frame(last.data or b"").covers_to
         except NotFoundError:
             self.out_seq, self.published = 0, 0
+        # reports the snapshot holds unframed stay in the next frame: the engine drops from
+        # that list only what stored frames cover
+        self.engine = SiteEngine(self.site_id, self.worker_id, self.state, self.published)
         self.published = max(self.published, self.state.covered)
         self.consumed = self.state.covered
+        self.engine.counters = self.counters
 
     # ------------------------------------------------------------------ consuming
 
     async def _on_msg(self, msg: Msg) -> None:
-        self.on_raw(int(msg.metadata.sequence.stream), msg.data)
+        md = msg.metadata
+        self._pending_hint = int(md.num_pending or 0)
+        self._last_msg_mono = asyncio.get_running_loop().time()
+        self.on_raw(int(md.sequence.stream), msg.data, msg.subject)
 
-    def on_raw(self, seq: int, data: bytes) -> None:
-        """Queue one raw message for the next step (decoding is all the callback does)."""
+    def on_raw(self, seq: int, data: bytes, subject: str = "") -> None:
+        """Queue one raw-stream record for the engine (decoding is all the callback does)."""
         if seq <= self.consumed:
             self.counters.inc("duplicate")
             return
         self.consumed = seq
+        report = not subject.endswith("." + CONTROL)
         try:
-            self.batch.append((seq, codec.decode_raw(data)))
+            if report:
+                rep = codec.decode_raw(data)
+                self.batch.append((seq, rep, True, rep.inbound.received_t))
+            else:
+                self.batch.append((seq, codec.decode_control(data), False, 0.0))
         except InputRejected as e:
             self.counters.inc(f"rejected.{e.reason}")
-            self.batch.append((seq, None))
+            self.batch.append((seq, None, report, 0.0))
 
     def step_batch(self) -> int:
-        """Fold up to ``max_batch`` queued reports into the pipeline in one step.
-
-        One step per batch, not per report: the tracker still takes every scan in time order,
-        while classification, threat and alert updates (most of the cost) run once. A report
-        measured before the last stepped time is refused (counted) but accounted for in the
-        frame, like an undecodable one. Returns how many reports remain queued.
-        """
+        """Feed up to ``max_batch`` queued records to the engine; how many remain queued."""
         if not self.batch:
             return 0
         batch, self.batch = self.batch[: self.max_batch], self.batch[self.max_batch :]
-        st = self.state
-        scans = []
-        for _, rep in batch:
-            if rep is None:
-                continue
-            if rep.t < st.t_last:
-                self.counters.inc("rejected.too_late")
-                continue
-            scans.append(rep.scan())
-        new = [
-            (q, rep.inbound.received_t if rep else 0.0) for q, rep in batch if q > self.published
-        ]
-        frame = None
-        if scans:
-            t = max(s.t for s in scans)
-            frame = st.pipeline.step(scans, t)
-            st.t_last = t
-            self.counters.inc("reports", len(scans))
-        st.covered = batch[-1][0]
-        self.counters.inc("replayed", len(batch) - len(new))
-        # every transition is numbered, also those folded silently during a replay
-        numbered = [(ev, st.transitions.next(ev)) for ev in (frame.events if frame else ())]
-        if new:
-            if frame is not None:
-                self.frame = frame
-                last = new[-1][0]
-                for ev, n in numbered:
-                    self.pending_events.append(
-                        codec.alert_of(self.site_id, self.worker_id, ev, last, n)
-                    )
-            self.pending.extend(new)
+        for seq, item, report, received_t in batch:
+            self.engine.take(seq, item, report, received_t)
         return len(self.batch)
+
+    # ------------------------------------------------------------------ ticking
+
+    async def _tick(self, now: float) -> None:
+        """Append a tick record when the site has news or has been silent for a while.
+
+        A silent tick only once caught up with the stream (a worker that replays a backlog
+        must not advance site time past reports it has not read yet); one tick in flight."""
+        eng = self.engine
+        if not self.ticking:
+            return
+        if self._tick_sent is not None:
+            t_sent, at = self._tick_sent
+            if eng.tick_t < t_sent and now - at < 5.0:
+                return
+            self._tick_sent = None
+        if self._anchor is None or eng.data_t > self._anchor[0]:
+            self._anchor = (eng.data_t, now)
+        # a tick at the latest report time seen is always safe: reports stored before it are
+        # read before it; advancing site time past the data (silence) only once caught up
+        # (under a steady flow the consumer always has messages pending: requiring that for
+        # every tick starved the frames, 39 of 150 reports/s reached central)
+        caught_up = not self.batch and (self._pending_hint == 0 or now - self._last_msg_mono > 1.0)
+        if eng.data_t > eng.tick_t:
+            t = eng.data_t
+        elif (
+            caught_up
+            and eng.tick_t > float("-inf")
+            and now - self._last_tick_mono >= self.silent_tick_s
+        ):
+            t = max(eng.tick_t, self._anchor[0] + (now - self._anchor[1]))
+            if t <= eng.tick_t:
+                return
+        else:
+            return
+        rec = TickRecord(t, source=self.worker_id)
+        await self.js.publish(
+            control_subject(self.site_id),
+            codec.encode_control(self.site_id, rec),
+            headers={"Nats-Msg-Id": f"{self.site_id}:tick:{self.worker_id}:{t!r}"},
+            timeout=2.0,
+        )
+        self._tick_sent = (t, now)
+        self._last_tick_mono = now
+        self.counters.inc("ticks_sent")
 
     # ------------------------------------------------------------------ publishing
 
@@ -236,6 +271,11 @@ class SiteRunner:
                 now = loop.time()
                 if await self._flush(snapshot=now >= next_snap):
                     next_snap = now + self.snapshot_s
+                try:
+                    await self._tick(now)
+                except (TimeoutError, nats.errors.Error) as e:  # next period
+                    self.counters.inc("tick_failed")
+                    log.warning("site %s: tick not stored: %s", self.site_id, e)
                 if now >= next_health:
                     await self._health()
                     next_health = now + self.health_s
@@ -255,13 +295,18 @@ class SiteRunner:
         without a snapshot, to be taken over from the last good one)."""
         delay = 0.1
         give_up = asyncio.get_running_loop().time() + self.publish_retry_s
+        retried = False
         while True:
             try:
                 ack = await self.js.publish(subject, data, headers=headers, timeout=2.0)
                 return int(ack.seq)
             except APIError as e:
                 if e.err_code in WRONG_LAST_SEQ:
-                    raise Fenced(f"{subject}: {e.description}") from None
+                    mine = await self._landed(subject, headers) if retried else None
+                    if mine is None:
+                        raise Fenced(f"{subject}: {e.description}") from None
+                    self.counters.inc("publish_landed_before")
+                    return mine
                 if e.code != 503:
                     raise
             except TimeoutError:
@@ -270,47 +315,65 @@ class SiteRunner:
                 if "NoStreamResponse" not in type(e).__name__ and "Timeout" not in str(e):
                     raise
             self.counters.inc("publish_retry")
+            retried = True
             if asyncio.get_running_loop().time() > give_up:
                 raise Fenced(f"{subject}: not stored within {self.publish_retry_s} s")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    async def _flush(self, snapshot: bool = False) -> bool:
-        """Publish the pending frame; with ``snapshot`` also store the state it leaves.
+    async def _landed(self, subject: str, headers: dict[str, str]) -> int | None:
+        """After a retried publish was refused for the subject's last sequence: did the first
+        attempt land (its acknowledgement lost to a timeout on a loaded or electing cluster)?
+        Then the subject's last message is ours and its sequence is the one to go on from;
+        otherwise another worker wrote, and this one is fenced. (Under load 15-17 this
+        fenced a survivor out of its own sites during a take-over.)"""
+        want = headers.get("Nats-Msg-Id")
+        if want is None:
+            return None
+        for attempt in range(3):  # the first attempt may still be being applied
+            if attempt:
+                await asyncio.sleep(0.3)
+            try:
+                last = await self.js.get_last_msg(SITES_STREAM, subject)
+            except (TimeoutError, nats.errors.Error, APIError):
+                continue
+            if (last.headers or {}).get("Nats-Msg-Id") == want and last.seq:
+                return int(last.seq)
+        return None
 
-        The state is encoded synchronously together with taking the pending reports, so the
-        snapshot covers exactly the raw sequences the frames cover once this frame is stored;
-        it is written only after that. Returns True when a snapshot was written.
+    async def _flush(self, snapshot: bool = False) -> bool:
+        """Publish the engine's pending alerts and frames; with ``snapshot`` also store the
+        state they leave.
+
+        The state is encoded synchronously together with taking the outbox, so the snapshot
+        covers exactly what the published outputs and its ``unframed`` list account for; it
+        is written only after they are stored. Returns True when a snapshot was written.
         """
         self.step_batch()
-        if not self.pending:
-            if snapshot and not self.batch and self.state.covered <= self.published:
-                return await self._store_snapshot(dump_state(self.state))
-            return False
-        raw, self.pending = self.pending, []
-        events, self.pending_events = self.pending_events, []
-        frame = self.frame
+        out = self.engine.take_outbox()
         blob = dump_state(self.state) if snapshot and not self.batch else None
-        for a in events:
-            await self._publish(
-                out_subject(self.site_id, "alerts"),
-                codec.encode_alert(a),
-                {"Nats-Msg-Id": a.msg_id},
+        for o in out:
+            if isinstance(o, codec.SiteAlert):
+                await self._publish(
+                    out_subject(self.site_id, "alerts"),
+                    codec.encode_alert(o),
+                    {"Nats-Msg-Id": o.msg_id},
+                )
+                continue
+            data = codec.encode_frame(
+                self.site_id, self.worker_id, o.frame, o.raw, self.wall(), o.upto
             )
-        if frame is None:  # only refused reports since the restore: an empty frame
-            frame = Frame(self.state.t_last, (), (), ())
-        data = codec.encode_frame(self.site_id, self.worker_id, frame, raw, self.wall())
-        last = raw[-1][0]
-        self.out_seq = await self._publish(
-            out_subject(self.site_id, "tracks"),
-            data,
-            {
-                "Nats-Msg-Id": f"{self.site_id}:{last}",
-                "Nats-Expected-Last-Subject-Sequence": str(self.out_seq),
-            },
-        )
-        self.published = last
-        self.counters.inc("frames")
+            self.out_seq = await self._publish(
+                out_subject(self.site_id, "tracks"),
+                data,
+                {
+                    "Nats-Msg-Id": f"{self.site_id}:{o.upto}",
+                    "Nats-Expected-Last-Subject-Sequence": str(self.out_seq),
+                },
+            )
+            self.published = o.upto
+            self.frame = o
+            self.counters.inc("frames")
         return blob is not None and await self._store_snapshot(blob)
 
     async def _store_snapshot(self, blob: bytes) -> bool:
@@ -347,7 +410,8 @@ class SiteRunner:
         body = {
             "covered_seq": self.state.covered,
             "published_seq": self.published,
-            "tracks": len(self.frame.tracks) if self.frame else 0,
+            "tracks": len(self.frame.frame.tracks) if self.frame else 0,
+            "unframed": len(self.state.unframed),
             "counters": self.counters.snapshot(),
         }
         data = codec.encode_health(self.site_id, self.worker_id, self.wall(), body)

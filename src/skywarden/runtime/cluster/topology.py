@@ -67,8 +67,26 @@ def check_token(v: str, what: str = "site id") -> str:
     return v
 
 
+# The sensor token of a site's control records (ticks, operator actions, site edits): they
+# travel on the raw stream so they are ordered among the reports and replayed after a
+# take-over. Sensor ids starting with "_" are refused at ingest, so no sensor can collide.
+CONTROL = "_ctl"
+
+
 def raw_subject(site: str, sensor: str) -> str:
     return f"{PREFIX}.site.{site}.raw.{sensor}"
+
+
+def control_subject(site: str) -> str:
+    return raw_subject(site, CONTROL)
+
+
+def sensor_token(sensor: str) -> str:
+    """A sensor id usable on a raw subject: one token, not a reserved one."""
+    check_token(sensor, "sensor id")
+    if sensor.startswith("_"):
+        raise ConfigError("sensor id", f"{sensor!r}: ids starting with '_' are reserved")
+    return sensor
 
 
 def raw_filter(site: str) -> str:
