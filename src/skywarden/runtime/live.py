@@ -35,8 +35,11 @@ from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.runtime.retention import RetentionConfig
 from skywarden.service.app import create_app
 from skywarden.service.headlimit import BoundedHttpToolsProtocol
+from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
+from skywarden.service.users import UserStore
+from skywarden.store.accounts import AccountTables
 from skywarden.store.journal import Journal, open_journal
 from skywarden.store.records import ConfigChange, OperatorAction
 
@@ -108,10 +111,13 @@ def build_server(
         from skywarden.runtime.outputs import OutputSet, OutputsSource
 
         served = OutputsSource(source, OutputSet(outputs, source.site, clock))
+    accounts = AccountTables(source.journal.database)  # accounts and tokens outlive a restart
     app = create_app(
         settings,
         served,
         clock=clock,
+        users=UserStore(tables=accounts),
+        sensor_tokens=SensorTokens(accounts),
         ingest=source.ingest,
         replay=source.journal,
         audit=RuntimeAudit(source.journal),

@@ -112,7 +112,7 @@ def build_security(
         bootstrap_admin(store, settings, env)
     tokens = sensor_tokens if sensor_tokens is not None else SensorTokens()
     for sensor_id, token in parse_sensor_tokens(env.get(SENSOR_TOKENS_ENV, "")):
-        tokens.set(sensor_id, token)
+        tokens.set(sensor_id, token, persist=False)  # the environment is their store
     return Security(
         users=store,
         sessions=SessionStore(settings.session_ttl_s),
