@@ -9,6 +9,7 @@ token is 401, and a journal that refuses gives 503 with nothing acknowledged.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -105,3 +106,18 @@ def test_too_many_lines_is_413_before_parsing() -> None:
         r = client.post("/api/ingest/radar-1/batch", content=b"{}\n" * 10_001, headers=NDJSON)
         assert r.status_code == 413
         assert port.seen == 0
+
+
+def test_the_access_log_drops_accepted_ingest_posts_only() -> None:
+    from skywarden.runtime.live import QuietIngestLog
+
+    def rec(method: str, path: str, status: int) -> logging.LogRecord:
+        args = ("127.0.0.1:5000", method, path, "1.1", status)
+        return logging.LogRecord("uvicorn.access", 20, "", 0, '%s - "%s %s HTTP/%s" %d', args, None)
+
+    f = QuietIngestLog()
+    assert not f.filter(rec("POST", "/api/ingest/radar-1/batch", 202))
+    assert not f.filter(rec("POST", "/api/ingest/radar-1", 202))
+    assert f.filter(rec("POST", "/api/ingest/radar-1", 401))  # refusals stay in the log
+    assert f.filter(rec("POST", "/api/auth/login", 200))
+    assert f.filter(rec("GET", "/api/ingest/radar-1", 200))

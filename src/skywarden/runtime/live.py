@@ -84,6 +84,23 @@ class RuntimeAudit:
         self.journal.append(entry)
 
 
+class QuietIngestLog(logging.Filter):
+    """Drops uvicorn's access-log line for each accepted sensor message (2xx on /api/ingest/).
+
+    At thousands of sensor posts a second the line per post cost more than the route itself
+    (formatting and writing on the event loop) and buried every other line; refusals (4xx,
+    5xx) and every other route are still logged, and each sensor's counts are in its health.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        a = record.args
+        if isinstance(a, tuple) and len(a) == 5 and a[1] == "POST":
+            status = a[4]
+            ok = isinstance(status, int) and status < 300
+            return not (ok and str(a[2]).startswith("/api/ingest/"))
+        return True
+
+
 def build_server(
     source: LiveSource,
     host: str,
@@ -135,6 +152,7 @@ def build_server(
         proxy_headers=False,
         http=BoundedHttpToolsProtocol,  # a request head over 64 KiB is 431, not a loop stall
     )
+    logging.getLogger("uvicorn.access").addFilter(QuietIngestLog())
     # What exists now (modules, the app, the site) lives as long as the process: freeze it
     # out of the cyclic collector's sight, so a full collection scans only what the live
     # loop allocates. ~85,000 startup objects made every gen-2 pass cost ~30 ms more,

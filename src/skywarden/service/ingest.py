@@ -62,7 +62,7 @@ class IngestAck(BaseModel):
     received_t: float
 
 
-def get_port(request: Request) -> IngestPort:
+async def get_port(request: Request) -> IngestPort:
     port: IngestPort | None = getattr(request.app.state, "ingest", None)
     if port is None:
         raise HTTPException(503, "this service has no ingest port (no journal)")
