@@ -519,6 +519,70 @@ async def one_run(link: str, a: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def stages() -> None:
+    """``--stages``: CPU time (``time.process_time``, so other load on the machine does not
+    count) per message of each step of the ingest path for one-detection JSON messages,
+    in this process without HTTP or the pipeline: parse, journal form, encode, commit
+    (batches of 100, SQLite synchronous=FULL). Median of 5 passes over 5,000 messages."""
+    from skywarden.core.inbound import Inbound
+    from skywarden.core.site import parse_site
+    from skywarden.runtime.ingest import raw_record
+    from skywarden.sensors.json_detections import parse_json_detections
+    from skywarden.store.journal import encode, open_journal
+
+    site = parse_site(
+        {
+            "name": "stages",
+            "origin": ORIGIN,
+            "sensors": [
+                {
+                    "id": "cam-00",
+                    "kind": "camera",
+                    "measures": "xyz",
+                    "position_enu_m": [0, 0, 10],
+                    "sigma": {"x_m": 4, "y_m": 4, "z_m": 6},
+                }
+            ],
+        }
+    )
+    sensor = site.sensor_map["cam-00"]
+    t0 = time.time()
+    targets = Targets(50, t0)
+    lines = [json_message("cam-00", t0 + i * 1e-3, *targets.enu(i % 50, t0)) for i in range(5000)]
+    out: dict[str, float] = {}
+
+    def cpu_us(name: str, f: Callable[[], object]) -> None:
+        runs = []
+        for _ in range(5):
+            c = time.process_time()
+            f()
+            runs.append(time.process_time() - c)
+        out[name] = round(statistics.median(runs) / len(lines) * 1e6, 1)
+
+    reps = [parse_json_detections(x, sensor, site.origin) for x in lines]
+    cpu_us("parse_us", lambda: [parse_json_detections(x, sensor, site.origin) for x in lines])
+    inb = [Inbound("cam-00", "json", t0, x, r.detections) for x, r in zip(lines, reps, strict=True)]
+    cpu_us("journal_form_us", lambda: [raw_record(m) for m in inb])
+    recs = [raw_record(m) for m in inb]
+    cpu_us("encode_us", lambda: encode(recs))
+    enc = encode(recs)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-stages-"))
+    journal = open_journal(f"sqlite://{tmp}/j.sqlite")
+
+    def commit() -> None:
+        for k in range(0, len(enc), 100):
+            journal.append_encoded(enc[k : k + 100])
+
+    cpu_us("commit_us", commit)
+    journal.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    total = sum(out.values())
+    out["total_us"] = round(total, 1)
+    out["msgs_per_cpu_s"] = round(1e6 / total, 0)
+    out["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    print(json.dumps({"stages": out}), flush=True)
+
+
 def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
     vals = [r[key] for r in runs if r.get(key) is not None]
     return round(statistics.median(vals), 2) if vals else None
@@ -537,7 +601,11 @@ def main() -> int:
     p.add_argument("--tick", type=float, default=0.1, help="skywarden run --tick")
     p.add_argument("--lag", type=float, default=0.1, help="skywarden run --lag (reorder window)")
     p.add_argument("--profile", help="directory for py-spy raw profiles of the server")
+    p.add_argument("--stages", action="store_true", help="CPU per message of each ingest step")
     a = p.parse_args()
+    if a.stages:
+        stages()
+        return 0
     links = ["http", "sapient", "beast", "mqtt"] if a.link == "all" else [a.link]
     ok = True
     summary = []
