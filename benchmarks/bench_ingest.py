@@ -208,7 +208,11 @@ async def picture_reader(
     import websockets
 
     async with websockets.connect(
-        f"ws://127.0.0.1:{port}/ws/picture", max_size=2**24, compression=None, open_timeout=60
+        f"ws://127.0.0.1:{port}/ws/picture",
+        max_size=2**24,
+        compression=None,
+        open_timeout=60,
+        ping_interval=None,  # a saturated server answers pings late: measure, do not hang up
     ) as ws:
         ready.set()
         while not stop.is_set():
