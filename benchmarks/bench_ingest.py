@@ -179,23 +179,27 @@ async def picture_reader(
 ) -> None:
     import websockets
 
-    async with websockets.connect(
-        f"ws://127.0.0.1:{port}/ws/picture",
-        max_size=2**24,
-        compression=None,
-        open_timeout=60,
-        ping_interval=None,  # a saturated server answers pings late: measure, do not hang up
-    ) as ws:
-        ready.set()
-        while not stop.is_set():
-            try:
-                msg = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            now = time.time()
-            m = HEAD.search(msg[:200] if isinstance(msg, str) else msg[:200].decode())
-            if m is not None:
-                got.append((now, float(m.group(2))))
+    while not stop.is_set():  # the server may close a client it found slow: reconnect
+        try:
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port}/ws/picture",
+                max_size=2**24,
+                compression=None,
+                open_timeout=60,
+                ping_interval=None,  # a saturated server answers pings late: do not hang up
+            ) as ws:
+                ready.set()
+                while not stop.is_set():
+                    try:
+                        msg = await asyncio.wait_for(ws.recv(), 0.5)
+                    except TimeoutError:
+                        continue
+                    now = time.time()
+                    m = HEAD.search(msg[:200] if isinstance(msg, str) else msg[:200].decode())
+                    if m is not None:
+                        got.append((now, float(m.group(2))))
+        except websockets.ConnectionClosed:
+            continue
 
 
 def picture_latencies(sent: list[float], got: list[tuple[float, float]]) -> list[float]:

@@ -132,7 +132,7 @@ async def drive_mqtt(a: argparse.Namespace, port: int, stop: asyncio.Event, tall
         while not stop.is_set():
             await asyncio.sleep(max(0.0, due(k) - loop.time()))
             t = time.time()
-            n = max(1, int((loop.time() - due(k)) * a.rate) + 1)  # catch up in one go
+            n = min(500, max(1, int((loop.time() - due(k)) * a.rate) + 1))  # catch up, in steps
             for _ in range(n):
                 pub.publish(
                     "bench/cam-00", json_message("cam-00", t, *targets.enu(k % a.targets, t)), qos=1
@@ -166,7 +166,7 @@ async def drive_sapient(
         while not stop.is_set():
             await asyncio.sleep(max(0.0, due(k) - loop.time()))
             t = time.time()
-            n = max(1, int((loop.time() - due(k)) * a.rate) + 1)
+            n = min(500, max(1, int((loop.time() - due(k)) * a.rate) + 1))
             chunk = []
             for _ in range(n):
                 e, nn, u = targets.enu(k % a.targets, t)
@@ -231,7 +231,7 @@ async def drive_beast(a: argparse.Namespace, port: int, stop: asyncio.Event, tal
         while not stop.is_set():
             await asyncio.sleep(max(0.0, due(k) - loop.time()))
             t = time.time()
-            n = max(1, int((loop.time() - due(k)) * a.rate) + 1)
+            n = min(500, max(1, int((loop.time() - due(k)) * a.rate) + 1))
             chunk = []
             for _ in range(n):
                 i = k % a.targets
