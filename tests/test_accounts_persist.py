@@ -165,7 +165,8 @@ class Run:
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def post(self, sensor_id: str, token: str, t: float) -> int:
-        body = {"t": t, "detections": [{"polar": {"range_m": 400, "az_deg": 10, "el_deg": 4, "radial_mps": -2}}]}
+        polar = {"range_m": 400, "az_deg": 10, "el_deg": 4, "radial_mps": -2}
+        body = {"t": t, "detections": [{"polar": polar}]}
         r = self.http.post(f"/api/ingest/{sensor_id}", json=body, headers={"X-Sensor-Token": token})
         return r.status_code
 
