@@ -37,8 +37,11 @@ from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.runtime.retention import RetentionConfig
 from skywarden.service.app import create_app
 from skywarden.service.headlimit import BoundedHttpToolsProtocol
+from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
+from skywarden.service.users import UserStore
+from skywarden.store.accounts import AccountTables
 from skywarden.store.journal import Journal, open_journal
 from skywarden.store.records import ConfigChange, OperatorAction
 
@@ -86,6 +89,23 @@ class RuntimeAudit:
         self.journal.append(entry)
 
 
+class QuietIngestLog(logging.Filter):
+    """Drops uvicorn's access-log line for each accepted sensor message (2xx on /api/ingest/).
+
+    At thousands of sensor posts a second the line per post cost more than the route itself
+    (formatting and writing on the event loop) and buried every other line; refusals (4xx,
+    5xx) and every other route are still logged, and each sensor's counts are in its health.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        a = record.args
+        if isinstance(a, tuple) and len(a) == 5 and a[1] == "POST":
+            status = a[4]
+            ok = isinstance(status, int) and status < 300
+            return not (ok and str(a[2]).startswith("/api/ingest/"))
+        return True
+
+
 def build_server(
     source: LiveSource,
     host: str,
@@ -118,10 +138,13 @@ def build_server(
         from skywarden.runtime.outputs import OutputSet, OutputsSource
 
         served = OutputsSource(source, OutputSet(outputs, source.site, clock))
+    accounts = AccountTables(source.journal.database)  # accounts and tokens outlive a restart
     app = create_app(
         settings,
         served,
         clock=clock,
+        users=UserStore(tables=accounts),
+        sensor_tokens=SensorTokens(accounts),
         ingest=source.ingest,
         replay=source.journal,
         audit=RuntimeAudit(source.journal),
@@ -139,6 +162,7 @@ def build_server(
         proxy_headers=False,
         http=BoundedHttpToolsProtocol,  # a request head over 64 KiB is 431, not a loop stall
     )
+    logging.getLogger("uvicorn.access").addFilter(QuietIngestLog())
     # What exists now (modules, the app, the site) lives as long as the process: freeze it
     # out of the cyclic collector's sight, so a full collection scans only what the live
     # loop allocates. ~85,000 startup objects made every gen-2 pass cost ~30 ms more,

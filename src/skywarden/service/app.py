@@ -9,12 +9,12 @@ injected.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from skywarden.core.clock import Clock, WallClock
@@ -35,7 +35,15 @@ from skywarden.service import ingest as ingest_routes
 from skywarden.service import replay as replay_routes
 from skywarden.service.audit import AuditSink
 from skywarden.service.auth import build_security
-from skywarden.service.bodylimit import BodyLimitMiddleware, BodyLimits
+from skywarden.service.bodylimit import (
+    ASGIApp,
+    BodyLimitMiddleware,
+    BodyLimits,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from skywarden.service.health import HttpHealth
 from skywarden.service.hub import PictureHub
 from skywarden.service.replay import ReplayStore
@@ -56,15 +64,33 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+_RAW_HEADERS = [(k.lower().encode(), v.encode()) for k, v in _HEADERS.items()]
 
 
-async def security_headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    for k, v in _HEADERS.items():
-        response.headers.setdefault(k, v)  # a page may carry a stricter CSP of its own
-    return response
+class SecurityHeaders:
+    """Adds ``_HEADERS`` to every HTTP answer that lacks them (a page may carry a stricter CSP).
+
+    A pure ASGI middleware: starlette's ``BaseHTTPMiddleware`` (``app.middleware("http")``)
+    runs each request through an extra task and memory stream, which on the sensor ingest
+    path cost more than the route itself.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in _RAW_HEADERS if k not in have]
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def create_app(
@@ -129,7 +155,7 @@ def create_app(
     counters = st.security.counters
     limits = BodyLimits(cfg.body_limit_ingest, cfg.body_limit_auth, cfg.body_limit_default)
     app.add_middleware(BodyLimitMiddleware, limits=limits, counters=counters)
-    app.middleware("http")(security_headers)  # added last: outermost, on every answer
+    app.add_middleware(SecurityHeaders)  # added last: outermost, on every answer
     errors.install(app, counters)
     app.state.ingest = ingest
     app.state.replay = replay  # GET /api/replay reads the journal through it (404 without)

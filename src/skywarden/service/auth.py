@@ -112,7 +112,7 @@ def build_security(
         bootstrap_admin(store, settings, env)
     tokens = sensor_tokens if sensor_tokens is not None else SensorTokens()
     for sensor_id, token in parse_sensor_tokens(env.get(SENSOR_TOKENS_ENV, "")):
-        tokens.set(sensor_id, token)
+        tokens.set(sensor_id, token, persist=False)  # the environment is their store
     return Security(
         users=store,
         sessions=SessionStore(settings.session_ttl_s),
@@ -259,7 +259,7 @@ def unprocessable(msg: str, *loc: str | int) -> HTTPException:
     return HTTPException(422, [{"loc": list(loc), "msg": msg, "type": "value_error"}])
 
 
-def require_sensor_token(
+async def require_sensor_token(
     request: Request,
     sensor_id: str,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -268,7 +268,8 @@ def require_sensor_token(
 
     Sent as ``Authorization: Bearer swt_...`` or ``X-Sensor-Token``. Refused (401) when the
     sensor has no token registered or the token is wrong; 429 past the per-sensor rate.
-    Returns the authenticated sensor id.
+    Returns the authenticated sensor id. Async although it awaits nothing: FastAPI runs a
+    plain ``def`` dependency in its thread pool, a thread hop on every sensor message.
     """
     sec = security_of(request)
     token = request.headers.get(SENSOR_HEADER) or (bearer.credentials if bearer else None)

@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
+from skywarden.store.accounts import AccountTables
+
 Kind = Literal["cookie", "bearer"]
 
 
@@ -80,10 +82,17 @@ def csrf_ok(session: Session, presented: str | None) -> bool:
 
 
 class SensorTokens:
-    """One secret per sensor id: sensors prove who they are when they post detections."""
+    """One secret per sensor id: sensors prove who they are when they post detections.
 
-    def __init__(self) -> None:
-        self._digests: dict[str, bytes] = {}
+    With ``tables`` (``store.accounts``) the digests are persisted: loaded now, written
+    through on issue and revoke, so a sensor's token outlives a restart of the service.
+    Tokens ``set`` with ``persist=False`` (from the environment) are held in memory only:
+    the environment provides them again at every start, and removing one there removes it.
+    """
+
+    def __init__(self, tables: AccountTables | None = None) -> None:
+        self._tables = tables
+        self._digests: dict[str, bytes] = dict(tables.tokens()) if tables is not None else {}
 
     def __contains__(self, sensor_id: object) -> bool:
         return sensor_id in self._digests
@@ -91,17 +100,27 @@ class SensorTokens:
     def issue(self, sensor_id: str) -> str:
         """A new token for ``sensor_id`` (replacing any previous one); shown to the admin once."""
         token = new_secret("swt_")
-        self._digests[sensor_id] = digest(token)
+        self._put(sensor_id, digest(token), persist=True)
         return token
 
-    def set(self, sensor_id: str, token: str) -> None:
+    def set(self, sensor_id: str, token: str, persist: bool = True) -> None:
         """Register a token chosen elsewhere (site configuration, the runtime's secrets)."""
         if len(token) < 16:
             raise ValueError("a sensor token must be at least 16 characters")
-        self._digests[sensor_id] = digest(token)
+        self._put(sensor_id, digest(token), persist)
 
     def revoke(self, sensor_id: str) -> bool:
-        return self._digests.pop(sensor_id, None) is not None
+        if sensor_id not in self._digests:
+            return False
+        if self._tables is not None:
+            self._tables.delete_token(sensor_id)
+        del self._digests[sensor_id]
+        return True
+
+    def _put(self, sensor_id: str, d: bytes, persist: bool) -> None:
+        if persist and self._tables is not None:
+            self._tables.put_token(sensor_id, d)
+        self._digests[sensor_id] = d
 
     def verify(self, sensor_id: str, token: str | None) -> bool:
         want = self._digests.get(sensor_id)

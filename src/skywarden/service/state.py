@@ -30,7 +30,7 @@ class ServiceState:
     household_token: str = ""  # the read-only household page's token (household.py)
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:  # async: no threadpool hop per request
     st: ServiceState = request.app.state.skywarden
     return st
 

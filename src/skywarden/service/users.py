@@ -1,4 +1,8 @@
-"""Operator accounts: names, roles and argon2id password hashes (argon2-cffi), held in memory.
+"""Operator accounts: names, roles and argon2id password hashes (argon2-cffi).
+
+Held in memory for the checks on every request; with ``tables`` (``store.accounts``, the
+journal's database) every change is also written through, and the store starts from what was
+written, so accounts survive a restart of the service.
 
 Why argon2id: it is the current OWASP recommendation for password storage; argon2-cffi is the
 maintained binding and encodes salt and parameters in the hash string, so parameters can be
@@ -19,6 +23,8 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from skywarden.store.accounts import AccountRow, AccountTables
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 10
@@ -52,12 +58,23 @@ class User:
 
 
 class UserStore:
-    """Accounts by name. ``hasher`` is injectable so tests can use cheap argon2 parameters."""
+    """Accounts by name. ``hasher`` is injectable so tests can use cheap argon2 parameters;
+    ``tables`` persists them (loaded now, written through on every change)."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self, hasher: PasswordHasher | None = None, tables: AccountTables | None = None
+    ) -> None:
         self._hasher = hasher or PasswordHasher()
+        self._tables = tables
         self._users: dict[str, User] = {}
         self._dummy: str | None = None  # hashed on first need (start-up stays fast)
+        for row in tables.users() if tables is not None else ():
+            try:
+                role = Role(row.role)
+            except ValueError:
+                msg = f"stored account {row.name!r} has an unknown role {row.role!r}"
+                raise UserError(msg) from None
+            self._users[row.name] = User(row.name, role, row.password_hash)
 
     def __len__(self) -> int:
         return len(self._users)
@@ -74,13 +91,13 @@ class UserStore:
         if name in self._users:
             raise UserError(f"user {name!r} exists")
         user = User(name, role, self._hash(password))
-        self._users[name] = user
+        self._put(user)
         return user
 
     def set_password(self, name: str, password: str) -> User:
         user = self._require(name)
         new = replace(user, password_hash=self._hash(password))
-        self._users[name] = new
+        self._put(new)
         return new
 
     def set_role(self, name: str, role: Role) -> User:
@@ -88,13 +105,15 @@ class UserStore:
         if user.role is Role.ADMIN and role is not Role.ADMIN:
             self._keep_an_admin(name)
         new = replace(user, role=role)
-        self._users[name] = new
+        self._put(new)
         return new
 
     def remove(self, name: str) -> User:
         user = self._require(name)
         if user.role is Role.ADMIN:
             self._keep_an_admin(name)
+        if self._tables is not None:
+            self._tables.delete_user(name)
         del self._users[name]
         return user
 
@@ -111,8 +130,14 @@ class UserStore:
             return None
         if self._hasher.check_needs_rehash(user.password_hash):
             user = replace(user, password_hash=self._hasher.hash(password))
-            self._users[name] = user
+            self._put(user)
         return user
+
+    def _put(self, user: User) -> None:
+        """Write through first: a change the database refused is not made in memory either."""
+        if self._tables is not None:
+            self._tables.put_user(AccountRow(user.name, user.role.value, user.password_hash))
+        self._users[user.name] = user
 
     def _hash(self, password: str) -> str:
         if len(password) < MIN_PASSWORD:

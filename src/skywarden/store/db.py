@@ -100,6 +100,21 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        4,
+        "operator accounts and sensor tokens (hashed), outside the hash chain",
+        (
+            """CREATE TABLE accounts (
+                name TEXT PRIMARY KEY,
+                role TEXT NOT NULL,
+                password_hash TEXT NOT NULL
+            )""",
+            """CREATE TABLE sensor_tokens (
+                sensor_id TEXT PRIMARY KEY,
+                digest {blob} NOT NULL
+            )""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

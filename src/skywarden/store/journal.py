@@ -157,6 +157,11 @@ class Journal:
     def dialect(self) -> str:
         return self._db.dialect
 
+    @property
+    def database(self) -> Database:
+        """The connection, for the tables that live beside the chain (``store.accounts``)."""
+        return self._db
+
     # ------------------------------------------------------------------ writing
 
     def append(self, record: Record) -> int:

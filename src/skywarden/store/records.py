@@ -19,25 +19,31 @@ time). The canonical JSON form (sorted keys, no whitespace) is what the hash cha
 ``to_dict``/``from_dict`` must round-trip exactly: floats are Python floats (``repr`` is exact),
 tuples come back as tuples, bytes travel as base64 in the JSON form and as a BLOB in storage.
 
-The parsed form of a raw message is free JSON chosen by its adapter; adapters that want their
-detections exported and replayed put ``detections_parsed(dets)`` in it:
-``{"detections": [detection_to_dict(d), ...], "common": {...}}`` (``common``: the values all
-detections share, stored once).
+The parsed form of a raw message is free JSON chosen by its adapter; the convention for
+detections (``detections_parsed``) lives in ``store.detections``.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 
-from skywarden.core.observation import Detection, MeasurementKind
+from skywarden.core.observation import Detection
 from skywarden.core.track import TrackState, TrackStatus
+from skywarden.store import detections as _detections
+from skywarden.store.detections import str_or_none as _str_or_none
+
+# the detection codec moved to ``store.detections``; these names stay importable from here
+HOISTED = _detections.HOISTED
+detection_from_dict = _detections.detection_from_dict
+detection_to_dict = _detections.detection_to_dict
+detections_from_parsed = _detections.detections_from_parsed
+detections_parsed = _detections.detections_parsed
 
 
 def canonical_json(obj: Any) -> str:
@@ -49,10 +55,6 @@ def _floats(v: Any) -> tuple[float, ...]:
     if isinstance(v, np.ndarray):  # every track state, every second: one C-level conversion
         return tuple(v.astype(float, copy=False).ravel().tolist())
     return tuple(float(x) for x in v)
-
-
-def _str_or_none(v: Any) -> str | None:
-    return None if v is None else str(v)
 
 
 @dataclass(frozen=True)
@@ -456,24 +458,12 @@ KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
 
 def record_from_dict(d: Mapping[str, Any], payload: bytes | None = None) -> Record:
     """Inverse of ``rec.to_dict()`` (or of ``body_dict`` plus the payload for raw messages)."""
-    kind = d.get("kind")
-    if kind == "raw":
+    cls = RECORD_TYPES.get(str(d.get("kind")))
+    if cls is None:
+        raise ValueError(f"unknown record kind {d.get('kind')!r}")
+    if cls is RawMessage:
         return RawMessage.from_dict(d, payload)
-    if kind == "track":
-        return TrackRecord.from_dict(d)
-    if kind == "alert":
-        return AlertRecord.from_dict(d)
-    if kind == "operator":
-        return OperatorAction.from_dict(d)
-    if kind == "config":
-        return ConfigChange.from_dict(d)
-    if kind == "retention":
-        return RetentionRecord.from_dict(d)
-    if kind == "tick":
-        return TickRecord.from_dict(d)
-    if kind == "investigation":
-        return InvestigationRecord.from_dict(d)
-    raise ValueError(f"unknown record kind {kind!r}")
+    return cls.from_dict(d)
 
 
 def record_to_json(rec: Record) -> str:
@@ -494,112 +484,6 @@ def body_of(rec: Record) -> tuple[str, bytes | None]:
     return canonical_json(rec.to_dict()), None
 
 
-# ------------------------------------------------------------------ detections in JSON
-
-
-def detection_to_dict(d: Detection) -> dict[str, Any]:
-    """A :class:`Detection` as JSON (the convention for a raw message's ``parsed`` form)."""
-    return {
-        "t": float(d.t),
-        "sensor_id": d.sensor_id,
-        "kind": d.kind.value,
-        "z": np.asarray(d.z, dtype=float).tolist(),
-        "R": np.asarray(d.R, dtype=float).ravel().tolist(),
-        "sensor_pos": np.asarray(d.sensor_pos, dtype=float).tolist(),
-        "identity": d.identity,
-        "rcs_dbsm": d.rcs_dbsm,
-        "class_hint": d.class_hint,
-        "class_conf": float(d.class_conf),
-        "attrs": {str(k): v for k, v in d.attrs.items()},
-    }
-
-
-def detection_from_dict(d: Mapping[str, Any], R: Any = None, sensor_pos: Any = None) -> Detection:
-    """``R``/``sensor_pos``: arrays already built from ``d``'s values, shared by the
-    detections of one message (see :func:`detections_from_parsed`)."""
-    kind = MeasurementKind(d["kind"])
-    n = kind.dim
-    rcs = d.get("rcs_dbsm")
-    if R is None or R.shape != (n, n):
-        R = np.asarray(d["R"], dtype=float).reshape(n, n)
-    if sensor_pos is None:
-        sensor_pos = np.asarray(d.get("sensor_pos", (0.0, 0.0, 0.0)), dtype=float)
-    return Detection(
-        t=float(d["t"]),
-        sensor_id=str(d["sensor_id"]),
-        kind=kind,
-        z=np.asarray(d["z"], dtype=float),
-        R=R,
-        sensor_pos=sensor_pos,
-        identity=_str_or_none(d.get("identity")),
-        rcs_dbsm=None if rcs is None else float(rcs),
-        class_hint=_str_or_none(d.get("class_hint")),
-        class_conf=float(d.get("class_conf", 0.0)),
-        attrs=dict(d.get("attrs", {})),
-    )
-
-
-HOISTED = ("R", "sensor_pos", "sensor_id", "attrs")
-"""Keys a message's detections usually share (one sensor's noise model and position)."""
-
-
-def detections_parsed(dets: Sequence[Detection]) -> dict[str, Any]:
-    """The parsed form of a message's detections: ``{"detections": [...]}``, with the values
-    every detection shares (``HOISTED``) stored once under ``"common"``: a radar message's
-    plots share one R and sensor position, and repeating them made the journal's JSON
-    encoding the ingest bottleneck."""
-    rows = [detection_to_dict(d) for d in dets]
-    out: dict[str, Any] = {"detections": rows}
-    if len(rows) > 1:
-        common = {k: rows[0][k] for k in HOISTED if all(r[k] == rows[0][k] for r in rows[1:])}
-        if common:
-            for r in rows:
-                for k in common:
-                    del r[k]
-            out["common"] = common
-    return out
-
-
 def detections_of(msg: RawMessage) -> list[Detection]:
     """The detections in a raw message's parsed form (empty when it follows no convention)."""
     return detections_from_parsed(msg.parsed, msg.t, msg.sensor_id)
-
-
-def detections_from_parsed(
-    p: Any, t: float, sensor_id: str, strict: bool = False
-) -> list[Detection]:
-    """Detections from ``detections_parsed`` output. The hoisted ``R`` and sensor position
-    become one array each, shared by every detection of the message, as the adapters
-    produce them (the tracker stacks a shared R once). ``strict``: a row that is not a
-    detection raises ``KeyError``/``TypeError`` instead of being skipped."""
-    if not isinstance(p, Mapping):
-        if strict:
-            raise TypeError("parsed detections: not an object")
-        return []
-    common = p.get("common")
-    common = common if isinstance(common, Mapping) else {}
-    base = {"t": t, "sensor_id": sensor_id, **common}
-    R = _square(common["R"]) if "R" in common else None
-    pos = np.asarray(common["sensor_pos"], dtype=float) if "sensor_pos" in common else None
-    out: list[Detection] = []
-    for d in p.get("detections", ()) or ():
-        if not (isinstance(d, Mapping) and "z" in d and "kind" in d):
-            if strict:
-                raise KeyError(f"detection row without z and kind: {str(d)[:80]}")
-            continue
-        out.append(
-            detection_from_dict(
-                {**base, **d},
-                R=None if "R" in d else R,
-                sensor_pos=None if "sensor_pos" in d else pos,
-            )
-        )
-    return out
-
-
-def _square(v: Any) -> Any:
-    """A flat n*n list as an (n, n) array, or None when it is not square (the detection's
-    own conversion then refuses it with the usual error)."""
-    a = np.asarray(v, dtype=float)
-    n = math.isqrt(a.size)
-    return a.reshape(n, n) if a.ndim == 1 and n * n == a.size else None
