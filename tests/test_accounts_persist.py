@@ -23,7 +23,7 @@ from skywarden.service.sessions import SensorTokens, digest
 from skywarden.service.users import Role, UserError, UserStore
 from skywarden.store.accounts import AccountTables
 from skywarden.store.journal import Journal, open_journal
-from skywarden.store.testing import drop_postgres_schema, fresh_postgres_url, postgres_base_url
+from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 SKYWARDEN = Path(sys.executable).parent / "skywarden"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

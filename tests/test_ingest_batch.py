@@ -20,11 +20,11 @@ from service_helpers import make_site
 from skywarden.core.inbound import Inbound
 from skywarden.runtime.ingest import JournalingIngest
 from skywarden.service.app import create_app
-from skywarden.service.scripted import ScriptedSource
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import open_journal
 from skywarden.store.records import RawMessage, detections_of
+from support.scripted import ScriptedSource
 
 TOKEN = "batch-test-sensor-token-0123456789"
 NDJSON = {"Content-Type": "application/x-ndjson"}
