@@ -88,11 +88,6 @@ def test_silent_site_ticks_exactly_as_a_single_site(run) -> None:  # type: ignor
     assert len(seen) == len(set(seen)) == n_reports
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an idle step does not age tracks: Pipeline.step with no scans never runs the "
-    "tracker's management (its max_coast_s rule), in every mode alike (tracker/engine area)",
-)
 def test_silent_site_drops_its_tracks_and_clears_its_alerts(run) -> None:  # type: ignore[no-untyped-def]
     records = sim_journal(run, until_s=110.0, silent_until_s=200.0)
     pics, alerts, _ = _pooled(run.site, records)

@@ -99,3 +99,17 @@ def test_merge_duplicates_keeps_the_older_number_and_the_better_state() -> None:
     assert merged == 1
     assert b.uid.tolist() == [older, far]
     assert b.P[0, 0, 0, 0] == pytest.approx(0.25)
+
+
+def test_a_tracker_no_sensor_reports_to_drops_its_tracks_after_max_coast() -> None:
+    """A silent site (every sensor quiet) must not keep its last picture for ever."""
+    from skywarden.tracking.tracker import Tracker
+
+    tr = Tracker([PLOTS])
+    tr.bank = bank(0.0, 500.0)  # two confirmed tracks, last updated at t = 0
+    uids = sorted(map(str, tr.bank.uid.tolist()))
+    coast = tr.cfg.management.max_coast_s
+    assert tr.expire(coast - 1.0).deleted == ()
+    assert len(tr.tracks()) == 2
+    assert sorted(tr.expire(coast + 1.0).deleted) == uids
+    assert tr.tracks() == []

@@ -253,6 +253,8 @@ class Pipeline:
             self.spoof.observe(s.t, s.sensor_id, res.assignments, self._confirmed)
             self.spoof.observe_reports(s.sensor_id, s.detections, self._track_of)
             self.launch.observe_assignments(res.assignments)
+        if not scans:  # a step with no report at all: only time acts on the tracks
+            self.tracker.expire(t)
         suspicious = self.spoof.by_track()
         confirmed = self.tracker.tracks(confirmed_only=True)
         tracks = tuple(self.classifier.annotate(confirmed, t, distrust=suspicious.keys()))

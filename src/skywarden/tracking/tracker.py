@@ -43,7 +43,7 @@ from skywarden.tracking.cooperative import Identities, inconsistent, withhold_cr
 from skywarden.tracking.deleter import Deleter, ScoreDeleter, merge_duplicates
 from skywarden.tracking.hypothesiser import GatingHypothesiser, Hypotheses, Hypothesiser
 from skywarden.tracking.initiator import Initiator, InitiatorConfig, Promoted, TwoPointInitiator
-from skywarden.tracking.management import ManagementConfig
+from skywarden.tracking.management import ManagementConfig, manage
 from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import MotionModel, default_models
 from skywarden.tracking.report import Look, det_positions, validate
@@ -221,6 +221,29 @@ class Tracker:
             detections=n_dets,
             used=int(claimed.sum()),
         )  # fmt: skip
+
+    def expire(self, t: float) -> TrackerResult:
+        """Apply the lifecycle's time rules at ``t`` when no sensor reported at all.
+
+        Misses are scored per report, so a site whose sensors all fell silent (a cut cable, a
+        dead gateway) would otherwise keep its last picture for ever, with its alerts open.
+        Only the gap rules act here (``max_coast_s``, ``young_max_coast_s``,
+        ``tentative_max_gap_s`` of ``management.manage``): no track is updated or missed.
+        """
+        b = self.bank
+        if b.n == 0:
+            return TrackerResult(t, "", accepted=True)
+        none = np.zeros(b.n, dtype=bool)
+        keep = manage(
+            b.status, b.score, b.score_max, b.t_update, none, none, t, self.cfg.management,
+            b.score0,
+        )  # fmt: skip
+        deleted = b.uid[~keep].tolist()
+        if deleted:
+            b.keep(keep)
+            self.identities.prune(b)
+            self._combined = None
+        return TrackerResult(t, "", True, deleted=tuple(map(str, deleted)))
 
     def tracks(self, confirmed_only: bool = False) -> list[TrackState]:
         """The current tracks as immutable values (combined IMM estimate): ``bank.states``."""
