@@ -27,6 +27,7 @@ from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.core.observation import Detection
+from skywarden.sensors import asterix
 from skywarden.sensors.asterix import RadarSite, parse_datagram
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.registry import (
@@ -104,6 +105,7 @@ class AsterixReceiver:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Bind and start the consumer task; returns the bound port."""
+        asterix.load()  # the decoder's tables, here rather than at the first datagram
         self._transport, bound = await bind(host, port, self.inbox)
         for st in self.sensor_stats.values():
             st.state = "listening"
