@@ -43,6 +43,7 @@ when one source, CNF=1 for tentative), I062/130 geometric altitude.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import zlib
@@ -58,12 +59,31 @@ from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.core.types import Vec
 
-# libasterix's generated module is ~180k lines of typed classes; loading it through
-# importlib keeps mypy from analysing it on every run. Its API is used as documented.
-_base: Any = importlib.import_module("asterix.base")
-_gen: Any = importlib.import_module("asterix.generated")
-CAT048_EDITIONS: Final = tuple(_gen.__dict__[f"Cat_048_1_{n}"] for n in (32, 31, 30, 29))
-CAT062: Final[Any] = _gen.Cat_062_1_21
+
+@dataclass(frozen=True)
+class _Lib:
+    base: Any
+    cat048_editions: tuple[Any, ...]
+    cat062: Any
+
+
+@functools.cache
+def load() -> _Lib:
+    """libasterix, loaded on first use.
+
+    Its generated module is ~180k lines of typed classes: importing it takes 2-3 s of CPU
+    (17 s on a loaded machine), and every ``skywarden run`` imports this module through the
+    link registry, so it is loaded only when a datagram is parsed or encoded, or when an
+    ASTERIX link starts (``AsterixReceiver.start`` calls this). ``importlib`` keeps mypy from
+    analysing the generated module on every run. Its API is used as documented.
+    """
+    gen = importlib.import_module("asterix.generated")
+    return _Lib(
+        base=importlib.import_module("asterix.base"),
+        cat048_editions=tuple(gen.__dict__[f"Cat_048_1_{n}"] for n in (32, 31, 30, 29)),
+        cat062=gen.Cat_062_1_21,
+    )
+
 
 NM: Final = 1852.0
 FT: Final = 0.3048
@@ -92,7 +112,8 @@ class Cat048Result:
 
 def split_blocks(datagram: bytes) -> list[tuple[int, Any]]:
     """Datagram -> [(category, RawDatablock)]; DecodeError ``bad_datablock`` if malformed."""
-    raw = _base.RawDatablock.parse(_base.Bits.from_bytes(datagram))
+    base = load().base
+    raw = base.RawDatablock.parse(base.Bits.from_bytes(datagram))
     if isinstance(raw, ValueError) or not raw:
         raise DecodeError("bad_datablock", str(raw)[:200])
     return [(int(db.get_category()), db) for db in raw]
@@ -100,7 +121,7 @@ def split_blocks(datagram: bytes) -> list[tuple[int, Any]]:
 
 def _records(db: Any) -> list[Any]:
     err: object = None
-    for edition in CAT048_EDITIONS:
+    for edition in load().cat048_editions:
         recs = edition.cv_uap.parse(db.get_raw_records())
         if not isinstance(recs, ValueError):
             return list(recs)
@@ -251,7 +272,7 @@ def cat062_record(
     tod = track.t % DAY_S
     mono = 1 if len(track.sensors) <= 1 else 0
     tentative = 1 if track.status is TrackStatus.TENTATIVE else 0
-    return CAT062.cv_record.create(
+    return load().cat062.cv_record.create(
         {
             "010": (("SAC", sac), ("SIC", sic)),
             "015": service_id,
@@ -275,7 +296,7 @@ def encode_cat062(
 ) -> bytes:
     """Tracks -> one CAT062 data block (bytes), each record carrying I062/010 SAC/SIC."""
     records = [cat062_record(tr, origin, sac, sic, service_id) for tr in tracks]
-    return bytes(CAT062.create(records).unparse().to_bytes())
+    return bytes(load().cat062.create(records).unparse().to_bytes())
 
 
 @dataclass(frozen=True)
@@ -301,7 +322,7 @@ def decode_cat062(datagram: bytes) -> list[Cat062Track]:
     for cat, db in split_blocks(datagram):
         if cat != 62:
             continue
-        recs = CAT062.cv_uap.parse(db.get_raw_records())
+        recs = load().cat062.cv_uap.parse(db.get_raw_records())
         if isinstance(recs, ValueError):
             raise DecodeError("bad_record", f"CAT062: {recs}"[:200])
         out.extend(_cat062_fields(r) for r in recs)

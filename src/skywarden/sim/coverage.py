@@ -27,12 +27,8 @@ from numpy.typing import NDArray
 
 from skywarden.core.site import SensorKind, Site, load_site
 from skywarden.sim.scenario import SimScenario, load_scenario, resolve_scenario_path
-from skywarden.sim.sensors import (
-    _KIND_KEYS,
-    SensorModel,
-    World,
-    detection_probability,
-)
+from skywarden.sim.sensor_model import _KIND_KEYS, SensorModel
+from skywarden.sim.sensors import World, detection_probability
 
 Arr = NDArray[np.float64]
 COOPERATIVE = (SensorKind.REMOTE_ID, SensorKind.ADSB)

@@ -17,6 +17,14 @@ from skywarden.core.strict import check_keys
 _MISSING = object()
 
 
+def _where(d: Mapping[str, Any], key: str, path: str, default: Any) -> str:
+    """``path.key`` for messages; a ConfigError when the key is absent and has no default."""
+    where = f"{path}.{key}" if path else key
+    if key not in d and default is _MISSING:
+        raise ConfigError(where, "is required")
+    return where
+
+
 def table(v: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(v, Mapping):
         raise ConfigError(path, f"must be a table, got {type(v).__name__}")
@@ -44,10 +52,8 @@ def num(
     hi: float | None = None,
     lo_open: bool = False,
 ) -> float:
-    where = f"{path}.{key}" if path else key
+    where = _where(d, key, path, default)
     if key not in d:
-        if default is _MISSING:
-            raise ConfigError(where, "is required")
         return float(default)
     return as_num(d[key], where, lo=lo, hi=hi, lo_open=lo_open)
 
@@ -76,10 +82,8 @@ def opt_num(
 
 
 def integer(d: Mapping[str, Any], key: str, path: str, default: Any = _MISSING, lo: int = 0) -> int:
-    where = f"{path}.{key}" if path else key
+    where = _where(d, key, path, default)
     if key not in d:
-        if default is _MISSING:
-            raise ConfigError(where, "is required")
         return int(default)
     v = d[key]
     if isinstance(v, bool) or not isinstance(v, int):
@@ -90,10 +94,8 @@ def integer(d: Mapping[str, Any], key: str, path: str, default: Any = _MISSING, 
 
 
 def vec(d: Mapping[str, Any], key: str, path: str, n: int, default: Any = _MISSING) -> list[float]:
-    where = f"{path}.{key}" if path else key
+    where = _where(d, key, path, default)
     if key not in d:
-        if default is _MISSING:
-            raise ConfigError(where, "is required")
         return [float(x) for x in default]
     return as_vec(d[key], where, n)
 
@@ -111,10 +113,8 @@ def string(
     default: Any = _MISSING,
     choices: Iterable[str] | None = None,
 ) -> str:
-    where = f"{path}.{key}" if path else key
+    where = _where(d, key, path, default)
     if key not in d:
-        if default is _MISSING:
-            raise ConfigError(where, "is required")
         return str(default)
     v = d[key]
     if not isinstance(v, str) or not v:

@@ -30,13 +30,12 @@ from __future__ import annotations
 import asyncio
 import string
 from collections.abc import Awaitable, Callable
-from functools import partial
 
 from skywarden.core.clock import Clock
 from skywarden.core.errors import DecodeError
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.sensors.adsb_decode import AdsbDecoder
-from skywarden.sensors.links.adsb_tcp import MAX_LINE, Dump1090Kind, submit
+from skywarden.sensors.links.adsb_tcp import MAX_LINE, Dump1090Kind, bound_session, submit
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.registry import LinkContext, Member, register
 
@@ -129,8 +128,4 @@ class AvrKind(Dump1090Kind):
     doc = "TCP client to dump1090/readsb AVR raw output (30002)"
 
     def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
-        dec = AdsbDecoder(ctx.site.origin, m.spec.id)
-        c = m.config
-        return partial(
-            avr_session, c.host, c.port, dec, ctx.clock, ctx.ingest, ctx.stats[m.spec.id]
-        )
+        return bound_session(avr_session, AdsbDecoder(ctx.site.origin, m.spec.id), ctx, m)

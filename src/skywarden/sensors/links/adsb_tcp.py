@@ -198,6 +198,15 @@ def reconnecting(ctx: LinkContext, m: Member, session: Callable[[], Awaitable[No
     return Started(task, stop)
 
 
+def bound_session(
+    run: Callable[..., Awaitable[None]], decoder: object, ctx: LinkContext, m: Member
+) -> Callable[[], Awaitable[None]]:
+    """``run(host, port, decoder, clock, ingest, stats)`` bound to one member: the session
+    every dump1090 kind (Beast, SBS, AVR) hands :func:`reconnecting`."""
+    c = m.config
+    return partial(run, c.host, c.port, decoder, ctx.clock, ctx.ingest, ctx.stats[m.spec.id])
+
+
 class Dump1090Kind(LinkKind):
     """A TCP client to one of dump1090/readsb's outputs: one reconnecting session a sensor."""
 
@@ -219,11 +228,7 @@ class BeastKind(Dump1090Kind):
     doc = "TCP client to dump1090/readsb Beast output (30005)"
 
     def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
-        dec = AdsbDecoder(ctx.site.origin, m.spec.id)
-        c = m.config
-        return partial(
-            beast_session, c.host, c.port, dec, ctx.clock, ctx.ingest, ctx.stats[m.spec.id]
-        )
+        return bound_session(beast_session, AdsbDecoder(ctx.site.origin, m.spec.id), ctx, m)
 
 
 @register
@@ -235,8 +240,4 @@ class SbsKind(Dump1090Kind):
     doc = "TCP client to dump1090/readsb BaseStation output (30003)"
 
     def session(self, ctx: LinkContext, m: Member) -> Callable[[], Awaitable[None]]:
-        dec = SbsDecoder(ctx.site.origin, m.spec.id)
-        c = m.config
-        return partial(
-            sbs_session, c.host, c.port, dec, ctx.clock, ctx.ingest, ctx.stats[m.spec.id]
-        )
+        return bound_session(sbs_session, SbsDecoder(ctx.site.origin, m.spec.id), ctx, m)

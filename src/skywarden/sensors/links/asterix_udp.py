@@ -14,7 +14,6 @@ datagram never stops the receiver.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.core.observation import Detection
+from skywarden.sensors import asterix
 from skywarden.sensors.asterix import RadarSite, parse_datagram
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.registry import (
@@ -38,7 +38,7 @@ from skywarden.sensors.links.registry import (
     by_endpoint,
     register,
 )
-from skywarden.sensors.links.udp import DatagramInbox, bind
+from skywarden.sensors.links.udp import DatagramInbox, UdpConsumer
 
 log = logging.getLogger(__name__)
 SOURCE = "asterix-cat048"
@@ -61,8 +61,7 @@ class AsterixReceiver:
         self.sensor_stats = dict(stats or {})
         self.inbox = DatagramInbox(clock, self.counters)
         self.last_datagram_t: float | None = None
-        self._transport: asyncio.DatagramTransport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._udp = UdpConsumer()
 
     def handle_datagram(self, data: bytes, t_recv: float) -> list[Inbound]:
         """One datagram -> the messages to journal (one per radar with detections)."""
@@ -104,20 +103,14 @@ class AsterixReceiver:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Bind and start the consumer task; returns the bound port."""
-        self._transport, bound = await bind(host, port, self.inbox)
+        asterix.load()  # the decoder's tables, here rather than at the first datagram
+        bound = await self._udp.start(host, port, self.inbox, self._run, "asterix-udp")
         for st in self.sensor_stats.values():
             st.state = "listening"
-        self._task = asyncio.create_task(self._run(), name=f"asterix-udp-{bound}")
         return bound
 
     async def stop(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._udp.stop()
         for st in self.sensor_stats.values():
             st.state = "stopped"
 

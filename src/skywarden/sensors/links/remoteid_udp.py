@@ -16,7 +16,6 @@ reports it completed, often none). What arrived together is submitted in one bat
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -24,7 +23,7 @@ from skywarden.core.clock import Clock
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.registry import LinkContext, LinkKind, Member, Started, register
-from skywarden.sensors.links.udp import Datagram, DatagramInbox, bind
+from skywarden.sensors.links.udp import Datagram, DatagramInbox, UdpConsumer
 from skywarden.sensors.remoteid_frames import RidPayload
 from skywarden.sensors.remoteid_track import RemoteIdPipeline
 
@@ -44,8 +43,7 @@ class RemoteIdUdpLink:
         self.stats = stats
         pipeline.counters = pipeline.assembler.counters = stats.counters
         self.inbox = DatagramInbox(clock, stats.counters)
-        self._transport: asyncio.DatagramTransport | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._udp = UdpConsumer()
 
     def handle(self, dg: Datagram) -> Inbound | None:
         """One datagram -> the message to journal, or None when it was rejected."""
@@ -60,19 +58,12 @@ class RemoteIdUdpLink:
         return Inbound(self.pipeline.sensor_id, SOURCE, dg.t_recv, dg.data, tuple(dets))
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._transport, bound = await bind(host, port, self.inbox)
+        bound = await self._udp.start(host, port, self.inbox, self._run, "remoteid-udp")
         self.stats.state = "listening"
-        self._task = asyncio.create_task(self._run(), name=f"remoteid-udp-{bound}")
         return bound
 
     async def stop(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._udp.stop()
         self.stats.state = "stopped"
 
     async def _run(self) -> None:

@@ -12,7 +12,9 @@ loss until memory ran out.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
@@ -57,3 +59,34 @@ async def bind(host: str, port: int, inbox: DatagramInbox) -> tuple[asyncio.Data
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(lambda: inbox, local_addr=(host, port))
     return transport, int(transport.get_extra_info("sockname")[1])
+
+
+class UdpConsumer:
+    """A bound datagram socket and the task that consumes its inbox: what every UDP link
+    (ASTERIX, Remote ID) starts, and stops by closing the socket and cancelling the task."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(
+        self,
+        host: str,
+        port: int,
+        inbox: DatagramInbox,
+        run: Callable[[], Coroutine[Any, Any, None]],
+        name: str,
+    ) -> int:
+        """Bind ``inbox`` and start ``run()`` as task ``name-PORT``; returns the bound port."""
+        self.transport, bound = await bind(host, port, inbox)
+        self.task = asyncio.create_task(run(), name=f"{name}-{bound}")
+        return bound
+
+    async def stop(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+            self.task = None
