@@ -12,10 +12,16 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from skywarden.runtime.cluster.connect import NatsAccess, connect
 from skywarden.runtime.cluster.topology import TopologyConfig
 from skywarden.runtime.cluster.worker import WorkerConfig, run_worker
+
+if TYPE_CHECKING:
+    from skywarden.service.sessions import SensorTokens
+    from skywarden.service.users import UserStore
+    from skywarden.store.journal import Journal
 
 
 def _serve(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
@@ -105,7 +111,8 @@ def central(
 
             host, _, port = http.rpartition(":")
             # the site service's accounts and roles; nothing for anonymous local clients
-            sec = build_security(ServiceSettings(host=host or "127.0.0.1", local_viewer=False))
+            settings = ServiceSettings(host=host or "127.0.0.1", local_viewer=False)
+            sec = build_security(settings, *_persistent_accounts(journal))
             from skywarden.core.clock import WallClock
             from skywarden.runtime.cluster.operator import CentralOps
 
@@ -136,6 +143,25 @@ def central(
                 journal.close()
 
     return _serve(main)
+
+
+def _persistent_accounts(
+    journal: Journal | None,
+) -> tuple[UserStore | None, SensorTokens | None]:
+    """Central's accounts and roles in its journal's database (``store.accounts``), as
+    ``skywarden run`` keeps them: a central restarted, or another central started on the same
+    PostgreSQL journal after a fail-over, accepts the same users with the same roles and
+    refuses a removed one (the first admin is created only while the table is empty).
+    Without ``--journal`` central has no durable store: the accounts live in memory."""
+    if journal is None:
+        logging.warning("central: no --journal: accounts live in memory and end with central")
+        return None, None
+    from skywarden.service.sessions import SensorTokens
+    from skywarden.service.users import UserStore
+    from skywarden.store.accounts import AccountTables
+
+    tables = AccountTables(journal.database)
+    return UserStore(tables=tables), SensorTokens(tables)
 
 
 def edge(
