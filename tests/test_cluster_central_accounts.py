@@ -7,7 +7,8 @@ what a client of the cluster authenticates against is central's HTTP. Here a rea
 ``/api/cluster/users`` and removes one; central is SIGKILLed and another central is started
 on the same journal (the SQLite file, or the loopback PostgreSQL schema a standby central
 would share) *without* the first admin's password in its environment. The users log in with
-the roles they had, the removed one is refused, and no new first admin was made.
+the roles they had, the bearer tokens the first central issued are still accepted, the
+removed user and its token are refused, and no new first admin was made.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import httpx
 import pytest
 
 from nats_helpers import free_port, require_nats_server, single_server
+from skywarden.service.sessions import SessionStore, digest
+from skywarden.store.accounts import AccountTables
+from skywarden.store.journal import open_journal
 from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 ADMIN_PW = "central-admin-password"
@@ -40,6 +44,29 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
         drop_postgres_schema(url)
     else:
         yield f"sqlite://{tmp_path}/central.sqlite"
+
+
+def test_sessions_persist_as_digests_closed_and_expired_ones_do_not(journal_url: str) -> None:
+    j = open_journal(journal_url)
+    store = SessionStore(ttl_s=100.0, tables=AccountTables(j.database))
+    kept, s1 = store.open("olga", "bearer", 1000.0)
+    closed, _ = store.open("olga", "bearer", 1001.0)
+    gone, _ = store.open("gone", "bearer", 1002.0)
+    assert store.close(closed)
+    assert store.close_user("gone") == 1
+    j.close()
+    j = open_journal(journal_url)
+    tables = AccountTables(j.database)
+    rows = tables.sessions()
+    assert [r.digest for r in rows] == [digest(kept)]  # a digest, never the token
+    assert all(kept.encode() not in r.digest for r in rows)
+    again = SessionStore(ttl_s=100.0, tables=tables)
+    assert again.get(kept, 1050.0) == s1
+    assert again.get(closed, 1050.0) is None
+    assert again.get(gone, 1050.0) is None
+    assert again.get(kept, 1100.0) is None  # expired: refused and deleted
+    assert tables.sessions() == []
+    j.close()
 
 
 class Central:
@@ -121,6 +148,10 @@ def test_central_accounts_survive_a_kill_and_a_second_central(
             ("olga", "operator"),
             ("vic", "viewer"),
         ]
+        # bearer tokens issued by the first central: still accepted, the closed one refused
+        assert second.http.get("/api/cluster/sites", headers=olga).status_code == 200
+        assert second.http.get("/api/cluster/users", headers=admin).status_code == 200
+        assert second.http.get("/api/cluster/sites", headers=gone).status_code == 401
         olga2 = second.bearer("olga", "olga-password")
         vic2 = second.bearer("vic", "vic-password")
         assert olga2 is not None and vic2 is not None

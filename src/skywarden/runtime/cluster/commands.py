@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from skywarden.runtime.cluster.worker import WorkerConfig, run_worker
 if TYPE_CHECKING:
     from skywarden.service.sessions import SensorTokens
     from skywarden.service.users import UserStore
+    from skywarden.store.accounts import AccountTables
     from skywarden.store.journal import Journal
 
 
@@ -107,12 +109,17 @@ def central(
             from skywarden.runtime.cluster.metrics import exposition
             from skywarden.service.auth import build_security
             from skywarden.service.cluster_api import cluster_app
+            from skywarden.service.sessions import SessionStore
             from skywarden.service.settings import ServiceSettings
 
             host, _, port = http.rpartition(":")
             # the site service's accounts and roles; nothing for anonymous local clients
             settings = ServiceSettings(host=host or "127.0.0.1", local_viewer=False)
-            sec = build_security(settings, *_persistent_accounts(journal))
+            users, tokens, tables = _persistent_accounts(journal)
+            sec = build_security(settings, users, tokens)
+            if tables is not None:  # bearer tokens too outlive a restart or fail-over
+                sessions = SessionStore(settings.session_ttl_s, tables=tables)
+                sec = dataclasses.replace(sec, sessions=sessions)
             from skywarden.core.clock import WallClock
             from skywarden.runtime.cluster.operator import CentralOps
 
@@ -147,21 +154,22 @@ def central(
 
 def _persistent_accounts(
     journal: Journal | None,
-) -> tuple[UserStore | None, SensorTokens | None]:
-    """Central's accounts and roles in its journal's database (``store.accounts``), as
-    ``skywarden run`` keeps them: a central restarted, or another central started on the same
-    PostgreSQL journal after a fail-over, accepts the same users with the same roles and
-    refuses a removed one (the first admin is created only while the table is empty).
-    Without ``--journal`` central has no durable store: the accounts live in memory."""
+) -> tuple[UserStore | None, SensorTokens | None, AccountTables | None]:
+    """Central's accounts, roles and login sessions in its journal's database
+    (``store.accounts``), as ``skywarden run`` keeps its accounts: a central restarted, or
+    another central started on the same PostgreSQL journal after a fail-over, accepts the same
+    users with the same roles and the bearer tokens issued before, and refuses a removed user
+    and a closed session (the first admin is created only while the table is empty). Without
+    ``--journal`` central has no durable store: all of it lives in memory."""
     if journal is None:
         logging.warning("central: no --journal: accounts live in memory and end with central")
-        return None, None
+        return None, None, None
     from skywarden.service.sessions import SensorTokens
     from skywarden.service.users import UserStore
     from skywarden.store.accounts import AccountTables
 
     tables = AccountTables(journal.database)
-    return UserStore(tables=tables), SensorTokens(tables)
+    return UserStore(tables=tables), SensorTokens(tables), tables
 
 
 def edge(
