@@ -8,7 +8,8 @@ what a client of the cluster authenticates against is central's HTTP. Here a rea
 on the same journal (the SQLite file, or the loopback PostgreSQL schema a standby central
 would share) *without* the first admin's password in its environment. The users log in with
 the roles they had, the bearer tokens the first central issued are still accepted, the
-removed user and its token are refused, and no new first admin was made.
+removed user and its token are refused, and no new first admin was made. Beside it: the
+session table on both backends, and the user routes' roles and refusals (in process).
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from nats_helpers import free_port, require_nats_server, single_server
+from skywarden.runtime.cluster.central import CentralPicture
+from skywarden.service.auth import build_security
+from skywarden.service.cluster_api import cluster_app
 from skywarden.service.sessions import SessionStore, digest
+from skywarden.service.settings import ServiceSettings
 from skywarden.store.accounts import AccountTables
 from skywarden.store.journal import open_journal
 from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
@@ -164,3 +170,31 @@ def test_central_accounts_survive_a_kill_and_a_second_central(
             if c is not None and c.proc.poll() is None:
                 c.kill()
         srv.stop()
+
+
+def test_central_user_routes_need_an_admin_and_refuse_with_reasons() -> None:
+    sec = build_security(
+        ServiceSettings(local_viewer=False), env={"SKYWARDEN_ADMIN_PASSWORD": ADMIN_PW}
+    )
+    c = TestClient(cluster_app(CentralPicture(), None, sec))
+
+    def bearer(user: str, pw: str) -> dict[str, str]:
+        r = c.post("/api/auth/token", json={"username": user, "password": pw})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    admin = bearer("admin", ADMIN_PW)
+    olga = {"name": "olga", "password": "olga-password", "role": "viewer"}
+    assert c.post("/api/cluster/users", json=olga).status_code == 401
+    assert c.post("/api/cluster/users", json=olga, headers=admin).status_code == 201
+    assert c.post("/api/cluster/users", json=olga, headers=admin).status_code == 409  # twice
+    viewer = bearer("olga", "olga-password")
+    assert c.get("/api/cluster/users", headers=viewer).status_code == 403
+    assert c.delete("/api/cluster/users/admin", headers=viewer).status_code == 403
+    short = {"name": "bob", "password": "short", "role": "viewer"}
+    assert c.post("/api/cluster/users", json=short, headers=admin).status_code == 422
+    odd = {"name": "bob", "password": "bob-password", "role": "root"}
+    assert c.post("/api/cluster/users", json=odd, headers=admin).status_code == 422
+    assert c.delete("/api/cluster/users/nobody", headers=admin).status_code == 404
+    assert c.delete("/api/cluster/users/admin", headers=admin).status_code == 409  # last admin
+    assert sorted(u.name for u in sec.users) == ["admin", "olga"]
