@@ -256,7 +256,10 @@ def _add_cluster_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     c = sub.add_parser("central", help="aggregate every site's tracks and alerts (scale-out)")
     _add_nats_options(c, "nats://127.0.0.1:4222")
     c.add_argument("--edge", action="append", default=[], help="SITE=JS_DOMAIN of an edge")
-    c.add_argument("--journal", help="journal URL, e.g. postgresql://127.0.0.1:5432/sky")
+    c.add_argument(
+        "--journal",
+        help="journal URL, e.g. postgresql://127.0.0.1:5432/sky (also keeps --http's accounts)",
+    )
     c.add_argument("--every", type=float, default=5.0, help="summary period, seconds")
     c.add_argument("--replicas", type=int, default=1)
     c.add_argument(

@@ -14,7 +14,8 @@ site's engine from there. The picture lives in
 Behind the same accounts and roles as the single-site service (``service.auth``): with a
 :class:`Security`, every route needs a viewer, shown by a bearer token from
 ``POST /api/auth/token`` (``{"username", "password"}``; rate-limited per client address). The
-first admin comes from ``SKYWARDEN_ADMIN_PASSWORD`` as for ``skywarden run``. Central
+first admin comes from ``SKYWARDEN_ADMIN_PASSWORD`` as for ``skywarden run``; an admin
+adds and removes users under ``/api/cluster/users`` (``service.cluster_users``). Central
 faces other machines, so unlike the site console it grants nothing to anonymous loopback
 clients.
 """
@@ -33,6 +34,7 @@ from skywarden.core.clock import Clock, WallClock
 from skywarden.core.errors import ConfigError
 from skywarden.service.auth import Principal, Security, _bearer, resolve, too_many
 from skywarden.service.clientaddr import client_address
+from skywarden.service.cluster_users import users_router
 from skywarden.service.users import Role
 
 
@@ -198,6 +200,7 @@ def cluster_app(
         app.include_router(ops_router(ops, op, adm))
     if security is not None:
         sec = security
+        app.include_router(users_router(sec, clk, _viewer(sec, clk, Role.ADMIN)))
 
         @app.post("/api/auth/token", response_model=TokenReply, tags=["auth"])
         def token(body: TokenRequest, request: Request) -> TokenReply:

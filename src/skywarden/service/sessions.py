@@ -18,7 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from skywarden.store.accounts import AccountTables
+from skywarden.store.accounts import AccountTables, SessionRow
 
 Kind = Literal["cookie", "bearer"]
 
@@ -41,10 +41,24 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, ttl_s: float = 12 * 3600.0, max_sessions: int = 10_000) -> None:
+    """Open sessions by token digest. With ``tables`` (``store.accounts``) they are persisted
+    (loaded now, written through on open and close), so a token issued before a restart or a
+    fail-over to another process on the same database is still accepted, and one closed
+    (logout, user removed or given a new password) stays refused. Only digests are stored."""
+
+    def __init__(
+        self,
+        ttl_s: float = 12 * 3600.0,
+        max_sessions: int = 10_000,
+        tables: AccountTables | None = None,
+    ) -> None:
         self.ttl_s = ttl_s
         self.max_sessions = max_sessions
+        self._tables = tables
         self._by_digest: OrderedDict[bytes, Session] = OrderedDict()
+        for r in tables.sessions() if tables is not None else ():
+            kind: Kind = "cookie" if r.kind == "cookie" else "bearer"
+            self._by_digest[r.digest] = Session(r.user, kind, r.csrf, r.created_t, r.expires_t)
 
     def __len__(self) -> int:
         return len(self._by_digest)
@@ -52,9 +66,15 @@ class SessionStore:
     def open(self, user: str, kind: Kind, now: float) -> tuple[str, Session]:
         token = new_secret("sws_" if kind == "cookie" else "swb_")
         s = Session(user, kind, new_secret(), now, now + self.ttl_s)
-        self._by_digest[digest(token)] = s
+        key = digest(token)
+        if self._tables is not None:  # stored before the token is handed out
+            row = SessionRow(key, user, kind, s.csrf, s.created_t, s.expires_t)
+            self._tables.put_session(row, now)
+        self._by_digest[key] = s
+        dropped = []
         while len(self._by_digest) > self.max_sessions:
-            self._by_digest.popitem(last=False)
+            dropped.append(self._by_digest.popitem(last=False)[0])
+        self._forget(dropped)
         return token, s
 
     def get(self, token: str, now: float) -> Session | None:
@@ -64,17 +84,27 @@ class SessionStore:
             return None
         if now >= s.expires_t:
             del self._by_digest[key]
+            self._forget([key])
             return None
         return s
 
     def close(self, token: str) -> bool:
-        return self._by_digest.pop(digest(token), None) is not None
+        key = digest(token)
+        if self._by_digest.pop(key, None) is None:
+            return False
+        self._forget([key])
+        return True
 
     def close_user(self, user: str) -> int:
         gone = [k for k, s in self._by_digest.items() if s.user == user]
         for k in gone:
             del self._by_digest[k]
+        self._forget(gone)
         return len(gone)
+
+    def _forget(self, digests: list[bytes]) -> None:
+        if digests and self._tables is not None:
+            self._tables.delete_sessions(digests)
 
 
 def csrf_ok(session: Session, presented: str | None) -> bool:

@@ -1,4 +1,5 @@
-"""Operator accounts and sensor tokens in the journal's database, so they survive a restart.
+"""Operator accounts, sensor tokens and (for central) login sessions in the journal's database,
+so they survive a restart.
 
 Why here: a restarted ``skywarden run`` used to forget every account and sensor token (they
 lived in memory), so every HTTP sensor was refused until an admin issued new tokens. The
@@ -31,8 +32,21 @@ class AccountRow:
     password_hash: str
 
 
+@dataclass(frozen=True)
+class SessionRow:
+    """One stored login session (``service.sessions.Session`` plus its token's digest)."""
+
+    digest: bytes
+    user: str
+    kind: str
+    csrf: str
+    created_t: float
+    expires_t: float
+
+
 class AccountTables:
-    """The ``accounts`` and ``sensor_tokens`` tables (migration 4 of ``store.db``)."""
+    """The ``accounts`` and ``sensor_tokens`` tables (migration 4 of ``store.db``) and the
+    ``sessions`` table (migration 5: used where sessions must outlive the process, central)."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -75,3 +89,32 @@ class AccountTables:
     def delete_token(self, sensor_id: str) -> None:
         with self._db.write():
             self._db.execute("DELETE FROM sensor_tokens WHERE sensor_id = ?", (sensor_id,))
+
+    # ------------------------------------------------------------------ sessions
+
+    def sessions(self) -> list[SessionRow]:
+        """Every stored session, oldest first (the caller drops expired ones as it meets them)."""
+        with self._db.lock:
+            rows = self._db.query(
+                "SELECT digest, user_name, kind, csrf, created_t, expires_t FROM sessions "
+                "ORDER BY created_t"
+            )
+        return [
+            SessionRow(bytes(d), str(u), str(k), str(c), float(a), float(b))
+            for d, u, k, c, a, b in rows
+        ]
+
+    def put_session(self, row: SessionRow, now: float) -> None:
+        """Store ``row``; sessions expired at ``now`` go in the same transaction (bounded table)."""
+        with self._db.write():
+            self._db.execute("DELETE FROM sessions WHERE expires_t <= ?", (now,))
+            self._db.execute(
+                "INSERT INTO sessions (digest, user_name, kind, csrf, created_t, expires_t) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (row.digest, row.user, row.kind, row.csrf, row.created_t, row.expires_t),
+            )
+
+    def delete_sessions(self, digests: list[bytes]) -> None:
+        with self._db.write():
+            for d in digests:
+                self._db.execute("DELETE FROM sessions WHERE digest = ?", (d,))

@@ -115,6 +115,20 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        5,
+        "login sessions (token digests), for a service whose sessions outlive it",
+        (
+            """CREATE TABLE sessions (
+                digest {blob} PRIMARY KEY,
+                user_name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                csrf TEXT NOT NULL,
+                created_t {real} NOT NULL,
+                expires_t {real} NOT NULL
+            )""",
+        ),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 

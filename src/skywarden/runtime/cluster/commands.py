@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from skywarden.runtime.cluster.connect import NatsAccess, connect
 from skywarden.runtime.cluster.topology import TopologyConfig
 from skywarden.runtime.cluster.worker import WorkerConfig, run_worker
+
+if TYPE_CHECKING:
+    from skywarden.service.sessions import SensorTokens
+    from skywarden.service.users import UserStore
+    from skywarden.store.accounts import AccountTables
+    from skywarden.store.journal import Journal
 
 
 def _serve(main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
@@ -101,11 +109,17 @@ def central(
             from skywarden.runtime.cluster.metrics import exposition
             from skywarden.service.auth import build_security
             from skywarden.service.cluster_api import cluster_app
+            from skywarden.service.sessions import SessionStore
             from skywarden.service.settings import ServiceSettings
 
             host, _, port = http.rpartition(":")
             # the site service's accounts and roles; nothing for anonymous local clients
-            sec = build_security(ServiceSettings(host=host or "127.0.0.1", local_viewer=False))
+            settings = ServiceSettings(host=host or "127.0.0.1", local_viewer=False)
+            users, tokens, tables = _persistent_accounts(journal)
+            sec = build_security(settings, users, tokens)
+            if tables is not None:  # bearer tokens too outlive a restart or fail-over
+                sessions = SessionStore(settings.session_ttl_s, tables=tables)
+                sec = dataclasses.replace(sec, sessions=sessions)
             from skywarden.core.clock import WallClock
             from skywarden.runtime.cluster.operator import CentralOps
 
@@ -136,6 +150,26 @@ def central(
                 journal.close()
 
     return _serve(main)
+
+
+def _persistent_accounts(
+    journal: Journal | None,
+) -> tuple[UserStore | None, SensorTokens | None, AccountTables | None]:
+    """Central's accounts, roles and login sessions in its journal's database
+    (``store.accounts``), as ``skywarden run`` keeps its accounts: a central restarted, or
+    another central started on the same PostgreSQL journal after a fail-over, accepts the same
+    users with the same roles and the bearer tokens issued before, and refuses a removed user
+    and a closed session (the first admin is created only while the table is empty). Without
+    ``--journal`` central has no durable store: all of it lives in memory."""
+    if journal is None:
+        logging.warning("central: no --journal: accounts live in memory and end with central")
+        return None, None, None
+    from skywarden.service.sessions import SensorTokens
+    from skywarden.service.users import UserStore
+    from skywarden.store.accounts import AccountTables
+
+    tables = AccountTables(journal.database)
+    return UserStore(tables=tables), SensorTokens(tables), tables
 
 
 def edge(
