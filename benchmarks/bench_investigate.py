@@ -39,10 +39,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="*", default=list(range(1, 21)))
     ap.add_argument("--work", default="/tmp/nl_bench")
+    ap.add_argument("--no-public", action="store_true", help="generated seeds only")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    files = [BENCH / "night_launch.scenario.jsonl"]
+    public = BENCH / "night_launch.scenario.jsonl"
+    files = [] if a.no_public else [public]
     for s in a.seeds:
         scen = work / f"nl{s}.scenario.jsonl"
         if not scen.exists():
@@ -50,7 +52,7 @@ def main() -> None:
                 [
                     sys.executable,
                     str(ROOT / "benchmarks" / "gen_night_launch.py"),
-                    str(files[0]),
+                    str(public),
                     "--seed",
                     str(s),
                     "--out",
