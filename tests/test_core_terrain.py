@@ -107,9 +107,10 @@ def test_launch_point_from_a_hilltop_is_on_the_hill(tmp_path: Path) -> None:
         flat.observe_tracks([tr])
         dem.observe_tracks([tr])
     a, b = flat.estimate("7"), dem.estimate("7")
-    assert a is not None and b is not None and a.method == b.method == "ground"
-    # flat ground puts it 80 m / 3 m/s = 27 s of climb-out (390 m) too far back
-    assert math.dist(a.origin_enu[:2], top[:2]) > 350.0
+    assert a is not None and b is not None and b.method == "ground"
+    # on flat ground it is first seen 110 m up: too high for a take-off seen (threat.launch
+    # claims none), or carried 80 m / 3 m/s = 27 s of climb-out (390 m) too far back
+    assert a.method != "ground" or math.dist(a.origin_enu[:2], top[:2]) > 350.0
     assert math.dist(b.origin_enu[:2], top[:2]) < 15.0
     assert b.origin_enu[2] == pytest.approx(HILL_UP, abs=3.0)
     assert b.origin_t == pytest.approx(0.0, abs=1.0)  # the DEM rounds the peak down a little

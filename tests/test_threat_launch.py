@@ -170,3 +170,14 @@ def test_a_track_starting_where_two_drones_met_inherits_neither_launch() -> None
     for t in range(45, 55):
         est.observe_tracks([_track("D", t, [1500.0 - 20 * t, 0.0, 30.0, -20.0, 0.0, 0.0], 45.0)])
     assert est.estimate("D") == est.estimate("A")
+
+
+def test_a_track_first_seen_climbing_high_up_is_not_a_take_off() -> None:
+    """A drone re-acquired mid-flight at 95 m with a noisy 1.3 m/s 'climb': carried back to
+    the ground that is 70 s and kilometres away; it was in the air before it was seen."""
+    est = LaunchPointEstimator(SITE)
+    for tr in states(np.array([900.0, -1500.0, 95.0]), np.array([-12.0, 21.0, 1.3]), 50.0,
+                     50.0, range(52, 60)):  # fmt: skip
+        est.observe_tracks([tr])
+    lp = est.estimate("9")
+    assert lp is not None and lp.method not in ("ground", "appeared")

@@ -51,6 +51,7 @@ from skywarden.tracking.tracker import Tracker
 
 START_MARGIN_S = 3.0  # a track first seen this close to the window's start was already flying
 LAUNCH_BACK_S = 20.0  # longest back-projection from the earliest trace to the ground
+AIRBORNE_U_M = 40.0  # a take-off is seen within seconds, below this (threat.launch)
 _FAMILY = {c.value: c.family for c in ObjectClass}
 
 
@@ -301,7 +302,7 @@ def investigate_run(
                 extended_by=len(extra),
                 launch=(
                     _launch(site, chain[0], sm, cls, ident, tap.terrain)
-                    if cls == "drone" and not at_start
+                    if cls == "drone" and not at_start and not _begins_aloft(sm, tap.terrain)
                     else None
                 ),
                 in_flight_at_start=at_start,
@@ -311,6 +312,19 @@ def investigate_run(
     return Investigation(
         site, tuple(out), tuple(tap.frame_times), tuple(scans), tuple(tap.alert_lines)
     )
+
+
+def _begins_aloft(sm: Smoothed, terrain: Terrain | None) -> bool:
+    """The earliest trace is a plot well above the ground (by two sigma of its smoothed
+    height more than ``AIRBORNE_U_M``): the record of the object begins in mid-air, inside
+    a sensor's cover - a piece the re-linking could not join, not a take-off. (A trace that
+    begins on bearings alone has no measured height: the link heard from take-off.)"""
+    first = min(sm.used, key=lambda d: d.t)
+    if not first.kind.fixes_position:
+        return False
+    x, P = sm.X[0], sm.P[0]
+    ground = 0.0 if terrain is None else float(terrain(x[:1], x[1:2])[0])
+    return float(x[2]) - ground - 2.0 * float(np.sqrt(max(P[2, 2], 0.0))) > AIRBORNE_U_M
 
 
 def _launch(

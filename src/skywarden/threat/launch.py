@@ -95,6 +95,10 @@ class LaunchConfig:
     # a take-off is claimed only this far inside coverage along the path: closer to the
     # edge the drone may as well have flown in (a drone covers it in ten scans)
     edge_margin_m: float = 250.0
+    # a take-off inside coverage goes unseen only while low (ground clutter, terrain, the
+    # beam's lower edge): a track first seen climbing higher than this was in the air before
+    # it was seen - a mid-flight restart with a noisy climb rate, not a take-off
+    masked_below_m: float = 60.0  # ~0.8 deg of beam edge and clutter 4 km out
     confidence: float = 0.95
     # a new track that starts where a lost track would be now continues it (a tracker that
     # lost a drone for a few scans starts a new track mid-flight): it inherits the launch
@@ -232,7 +236,8 @@ class LaunchPointEstimator:
     def _back_time(self, p0: np.ndarray, v: np.ndarray) -> tuple[float, str]:
         cfg = self.cfg
         tau, method = cfg.max_back_s, "coverage_edge"
-        if v[2] > cfg.min_climb_mps:
+        g0 = cfg.ground_u_m if self.terrain is None else float(self.terrain(p0[:1], p0[1:2])[0])
+        if v[2] > cfg.min_climb_mps and float(p0[2]) - g0 <= cfg.masked_below_m:
             if self.terrain is None:
                 tg = max(0.0, (float(p0[2]) - cfg.ground_u_m) / float(v[2]))
             else:
@@ -249,8 +254,7 @@ class LaunchPointEstimator:
             tau, method = te, "coverage_edge"
         if method == "coverage_edge":  # (or no edge within max_back_s: a slow track)
             inside = te * float(np.linalg.norm(v))  # path length back to the edge
-            g = cfg.ground_u_m if self.terrain is None else float(self.terrain(p0[:1], p0[1:2])[0])
-            low = float(p0[2]) - g < cfg.appeared_below_m
+            low = float(p0[2]) - g0 < cfg.appeared_below_m
             if inside > cfg.appeared_inside_m and low:
                 return 0.0, "appeared"
         if tau <= 1e-6:
