@@ -328,3 +328,33 @@ def test_skywarden_run_serves_the_basemap_and_dem_and_refuses_a_bad_file(tmp_pat
     proc, _ = _start("--basemap", str(bad))
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "not an MBTiles file" in out
+
+
+def test_a_rounds_origin_is_the_one_launch_object_and_the_skybench_fields_are_not_repeated() -> (
+    None
+):
+    """The API carries a launch once: ``launch`` (a drone's estimate, or a ballistic round's
+    point of origin with method 'ballistic'), never also ``launch_enu_m``/``launch_ellipse_m``
+    (the tracks.jsonl form of the same estimate)."""
+    from skywarden.core.geo import GeoOrigin
+    from skywarden.core.track import TrackState, TrackStatus
+    from skywarden.service.convert import track_out
+
+    tr = TrackState(
+        "R1", 10.0, np.array([-900.0, 300.0, 700.0, 150.0, -40.0, -20.0]), np.eye(6) * 25.0,
+        TrackStatus.CONFIRMED, class_probs={"rocket": 1.0}, first_t=5.0,
+    )  # fmt: skip
+    ground = {
+        "impact_enu_m": [120.0, -30.0],
+        "impact_t": 19.5,
+        "impact_ellipse_m": [55.0, 20.0, 75.0],
+        "launch_enu_m": [-3200.0, 660.0],
+        "launch_ellipse_m": [90.0, 40.0, 100.0],
+    }
+    out = track_out(tr, None, GeoOrigin(33.3128, 44.3615, 34.0), ground=ground).model_dump()
+    assert "launch_enu_m" not in out and "launch_ellipse_m" not in out
+    assert out["impact_enu_m"] == [120.0, -30.0] and out["impact_t"] == 19.5
+    lp = out["launch"]
+    assert lp["method"] == "ballistic" and lp["enu_m"] == [-3200.0, 660.0]
+    assert lp["ellipse"]["semi_major_m"] == 90.0 and lp["ellipse"]["orientation_deg"] == 100.0
+    assert lp["origin_t"] is None and lp["position"]["lat"] > 33.3

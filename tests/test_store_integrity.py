@@ -172,3 +172,39 @@ def test_dropped_segment_anchor_tampering_detected(url: str) -> None:
     )
     r = verify(url)
     assert not r.ok and r.first_bad_seq == 17  # first record of segment 3 no longer links
+
+
+def test_verify_while_a_writer_appends_checks_up_to_a_consistent_head(url: str) -> None:
+    """A service appending while the journal is verified: the records it adds after the
+    verifier read the segment index are past the head verified, not "inserted". The writer
+    appends in the middle of the walk (after the index was read), where the race bit."""
+    db = Database(parse_url(url))
+    writer = open_journal(url)
+    real_query = db.query
+    appended = []
+
+    def query(sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        rows = real_query(sql, params)
+        if "FROM journal" in sql and not appended:  # the index is read: now a writer appends
+            writer.append_many(
+                [RawMessage(100.0 + i, "radar-1", "skybench/1", b"n%d" % i, {}) for i in range(12)]
+            )
+            appended.append(True)
+        return rows
+
+    db.query = query  # type: ignore[method-assign]
+    try:
+        from skywarden.store.integrity import _verify_db, verify_db
+
+        r = verify_db(db)
+        assert appended and r.ok, r.summary()
+        assert r.head_seq == 30 and r.records == 30  # the head as of the snapshot
+        # the same walk without the snapshot reports the appended tail as tampering
+        appended.clear()
+        raced = _verify_db(db, 100)
+        assert not raced.ok
+    finally:
+        writer.close()
+        db.close()
+    after = verify(url)
+    assert after.ok and after.head_seq == 54  # and the appended records check afterwards

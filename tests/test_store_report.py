@@ -209,3 +209,38 @@ def test_one_track_per_id_across_a_restart() -> None:
     assert times == sorted(set(times)) and len(times) == 60
     assert [lp.track_id for lp in d.launches] == ["T1"]  # one launch estimate, not two
     assert ids[0] == "T1"  # the suspect drone is listed first
+
+
+def test_ballistic_round_impact_and_debris_areas_are_reported() -> None:
+    """A round tracked to the ground gets its impact area; one lost in flight, where its debris
+    came down; both on the map and in a table with their point of origin."""
+    recs = list(_records())
+    for name, last_i, impact_t in (("R1", 11, 1012.0), ("R2", 5, 1014.0)):
+        for i in range(last_i + 1):
+            t = 1000.0 + i
+            ground = {
+                "impact_enu_m": [250.0 + 10 * i, -40.0],
+                "impact_t": impact_t,
+                "impact_ellipse_m": [60.0, 25.0, 80.0],
+                "launch_enu_m": [-3000.0, 1200.0],
+            }
+            recs.append(
+                TrackRecord(
+                    t, name, "confirmed", (-2000.0 + 200 * i, 800.0, 900.0, 200.0, -80.0, -50.0),
+                    class_probs={"rocket": 0.9, "unknown": 0.1}, ground=ground,
+                )
+            )  # fmt: skip
+    d = build_report(sorted(recs, key=lambda r: r.t), 1000.0, 1059.0, site=_site())
+    areas = {a.track_id: a for a in d.impacts}
+    assert set(areas) == {"R1", "R2"}
+    # the latest prediction of each, not the first
+    assert areas["R1"].e == 360.0 and areas["R1"].kind == "impact"
+    assert areas["R2"].e == 300.0 and areas["R2"].kind == "debris"  # lost 9 s before impact
+    assert areas["R1"].origin_en == (-3000.0, 1200.0)
+    page = render_html(d)
+    table = re.search(r'<table class="impacts">(.*?)</table>', page, re.S)
+    assert table is not None
+    assert "debris" in table.group(1) and "(360, -40)" in table.group(1)
+    assert "60 x 25, 80 deg" in table.group(1) and "(-3000, 1200)" in table.group(1)
+    # no ballistic round: no such section
+    assert 'class="impacts"' not in render_html(build_report(_records(), 1000.0, 1059.0, _site()))

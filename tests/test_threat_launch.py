@@ -117,3 +117,67 @@ def test_remote_id_operator_position_and_the_assessment_carries_it() -> None:
     assert a.launch.operator_enu == (310.0, -1200.0, 2.0) and a.launch.operator_t == 5.0
     assert a.launch.method == "ground"
     assert a.launch.origin_enu == pytest.approx((900.0, 0.0, 0.0), abs=1e-6)
+
+
+def _track(tid: str, t: float, x: list[float], first_t: float) -> TrackState:
+    return TrackState(
+        tid, t, np.array(x, dtype=float), P.copy(), TrackStatus.CONFIRMED, first_t=first_t,
+        class_probs={"drone": 0.95, "bird": 0.05}, hits=20, score=30.0,
+    )  # fmt: skip
+
+
+def test_a_climb_first_seen_at_the_coverage_edge_is_not_claimed_as_a_take_off() -> None:
+    """5 km out a plot's height is +-60 m: a track 40 m inside the edge 'climbing' may as well
+    have flown in low; no take-off is claimed there, one 1 km inside is."""
+    v = np.array([-20.0, 0.0, 1.5])
+    est = LaunchPointEstimator(SITE)
+    for tr in states(np.array([2960.0, 0.0, 10.0]), v, 10.0, 10.0, range(12, 20)):
+        est.observe_tracks([tr])
+    lp = est.estimate("9")
+    assert lp is not None and lp.method == "coverage_edge"
+    est = LaunchPointEstimator(SITE)
+    for tr in states(np.array([2000.0, 0.0, 10.0]), v, 10.0, 10.0, range(12, 20)):
+        est.observe_tracks([tr])
+    lp = est.estimate("9")
+    assert lp is not None and lp.method == "ground"
+
+
+def test_a_track_starting_where_two_drones_met_inherits_neither_launch() -> None:
+    """Two drones from far-apart take-offs meet over the house; both tracks are lost and a new
+    one starts there: which one it continues is a guess, so it claims no launch at all (not
+    the other drone's, kilometres away, and not a take-off where it appeared)."""
+    est = LaunchPointEstimator(SITE)
+    for t in range(0, 12):  # A took off at (1500, 0), B at (0, -1500), both climbing
+        est.observe_tracks([
+            _track("A", t, [1500.0 - 20 * t, 0.0, 5.0 + 2 * t, -20.0, 0.0, 2.0], 0.0),
+            _track("B", t, [0.0, -1500.0 + 20 * t, 5.0 + 2 * t, 0.0, 20.0, 2.0], 0.0),
+        ])  # fmt: skip
+    assert est.estimate("A").method == est.estimate("B").method == "ground"  # type: ignore[union-attr]
+    for t in range(12, 80):  # both fly on, then hover over the house
+        ea, nb = max(1500.0 - 20 * t, 30.0), min(-1500.0 + 20 * t, -30.0)
+        est.observe_tracks([
+            _track("A", t, [ea, 0.0, 30.0, -20.0 if ea > 30 else 0.0, 0.0, 0.0], 0.0),
+            _track("B", t, [0.0, nb, 30.0, 0.0, 20.0 if nb < -30 else 0.0, 0.0], 0.0),
+        ])  # fmt: skip
+    for t in range(85, 95):  # both lost; a new track at the house, rising (a take-off, alone)
+        est.observe_tracks([_track("C", t, [0.0, 0.0, 15.0 + (t - 85), 0.0, 0.0, 1.0], 85.0)])
+    lp = est.estimate("C")
+    assert lp is not None and lp.method == "joined"
+    # one lost drone alone near a new track: the new one continues it and inherits its launch
+    est = LaunchPointEstimator(SITE)
+    for t in range(0, 40):
+        est.observe_tracks([_track("A", t, [1500.0 - 20 * t, 0.0, 30.0, -20.0, 0.0, 0.0], 0.0)])
+    for t in range(45, 55):
+        est.observe_tracks([_track("D", t, [1500.0 - 20 * t, 0.0, 30.0, -20.0, 0.0, 0.0], 45.0)])
+    assert est.estimate("D") == est.estimate("A")
+
+
+def test_a_track_first_seen_climbing_high_up_is_not_a_take_off() -> None:
+    """A drone re-acquired mid-flight at 95 m with a noisy 1.3 m/s 'climb': carried back to
+    the ground that is 70 s and kilometres away; it was in the air before it was seen."""
+    est = LaunchPointEstimator(SITE)
+    for tr in states(np.array([900.0, -1500.0, 95.0]), np.array([-12.0, 21.0, 1.3]), 50.0,
+                     50.0, range(52, 60)):  # fmt: skip
+        est.observe_tracks([tr])
+    lp = est.estimate("9")
+    assert lp is not None and lp.method not in ("ground", "appeared")

@@ -354,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     iv.add_argument("--to", dest="t_to", type=float, help="end time (s)")
     iv.add_argument("--record", help="investigation record JSON (default: beside -o)")
     iv.add_argument(
+        "--dem",
+        nargs="+",
+        help="terrain: SRTM .hgt tiles or an ESRI ASCII grid (.asc) in degrees; launch points "
+        "and impacts are put on it (default: flat ground at the site origin's height)",
+    )
+    iv.add_argument(
         "--no-journal-record",
         action="store_true",
         help="do not append the investigation record to the journal investigated",

@@ -58,6 +58,7 @@ from skywarden.core.errors import StateError
 from skywarden.core.inbound import Inbound
 from skywarden.core.observation import Detection
 from skywarden.core.site import Site
+from skywarden.core.terrain import Terrain
 from skywarden.core.track import TrackState
 from skywarden.runtime.ordering import ReorderBuffer
 from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
@@ -153,12 +154,14 @@ class Engine:
         track_period_s: float = 1.0,
         tracker_name: str = "tracker",
         records: bool = True,
+        terrain: Terrain | None = None,
     ) -> None:
         """``records`` False: no track and alert records are made (``drain`` stays empty), for
-        the transports that write frames, not a journal (``track``/``bench``, investigate)."""
+        the transports that write frames, not a journal (``track``/``bench``, investigate).
+        ``terrain``: the ground height under launch points and impacts (``core.terrain``)."""
         self.site = site
         self.records = records
-        self.pipeline = Pipeline(site, config)
+        self.pipeline = Pipeline(site, config, terrain)
         self.track_period_s = track_period_s
         self.tracker_name = tracker_name
         self.run = 0

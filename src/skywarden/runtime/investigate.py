@@ -33,6 +33,7 @@ import numpy as np
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import Site
+from skywarden.core.terrain import Terrain, ground_height
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.runtime.engine import Engine
 from skywarden.runtime.pipeline import Frame, PipelineConfig
@@ -42,6 +43,7 @@ from skywarden.tracking.result import TrackerResult
 from skywarden.tracking.smoother import (
     Smoothed,
     SmootherConfig,
+    explained_bearings,
     extend_back,
     heard,
     link_score,
@@ -52,6 +54,7 @@ from skywarden.tracking.tracker import Tracker
 
 START_MARGIN_S = 3.0  # a track first seen this close to the window's start was already flying
 LAUNCH_BACK_S = 20.0  # longest back-projection from the earliest trace to the ground
+AIRBORNE_U_M = 40.0  # a take-off is seen within seconds, below this (threat.launch)
 _FAMILY = {c.value: c.family for c in ObjectClass}
 
 
@@ -83,8 +86,11 @@ class _Seen:
 class _Tap:
     """Runs the live engine and keeps its inputs and what it showed (step 1)."""
 
-    def __init__(self, site: Site, config: PipelineConfig | None) -> None:
-        self.engine = Engine(site, config, records=False)
+    def __init__(
+        self, site: Site, config: PipelineConfig | None, terrain: Terrain | None = None
+    ) -> None:
+        self.terrain = terrain
+        self.engine = Engine(site, config, records=False, terrain=terrain)
         self.engine.on_step = self._stepped
         self.pipe = self.engine.pipeline
         self.pipe.tracker = _TapTracker(site.sensors, self.pipe.cfg.tracker)
@@ -254,6 +260,18 @@ def investigate_run(
             continue
         dets = [d for i in chain for d in pieces[i][1]]
         merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg)))
+    # bearings a heard track (a known emitter) explains where plots fix it are its own:
+    # taken out of the other tracks (the live association gave some away) and not offered
+    emitters = {
+        k: explained_bearings(sm, by_time, cfg)
+        for k, (_, sm) in enumerate(merged)
+        if heard(sm, cfg)
+    }
+    for k, (chain, sm) in enumerate(merged):
+        others = set().union(*(e for j, e in emitters.items() if j != k))
+        keep = [d for d in sm.used if d.kind.fixes_position or id(d) not in others]
+        if others and 3 <= len(keep) < len(sm.used):
+            merged[k] = (chain, _smooth_from(keep, tap.seen[chain[0]].first_state, cfg))
     out: list[RetroTrack] = []
     for k, (chain, sm) in enumerate(merged):
         # plots another track rests on are not offered; bearings are: a bearing line passes
@@ -265,6 +283,7 @@ def investigate_run(
             for d in o.used
             if d.kind.fixes_position
         }
+        taken.update(*(e for j, e in emitters.items() if j != k))
         votes: Counter[str] = Counter()
         ident = None
         for i in chain:
@@ -274,7 +293,7 @@ def investigate_run(
         first = tap.seen[chain[0]].first_state
         if cls == "drone":  # a drone's control link: bearings the live association missed
             for _ in range(2):
-                add = more_bearings(sm, by_time, cfg)
+                add = more_bearings(sm, by_time, cfg, taken)
                 if not add:
                     break
                 sm = _smooth_from([*sm.used, *add], first, cfg)
@@ -294,8 +313,8 @@ def investigate_run(
                 live_first_confirmed_t=min(tap.seen[i].first_confirmed_t for i in chain),
                 extended_by=len(extra),
                 launch=(
-                    _launch(site, chain[0], sm, cls, ident)
-                    if cls == "drone" and not at_start
+                    _launch(site, chain[0], sm, cls, ident, tap.terrain)
+                    if cls == "drone" and not at_start and not _begins_aloft(sm, tap.terrain)
                     else None
                 ),
                 in_flight_at_start=at_start,
@@ -307,8 +326,26 @@ def investigate_run(
     )
 
 
+def _begins_aloft(sm: Smoothed, terrain: Terrain | None) -> bool:
+    """The earliest trace is a plot well above the ground (by two sigma of its smoothed
+    height more than ``AIRBORNE_U_M``): the record of the object begins in mid-air, inside
+    a sensor's cover - a piece the re-linking could not join, not a take-off. (A trace that
+    begins on bearings alone has no measured height: the link heard from take-off.)"""
+    first = min(sm.used, key=lambda d: d.t)
+    if not first.kind.fixes_position:
+        return False
+    x, P = sm.X[0], sm.P[0]
+    ground = 0.0 if terrain is None else float(terrain(x[:1], x[1:2])[0])
+    return float(x[2]) - ground - 2.0 * float(np.sqrt(max(P[2, 2], 0.0))) > AIRBORNE_U_M
+
+
 def _launch(
-    site: Site, tid: str, sm: Smoothed, cls: str, identity: str | None
+    site: Site,
+    tid: str,
+    sm: Smoothed,
+    cls: str,
+    identity: str | None,
+    terrain: Terrain | None = None,
 ) -> LaunchPoint | None:
     """Step 5: the smoothed earliest state through ``threat.launch``."""
     # The retrospective track already reaches back to its earliest trace (plots searched
@@ -319,7 +356,7 @@ def _launch(
     # covariance as its ellipse.
     radars = tuple(s for s in site.sensors if not s.measures.fixes_position)
     est = LaunchPointEstimator(
-        replace(site, sensors=radars), LaunchConfig(max_back_s=LAUNCH_BACK_S)
+        replace(site, sensors=radars), LaunchConfig(max_back_s=LAUNCH_BACK_S), terrain
     )
     t0 = float(sm.t[0])
     st = TrackState(
@@ -345,6 +382,7 @@ def tap_scenario(
     from_t: float | None = None,
     to_t: float | None = None,
     config: PipelineConfig | None = None,
+    dem: Sequence[str] = (),
 ) -> _Tap:
     from skywarden.runtime.bench_io import scans_by_time
 
@@ -352,7 +390,8 @@ def tap_scenario(
     hi = np.inf if to_t is None else to_t
     reader = SkybenchReader.open(path)
     try:
-        tap = _Tap(reader.site, config)
+        terrain = ground_height(dem, reader.site.origin) if dem else None
+        tap = _Tap(reader.site, config, terrain)
         for t, scans in scans_by_time(reader):
             if lo <= t <= hi:
                 tap.step(scans, t)
@@ -367,6 +406,7 @@ def tap_journal(
     to_t: float | None,
     site: Site | None = None,
     config: PipelineConfig | None = None,
+    terrain: Terrain | None = None,
 ) -> tuple[_Tap, Site]:
     """The journal's raw inputs and ticks, in order, through one fresh engine."""
     from skywarden.runtime.replay import journal_site
@@ -375,7 +415,7 @@ def tap_journal(
     j = open_journal(url)
     try:
         site = site or journal_site(j)
-        tap = _Tap(site, config)
+        tap = _Tap(site, config, terrain)
         for e in j.read(from_t, to_t, kinds=("raw", "tick")):
             tap.engine.feed(e.record)  # the steps reach the tap through ``on_step``
             tap.engine.drain_events()
@@ -434,10 +474,22 @@ def investigate_source(
     to_t: float | None = None,
     site: Site | None = None,
     cfg: SmootherConfig | None = None,
+    dem: Sequence[str] = (),
 ) -> Investigation:
-    """A scenario file (``.jsonl``) or a journal URL/path -> :class:`Investigation`."""
+    """A scenario file (``.jsonl``) or a journal URL/path -> :class:`Investigation`; ``dem``:
+    DEM files (``core.terrain``) for the ground under launch points and impacts."""
     if source.endswith(".jsonl"):
-        tap = tap_scenario(source, from_t, to_t)
+        tap = tap_scenario(source, from_t, to_t, dem=dem)
         return investigate_run(tap, tap.pipe.site, cfg)
-    tap, s = tap_journal(source, from_t, to_t, site)
+    if dem and site is None:
+        from skywarden.runtime.replay import journal_site
+        from skywarden.store.journal import open_journal
+
+        j = open_journal(source)
+        try:
+            site = journal_site(j)
+        finally:
+            j.close()
+    terrain = ground_height(dem, site.origin) if dem and site is not None else None
+    tap, s = tap_journal(source, from_t, to_t, site, terrain=terrain)
     return investigate_run(tap, s, cfg)

@@ -138,7 +138,7 @@ def _journal_record(url: str, inv: Investigation, rec: dict[str, Any]) -> int:
 
 def investigate_command(a: argparse.Namespace) -> int:
     try:
-        inv = investigate_source(a.source, a.t_from, a.t_to)
+        inv = investigate_source(a.source, a.t_from, a.t_to, dem=a.dem or ())
     except (ConfigError, ValueError, FileNotFoundError) as e:
         print(f"skywarden investigate: {e}", file=sys.stderr)
         return 2

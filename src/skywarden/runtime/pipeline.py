@@ -18,6 +18,7 @@ from skywarden.core.bearing import BEARING_KINDS, BearingHit, bearing_hits
 from skywarden.core.errors import DecodeError
 from skywarden.core.observation import StackedDetections
 from skywarden.core.site import SensorKind, Site
+from skywarden.core.terrain import Terrain
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.core.types import Mat
 from skywarden.sensors.skybench import Scan
@@ -226,7 +227,11 @@ def ballistic_state(b: BallisticTrack) -> TrackState:
 
 
 class Pipeline:
-    def __init__(self, site: Site, config: PipelineConfig | None = None) -> None:
+    def __init__(
+        self, site: Site, config: PipelineConfig | None = None, terrain: Terrain | None = None
+    ) -> None:
+        """``terrain``: the ground height (``core.terrain``, a DEM) under launch points and
+        ballistic impacts and origins; None: flat ground at the origin's height."""
         self.site = site
         self.cfg = config or PipelineConfig()
         self.tracker = Tracker(site.sensors, self.cfg.tracker)
@@ -234,8 +239,8 @@ class Pipeline:
         self.assessor = ThreatAssessor(site, self.cfg.threat)
         self.alerts = AlertManager(self.cfg.alerts)
         self.spoof = SpoofMonitor(site)
-        self.launch = LaunchPointEstimator(site)
-        self.ballistic = BallisticTracker(site.sensors)
+        self.launch = LaunchPointEstimator(site, terrain=terrain)
+        self.ballistic = BallisticTracker(site.sensors, terrain=terrain)
         self.impact = ImpactWarner(site)
         self.last: Frame | None = None
         self._drone_only_sensors = any(

@@ -8,7 +8,7 @@ in ENU and the console can draw either. Floats are rounded to what a display can
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,6 +99,28 @@ def launch_out(lp: LaunchPoint, origin: GeoOrigin) -> LaunchOut:
     )
 
 
+def ballistic_origin_out(
+    en: Sequence[float], ellipse: Sequence[float] | None, origin: GeoOrigin
+) -> LaunchOut:
+    """A round's point of origin (``Frame.ground_fields``: [e, n] and the 95 % ellipse as
+    [semi-major, semi-minor, deg from north]) as the API's launch object."""
+    el = list(ellipse) if ellipse else [0.0, 0.0, 0.0]
+    return LaunchOut(
+        enu_m=[_r(float(en[0])), _r(float(en[1]))],
+        position=geo_point(origin, float(en[0]), float(en[1]), 0.0),
+        method="ballistic",
+        origin_t=None,
+        ellipse=EllipseOut(
+            semi_major_m=_r(float(el[0]), 1),
+            semi_minor_m=_r(float(el[1]), 1),
+            orientation_deg=_r(float(el[2]), 1),
+            confidence=0.95,
+        ),
+        operator_enu_m=None,
+        operator_position=None,
+    )
+
+
 def track_out(
     tr: TrackState,
     a: ThreatAssessment | None,
@@ -110,6 +132,14 @@ def track_out(
     """``launch``: the track's launch estimate when the picture has one (else the one the
     assessment carries, for warnings)."""
     lp = launch if launch is not None else a.launch if a is not None else None
+    g = dict(ground or {})
+    came_from = g.pop("launch_enu_m", None), g.pop("launch_ellipse_m", None)
+    if lp is not None:
+        lout: LaunchOut | None = launch_out(lp, origin)
+    elif came_from[0] is not None:  # a ballistic round's point of origin, in the same form
+        lout = ballistic_origin_out(came_from[0], came_from[1], origin)
+    else:
+        lout = None
     e, n, u, ve, vn, vu = tr.x[:6].tolist()
     sigma = math.sqrt(max((float(tr.P[0, 0]) + float(tr.P[1, 1])) / 2.0, 0.0))
     return TrackOut(
@@ -131,8 +161,8 @@ def track_out(
         hits=tr.hits,
         first_t=_r(tr.first_t, 3),
         threat=None if a is None else threat_out(a),
-        **(ground or {}),
-        launch=None if lp is None else launch_out(lp, origin),
+        **g,
+        launch=lout,
     )
 
 

@@ -85,8 +85,11 @@ class LaunchOut(_Out):
 
     enu_m: list[float] = Field(description="[e, n] metres of the estimated launch point")
     position: GeoPoint
-    method: str = Field(description="ground, coverage_edge or first_seen")
-    origin_t: float = Field(description="when the track would have been there")
+    method: str = Field(
+        description="ground, appeared, coverage_edge, first_seen, joined (threat.launch) or "
+        "ballistic (a round's point of origin)"
+    )
+    origin_t: float | None = Field(description="when the track was there (null: not estimated)")
     ellipse: EllipseOut
     operator_enu_m: list[float] | None = Field(
         description="[e, n, u] of the Remote ID operator position, when broadcast"
@@ -122,16 +125,13 @@ class TrackOut(_Out):
     impact_ellipse_m: list[float] | None = Field(
         default=None, description="95 % impact ellipse [semi-major, semi-minor, deg from north]"
     )
-    launch_enu_m: list[float] | None = Field(
-        default=None, description="estimated launch or take-off point [e, n]"
-    )
-    launch_ellipse_m: list[float] | None = Field(
-        default=None, description="95 % launch ellipse [semi-major, semi-minor, deg from north]"
-    )
     launch: LaunchOut | None = Field(
         default=None,
-        description="launch estimate: every confirmed drone track in a live run, else tracks "
-        "assessed warning or above",
+        description="where it came from, the API's one launch field: a drone's take-off or "
+        "entry estimate (every confirmed drone track in a live run, else tracks assessed "
+        "warning or above) or a ballistic round's point of origin (method 'ballistic'). "
+        "tracks.jsonl and the journal carry the same estimate as the skybench fields "
+        "launch_enu_m and launch_ellipse_m",
     )
 
 

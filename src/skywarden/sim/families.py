@@ -21,6 +21,7 @@ simulated yet.) The returned mapping is an ordinary scenario (``sim.scenario.par
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -142,16 +143,17 @@ def _bearings(rng: np.random.Generator, n: int) -> list[float]:
 def _hostiles(
     rng: np.random.Generator,
     n: int,
-    r0: tuple[float, float],
+    r0: tuple[float, float] | list[tuple[float, float]],
     t0: tuple[float, float],
     rf_index: int | None,
     ground: bool = False,
 ) -> list[dict[str, Any]]:
-    """Attackers: an offset leg toward a point 1-2 km to one side, then the run-in."""
+    """Attackers: an offset leg toward a point 1-2 km to one side, then the run-in. ``r0`` is
+    the start range interval of every attacker, or one interval per attacker."""
     out = []
     for i, brg in enumerate(_bearings(rng, n)):
         fixed = rng.random() < 0.3
-        r_start = float(rng.uniform(*r0))
+        r_start = float(rng.uniform(*(r0[i] if isinstance(r0, list) else r0)))
         side = 1.0 if rng.random() < 0.5 else -1.0
         r_turn = float(rng.uniform(1000.0, 2000.0))
         off = side * math.radians(float(rng.uniform(35.0, 80.0)))
@@ -182,6 +184,16 @@ def _hostiles(
             d["rf"] = {"protocol": "OcuSync-2"}
         out.append(d)
     return out
+
+
+def _launches(rng: np.random.Generator, radar_range_m: float) -> list[dict[str, Any]]:
+    """The night-launch attackers (what the investigation is scored on): all three take off
+    from the ground; two inside radar coverage (1.5 km to 0.9 of the radar's range), one
+    beyond it (500 m past the edge to 7 km), remotely piloted, so its control link is heard
+    by the direction finders from take-off and nothing else sees it until it flies in."""
+    inside = (1500.0, 0.9 * radar_range_m)
+    beyond = (radar_range_m + 500.0, max(7000.0, radar_range_m + 1000.0))
+    return _hostiles(rng, 3, [inside, inside, beyond], (20.0, 60.0), 2, ground=True)
 
 
 def _birds(
@@ -252,8 +264,12 @@ def _unknown_drone(rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
-def family_scenario(name: str, seed: int, harder: bool = False) -> dict[str, Any]:
-    """A scenario mapping of family ``name`` whose geometry is drawn from ``seed``."""
+def family_scenario(
+    name: str, seed: int, harder: bool = False, site: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A scenario mapping of family ``name`` whose geometry is drawn from ``seed``. ``site``:
+    a skybench header (e.g. a public file's) whose origin, sensors, zones and whitelist
+    replace the family's own, so that other seeds of a public file keep its sensors."""
     if name not in FAMILIES:
         raise ValueError(f"unknown family {name!r} (families: {', '.join(FAMILIES)})")
     rng = np.random.default_rng(np.random.SeedSequence([seed & 0xFFFFFFFF, len(name), 19]))
@@ -318,10 +334,11 @@ def family_scenario(name: str, seed: int, harder: bool = False) -> dict[str, Any
             _rid(harder),
         ]
         whitelist.append({"remote_id": FRIEND_RID, "note": "site security drone"})
-        objects += _hostiles(
-            rng, 3, (1500.0, 7000.0), (20.0, 60.0), int(rng.integers(0, 3)), ground=True
-        )
-        objects.append(_friend(rng))
+        radars = [x for x in (site or {}).get("sensors", sensors) if x["kind"] == "radar"]
+        objects += _launches(rng, float(radars[0]["max_range_m"]) if radars else 5000.0)
+        friend = _friend(rng)
+        friend["rf"] = {"protocol": "OcuSync-3"}  # its own control link: heard by the DFs too
+        objects.append(friend)
         objects.append(_birds(rng, 20, 3000.0, (100.0, 0.5)))
     return {
         "name": f"{name}{'_harder' if harder else ''}_s{seed}",
@@ -335,7 +352,7 @@ def family_scenario(name: str, seed: int, harder: bool = False) -> dict[str, Any
         "rcs_model": "measured" if harder else "default",
         "sensors": sensors,
         "objects": objects,
-    }
+    } | {k: site[k] for k in ("origin", "sensors", "zones", "whitelist") if site and k in site}
 
 
 def family_run(spec: str, seed: int | None) -> SimRun | None:

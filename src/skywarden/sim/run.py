@@ -34,6 +34,7 @@ from skywarden.sim.scenario import SimScenario
 from skywarden.sim.sensors import Report, SensorModel, World, reports
 
 FRAME = "ENU metres about origin; azimuth clockwise from north, elevation up"
+LAUNCH_MAX_U_M = 10.0  # a hostile first simulated below this height took off there
 
 # mean radar cross-section per object type: median dBsm and the spread (dB) between objects
 RCS_DBSM: dict[str, tuple[float, float]] = {
@@ -181,11 +182,24 @@ class SimRun:
         for r in self.reports(order):
             yield report_to_scan(r, sensors)
 
+    def launch_points(self) -> dict[str, list[float]]:
+        """Per hostile object that takes off from the ground (first simulated height under
+        ``LAUNCH_MAX_U_M``): its take-off point [e, n], which skybench truth carries as
+        ``launch_enu_m`` (FORMAT.md) for ``score.py``'s launch error."""
+        out: dict[str, list[float]] = {}
+        for tr in self.trajectories:
+            rows = tr.states[~np.isnan(tr.states[:, 0])]
+            if tr.hostile and len(rows) and rows[0, 2] < LAUNCH_MAX_U_M:
+                out[tr.id] = [round(float(rows[0, 0]), 4), round(float(rows[0, 1]), 4)]
+        return out
+
     def truth(self) -> Iterator[dict[str, Any]]:
-        """skybench/1 truth rows: one per object per ``truth_dt_s`` while it flies."""
+        """skybench/1 truth rows: one per object per ``truth_dt_s`` while it flies; a hostile
+        that took off from the ground carries its ``launch_enu_m``."""
         dur = self.scenario.duration_s
         times = np.round(np.arange(0.0, dur - 1e-9, self.truth_dt_s), 6)
         trajs = self.trajectories
+        launch = self.launch_points()
         for t in times:
             X = self.world.at(float(t))
             for j, tr in enumerate(trajs):
@@ -204,7 +218,7 @@ class SimRun:
                     "vx": round(float(x[3]), 4),
                     "vy": round(float(x[4]), 4),
                     "vz": round(float(x[5]), 4),
-                }
+                } | ({"launch_enu_m": launch[tr.id]} if tr.id in launch else {})
 
 
 def report_to_scan(r: Report | Mapping[str, Any], sensors: Mapping[str, Any]) -> Scan:

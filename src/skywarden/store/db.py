@@ -240,6 +240,27 @@ class Database:
                 with self._pg.transaction():
                     yield
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees the database as of its first one.
+
+        What a reader that checks the whole journal needs while a writer appends: the
+        segment index and the records then agree (SQLite in WAL mode pins the snapshot at
+        the first read of a deferred transaction; PostgreSQL at REPEATABLE READ)."""
+        with self.lock:
+            if self._sq is not None:
+                self._sq.execute("BEGIN DEFERRED")
+                try:
+                    self._sq.execute("SELECT count(*) FROM segments").fetchall()
+                    yield
+                finally:
+                    self._sq.execute("COMMIT")
+            else:
+                assert self._pg is not None
+                with self._pg.transaction():
+                    self._pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    yield
+
     def close(self) -> None:
         with self.lock:
             if self._sq is not None:

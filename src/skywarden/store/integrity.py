@@ -103,7 +103,14 @@ def _check_columns(seq: int, t: float, kind: str, source: str, body: str) -> str
 
 
 def verify_db(db: Database, max_problems: int = 100) -> VerifyResult:
-    """Walk every segment and record in order and check the chain (see the module doc)."""
+    """Walk every segment and record in order and check the chain (see the module doc), in
+    one read snapshot: records a live writer appends meanwhile are after the head verified
+    (reported as ``head_seq``), not records "after the end of a segment"."""
+    with db.snapshot():
+        return _verify_db(db, max_problems)
+
+
+def _verify_db(db: Database, max_problems: int) -> VerifyResult:
     problems: list[Problem] = []
 
     def bad(seq: int, reason: str) -> None:

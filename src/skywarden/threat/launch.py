@@ -6,7 +6,9 @@ The people protecting a site want to know where the pilot is. Two clues:
   velocity has converged by then; ``early_window_s``), carry it back to the time the track
   was first seen (``first_seen``), and on back along the same velocity until either
 
-  * ``ground``: the altitude reaches the ground (the site origin's height, ENU u = 0) - a
+  * ``ground``: the altitude reaches the ground (the site origin's height, ENU u = 0, or
+    the terrain under the path when a DEM is given: ``core.terrain``; a take-off from a
+    hill 60 m up met at flat ground would be put 20 s of climb-out too far back) - a
     drone first seen climbing was launched nearby; or
   * ``coverage_edge``: the path leaves every radar's coverage - it flew in from there or
     beyond; or
@@ -16,6 +18,9 @@ The people protecting a site want to know where the pilot is. Two clues:
     track was first seen low (below ``appeared_below_m``): had it flown in, the radar would
     have seen it on the way, so it took off near its first-seen point (a climb too slow to
     measure in the early window: 3 m/s under 25 m of elevation noise);
+
+  * ``joined``: the track started within ``stitch_m`` of two or more drone chains (two
+    drones that met): it came from one of them, which one is a guess; no launch is claimed;
 
   capped at ``max_back_s``. The uncertainty is the state covariance pushed through that
   whole map by the unscented transform (12 sigma points, Julier & Uhlmann 2004): the back
@@ -34,12 +39,13 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorKind, Site
+from skywarden.core.terrain import Terrain
 from skywarden.core.track import ObjectClass, TrackState
 from skywarden.tracking.gating import chi2_gate
 
@@ -62,7 +68,7 @@ class LaunchPoint:
     """Where a track probably took off (or entered coverage), with its uncertainty."""
 
     track_id: str
-    method: str  # ground / coverage_edge / first_seen
+    method: str  # ground / appeared / coverage_edge / first_seen / joined (not a launch)
     first_seen_t: float
     first_seen_enu: Vec3
     origin_enu: Vec3  # the estimated launch (or entry) point
@@ -86,6 +92,13 @@ class LaunchConfig:
     appeared_inside_m: float = 250.0  # ten scans of a 25 m/s drone flying in from the edge
     appeared_below_m: float = 40.0  # a take-off climbs at a few m/s: seen within seconds
     ground_u_m: float = 0.0
+    # a take-off is claimed only this far inside coverage along the path: closer to the
+    # edge the drone may as well have flown in (a drone covers it in ten scans)
+    edge_margin_m: float = 250.0
+    # a take-off inside coverage goes unseen only while low (ground clutter, terrain, the
+    # beam's lower edge): a track first seen climbing higher than this was in the air before
+    # it was seen - a mid-flight restart with a noisy climb rate, not a take-off
+    masked_below_m: float = 60.0  # ~0.8 deg of beam edge and clutter 4 km out
     confidence: float = 0.95
     # a new track that starts where a lost track would be now continues it (a tracker that
     # lost a drone for a few scans starts a new track mid-flight): it inherits the launch
@@ -105,9 +118,32 @@ def _exit_time(p: np.ndarray, d: np.ndarray, centre: np.ndarray, r: float) -> fl
     return (-b + math.sqrt(max(b * b - 4 * a * c, 0.0))) / (2 * a)
 
 
+def ground_time(
+    p0: np.ndarray, v: np.ndarray, terrain: Terrain, tau_max: float, step_s: float = 1.0
+) -> float:
+    """Smallest tau >= 0 where ``p0 - v tau`` meets the terrain (inf if not by ``tau_max``):
+    the gap height - ground is sampled every ``step_s`` back along the path and the first
+    sign change is interpolated linearly (the terrain is smooth on a drone's one-second path).
+    """
+    taus = np.arange(0.0, tau_max + step_s, step_s)
+    P = p0[None, :] - taus[:, None] * v[None, :]
+    gap = P[:, 2] - terrain(P[:, 0], P[:, 1])
+    below = np.flatnonzero(gap <= 0.0)
+    if below.size == 0:
+        return math.inf
+    k = int(below[0])
+    if k == 0:
+        return 0.0
+    g0, g1 = float(gap[k - 1]), float(gap[k])
+    return float(taus[k - 1] + (taus[k] - taus[k - 1]) * g0 / (g0 - g1))
+
+
 class LaunchPointEstimator:
-    def __init__(self, site: Site, config: LaunchConfig | None = None) -> None:
+    def __init__(
+        self, site: Site, config: LaunchConfig | None = None, terrain: Terrain | None = None
+    ) -> None:
         self.cfg = config or LaunchConfig()
+        self.terrain = terrain
         self.radars = [
             (np.asarray(s.position_enu, dtype=float), float(s.max_range_m))
             for s in site.sensors
@@ -123,6 +159,7 @@ class LaunchPointEstimator:
         self._estimates: dict[str, tuple[TrackState, tuple[float, Vec3] | None, LaunchPoint]] = {}
         self._latest: OrderedDict[str, TrackState] = OrderedDict()  # by time last seen
         self._parent: dict[str, str] = {}  # a track -> the lost track it continues
+        self._joined: set[str] = set()  # tracks that started among several drone chains
 
     # ------------------------------------------------------------------ input
 
@@ -143,6 +180,7 @@ class LaunchPointEstimator:
         while len(self._early) > self.cfg.keep_tracks:
             tid, _ = self._early.popitem(last=False)
             self._parent.pop(tid, None)
+            self._joined.discard(tid)
             self._first_confirmed_t.pop(tid, None)
             self._operator.pop(tid, None)
             self._estimates.pop(tid, None)
@@ -169,9 +207,22 @@ class LaunchPointEstimator:
             Q = X[:, :3] + X[:, 3:6] * dt[:, None]
             d = np.linalg.norm(Q - np.asarray(tr.x[:3], dtype=float)[None], axis=1)
             d[dt <= 0] = np.inf
-            k = int(np.argmin(d))
-            if d[k] <= cfg.stitch_m:
-                self._parent[tr.id] = olds[k][0]
+            near = np.flatnonzero(d <= cfg.stitch_m)
+            # two drones that met (at the target, say) leave two chains near the new track:
+            # which one it continues is then a guess, and a wrong guess hands it the other's
+            # launch point kilometres away; it keeps its own estimate instead
+            if near.size and len({self._root(olds[int(i)][0]) for i in near}) == 1:
+                self._parent[tr.id] = olds[int(near[np.argmin(d[near])])][0]
+            elif near.size:  # it came from one of them, not off the ground where it appeared
+                self._joined.add(tr.id)
+
+    def _root(self, tid: str) -> str:
+        """The first track of the chain ``tid`` continues."""
+        seen = {tid}
+        while tid in self._parent and self._parent[tid] not in seen:
+            tid = self._parent[tid]
+            seen.add(tid)
+        return tid
 
     def observe_assignments(self, assignments: Sequence[tuple[str, Detection, int]]) -> None:
         """Detections assigned to tracks (``TrackerResult.assignments``): operator positions."""
@@ -185,16 +236,25 @@ class LaunchPointEstimator:
     def _back_time(self, p0: np.ndarray, v: np.ndarray) -> tuple[float, str]:
         cfg = self.cfg
         tau, method = cfg.max_back_s, "coverage_edge"
-        if v[2] > cfg.min_climb_mps:
-            tg = max(0.0, (float(p0[2]) - cfg.ground_u_m) / float(v[2]))
+        g0 = cfg.ground_u_m if self.terrain is None else float(self.terrain(p0[:1], p0[1:2])[0])
+        if v[2] > cfg.min_climb_mps and float(p0[2]) - g0 <= cfg.masked_below_m:
+            if self.terrain is None:
+                tg = max(0.0, (float(p0[2]) - cfg.ground_u_m) / float(v[2]))
+            else:
+                tg = ground_time(p0, v, self.terrain, tau)
             if tg < tau:
                 tau, method = tg, "ground"
         te = max((_exit_time(p0, -v, c, r) for c, r in self.radars), default=0.0)
         if te < tau:
             tau, method = te, "coverage_edge"
+        elif method == "ground" and (te - tau) * float(np.linalg.norm(v[:2])) < cfg.edge_margin_m:
+            # a take-off this close to the coverage edge cannot be told from a drone that
+            # flew in low over it (the height of a plot 5 km out is +-60 m: a "climb" there
+            # is noise as often as not): no take-off is claimed
+            tau, method = te, "coverage_edge"
         if method == "coverage_edge":  # (or no edge within max_back_s: a slow track)
             inside = te * float(np.linalg.norm(v))  # path length back to the edge
-            low = float(p0[2]) - cfg.ground_u_m < cfg.appeared_below_m
+            low = float(p0[2]) - g0 < cfg.appeared_below_m
             if inside > cfg.appeared_inside_m and low:
                 return 0.0, "appeared"
         if tau <= 1e-6:
@@ -210,10 +270,7 @@ class LaunchPointEstimator:
     def estimate(self, track_id: str) -> LaunchPoint | None:
         """The track's launch point; for a track that continues a lost one (``_stitch``),
         the launch point of the first track of the chain."""
-        seen = {track_id}
-        while track_id in self._parent and self._parent[track_id] not in seen:
-            track_id = self._parent[track_id]
-            seen.add(track_id)
+        track_id = self._root(track_id)
         tr = self._early.get(track_id)
         if tr is None:
             return None
@@ -222,6 +279,10 @@ class LaunchPointEstimator:
         if hit is not None and hit[0] is tr and hit[1] == op:
             return hit[2]
         lp = self._estimate(tr, op)
+        if track_id in self._joined and lp.method in ("ground", "appeared"):
+            # not a take-off: it started where two drone chains met (see ``_stitch``); the
+            # first-seen point is all there is, and it says nothing of a launch
+            lp = replace(lp, method="joined")
         self._estimates[track_id] = (tr, op, lp)
         return lp
 

@@ -253,15 +253,46 @@ def heard(sm: Smoothed, cfg: SmootherConfig | None = None) -> bool:
     return n >= max(5.0, cfg.heard_share * (float(sm.t[-1]) - float(sm.t[0])))
 
 
+def explained_bearings(
+    sm: Smoothed,
+    scans: Sequence[tuple[float, Sequence[Detection]]],
+    cfg: SmootherConfig | None = None,
+) -> set[int]:
+    """``id()`` of the bearing-only reports that the track's smoothed path explains (inside
+    the back gate) where plots fix its position (within ``fix_window_s`` of one). For a track
+    whose own link is heard (a known emitter: the site's own drone, say) these bearings are
+    its; given to another track they make a false crossing with that track's real ones,
+    kilometres off (the own drone's bearing from one direction finder with the intruder's
+    from the other), and the live association does give them away."""
+    cfg = cfg or SmootherConfig()
+    t0, t1 = float(sm.t[0]), float(sm.t[-1])
+    fixes = np.array(sorted(d.t for d in sm.used if d.kind.fixes_position))
+    out: set[int] = set()
+    for t, dets in scans:
+        if not (t0 <= t <= t1) or not dets or dets[0].kind.fixes_position:
+            continue
+        k = int(np.searchsorted(fixes, t))
+        near = [abs(fixes[j] - t) for j in (k - 1, k) if 0 <= j < len(fixes)]
+        if not near or min(near) > cfg.fix_window_s:
+            continue  # where only bearings place it, its path explains nothing for certain
+        x, P = sm.state_at(t)
+        for det in dets:
+            if _score(x, P, det)[0] <= _gate(det, cfg.p_gate_back):
+                out.add(id(det))
+    return out
+
+
 def more_bearings(
     sm: Smoothed,
     scans: Sequence[tuple[float, Sequence[Detection]]],
     cfg: SmootherConfig | None = None,
+    taken: set[int] | None = None,
 ) -> list[Detection]:
     """Bearings within the track's span that the live association gave elsewhere (or to no
     one) and that fit its smoothed path: a control link heard by a second direction finder
     fixes the range a single one leaves open. One per report, the best within the gate; none
-    from a sensor at a time the track already has one from it."""
+    from a sensor at a time the track already has one from it, none in ``taken`` (another
+    emitter's: ``explained_bearings``)."""
     cfg = cfg or SmootherConfig()
     have = {(d.sensor_id, round(d.t, 6)) for d in sm.used}
     fixes = np.array(sorted(d.t for d in sm.used if d.kind.fixes_position))
@@ -281,6 +312,8 @@ def more_bearings(
         x, P = sm.state_at(t)
         best: tuple[float, Detection] | None = None
         for det in dets:
+            if taken and id(det) in taken:
+                continue
             d2 = _score(x, P, det)[0]
             if d2 <= _gate(det, cfg.p_gate_back) and (best is None or d2 < best[0]):
                 best = (d2, det)

@@ -12,7 +12,7 @@ const IMPACT_COLOUR = '#ff4040';
 
 export function drawLaunch(ctx, m, t) {
   const L = t.launch;
-  if (!L) return 0;
+  if (!L || L.method === 'ballistic') return 0;   // a round's origin is drawn by drawImpact
   const [x, y] = m.toScreen(L.enu_m[0], L.enu_m[1]), [tx, ty] = m.toScreen(t.enu[0], t.enu[1]);
   const el = L.ellipse, rot = (el.orientation_deg - 90) * Math.PI / 180;
   ctx.save();
@@ -40,7 +40,8 @@ export function drawLaunch(ctx, m, t) {
 // A ballistic round (rocket, mortar bomb): its predicted impact with the 95 % ellipse, a dashed
 // line from the round to it, a countdown label ("impact R3 12 s"), and its point of origin
 // (a triangle). Fields as /api/tracks carries them (impact_enu_m, impact_t, impact_ellipse_m
-// [semi-major, semi-minor, deg from north], launch_enu_m); returns 1 when drawn.
+// [semi-major, semi-minor, deg from north], and launch: the API's one launch object, method
+// 'ballistic' for a round's origin); returns 1 when drawn.
 export function drawImpact(ctx, m, t) {
   if (!t.impact_enu_m) return 0;
   const [x, y] = m.toScreen(t.impact_enu_m[0], t.impact_enu_m[1]), [tx, ty] = m.toScreen(t.enu[0], t.enu[1]);
@@ -55,8 +56,8 @@ export function drawImpact(ctx, m, t) {
   ctx.restore();
   const left = t.impact_t != null ? Math.max(0, t.impact_t - t.t) : null;
   m.labels.push({ text: `impact ${t.id}${left != null ? ' ' + left.toFixed(0) + ' s' : ''}`, x, y, prio: 0, colour: IMPACT_COLOUR });
-  if (t.launch_enu_m && !t.launch) {   // a drone's launch estimate is drawn by drawLaunch
-    const [ox, oy] = m.toScreen(t.launch_enu_m[0], t.launch_enu_m[1]);
+  if (t.launch && t.launch.method === 'ballistic') {   // a drone's is drawn by drawLaunch
+    const [ox, oy] = m.toScreen(t.launch.enu_m[0], t.launch.enu_m[1]);
     ctx.save(); ctx.strokeStyle = IMPACT_COLOUR; ctx.lineWidth = 2;
     ctx.beginPath(); ctx.moveTo(ox, oy - 8); ctx.lineTo(ox + 7, oy + 5); ctx.lineTo(ox - 7, oy + 5); ctx.closePath(); ctx.stroke();
     ctx.setLineDash([2, 4]); ctx.beginPath(); ctx.moveTo(ox, oy); ctx.lineTo(tx, ty); ctx.stroke();
