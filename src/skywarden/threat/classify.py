@@ -49,6 +49,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState
+from skywarden.threat import heading
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -142,6 +143,8 @@ class _Evidence:
     distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
     kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
     kin_t: float = -math.inf
+    chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
+    head_alpha: list[float] | None = None  # heading-persistence forward variables
 
 
 class Classifier:
@@ -262,6 +265,17 @@ class Classifier:
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
                 ev.packed.popleft()
+        pts = ev.chord_pts
+        if not pts or tr.t >= pts[-1][0] + heading.CHORD_S:
+            P = tr.P
+            sig = math.sqrt(max(0.5 * (float(P[0, 0]) + float(P[1, 1])), 0.0))
+            e, n = tr.x[:2].tolist()
+            pts.append((tr.t, e, n, sig))
+            if len(pts) > heading.BLOCK_CHORDS:
+                feat = heading.block_feature(pts)
+                if feat is not None:
+                    ev.head_alpha = heading.forward(ev.head_alpha, *feat)
+                ev.chord_pts = [pts[-1]]  # blocks do not overlap
         return h[-1][0] >= ev.kin_t + KIN_EVERY_S
 
     @staticmethod
@@ -337,4 +351,13 @@ def _evidence_rows(evs: Sequence[_Evidence]) -> F64:
     """The per-track numbers of the posterior in one array (one conversion, not three):
     (N, 2 * len(CLASSES) + 1) of ``log_post``, ``kin_ll`` (0 without) and ``speed_avg``
     (0 without)."""
-    return np.array([[*ev.log_post, *(ev.kin_ll or _NO_KIN), ev.speed_avg or 0.0] for ev in evs])
+    return np.array([[*ev.log_post, *_kin_row(ev), ev.speed_avg or 0.0] for ev in evs])
+
+
+def _kin_row(ev: _Evidence) -> list[float]:
+    """The kinematic evidence of one track: the window's (``kin_ll``) plus the heading
+    persistence accumulated over blocks (``threat.heading``)."""
+    if ev.head_alpha is None:
+        return ev.kin_ll or _NO_KIN
+    head = heading.class_loglik(ev.head_alpha)
+    return [k + h for k, h in zip(ev.kin_ll or _NO_KIN, head, strict=True)]
