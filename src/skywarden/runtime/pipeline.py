@@ -30,7 +30,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 6
+STATE_LAYOUT = 7
 """Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -41,7 +41,8 @@ change. 2: the bank's and pending plots' scalars packed in columns, packed class
 (2026-12-06). 4: the ballistic tracker and impact warner stages, the launch estimator's track
 continuation (2026-12-06). 5: the threat assessor's likely-drone times and the alert
 manager's quiet reasons (issue 19, 2026-12-06). 6: the alert manager's alerts raised per
-(track, zone), which make the alert ids (2026-12-06)."""
+(track, zone), which make the alert ids (2026-12-06). 7: the classifier's heading blocks,
+settled flag and pending RF bearings (issue 19, 2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:

@@ -46,10 +46,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.core.observation import Detection
+from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState
-from skywarden.threat import heading
+from skywarden.threat import heading, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -105,6 +105,10 @@ SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 _RCS_MU, _RCS_SPREAD = (np.array([RCS_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 _SPEED_MU, _SPEED_SD = (np.array([SPEED_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 TEMPERATURE = 1.0
+# A velocity known to better than this (1-sigma, m/s, horizontal) has settled (see
+# Classifier._observe_state); a track's filter gets there within a few scans.
+SETTLED_VSD_MPS = 2.5
+_SETTLED_VAR = 2.0 * SETTLED_VSD_MPS**2
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
 _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
@@ -143,6 +147,7 @@ class _Evidence:
     distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
     kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
     kin_t: float = -math.inf
+    settled: bool = False  # the tracker's velocity had settled at the last frame
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
     head_alpha: list[float] | None = None  # heading-persistence forward variables
 
@@ -158,6 +163,10 @@ class Classifier:
             sid for sid, kind in self.kinds.items() if kind in _EVIDENCE_KINDS
         )
         self._has_rf = SensorKind.RF in self.kinds.values()
+        # RF scans of this step, for the bearings that point at a ranged track (annotate)
+        self._rf_pending: list[list[rf_bearing.Bearing]] = []
+        ranged = (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.XY, MeasurementKind.XYZ)
+        self._ranging = frozenset(s.id for s in site.sensors if s.measures in ranged)
 
     def _get(self, tid: str) -> _Evidence:
         ev = self._ev.get(tid)
@@ -173,6 +182,8 @@ class Classifier:
             for tid, ev in self._ev.items():
                 if tid not in ambiguous:
                     ev.rf_scans += 1
+            given = frozenset(tid for tid, _, cand in tracker.last_assignments if cand == 1)
+            self._rf_pending.append(rf_bearing.bearings(scan.detections, given))
         evidence_sensors = self._evidence_sensors
         for tid, det, candidates in tracker.last_assignments:
             ev = self._get(tid)
@@ -222,6 +233,8 @@ class Classifier:
             ev.distrusted, ev.identity_class = True, None
         get = self._get
         evs = [get(tr.id) for tr in tracks]
+        if self._rf_pending:
+            self._rf_pointed(tracks, evs)
         free: list[int] = []
         due: list[_Evidence] = []
         for i, (ev, tr) in enumerate(zip(evs, tracks, strict=True)):
@@ -250,14 +263,41 @@ class Classifier:
             self._ev = {tr.id: ev for tr, ev in zip(tracks, evs, strict=True)}
         return out
 
+    def _rf_pointed(self, tracks: list[TrackState], evs: list[_Evidence]) -> None:
+        """This step's RF bearings that point at exactly one ranged track: a hit for it
+        (``threat.rf_bearing``), when the tracker gave that bearing to another track."""
+        ranging = self._ranging
+        idx = [i for i, tr in enumerate(tracks) if any(s in ranging for s in tr.sensors)]
+        ranged = [tracks[i] for i in idx]
+        by_id = {tracks[i].id: evs[i] for i in idx}
+        for scan in self._rf_pending:
+            for tid in rf_bearing.pointed_at(scan, ranged):
+                by_id[tid].rf_hits += 1
+        self._rf_pending = []
+
     def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
         """Fold this frame's state into the speed average and the history; True when the
-        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time)."""
+        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time).
+
+        Until the tracker's velocity has settled (its standard deviation below
+        ``SETTLED_VSD_MPS``) the history takes no samples and the speed is the current
+        estimate, not averaged: a new track's velocity climbs from its two-point start to
+        the object's within a few scans, and that change is the filter's, not a bird's
+        flapping (it held a steady 23 m/s drone at P(drone) 0.1 for 20 s)."""
         _, _, u, ve, vn, vu = tr.x.tolist()
         spd = math.hypot(ve, vn)
-        a = self.forget
-        ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
+        P = tr.P
+        settled = float(P[3, 3]) + float(P[4, 4]) <= _SETTLED_VAR
+        if settled and ev.speed_avg is not None and ev.settled:
+            a = self.forget
+            ev.speed_avg = a * ev.speed_avg + (1 - a) * spd
+        else:
+            ev.speed_avg = spd
+        ev.settled = settled
+        self._observe_chord(ev, tr)
         h = ev.hist
+        if not settled:
+            return False
         if not h or tr.t >= h[-1][0] + HIST_STEP_S:
             sample = (tr.t, ve, vn, vu, u)
             h.append(sample)
@@ -265,6 +305,12 @@ class Classifier:
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
                 ev.packed.popleft()
+        return h[-1][0] >= ev.kin_t + KIN_EVERY_S
+
+    @staticmethod
+    def _observe_chord(ev: _Evidence, tr: TrackState) -> None:
+        """Heading persistence (``threat.heading``): a chord point every ``CHORD_S``, and a
+        forward step at the end of every block."""
         pts = ev.chord_pts
         if not pts or tr.t >= pts[-1][0] + heading.CHORD_S:
             P = tr.P
@@ -276,7 +322,6 @@ class Classifier:
                 if feat is not None:
                     ev.head_alpha = heading.forward(ev.head_alpha, *feat)
                 ev.chord_pts = [pts[-1]]  # blocks do not overlap
-        return h[-1][0] >= ev.kin_t + KIN_EVERY_S
 
     @staticmethod
     def _rf_loglik(evs: Sequence[_Evidence]) -> F64:
