@@ -105,10 +105,6 @@ SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 _RCS_MU, _RCS_SPREAD = (np.array([RCS_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 _SPEED_MU, _SPEED_SD = (np.array([SPEED_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 TEMPERATURE = 1.0
-# A velocity known to better than this (1-sigma, m/s, horizontal) has settled (see
-# Classifier._observe_state); a track's filter gets there within a few scans.
-SETTLED_VSD_MPS = 2.5
-_SETTLED_VAR = 2.0 * SETTLED_VSD_MPS**2
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
 _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
@@ -147,7 +143,6 @@ class _Evidence:
     distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
     kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
     kin_t: float = -math.inf
-    settled: bool = False  # the tracker's velocity had settled at the last frame
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
     head_alpha: list[float] | None = None  # heading-persistence forward variables
 
@@ -277,27 +272,13 @@ class Classifier:
 
     def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
         """Fold this frame's state into the speed average and the history; True when the
-        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time).
-
-        Until the tracker's velocity has settled (its standard deviation below
-        ``SETTLED_VSD_MPS``) the history takes no samples and the speed is the current
-        estimate, not averaged: a new track's velocity climbs from its two-point start to
-        the object's within a few scans, and that change is the filter's, not a bird's
-        flapping (it held a steady 23 m/s drone at P(drone) 0.1 for 20 s)."""
+        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time)."""
         _, _, u, ve, vn, vu = tr.x.tolist()
         spd = math.hypot(ve, vn)
-        P = tr.P
-        settled = float(P[3, 3]) + float(P[4, 4]) <= _SETTLED_VAR
-        if settled and ev.speed_avg is not None and ev.settled:
-            a = self.forget
-            ev.speed_avg = a * ev.speed_avg + (1 - a) * spd
-        else:
-            ev.speed_avg = spd
-        ev.settled = settled
+        a = self.forget
+        ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
         self._observe_chord(ev, tr)
         h = ev.hist
-        if not settled:
-            return False
         if not h or tr.t >= h[-1][0] + HIST_STEP_S:
             sample = (tr.t, ve, vn, vu, u)
             h.append(sample)
