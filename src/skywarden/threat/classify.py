@@ -28,6 +28,15 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
     and only when the track stayed well above the ground (``HOVER_MIN_ALT_M``), because
     near-stationary ground clutter looks the same.
 
+  (the window's features and their likelihoods live in ``threat.kinematics``)
+
+- **Heading persistence** over disjoint 20 s blocks of the track's positions
+  (``threat.heading``): a two-mode switching model per class whose forward recursion
+  accumulates a wander that lasts (a bird's) and forgives a drone's turn onto its run-in;
+  it only ever speaks for the bird, and is capped (``HEAD_CAP``).
+- **RF bearings pointing at a ranged track** (``threat.rf_bearing``): a bearing the tracker
+  gave to an RF cross-fix track still counts as a hit for the one radar track it points at.
+
 Altitude on its own is not used: birds and small drones share the same heights.
 
 Calibration: the summed log-likelihood is divided by ``temperature`` before the softmax, so
