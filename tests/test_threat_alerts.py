@@ -146,7 +146,8 @@ def track(
     hits: int = 20,
     score: float = 30.0,
 ) -> TrackState:
-    """A firm confirmed track (score and hits of a real object), unless told otherwise."""
+    """A firm confirmed track (score and hits of a real object, tracked for half a minute:
+    ``ThreatConfig.min_drone_hold_s`` counts from its start), unless told otherwise."""
     return TrackState(
         tid,
         0.0,
@@ -157,6 +158,7 @@ def track(
         class_probs={cls: 0.9, "bird": 0.1} if cls != "bird" else {"bird": 0.9, "drone": 0.1},
         hits=hits,
         score=score,
+        first_t=-30.0,
     )
 
 
@@ -233,3 +235,16 @@ def test_fast_assessment_is_the_constructors_value() -> None:
     fast, slow = _assessment(*args), ThreatAssessment(*args)
     assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
     assert [f.name for f in dataclasses.fields(ThreatAssessment)] == list(fast.__dict__)
+
+
+def test_a_blip_of_p_drone_must_hold_before_it_alerts() -> None:
+    """A bird's P(drone) touching 0.7 for a frame as it crosses the residence raises nothing;
+    held for ``min_drone_hold_s`` it does (issue 19: the harder simulator's false alerts)."""
+    a = ThreatAssessor(SITE)
+    hold = a.cfg.min_drone_hold_s
+    bird = a.assess_one(track("8", [0, 0, 50, 0, 0, 0], cls="bird"), 0.0)
+    assert bird.level is ThreatLevel.WATCH
+    blip = a.assess_one(track("8", [0, 0, 50, 0, 0, 0]), 1.0)
+    assert blip.level is ThreatLevel.WATCH and any("only" in r for r in blip.reasons)
+    held = a.assess_one(track("8", [0, 0, 50, 0, 0, 0]), 1.0 + hold)
+    assert held.level is ThreatLevel.ALERT

@@ -47,7 +47,7 @@ def test_rcs_evidence_saturates_with_many_plots() -> None:
 def test_kinematic_history_separates_wandering_from_steady() -> None:
     import math
 
-    from skywarden.threat.classify import _kinematic_loglik, kinematic_features
+    from skywarden.threat.kinematics import _kinematic_loglik, kinematic_features
 
     steady = [(float(t), 10.0, 0.2, 0.0, 60.0) for t in range(16)]
 
@@ -71,7 +71,7 @@ def _reference_features(hist: list[tuple[float, float, float, float, float]]) ->
     """The window features by their definition, one window, plain Python."""
     import math
 
-    from skywarden.threat.classify import HOVER_MIN_ALT_M, HOVER_MPS, MIN_WINDOW_S, MOVING_MPS
+    from skywarden.threat.kinematics import HOVER_MIN_ALT_M, HOVER_MPS, MIN_WINDOW_S, MOVING_MPS
 
     def sd(xs: list[float]) -> float:
         m = sum(xs) / len(xs)
@@ -114,7 +114,7 @@ def test_batched_window_features_match_their_definition(
     """All tracks' windows at once (padded arrays) give each window's own features."""
     import math
 
-    from skywarden.threat.classify import (
+    from skywarden.threat.kinematics import (
         FEATURES,
         _kinematic_loglik,
         kinematic_features_batch,

@@ -85,6 +85,11 @@ class ThreatConfig:
     non_threat_classes: frozenset[str] = frozenset({"bird", "aircraft"})
     non_threat_confidence: float = 0.6
     min_drone_prob: float = 0.7  # below this P(drone), a zone threat is shown, not alerted
+    # ... and P(drone) must have stayed at or above it this long: a bird's P(drone) may touch
+    # 0.7 for a frame or two (a turn that looks deliberate) right as it crosses the
+    # residence; a drone's stays there (issue 19: such blips were most of the harder
+    # simulator's false alerts). A track first seen already above counts from its start.
+    min_drone_hold_s: float = 3.0
     min_age_s: float = 0.0  # a track younger than this is shown but not alerted on
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
@@ -121,6 +126,9 @@ class ThreatAssessor:
         # rule 1 state: since when each track has been a likely drone for each zone (entered
         # at the zone's drone_prob, left below drone_prob - drone_prob_band)
         self._likely_since: dict[tuple[str, str], float] = {}
+        # since when each track's P(drone) has been at or above min_drone_prob (unbroken);
+        # False: seen below it
+        self._drone_since: dict[str, float | bool] = {}
         # sensors that measure range: a track fed by bearings alone (RF, acoustic, camera)
         # may be a ghost crossing of two bearings, so where it is does not raise an advisory
         ranged = (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.XY, MeasurementKind.XYZ)
@@ -172,6 +180,9 @@ class ThreatAssessor:
         if len(self._likely_since) > len(out):  # forget tracks that are gone
             live = {a.track_id for a in out}
             self._likely_since = {k: v for k, v in self._likely_since.items() if k[0] in live}
+        if len(self._drone_since) > len(out):
+            live = {a.track_id for a in out}
+            self._drone_since = {k: v for k, v in self._drone_since.items() if k in live}
         return out
 
     def assess_one(
@@ -259,8 +270,12 @@ class ThreatAssessor:
         ):
             reasons.append(f"classified {cls} ({conf:.0%})")
             level = ThreatLevel.WATCH
+        since = self._drone_hold(tr, t, p_drone)
         if level > ThreatLevel.WATCH and p_drone < cfg.min_drone_prob:
             reasons.append(f"P(drone) {p_drone:.0%} below {cfg.min_drone_prob:.0%}")
+            level = ThreatLevel.WATCH
+        elif level > ThreatLevel.WATCH and t - since < cfg.min_drone_hold_s:
+            reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s only")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
         if level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) and (
@@ -294,6 +309,22 @@ class ThreatAssessor:
             launch(tr.id) if launch is not None and level >= ThreatLevel.WARNING else None,
             ev,
         )
+
+    def _drone_hold(self, tr: TrackState, t: float, p_drone: float) -> float:
+        """Since when the track's P(drone) has been at or above ``min_drone_prob``
+        unbroken (its first time if it was never seen below); +inf while below."""
+        prev = self._drone_since.get(tr.id)
+        if p_drone < self.cfg.min_drone_prob:
+            self._drone_since[tr.id] = False
+            return math.inf
+        if prev is None:
+            since = tr.first_t
+        elif prev is False:
+            since = t
+        else:
+            since = prev
+        self._drone_since[tr.id] = since
+        return since
 
     def _advisory(
         self, tr: TrackState, t: float, p_drone: float, reasons: list[str]

@@ -28,6 +28,15 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
     and only when the track stayed well above the ground (``HOVER_MIN_ALT_M``), because
     near-stationary ground clutter looks the same.
 
+  (the window's features and their likelihoods live in ``threat.kinematics``)
+
+- **Heading persistence** over disjoint 20 s blocks of the track's positions
+  (``threat.heading``): a two-mode switching model per class whose forward recursion
+  accumulates a wander that lasts (a bird's) and forgives a drone's turn onto its run-in;
+  it only ever speaks for the bird, and is capped (``HEAD_CAP``).
+- **RF bearings pointing at a ranged track** (``threat.rf_bearing``): a bearing the tracker
+  gave to an RF cross-fix track still counts as a hit for the one radar track it points at.
+
 Altitude on its own is not used: birds and small drones share the same heights.
 
 Calibration: the summed log-likelihood is divided by ``temperature`` before the softmax, so
@@ -38,19 +47,28 @@ that predicted probabilities match observed frequencies (the reliability table i
 from __future__ import annotations
 
 import math
-import struct
 from collections import deque
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from itertools import starmap
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.core.observation import Detection
+from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState
+from skywarden.threat import heading, rf_bearing
+from skywarden.threat.kinematics import (
+    HIST_STEP_S,
+    KIN_EVERY_S,
+    SAMPLE,
+    WINDOW_S,
+    Sample,
+    kinematic_features_batch,
+    kinematic_loglik_batch,
+    window_ok,
+)
 
 if TYPE_CHECKING:
     from skywarden.sensors.skybench import Scan
@@ -95,204 +113,7 @@ P_COINCIDE = 0.1
 SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 _RCS_MU, _RCS_SPREAD = (np.array([RCS_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 _SPEED_MU, _SPEED_SD = (np.array([SPEED_MODEL[k][i] for k in range(4)]) for i in (0, 1))
-# Kinematic history over WINDOW_S, as the tracker's filtered velocity shows it (its noise
-# floor is a few tenths of a m/s): the standard deviation of horizontal speed (m/s), of turn
-# rate (rad/s, while moving faster than MOVING_MPS) and of vertical speed (m/s). Birds flap,
-# glide and wander all the time; autopilots hold speed, heading and height between
-# manoeuvres, and aircraft are steadier still. So a drone's likelihood is a mixture: mostly
-# steady, sometimes manoeuvring hard (a real multirotor log stops, turns and sprints), while
-# a bird's is one broad log-normal in between. Per class: ((weight, median, sd of log), ...).
-WINDOW_S = 15.0
-MIN_WINDOW_S = 6.0
-MOVING_MPS = 2.0
-Mixture = tuple[tuple[float, float, float], ...]
-_STEADY_MANOEUVRE: dict[str, tuple[Mixture, Mixture, Mixture, Mixture]] = {
-    "speed_sd": (
-        ((0.75, 0.3, 0.6), (0.25, 2.5, 0.8)),
-        ((0.8, 0.3, 0.6), (0.2, 2.0, 0.8)),
-        ((1.0, 1.2, 0.8),),
-        ((0.9, 0.3, 0.6), (0.1, 2.0, 0.8)),
-    ),
-    "turn_sd": (
-        ((0.75, 0.03, 0.8), (0.25, 0.2, 0.8)),
-        ((0.8, 0.02, 0.8), (0.2, 0.1, 0.8)),
-        ((1.0, 0.1, 1.0),),
-        ((0.9, 0.01, 0.7), (0.1, 0.05, 0.8)),
-    ),
-    "climb_sd": (
-        ((0.75, 0.4, 0.8), (0.25, 1.5, 0.8)),
-        ((0.8, 0.4, 0.8), (0.2, 1.5, 0.8)),
-        ((1.0, 0.7, 0.7),),
-        ((0.9, 0.35, 0.6), (0.1, 1.5, 0.8)),
-    ),
-}
-KINEMATICS: dict[str, dict[int, Mixture]] = {
-    name: dict(enumerate(per_class)) for name, per_class in _STEADY_MANOEUVRE.items()
-}
-# Hover: a multirotor stops in the air, birds (bar a few hunters) and fixed wings cannot.
-# Counted only well above the ground (near-stationary ground clutter would look the same).
-HOVER_MPS = 1.5
-HOVER_MIN_ALT_M = 30.0
-HOVER_LOGLIK = 3.0  # added to multirotor per unit hover fraction of the window
-# Below these a track's fluctuation is the tracker's own noise, not the object's behaviour:
-# features are floored there (a perfectly smooth GPS log must not read as "super-drone").
-FEATURE_FLOOR = {"speed_sd": 0.15, "turn_sd": 0.005, "climb_sd": 0.1}
-KINEMATIC_WEIGHT = 0.6  # the three are correlated (one wandering flight path shows in all)
 TEMPERATURE = 1.0
-# The 15 s window moves by a sample or two between frames; recomputing its features for every
-# track on every frame cost more than the tracker itself on 1,000-object scenes. Every 2 s of
-# the track's own time is enough for evidence that describes the last 15 s.
-KIN_EVERY_S = 2.0
-# One history sample per HIST_STEP_S of track time at most. The features are calibrated on
-# 1 Hz tracks; a 10 Hz radar would put 150 strongly correlated samples in the window (ten
-# times the cost, every 2 s for every track at once) and turn-rate differences over 0.1 s
-# that are mostly the filter's own noise.
-HIST_STEP_S = 0.5
-
-
-FEATURES = ("speed_sd", "turn_sd", "climb_sd", "hover")  # columns of the feature arrays
-
-
-def _mixture_arrays() -> tuple[F64, F64, F64]:
-    """``KINEMATICS`` as (feature, class, term) arrays for every track at once: ``log w -
-    log sd``, ``log median`` and ``1 / sd``; a class with fewer terms is padded with a term of
-    weight 0 (constant -inf), which the log-sum-exp ignores."""
-    names = FEATURES[:3]
-    width = max(len(KINEMATICS[f][k]) for f in names for k in range(len(CLASSES)))
-    c = np.full((len(names), len(CLASSES), width), -np.inf)
-    lm = np.zeros((len(names), len(CLASSES), width))
-    inv = np.zeros((len(names), len(CLASSES), width))
-    for f, name in enumerate(names):
-        for k in range(len(CLASSES)):
-            for j, (w, m, sd) in enumerate(KINEMATICS[name][k]):
-                c[f, k, j] = math.log(w) - math.log(sd)
-                lm[f, k, j], inv[f, k, j] = math.log(m), 1.0 / sd
-    return c, lm, inv
-
-
-_MIX_C, _MIX_LM, _MIX_INV = _mixture_arrays()
-_FLOORS = np.array([FEATURE_FLOOR[f] for f in FEATURES[:3]])
-
-
-def kinematic_loglik_batch(feats: F64) -> F64:
-    """Per track and class, the sum over features of ``KINEMATIC_WEIGHT`` times the log
-    mixture density (``KINEMATICS``), plus ``HOVER_LOGLIK`` per unit hover fraction for
-    multirotors. ``feats`` (N, 4) in ``FEATURES`` order, NaN where a feature is undefined
-    (it then adds nothing). Returns (N, len(CLASSES)). All features in one pass: (track,
-    feature, class, term) arrays.
-
-    An undefined feature's term is computed and thrown away (``have``), not skipped: ``fmax``
-    gives its NaN the floor, so the log stays finite, in one call where selecting the
-    defined ones would cost several."""
-    x = feats[:, :3]
-    have = x == x  # False where NaN: the feature is undefined
-    lx = np.log(np.fmax(x, _FLOORS))  # (N, feature); fmax(NaN, floor) = floor
-    v = _MIX_C - 0.5 * ((lx[:, :, None, None] - _MIX_LM) * _MIX_INV) ** 2
-    top = np.maximum.reduce(v, axis=3)
-    lse = top + np.log(np.add.reduce(np.exp(v - top[..., None]), axis=3))  # (N, feature, class)
-    out: F64 = np.add.reduce(np.where(have[:, :, None], KINEMATIC_WEIGHT * lse, 0.0), axis=1)
-    hover = feats[:, 3]
-    out[:, 0] += HOVER_LOGLIK * np.where(np.isnan(hover), 0.0, hover)
-    return out
-
-
-def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64, zero_padded: bool = False) -> F64:
-    """Population standard deviation of each row of ``x`` (..., N, L) over the ``mask``ed
-    (N, L) entries of the row; ``n`` (N,) their counts. ``zero_padded``: ``x`` is already
-    +0.0 outside the mask, so its sum needs no masking (the same values summed in the same
-    order: the same bits).
-
-    ``sqrt(sum(d^2) / n)`` with ``d = x - mean``: a sum of squares is never negative, so no
-    clamp at 0 is needed before the root."""
-    m = np.add.reduce(x if zero_padded else np.where(mask, x, 0.0), axis=-1) / n
-    d = np.where(mask, x - m[..., None], 0.0)
-    out: F64 = np.sqrt(np.add.reduce(d * d, axis=-1) / n)
-    return out
-
-
-Sample = tuple[float, float, float, float, float]  # (t, ve, vn, vu, u)
-# A window sample as the bytes of five float64s: the classifier packs each sample once, when
-# it enters the history, so that a window enters numpy by one bytes join. Converting the
-# Python floats (np.fromiter) cost ~25 ns a number, ~10 us a frame for 5 windows of 15
-# samples, and every sample was converted again at each of its ~7 recomputes.
-_SAMPLE = struct.Struct("=5d")
-# A missing sample: velocity 0 (speed 0: not moving, nothing in the speed sums) and height
-# +inf (never the lowest).
-_PAD = _SAMPLE.pack(0.0, 0.0, 0.0, 0.0, math.inf)
-
-
-def _window_ok(hist: Sequence[Sample]) -> bool:
-    """Long enough to say anything: 5 samples spanning ``MIN_WINDOW_S``."""
-    return len(hist) >= 5 and hist[-1][0] - hist[0][0] >= MIN_WINDOW_S
-
-
-def kinematic_features_batch(
-    hists: Sequence[Sequence[Sample]], packed: Sequence[Iterable[bytes]] | None = None
-) -> F64:
-    """Window features of N histories of (t, ve, vn, vu, u) samples, all at once: (N, 4) in
-    ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5 samples or
-    under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above ``MOVING_MPS``, hover
-    NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``. ``packed``: the same
-    samples as ``_SAMPLE`` bytes, when the caller keeps them (the classifier does).
-
-    The windows are padded into one (M, L) array (M windows long enough, L the longest of all
-    N): one set of numpy calls for every track due a recompute, where the per-track Python
-    loop cost ~50 us a track (a 20-object pooled site spent a sixth of its step in the
-    classifier). A short window is found in Python and never enters the arrays.
-
-    The padding (``_PAD``) makes most masks free. The sums are numpy's pairwise sums over the
-    padded length, so a row's last bits depend on L, which therefore stays the longest of
-    all N windows, short ones included."""
-    N = len(hists)
-    lens = [len(h) for h in hists]
-    L = max(lens, default=0)
-    ok = [i for i, h in enumerate(hists) if _window_ok(h)]
-    M = len(ok)
-    if M == 0:
-        return np.full((N, len(FEATURES)), np.nan)
-    parts: list[bytes] = []
-    for i in ok:
-        parts += packed[i] if packed is not None else starmap(_SAMPLE.pack, hists[i])
-        if lens[i] < L:
-            parts.append(_PAD * (L - lens[i]))
-    A = np.frombuffer(b"".join(parts), dtype=np.float64).reshape(M, L, 5)
-    T, ve, vn, vu, u = A.transpose(2, 0, 1)  # each (M, L)
-    n = np.array([lens[i] for i in ok], dtype=float)
-    valid = np.arange(L) < n[:, None]  # (M, L): sample j of window i exists
-    SV = np.empty((2, M, L))  # horizontal and vertical speed, one pass of _masked_sd
-    sp = np.hypot(ve, vn, out=SV[0])
-    SV[1] = vu
-    res = np.empty((M, len(FEATURES)))
-    res[:, 0::2] = _masked_sd(SV, valid, n, zero_padded=True).T  # speed_sd, climb_sd
-    high = np.minimum.reduce(u, axis=1) >= HOVER_MIN_ALT_M
-    res[:, 3] = np.where(high, np.add.reduce(valid & (sp < HOVER_MPS), axis=1) / n, np.nan)
-    heading = np.arctan2(ve, vn)
-    moving = sp > MOVING_MPS  # the padding's speed is 0
-    step = moving[:, 1:] & moving[:, :-1]
-    d = (heading[:, 1:] - heading[:, :-1] + math.pi) % (2 * math.pi) - math.pi
-    rate = d / np.maximum(T[:, 1:] - T[:, :-1], 1e-3)
-    k = np.add.reduce(step, axis=1)
-    res[:, 1] = np.where(k >= 4, _masked_sd(rate, step, np.maximum(k, 1.0)), np.nan)
-    if M == N:
-        return res
-    out = np.full((N, len(FEATURES)), np.nan)
-    out[ok] = res
-    return out
-
-
-def kinematic_features(hist: Sequence[Sample]) -> dict[str, float]:
-    """One window's features by name (``kinematic_features_batch`` of one); empty when the
-    window is too short."""
-    row = kinematic_features_batch([hist])[0].tolist()
-    return {name: v for name, v in zip(FEATURES, row, strict=True) if not math.isnan(v)}
-
-
-def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
-    """``kinematic_loglik_batch`` of one track's features by name."""
-    row = np.array([[feats.get(name, math.nan) for name in FEATURES]])
-    out: list[float] = kinematic_loglik_batch(row)[0].tolist()
-    return out
-
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
 _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
@@ -324,13 +145,15 @@ class _Evidence:
     rcs_n: int = 0
     rcs_sum: float = 0.0
     hist: deque[Sample] = field(default_factory=deque)
-    packed: deque[bytes] = field(default_factory=deque)  # hist's samples as _SAMPLE bytes
+    packed: deque[bytes] = field(default_factory=deque)  # hist's samples as SAMPLE bytes
     identity_class: int | None = None
     rf_hits: int = 0
     rf_scans: int = 0
     distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
     kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
     kin_t: float = -math.inf
+    chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
+    head_alpha: list[float] | None = None  # heading-persistence forward variables
 
 
 class Classifier:
@@ -344,6 +167,10 @@ class Classifier:
             sid for sid, kind in self.kinds.items() if kind in _EVIDENCE_KINDS
         )
         self._has_rf = SensorKind.RF in self.kinds.values()
+        # RF scans of this step, for the bearings that point at a ranged track (annotate)
+        self._rf_pending: list[list[rf_bearing.Bearing]] = []
+        ranged = (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.XY, MeasurementKind.XYZ)
+        self._ranging = frozenset(s.id for s in site.sensors if s.measures in ranged)
 
     def _get(self, tid: str) -> _Evidence:
         ev = self._ev.get(tid)
@@ -359,6 +186,8 @@ class Classifier:
             for tid, ev in self._ev.items():
                 if tid not in ambiguous:
                     ev.rf_scans += 1
+            given = frozenset(tid for tid, _, cand in result.assignments if cand == 1)
+            self._rf_pending.append(rf_bearing.bearings(scan.detections, given))
         evidence_sensors = self._evidence_sensors
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
@@ -408,6 +237,8 @@ class Classifier:
             ev.distrusted, ev.identity_class = True, None
         get = self._get
         evs = [get(tr.id) for tr in tracks]
+        if self._rf_pending:
+            self._rf_pointed(tracks, evs)
         free: list[int] = []
         due: list[_Evidence] = []
         for i, (ev, tr) in enumerate(zip(evs, tracks, strict=True)):
@@ -418,7 +249,7 @@ class Classifier:
         if due:
             # a window too short says nothing (and when all are, no arrays are built at all)
             kin: list[list[float] | None] = [None] * len(due)
-            if any(_window_ok(ev.hist) for ev in due):
+            if any(window_ok(ev.hist) for ev in due):
                 feats = kinematic_features_batch([ev.hist for ev in due], [ev.packed for ev in due])
                 short = np.isnan(feats[:, 0]).tolist()
                 ll = kinematic_loglik_batch(feats).tolist()
@@ -436,6 +267,18 @@ class Classifier:
             self._ev = {tr.id: ev for tr, ev in zip(tracks, evs, strict=True)}
         return out
 
+    def _rf_pointed(self, tracks: list[TrackState], evs: list[_Evidence]) -> None:
+        """This step's RF bearings that point at exactly one ranged track: a hit for it
+        (``threat.rf_bearing``), when the tracker gave that bearing to another track."""
+        ranging = self._ranging
+        idx = [i for i, tr in enumerate(tracks) if any(s in ranging for s in tr.sensors)]
+        ranged = [tracks[i] for i in idx]
+        by_id = {tracks[i].id: evs[i] for i in idx}
+        for scan in self._rf_pending:
+            for tid in rf_bearing.pointed_at(scan, ranged):
+                by_id[tid].rf_hits += 1
+        self._rf_pending = []
+
     def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
         """Fold this frame's state into the speed average and the history; True when the
         kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time)."""
@@ -443,15 +286,32 @@ class Classifier:
         spd = math.hypot(ve, vn)
         a = self.forget
         ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
+        self._observe_chord(ev, tr)
         h = ev.hist
         if not h or tr.t >= h[-1][0] + HIST_STEP_S:
             sample = (tr.t, ve, vn, vu, u)
             h.append(sample)
-            ev.packed.append(_SAMPLE.pack(*sample))
+            ev.packed.append(SAMPLE.pack(*sample))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
                 ev.packed.popleft()
         return h[-1][0] >= ev.kin_t + KIN_EVERY_S
+
+    @staticmethod
+    def _observe_chord(ev: _Evidence, tr: TrackState) -> None:
+        """Heading persistence (``threat.heading``): a chord point every ``CHORD_S``, and a
+        forward step at the end of every block."""
+        pts = ev.chord_pts
+        if not pts or tr.t >= pts[-1][0] + heading.CHORD_S:
+            P = tr.P
+            sig = math.sqrt(max(0.5 * (float(P[0, 0]) + float(P[1, 1])), 0.0))
+            e, n = tr.x[:2].tolist()
+            pts.append((tr.t, e, n, sig))
+            if len(pts) > heading.BLOCK_CHORDS:
+                feat = heading.block_feature(pts)
+                if feat is not None:
+                    ev.head_alpha = heading.forward(ev.head_alpha, *feat)
+                ev.chord_pts = [pts[-1]]  # blocks do not overlap
 
     @staticmethod
     def _rf_loglik(evs: Sequence[_Evidence]) -> F64:
@@ -526,4 +386,13 @@ def _evidence_rows(evs: Sequence[_Evidence]) -> F64:
     """The per-track numbers of the posterior in one array (one conversion, not three):
     (N, 2 * len(CLASSES) + 1) of ``log_post``, ``kin_ll`` (0 without) and ``speed_avg``
     (0 without)."""
-    return np.array([[*ev.log_post, *(ev.kin_ll or _NO_KIN), ev.speed_avg or 0.0] for ev in evs])
+    return np.array([[*ev.log_post, *_kin_row(ev), ev.speed_avg or 0.0] for ev in evs])
+
+
+def _kin_row(ev: _Evidence) -> list[float]:
+    """The kinematic evidence of one track: the window's (``kin_ll``) plus the heading
+    persistence accumulated over blocks (``threat.heading``)."""
+    if ev.head_alpha is None:
+        return ev.kin_ll or _NO_KIN
+    head = heading.class_loglik(ev.head_alpha)
+    return [k + h for k, h in zip(ev.kin_ll or _NO_KIN, head, strict=True)]

@@ -1,0 +1,217 @@
+"""Kinematic history of a track over the last ``WINDOW_S`` seconds, as class evidence.
+
+Split out of ``threat.classify`` (which combines it with the other evidence): the window's
+features (speed, turn-rate and vertical-speed fluctuation, hover) computed for every track
+at once as padded arrays, and their per-class likelihoods (log-normal mixtures). Why each
+feature separates the classes is said where its model is defined.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Iterable, Sequence
+from itertools import starmap
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+N_CLASSES = 4  # drone, fixed-wing drone, bird, aircraft: threat.classify.CLASSES
+
+# Kinematic history over WINDOW_S, as the tracker's filtered velocity shows it (its noise
+# floor is a few tenths of a m/s): the standard deviation of horizontal speed (m/s), of turn
+# rate (rad/s, while moving faster than MOVING_MPS) and of vertical speed (m/s). Birds flap,
+# glide and wander all the time; autopilots hold speed, heading and height between
+# manoeuvres, and aircraft are steadier still. So a drone's likelihood is a mixture: mostly
+# steady, sometimes manoeuvring hard (a real multirotor log stops, turns and sprints), while
+# a bird's is one broad log-normal in between. Per class: ((weight, median, sd of log), ...).
+WINDOW_S = 15.0
+MIN_WINDOW_S = 6.0
+MOVING_MPS = 2.0
+Mixture = tuple[tuple[float, float, float], ...]
+_STEADY_MANOEUVRE: dict[str, tuple[Mixture, Mixture, Mixture, Mixture]] = {
+    "speed_sd": (
+        ((0.75, 0.3, 0.6), (0.25, 2.5, 0.8)),
+        ((0.8, 0.3, 0.6), (0.2, 2.0, 0.8)),
+        ((1.0, 1.2, 0.8),),
+        ((0.9, 0.3, 0.6), (0.1, 2.0, 0.8)),
+    ),
+    "turn_sd": (
+        ((0.75, 0.03, 0.8), (0.25, 0.2, 0.8)),
+        ((0.8, 0.02, 0.8), (0.2, 0.1, 0.8)),
+        ((1.0, 0.1, 1.0),),
+        ((0.9, 0.01, 0.7), (0.1, 0.05, 0.8)),
+    ),
+    "climb_sd": (
+        ((0.75, 0.4, 0.8), (0.25, 1.5, 0.8)),
+        ((0.8, 0.4, 0.8), (0.2, 1.5, 0.8)),
+        ((1.0, 0.7, 0.7),),
+        ((0.9, 0.35, 0.6), (0.1, 1.5, 0.8)),
+    ),
+}
+KINEMATICS: dict[str, dict[int, Mixture]] = {
+    name: dict(enumerate(per_class)) for name, per_class in _STEADY_MANOEUVRE.items()
+}
+# Hover: a multirotor stops in the air, birds (bar a few hunters) and fixed wings cannot.
+# Counted only well above the ground (near-stationary ground clutter would look the same).
+HOVER_MPS = 1.5
+HOVER_MIN_ALT_M = 30.0
+HOVER_LOGLIK = 3.0  # added to multirotor per unit hover fraction of the window
+# Below these a track's fluctuation is the tracker's own noise, not the object's behaviour:
+# features are floored there (a perfectly smooth GPS log must not read as "super-drone").
+FEATURE_FLOOR = {"speed_sd": 0.15, "turn_sd": 0.005, "climb_sd": 0.1}
+KINEMATIC_WEIGHT = 0.6  # the three are correlated (one wandering flight path shows in all)
+# The 15 s window moves by a sample or two between frames; recomputing its features for every
+# track on every frame cost more than the tracker itself on 1,000-object scenes. Every 2 s of
+# the track's own time is enough for evidence that describes the last 15 s.
+KIN_EVERY_S = 2.0
+# One history sample per HIST_STEP_S of track time at most. The features are calibrated on
+# 1 Hz tracks; a 10 Hz radar would put 150 strongly correlated samples in the window (ten
+# times the cost, every 2 s for every track at once) and turn-rate differences over 0.1 s
+# that are mostly the filter's own noise.
+HIST_STEP_S = 0.5
+
+
+FEATURES = ("speed_sd", "turn_sd", "climb_sd", "hover")  # columns of the feature arrays
+
+
+def _mixture_arrays() -> tuple[F64, F64, F64]:
+    """``KINEMATICS`` as (feature, class, term) arrays for every track at once: ``log w -
+    log sd``, ``log median`` and ``1 / sd``; a class with fewer terms is padded with a term of
+    weight 0 (constant -inf), which the log-sum-exp ignores."""
+    names = FEATURES[:3]
+    width = max(len(KINEMATICS[f][k]) for f in names for k in range(N_CLASSES))
+    c = np.full((len(names), N_CLASSES, width), -np.inf)
+    lm = np.zeros((len(names), N_CLASSES, width))
+    inv = np.zeros((len(names), N_CLASSES, width))
+    for f, name in enumerate(names):
+        for k in range(N_CLASSES):
+            for j, (w, m, sd) in enumerate(KINEMATICS[name][k]):
+                c[f, k, j] = math.log(w) - math.log(sd)
+                lm[f, k, j], inv[f, k, j] = math.log(m), 1.0 / sd
+    return c, lm, inv
+
+
+_MIX_C, _MIX_LM, _MIX_INV = _mixture_arrays()
+_FLOORS = np.array([FEATURE_FLOOR[f] for f in FEATURES[:3]])
+
+
+def kinematic_loglik_batch(feats: F64) -> F64:
+    """Per track and class, the sum over features of ``KINEMATIC_WEIGHT`` times the log
+    mixture density (``KINEMATICS``), plus ``HOVER_LOGLIK`` per unit hover fraction for
+    multirotors. ``feats`` (N, 4) in ``FEATURES`` order, NaN where a feature is undefined
+    (it then adds nothing). Returns (N, N_CLASSES). All features in one pass: (track,
+    feature, class, term) arrays.
+
+    An undefined feature's term is computed and thrown away (``have``), not skipped: ``fmax``
+    gives its NaN the floor, so the log stays finite, in one call where selecting the
+    defined ones would cost several."""
+    x = feats[:, :3]
+    have = x == x  # False where NaN: the feature is undefined
+    lx = np.log(np.fmax(x, _FLOORS))  # (N, feature); fmax(NaN, floor) = floor
+    v = _MIX_C - 0.5 * ((lx[:, :, None, None] - _MIX_LM) * _MIX_INV) ** 2
+    top = np.maximum.reduce(v, axis=3)
+    lse = top + np.log(np.add.reduce(np.exp(v - top[..., None]), axis=3))  # (N, feature, class)
+    out: F64 = np.add.reduce(np.where(have[:, :, None], KINEMATIC_WEIGHT * lse, 0.0), axis=1)
+    hover = feats[:, 3]
+    out[:, 0] += HOVER_LOGLIK * np.where(np.isnan(hover), 0.0, hover)
+    return out
+
+
+def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64, zero_padded: bool = False) -> F64:
+    """Population standard deviation of each row of ``x`` (..., N, L) over the ``mask``ed
+    (N, L) entries of the row; ``n`` (N,) their counts. ``zero_padded``: ``x`` is already
+    +0.0 outside the mask, so its sum needs no masking (the same values summed in the same
+    order: the same bits).
+
+    ``sqrt(sum(d^2) / n)`` with ``d = x - mean``: a sum of squares is never negative, so no
+    clamp at 0 is needed before the root."""
+    m = np.add.reduce(x if zero_padded else np.where(mask, x, 0.0), axis=-1) / n
+    d = np.where(mask, x - m[..., None], 0.0)
+    out: F64 = np.sqrt(np.add.reduce(d * d, axis=-1) / n)
+    return out
+
+
+Sample = tuple[float, float, float, float, float]  # (t, ve, vn, vu, u)
+# A window sample as the bytes of five float64s: the classifier packs each sample once, when
+# it enters the history, so that a window enters numpy by one bytes join. Converting the
+# Python floats (np.fromiter) cost ~25 ns a number, ~10 us a frame for 5 windows of 15
+# samples, and every sample was converted again at each of its ~7 recomputes.
+SAMPLE = struct.Struct("=5d")
+# A missing sample: velocity 0 (speed 0: not moving, nothing in the speed sums) and height
+# +inf (never the lowest).
+_PAD = SAMPLE.pack(0.0, 0.0, 0.0, 0.0, math.inf)
+
+
+def window_ok(hist: Sequence[Sample]) -> bool:
+    """Long enough to say anything: 5 samples spanning ``MIN_WINDOW_S``."""
+    return len(hist) >= 5 and hist[-1][0] - hist[0][0] >= MIN_WINDOW_S
+
+
+def kinematic_features_batch(
+    hists: Sequence[Sequence[Sample]], packed: Sequence[Iterable[bytes]] | None = None
+) -> F64:
+    """Window features of N histories of (t, ve, vn, vu, u) samples, all at once: (N, 4) in
+    ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5 samples or
+    under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above ``MOVING_MPS``, hover
+    NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``. ``packed``: the same
+    samples as ``SAMPLE`` bytes, when the caller keeps them (the classifier does).
+
+    The windows are padded into one (M, L) array (M windows long enough, L the longest of all
+    N): one set of numpy calls for every track due a recompute, where the per-track Python
+    loop cost ~50 us a track (a 20-object pooled site spent a sixth of its step in the
+    classifier). A short window is found in Python and never enters the arrays.
+
+    The padding (``_PAD``) makes most masks free. The sums are numpy's pairwise sums over the
+    padded length, so a row's last bits depend on L, which therefore stays the longest of
+    all N windows, short ones included."""
+    N = len(hists)
+    lens = [len(h) for h in hists]
+    L = max(lens, default=0)
+    ok = [i for i, h in enumerate(hists) if window_ok(h)]
+    M = len(ok)
+    if M == 0:
+        return np.full((N, len(FEATURES)), np.nan)
+    parts: list[bytes] = []
+    for i in ok:
+        parts += packed[i] if packed is not None else starmap(SAMPLE.pack, hists[i])
+        if lens[i] < L:
+            parts.append(_PAD * (L - lens[i]))
+    A = np.frombuffer(b"".join(parts), dtype=np.float64).reshape(M, L, 5)
+    T, ve, vn, vu, u = A.transpose(2, 0, 1)  # each (M, L)
+    n = np.array([lens[i] for i in ok], dtype=float)
+    valid = np.arange(L) < n[:, None]  # (M, L): sample j of window i exists
+    SV = np.empty((2, M, L))  # horizontal and vertical speed, one pass of _masked_sd
+    sp = np.hypot(ve, vn, out=SV[0])
+    SV[1] = vu
+    res = np.empty((M, len(FEATURES)))
+    res[:, 0::2] = _masked_sd(SV, valid, n, zero_padded=True).T  # speed_sd, climb_sd
+    high = np.minimum.reduce(u, axis=1) >= HOVER_MIN_ALT_M
+    res[:, 3] = np.where(high, np.add.reduce(valid & (sp < HOVER_MPS), axis=1) / n, np.nan)
+    heading = np.arctan2(ve, vn)
+    moving = sp > MOVING_MPS  # the padding's speed is 0
+    step = moving[:, 1:] & moving[:, :-1]
+    d = (heading[:, 1:] - heading[:, :-1] + math.pi) % (2 * math.pi) - math.pi
+    rate = d / np.maximum(T[:, 1:] - T[:, :-1], 1e-3)
+    k = np.add.reduce(step, axis=1)
+    res[:, 1] = np.where(k >= 4, _masked_sd(rate, step, np.maximum(k, 1.0)), np.nan)
+    if M == N:
+        return res
+    out = np.full((N, len(FEATURES)), np.nan)
+    out[ok] = res
+    return out
+
+
+def kinematic_features(hist: Sequence[Sample]) -> dict[str, float]:
+    """One window's features by name (``kinematic_features_batch`` of one); empty when the
+    window is too short."""
+    row = kinematic_features_batch([hist])[0].tolist()
+    return {name: v for name, v in zip(FEATURES, row, strict=True) if not math.isnan(v)}
+
+
+def _kinematic_loglik(feats: dict[str, float]) -> list[float]:
+    """``kinematic_loglik_batch`` of one track's features by name."""
+    row = np.array([[feats.get(name, math.nan) for name in FEATURES]])
+    out: list[float] = kinematic_loglik_batch(row)[0].tolist()
+    return out
