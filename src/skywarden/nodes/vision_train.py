@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 
 from skywarden.nodes.dd_labels import Box, read_description, read_labels
 from skywarden.nodes.split import is_test_clip
-from skywarden.nodes.video_io import VideoDetector, frames
+from skywarden.nodes.video_io import frames
 from skywarden.nodes.vision_detect import PARAMS, Candidate, Detection, iou
 
 SUBDIR = {"ir": "video_ir", "visible": "video_v"}
@@ -82,6 +83,63 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn}
 
 
+@dataclass(frozen=True)
+class RawClip:
+    """One clip's per-frame detections before thresholding and smoothing, and its labels."""
+
+    stem: str
+    dets: list[list[Detection]]
+    labels: list[list[Box]]
+
+
+def raw_detections(
+    data_dir: str | Path, sensor: str, part: str, floor: float = 0.4
+) -> tuple[list[RawClip], float]:
+    """Every frame of a part's clips through ``detect_frame`` at the lowest object threshold
+    considered (``floor``), and the frames per second of that (CPU time, decoding excluded).
+    Thresholding after NMS gives the same set as thresholding before it (a box is only ever
+    suppressed by a higher-scored one), so any threshold >= floor can be scored from this."""
+    from skywarden.nodes.vision_detect import detect_frame, load_model
+
+    model = load_model(sensor)
+    out, busy, n = [], 0.0, 0
+    for path in part_paths(data_dir, sensor, part):
+        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
+        dets = []
+        for _, frame in frames(path):
+            t0 = time.process_time()
+            dets.append(detect_frame(frame, sensor, model, floor))
+            busy += time.process_time() - t0
+            n += 1
+        out.append(RawClip(path.stem, dets, labels))
+    return out, (n / busy if busy else 0.0)
+
+
+def score(
+    clips: list[RawClip], desc: dict[str, str], min_score: float, decay: float
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """(scores overall / per distance bin / per class of clip, scores per clip) of raw
+    detections thresholded at ``min_score`` and smoothed with ``decay``, as ``VideoDetector``
+    would report them."""
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import TrackSmoother
+
+    counts: dict[str, list[int]] = {}
+    per_clip: dict[str, dict[str, float]] = {}
+    for c in clips:
+        sm = TrackSmoother(CLASSES, decay=decay)
+        tot = [0, 0, 0]
+        for i, dets in enumerate(c.dets):
+            kept = sm.step([d for d in dets if d.score >= min_score])
+            res = match(kept, c.labels[i] if i < len(c.labels) else [])
+            tot = [a + b for a, b in zip(tot, res, strict=True)]
+        for key in ("all", desc.get(c.stem, "UNKNOWN"), c.stem.split("_")[1]):
+            old = counts.setdefault(key, [0, 0, 0])
+            counts[key] = [a + b for a, b in zip(old, tot, strict=True)]
+        per_clip[c.stem] = _prf(*tot)
+    return {k: _prf(*v) for k, v in counts.items()}, per_clip
+
+
 def evaluate(
     data_dir: str | Path,
     sensor: str,
@@ -93,68 +151,37 @@ def evaluate(
     min_score = PARAMS[sensor].min_score if min_score is None else min_score
     decay = PARAMS[sensor].decay if decay is None else decay
     desc = read_description(Path(data_dir) / "Video_dataset_description.xlsx")
-    counts: dict[str, list[int]] = {}
-    per_clip: dict[str, dict[str, float]] = {}
-    busy, n_frames = 0.0, 0
-    for path in part_paths(data_dir, sensor, part):
-        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
-        det = VideoDetector(sensor, min_score=min_score, decay=decay)
-        tot = [0, 0, 0]
-        for i, frame in frames(path):
-            t0 = time.process_time()
-            dets = det.step(frame)
-            busy += time.process_time() - t0
-            n_frames += 1
-            res = match(dets, labels[i] if i < len(labels) else [])
-            tot = [a + b for a, b in zip(tot, res, strict=True)]
-        for key in ("all", desc.get(path.stem, "UNKNOWN"), path.stem.split("_")[1]):
-            c = counts.setdefault(key, [0, 0, 0])
-            counts[key] = [a + b for a, b in zip(c, tot, strict=True)]
-        per_clip[path.stem] = _prf(*tot)
+    clips, fps = raw_detections(data_dir, sensor, part, floor=min_score)
+    scores, per_clip = score(clips, desc, min_score, decay)
     return {
         "sensor": sensor,
         "part": part,
         "min_score": min_score,
         "decay": decay,
-        "clips": len(per_clip),
-        "frames": n_frames,
-        "fps": n_frames / busy if busy else 0.0,
-        "scores": {k: _prf(*v) for k, v in counts.items()},
+        "clips": len(clips),
+        "frames": sum(len(c.dets) for c in clips),
+        "fps": fps,
+        "scores": scores,
         "per_clip": per_clip,
     }
-
-
-def iter_clip_frames(path: Path) -> Iterator[tuple[int, NDArray[np.uint8]]]:
-    return frames(path)
 
 
 def choose(
     data_dir: str | Path,
     sensor: str,
-    scores: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9),
-    decays: tuple[float, ...] = (0.9, 0.97, 0.99, 1.0),
+    scores: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+    decays: tuple[float, ...] = (0.8, 0.9, 0.95, 0.98, 0.99, 1.0),
 ) -> list[dict[str, float]]:
     """F1 on the validation clips (held out of fitting, never test clips) for each object
-    threshold and smoothing memory: the per-frame detections are computed once at the lowest
-    threshold, then thresholded and smoothed per setting (``VideoDetector`` does the same in
-    one pass, so the chosen pair is what the detector ships with)."""
-    from skywarden.nodes.vision_detect import TrackSmoother, detect_frame, load_model
-
-    model = load_model(sensor)
-    clips = []
-    for path in part_paths(data_dir, sensor, "val"):
-        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
-        raw = [detect_frame(f, sensor, model, min(scores)) for _, f in frames(path)]
-        clips.append((raw, labels))
+    threshold and smoothing memory; the pair with the best F1 is what ships in ``PARAMS``."""
+    clips, _ = raw_detections(data_dir, sensor, "val", floor=min(scores))
     out = []
     for ms in scores:
         for decay in decays:
-            tot = [0, 0, 0]
-            for raw, labels in clips:
-                sm = TrackSmoother(model.classes, decay=decay)
-                for i, dets in enumerate(raw):
-                    kept = sm.step([d for d in dets if d.score >= ms])
-                    res = match(kept, labels[i] if i < len(labels) else [])
-                    tot = [a + b for a, b in zip(tot, res, strict=True)]
-            out.append({"min_score": ms, "decay": decay, **_prf(*tot)})
+            all_ = score(clips, {}, ms, decay)[0]["all"]
+            out.append({"min_score": ms, "decay": decay, **all_})
     return out
+
+
+def iter_clip_frames(path: Path) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+    return frames(path)
