@@ -144,3 +144,61 @@ def test_camera_node_reports_over_a_real_sapient_link() -> None:
             await server.stop()
 
     asyncio.run(scenario())
+
+
+def test_chips_are_centred_and_normalised() -> None:
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA, ChipCandidate, chips
+
+    g = np.full((120, 160), 100.0, dtype=np.float32)
+    g[58:63, 78:83] = 200.0  # a 5x5 bright object at (80, 60)
+    x, e = chips(g, [ChipCandidate(80.0, 60.0, 5.0, 5.0, 30.0), ChipCandidate(2, 3, 1, 1, 1)])
+    assert x.shape == (2, 2, CHIP, CHIP) and e.shape == (2, N_EXTRA)
+    c = CHIP // 2
+    assert x[0, 0, c, c] > 3.0 and abs(float(x[0, 0, 0, 0])) < 0.1  # object bright, sky ~0
+    assert x[0, 0, c - 2 : c + 3, c - 2 : c + 3].min() == x[0, 0, c, c]  # all of it in the chip
+    assert np.isfinite(x).all()  # a corner candidate gets a reflected, whole chip
+    assert e[0, 0] == pytest.approx(np.log1p(5.0))
+
+
+def test_shipped_onnx_models_run_and_name_their_classes() -> None:
+    from skywarden.nodes.vision_cnn import CHIP, CLASSES, N_EXTRA, load_cnn
+
+    rng = np.random.default_rng(0)
+    for sensor in ("ir", "visible"):
+        m = load_cnn(sensor)
+        assert m.classes == CLASSES
+        x = rng.normal(size=(5, 2, CHIP, CHIP)).astype(np.float32)
+        p, box = m.run(x, rng.normal(size=(5, N_EXTRA)).astype(np.float32))
+        assert p.shape == (5, len(CLASSES)) and box.shape == (5, 4)
+        assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+        empty_p, empty_b = m.run(x[:0], np.zeros((0, N_EXTRA), np.float32))
+        assert empty_p.shape == (0, len(CLASSES)) and empty_b.shape == (0, 4)
+        assert m.path.stat().st_size < 2_000_000  # small weights ship in the repository
+
+
+def test_training_exports_an_onnx_graph_that_onnxruntime_reproduces(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA, CnnModel
+    from skywarden.nodes.vision_cnn_train import export_onnx, fit
+
+    rng = np.random.default_rng(1)
+    n = 200
+    y = rng.integers(0, 5, size=n)
+    x = rng.normal(size=(n, 2, CHIP, CHIP)).astype(np.float32)
+    x[:, 0, 14:18, 14:18] += y[:, None, None] * 2.0  # class is the blob's brightness
+    d = {
+        "x": x.astype(np.float16),
+        "e": rng.normal(size=(n, N_EXTRA)).astype(np.float32),
+        "y": y.astype(np.int64),
+        "rt": rng.normal(size=(n, 4)).astype(np.float32) * 0.1,
+        "groups": np.arange(n, dtype=np.int32) % 10,
+    }
+    net, history = fit(d, epochs=3, seed=0, log=lambda r: None)
+    assert len(history) == 3 and history[-1]["loss"] < history[0]["loss"]
+    export_onnx(net, tmp_path / "m.onnx")
+    m = CnnModel(tmp_path / "m.onnx")
+    p, box = m.run(x[:7], d["e"][:7])
+    with torch.no_grad():
+        logits, tbox = net(torch.from_numpy(x[:7]), torch.from_numpy(d["e"][:7]))
+    tp = torch.softmax(logits, dim=1).numpy()
+    assert np.allclose(p, tp, atol=1e-4) and np.allclose(box, tbox.numpy(), atol=1e-4)

@@ -23,23 +23,27 @@ def _vision_detect(a: argparse.Namespace) -> int:
 
 
 def _vision_train(a: argparse.Namespace) -> int:
-    from skywarden.nodes.mlp import WEIGHTS_DIR
-    from skywarden.nodes.vision_train import train
+    from skywarden.nodes.vision_cnn import weights_path
+    from skywarden.nodes.vision_cnn_train import train
 
-    out = a.output or str(WEIGHTS_DIR / f"vision_{a.sensor}.npz")
-    print(json.dumps(train(a.data, a.sensor, out, seed=a.seed)))
+    out = a.output or str(weights_path(a.sensor))
+    res = train(
+        a.data, a.sensor, out, seed=a.seed, cache=a.cache, epochs=a.epochs, threads=a.threads
+    )
+    print(json.dumps(res))
     return 0
 
 
 def _vision_eval(a: argparse.Namespace) -> int:
     from skywarden.nodes.vision_train import evaluate
 
-    res = evaluate(a.data, a.sensor)
+    res = evaluate(a.data, a.sensor, part=a.part, min_score=a.min_score, decay=a.decay)
     text = json.dumps(res, indent=1)
     if a.output:
         with open(a.output, "w") as fh:
             fh.write(text + "\n")
-    print(json.dumps({k: res[k] for k in ("sensor", "clips", "frames", "fps", "scores")}))
+    keys = ("sensor", "part", "min_score", "decay", "clips", "frames", "fps", "scores")
+    print(json.dumps({k: res[k] for k in keys}))
     return 0
 
 
@@ -208,11 +212,17 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     t.add_argument("--sensor", choices=["ir", "visible"], required=True)
     t.add_argument("-o", "--output", help="weights file (default: the shipped one)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--threads", type=int, default=1, help="torch threads (shared machine)")
+    t.add_argument("--cache", help="npz of extracted chips: written once, then reused")
     t.set_defaults(func=_vision_train)
     e = vs.add_parser("eval", help="precision/recall/F1 and fps on the test clips")
     e.add_argument("--data", default="../shared/data/dd")
     e.add_argument("--sensor", choices=["ir", "visible"], required=True)
     e.add_argument("-o", "--output", help="full results (per clip) as JSON")
+    e.add_argument("--part", choices=["test", "val"], default="test")
+    e.add_argument("--min-score", type=float, default=None)
+    e.add_argument("--decay", type=float, default=None)
     e.set_defaults(func=_vision_eval)
 
     cu = sub.add_parser("cue", help="slew-to-cue in simulation -> HTML evidence (issue 23)")

@@ -16,10 +16,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.core.errors import InputRejected
+from skywarden.nodes.vision_cnn import CnnModel
 from skywarden.nodes.vision_detect import (
+    PARAMS,
     Detection,
     TrackSmoother,
-    VisionModel,
     detect_frame,
     guess_sensor,
     load_model,
@@ -62,11 +63,20 @@ def frame_rate(source: str | Path) -> float:
 class VideoDetector:
     """Detections of one stream, frame after frame (sensor 'ir', 'visible' or 'auto')."""
 
-    def __init__(self, sensor: str = "auto", model: VisionModel | None = None) -> None:
+    def __init__(
+        self,
+        sensor: str = "auto",
+        model: CnnModel | None = None,
+        min_score: float | None = None,
+        decay: float | None = None,
+    ) -> None:
+        """``min_score`` and ``decay`` default to the sensor's ``PARAMS``."""
         if sensor not in ("ir", "visible", "auto"):
             raise ValueError(f"sensor {sensor!r}: expected ir, visible or auto")
         self.sensor = sensor
         self.model = model
+        self.min_score = min_score
+        self.decay = decay
         self.smoother: TrackSmoother | None = None
 
     def step(self, frame: NDArray[np.uint8]) -> list[Detection]:
@@ -75,8 +85,11 @@ class VideoDetector:
         if self.model is None:
             self.model = load_model(self.sensor)
         if self.smoother is None:
-            self.smoother = TrackSmoother(self.model.cls.classes)
-        return self.smoother.step(detect_frame(frame, self.sensor, self.model))
+            p = PARAMS[self.sensor]
+            decay = p.decay if self.decay is None else self.decay
+            self.smoother = TrackSmoother(self.model.classes, decay=decay)
+        ms = PARAMS[self.sensor].min_score if self.min_score is None else self.min_score
+        return self.smoother.step(detect_frame(frame, self.sensor, self.model, ms))
 
 
 def format_line(i: int, t: float, dets: list[Detection]) -> str:

@@ -6,12 +6,12 @@ Per frame (grayscale):
    ``k`` robust standard deviations (median absolute deviation); connected components of the
    mask are candidate objects, the ``MAX_CANDIDATES`` of highest contrast kept. Sky is smooth,
    a drone, bird or aircraft is a compact blob of contrast in it.
-2. **Appearance.** Around each candidate centre two patches (``SMALL`` and ``LARGE`` pixels
-   square) are resampled to ``PATCH`` x ``PATCH``, normalised by the large patch's median and
-   spread; with the component's size and contrast they form the feature vector.
-3. **Classification and box.** A small MLP scores background / aeroplane / bird / drone /
-   helicopter; a second MLP regresses the box (centre offset, log width, log height). Both are
-   numpy (``nodes.mlp``), weights in ``weights/vision_{ir,visible}.npz``.
+2. **Appearance and box.** ``vision_cnn``: two chips per candidate (the object at working
+   scale and its neighbourhood shrunk) through a small CNN (onnxruntime, one thread) scoring
+   background / aeroplane / bird / drone / helicopter and regressing the box (centre offset,
+   log width, log height).
+3. **Thresholding and NMS.** A candidate is an object when 1 - P(background) >= ``MIN_SCORE``;
+   overlapping boxes (IoU >= 0.3) keep the best scored.
 4. **Motion.** ``TrackSmoother`` links detections frame to frame (nearest centre within a
    gate) and averages class probabilities along the link, so a class decided from many frames
    (and from the steadiness of the motion: a bird's wingbeat flickers its appearance, a drone's
@@ -24,22 +24,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.nodes.mlp import WEIGHTS_DIR, Mlp
+from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
 
-PATCH = 12
-SMALL = 24
-LARGE = 72
 MAX_CANDIDATES = 48
 SMOOTH_DECAY = 0.9
 MIN_HITS = 1
 MAX_DETS = 48
-MIN_SCORE = 0.7  # object probability; 0.5 vs 0.7 on held-out training clips: F1 0.532 vs 0.536
-CLASSES = ("background", "aeroplane", "bird", "drone", "helicopter")
+MIN_SCORE = 0.7
 
 
 @dataclass(frozen=True)
@@ -47,8 +42,11 @@ class SensorParams:
     sigma: float
     k: float
     scale: float  # frames are processed at this scale (visible frames are halved)
+    min_score: float = MIN_SCORE  # object probability 1 - P(background) to report
+    decay: float = SMOOTH_DECAY  # TrackSmoother's memory per frame
 
 
+# min_score and decay: chosen on the validation clips (``vision_train.choose``), never on test.
 PARAMS = {
     "ir": SensorParams(sigma=4.0, k=4.0, scale=1.0),
     "visible": SensorParams(sigma=4.0, k=4.0, scale=0.5),
@@ -129,46 +127,6 @@ def candidates(g: NDArray[np.float32], params: SensorParams) -> list[Candidate]:
     return out
 
 
-def _patches(gray: NDArray[np.float32], cands: list[Candidate]) -> NDArray[np.float32]:
-    import cv2
-
-    pad = LARGE // 2 + 1
-    padded = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    out = np.empty((len(cands), 2 * PATCH * PATCH + 5), dtype=np.float32)
-    for j, c in enumerate(cands):
-        cx, cy = round(c.cx) + pad, round(c.cy) + pad
-        big = padded[cy - LARGE // 2 : cy + LARGE // 2, cx - LARGE // 2 : cx + LARGE // 2]
-        small = padded[cy - SMALL // 2 : cy + SMALL // 2, cx - SMALL // 2 : cx + SMALL // 2]
-        b = cv2.resize(big, (PATCH, PATCH), interpolation=cv2.INTER_AREA)
-        sm = cv2.resize(small, (PATCH, PATCH), interpolation=cv2.INTER_AREA)
-        med = float(np.median(big))
-        spread = float(big.std()) + 2.0
-        out[j, : PATCH * PATCH] = ((sm - med) / spread).ravel()
-        out[j, PATCH * PATCH : 2 * PATCH * PATCH] = ((b - med) / spread).ravel()
-        out[j, -5:] = (
-            np.log1p(c.w),
-            np.log1p(c.h),
-            np.log1p(c.contrast),
-            spread / 64.0,
-            float(np.abs(sm - med).max()) / spread,
-        )
-    return out
-
-
-def features(gray: NDArray[np.float32], cands: list[Candidate]) -> NDArray[np.float32]:
-    if not cands:
-        return np.zeros((0, 2 * PATCH * PATCH + 5), dtype=np.float32)
-    return _patches(gray, cands)
-
-
-def decode_box(c: Candidate, reg: NDArray[np.float32]) -> tuple[float, float, float, float]:
-    """Regression outputs (dx, dy in units of SMALL, log w, log h) to an (x, y, w, h) box."""
-    cx = c.cx + float(reg[0]) * SMALL
-    cy = c.cy + float(reg[1]) * SMALL
-    w, h = float(np.exp(reg[2])), float(np.exp(reg[3]))
-    return (cx - w / 2.0, cy - h / 2.0, w, h)
-
-
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     x1, y1 = max(a[0], b[0]), max(a[1], b[1])
     x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
@@ -177,60 +135,9 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-@dataclass(frozen=True)
-class VisionModel:
-    """The classifier and box regressor of one sensor type."""
-
-    cls: Mlp
-    box: Mlp  # its "classes" are the regression output names; proba is not used
-
-    @classmethod
-    def load(cls, path: str | Path) -> VisionModel:
-        with np.load(str(path), allow_pickle=False) as z:
-            parts = {k: z[k] for k in z.files}
-
-        def take(prefix: str) -> Mlp:
-            n = sum(1 for k in parts if k.startswith(prefix + "W"))
-            return Mlp(
-                parts[prefix + "mean"].astype(np.float32),
-                parts[prefix + "scale"].astype(np.float32),
-                tuple(
-                    (
-                        parts[f"{prefix}W{i}"].astype(np.float32),
-                        parts[f"{prefix}b{i}"].astype(np.float32),
-                    )
-                    for i in range(n)
-                ),
-                tuple(str(c) for c in parts[prefix + "classes"]),
-            )
-
-        return cls(take("c_"), take("r_"))
-
-    def save(self, path: str | Path) -> None:
-        arrays: dict[str, NDArray[np.generic]] = {}
-        for prefix, m in (("c_", self.cls), ("r_", self.box)):
-            arrays[prefix + "mean"] = m.mean
-            arrays[prefix + "scale"] = m.scale
-            arrays[prefix + "classes"] = np.array(m.classes)
-            for i, (w, b) in enumerate(m.layers):
-                arrays[f"{prefix}W{i}"] = w
-                arrays[f"{prefix}b{i}"] = b
-        np.savez_compressed(str(path), **arrays)  # type: ignore[arg-type]
-
-
-def regress(m: Mlp, x: NDArray[np.float32]) -> NDArray[np.float32]:
-    """A linear-output MLP (no softmax): the box regressor."""
-    h = (x - m.mean) / m.scale
-    for i, (w, b) in enumerate(m.layers):
-        h = h @ w + b
-        if i < len(m.layers) - 1:
-            h = np.maximum(h, 0.0)
-    return np.asarray(h, dtype=np.float32)
-
-
 @lru_cache(maxsize=4)
-def load_model(sensor: str) -> VisionModel:
-    return VisionModel.load(WEIGHTS_DIR / f"vision_{sensor}.npz")
+def load_model(sensor: str) -> CnnModel:
+    return load_cnn(sensor)
 
 
 def nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
@@ -242,7 +149,7 @@ def nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
 
 
 def detect_frame(
-    frame: NDArray[np.uint8], sensor: str, model: VisionModel, min_score: float = MIN_SCORE
+    frame: NDArray[np.uint8], sensor: str, model: CnnModel, min_score: float = MIN_SCORE
 ) -> list[Detection]:
     """Detections of one frame (before temporal smoothing), boxes in frame pixels."""
     params = PARAMS[sensor]
@@ -250,26 +157,23 @@ def detect_frame(
     cands = candidates(gray, params)
     if not cands:
         return []
-    x = features(gray, cands)
-    probs = model.cls.proba(x)
-    obj = 1.0 - probs[:, model.cls.classes.index("background")]
-    idx = np.nonzero(obj >= min_score)[0]
-    if idx.size == 0:
-        return []
-    reg = regress(model.box, x[idx])
+    x, e = chips(gray, cands)
+    probs, reg = model.run(x, e)
+    bg = model.classes.index("background")
+    obj = 1.0 - probs[:, bg]
     out = []
-    for r, i in zip(reg, idx, strict=True):
-        p = probs[i]
-        order = [k for k in np.argsort(-p) if model.cls.classes[k] != "background"]
-        k = int(order[0])
-        bx, by, bw, bh = decode_box(cands[i], r)
-        sc = params.scale
+    sc = params.scale
+    for i in np.nonzero(obj >= min_score)[0]:
+        p = probs[i].copy()
+        p[bg] = -1.0
+        k = int(np.argmax(p))
+        bx, by, bw, bh = decode_box(cands[i], reg[i])
         out.append(
             Detection(
                 (bx / sc, by / sc, bw / sc, bh / sc),
-                model.cls.classes[k],
+                model.classes[k],
                 float(obj[i]),
-                tuple(float(v) for v in p),
+                tuple(float(v) for v in probs[i]),
             )
         )
     return nms(out)

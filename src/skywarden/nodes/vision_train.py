@@ -1,25 +1,19 @@
-"""Training and scoring of the camera detector on the drone-detection dataset's video.
-
-``train(sensor)``: over the training clips of the fixed split (``nodes.split``), every
-``stride``-th frame, the candidates of ``vision_detect.candidates`` are labelled: a candidate
-whose centre lies inside a labelled box takes that box's class and box (regression target);
-one whose centre is outside every box grown by half is background (at most ``neg_per_frame``
-of them per frame, drawn with a fixed seed); the rest are left out. Two scikit-learn MLPs are
-fitted (class: 32 units; box: 64 units; both L2 alpha 1.0, which held-out training clips
-preferred to 64 units at 1e-3: class accuracy of positives 0.52 -> 0.53, background false
-positives 0.6 % -> 0.1 % of candidates) and saved as one ``VisionModel`` npz.
+"""Scoring of the camera detector on the drone-detection dataset's video, and the split's clip
+lists (training itself: ``vision_cnn_train``).
 
 ``evaluate(sensor)``: every frame of every test clip through ``VideoDetector``; a detection is
 right when its class matches a label's and IoU >= 0.5 (each label matched once, greedy by
-score). Precision, recall and F1 overall and per distance bin, and frames per second
-(detection only, decoding excluded, one thread).
-Needs the ``train`` extra (scikit-learn, mcos-decoder).
+score). Precision, recall and F1 overall, per distance bin and per class of clip, and frames
+per second (detection only, decoding excluded, one thread). ``part="val"`` scores the
+held-out fifth of the training clips instead (what thresholds are chosen on).
+Needs the ``train`` extra (mcos-decoder) for the labels.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,28 +21,30 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.nodes.dd_labels import Box, read_description, read_labels
-from skywarden.nodes.mlp import Mlp
 from skywarden.nodes.split import is_test_clip
-from skywarden.nodes.video_io import VideoDetector, frames
-from skywarden.nodes.vision_detect import (
-    CLASSES,
-    PARAMS,
-    SMALL,
-    Candidate,
-    Detection,
-    VisionModel,
-    candidates,
-    features,
-    iou,
-    prepare,
-)
+from skywarden.nodes.video_io import frames
+from skywarden.nodes.vision_detect import PARAMS, Candidate, Detection, iou
 
 SUBDIR = {"ir": "video_ir", "visible": "video_v"}
+
+
+VAL_EVERY = 5  # training clips whose index in the sorted training list % 5 == 0: validation
 
 
 def clip_paths(data_dir: str | Path, sensor: str, test: bool) -> list[Path]:
     d = Path(data_dir) / SUBDIR[sensor]
     return [p for p in sorted(d.glob("*.mp4")) if is_test_clip(p) == test]
+
+
+def part_paths(data_dir: str | Path, sensor: str, part: str) -> list[Path]:
+    """Clips of one part: 'test' (the split's), 'val' (a fifth of the training clips, held out
+    of fitting) or 'fit' (the other training clips)."""
+    if part == "test":
+        return clip_paths(data_dir, sensor, test=True)
+    train = clip_paths(data_dir, sensor, test=False)
+    if part not in ("val", "fit"):
+        raise ValueError(f"part {part!r}: expected test, val or fit")
+    return [p for g, p in enumerate(train) if (g % VAL_EVERY == 0) == (part == "val")]
 
 
 def _label_of(c: Candidate, boxes: list[Box]) -> tuple[str, Box | None]:
@@ -60,130 +56,6 @@ def _label_of(c: Candidate, boxes: list[Box]) -> tuple[str, Box | None]:
         if b.x - gx <= c.cx <= b.x + b.w + gx and b.y - gy <= c.cy <= b.y + b.h + gy:
             return "", None
     return "background", None
-
-
-Samples = tuple[
-    NDArray[np.float32], list[str], NDArray[np.float32], NDArray[np.float32], NDArray[np.int32]
-]
-
-
-def samples(
-    data_dir: str | Path, sensor: str, stride: int = 3, neg_per_frame: int = 6, seed: int = 0
-) -> Samples:
-    """Features and class labels of candidates; features and box targets of positives; the
-    clip index of each candidate (for cross-validation grouped by clip)."""
-    rng = np.random.default_rng(seed)
-    xs: list[NDArray[np.float32]] = []
-    ys: list[str] = []
-    rx: list[NDArray[np.float32]] = []
-    rt: list[list[float]] = []
-    groups: list[int] = []
-    for g, path in enumerate(clip_paths(data_dir, sensor, test=False)):
-        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
-        for i, frame in frames(path):
-            if i % stride or i >= len(labels):
-                continue
-            params = PARAMS[sensor]
-            gray = prepare(frame, params)
-            cands = candidates(gray, params)
-            sc = params.scale
-            boxes = [Box(b.x * sc, b.y * sc, b.w * sc, b.h * sc, b.label) for b in labels[i]]
-            if not cands:
-                continue
-            x = features(gray, cands)
-            neg = []
-            for j, c in enumerate(cands):
-                label, box = _label_of(c, boxes)
-                if label == "background":
-                    neg.append(j)
-                elif box is not None:
-                    xs.append(x[j])
-                    ys.append(label)
-                    groups.append(g)
-                    rx.append(x[j])
-                    bcx, bcy = box.x + box.w / 2, box.y + box.h / 2
-                    rt.append(
-                        [
-                            (bcx - c.cx) / SMALL,
-                            (bcy - c.cy) / SMALL,
-                            float(np.log(max(box.w, 1.0))),
-                            float(np.log(max(box.h, 1.0))),
-                        ]
-                    )
-            for j in rng.permutation(neg)[:neg_per_frame]:
-                xs.append(x[j])
-                ys.append("background")
-                groups.append(g)
-    return (
-        np.stack(xs),
-        ys,
-        np.stack(rx),
-        np.asarray(rt, dtype=np.float32),
-        np.asarray(groups, dtype=np.int32),
-    )
-
-
-def _as_mlp(scaler: Any, net: Any, names: tuple[str, ...]) -> Mlp:
-    layers = tuple(
-        (np.asarray(w, np.float32), np.asarray(b, np.float32))
-        for w, b in zip(net.coefs_, net.intercepts_, strict=True)
-    )
-    return Mlp(
-        np.asarray(scaler.mean_, np.float32),
-        np.asarray(scaler.scale_, np.float32) + 1e-6,
-        layers,
-        names,
-    )
-
-
-def train(
-    data_dir: str | Path,
-    sensor: str,
-    out: str | Path,
-    seed: int = 0,
-    cache: str | Path | None = None,
-    stride: int = 4,
-) -> dict[str, float]:
-    """Fit and save; ``cache`` keeps the extracted samples (an npz) for a later run."""
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.preprocessing import StandardScaler
-
-    if cache is not None and Path(cache).exists():
-        with np.load(str(cache), allow_pickle=False) as z:
-            x, y, rx, rt = z["x"], [str(v) for v in z["y"]], z["rx"], z["rt"]
-    else:
-        x, y, rx, rt, groups = samples(data_dir, sensor, stride=stride, seed=seed)
-        if cache is not None:
-            np.savez(str(cache), x=x, y=np.array(y), rx=rx, rt=rt, groups=groups)
-    scaler = StandardScaler().fit(x)
-    clf = MLPClassifier(
-        hidden_layer_sizes=(32,),
-        alpha=1.0,
-        max_iter=200,
-        early_stopping=True,
-        random_state=seed,
-    ).fit(scaler.transform(x), y)
-    rscaler = StandardScaler().fit(rx)
-    reg = MLPRegressor(
-        hidden_layer_sizes=(64,),
-        alpha=1.0,
-        max_iter=300,
-        early_stopping=True,
-        random_state=seed,
-    ).fit(rscaler.transform(rx), rt)
-    classes = tuple(str(c) for c in clf.classes_)
-    if set(classes) != set(CLASSES):
-        raise ValueError(f"training saw classes {classes}")
-    model = VisionModel(
-        _as_mlp(scaler, clf, classes),
-        _as_mlp(rscaler, reg, ("dx", "dy", "logw", "logh")),
-    )
-    model.save(out)
-    return {
-        "samples": float(len(y)),
-        "positives": float(len(rt)),
-        "val_accuracy": float(clf.best_validation_score_),
-    }
 
 
 def match(dets: list[Detection], boxes: list[Box]) -> tuple[int, int, int]:
@@ -211,34 +83,104 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
     return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn}
 
 
-def evaluate(data_dir: str | Path, sensor: str, model: VisionModel | None = None) -> dict[str, Any]:
-    desc = read_description(Path(data_dir) / "Video_dataset_description.xlsx")
+@dataclass(frozen=True)
+class RawClip:
+    """One clip's per-frame detections before thresholding and smoothing, and its labels."""
+
+    stem: str
+    dets: list[list[Detection]]
+    labels: list[list[Box]]
+
+
+def raw_detections(
+    data_dir: str | Path, sensor: str, part: str, floor: float = 0.4
+) -> tuple[list[RawClip], float]:
+    """Every frame of a part's clips through ``detect_frame`` at the lowest object threshold
+    considered (``floor``), and the frames per second of that (CPU time, decoding excluded).
+    Thresholding after NMS gives the same set as thresholding before it (a box is only ever
+    suppressed by a higher-scored one), so any threshold >= floor can be scored from this."""
+    from skywarden.nodes.vision_detect import detect_frame, load_model
+
+    model = load_model(sensor)
+    out, busy, n = [], 0.0, 0
+    for path in part_paths(data_dir, sensor, part):
+        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
+        dets = []
+        for _, frame in frames(path):
+            t0 = time.process_time()
+            dets.append(detect_frame(frame, sensor, model, floor))
+            busy += time.process_time() - t0
+            n += 1
+        out.append(RawClip(path.stem, dets, labels))
+    return out, (n / busy if busy else 0.0)
+
+
+def score(
+    clips: list[RawClip], desc: dict[str, str], min_score: float, decay: float
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """(scores overall / per distance bin / per class of clip, scores per clip) of raw
+    detections thresholded at ``min_score`` and smoothed with ``decay``, as ``VideoDetector``
+    would report them."""
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import TrackSmoother
+
     counts: dict[str, list[int]] = {}
     per_clip: dict[str, dict[str, float]] = {}
-    busy, n_frames = 0.0, 0
-    for path in clip_paths(data_dir, sensor, test=True):
-        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
-        det = VideoDetector(sensor, model)
+    for c in clips:
+        sm = TrackSmoother(CLASSES, decay=decay)
         tot = [0, 0, 0]
-        for i, frame in frames(path):
-            t0 = time.process_time()
-            dets = det.step(frame)
-            busy += time.process_time() - t0
-            n_frames += 1
-            res = match(dets, labels[i] if i < len(labels) else [])
+        for i, dets in enumerate(c.dets):
+            kept = sm.step([d for d in dets if d.score >= min_score])
+            res = match(kept, c.labels[i] if i < len(c.labels) else [])
             tot = [a + b for a, b in zip(tot, res, strict=True)]
-        for key in ("all", desc.get(path.stem, "UNKNOWN"), path.stem.split("_")[1]):
-            c = counts.setdefault(key, [0, 0, 0])
-            counts[key] = [a + b for a, b in zip(c, tot, strict=True)]
-        per_clip[path.stem] = _prf(*tot)
+        for key in ("all", desc.get(c.stem, "UNKNOWN"), c.stem.split("_")[1]):
+            old = counts.setdefault(key, [0, 0, 0])
+            counts[key] = [a + b for a, b in zip(old, tot, strict=True)]
+        per_clip[c.stem] = _prf(*tot)
+    return {k: _prf(*v) for k, v in counts.items()}, per_clip
+
+
+def evaluate(
+    data_dir: str | Path,
+    sensor: str,
+    part: str = "test",
+    min_score: float | None = None,
+    decay: float | None = None,
+) -> dict[str, Any]:
+    """Scores of one part's clips; ``min_score`` and ``decay`` default to ``PARAMS``."""
+    min_score = PARAMS[sensor].min_score if min_score is None else min_score
+    decay = PARAMS[sensor].decay if decay is None else decay
+    desc = read_description(Path(data_dir) / "Video_dataset_description.xlsx")
+    clips, fps = raw_detections(data_dir, sensor, part, floor=min_score)
+    scores, per_clip = score(clips, desc, min_score, decay)
     return {
         "sensor": sensor,
-        "clips": len(per_clip),
-        "frames": n_frames,
-        "fps": n_frames / busy if busy else 0.0,
-        "scores": {k: _prf(*v) for k, v in counts.items()},
+        "part": part,
+        "min_score": min_score,
+        "decay": decay,
+        "clips": len(clips),
+        "frames": sum(len(c.dets) for c in clips),
+        "fps": fps,
+        "scores": scores,
         "per_clip": per_clip,
     }
+
+
+def choose(
+    data_dir: str | Path,
+    sensor: str,
+    scores: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+    decays: tuple[float, ...] = (0.8, 0.9, 0.95, 0.98, 0.99, 1.0),
+) -> list[dict[str, float]]:
+    """F1 on the validation clips (held out of fitting, never test clips) for each object
+    threshold and smoothing memory; the pair with the best F1 is what ships in ``PARAMS``."""
+    clips, _ = raw_detections(data_dir, sensor, "val", floor=min(scores))
+    out = []
+    for ms in scores:
+        for decay in decays:
+            all_ = score(clips, {}, ms, decay)[0]["all"]
+            out.append({"min_score": ms, "decay": decay, **all_})
+    return out
 
 
 def iter_clip_frames(path: Path) -> Iterator[tuple[int, NDArray[np.uint8]]]:
