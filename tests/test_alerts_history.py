@@ -23,7 +23,7 @@ def test_history_is_capped_and_the_tail_is_kept() -> None:
     for k in range(200):  # 200 drones, each raised then resolved: 400 events
         tr = TrackState(
             str(k), t, np.array([0, 0, 50, 0, 0, 0.0]), np.eye(6), TrackStatus.CONFIRMED,
-            class_probs={"drone": 0.95, "bird": 0.05},
+            class_probs={"drone": 0.95, "bird": 0.05}, first_t=t - 30.0,  # held past the hold
         )  # fmt: skip
         raised = m.update([a.assess_one(tr, t)], t)
         first_id = first_id or raised[0].alert.id
