@@ -96,6 +96,33 @@ def scans_of(
     return [Scan(t, sensor_id, tuple(ds), complete=complete) for t, ds in by_t.items()]
 
 
+def merge_reports(scans: list[Scan]) -> list[Scan]:
+    """Scans of one measurement time with the object-by-object reports of one sensor joined
+    into one scan (``complete=False`` still): a sensor that posts each object it saw in that
+    look as its own message (a JSON batch, say) is then associated as the one look it was,
+    in one ``Tracker.process`` call instead of one per message, which was most of a busy
+    site's CPU. Only scans that are not whole looks, carry detections of one kind and no
+    bulk arrays (``stacked``) are joined; order is kept otherwise."""
+    out: list[Scan] = []
+    for s in scans:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and not s.complete
+            and not prev.complete
+            and prev.sensor_id == s.sensor_id
+            and prev.detections
+            and s.detections
+            and prev.stacked is None
+            and s.stacked is None
+            and all(d.kind == prev.detections[0].kind for d in s.detections)
+        ):
+            out[-1] = replace(prev, detections=prev.detections + s.detections)
+        else:
+            out.append(s)
+    return out
+
+
 def alert_record(ev: AlertEvent, from_state: str | None, run: int = 0) -> AlertRecord:
     a = ev.alert
     return AlertRecord(
@@ -216,7 +243,9 @@ class Engine:
         """Step everything measured up to ``t``; the frames produced, oldest first."""
         released = self.buffer.release(t)
         self.buffer.released_t = max(self.buffer.released_t, t)
-        frames = [self._step(list(g), ts) for ts, g in groupby(released, key=lambda s: s.t)]
+        frames = [
+            self._step(merge_reports(list(g)), ts) for ts, g in groupby(released, key=lambda s: s.t)
+        ]
         last = self.pipeline.last
         if not frames and (last is None or t > last.t):
             frames.append(self._step([], t))
