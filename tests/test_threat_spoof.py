@@ -11,6 +11,7 @@ import pytest
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec, Site, WhitelistEntry, ZoneKind, ZoneSpec
+from skywarden.core.track import TrackState, TrackStatus
 from skywarden.runtime.pipeline import Frame, Pipeline
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatLevel
@@ -151,3 +152,53 @@ def test_bound_track_plots_against_the_report(shift: float, flag: bool) -> None:
     if flag:
         assert "disagrees with radar/bearing by" in chk.reason
         assert mon.by_track() == {"7": chk}
+
+
+RF_DF = SensorSpec(
+    "rf-1", SensorKind.RF, MeasurementKind.AZ, np.array([50.0, 0.0, 3.0]), {"az_rad": 0.03}
+)
+DF_SITE = Site("spoof-df", GeoOrigin(33.0, 44.0), (RADAR, RID, RF_DF), (), SITE.whitelist)
+
+
+def _shadow_run(shadow_sensor: SensorSpec, *, shadow_seen: bool = True) -> SpoofMonitor:
+    """The unbound case fed straight to the monitor: the Remote ID track "7" gets no radar
+    plot (the drone sits in the radar's Doppler notch, say) and track "9", without identity,
+    moves in step with it 300 m away; ``shadow_sensor`` is what keeps locating "9"."""
+    rng = np.random.default_rng(4)
+    mon = SpoofMonitor(DF_SITE)
+    for k in range(40):
+        t = float(k)
+        x = truth(t)
+        shadow = TrackState(
+            "9", t, x.copy(), np.diag([25.0, 25.0, 25.0, 1.0, 1.0, 1.0]), TrackStatus.CONFIRMED,
+            sensors=(shadow_sensor.id,),
+        )  # fmt: skip
+        if shadow_seen:
+            if shadow_sensor is RADAR:
+                det = radar_plot(x, t, rng)
+            else:
+                d = x[:3] - RF_DF.position_enu
+                det = Detection(
+                    t, RF_DF.id, RF_DF.measures, np.array([math.atan2(d[0], d[1])]),
+                    RF_DF.R(), RF_DF.position_enu,
+                )  # fmt: skip
+            mon.observe(t, shadow_sensor.id, [("9", det, 1)], list)
+        rid = rid_report(truth(t + 0.2), t + 0.2, rng, 300.0)
+        mon.observe(t + 0.2, RID.id, [("7", rid, 1)], [shadow].copy)
+    return mon
+
+
+def test_unbound_report_beside_a_radar_track_is_flagged() -> None:
+    chk = _shadow_run(RADAR).check(SERIAL)
+    assert chk is not None and chk.suspicious and chk.shadow_track_id == "9"
+    assert 250 < chk.offset_m < 350
+
+
+@pytest.mark.parametrize("seen", [True, False])
+def test_no_radar_on_the_report_is_not_evidence_of_a_spoof(seen: bool) -> None:
+    """A report the radar does not see (Doppler notch, out of coverage) beside a track the
+    radar does not locate either (a bearing cross-fix, or a radar track coasting through the
+    notch): nothing contradicts the report, so the identity stays a friend."""
+    for mon in (_shadow_run(RF_DF, shadow_seen=seen), _shadow_run(RADAR, shadow_seen=False)):
+        chk = mon.check(SERIAL)
+        assert chk is not None and not chk.suspicious and chk.reports == 0

@@ -17,6 +17,15 @@ whitelisted serial) that is not where the object is. Two ways the disagreement s
   within their covariances, the offset between them stays put). Its position is compared
   with the report: ``S = P_track + R_coop``, 3 degrees of freedom.
 
+Only a measurement that contradicts the claimed position is evidence. The absence of radar
+plots is not: a drone hovering or orbiting the radar sits in the Doppler (MTI) notch, one low
+or far away is outside coverage, and either way the radar is silent about an honest report.
+So "unsupported" only opens the search for a shadow; a comparison is pushed only when the
+shadow is located by a position-fixing sensor (a radar) *now* (within ``max_age_s``): a
+bearing cross-fix is no shadow (its bearings are compared in their own space while bound,
+and its position error is neither Gaussian nor small at short baselines), and a radar track
+coasting through the notch on its filter alone measures nothing.
+
 A third way needs no other sensor:
 
 - **Self-inconsistent** (the decoder's own rules, ``sensors.remoteid_track``): a report whose
@@ -131,7 +140,11 @@ class SpoofMonitor:
             if s.kind not in COOP_KINDS and s.measures.fixes_position and s.max_range_m
         ]
         self._ids: dict[str, _IdState] = {}
+        self._fixing = {
+            s.id for s in site.sensors if s.kind not in COOP_KINDS and s.measures.fixes_position
+        }
         self._noncoop_t: dict[str, float] = {}  # track id -> last non-cooperative hit
+        self._fixed_t: dict[str, float] = {}  # track id -> last position-fixing (radar) hit
         self._pruned_t = -math.inf
 
     # ------------------------------------------------------------------ input
@@ -164,6 +177,8 @@ class SpoofMonitor:
                     st.first_unsupported_t = None
                 continue
             self._noncoop_t[tid] = t
+            if sensor_id in self._fixing:
+                self._fixed_t[tid] = t
             ident = by_track.get(tid)
             if ident is None or (
                 det.kind in (MeasurementKind.AZ, MeasurementKind.AZ_EL) and cand > 1
@@ -208,8 +223,8 @@ class SpoofMonitor:
         for tr in tracks:
             if tr.id == st.track_id or tr.identity is not None or not tr.confirmed:
                 continue
-            if not any(self.kinds.get(s) not in COOP_KINDS for s in tr.sensors):
-                continue
+            if t - self._fixed_t.get(tr.id, -math.inf) > cfg.max_age_s:
+                continue  # not located by a radar now: nothing contradicts the report
             d = tr.x[:3] - x[:3]
             if float(np.hypot(d[0], d[1])) > cfg.search_radius_m:
                 continue
@@ -388,6 +403,7 @@ class SpoofMonitor:
         """Forget tracks and unflagged identities not heard of for ``keep_s``, flagged ones
         after ``keep_flagged_s`` (a flood of invented names must not grow without bound)."""
         self._noncoop_t = {k: v for k, v in self._noncoop_t.items() if t - v <= keep_s}
+        self._fixed_t = {k: v for k, v in self._fixed_t.items() if t - v <= keep_s}
         for ident in [
             i
             for i, st in self._ids.items()
