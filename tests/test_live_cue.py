@@ -17,13 +17,14 @@ from fastapi.testclient import TestClient
 from skywarden.core.clock import WallClock
 from skywarden.core.track import ObjectClass
 from skywarden.runtime.feeds import SIM_CAMERAS, simulated_feed
-from skywarden.runtime.live_cue import TASK_KEY
+from skywarden.runtime.live_cue import CHIP_KEY, TASK_KEY
 from skywarden.runtime.live_source import LiveSource
 from skywarden.sensors.sapient import parse_message
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import open_journal
 from skywarden.store.records import ConfigChange, RawMessage, TrackRecord
+from skywarden.store.report import render_html, report_from_journal
 
 SPEED = 5.0
 TICK_S = 0.1
@@ -54,9 +55,23 @@ def test_alert_tasks_the_camera_whose_detections_confirm_the_track(tmp_path: Pat
         assert seen, "no track carried the camera's detections"
         stats = client.get("/api/stats").json()["counters"]
         assert stats["cue.tasks"] >= 1 and stats["cue.camera_reports"] >= 1
+        chip = client.get(f"/api/tracks/{seen[0]['id']}/chip")  # served for a cued track
+        assert chip.status_code == 200 and chip.content[:2] == b"\xff\xd8"
+        assert chip.headers["x-chip-synthetic"] == "true"
+        assert client.get("/api/tracks/no-such-track/chip").status_code == 404
     assert source.cue is not None
     records = [e.record for e in journal.read()]
+    assert journal.verify().ok  # tasks and chips are hash-chained with the rest
+    report = render_html(report_from_journal(journal, records[0].t, records[-1].t + 1.0))
     journal.close()
+    chips = [r for r in records if isinstance(r, ConfigChange) and r.key == CHIP_KEY]
+    assert chips and all(c.new["synthetic"] for c in chips)
+    # the incident report shows each cued track's chip, marked synthetic
+    section = report.split("<h2>Camera chips</h2>", 1)[1]
+    for tid in {c.new["track_id"] for c in chips}:
+        card = section.split(f'data-track="{tid}"', 1)[1].split("</figure>", 1)[0]
+        assert "data:image/jpeg;base64," in card and "(synthetic)" in card
+    assert "cue.chip" not in report.split("<h2>Configuration changes</h2>")[-1]
 
     tasks = [r for r in records if isinstance(r, ConfigChange) and r.key == TASK_KEY]
     assert tasks, "no task journaled"
