@@ -4,21 +4,22 @@ camera sees is fused back into the track. Sensor tasking only.
 ``CueController.on_frame(frame, t)`` is pure logic over pipeline frames. While a track has
 an open alert, the oldest such track without a camera gets the free registered camera node
 (one track per camera) that can look at it soonest (slew time from its current pointing,
-within its range); the controller builds a SAPIENT
-LookAt task with ``sensors.sapient_task.look_at_task`` -- the one builder, which refuses any
-destination that is not a registered camera and any command that is not a sensor command.
-While the track lasts the camera follows it: a new LookAt when the track has moved by more
-than a quarter of the field of view from the last commanded direction, or every
-``refresh_s``. The assignment ends when the track is gone or its alert is resolved.
+within its range); the controller builds a SAPIENT LookAt task with
+``sensors.sapient_task.look_at_task`` -- the one builder, which refuses any destination that
+is not a registered camera and any command that is not a sensor command. While the track
+lasts the camera follows it, pointed where the track will be when the slew ends: a new
+LookAt when the track has moved by more than a quarter of the field of view from the last
+commanded direction, or every ``refresh_s``. The assignment ends when the track is gone or
+its alert is resolved.
 
 ``run_cue_loop`` closes the loop in simulation (what ``tests/test_cue_loop.py`` and the
 ``cue`` demo run): the simulated site's sensors feed the engine (``runtime.engine``, a tick
 every ``TICK_S``; the controller sees the tick's last frame with every alert event of the
-tick); each task is framed,
-sent to the simulated PTZ camera (``sim.ptz``), which parses and obeys it; the camera's
-detections travel as SAPIENT DetectionReports (``nodes.sapient_node``) through
-``SapientSessions`` like a real node's, and go to the tracker as az/el measurements with the
-camera's class and chip. ``CueLog`` records alert, task, on-target and confirmation times.
+tick); each task is framed, sent to the simulated PTZ camera (``sim.ptz``), which parses and
+obeys it; the camera's detections travel as SAPIENT DetectionReports
+(``nodes.sapient_node``) through ``SapientSessions`` like a real node's, and go to the
+tracker as az/el measurements with the camera's class and chip. ``CueLog`` records alert,
+task, on-target and confirmation times.
 """
 
 from __future__ import annotations
@@ -111,11 +112,24 @@ class CueController:
                 del self.assigned[tid]
                 continue
             cam = self.cameras[a.camera]
-            az, el, rng = direction(np.asarray(cam.spec.position_enu), np.asarray(tr.x[:3]))
+            az, el, rng = self._lead(cam, np.asarray(tr.x[:6], dtype=float))
             moved = math.hypot(((az - a.az + math.pi) % (2 * math.pi) - math.pi), el - a.el)
             if not a.sent or moved > cam.hfov / 4 or t - a.t_task >= self.refresh_s:
-                out.append(self._task(a, az, el, rng, t))
+                sigma = math.sqrt(max(0.0, float(np.linalg.eigvalsh(tr.P[:3, :3]).max())))
+                out.append(self._task(a, az, el, rng, t, sigma))
         return out
+
+    @staticmethod
+    def _lead(cam: PtzCamera, x: np.ndarray) -> tuple[float, float, float]:
+        """Where to point so the camera meets the track when it gets there: the track's
+        position after the slew, x_p + v * t_slew (two fixed-point passes). Without the
+        lead a 30 m/s aircraft at 2 km moves out of a 2 deg tele view during a 3 s slew."""
+        at = np.asarray(cam.spec.position_enu, dtype=float)
+        az, el, rng = direction(at, x[:3])
+        for _ in range(2):
+            lead_s = cam.spec.slew_time_s(cam.pan, cam.tilt, az, el)
+            az, el, rng = direction(at, x[:3] + x[3:6] * lead_s)  # p(t + dt) = p + v dt
+        return az, el, rng
 
     def _assign(self, tid: str, pos: np.ndarray) -> None:
         """Give the track the free camera that can look at it soonest (one track each)."""
@@ -134,11 +148,17 @@ class CueController:
         if best is not None:
             self.assigned[tid] = _Assignment(tid, best[1])
 
-    def _task(self, a: _Assignment, az: float, el: float, rng: float, t: float) -> Tasking:
+    def _task(
+        self, a: _Assignment, az: float, el: float, rng: float, t: float, sigma_m: float
+    ) -> Tasking:
+        """The LookAt: the track's direction, and as extent the angle its 3-sigma position
+        uncertainty subtends (``sigma_m``, largest axis), so the camera zooms no tighter than
+        where the object may be."""
         cam = self.cameras[a.camera]
         nodes = {n.node_id: n for n in registered_nodes(self.sessions.nodes.values())}
+        extent = 2.0 * math.atan(3.0 * sigma_m / max(rng, 1.0))
         msg = look_at_task(
-            nodes[a.camera], self.own, LookAt(az, el, rng, extent_rad=cam.hfov), self._ulid(t), t
+            nodes[a.camera], self.own, LookAt(az, el, rng, extent_rad=extent), self._ulid(t), t
         )
         slew = cam.spec.slew_time_s(cam.pan, cam.tilt, az, el)
         a.az, a.el, a.t_task, a.sent = az, el, t, True
@@ -160,7 +180,7 @@ class CueLog:
     last_seen: dict[str, tuple[float, tuple[float, float, float]]] = field(default_factory=dict)
 
 
-def _camera_site(site: Site, specs: Sequence[PtzSpec]) -> Site:
+def camera_site(site: Site, specs: Sequence[PtzSpec]) -> Site:
     extra = tuple(
         SensorSpec(
             id=s.id,
@@ -192,7 +212,7 @@ def run_cue_loop(
     from skywarden.nodes import sapient_node as sn
 
     sim_run = run
-    site = _camera_site(sim_run.site, specs)  # type: ignore[attr-defined]
+    site = camera_site(sim_run.site, specs)  # type: ignore[attr-defined]
     world = sim_run.world  # type: ignore[attr-defined]
     own = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
     node_ids = {s.id: f"c0ffee00-1111-4222-8333-{i:012d}" for i, s in enumerate(specs)}

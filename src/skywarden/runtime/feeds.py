@@ -35,7 +35,8 @@ from skywarden.core.site import (
 )
 from skywarden.sensors.skybench import SkybenchReader, parse_scan_line
 from skywarden.sim import load_scenario, simulate
-from skywarden.sim.run import report_to_scan
+from skywarden.sim.ptz import PtzSpec
+from skywarden.sim.run import SimRun, report_to_scan
 
 DEFAULT_SCENARIO = "residence"
 Line = dict[str, Any]
@@ -52,6 +53,10 @@ class Feed:
     site_ref: Mapping[str, Any] = field(default_factory=dict)
     """What rebuilds the site later (journaled at start for replay and reports):
     ``{"site": site_to_dict(site)}`` or ``{"site_toml": "...", "path": "..."}``."""
+    world: Callable[[int], SimRun] | None = None
+    """The simulated run of pass ``k`` (its ground truth, for the simulated PTZ cameras)."""
+    cameras: tuple[PtzSpec, ...] = ()
+    """Simulated PTZ cameras under slew-to-cue (``runtime.live_cue``), in ``site`` too."""
 
 
 def site_to_dict(site: Site) -> dict[str, Any]:
@@ -101,18 +106,39 @@ def site_from_ref(ref: Mapping[str, Any]) -> Site:
     raise ConfigError("site", "the journal does not describe its site; pass --site")
 
 
-def simulated_feed(seed: int, scenario: str = DEFAULT_SCENARIO) -> Feed:
-    """The built-in simulated site (default: the residence attack), repeated with new seeds."""
+# the built-in site's PTZ camera (``skywarden run``): on the house roof, slewing 60 deg/s
+SIM_CAMERAS = (PtzSpec("ptz-1", (5.0, -5.0, 12.0)),)
+
+
+def simulated_feed(
+    seed: int, scenario: str = DEFAULT_SCENARIO, cameras: tuple[PtzSpec, ...] = ()
+) -> Feed:
+    """The built-in simulated site (default: the residence attack), repeated with new seeds.
+
+    ``cameras``: simulated PTZ cameras added to the site as camera sensors, tasked by the
+    live loop's slew-to-cue (``runtime.live_cue``) and looking at pass ``k``'s ground truth."""
+    from skywarden.runtime.cue import camera_site
+
     sc = load_scenario(scenario)
     first = simulate(sc, seed)
+    runs: dict[int, SimRun] = {0: first}
+
+    def world(k: int) -> SimRun:
+        if k not in runs:  # the lines and the cameras ask for the same pass: simulate it once
+            for old in [j for j in runs if j not in (0, k - 1)]:
+                del runs[old]
+            runs[k] = simulate(sc, seed + k)
+        return runs[k]
 
     def passes(k: int) -> Iterator[Line]:
-        run = first if k == 0 else simulate(sc, seed + k)
-        return run.lines(strict=False)
+        return world(k).lines(strict=False)
 
+    site = camera_site(first.site, cameras) if cameras else first.site
     desc = f"simulated site {sc.name!r} (seed {seed}, {sc.duration_s:.0f} s, repeating)"
-    ref = {"site": site_to_dict(first.site)}
-    return Feed(first.site, "simulation", desc, passes, sc.duration_s, "sim", ref)
+    if cameras:
+        desc += f", {len(cameras)} PTZ camera(s) under slew-to-cue"
+    ref = {"site": site_to_dict(site)}
+    return Feed(site, "simulation", desc, passes, sc.duration_s, "sim", ref, world, cameras)
 
 
 def skybench_feed(path: str | Path) -> Feed:

@@ -31,7 +31,7 @@ import uvicorn
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.feeds import Feed, config_feed, simulated_feed, site_feed
+from skywarden.runtime.feeds import SIM_CAMERAS, Feed, config_feed, simulated_feed, site_feed
 from skywarden.runtime.live_source import LiveSource
 from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
 from skywarden.runtime.retention import RetentionConfig
@@ -56,7 +56,7 @@ TRUSTED_PROXIES_ENV = "SKYWARDEN_TRUSTED_PROXIES"  # e.g. "10.0.0.5,192.168.1.0/
 
 def make_feed(site_path: str | Path | None, seed: int) -> Feed:
     if site_path is None:
-        return simulated_feed(seed)
+        return simulated_feed(seed, cameras=SIM_CAMERAS)
     feed = site_feed(site_path)
     log.info(
         "site %r loaded from %s: no simulated traffic; sensors post JSON detections to "

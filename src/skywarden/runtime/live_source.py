@@ -46,6 +46,7 @@ import dataclasses
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from skywarden.alerts.lifecycle import Alert, AlertEvent
 from skywarden.core.clock import Clock
@@ -55,6 +56,7 @@ from skywarden.core.site import Site
 from skywarden.runtime.engine import Engine
 from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import Delivered, JournalingIngest
+from skywarden.runtime.live_cue import LiveCue
 from skywarden.runtime.live_picture import PictureBuilder
 from skywarden.runtime.live_ticker import Ticker
 from skywarden.runtime.pipeline import Frame, PipelineConfig
@@ -120,6 +122,9 @@ class LiveSource:
         self.ticker = Ticker(
             self.ingest, self.counters, self._inq.qsize, speed, tick_s, lag_s, min_tick_s
         )
+        # the simulated site's PTZ cameras under slew-to-cue (``runtime.live_cue``)
+        self.cue = LiveCue(feed) if feed.world is not None and feed.cameras else None
+        self.ticker.cue = self.cue
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._seq = 0
@@ -154,7 +159,8 @@ class LiveSource:
 
     def stats(self) -> Mapping[str, float]:
         out: dict[str, float] = {}
-        for c in (self.counters, self.machine.counters, self.ingest.counters):
+        cue = () if self.cue is None else (self.cue.counters,)
+        for c in (self.counters, self.machine.counters, self.ingest.counters, *cue):
             out.update({k: float(v) for k, v in c.snapshot().items()})
         if self.adapter is not None:
             out.update({k: float(v) for k, v in self.adapter.counters.snapshot().items()})
@@ -313,7 +319,11 @@ class LiveSource:
                         self.ticker.note_due(it)
                     else:
                         self.machine.feed(it)
-                self._events += self.machine.drain_events()
+                events = self.machine.drain_events()
+                self._events += events
+                last = self.machine.pipeline.last
+                if self.cue is not None and changed and last is not None:
+                    self.ingest.append_nowait(self.cue.on_frame(last, events, last.t))
                 if changed and self.machine.pipeline.last is not None:
                     started = loop.time()
                     self._publish(self.machine.pipeline.last)
@@ -386,6 +396,10 @@ class LiveSource:
             self._waiting.pop(id(rec), None)
             raise
         return await fut
+
+    def track_chip(self, track_id: str) -> Mapping[str, Any] | None:
+        """``ChipSource``: the cued track's image chip journaled last (``runtime.live_cue``)."""
+        return None if self.cue is None else self.cue.chips.get(track_id)
 
     # -- picture ------------------------------------------------------------------------
     def _publish(self, frame: Frame) -> None:

@@ -21,12 +21,16 @@ import heapq
 import logging
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.runtime.feeds import Feed, FeedAdapter
 from skywarden.runtime.ingest import JournalingIngest
 from skywarden.store.records import TickRecord
+
+if TYPE_CHECKING:
+    from skywarden.runtime.live_cue import LiveCue
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class Ticker:
         self.lag_s = lag_s
         self.min_tick_s = min_tick_s
         self.adapter: FeedAdapter | None = None  # the simulated feed's, once running
+        self.cue: LiveCue | None = None  # the simulated PTZ cameras (slew-to-cue), if any
         self.commit_ms: deque[float] = deque(maxlen=200)  # a tick's journal commit
         self._due: list[float] = []  # heap: site times at which delivered reports are releasable
         self._wake = asyncio.Event()
@@ -61,6 +66,8 @@ class Ticker:
         loop = asyncio.get_running_loop()
         if feed.passes is not None:
             self.adapter = FeedAdapter(feed, self.ingest, t_site)
+            if self.cue is not None:
+                self.cue.start(t_site)
         log.info("live: %s", feed.description)
         prev = loop.time()
         while True:
@@ -75,6 +82,8 @@ class Ticker:
             try:
                 if self.adapter is not None:
                     await self.adapter.pump(t_site)
+                if self.cue is not None:  # the cameras' reports, journaled like the feed's
+                    await self.ingest.submit(self.cue.observe(t_site))
                 before = loop.time()
                 await self.ingest.submit_records([TickRecord(t_site - self.lag_s)])
                 self.commit_ms.append((loop.time() - before) * 1000.0)

@@ -8,9 +8,10 @@ logged-in operator's name (the body's ``by`` is ignored) and are audited.
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi import APIRouter, Body, Depends, HTTPException, Response
 
 from skywarden.alerts.lifecycle import Alert, AlertState
 from skywarden.core.errors import StateError
@@ -26,7 +27,7 @@ from skywarden.service.schemas import (
     StatsOut,
     TrackOut,
 )
-from skywarden.service.source import UnknownAlertError
+from skywarden.service.source import ChipSource, UnknownAlertError
 from skywarden.service.state import ServiceState, get_state
 from skywarden.store.records import OperatorAction
 
@@ -65,6 +66,33 @@ def tracks(_: Viewer, st: State, confirmed_only: bool = False) -> list[TrackOut]
         return []
     out = convert.tracks_out(pic, st.source.site.origin)
     return [t for t in out if t.confirmed] if confirmed_only else out
+
+
+@router.get(
+    "/tracks/{track_id}/chip",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "the latest chip (JPEG)"},
+        404: {"description": "no camera chip for this track"},
+    },
+)
+def track_chip(track_id: str, _: Viewer, st: State) -> Response:
+    """The latest image chip of a track a camera was cued to; what it is in the headers
+    (``X-Chip-Synthetic: true`` when a simulated camera rendered it)."""
+    src = st.source
+    chip = src.track_chip(track_id) if isinstance(src, ChipSource) else None
+    if chip is None:
+        raise HTTPException(404, f"no camera chip for track {track_id}")
+    headers = {
+        "X-Chip-Camera": str(chip.get("camera", "")),
+        "X-Chip-Time": str(chip.get("t_image", "")),
+        "X-Chip-Label": str(chip.get("label", "")),
+        "X-Chip-Confidence": str(chip.get("confidence", "")),
+        "X-Chip-Synthetic": "true" if chip.get("synthetic") else "false",
+        "Cache-Control": "no-store",
+    }
+    jpeg = base64.b64decode(str(chip["jpeg_b64"]))
+    return Response(jpeg, media_type="image/jpeg", headers=headers)
 
 
 @router.get("/history")

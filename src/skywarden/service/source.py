@@ -125,3 +125,15 @@ class SensorHealthSource(Protocol):
     """
 
     def sensor_health(self) -> Mapping[str, Any]: ...
+
+
+@runtime_checkable
+class ChipSource(Protocol):
+    """Optional: the latest image chip of a track a camera was cued to (slew-to-cue).
+
+    ``track_chip`` returns ``None`` when there is none, else a mapping with ``jpeg_b64`` (the
+    JPEG), ``camera``, ``t_image``, ``label``, ``confidence`` and ``synthetic`` (true when a
+    simulated camera rendered it: never to be taken for a photograph).
+    """
+
+    def track_chip(self, track_id: str) -> Mapping[str, Any] | None: ...

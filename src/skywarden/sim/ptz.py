@@ -4,15 +4,16 @@ The camera sits at ``position_enu``; its optical axis (``pan`` azimuth, ``tilt``
 moves towards the commanded direction at ``slew_rad_s`` per axis, and its horizontal field
 of view towards the commanded zoom at ``zoom_rate`` (a factor per second). A task arrives as
 the bytes of a SAPIENT message and is parsed with ``sensors.sapient.parse_message``: only a
-``look_at`` range/bearing (RADIANS_M, TRUE) is obeyed (``sapient_task.read_look_at``); with a
-range, the zoom is set so a ``FRAME_SPAN_M`` wide patch fills the frame (clamped to the
-lens); anything else is refused with ``TaskRefused`` (an ``InputRejected``).
+``look_at`` range/bearing (RADIANS_M, TRUE) is obeyed (``sapient_task.read_look_at``); with
+a range, the zoom is set so a ``FRAME_SPAN_M`` wide patch fills the frame, or wider when the
+task's extent (the cue's uncertainty) is wider, clamped to the lens; anything else is
+refused with ``TaskRefused`` (an ``InputRejected``).
 
-What it sees (``observe``): every object inside the field of view and within range, with
-its angular size in pixels (size from its type over range, frame ``width_px`` wide). An
-object under ``MIN_PX`` pixels is not detected. The reported class is the object's true one
-with a confidence that grows with pixel size (a confusion draw below ``SURE_PX``); azimuth
-and elevation carry ``sigma_px`` pixels of noise. A small synthetic image chip (a grey blob
+What it sees (``observe``): every object inside the field of view and within range, with its
+angular size in pixels (size from its type over range, frame ``width_px`` wide). An object
+under ``MIN_PX`` pixels is not detected. The reported class is the object's true one with a
+confidence that grows with pixel size (a confusion draw below ``SURE_PX``); azimuth and
+elevation carry ``sigma_px`` pixels of noise. A small synthetic image chip (a grey blob
 shaped by the class, on a sky gradient) stands in for the picture. Randomness from the
 Generator passed in.
 """
@@ -132,6 +133,7 @@ class PtzCamera:
         hfov = self.spec.hfov_wide_rad
         if look.range_m > 0:
             hfov = 2 * math.atan(FRAME_SPAN_M / 2 / look.range_m)
+        hfov = max(hfov, look.extent_rad)  # the region asked for fits in the frame
         hfov = min(self.spec.hfov_wide_rad, max(self.spec.hfov_tele_rad, hfov))
         self.goal = (look.azimuth_rad % (2 * math.pi), look.elevation_rad, hfov)
         self.tasks += 1

@@ -28,6 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from skywarden.store.records import ConfigChange
+from skywarden.store.report_chips import CHIP_KEY, chips_html, chips_pdf
 from skywarden.store.report_data import (
     ReportData,
     build_report,
@@ -230,8 +232,15 @@ def _events_pdf(d: ReportData, f: Figures) -> list[Figure]:
     )
 
 
+def _settings(d: ReportData) -> list[ConfigChange]:
+    """The configuration changes proper: not the cameras' tasks and chips (``cue.*``)."""
+    return [c for c in d.config if not c.key.startswith("cue.") and c.key != CHIP_KEY]
+
+
 def _config_rows(d: ReportData) -> list[list[str]]:
-    return [[clock_text(c.t), c.actor, c.key, repr(c.old), repr(c.new), c.note] for c in d.config]
+    return [
+        [clock_text(c.t), c.actor, c.key, repr(c.old), repr(c.new), c.note] for c in _settings(d)
+    ]
 
 
 SECTIONS: list[Section] = [
@@ -263,6 +272,7 @@ SECTIONS: list[Section] = [
         note="Retrospective re-run of the recorded reports (skywarden investigate): "
         "earliest trace, launch region and, per sensor, what it should have seen.",
     ),
+    Section("chips", chips_html, chips_pdf),  # camera chips of cued tracks (store.report_chips)
     _tab_section("alerts", "Alerts and acknowledgements", ALERT_HEAD, alert_rows),
     Section(
         "timeline",
@@ -295,7 +305,7 @@ SECTIONS: list[Section] = [
         "Configuration changes",
         ["time", "who", "setting", "old", "new", "note"],
         _config_rows,
-        when=lambda d: bool(d.config),
+        when=lambda d: bool(_settings(d)),
     ),
 ]
 """The report body in order. Insert a :class:`Section` to add a part to both renderings."""

@@ -67,7 +67,7 @@ class UdpConsumer:
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
-        self.task: asyncio.Task[None] | None = None
+        self.consumer: asyncio.Task[None] | None = None
 
     async def start(
         self,
@@ -79,14 +79,14 @@ class UdpConsumer:
     ) -> int:
         """Bind ``inbox`` and start ``run()`` as task ``name-PORT``; returns the bound port."""
         self.transport, bound = await bind(host, port, inbox)
-        self.task = asyncio.create_task(run(), name=f"{name}-{bound}")
+        self.consumer = asyncio.create_task(run(), name=f"{name}-{bound}")
         return bound
 
     async def stop(self) -> None:
         if self.transport is not None:
             self.transport.close()
             self.transport = None
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
+        if self.consumer is not None:
+            self.consumer.cancel()
+            await asyncio.gather(self.consumer, return_exceptions=True)
+            self.consumer = None

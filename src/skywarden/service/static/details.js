@@ -1,9 +1,45 @@
 // The selected track: class probabilities, identity, affiliation, threat and time to zone,
-// altitude stated as AGL and as height above the WGS-84 ellipsoid, launch estimate, sensors.
+// altitude stated as AGL and as height above the WGS-84 ellipsoid, launch estimate, sensors,
+// and the image chip of a camera cued to it (GET /api/tracks/{id}/chip; fetched at most every
+// CHIP_EVERY_MS per track and kept as an object URL, so a re-render each picture costs nothing).
 import { fmt, rangeOf } from './format.js';
 import { fmtLatLon, mgrs } from './geo.js';
 import { AFFILIATION, affiliation, threatLevel } from './style.js';
 import { esc } from './table.js';
+
+const CHIP_EVERY_MS = 3000;
+const chips = new Map(); // track id -> { url, meta, at, pending }
+
+function chipOf(id, rerender) {
+  let c = chips.get(id);
+  const now = Date.now();
+  if (!c) { c = { url: null, meta: null, at: 0, pending: false }; chips.set(id, c); }
+  if (!c.pending && now - c.at >= CHIP_EVERY_MS) {
+    c.pending = true; c.at = now;
+    fetch(`/api/tracks/${encodeURIComponent(id)}/chip`, { credentials: 'same-origin' })
+      .then(async (r) => {
+        if (!r.ok) return;
+        const h = r.headers;
+        const meta = { camera: h.get('X-Chip-Camera'), t: Number(h.get('X-Chip-Time')), label: h.get('X-Chip-Label'),
+          confidence: Number(h.get('X-Chip-Confidence')), synthetic: h.get('X-Chip-Synthetic') === 'true' };
+        const blob = await r.blob();
+        if (c.url) URL.revokeObjectURL(c.url);
+        c.url = URL.createObjectURL(blob); c.meta = meta;
+        rerender();
+      })
+      .catch(() => {})
+      .finally(() => { c.pending = false; });
+  }
+  return c;
+}
+
+function chipRow(c) {
+  if (!c.url) return '';
+  const m = c.meta;
+  const what = `${esc(m.label)} ${fmt.pct(m.confidence)} · ${esc(m.camera)} at ${fmt.clock(m.t)}`
+    + (m.synthetic ? ' · <i>synthetic (simulated camera)</i>' : '');
+  return `<tr><td>Camera</td><td><img class="chip" alt="camera chip" src="${c.url}" width="128" height="128"><br>${what}</td></tr>`;
+}
 
 export function renderDetails(el, track, selectedId) {
   if (!selectedId) { el.innerHTML = '<p class="muted">Click a track on the map or in the table.</p>'; return; }
@@ -31,5 +67,9 @@ export function renderDetails(el, track, selectedId) {
       + (L.operator_position ? `<br>Remote ID operator at ${fmtLatLon(L.operator_position.lat, L.operator_position.lon)}` : '') : '—')
     + row('Sensors', esc(track.sensors.join(', ') || '—'))
     + row('Updates', `${track.hits} since ${fmt.clock(track.first_t)}`)
+    + chipRow(chipOf(track.id, () => {
+      const shown = el.querySelector('table');
+      if (shown && shown.dataset.track === track.id) renderDetails(el, track, selectedId);
+    }))
     + '</table>';
 }
