@@ -60,6 +60,7 @@ class SmootherConfig:
     max_link_overlap_s: float = 60.0
     q_link: float = 10.0  # m^2/s^3 across a gap: the break is usually a turn
     link_floor_m: float = 25.0
+    back_prior_sigma: tuple[float, float, float, float] = (2000.0, 300.0, 20.0, 5.0)  # m, m/s
     iterations: int = 4  # relinearisation passes of the iterated smoother (bearings, polar)
     converged_m: float = 1.0  # ... stopped once no smoothed position moves further
 
@@ -227,7 +228,13 @@ def smooth(
     Xs, Ps = _rts(fw)
     if len(fw.used) < len(order):
         kept = {id(d) for d in fw.used}
-        bw = _filter(order[::-1], Xs[-1], np.asarray(P0, dtype=float), cfg)
+        # from the end as the forward pass left it, but broad: that end may be as far off
+        # as the plots it rejected (P = P0 + diag(sigma_back^2))
+        sb = cfg.back_prior_sigma
+        Pb = np.asarray(P0, dtype=float) + np.diag(
+            [sb[0] ** 2] * 2 + [sb[1] ** 2] + [sb[2] ** 2] * 2 + [sb[3] ** 2]
+        )
+        bw = _filter(order[::-1], Xs[-1], Pb, cfg)
         back = {id(d) for d in bw.used}
         if back - kept:
             fw = _filter(order, x0, P0, cfg, forced=kept | back)
