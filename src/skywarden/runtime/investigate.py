@@ -167,20 +167,29 @@ class Investigation:
 
 
 def _prior(first: TrackState, t0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Broad prior at the first detection: the first confirmed state carried back."""
+    """Broad prior at the first detection: the first confirmed state carried back, with
+    its own covariance carried back too (P = F P F', F the CV step over t0 - t) plus a
+    fixed spread. A track confirmed on bearings has a range known to kilometres only: a
+    fixed 300 m there made the guess outweigh the later plots and put the smoothed start
+    kilometres off along the bearing."""
     x = np.asarray(first.x, dtype=float).copy()
-    x[:3] -= x[3:6] * (first.t - t0)
+    dt = t0 - first.t
+    x[:3] += x[3:6] * dt
+    F = np.eye(6)
+    F[:3, 3:] = np.eye(3) * dt
     P = np.diag([300.0**2, 300.0**2, 150.0**2, 15.0**2, 15.0**2, 5.0**2])
+    Pl = np.asarray(first.P, dtype=float)
+    if Pl.shape == (6, 6) and np.all(np.isfinite(Pl)):
+        P = P + F @ Pl @ F.T  # P0 = F P_live F' + P_spread
     return x, P
 
 
 def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConfig) -> Smoothed:
     t0 = min(d.t for d in dets)
     x0, P0 = _prior(first, t0)
-    sm = smooth(dets, x0, P0, cfg)
-    # once more from the smoothed start: the EKF's first linearisations (bearings, far
-    # radar plots) then happen about a point the whole track agrees on, not a first guess
-    return smooth(dets, sm.X[0], P0, cfg)
+    # the smoother iterates: its bearings and far radar plots are linearised about the
+    # smoothed path, not about this first guess
+    return smooth(dets, x0, P0, cfg)
 
 
 def _compatible(a: _Seen, b: _Seen) -> bool:

@@ -60,6 +60,9 @@ class SmootherConfig:
     max_link_overlap_s: float = 60.0
     q_link: float = 10.0  # m^2/s^3 across a gap: the break is usually a turn
     link_floor_m: float = 25.0
+    back_prior_sigma: tuple[float, float, float, float] = (2000.0, 300.0, 20.0, 5.0)  # m, m/s
+    iterations: int = 4  # relinearisation passes of the iterated smoother (bearings, polar)
+    converged_m: float = 1.0  # ... stopped once no smoothed position moves further
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,14 @@ def _predict(cv: ConstantVelocity, x: F64, P: F64, dt: float) -> tuple[F64, F64,
     return xp[0], Pp[0], F
 
 
-def _score(x: F64, P: F64, det: Detection) -> tuple[float, F64, F64, F64]:
-    """(d^2, y, H, S) of one detection against one state."""
-    h, H = measure(det.kind, x[None], np.asarray(det.sensor_pos, dtype=float))
+def _score(x: F64, P: F64, det: Detection, lin: F64 | None = None) -> tuple[float, F64, F64, F64]:
+    """(d^2, y, H, S) of one detection against one state; ``lin``: the point to linearise
+    the measurement about (the last iteration's smoothed state) instead of ``x``."""
+    xl = x if lin is None else lin
+    h, H = measure(det.kind, xl[None], np.asarray(det.sensor_pos, dtype=float))
     y = innovation(det.kind, np.asarray(det.z, dtype=float)[None], h)
+    if lin is not None:
+        y = y - (H[0] @ (x - lin))[None]  # y = z - h(x_l) - H(x_l) (x - x_l)
     S = kalman.innovation_cov(P[None], H, np.asarray(det.R, dtype=float)[None])
     d2 = float(kalman.mahalanobis2(y, S)[0])
     return d2, y, H, S
@@ -124,66 +131,131 @@ def _gate(det: Detection, p: float) -> float:
     return chi2_gate(det.kind.dim, p)
 
 
+@dataclass
+class _Pass:
+    """One filtering pass in time order (or reversed): what the RTS pass needs."""
+
+    ts: list[float]
+    xf: list[F64]
+    Pf: list[F64]
+    xp: list[F64]
+    Pp: list[F64]
+    F: list[F64]
+    used: list[Detection]
+
+
+def _filter(
+    order: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig,
+    forced: set[int] | None = None,
+    lin: F64 | None = None,
+) -> _Pass:
+    """EKF over ``order`` (ascending or descending time: the CV model runs with ``dt < 0``
+    too). A detection in ``forced`` (``id()``) is applied even outside the gate: the
+    other direction's filter accepted it (see :func:`smooth`). ``lin`` (one state per
+    distinct time): linearise the measurements about it (the iterated smoother)."""
+    cv = _model(cfg)
+    man = ConstantVelocity(q_h=cfg.q_manoeuvre, q_v=cfg.q_manoeuvre / 4, name="manoeuvre")
+    x, P = np.asarray(x0, dtype=float).copy(), np.asarray(P0, dtype=float).copy()
+    t_cur = order[0].t
+    p = _Pass([t_cur], [x], [P], [x], [P], [np.eye(6)], [])
+    fresh = False  # no detection applied yet at the newest time
+    last_height_t = np.inf if order[-1].t < t_cur else -np.inf  # last measured height
+    for det in order:
+        if abs(det.t - t_cur) > 1e-9:
+            xp, Pp, F = _predict(cv, p.xf[-1], p.Pf[-1], det.t - t_cur)
+            t_cur = det.t
+            p.ts.append(t_cur)
+            p.xp.append(xp)
+            p.Pp.append(Pp)
+            p.F.append(F)
+            p.xf.append(xp)
+            p.Pf.append(Pp)
+            fresh = True
+        xl = None if lin is None else lin[len(p.ts) - 1]
+        d2, y, H, S = _score(p.xf[-1], p.Pf[-1], det, xl)
+        if d2 > _gate(det, cfg.p_gate) and fresh and len(p.ts) > 1:
+            # a manoeuvre (the dog-leg a live IMM followed): predict this step again with
+            # the manoeuvring process noise, and let the smoother know (its Pp is this one)
+            dt = p.ts[-1] - p.ts[-2]
+            xp, Pp, _ = _predict(man, p.xf[-2], p.Pf[-2], dt)
+            d2m, ym, Hm, Sm = _score(xp, Pp, det, xl)
+            if d2m <= _gate(det, cfg.p_gate) or (forced and id(det) in forced and d2m < d2):
+                p.xp[-1], p.Pp[-1], p.xf[-1], p.Pf[-1] = xp, Pp, xp, Pp
+                d2, y, H, S = d2m, ym, Hm, Sm
+        if d2 > _gate(det, cfg.p_gate) and not (forced and id(det) in forced):
+            continue
+        fresh = False
+        p.xf[-1], p.Pf[-1] = _update(p.xf[-1], p.Pf[-1], det, y, H, S)
+        p.used.append(det)
+        if not det.kind.fixes_position and abs(det.t - last_height_t) > cfg.height_hold_s:
+            p.xf[-1], p.Pf[-1] = _hold_height(p.xf[-1], p.Pf[-1], cfg)
+        if det.kind.fixes_position and det.kind is not MeasurementKind.XY:
+            last_height_t = det.t
+    return p
+
+
+def _rts(p: _Pass) -> tuple[F64, F64]:
+    """Rauch-Tung-Striebel backward over a forward pass."""
+    Xs = np.array(p.xf)
+    Ps = np.array(p.Pf)
+    for k in range(len(p.ts) - 2, -1, -1):
+        C = p.Pf[k] @ p.F[k + 1].T @ np.linalg.pinv(p.Pp[k + 1])  # C_k = P_k|k F' P_k+1|k^-1
+        Xs[k] = p.xf[k] + C @ (Xs[k + 1] - p.xp[k + 1])  # x_k|N = x_k|k + C (x_k+1|N - x_k+1|k)
+        Ps[k] = kalman.symmetrize(p.Pf[k] + C @ (Ps[k + 1] - p.Pp[k + 1]) @ C.T)
+    return Xs, Ps
+
+
 def smooth(
     dets: Sequence[Detection], x0: F64, P0: F64, cfg: SmootherConfig | None = None
 ) -> Smoothed:
-    """Forward EKF from ``(x0, P0)`` at the first detection's time, then RTS backward."""
+    """Forward EKF from ``(x0, P0)`` at the first detection's time, then RTS backward.
+
+    Outliers are judged from both ends: a detection the forward filter rejects is run past a
+    filter going backward in time from the track's end (started at the smoothed last state,
+    with ``P0``), and one that filter accepts is kept. A track whose first minutes are
+    bearings alone comes out of them with its range kilometres off and a covariance the
+    linearisation made too small; its first radar plots then fail the forward gate and the
+    record loses the part of its history the live track had. From the ranged end they fit.
+    """
     cfg = cfg or SmootherConfig()
-    cv = _model(cfg)
-    man = ConstantVelocity(q_h=cfg.q_manoeuvre, q_v=cfg.q_manoeuvre / 4, name="manoeuvre")
     order = sorted(dets, key=lambda d: d.t)
     if not order:
         raise ValueError("smooth needs at least one detection")
-    x, P = np.asarray(x0, dtype=float).copy(), np.asarray(P0, dtype=float).copy()
-    t_cur = order[0].t
-    ts: list[float] = [t_cur]
-    xf: list[F64] = [x]
-    Pf: list[F64] = [P]
-    xp_l: list[F64] = [x]
-    Pp_l: list[F64] = [P]
-    F_l: list[F64] = [np.eye(6)]
-    used: list[Detection] = []
-    fresh = False  # no detection applied yet at the newest time
-    last_height_t = -np.inf  # when a detection last measured the height
-    for det in order:
-        if det.t > t_cur + 1e-9:
-            xp, Pp, F = _predict(cv, xf[-1], Pf[-1], det.t - t_cur)
-            t_cur = det.t
-            ts.append(t_cur)
-            xp_l.append(xp)
-            Pp_l.append(Pp)
-            F_l.append(F)
-            xf.append(xp)
-            Pf.append(Pp)
-            fresh = True
-        d2, y, H, S = _score(xf[-1], Pf[-1], det)
-        if d2 > _gate(det, cfg.p_gate) and fresh and len(ts) > 1:
-            # a manoeuvre (the dog-leg a live IMM followed): predict this step again with
-            # the manoeuvring process noise, and let the smoother know (its Pp is this one)
-            dt = ts[-1] - ts[-2]
-            xp, Pp, _ = _predict(man, xf[-2], Pf[-2], dt)
-            d2m, ym, Hm, Sm = _score(xp, Pp, det)
-            if d2m <= _gate(det, cfg.p_gate):
-                xp_l[-1], Pp_l[-1], xf[-1], Pf[-1] = xp, Pp, xp, Pp
-                d2, y, H, S = d2m, ym, Hm, Sm
-        if d2 > _gate(det, cfg.p_gate):
-            continue
-        fresh = False
-        xf[-1], Pf[-1] = _update(xf[-1], Pf[-1], det, y, H, S)
-        used.append(det)
-        if not det.kind.fixes_position and det.t - last_height_t > cfg.height_hold_s:
-            xf[-1], Pf[-1] = _hold_height(xf[-1], Pf[-1], cfg)
-        if det.kind.fixes_position and det.kind is not MeasurementKind.XY:
-            last_height_t = det.t
-    K = len(ts)
-    Xs = np.array(xf)
-    Ps = np.array(Pf)
-    for k in range(K - 2, -1, -1):
-        C = Pf[k] @ F_l[k + 1].T @ np.linalg.pinv(Pp_l[k + 1])
-        Xs[k] = xf[k] + C @ (Xs[k + 1] - xp_l[k + 1])
-        Ps[k] = kalman.symmetrize(Pf[k] + C @ (Ps[k + 1] - Pp_l[k + 1]) @ C.T)
+    fw = _filter(order, x0, P0, cfg)
+    Xs, Ps = _rts(fw)
+    if len(fw.used) < len(order):
+        kept = {id(d) for d in fw.used}
+        # from the end as the forward pass left it, but broad: that end may be as far off
+        # as the plots it rejected (P = P0 + diag(sigma_back^2))
+        sb = cfg.back_prior_sigma
+        Pb = np.asarray(P0, dtype=float) + np.diag(
+            [sb[0] ** 2] * 2 + [sb[1] ** 2] + [sb[2] ** 2] * 2 + [sb[3] ** 2]
+        )
+        bw = _filter(order[::-1], Xs[-1], Pb, cfg)
+        back = {id(d) for d in bw.used}
+        if back - kept:
+            fw = _filter(order, x0, P0, cfg, forced=kept | back)
+            Xs, Ps = _rts(fw)
+    if any(d.kind not in _LINEAR for d in fw.used):
+        for _ in range(cfg.iterations):
+            # iterated smoother (Bell 1994, Gauss-Newton): the forward pass again with each
+            # bearing and polar plot linearised about the last smoothed state, not about
+            # the forward prediction, which on a bearing-only stretch is kilometres off in
+            # range; the detections kept so far stay kept
+            fw = _filter(order, x0, P0, cfg, forced={id(d) for d in fw.used}, lin=Xs)
+            Xn, Ps = _rts(fw)
+            moved = float(np.max(np.linalg.norm(Xn[:, :3] - Xs[:, :3], axis=1)))
+            Xs = Xn
+            if moved < cfg.converged_m:
+                break
     # times with no accepted detection carry only prediction: keep the smoothed values anyway
-    return Smoothed(np.array(ts), Xs, Ps, tuple(used))
+    return Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
+
+
+_LINEAR = (MeasurementKind.XY, MeasurementKind.XYZ, MeasurementKind.POSITION_ID)
 
 
 def extend_back(
