@@ -98,12 +98,16 @@ class SiteRunner:
         ticking: bool = True,
         live: Client | None = None,
         max_unstored: int = 500,
+        store_wait_s: float = 1.0,
     ) -> None:
         """``ticking=False``: write no ticks, step only on ticks already in the stream (a
         replay of a recorded journal, as the equivalence test does). ``live``: the core
         connection the outputs are shown on before they are stored. ``max_unstored``:
         queued outputs beyond which stepping pauses (a stream that stays unwritable must
-        not grow the queue without bound)."""
+        not grow the queue without bound). ``store_wait_s``: how long a step waits for the
+        previous outputs to be stored before going on without them (see ``_loop``)."""
+        self.store_wait_s = store_wait_s
+        self._drained = asyncio.Event()
         self.live = live
         self.max_unstored = max_unstored
         self._store_q: deque[Stored] = deque()
@@ -308,6 +312,13 @@ class SiteRunner:
                 now = loop.time()
                 if await self._flush(snapshot=now >= next_snap):
                     next_snap = now + self.snapshot_s
+                # normally wait until stored, as before the queue: not waiting made frames
+                # smaller and more numerous, and the serial fenced stores fell behind (30
+                # sites, one worker: 72 instead of 130 reports/s reached central); during an
+                # election stop waiting after ``store_wait_s`` and go on showing frames
+                if self._store_q:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._drained.wait(), self.store_wait_s)
                 try:
                     await self._tick(now)
                 except (TimeoutError, nats.errors.Error) as e:  # next period
@@ -410,6 +421,7 @@ class SiteRunner:
             self._store_q.append(("snap", blob, None, None))
             self._snap_queued = True
         if self._store_q:
+            self._drained.clear()
             self._store_wake.set()
         return blob is not None or (snapshot and self._snap_queued)
 
@@ -433,6 +445,8 @@ class SiteRunner:
                     await self._store_wake.wait()
                 await self._store_one(self._store_q[0])
                 self._store_q.popleft()
+                if not self._store_q:
+                    self._drained.set()
         except Fenced as e:
             log.warning("site %s: fenced (%s)", self.site_id, e)
             self.fenced.set()
