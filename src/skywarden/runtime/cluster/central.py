@@ -91,6 +91,7 @@ class CentralPicture:
         transition older than the one shown (by its number) changes nothing. Returns
         whether the picture changed."""
         where = parse_out_subject(subject)
+        live = live or subject.startswith("skywarden.live.")  # never counted, never journaled
         if where is None:
             self.counters.inc("rejected.subject" if not live else "live.rejected.subject")
             return False
@@ -252,7 +253,7 @@ class CentralFeed:
             async def live(msg: Msg) -> None:
                 self.picture.apply(msg.subject, msg.data, live=True)
 
-            for subject in ("skywarden.site.*.*", "skywarden.edge.*.*"):
+            for subject in ("skywarden.site.*.*", "skywarden.edge.*.*", "skywarden.live.*.*"):
                 self._subs.append(
                     await self.nc.subscribe(subject, cb=live, pending_msgs_limit=1_000_000)
                 )

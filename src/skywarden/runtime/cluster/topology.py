@@ -98,6 +98,13 @@ def out_subject(site: str, kind: str) -> str:
     return f"{PREFIX}.site.{site}.{kind}"
 
 
+def live_subject(site: str, kind: str) -> str:
+    """Core-only copy of a site's output (tracks, alerts), published as soon as it is made,
+    before it is stored: for the live picture only. No stream captures ``skywarden.live.>``,
+    so it can never enter the stored history unfenced."""
+    return f"{PREFIX}.live.{site}.{kind}"
+
+
 def edge_subject(site: str, kind: str) -> str:
     return f"{PREFIX}.edge.{site}.{kind}"
 
@@ -107,9 +114,9 @@ def edge_mirror_name(site: str) -> str:
 
 
 def parse_out_subject(subject: str) -> tuple[str, str] | None:
-    """``(site, kind)`` of a site or edge output subject, None for anything else."""
+    """``(site, kind)`` of a site, edge or live output subject, None for anything else."""
     parts = subject.split(".")
-    if len(parts) == 4 and parts[0] == PREFIX and parts[1] in ("site", "edge"):
+    if len(parts) == 4 and parts[0] == PREFIX and parts[1] in ("site", "edge", "live"):
         return parts[2], parts[3]
     return None
 

@@ -250,6 +250,7 @@ class Worker:
             flush_s=cfg.flush_s,
             snapshot_s=cfg.snapshot_s,
             health_s=cfg.health_s,
+            live=self.nc,
         )
         try:
             await r.start()
