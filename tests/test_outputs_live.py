@@ -214,10 +214,14 @@ async def _scenario(tmp_path: Path, tak_port: int) -> None:
             await _until("SAPIENT alert", lambda: "alert" in higher.kinds)
             await _until("SAPIENT tracks", lambda: "detection_report" in higher.kinds)
 
+            # the simulated site keeps raising events: the outbox empties between them
+            await _until("web hook outbox drained", lambda: (
+                outputs.stats().get("outputs.soc.outbox", 1) == 0
+            ))  # fmt: skip
             stats = (await http.get("/api/stats")).json()["counters"]
             assert stats["outputs.tak.connected"] == 1.0 and stats["outputs.tak.sent"] > 0
             assert stats["outputs.sapient.registered"] == 1.0
-            assert stats["outputs.soc.delivered"] >= 2 and stats["outputs.soc.outbox"] == 0
+            assert stats["outputs.soc.delivered"] >= 2
             assert stats["outputs.email.sent"] >= 1
             assert stats["machine.scans"] > 0  # the wrapped source's own counters stay
     finally:
