@@ -7,29 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.core.site import SensorKind, SensorSpec
+from skywarden.core.observation import Detection
 from skywarden.tracking.associator import GNN, JPDA, Association, Associator
 from skywarden.tracking.bank import CONFIRMED, TrackBank
 from skywarden.tracking.hypothesiser import Hypotheses
 from skywarden.tracking.report import Look
 from skywarden.tracking.tracker import Tracker, TrackerConfig
+from support.plots import PLOTS, xy
 
-PLOTS = SensorSpec(
-    "p",
-    SensorKind.PLOTS,
-    MeasurementKind.XY,
-    np.zeros(3),
-    {"x_m": 5.0, "y_m": 5.0},
-    pd=0.9,
-    clutter_per_scan=5,
-    area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
-)
 I64 = np.int64
-
-
-def xy(t: float, x: float, y: float) -> Detection:
-    return Detection(t, "p", MeasurementKind.XY, np.array([x, y]), PLOTS.R(), np.zeros(3))
 
 
 def scene(seed: int, scans: int = 20) -> list[list[Detection]]:

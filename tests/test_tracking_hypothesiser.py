@@ -16,17 +16,8 @@ from skywarden.tracking.gating import chi2_gate
 from skywarden.tracking.hypothesiser import GatingHypothesiser, Hypothesiser
 from skywarden.tracking.report import Look, det_positions, validate
 from skywarden.tracking.sensor_model import sensor_model
+from support.plots import PLOTS
 
-PLOTS = SensorSpec(
-    "p",
-    SensorKind.PLOTS,
-    MeasurementKind.XY,
-    np.zeros(3),
-    {"x_m": 5.0, "y_m": 5.0},
-    pd=0.9,
-    clutter_per_scan=5,
-    area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
-)
 SM = sensor_model(PLOTS)
 
 

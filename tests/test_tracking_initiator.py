@@ -17,17 +17,8 @@ from skywarden.tracking.management import ManagementConfig
 from skywarden.tracking.motion import default_models
 from skywarden.tracking.report import Look, det_positions, validate
 from skywarden.tracking.sensor_model import SensorModel, sensor_model
+from support.plots import PLOTS, xy
 
-PLOTS = SensorSpec(
-    "p",
-    SensorKind.PLOTS,
-    MeasurementKind.XY,
-    np.zeros(3),
-    {"x_m": 5.0, "y_m": 5.0},
-    pd=0.9,
-    clutter_per_scan=5,
-    area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
-)
 RID = SensorSpec("rid", SensorKind.REMOTE_ID, MeasurementKind.POSITION_ID, np.zeros(3),
                  {"pos_m": 5.0})  # fmt: skip
 RF1 = SensorSpec("rf1", SensorKind.RF, MeasurementKind.AZ, np.array([0.0, 0.0, 0.0]),
@@ -50,10 +41,6 @@ def look(sm: SensorModel, t: float, dets: list[Detection]) -> Look:
     d, Z, R, SP, coop = validate(dets, sm, None, Counters())
     return Look(t, sm, d, Z, R, SP, coop, np.full(len(d), sm.log_lambda),
                 det_positions(sm, Z, SP), True, True, np.zeros(0, dtype=np.int64))  # fmt: skip
-
-
-def xy(t: float, x: float, y: float) -> Detection:
-    return Detection(t, "p", MeasurementKind.XY, np.array([x, y]), PLOTS.R(), np.zeros(3))
 
 
 def bank() -> TrackBank:

@@ -7,25 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.core.site import SensorKind, SensorSpec
 from skywarden.tracking.result import Assignment, TrackerResult
 from skywarden.tracking.tracker import Tracker
-
-PLOTS = SensorSpec(
-    "p",
-    SensorKind.PLOTS,
-    MeasurementKind.XY,
-    np.zeros(3),
-    {"x_m": 5.0, "y_m": 5.0},
-    pd=0.9,
-    clutter_per_scan=5,
-    area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
-)
-
-
-def xy(t: float, x: float, y: float) -> Detection:
-    return Detection(t, "p", MeasurementKind.XY, np.array([x, y]), PLOTS.R(), np.zeros(3))
+from support.plots import PLOTS, xy
 
 
 def test_result_tells_births_confirmations_assignments_and_deletions() -> None:

@@ -26,21 +26,7 @@ from skywarden.tracking.initiation import triangulate
 from skywarden.tracking.initiator import TwoPointInitiator
 from skywarden.tracking.management import ManagementConfig, manage
 from skywarden.tracking.tracker import Tracker, TrackerConfig
-
-PLOTS = SensorSpec(
-    "p",
-    SensorKind.PLOTS,
-    MeasurementKind.XY,
-    np.zeros(3),
-    {"x_m": 5.0, "y_m": 5.0},
-    pd=0.9,
-    clutter_per_scan=5,
-    area_m=((-5000.0, 5000.0), (-5000.0, 5000.0)),
-)
-
-
-def xy(t: float, x: float, y: float) -> Detection:
-    return Detection(t, "p", MeasurementKind.XY, np.array([x, y]), PLOTS.R(), np.zeros(3))
+from support.plots import PLOTS, xy
 
 
 def test_chi2_gate_values() -> None:
