@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACK = """import io, sys, time
-from skywarden.runtime.bench_io import track_file
+from skywarden.runtime.offline.bench_io import track_file
 clock = time.process_time if sys.argv[2] == "cpu" else time.perf_counter
 best = float("inf")
 for _ in range(3):

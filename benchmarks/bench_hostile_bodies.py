@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         return 0
-    from skywarden.runtime.feeds import simulated_feed
+    from skywarden.runtime.live.feeds import simulated_feed
 
     sensor = simulated_feed(1).site.sensors[0].id
     tmp = Path(tempfile.mkdtemp(prefix="skywarden-hostile-"))

@@ -321,7 +321,7 @@ def stages() -> None:
     (batches of 100, SQLite synchronous=FULL). Median of 5 passes over 5,000 messages."""
     from skywarden.core.inbound import Inbound
     from skywarden.core.site import parse_site
-    from skywarden.runtime.ingest import raw_record
+    from skywarden.runtime.live.ingest import raw_record
     from skywarden.sensors.json_detections import parse_json_detections
     from skywarden.store.journal import encode, open_journal
 

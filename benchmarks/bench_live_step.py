@@ -40,7 +40,7 @@ def one_pass(a: argparse.Namespace) -> tuple[float, int, str, int]:
 
     from skywarden.core.inbound import Inbound
     from skywarden.core.site import parse_site
-    from skywarden.runtime.engine import Engine
+    from skywarden.runtime.engine.engine import Engine
     from skywarden.sensors.json_detections import parse_json_detections
 
     site = parse_site(

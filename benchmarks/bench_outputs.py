@@ -25,9 +25,9 @@ from skywarden.alerts.dispatch import DispatcherConfig
 from skywarden.alerts.lifecycle import AlertManager
 from skywarden.core.clock import WallClock
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.outputs import OutputSet
-from skywarden.runtime.outputs_config import parse_outputs
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.outputs.config import parse_outputs
+from skywarden.runtime.outputs.output_set import OutputSet
 from skywarden.service.source import Picture
 from skywarden.threat.assess import ThreatAssessment, ThreatLevel
 

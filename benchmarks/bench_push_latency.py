@@ -38,8 +38,8 @@ from service_helpers import make_site
 from skywarden.alerts.lifecycle import AlertManager
 from skywarden.core.clock import WallClock
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.runtime.outputs import OutputSet
-from skywarden.runtime.outputs_config import parse_outputs
+from skywarden.runtime.outputs.config import parse_outputs
+from skywarden.runtime.outputs.output_set import OutputSet
 from skywarden.service.source import Picture
 from skywarden.threat.assess import ThreatAssessor
 

@@ -26,7 +26,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from skywarden.core.inbound import Inbound
 from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.runtime.ingest import JournalingIngest
+from skywarden.runtime.live.ingest import JournalingIngest
 from skywarden.store.journal import open_journal
 
 N = 5000

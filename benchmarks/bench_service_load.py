@@ -187,9 +187,9 @@ def serve_pipeline(port: int, tick_s: float, lag_s: float, journal_dir: str) -> 
     """The runtime exactly as ``skywarden run --site`` builds it, on the load site."""
     from skywarden.core.clock import WallClock
     from skywarden.core.site import parse_site
-    from skywarden.runtime.feeds import Feed, site_to_dict
-    from skywarden.runtime.live import build_server
-    from skywarden.runtime.live_source import LiveSource
+    from skywarden.runtime.live.feeds import Feed, site_to_dict
+    from skywarden.runtime.live.run import build_server
+    from skywarden.runtime.live.source import LiveSource
     from skywarden.store.journal import open_journal
 
     os.environ["SKYWARDEN_SENSOR_TOKENS"] = f"radar-1={TOKEN}"

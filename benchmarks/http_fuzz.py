@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SKYWARDEN_ADMIN_PASSWORD": ADMIN_PASSWORD}
     # the simulated site's first sensor gets a token so ingest bodies reach the parser
-    from skywarden.runtime.feeds import simulated_feed
+    from skywarden.runtime.live.feeds import simulated_feed
 
     sensor = simulated_feed(a.seed).site.sensors[0].id
     cmd = [*_skywarden(), "run", "--port", str(port), "--journal", str(journal)]

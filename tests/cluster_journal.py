@@ -13,9 +13,9 @@ from typing import Any
 from skywarden.core.inbound import Inbound
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.feed import sim_reports
-from skywarden.runtime.ingest import raw_record
-from skywarden.runtime.pipeline import Frame
-from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame
+from skywarden.runtime.live.ingest import raw_record
 from skywarden.sim import SimRun
 from skywarden.store.records import (
     AlertRecord,
@@ -75,7 +75,7 @@ def alert_key(a: codec.SiteAlert) -> dict[str, Any]:
     return {"msg_id": a.msg_id, "event": a.event, **a.record.to_dict()}
 
 
-def reference(machine: RecordMachine, records: Sequence[Record]) -> tuple[list[Picture], list[Any]]:
+def reference(machine: Engine, records: Sequence[Record]) -> tuple[list[Picture], list[Any]]:
     """Live replay: the engine fed directly; a picture per tick, the alert transitions."""
     pics: list[Picture] = []
     alerts: list[dict[str, Any]] = []

@@ -21,8 +21,8 @@ import httpx
 import uvicorn
 
 from skywarden.core.clock import WallClock
-from skywarden.runtime.adapters import LinkedLiveSource
-from skywarden.runtime.feeds import site_feed
+from skywarden.runtime.live.adapters import LinkedLiveSource
+from skywarden.runtime.live.feeds import site_feed
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import Journal, open_journal

@@ -16,7 +16,7 @@ import pytest
 from adapters_helpers import MemoryIngest, wait_for
 from skywarden.core.clock import ManualClock
 from skywarden.core.site import parse_site
-from skywarden.runtime.adapters import AdapterSet
+from skywarden.runtime.live.adapters import AdapterSet
 from skywarden.sensors.adsb_beast import encode_frame, split_frames
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -26,7 +26,7 @@ from skywarden.core.errors import ConfigError, DecodeError
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection
 from skywarden.core.site import Site, parse_site
-from skywarden.runtime.adapters import AdapterSet
+from skywarden.runtime.live.adapters import AdapterSet
 from skywarden.sensors.adsb_beast import split_frames
 from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.links.adsb_avr import parse_avr_line

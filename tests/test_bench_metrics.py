@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import referee_score
-from skywarden.runtime.bench_io import track_file
-from skywarden.runtime.metrics import evaluate
+from skywarden.runtime.offline.bench_io import track_file
+from skywarden.runtime.offline.metrics import evaluate
 
 
 @pytest.mark.parametrize("name", ["plots2d_N10_C50", "radar3d_site"])

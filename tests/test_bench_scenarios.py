@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conftest import referee_score
-from skywarden.runtime.bench_io import track_file
+from skywarden.runtime.offline.bench_io import track_file
 
 SCENARIOS = [
     "plots2d_N10_C10",

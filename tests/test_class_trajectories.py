@@ -184,8 +184,8 @@ def test_helicopters_and_glider_are_not_called_birds(data_dir: Path) -> None:
 
 def test_reliability_table_on_simulated_runs(bench_dir: Path, tmp_path: Path) -> None:
     """Binned P(drone) against the observed drone frequency, two residence seeds."""
-    from skywarden.runtime.bench_io import scans_by_time
-    from skywarden.runtime.pipeline import Pipeline
+    from skywarden.runtime.engine.pipeline import Pipeline
+    from skywarden.runtime.offline.bench_io import scans_by_time
     from skywarden.sensors.skybench import SkybenchReader
     from skywarden.sim import load_scenario, simulate, write_skybench
 

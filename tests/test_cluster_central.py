@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.central import CentralPicture
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.engine.pipeline import Pipeline
 from skywarden.service.cluster_api import cluster_app
 from skywarden.sim import load_scenario, simulate
 

@@ -16,8 +16,8 @@ from skywarden.core.inbound import Inbound
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
 from skywarden.runtime.cluster.topology import check_token, parse_out_subject, raw_subject
-from skywarden.runtime.pipeline import Pipeline
-from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Pipeline
 from skywarden.sim import load_scenario, simulate
 
 
@@ -99,9 +99,9 @@ def test_frame_and_alert_round_trip(run) -> None:  # type: ignore[no-untyped-def
 def test_snapshot_restores_the_same_future(run) -> None:  # type: ignore[no-untyped-def]
     """An engine restored from its snapshot produces exactly the frames the original does."""
     scans = list(run.scans())
-    a = RecordMachine(run.site)
+    a = Engine(run.site)
 
-    def step(m: RecordMachine, s) -> list:  # type: ignore[no-untyped-def,type-arg]
+    def step(m: Engine, s) -> list:  # type: ignore[no-untyped-def,type-arg]
         m.message(s.sensor_id, s.t, s.detections, s.complete)
         return m.tick(s.t)
 
@@ -148,8 +148,8 @@ def test_snapshot_of_another_state_layout_is_refused() -> None:
     mark: before layouts existed) is refused whole, with its own reason, so the caller
     rebuilds the state instead of failing later on a missing field."""
     from skywarden.core import statecodec
-    from skywarden.runtime import record_restore
     from skywarden.runtime.cluster import snapshot
+    from skywarden.runtime.engine import restore as record_restore
 
     old_site = {"covered": 1, "machine": None, "layout": 1}
     old_record = {"machine": None, "extra": {}}

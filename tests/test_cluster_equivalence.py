@@ -51,10 +51,9 @@ from skywarden.runtime.cluster.topology import (
     ensure_topology,
     raw_subject,
 )
-from skywarden.runtime.engine import Output
-from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.replay import replay_journal
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.runtime.engine.engine import Engine, Output
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.runtime.offline.replay import replay_journal
 from skywarden.sim import load_scenario, simulate
 from skywarden.store.journal import open_journal
 from skywarden.store.records import (
@@ -70,7 +69,7 @@ from skywarden.store.records import (
 def _journal() -> tuple[list[Record], dict[str, object], object]:
     run = simulate(load_scenario("residence"), 3)
     records = sim_journal(run, until_s=110.0, silent_until_s=170.0)
-    _, alerts = reference(RecordMachine(run.site), records)
+    _, alerts = reference(Engine(run.site), records)
     first = next(a for a in alerts if a["event"] == "raised")
     at = next(
         i for i, r in enumerate(records) if isinstance(r, TickRecord) and r.t > first["t"] + 2
@@ -94,7 +93,7 @@ def test_replay_pooled_worker_and_edge_agree_field_by_field(tmp_path: Path) -> N
     require_nats_server()
     srv = single_server(tmp_path)
     records, header, site = _journal()
-    ref_pics, ref_alerts = reference(RecordMachine(site), records)  # type: ignore[arg-type]
+    ref_pics, ref_alerts = reference(Engine(site), records)  # type: ignore[arg-type]
     assert any(a["actor"] == "ops1" for a in ref_alerts), "the journal's acknowledge applies"
     # live replay proper: the records in a journal file, read back by replay_journal
     journal = open_journal(f"sqlite://{tmp_path}/journal.sqlite")

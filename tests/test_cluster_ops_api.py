@@ -20,8 +20,8 @@ from skywarden.runtime.cluster.central import CentralPicture
 from skywarden.runtime.cluster.feed import register_site
 from skywarden.runtime.cluster.operator import CentralOps
 from skywarden.runtime.cluster.topology import RAW_STREAM, TopologyConfig, ensure_topology
-from skywarden.runtime.pipeline import Pipeline
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.runtime.engine.pipeline import Pipeline
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, site_edit_payload
 from skywarden.service.auth import build_security
 from skywarden.service.cluster_api import cluster_app
 from skywarden.service.settings import ServiceSettings

@@ -25,8 +25,8 @@ from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.site_engine import OutFrame, SiteEngine, SiteState
 from skywarden.runtime.cluster.snapshot import dump_state, load_state
-from skywarden.runtime.record_machine import RecordMachine
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, site_edit_payload
 from skywarden.sim import load_scenario, simulate
 from skywarden.store.records import ConfigChange, OperatorAction, RawMessage, Record, TickRecord
 
@@ -72,7 +72,7 @@ def _strip(alerts: list[dict]) -> list[dict]:  # type: ignore[type-arg]
 
 def test_silent_site_ticks_exactly_as_a_single_site(run) -> None:  # type: ignore[no-untyped-def]
     records = sim_journal(run, until_s=110.0, silent_until_s=200.0)
-    ref_pics, ref_alerts = reference(RecordMachine(run.site), records)
+    ref_pics, ref_alerts = reference(Engine(run.site), records)
     pics, alerts, frames = _pooled(run.site, records)
     assert (d := first_difference(ref_pics, pics)) is None, d
     assert (d := first_difference(ref_alerts, alerts)) is None, d
@@ -113,7 +113,7 @@ def test_takeover_from_a_snapshot_replays_the_same_steps(run, cut_at: float) -> 
 
 def test_operator_actions_and_zone_edits_are_stream_inputs(run) -> None:  # type: ignore[no-untyped-def]
     records = sim_journal(run, until_s=130.0, silent_until_s=140.0)
-    _, ref_alerts = reference(RecordMachine(run.site), records)
+    _, ref_alerts = reference(Engine(run.site), records)
     first = next(a for a in ref_alerts if a["event"] == "raised")
     # acknowledge it two ticks after it was raised; then drop every zone at 100 s
     at = next(
@@ -130,7 +130,7 @@ def test_operator_actions_and_zone_edits_are_stream_inputs(run) -> None:  # type
         edit,
         *records[at_edit + 1 :],
     ]
-    ref_pics, ref_alerts = reference(RecordMachine(run.site), records)
+    ref_pics, ref_alerts = reference(Engine(run.site), records)
     cut = len(records) // 2
     pics, alerts, _ = _pooled(run.site, records, cut=cut)
     assert (d := first_difference(ref_pics, pics)) is None, d

@@ -16,8 +16,8 @@ from skywarden.core.errors import ConfigError
 from skywarden.core.site import load_site
 from skywarden.core.zone import ZoneKind, ZoneSpec, parse_zone, zone_to_dict
 from skywarden.runtime.config_file import check_file, file_kind, load_config, parse_config
-from skywarden.runtime.feeds import site_from_ref, site_to_dict
-from skywarden.runtime.site_edits import apply_site_edit, site_edit_payload
+from skywarden.runtime.engine.site_edits import apply_site_edit, site_edit_payload
+from skywarden.runtime.live.feeds import site_from_ref, site_to_dict
 from skywarden.sensors.links.registry import parse_links
 from test_live_run import SKYWARDEN, _free_port, _get, _interrupt, _start, _wait_for
 
@@ -139,11 +139,11 @@ def test_run_config_with_a_misspelt_key_exits_2(tmp_path: Path) -> None:
 def test_a_linked_site_survives_a_state_snapshot() -> None:
     """Link tables are plain data in the site (``LinkEntry.items``), so the state codec
     (no pickle) stores a live site's pipeline and the links parse the same after restore."""
-    from skywarden.runtime.record_machine import RecordMachine
-    from skywarden.runtime.record_restore import dump_state, load_state
+    from skywarden.runtime.engine.engine import Engine
+    from skywarden.runtime.engine.restore import dump_state, load_state
 
     site = load_site(EXAMPLE)
-    machine, _ = load_state(dump_state(RecordMachine(site, None)))
+    machine, _ = load_state(dump_state(Engine(site, None)))
     back = machine.pipeline.site
     assert [s.link for s in back.sensors] == [s.link for s in site.sensors]
     assert [m.config for m in parse_links(back)] == [m.config for m in parse_links(site)]
@@ -154,7 +154,7 @@ def test_a_run_from_skywarden_toml_journals_the_site_only() -> None:
     or --site) that is the site as data, never the file with its outputs and accounts."""
     import json
 
-    from skywarden.runtime.feeds import config_feed, site_feed
+    from skywarden.runtime.live.feeds import config_feed, site_feed
 
     c = load_config(EXAMPLE)
     assert c.site is not None

@@ -20,7 +20,7 @@ from fuzz_settings import FUZZ
 from skywarden.core import statecodec
 from skywarden.core.errors import DecodeError
 from skywarden.core.track import TrackState
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.engine.pipeline import Pipeline
 from skywarden.sim import load_scenario, simulate
 
 M = b"TST1"

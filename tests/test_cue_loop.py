@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from skywarden.core.track import ObjectClass
-from skywarden.runtime.cue import TICK_S, run_cue_loop
+from skywarden.runtime.cue.controller import TICK_S, run_cue_loop
 from skywarden.sim import load_scenario, simulate
 from skywarden.sim.ptz import PtzCamera, PtzSpec
 
@@ -71,7 +71,7 @@ def test_alert_task_on_target_and_class_confirmed() -> None:
     }
     assert {"H0", "H2"} <= drones  # the attacking drones were looked at
 
-    from skywarden.runtime.cue_report import evidence_html
+    from skywarden.runtime.cue.report import evidence_html
 
     page = evidence_html(log, "cue")
     for tid in log.confirmed:  # every confirmed track's card shows its camera chip

@@ -8,7 +8,7 @@ import numpy as np
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import parse_site
-from skywarden.runtime.engine import Engine, merge_reports
+from skywarden.runtime.engine.engine import Engine, merge_reports
 from skywarden.sensors.skybench import Scan
 
 ORIGIN = {"lat": 51.5, "lon": -0.12, "alt_m": 20.0}

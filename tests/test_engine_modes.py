@@ -21,10 +21,10 @@ from skywarden.alerts.lifecycle import AlertState
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import StateError
 from skywarden.core.site import ZoneKind, ZoneSpec
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.pipeline import Frame
-from skywarden.runtime.site_edits import SITE_EDIT_KEY
+from skywarden.runtime.engine.pipeline import Frame
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.live.source import LiveSource
 from skywarden.sensors.skybench import Scan
 from skywarden.service.source import Picture, UnknownAlertError
 from skywarden.store.journal import open_journal
@@ -136,8 +136,8 @@ def test_a_snapshot_leaves_the_step_hook_out_and_keeps_pending_events() -> None:
     functions), and the loaded engine has none; undrained alert events are state and come
     back."""
     from skywarden.alerts.lifecycle import AlertEvent, AlertManager
-    from skywarden.runtime.engine import Engine
-    from skywarden.runtime.record_restore import dump_state, load_state
+    from skywarden.runtime.engine.engine import Engine
+    from skywarden.runtime.engine.restore import dump_state, load_state
     from skywarden.threat.assess import ThreatAssessment, ThreatLevel
 
     site = simulated_feed(seed=3).site

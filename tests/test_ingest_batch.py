@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from service_helpers import make_site
 from skywarden.core.inbound import Inbound
-from skywarden.runtime.ingest import JournalingIngest
+from skywarden.runtime.live.ingest import JournalingIngest
 from skywarden.service.app import create_app
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
@@ -109,7 +109,7 @@ def test_too_many_lines_is_413_before_parsing() -> None:
 
 
 def test_the_access_log_drops_accepted_ingest_posts_only() -> None:
-    from skywarden.runtime.live import QuietIngestLog
+    from skywarden.runtime.live.run import QuietIngestLog
 
     def rec(method: str, path: str, status: int) -> logging.LogRecord:
         args = ("127.0.0.1:5000", method, path, "1.1", status)

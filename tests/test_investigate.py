@@ -105,8 +105,8 @@ def test_night_launch_retrospective_beats_live(tmp_path: Path) -> None:
 
 
 def test_investigate_a_journal_records_into_it(tmp_path: Path) -> None:
-    from skywarden.runtime.feeds import simulated_feed
-    from skywarden.runtime.record_offline import record_feed
+    from skywarden.runtime.live.feeds import simulated_feed
+    from skywarden.runtime.offline.record_feed import record_feed
     from skywarden.store.journal import open_journal
 
     path = tmp_path / "residence.sqlite"

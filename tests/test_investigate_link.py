@@ -10,7 +10,7 @@ from typing import Any
 
 from skywarden.cli.main import main
 from skywarden.core.geo import GeoOrigin
-from skywarden.runtime.link_incidents import link
+from skywarden.runtime.investigate.link_incidents import link
 
 SITE_A = GeoOrigin(33.3128, 44.3615, 34.0)
 SITE_B = GeoOrigin(33.3300, 44.3900, 34.0)  # another site, some 3 km away

@@ -8,8 +8,8 @@ import numpy as np
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import parse_site
-from skywarden.runtime.investigate import RetroTrack
-from skywarden.runtime.missed import account
+from skywarden.runtime.investigate.missed import account
+from skywarden.runtime.investigate.rerun import RetroTrack
 from skywarden.tracking.smoother import smooth
 
 SITE = parse_site(

@@ -26,7 +26,7 @@ from skywarden.core.errors import InputRejected
 from skywarden.core.inbound import Inbound
 from skywarden.core.observation import MeasurementKind
 from skywarden.core.site import SensorSpec, parse_site
-from skywarden.runtime.ingest import JournalingIngest
+from skywarden.runtime.live.ingest import JournalingIngest
 from skywarden.sensors.json_detections import parse_json_detections
 from skywarden.service.app import create_app
 from skywarden.service.sessions import SensorTokens

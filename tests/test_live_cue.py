@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from skywarden.core.clock import WallClock
 from skywarden.core.track import ObjectClass
-from skywarden.runtime.feeds import SIM_CAMERAS, simulated_feed
-from skywarden.runtime.live_cue import CHIP_KEY, TASK_KEY
-from skywarden.runtime.live_source import LiveSource
+from skywarden.runtime.live.cue import CHIP_KEY, TASK_KEY
+from skywarden.runtime.live.feeds import SIM_CAMERAS, simulated_feed
+from skywarden.runtime.live.source import LiveSource
 from skywarden.sensors.sapient import parse_message
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings

@@ -15,9 +15,9 @@ from service_helpers import SITE_DICT
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import parse_site
-from skywarden.runtime.feeds import Feed, site_to_dict
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.record_machine import RecordMachine
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.live.feeds import Feed, site_to_dict
+from skywarden.runtime.live.source import LiveSource
 from skywarden.service.app import create_app
 from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
@@ -34,10 +34,10 @@ def _site(reports: str | None) -> Any:
 
 
 def test_reports_field_decides_whether_a_message_is_a_whole_scan() -> None:
-    assert RecordMachine(_site("scans"))._whole("radar-1", "json") is True
-    assert RecordMachine(_site("objects"))._whole("radar-1", "sim") is False
-    assert RecordMachine(_site(None))._whole("radar-1", "json") is False  # by format
-    assert RecordMachine(_site(None))._whole("radar-1", "skybench") is True
+    assert Engine(_site("scans"))._whole("radar-1", "json") is True
+    assert Engine(_site("objects"))._whole("radar-1", "sim") is False
+    assert Engine(_site(None))._whole("radar-1", "json") is False  # by format
+    assert Engine(_site(None))._whole("radar-1", "skybench") is True
     # the journal's copy of the site keeps it, so a replay decides the same way
     assert parse_site(site_to_dict(_site("scans"))).sensors[0].reports == "scans"
     with pytest.raises(ConfigError) as e:

@@ -12,9 +12,9 @@ from pathlib import Path
 from skywarden.alerts.lifecycle import AlertState
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import StateError
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.replay import replay_journal
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.offline.replay import replay_journal
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.journal import open_journal
 from skywarden.store.records import ConfigChange, TrackRecord

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from service_helpers import make_site
 from skywarden.core.clock import WallClock
 from skywarden.core.site import Site
-from skywarden.runtime.feeds import Feed, LineClock, simulated_feed, skybench_feed
-from skywarden.runtime.live_source import LiveSource
+from skywarden.runtime.live.feeds import Feed, LineClock, simulated_feed, skybench_feed
+from skywarden.runtime.live.source import LiveSource
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from skywarden.store.journal import Journal, open_journal
@@ -106,7 +106,7 @@ def test_skybench_replay_feed_tracks_in_real_time(tmp_path: Path) -> None:
 def test_live_app_journals_the_audit_trail_and_each_ack_once(tmp_path: Path) -> None:
     """`skywarden run`'s app (runtime.live.RuntimeAudit): logins, failed logins and tokens go
     to the journal; an acknowledgement is there once, as the input the runtime applied."""
-    from skywarden.runtime.live import RuntimeAudit
+    from skywarden.runtime.live.run import RuntimeAudit
 
     journal = open_journal(str(tmp_path / "a.sqlite"))
     source = LiveSource(simulated_feed(seed=1), WallClock(), journal, speed=8.0, tick_s=0.2)
@@ -132,8 +132,8 @@ def test_live_app_journals_the_audit_trail_and_each_ack_once(tmp_path: Path) -> 
 def test_zone_edit_on_the_live_runtime_is_journaled_and_replayed(tmp_path: Path) -> None:
     """An admin adds a zone to the running system: the runtime serves it at once, journals
     it as an input, and a record machine fed the journal ends with the same zones."""
-    from skywarden.runtime.record_machine import RecordMachine
-    from skywarden.runtime.site_edits import SITE_EDIT_KEY
+    from skywarden.runtime.engine.engine import Engine
+    from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY
 
     journal = open_journal(str(tmp_path / "z.sqlite"))
     feed = simulated_feed(seed=1)
@@ -161,7 +161,7 @@ def test_zone_edit_on_the_live_runtime_is_journaled_and_replayed(tmp_path: Path)
         assert "depot" in [z.id for z in source.machine.pipeline.site.zones]
     edits = [c for c in journal.records(kinds=["config"]) if c.key == SITE_EDIT_KEY]
     assert len(edits) == 1 and "depot" in [z["id"] for z in edits[0].new["zones"]]
-    machine = RecordMachine(feed.site)
+    machine = Engine(feed.site)
     machine.feed_all(e.record for e in journal.read())
     assert [z.id for z in machine.pipeline.site.zones] == [
         z.id for z in source.machine.pipeline.site.zones

@@ -17,7 +17,7 @@ from live_helpers import running_service
 from mqtt_helpers import Publisher, broker_port
 from skywarden.core.clock import WallClock
 from skywarden.core.site import parse_site
-from skywarden.runtime.adapters import json_parser_for
+from skywarden.runtime.live.adapters import json_parser_for
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.mqtt import MqttJsonLink
 from skywarden.store.records import RawMessage

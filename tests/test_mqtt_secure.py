@@ -29,7 +29,7 @@ from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
 from skywarden.core.link_options import MqttSecurity
 from skywarden.core.site import Site, parse_site
-from skywarden.runtime.adapters import AdapterSet, json_parser_for
+from skywarden.runtime.live.adapters import AdapterSet, json_parser_for
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.mqtt import MqttJsonLink
 

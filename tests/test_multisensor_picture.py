@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from skywarden.core.track import TrackState
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.engine.pipeline import Pipeline
 from skywarden.sensors.skybench import SkybenchReader
 
 

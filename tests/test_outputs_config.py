@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.outputs_config import load_outputs, parse_outputs
+from skywarden.runtime.outputs.config import load_outputs, parse_outputs
 
 HIGHER = "0f8fad5b-d9cb-469f-a165-70867728950e"
 

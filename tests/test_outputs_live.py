@@ -31,10 +31,10 @@ from aiosmtpd.controller import Controller
 
 from live_helpers import free_port
 from skywarden.core.clock import WallClock
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.outputs import OutputSet, OutputsSource
-from skywarden.runtime.outputs_config import parse_outputs
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.outputs.config import parse_outputs
+from skywarden.runtime.outputs.output_set import OutputSet, OutputsSource
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message, split_frames
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings

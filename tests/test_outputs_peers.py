@@ -27,12 +27,12 @@ from skywarden.alerts.lifecycle import AlertEvent, AlertManager
 from skywarden.core.clock import WallClock
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.runtime.adapters import LinkedLiveSource
-from skywarden.runtime.feeds import simulated_feed, site_feed
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.outputs import OutputSet, OutputsSource
-from skywarden.runtime.outputs_config import SapientOutput, TakOutput, parse_outputs
-from skywarden.runtime.outputs_peers import PeerOutput, SapientPeer, TakPeer, affiliation
+from skywarden.runtime.live.adapters import LinkedLiveSource
+from skywarden.runtime.live.feeds import simulated_feed, site_feed
+from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.outputs.config import SapientOutput, TakOutput, parse_outputs
+from skywarden.runtime.outputs.output_set import OutputSet, OutputsSource
+from skywarden.runtime.outputs.peers import PeerOutput, SapientPeer, TakPeer, affiliation
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message, split_frames
 from skywarden.service.source import Listener, Picture, SensorHealthSource, Unsubscribe
 from skywarden.store.journal import open_journal

@@ -17,8 +17,8 @@ from skywarden.alerts.sinks.push import PushConfig, PushDeliveryError, PushSink,
 from skywarden.core.clock import ManualClock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.outputs import OutputSet
-from skywarden.runtime.outputs_config import parse_outputs
+from skywarden.runtime.outputs.config import parse_outputs
+from skywarden.runtime.outputs.output_set import OutputSet
 
 
 def _event(kind: str = "raised", level: AlertLevel = AlertLevel.ALERT) -> AlertEvent:

@@ -1,4 +1,4 @@
-"""RecordMachine semantics: ticks step once per detection time, idle ticks still step, late
+"""Engine semantics: ticks step once per detection time, idle ticks still step, late
 scans are refused (never applied out of order), empty messages are empty scans, operator
 actions are checked, and the same inputs give the same outputs."""
 
@@ -11,8 +11,8 @@ from service_helpers import make_site
 from skywarden.core.errors import StateError
 from skywarden.core.inbound import Inbound
 from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.runtime.ingest import raw_record
-from skywarden.runtime.record_machine import RecordMachine, scans_of
+from skywarden.runtime.engine.engine import Engine, scans_of
+from skywarden.runtime.live.ingest import raw_record
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.records import AlertRecord, OperatorAction, TickRecord, TrackRecord
 
@@ -48,7 +48,7 @@ def test_scans_group_by_detection_time_and_empty_messages_are_scans() -> None:
 
 
 def test_ticks_step_per_detection_time_idle_steps_and_late_refusal() -> None:
-    m = RecordMachine(SITE)
+    m = Engine(SITE)
     for msg in _approach(100.0, 3):
         m.inbound(msg)
     frames = m.tick(101.5)
@@ -62,7 +62,7 @@ def test_ticks_step_per_detection_time_idle_steps_and_late_refusal() -> None:
 
 def test_same_inputs_same_outputs_and_live_form_equals_journal_form() -> None:
     msgs = _approach(200.0, 40)
-    a, b = RecordMachine(SITE), RecordMachine(SITE)
+    a, b = Engine(SITE), Engine(SITE)
     for k, msg in enumerate(msgs):
         a.feed(msg)
         b.feed(raw_record(msg))  # what the journal gives back

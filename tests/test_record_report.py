@@ -21,9 +21,9 @@ import pytest
 
 from skywarden.alerts.lifecycle import Alert, AlertState
 from skywarden.cli.main import main
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.record_offline import record_feed
-from skywarden.runtime.replay import replay_journal
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.offline.record_feed import record_feed
+from skywarden.runtime.offline.replay import replay_journal
 from skywarden.store.journal import open_journal
 from skywarden.store.records import OperatorAction
 

@@ -14,10 +14,10 @@ from record_helpers import BACKENDS, journal_url
 from skywarden.alerts.lifecycle import AlertState
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import StateError
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.pipeline import PipelineConfig
-from skywarden.runtime.replay import diff_records, replay_journal
+from skywarden.runtime.engine.pipeline import PipelineConfig
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.offline.replay import diff_records, replay_journal
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.journal import open_journal
 from skywarden.store.records import AlertRecord, TrackRecord

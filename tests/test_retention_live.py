@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from skywarden.core.clock import ManualClock
-from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
+from skywarden.runtime.live.retention import RetentionConfig, RetentionKeeper
 from skywarden.store.journal import RetentionPolicy, open_journal
 from skywarden.store.records import AlertRecord, RawMessage
 

@@ -27,9 +27,9 @@ import httpx
 import pytest
 
 from skywarden.core.clock import WallClock
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.live import build_server
-from skywarden.runtime.live_source import LiveSource
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.live.run import build_server
+from skywarden.runtime.live.source import LiveSource
 from skywarden.store.integrity import verify
 from skywarden.store.journal import open_journal
 

@@ -21,8 +21,8 @@ from skywarden.core.bearing import bearing_hits
 from skywarden.core.clock import ManualClock
 from skywarden.core.errors import ConfigError
 from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.runtime.ingest import JournalingIngest
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.engine.pipeline import Pipeline
+from skywarden.runtime.live.ingest import JournalingIngest
 from skywarden.sensors.skybench import Scan
 from skywarden.service.app import create_app
 from skywarden.service.audit import MemoryAudit
@@ -275,8 +275,8 @@ def test_the_simulated_sites_sensors_report_health_not_unknown(tmp_path: Path) -
     header said "sensors: 7 unknown" for the built-in simulation before); every confirmed
     drone track of the live runtime carries its launch estimate, not only warnings."""
     from skywarden.core.clock import WallClock
-    from skywarden.runtime.feeds import simulated_feed
-    from skywarden.runtime.live_source import LiveSource
+    from skywarden.runtime.live.feeds import simulated_feed
+    from skywarden.runtime.live.source import LiveSource
 
     journal = open_journal(str(tmp_path / "j.sqlite"))
     feed = simulated_feed(seed=1)

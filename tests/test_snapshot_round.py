@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fuzz_settings import FUZZ
-from skywarden.runtime.pipeline import round3
+from skywarden.runtime.engine.pipeline import round3
 
 
 def _same(a: float, b: float) -> bool:

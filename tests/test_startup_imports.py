@@ -22,14 +22,14 @@ HEAVY = (
     "reportlab",
     "skywarden.store.report",
     "skywarden.nodes",
-    "skywarden.runtime.investigate",
+    "skywarden.runtime.investigate.rerun",
 )
 
 RUN_PATH = (
     "skywarden.cli.main",
     "skywarden.runtime.config_file",
-    "skywarden.runtime.live",
-    "skywarden.runtime.adapters",
+    "skywarden.runtime.live.run",
+    "skywarden.runtime.live.adapters",
     "skywarden.sensors.links.registry",
 )
 

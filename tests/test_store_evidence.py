@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from skywarden.cli.main import main
-from skywarden.runtime.feeds import simulated_feed
-from skywarden.runtime.record_offline import record_feed
+from skywarden.runtime.live.feeds import simulated_feed
+from skywarden.runtime.offline.record_feed import record_feed
 from skywarden.store.evidence import check_segment
 from skywarden.store.journal import open_journal
 

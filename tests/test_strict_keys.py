@@ -19,8 +19,8 @@ from skywarden.cli.main import main
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import load_site, parse_site
 from skywarden.core.strict import check_keys, nearest
-from skywarden.runtime.outputs_config import parse_outputs
-from skywarden.runtime.replay import pipeline_config_from_file
+from skywarden.runtime.offline.replay import pipeline_config_from_file
+from skywarden.runtime.outputs.config import parse_outputs
 from skywarden.sim import load_scenario
 from skywarden.sim.scenario import parse_scenario
 from skywarden.store.journal import open_journal

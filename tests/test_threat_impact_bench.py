@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from skywarden.runtime.bench_io import scans_by_time, track_file
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.engine.pipeline import Pipeline
+from skywarden.runtime.offline.bench_io import scans_by_time, track_file
 from skywarden.sensors.skybench import SkybenchReader
 
 BENCH = Path(__file__).resolve().parents[1].parent.parent / "shared" / "bench"
@@ -115,12 +115,12 @@ def test_pipeline_with_ballistic_tracks_pickles_mid_flight() -> None:
 
 def test_journal_track_records_carry_impact_and_launch() -> None:
     from skywarden.core.inbound import Inbound
-    from skywarden.runtime.record_machine import RecordMachine
+    from skywarden.runtime.engine.engine import Engine
     from skywarden.store.records import TickRecord, TrackRecord
 
     scen, _ = _files("ballistic_night")
     reader = SkybenchReader.open(scen)
-    m = RecordMachine(reader.site)
+    m = Engine(reader.site)
     records = []
     try:
         for t, scans in scans_by_time(reader):

@@ -245,7 +245,7 @@ def test_rule1_likely_drone_has_hysteresis() -> None:
 
 
 def test_journal_record_and_api_payload_carry_the_explanation() -> None:
-    from skywarden.runtime.record_machine import alert_record
+    from skywarden.runtime.engine.engine import alert_record
     from skywarden.service.convert import alert_out
     from skywarden.store.records import AlertRecord
 

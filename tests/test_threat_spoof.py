@@ -12,7 +12,7 @@ from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec, Site, WhitelistEntry, ZoneKind, ZoneSpec
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.runtime.pipeline import Frame, Pipeline
+from skywarden.runtime.engine.pipeline import Frame, Pipeline
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatLevel
 from skywarden.threat.spoof import SpoofMonitor, compare_detection

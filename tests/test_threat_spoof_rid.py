@@ -15,7 +15,7 @@ from skywarden.alerts.lifecycle import AlertEvent
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec, Site, WhitelistEntry
-from skywarden.runtime.pipeline import Pipeline
+from skywarden.runtime.engine.pipeline import Pipeline
 from skywarden.sensors.remoteid_frames import RidPayload, capture_payloads
 from skywarden.sensors.remoteid_track import RemoteIdPipeline
 from skywarden.sensors.skybench import Scan
@@ -272,7 +272,7 @@ def test_simulated_residence_security_drone_is_never_called_a_spoof() -> None:
     friend was flagged at 47 s from those bearings."""
     import json
 
-    from skywarden.runtime.feeds import simulated_feed
+    from skywarden.runtime.live.feeds import simulated_feed
     from skywarden.sensors.skybench import parse_scan_line
 
     feed = simulated_feed(seed=3)

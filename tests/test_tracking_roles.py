@@ -312,7 +312,7 @@ def test_tracker_rejects_bad_input_and_keeps_going() -> None:
 
 
 def test_late_report_within_window_is_used_in_order() -> None:
-    from skywarden.runtime.ordering import ReorderBuffer
+    from skywarden.runtime.engine.ordering import ReorderBuffer
 
     buf = ReorderBuffer(window_s=1.0)
     out = []

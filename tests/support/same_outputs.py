@@ -29,10 +29,10 @@ import numpy as np
 
 from skywarden.alerts.lifecycle import AlertEvent
 from skywarden.core.site import Site
-from skywarden.runtime.engine import Engine, Output, scans_of
-from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_restore import INPUT_KINDS
-from skywarden.runtime.replay import replay_journal
+from skywarden.runtime.engine.engine import Engine, Output, scans_of
+from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
+from skywarden.runtime.engine.restore import INPUT_KINDS
+from skywarden.runtime.offline.replay import replay_journal
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, RawMessage, detections_of
 

@@ -13,12 +13,12 @@ from skywarden.cli.cluster import add_cluster_commands
 
 if TYPE_CHECKING:
     from skywarden.runtime.config_file import RunSettings
-    from skywarden.runtime.retention import RetentionConfig
+    from skywarden.runtime.live.retention import RetentionConfig
 
 
 def _cmd_track(a: argparse.Namespace) -> int:
-    from skywarden.runtime.bench_io import track_file
-    from skywarden.runtime.pipeline import PipelineConfig
+    from skywarden.runtime.engine.pipeline import PipelineConfig
+    from skywarden.runtime.offline.bench_io import track_file
     from skywarden.tracking.tracker import TrackerConfig
 
     cfg = PipelineConfig(tracker=TrackerConfig(association=a.association))
@@ -41,7 +41,7 @@ def _cmd_track(a: argparse.Namespace) -> int:
 def _cmd_run(a: argparse.Namespace) -> int:
     """Flags over ``--config FILE`` (skywarden.toml) over the defaults."""
     from skywarden.runtime.config_file import SkywardenConfig, load_config
-    from skywarden.runtime.live import serve
+    from skywarden.runtime.live.run import serve
 
     cfg = load_config(a.config) if a.config else SkywardenConfig()
     run, svc = cfg.run, dict(cfg.service)
@@ -75,7 +75,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
 
 def _retention(a: argparse.Namespace, run: RunSettings) -> RetentionConfig | None:
     """None unless a limit was asked for: by default the journal keeps everything."""
-    from skywarden.runtime.retention import RetentionConfig
+    from skywarden.runtime.live.retention import RetentionConfig
     from skywarden.store.journal import RetentionPolicy
 
     days = a.retention_days if a.retention_days is not None else run.retention_days
@@ -101,31 +101,31 @@ def _cmd_check(a: argparse.Namespace) -> int:
 
 
 def _cmd_replay(a: argparse.Namespace) -> int:
-    from skywarden.runtime.record_cli import replay_command
+    from skywarden.runtime.offline.record_cli import replay_command
 
     return replay_command(a)
 
 
 def _cmd_report(a: argparse.Namespace) -> int:
-    from skywarden.runtime.record_cli import report_command
+    from skywarden.runtime.offline.record_cli import report_command
 
     return report_command(a)
 
 
 def _cmd_investigate(a: argparse.Namespace) -> int:
-    from skywarden.runtime.investigate_cli import investigate_command
+    from skywarden.runtime.investigate.cli import investigate_command
 
     return investigate_command(a)
 
 
 def _cmd_evidence(a: argparse.Namespace) -> int:
-    from skywarden.runtime.evidence_cli import evidence_command
+    from skywarden.runtime.investigate.evidence_cli import evidence_command
 
     return evidence_command(a)
 
 
 def _cmd_link_incidents(a: argparse.Namespace) -> int:
-    from skywarden.runtime.link_incidents import link_command
+    from skywarden.runtime.investigate.link_incidents import link_command
 
     rc, text = link_command(a.records)
     print(text, file=sys.stderr if rc else sys.stdout)
@@ -133,7 +133,7 @@ def _cmd_link_incidents(a: argparse.Namespace) -> int:
 
 
 def _cmd_export(a: argparse.Namespace) -> int:
-    from skywarden.runtime.record_cli import export_command
+    from skywarden.runtime.offline.record_cli import export_command
 
     return export_command(a)
 
@@ -141,7 +141,7 @@ def _cmd_export(a: argparse.Namespace) -> int:
 def _cmd_bench(a: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from skywarden.runtime.bench import PUBLIC, main
+    from skywarden.runtime.offline.bench import PUBLIC, main
 
     names = a.scenario or PUBLIC
     md = Path(a.md) if a.md else None
@@ -260,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--site", help="site TOML file; default: the simulated residence")
     r.add_argument(
         "--outputs",
-        help="outputs TOML file: web hooks, e-mail, TAK, SAPIENT upward (runtime.outputs_config)",
+        help="outputs TOML file: web hooks, e-mail, TAK, SAPIENT upward (runtime.outputs.config)",
     )
     r.add_argument("--basemap", help="raster MBTiles file drawn under the tracks (offline)")
     r.add_argument("--dem", help="terrain-RGB MBTiles file: the map shades the relief")

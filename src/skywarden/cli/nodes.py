@@ -159,8 +159,8 @@ def _acoustic_eval(a: argparse.Namespace) -> int:
 def _cue(a: argparse.Namespace) -> int:
     import math
 
-    from skywarden.runtime.cue import run_cue_loop
-    from skywarden.runtime.cue_report import write_evidence
+    from skywarden.runtime.cue.controller import run_cue_loop
+    from skywarden.runtime.cue.report import write_evidence
     from skywarden.sim import load_scenario, simulate
     from skywarden.sim.ptz import PtzSpec
 

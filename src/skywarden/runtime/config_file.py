@@ -6,7 +6,7 @@ Sections (``examples/skywarden.toml`` shows each)::
     [[sensors]]   with [sensors.link]              -> core.site + sensors.links (one kind each)
     [[zones]]     with [zones.policy]              -> core.zone (+ threat.policy's keys)
     [[whitelist]]                                  -> core.site
-    [outputs]     queue, [[outputs.webhook]], ...  -> runtime.outputs_config
+    [outputs]     queue, [[outputs.webhook]], ...  -> runtime.outputs.config
     [service]     the run's settings and the web service's (host, port, journal, tick_s, ...)
     [tracker] [threat] [alerts]                    -> runtime.pipeline.PipelineConfig
 
@@ -34,9 +34,9 @@ from skywarden.core import config_fields as f
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import CONFIG_SECTIONS, Site, parse_site, site_mapping
 from skywarden.core.strict import check_keys
-from skywarden.runtime.outputs_config import OutputsConfig, parse_outputs
-from skywarden.runtime.pipeline import PipelineConfig
-from skywarden.runtime.replay import pipeline_config_from_mapping
+from skywarden.runtime.engine.pipeline import PipelineConfig
+from skywarden.runtime.offline.replay import pipeline_config_from_mapping
+from skywarden.runtime.outputs.config import OutputsConfig, parse_outputs
 from skywarden.sensors.links.registry import parse_links
 from skywarden.threat.policy import zone_policy
 
@@ -197,8 +197,8 @@ def check_file(path: str | Path, kind: str | None = None) -> str:
     """Load one configuration file of any kind the project reads; a line saying what it
     holds, or ConfigError (``skywarden check`` exits 2 with it)."""
     from skywarden.core.site import load_site
-    from skywarden.runtime.outputs_config import load_outputs
-    from skywarden.runtime.replay import pipeline_config_from_file
+    from skywarden.runtime.offline.replay import pipeline_config_from_file
+    from skywarden.runtime.outputs.config import load_outputs
 
     kind = kind or file_kind(path)
     if kind == "config":

@@ -1,6 +1,6 @@
 """The report's camera-chip section: the image chip of each track a camera was cued to.
 
-The live loop's slew-to-cue (``runtime.live_cue``) journals a cued track's chip as a
+The live loop's slew-to-cue (``runtime.live.cue``) journals a cued track's chip as a
 ``ConfigChange`` under :data:`CHIP_KEY` (hash-chained with every other record); the report
 shows the last chip of each track in its window with what the camera said (class,
 confidence, when, which camera) and whether the image is synthetic (a simulated camera's
@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from skywarden.store.report_data import ReportData, clock_text
 
-CHIP_KEY = "cue.chip"  # runtime.live_cue's key (store sits below runtime: no import)
+CHIP_KEY = "cue.chip"  # runtime.live.cue's key (store sits below runtime: no import)
 PER_PAGE = 12
 
 

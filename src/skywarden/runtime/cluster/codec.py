@@ -40,8 +40,8 @@ from skywarden.alerts.lifecycle import AlertEvent
 from skywarden.core.errors import DecodeError, InputRejected
 from skywarden.core.inbound import Inbound
 from skywarden.core.track import TrackState
-from skywarden.runtime.engine import WHOLE_SCAN_SOURCES
-from skywarden.runtime.pipeline import Frame
+from skywarden.runtime.engine.engine import WHOLE_SCAN_SOURCES
+from skywarden.runtime.engine.pipeline import Frame
 from skywarden.sensors.skybench import Scan
 from skywarden.store.records import (
     AlertRecord,
@@ -271,7 +271,7 @@ class TransitionCounter:
 
 
 def alert_of_record(site: str, worker: str, r: AlertRecord, raw_seq: int, n: int) -> SiteAlert:
-    """An engine's alert transition record (``RecordMachine.drain``) as a site alert."""
+    """An engine's alert transition record (``Engine.drain``) as a site alert."""
     keep = ("event", "raised_t", "object_class", "time_to_enter_s")
     detail = {"site": site, **{k: r.detail.get(k) for k in keep}}
     rec = AlertRecord(

@@ -31,8 +31,8 @@ from skywarden.runtime.cluster.topology import (
     edge_subject,
     ensure_edge_stream,
 )
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame, Pipeline, PipelineConfig
 from skywarden.sensors.skybench import Scan
 from skywarden.store.records import AlertRecord, RawMessage, Record, detections_of
 

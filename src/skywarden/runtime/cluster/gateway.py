@@ -43,7 +43,7 @@ from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.topology import check_token, raw_subject, sensor_token
-from skywarden.runtime.ingest import Delivered, JournalingIngest
+from skywarden.runtime.live.ingest import Delivered, JournalingIngest
 from skywarden.store.journal import Journal
 from skywarden.store.records import RawMessage, detections_of
 
@@ -175,8 +175,8 @@ async def run_gateway(
 
     The links start before NATS is reached: a gateway whose cluster is unreachable still
     accepts and journals, and forwards once it connects."""
-    from skywarden.runtime.adapters import AdapterSet
     from skywarden.runtime.cluster.connect import connect
+    from skywarden.runtime.live.adapters import AdapterSet
 
     nc_box: list[Any] = []
     ingest = JournalingIngest(journal)

@@ -25,8 +25,8 @@ from skywarden.core.site import site_from_skybench_header
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.central import CentralPicture
 from skywarden.runtime.cluster.topology import SITES_BUCKET, check_token, control_subject
-from skywarden.runtime.engine import OPERATOR_ACTIONS
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, apply_site_edit, site_edit_payload
+from skywarden.runtime.engine.engine import OPERATOR_ACTIONS
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, apply_site_edit, site_edit_payload
 from skywarden.store.records import ConfigChange, OperatorAction
 
 

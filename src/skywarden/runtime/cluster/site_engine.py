@@ -1,7 +1,7 @@
 """A pooled site's records in stream order -> the one engine -> frames and alert transitions.
 
 The worker does not step the pipeline itself: every record on the site's raw stream goes
-into a :class:`~skywarden.runtime.engine.Engine`, the engine that live
+into a :class:`~skywarden.runtime.engine.engine.Engine`, the engine that live
 ``skywarden run``, restore and ``skywarden replay`` drive too. Reports wait in the engine's
 reorder buffer; a **tick** record steps everything measured up to its time (and, with
 nothing buffered, still steps so tracks coast and drop and alerts clear, as a single site
@@ -28,8 +28,8 @@ from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import Frame, PipelineConfig
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
 from skywarden.store.records import AlertRecord, TickRecord
 
 Item = codec.RawReport | codec.ControlRecord

@@ -63,7 +63,7 @@ from skywarden.runtime.cluster.topology import (
     out_subject,
     raw_filter,
 )
-from skywarden.runtime.pipeline import PipelineConfig
+from skywarden.runtime.engine.pipeline import PipelineConfig
 from skywarden.store.records import TickRecord
 
 log = logging.getLogger(__name__)

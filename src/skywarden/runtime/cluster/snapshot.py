@@ -8,7 +8,7 @@ state; a worker taking the site over restores the state and replays the raw stre
 ``covered + 1``. ``unframed`` are the reports folded in whose frame (the next tick's) was
 not yet published when the snapshot was taken.
 
-Encoded through ``runtime.snapshots`` (the one snapshot frame the live restart uses too).
+Encoded through ``runtime.engine.snapshots`` (the one snapshot frame the live restart uses too).
 The codec stores data only and rebuilds nothing but skywarden's own classes, so a snapshot
 written by someone who can write the bucket cannot run code in a worker (the pickles of
 ``SWS1`` could). A snapshot of another magic (``SWS2`` held a bare pipeline, before the
@@ -21,8 +21,8 @@ from __future__ import annotations
 from skywarden.core.errors import DecodeError
 from skywarden.runtime.cluster.codec import TransitionCounter
 from skywarden.runtime.cluster.site_engine import SiteState
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.snapshots import decode_state, encode_state
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.snapshots import decode_state, encode_state
 
 MAGIC = b"SWS3"
 
@@ -40,7 +40,7 @@ def dump_state(s: SiteState) -> bytes:
 
 
 def load_state(data: bytes) -> SiteState:
-    """The state of a snapshot (the one frame of ``runtime.snapshots``: layout checked)."""
+    """The state of a snapshot (the one frame of ``runtime.engine.snapshots``: layout checked)."""
     d = decode_state(data, MAGIC, {"machine": Engine, "transitions": TransitionCounter})
     try:
         unframed = [(int(q), float(r)) for q, r in d.get("unframed", [])]

@@ -1,9 +1,9 @@
-"""The live loop: journaled inputs in journal order through the engine (``runtime.engine``),
+"""The live loop: journaled inputs in journal order through the engine (``runtime.engine.engine``),
 published as a :class:`~skywarden.service.source.Picture` (``live_picture``) after every tick.
 
 It implements the service's ``PictureSource`` Protocol, so ``service.create_app`` serves it
 and its lifespan starts and stops it; it owns the runtime's ``IngestPort``
-(:class:`~skywarden.runtime.ingest.JournalingIngest`), which it hands to ``create_app`` for
+(:class:`~skywarden.runtime.live.ingest.JournalingIngest`), which it hands to ``create_app`` for
 the JSON POST route and to the socket adapters.
 
 Three tasks:
@@ -53,22 +53,22 @@ from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.feeds import Feed, FeedAdapter
-from skywarden.runtime.ingest import Delivered, JournalingIngest
-from skywarden.runtime.live_cue import LiveCue
-from skywarden.runtime.live_picture import PictureBuilder
-from skywarden.runtime.live_ticker import Ticker
-from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_restore import (
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
+from skywarden.runtime.engine.restore import (
     START_KEY,
     Restored,
     code_digest,
     dump_state,
     restore_latest,
 )
-from skywarden.runtime.retention import RetentionConfig, RetentionKeeper
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, site_edit_payload
+from skywarden.runtime.live.cue import LiveCue
+from skywarden.runtime.live.feeds import Feed, FeedAdapter
+from skywarden.runtime.live.ingest import Delivered, JournalingIngest
+from skywarden.runtime.live.picture import PictureBuilder
+from skywarden.runtime.live.retention import RetentionConfig, RetentionKeeper
+from skywarden.runtime.live.ticker import Ticker
 from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.service.source import Listener, Picture, Unsubscribe
 from skywarden.store.journal import Journal
@@ -122,7 +122,7 @@ class LiveSource:
         self.ticker = Ticker(
             self.ingest, self.counters, self._inq.qsize, speed, tick_s, lag_s, min_tick_s
         )
-        # the simulated site's PTZ cameras under slew-to-cue (``runtime.live_cue``)
+        # the simulated site's PTZ cameras under slew-to-cue (``runtime.live.cue``)
         self.cue = LiveCue(feed) if feed.world is not None and feed.cameras else None
         self.ticker.cue = self.cue
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
@@ -398,7 +398,7 @@ class LiveSource:
         return await fut
 
     def track_chip(self, track_id: str) -> Mapping[str, Any] | None:
-        """``ChipSource``: the cued track's image chip journaled last (``runtime.live_cue``)."""
+        """``ChipSource``: the cued track's image chip journaled last (``runtime.live.cue``)."""
         return None if self.cue is None else self.cue.chips.get(track_id)
 
     # -- picture ------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """The live system's mouth: alerts and the fused picture to the systems an installation runs.
 
-:class:`OutputSet` is built from an :class:`~skywarden.runtime.outputs_config.OutputsConfig`
+:class:`OutputSet` is built from an :class:`~skywarden.runtime.outputs.config.OutputsConfig`
 (``skywarden run --outputs FILE``) and owns:
 
 - an :class:`~skywarden.alerts.dispatch.AlertDispatcher` for the alert-only sinks (web hook
   with its durable outbox, e-mail), one bounded queue and worker per sink;
-- one :class:`~skywarden.runtime.outputs_peers.PeerOutput` per TAK server and SAPIENT
+- one :class:`~skywarden.runtime.outputs.peers.PeerOutput` per TAK server and SAPIENT
   higher node, fed the picture (throttled) and every alert transition, each with its own
   bounded queue and reconnecting connection.
 
@@ -44,14 +44,14 @@ from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import Site
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.outputs_config import (
+from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.outputs.config import (
     EmailOutput,
     OutputsConfig,
     PushOutput,
     WebhookOutput,
 )
-from skywarden.runtime.outputs_peers import PeerOutput, SapientPeer, TakPeer
+from skywarden.runtime.outputs.peers import PeerOutput, SapientPeer, TakPeer
 from skywarden.service.source import Listener, Picture, Unsubscribe
 
 
@@ -106,7 +106,7 @@ def _push(o: PushOutput, env: Mapping[str, str]) -> PushSink:
 
 def own_node_id(site: Site) -> str:
     """skywarden's SAPIENT node UUID when the outputs file names none (the links' default)."""
-    from skywarden.runtime.adapters import default_own_node_id
+    from skywarden.runtime.live.adapters import default_own_node_id
 
     return default_own_node_id(site)
 

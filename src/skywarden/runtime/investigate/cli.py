@@ -4,7 +4,7 @@ The record (``investigation.json`` beside the tracks, or ``--record PATH``) is w
 report and the evidence package carry: per retrospective track its span, the live track ids
 it joins, when the live picture first confirmed it against its earliest trace, its launch
 region (``threat.launch``) and, per sensor, what it should have seen against what it did
-(``runtime.missed``).
+(``runtime.investigate.missed``).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ import numpy as np
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.geo import GeoOrigin
-from skywarden.runtime.investigate import (
+from skywarden.runtime.investigate.missed import SensorAccount, missed_report
+from skywarden.runtime.investigate.rerun import (
     Investigation,
     RetroTrack,
     investigate_source,
     write_tracks,
 )
-from skywarden.runtime.missed import SensorAccount, missed_report
 
 
 def _kinematics(r: RetroTrack) -> dict[str, float]:

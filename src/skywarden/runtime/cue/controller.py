@@ -13,7 +13,7 @@ commanded direction, or every ``refresh_s``. The assignment ends when the track 
 its alert is resolved.
 
 ``run_cue_loop`` closes the loop in simulation (what ``tests/test_cue_loop.py`` and the
-``cue`` demo run): the simulated site's sensors feed the engine (``runtime.engine``, a tick
+``cue`` demo run): the simulated site's sensors feed the engine (``runtime.engine.engine``, a tick
 every ``TICK_S``; the controller sees the tick's last frame with every alert event of the
 tick); each task is framed, sent to the simulated PTZ camera (``sim.ptz``), which parses and
 obeys it; the camera's detections travel as SAPIENT DetectionReports
@@ -35,8 +35,8 @@ import numpy as np
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec, Site
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import Frame
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message
 from skywarden.sensors.sapient_task import LookAt, look_at_task, registered_nodes
 from skywarden.sensors.skybench import Scan

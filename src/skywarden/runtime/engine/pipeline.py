@@ -32,7 +32,7 @@ from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracke
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
 STATE_LAYOUT = 9
-"""Version of the pipeline's internal layout (the snapshots of ``runtime.record_restore``
+"""Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
 code does; one of another layout is refused whole, and the caller rebuilds the state from the
@@ -43,7 +43,7 @@ change. 2: the bank's and pending plots' scalars packed in columns, packed class
 continuation (2026-12-06). 5: the threat assessor's likely-drone times and the alert
 manager's quiet reasons (issue 19, 2026-12-06). 6: the alert manager's alerts raised per
 (track, zone), which make the alert ids (2026-12-06). 7: the engine's pending alert events
-(``runtime.engine``, 2026-12-06). 8: the tracker's state held by its roles (pending plots in
+(``runtime.engine.engine``, 2026-12-06). 8: the tracker's state held by its roles (pending plots in
 the initiator, periods in the deleter, identities) (2026-12-06). 9: the classifier's heading
 blocks, settled flag and pending RF bearings (issue 19, 2026-12-06)."""
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skywarden.core.site import SensorKind, SensorSpec, Site
-from skywarden.runtime.investigate import Investigation, RetroTrack
+from skywarden.runtime.investigate.rerun import Investigation, RetroTrack
 from skywarden.sim.coverage import default_model
 from skywarden.sim.sensors import coverage_mask
 

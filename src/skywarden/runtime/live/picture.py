@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from skywarden.alerts.lifecycle import Alert, AlertEvent, AlertState
 from skywarden.core.track import TrackStatus
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import Frame
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame
 from skywarden.service.source import Picture, TrailPoint
 from skywarden.threat.launch import LaunchPoint
 

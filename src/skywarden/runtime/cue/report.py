@@ -12,7 +12,7 @@ import base64
 import html
 from pathlib import Path
 
-from skywarden.runtime.cue import CueLog
+from skywarden.runtime.cue.controller import CueLog
 
 
 def _fmt(v: float | None) -> str:

@@ -35,8 +35,8 @@ from skywarden.core.observation import Detection
 from skywarden.core.site import Site
 from skywarden.core.terrain import Terrain, ground_height
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import Frame, PipelineConfig
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
 from skywarden.threat.launch import LaunchConfig, LaunchPoint, LaunchPointEstimator
 from skywarden.tracking.result import TrackerResult
@@ -393,7 +393,7 @@ def tap_scenario(
     config: PipelineConfig | None = None,
     dem: Sequence[str] = (),
 ) -> _Tap:
-    from skywarden.runtime.bench_io import scans_by_time
+    from skywarden.runtime.offline.bench_io import scans_by_time
 
     lo = -np.inf if from_t is None else from_t
     hi = np.inf if to_t is None else to_t
@@ -418,7 +418,7 @@ def tap_journal(
     terrain: Terrain | None = None,
 ) -> tuple[_Tap, Site]:
     """The journal's raw inputs and ticks, in order, through one fresh engine."""
-    from skywarden.runtime.replay import journal_site
+    from skywarden.runtime.offline.replay import journal_site
     from skywarden.store.journal import open_journal
 
     j = open_journal(url)
@@ -491,7 +491,7 @@ def investigate_source(
         tap = tap_scenario(source, from_t, to_t, dem=dem)
         return investigate_run(tap, tap.pipe.site, cfg)
     if dem and site is None:
-        from skywarden.runtime.replay import journal_site
+        from skywarden.runtime.offline.replay import journal_site
         from skywarden.store.journal import open_journal
 
         j = open_journal(source)

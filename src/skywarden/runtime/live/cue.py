@@ -1,8 +1,9 @@
 """Slew-to-cue inside ``skywarden run``: the built-in simulated site's PTZ cameras.
 
 The live loop (``LiveSource``) hands every stepped frame, with the alert events of that step,
-to :meth:`LiveCue.on_frame`; the :class:`~skywarden.runtime.cue.CueController` decides which
-camera looks at which alerting track and builds each SAPIENT LookAt with
+to :meth:`LiveCue.on_frame`; the
+:class:`~skywarden.runtime.cue.controller.CueController` decides which camera looks at
+which alerting track and builds each SAPIENT LookAt with
 ``sensors.sapient_task.look_at_task`` (the only tasker: camera nodes, sensor commands).
 Each task is journaled (a ``ConfigChange`` under :data:`TASK_KEY`, actor ``cue``, with the
 framed message) and then obeyed by the simulated camera (``sim.ptz``), which slews at its
@@ -38,9 +39,9 @@ from skywarden.core.counters import Counters
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.inbound import Inbound
 from skywarden.core.observation import Detection
-from skywarden.runtime.cue import CueController, _jpeg
-from skywarden.runtime.feeds import Feed
-from skywarden.runtime.pipeline import Frame
+from skywarden.runtime.cue.controller import CueController, _jpeg
+from skywarden.runtime.engine.pipeline import Frame
+from skywarden.runtime.live.feeds import Feed
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message
 from skywarden.sim.ptz import PtzCamera
 from skywarden.store.records import ConfigChange

@@ -41,10 +41,10 @@ from typing import Any
 
 from skywarden.core.errors import DecodeError
 from skywarden.core.site import Site
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import PipelineConfig
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, apply_site_edit
-from skywarden.runtime.snapshots import decode_state, encode_state
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import PipelineConfig
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, apply_site_edit
+from skywarden.runtime.engine.snapshots import decode_state, encode_state
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction
 
@@ -159,7 +159,7 @@ MAGIC = b"SWR2"
 
 
 def dump_state(machine: Engine, extra: dict[str, Any] | None = None) -> bytes:
-    """``runtime.snapshots`` with magic ``SWR2`` of ``{"machine", "extra"}``: data only,
+    """``runtime.engine.snapshots`` with magic ``SWR2`` of ``{"machine", "extra"}``: data only,
     rebuilt from skywarden's own classes, so a snapshot row cannot run code on load (the
     pickles of ``SWR1`` could, had anyone but the runtime written the table)."""
     return encode_state({"machine": machine, "extra": extra or {}}, MAGIC)

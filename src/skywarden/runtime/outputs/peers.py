@@ -40,7 +40,7 @@ from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.track import TrackState
-from skywarden.runtime.outputs_config import SapientOutput, TakOutput
+from skywarden.runtime.outputs.config import SapientOutput, TakOutput
 from skywarden.sensors.sapient import SapientMessage, frame, split_frames
 from skywarden.service.source import Picture
 from skywarden.threat.assess import ThreatAssessment, ThreatLevel

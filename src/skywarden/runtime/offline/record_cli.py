@@ -18,7 +18,7 @@ from typing import TextIO
 
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import Site, load_site
-from skywarden.runtime.replay import journal_site, pipeline_config_from_file, replay_journal
+from skywarden.runtime.offline.replay import journal_site, pipeline_config_from_file, replay_journal
 from skywarden.store.export import courageous_log, detections_csv, tracks_geojson, tracks_kml
 from skywarden.store.journal import Journal, open_journal
 

@@ -56,7 +56,7 @@ class Feed:
     world: Callable[[int], SimRun] | None = None
     """The simulated run of pass ``k`` (its ground truth, for the simulated PTZ cameras)."""
     cameras: tuple[PtzSpec, ...] = ()
-    """Simulated PTZ cameras under slew-to-cue (``runtime.live_cue``), in ``site`` too."""
+    """Simulated PTZ cameras under slew-to-cue (``runtime.live.cue``), in ``site`` too."""
 
 
 def site_to_dict(site: Site) -> dict[str, Any]:
@@ -116,8 +116,8 @@ def simulated_feed(
     """The built-in simulated site (default: the residence attack), repeated with new seeds.
 
     ``cameras``: simulated PTZ cameras added to the site as camera sensors, tasked by the
-    live loop's slew-to-cue (``runtime.live_cue``) and looking at pass ``k``'s ground truth."""
-    from skywarden.runtime.cue import camera_site
+    live loop's slew-to-cue (``runtime.live.cue``) and looking at pass ``k``'s ground truth."""
+    from skywarden.runtime.cue.controller import camera_site
 
     sc = load_scenario(scenario)
     first = simulate(sc, seed)

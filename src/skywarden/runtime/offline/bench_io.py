@@ -1,7 +1,7 @@
 """Offline tracking of a skybench/1 scenario into ``tracks.jsonl`` (FORMAT.md), and back.
 
 This is the benchmark path and the simplest end-to-end path through the stages: the file's
-scans go into the same :class:`~skywarden.runtime.engine.Engine` as the live service's
+scans go into the same :class:`~skywarden.runtime.engine.engine.Engine` as the live service's
 messages, one tick per distinct scan time, driven by the file's own times instead of a
 clock. A scan time earlier than one already stepped is refused and counted
 (``machine.rejected.too_late``), as live; skybench files are in time order.
@@ -16,8 +16,8 @@ from itertools import groupby
 from typing import TYPE_CHECKING, TextIO
 
 from skywarden.core.counters import Counters
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.pipeline import PipelineConfig
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.pipeline import PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
 
 if TYPE_CHECKING:

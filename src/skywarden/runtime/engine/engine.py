@@ -20,7 +20,7 @@ the journal) gives them:
 * an **operator action** (``OperatorAction`` ``acknowledge``/``resolve`` of an alert id),
   applied at the time of the last step;
 * a **configuration change** (``ConfigChange`` with key ``site.edit``: the zones and
-  whitelist an operator edited, ``runtime.site_edits``), in force from the next step;
+  whitelist an operator edited, ``runtime.engine.site_edits``), in force from the next step;
 * a ready **scan** (:meth:`Engine.scan`: a skybench line, already one look of a sensor).
 
 Nothing here reads a clock, so the same inputs give the same frames, the same track
@@ -42,7 +42,7 @@ Outputs, as values the engine returns (never read back from a stage's internals)
 ``on_step(scans, frame)``, when set, sees every step's scans and frame (the investigation
 keeps the reports it stepped); it is no part of the state and is not snapshotted.
 
-``RecordMachine`` (``runtime.record_machine``) is this class under its older name.
+``Engine`` is the only stepper of the pipeline.
 """
 
 from __future__ import annotations
@@ -60,9 +60,9 @@ from skywarden.core.observation import Detection
 from skywarden.core.site import Site
 from skywarden.core.terrain import Terrain
 from skywarden.core.track import TrackState
-from skywarden.runtime.ordering import ReorderBuffer
-from skywarden.runtime.pipeline import Frame, Pipeline, PipelineConfig
-from skywarden.runtime.site_edits import SITE_EDIT_KEY, apply_site_edit
+from skywarden.runtime.engine.ordering import ReorderBuffer
+from skywarden.runtime.engine.pipeline import Frame, Pipeline, PipelineConfig
+from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, apply_site_edit
 from skywarden.sensors.skybench import Scan
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.records import (

@@ -1,6 +1,6 @@
 """Record a feed into a journal without real time: what the live runtime would have written.
 
-:func:`record_feed` plays a :class:`~skywarden.runtime.feeds.Feed` from ``t0`` for
+:func:`record_feed` plays a :class:`~skywarden.runtime.live.feeds.Feed` from ``t0`` for
 ``duration_s`` of site time through the same pieces the live loop uses — each due line as
 the ``Inbound`` the feed adapter submits (journaled as the ``RawMessage`` the ingest port
 writes), a ``TickRecord`` every ``tick_s``, the :class:`Engine`'s outputs after each
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 from skywarden.alerts.lifecycle import Alert
 from skywarden.core.errors import StateError
-from skywarden.runtime.engine import Engine
-from skywarden.runtime.feeds import Feed, LineClock, line_inbound
-from skywarden.runtime.ingest import raw_record
-from skywarden.runtime.record_restore import START_KEY, code_digest
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.restore import START_KEY, code_digest
+from skywarden.runtime.live.feeds import Feed, LineClock, line_inbound
+from skywarden.runtime.live.ingest import raw_record
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.journal import Journal
 from skywarden.store.records import ConfigChange, OperatorAction, Record, TickRecord

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
-from skywarden.runtime.feeds import Feed, FeedAdapter
-from skywarden.runtime.ingest import JournalingIngest
+from skywarden.runtime.live.feeds import Feed, FeedAdapter
+from skywarden.runtime.live.ingest import JournalingIngest
 from skywarden.store.records import TickRecord
 
 if TYPE_CHECKING:
-    from skywarden.runtime.live_cue import LiveCue
+    from skywarden.runtime.live.cue import LiveCue
 
 log = logging.getLogger(__name__)
 

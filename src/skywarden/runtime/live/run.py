@@ -4,8 +4,9 @@ With no site file it plays the built-in simulated residence site in real time (`
 so a new user sees tracks and alerts within seconds of ``make run``. With ``--site FILE`` it
 serves that site; its sensors post detections to ``POST /api/ingest/{sensor_id}`` (JSON), and
 each sensor with a ``link`` table is heard over it (SAPIENT, ASTERIX, ADS-B, Remote ID, MQTT:
-``runtime.adapters``). ``--outputs FILE`` sends alerts and the fused picture on to web hooks,
-e-mail, TAK and a SAPIENT higher node (``runtime.outputs``; file layout in ``outputs_config``).
+``runtime.live.adapters``). ``--outputs FILE`` sends alerts and the fused picture on to web hooks,
+e-mail, TAK and a SAPIENT higher node (``runtime.outputs.output_set``; file layout in
+``runtime.outputs.config``).
 
 The journal (``--journal URL``; default ``./var/skywarden.sqlite``, created on demand;
 ``postgresql://...`` works too) records every accepted message before it is acknowledged,
@@ -31,10 +32,10 @@ import uvicorn
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.feeds import SIM_CAMERAS, Feed, config_feed, simulated_feed, site_feed
-from skywarden.runtime.live_source import LiveSource
-from skywarden.runtime.outputs_config import OutputsConfig, load_outputs
-from skywarden.runtime.retention import RetentionConfig
+from skywarden.runtime.live.feeds import SIM_CAMERAS, Feed, config_feed, simulated_feed, site_feed
+from skywarden.runtime.live.retention import RetentionConfig
+from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.outputs.config import OutputsConfig, load_outputs
 from skywarden.service.app import create_app
 from skywarden.service.headlimit import BoundedHttpToolsProtocol
 from skywarden.service.sessions import SensorTokens
@@ -135,7 +136,7 @@ def build_server(
     served: PictureSource = source
     if outputs is not None and not outputs.empty:
         # the outputs pull in the TAK and SAPIENT libraries: only when configured
-        from skywarden.runtime.outputs import OutputSet, OutputsSource
+        from skywarden.runtime.outputs.output_set import OutputSet, OutputsSource
 
         served = OutputsSource(source, OutputSet(outputs, source.site, clock))
     accounts = AccountTables(source.journal.database)  # accounts and tokens outlive a restart
@@ -221,7 +222,7 @@ def serve(
         cls = LiveSource
         if any(s.link is not None for s in feed.site.sensors):
             # the links pull in every wire-format library: only when the site has any
-            from skywarden.runtime.adapters import LinkedLiveSource
+            from skywarden.runtime.live.adapters import LinkedLiveSource
 
             cls = LinkedLiveSource
         try:

@@ -39,7 +39,7 @@ from skywarden.core.errors import ConfigError
 from skywarden.core.inbound import IngestPort
 from skywarden.core.observation import Detection
 from skywarden.core.site import SensorSpec, Site
-from skywarden.runtime.live_source import LiveSource
+from skywarden.runtime.live.source import LiveSource
 from skywarden.sensors.json_detections import parse_json_detections
 from skywarden.sensors.links.health import SensorHealth, SensorStats
 from skywarden.sensors.links.registry import (

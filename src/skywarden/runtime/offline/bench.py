@@ -1,7 +1,7 @@
 """``skywarden bench``: every public scenario tracked, timed and scored, written to BENCH.md.
 
 Wall time is the whole ``skywarden track`` process (start-up and import included), the median
-of ``repeat`` runs; GOSPA by the project's own metrics (``runtime.metrics``). With
+of ``repeat`` runs; GOSPA by the project's own metrics (``runtime.offline.metrics``). With
 ``--compare stonesoup`` the referee's Stone Soup baseline script runs on the same files in the
 same session, when the ``stonesoup`` extra is installed, and the ratios are reported.
 
@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from skywarden.runtime.metrics import GospaResult, evaluate
+from skywarden.runtime.offline.metrics import GospaResult, evaluate
 
 PUBLIC = [
     "plots2d_N10_C10",
@@ -143,6 +143,6 @@ def main(
     if md_path is not None:
         md_path.write_text(
             "# Benchmark\n\nWritten by `skywarden bench`; GOSPA by "
-            "`skywarden.runtime.metrics` (cross-checked against score.py).\n\n" + text
+            "`skywarden.runtime.offline.metrics` (cross-checked against score.py).\n\n" + text
         )
     return text

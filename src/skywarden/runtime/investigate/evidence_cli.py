@@ -1,6 +1,6 @@
 """``skywarden evidence JOURNAL --from --to -o DIR``: seal a window of the journal as evidence.
 
-Runs, over the window: the investigation (``runtime.investigate``, record only: nothing is
+Runs, over the window: the investigation (``runtime.investigate.rerun``, record only: nothing is
 written into the journal being sealed), the incident report (``store.report``, PDF and HTML),
 and the segment export; then ``store.evidence.seal`` writes the files, the manifest, the
 Ed25519 signature (``--key`` PEM, or ``SKYWARDEN_EVIDENCE_KEY``; without one a one-off key is
@@ -21,9 +21,9 @@ from urllib.error import URLError
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.investigate import investigate_source
-from skywarden.runtime.investigate_cli import record
-from skywarden.runtime.replay import journal_site
+from skywarden.runtime.investigate.cli import record
+from skywarden.runtime.investigate.rerun import investigate_source
+from skywarden.runtime.offline.replay import journal_site
 from skywarden.store.evidence import export_segment, load_key, seal
 from skywarden.store.journal import Journal
 from skywarden.store.report import build_report, render_html, render_pdf

@@ -3,7 +3,7 @@
 The journal holds, in order, every input the live runtime acted on (sensor messages,
 ticks, operator actions) and every output it produced (track states, alert transitions).
 :func:`replay_journal` feeds the inputs in journal order to a fresh
-:class:`~skywarden.runtime.engine.Engine` (the code the live loop runs, time
+:class:`~skywarden.runtime.engine.engine.Engine` (the code the live loop runs, time
 from the record) and compares what comes out with the recorded outputs, record by record
 and field by field. With the same tracker configuration the two sequences are identical;
 with ``--tracker-config`` an engineer sees where another configuration departs.
@@ -31,10 +31,9 @@ from typing import Any, TextIO
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import Site
 from skywarden.core.strict import unknown_key
-from skywarden.runtime.engine import Engine, Output
-from skywarden.runtime.feeds import site_from_ref
-from skywarden.runtime.pipeline import Frame, PipelineConfig
-from skywarden.runtime.record_restore import (
+from skywarden.runtime.engine.engine import Engine, Output
+from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
+from skywarden.runtime.engine.restore import (
     INPUT_KINDS,
     START_KEY,
     code_digest,
@@ -42,6 +41,7 @@ from skywarden.runtime.record_restore import (
     site_in_force,
     start_info,
 )
+from skywarden.runtime.live.feeds import site_from_ref
 from skywarden.store.journal import Journal
 from skywarden.store.records import AlertRecord, ConfigChange, Record, TrackRecord
 

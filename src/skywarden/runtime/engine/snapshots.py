@@ -13,7 +13,7 @@ from typing import Any
 
 from skywarden.core import statecodec
 from skywarden.core.errors import DecodeError
-from skywarden.runtime.pipeline import STATE_LAYOUT, check_state_layout
+from skywarden.runtime.engine.pipeline import STATE_LAYOUT, check_state_layout
 
 
 def encode_state(body: Mapping[str, Any], magic: bytes) -> bytes:

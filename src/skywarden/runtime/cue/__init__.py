@@ -1,0 +1,1 @@
+"""Slew-to-cue: sensor tasking (pointing cameras only) and its visual-evidence page."""

@@ -1,0 +1,1 @@
+"""After an incident: the retrospective re-run, what was missed, evidence and incident links."""

@@ -1,0 +1,1 @@
+"""``skywarden run``: the live loop, its ingest port, sensor links, ticker and the service."""

@@ -1,0 +1,1 @@
+"""Offline transports around the engine: ``track``/``bench``, ``replay``, recording a feed."""

@@ -1,0 +1,1 @@
+"""Where alerts and the fused picture go: web hooks, MQTT, TAK, SAPIENT peers."""
