@@ -85,6 +85,42 @@ def max_gap(times: list[float], t0: float, t1: float) -> float:
     return max(b - a for a, b in itertools.pairwise(edges))
 
 
+def takeover_parts(log: Path, since_wall: float, victim_sites: list[str]) -> dict[str, Any]:
+    """From a survivor's log: when it claimed each of the victim's sites (seconds after the
+    kill, from the log's wall-clock stamps) and the restore parts its runners timed
+    (``SiteRunner.timing``: snapshot get, decode, last frame, subscribe, caught up, first
+    frame, each from the runner's start), as medians and maxima over the sites."""
+    claims: list[float] = []
+    parts: dict[str, list[float]] = defaultdict(list)
+    for line in log.read_text(errors="replace").splitlines():
+        stamp = line[:23]
+        try:
+            at = time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + int(stamp[20:]) / 1e3
+        except ValueError:
+            continue
+        if at < since_wall:
+            continue
+        words = line.split()
+        if "took site" in line and words[words.index("site") + 1].rstrip(":") in victim_sites:
+            claims.append(at - since_wall)
+        elif (
+            "restore_timing" in line and words[words.index("site") + 1].rstrip(":") in victim_sites
+        ):
+            body = json.loads(line.split("restore_timing", 1)[1])
+            for k, v in body.items():
+                if isinstance(v, int | float):
+                    parts[k].append(float(v))
+    out: dict[str, Any] = {"claimed": len(claims)}
+    if claims:
+        out["claim_after_kill_s"] = {
+            "median": round(pct(claims, 0.5), 2),
+            "max": round(max(claims), 2),
+        }
+    for k, v in sorted(parts.items()):
+        out[k] = {"median": round(pct(v, 0.5), 3), "max": round(max(v), 3)}
+    return out
+
+
 async def counters(js: Any, tries: int = 30) -> dict[str, dict[str, int]]:
     """Each worker's counters from its heartbeat (retried while the bucket elects)."""
     for _ in range(tries):
@@ -190,6 +226,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
             s for s in sites if picture.sites[s].frame and picture.sites[s].frame.worker == victim
         ]  # type: ignore[union-attr]
         t_kill = time.monotonic()
+        t_kill_wall = time.time()
         load = os.getloadavg()[0]
         procs[victim].kill()
         procs[victim].wait()
@@ -205,6 +242,12 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
             "takeover_median_s": round(pct(done, 0.5), 2) if done else None,
             "takeover_max_s": round(max(done), 2) if done else None,
             "load_avg_1m_at_kill": round(load, 2),
+            "load_avg_1m_after": round(os.getloadavg()[0], 2),
+            "survivors": {
+                w: takeover_parts(tmp / f"{w}.log", t_kill_wall, owned)
+                for w in procs
+                if w != victim
+            },
         }
         await asyncio.gather(*feeders)
 
