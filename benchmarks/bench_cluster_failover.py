@@ -68,6 +68,7 @@ class Arrivals(CentralPicture):
     def __init__(self) -> None:
         super().__init__()
         self.frames_at: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        self.coast_at: dict[str, list[float]] = defaultdict(list)  # provisional frames
 
     def apply(self, subject: str, data: bytes, live: bool = False) -> bool:
         changed = super().apply(subject, data, live)
@@ -76,6 +77,8 @@ class Arrivals(CentralPicture):
             v = self.sites.get(parts[2])
             if v is not None and v.frame is not None:
                 self.frames_at[parts[2]].append((time.monotonic(), v.frame.worker))
+        elif changed and len(parts) == 4 and parts[3] == "coast":
+            self.coast_at[parts[2]].append(time.monotonic())
         return changed
 
 
@@ -86,11 +89,13 @@ def max_gap(times: list[float], t0: float, t1: float) -> float:
 
 
 def takeover_parts(log: Path, since_wall: float, victim_sites: list[str]) -> dict[str, Any]:
-    """From a survivor's log: when it claimed each of the victim's sites (seconds after the
-    kill, from the log's wall-clock stamps) and the restore parts its runners timed
+    """From a survivor's log: when it claimed each of the victim's sites and when it had
+    restored it (seconds after the kill, from the log's wall-clock stamps; the restore ends
+    before the first frame) and the restore parts its runners timed
     (``SiteRunner.timing``: snapshot get, decode, last frame, subscribe, caught up, first
     frame, each from the runner's start), as medians and maxima over the sites."""
     claims: list[float] = []
+    restored: list[float] = []
     parts: dict[str, list[float]] = defaultdict(list)
     for line in log.read_text(errors="replace").splitlines():
         stamp = line[:23]
@@ -101,8 +106,10 @@ def takeover_parts(log: Path, since_wall: float, victim_sites: list[str]) -> dic
         if at < since_wall:
             continue
         words = line.split()
-        if "took site" in line and words[words.index("site") + 1].rstrip(":") in victim_sites:
+        if "claimed site" in line and words[words.index("site") + 1].rstrip(":") in victim_sites:
             claims.append(at - since_wall)
+        elif "took site" in line and words[words.index("site") + 1].rstrip(":") in victim_sites:
+            restored.append(at - since_wall)
         elif (
             "restore_timing" in line and words[words.index("site") + 1].rstrip(":") in victim_sites
         ):
@@ -115,6 +122,11 @@ def takeover_parts(log: Path, since_wall: float, victim_sites: list[str]) -> dic
         out["claim_after_kill_s"] = {
             "median": round(pct(claims, 0.5), 2),
             "max": round(max(claims), 2),
+        }
+    if restored:
+        out["restored_after_kill_s"] = {
+            "median": round(pct(restored, 0.5), 2),
+            "max": round(max(restored), 2),
         }
     for k, v in sorted(parts.items()):
         out[k] = {"median": round(pct(v, 0.5), 3), "max": round(max(v), 3)}
@@ -202,6 +214,12 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         t_end = time.monotonic()
         after = await counters(js)
         gaps = {s: max_gap([t for t, _ in picture.frames_at[s]], t_kill, t_end) for s in sites}
+        shown = {  # counting the provisional (coasted) frames too
+            s: max_gap(
+                sorted([t for t, _ in picture.frames_at[s]] + picture.coast_at[s]), t_kill, t_end
+            )
+            for s in sites
+        }
         lost = {
             w: after.get(w, {}).get("lease_lost", 0) - before.get(w, {}).get("lease_lost", 0)
             for w in after
@@ -214,6 +232,12 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
             "max_frame_gap_s": round(max(gaps.values()), 2),
             "median_site_max_gap_s": round(pct(list(gaps.values()), 0.5), 2),
             "sites_gap_over_5s": sum(g > 5 for g in gaps.values()),
+            "with_provisional": {
+                "max_frame_gap_s": round(max(shown.values()), 2),
+                "median_site_max_gap_s": round(pct(list(shown.values()), 0.5), 2),
+                "sites_gap_over_5s": sum(g > 5 for g in shown.values()),
+                "coasted_frames": sum(len(picture.coast_at[s]) for s in sites),
+            },
             "leases_lost": lost,
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }

@@ -92,13 +92,19 @@ class SiteRunner:
         live: Client | None = None,
         max_unstored: int = 500,
         store_wait_s: float = 1.0,
+        coast_s: float = 1.5,
     ) -> None:
         """``ticking=False``: write no ticks, step only on ticks already in the stream (a
         replay of a recorded journal, as the equivalence test does). ``live``: the core
         connection the outputs are shown on before they are stored. ``max_unstored``:
         queued outputs beyond which stepping pauses (a stream that stays unwritable must
         not grow the queue without bound). ``store_wait_s``: how long a step waits for the
-        previous outputs to be stored before going on without them (see ``_loop``)."""
+        previous outputs to be stored before going on without them (see ``_loop``).
+        ``coast_s``: with no frame shown for that long, show a provisional coasted copy of
+        the last one every ``coast_s`` (``_coast_loop``)."""
+        self.coast_s = coast_s
+        self._shown: tuple[bytes, float] | None = None  # (last frame shown, loop time)
+        self._coast_task: asyncio.Task[None] | None = None
         self.store_wait_s = store_wait_s
         self.live = live
         self.max_unstored = max_unstored
@@ -172,6 +178,8 @@ class SiteRunner:
         )
         self.timing["subscribe"] = loop.time() - t
         self.store.start()
+        if self.live is not None and self.coast_s > 0:
+            self._coast_task = asyncio.create_task(self._coast_loop())
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self, snapshot: bool) -> None:
@@ -188,8 +196,9 @@ class SiteRunner:
             with contextlib.suppress(Fenced, TimeoutError):
                 await asyncio.wait_for(self._flush(snapshot=True, force=True), 1.0)
                 await asyncio.wait_for(self.store.drain(), 10.0)
-        if self._health_task is not None:
-            self._health_task.cancel()
+        for task in (self._health_task, self._coast_task):
+            if task is not None:
+                task.cancel()
         await self.store.stop()
 
     async def drain(self) -> None:
@@ -386,6 +395,7 @@ class SiteRunner:
                 self.site_id, self.worker_id, o.frame, o.raw, self.wall(), o.upto
             )
             await self._show("tracks", data)
+            self._shown = (data, asyncio.get_running_loop().time())
             st.put(("frame", data, o.upto, o))
             if "first_frame" not in self.timing:
                 self.timing["first_frame"] = asyncio.get_running_loop().time() - self._t_start
@@ -393,6 +403,33 @@ class SiteRunner:
         if blob is not None:
             st.put(("snap", blob, None, None))
         return blob is not None or (snapshot and st.snap_queued)
+
+    async def _coast_loop(self) -> None:
+        """While no frame has been shown for ``coast_s``, show the last one coasted on the
+        live subject ``coast``, provisional, every ``coast_s``.
+
+        No frame can be made while the site's raw stream elects a leader: reports cannot
+        be journaled (so they are not acknowledged) and neither can ticks, and stepping on
+        a tick that is not journaled would break replay. Tracks still move, so the picture
+        keeps them moving at their last velocity, marked provisional, never stored, and
+        replaced by the next real frame. This loop touches no engine state."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
+        while not self._stopping and not self.fenced.is_set():
+            await asyncio.sleep(self.coast_s / 3)
+            now = loop.time()
+            if self._shown is None or self.live is None:
+                continue
+            data, at = self._shown
+            if now - at < self.coast_s or now - last < self.coast_s:
+                continue
+            try:
+                coasted = codec.coast_frame(data, now - at, self.wall())
+                await self.live.publish(live_subject(self.site_id, "coast"), coasted)
+                self.counters.inc("coasted")
+            except Exception:  # picture only
+                self.counters.inc("coast_failed")
+            last = now
 
     def _timed(self) -> str:
         return json.dumps(
