@@ -9,11 +9,13 @@ A three-node JetStream cluster (R3 streams and buckets, free loopback ports), ``
 objects each, as ``bench_cluster.py``), and a central picture in this process that records
 when each site's frames arrive (this process's monotonic clock). Then:
 
-1. **Node kill.** After ``--warmup`` s, SIGKILL the server leading ``KV_sw_leases`` (and, if
-   another one leads the raw stream, that is the one killed second with ``--kill-raw``).
-   Measured over ``--observe`` s: the longest gap between two frames of any site, and the
-   leases lost (the workers' ``lease_lost`` counters before and after, from their
-   heartbeats).
+1. **Node kill.** Before the workers start, the raw stream's leader is stepped down until
+   the node leading ``KV_sw_leases`` leads it too (``colocated``); after ``--warmup`` s
+   that node is SIGKILLed. Measured over ``--observe`` s: the longest gap between two
+   frames of any site (stored or shown), the same counting provisional coasted frames too
+   (``with_provisional``), the seconds until each of the two streams has a new leader
+   (polled), and the leases lost (the workers' ``lease_lost`` counters before and after,
+   from their heartbeats).
 2. **Worker kill.** The killed node is restarted; after ``--settle`` s one worker is
    SIGKILLed. Measured: for each of its sites, seconds from the kill to the first frame
    published by another worker; and the 1-minute load average at that moment.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -133,6 +136,42 @@ def takeover_parts(log: Path, since_wall: float, victim_sites: list[str]) -> dic
     return out
 
 
+async def leader_of(js: Any, stream: str) -> str | None:
+    try:
+        info = await js.stream_info(stream)
+    except Exception:  # electing, or the server asked is gone
+        return None
+    return str(info.cluster.leader) if info.cluster and info.cluster.leader else None
+
+
+async def colocate(nc: Any, js: Any, stream: str, with_stream: str, tries: int = 12) -> bool:
+    """Step ``stream``'s leader down until it is the node leading ``with_stream`` (each
+    step-down hands leadership to another peer at once, no election timeout), so that one
+    kill takes both: the case of issue 24 (the lease bucket and the raw stream)."""
+    for _ in range(tries):
+        want = await leader_of(js, with_stream)
+        have = await leader_of(js, stream)
+        if want is not None and have == want:
+            return True
+        if have is not None:
+            with contextlib.suppress(Exception):
+                await nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", b"", timeout=5)
+        await asyncio.sleep(2.0)
+    return False
+
+
+async def elected(
+    js: Any, stream: str, killed: str, t0: float, limit: float = 30.0
+) -> float | None:
+    """Seconds from ``t0`` (monotonic) until ``stream`` has a leader other than ``killed``."""
+    while time.monotonic() - t0 < limit:
+        leader = await leader_of(js, stream)
+        if leader is not None and leader != killed:
+            return time.monotonic() - t0
+        await asyncio.sleep(0.1)
+    return None
+
+
 async def counters(js: Any, tries: int = 30) -> dict[str, dict[str, int]]:
     """Each worker's counters from its heartbeat (retried while the bucket elects)."""
     for _ in range(tries):
@@ -168,6 +207,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         await ensure_topology_retrying(
             js, TopologyConfig(replicas=3, lease_ttl_s=a.lease_ttl), give_up_s=60
         )
+        colocated = await colocate(nc, js, RAW_STREAM, f"KV_{LEASES_BUCKET}")
         for i in range(a.workers):
             cmd = [
                 sys.executable, "-m", "skywarden.cli.main", "worker", "--nats", ",".join(urls),
@@ -210,7 +250,12 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         before = await counters(js)
         t_kill = time.monotonic()
         by_name[str(leader)].kill()
-        await asyncio.sleep(a.observe)
+        quick = nc.jetstream(timeout=0.5)  # polls: a request lost to the dead node is retried
+        elections = await asyncio.gather(
+            elected(quick, RAW_STREAM, str(leader), t_kill),
+            elected(quick, f"KV_{LEASES_BUCKET}", str(leader), t_kill),
+        )
+        await asyncio.sleep(max(0.0, a.observe - (time.monotonic() - t_kill)))
         t_end = time.monotonic()
         after = await counters(js)
         gaps = {s: max_gap([t for t, _ in picture.frames_at[s]], t_kill, t_end) for s in sites}
@@ -227,6 +272,11 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         res["node_kill"] = {
             "killed": leader,
             "raw_stream_leader_was": raw_leader,
+            "colocated": colocated,
+            "new_leader_after_s": {
+                "raw": None if elections[0] is None else round(elections[0], 2),
+                "leases": None if elections[1] is None else round(elections[1], 2),
+            },
             "sites_stream_leader_was": sites_leader,
             "central_connected_to": central_on,
             "max_frame_gap_s": round(max(gaps.values()), 2),
