@@ -206,30 +206,40 @@ class SiteRunner:
         await self.store.drain()
 
     async def _restore(self) -> None:
+        """Snapshot and last stored frame, read concurrently (two round trips that each took
+        0.5 s median at load 13 during a take-over). A writer still storing meanwhile could
+        make the snapshot newer than the frame read; the fenced store then refuses this
+        runner's first frame and it drops the site: a race that fencing settles either way."""
         clock = asyncio.get_running_loop().time
         t = clock()
-        try:
-            entry = await self.snapshots.get(self.site_id)
-            self.timing["snapshot_get"] = (t1 := clock()) - t
-            if entry.value:
-                self.state = load_state(entry.value)
-                self.timing["decode"] = clock() - t1
-                self.store.snap_rev = int(entry.revision or 0)
-                self.counters.inc("restored")
-        except KeyNotFoundError:
-            pass
-        except InputRejected as e:  # unreadable snapshot: rebuild from the retained stream
-            self.counters.inc(f"rejected.{e.reason}")
-            log.warning("site %s: snapshot refused (%s); replaying from the start", self.site_id, e)
-        t = clock()
         st = self.store
-        try:
-            last = await self.js.get_last_msg(SITES_STREAM, out_subject(self.site_id, "tracks"))
-            st.out_seq = int(last.seq or 0)
-            st.published = codec.decode_frame(last.data or b"").covers_to
-        except NotFoundError:
-            st.out_seq, st.published = 0, 0
-        self.timing["last_frame"] = clock() - t
+
+        async def snapshot() -> None:
+            try:
+                entry = await self.snapshots.get(self.site_id)
+                self.timing["snapshot_get"] = (t1 := clock()) - t
+                if entry.value:
+                    self.state = load_state(entry.value)
+                    self.timing["decode"] = clock() - t1
+                    st.snap_rev = int(entry.revision or 0)
+                    self.counters.inc("restored")
+            except KeyNotFoundError:
+                pass
+            except InputRejected as e:  # unreadable snapshot: rebuild from the stream
+                self.counters.inc(f"rejected.{e.reason}")
+                log.warning("site %s: snapshot refused (%s); replaying it all", self.site_id, e)
+
+        async def last_frame() -> None:
+            subject = out_subject(self.site_id, "tracks")
+            try:
+                last = await self.js.get_last_msg(SITES_STREAM, subject)
+                st.out_seq = int(last.seq or 0)
+                st.published = codec.decode_frame(last.data or b"").covers_to
+            except NotFoundError:
+                st.out_seq, st.published = 0, 0
+            self.timing["last_frame"] = clock() - t
+
+        await asyncio.gather(snapshot(), last_frame())
         # reports the snapshot holds unframed stay in the next frame: the engine drops from
         # that list only what stored frames cover
         self.engine = SiteEngine(self.site_id, self.worker_id, self.state, st.published)
