@@ -9,11 +9,13 @@ A three-node JetStream cluster (R3 streams and buckets, free loopback ports), ``
 objects each, as ``bench_cluster.py``), and a central picture in this process that records
 when each site's frames arrive (this process's monotonic clock). Then:
 
-1. **Node kill.** After ``--warmup`` s, SIGKILL the server leading ``KV_sw_leases`` (and, if
-   another one leads the raw stream, that is the one killed second with ``--kill-raw``).
-   Measured over ``--observe`` s: the longest gap between two frames of any site, and the
-   leases lost (the workers' ``lease_lost`` counters before and after, from their
-   heartbeats).
+1. **Node kill.** Before the workers start, the raw stream's leader is stepped down until
+   the node leading ``KV_sw_leases`` leads it too (``colocated``); after ``--warmup`` s
+   that node is SIGKILLed. Measured over ``--observe`` s: the longest gap between two
+   frames of any site (stored or shown), the same counting provisional coasted frames too
+   (``with_provisional``), the seconds until each of the two streams has a new leader
+   (polled), and the leases lost (the workers' ``lease_lost`` counters before and after,
+   from their heartbeats).
 2. **Worker kill.** The killed node is restarted; after ``--settle`` s one worker is
    SIGKILLed. Measured: for each of its sites, seconds from the kill to the first frame
    published by another worker; and the 1-minute load average at that moment.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -68,6 +71,7 @@ class Arrivals(CentralPicture):
     def __init__(self) -> None:
         super().__init__()
         self.frames_at: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        self.coast_at: dict[str, list[float]] = defaultdict(list)  # provisional frames
 
     def apply(self, subject: str, data: bytes, live: bool = False) -> bool:
         changed = super().apply(subject, data, live)
@@ -76,6 +80,8 @@ class Arrivals(CentralPicture):
             v = self.sites.get(parts[2])
             if v is not None and v.frame is not None:
                 self.frames_at[parts[2]].append((time.monotonic(), v.frame.worker))
+        elif changed and len(parts) == 4 and parts[3] == "coast":
+            self.coast_at[parts[2]].append(time.monotonic())
         return changed
 
 
@@ -83,6 +89,87 @@ def max_gap(times: list[float], t0: float, t1: float) -> float:
     xs = [t for t in times if t0 <= t <= t1]
     edges = [t0, *xs, t1]
     return max(b - a for a, b in itertools.pairwise(edges))
+
+
+def takeover_parts(log: Path, since_wall: float, victim_sites: list[str]) -> dict[str, Any]:
+    """From a survivor's log: when it claimed each of the victim's sites and when it had
+    restored it (seconds after the kill, from the log's wall-clock stamps; the restore ends
+    before the first frame) and the restore parts its runners timed
+    (``SiteRunner.timing``: snapshot get, decode, last frame, subscribe, caught up, first
+    frame, each from the runner's start), as medians and maxima over the sites."""
+    claims: list[float] = []
+    restored: list[float] = []
+    parts: dict[str, list[float]] = defaultdict(list)
+    for line in log.read_text(errors="replace").splitlines():
+        stamp = line[:23]
+        try:
+            at = time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + int(stamp[20:]) / 1e3
+        except ValueError:
+            continue
+        if at < since_wall:
+            continue
+        words = line.split()
+        if "claimed site" in line and words[words.index("site") + 1].rstrip(":") in victim_sites:
+            claims.append(at - since_wall)
+        elif "took site" in line and words[words.index("site") + 1].rstrip(":") in victim_sites:
+            restored.append(at - since_wall)
+        elif (
+            "restore_timing" in line and words[words.index("site") + 1].rstrip(":") in victim_sites
+        ):
+            body = json.loads(line.split("restore_timing", 1)[1])
+            for k, v in body.items():
+                if isinstance(v, int | float):
+                    parts[k].append(float(v))
+    out: dict[str, Any] = {"claimed": len(claims)}
+    if claims:
+        out["claim_after_kill_s"] = {
+            "median": round(pct(claims, 0.5), 2),
+            "max": round(max(claims), 2),
+        }
+    if restored:
+        out["restored_after_kill_s"] = {
+            "median": round(pct(restored, 0.5), 2),
+            "max": round(max(restored), 2),
+        }
+    for k, v in sorted(parts.items()):
+        out[k] = {"median": round(pct(v, 0.5), 3), "max": round(max(v), 3)}
+    return out
+
+
+async def leader_of(js: Any, stream: str) -> str | None:
+    try:
+        info = await js.stream_info(stream)
+    except Exception:  # electing, or the server asked is gone
+        return None
+    return str(info.cluster.leader) if info.cluster and info.cluster.leader else None
+
+
+async def colocate(nc: Any, js: Any, stream: str, with_stream: str, tries: int = 12) -> bool:
+    """Step ``stream``'s leader down until it is the node leading ``with_stream`` (each
+    step-down hands leadership to another peer at once, no election timeout), so that one
+    kill takes both: the case of issue 24 (the lease bucket and the raw stream)."""
+    for _ in range(tries):
+        want = await leader_of(js, with_stream)
+        have = await leader_of(js, stream)
+        if want is not None and have == want:
+            return True
+        if have is not None:
+            with contextlib.suppress(Exception):
+                await nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", b"", timeout=5)
+        await asyncio.sleep(2.0)
+    return False
+
+
+async def elected(
+    js: Any, stream: str, killed: str, t0: float, limit: float = 30.0
+) -> float | None:
+    """Seconds from ``t0`` (monotonic) until ``stream`` has a leader other than ``killed``."""
+    while time.monotonic() - t0 < limit:
+        leader = await leader_of(js, stream)
+        if leader is not None and leader != killed:
+            return time.monotonic() - t0
+        await asyncio.sleep(0.1)
+    return None
 
 
 async def counters(js: Any, tries: int = 30) -> dict[str, dict[str, int]]:
@@ -120,6 +207,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         await ensure_topology_retrying(
             js, TopologyConfig(replicas=3, lease_ttl_s=a.lease_ttl), give_up_s=60
         )
+        colocated = await colocate(nc, js, RAW_STREAM, f"KV_{LEASES_BUCKET}")
         for i in range(a.workers):
             cmd = [
                 sys.executable, "-m", "skywarden.cli.main", "worker", "--nats", ",".join(urls),
@@ -162,10 +250,21 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         before = await counters(js)
         t_kill = time.monotonic()
         by_name[str(leader)].kill()
-        await asyncio.sleep(a.observe)
+        quick = nc.jetstream(timeout=0.5)  # polls: a request lost to the dead node is retried
+        elections = await asyncio.gather(
+            elected(quick, RAW_STREAM, str(leader), t_kill),
+            elected(quick, f"KV_{LEASES_BUCKET}", str(leader), t_kill),
+        )
+        await asyncio.sleep(max(0.0, a.observe - (time.monotonic() - t_kill)))
         t_end = time.monotonic()
         after = await counters(js)
         gaps = {s: max_gap([t for t, _ in picture.frames_at[s]], t_kill, t_end) for s in sites}
+        shown = {  # counting the provisional (coasted) frames too
+            s: max_gap(
+                sorted([t for t, _ in picture.frames_at[s]] + picture.coast_at[s]), t_kill, t_end
+            )
+            for s in sites
+        }
         lost = {
             w: after.get(w, {}).get("lease_lost", 0) - before.get(w, {}).get("lease_lost", 0)
             for w in after
@@ -173,11 +272,22 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         res["node_kill"] = {
             "killed": leader,
             "raw_stream_leader_was": raw_leader,
+            "colocated": colocated,
+            "new_leader_after_s": {
+                "raw": None if elections[0] is None else round(elections[0], 2),
+                "leases": None if elections[1] is None else round(elections[1], 2),
+            },
             "sites_stream_leader_was": sites_leader,
             "central_connected_to": central_on,
             "max_frame_gap_s": round(max(gaps.values()), 2),
             "median_site_max_gap_s": round(pct(list(gaps.values()), 0.5), 2),
             "sites_gap_over_5s": sum(g > 5 for g in gaps.values()),
+            "with_provisional": {
+                "max_frame_gap_s": round(max(shown.values()), 2),
+                "median_site_max_gap_s": round(pct(list(shown.values()), 0.5), 2),
+                "sites_gap_over_5s": sum(g > 5 for g in shown.values()),
+                "coasted_frames": sum(len(picture.coast_at[s]) for s in sites),
+            },
             "leases_lost": lost,
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }
@@ -190,6 +300,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
             s for s in sites if picture.sites[s].frame and picture.sites[s].frame.worker == victim
         ]  # type: ignore[union-attr]
         t_kill = time.monotonic()
+        t_kill_wall = time.time()
         load = os.getloadavg()[0]
         procs[victim].kill()
         procs[victim].wait()
@@ -205,6 +316,12 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
             "takeover_median_s": round(pct(done, 0.5), 2) if done else None,
             "takeover_max_s": round(max(done), 2) if done else None,
             "load_avg_1m_at_kill": round(load, 2),
+            "load_avg_1m_after": round(os.getloadavg()[0], 2),
+            "survivors": {
+                w: takeover_parts(tmp / f"{w}.log", t_kill_wall, owned)
+                for w in procs
+                if w != victim
+            },
         }
         await asyncio.gather(*feeders)
 

@@ -220,9 +220,9 @@ def test_a_retried_frame_that_landed_is_not_taken_for_another_writer(tmp_path: P
         runner = SiteRunner(js, kv, SITE, run.site, "w1", WallClock().now)
         subject = f"skywarden.site.{SITE}.tracks"
         ack = await js.publish(subject, b"f1", headers={"Nats-Msg-Id": f"{SITE}:17"})
-        assert await runner._landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) == ack.seq
+        assert await runner.store.landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) == ack.seq
         await js.publish(subject, b"f2", headers={"Nats-Msg-Id": f"{SITE}:18-other"})
-        assert await runner._landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) is None
+        assert await runner.store.landed(subject, {"Nats-Msg-Id": f"{SITE}:17"}) is None
         await nc.close()
 
     try:

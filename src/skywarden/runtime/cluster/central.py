@@ -55,6 +55,9 @@ class SiteView:
     health: dict[str, Any] = field(default_factory=dict)
     updated_t: float = 0.0
     received_mono: float | None = None  # central's monotonic clock at the last frame
+    # a provisional (coasted) copy of ``frame`` shown while no new frame can be made; any
+    # newer frame replaces it (see ``codec.coast_frame``)
+    coast: codec.SiteFrame | None = None
 
 
 class CentralPicture:
@@ -103,7 +106,7 @@ class CentralPicture:
                 v = self.site(sid)
                 newer = v.frame is None or f.covers_to > v.frame.covers_to
                 if newer:
-                    v.frame, v.updated_t = f, now
+                    v.frame, v.updated_t, v.coast = f, now, None
                     v.received_mono = self.monotonic()
                 if live:
                     self.counters.inc("live.frames" if newer else "live.frames_behind")
@@ -130,6 +133,22 @@ class CentralPicture:
                 if self.journal is not None:
                     self._records.append(a.record)
                 return newer
+            if kind == "coast":  # live only: no stream holds it, nothing counts it
+                f = codec.decode_frame(data)
+                v = self.site(sid)
+                base = v.coast or v.frame
+                ahead = (
+                    live
+                    and f.provisional
+                    and v.frame is not None
+                    and f.covers_to == v.frame.covers_to
+                    and base is not None
+                    and f.t > base.t
+                )
+                if ahead:
+                    v.coast = f
+                self.counters.inc("live.coast" if ahead else "live.coast_behind")
+                return ahead
             if kind == "health":
                 self.site(sid).health = codec.decode_health(data)
                 if not live:
@@ -165,12 +184,13 @@ class CentralPicture:
                 continue
             if region is not None and v.region != region:
                 continue
-            f = v.frame
+            f = v.coast or v.frame
             out.append(
                 {
                     "site": v.site,
                     "region": v.region,
                     "t": f.t if f else None,
+                    "provisional": v.coast is not None,
                     "worker": f.worker if f else None,
                     "frames": v.frames,
                     "reports": v.reports,

@@ -16,6 +16,8 @@ Layouts (version 1)::
     frame   {"v", "site", "worker", "t", "raw": [[stream_seq, received_t], ...], "upto",
              "tracks": [TrackRecord.to_dict() without P and mode_probs],
              "threat": {track_id: level name}, "published_t"}
+    coast   a frame with "provisional": true and "raw": [] (``coast_frame``): the last
+             frame shown, moved on; on ``skywarden.live.<site>.coast`` only, never stored
     alert   {"v", "site", "worker", "event", "t", "alert_id", "track_id", "zone_id", "level",
              "state", "raised_t", "object_class", "reasons", "by", "raw_seq"}
     health  {"v", "site", "worker", "t", "covered_seq", "tracks", "counters": {...}}
@@ -170,6 +172,7 @@ class SiteFrame:
     threat: Mapping[str, str]
     published_t: float
     upto: int = 0  # the last raw stream sequence (report or control) this frame accounts for
+    provisional: bool = False  # a coasted copy (``coast_frame``): shown, never stored
 
     @property
     def raw_seqs(self) -> tuple[int, ...]:
@@ -221,9 +224,37 @@ def decode_frame(data: bytes) -> SiteFrame:
             threat={str(k): str(v) for k, v in d.get("threat", {}).items()},
             published_t=float(d.get("published_t", 0.0)),
             upto=int(d.get("upto", 0)),
+            provisional=bool(d.get("provisional", False)),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise DecodeError("cluster_frame", f"frame: {type(e).__name__}: {e}") from None
+
+
+def coast_frame(data: bytes, dt: float, published_t: float) -> bytes:
+    """A provisional copy of the encoded frame ``data``, ``dt`` seconds later in site time:
+    each track moved on at its velocity (state ``x`` = position, velocity, ...), no report
+    covered (``raw`` empty, ``upto`` kept), ``"provisional": true``.
+
+    What a worker shows while no frame can be made because its site's raw stream cannot
+    store (a leader election): no report can be accepted then (reports are journaled
+    before they are acknowledged) and no tick can be journaled, and a tick that is not
+    journaled would make a step that a take-over could not replay. A coasted copy changes
+    no engine state and is never stored, so replay and exactly-once are untouched; it is
+    marked so that nobody takes it for a measured picture."""
+    d = _loads(data, "frame")
+    try:
+        t = float(d["t"]) + dt
+        tracks = []
+        for tr in d["tracks"]:
+            x = [float(v) for v in tr["x"]]
+            step = t - float(tr["t"])
+            for i in range(min(3, len(x) - 3)):
+                x[i] += x[i + 3] * step
+            tracks.append({**tr, "x": x, "t": t})
+    except (KeyError, TypeError, ValueError) as e:
+        raise DecodeError("cluster_frame", f"frame: {type(e).__name__}: {e}") from None
+    body = {**d, "t": t, "raw": [], "tracks": tracks, "published_t": float(published_t)}
+    return _dumps({**body, "provisional": True})
 
 
 # ------------------------------------------------------------------ alerts

@@ -86,6 +86,10 @@ class KvView:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
+    def written_at(self) -> dict[str, float]:
+        """The loop time each existing (not deleted) key was last seen written."""
+        return {k: s.at for k, s in self._seen.items() if not s.deleted}
+
     def live(self, ttl: float) -> dict[str, bytes]:
         """Keys written within ``ttl`` seconds and not deleted, with their values."""
         now = asyncio.get_running_loop().time()

@@ -15,14 +15,14 @@ this module is its transport. Exactly-once in the tracks history, step by step:
    engine steps on ticks only, so the steps are records: a worker that takes over replays
    the dead worker's steps exactly, and its frames and alert transitions are the same.
 4. **Publish.** Each tick's frame is shown at once on core NATS (``skywarden.live.<site>.*``,
-   in no stream: picture only) and queued; a storer task stores the queue in order, so
-   stepping never waits for an election of the output stream (it did: 11 s per-site gaps
-   when the node leading ``SKYWARDEN_SITES`` was killed). A stored frame lists the report
-   sequences it covers and carries ``Nats-Expected-Last-Subject-Sequence: out_seq``: the
-   stream appends it only if no one else wrote a frame for the site since, which fences out
-   a worker that lost its lease without knowing. ``Nats-Msg-Id`` (site and tick sequence)
-   makes a retried publish one message. Alert transitions go first, each with its own
-   message id, so a take-over that replays them produces no duplicates.
+   in no stream: picture only) and queued; a storer task (``site_store``) stores the queue
+   in order, so stepping never waits for an election of the output stream (it did: 11 s
+   per-site gaps when the node leading ``SKYWARDEN_SITES`` was killed). A stored frame
+   lists the report sequences it covers and carries ``Nats-Expected-Last-Subject-Sequence:
+   out_seq``: the stream appends it only if no one else wrote a frame for the site since,
+   which fences out a worker that lost its lease without knowing. ``Nats-Msg-Id`` (site and
+   tick sequence) makes a retried publish one message. Alert transitions go first, each
+   with its own message id, so a take-over that replays them produces no duplicates.
 5. **Snapshot.** The state (with the reports not yet in a frame, listed) is encoded right
    after the outputs it accounts for are taken, queued behind them and written to KV only
    once they are stored, itself with compare-and-set on the snapshot revision. Fencing is
@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +45,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import APIError, KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
 from skywarden.core.counters import Counters
@@ -53,6 +53,7 @@ from skywarden.core.errors import InputRejected
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
 from skywarden.runtime.cluster.site_engine import Item, OutFrame, SiteEngine
+from skywarden.runtime.cluster.site_store import WRONG_LAST_SEQ, Fenced, SiteStore
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
 from skywarden.runtime.cluster.topology import (
     CONSUMER_HEARTBEAT_S,
@@ -68,15 +69,7 @@ from skywarden.store.records import TickRecord
 
 log = logging.getLogger(__name__)
 
-WRONG_LAST_SEQ = (10071, 10164)
-
-
-# A queued output: ("alert", data, msg id, None) | ("frame", data, upto, frame) | ("snap", blob)
-Stored = tuple[str, bytes, Any, OutFrame | None]
-
-
-class Fenced(Exception):
-    """Another worker wrote this site's frames or snapshot: this runner must stop."""
+__all__ = ["WRONG_LAST_SEQ", "Fenced", "SiteRunner"]
 
 
 class SiteRunner:
@@ -99,23 +92,23 @@ class SiteRunner:
         live: Client | None = None,
         max_unstored: int = 500,
         store_wait_s: float = 1.0,
+        coast_s: float = 1.5,
     ) -> None:
         """``ticking=False``: write no ticks, step only on ticks already in the stream (a
         replay of a recorded journal, as the equivalence test does). ``live``: the core
         connection the outputs are shown on before they are stored. ``max_unstored``:
         queued outputs beyond which stepping pauses (a stream that stays unwritable must
         not grow the queue without bound). ``store_wait_s``: how long a step waits for the
-        previous outputs to be stored before going on without them (see ``_loop``)."""
+        previous outputs to be stored before going on without them (see ``_loop``).
+        ``coast_s``: with no frame shown for that long, show a provisional coasted copy of
+        the last one every ``coast_s`` (``_coast_loop``)."""
+        self.coast_s = coast_s
+        self._shown: tuple[bytes, float] | None = None  # (last frame shown, loop time)
+        self._coast_task: asyncio.Task[None] | None = None
         self.store_wait_s = store_wait_s
-        self._drained = asyncio.Event()
         self.live = live
         self.max_unstored = max_unstored
-        self._store_q: deque[Stored] = deque()
-        self._store_wake = asyncio.Event()
-        self._storer: asyncio.Task[None] | None = None
-        self._snap_queued = False
         self._health_task: asyncio.Task[None] | None = None
-        self.publish_retry_s = publish_retry_s
         self.max_batch = max_batch
         self.js = js
         self.snapshots = snapshots
@@ -132,12 +125,11 @@ class SiteRunner:
         self.counters = Counters()
         self.state = SiteState.new(site, pipeline_config)
         self.engine = SiteEngine(site_id, worker_id, self.state)
-        self.snap_rev = 0
-        self._snap_unconfirmed: bytes | None = None  # a write whose outcome is unknown
-        self.out_seq = 0
-        self.published = 0
-        self.frame: OutFrame | None = None
         self.fenced = asyncio.Event()
+        self.store = SiteStore(js, snapshots, site_id, self.counters, self.fenced, publish_retry_s)
+        # a take-over's cost, seconds by part (restore_timing): see ``start`` and ``_flush``
+        self.timing: dict[str, float] = {}
+        self._t_start = 0.0
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -149,12 +141,29 @@ class SiteRunner:
         self._anchor: tuple[float, float] | None = None  # (site t, monotonic) of last data
         self._tick_sent: tuple[float, float] | None = None  # (site t, monotonic) in flight
         self._last_tick_mono = 0.0
+        self._control_in = asyncio.Event()  # a control record (a tick) arrived: step it now
+
+    @property
+    def published(self) -> int:
+        """The highest raw sequence a stored frame accounts for."""
+        return self.store.published
+
+    @property
+    def frame(self) -> OutFrame | None:
+        """The last stored frame."""
+        return self.store.frame
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
+        """Restore, then consume from the snapshot on. Each part's seconds go to ``timing``
+        (``snapshot_get``, ``decode``, ``last_frame``, ``subscribe``; ``caught_up`` and
+        ``first_frame`` follow from the loop, all counted from this call): a take-over's
+        cost, logged by the worker and read by ``bench_cluster_failover.py``."""
+        loop = asyncio.get_running_loop()
+        self._t_start = loop.time()
         await self._restore()
-        self._last_msg_mono = asyncio.get_running_loop().time()
+        self._last_msg_mono = t = loop.time()
         cfg = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=self.state.covered + 1,
@@ -167,7 +176,10 @@ class SiteRunner:
             pending_msgs_limit=100_000,
             idle_heartbeat=CONSUMER_HEARTBEAT_S,
         )
-        self._storer = asyncio.create_task(self._store_loop())
+        self.timing["subscribe"] = loop.time() - t
+        self.store.start()
+        if self.live is not None and self.coast_s > 0:
+            self._coast_task = asyncio.create_task(self._coast_loop())
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self, snapshot: bool) -> None:
@@ -183,40 +195,55 @@ class SiteRunner:
         if snapshot and not self.fenced.is_set():
             with contextlib.suppress(Fenced, TimeoutError):
                 await asyncio.wait_for(self._flush(snapshot=True, force=True), 1.0)
-                await asyncio.wait_for(self.drain(), 10.0)
-        if self._health_task is not None:
-            self._health_task.cancel()
-        if self._storer is not None:
-            self._storer.cancel()
-            await asyncio.wait({self._storer}, timeout=5.0)
+                await asyncio.wait_for(self.store.drain(), 10.0)
+        for task in (self._health_task, self._coast_task):
+            if task is not None:
+                task.cancel()
+        await self.store.stop()
 
     async def drain(self) -> None:
         """Until every queued output is stored (or the storer has stopped)."""
-        while self._store_q and self._storer is not None and not self._storer.done():
-            await asyncio.sleep(0.05)
+        await self.store.drain()
 
     async def _restore(self) -> None:
-        try:
-            entry = await self.snapshots.get(self.site_id)
-            if entry.value:
-                self.state = load_state(entry.value)
-                self.snap_rev = int(entry.revision or 0)
-                self.counters.inc("restored")
-        except KeyNotFoundError:
-            pass
-        except InputRejected as e:  # unreadable snapshot: rebuild from the retained stream
-            self.counters.inc(f"rejected.{e.reason}")
-            log.warning("site %s: snapshot refused (%s); replaying from the start", self.site_id, e)
-        try:
-            last = await self.js.get_last_msg(SITES_STREAM, out_subject(self.site_id, "tracks"))
-            self.out_seq = int(last.seq or 0)
-            self.published = codec.decode_frame(last.data or b"").covers_to
-        except NotFoundError:
-            self.out_seq, self.published = 0, 0
+        """Snapshot and last stored frame, read concurrently (two round trips that each took
+        0.5 s median at load 13 during a take-over). A writer still storing meanwhile could
+        make the snapshot newer than the frame read; the fenced store then refuses this
+        runner's first frame and it drops the site: a race that fencing settles either way."""
+        clock = asyncio.get_running_loop().time
+        t = clock()
+        st = self.store
+
+        async def snapshot() -> None:
+            try:
+                entry = await self.snapshots.get(self.site_id)
+                self.timing["snapshot_get"] = (t1 := clock()) - t
+                if entry.value:
+                    self.state = load_state(entry.value)
+                    self.timing["decode"] = clock() - t1
+                    st.snap_rev = int(entry.revision or 0)
+                    self.counters.inc("restored")
+            except KeyNotFoundError:
+                pass
+            except InputRejected as e:  # unreadable snapshot: rebuild from the stream
+                self.counters.inc(f"rejected.{e.reason}")
+                log.warning("site %s: snapshot refused (%s); replaying it all", self.site_id, e)
+
+        async def last_frame() -> None:
+            subject = out_subject(self.site_id, "tracks")
+            try:
+                last = await self.js.get_last_msg(SITES_STREAM, subject)
+                st.out_seq = int(last.seq or 0)
+                st.published = codec.decode_frame(last.data or b"").covers_to
+            except NotFoundError:
+                st.out_seq, st.published = 0, 0
+            self.timing["last_frame"] = clock() - t
+
+        await asyncio.gather(snapshot(), last_frame())
         # reports the snapshot holds unframed stay in the next frame: the engine drops from
         # that list only what stored frames cover
-        self.engine = SiteEngine(self.site_id, self.worker_id, self.state, self.published)
-        self.published = max(self.published, self.state.covered)
+        self.engine = SiteEngine(self.site_id, self.worker_id, self.state, st.published)
+        st.published = max(st.published, self.state.covered)
         self.consumed = self.state.covered
         self.engine.counters = self.counters
 
@@ -241,6 +268,7 @@ class SiteRunner:
                 self.batch.append((seq, rep, True, rep.inbound.received_t))
             else:
                 self.batch.append((seq, codec.decode_control(data), False, 0.0))
+                self._control_in.set()
         except InputRejected as e:
             self.counters.inc(f"rejected.{e.reason}")
             self.batch.append((seq, None, report, 0.0))
@@ -276,7 +304,7 @@ class SiteRunner:
         # (under a steady flow the consumer always has messages pending: requiring that for
         # every tick starved the frames, 39 of 150 reports/s reached central)
         caught_up = not self.batch and (self._pending_hint == 0 or now - self._last_msg_mono > 1.0)
-        if eng.data_t > eng.tick_t:
+        if eng.data_t > eng.tick_t and now - self._last_tick_mono >= self.flush_s:
             t = eng.data_t
         elif (
             caught_up
@@ -307,18 +335,27 @@ class SiteRunner:
         next_health = loop.time()
         try:
             while not self._stopping and not self.fenced.is_set():
-                # a backlog (replay after a take-over) is stepped in slices, yielding between
-                await asyncio.sleep(0 if self.batch else self.flush_s)
+                # a backlog (replay after a take-over) is stepped in slices, yielding between;
+                # otherwise the loop wakes when a tick arrives, so its frame is shown at once
+                # rather than up to ``flush_s`` later (ticks stay one per ``flush_s``: _tick)
+                if self.batch:
+                    await asyncio.sleep(0)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._control_in.wait(), self.flush_s)
+                    self._control_in.clear()
                 now = loop.time()
                 if await self._flush(snapshot=now >= next_snap):
                     next_snap = now + self.snapshot_s
+                if "caught_up" not in self.timing and not self.batch and self._pending_hint == 0:
+                    self.timing["caught_up"] = loop.time() - self._t_start
                 # normally wait until stored, as before the queue: not waiting made frames
                 # smaller and more numerous, and the serial fenced stores fell behind (30
                 # sites, one worker: 72 instead of 130 reports/s reached central); during an
                 # election stop waiting after ``store_wait_s`` and go on showing frames
-                if self._store_q:
+                if self.store.q:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._drained.wait(), self.store_wait_s)
+                        await asyncio.wait_for(self.store.drained.wait(), self.store_wait_s)
                 try:
                     await self._tick(now)
                 except (TimeoutError, nats.errors.Error) as e:  # next period
@@ -337,58 +374,6 @@ class SiteRunner:
             )
             self.fenced.set()
 
-    async def _publish(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
-        """Publish until stored: timeouts during a fail-over are retried with the same id
-        (for ``publish_retry_s`` at most; then the error propagates and the site is dropped
-        without a snapshot, to be taken over from the last good one)."""
-        delay = 0.1
-        give_up = asyncio.get_running_loop().time() + self.publish_retry_s
-        retried = False
-        while True:
-            try:
-                ack = await self.js.publish(subject, data, headers=headers, timeout=2.0)
-                return int(ack.seq)
-            except APIError as e:
-                if e.err_code in WRONG_LAST_SEQ:
-                    mine = await self._landed(subject, headers) if retried else None
-                    if mine is None:
-                        raise Fenced(f"{subject}: {e.description}") from None
-                    self.counters.inc("publish_landed_before")
-                    return mine
-                if e.code != 503:
-                    raise
-            except TimeoutError:
-                pass
-            except Exception as e:  # no responders / reconnecting
-                if "NoStreamResponse" not in type(e).__name__ and "Timeout" not in str(e):
-                    raise
-            self.counters.inc("publish_retry")
-            retried = True
-            if asyncio.get_running_loop().time() > give_up:
-                raise Fenced(f"{subject}: not stored within {self.publish_retry_s} s")
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
-
-    async def _landed(self, subject: str, headers: dict[str, str]) -> int | None:
-        """After a retried publish was refused for the subject's last sequence: did the first
-        attempt land (its acknowledgement lost to a timeout on a loaded or electing cluster)?
-        Then the subject's last message is ours and its sequence is the one to go on from;
-        otherwise another worker wrote, and this one is fenced. (Under load 15-17 this
-        fenced a survivor out of its own sites during a take-over.)"""
-        want = headers.get("Nats-Msg-Id")
-        if want is None:
-            return None
-        for attempt in range(3):  # the first attempt may still be being applied
-            if attempt:
-                await asyncio.sleep(0.3)
-            try:
-                last = await self.js.get_last_msg(SITES_STREAM, subject)
-            except (TimeoutError, nats.errors.Error, APIError):
-                continue
-            if (last.headers or {}).get("Nats-Msg-Id") == want and last.seq:
-                return int(last.seq)
-        return None
-
     async def _flush(self, snapshot: bool = False, force: bool = False) -> bool:
         """Step, show the engine's pending alerts and frames, and queue them for storing;
         with ``snapshot`` also queue the state they leave, behind them.
@@ -399,31 +384,71 @@ class SiteRunner:
         ``max_unstored`` outputs wait (the output stream electing a leader), nothing is
         stepped: the raw records wait in the consumer, as before this queue existed.
         """
-        if len(self._store_q) >= self.max_unstored and not force:
+        st = self.store
+        if len(st.q) >= self.max_unstored and not force:
             self.counters.inc("store_behind")
             return False
         self.step_batch()
         out = self.engine.take_outbox()
-        take_snap = snapshot and not self.batch and not self._snap_queued
+        # also with records still queued: the state is that after ``covered`` and a restore
+        # reads from ``covered + 1`` either way (waiting for an empty queue left a loaded
+        # worker's snapshots seconds stale, and its successor replayed all of that)
+        take_snap = snapshot and not st.snap_queued
         blob = dump_state(self.state) if take_snap else None
         for o in out:
             if isinstance(o, codec.SiteAlert):
                 data = codec.encode_alert(o)
                 await self._show("alerts", data)
-                self._store_q.append(("alert", data, o.msg_id, None))
+                st.put(("alert", data, o.msg_id, None))
                 continue
             data = codec.encode_frame(
                 self.site_id, self.worker_id, o.frame, o.raw, self.wall(), o.upto
             )
             await self._show("tracks", data)
-            self._store_q.append(("frame", data, o.upto, o))
+            self._shown = (data, asyncio.get_running_loop().time())
+            st.put(("frame", data, o.upto, o))
+            if "first_frame" not in self.timing:
+                self.timing["first_frame"] = asyncio.get_running_loop().time() - self._t_start
+                log.info("site %s: first frame; restore_timing %s", self.site_id, self._timed())
         if blob is not None:
-            self._store_q.append(("snap", blob, None, None))
-            self._snap_queued = True
-        if self._store_q:
-            self._drained.clear()
-            self._store_wake.set()
-        return blob is not None or (snapshot and self._snap_queued)
+            st.put(("snap", blob, None, None))
+        return blob is not None or (snapshot and st.snap_queued)
+
+    async def _coast_loop(self) -> None:
+        """While no frame has been shown for ``coast_s``, show the last one coasted on the
+        live subject ``coast``, provisional, every ``coast_s``.
+
+        No frame can be made while the site's raw stream elects a leader: reports cannot
+        be journaled (so they are not acknowledged) and neither can ticks, and stepping on
+        a tick that is not journaled would break replay. Tracks still move, so the picture
+        keeps them moving at their last velocity, marked provisional, never stored, and
+        replaced by the next real frame. This loop touches no engine state."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
+        while not self._stopping and not self.fenced.is_set():
+            await asyncio.sleep(self.coast_s / 3)
+            now = loop.time()
+            if self._shown is None or self.live is None:
+                continue
+            data, at = self._shown
+            if now - at < self.coast_s or now - last < self.coast_s:
+                continue
+            try:
+                coasted = codec.coast_frame(data, now - at, self.wall())
+                await self.live.publish(live_subject(self.site_id, "coast"), coasted)
+                self.counters.inc("coasted")
+            except Exception:  # picture only
+                self.counters.inc("coast_failed")
+            last = now
+
+    def _timed(self) -> str:
+        return json.dumps(
+            {
+                "worker": self.worker_id,
+                **{k: round(v, 3) for k, v in self.timing.items()},
+                "replayed": self.counters.get("replayed"),
+            }
+        )
 
     async def _show(self, kind: str, data: bytes) -> None:
         """Core publish for the live picture; a loss (reconnecting, buffer full) is counted
@@ -435,81 +460,6 @@ class SiteRunner:
             self.counters.inc("shown")
         except Exception:  # picture only
             self.counters.inc("show_failed")
-
-    async def _store_loop(self) -> None:
-        """Store the queued outputs in order; the runner stops when fenced or failed."""
-        try:
-            while True:
-                while not self._store_q:
-                    self._store_wake.clear()
-                    await self._store_wake.wait()
-                await self._store_one(self._store_q[0])
-                self._store_q.popleft()
-                if not self._store_q:
-                    self._drained.set()
-        except Fenced as e:
-            log.warning("site %s: fenced (%s)", self.site_id, e)
-            self.fenced.set()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.counters.inc("runner_failed")
-            log.exception(
-                "site %s: storer failed; the site is dropped for a take-over", self.site_id
-            )
-            self.fenced.set()
-
-    async def _store_one(self, item: Stored) -> None:
-        kind, data, key, frame = item
-        if kind == "alert":
-            await self._publish(out_subject(self.site_id, "alerts"), data, {"Nats-Msg-Id": key})
-        elif kind == "frame":
-            self.out_seq = await self._publish(
-                out_subject(self.site_id, "tracks"),
-                data,
-                {
-                    "Nats-Msg-Id": f"{self.site_id}:{key}",
-                    "Nats-Expected-Last-Subject-Sequence": str(self.out_seq),
-                },
-            )
-            self.published = key
-            self.frame = frame
-            self.counters.inc("frames")
-        else:
-            try:
-                await self._store_snapshot(data)
-            finally:
-                self._snap_queued = False
-
-    async def _store_snapshot(self, blob: bytes) -> bool:
-        """Write the state with compare-and-set on the revision. A snapshot is a cache: a
-        write that fails in transit (a stream leader lost mid fail-over) is counted and tried
-        again next period. Its outcome is then unknown, so the next write first reads the key:
-        if it holds this runner's last blob, that write did land and its revision is ours."""
-        try:
-            if self._snap_unconfirmed is not None:
-                with contextlib.suppress(KeyNotFoundError):
-                    entry = await self.snapshots.get(self.site_id)
-                    if entry.value == self._snap_unconfirmed:
-                        self.snap_rev = int(entry.revision or 0)
-                self._snap_unconfirmed = None
-            if self.snap_rev:
-                self.snap_rev = await self.snapshots.update(self.site_id, blob, last=self.snap_rev)
-            else:
-                self.snap_rev = await self.snapshots.create(self.site_id, blob)
-            self.counters.inc("snapshots")
-            return True
-        except KeyWrongLastSequenceError as e:
-            raise Fenced(f"snapshot: {e}") from None
-        except APIError as e:  # too large for the bucket: keep going, replay is longer
-            self.counters.inc("snapshot_failed")
-            log.warning("site %s: snapshot of %d bytes refused: %s", self.site_id, len(blob), e)
-            return False
-        except (TimeoutError, nats.errors.Error) as e:  # no stream response, no responders
-            self.counters.inc("snapshot_failed")
-            self._snap_unconfirmed = blob
-            log.warning("site %s: snapshot not confirmed (%s); next period", self.site_id, e)
-            return False
 
     async def _health(self) -> None:
         body = {

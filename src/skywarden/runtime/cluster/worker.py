@@ -4,10 +4,18 @@ Every ``tick_s`` a worker (1) writes its heartbeat to ``sw_workers``, (2) renews
 leases by compare-and-set, dropping at once a site whose lease it lost or whose runner was
 fenced, (3) computes its fair share ``ceil(sites / live workers)`` and claims free sites up to
 it or, once settled, hands back the excess (final frame and snapshot first, then the lease).
-A site whose worker died has its lease expire after ``lease_ttl_s``; the next tick of a
-survivor claims it and the :class:`SiteRunner` restores and replays (see ``site_runner``), so
-a take-over takes about ``1.25 * lease_ttl_s + tick_s`` plus the replay; the claims and
+A site whose worker died has its lease expire after ``lease_ttl_s``; a survivor claims it
+and the :class:`SiteRunner` restores and replays (see ``site_runner``). The claims and
 restores of a take-over run concurrently, beside the tick loop (``_claim_all``).
+
+Take-over time, from the kill: the lease expires ``lease_ttl_s`` after its last renewal
+(``0..tick_s`` before the kill), then claim, restore and the first frame. A survivor does
+not wait for its next regular tick to notice: a worker whose heartbeat is older than
+``2 * tick_s`` is suspect, and the loop wakes just after each of its leases is due to
+expire (:meth:`Worker._wait_s`). Before, the loop ticked every ``tick_s`` and counted a
+worker dead only ``1.25 * lease_ttl_s`` after its last heartbeat, which added up to
+``0.25 * lease_ttl_s + tick_s`` (3 s at a 6 s TTL) to every take-over. Claiming a lease
+that is not yet expired only fails (``kv.create``), so waking early costs a round trip.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
 from skywarden.core.site import Site, site_from_skybench_header
 from skywarden.runtime.cluster.connect import NatsAccess, connect
-from skywarden.runtime.cluster.leases import KvView, LeaseKeeper, Leases
+from skywarden.runtime.cluster.leases import KvView, LeaseKeeper, Leases, owner_of
 from skywarden.runtime.cluster.site_runner import SiteRunner
 from skywarden.runtime.cluster.topology import (
     LEASES_BUCKET,
@@ -85,6 +93,7 @@ class Worker:
         self._sites: dict[str, Site] = {}
         self._last_tick = 0.0
         self._claiming: asyncio.Task[None] | None = None
+        self._wake_at = math.inf  # loop time a suspect worker's lease is due to expire
         self.takeover_s_last: float | None = None  # claim to restored, seconds (this clock)
 
     async def _setup(self) -> None:
@@ -120,7 +129,7 @@ class Worker:
                     self.counters.inc("tick_error")
                     log.warning("worker %s: tick failed: %s", self.cfg.worker_id, e)
                 with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.cfg.tick_s)
+                    await asyncio.wait_for(stop.wait(), self._wait_s(loop.time()))
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.shutdown(), 30.0)
@@ -138,6 +147,45 @@ class Worker:
             await asyncio.to_thread(self.keeper.stop)
         with contextlib.suppress(Exception):
             await self.kv_workers.delete(self.cfg.worker_id)
+
+    def _wait_s(self, now: float) -> float:
+        """Until the next tick: ``tick_s``, or less when a suspect worker's lease is due to
+        expire sooner (then just after it: the claim is tried as soon as it can succeed)."""
+        return max(0.05, min(self.cfg.tick_s, self._wake_at + 0.1 - now))
+
+    def _view_fresh(self, now: float) -> bool:
+        """Is the view of ``sw_workers`` current? Only if this worker's own heartbeat (its
+        keeper writes one every ``tick_s``) came back through the watcher lately. While the
+        bucket elects a leader nobody's heartbeat arrives, and every other worker would look
+        dead: claiming then would race the owners' keepers re-creating their leases (a
+        node kill could cost leases), so no one is counted dead on a stale view."""
+        at = self.v_workers.written_at().get(self.cfg.worker_id, -math.inf)
+        return now - at <= 2 * self.cfg.tick_s
+
+    def _alive(self, now: float) -> set[str]:
+        """Workers counted for the fair share: a heartbeat within ``lease_ttl_s`` (silent that
+        long, a worker has lost its leases too: one keeper writes both), or any worker with
+        a heartbeat key at all while the view is stale."""
+        window = self.cfg.lease_ttl_s if self._view_fresh(now) else math.inf
+        beats = self.v_workers.written_at()
+        return {w for w, at in beats.items() if now - at <= window} | {self.cfg.worker_id}
+
+    def _suspect_expiries(self, now: float) -> float:
+        """The earliest future expiry of a lease held by a worker whose heartbeat is late
+        (older than ``2 * tick_s``, on a fresh view); infinity when there is none."""
+        cfg = self.cfg
+        if not self._view_fresh(now):
+            return math.inf
+        beats = self.v_workers.written_at()
+        holders = self.v_leases.live(math.inf)
+        due = math.inf
+        for sid, at in self.v_leases.written_at().items():
+            owner = owner_of(holders.get(sid, b""))
+            if owner == cfg.worker_id or sid in self.runners:
+                continue
+            if now - beats.get(owner, -math.inf) > 2 * cfg.tick_s and at + cfg.lease_ttl_s > now:
+                due = min(due, at + cfg.lease_ttl_s)
+        return due
 
     def owned(self) -> list[str]:
         return sorted(self.runners)
@@ -194,11 +242,12 @@ class Worker:
         if self._claiming is not None and not self._claiming.done():
             return  # a take-over is still restoring sites; the loop keeps ticking meanwhile
         sites = self.v_sites.live(math.inf)
-        alive = set(self.v_workers.live(1.25 * cfg.lease_ttl_s)) | {cfg.worker_id}
+        alive = self._alive(t0)
         share = math.ceil(len(sites) / len(alive)) if sites else 0
         mine = len(self.runners)
+        self._wake_at = self._suspect_expiries(t0) if mine < len(sites) else math.inf
         if mine < share:
-            leased = self.v_leases.live(1.2 * cfg.lease_ttl_s)
+            leased = self.v_leases.live(cfg.lease_ttl_s)
             free = [s for s in sites if s not in self.runners and s not in leased]
             # spread workers over different sites so simultaneous claims rarely collide
             free.sort(key=lambda s: zlib.crc32(f"{cfg.worker_id}/{s}".encode()))
@@ -211,26 +260,35 @@ class Worker:
                 await self._drop(sid, graceful=True)
 
     async def _claim_all(self, todo: list[tuple[str, bytes]]) -> None:
-        """Claim and restore sites concurrently, in a task beside the tick loop.
+        """Claim sites, then restore them concurrently, in a task beside the tick loop.
 
         Claiming one site after another inside the tick took a survivor's loop 24.5 s once
         (30 sites, each restoring a snapshot and replaying its tail): its lease keeper's
         watchdog saw no tick, stopped renewing, and the worker lost 28 of its own leases.
-        Here the restores overlap (at most ``claim_parallel`` at a time) and the tick loop
-        goes on renewing and proving it is alive meanwhile."""
+        Here the tick loop goes on renewing and proving it is alive meanwhile. All claims
+        go out at once (one round trip each); only the restores are limited to
+        ``claim_parallel`` at a time. Claiming inside the limit put the second half of a
+        take-over's 15 claims behind the first half's restores: restored 6.2-8.9 s after
+        the kill at load 13 (``bench_cluster_failover.py``), for leases free at 6 s; with
+        the claims first all 15 were claimed 5.75 s after the kill. Restoring all 15 at
+        once (limit 16) was not faster at load 14: each restore's consumer creation took
+        1.1 s median instead of 0.17 s, first frames 3.6 s after the claim instead of 2.4
+        s (one run each), so the first half restores first."""
         gate = asyncio.Semaphore(self.cfg.claim_parallel)
         t0 = asyncio.get_running_loop().time()
 
         async def one(sid: str, value: bytes) -> None:
-            async with gate:
-                try:
-                    if await self.leases.claim(sid):
-                        if self.keeper is not None:
-                            self.keeper.adopt(sid, self.leases.revisions[sid])
-                        await self._start(sid, value)
-                except (TimeoutError, nats.errors.Error) as e:
-                    self.counters.inc("claim_error")
-                    log.warning("worker %s: claim of %s failed: %s", self.cfg.worker_id, sid, e)
+            try:
+                if not await self.leases.claim(sid):
+                    return
+                if self.keeper is not None:
+                    self.keeper.adopt(sid, self.leases.revisions[sid])
+                log.info("worker %s: claimed site %s", self.cfg.worker_id, sid)
+                async with gate:
+                    await self._start(sid, value)
+            except (TimeoutError, nats.errors.Error) as e:
+                self.counters.inc("claim_error")
+                log.warning("worker %s: claim of %s failed: %s", self.cfg.worker_id, sid, e)
 
         await asyncio.gather(*(one(sid, value) for sid, value in todo))
         self.takeover_s_last = asyncio.get_running_loop().time() - t0
@@ -262,11 +320,12 @@ class Worker:
         self.runners[sid] = r
         self.counters.inc("claimed")
         log.info(
-            "worker %s: took site %s: snapshot at raw seq %d, frames up to %d",
+            "worker %s: took site %s: snapshot at raw seq %d, frames up to %d; restore %s",
             cfg.worker_id,
             sid,
             r.state.covered,
             r.published,
+            json.dumps({k: round(v, 3) for k, v in r.timing.items()}),
         )
 
 
