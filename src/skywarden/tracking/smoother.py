@@ -54,6 +54,7 @@ class SmootherConfig:
     max_speed_mps: float = 60.0  # a track extended back faster than this has gone astray
     heard_share: float = 0.2  # bearings per second of track life for "its link was heard"
     fix_window_s: float = 2.0  # bearings re-associated only this far from any plot
+    lone_s: float = 10.0  # a plot with no other from its sensor this near, amid bearings
     ground_u_m: float = -30.0  # a track extended below this height has gone too far back
     p_link: float = 0.999
     max_link_gap_s: float = 30.0
@@ -317,6 +318,33 @@ def extend_back(
     return got
 
 
+def lone_plots(dets: Sequence[Detection], cfg: SmootherConfig | None = None) -> set[int]:
+    """``id()`` of the radar plots that place a track otherwise placed by bearings: no other
+    plot of the same sensor on the track within ``lone_s``, bearings within it. A radar that
+    saw the object once sees it again within a few scans (ten scans missed at Pd 0.5 is one
+    in a thousand); one plot alone amid bearings is clutter on the bearing line that the live
+    association took, and it fixes the range kilometres off (the range a single direction
+    finder leaves open). Cooperative reports (an identity) are never clutter."""
+    cfg = cfg or SmootherConfig()
+    bearing_t = np.array(sorted(d.t for d in dets if not d.kind.fixes_position))
+    by_sensor: dict[str, list[Detection]] = {}
+    for d in dets:
+        if d.kind.fixes_position and d.kind is not MeasurementKind.POSITION_ID:
+            by_sensor.setdefault(d.sensor_id, []).append(d)
+    out: set[int] = set()
+    for plots in by_sensor.values():
+        plots.sort(key=lambda d: d.t)
+        ts = [d.t for d in plots]
+        for k, d in enumerate(plots):
+            near = (k > 0 and d.t - ts[k - 1] <= cfg.lone_s) or (
+                k + 1 < len(ts) and ts[k + 1] - d.t <= cfg.lone_s
+            )
+            lo, hi = np.searchsorted(bearing_t, [d.t - cfg.lone_s, d.t + cfg.lone_s])
+            if not near and hi > lo:
+                out.add(id(d))
+    return out
+
+
 def heard(sm: Smoothed, cfg: SmootherConfig | None = None) -> bool:
     """The track's control link was heard: bearings at ``heard_share`` per second of its life
     (a few stray ones are another emitter's, given to it by the live association)."""
@@ -348,9 +376,11 @@ def explained_bearings(
         if not near or min(near) > cfg.fix_window_s:
             continue  # where only bearings place it, its path explains nothing for certain
         x, P = sm.state_at(t)
-        for det in dets:
-            if _score(x, P, det)[0] <= _gate(det, cfg.p_gate_back):
-                out.add(id(det))
+        # one emitter, one bearing per report: the nearest inside the gate (another emitter
+        # on nearly the same bearing keeps its own)
+        d2, det = min(((_score(x, P, d)[0], d) for d in dets), key=lambda c: c[0])
+        if d2 <= _gate(det, cfg.p_gate_back):
+            out.add(id(det))
     return out
 
 

@@ -21,12 +21,8 @@ import numpy as np
 from skywarden.core.errors import ConfigError
 from skywarden.core.geo import GeoOrigin
 from skywarden.runtime.investigate.missed import SensorAccount, missed_report
-from skywarden.runtime.investigate.rerun import (
-    Investigation,
-    RetroTrack,
-    investigate_source,
-    write_tracks,
-)
+from skywarden.runtime.investigate.output import write_tracks
+from skywarden.runtime.investigate.rerun import Investigation, RetroTrack, investigate_source
 
 
 def _kinematics(r: RetroTrack) -> dict[str, float]:

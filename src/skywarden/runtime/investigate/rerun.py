@@ -16,18 +16,18 @@ the retrospective picture). Steps:
 5. launch region: the smoothed state at the earliest trace goes through the live estimator,
    ``threat.launch`` (one implementation: the report and the live picture agree on the
    method); drone tracks only, never birds or aircraft;
-6. the retrospective ``tracks.jsonl``: one snapshot per scan time, the smoothed states of the
-   tracks that exist then (earliest trace to last detection), with ``launch_enu_m``.
+6. the retrospective ``tracks.jsonl`` (``output.py``): one snapshot per scan time, the
+   smoothed states of the tracks that exist then (earliest trace to last detection), with
+   ``launch_enu_m``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +47,7 @@ from skywarden.tracking.smoother import (
     extend_back,
     heard,
     link_score,
+    lone_plots,
     more_bearings,
     smooth,
 )
@@ -185,6 +186,9 @@ def _prior(first: TrackState, t0: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConfig) -> Smoothed:
+    lone = lone_plots(dets, cfg)  # clutter on the bearing line, not a range
+    if lone and len(dets) - len(lone) >= 3:
+        dets = [d for d in dets if id(d) not in lone]
     t0 = min(d.t for d in dets)
     x0, P0 = _prior(first, t0)
     # the smoother iterates: its bearings and far radar plots are linearised about the
@@ -431,50 +435,6 @@ def tap_journal(
     finally:
         j.close()
     return tap, site
-
-
-# ---------------------------------------------------------------------- output
-
-
-def snapshot_lines(inv: Investigation) -> Iterator[dict[str, Any]]:
-    """One skybench/1 snapshot per frame time: the retrospective tracks alive then."""
-    for t in inv.frame_times:
-        tracks = []
-        for r in inv.tracks:
-            if not (r.first_t - 1e-6 <= t <= r.last_t + 1e-6):
-                continue
-            x, _ = r.smoothed.state_at(t)
-            row: dict[str, Any] = {
-                "id": r.id,
-                "x": round(float(x[0]), 2),
-                "y": round(float(x[1]), 2),
-                "z": round(float(x[2]), 2),
-                "vx": round(float(x[3]), 2),
-                "vy": round(float(x[4]), 2),
-                "vz": round(float(x[5]), 2),
-                "confirmed": True,
-                "class": r.cls,
-            }
-            if r.launch is not None:
-                row["launch_enu_m"] = [
-                    round(r.launch.origin_enu[0], 1),
-                    round(r.launch.origin_enu[1], 1),
-                ]
-                row["launch_ellipse_m"] = [
-                    round(r.launch.ellipse.semi_major_m, 1),
-                    round(r.launch.ellipse.semi_minor_m, 1),
-                    round(r.launch.ellipse.orientation_deg, 1),
-                ]
-            tracks.append(row)
-        yield {"t": t, "tracks": tracks}
-
-
-def write_tracks(inv: Investigation, out: TextIO) -> int:
-    n = 0
-    for line in snapshot_lines(inv):
-        out.write(json.dumps(line, separators=(",", ":")) + "\n")
-        n += 1
-    return n
 
 
 def investigate_source(
