@@ -22,12 +22,8 @@ from fastapi import APIRouter, Depends
 from skywarden.core.clock import Clock
 from skywarden.service import user_admin
 from skywarden.service.admin_schemas import UserIn, UserOut
-from skywarden.service.auth import Principal, Security
+from skywarden.service.auth import Principal, Security, name_of
 from skywarden.service.user_admin import USER_ERRORS, user_out
-
-
-def _who(p: Principal | None) -> str:
-    return p.name if p is not None else "anonymous"
 
 
 def users_router(sec: Security, clock: Clock, admin: Callable[..., Any]) -> APIRouter:
@@ -43,13 +39,13 @@ def users_router(sec: Security, clock: Clock, admin: Callable[..., Any]) -> APIR
         body: UserIn,
         p: Principal | None = Depends(admin),  # noqa: B008 (a closure: not resolvable by name)
     ) -> UserOut:
-        return await user_admin.add_user(sec, clock, body, _who(p))
+        return await user_admin.add_user(sec, clock, body, name_of(p))
 
     @r.delete("/{name}", status_code=204, responses=USER_ERRORS)
     async def remove_user(
         name: str,
         p: Principal | None = Depends(admin),  # noqa: B008 (as above)
     ) -> None:
-        user_admin.remove_user(sec, clock, name, _who(p))
+        user_admin.remove_user(sec, clock, name, name_of(p))
 
     return r
