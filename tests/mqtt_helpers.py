@@ -18,7 +18,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
+    """Something accepts TCP connections on 127.0.0.1:``port``."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         return True
@@ -27,7 +28,7 @@ def _answers(port: int) -> bool:
 
 
 def broker_port(tmp_dir: Path) -> Iterator[int]:
-    if _answers(1883):
+    if answers(1883):
         yield 1883
         return
     exe = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
@@ -41,7 +42,7 @@ def broker_port(tmp_dir: Path) -> Iterator[int]:
     proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.PIPE)
     try:
         for _ in range(100):
-            if _answers(port):
+            if answers(port):
                 break
             if proc.poll() is not None:
                 pytest.skip(f"mosquitto exited: {proc.stderr.read() if proc.stderr else b''!r}")

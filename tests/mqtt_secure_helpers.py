@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from mqtt_helpers import answers
+
 
 def _tool(name: str) -> str:
     exe = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
@@ -37,14 +39,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -139,7 +133,7 @@ def secure_broker(
         proc = subprocess.Popen([exe, "-c", str(conf)], stdout=err, stderr=err)
     try:
         for _ in range(200):
-            if _answers(tls_port) and _answers(plain_port):
+            if answers(tls_port) and answers(plain_port):
                 break
             if proc.poll() is not None:
                 pytest.fail(f"mosquitto exited: {log.read_text()}")
