@@ -10,6 +10,7 @@ added through the API. Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -51,6 +52,17 @@ def _ensure_chromium() -> None:
         pytest.skip("Debian chromium not installed (apt-get install -y chromium)")
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (installed first where apt-get can, else the test
+    skips): the browser of every console test."""
+    _ensure_chromium()
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     old = os.environ.get("SKYWARDEN_ADMIN_PASSWORD")
@@ -72,11 +84,8 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _ensure_chromium()
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser: Any) -> None:

@@ -30,7 +30,7 @@ from map_helpers import (
 )
 from service_helpers import PASSWORDS, fast_users
 from support.served import ServedApp
-from test_console_browser import ARGS, ARTIFACTS, CHROMIUM, _ensure_chromium
+from test_console_browser import ARTIFACTS, chromium
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 HOUSEHOLD_TOKEN = "household-test-token-1"
@@ -66,11 +66,8 @@ def mbtiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _ensure_chromium()
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _guarded_page(browser: Any, width: int, height: int) -> tuple[Any, list[str], list[str]]:
