@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,20 @@ def scenario(duration_s: float) -> Any:
 def cpu_s(pid: int) -> float:
     parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(parts[11]) + int(parts[12])) / HZ
+
+
+def stop_processes(procs: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Terminate the workers still running, wait up to 30 s for each, kill what is left: a
+    benchmark never leaves processes behind (shared by the failover benchmark)."""
+    procs = list(procs)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -248,13 +263,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         await nc.close()
         return res
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         srv.stop()
 
 

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_cluster import feed_site, pct, scenario  # noqa: E402
+from bench_cluster import feed_site, pct, scenario, stop_processes  # noqa: E402
 
 from nats_helpers import cluster3, read_stream  # noqa: E402
 from skywarden.runtime.cluster import codec  # noqa: E402
@@ -360,14 +360,7 @@ async def bench(a: argparse.Namespace) -> dict[str, Any]:
         await nc.close()
         return res
     finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.terminate()
-        for p in procs.values():
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs.values())
         for s in servers:
             s.stop()
 

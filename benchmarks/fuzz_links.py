@@ -68,7 +68,7 @@ from typing import Any
 import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
-from sapient_msg.bsi_flex_335_v2_0 import location_pb2, registration_pb2
+from sapient_msg.bsi_flex_335_v2_0 import registration_pb2
 
 from skywarden.sensors.sapient import SapientMessage, frame
 from skywarden.sim.wire import (
@@ -81,6 +81,11 @@ from skywarden.sim.wire import (
     rid_pack,
 )
 
+# the SAPIENT seeds are the tests' own builders (a real node's messages, hand-built)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from sapient_helpers import detection_latlon, registration, status
+
+RADAR = registration_pb2.Registration.NODE_TYPE_RADAR
 KINDS = ("sapient", "beast", "sbs", "remoteid", "asterix", "mqtt", "http")
 ORIGIN = (51.0, -1.0)
 SKY = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
@@ -206,40 +211,8 @@ def json_input(sensor: str, t: float, r: random.Random, mut: Mutator) -> bytes:
 # --------------------------------------------------------------------------- seeds
 
 
-def _sapient_msg(t: float) -> SapientMessage:
-    m = SapientMessage(node_id=NODE, destination_id=SKY)
-    m.timestamp.FromNanoseconds(int(t * 1e9))
-    return m
-
-
 def sapient_registration(t: float) -> SapientMessage:
-    m = _sapient_msg(t)
-    r = m.registration
-    r.node_definition.add(node_type=registration_pb2.Registration.NODE_TYPE_RADAR)
-    r.icd_version = "BSI Flex 335 v2.0"
-    r.name = "fuzz radar"
-    r.capabilities.add(category="Radar", type="Detection")
-    sd = r.status_definition
-    sd.status_interval.units = registration_pb2.Registration.TIME_UNITS_SECONDS
-    sd.status_interval.value = 5
-    mode = r.mode_definition.add(mode_name="Default")
-    mode.mode_type = registration_pb2.Registration.MODE_TYPE_PERMANENT
-    mode.settle_time.units = registration_pb2.Registration.TIME_UNITS_SECONDS
-    mode.settle_time.value = 1
-    dd = mode.detection_definition.add()
-    dd.location_type.location_units = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
-    dd.location_type.location_datum = location_pb2.LOCATION_DATUM_WGS84_E
-    mode.task.concurrent_tasks = 0
-    mode.task.region_definition.region_type.append(
-        registration_pb2.Registration.REGION_TYPE_AREA_OF_INTEREST
-    )
-    mode.task.region_definition.settle_time.units = registration_pb2.Registration.TIME_UNITS_SECONDS
-    mode.task.region_definition.settle_time.value = 1
-    ra = mode.task.region_definition.region_area.add()
-    ra.location_units = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
-    ra.location_datum = location_pb2.LOCATION_DATUM_WGS84_E
-    r.config_data.add(manufacturer="ACME", model="R1")
-    return m
+    return registration(NODE, t, RADAR, name="fuzz radar", full=False)
 
 
 def _ulid(r: random.Random) -> str:
@@ -247,31 +220,15 @@ def _ulid(r: random.Random) -> str:
 
 
 def sapient_status(t: float, r: random.Random) -> SapientMessage:
-    m = _sapient_msg(t)
-    s = m.status_report
-    s.report_id = _ulid(r)
-    s.system = s.SYSTEM_OK
-    s.info = s.INFO_NEW
-    s.mode = "Default"
-    s.node_location.x, s.node_location.y, s.node_location.z = ORIGIN[1], ORIGIN[0], 50.0
-    s.node_location.coordinate_system = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
-    s.node_location.datum = location_pb2.LOCATION_DATUM_WGS84_E
-    return m
+    return status(NODE, t, ORIGIN[0], ORIGIN[1], report_id=_ulid(r))
 
 
 def sapient_detection(t: float, r: random.Random) -> SapientMessage:
-    m = _sapient_msg(t)
-    d = m.detection_report
-    d.report_id, d.object_id = _ulid(r), _ulid(r)
-    loc = d.location
-    loc.x = ORIGIN[1] + r.uniform(-0.02, 0.02)
-    loc.y = ORIGIN[0] + r.uniform(-0.02, 0.02)
-    loc.z = r.uniform(20, 300)
-    loc.x_error, loc.y_error, loc.z_error = 1e-5, 1e-5, 5.0
-    loc.coordinate_system = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
-    loc.datum = location_pb2.LOCATION_DATUM_WGS84_E
-    d.classification.add(type="UAV Rotary Wing", confidence=0.8)
-    return m
+    ids = _ulid(r), _ulid(r)
+    lon = ORIGIN[1] + r.uniform(-0.02, 0.02)
+    lat = ORIGIN[0] + r.uniform(-0.02, 0.02)
+    alt = r.uniform(20, 300)
+    return detection_latlon(NODE, t, lat, lon, alt, "UAV Rotary Wing", 0.8, ids=ids)
 
 
 def beast_seeds(t: float, r: random.Random) -> list[bytes]:

@@ -18,7 +18,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
+    """Something accepts TCP connections on 127.0.0.1:``port``."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
         return True
@@ -27,7 +28,7 @@ def _answers(port: int) -> bool:
 
 
 def broker_port(tmp_dir: Path) -> Iterator[int]:
-    if _answers(1883):
+    if answers(1883):
         yield 1883
         return
     exe = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
@@ -41,7 +42,7 @@ def broker_port(tmp_dir: Path) -> Iterator[int]:
     proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.PIPE)
     try:
         for _ in range(100):
-            if _answers(port):
+            if answers(port):
                 break
             if proc.poll() is not None:
                 pytest.skip(f"mosquitto exited: {proc.stderr.read() if proc.stderr else b''!r}")
@@ -53,12 +54,34 @@ def broker_port(tmp_dir: Path) -> Iterator[int]:
 
 
 class Publisher:
-    """A blocking QoS 1 publisher (each publish waits for the broker's PUBACK)."""
+    """A blocking QoS 1 publisher (each publish waits for the broker's PUBACK), anonymous or
+    with its own account (``user``/``password``: a sensor of the secure broker's tests);
+    ``wait_connack`` says whether the broker let it in."""
 
-    def __init__(self, port: int, client_id: str) -> None:
+    def __init__(
+        self, port: int, client_id: str, user: str | None = None, password: str | None = None
+    ) -> None:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        if user is not None:
+            self.client.username_pw_set(user, password)
+        self.refused: object = None
+        self.connected = False
+
+        def on_connect(_c: paho.Client, _u: object, _f: object, rc: object, _p: object) -> None:
+            if getattr(rc, "is_failure", False):
+                self.refused = rc
+            else:
+                self.connected = True
+
+        self.client.on_connect = on_connect
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
+
+    def wait_connack(self, timeout_s: float = 10.0) -> bool:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end and not self.connected and self.refused is None:
+            time.sleep(0.02)
+        return self.connected
 
     def publish(self, topic: str, payload: bytes) -> None:
         info = self.client.publish(topic, payload, qos=1)

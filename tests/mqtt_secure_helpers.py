@@ -23,9 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
+
+from mqtt_helpers import answers
 
 
 def _tool(name: str) -> str:
@@ -39,14 +39,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -141,7 +133,7 @@ def secure_broker(
         proc = subprocess.Popen([exe, "-c", str(conf)], stdout=err, stderr=err)
     try:
         for _ in range(200):
-            if _answers(tls_port) and _answers(plain_port):
+            if answers(tls_port) and answers(plain_port):
                 break
             if proc.poll() is not None:
                 pytest.fail(f"mosquitto exited: {log.read_text()}")
@@ -150,39 +142,3 @@ def secure_broker(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-class Publisher:
-    """A sensor's QoS 1 publisher with its own account, on the plain listener."""
-
-    def __init__(self, port: int, client_id: str, user: str | None, password: str | None) -> None:
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
-        if user is not None:
-            self.client.username_pw_set(user, password)
-        self.refused: object = None
-        self.connected = False
-
-        def on_connect(_c: paho.Client, _u: object, _f: object, rc: object, _p: object) -> None:
-            if getattr(rc, "is_failure", False):
-                self.refused = rc
-            else:
-                self.connected = True
-
-        self.client.on_connect = on_connect
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def wait_connack(self, timeout_s: float = 10.0) -> bool:
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end and not self.connected and self.refused is None:
-            time.sleep(0.02)
-        return self.connected
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        info = self.client.publish(topic, payload, qos=1)
-        info.wait_for_publish(timeout=10)
-        assert info.is_published()
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()

@@ -18,12 +18,20 @@ def _msg(node: str, t: float) -> SapientMessage:
     return m
 
 
-def registration(node: str = NODE, t: float = 100.0, node_type: int = 2) -> SapientMessage:
+def registration(
+    node: str = NODE,
+    t: float = 100.0,
+    node_type: int = 2,
+    name: str = "test radar",
+    full: bool = True,
+) -> SapientMessage:
+    """A radar's registration. ``full=False`` leaves out the range-bearing detection
+    definition and the request command (the link fuzzer's seed: lat/lon reports only)."""
     m = _msg(node, t)
     r = m.registration
     r.node_definition.add(node_type=node_type)
     r.icd_version = "BSI Flex 335 v2.0"
-    r.name = "test radar"
+    r.name = name
     r.capabilities.add(category="Radar", type="Detection")
     sd = r.status_definition
     sd.status_interval.units = registration_pb2.Registration.TIME_UNITS_SECONDS
@@ -35,15 +43,18 @@ def registration(node: str = NODE, t: float = 100.0, node_type: int = 2) -> Sapi
     dd = mode.detection_definition.add()
     dd.location_type.location_units = location_pb2.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M
     dd.location_type.location_datum = location_pb2.LOCATION_DATUM_WGS84_E
-    dd2 = mode.detection_definition.add()
-    dd2.location_type.range_bearing_units = (
-        range_bearing_pb2.RANGE_BEARING_COORDINATE_SYSTEM_DEGREES_M
-    )
-    dd2.location_type.range_bearing_datum = range_bearing_pb2.RANGE_BEARING_DATUM_TRUE
-    mode.task.concurrent_tasks = 1
-    mode.task.command.add(units="s", type=registration_pb2.Registration.COMMAND_TYPE_REQUEST)
-    mode.task.command[0].completion_time.units = registration_pb2.Registration.TIME_UNITS_SECONDS
-    mode.task.command[0].completion_time.value = 1
+    if full:
+        dd2 = mode.detection_definition.add()
+        dd2.location_type.range_bearing_units = (
+            range_bearing_pb2.RANGE_BEARING_COORDINATE_SYSTEM_DEGREES_M
+        )
+        dd2.location_type.range_bearing_datum = range_bearing_pb2.RANGE_BEARING_DATUM_TRUE
+    mode.task.concurrent_tasks = 1 if full else 0
+    if full:
+        mode.task.command.add(units="s", type=registration_pb2.Registration.COMMAND_TYPE_REQUEST)
+        cmd = mode.task.command[0]
+        cmd.completion_time.units = registration_pb2.Registration.TIME_UNITS_SECONDS
+        cmd.completion_time.value = 1
     mode.task.region_definition.region_type.append(
         registration_pb2.Registration.REGION_TYPE_AREA_OF_INTEREST
     )
@@ -57,11 +68,15 @@ def registration(node: str = NODE, t: float = 100.0, node_type: int = 2) -> Sapi
 
 
 def status(
-    node: str = NODE, t: float = 101.0, lat: float = 51.0, lon: float = -1.0
+    node: str = NODE,
+    t: float = 101.0,
+    lat: float = 51.0,
+    lon: float = -1.0,
+    report_id: str = ULIDS[1],
 ) -> SapientMessage:
     m = _msg(node, t)
     s = m.status_report
-    s.report_id = ULIDS[1]
+    s.report_id = report_id
     s.system = s.SYSTEM_OK
     s.info = s.INFO_NEW
     s.mode = "Default"
@@ -80,10 +95,12 @@ def detection_latlon(
     cls: str | None = "UAV Rotary Wing",
     conf: float = 0.9,
     n: int = 2,
+    ids: tuple[str, str] | None = None,
 ) -> SapientMessage:
+    """``ids``: report and object id (default: the ``n``-th of :data:`ULIDS`)."""
     m = _msg(node, t)
     d = m.detection_report
-    d.report_id, d.object_id = ULIDS[n], ULIDS[n + 500]
+    d.report_id, d.object_id = ids or (ULIDS[n], ULIDS[n + 500])
     loc = d.location
     loc.x, loc.y, loc.z = lon, lat, alt
     loc.x_error, loc.y_error, loc.z_error = 1e-5, 1e-5, 5.0

@@ -8,6 +8,7 @@ import numpy as np
 from argon2 import PasswordHasher
 
 from skywarden.alerts.lifecycle import AlertManager
+from skywarden.core.geo import GeoOrigin
 from skywarden.core.site import Site, parse_site
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.service.source import Picture, TrailPoint
@@ -147,3 +148,16 @@ def bearer(client: Any, name: str) -> dict[str, str]:
     r = client.post("/api/auth/token", json={"username": name, "password": PASSWORDS[name]})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def depot_feature(origin: GeoOrigin) -> dict[str, Any]:
+    """A protected zone ``depot`` as the zone API takes it: a GeoJSON polygon drawn in lon/lat
+    (0.002 degrees either side) around a point 1 km east of ``origin``, 200 m ceiling."""
+    lat, lon, _ = origin.to_geodetic(1000.0, 0.0, 0.0)
+    d = 0.002
+    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
+    return {
+        "type": "Feature",
+        "properties": {"id": "depot", "kind": "protected", "ceiling_m": 200},
+        "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
+    }

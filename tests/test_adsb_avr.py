@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from adapters_helpers import MemoryIngest, wait_for
+from dump1090_helpers import BIN, DATA, free_ports, running_dump1090
 from skywarden.core.clock import ManualClock
 from skywarden.core.errors import ConfigError, DecodeError
 from skywarden.core.geo import GeoOrigin
@@ -32,9 +30,7 @@ from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.links.adsb_avr import parse_avr_line
 from skywarden.sensors.links.registry import kinds, parse_links
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "adsb"
 ORIGIN = {"lat": 43.6, "lon": 1.4, "alt_m": 150.0}
-BIN = "dump1090-mutability"
 BAD_LINES = [
     b"garbage\n",  # avr_no_start
     b"*8D4840D6202CC371C32CE0576098\n",  # avr_no_end
@@ -150,16 +146,6 @@ def test_avr_link_reads_a_real_capture_from_a_tcp_peer() -> None:
     assert h.sensor_id == "adsb-avr" and h.accepted == len(ingest.messages)
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 @pytest.fixture(scope="module")
 def dump1090() -> Iterator[tuple[int, int]]:
     """dump1090-mutability, network only: Beast in, AVR raw out."""
@@ -167,28 +153,9 @@ def dump1090() -> Iterator[tuple[int, int]]:
         pytest.skip(f"shared data absent: {DATA}")
     if not shutil.which(BIN):
         pytest.skip(f"{BIN} not installed (tests/test_adsb_dump1090.py installs it)")
-    bi, ro = _free_ports(2)
-    proc = subprocess.Popen(
-        [BIN, "--net-only", "--quiet", "--net-bind-address", "127.0.0.1",
-         "--net-bi-port", str(bi), "--net-ro-port", str(ro), "--net-bo-port", "0",
-         "--net-sbs-port", "0", "--net-ri-port", "0", "--net-http-port", "0",
-         "--net-heartbeat", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", ro), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.skip(f"{BIN} exited: {proc.stderr.read() if proc.stderr else b''!r}")
-                subprocess.run(["sleep", "0.05"], check=False)
+    bi, ro = free_ports(2)
+    with running_dump1090(ro, bi=bi, ro=ro):
         yield bi, ro
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_avr_link_reads_dump1090_raw_output(dump1090: tuple[int, int]) -> None:

@@ -9,15 +9,12 @@ skywarden's Beast path (rs1090 fields + our CPR) must match within 1 m.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from adapters_helpers import MemoryIngest
+from dump1090_helpers import DATA, ensure_dump1090, free_ports, running_dump1090
 from skywarden.core.clock import ManualClock
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection
@@ -28,67 +25,19 @@ from skywarden.sensors.adsb_sbs import SbsDecoder
 from skywarden.sensors.links.adsb_tcp import beast_session, sbs_session
 from skywarden.sensors.links.health import SensorStats
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "adsb"
-BIN = "dump1090-mutability"
 ORIGIN = GeoOrigin(43.6, 1.4, 150.0)
-
-
-def _ensure_dump1090() -> str | None:
-    if shutil.which(BIN):
-        return None
-    if not shutil.which("apt-get"):
-        return "apt-get not available to install dump1090-mutability"
-    r = subprocess.run(
-        ["apt-get", "install", "-y", "-q", BIN],
-        capture_output=True,
-        text=True,
-        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        timeout=600,
-    )
-    if r.returncode != 0 or not shutil.which(BIN):
-        return f"cannot install {BIN}: {r.stderr.strip()[-200:]}"
-    return None
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 @pytest.fixture(scope="module")
 def dump1090() -> Iterator[tuple[int, int, int]]:
     if not DATA.is_dir():
         pytest.skip(f"shared data absent: {DATA}")
-    why = _ensure_dump1090()
+    why = ensure_dump1090()
     if why:
         pytest.skip(why)
-    bi, bo, sbs = _free_ports(3)
-    proc = subprocess.Popen(
-        [BIN, "--net-only", "--quiet", "--net-bind-address", "127.0.0.1",
-         "--net-bi-port", str(bi), "--net-bo-port", str(bo), "--net-sbs-port", str(sbs),
-         "--net-ri-port", "0", "--net-ro-port", "0", "--net-http-port", "0",
-         "--net-heartbeat", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", sbs), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.skip(f"{BIN} exited: {proc.stderr.read() if proc.stderr else b''!r}")
-                subprocess.run(["sleep", "0.05"], check=False)
+    bi, bo, sbs = free_ports(3)
+    with running_dump1090(sbs, bi=bi, bo=bo, sbs=sbs):
         yield bi, bo, sbs
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 async def _session(ports: tuple[int, int, int]) -> tuple[

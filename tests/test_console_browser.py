@@ -10,12 +10,10 @@ added through the API. Screenshots go to ``test-artifacts/`` (gitignored).
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import pytest
 
 from service_helpers import PASSWORDS, PictureMaker, fast_users, make_site, standard_tracks
+from support.served import ServedApp
 from test_live_run import _interrupt, _start, _wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,6 +52,17 @@ def _ensure_chromium() -> None:
         pytest.skip("Debian chromium not installed (apt-get install -y chromium)")
 
 
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright (installed first where apt-get can, else the test
+    skips): the browser of every console test."""
+    _ensure_chromium()
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     old = os.environ.get("SKYWARDEN_ADMIN_PASSWORD")
@@ -74,11 +84,8 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _ensure_chromium()
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_console_shows_tracks_and_acknowledges_an_alert(server: Server, browser: Any) -> None:
@@ -188,48 +195,19 @@ def test_feed_lost_banner_shows_the_age_when_the_server_stops(server: Server, br
     page.close()
 
 
-class ScriptedServer:
+class ScriptedServer(ServedApp):
     """uvicorn in a thread over a ScriptedSource; pictures are pushed on the server's loop."""
 
     def __init__(self) -> None:
-        import uvicorn
-
         from skywarden.service.app import create_app
         from skywarden.service.settings import ServiceSettings
         from support.scripted import ScriptedSource
 
         self.source = ScriptedSource(make_site(), now=1_700_000_100.0)
         self.maker = PictureMaker(self.source.site)
-        with socket.socket() as sk:
-            sk.bind(("127.0.0.1", 0))
-            self.port = sk.getsockname()[1]
-        app = create_app(ServiceSettings(stale_after_s=3600), self.source, users=fast_users())
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        super().__init__(
+            create_app(ServiceSettings(stale_after_s=3600), self.source, users=fast_users())
         )
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self.loop = asyncio.get_running_loop()
-            await self.server.serve()
-
-        asyncio.run(main())
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        while not self.server.started:
-            threading.Event().wait(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    def call(self, fn: Any, *args: Any) -> None:
-        assert self.loop is not None
-        self.loop.call_soon_threadsafe(fn, *args)
 
     def push(self, tracks: list[Any], t: float) -> None:
         self.call(self.source.push, self.maker.make(tracks, t))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from test_console_browser import ARGS, CHROMIUM, _ensure_chromium
+from test_console_browser import chromium
 from test_live_run import _interrupt, _start, _wait_for
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -33,11 +33,8 @@ def _chip(port: int, tid: str) -> tuple[bytes, dict[str, str]] | None:
 
 @pytest.fixture()
 def browser() -> Iterator[Any]:
-    _ensure_chromium()
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_console_shows_the_camera_chip_of_a_cued_track(browser: Any) -> None:

@@ -12,10 +12,7 @@ record, and the household page counting down. Screenshots go to ``test-artifacts
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,18 +29,17 @@ from map_helpers import (
     scene_picture,
 )
 from service_helpers import PASSWORDS, fast_users
-from test_console_browser import ARGS, ARTIFACTS, CHROMIUM, _ensure_chromium
+from support.served import ServedApp
+from test_console_browser import ARTIFACTS, chromium
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 HOUSEHOLD_TOKEN = "household-test-token-1"
 
 
-class MapServer:
+class MapServer(ServedApp):
     """uvicorn in a thread over a ScriptedSource of the map scene."""
 
     def __init__(self, basemap: Path | None, dem: Path | None = None) -> None:
-        import uvicorn
-
         from skywarden.service.app import create_app
         from skywarden.service.audit import MemoryAudit
         from skywarden.service.settings import ServiceSettings
@@ -52,30 +48,13 @@ class MapServer:
         self.source = ScriptedSource(map_site(), now=1_700_000_100.0)
         self.source.push(scene_picture(self.source.site))
         self.audit = MemoryAudit()
-        with socket.socket() as sk:
-            sk.bind(("127.0.0.1", 0))
-            self.port = sk.getsockname()[1]
         settings = ServiceSettings(
             stale_after_s=3600,
             basemap=str(basemap) if basemap else None,
             dem=str(dem) if dem else None,
             household_token=HOUSEHOLD_TOKEN,
         )
-        app = create_app(settings, self.source, users=fast_users(), audit=self.audit)
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
-
-    def __enter__(self) -> MapServer:
-        self.thread.start()
-        while not self.server.started:
-            threading.Event().wait(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__(create_app(settings, self.source, users=fast_users(), audit=self.audit))
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +66,8 @@ def mbtiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _ensure_chromium()
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _guarded_page(browser: Any, width: int, height: int) -> tuple[Any, list[str], list[str]]:

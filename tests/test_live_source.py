@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service_helpers import make_site
+from service_helpers import depot_feature, make_site
 from skywarden.core.clock import WallClock
 from skywarden.core.site import Site
 from skywarden.runtime.live.feeds import Feed, LineClock, simulated_feed, skybench_feed
@@ -145,16 +145,7 @@ def test_zone_edit_on_the_live_runtime_is_journaled_and_replayed(tmp_path: Path)
         )
         client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         _poll(client, "/api/tracks?confirmed_only=true", bool)
-        o = source.site.origin
-        lat, lon, _ = o.to_geodetic(1000.0, 0.0, 0.0)
-        d = 0.002
-        ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
-        body = {
-            "type": "Feature",
-            "properties": {"id": "depot", "kind": "protected", "ceiling_m": 200},
-            "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
-        }
-        r = client.post("/api/zones", json=body)
+        r = client.post("/api/zones", json=depot_feature(source.site.origin))
         assert r.status_code == 201, r.text
         assert "depot" in [f["id"] for f in client.get("/api/zones").json()["features"]]
         _poll(client, "/api/stats", lambda s: s["counters"].get("machine.site_edits", 0) >= 1)

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from adapters_helpers import MemoryIngest, wait_for
-from mqtt_secure_helpers import Pki, Publisher, SecureBroker, secure_broker
+from mqtt_helpers import Publisher
+from mqtt_secure_helpers import Pki, SecureBroker, secure_broker
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
 from skywarden.core.link_options import MqttSecurity

@@ -51,7 +51,7 @@ def test_example_file_parses(tmp_path: Path) -> None:
     assert w.outbox == "var/outbox-soc.sqlite" and w.headers == (("X-Site", "north"),)
     assert w.token_env == "SOC_TOKEN"
     (e,) = cfg.emails
-    assert e.starttls and e.kinds == {"raised", "escalated", "resolved"}
+    assert e.mail.starttls and e.mail.kinds == {"raised", "escalated", "resolved"}
     assert cfg.taks[0].url == "tcp://tak.example:8087" and cfg.taks[0].rate_s == 2.0
     assert cfg.sapients[0].node_id is None and cfg.sapients[0].destination_id == HIGHER
     assert parse_outputs({}).empty

@@ -11,7 +11,15 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from service_helpers import PictureMaker, fast_users, login, make_site, standard_tracks, track
+from service_helpers import (
+    PictureMaker,
+    depot_feature,
+    fast_users,
+    login,
+    make_site,
+    standard_tracks,
+    track,
+)
 from skywarden.core.clock import ManualClock
 from skywarden.sensors.links.health import SensorHealth
 from skywarden.service.app import create_app
@@ -44,15 +52,7 @@ def test_zone_created_as_geojson_reaches_the_source_and_threat(
 ) -> None:
     c, source, sink, _ = env
     # a polygon drawn in lon/lat around a point 1 km east of the origin
-    o = source.site.origin
-    lat, lon, _ = o.to_geodetic(1000.0, 0.0, 0.0)
-    d = 0.002
-    ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d]]
-    body = {
-        "type": "Feature",
-        "properties": {"id": "depot", "kind": "protected", "ceiling_m": 200},
-        "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]},
-    }
+    body = depot_feature(source.site.origin)
     r = c.post("/api/zones", json=body)
     assert r.status_code == 201, r.text
     poly = r.json()["properties"]["polygon_enu"]

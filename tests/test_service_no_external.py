@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from service_helpers import PictureMaker, fast_users, make_site, standard_tracks
 from skywarden.service.app import create_app, static_dir
 from skywarden.service.settings import ServiceSettings
 from support.scripted import ScriptedSource
+from support.served import ServedApp
 
 REF = re.compile(
     r"""(?:\b(?:src|href|action)\s*=\s*["']([^"']+)["'])"""
@@ -107,26 +106,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
-class _Server:
+class _Server(ServedApp):
     def __init__(self) -> None:
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        cfg = uvicorn.Config(_app(), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        while not self.server.started:
-            threading.Event().wait(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        super().__init__(_app())
 
 
 def test_in_chromium_every_request_stays_on_the_service_origin() -> None:

@@ -14,8 +14,6 @@ uvicorn in a thread; requests carry an admin bearer token so they reach the hand
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,16 +29,15 @@ from skywarden.core.clock import ManualClock
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from support.scripted import ScriptedSource
+from support.served import ServedApp
 
 schemathesis = pytest.importorskip("schemathesis")
 
 NOW = 1_700_000_000.0
 
 
-class _Server:
+class _Server(ServedApp):
     def __init__(self) -> None:
-        import uvicorn
-
         source = ScriptedSource(make_site(), now=NOW)
         source.push(PictureMaker(source.site).make(standard_tracks()))
         self.app = create_app(
@@ -51,13 +48,7 @@ class _Server:
         )
         sec = self.app.state.skywarden.security
         self.sensor_token = sec.sensor_tokens.issue("radar-1")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        cfg = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(cfg)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__(self.app)
 
     def headers(self) -> dict[str, str]:
         """A fresh admin token per call: a generated PATCH may have changed the admin's
@@ -70,15 +61,8 @@ class _Server:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[_Server]:
-    srv = _Server()
-    srv.thread.start()
-    while not srv.server.started:
-        threading.Event().wait(0.02)
-    try:
+    with _Server() as srv:
         yield srv
-    finally:
-        srv.server.should_exit = True
-        srv.thread.join(10)
 
 
 def _openapi() -> dict[str, Any]:

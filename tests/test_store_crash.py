@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from record_helpers import BACKENDS, journal_url
 from skywarden.store.integrity import verify
 from skywarden.store.journal import open_journal
 from skywarden.store.records import RawMessage
-from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 WRITER = textwrap.dedent(
     """
@@ -38,17 +38,9 @@ WRITER = textwrap.dedent(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "postgresql":
-        base, why = postgres_base_url()
-        if base is None:
-            pytest.skip(why or "PostgreSQL unavailable")
-        u = fresh_postgres_url(base, segment_records=50)
-        yield u
-        drop_postgres_schema(u)
-    else:
-        yield f"sqlite://{tmp_path}/crash.sqlite?segment_records=50"
+    yield from journal_url(request.param, tmp_path, "crash", segment_records=50)
 
 
 def test_sigkill_mid_stream_loses_no_acked_record(url: str) -> None:

@@ -8,33 +8,25 @@ from pathlib import Path
 
 import pytest
 
+from record_helpers import BACKENDS, journal_url
 from skywarden.store.db import Database, parse_url
 from skywarden.store.integrity import link_hash, verify
 from skywarden.store.journal import RetentionPolicy, open_journal
 from skywarden.store.records import RawMessage
-from support.postgres import drop_postgres_schema, fresh_postgres_url, postgres_base_url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A journal with 30 raw messages in segments of 8, on the parametrised backend."""
-    if request.param == "postgresql":
-        base, why = postgres_base_url()
-        if base is None:
-            pytest.skip(why or "PostgreSQL unavailable")
-        u = fresh_postgres_url(base, segment_records=8)
-    else:
-        u = f"sqlite://{tmp_path}/j.sqlite?segment_records=8"
-    with open_journal(u) as j:
-        j.append_many(
-            [
-                RawMessage(float(i), "radar-1", "skybench/1", b"m%d" % i, {"i": i})
-                for i in range(1, 31)
-            ]
-        )
-    yield u
-    if request.param == "postgresql":
-        drop_postgres_schema(u)
+    for u in journal_url(request.param, tmp_path, "j", segment_records=8):
+        with open_journal(u) as j:
+            j.append_many(
+                [
+                    RawMessage(float(i), "radar-1", "skybench/1", b"m%d" % i, {"i": i})
+                    for i in range(1, 31)
+                ]
+            )
+        yield u
 
 
 Tamper = Callable[[Database], None]

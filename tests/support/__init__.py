@@ -2,6 +2,7 @@
 
 - ``support.postgres``: the loopback PostgreSQL for journal tests (a schema per test);
 - ``support.scripted``: ``ScriptedSource``, a ``PictureSource`` a test pushes pictures into;
+- ``support.served``: ``ServedApp``, an app on a real uvicorn in a thread (a real socket);
 - ``support.same_outputs``: one journal's frames and alert events compared field by field
   across the modes that run the engine.
 

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
 
 
 def _cmd_cluster(a: argparse.Namespace) -> int:
-    """worker, central, edge, site and gateway: the ``--nats*`` access checked once (exit 2
-    with the reason), then the command."""
+    """worker, central, edge, site and gateway: the ``--nats*`` access checked once (a
+    ``ConfigError``: exit 2 with the reason, as ``main._call`` does for every command), then
+    the command."""
     from skywarden.runtime.cluster import commands
 
     access = _nats_access(a)
-    if access is None:
-        return 2
     if a.cmd == "worker":
         import socket
 
@@ -36,23 +34,18 @@ def _cmd_cluster(a: argparse.Namespace) -> int:
 
 
 def _nats_access(a: argparse.Namespace) -> Any:
-    """The servers and credentials of ``--nats*``; None (after saying why) when invalid."""
-    from skywarden.core.errors import ConfigError
+    """The servers and credentials of ``--nats*`` (``ConfigError`` when invalid)."""
     from skywarden.runtime.cluster.connect import NatsAccess
 
-    try:
-        return NatsAccess.of(
-            a.nats,
-            ca_file=a.nats_ca,
-            cert_file=a.nats_cert,
-            key_file=a.nats_key,
-            creds_file=a.nats_creds,
-            nkey_seed_file=a.nats_nkey,
-            user=a.nats_user,
-        )
-    except ConfigError as e:
-        print(f"skywarden {a.cmd}: {e}", file=sys.stderr)
-        return None
+    return NatsAccess.of(
+        a.nats,
+        ca_file=a.nats_ca,
+        cert_file=a.nats_cert,
+        key_file=a.nats_key,
+        creds_file=a.nats_creds,
+        nkey_seed_file=a.nats_nkey,
+        user=a.nats_user,
+    )
 
 
 def _add_nats_options(p: argparse.ArgumentParser, default: str) -> None:

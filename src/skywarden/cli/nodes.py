@@ -7,6 +7,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from skywarden.nodes.sapient_node import NodeClient
+
+
+def _connect(a: argparse.Namespace, t0: float, kind: str) -> NodeClient:
+    """Connect to skywarden's SAPIENT link (``--link HOST:PORT``) as a ``kind`` node: register,
+    then a status report of where it stands (``--lat/--lon/--alt``), as both nodes start."""
+    from skywarden.nodes import sapient_node as sn
+
+    host, _, port = a.link.rpartition(":")
+    client = sn.NodeClient(host, int(port))
+    client.register(sn.registration(a.node_id, a.dest, t0, kind, a.name), t0)
+    client.send(sn.status(a.node_id, a.dest, t0, a.lat, a.lon, a.alt, sn.ulid(t0, 0, a.node_id)))
+    return client
 
 
 def _vision_detect(a: argparse.Namespace) -> int:
@@ -56,7 +72,6 @@ def _vision_node(a: argparse.Namespace) -> int:
     from skywarden.nodes.video_io import VideoDetector, frame_rate, frames
     from skywarden.nodes.vision_node import Pointing, ReportMaker, hfov_default, run
 
-    host, _, port = a.link.rpartition(":")
     clock = WallClock()
     t0 = clock.now()
     first = next(frames(a.source))[1]
@@ -66,9 +81,7 @@ def _vision_node(a: argparse.Namespace) -> int:
     calib = CameraCalib.from_fov(first.shape[1], first.shape[0], hfov)
     live = "://" in a.source
     fps = frame_rate(a.source)
-    client = sn.NodeClient(host, int(port))
-    client.register(sn.registration(a.node_id, a.dest, t0, "camera", a.name), t0)
-    client.send(sn.status(a.node_id, a.dest, t0, a.lat, a.lon, a.alt, sn.ulid(t0, 0, a.node_id)))
+    client = _connect(a, t0, "camera")
     pointing = Pointing(math.radians(a.pan_deg), math.radians(a.tilt_deg))
     n = run(
         frames(a.source),
@@ -116,12 +129,7 @@ def _acoustic_node(a: argparse.Namespace) -> int:
     t0 = clock.now()
     client = None
     if a.link:
-        host, _, port = a.link.rpartition(":")
-        client = sn.NodeClient(host, int(port))
-        client.register(sn.registration(a.node_id, a.dest, t0, "acoustic", a.name), t0)
-        client.send(
-            sn.status(a.node_id, a.dest, t0, a.lat, a.lon, a.alt, sn.ulid(t0, 0, a.node_id))
-        )
+        client = _connect(a, t0, "acoustic")
     fh = sys.stdin.buffer if a.audio == "-" else open(a.audio, "rb")  # noqa: SIM115
     clf = StreamClassifier()
     obj = sn.ulid(t0, -1, a.node_id)

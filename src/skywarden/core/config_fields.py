@@ -24,6 +24,15 @@ def req(d: Mapping[str, Any], key: str, path: str) -> Any:
     return d[key]
 
 
+def ident(d: Mapping[str, Any], path: str) -> str:
+    """The required ``id`` of a table (a sensor, a zone): a non-empty string, kept exactly as
+    written, since ids are matched exactly (in the journal, the API, the warning policy)."""
+    v = req(d, "id", path)
+    if not isinstance(v, str) or not v:
+        raise ConfigError(f"{path}.id", "must be a non-empty string")
+    return v
+
+
 def num(v: Any, path: str, *, positive: bool = False, nonneg: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ConfigError(path, f"must be a number, got {type(v).__name__}")

@@ -256,9 +256,7 @@ def _link(d: Any, path: str) -> LinkEntry:
 def parse_sensor(d: Any, path: str, origin: GeoOrigin) -> SensorSpec:
     d = f.table(d, path)
     check_keys(d, SENSOR_KEYS, path)
-    sid = f.req(d, "id", path)
-    if not isinstance(sid, str) or not sid:
-        raise ConfigError(f"{path}.id", "must be a non-empty string")
+    sid = f.ident(d, path)
     kind = f.enum(SensorKind, f.req(d, "kind", path), f"{path}.kind")
     measures = f.enum(MeasurementKind, f.req(d, "measures", path), f"{path}.measures")
     if "position_enu_m" in d:

@@ -143,9 +143,7 @@ def parse_zone(d: Any, path: str, origin: GeoOrigin) -> ZoneSpec:
     """One zone table (site file, skywarden.toml, a journal's site edit, the zone API)."""
     d = f.table(d, path)
     check_keys(d, ZONE_KEYS, path)
-    zid = f.req(d, "id", path)
-    if not isinstance(zid, str) or not zid:
-        raise ConfigError(f"{path}.id", "must be a non-empty string")
+    zid = f.ident(d, path)
     kind = f.enum(ZoneKind, f.req(d, "kind", path), f"{path}.kind")
     floor = _bound(d, "floor_m", path, 0.0, -math.inf)
     ceiling = _bound(d, "ceiling_m", path, DEFAULT_CEILING_M, math.inf)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException
 
@@ -33,6 +33,7 @@ from skywarden.store.records import ConfigChange
 
 router = APIRouter(prefix="/api")
 State = Annotated[ServiceState, Depends(get_state)]
+T = TypeVar("T")
 
 _EDIT = {501: {"description": "this picture source cannot take site edits"}}
 _ZONE = {**_EDIT, 404: {"description": "no such zone"}, 409: {"description": "id exists"}}
@@ -46,6 +47,14 @@ async def _apply(st: ServiceState, p: Principal, site: Site, key: str, old: Any,
         raise HTTPException(501, "this picture source cannot take site edits")
     await src.update_site(site)
     st.security.audit.record(ConfigChange(st.clock.now(), p.name, key, old, new))
+
+
+def _one(items: Iterable[T], hit: Callable[[T], bool], missing: str) -> T:
+    """The item an edit names (a zone, a whitelist entry), or 404 saying ``missing``."""
+    found = next((x for x in items if hit(x)), None)
+    if found is None:
+        raise HTTPException(404, missing)
+    return found
 
 
 # --- zones ------------------------------------------------------------------------------
@@ -81,9 +90,7 @@ async def create_zone(body: ZoneFeatureIn, p: Admin, st: State) -> dict[str, Any
 async def replace_zone(zone_id: str, body: ZoneFeatureIn, p: Admin, st: State) -> dict[str, Any]:
     async with st.edit_lock:
         site = st.source.site
-        old = next((z for z in site.zones if z.id == zone_id), None)
-        if old is None:
-            raise HTTPException(404, f"no zone {zone_id}")
+        old = _one(site.zones, lambda z: z.id == zone_id, f"no zone {zone_id}")
         # the API edits shape and kind; the zone's warning-policy settings (site file's
         # [zones.policy]) stay as they were
         z = dataclasses.replace(_zone_in(body, st), policy=old.policy)
@@ -103,9 +110,7 @@ async def replace_zone(zone_id: str, body: ZoneFeatureIn, p: Admin, st: State) -
 async def delete_zone(zone_id: str, p: Admin, st: State) -> None:
     async with st.edit_lock:
         site = st.source.site
-        old = next((z for z in site.zones if z.id == zone_id), None)
-        if old is None:
-            raise HTTPException(404, f"no zone {zone_id}")
+        old = _one(site.zones, lambda z: z.id == zone_id, f"no zone {zone_id}")
         zs = tuple(x for x in site.zones if x.id != zone_id)
         before = convert.zone_feature(old, site.origin)
         await _apply(st, p, dataclasses.replace(site, zones=zs), f"zones.{zone_id}", before, None)
@@ -141,9 +146,9 @@ async def add_whitelist(body: WhitelistIn, p: Admin, st: State) -> WhitelistOut:
 async def delete_whitelist(identity: str, p: Admin, st: State) -> None:
     async with st.edit_lock:
         site = st.source.site
-        old = next((w for w in site.whitelist if w.identity == identity), None)
-        if old is None:
-            raise HTTPException(404, f"{identity} is not whitelisted")
+        old = _one(
+            site.whitelist, lambda w: w.identity == identity, f"{identity} is not whitelisted"
+        )
         kept = tuple(w for w in site.whitelist if w.identity != identity)
         new = dataclasses.replace(site, whitelist=kept)
         await _apply(st, p, new, f"whitelist.{identity}", old.note, None)

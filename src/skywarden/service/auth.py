@@ -58,6 +58,12 @@ class Principal:
     csrf: str | None = None
 
 
+def name_of(p: Principal | None) -> str:
+    """Who to name in the journal for a request: central's routes run without a principal
+    when it has no :class:`Security` (tests, a loopback-only central)."""
+    return p.name if p is not None else "anonymous"
+
+
 @dataclass
 class Security:
     """Everything the auth code keeps between requests (owned by the app, in ``ServiceState``)."""

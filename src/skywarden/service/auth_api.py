@@ -16,6 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
+from skywarden.service import user_admin
 from skywarden.service.admin_schemas import (
     AuditOut,
     LoginIn,
@@ -38,6 +39,7 @@ from skywarden.service.auth import (
 )
 from skywarden.service.errors import printable
 from skywarden.service.state import ServiceState, get_state
+from skywarden.service.user_admin import USER_ERRORS, user_out
 from skywarden.service.users import Role, User, UserError
 from skywarden.store.records import ConfigChange, OperatorAction
 
@@ -157,33 +159,17 @@ def me(p: Viewer) -> MeOut:
 # --- users (admin) ----------------------------------------------------------------------
 
 
-def _user_out(u: User) -> UserOut:
-    return UserOut(name=u.name, role=u.role.value)
-
-
-_USER_ERRORS = {
-    404: {"description": "no such user"},
-    409: {"description": "duplicate, or the last admin"},
-}
-
-
 @router.get("/users")
 def list_users(_: Admin, sec: Sec) -> list[UserOut]:
-    return [_user_out(u) for u in sec.users]
+    return [user_out(u) for u in sec.users]
 
 
-@router.post("/users", status_code=201, responses=_USER_ERRORS)  # type: ignore[arg-type]
+@router.post("/users", status_code=201, responses=USER_ERRORS)
 async def add_user(body: UserIn, p: Admin, st: State) -> UserOut:
-    sec = st.security
-    try:
-        u = await asyncio.to_thread(sec.users.add, body.name, body.password, Role(body.role))
-    except UserError as e:
-        raise HTTPException(409, str(e)) from None
-    sec.audit.record(ConfigChange(st.clock.now(), p.name, f"users.{u.name}", None, u.role.value))
-    return _user_out(u)
+    return await user_admin.add_user(st.security, st.clock, body, p.name)
 
 
-@router.patch("/users/{name}", responses=_USER_ERRORS)  # type: ignore[arg-type]
+@router.patch("/users/{name}", responses=USER_ERRORS)
 async def change_user(name: str, body: UserPatch, p: Admin, st: State) -> UserOut:
     sec = st.security
     old = sec.users.get(name)
@@ -201,20 +187,12 @@ async def change_user(name: str, body: UserPatch, p: Admin, st: State) -> UserOu
     note = "password changed" if body.password is not None else ""
     rec = ConfigChange(st.clock.now(), p.name, f"users.{name}", old.role.value, u.role.value, note)
     sec.audit.record(rec)
-    return _user_out(u)
+    return user_out(u)
 
 
-@router.delete("/users/{name}", status_code=204, responses=_USER_ERRORS)  # type: ignore[arg-type]
+@router.delete("/users/{name}", status_code=204, responses=USER_ERRORS)
 async def remove_user(name: str, p: Admin, st: State) -> None:
-    sec = st.security
-    try:
-        u = sec.users.remove(name)
-    except KeyError:
-        raise HTTPException(404, f"no user {name}") from None
-    except UserError as e:
-        raise HTTPException(409, str(e)) from None
-    sec.sessions.close_user(name)
-    sec.audit.record(ConfigChange(st.clock.now(), p.name, f"users.{name}", u.role.value, None))
+    user_admin.remove_user(st.security, st.clock, name, p.name)
 
 
 # --- audit (admin) ----------------------------------------------------------------------

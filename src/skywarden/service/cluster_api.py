@@ -22,7 +22,7 @@ clients.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field
 
 from skywarden.core.clock import Clock, WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.service.auth import Principal, Security, _bearer, resolve, too_many
+from skywarden.service.auth import Principal, Security, _bearer, name_of, resolve, too_many
 from skywarden.service.clientaddr import client_address
 from skywarden.service.cluster_users import users_router
 from skywarden.service.users import Role
@@ -101,13 +101,21 @@ def _viewer(
     return check
 
 
+async def _journaled(action: Awaitable[int]) -> Journaled:
+    """An operator action, answered once journaled: 404 for an unknown site or alert, 422 for
+    a request the site would refuse (the same mapping for every action)."""
+    try:
+        return Journaled(seq=await action)
+    except LookupError as e:
+        raise HTTPException(404, str(e)) from None
+    except (ValueError, ConfigError) as e:
+        raise HTTPException(422, str(e)) from None
+
+
 def ops_router(
     ops: ClusterOps, operator: Callable[..., Any], admin: Callable[..., Any]
 ) -> APIRouter:
     r = APIRouter()
-
-    def _who(p: Principal | None) -> str:
-        return p.name if p is not None else "anonymous"
 
     @r.post(
         "/api/cluster/sites/{site}/alerts/{alert_id}/{action}",
@@ -121,12 +129,7 @@ def ops_router(
         action: Literal["acknowledge", "resolve"],
         who: Principal | None = Depends(operator),  # noqa: B008 (a closure: not resolvable by name)
     ) -> Journaled:
-        try:
-            return Journaled(seq=await ops.alert_action(site, alert_id, action, _who(who)))
-        except LookupError as e:
-            raise HTTPException(404, str(e)) from None
-        except (ValueError, ConfigError) as e:
-            raise HTTPException(422, str(e)) from None
+        return await _journaled(ops.alert_action(site, alert_id, action, name_of(who)))
 
     @r.put(
         "/api/cluster/sites/{site}/zones",
@@ -139,12 +142,7 @@ def ops_router(
         body: SiteEdit,
         who: Principal | None = Depends(admin),  # noqa: B008 (as above)
     ) -> Journaled:
-        try:
-            return Journaled(seq=await ops.edit_site(site, body.model_dump(), _who(who)))
-        except LookupError as e:
-            raise HTTPException(404, str(e)) from None
-        except (ValueError, ConfigError) as e:
-            raise HTTPException(422, str(e)) from None
+        return await _journaled(ops.edit_site(site, body.model_dump(), name_of(who)))
 
     return r
 

@@ -14,61 +14,38 @@ a fail-over.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 
 from skywarden.core.clock import Clock
+from skywarden.service import user_admin
 from skywarden.service.admin_schemas import UserIn, UserOut
-from skywarden.service.auth import Principal, Security
-from skywarden.service.users import Role, User, UserError
-from skywarden.store.records import ConfigChange
-
-
-def _out(u: User) -> UserOut:
-    return UserOut(name=u.name, role=u.role.value)
+from skywarden.service.auth import Principal, Security, name_of
+from skywarden.service.user_admin import USER_ERRORS, user_out
 
 
 def users_router(sec: Security, clock: Clock, admin: Callable[..., Any]) -> APIRouter:
     """``admin``: the dependency that admits an admin (``cluster_api._viewer(.., ADMIN)``)."""
     r = APIRouter(prefix="/api/cluster/users", tags=["cluster"])
-    errors: dict[int | str, dict[str, Any]] = {
-        404: {"description": "no such user"},
-        409: {"description": "duplicate, or the last admin"},
-    }
 
     @r.get("", response_model=list[UserOut])
     def list_users(_: Principal | None = Depends(admin)) -> list[UserOut]:  # noqa: B008
-        return [_out(u) for u in sec.users]
+        return [user_out(u) for u in sec.users]
 
-    @r.post("", status_code=201, response_model=UserOut, responses=errors)
+    @r.post("", status_code=201, response_model=UserOut, responses=USER_ERRORS)
     async def add_user(
         body: UserIn,
         p: Principal | None = Depends(admin),  # noqa: B008 (a closure: not resolvable by name)
     ) -> UserOut:
-        try:
-            u = await asyncio.to_thread(sec.users.add, body.name, body.password, Role(body.role))
-        except UserError as e:
-            raise HTTPException(409, str(e)) from None
-        who = p.name if p is not None else "anonymous"
-        sec.audit.record(ConfigChange(clock.now(), who, f"users.{u.name}", None, u.role.value))
-        return _out(u)
+        return await user_admin.add_user(sec, clock, body, name_of(p))
 
-    @r.delete("/{name}", status_code=204, responses=errors)
+    @r.delete("/{name}", status_code=204, responses=USER_ERRORS)
     async def remove_user(
         name: str,
         p: Principal | None = Depends(admin),  # noqa: B008 (as above)
     ) -> None:
-        try:
-            u = sec.users.remove(name)
-        except KeyError:
-            raise HTTPException(404, f"no user {name}") from None
-        except UserError as e:
-            raise HTTPException(409, str(e)) from None
-        sec.sessions.close_user(name)
-        who = p.name if p is not None else "anonymous"
-        sec.audit.record(ConfigChange(clock.now(), who, f"users.{name}", u.role.value, None))
+        user_admin.remove_user(sec, clock, name, name_of(p))
 
     return r

@@ -18,6 +18,8 @@ Every record carries its own time ``t`` (seconds, passed in: for a raw message t
 time). The canonical JSON form (sorted keys, no whitespace) is what the hash chain covers, so
 ``to_dict``/``from_dict`` must round-trip exactly: floats are Python floats (``repr`` is exact),
 tuples come back as tuples, bytes travel as base64 in the JSON form and as a BLOB in storage.
+The conversion is one codec for all kinds, read off each class's fields
+(``store.record_codec``); a field with a rule of its own says so in its ``field(metadata=...)``.
 
 The parsed form of a raw message is free JSON chosen by its adapter; the convention for
 detections (``detections_parsed``) lives in ``store.detections``.
@@ -36,7 +38,8 @@ import numpy as np
 from skywarden.core.observation import Detection
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.store import detections as _detections
-from skywarden.store.detections import str_or_none as _str_or_none
+from skywarden.store.record_codec import JsonRecord, decode_fields, encode_fields, json_field
+from skywarden.store.record_codec import floats as _floats
 
 # the detection codec moved to ``store.detections``; these names stay importable from here
 HOISTED = _detections.HOISTED
@@ -51,21 +54,15 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _floats(v: Any) -> tuple[float, ...]:
-    if isinstance(v, np.ndarray):  # every track state, every second: one C-level conversion
-        return tuple(v.astype(float, copy=False).ravel().tolist())
-    return tuple(float(x) for x in v)
-
-
 @dataclass(frozen=True)
-class RawMessage:
+class RawMessage(JsonRecord):
     """One accepted sensor message: bytes as received, its parsed form, sensor, format, time."""
 
     kind: ClassVar[str] = "raw"
     t: float
     sensor_id: str
     format: str
-    payload: bytes
+    payload: bytes = field(metadata=json_field(skip=True))  # stored apart, as a BLOB
     parsed: Any = None
 
     @property
@@ -79,23 +76,17 @@ class RawMessage:
 
     def body_dict(self) -> dict[str, Any]:
         """The JSON form without the bytes (the journal keeps those in a BLOB column)."""
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "sensor_id": self.sensor_id,
-            "format": self.format,
-            "parsed": self.parsed,
-        }
+        return encode_fields(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], payload: bytes | None = None) -> RawMessage:
         if payload is None:
             payload = base64.b64decode(d.get("payload_b64", ""))
-        return cls(float(d["t"]), str(d["sensor_id"]), str(d["format"]), payload, d.get("parsed"))
+        return cls(payload=payload, **decode_fields(cls, d))
 
 
 @dataclass(frozen=True)
-class TrackRecord:
+class TrackRecord(JsonRecord):
     """One published track state (``core.track.TrackState`` flattened: P row-major, 36 floats)."""
 
     kind: ClassVar[str] = "track"
@@ -114,7 +105,9 @@ class TrackRecord:
     source: str = "tracker"
     # predicted impact and launch point (``runtime.pipeline.Frame.ground_fields``); only in
     # the record's JSON when present, so the records of every other track hash as before
-    ground: dict[str, Any] = field(default_factory=dict)
+    ground: dict[str, Any] = field(
+        default_factory=dict, metadata=json_field(omit_empty=True, decode=lambda v: dict(v or {}))
+    )
 
     @property
     def best_class(self) -> str:
@@ -170,52 +163,9 @@ class TrackRecord:
             mode_probs=self.mode_probs,
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        d = self._to_dict()
-        if self.ground:
-            d["ground"] = dict(self.ground)
-        return d
-
-    def _to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "track_id": self.track_id,
-            "status": self.status,
-            "x": list(self.x),
-            "P": list(self.P),
-            "identity": self.identity,
-            "class_probs": dict(self.class_probs),
-            "sensors": list(self.sensors),
-            "hits": self.hits,
-            "score": float(self.score),
-            "first_t": float(self.first_t),
-            "mode_probs": list(self.mode_probs),
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TrackRecord:
-        return cls(
-            t=float(d["t"]),
-            track_id=str(d["track_id"]),
-            status=str(d["status"]),
-            x=_floats(d["x"]),
-            P=_floats(d.get("P", ())),
-            identity=_str_or_none(d.get("identity")),
-            class_probs={str(k): float(v) for k, v in d.get("class_probs", {}).items()},
-            sensors=tuple(str(s) for s in d.get("sensors", ())),
-            hits=int(d.get("hits", 0)),
-            score=float(d.get("score", 0.0)),
-            first_t=float(d.get("first_t", 0.0)),
-            mode_probs=_floats(d.get("mode_probs", ())),
-            source=str(d.get("source", "tracker")),
-            ground=dict(d.get("ground") or {}),
-        )
-
 
 @dataclass(frozen=True)
-class AlertRecord:
+class AlertRecord(JsonRecord):
     """One alert transition (``from_state`` None when the alert is raised)."""
 
     kind: ClassVar[str] = "alert"
@@ -234,39 +184,9 @@ class AlertRecord:
     def source(self) -> str:
         return self.actor
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "alert_id": self.alert_id,
-            "track_id": self.track_id,
-            "to_state": self.to_state,
-            "from_state": self.from_state,
-            "zone_id": self.zone_id,
-            "level": self.level,
-            "reason": self.reason,
-            "actor": self.actor,
-            "detail": dict(self.detail),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> AlertRecord:
-        return cls(
-            t=float(d["t"]),
-            alert_id=str(d["alert_id"]),
-            track_id=_str_or_none(d.get("track_id")),
-            to_state=str(d["to_state"]),
-            from_state=_str_or_none(d.get("from_state")),
-            zone_id=_str_or_none(d.get("zone_id")),
-            level=str(d.get("level", "")),
-            reason=str(d.get("reason", "")),
-            actor=str(d.get("actor", "system")),
-            detail=dict(d.get("detail", {})),
-        )
-
 
 @dataclass(frozen=True)
-class OperatorAction:
+class OperatorAction(JsonRecord):
     """Something an operator did (``ack`` an alert, ``mark_incident``, ``login``, ...)."""
 
     kind: ClassVar[str] = "operator"
@@ -280,29 +200,9 @@ class OperatorAction:
     def source(self) -> str:
         return self.operator
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "operator": self.operator,
-            "action": self.action,
-            "target": self.target,
-            "detail": dict(self.detail),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> OperatorAction:
-        return cls(
-            float(d["t"]),
-            str(d["operator"]),
-            str(d["action"]),
-            _str_or_none(d.get("target")),
-            dict(d.get("detail", {})),
-        )
-
 
 @dataclass(frozen=True)
-class ConfigChange:
+class ConfigChange(JsonRecord):
     """A configuration change: which setting (dotted path), old and new values, who."""
 
     kind: ClassVar[str] = "config"
@@ -317,31 +217,13 @@ class ConfigChange:
     def source(self) -> str:
         return self.actor
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "actor": self.actor,
-            "key": self.key,
-            "old": self.old,
-            "new": self.new,
-            "note": self.note,
-        }
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ConfigChange:
-        return cls(
-            float(d["t"]),
-            str(d["actor"]),
-            str(d["key"]),
-            d.get("old"),
-            d.get("new"),
-            str(d.get("note", "")),
-        )
+def _dropped(v: Any) -> tuple[tuple[int, int, int, str], ...]:
+    return tuple((int(a), int(b), int(c), str(h)) for a, b, c, h in v)
 
 
 @dataclass(frozen=True)
-class RetentionRecord:
+class RetentionRecord(JsonRecord):
     """Written by the journal itself when retention drops whole segments.
 
     ``dropped`` lists ``(segment, first_seq, last_seq, head_hash_hex)`` so the chain across
@@ -351,30 +233,18 @@ class RetentionRecord:
     kind: ClassVar[str] = "retention"
     t: float
     actor: str
-    dropped: tuple[tuple[int, int, int, str], ...]
+    dropped: tuple[tuple[int, int, int, str], ...] = field(
+        metadata=json_field(encode=lambda v: [list(x) for x in v], decode=_dropped, missing=())
+    )
     reason: str = ""
 
     @property
     def source(self) -> str:
         return self.actor
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "actor": self.actor,
-            "dropped": [list(x) for x in self.dropped],
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> RetentionRecord:
-        dropped = tuple((int(a), int(b), int(c), str(h)) for a, b, c, h in d.get("dropped", ()))
-        return cls(float(d["t"]), str(d["actor"]), dropped, str(d.get("reason", "")))
-
 
 @dataclass(frozen=True)
-class TickRecord:
+class TickRecord(JsonRecord):
     """The runtime advanced the picture to time ``t``: every message with a detection time at or
     before ``t`` that was journaled before this record has been stepped through the pipeline.
 
@@ -387,16 +257,9 @@ class TickRecord:
     t: float
     source: str = "runtime"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "t": float(self.t), "source": self.source}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TickRecord:
-        return cls(float(d["t"]), str(d.get("source", "runtime")))
-
 
 @dataclass(frozen=True)
-class InvestigationRecord:
+class InvestigationRecord(JsonRecord):
     """A retrospective investigation (``skywarden investigate``) of the window ``[t_from, t_to]``
     of this journal: its record (tracks, launch regions, what was missed) as JSON. ``t`` is
     the window's end, so it sorts after what it explains."""
@@ -411,22 +274,6 @@ class InvestigationRecord:
     @property
     def source(self) -> str:
         return self.actor
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "t": float(self.t),
-            "actor": self.actor,
-            "t_from": float(self.t_from),
-            "t_to": float(self.t_to),
-            "body": self.body,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> InvestigationRecord:
-        return cls(
-            float(d["t"]), str(d["actor"]), float(d["t_from"]), float(d["t_to"]), dict(d["body"])
-        )
 
 
 Record: TypeAlias = (

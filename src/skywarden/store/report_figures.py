@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -15,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from skywarden.core.site import Site
 from skywarden.store.export import TrackPath
-from skywarden.store.report_data import ABSOLUTE_T, ReportData
+from skywarden.store.report_data import ABSOLUTE_T, ImpactArea, LaunchEstimate, ReportData
 
 CLASS_COLOURS = {
     "drone": "#d62728",
@@ -64,6 +65,21 @@ def _sensor_labels(site: Site) -> list[tuple[float, float, str]]:
     return out
 
 
+def _ellipse(ax: Axes, x: LaunchEstimate | ImpactArea, **style: Any) -> None:
+    """The 95 % ellipse of a launch region or impact area; none wider than
+    ``MAX_ELLIPSE_DRAWN_M`` (wider says only "somewhere there") or without a size."""
+    if 0 < x.semi_major_m <= MAX_ELLIPSE_DRAWN_M:
+        ax.add_patch(
+            EllipsePatch(
+                (x.e, x.n),
+                2 * x.semi_minor_m,
+                2 * x.semi_major_m,
+                angle=-x.orientation_deg,
+                **style,
+            )
+        )
+
+
 def map_figure(d: ReportData) -> Figure:
     fig = Figure(figsize=A4_LANDSCAPE)
     ax = fig.add_subplot()
@@ -103,19 +119,7 @@ def map_figure(d: ReportData) -> Figure:
         )
     for lp in d.launches:
         ax.plot(lp.e, lp.n, "x", color="black", ms=8)
-        if 0 < lp.semi_major_m <= MAX_ELLIPSE_DRAWN_M:  # wider says only "somewhere there"
-            ax.add_patch(
-                EllipsePatch(
-                    (lp.e, lp.n),
-                    2 * lp.semi_minor_m,
-                    2 * lp.semi_major_m,
-                    angle=-lp.orientation_deg,
-                    fill=False,
-                    ec="black",
-                    ls="--",
-                    lw=0.8,
-                )
-            )
+        _ellipse(ax, lp, fill=False, ec="black", ls="--", lw=0.8)
         ax.annotate(
             f"launch {lp.track_id}",
             (lp.e, lp.n),
@@ -125,18 +129,7 @@ def map_figure(d: ReportData) -> Figure:
         )
     for a in d.impacts:
         ax.plot(a.e, a.n, "+", color="#9467bd", ms=10, mew=2)
-        if 0 < a.semi_major_m <= MAX_ELLIPSE_DRAWN_M:
-            ax.add_patch(
-                EllipsePatch(
-                    (a.e, a.n),
-                    2 * a.semi_minor_m,
-                    2 * a.semi_major_m,
-                    angle=-a.orientation_deg,
-                    fc="#9467bd",
-                    ec="#9467bd",
-                    alpha=0.25,
-                )
-            )
+        _ellipse(ax, a, fc="#9467bd", ec="#9467bd", alpha=0.25)
         ax.annotate(
             f"{a.kind} {a.track_id}", (a.e, a.n), fontsize=7, xytext=(4, -10),
             textcoords="offset points", color="#9467bd",

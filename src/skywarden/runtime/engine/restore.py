@@ -124,18 +124,9 @@ def restore_machine(
         rec = e.record
         if isinstance(rec, ConfigChange):
             info = start_info(rec)
-            if info is not None and info.get("restore_snapshot_seq") is not None:
-                machine.set_run(e.seq)  # that process continued its predecessor's state
-            elif info is not None:
-                machine, _ = restore_machine(
-                    journal,
-                    site,
-                    config,
-                    info.get("restore_from_t"),
-                    info.get("restore_last_seq"),
-                )
-                machine.set_run(e.seq)
-                partial = False
+            if info is not None:
+                machine, rebuilt = follow_start(machine, journal, site, config, e.seq, info)
+                partial = partial and not rebuilt
             else:
                 machine.feed(rec)  # a zone/whitelist edit (other keys change nothing)
             continue
@@ -151,6 +142,28 @@ def restore_machine(
     machine.drain()  # outputs of a restore were journaled by the run that made them
     machine.drain_events()  # and its alert events handed on by it
     return machine, Restored(from_t, first, last, n, steps, skipped)
+
+
+def follow_start(
+    machine: Engine,
+    journal: Journal,
+    site: Site,
+    config: PipelineConfig | None,
+    seq: int,
+    info: dict[str, Any],
+) -> tuple[Engine, bool]:
+    """Do what the process whose ``runtime.start`` record (``info``, at ``seq``) did: the
+    engine to go on with, and whether it was rebuilt. A process that continued from a
+    snapshot kept its predecessor's state (only the run tag is new); one that restored a
+    window is rebuilt from that window with the same arguments, so a restore and a replay
+    hold the state it held. One function for both, so they cannot drift apart."""
+    rebuilt = info.get("restore_snapshot_seq") is None
+    if rebuilt:
+        machine, _ = restore_machine(
+            journal, site, config, info.get("restore_from_t"), info.get("restore_last_seq")
+        )
+    machine.set_run(seq)
+    return machine, rebuilt
 
 
 # ------------------------------------------------------------------ snapshots

@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -44,26 +44,41 @@ def _output(path: str | None) -> Iterator[TextIO | None]:
         yield f
 
 
-def replay_command(a: argparse.Namespace) -> int:
+def _with_journal(
+    command: str,
+    url: str,
+    job: Callable[[Journal], int],
+    bad_input: tuple[type[Exception], ...] = (ConfigError,),
+) -> int:
+    """Open the journal at ``url``, run ``job`` on it and close it: the one shape of every
+    command here. Bad input (no journal, no site, an empty window: ``bad_input`` raised by
+    ``job``) is a one-line message and exit code 2, never a traceback."""
     try:
-        j = _open(a.journal)
+        j = _open(url)
     except (ConfigError, ValueError) as e:
-        print(f"skywarden replay: {e}", file=sys.stderr)
+        print(f"skywarden {command}: {e}", file=sys.stderr)
         return 2
     try:
+        return job(j)
+    except bad_input as e:
+        print(f"skywarden {command}: {e}", file=sys.stderr)
+        return 2
+    finally:
+        j.close()
+
+
+def replay_command(a: argparse.Namespace) -> int:
+    def job(j: Journal) -> int:
         site = _site(a, j)
         cfg = pipeline_config_from_file(a.tracker_config) if a.tracker_config else None
         with _output(a.output) as out:
             res = replay_journal(j, site, cfg, a.t_from, a.t_to, a.speed, out)
-    except ConfigError as e:
-        print(f"skywarden replay: {e}", file=sys.stderr)
-        return 2
-    finally:
-        j.close()
-    print(res.summary())
-    if a.output:
-        print(f"{res.snapshots} snapshots, {res.alert_lines} alert lines -> {a.output}")
-    return 0 if res.identical or a.tracker_config else 1
+        print(res.summary())
+        if a.output:
+            print(f"{res.snapshots} snapshots, {res.alert_lines} alert lines -> {a.output}")
+        return 0 if res.identical or a.tracker_config else 1
+
+    return _with_journal("replay", a.journal, job)
 
 
 def _window(a: argparse.Namespace, j: Journal) -> tuple[float, float]:
@@ -76,51 +91,35 @@ def _window(a: argparse.Namespace, j: Journal) -> tuple[float, float]:
 def report_command(a: argparse.Namespace) -> int:
     from skywarden.store.report import report_from_journal, write_report
 
-    try:
-        j = _open(a.journal)
-    except (ConfigError, ValueError) as e:
-        print(f"skywarden report: {e}", file=sys.stderr)
-        return 2
-    try:
+    def job(j: Journal) -> int:
         t0, t1 = _window(a, j)
         data = report_from_journal(j, t0, t1, _site(a, j), a.zone, a.title)
         path = write_report(data, a.output)
-    except (ConfigError, ValueError) as e:
-        print(f"skywarden report: {e}", file=sys.stderr)
-        return 2
-    finally:
-        j.close()
-    print(
-        f"{path}: {len(data.tracks)} tracks, {len(data.alerts)} alert transitions, "
-        f"{len(data.actions)} operator actions, window {t0:.1f}..{t1:.1f}"
-    )
-    return 0
+        print(
+            f"{path}: {len(data.tracks)} tracks, {len(data.alerts)} alert transitions, "
+            f"{len(data.actions)} operator actions, window {t0:.1f}..{t1:.1f}"
+        )
+        return 0
+
+    return _with_journal("report", a.journal, job, (ConfigError, ValueError))
 
 
 def export_command(a: argparse.Namespace) -> int:
-    try:
-        j = _open(a.journal)
-    except (ConfigError, ValueError) as e:
-        print(f"skywarden export: {e}", file=sys.stderr)
-        return 2
-    try:
+    def job(j: Journal) -> int:
         site = _site(a, j)
         recs = list(j.records(a.t_from, a.t_to))
-    except ConfigError as e:
-        print(f"skywarden export: {e}", file=sys.stderr)
-        return 2
-    finally:
-        j.close()
-    if a.format == "geojson":
-        text = json.dumps(tracks_geojson(recs, site.origin), indent=1)
-    elif a.format == "kml":
-        text = tracks_kml(recs, site.origin, f"skywarden tracks, {site.name}")
-    elif a.format == "csv":
-        text = detections_csv(recs, site.origin)
-    else:
-        text = json.dumps(courageous_log(recs, site.origin), indent=1)
-    out = Path(a.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"{out}: {a.format}, {len(recs)} journal records read")
-    return 0
+        if a.format == "geojson":
+            text = json.dumps(tracks_geojson(recs, site.origin), indent=1)
+        elif a.format == "kml":
+            text = tracks_kml(recs, site.origin, f"skywarden tracks, {site.name}")
+        elif a.format == "csv":
+            text = detections_csv(recs, site.origin)
+        else:
+            text = json.dumps(courageous_log(recs, site.origin), indent=1)
+        out = Path(a.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        print(f"{out}: {a.format}, {len(recs)} journal records read")
+        return 0
+
+    return _with_journal("export", a.journal, job)

@@ -37,7 +37,7 @@ from skywarden.runtime.engine.restore import (
     INPUT_KINDS,
     START_KEY,
     code_digest,
-    restore_machine,
+    follow_start,
     site_in_force,
     start_info,
 )
@@ -200,20 +200,10 @@ def replay_journal(
             info = start_info(rec)
             if info is not None and info.get("code_digest"):
                 res.recorded_code.add(str(info["code_digest"]))
-            if info is not None and info.get("restore_snapshot_seq") is not None:
-                machine.set_run(e.seq)  # it continued from a snapshot of this very state
+            if info is not None:  # a process started here: hold the state it held
+                machine, _ = follow_start(machine, journal, site, config, e.seq, info)
                 res.starts += 1
-            elif info is not None:  # the process (re)built its state here: do the same
-                machine, _ = restore_machine(
-                    journal,
-                    site,
-                    config,
-                    info.get("restore_from_t"),
-                    info.get("restore_last_seq"),
-                )
-                machine.set_run(e.seq)
-                res.starts += 1
-            elif info is None:
+            else:
                 machine.feed(rec)  # a zone/whitelist edit, in force from the next step
             continue
         if speed > 0 and last_t is not None and rec.t > last_t:

@@ -65,6 +65,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from skywarden.alerts.sinks.mail import EmailConfig
 from skywarden.core.config_fields import read_toml
 from skywarden.core.errors import ConfigError
 from skywarden.core.strict import check_keys
@@ -86,15 +87,13 @@ class WebhookOutput:
 
 @dataclass(frozen=True)
 class EmailOutput:
+    """An e-mail output as the file gives it: the sink's own settings (``mail``, with no
+    password) and the environment variable its password is read from when the outputs start,
+    so the secret is never part of the configuration (nor of its repr)."""
+
     name: str
-    host: str
-    port: int
-    sender: str
-    recipients: tuple[str, ...]
-    starttls: bool = False
-    username: str | None = None
+    mail: EmailConfig
     password_env: str | None = None
-    kinds: frozenset[str] = frozenset({"raised", "escalated"})
 
 
 @dataclass(frozen=True)
@@ -262,17 +261,16 @@ def _email(d: Mapping[str, Any], path: str) -> EmailOutput:
     sender = _str(d, "from", path)
     if "@" not in sender:
         raise ConfigError(f"{path}.from", f"{sender!r} is not an e-mail address")
-    return EmailOutput(
-        name=_str(d, "name", path, "email"),
+    mail = EmailConfig(
         host=_str(d, "host", path),
         port=_port(d, "port", path),
         sender=sender,
         recipients=tuple(to),
         starttls=_bool(d, "starttls", path, False),
         username=_opt_str(d, "username", path),
-        password_env=_opt_str(d, "password_env", path),
         kinds=frozenset(kinds),
     )
+    return EmailOutput(_str(d, "name", path, "email"), mail, _opt_str(d, "password_env", path))
 
 
 def _kinds(d: Mapping[str, Any], path: str) -> frozenset[str]:

@@ -31,13 +31,14 @@ Nothing here can task an effector: outputs only report (``tests/test_sapient_tas
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from skywarden.alerts.dispatch import AlertDispatcher, AlertSink, DispatcherConfig
 from skywarden.alerts.lifecycle import Alert
-from skywarden.alerts.sinks.mail import EmailConfig, EmailSink
+from skywarden.alerts.sinks.mail import EmailSink
 from skywarden.alerts.sinks.push import PushConfig, PushSink
 from skywarden.alerts.sinks.webhook import WebhookConfig, WebhookSink
 from skywarden.core.clock import Clock
@@ -83,17 +84,8 @@ def _webhook(o: WebhookOutput, env: Mapping[str, str]) -> WebhookSink:
 
 
 def _email(o: EmailOutput, env: Mapping[str, str]) -> EmailSink:
-    cfg = EmailConfig(
-        host=o.host,
-        port=o.port,
-        sender=o.sender,
-        recipients=o.recipients,
-        starttls=o.starttls,
-        username=o.username,
-        password=_env(o.password_env, f"{o.name}.password_env", env),
-        kinds=o.kinds,
-    )
-    return EmailSink(cfg, o.name)
+    password = _env(o.password_env, f"{o.name}.password_env", env)
+    return EmailSink(dataclasses.replace(o.mail, password=password), o.name)
 
 
 def _push(o: PushOutput, env: Mapping[str, str]) -> PushSink:

@@ -27,7 +27,6 @@ Site file::
 
 from __future__ import annotations
 
-import asyncio
 import string
 from collections.abc import Awaitable, Callable
 
@@ -35,7 +34,14 @@ from skywarden.core.clock import Clock
 from skywarden.core.errors import DecodeError
 from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.sensors.adsb_decode import AdsbDecoder
-from skywarden.sensors.links.adsb_tcp import MAX_LINE, Dump1090Kind, bound_session, submit
+from skywarden.sensors.links.adsb_tcp import (
+    MAX_LINE,
+    Dump1090Kind,
+    bound_session,
+    connected,
+    fed,
+    submit,
+)
 from skywarden.sensors.links.health import SensorStats
 from skywarden.sensors.links.registry import LinkContext, Member, register
 
@@ -74,9 +80,7 @@ async def avr_session(
 ) -> None:
     """Connect to an AVR output and decode until the peer closes."""
     decoder.counters = tap = st.counters
-    reader, writer = await asyncio.open_connection(host, port)
-    st.state = "connected"
-    try:
+    async with connected(host, port, st) as reader:
         buf = b""
         while chunk := await reader.read(_READ_BYTES):
             tap.inc("link.bytes", len(chunk))
@@ -93,9 +97,6 @@ async def avr_session(
                     batch.append(inb)
             if batch:
                 await submit(ingest, batch, st)
-    finally:
-        st.state = "disconnected"
-        writer.close()
 
 
 def _line(raw: bytes, t: float, decoder: AdsbDecoder, st: SensorStats) -> Inbound | None:
@@ -110,13 +111,7 @@ def _line(raw: bytes, t: float, decoder: AdsbDecoder, st: SensorStats) -> Inboun
         return None
     if msg is None:
         return None
-    before = st.counters.accepts
-    det = decoder.feed(msg, t)
-    if st.counters.accepts == before:
-        return None  # refused by the decoder (counted there by reason)
-    dets = () if det is None else (det,)
-    st.accepted(t, len(dets))
-    return Inbound(decoder.sensor_id, SOURCE, t, raw.strip(), dets)
+    return fed(decoder, msg, t, st, SOURCE, raw.strip)
 
 
 @register

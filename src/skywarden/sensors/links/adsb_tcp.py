@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
+from typing import Protocol
 
 from skywarden.core.clock import Clock
 from skywarden.core.inbound import Inbound, IngestPort
+from skywarden.core.observation import Detection
 from skywarden.sensors.adsb_beast import encode_frame, split_frames
 from skywarden.sensors.adsb_decode import AdsbDecoder
 from skywarden.sensors.adsb_sbs import SbsDecoder
@@ -48,9 +51,7 @@ async def beast_session(
 ) -> None:
     """Connect to a Beast output and decode until the peer closes."""
     decoder.counters = tap = stats.counters
-    reader, writer = await asyncio.open_connection(host, port)
-    stats.state = "connected"
-    try:
+    async with connected(host, port, stats) as reader:
         rem = b""
         while chunk := await reader.read(_READ_BYTES):
             tap.inc("link.bytes", len(chunk))
@@ -64,18 +65,11 @@ async def beast_session(
                 tap.inc("link.frames")
                 if f.kind == "1":
                     continue  # Mode A/C: no address, nothing to track
-                before = tap.accepts
-                det = decoder.feed(f.hex, t)
-                if tap.accepts == before:
-                    continue  # rejected (counted by reason) or not a Mode S message
-                dets = () if det is None else (det,)
-                stats.accepted(t, len(dets))
-                batch.append(Inbound(decoder.sensor_id, BEAST_SOURCE, t, encode_frame(f), dets))
+                inb = fed(decoder, f.hex, t, stats, BEAST_SOURCE, partial(encode_frame, f))
+                if inb is not None:
+                    batch.append(inb)
             if batch:
                 await submit(ingest, batch, stats)
-    finally:
-        stats.state = "disconnected"
-        writer.close()
 
 
 async def sbs_session(
@@ -88,9 +82,7 @@ async def sbs_session(
 ) -> None:
     """Connect to a BaseStation output and decode until the peer closes."""
     decoder.counters = stats.counters
-    reader, writer = await asyncio.open_connection(host, port)
-    stats.state = "connected"
-    try:
+    async with connected(host, port, stats) as reader:
         buf = b""
         skipping = False  # inside an over-long line: drop up to its newline
         while chunk := await reader.read(_READ_BYTES):
@@ -107,9 +99,6 @@ async def sbs_session(
             await _sbs_lines(lines, decoder, clock, ingest, stats)
         if buf.strip() and not skipping:
             await _sbs_lines([buf], decoder, clock, ingest, stats)
-    finally:
-        stats.state = "disconnected"
-        writer.close()
 
 
 async def _sbs_lines(
@@ -120,7 +109,6 @@ async def _sbs_lines(
     stats: SensorStats,
 ) -> None:
     t = clock.now()
-    tap = stats.counters
     batch: list[Inbound] = []
     for raw in lines:
         if len(raw) > MAX_LINE:
@@ -129,15 +117,53 @@ async def _sbs_lines(
         line = raw.decode("ascii", errors="replace").strip()
         if not line:
             continue
-        before = tap.accepts
-        det = decoder.feed(line, t)
-        if tap.accepts == before:
-            continue
-        dets = () if det is None else (det,)
-        stats.accepted(t, len(dets))
-        batch.append(Inbound(decoder.sensor_id, SBS_SOURCE, t, raw.strip(), dets))
+        inb = fed(decoder, line, t, stats, SBS_SOURCE, raw.strip)
+        if inb is not None:
+            batch.append(inb)
     if batch:
         await submit(ingest, batch, stats)
+
+
+@asynccontextmanager
+async def connected(
+    host: str, port: int, stats: SensorStats
+) -> AsyncIterator[asyncio.StreamReader]:
+    """The TCP connection of one session: the sensor shows "connected" while it is open and
+    "disconnected" once it is closed, however the session ended."""
+    reader, writer = await asyncio.open_connection(host, port)
+    stats.state = "connected"
+    try:
+        yield reader
+    finally:
+        stats.state = "disconnected"
+        writer.close()
+
+
+class _Feeds(Protocol):
+    sensor_id: str
+
+    def feed(self, msg: str, t: float, /) -> Detection | None: ...
+
+
+def fed(
+    decoder: _Feeds,
+    msg: str,
+    t: float,
+    stats: SensorStats,
+    source: str,
+    payload: Callable[[], bytes],
+) -> Inbound | None:
+    """Feed one message: the :class:`Inbound` to journal if the decoder accepted it, else
+    None (its reject is counted by reason in ``stats.counters``, the decoder's counters, which
+    is also how an accept is seen: the decoder returns None for an accepted message without a
+    position). ``payload`` is only built for an accepted message."""
+    before = stats.counters.accepts
+    det = decoder.feed(msg, t)
+    if stats.counters.accepts == before:
+        return None
+    dets = () if det is None else (det,)
+    stats.accepted(t, len(dets))
+    return Inbound(decoder.sensor_id, source, t, payload(), dets)
 
 
 async def submit(ingest: IngestPort, batch: list[Inbound], stats: SensorStats) -> None:

@@ -69,6 +69,17 @@ SOURCE = "json"
 __all__ = ["JsonParse", "MqttJsonKind", "MqttJsonLink", "MqttLinkConfig"]
 
 
+def _tls_context(sec: MqttSecurity) -> ssl.SSLContext:
+    """The client's TLS context (TLS 1.2 at least) from the link's CA and client certificate
+    files: one function for connecting and for the start-up check of the files, so the check
+    loads exactly what the connection will (OSError or ssl.SSLError when a file will not)."""
+    ctx = ssl.create_default_context(cafile=sec.ca_file)
+    if sec.cert_file is not None:
+        ctx.load_cert_chain(sec.cert_file, sec.key_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
 @dataclass(frozen=True)
 class _Received:
     payload: bytes
@@ -208,12 +219,9 @@ class MqttJsonLink:
         if not sec.tls:
             return
         try:
-            ctx = ssl.create_default_context(cafile=sec.ca_file)
-            if sec.cert_file is not None:
-                ctx.load_cert_chain(sec.cert_file, sec.key_file)
+            ctx = _tls_context(sec)
         except (OSError, ssl.SSLError) as e:
             raise ConfigError("link.ca_file/cert_file/key_file", f"cannot load: {e}") from None
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         c.tls_set_context(ctx)
 
     def handle(self, payload: bytes, t_recv: float, topic: str | None = None) -> Inbound | None:
@@ -315,9 +323,7 @@ class MqttJsonKind(LinkKind):
         sec.password(environ)
         if sec.tls:
             try:
-                ctx = ssl.create_default_context(cafile=sec.ca_file)
-                if sec.cert_file is not None:
-                    ctx.load_cert_chain(sec.cert_file, sec.key_file)
+                _tls_context(sec)
             except (OSError, ssl.SSLError) as e:
                 raise ConfigError("link", f"TLS files: {e}") from None
 

@@ -2,7 +2,8 @@
 // are decoded once, shaded for a light from the north-west 45 degrees up (the cartographic
 // convention), and drawn as a translucent dark layer over the basemap: the slopes away from
 // the light darken, flat ground and lit slopes stay clear.
-import { latToTileY, lonToTileX, tileXToLon, tileYToLat } from './geo.js';
+import { tileYToLat } from './geo.js';
+import { EARTH_CIRCUMFERENCE, TileCache, drawTiles, tileUrl, zoomFor } from './tiles.js';
 
 const AZ = 315 * Math.PI / 180, ALT = 45 * Math.PI / 180, MAX_TILES = 40, CACHE = 200;
 
@@ -41,48 +42,28 @@ export class Hillshade {
     this.info = info;        // /api/basemap .dem
     this.frame = frame;
     this.onLoad = onLoad;
-    this.cache = new Map();
+    this.cache = new TileCache(CACHE);
     this.drawn = 0;
   }
   tile(z, x, y) {
-    const key = `${z}/${x}/${y}`;
-    let t = this.cache.get(key);
-    if (!t) {
-      t = { shaded: null, failed: false };
+    return this.cache.get(z, x, y, () => {
+      const t = { shaded: null, failed: false };
       const img = new Image();
       img.onload = () => {
         const lat = tileYToLat(y + 0.5, z);
-        const mpp = 40075016.686 * Math.cos(lat * Math.PI / 180) / (img.naturalWidth * 2 ** z);
+        const mpp = EARTH_CIRCUMFERENCE * Math.cos(lat * Math.PI / 180) / (img.naturalWidth * 2 ** z);
         t.shaded = shadeTile(img, this.info.encoding, mpp);
         this.onLoad();
       };
       img.onerror = () => { t.failed = true; };
-      img.src = this.info.url.replace('{z}', z).replace('{x}', x).replace('{y}', y);
-      this.cache.set(key, t);
-      if (this.cache.size > CACHE) this.cache.delete(this.cache.keys().next().value);
-    }
-    return t;
+      img.src = tileUrl(this.info, z, x, y);
+      return t;
+    });
   }
   draw(ctx, w, h, scale, toScreen, fromScreen) {
-    const f = this.frame, res0 = 40075016.686 * Math.cos(f.lat0 * Math.PI / 180) / 256;
-    const z = Math.max(this.info.minzoom, Math.min(this.info.maxzoom, Math.round(Math.log2(res0 * scale))));
-    const [e0, n0] = fromScreen(0, 0), [e1, n1] = fromScreen(w, h);
-    const [latN, lonW] = f.toLatLon(e0, n0), [latS, lonE] = f.toLatLon(e1, n1);
-    const x0 = Math.floor(lonToTileX(lonW, z)), x1 = Math.floor(lonToTileX(lonE, z));
-    const y0 = Math.floor(latToTileY(latN, z)), y1 = Math.floor(latToTileY(latS, z));
-    this.drawn = 0;
-    if ((x1 - x0 + 1) * (y1 - y0 + 1) > MAX_TILES) return 0;
-    for (let x = Math.max(0, x0); x <= x1; x++) {
-      for (let y = Math.max(0, y0); y <= y1; y++) {
-        const t = this.tile(z, x, y);
-        if (!t.shaded) continue;
-        const [ea, na] = f.toENU(tileYToLat(y, z), tileXToLon(x, z));
-        const [eb, nb] = f.toENU(tileYToLat(y + 1, z), tileXToLon(x + 1, z));
-        const [sx0, sy0] = toScreen(ea, na), [sx1, sy1] = toScreen(eb, nb);
-        ctx.drawImage(t.shaded, sx0 - 0.5, sy0 - 0.5, sx1 - sx0 + 1, sy1 - sy0 + 1);
-        this.drawn++;
-      }
-    }
+    const z = zoomFor(this.info, this.frame.lat0, 1 / scale);
+    this.drawn = drawTiles(ctx, this.frame, z, w, h, toScreen, fromScreen, MAX_TILES,
+      (x, y) => this.tile(z, x, y).shaded);
     return this.drawn;
   }
 }
