@@ -247,3 +247,54 @@ async def drive_beast(a: argparse.Namespace, port: int, stop: asyncio.Event, tal
     finally:
         writer.close()
         server.close()
+
+
+async def drive_http_single(
+    a: argparse.Namespace, port: int, stop: asyncio.Event, tally: Tally
+) -> None:
+    """``--clients`` keep-alive connections, each ``POST /api/ingest/{id}`` one message per
+    request (the route for sensors that cannot batch). A bare HTTP/1.1 client on asyncio
+    streams: httpx costs more CPU per request than the server under test, and this process
+    shares its one core with nothing else but must offer thousands of requests a second."""
+    loop = asyncio.get_running_loop()
+    targets = Targets(a.targets, time.time())
+    per_client = a.rate / a.clients
+
+    async def client(i: int) -> None:
+        sid = f"cam-{i:02d}"
+        head = (
+            f"POST /api/ingest/{sid} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"X-Sensor-Token: {token_of(sid)}\r\nContent-Type: application/json\r\n"
+        ).encode()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        due = loop.time() + i / a.rate
+        k = i
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                due += 1.0 / per_client
+                t = time.time()
+                body = json_message(sid, t, *targets.enu(k % targets.n, t))
+                k += a.clients
+                t_send = time.perf_counter()
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                status, length = 0, 0
+                try:
+                    status_line = await reader.readuntil(b"\r\n")
+                    status = int(status_line.split()[1])
+                    while (h := await reader.readuntil(b"\r\n")) != b"\r\n":
+                        if h[:15].lower() == b"content-length:":
+                            length = int(h[15:])
+                    await reader.readexactly(length)
+                except (OSError, asyncio.IncompleteReadError) as e:
+                    tally.error(type(e).__name__)
+                    return
+                if status != 202:
+                    tally.error(f"http_{status}")
+                    continue
+                tally.acks.append(time.perf_counter() - t_send)
+                tally.sent.append(t)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client(i) for i in range(a.clients)))
