@@ -1,17 +1,27 @@
 """Live ingest throughput: a real ``skywarden run`` fed over HTTP and each streaming link.
 
-Run: ``.venv/bin/python benchmarks/bench_ingest.py --link all`` (``--help`` for the knobs).
-Not part of ``make test``. Prints one JSON line per run and a summary (medians over
-``--runs``), exit 0 when every link reached ``--rate`` with picture p99 < 250 ms, else 1.
+Run (issue 17's must-show, on an otherwise idle 2-core machine, ~3 min)::
+
+    .venv/bin/python benchmarks/bench_ingest.py --link all --runs 1 --duration 30 \
+        --json bench-ingest.json
+
+Not part of ``make test``. Prints one JSON line per run, a markdown table and a summary
+(medians over ``--runs``; ``--json FILE`` writes runs and summary), exit 0 when every link
+reached ``--rate`` with picture p99 < 250 ms, else 1.
 
 What runs: ``skywarden run --site FILE --journal sqlite (synchronous=FULL)`` in a child
-process, exactly as a user starts it, with ``--tick``/``--lag`` from the flags. This process
-plays the sensors and the operator's console:
+process, exactly as a user starts it, with ``--tick``/``--lag`` from the flags, pinned to
+ONE core (``taskset -c 0``, ``--server-cpus``); this process (the load) pins itself, and the
+mosquitto it starts, to the other core (``--load-cpus 1``). It plays the sensors and the
+operator's console:
 
-- ``http``: ``--clients`` (64) sensors, each one keep-alive ``httpx`` connection posting
+- ``http``: ``--clients`` (64) sensors, each one keep-alive HTTP/1.1 connection posting
   ``POST /api/ingest/{id}/batch`` (NDJSON, one message of one detection per line) with its
   own token, paced so all clients together offer ``--rate`` messages/s. Ack latency = the
   time until the 202, which the service sends after the batch's group commit.
+- ``http1``: the same 64 keep-alive sensors, each message its own ``POST /api/ingest/{id}``.
+  Both HTTP senders are bare asyncio HTTP/1.1 clients (``ingest_load.drive_http_raw``):
+  httpx needed more CPU than the load core had (it offered ~1,100 of 5,000 messages/s).
 - ``sapient``: one SAPIENT node (BSI Flex 335 v2.0 over TCP, length-prefixed protobuf):
   registration, then one DetectionReport (one detection) per message.
 - ``beast``: this process is dump1090: a TCP server on a free port that the runtime's Beast
@@ -24,7 +34,9 @@ The streaming links have no per-message acknowledgement back to the sender (the 
 the publisher sees is the broker's), so their ack latency is not reported.
 
 Throughput = raw messages journaled with a receive time inside the measured window
-(counted in the journal itself after the run) / window length. Picture latency: one
+(counted in the journal itself after the run) / window length; ``acked_not_journaled``
+= messages the senders saw acknowledged (HTTP 202) minus raw rows in the whole journal (must
+be 0: journal before ack). Picture latency: one
 WebSocket client on ``/ws/picture``; for every message sent at ``t_k`` (its measurement time,
 this machine's clock), the time until the first picture whose ``t >= t_k`` arrived; this
 includes the runtime's reorder window ``--lag`` by design. Server CPU = the child's
@@ -62,7 +74,8 @@ from ingest_load import (
     Tally,
     Targets,
     drive_beast,
-    drive_http,
+    drive_http_raw,
+    drive_http_single,
     drive_mqtt,
     drive_sapient,
     json_message,
@@ -88,7 +101,7 @@ def site_toml(link: str, clients: int, port: int) -> str:
     head += f"alt_m = {ORIGIN['alt_m']}\n"
     cam = '[[sensors]]\nid = "{id}"\nkind = "camera"\nmeasures = "xyz"\n'
     cam += "position_enu_m = [0, 0, 10]\n" + CAM_SIGMA.replace("{", "{{").replace("}", "}}") + "\n"
-    if link == "http":
+    if link in ("http", "http1"):
         return head + "".join(cam.format(id=f"cam-{i:02d}") for i in range(clients))
     if link == "mqtt":
         return (
@@ -145,7 +158,8 @@ def start_server(tmp: Path, site: str, a: argparse.Namespace, tokens: str) -> Se
     journal = tmp / "journal.sqlite"
     log = tmp / "server.log"
     env = {**os.environ, "SKYWARDEN_SENSOR_TOKENS": tokens, "OMP_NUM_THREADS": "1"}
-    cmd = [str(SKYWARDEN), "run", "--site", str(tmp / "site.toml"), "--port", str(port)]
+    pin = ["taskset", "-c", a.server_cpus] if a.server_cpus else []
+    cmd = [*pin, str(SKYWARDEN), "run", "--site", str(tmp / "site.toml"), "--port", str(port)]
     cmd += ["--journal", str(journal), "--tick", str(a.tick), "--lag", str(a.lag)]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -169,6 +183,10 @@ def journaled_between(journal: Path, t0: float, t1: float) -> int:
         return int(con.execute(q, (t0, t1)).fetchone()[0])
     finally:
         con.close()
+
+
+def load_pin(a: argparse.Namespace) -> list[str]:
+    return ["taskset", "-c", a.load_cpus] if a.load_cpus else []
 
 
 # --------------------------------------------------------------------------- measuring
@@ -230,7 +248,7 @@ def profile(a: argparse.Namespace, srv: Server, link: str) -> subprocess.Popen[b
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def mqtt_broker(tmp: Path) -> tuple[int, subprocess.Popen[bytes] | None]:
+def mqtt_broker(tmp: Path, a: argparse.Namespace) -> tuple[int, subprocess.Popen[bytes] | None]:
     with contextlib.suppress(OSError):
         socket.create_connection(("127.0.0.1", 1883), timeout=0.5).close()
         return 1883, None
@@ -240,7 +258,7 @@ def mqtt_broker(tmp: Path) -> tuple[int, subprocess.Popen[bytes] | None]:
     port = free_port()
     conf = tmp / "mosquitto.conf"
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*load_pin(a), exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     return port, proc
 
@@ -250,7 +268,7 @@ async def one_run(link: str, a: argparse.Namespace) -> dict[str, Any]:
     broker: subprocess.Popen[bytes] | None = None
     link_port = free_port()
     if link == "mqtt":
-        link_port, broker = mqtt_broker(tmp)
+        link_port, broker = mqtt_broker(tmp, a)
     tokens = ",".join(f"cam-{i:02d}={token_of(f'cam-{i:02d}')}" for i in range(a.clients))
     srv = start_server(tmp, site_toml(link, a.clients, link_port), a, tokens)
     tally = Tally()
@@ -261,7 +279,9 @@ async def one_run(link: str, a: argparse.Namespace) -> dict[str, Any]:
         reader = asyncio.create_task(picture_reader(srv.port, ready, stop_read, got))
         await asyncio.wait_for(ready.wait(), 60)
         if link == "http":
-            sender = asyncio.create_task(drive_http(a, srv.port, stop_send, tally))
+            sender = asyncio.create_task(drive_http_raw(a, srv.port, stop_send, tally, True))
+        elif link == "http1":
+            sender = asyncio.create_task(drive_http_single(a, srv.port, stop_send, tally))
         elif link == "mqtt":
             sender = asyncio.create_task(drive_mqtt(a, link_port, stop_send, tally))
         elif link == "sapient":
@@ -289,6 +309,8 @@ async def one_run(link: str, a: argparse.Namespace) -> dict[str, Any]:
             broker.terminate()
             broker.wait(10)
     journaled = journaled_between(srv.journal, t0, t1)
+    journaled_all = journaled_between(srv.journal, 0.0, 1e12)
+    acked_all = len(tally.sent) if link.startswith("http") else None
     window = [t for t in tally.sent[n_sent0:n_sent1] if t0 <= t < t1]
     lat = picture_latencies(window, got)
     acks = [x * 1e3 for x in tally.acks[n_ack0:n_ack1]]
@@ -310,6 +332,7 @@ async def one_run(link: str, a: argparse.Namespace) -> dict[str, Any]:
         # the capacity of one core at this work: journaled messages per server CPU second
         "msgs_per_cpu_s": round(journaled / (cpu1 - cpu0), 1) if cpu1 > cpu0 else None,
         "errors": tally.errors,
+        "acked_not_journaled": None if acked_all is None else max(0, acked_all - journaled_all),
         "load_avg_1m": round(load0, 2),
     }
 
@@ -383,9 +406,37 @@ def median_of(runs: list[dict[str, Any]], key: str) -> float | None:
     return round(statistics.median(vals), 2) if vals else None
 
 
+LINKS = ["http", "http1", "sapient", "beast", "mqtt"]
+COLUMNS = (
+    ("link", "link"),
+    ("journaled_per_s", "journaled msgs/s"),
+    ("msgs_per_cpu_s", "msgs per server CPU-s"),
+    ("server_cpu_cores", "server cores"),
+    ("picture_ms_p50", "picture p50 ms"),
+    ("picture_ms_p99", "picture p99 ms"),
+    ("ack_ms_p99", "ack p99 ms"),
+    ("acked_not_journaled", "acked, not journaled"),
+    ("load_avg_1m", "load (1 min)"),
+)
+
+
+def markdown(summary: list[dict[str, Any]]) -> str:
+    """The summary as a markdown table (one row per link, medians over the runs)."""
+    rows = ["| " + " | ".join(h for _, h in COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    for s in summary:
+        cells = []
+        for key, _ in COLUMNS:
+            v = s.get(key)
+            cells.append(
+                "-" if v is None else ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+            )
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--link", choices=["http", "sapient", "beast", "mqtt", "all"], default="all")
+    p.add_argument("--link", choices=[*LINKS, "all"], default="all")
     p.add_argument("--rate", type=float, default=5000.0, help="messages/s offered")
     p.add_argument("--clients", type=int, default=64, help="HTTP sensors (keep-alive clients)")
     p.add_argument("--period", type=float, default=0.1, help="s between one client's batches")
@@ -395,31 +446,45 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--tick", type=float, default=0.1, help="skywarden run --tick")
     p.add_argument("--lag", type=float, default=0.1, help="skywarden run --lag (reorder window)")
+    p.add_argument("--server-cpus", default="0", help="taskset -c for the server ('' = none)")
+    p.add_argument("--load-cpus", default="1", help="CPUs of this process and its broker")
+    p.add_argument("--json", help="also write every run and the summary to this file")
     p.add_argument("--profile", help="directory for py-spy raw profiles of the server")
     p.add_argument("--stages", action="store_true", help="CPU per message of each ingest step")
     a = p.parse_args()
     if a.stages:
         stages()
         return 0
-    links = ["http", "sapient", "beast", "mqtt"] if a.link == "all" else [a.link]
+    if a.load_cpus:
+        os.sched_setaffinity(0, {int(c) for c in a.load_cpus.split(",")})
+    links = LINKS if a.link == "all" else [a.link]
     ok = True
     summary = []
+    every: list[dict[str, Any]] = []
     for link in links:
         runs = []
         for _ in range(a.runs):
             r = asyncio.run(one_run(link, a))
             print(json.dumps(r), flush=True)
             runs.append(r)
+        every.extend(runs)
         s: dict[str, Any] = {"link": link, "runs": len(runs)}
-        for key in ("journaled_per_s", "ack_ms_p50", "ack_ms_p99", "picture_ms_p99"):
+        for key in ("journaled_per_s", "ack_ms_p50", "ack_ms_p99", "picture_ms_p50"):
             s[key] = median_of(runs, key)
+        s["picture_ms_p99"] = median_of(runs, "picture_ms_p99")
         s["server_cpu_cores"] = median_of(runs, "server_cpu_cores")
         s["msgs_per_cpu_s"] = median_of(runs, "msgs_per_cpu_s")
+        lost = [r["acked_not_journaled"] for r in runs if r["acked_not_journaled"] is not None]
+        s["acked_not_journaled"] = sum(lost) if lost else None
         s["load_avg_1m"] = [r["load_avg_1m"] for r in runs]
         summary.append(s)
         ok = ok and (s["journaled_per_s"] or 0) >= 0.98 * a.rate
         ok = ok and (s["picture_ms_p99"] or 1e9) < 250.0
+    print(markdown(summary), flush=True)
     print(json.dumps({"summary": summary, "target_met": ok}), flush=True)
+    if a.json:
+        out = {"args": vars(a), "runs": every, "summary": summary, "target_met": ok}
+        Path(a.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     return 0 if ok else 1
 
 

@@ -76,45 +76,6 @@ def pace(rate: float, t_start: float) -> Callable[[int], float]:
 # --------------------------------------------------------------------------- the senders
 
 
-async def drive_http(a: argparse.Namespace, port: int, stop: asyncio.Event, tally: Tally) -> None:
-    import httpx
-
-    loop = asyncio.get_running_loop()
-    targets = Targets(a.targets, time.time())
-    per_client = a.rate / a.clients
-    batch = max(1, round(per_client * a.period))
-
-    async def client(i: int) -> None:
-        sid = f"cam-{i:02d}"
-        url = f"http://127.0.0.1:{port}/api/ingest/{sid}/batch"
-        headers = {"X-Sensor-Token": token_of(sid), "Content-Type": "application/x-ndjson"}
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(timeout=30.0, limits=limits) as http:
-            due = loop.time() + a.period * i / a.clients
-            k = i
-            while not stop.is_set():
-                await asyncio.sleep(max(0.0, due - loop.time()))
-                due += batch / per_client
-                t = time.time()
-                lines = []
-                for _ in range(batch):
-                    lines.append(json_message(sid, t, *targets.enu(k % targets.n, t)))
-                    k += a.clients
-                t_send = time.perf_counter()
-                try:
-                    r = await http.post(url, content=b"\n".join(lines), headers=headers)
-                except httpx.HTTPError as e:
-                    tally.error(type(e).__name__)
-                    continue
-                if r.status_code != 202:
-                    tally.error(f"http_{r.status_code}")
-                    continue
-                tally.acks.append(time.perf_counter() - t_send)
-                tally.sent.extend([t] * batch)
-
-    await asyncio.gather(*(client(i) for i in range(a.clients)))
-
-
 async def drive_mqtt(a: argparse.Namespace, port: int, stop: asyncio.Event, tally: Tally) -> None:
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
@@ -247,3 +208,68 @@ async def drive_beast(a: argparse.Namespace, port: int, stop: asyncio.Event, tal
     finally:
         writer.close()
         server.close()
+
+
+async def drive_http_single(
+    a: argparse.Namespace, port: int, stop: asyncio.Event, tally: Tally
+) -> None:
+    """``--clients`` keep-alive connections, each ``POST /api/ingest/{id}`` one message per
+    request (the route for sensors that cannot batch)."""
+    await drive_http_raw(a, port, stop, tally, batch=False)
+
+
+async def drive_http_raw(
+    a: argparse.Namespace, port: int, stop: asyncio.Event, tally: Tally, batch: bool
+) -> None:
+    """``--clients`` keep-alive HTTP/1.1 connections on bare asyncio streams: httpx costs
+    more CPU per request than the server under test, and this process has one core to offer
+    thousands of messages a second. ``batch``: every ``--period`` s one NDJSON post of the
+    messages due to ``/api/ingest/{id}/batch``; else one message per ``/api/ingest/{id}``."""
+    loop = asyncio.get_running_loop()
+    targets = Targets(a.targets, time.time())
+    per_client = a.rate / a.clients
+    n_per = max(1, round(per_client * a.period)) if batch else 1
+
+    async def client(i: int) -> None:
+        sid = f"cam-{i:02d}"
+        path = f"/api/ingest/{sid}/batch" if batch else f"/api/ingest/{sid}"
+        ctype = "application/x-ndjson" if batch else "application/json"
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"X-Sensor-Token: {token_of(sid)}\r\nContent-Type: {ctype}\r\n"
+        ).encode()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        due = loop.time() + (a.period if batch else 1.0 / per_client) * i / a.clients
+        k = i
+        try:
+            while not stop.is_set():
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                due += n_per / per_client
+                t = time.time()
+                lines = []
+                for _ in range(n_per):
+                    lines.append(json_message(sid, t, *targets.enu(k % targets.n, t)))
+                    k += a.clients
+                body = b"\n".join(lines)
+                t_send = time.perf_counter()
+                writer.write(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                status, length = 0, 0
+                try:
+                    status_line = await reader.readuntil(b"\r\n")
+                    status = int(status_line.split()[1])
+                    while (h := await reader.readuntil(b"\r\n")) != b"\r\n":
+                        if h[:15].lower() == b"content-length:":
+                            length = int(h[15:])
+                    await reader.readexactly(length)
+                except (OSError, asyncio.IncompleteReadError) as e:
+                    tally.error(type(e).__name__)
+                    return
+                if status != 202:
+                    tally.error(f"http_{status}")
+                    continue
+                tally.acks.append(time.perf_counter() - t_send)
+                tally.sent.extend([t] * n_per)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client(i) for i in range(a.clients)))

@@ -13,8 +13,10 @@ the journal) gives them:
   a reorder buffer (a message with no detection is an empty scan at its receive time: the
   sensor looked and saw nothing);
 * a **tick** (``TickRecord(t)``): every buffered scan measured at or before ``t`` goes
-  through ``Pipeline.step`` once per distinct detection time, in time order (the benchmark
-  path does the same); with nothing to step the pipeline still steps at ``t`` so tracks
+  through ``Pipeline.step`` in time order, one step per ``step_s`` (50 ms) of measurement
+  time, one sensor's object-by-object reports joined into looks (``runtime.engine.steps``:
+  why, and the exact rules); a tick that releases one time (the benchmark path) is one
+  step of that time; with nothing to step the pipeline still steps at ``t`` so tracks
   coast and alerts clear. A scan measured before a tick already passed is refused and
   counted (``rejected.too_late``), never applied out of order;
 * an **operator action** (``OperatorAction`` ``acknowledge``/``resolve`` of an alert id),
@@ -49,7 +51,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import groupby
 from typing import ClassVar
 
 from skywarden.alerts.lifecycle import AlertEvent
@@ -63,6 +64,8 @@ from skywarden.core.track import TrackState
 from skywarden.runtime.engine.ordering import ReorderBuffer
 from skywarden.runtime.engine.pipeline import Frame, Pipeline, PipelineConfig
 from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, apply_site_edit
+from skywarden.runtime.engine.steps import JOIN_S, STEP_S, steps_of
+from skywarden.runtime.engine.steps import merge_reports as merge_reports  # re-exported
 from skywarden.sensors.skybench import Scan
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.records import (
@@ -94,33 +97,6 @@ def scans_of(
     for d in detections:
         by_t.setdefault(float(d.t), []).append(d)
     return [Scan(t, sensor_id, tuple(ds), complete=complete) for t, ds in by_t.items()]
-
-
-def merge_reports(scans: list[Scan]) -> list[Scan]:
-    """Scans of one measurement time with the object-by-object reports of one sensor joined
-    into one scan (``complete=False`` still): a sensor that posts each object it saw in that
-    look as its own message (a JSON batch, say) is then associated as the one look it was,
-    in one ``Tracker.process`` call instead of one per message, which was most of a busy
-    site's CPU. Only scans that are not whole looks, carry detections of one kind and no
-    bulk arrays (``stacked``) are joined; order is kept otherwise."""
-    out: list[Scan] = []
-    for s in scans:
-        prev = out[-1] if out else None
-        if (
-            prev is not None
-            and not s.complete
-            and not prev.complete
-            and prev.sensor_id == s.sensor_id
-            and prev.detections
-            and s.detections
-            and prev.stacked is None
-            and s.stacked is None
-            and all(d.kind == prev.detections[0].kind for d in s.detections)
-        ):
-            out[-1] = replace(prev, detections=prev.detections + s.detections)
-        else:
-            out.append(s)
-    return out
 
 
 def alert_record(ev: AlertEvent, from_state: str | None, run: int = 0) -> AlertRecord:
@@ -172,6 +148,10 @@ class Engine:
     """Ordered inputs -> ``Pipeline`` steps -> frames, alert events and records (module doc)."""
 
     on_step: StepObserver | None = None  # a hook, not state: never snapshotted
+    # how a tick's scans become steps (``runtime.engine.steps``); class constants, so every
+    # engine (live, restore, replay) makes the same steps from the same journal
+    step_s: ClassVar[float] = STEP_S
+    join_s: ClassVar[float] = JOIN_S
     _state_transient: ClassVar[tuple[str, ...]] = ("on_step",)
 
     def __init__(
@@ -244,7 +224,7 @@ class Engine:
         released = self.buffer.release(t)
         self.buffer.released_t = max(self.buffer.released_t, t)
         frames = [
-            self._step(merge_reports(list(g)), ts) for ts, g in groupby(released, key=lambda s: s.t)
+            self._step(looks, ts) for ts, looks in steps_of(released, self.step_s, self.join_s)
         ]
         last = self.pipeline.last
         if not frames and (last is None or t > last.t):
