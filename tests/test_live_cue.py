@@ -6,6 +6,7 @@ alerting track, whose class the camera confirms (checked against the simulated t
 from __future__ import annotations
 
 import base64
+import inspect
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +20,12 @@ from skywarden.core.track import ObjectClass
 from skywarden.runtime.live.cue import CHIP_KEY, TASK_KEY
 from skywarden.runtime.live.feeds import SIM_CAMERAS, simulated_feed
 from skywarden.runtime.live.source import LiveSource
+from skywarden.runtime.outputs.config import parse_outputs
+from skywarden.runtime.outputs.output_set import OutputSet, OutputsSource
 from skywarden.sensors.sapient import parse_message
 from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
+from skywarden.service.source import ChipSource
 from skywarden.store.journal import open_journal
 from skywarden.store.records import ConfigChange, RawMessage, TrackRecord
 from skywarden.store.report import render_html, report_from_journal
@@ -41,8 +45,13 @@ def test_alert_tasks_the_camera_whose_detections_confirm_the_track(tmp_path: Pat
     feed = simulated_feed(seed=1, cameras=SIM_CAMERAS)
     assert "ptz-1" in feed.site.sensor_map
     source = LiveSource(feed, WallClock(), journal, speed=SPEED, tick_s=TICK_S)
+    # served as `skywarden run --outputs` serves it: wrapped with its outputs (none here);
+    # the wrapper must still answer the chip endpoint (it used to hide it: 404)
+    served = OutputsSource(source, OutputSet(parse_outputs({}), feed.site, WallClock()))
+    assert isinstance(served, ChipSource)
+    assert inspect.getattr_static(served, "track_chip", None) is not None  # not forwarded
     settings = ServiceSettings(admin_user="tester", admin_password="tester-password")
-    with TestClient(create_app(settings, source)) as client:
+    with TestClient(create_app(settings, served)) as client:
         r = client.post(
             "/api/auth/login", json={"username": "tester", "password": "tester-password"}
         )
@@ -58,6 +67,7 @@ def test_alert_tasks_the_camera_whose_detections_confirm_the_track(tmp_path: Pat
         chip = client.get(f"/api/tracks/{seen[0]['id']}/chip")  # served for a cued track
         assert chip.status_code == 200 and chip.content[:2] == b"\xff\xd8"
         assert chip.headers["x-chip-synthetic"] == "true"
+        assert source.track_chip(seen[0]["id"]) is not None  # the wrapped source's chip
         assert client.get("/api/tracks/no-such-track/chip").status_code == 404
     assert source.cue is not None
     records = [e.record for e in journal.read()]

@@ -202,3 +202,22 @@ def test_training_exports_an_onnx_graph_that_onnxruntime_reproduces(tmp_path: Pa
         logits, tbox = net(torch.from_numpy(x[:7]), torch.from_numpy(d["e"][:7]))
     tp = torch.softmax(logits, dim=1).numpy()
     assert np.allclose(p, tp, atol=1e-4) and np.allclose(box, tbox.numpy(), atol=1e-4)
+
+
+def test_box_size_lines_replace_the_regressed_size() -> None:
+    """``vision_box.refine``: the fitted lines set log width and height from the regression
+    and the blob; the centre offset is left alone."""
+    from skywarden.nodes.vision_box import refine
+    from skywarden.nodes.vision_cnn import decode_box
+    from skywarden.nodes.vision_detect import PARAMS, Candidate
+
+    c = Candidate(40.0, 30.0, 20.0, 8.0, 12.0)
+    reg = np.array([0.1, -0.1, 2.0, 1.5], dtype=np.float32)
+    same = ((0.0, 1.0, 0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0, 0.0, 0.0))
+    assert np.allclose(refine(c, reg, same), reg)
+    blob = ((0.0, 0.0, 0.0, 1.0, 0.0, 0.0), (0.1, 0.0, 0.0, 0.0, 1.0, 0.0))
+    x, y, w, h = decode_box(c, refine(c, reg, blob))
+    assert (w, h) == pytest.approx((20.0, 8.0 * math.exp(0.1)), rel=1e-5)
+    assert (x + w / 2, y + h / 2) == pytest.approx((40.0 + 3.2, 30.0 - 3.2), rel=1e-5)
+    for p in PARAMS.values():  # both sensors ship fitted lines, six numbers per axis
+        assert p.box is not None and all(len(a) == 6 for a in p.box)

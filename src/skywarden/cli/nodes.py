@@ -63,6 +63,14 @@ def _vision_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def _vision_fit_box(a: argparse.Namespace) -> int:
+    from skywarden.nodes.vision_box import fit
+
+    coef, n = fit(a.data, a.sensor, a.step)
+    print(json.dumps({"sensor": a.sensor, "pairs": n, "box": coef}))
+    return 0
+
+
 def _vision_node(a: argparse.Namespace) -> int:
     import math
 
@@ -224,6 +232,11 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     t.add_argument("--threads", type=int, default=1, help="torch threads (shared machine)")
     t.add_argument("--cache", help="npz of extracted chips: written once, then reused")
     t.set_defaults(func=_vision_train)
+    fb = vs.add_parser("fit-box", help="fit the box size lines (PARAMS.box) on the fit clips")
+    fb.add_argument("--data", default="../shared/data/dd")
+    fb.add_argument("--sensor", choices=["ir", "visible"], required=True)
+    fb.add_argument("--step", type=int, default=3, help="every STEP-th frame")
+    fb.set_defaults(func=_vision_fit_box)
     e = vs.add_parser("eval", help="precision/recall/F1 and fps on the test clips")
     e.add_argument("--data", default="../shared/data/dd")
     e.add_argument("--sensor", choices=["ir", "visible"], required=True)

@@ -10,6 +10,11 @@ ONVIF operation skywarden sends: it points a camera, nothing else.
 of view into the generic coordinates: pan is taken relative to the azimuth the head's zero
 faces (``zero_azimuth_rad``), zoom is linear in focal length between the lens's wide and
 tele fields of view. Time (``created``) and the nonce are passed in.
+
+``OnvifPtzClient`` is what the slew-to-cue loop drives (``runtime.cue``): the same
+AbsoluteMove sent by a real ONVIF client library (``onvif-zeep``, the ``onvif`` extra), fed
+the SAPIENT LookAt the controller built -- so an IP camera is tasked through exactly the
+path (and the guard) a SAPIENT camera node is.
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import hashlib
 import math
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
+
+from skywarden.sensors.sapient_task import LookAt, read_look_at
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
@@ -33,6 +41,7 @@ B64 = (
 )
 PTZ = "http://www.onvif.org/ver20/ptz/wsdl"
 TT = "http://www.onvif.org/ver10/schema"
+FRAME_SPAN_M = 12.0  # as ``sim.ptz``: a LookAt with a range frames this many metres across
 
 
 @dataclass(frozen=True)
@@ -109,3 +118,84 @@ def send(url: str, envelope: bytes, timeout_s: float = 5.0) -> int:
     )
     with urllib.request.urlopen(req, timeout=timeout_s) as resp:
         return int(resp.status)
+
+
+def look_hfov(look: LookAt, mount: PtzMount, frame_span_m: float = FRAME_SPAN_M) -> float:
+    """The field of view a LookAt asks for, as the simulated head reads it (``sim.ptz``):
+    ``frame_span_m`` across the frame at the given range (wide when the range is unknown),
+    never narrower than the region asked for, within the lens's wide and tele limits."""
+    hfov = mount.hfov_wide_rad
+    if look.range_m > 0:
+        hfov = 2 * math.atan(frame_span_m / 2 / look.range_m)
+    hfov = max(hfov, look.extent_rad)
+    return min(mount.hfov_wide_rad, max(mount.hfov_tele_rad, hfov))
+
+
+class OnvifPtzClient:
+    """One IP camera's PTZ service, driven with the ``onvif-zeep`` client (the ``onvif``
+    extra; MIT, as is zeep): the WSDL that package ships, SOAP through zeep, WS-Security
+    UsernameToken digest. The token's ``created`` is the time passed in (not the library's
+    own wall-clock read), so a test or a replay decides it.
+
+    ``obey`` takes a SAPIENT task addressed to the camera's node: it is read with
+    ``read_look_at`` -- a LookAt is the only command it accepts, anything else raises
+    ``TaskRefused`` -- and becomes one ``AbsoluteMove``. Nothing else is ever called.
+    Imported lazily: ``onvif`` configures the root logger at import, so it is only loaded
+    when an ONVIF camera is configured."""
+
+    def __init__(
+        self,
+        xaddr: str,
+        user: str,
+        password: str,
+        profile: str,
+        mount: PtzMount,
+        timeout_s: float = 5.0,
+    ) -> None:
+        import importlib
+        import os
+
+        onvif: Any = importlib.import_module("onvif")  # untyped; optional (``onvif`` extra)
+        transport: Any = importlib.import_module("zeep.transports").Transport
+        ptz = importlib.import_module("onvif.definition").SERVICES["ptz"]
+        wsdl = os.path.join(os.path.dirname(os.path.dirname(onvif.__file__)), "wsdl", ptz["wsdl"])
+        self.service: Any = onvif.ONVIFService(
+            xaddr,
+            user,
+            password,
+            wsdl,
+            encrypt=True,
+            no_cache=True,  # no SQLite cache in the user's home
+            binding_name=f"{{{ptz['ns']}}}{ptz['binding']}",
+            transport=transport(timeout=timeout_s, operation_timeout=timeout_s),
+        )
+        self.profile = profile
+        self.mount = mount
+        self.moves = 0
+
+    def move(self, az: float, el: float, hfov: float, t_unix: float) -> tuple[float, float, float]:
+        """Point the head (azimuth from true north, elevation, wanted field of view; rad);
+        returns the generic (pan, tilt, zoom) sent."""
+        import datetime as dt
+
+        x, y, z = self.mount.position(az, el, hfov)
+        for v in (x, y, z):
+            if not math.isfinite(v):
+                raise ValueError(f"position {(x, y, z)}")
+        wsse = self.service.zeep_client.wsse
+        wsse.created = dt.datetime.fromtimestamp(t_unix, dt.UTC).replace(tzinfo=None)
+        self.service.AbsoluteMove(
+            {
+                "ProfileToken": self.profile,
+                "Position": {"PanTilt": {"x": x, "y": y}, "Zoom": {"x": z}},
+            }
+        )
+        self.moves += 1
+        return x, y, z
+
+    def obey(self, body: bytes, t_unix: float) -> tuple[float, float, float]:
+        """Apply one SAPIENT task (the message body, without its length prefix)."""
+        from skywarden.sensors.sapient import parse_message
+
+        look = read_look_at(parse_message(body, t_unix).message)
+        return self.move(look.azimuth_rad, look.elevation_rad, look_hfov(look, self.mount), t_unix)

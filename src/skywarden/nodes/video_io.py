@@ -87,7 +87,9 @@ class VideoDetector:
         if self.smoother is None:
             p = PARAMS[self.sensor]
             decay = p.decay if self.decay is None else self.decay
-            self.smoother = TrackSmoother(self.model.classes, decay=decay)
+            self.smoother = TrackSmoother(
+                self.model.classes, decay=decay, min_hits=p.min_hits, size_memory=p.size_memory
+            )
         ms = PARAMS[self.sensor].min_score if self.min_score is None else self.min_score
         return self.smoother.step(detect_frame(frame, self.sensor, self.model, ms))
 

@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from skywarden.nodes.vision_box import Coef, refine
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
 
 MAX_CANDIDATES = 48
@@ -44,12 +45,41 @@ class SensorParams:
     scale: float  # frames are processed at this scale (visible frames are halved)
     min_score: float = MIN_SCORE  # object probability 1 - P(background) to report
     decay: float = SMOOTH_DECAY  # TrackSmoother's memory per frame
+    size_memory: float = 0.0  # TrackSmoother's box size memory per match
+    min_hits: int = MIN_HITS  # detections before a link is reported
+    box: Coef | None = None  # box size lines (``vision_box``), fitted on the fit clips
 
 
-# min_score and decay: chosen on the validation clips (``vision_train.choose``), never on test.
+# min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
+# of the training clips; ``vision_train.choose``), never on test clips; box: ``skywarden
+# vision fit-box --sensor ir|visible`` (the fit clips, every 3rd frame).
 PARAMS = {
-    "ir": SensorParams(sigma=4.0, k=4.0, scale=1.0),
-    "visible": SensorParams(sigma=4.0, k=4.0, scale=0.5),
+    "ir": SensorParams(
+        sigma=4.0,
+        k=4.0,
+        scale=1.0,
+        min_score=0.95,
+        decay=0.98,
+        size_memory=0.95,
+        min_hits=1,
+        box=(
+            (1.1568, 1.0533, -0.5766, 0.1104, 0.0991, -0.0855),
+            (0.5769, 0.3384, 0.3758, -0.0069, 0.0809, -0.0332),
+        ),
+    ),
+    "visible": SensorParams(
+        sigma=4.0,
+        k=4.0,
+        scale=0.5,
+        min_score=0.98,
+        decay=0.98,
+        size_memory=0.9,
+        min_hits=2,
+        box=(
+            (0.7511, 0.8114, -0.1482, 0.1754, -0.0016, -0.0438),
+            (0.5757, -0.3725, 1.1033, 0.0378, 0.0891, -0.0115),
+        ),
+    ),
 }
 
 
@@ -167,7 +197,8 @@ def detect_frame(
         p = probs[i].copy()
         p[bg] = -1.0
         k = int(np.argmax(p))
-        bx, by, bw, bh = decode_box(cands[i], reg[i])
+        r = reg[i] if params.box is None else refine(cands[i], reg[i], params.box)
+        bx, by, bw, bh = decode_box(cands[i], r)
         out.append(
             Detection(
                 (bx / sc, by / sc, bw / sc, bh / sc),
@@ -184,15 +215,23 @@ class _Link:
     box: tuple[float, float, float, float]
     acc: NDArray[np.float64]
     ident: int
+    log_w: float
+    log_h: float
     age: int = 0
     hits: int = 1
+    vx: float = 0.0  # centre motion per frame (px), from the last two matches
+    vy: float = 0.0
 
 
 class TrackSmoother:
     """Links detections across frames and averages their class probabilities (exponential
-    memory ``decay`` per frame), so the reported class is the link's, not one frame's.
-    A link is reported once it has ``min_hits`` detections (a blob of one frame is clutter
-    more often than not), and at most ``max_dets`` links per frame (the best scored)."""
+    memory ``decay`` per frame), so the reported class is the link's, not one frame's; the
+    reported box is the frame's centre with the link's size, its log width and height
+    averaged with memory ``size_memory`` per match (one frame's size is noisy -- about 0.25
+    in log -- and a flying object's size changes slowly). A link is matched at the centre
+    its last motion predicts. A link is reported once it has ``min_hits`` detections (a
+    blob of one frame is clutter more often than not), and at most ``max_dets`` links per
+    frame (the best scored)."""
 
     def __init__(
         self,
@@ -201,47 +240,61 @@ class TrackSmoother:
         gate: float = 2.0,
         min_hits: int = MIN_HITS,
         max_dets: int = MAX_DETS,
+        size_memory: float = 0.0,
     ):
         self.classes = classes
         self.decay = decay
         self.gate = gate
         self.min_hits = min_hits
         self.max_dets = max_dets
+        self.size_memory = size_memory
         self.links: list[_Link] = []
         self._next = 0
 
     def step(self, dets: list[Detection]) -> list[Detection]:
         out: list[Detection] = []
         used: set[int] = set()
+        a = self.size_memory
         for d in dets:
             cx, cy = d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2
             best, best_dist = -1, float("inf")
             for j, link in enumerate(self.links):
                 if j in used:
                     continue
-                lx, ly = link.box[0] + link.box[2] / 2, link.box[1] + link.box[3] / 2
+                n = link.age + 1
+                lx = link.box[0] + link.box[2] / 2 + link.vx * n
+                ly = link.box[1] + link.box[3] / 2 + link.vy * n
                 size = max(link.box[2], link.box[3], d.box[2], d.box[3], 8.0)
                 dist = float(np.hypot(cx - lx, cy - ly)) / size
                 if dist < self.gate and dist < best_dist:
                     best, best_dist = j, dist
             p = np.asarray(d.probs, dtype=np.float64)
+            lw, lh = float(np.log(max(d.box[2], 1e-3))), float(np.log(max(d.box[3], 1e-3)))
             if best >= 0:
                 link = self.links[best]
+                n = link.age + 1
+                link.vx = (cx - link.box[0] - link.box[2] / 2) / n
+                link.vy = (cy - link.box[1] - link.box[3] / 2) / n
                 link.acc = self.decay * link.acc + p
-                link.box, link.age = d.box, 0
+                link.log_w = a * link.log_w + (1 - a) * lw
+                link.log_h = a * link.log_h + (1 - a) * lh
+                link.age = 0
                 link.hits += 1
                 used.add(best)
             else:
-                link = _Link(d.box, p.copy(), self._next)
+                link = _Link(d.box, p.copy(), self._next, lw, lh)
                 self._next += 1
                 self.links.append(link)
                 used.add(len(self.links) - 1)
+            link.box = d.box
             if link.hits < self.min_hits:
                 continue
             acc = link.acc.copy()
             acc[self.classes.index("background")] = -1.0
             k = int(np.argmax(acc))
-            out.append(Detection(d.box, self.classes[k], d.score, d.probs, link.ident))
+            w, h = float(np.exp(link.log_w)), float(np.exp(link.log_h))
+            box = (cx - w / 2, cy - h / 2, w, h)
+            out.append(Detection(box, self.classes[k], d.score, d.probs, link.ident))
         for j, link in enumerate(self.links):
             if j not in used:
                 link.age += 1

@@ -27,8 +27,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -165,6 +166,15 @@ class CueController:
         return Tasking(a.camera, a.track_id, frame(msg), az, el, slew)
 
 
+class PtzDriver(Protocol):
+    """A real camera head behind a camera node: it takes the framed SAPIENT task the
+    controller built (body without the length prefix) and moves the head -- e.g.
+    ``nodes.onvif_ptz.OnvifPtzClient`` (ONVIF ``AbsoluteMove``). It must read the task with
+    ``read_look_at``, which refuses anything but a LookAt."""
+
+    def obey(self, body: bytes, t_unix: float) -> object: ...
+
+
 @dataclass
 class CueLog:
     """What happened, for the test and the demo."""
@@ -178,6 +188,7 @@ class CueLog:
     chips: dict[str, bytes] = field(default_factory=dict)  # track -> last JPEG chip
     classes: dict[str, dict[str, float]] = field(default_factory=dict)  # last class_probs
     last_seen: dict[str, tuple[float, tuple[float, float, float]]] = field(default_factory=dict)
+    driven: int = 0  # tasks also sent to a real head (``drivers``)
 
 
 def camera_site(site: Site, specs: Sequence[PtzSpec]) -> Site:
@@ -206,9 +217,16 @@ def _jpeg(img: np.ndarray) -> bytes:
 
 
 def run_cue_loop(
-    run: object, specs: Sequence[PtzSpec], until_s: float, seed: int = 0
+    run: object,
+    specs: Sequence[PtzSpec],
+    until_s: float,
+    seed: int = 0,
+    drivers: Mapping[str, PtzDriver] | None = None,
 ) -> tuple[CueLog, Engine]:
-    """Run a simulated site (``sim.run.SimRun``) with PTZ cameras under slew-to-cue."""
+    """Run a simulated site (``sim.run.SimRun``) with PTZ cameras under slew-to-cue.
+
+    ``drivers``: camera id -> a real head that is sent every task of that camera as well
+    (the simulated camera still plays the head's motion and what it sees)."""
     from skywarden.nodes import sapient_node as sn
 
     sim_run = run
@@ -257,6 +275,10 @@ def run_cue_loop(
                     log.confirmed[tr.id] = (t, tr.best_class)
         for task in ctl.on_frame(fr, t):
             cams[task.node_id].obey(task.message[4:], t)
+            driver = (drivers or {}).get(cams[task.node_id].spec.id)
+            if driver is not None:
+                driver.obey(task.message[4:], t)
+                log.driven += 1
             log.tasks += 1
             log.first_task.setdefault(task.track_id, (t, task.slew_time_s))
         # the cameras move, look, and report over SAPIENT

@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,8 @@ from skywarden.core.counters import Counters
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.inbound import Inbound
 from skywarden.core.observation import Detection
-from skywarden.runtime.cue.controller import CueController, _jpeg
+from skywarden.runtime.cue.controller import CueController, PtzDriver, _jpeg
+from skywarden.runtime.cue.pump import DriverPump
 from skywarden.runtime.engine.pipeline import Frame
 from skywarden.runtime.live.feeds import Feed
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message
@@ -56,7 +57,12 @@ OWN_NODE = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
 class LiveCue:
     """The simulated cameras of a live simulated feed, and the controller that tasks them."""
 
-    def __init__(self, feed: Feed, seed: int = 0) -> None:
+    def __init__(
+        self, feed: Feed, seed: int = 0, drivers: Mapping[str, PtzDriver] | None = None
+    ) -> None:
+        """``drivers``: camera id -> a real head (ONVIF ...) sent each task of that camera
+        too, from a worker thread (``runtime.cue.pump``); the simulated camera still plays
+        the motion and what is seen."""
         from skywarden.nodes import sapient_node as sn
 
         if feed.world is None or not feed.cameras:
@@ -86,6 +92,7 @@ class LiveCue:
         self._seq = 0
         self._last_chip: dict[str, dict[str, Any]] = {}  # camera id -> its latest chip
         self.chips: dict[str, dict[str, Any]] = {}  # track -> the chip journaled last
+        self.pump = DriverPump(drivers or {}, self.counters)
 
     def start(self, t0: float) -> None:
         """The site time at which the feed's pass 0 starts (the ticker's first ``t_site``)."""
@@ -98,6 +105,9 @@ class LiveCue:
         for task in tasks:
             cam = self.cameras[task.node_id]
             cam.obey(task.message[4:], t)
+            self.pump.submit(
+                cam.spec.id, task.message[4:], t
+            )  # sent from a worker; journaled below
             # slewing and zooming run together: the camera has settled after the longer
             zoom_s = abs(math.log(cam.hfov / cam.goal[2])) / math.log(cam.spec.zoom_rate)
             out.append(

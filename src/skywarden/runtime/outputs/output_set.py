@@ -228,6 +228,13 @@ class OutputsSource:
     def stats(self) -> Mapping[str, float]:
         return {**self.inner.stats(), **self.outputs.stats()}
 
+    def track_chip(self, track_id: str) -> Mapping[str, Any] | None:
+        """``ChipSource``, spelled out rather than left to ``__getattr__``: the API asks
+        ``isinstance(src, ChipSource)``, and a runtime protocol check that looks attributes
+        up statically (Python 3.12 on) does not see forwarded ones, so there the chip endpoint
+        answered 404 whenever ``skywarden run --outputs`` wrapped the live source."""
+        return self.inner.track_chip(track_id)
+
     async def start(self) -> None:
         await self.outputs.start()
         try:
