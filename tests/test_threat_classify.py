@@ -7,6 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from skywarden.core.track import TrackState
 from skywarden.threat.classify import Classifier, _Evidence
 
 
@@ -49,17 +50,17 @@ def test_kinematic_history_separates_wandering_from_steady() -> None:
 
     from skywarden.threat.kinematics import _kinematic_loglik, kinematic_features
 
-    steady = [(float(t), 10.0, 0.2, 0.0, 60.0) for t in range(16)]
+    steady = [(float(t), 10.0, 0.2, 0.0, 60.0, 0.5) for t in range(16)]
 
     def flap(t: int) -> float:  # flap-gliding: speed varies by ~15 %
         return 10.0 + 1.5 * math.sin(2.1 * t)
 
     wander = [
         (float(t), flap(t) * math.cos(0.4 * math.sin(t)), flap(t) * math.sin(0.4 * math.sin(t)),
-         0.8 * math.sin(1.3 * t), 60.0 + 2 * math.sin(t))
+         0.8 * math.sin(1.3 * t), 60.0 + 2 * math.sin(t), 0.5)
         for t in range(16)
     ]  # fmt: skip
-    hover = [(float(t), 0.3, -0.2, 0.0, 45.0) for t in range(16)]
+    hover = [(float(t), 0.3, -0.2, 0.0, 45.0, 0.5) for t in range(16)]
     assert kinematic_features(steady[:4]) == {}  # too short a window says nothing
     ls, lw, lh = (_kinematic_loglik(kinematic_features(h)) for h in (steady, wander, hover))
     assert ls[0] - ls[2] > 1.0  # steady flight: drone over bird
@@ -67,7 +68,9 @@ def test_kinematic_history_separates_wandering_from_steady() -> None:
     assert lh[0] - ls[0] > 2.0  # hovering at 45 m: a multirotor
 
 
-def _reference_features(hist: list[tuple[float, float, float, float, float]]) -> dict[str, float]:
+def _reference_features(
+    hist: list[tuple[float, float, float, float, float, float]],
+) -> dict[str, float]:
     """The window features by their definition, one window, plain Python."""
     import math
 
@@ -83,7 +86,8 @@ def _reference_features(hist: list[tuple[float, float, float, float, float]]) ->
     sp = [math.hypot(h[1], h[2]) for h in hist]
     out = {"speed_sd": sd(sp), "climb_sd": sd([h[3] for h in hist])}
     if min(h[4] for h in hist) >= HOVER_MIN_ALT_M:
-        out["hover"] = sum(v < HOVER_MPS for v in sp) / n
+        still = [v < HOVER_MPS and h[5] < HOVER_MPS for v, h in zip(sp, hist, strict=True)]
+        out["hover"] = sum(still) / n
     rates = []
     for i in range(1, n):
         if sp[i] > MOVING_MPS and sp[i - 1] > MOVING_MPS:
@@ -98,7 +102,14 @@ def _reference_features(hist: list[tuple[float, float, float, float, float]]) ->
 speeds = st.floats(-30.0, 30.0, allow_nan=False)
 windows = st.lists(
     st.lists(
-        st.tuples(st.floats(0.2, 2.0), speeds, speeds, st.floats(-5.0, 5.0), st.floats(0, 300)),
+        st.tuples(
+            st.floats(0.2, 2.0),
+            speeds,
+            speeds,
+            st.floats(-5.0, 5.0),
+            st.floats(0, 300),
+            st.floats(0.0, 3.0),
+        ),
         max_size=35,
     ),
     min_size=1,
@@ -109,7 +120,7 @@ windows = st.lists(
 @given(windows)
 @settings(max_examples=200, deadline=None)
 def test_batched_window_features_match_their_definition(
-    raw: list[list[tuple[float, float, float, float, float]]],
+    raw: list[list[tuple[float, float, float, float, float, float]]],
 ) -> None:
     """All tracks' windows at once (padded arrays) give each window's own features."""
     import math
@@ -122,11 +133,11 @@ def test_batched_window_features_match_their_definition(
     )
 
     hists = []
-    for steps in raw:  # (dt, ve, vn, vu, u) -> (t, ve, vn, vu, u) with increasing t
+    for steps in raw:  # (dt, ve, vn, vu, u, sv) -> (t, ve, vn, vu, u, sv), increasing t
         t, h = 0.0, []
-        for dt, ve, vn, vu, u in steps:
+        for dt, ve, vn, vu, u, sv in steps:
             t += dt
-            h.append((t, ve, vn, vu, u))
+            h.append((t, ve, vn, vu, u, sv))
         hists.append(h)
     feats = kinematic_features_batch(hists)
     ll = kinematic_loglik_batch(feats)
@@ -137,3 +148,75 @@ def test_batched_window_features_match_their_definition(
         for k in ref:
             assert math.isclose(got[k], ref[k], rel_tol=1e-9, abs_tol=1e-9), k
         assert ll[i].tolist() == _kinematic_loglik(got)  # one at a time = all at once
+
+
+def test_unknown_velocity_is_no_hover() -> None:
+    """A young radar track knows its radial speed (Doppler) but guesses 0 across the beam: an
+    object flying across the line of sight reads as nearly still while the velocity's
+    standard deviation is metres per second. That is no evidence of a hover; the same window
+    with a known velocity is."""
+    from skywarden.threat.kinematics import HOVER_MPS, kinematic_features
+
+    known = [(float(t), 0.3, -0.2, 0.0, 45.0, 0.5) for t in range(16)]
+    unknown = [(float(t), 0.3, -0.2, 0.0, 45.0, 6.0) for t in range(16)]
+    border = [(float(t), 0.3, -0.2, 0.0, 45.0, HOVER_MPS) for t in range(16)]
+    assert kinematic_features(known)["hover"] == 1.0
+    assert kinematic_features(unknown)["hover"] == 0.0
+    assert kinematic_features(border)["hover"] == 0.0  # known to better than HOVER_MPS only
+
+
+def test_velocity_sd_is_the_worst_horizontal_direction() -> None:
+    """Doppler fixes the radial speed, the cross-range one is unknown: the largest sd counts."""
+    import math
+
+    import numpy as np
+
+    from skywarden.threat.kinematics import velocity_sd
+
+    u = np.array([math.sin(0.7), math.cos(0.7)])  # line of sight, azimuth 0.7 rad
+    c = np.array([u[1], -u[0]])  # across it
+    P = np.eye(6)
+    P[3:5, 3:5] = 0.2**2 * np.outer(u, u) + 9.0**2 * np.outer(c, c)
+    assert math.isclose(velocity_sd(P), 9.0, rel_tol=1e-9)
+    P[3:5, 3:5] = np.diag([0.25, 0.25])
+    assert math.isclose(velocity_sd(P), 0.5, rel_tol=1e-9)
+
+
+def _state(t: float, v: tuple[float, float], sv: float) -> TrackState:
+    import numpy as np
+
+    from skywarden.core.track import TrackStatus
+
+    P = np.eye(6)
+    P[3, 3] = P[4, 4] = sv * sv
+    x = np.array([0.0, 0.0, 60.0, v[0], v[1], 0.0])
+    return TrackState("1", t, x, P, TrackStatus.CONFIRMED)
+
+
+def test_speed_average_weighs_frames_by_how_well_the_speed_is_known() -> None:
+    """A drone crossing the beam at 29 m/s: the first frames know only the radial 21.6 m/s
+    (cross-range sd 9.7 m/s falling as the track learns), then the speed settles. Weighed
+    alike (the old average) the Doppler-only frames held the average below 25 m/s for
+    tens of seconds; by inverse variance the learnt speed takes over in a few frames. A track
+    whose frames are all known alike keeps the plain forgetting average."""
+    from typing import Any
+
+    c: Any = Classifier.__new__(Classifier)
+    c.forget = 0.9
+    young = [(21.6, 9.7), (21.7, 8.7), (23.4, 7.4), (23.7, 6.0), (24.0, 5.0), (24.8, 3.7)]
+    settled = [(29.2, 1.2)] * 6
+    ev = _Evidence()
+    plain = None
+    for t, (spd, sv) in enumerate(young + settled):
+        c._observe_state(ev, _state(float(t), (spd, 0.0), sv))
+        plain = spd if plain is None else 0.9 * plain + 0.1 * spd
+    assert ev.speed_avg is not None and plain is not None
+    assert ev.speed_avg > 28.5  # the settled speed (29.2), not the Doppler guess
+    assert plain < 26.0  # weighed alike: still 3.6 m/s short
+    steady = _Evidence()
+    plain = None
+    for t, spd in enumerate([10.0, 12.0, 11.0, 9.0, 13.0]):
+        c._observe_state(steady, _state(float(t), (spd, 0.0), 1.0))
+        plain = spd if plain is None else 0.9 * plain + 0.1 * spd
+    assert steady.speed_avg is not None and plain is not None
+    assert abs(steady.speed_avg - plain) < 1e-9

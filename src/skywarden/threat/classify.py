@@ -18,7 +18,8 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
     ``N(mu_c, spread_c^2 + fluct^2 / n)``: the evidence saturates instead of growing with n,
     so a bird with a drone-sized mean RCS cannot become "certainly a drone" by being seen
     often (the old per-plot sum did exactly that);
-  * horizontal speed (a slowly forgetting average);
+  * horizontal speed (a slowly forgetting average, each frame weighed by how well the
+    tracker knows the velocity: see ``_observe_state``);
   * kinematic history over the last ``WINDOW_S`` seconds (``KINEMATICS``, log-normal per
     class): speed fluctuation (flapping and gliding birds change speed, autopilots hold it),
     weave (standard deviation of the turn rate: birds wander, drones and aircraft fly lines
@@ -67,6 +68,7 @@ from skywarden.threat.kinematics import (
     Sample,
     kinematic_features_batch,
     kinematic_loglik_batch,
+    velocity_sd,
     window_ok,
 )
 
@@ -114,6 +116,9 @@ SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 _RCS_MU, _RCS_SPREAD = (np.array([RCS_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 _SPEED_MU, _SPEED_SD = (np.array([SPEED_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 TEMPERATURE = 1.0
+# The tracker's velocity noise floor (m/s, a few tenths): the speed average's weights are
+# 1 / (sv^2 + SPEED_SD_FLOOR^2), so that a settled track's frames weigh alike.
+SPEED_SD_FLOOR = 0.5
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
 _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
@@ -142,6 +147,7 @@ class _Evidence:
 
     log_post: list[float] = field(default_factory=lambda: list(_LOG_PRIOR))
     speed_avg: float | None = None
+    speed_w: float = 0.0  # the speed average's forgotten sum of weights
     rcs_n: int = 0
     rcs_sum: float = 0.0
     hist: deque[Sample] = field(default_factory=deque)
@@ -281,15 +287,29 @@ class Classifier:
 
     def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
         """Fold this frame's state into the speed average and the history; True when the
-        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time)."""
+        kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time).
+
+        The speed average forgets by ``forget`` a frame and weighs each frame by the inverse
+        variance of its velocity (``velocity_sd``). A new radar track knows its radial speed
+        from the Doppler and guesses 0 across the line of sight, so its first speeds are a
+        lower bound (for a drone crossing the beam at 29 m/s: 21.6 m/s, bird-like); weighed
+        alike, they held the average down for tens of seconds after the tracker had learnt
+        the speed. Inverse-variance weights let the learnt speed take over within a few
+        frames; a settled track's frames still weigh alike (``SPEED_SD_FLOOR``)."""
         _, _, u, ve, vn, vu = tr.x.tolist()
         spd = math.hypot(ve, vn)
-        a = self.forget
-        ev.speed_avg = spd if ev.speed_avg is None else a * ev.speed_avg + (1 - a) * spd
+        sv = velocity_sd(tr.P)
+        w = 1.0 / (sv * sv + SPEED_SD_FLOOR**2)
+        if ev.speed_avg is None:
+            ev.speed_avg, ev.speed_w = spd, w
+        else:
+            a = self.forget
+            ev.speed_w = a * ev.speed_w + (1 - a) * w
+            ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
         h = ev.hist
         if not h or tr.t >= h[-1][0] + HIST_STEP_S:
-            sample = (tr.t, ve, vn, vu, u)
+            sample = (tr.t, ve, vn, vu, u, sv)
             h.append(sample)
             ev.packed.append(SAMPLE.pack(*sample))
             while h[0][0] < tr.t - WINDOW_S:

@@ -54,7 +54,11 @@ KINEMATICS: dict[str, dict[int, Mixture]] = {
     name: dict(enumerate(per_class)) for name, per_class in _STEADY_MANOEUVRE.items()
 }
 # Hover: a multirotor stops in the air, birds (bar a few hunters) and fixed wings cannot.
-# Counted only well above the ground (near-stationary ground clutter would look the same).
+# Counted only well above the ground (near-stationary ground clutter would look the same),
+# and only where the tracker knows the velocity to better than HOVER_MPS (the sample's
+# ``sv``): a young radar track knows its radial speed from the Doppler but not the speed
+# across the line of sight, whose estimate stays near 0 for several seconds; a far object
+# flying across the beam (or clutter) then reads as hovering while its velocity is unknown.
 HOVER_MPS = 1.5
 HOVER_MIN_ALT_M = 30.0
 HOVER_LOGLIK = 3.0  # added to multirotor per unit hover fraction of the window
@@ -133,15 +137,27 @@ def _masked_sd(x: F64, mask: NDArray[np.bool_], n: F64, zero_padded: bool = Fals
     return out
 
 
-Sample = tuple[float, float, float, float, float]  # (t, ve, vn, vu, u)
-# A window sample as the bytes of five float64s: the classifier packs each sample once, when
+# (t, ve, vn, vu, u, sv): time, velocity, height and the horizontal velocity's standard
+# deviation (m/s, the largest of the tracker's covariance; see ``velocity_sd``)
+Sample = tuple[float, float, float, float, float, float]
+# A window sample as the bytes of six float64s: the classifier packs each sample once, when
 # it enters the history, so that a window enters numpy by one bytes join. Converting the
 # Python floats (np.fromiter) cost ~25 ns a number, ~10 us a frame for 5 windows of 15
 # samples, and every sample was converted again at each of its ~7 recomputes.
-SAMPLE = struct.Struct("=5d")
+SAMPLE = struct.Struct("=6d")
 # A missing sample: velocity 0 (speed 0: not moving, nothing in the speed sums) and height
 # +inf (never the lowest).
-_PAD = SAMPLE.pack(0.0, 0.0, 0.0, 0.0, math.inf)
+_PAD = SAMPLE.pack(0.0, 0.0, 0.0, 0.0, math.inf, 0.0)
+
+
+def velocity_sd(P: F64) -> float:
+    """The largest standard deviation (m/s) of the horizontal velocity under covariance
+    ``P`` (6, 6): the square root of the larger eigenvalue of its (ve, vn) block. The
+    largest, not the mean, because a radar track's velocity is known well along the line of
+    sight (Doppler) long before it is known across it."""
+    a, b, d = float(P[3, 3]), float(P[3, 4]), float(P[4, 4])
+    half = 0.5 * (a + d)
+    return math.sqrt(max(half + math.sqrt(0.25 * (a - d) ** 2 + b * b), 0.0))
 
 
 def window_ok(hist: Sequence[Sample]) -> bool:
@@ -152,11 +168,13 @@ def window_ok(hist: Sequence[Sample]) -> bool:
 def kinematic_features_batch(
     hists: Sequence[Sequence[Sample]], packed: Sequence[Iterable[bytes]] | None = None
 ) -> F64:
-    """Window features of N histories of (t, ve, vn, vu, u) samples, all at once: (N, 4) in
-    ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5 samples or
-    under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above ``MOVING_MPS``, hover
-    NaN unless the whole window stayed above ``HOVER_MIN_ALT_M``. ``packed``: the same
-    samples as ``SAMPLE`` bytes, when the caller keeps them (the classifier does).
+    """Window features of N histories of (t, ve, vn, vu, u, sv) samples, all at once: (N,
+    4) in ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5
+    samples or under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above
+    ``MOVING_MPS``, hover NaN unless the whole window stayed above ``HOVER_MIN_ALT_M`` (a
+    sample hovers when both its speed and its velocity's ``sv`` are below ``HOVER_MPS``).
+    ``packed``: the same samples as ``SAMPLE`` bytes, when the caller keeps them (the
+    classifier does).
 
     The windows are padded into one (M, L) array (M windows long enough, L the longest of all
     N): one set of numpy calls for every track due a recompute, where the per-track Python
@@ -178,8 +196,8 @@ def kinematic_features_batch(
         parts += packed[i] if packed is not None else starmap(SAMPLE.pack, hists[i])
         if lens[i] < L:
             parts.append(_PAD * (L - lens[i]))
-    A = np.frombuffer(b"".join(parts), dtype=np.float64).reshape(M, L, 5)
-    T, ve, vn, vu, u = A.transpose(2, 0, 1)  # each (M, L)
+    A = np.frombuffer(b"".join(parts), dtype=np.float64).reshape(M, L, 6)
+    T, ve, vn, vu, u, sv = A.transpose(2, 0, 1)  # each (M, L)
     n = np.array([lens[i] for i in ok], dtype=float)
     valid = np.arange(L) < n[:, None]  # (M, L): sample j of window i exists
     SV = np.empty((2, M, L))  # horizontal and vertical speed, one pass of _masked_sd
@@ -188,7 +206,8 @@ def kinematic_features_batch(
     res = np.empty((M, len(FEATURES)))
     res[:, 0::2] = _masked_sd(SV, valid, n, zero_padded=True).T  # speed_sd, climb_sd
     high = np.minimum.reduce(u, axis=1) >= HOVER_MIN_ALT_M
-    res[:, 3] = np.where(high, np.add.reduce(valid & (sp < HOVER_MPS), axis=1) / n, np.nan)
+    still = valid & (sp < HOVER_MPS) & (sv < HOVER_MPS)  # slow, and known to be slow
+    res[:, 3] = np.where(high, np.add.reduce(still, axis=1) / n, np.nan)
     heading = np.arctan2(ve, vn)
     moving = sp > MOVING_MPS  # the padding's speed is 0
     step = moving[:, 1:] & moving[:, :-1]
