@@ -72,7 +72,7 @@ def server() -> Iterator[Server]:
         else:
             os.environ["SKYWARDEN_ADMIN_PASSWORD"] = old
     try:
-        _wait_for(port, "/api/alerts?state=raised", proc, 60.0, bool)
+        _wait_for(port, "/api/alerts?state=raised", proc, 120.0, bool)
         yield proc, port
     finally:
         if proc.poll() is None:
