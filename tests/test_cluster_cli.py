@@ -82,8 +82,29 @@ def test_edge_and_central_commands(tmp_path: Path) -> None:
                 "the edge site's frames and an open alert in the central view",
             )
         )
-        assert got[0]["site"] == "villa" and got[0]["worker"] == "edge" and got[0]["tracks"] > 0
-        picture = _get(f"http://127.0.0.1:{port}/api/cluster/picture?site=villa")
+        assert got[0]["site"] == "villa" and got[0]["worker"] == "edge"
+
+        async def picture_of(wanted: str) -> Any:
+            return await asyncio.to_thread(_get, f"http://127.0.0.1:{port}{wanted}")
+
+        # tracks and open alerts come and go with the edge's picture (at 40x a track ends in
+        # seconds, an alert resolves): waited for, not sampled once after the wait above
+        asyncio.run(
+            eventually(
+                lambda: picture_of("/api/cluster/sites"),
+                lambda s: s[0]["tracks"] > 0,
+                60,
+                "tracks of the edge site in the central view",
+            )
+        )
+        picture = asyncio.run(
+            eventually(
+                lambda: picture_of("/api/cluster/picture?site=villa"),
+                lambda p: bool(p["sites"][0]["alerts"]),
+                60,
+                "an open alert in the central picture",
+            )
+        )
         assert picture["sites"][0]["alerts"][0]["level"] in ("advisory", "warning", "alert")
         req = urllib.request.Request(
             f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {TOKEN[0]}"}

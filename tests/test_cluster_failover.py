@@ -9,7 +9,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -80,21 +79,42 @@ def test_sigkilled_worker_hands_over_without_loss_or_duplicate(tmp_path: Path) -
         )
         acked = Acked()
         ports = {s: JetStreamIngestPort(js, s, acked) for s in SITES}
-        feed = asyncio.gather(*(feed_reports(ports[s], reports[s], speed=8.0) for s in SITES))
-        await asyncio.sleep(4.0)  # mid-stream: about 30 s of site time fed
+        feed = asyncio.gather(*(feed_reports(ports[s], reports[s], speed=6.0) for s in SITES))
+        # mid-stream: waited for by what was fed, not by a fixed sleep (a slow machine feeds
+        # less in the same seconds), and the victim has stored a frame of each of its sites;
+        # 6x (13 s for 80 s of site time) leaves a starved victim time to store its frames
+        # before the feed ends (at 8x the feed ended first in one of six runs under load)
+        total = sum(len(r) for r in reports.values())
+        await eventually(
+            lambda: asyncio.sleep(0, sum(len(v) for v in acked.seqs.values())),
+            lambda n: n >= total // 3,
+            60,
+            "a third of the reports acknowledged",
+        )
         victim = "w1"
         victim_sites = sorted(s for s, w in owners.items() if w == victim)
+
+        async def framed_by_victim() -> set[str]:
+            msgs = await read_stream(js, SITES_STREAM, "skywarden.site.*.tracks")
+            frames = [codec.decode_frame(d) for _, _, d in msgs]
+            return {f.site for f in frames if f.worker == victim}
+
+        await eventually(
+            framed_by_victim, lambda s: set(victim_sites) <= s, 30, "the victim's frames stored"
+        )
+        assert not feed.done(), "the kill must happen mid-stream"
         procs[victim].send_signal(signal.SIGKILL)
         procs[victim].wait()
-        killed = time.monotonic()
+        # a functional wait, not a timing test: how fast the take-over is (about 1.25 TTL
+        # plus the replay on an idle machine) is measured by benchmarks/bench_cluster_failover
+        # (takeover_median_s, takeover_max_s); a 15 s deadline and a 10 s bound here failed
+        # on a 2-core machine under load (the survivor process starved of CPU)
         await eventually(
             lambda: _owners(js),
             lambda o: all(o.get(s) == "w2" for s in SITES),
-            15,
+            90,
             "the survivor to lease every site",
         )
-        takeover_s = time.monotonic() - killed
-        assert takeover_s < 10.0, f"take-over took {takeover_s:.1f} s"
         await feed
         last = {s: max(acked.seqs[s]) for s in SITES}
 
@@ -106,7 +126,15 @@ def test_sigkilled_worker_hands_over_without_loss_or_duplicate(tmp_path: Path) -
                 top[f.site] = max([top.get(f.site, 0), *f.raw_seqs])
             return top
 
-        await eventually(covered, lambda c: all(c.get(s) == last[s] for s in SITES), 60, "frames")
+        # the survivor replays the victim's tail for two sites besides its own two: on a
+        # starved machine that took over 60 s (under two busy loops and a load of 17)
+        try:
+            await eventually(
+                covered, lambda c: all(c.get(s) == last[s] for s in SITES), 180, "frames"
+            )
+        except AssertionError as e:  # the survivor's own account of why, with the timeout
+            log = (tmp_path / "w2.log").read_text()[-3000:]
+            raise AssertionError(f"{e}\nlast acknowledged {last}\nw2.log:\n{log}") from None
         frames = [
             codec.decode_frame(d)
             for _, _, d in await read_stream(js, SITES_STREAM, "skywarden.site.*.tracks")

@@ -283,9 +283,16 @@ def test_terrain_shading_from_a_dem_darkens_the_slope_away_from_the_light(
         )
         page.wait_for_function("Number(document.getElementById('map').dataset.hillshadeDrawn) > 0")
         page.wait_for_function("Number(document.getElementById('map').dataset.tilesDrawn) > 0")
-        page.wait_for_timeout(300)  # the last shaded tiles
         d = HILL_SIGMA_M / 2**0.5
         hx, hy = HILL_ENU
+        # the last shaded tiles: waited for (the south-east flank darker than the ground
+        # around it), not a fixed 300 ms that a slow machine may not draw them in
+        page.wait_for_function(
+            f"""([lit, dark, flat]) => {{ const g = {_PATCH_GREEN};
+                  return g(dark) < g(flat) - 15 && g(dark) < g(lit) - 15; }}""",
+            arg=[[hx - d, hy + d], [hx + d, hy - d], [hx - 700, hy + 100]],
+            timeout=15_000,
+        )
         lit = page.evaluate(_PATCH_GREEN, [hx - d, hy + d])  # north-west flank, facing the light
         dark = page.evaluate(_PATCH_GREEN, [hx + d, hy - d])  # south-east flank
         flat = page.evaluate(_PATCH_GREEN, [hx - 700, hy + 100])  # far out: flat ground
