@@ -46,7 +46,7 @@ from skywarden.tracking.initiator import Initiator, InitiatorConfig, Promoted, T
 from skywarden.tracking.management import ManagementConfig, manage
 from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import MotionModel, default_models
-from skywarden.tracking.report import Look, det_positions, validate
+from skywarden.tracking.report import Look, det_positions, inside_coverage, validate
 from skywarden.tracking.result import Assignment, TrackerResult
 from skywarden.tracking.sensor_model import sensor_model
 from skywarden.tracking.updater import IMMUpdater, Updater
@@ -149,6 +149,10 @@ class Tracker:
         )  # fmt: skip
         self.deleter = deleter or ScoreDeleter(cfg.management)
         self._first_scan: dict[str, float] = {}
+        self._last_scan: dict[str, float] = {}  # each sensor's latest report (radar alive?)
+        # the sensors that locate every object in their declared coverage: a radar (see
+        # _radar_covered)
+        self._locators = [sm for sm in self.sensors.values() if sm.expects_all and sm.spatial_dims]
         self._clutter = {
             s.id: ClutterMap(sm, cfg.clutter_map)
             for s in sensors
@@ -293,6 +297,7 @@ class Tracker:
         dets, Z, R, SP, cooperative = validate(detections, sm, stacked, self.counters)
         self._combined = None  # the filter writes the bank's states in place from here
         first = self._first_scan.setdefault(sensor_id, t)
+        self._last_scan[sensor_id] = t
         self.updater.predict(self.bank, t)
         self.time = max(self.time, t)
         cmap = self._clutter.get(sensor_id)
@@ -342,9 +347,37 @@ class Tracker:
 
     def _score(self, look: Look, rows: I64, dscore: F64) -> None:
         """Add the updates' score increments (hard: ``ln Pd + ln N(y; 0, S) - ln lambda``)."""
-        if not look.sm.spatial_dims:  # a bearing cannot confirm a track a radar started
-            dscore = np.where(self.bank.pos_hits[rows] > 0, np.minimum(dscore, 0.0), dscore)
+        if not look.sm.spatial_dims:  # a bearing cannot confirm a track a radar started,
+            # nor a bearing-only one where a working radar should see it
+            hold = (self.bank.pos_hits[rows] > 0) | self._radar_covered(rows, look.t)
+            dscore = np.where(hold, np.minimum(dscore, 0.0), dscore)
         self.bank.score[rows] += dscore
+
+    def _radar_covered(self, rows: I64, t: float) -> NDArray[np.bool_]:
+        """Which of ``rows`` are tentative tracks inside the declared coverage of a sensor
+        that locates every object there (a radar) and reported within three of its periods.
+
+        Why bearings earn such a track nothing: two direction finders and n emitters cross
+        in up to n^2 places, and a ghost crossing fits both bearings as well as the true one
+        (the bearings' likelihood ratio against clutter says an emitter is on each line, not
+        where on it). Only a sensor that sees position can tell the crossings apart. Outside
+        radar coverage the bearings are all there is and they keep confirming tracks (a drone
+        first heard beyond the radar's range); inside it the radar must, and every scan it
+        misses the crossing lowers the score by ln(1 - Pd) (``ScoreDeleter``), so a ghost
+        falls and is dropped. Confirmed tracks keep the bearings' credit: a drone tracked
+        from beyond the radar's range must not be lost where the radar misses it for a while.
+        Coverage is what the site declares for the radar (range, area), never the truth."""
+        out = np.zeros(rows.shape[0], dtype=bool)
+        tent = self.bank.status[rows] == TENTATIVE
+        if not tent.any():
+            return out
+        pos = self.bank.x[rows, 0, :3]
+        for sm in self._locators:
+            last = self._last_scan.get(sm.spec.id)
+            if last is not None and t - last <= 3.0 * sm.spec.update_s:
+                out |= inside_coverage(sm, pos)
+        covered: NDArray[np.bool_] = out & tent
+        return covered
 
     def _observe_clutter(self, look: Look, asg: Association, status0: NDArray[np.int64]) -> None:
         """Detections no established track explained are clutter evidence for the map (not in
