@@ -209,3 +209,23 @@ def test_run_config_with_a_misspelt_camera_key_exits_2(tmp_path: Path) -> None:
         env=env,
     )
     assert proc.returncode == 2 and f"{ENV} is not set" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_real_site_gets_the_cameras_as_sensors_and_plans_with_their_models() -> None:
+    """With a ``[site]`` nothing is simulated: the camera is a camera sensor of the site (and
+    of the journaled site, for replay), and its model follows the tasks it is sent."""
+    from skywarden.runtime.live.cue import LiveCue
+    from skywarden.runtime.live.feeds import config_feed, site_from_ref
+    from skywarden.runtime.live.run import with_cameras
+
+    c = parse_config({"site": SITE, "cue": {"cameras": [_camera()]}}, "skywarden.toml")
+    assert c.site is not None
+    feed = with_cameras(config_feed(c.site, c.source), tuple(k.spec for k in c.cameras))
+    assert feed.world is None and feed.site.sensor_map["mast-ptz"].kind.value == "camera"
+    assert "mast-ptz" in site_from_ref(feed.site_ref).sensor_map
+    assert feed.site_ref["path"] == "skywarden.toml"
+    cue = LiveCue(feed)
+    cue.start(100.0)
+    assert cue.observe(101.0) == []  # no world to look at: what it sees comes over a link
+    (model,) = cue.cameras.values()
+    assert model.spec.slew_rad_s == 1.0 and model.spec.position_enu == (5.0, -5.0, 12.0)
