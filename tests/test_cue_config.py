@@ -156,9 +156,14 @@ def test_run_config_drives_the_named_onvif_camera(tmp_path: Path) -> None:
     tasks = [r for r in records if isinstance(r, ConfigChange) and r.key == TASK_KEY]
     assert tasks and all(t.new["camera"] == "mast-ptz" for t in tasks)
     tracks: dict[str, list[TrackRecord]] = {}
+    raised: dict[str, float] = {}
     for r in records:
         if isinstance(r, TrackRecord):
             tracks.setdefault(r.track_id, []).append(r)
+        elif r.kind == "alert":
+            raised.setdefault(r.track_id, r.t)  # type: ignore[attr-defined]
+    for t in tasks:  # each task was for a track with an alert raised by then
+        assert t.t >= raised[t.new["track_id"]] - 1e-6, t.new
 
     def sent(task: ConfigChange) -> tuple[float, float, float]:
         body = base64.b64decode(task.new["sapient_b64"])[4:]
