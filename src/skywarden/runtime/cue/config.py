@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from skywarden.core import config_fields as f
@@ -29,6 +29,9 @@ from skywarden.core.errors import ConfigError
 from skywarden.core.strict import check_keys
 from skywarden.nodes.onvif_ptz import PtzMount
 from skywarden.sim.ptz import PtzSpec
+
+if TYPE_CHECKING:  # the controller pulls in the engine: the loader does not need it
+    from skywarden.runtime.cue.controller import PtzDriver
 
 _PI = math.pi
 #: camera key -> (default, lower bound, upper bound): every number is checked in range
@@ -169,12 +172,14 @@ def _onvif(d: Mapping[str, Any], path: str) -> OnvifSettings:
     return OnvifSettings(s["address"], s["profile"], s["user"], env, port, sub, timeout)
 
 
-def onvif_drivers(cameras: tuple[CueCamera, ...], environ: Mapping[str, str]) -> dict[str, Any]:
+def onvif_drivers(
+    cameras: tuple[CueCamera, ...], environ: Mapping[str, str]
+) -> dict[str, PtzDriver]:
     """Camera id -> its ``OnvifPtzClient`` (``controller.PtzDriver``), for the cameras with
     an ``onvif`` table. ConfigError naming the key when a password variable is unset or the
     ``onvif`` extra is not installed. The client is built here, once, at start: it reads the
     WSDL then and sends nothing until a task."""
-    out: dict[str, Any] = {}
+    out: dict[str, PtzDriver] = {}
     for i, cam in enumerate(cameras):
         o = cam.onvif
         if o is None:
