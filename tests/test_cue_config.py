@@ -229,8 +229,30 @@ def test_a_real_site_gets_the_cameras_as_sensors_and_plans_with_their_models() -
     assert feed.world is None and feed.site.sensor_map["mast-ptz"].kind.value == "camera"
     assert "mast-ptz" in site_from_ref(feed.site_ref).sensor_map
     assert feed.site_ref["path"] == "skywarden.toml"
-    cue = LiveCue(feed)
+    got: list[bytes] = []
+
+    class Head:  # the ONVIF client's place (its AbsoluteMove is tested above, on loopback)
+        def obey(self, body: bytes, t_unix: float) -> object:
+            return got.append(body)
+
+    cue = LiveCue(feed, drivers={"mast-ptz": Head()})
     cue.start(100.0)
     assert cue.observe(101.0) == []  # no world to look at: what it sees comes over a link
     (model,) = cue.cameras.values()
     assert model.spec.slew_rad_s == 1.0 and model.spec.position_enu == (5.0, -5.0, 12.0)
+    # an alert on a track tasks the named camera: journaled, and sent to its head
+    from skywarden.alerts.lifecycle import Alert, AlertEvent, AlertLevel, AlertState
+    from skywarden.core.track import TrackState, TrackStatus
+    from skywarden.runtime.engine.pipeline import Frame
+
+    x = np.array([305.0, 395.0, 112.0, 0.0, 0.0, 0.0])
+    tr = TrackState("7", 102.0, x, np.eye(6), TrackStatus.CONFIRMED)
+    alert = Alert("a1", "7", "z", AlertLevel.ALERT, AlertState.RAISED, 102.0, 102.0)
+    out = cue.on_frame(Frame(102.0, (tr,), (), ()), [AlertEvent("raised", 102.0, alert)], 102.0)
+    (task,) = [r for r in out if r.key == TASK_KEY]
+    assert task.new["camera"] == "mast-ptz" and task.new["track_id"] == "7"
+    assert cue.pump.drain(10.0) and len(got) == 1
+    look = read_look_at(parse_message(got[0], 102.0).message)
+    assert look.azimuth_rad == pytest.approx(math.atan2(300.0, 400.0), abs=1e-6)
+    assert look.elevation_rad == pytest.approx(math.atan2(100.0, 500.0), abs=1e-6)
+    cue.pump.close()
