@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -67,9 +68,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
         lag_s=pick(a.lag, "lag_s"),
         basemap=web(a.basemap, "basemap", None),
         dem=web(a.dem, "dem", None),
-        config=SkywardenConfig(cfg.site, cfg.outputs, cfg.run, svc, cfg.pipeline, cfg.source)
-        if a.config
-        else None,
+        config=dataclasses.replace(cfg, service=svc) if a.config else None,
     )
 
 

@@ -124,7 +124,18 @@ _SITE_KEYS = frozenset({"name", "origin", "sensors", "zones", "whitelist"})
 _PD_CLASSES = frozenset(c.value for c in ObjectClass)
 #: the top-level tables of ``skywarden.toml`` (``runtime.config_file`` reads all of them)
 CONFIG_SECTIONS = frozenset(
-    {"site", "sensors", "zones", "whitelist", "outputs", "service", "tracker", "threat", "alerts"}
+    {
+        "site",
+        "sensors",
+        "zones",
+        "whitelist",
+        "outputs",
+        "service",
+        "tracker",
+        "threat",
+        "alerts",
+        "cue",
+    }
 )
 
 

@@ -9,14 +9,15 @@ Sections (``examples/skywarden.toml`` shows each)::
     [outputs]     queue, [[outputs.webhook]], ...  -> runtime.outputs.config
     [service]     the run's settings and the web service's (host, port, journal, tick_s, ...)
     [tracker] [threat] [alerts]                    -> runtime.pipeline.PipelineConfig
+    [[cue.cameras]] with [cue.cameras.onvif]       -> runtime.cue.config (slew-to-cue PTZ)
 
 Every table is checked strictly: an unknown key fails the load with its path and the
 nearest valid key (``core.strict``), and ``skywarden`` exits 2 with that message.
 Command-line flags override ``[service]`` (``skywarden run --config FILE --port 9000``).
 Secrets never go in the file (it is journaled, copied into reports and tickets): the
-admin password, the household token, MQTT passwords and NATS credentials come from the
-environment (``SKYWARDEN_ADMIN_PASSWORD``, ``SKYWARDEN_HOUSEHOLD_TOKEN``, a link's
-``password_env``, ...); a secret key in the file is refused with that reason.
+admin password, the household token, MQTT and ONVIF passwords and NATS credentials come
+from the environment (``SKYWARDEN_ADMIN_PASSWORD``, ``SKYWARDEN_HOUSEHOLD_TOKEN``, a link's
+or a camera's ``password_env``, ...); a secret key in the file is refused with that reason.
 
 The separate files keep loading (a site file, ``--outputs``, ``replay --tracker-config``);
 ``load_site`` also reads the site part of a ``skywarden.toml``, so every command that takes
@@ -34,6 +35,7 @@ from skywarden.core import config_fields as f
 from skywarden.core.errors import ConfigError
 from skywarden.core.site import CONFIG_SECTIONS, Site, parse_site, site_mapping
 from skywarden.core.strict import check_keys
+from skywarden.runtime.cue.config import CueCamera, parse_cue
 from skywarden.runtime.engine.pipeline import PipelineConfig
 from skywarden.runtime.offline.replay import pipeline_config_from_mapping
 from skywarden.runtime.outputs.config import OutputsConfig, parse_outputs
@@ -77,6 +79,7 @@ class SkywardenConfig:
     service: Mapping[str, Any] = field(default_factory=dict)  # ServiceSettings fields given
     pipeline: PipelineConfig | None = None
     source: str = ""
+    cameras: tuple[CueCamera, ...] = ()  # [[cue.cameras]]: the PTZ heads slew-to-cue tasks
 
 
 def load_config(path: str | Path) -> SkywardenConfig:
@@ -119,7 +122,12 @@ def _parse(data: Mapping[str, Any], source: str) -> SkywardenConfig:
     run, service = _service(f.table(data.get("service", {}), "service"))
     tables = {k: data[k] for k in ("tracker", "threat", "alerts") if k in data}
     pipeline = pipeline_config_from_mapping(tables) if tables else None
-    return SkywardenConfig(site, outputs, run, service, pipeline, source)
+    cameras = parse_cue(f.table(data["cue"], "cue")) if "cue" in data else ()
+    if site is not None:
+        for i, cam in enumerate(cameras):
+            if cam.id in site.sensor_map:
+                raise ConfigError(f"cue.cameras[{i}].id", f"{cam.id!r} is already a sensor")
+    return SkywardenConfig(site, outputs, run, service, pipeline, source, cameras)
 
 
 def check_site(site: Site) -> Site:
@@ -204,7 +212,10 @@ def check_file(path: str | Path, kind: str | None = None) -> str:
     if kind == "config":
         c = load_config(path)
         n = 0 if c.site is None else len(c.site.sensors)
-        return f"{path}: skywarden.toml, {n} sensors, outputs {c.outputs is not None}"
+        return (
+            f"{path}: skywarden.toml, {n} sensors, {len(c.cameras)} cue cameras, "
+            f"outputs {c.outputs is not None}"
+        )
     if kind == "site":
         site = load_site(path)
         try:

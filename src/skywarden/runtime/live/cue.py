@@ -1,4 +1,5 @@
-"""Slew-to-cue inside ``skywarden run``: the built-in simulated site's PTZ cameras.
+"""Slew-to-cue inside ``skywarden run``: the site's PTZ cameras (the built-in simulated
+site's, or those a ``skywarden.toml`` names in ``[[cue.cameras]]``, ``runtime.cue.config``).
 
 The live loop (``LiveSource``) hands every stepped frame, with the alert events of that step,
 to :meth:`LiveCue.on_frame`; the
@@ -19,6 +20,10 @@ like a real node's; the accepted message becomes an ``Inbound`` (source ``sapien
 framed bytes as payload, the az/el detections with the camera's class and confidence) that
 the ticker submits through the ingest port -- journaled before the engine sees it, fused
 into the track like any other sensor's, and replayed from the journal like any other.
+
+A real site (no simulated world) still plans with each camera's model -- where it was
+last sent, how fast it slews -- but nothing is simulated through it: ``observe`` only moves
+the models, and what the real camera sees reaches the system over its own link.
 
 Time: the site clock of the ticker (``t0`` where the feed's passes start); the pass ``k``
 playing at ``t`` and its own time are ``LineClock``'s arithmetic.
@@ -55,7 +60,8 @@ OWN_NODE = "6b1c3f0e-8d2a-4c55-9e0f-2a7b3c4d5e6f"
 
 
 class LiveCue:
-    """The simulated cameras of a live simulated feed, and the controller that tasks them."""
+    """The cameras of a live feed (simulated where the feed is), and the controller that
+    tasks them."""
 
     def __init__(
         self, feed: Feed, seed: int = 0, drivers: Mapping[str, PtzDriver] | None = None
@@ -65,8 +71,8 @@ class LiveCue:
         the motion and what is seen."""
         from skywarden.nodes import sapient_node as sn
 
-        if feed.world is None or not feed.cameras:
-            raise ValueError("slew-to-cue needs a simulated feed with cameras")
+        if not feed.cameras:
+            raise ValueError("slew-to-cue needs a feed with cameras")
         self.feed = feed
         self.world = feed.world
         o = feed.site.origin
@@ -156,6 +162,10 @@ class LiveCue:
         SAPIENT messages (one per detection)."""
         from skywarden.nodes import sapient_node as sn
 
+        if self.world is None:  # a real site: the models follow their commands, nothing seen
+            for cam in self.cameras.values():
+                cam.step(t)
+            return []
         if self.t0 is None or self.feed.pass_duration_s <= 0:
             return []
         k = max(0, math.floor((t - self.t0) / self.feed.pass_duration_s))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import os
@@ -32,7 +33,14 @@ import uvicorn
 
 from skywarden.core.clock import WallClock
 from skywarden.core.errors import ConfigError
-from skywarden.runtime.live.feeds import SIM_CAMERAS, Feed, config_feed, simulated_feed, site_feed
+from skywarden.runtime.live.feeds import (
+    SIM_CAMERAS,
+    Feed,
+    config_feed,
+    simulated_feed,
+    site_feed,
+    site_to_dict,
+)
 from skywarden.runtime.live.retention import RetentionConfig
 from skywarden.runtime.live.source import LiveSource
 from skywarden.runtime.outputs.config import OutputsConfig, load_outputs
@@ -42,6 +50,7 @@ from skywarden.service.sessions import SensorTokens
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import PictureSource
 from skywarden.service.users import UserStore
+from skywarden.sim.ptz import PtzSpec
 from skywarden.store.accounts import AccountTables
 from skywarden.store.journal import Journal, open_journal
 from skywarden.store.records import ConfigChange, OperatorAction
@@ -55,10 +64,12 @@ DEFAULT_JOURNAL = "var/skywarden.sqlite"
 TRUSTED_PROXIES_ENV = "SKYWARDEN_TRUSTED_PROXIES"  # e.g. "10.0.0.5,192.168.1.0/24"
 
 
-def make_feed(site_path: str | Path | None, seed: int) -> Feed:
+def make_feed(site_path: str | Path | None, seed: int, cameras: tuple[PtzSpec, ...] = ()) -> Feed:
+    """``cameras``: the configured PTZ cameras (``[[cue.cameras]]``); the built-in simulated
+    site plays them (instead of its own roof camera), a real site gets them as sensors."""
     if site_path is None:
-        return simulated_feed(seed, cameras=SIM_CAMERAS)
-    feed = site_feed(site_path)
+        return simulated_feed(seed, cameras=cameras or SIM_CAMERAS)
+    feed = with_cameras(site_feed(site_path), cameras)
     log.info(
         "site %r loaded from %s: no simulated traffic; sensors post JSON detections to "
         "/api/ingest/{sensor_id} (%s)",
@@ -67,6 +78,19 @@ def make_feed(site_path: str | Path | None, seed: int) -> Feed:
         ", ".join(s.id for s in feed.site.sensors) or "no sensors",
     )
     return feed
+
+
+def with_cameras(feed: Feed, cameras: tuple[PtzSpec, ...]) -> Feed:
+    """A real site's feed with its slew-to-cue cameras added as camera sensors (and in the
+    journaled site, so replay and reports rebuild the same site). No simulated world looks
+    through them: what a real camera sees reaches the system over its own link."""
+    if not cameras:
+        return feed
+    from skywarden.runtime.cue.controller import camera_site
+
+    site = camera_site(feed.site, cameras)
+    ref = {**{k: v for k, v in feed.site_ref.items() if k == "path"}, "site": site_to_dict(site)}
+    return dataclasses.replace(feed, site=site, site_ref=ref, cameras=cameras)
 
 
 class RuntimeAudit:
@@ -195,14 +219,25 @@ def serve(
     ``config`` (``skywarden.toml``) gives the site, outputs, pipeline settings and further
     service settings where ``site_path``/``outputs_path`` do not (flags win)."""
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    cameras = () if config is None else config.cameras
+    specs = tuple(c.spec for c in cameras)
     try:
         if site_path is None and config is not None and config.site is not None:
-            feed = config_feed(config.site, config.source)
+            feed = with_cameras(config_feed(config.site, config.source), specs)
         else:
-            feed = make_feed(site_path, seed)
+            feed = make_feed(site_path, seed, specs)
     except ConfigError as e:
         log.error("cannot load the site: %s", e)
         return 2
+    try:  # the ONVIF heads of [[cue.cameras]]: their passwords from the environment
+        from skywarden.runtime.cue.config import onvif_drivers
+
+        drivers = onvif_drivers(cameras, os.environ)
+    except ConfigError as e:
+        log.error("cannot set up the cue cameras: %s", e)
+        return 2
+    if drivers:
+        log.info("slew-to-cue drives ONVIF cameras: %s", ", ".join(sorted(drivers)))
     try:
         outputs = None if outputs_path is None else load_outputs(outputs_path)
     except ConfigError as e:
@@ -237,6 +272,7 @@ def serve(
                 tick_s=tick_s,
                 lag_s=lag_s,
                 config=None if config is None else config.pipeline,
+                cue_drivers=drivers,
             )
         except ConfigError as e:  # e.g. an MQTT password variable is not set
             log.error("cannot start the sensor links: %s", e)

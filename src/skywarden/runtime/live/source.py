@@ -53,6 +53,7 @@ from skywarden.core.clock import Clock
 from skywarden.core.counters import Counters
 from skywarden.core.inbound import Inbound
 from skywarden.core.site import Site
+from skywarden.runtime.cue.controller import PtzDriver
 from skywarden.runtime.engine.engine import Engine
 from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
 from skywarden.runtime.engine.restore import (
@@ -96,6 +97,7 @@ class LiveSource:
         snapshot_s: float = 10.0,
         retention: RetentionConfig | None = None,
         min_tick_s: float = 0.02,
+        cue_drivers: Mapping[str, PtzDriver] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
@@ -122,8 +124,9 @@ class LiveSource:
         self.ticker = Ticker(
             self.ingest, self.counters, self._inq.qsize, speed, tick_s, lag_s, min_tick_s
         )
-        # the simulated site's PTZ cameras under slew-to-cue (``runtime.live.cue``)
-        self.cue = LiveCue(feed) if feed.world is not None and feed.cameras else None
+        # the site's PTZ cameras under slew-to-cue (``runtime.live.cue``); ``cue_drivers``:
+        # camera id -> its real head (ONVIF, ``[[cue.cameras]]``), sent each of its tasks
+        self.cue = LiveCue(feed, drivers=cue_drivers) if feed.cameras else None
         self.ticker.cue = self.cue
         self._waiting: dict[int, asyncio.Future[Alert]] = {}
         self._tasks: list[asyncio.Task[None]] = []
