@@ -136,7 +136,7 @@ def test_single_comparison_is_chi_square_scaled() -> None:
     assert 3.0 < float(np.mean(d2s)) < 5.0  # chi-square, 4 dof: mean 4
 
 
-@pytest.mark.parametrize(("shift", "flag"), [(0.0, False), (300.0, True)])
+@pytest.mark.parametrize(("shift", "flag"), [(0.0, False), (20.0, False), (300.0, True)])
 def test_bound_track_plots_against_the_report(shift: float, flag: bool) -> None:
     """The bound case on its own: one track gets both the Remote ID reports and the plots
     (as the tracker's identity binding delivers them); the plots are the referee."""
@@ -149,6 +149,12 @@ def test_bound_track_plots_against_the_report(shift: float, flag: bool) -> None:
     chk = mon.check(SERIAL)
     assert chk is not None and chk.suspicious is flag and chk.track_id == "7"
     assert chk.shadow_track_id is None
+    if shift == 20.0:  # a 20 m bias against a stated 3 m: chi-square far over, not a spoof
+        from skywarden.tracking.gating import chi2_gate
+
+        win = mon._ids[SERIAL].window
+        d2, dof = sum(w[0] for w in win), sum(w[1] for w in win)
+        assert d2 > chi2_gate(dof, 1.0 - mon.cfg.p_false)  # the statistic alone would flag it
     if flag:
         assert "disagrees with radar/bearing by" in chk.reason
         assert mon.by_track() == {"7": chk}

@@ -73,6 +73,13 @@ class SpoofConfig:
     p_velocity: float = 0.99  # unbound: velocities "in step" below this chi-square quantile
     min_findings: int = 2  # self-inconsistent: marked reports among the last ``window``
     alert_hold_s: float = 10.0  # a flagged identity alerts while heard within this
+    # A position disagreement smaller than this is an error budget, not a spoof: the
+    # chi-square is only as good as the stated accuracies (a receiver declaring 3 m for a fix
+    # that is 10 m off, a radar's small bias, a track filter's covariance after a camera
+    # joined it), and a spoofer gains nothing by moving a drone a few tens of metres. Applies
+    # where the window holds located comparisons (radar plots); bearings alone give no
+    # distance and are judged by the chi-square only.
+    min_offset_m: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,8 @@ class SpoofMonitor:
             return
         offs = [w[2] for w in st.window if math.isfinite(w[2])]
         med = float(np.median(offs)) if offs else float("nan")
+        if math.isfinite(med) and med < cfg.min_offset_m:
+            return  # statistically off, physically the same place (see SpoofConfig)
         src = st.source
         if shadow is None:
             by = f" by {med:.0f} m" if math.isfinite(med) else ""  # (bearings: no distance)
