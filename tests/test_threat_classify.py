@@ -20,12 +20,22 @@ def rf(k: int, n: int) -> tuple[float, float]:
 
 def test_heard_every_scan_is_strong_drone_evidence() -> None:
     drone, bird = rf(36, 40)
-    assert drone - bird > 50
+    assert drone - bird > 15  # beta-binomial: strong, but no longer unbounded in n
 
 
 def test_occasional_coincidence_favours_no_emitter() -> None:
     drone, bird = rf(4, 40)
     assert -1.0 < drone - bird < 0.0  # about ln(1 - P_EMITTER): a silent drone is still possible
+
+
+def test_middling_hit_rate_is_no_strong_evidence() -> None:
+    """A bird flying along an emitting drone's bearing line is 'heard' in long runs of scans:
+    44 % of 127 is neither an emitter's rate nor a coincidence's, and must not read as a
+    certain emitter (the fixed-rate binomials gave +8.7 nats; harder night_launch s1)."""
+    drone, bird = rf(56, 127)
+    assert abs(drone - bird) < 1.0
+    drone, bird = rf(80, 100)  # a real emitter's rate still is strong evidence
+    assert drone - bird > 10
 
 
 def test_no_rf_scans_no_evidence() -> None:

@@ -22,6 +22,23 @@ for every report j, in association costs, track scores and the initial score of 
 Cells: for a polar radar (range, azimuth) bins, since clutter follows the radar's own geometry;
 for x/y plot sensors square cells over the sensor's area. Only scanning sensors (radar, plots)
 keep a map: for passive sensors silence is not a measurement, so there is nothing to count.
+
+Ground clutter (polar radars with elevation and Doppler): a patch of trees or an orchard
+leaves plots scan after scan near the ground at near-zero radial speed (what the MTI notch
+does not remove: the wind-blown residue). Spread over the whole range-azimuth cell and the
+whole elevation and Doppler span, a patch of a few plots a scan hardly moves the cell's
+ratio (about 5 in harder night_launch, ln 5 = 1.6 nats a plot), and a chain of its plots
+across the beam (near-zero Doppler, but moving 25-40 m/s across azimuth) was confirmed and
+called a drone. So a second layer counts, per cell, whether the scan had an unexplained
+*ground-like* plot (height below ``ground_height_m``, ``|radial| < ground_speed_mps``): an
+occupancy (the forgotten fraction of scans), persistent where it reaches
+``ground_min_occupancy`` (one object passing occupies a cell for the few scans it is
+tentative; a patch does so most scans). In a persistent cell a ground-like plot gets the
+density of that small volume, ``-ln(1 - o) / V_ground`` (the Poisson rate behind occupancy
+o), as its clutter density when that is more than the cell's ratio says. A real object low
+and slow over the patch is discounted too, which is what a real radar's clutter map does;
+it counts again once it climbs or moves radially. The ground layer's cells are the plain
+cells plus ``n_cells``, so the tracker passes cells around as before.
 """
 
 from __future__ import annotations
@@ -50,6 +67,10 @@ class ClutterMapConfig:
     prior_scans: float = 20.0
     min_ratio: float = 0.05
     max_ratio: float = 100.0
+    ground: bool = True  # the ground-clutter layer (polar radars only; module docstring)
+    ground_height_m: float = 30.0
+    ground_speed_mps: float = 4.0
+    ground_min_occupancy: float = 0.2
 
 
 class ClutterMap:
@@ -84,6 +105,17 @@ class ClutterMap:
         self.counts = np.zeros(self.expected.shape[0])  # sum_k w^k n_ck
         self.weight = 0.0  # sum_k w^k
         self.scans = 0
+        self.n_cells = self.expected.shape[0]
+        self.sensor_z = float(spec.position_enu[2]) if len(spec.position_enu) > 2 else 0.0
+        self.ground = self.polar and cfg.ground
+        self.occupied = np.zeros(self.n_cells)  # sum_k w^k [ground-like plot in c at scan k]
+        if self.ground:
+            # ln(rate / V_ground) - ln lambda_sheet per cell: V_ground is the cell's range x
+            # azimuth x the elevation band of the lowest ground_height_m x the Doppler band
+            r_mid = (np.arange(self.n_r) + 0.5) * cfg.cell_m
+            d_el = np.minimum(cfg.ground_height_m / r_mid, math.pi / 2)
+            vol = cfg.cell_m * cfg.az_cell_rad * d_el * 2.0 * cfg.ground_speed_mps
+            self._ground_base = np.repeat(-np.log(vol) - sm.log_lambda, self.n_a)
 
     def cells(self, Z: F64, sensor_pos: F64) -> I64:
         """Flat cell index of each report (measurement rows ``Z``)."""
@@ -95,14 +127,28 @@ class ClutterMap:
             ij = np.clip(((Z[:, :2] - self.lo) // self.cfg.cell_m).astype(np.int64), 0, self._top)
             r, a = ij[:, 0], ij[:, 1]
         out: I64 = r * self.n_a + a
+        if self.ground and Z.shape[1] >= 4:
+            c = self.cfg
+            height = self.sensor_z + Z[:, 0] * np.sin(Z[:, 2])
+            low = (height < c.ground_height_m) & (np.abs(Z[:, 3]) < c.ground_speed_mps)
+            out = np.where(low, out + self.n_cells, out)
         return out
 
     def log_ratio(self, cells: I64) -> F64:
         """``ln ratio_c`` for each listed cell (0 everywhere before any scan)."""
         c = self.cfg
-        e = self.expected[cells]
-        ratio = (c.prior_scans * e + self.counts[cells]) / ((c.prior_scans + self.weight) * e)
+        ground = cells >= self.n_cells
+        base = np.where(ground, cells - self.n_cells, cells)
+        e = self.expected[base]
+        ratio = (c.prior_scans * e + self.counts[base]) / ((c.prior_scans + self.weight) * e)
         out: F64 = np.log(np.clip(ratio, c.min_ratio, c.max_ratio))
+        if self.ground and ground.any() and self.weight > 0:
+            occ = self.occupied[base] / self.weight
+            persistent = ground & (occ >= c.ground_min_occupancy)
+            if persistent.any():
+                rate = -np.log1p(-np.clip(occ, c.ground_min_occupancy, 0.99))
+                g = np.minimum(self._ground_base[base] + np.log(rate), math.log(c.max_ratio))
+                out = np.where(persistent, np.maximum(out, g), out)
         return out
 
     def observe(self, unexplained_cells: I64) -> None:
@@ -110,6 +156,13 @@ class ClutterMap:
         w = 1.0 - 1.0 / self.cfg.memory_scans
         self.counts *= w
         self.weight = self.weight * w + 1.0
+        if self.ground:
+            self.occupied *= w
         if unexplained_cells.shape[0]:
-            self.counts += np.bincount(unexplained_cells, minlength=self.counts.shape[0])
+            n = self.n_cells
+            ground = unexplained_cells >= n
+            base = np.where(ground, unexplained_cells - n, unexplained_cells)
+            self.counts += np.bincount(base, minlength=n)
+            if ground.any():
+                self.occupied[np.unique(base[ground])] += 1.0
         self.scans += 1

@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 11
+STATE_LAYOUT = 12
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
