@@ -5,7 +5,8 @@ Per frame (grayscale):
 1. **Candidates.** The residual ``frame - GaussianBlur(frame, sigma)`` is thresholded at
    ``k`` robust standard deviations (median absolute deviation); connected components of the
    mask are candidate objects, the ``MAX_CANDIDATES`` of highest contrast kept. Sky is smooth,
-   a drone, bird or aircraft is a compact blob of contrast in it.
+   a drone, bird or aircraft is a compact blob of contrast in it. Thermal frames add the
+   larger blobs of a coarser high-pass (``coarse_sigma``), for objects over about 24 px.
 2. **Appearance and box.** ``vision_cnn``: two chips per candidate (the object at working
    scale and its neighbourhood shrunk) through a small CNN (onnxruntime, one thread) scoring
    background / aeroplane / bird / drone / helicopter and regressing the box (centre offset,
