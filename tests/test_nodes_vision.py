@@ -204,6 +204,43 @@ def test_training_exports_an_onnx_graph_that_onnxruntime_reproduces(tmp_path: Pa
     assert np.allclose(p, tp, atol=1e-4) and np.allclose(box, tbox.numpy(), atol=1e-4)
 
 
+def test_balanced_sampling_gives_each_object_class_an_equal_share() -> None:
+    """``fit(balanced=True)`` draws chips with these weights: background keeps its share of
+    the chips, the positives' share is split equally whatever the class counts."""
+    pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn_train import _balance_weights
+
+    y = np.array([0] * 60 + [1] * 30 + [2] * 6 + [3] * 3 + [4] * 1, dtype=np.int64)
+    w = _balance_weights(y).numpy()
+    assert w.sum() == pytest.approx(1.0)
+    assert w[y == 0].sum() == pytest.approx(0.6)
+    for c in (1, 2, 3, 4):
+        assert w[y == c].sum() == pytest.approx(0.1)
+    assert w[y == 4][0] == pytest.approx(30 * w[y == 1][0])  # the rare class drawn 30x as often
+
+
+def test_coarse_proposal_scale_finds_a_large_smooth_object() -> None:
+    """A 56 x 36 px soft object: the sigma-4 high-pass sees only noise-sized parts of it; the
+    coarse scale (``coarse_sigma``, shipped for thermal) proposes the whole object."""
+    import dataclasses
+
+    from skywarden.nodes.vision_detect import PARAMS, SensorParams, candidates, iou
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:320]
+    blob = 40 * np.exp(-(((xx - 160) / 14.0) ** 2 + ((yy - 128) / 9.0) ** 2) / 2)
+    g = (100 + rng.normal(0, 2, size=(256, 320)) + blob).astype(np.float32)
+    truth = (132.0, 110.0, 56.0, 36.0)
+
+    def best(p: SensorParams) -> float:
+        cs = candidates(g, p)
+        return max(iou((c.cx - c.w / 2, c.cy - c.h / 2, c.w, c.h), truth) for c in cs)
+
+    assert PARAMS["ir"].coarse_sigma is not None
+    assert best(dataclasses.replace(PARAMS["ir"], coarse_sigma=None)) < 0.1
+    assert best(PARAMS["ir"]) > 0.3
+
+
 def test_box_size_lines_replace_the_regressed_size() -> None:
     """``vision_box.refine``: the fitted lines set log width and height from the regression
     and the blob; the centre offset is left alone."""

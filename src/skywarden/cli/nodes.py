@@ -44,7 +44,14 @@ def _vision_train(a: argparse.Namespace) -> int:
 
     out = a.output or str(weights_path(a.sensor))
     res = train(
-        a.data, a.sensor, out, seed=a.seed, cache=a.cache, epochs=a.epochs, threads=a.threads
+        a.data,
+        a.sensor,
+        out,
+        seed=a.seed,
+        cache=a.cache,
+        epochs=a.epochs,
+        threads=a.threads,
+        balanced=a.balanced,
     )
     print(json.dumps(res))
     return 0
@@ -231,6 +238,9 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--threads", type=int, default=1, help="torch threads (shared machine)")
     t.add_argument("--cache", help="npz of extracted chips: written once, then reused")
+    t.add_argument(
+        "--balanced", action="store_true", help="draw object classes in equal shares each epoch"
+    )
     t.set_defaults(func=_vision_train)
     fb = vs.add_parser("fit-box", help="fit the box size lines (PARAMS.box) on the fit clips")
     fb.add_argument("--data", default="../shared/data/dd")

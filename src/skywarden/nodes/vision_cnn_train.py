@@ -152,9 +152,15 @@ def fit(
     log: Any = print,
     neg_keep: float = 1.0,
     on_best: Any = None,
+    balanced: bool = False,
 ) -> tuple[Any, list[dict[str, float]]]:
     """Fit on the non-held-out clips; returns the net of the epoch with the best held-out
-    class accuracy of positives plus background F1 proxy (mean per-class recall)."""
+    class accuracy of positives plus background F1 proxy (mean per-class recall).
+
+    ``balanced``: each epoch draws its chips (with replacement, seeded) so the four object
+    classes get equal shares of the positives and background keeps its share of the whole.
+    Why: helicopters are the rarest thermal class and the one whose objectness the net put
+    lowest (validation, session 9); shuffling alone shows them a few hundred times an epoch."""
     import torch
     from torch.nn import functional as F  # noqa: N812 (torch's own convention)
 
@@ -174,12 +180,17 @@ def fit(
     opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen = torch.Generator().manual_seed(seed)
+    weights = _balance_weights(d["y"][tr]) if balanced else None
     history: list[dict[str, float]] = []
     best_state, best_score = None, -1.0
     for epoch in range(epochs):
         t0 = time.time()
         net.train()
-        perm = torch.randperm(len(y), generator=gen)
+        perm = (
+            torch.multinomial(weights, len(y), replacement=True, generator=gen)
+            if weights is not None
+            else torch.randperm(len(y), generator=gen)
+        )
         total = 0.0
         for k in range(0, len(perm), 256):
             idx = perm[k : k + 256]
@@ -226,6 +237,21 @@ def fit(
     net.load_state_dict(best_state)
     net.eval()
     return net, history
+
+
+def _balance_weights(y: NDArray[np.int64]) -> Any:
+    """Sampling weight per chip: background's total mass is its share of the chips, the
+    positives' mass split equally among the object classes present."""
+    import torch
+
+    w = np.zeros(len(y), dtype=np.float64)
+    bg = y == 0
+    w[bg] = 1.0 / len(y)
+    classes = [c for c in range(1, len(CLASSES)) if (y == c).any()]
+    pos_mass = float((~bg).sum()) / len(y)
+    for c in classes:
+        w[y == c] = pos_mass / len(classes) / float((y == c).sum())
+    return torch.from_numpy(w)
 
 
 def export_onnx(net: Any, path: str | Path) -> None:
@@ -305,6 +331,7 @@ def train(
     epochs: int = 3,
     threads: int = 1,
     neg_keep: float = 0.5,
+    balanced: bool = False,
 ) -> dict[str, Any]:
     """Extract (or load) the chips, fit, export; the best epoch so far is exported as soon as
     it is found, so a run stopped early still leaves a usable model."""
@@ -323,6 +350,7 @@ def train(
         log=log,
         neg_keep=neg_keep,
         on_best=lambda n: export_onnx(n, out),
+        balanced=balanced,
     )
     export_onnx(net, out)
     calibration = calibrate_box(out, d, seed)
