@@ -37,7 +37,7 @@ from skywarden.core.inbound import Inbound, IngestPort
 from skywarden.core.site import SensorSpec
 from skywarden.sensors.json_detections import JsonReport, parse_json_detections
 from skywarden.service.auth import require_sensor_token
-from skywarden.service.state import get_state
+from skywarden.service.state import ServiceState, get_state
 
 router = APIRouter(prefix="/api")
 SOURCE = "json"
@@ -82,27 +82,34 @@ def _accepted(ack: BaseModel) -> Response:
     return Response(ack.model_dump_json(), 202, media_type="application/json")
 
 
-@router.post("/ingest/{sensor_id}", status_code=202, responses=_RESPONSES, response_model=IngestAck)
-async def ingest_json(
-    sensor_id: str,
-    _: Annotated[str, Depends(require_sensor_token)],
-    request: Request,
-) -> Response:
-    # the state and the port looked up here, not as dependencies: each dependency costs the
-    # framework's resolution on every sensor message
+async def _sensor_post(
+    request: Request, sensor_id: str
+) -> tuple[ServiceState, IngestPort, SensorSpec, GeoOrigin, bytes]:
+    """What both ingest routes need first: the state and the port (looked up here, not as
+    dependencies: each dependency costs the framework's resolution on every sensor message),
+    the site's sensor (404 if none) and the body."""
     st = await get_state(request)
     port = await get_port(request)
     site = st.source.site
     sensor = site.sensor_map.get(sensor_id)
     if sensor is None:
         raise HTTPException(404, f"no sensor {sensor_id!r} at site {site.name!r}")
-    body = await request.body()
+    return st, port, sensor, site.origin, await request.body()
+
+
+@router.post("/ingest/{sensor_id}", status_code=202, responses=_RESPONSES, response_model=IngestAck)
+async def ingest_json(
+    sensor_id: str,
+    _: Annotated[str, Depends(require_sensor_token)],
+    request: Request,
+) -> Response:
+    st, port, sensor, origin, body = await _sensor_post(request, sensor_id)
     received_t = st.clock.now()
     try:
         if len(body) > PARSE_IN_THREAD_ABOVE:  # a large parse must not hold up the loop
-            rep = await asyncio.to_thread(parse_json_detections, body, sensor, site.origin)
+            rep = await asyncio.to_thread(parse_json_detections, body, sensor, origin)
         else:
-            rep = parse_json_detections(body, sensor, site.origin)
+            rep = parse_json_detections(body, sensor, origin)
     except InputRejected as e:
         if isinstance(port, CountsRejects):
             port.rejected(sensor_id, e.reason)
@@ -165,20 +172,14 @@ async def ingest_batch(
     request: Request,
 ) -> Response:
     """Many messages, one per line (NDJSON); each journaled as if posted alone."""
-    st = await get_state(request)
-    port = await get_port(request)
-    site = st.source.site
-    sensor = site.sensor_map.get(sensor_id)
-    if sensor is None:
-        raise HTTPException(404, f"no sensor {sensor_id!r} at site {site.name!r}")
-    body = await request.body()
+    st, port, sensor, origin, body = await _sensor_post(request, sensor_id)
     if body.count(b"\n") >= MAX_BATCH_LINES:
         raise HTTPException(413, f"at most {MAX_BATCH_LINES} lines in one batch")
     received_t = st.clock.now()
     if len(body) > PARSE_IN_THREAD_ABOVE:  # per-message work off the event loop
-        parsed = await asyncio.to_thread(parse_lines, body, sensor, site.origin)
+        parsed = await asyncio.to_thread(parse_lines, body, sensor, origin)
     else:
-        parsed = parse_lines(body, sensor, site.origin)
+        parsed = parse_lines(body, sensor, origin)
     batch: list[Inbound] = []
     refused: list[LineRejected] = []
     for line_no, line, rep in parsed:
