@@ -55,7 +55,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betaln
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
@@ -415,6 +414,8 @@ class Classifier:
 def _beta_binomial(k: F64, n: F64, rate: float) -> F64:
     """``ln P(k hits in n scans)`` without the binomial coefficient (it is the same for every
     class), the hit rate ``Beta(rate * c, (1 - rate) * c)`` with ``c = RF_RATE_CONC``."""
+    from scipy.special import betaln  # on first use: `skywarden run` starts without scipy
+
     a, b = rate * RF_RATE_CONC, (1.0 - rate) * RF_RATE_CONC
     out: F64 = betaln(k + a, n - k + b) - betaln(a, b)
     return out

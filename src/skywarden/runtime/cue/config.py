@@ -27,10 +27,11 @@ from urllib.parse import quote
 from skywarden.core import config_fields as f
 from skywarden.core.errors import ConfigError
 from skywarden.core.strict import check_keys
-from skywarden.nodes.onvif_ptz import PtzMount
 from skywarden.sim.ptz import PtzSpec
 
-if TYPE_CHECKING:  # the controller pulls in the engine: the loader does not need it
+if TYPE_CHECKING:  # the controller pulls in the engine, the nodes their own libraries:
+    # the loader (on `skywarden run`'s start-up path) needs neither
+    from skywarden.nodes.onvif_ptz import PtzMount
     from skywarden.runtime.cue.controller import PtzDriver
 
 _PI = math.pi
@@ -104,6 +105,8 @@ class CueCamera:
 
     @property
     def mount(self) -> PtzMount:
+        from skywarden.nodes.onvif_ptz import PtzMount
+
         return PtzMount(
             self.zero_azimuth_rad,
             self.pan_min_rad,
