@@ -7,12 +7,32 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.core.site import parse_site
-from skywarden.runtime.engine.engine import Engine, merge_reports
+from skywarden.core.site import Site, parse_site
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.engine.steps import merge_reports
 from skywarden.sensors.skybench import Scan
 
 ORIGIN = {"lat": 51.5, "lon": -0.12, "alt_m": 20.0}
 R = np.diag([16.0, 16.0, 36.0])
+
+
+def camera_site(name: str) -> Site:
+    """One camera measuring positions (x, y, z) at the origin: the engine tests' site."""
+    return parse_site(
+        {
+            "name": name,
+            "origin": ORIGIN,
+            "sensors": [
+                {
+                    "id": "cam",
+                    "kind": "camera",
+                    "measures": "xyz",
+                    "position_enu_m": [0, 0, 10],
+                    "sigma": {"x_m": 4, "y_m": 4, "z_m": 6},
+                }
+            ],
+        }
+    )
 
 
 def det(t: float, sid: str, e: float, n: float, u: float = 100.0) -> Detection:
@@ -39,22 +59,7 @@ def test_same_sensor_partial_reports_join_others_stay() -> None:
 
 
 def test_engine_steps_a_batch_of_one_time_in_one_tracker_call() -> None:
-    site = parse_site(
-        {
-            "name": "merge",
-            "origin": ORIGIN,
-            "sensors": [
-                {
-                    "id": "cam",
-                    "kind": "camera",
-                    "measures": "xyz",
-                    "position_enu_m": [0, 0, 10],
-                    "sigma": {"x_m": 4, "y_m": 4, "z_m": 6},
-                }
-            ],
-        }
-    )
-    eng = Engine(site)
+    eng = Engine(camera_site("merge"))
     pos = [(300.0 * k, 1000.0 - 200.0 * k) for k in range(6)]
     for step in range(8):
         t = 1.0 + step

@@ -8,13 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.core.site import parse_site
 from skywarden.runtime.engine.engine import Engine
 from skywarden.runtime.engine.steps import merge_reports, steps_of
 from skywarden.sensors.skybench import Scan
-
-ORIGIN = {"lat": 51.5, "lon": -0.12, "alt_m": 20.0}
-R = np.diag([16.0, 16.0, 36.0])
+from test_engine_merge import R, camera_site
 
 
 def det(t: float, e: float, n: float, identity: str | None = None) -> Detection:
@@ -59,22 +56,7 @@ def test_steps_span_step_s_and_one_time_steps_as_before() -> None:
 
 
 def test_engine_streams_a_sensor_in_few_steps_and_tracks_every_object() -> None:
-    site = parse_site(
-        {
-            "name": "steps",
-            "origin": ORIGIN,
-            "sensors": [
-                {
-                    "id": "cam",
-                    "kind": "camera",
-                    "measures": "xyz",
-                    "position_enu_m": [0, 0, 10],
-                    "sigma": {"x_m": 4, "y_m": 4, "z_m": 6},
-                }
-            ],
-        }
-    )
-    eng = Engine(site)
+    eng = Engine(camera_site("steps"))
     starts = [(400.0 * k, 1500.0 - 300.0 * k) for k in range(5)]
     frames = []
     n = 0

@@ -65,7 +65,6 @@ from skywarden.runtime.engine.ordering import ReorderBuffer
 from skywarden.runtime.engine.pipeline import Frame, Pipeline, PipelineConfig
 from skywarden.runtime.engine.site_edits import SITE_EDIT_KEY, apply_site_edit
 from skywarden.runtime.engine.steps import JOIN_S, STEP_S, steps_of
-from skywarden.runtime.engine.steps import merge_reports as merge_reports  # re-exported
 from skywarden.sensors.skybench import Scan
 from skywarden.service.source import UnknownAlertError
 from skywarden.store.records import (

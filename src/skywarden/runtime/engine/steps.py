@@ -106,13 +106,4 @@ def steps_of(
             groups[-1] = (first, ts, acc)
         else:
             groups.append((ts, ts, list(g)))
-    if join_s <= 0.0:
-        return [(last, _per_time(acc)) for _, last, acc in groups]
     return [(last, merge_reports(acc, join_s)) for _, last, acc in groups]
-
-
-def _per_time(scans: list[Scan]) -> list[Scan]:
-    out: list[Scan] = []
-    for _, g in groupby(scans, key=lambda s: s.t):
-        out += merge_reports(list(g))
-    return out
