@@ -1,0 +1,139 @@
+"""Trace one truth object through the tracker, the classifier and the warning policy (issue 19).
+
+Why a drone was warned late is always one of: detected late, tracked late (tentative, lost,
+restarted), classified late (which term held P(drone) down), or held by a policy rule. This
+runs a skybench/1 file through the same pipeline as ``skywarden track`` (the engine, step by
+step) and prints, every ``--every`` seconds while the object exists, its range from the site
+origin, height and speed, then each track (tentative ones included) within ``--radius`` of it:
+
+    T<id> <status> d=<distance m> sc=<track score> h=<hits> v=<track speed>
+    Pd / pb           P(drone) (both drone classes) and P(bird)
+    sp, rcs=<mean>/<n> the classifier's speed average and mean plot RCS (dBsm) over n plots
+    rf=<hits>/<scans>:<term>  RF hits, scans that could have heard it, drone-bird log-ratio
+    kin=<mr>/<fw>     kinematic window + heading persistence, multirotor / fixed wing - bird
+    feat=<mr>/<fw>    every current term (RCS, speed, kinematics), multirotor / fixed wing - bird
+    lp                accumulated log-prior and hints, multirotor - bird
+    ssd tsd csd       the window's speed, turn-rate and climb fluctuation; hd heading term
+    sv                the track's horizontal velocity sd (m/s, worst direction)
+    L=<level> <reasons>   the policy's level and why (quieted, held, or the rule that fired)
+
+    .venv/bin/python benchmarks/trace_warning.py F.scenario.jsonl F.truth.jsonl H0 \
+        [--from 100] [--to 200] [--every 2]
+
+The files come from ``skywarden simulate family:NAME --seed N --out DIR`` (``harder:NAME``
+for the harder world); ``score.py`` gives each hostile drone's warning and its limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from skywarden.runtime.engine.engine import Engine
+from skywarden.runtime.offline.bench_io import scans_by_time
+from skywarden.sensors.skybench import SkybenchReader
+from skywarden.threat import heading
+from skywarden.threat.classify import Classifier, _evidence_rows, _kin_row
+from skywarden.threat.kinematics import kinematic_features, velocity_sd
+
+
+def _truth(path: str) -> dict[float, dict[str, dict[str, Any]]]:
+    out: dict[float, dict[str, dict[str, Any]]] = defaultdict(dict)
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if "id" in r:
+                out[float(r["t"])][r["id"]] = r
+    return out
+
+
+def _terms(clf: Classifier, tid: str) -> str:
+    ev = clf._ev.get(tid)
+    if ev is None:
+        return ""
+    rows = _evidence_rows([ev])
+    feat = Classifier._feature_loglik([ev], rows)[0]
+    rf = Classifier._rf_loglik([ev])[0] if (ev.rf_scans or ev.rf_hits) else np.zeros(4)
+    kin = _kin_row(ev)
+    kf = kinematic_features(ev.hist)
+    hd = heading.class_loglik(ev.head_alpha) if ev.head_alpha is not None else [0.0] * 4
+    rcs = ev.rcs_sum / ev.rcs_n if ev.rcs_n else math.nan
+    nan = math.nan
+    return (
+        f" sp={ev.speed_avg or 0.0:4.1f} rcs={rcs:5.1f}/{ev.rcs_n}"
+        f" rf={ev.rf_hits}/{ev.rf_scans}:{rf[0] - rf[2]:+.1f}"
+        f" kin={kin[0] - kin[2]:+.1f}/{kin[1] - kin[2]:+.1f}"
+        f" feat={feat[0] - feat[2]:+.1f}/{feat[1] - feat[2]:+.1f}"
+        f" lp={ev.log_post[0] - ev.log_post[2]:+.1f}"
+        f" ssd={kf.get('speed_sd', nan):.2f} tsd={kf.get('turn_sd', nan):.3f}"
+        f" csd={kf.get('climb_sd', nan):.2f} hd={hd[0] - hd[2]:+.1f}"
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("scenario")
+    ap.add_argument("truth")
+    ap.add_argument("object", help="truth id, e.g. H0")
+    ap.add_argument("--from", dest="t0", type=float, default=0.0)
+    ap.add_argument("--to", dest="t1", type=float, default=math.inf)
+    ap.add_argument("--every", type=float, default=1.0)
+    ap.add_argument("--radius", type=float, default=400.0)
+    a = ap.parse_args()
+    truth = _truth(a.truth)
+    reader = SkybenchReader.open(a.scenario)
+    eng = Engine(reader.site, None, records=False)
+    pipe = eng.pipeline
+    last = -math.inf
+    try:
+        for t, scans in scans_by_time(reader):
+            for s in scans:
+                eng.scan(s)
+            frames = list(eng.tick(t))
+            eng.drain_events()
+            r = truth.get(t, {}).get(a.object)
+            if r is None or not a.t0 <= t <= a.t1 or t - last < a.every - 1e-6 or not frames:
+                continue
+            last = t
+            pos = (r["x"], r["y"], r["z"])
+            near = sorted(
+                (math.dist(tuple(tr.x[:3].tolist()), pos), tr)
+                for tr in pipe.tracker.tracks(confirmed_only=False)
+            )
+            shown = {tr.id: tr for tr in frames[-1].tracks}
+            levels = {x.track_id: x for x in frames[-1].assessments}
+            line = (
+                f"t={t:6.1f} rng={math.hypot(r['x'], r['y']):6.0f} z={r['z']:4.0f}"
+                f" spd={math.hypot(r['vx'], r['vy']):4.1f} |"
+            )
+            for d, tr in near[:3]:
+                if d > a.radius:
+                    break
+                line += (
+                    f" T{tr.id} {tr.status.name[:4]} d={d:4.0f} sc={tr.score:4.1f} h={tr.hits}"
+                    f" v={math.hypot(*tr.x[3:5].tolist()):4.1f} sv={velocity_sd(tr.P):.1f}"
+                )
+                cls = shown.get(tr.id)
+                if cls is not None:
+                    p = cls.class_probs
+                    pd = p.get("drone", 0.0) + p.get("drone_fixed_wing", 0.0)
+                    line += f" Pd={pd:.2f} pb={p.get('bird', 0.0):.2f}" + _terms(
+                        pipe.classifier, tr.id
+                    )
+                lv = levels.get(tr.id)
+                if lv is not None:
+                    line += f" L={lv.level.name} {'; '.join(lv.reasons)}"
+                line += " |"
+            print(line, flush=True)
+    finally:
+        reader.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
