@@ -44,15 +44,15 @@ from skywarden.nodes.audio_features import SAMPLE_RATE, read_wav, window_feature
 from skywarden.nodes.mlp import Mlp
 
 Arr = np.ndarray[Any, Any]
-GROUPS = {  # window_features layout (201 values)
+N_FEAT = 175
+GROUPS = {  # window_features layout (175 values; before session 10 the cepstra were 168-193)
     "mean": range(0, 40),
     "std": range(40, 80),
     "p90": range(80, 120),
     "flux": range(120, 160),
     "extra": range(160, 164),  # level, envelope spread, modulation rate and ratio
     "tonal": range(164, 168),
-    "cep": range(168, 194),
-    "harm": range(194, 201),
+    "harm": range(168, 175),
 }
 
 
@@ -185,7 +185,7 @@ def smoother(probs: Arr, name: str) -> Arr:
 
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "ref": {},  # the shipped recipe: 16 units, alpha 3, 0.5 s hop fit windows
+    "ref": {},  # 16 units, alpha 3 (shipped before session 10), 0.5 s hop fit windows
     "nolevel": {"drop": ["level"]},
     "modulation": {"extra": True},
     "hop0.25": {"hop": 0.25},
@@ -196,6 +196,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ens5": {"ens": 5},
     "logreg0.1": {"logreg": 0.1},
     "h32a1": {"hidden": 32, "alpha": 1.0},
+    "h8a1": {"hidden": 8, "alpha": 1.0},  # session 10's shipped width and penalty
     **{f"drop_{g}": {"drop": [g]} for g in GROUPS},
 }
 
@@ -228,7 +229,7 @@ def augment(d: Data, v: dict[str, Any], seed: int = 0) -> list[tuple[int, int, A
 
 def evaluate(d: Data, v: dict[str, Any], smoothers: list[str], seeds: list[int]) -> None:
     extra = v.get("extra", False)
-    keep = np.ones(201 + 6 * extra, dtype=bool)
+    keep = np.ones(N_FEAT + 6 * extra, dtype=bool)
     for g in v.get("drop", []):
         keep[[160] if g == "level" else list(GROUPS[g])] = False
     hop = v.get("hop", 0.5)
