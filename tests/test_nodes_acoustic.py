@@ -93,7 +93,7 @@ def test_test_split_f1_and_a_drone_clip() -> None:
     res = evaluate(DATA)
     assert {c: r["n"] for c, r in res.items()} == {c: 50 for c in CLASSES}
     macro = sum(r["f1"] for r in res.values()) / 3
-    assert macro >= 0.8, res  # measured 0.870 (docs/vision.md)
+    assert macro >= 0.8, res  # measured 0.851 (session 10; 0.870 before; docs/vision.md)
     seconds = classify_audio(read_wav(DATA / "DRONE_019.wav"))  # a test clip
     assert sum(s.label == "drone" for s in seconds) >= 7
 
@@ -109,7 +109,7 @@ def test_training_command_reproduces_the_shipped_weights(tmp_path: Path) -> None
     chosen = res["chosen"]
     assert cv[f"h{chosen['hidden']}_a{chosen['alpha']:g}"] == max(cv.values())
     rows = np.array(res["cv_confusion"]["rows_truth"])
-    assert rows.shape == (3, 3) and rows.sum() == 300  # 30 training clips x 10 seconds
+    assert rows.shape == (3, 3) and rows.sum() == 900  # 30 training clips x 10 s x 3 dealings
     new, shipped = Mlp.load(tmp_path / "a.npz"), load_model()
     assert new.classes == shipped.classes
     a = read_wav(DATA / "HELICOPTER_001.wav")
