@@ -98,6 +98,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="*", default=list(range(1, 21)))
     ap.add_argument("--work", default="/tmp/nl_bench")
     ap.add_argument("--no-public", action="store_true", help="generated seeds only")
+    ap.add_argument(
+        "--keep-live",
+        action="store_true",
+        help="reuse a live tracks file already in --work (only when the live code is unchanged)",
+    )
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -126,7 +131,10 @@ def main() -> None:
     early_retro: list[float] = []
     for scen in files:
         live, retro = work / (scen.stem + ".live.jsonl"), work / (scen.stem + ".retro.jsonl")
-        subprocess.run([SW, "track", str(scen), "-o", str(live)], check=True, capture_output=True)
+        if not (a.keep_live and live.exists()):
+            subprocess.run(
+                [SW, "track", str(scen), "-o", str(live)], check=True, capture_output=True
+            )
         subprocess.run(
             [
                 SW,
