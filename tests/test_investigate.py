@@ -126,3 +126,24 @@ def test_investigate_a_journal_records_into_it(tmp_path: Path) -> None:
     assert body["window"][0] >= t0 + 5
     # tracks already flying when the window opens get no launch point
     assert all(t["launch"] is None for t in body["tracks"] if t["in_flight_at_start"])
+
+
+def test_a_class_over_a_few_frames_keeps_no_pieces_apart() -> None:
+    from collections import Counter
+
+    from skywarden.core.track import TrackState, TrackStatus
+    from skywarden.runtime.investigate.rerun import FIRM_MIN_FRAMES, _compatible, _Seen
+
+    def piece(cls: str, frames: int) -> _Seen:
+        st = TrackState("t", 0.0, np.zeros(6), np.eye(6), TrackStatus.CONFIRMED)
+        return _Seen(0.0, st, Counter({cls: frames}))
+
+    drone = piece("drone", 18)
+    # three plots after a break, called bird in all of its six frames: a guess, not a class
+    assert _compatible(drone, piece("bird", 6))
+    assert _compatible(piece("bird", 6), drone)
+    # a bird held over many frames is not the drone's continuation
+    assert not _compatible(drone, piece("bird", FIRM_MIN_FRAMES))
+    assert not _compatible(drone, piece("bird", 40))
+    # a wavering class keeps nothing apart, however long
+    assert _compatible(drone, _Seen(0.0, drone.first_state, Counter(bird=30, drone=10)))

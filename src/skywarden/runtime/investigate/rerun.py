@@ -56,6 +56,7 @@ from skywarden.tracking.tracker import Tracker
 START_MARGIN_S = 3.0  # a track first seen this close to the window's start was already flying
 LAUNCH_BACK_S = 20.0  # longest back-projection from the earliest trace to the ground
 AIRBORNE_U_M = 40.0  # a take-off is seen within seconds, below this (threat.launch)
+FIRM_MIN_FRAMES = 10  # a class held over fewer frames than this keeps no pieces apart
 _FAMILY = {c.value: c.family for c in ObjectClass}
 
 
@@ -199,7 +200,11 @@ def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConf
 def _compatible(a: _Seen, b: _Seen) -> bool:
     """Two pieces may be one object: the same cooperative identity (or none), and not two
     firmly different classes (a drone's dog-leg is often called a bird for a while, so a
-    wavering class does not keep pieces apart; one held 90 % of the time does)."""
+    wavering class does not keep pieces apart; one held 90 % of the time over at least
+    ``FIRM_MIN_FRAMES`` frames does: a piece of three plots is a guess, whatever it was
+    called - a drone braking to a hover 2.4 km out broke its track there, and the three-plot
+    piece after the break, called bird in its six frames, kept the rest of the drone from its
+    take-off and claimed a take-off of its own in mid-air, 340 m off)."""
     if a.identity != b.identity:
         return False
     ca, cb = _firm_class(a), _firm_class(b)
@@ -210,7 +215,10 @@ def _firm_class(s: _Seen) -> str | None:
     if not s.classes:
         return None
     cls, n = s.classes.most_common(1)[0]
-    return cls if n >= 0.9 * sum(s.classes.values()) and cls != "unknown" else None
+    total = sum(s.classes.values())
+    if total < FIRM_MIN_FRAMES:
+        return None
+    return cls if n >= 0.9 * total and cls != "unknown" else None
 
 
 def _relink(
