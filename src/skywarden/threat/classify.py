@@ -31,6 +31,10 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
 
   (the window's features and their likelihoods live in ``threat.kinematics``)
 
+- **Kinematic memory** of the windows before the current one (``threat.kinematics``
+  ``memory_fold``): a one-sided, capped cumulative sum over disjoint blocks, so that minutes
+  of bird-like flight are not forgotten in one steady window; it only ever speaks for the bird.
+
 - **Heading persistence** over disjoint 20 s blocks of the track's positions
   (``threat.heading``): a two-mode switching model per class whose forward recursion
   accumulates a wander that lasts (a bird's) and forgives a drone's turn onto its run-in;
