@@ -31,6 +31,10 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
 
   (the window's features and their likelihoods live in ``threat.kinematics``)
 
+- **Kinematic memory** of the windows before the current one (``threat.kinematics``
+  ``memory_fold``): a one-sided, capped cumulative sum over disjoint blocks, so that minutes
+  of bird-like flight are not forgotten in one steady window; it only ever speaks for the bird.
+
 - **Heading persistence** over disjoint 20 s blocks of the track's positions
   (``threat.heading``): a two-mode switching model per class whose forward recursion
   accumulates a wander that lasts (a bird's) and forgives a drone's turn onto its run-in;
@@ -66,8 +70,10 @@ from skywarden.threat.kinematics import (
     SAMPLE,
     WINDOW_S,
     Sample,
+    block_weight,
     kinematic_features_batch,
     kinematic_loglik_batch,
+    memory_fold,
     velocity_sd,
     window_ok,
 )
@@ -167,6 +173,10 @@ class _Evidence:
     distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
     kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
     kin_t: float = -math.inf
+    kin_mem: list[float] | None = None  # kinematic memory (threat.kinematics.memory_fold)
+    kin_block: list[float] | None = None  # the last block's window, folded at the next one
+    kin_block_t: float = -math.inf
+    kin_block_w: float = 1.0  # its weight in the memory (threat.kinematics.block_weight)
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
     head_alpha: list[float] | None = None  # heading-persistence forward variables
 
@@ -202,7 +212,12 @@ class Classifier:
                 if tid not in ambiguous:
                     ev.rf_scans += 1
             given = frozenset(tid for tid, _, cand in result.assignments if cand == 1)
-            self._rf_pending.append(rf_bearing.bearings(scan.detections, given))
+            # the track each bearing went to, ambiguous or not: where it is located says
+            # whether the bearing points at another ranged track by coincidence
+            owners: dict[int, frozenset[str]] = {}
+            for tid, det, _ in result.assignments:
+                owners[id(det)] = owners.get(id(det), frozenset()) | {tid}
+            self._rf_pending.append(rf_bearing.bearings(scan.detections, given, owners))
         evidence_sensors = self._evidence_sensors
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
@@ -272,6 +287,13 @@ class Classifier:
             for ev, row in zip(due, kin, strict=True):
                 ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
+                if row is not None and ev.kin_t >= ev.kin_block_t + WINDOW_S:
+                    # a new disjoint block: the previous one enters the memory (one behind,
+                    # as the current window overlaps it), weighed by how settled it was
+                    if ev.kin_block is not None:
+                        ev.kin_mem = memory_fold(ev.kin_mem, ev.kin_block, ev.kin_block_w)
+                    ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
+                    ev.kin_block_t = ev.kin_t
         probs = self._posteriors(evs, free)
         c0, c1, c2, c3 = _CLASS_VALUES  # a dict display: a third of dict(zip(...))'s cost
         out = [
@@ -289,8 +311,9 @@ class Classifier:
         idx = [i for i, tr in enumerate(tracks) if any(s in ranging for s in tr.sensors)]
         ranged = [tracks[i] for i in idx]
         by_id = {tracks[i].id: evs[i] for i in idx}
+        located = {tr.id: tr for tr in tracks}
         for scan in self._rf_pending:
-            for tid in rf_bearing.pointed_at(scan, ranged):
+            for tid in rf_bearing.pointed_at(scan, ranged, located):
                 by_id[tid].rf_hits += 1
         self._rf_pending = []
 
@@ -429,9 +452,13 @@ def _evidence_rows(evs: Sequence[_Evidence]) -> F64:
 
 
 def _kin_row(ev: _Evidence) -> list[float]:
-    """The kinematic evidence of one track: the window's (``kin_ll``) plus the heading
-    persistence accumulated over blocks (``threat.heading``)."""
+    """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
+    earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
+    accumulated over blocks (``threat.heading``)."""
+    row = ev.kin_ll or _NO_KIN
+    if ev.kin_mem is not None:
+        row = [k + m for k, m in zip(row, ev.kin_mem, strict=True)]
     if ev.head_alpha is None:
-        return ev.kin_ll or _NO_KIN
+        return row
     head = heading.class_loglik(ev.head_alpha)
-    return [k + h for k, h in zip(ev.kin_ll or _NO_KIN, head, strict=True)]
+    return [k + h for k, h in zip(row, head, strict=True)]
