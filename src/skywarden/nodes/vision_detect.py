@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.nodes.vision_box import Coef, refine
-from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
+from skywarden.nodes.vision_cnn import CLASSES, CnnModel, chips, decode_box, load_cnn
 
 MAX_CANDIDATES = 48
 COARSE_MAX = 8  # coarse-scale proposals added per frame at most
@@ -52,6 +52,11 @@ class SensorParams:
     box: Coef | None = None  # box size lines (``vision_box``), fitted on the fit clips
     coarse_sigma: float | None = None  # a second, coarser proposal scale (``candidates``)
     coarse_min: float = 12.0  # ... whose blobs count only from this size (px, working scale)
+    pyramid: tuple[float, ...] = ()  # extra levels: the working frame shrunk by these factors
+    pyramid_min: float = 8.0  # ... whose blobs count only from this size (px, at that level)
+    # object thresholds per frame-level class (aeroplane, bird, drone, helicopter): replace
+    # min_score when set (``thresholds``)
+    class_min_score: tuple[float, ...] | None = None
 
 
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
@@ -96,6 +101,16 @@ class Candidate:
     w: float
     h: float
     contrast: float
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of the proposal pyramid: the working frame shrunk by ``factor`` and its
+    proposals in that level's pixels."""
+
+    factor: float
+    gray: NDArray[np.float32]
+    cands: list[Candidate]
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,32 @@ def candidates(g: NDArray[np.float32], params: SensorParams) -> list[Candidate]:
     return fine + coarse[:COARSE_MAX]
 
 
+def levels(g: NDArray[np.float32], params: SensorParams) -> list[Level]:
+    """The working frame's proposals (``candidates``) and those of each ``pyramid`` level.
+
+    Why: the CNN sees a 32-pixel chip, so an object over about 30 px (a close helicopter or
+    aeroplane) never fits it at working scale -- its chip is a patch of fuselage and its
+    context a third of it. Shrunk by 2 or 4, the same object fits the chip whole and its
+    box is regressed from the whole look. A level keeps only its blobs of ``pyramid_min``
+    px or more (at most ``COARSE_MAX``): smaller ones are the finer levels' objects.
+    Detections of all levels meet in one NMS."""
+    import cv2
+
+    out = [Level(1.0, g, candidates(g, params))]
+    for f in params.pyramid:
+        gl = np.asarray(
+            cv2.resize(g, None, fx=1.0 / f, fy=1.0 / f, interpolation=cv2.INTER_AREA),
+            dtype=np.float32,
+        )
+        cs = [
+            c
+            for c in _blobs(gl, params.sigma, params.k, MAX_CANDIDATES)
+            if max(c.w, c.h) >= params.pyramid_min
+        ]
+        out.append(Level(f, gl, cs[:COARSE_MAX]))
+    return out
+
+
 def _blobs(g: NDArray[np.float32], sigma: float, k: float, limit: int) -> list[Candidate]:
     import cv2
 
@@ -189,6 +230,25 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def thresholds(params: SensorParams, min_score: float | None = None) -> dict[str, float]:
+    """The object threshold for each class a frame's detection is named: ``min_score`` (the
+    argument, else the sensor's) for all, or the sensor's ``class_min_score`` when it has
+    them and no argument overrides. Why per class: the net's object probability is not
+    calibrated alike across classes -- on the thermal validation clips helicopters, rare
+    in training, score lower than drones, so one threshold high enough to keep drone
+    clutter out (0.98) drops most helicopters (session 10: helicopter F1 0.21)."""
+    objects = CLASSES[1:]
+    if min_score is None and params.class_min_score is not None:
+        return dict(zip(objects, params.class_min_score, strict=True))
+    m = params.min_score if min_score is None else min_score
+    return dict.fromkeys(objects, m)
+
+
+def above(dets: list[Detection], thr: dict[str, float]) -> list[Detection]:
+    """The detections whose object probability reaches their class's threshold."""
+    return [d for d in dets if d.score >= thr[d.label]]
+
+
 @lru_cache(maxsize=4)
 def load_model(sensor: str) -> CnnModel:
     return load_cnn(sensor)
@@ -208,21 +268,23 @@ def detect_frame(
     """Detections of one frame (before temporal smoothing), boxes in frame pixels."""
     params = PARAMS[sensor]
     gray = prepare(frame, params)
-    cands = candidates(gray, params)
-    if not cands:
+    lv = [v for v in levels(gray, params) if v.cands]
+    if not lv:
         return []
-    x, e = chips(gray, cands)
-    probs, reg = model.run(x, e)
+    cs = [chips(v.gray, v.cands) for v in lv]
+    cands = [c for v in lv for c in v.cands]
+    factor = [v.factor for v in lv for _ in v.cands]
+    probs, reg = model.run(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
     bg = model.classes.index("background")
     obj = 1.0 - probs[:, bg]
     out = []
-    sc = params.scale
     for i in np.nonzero(obj >= min_score)[0]:
         p = probs[i].copy()
         p[bg] = -1.0
         k = int(np.argmax(p))
         r = reg[i] if params.box is None else refine(cands[i], reg[i], params.box)
         bx, by, bw, bh = decode_box(cands[i], r)
+        sc = params.scale / factor[i]  # frame pixels = level pixels * factor / scale
         out.append(
             Detection(
                 (bx / sc, by / sc, bw / sc, bh / sc),
