@@ -292,21 +292,3 @@ def test_pyramid_level_proposes_an_object_too_large_for_the_chip() -> None:
 
     assert best(lv[0]) < 0.1
     assert max(best(lv[1]), best(lv[2])) > 0.3
-
-
-def test_per_class_thresholds_keep_a_low_scored_helicopter_and_drop_a_drone() -> None:
-    """``class_min_score`` sets the object threshold by the class a frame's detection is
-    named; an explicit ``min_score`` (``vision eval --min-score``) overrides it for all."""
-    import dataclasses
-
-    from skywarden.nodes.vision_detect import PARAMS, Detection, above, thresholds
-
-    p = dataclasses.replace(PARAMS["ir"], min_score=0.9, class_min_score=(0.9, 0.9, 0.99, 0.8))
-    heli = Detection((0.0, 0.0, 9.0, 9.0), "helicopter", 0.85)
-    drone = Detection((20.0, 0.0, 9.0, 9.0), "drone", 0.95)
-    thr = thresholds(p)
-    assert thr == {"aeroplane": 0.9, "bird": 0.9, "drone": 0.99, "helicopter": 0.8}
-    assert above([heli, drone], thr) == [heli]
-    assert above([heli, drone], thresholds(p, 0.9)) == [drone]
-    flat = dataclasses.replace(p, class_min_score=None)
-    assert above([heli, drone], thresholds(flat)) == [drone]

@@ -73,10 +73,9 @@ def _vision_eval(a: argparse.Namespace) -> int:
 def _vision_choose(a: argparse.Namespace) -> int:
     from skywarden.nodes.vision_train import choose
 
-    res = choose(a.data, a.sensor)
-    grid = res.pop("grid")
-    res["best_pooled"] = max(grid, key=lambda r: r["pooled"])
-    print(json.dumps(res))
+    grid = choose(a.data, a.sensor)
+    best = {k: max(grid, key=lambda r: r[k]) for k in ("macro", "f1")}
+    print(json.dumps({"best_macro": best["macro"], "best_pooled": best["f1"]}))
     return 0
 
 

@@ -21,11 +21,9 @@ from skywarden.nodes.vision_detect import (
     PARAMS,
     Detection,
     TrackSmoother,
-    above,
     detect_frame,
     guess_sensor,
     load_model,
-    thresholds,
 )
 
 
@@ -92,9 +90,8 @@ class VideoDetector:
             self.smoother = TrackSmoother(
                 self.model.classes, decay=decay, min_hits=p.min_hits, size_memory=p.size_memory
             )
-        thr = thresholds(PARAMS[self.sensor], self.min_score)
-        dets = detect_frame(frame, self.sensor, self.model, min(thr.values()))
-        return self.smoother.step(above(dets, thr))
+        ms = PARAMS[self.sensor].min_score if self.min_score is None else self.min_score
+        return self.smoother.step(detect_frame(frame, self.sensor, self.model, ms))
 
 
 def format_line(i: int, t: float, dets: list[Detection]) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.nodes.vision_box import Coef, refine
-from skywarden.nodes.vision_cnn import CLASSES, CnnModel, chips, decode_box, load_cnn
+from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
 
 MAX_CANDIDATES = 48
 COARSE_MAX = 8  # coarse-scale proposals added per frame at most
@@ -54,9 +54,6 @@ class SensorParams:
     coarse_min: float = 12.0  # ... whose blobs count only from this size (px, working scale)
     pyramid: tuple[float, ...] = ()  # extra levels: the working frame shrunk by these factors
     pyramid_min: float = 8.0  # ... whose blobs count only from this size (px, at that level)
-    # object thresholds per frame-level class (aeroplane, bird, drone, helicopter): replace
-    # min_score when set (``thresholds``)
-    class_min_score: tuple[float, ...] | None = None
 
 
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
@@ -228,25 +225,6 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
     union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if union > 0 else 0.0
-
-
-def thresholds(params: SensorParams, min_score: float | None = None) -> dict[str, float]:
-    """The object threshold for each class a frame's detection is named: ``min_score`` (the
-    argument, else the sensor's) for all, or the sensor's ``class_min_score`` when it has
-    them and no argument overrides. Why per class: the net's object probability is not
-    calibrated alike across classes -- on the thermal validation clips helicopters, rare
-    in training, score lower than drones, so one threshold high enough to keep drone
-    clutter out (0.98) drops most helicopters (session 10: helicopter F1 0.21)."""
-    objects = CLASSES[1:]
-    if min_score is None and params.class_min_score is not None:
-        return dict(zip(objects, params.class_min_score, strict=True))
-    m = params.min_score if min_score is None else min_score
-    return dict.fromkeys(objects, m)
-
-
-def above(dets: list[Detection], thr: dict[str, float]) -> list[Detection]:
-    """The detections whose object probability reaches their class's threshold."""
-    return [d for d in dets if d.score >= thr[d.label]]
 
 
 @lru_cache(maxsize=4)
