@@ -258,3 +258,37 @@ def test_box_size_lines_replace_the_regressed_size() -> None:
     assert (x + w / 2, y + h / 2) == pytest.approx((40.0 + 3.2, 30.0 - 3.2), rel=1e-5)
     for p in PARAMS.values():  # both sensors ship fitted lines, six numbers per axis
         assert p.box is not None and all(len(a) == 6 for a in p.box)
+
+
+def test_pyramid_level_proposes_an_object_too_large_for_the_chip() -> None:
+    """A 110 x 70 px soft object is over three chips wide at working scale; the levels of
+    ``pyramid`` (the frame shrunk by 2 and 4) propose it whole, and their proposals, scaled
+    back by the level's factor, cover it; without a pyramid only the working level exists."""
+    import dataclasses
+
+    from skywarden.nodes.vision_detect import PARAMS, Level, candidates, iou, levels
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:320]
+    blob = 40 * np.exp(-(((xx - 160) / 27.0) ** 2 + ((yy - 128) / 17.0) ** 2) / 2)
+    g = (100 + rng.normal(0, 2, size=(256, 320)) + blob).astype(np.float32)
+    truth = (105.0, 93.0, 110.0, 70.0)
+    flat = dataclasses.replace(PARAMS["ir"], pyramid=(), coarse_sigma=None)
+    (only,) = levels(g, flat)
+    assert only.factor == 1.0 and only.cands == candidates(g, flat)
+    lv = levels(g, dataclasses.replace(flat, pyramid=(2.0, 4.0)))
+    assert [v.factor for v in lv] == [1.0, 2.0, 4.0]
+    assert lv[2].gray.shape == (64, 80)
+
+    def best(v: Level) -> float:
+        f = v.factor
+        return max(
+            (
+                iou(((c.cx - c.w / 2) * f, (c.cy - c.h / 2) * f, c.w * f, c.h * f), truth)
+                for c in v.cands
+            ),
+            default=0.0,
+        )
+
+    assert best(lv[0]) < 0.1
+    assert max(best(lv[1]), best(lv[2])) > 0.3

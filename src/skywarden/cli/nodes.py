@@ -70,6 +70,15 @@ def _vision_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def _vision_choose(a: argparse.Namespace) -> int:
+    from skywarden.nodes.vision_train import choose
+
+    grid = choose(a.data, a.sensor)
+    best = {k: max(grid, key=lambda r: r[k]) for k in ("macro", "f1")}
+    print(json.dumps({"best_macro": best["macro"], "best_pooled": best["f1"]}))
+    return 0
+
+
 def _vision_fit_box(a: argparse.Namespace) -> int:
     from skywarden.nodes.vision_box import fit
 
@@ -247,6 +256,10 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     fb.add_argument("--sensor", choices=["ir", "visible"], required=True)
     fb.add_argument("--step", type=int, default=3, help="every STEP-th frame")
     fb.set_defaults(func=_vision_fit_box)
+    ch = vs.add_parser("choose", help="thresholds by macro F1 on the validation clips")
+    ch.add_argument("--data", default="../shared/data/dd")
+    ch.add_argument("--sensor", choices=["ir", "visible"], required=True)
+    ch.set_defaults(func=_vision_choose)
     e = vs.add_parser("eval", help="precision/recall/F1 and fps on the test clips")
     e.add_argument("--data", default="../shared/data/dd")
     e.add_argument("--sensor", choices=["ir", "visible"], required=True)

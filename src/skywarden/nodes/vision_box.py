@@ -11,8 +11,9 @@ size-dependent bias: the blob's extent grows with the object where the regressio
 
 ``fit`` runs every ``step``-th frame of the *fit* clips (the training clips less the
 validation fifth) through the proposals and the CNN, pairs each label with the proposal
-centred inside it, and solves for the six coefficients per axis. The coefficients ship in
-``vision_detect.PARAMS`` (``box``); ``skywarden vision fit-box`` reproduces them.
+centred inside it (at every pyramid level, in that level's pixels), and solves for the six
+coefficients per axis. The coefficients ship in ``vision_detect.PARAMS`` (``box``);
+``skywarden vision fit-box`` reproduces them.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
     from skywarden.nodes.dd_labels import read_labels
     from skywarden.nodes.video_io import frames
     from skywarden.nodes.vision_cnn import chips
-    from skywarden.nodes.vision_detect import PARAMS, candidates, load_model, prepare
+    from skywarden.nodes.vision_detect import PARAMS, levels, load_model, prepare
     from skywarden.nodes.vision_train import part_paths
 
     p = PARAMS[sensor]
@@ -66,18 +67,21 @@ def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
             if i % step or i >= len(labels) or not labels[i]:
                 continue
             g = prepare(frame, p)
-            cands = candidates(g, p)
-            if not cands:
-                continue
-            x, e = chips(g, cands)
-            _, reg = model.run(x, e)
-            s = p.scale
-            for b in labels[i]:
-                for j, c in enumerate(cands):
-                    if b.x * s <= c.cx <= (b.x + b.w) * s and b.y * s <= c.cy <= (b.y + b.h) * s:
-                        x_rows.append(features(c, reg[j]))
-                        y_rows.append((math.log(b.w * s), math.log(b.h * s)))
-                        break
+            for lv in levels(g, p):
+                if not lv.cands:
+                    continue
+                x, e = chips(lv.gray, lv.cands)
+                _, reg = model.run(x, e)
+                s = p.scale / lv.factor
+                for b in labels[i]:
+                    for j, c in enumerate(lv.cands):
+                        if (
+                            b.x * s <= c.cx <= (b.x + b.w) * s
+                            and b.y * s <= c.cy <= (b.y + b.h) * s
+                        ):
+                            x_rows.append(features(c, reg[j]))
+                            y_rows.append((math.log(b.w * s), math.log(b.h * s)))
+                            break
     a, y = np.asarray(x_rows), np.asarray(y_rows)
     sol, *_ = np.linalg.lstsq(a, y, rcond=None)
     coef = (

@@ -3,10 +3,11 @@
 Needs the ``train`` extra (torch, scikit-learn, mcos-decoder); run time needs onnxruntime only.
 
 Samples (``extract``): over the *training* clips of the fixed split (``nodes.split``), every
-``stride``-th frame, the proposals of ``vision_detect.candidates`` are labelled as in
-``vision_train``: a proposal whose centre lies in a labelled box takes its class and box; one
-outside every box grown by half is background (at most ``neg_per_frame`` a frame, fixed seed);
-the rest are left out. The chips are kept in an npz cache (float16).
+``stride``-th frame, the proposals of ``vision_detect.levels`` (every pyramid level, its
+labels shrunk with it) are labelled as in ``vision_train``: a proposal whose centre lies in
+a labelled box takes its class and box; one outside every box grown by half is background
+(at most ``neg_per_frame`` a frame and level, fixed seed); the rest are left out. The chips
+are kept in an npz cache (float16).
 
 Validation: training clips whose index in the sorted training list is ``% 5 == 0`` are held
 out of fitting; the epoch count, the object threshold and the smoothing memory are chosen on
@@ -31,7 +32,7 @@ from numpy.typing import NDArray
 from skywarden.nodes.dd_labels import Box, read_labels
 from skywarden.nodes.video_io import frames
 from skywarden.nodes.vision_cnn import CHIP, CLASSES, N_EXTRA, chips
-from skywarden.nodes.vision_detect import PARAMS, candidates, prepare
+from skywarden.nodes.vision_detect import PARAMS, levels, prepare
 from skywarden.nodes.vision_train import VAL_EVERY, _label_of, clip_paths
 
 
@@ -53,39 +54,41 @@ def extract(
             if i % stride or i >= len(labels):
                 continue
             gray = prepare(frame, params)
-            cands = candidates(gray, params)
-            boxes = [Box(b.x * sc, b.y * sc, b.w * sc, b.h * sc, b.label) for b in labels[i]]
-            n_labels += len(boxes)
-            if not cands:
-                continue
-            x, e = chips(gray, cands)
-            neg, covered = [], set()
-            for j, c in enumerate(cands):
-                label, box = _label_of(c, boxes)
-                if label == "background":
-                    neg.append(j)
-                elif box is not None:
-                    covered.add(id(box))
+            n_labels += len(labels[i])
+            covered: set[int] = set()
+            for lv in levels(gray, params):
+                if not lv.cands:
+                    continue
+                s = sc / lv.factor
+                boxes = [Box(b.x * s, b.y * s, b.w * s, b.h * s, b.label) for b in labels[i]]
+                x, e = chips(lv.gray, lv.cands)
+                neg = []
+                for j, c in enumerate(lv.cands):
+                    label, box = _label_of(c, boxes)
+                    if label == "background":
+                        neg.append(j)
+                    elif box is not None:
+                        covered.add(next(k for k, b in enumerate(boxes) if b is box))
+                        xs.append(x[j].astype(np.float16))
+                        es.append(e[j])
+                        ys.append(CLASSES.index(label))
+                        groups.append(g)
+                        bcx, bcy = box.x + box.w / 2, box.y + box.h / 2
+                        rt.append(
+                            [
+                                (bcx - c.cx) / CHIP,
+                                (bcy - c.cy) / CHIP,
+                                float(np.log(max(box.w, 1.0))),
+                                float(np.log(max(box.h, 1.0))),
+                            ]
+                        )
+                for j in rng.permutation(neg)[:neg_per_frame]:
                     xs.append(x[j].astype(np.float16))
                     es.append(e[j])
-                    ys.append(CLASSES.index(label))
+                    ys.append(0)
                     groups.append(g)
-                    bcx, bcy = box.x + box.w / 2, box.y + box.h / 2
-                    rt.append(
-                        [
-                            (bcx - c.cx) / CHIP,
-                            (bcy - c.cy) / CHIP,
-                            float(np.log(max(box.w, 1.0))),
-                            float(np.log(max(box.h, 1.0))),
-                        ]
-                    )
+                    rt.append([0.0, 0.0, 0.0, 0.0])
             n_covered += len(covered)
-            for j in rng.permutation(neg)[:neg_per_frame]:
-                xs.append(x[j].astype(np.float16))
-                es.append(e[j])
-                ys.append(0)
-                groups.append(g)
-                rt.append([0.0, 0.0, 0.0, 0.0])
     return {
         "x": np.stack(xs).astype(np.float16),
         "e": np.stack(es).astype(np.float32),
