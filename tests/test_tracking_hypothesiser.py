@@ -98,3 +98,26 @@ def test_drone_prior_lowers_a_drone_only_sensors_ratio() -> None:
     bird = hyp.hypothesise(bank, lk)
     assert bird.llr[0] == pytest.approx(plain.llr[0] + math.log(0.1))
     assert bird.miss[0] > plain.miss[0]  # missing a likely bird costs the sensor less
+
+
+def test_a_plot_only_the_manoeuvre_mode_expects_is_gated_with_the_mixture_likelihood() -> None:
+    """A drone braking out of cruise: the quiet mode (mu 0.99) rules the combined estimate,
+    whose gate the plot misses; the manoeuvre mode's gate holds it, and the pair is scored
+    with the IMM's likelihood sum_m mu_m N(y; 0, S_m), so the track keeps its drone."""
+    bank = bank_with((0.0, 0.0))
+    bank.mu[0] = [0.99, 0.01]
+    bank.P[0, 1, :2, :2] = np.diag([60.0**2, 60.0**2])  # the manoeuvre mode's wider spread
+    z = xy(100.0, 0.0)
+    Pc = 0.99 * 100.0 + 0.01 * 3600.0  # the combined position variance along x
+    assert 100.0**2 / (Pc + 25.0) > chi2_gate(2, 0.9995)  # outside the combined gate
+    hyp = GatingHypothesiser({"p": SM}, Identities(), 0.9995, 0.02)
+    h = hyp.hypothesise(bank, look([z]))
+    assert h.ti.tolist() == [0] and h.dj.tolist() == [0]
+
+    def ln_n(var: float) -> float:  # ln N(y; 0, S), S = diag(var, var), y = (100, 0)
+        return -0.5 * (100.0**2 / var + math.log((2 * math.pi * var) ** 2))
+
+    mix = math.log(0.99 * math.exp(ln_n(125.0)) + 0.01 * math.exp(ln_n(3625.0)))
+    assert h.llr[0] == pytest.approx(math.log(0.9) + mix - SM.log_lambda, rel=1e-9)
+    # a plot no mode expects stays out
+    assert hyp.hypothesise(bank, look([xy(400.0, 0.0)])).ti.shape[0] == 0

@@ -5,8 +5,10 @@ the updater has already predicted every track to the report's time):
 
 1. candidate pairs: a spatial index (``gating.spatial_candidates``) for sensors that fix a
    position, all pairs with the eligible tracks for bearings;
-2. their scores from the combined IMM estimate: innovation, ``S``, ``d^2`` and ``ln N``;
-3. the chi-square gate, and ``ln LR`` of each gated pair against "missed, and clutter"
+2. their scores mode by mode (``imm_pair_scores``): innovation, ``S``, ``d^2`` and ``ln N``
+   of each motion mode; the pair's likelihood is the IMM's own, the mixture over modes;
+3. the chi-square gate of each mode, a pair passing if any mode passes it (the union of
+   the mode-matched validation regions), and ``ln LR`` against "missed, and clutter"
    (Blackman & Popoli 1999, §6.5), with feature-aided terms for sensors that hear only
    drones (§8.1);
 4. identity-bound pairs of cooperative reports, whatever the gate says.
@@ -72,6 +74,35 @@ def pair_scores(
     return d2, ll
 
 
+def imm_pair_scores(
+    kind: MeasurementKind, ti: I64, Zp: F64, Rp: F64, s: F64, x: F64, P: F64, mu: F64
+) -> tuple[F64, F64]:
+    """Each pair's smallest mode ``d^2`` and its mixture likelihood ``ln sum_m mu_m N_m``.
+
+    Why per mode: a track held by the quiet mode (mu ~ 0.99) has a combined covariance that
+    is the quiet mode's, so the first plots of a manoeuvre (a drone braking 4 m/s^2 to a
+    hover: 6-9 m/s of radial speed off the prediction) fall outside the combined gate while
+    the manoeuvre mode expects them; the track coasts on and the plots start a new track.
+    The IMM-PDAF validates a measurement in the union of the mode-matched regions (Houles &
+    Bar-Shalom, IEEE Trans. AES-25(2), 1989; Bar-Shalom & Li 1995, §4.4), and the
+    measurement's likelihood under the IMM is ``sum_m mu_m N(y_m; 0, S_m)`` with the
+    predicted mode probabilities (Bar-Shalom, Li & Kirubarajan 2001, eq. 11.6.6-11: the same
+    term the updater adds to the track score), not a Gaussian around the combined estimate.
+    """
+    K, M = ti.shape[0], x.shape[1]
+    X = x[ti].reshape(K * M, x.shape[2])
+    h, H = predict_measurement(kind, X, s)  # h(x_m), H_m = dh/dx at each mode's mean
+    y = innovation(kind, np.repeat(Zp, M, axis=0), h)  # y_m = z - h(x_m)
+    Rr = np.repeat(Rp, M, axis=0) if Rp.ndim == 3 else Rp
+    S = kalman.innovation_cov(P[ti].reshape(K * M, *P.shape[2:]), H, Rr)  # S_m = H P_m H' + R
+    d2m, llm, _ = kalman.gate_scores(y, S)  # d_m^2 = y_m' S_m^-1 y_m, ln N(y_m; 0, S_m)
+    d2: F64 = d2m.reshape(K, M).min(axis=1)  # inside the union of the mode gates
+    a = llm.reshape(K, M) + np.log(np.maximum(mu[ti], 1e-300))  # ln mu_m + ln N_m
+    amax = a.max(axis=1)
+    ll: F64 = amax + np.log(np.exp(a - amax[:, None]).sum(axis=1))  # ln sum_m mu_m N_m
+    return d2, ll
+
+
 class GatingHypothesiser:
     """Spatial or all-pairs candidates, chi-square gate, likelihood ratios."""
 
@@ -112,14 +143,18 @@ class GatingHypothesiser:
         if b.n == 0:
             return empty
         sm, Z = look.sm, look.Z
-        xc, Pc = imm.combine(b.x, b.P, b.mu)  # x = sum_m mu_m x_m, P with the spread term
+        xc = imm.combine(b.x, b.P, b.mu)[0]  # x = sum_m mu_m x_m
         s = sm.spec.position_enu
         if sm.spatial_dims:
             k = sm.spatial_dims
             det_sd = det_spread(sm, look.det_pos, self._det_sd_fixed)
-            trk_sd = np.sqrt(kalman.block_trace(Pc, 0, k))
+            # the widest mode's spread and how far any mode's mean is from the combined one:
+            # the candidates cover every mode's gate (imm_pair_scores gates by their union)
+            trk_sd = np.sqrt(kalman.block_trace(b.P, 0, k).max(axis=1))
+            off = np.linalg.norm(b.x[:, :, :k] - xc[:, None, :k], axis=2).max(axis=1)
             g = math.sqrt(chi2_gate(sm.kind.dim, self.p_gate))
-            ti, dj = spatial_candidates(xc[:, :k], g * (trk_sd + det_sd) + 1.0, look.det_pos)
+            radius = g * (trk_sd + det_sd) + off + 1.0
+            ti, dj = spatial_candidates(xc[:, :k], radius, look.det_pos)
         else:
             # bearings update confirmed tracks and tracks started from bearings; a bearing
             # line crosses too much clutter to be allowed to grow a radar-started tentative
@@ -130,7 +165,7 @@ class GatingHypothesiser:
             ti, dj = all_pairs(rows, Z.shape[0])
         if ti.shape[0] == 0:
             return empty
-        d2, ll = pair_scores(sm.kind, ti, Z[dj], noise_rows(look.R, dj), s, xc, Pc)
+        d2, ll = imm_pair_scores(sm.kind, ti, Z[dj], noise_rows(look.R, dj), s, b.x, b.P, b.mu)
         return ti, dj, d2, ll
 
     def _log_drone_prior(self, bank: TrackBank, rows: I64) -> F64:
