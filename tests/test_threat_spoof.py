@@ -15,7 +15,7 @@ from skywarden.core.track import TrackState, TrackStatus
 from skywarden.runtime.engine.pipeline import Frame, Pipeline
 from skywarden.sensors.skybench import Scan
 from skywarden.threat.assess import ThreatLevel
-from skywarden.threat.spoof import SpoofMonitor, compare_detection
+from skywarden.threat.spoof import SpoofConfig, SpoofMonitor, compare_detection
 
 RADAR = SensorSpec(
     "radar-1",
@@ -208,3 +208,42 @@ def test_no_radar_on_the_report_is_not_evidence_of_a_spoof(seen: bool) -> None:
     for mon in (_shadow_run(RF_DF, shadow_seen=seen), _shadow_run(RADAR, shadow_seen=False)):
         chk = mon.check(SERIAL)
         assert chk is not None and not chk.suspicious and chk.reports == 0
+
+
+def _crossing_run(cfg: SpoofConfig) -> SpoofMonitor:
+    """A friend crossing the radar's line of sight (8 m/s eastward 1.5 km north of the radar:
+    radial speed under 1.7 m/s, in a Doppler radar's notch) reports honestly; the radar sees
+    nothing there, but locates a track "9" 300 m east of it that moves in step (a bird that
+    happens to fly the same way)."""
+    rng = np.random.default_rng(5)
+    mon = SpoofMonitor(DF_SITE, cfg)
+
+    def friend(t: float) -> np.ndarray:
+        return np.array([-150.0 + 8.0 * t, 1500.0, 60.0, 8.0, 0.0, 0.0])
+
+    for k in range(40):
+        t = float(k)
+        x = friend(t) + np.array([300.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+        other = TrackState(
+            "9", t, x.copy(), np.diag([25.0, 25.0, 25.0, 1.0, 1.0, 1.0]), TrackStatus.CONFIRMED,
+            sensors=(RADAR.id,),
+        )  # fmt: skip
+        mon.observe(t, RADAR.id, [("9", radar_plot(x, t, rng), 1)], list)
+        rid = rid_report(friend(t + 0.2), t + 0.2, rng, 0.0)
+        mon.observe(t + 0.2, RID.id, [("7", rid, 1)], [other].copy)
+    return mon
+
+
+@pytest.mark.parametrize("notch", [0.0, None])
+def test_radar_silence_in_the_doppler_notch_opens_no_shadow_search(notch: float | None) -> None:
+    """Silence about a report whose own velocity puts it in the radar's Doppler notch is what
+    an honest report predicts: no shadow is sought, so a track in step 300 m away is not
+    taken for the broadcaster. Without the notch (``doppler_notch_mps = 0``) the same run is
+    called a spoof: the rule is what keeps the friend."""
+    cfg = SpoofConfig() if notch is None else SpoofConfig(doppler_notch_mps=notch)
+    chk = _crossing_run(cfg).check(SERIAL)
+    assert chk is not None
+    if notch is None:
+        assert not chk.suspicious and chk.reports == 0
+    else:
+        assert chk.suspicious and chk.shadow_track_id == "9"
