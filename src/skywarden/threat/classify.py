@@ -62,7 +62,7 @@ from numpy.typing import NDArray
 
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
-from skywarden.core.track import ObjectClass, TrackState
+from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.threat import heading, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
@@ -73,6 +73,7 @@ from skywarden.threat.kinematics import (
     block_weight,
     kinematic_features_batch,
     kinematic_loglik_batch,
+    learnt_cut,
     memory_fold,
     velocity_sd,
     window_ok,
@@ -177,6 +178,8 @@ class _Evidence:
     kin_block: list[float] | None = None  # the last block's window, folded at the next one
     kin_block_t: float = -math.inf
     kin_block_w: float = 1.0  # its weight in the memory (threat.kinematics.block_weight)
+    first_t: float | None = None  # the track's first frame (for threat.kinematics.learnt_cut)
+    learnt: bool = False  # the velocity's first learning is behind (learnt_cut decided)
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
     head_alpha: list[float] | None = None  # heading-persistence forward variables
 
@@ -340,14 +343,26 @@ class Classifier:
             ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
         h = ev.hist
-        if not h or tr.t >= h[-1][0] + HIST_STEP_S:
+        if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
+            # a coasted frame is the filter's constant-velocity prediction, not the object's
+            # flight: in the window it reads as a drone's steadiness
             sample = (tr.t, ve, vn, vu, u, sv)
             h.append(sample)
             ev.packed.append(SAMPLE.pack(*sample))
             while h[0][0] < tr.t - WINDOW_S:
                 h.popleft()
                 ev.packed.popleft()
-        return h[-1][0] >= ev.kin_t + KIN_EVERY_S
+            if ev.first_t is None:
+                ev.first_t = tr.t
+            if not ev.learnt:
+                ev.learnt, cut = learnt_cut(h, tr.t - ev.first_t)
+                if cut:
+                    # the window read the filter learning the velocity: it says nothing
+                    for _ in range(cut):
+                        h.popleft()
+                        ev.packed.popleft()
+                    ev.kin_ll = None
+        return bool(h) and h[-1][0] >= ev.kin_t + KIN_EVERY_S
 
     @staticmethod
     def _observe_chord(ev: _Evidence, tr: TrackState) -> None:

@@ -117,6 +117,35 @@ def block_weight(hist: Iterable[Sample]) -> float:
     return 1.0 if span <= MEMORY_SV_SPAN else MEMORY_SV_SPAN / span
 
 
+# A young radar track's window without its own settling transient (issue 19, session 10,
+# branch young). A new radar track knows its radial speed (Doppler) and learns the speed
+# across the beam over 8-12 s; its estimate's climb onto the true speed and its heading's
+# swing onto the true course are the filter's, not the object's, yet the window read them as
+# a bird's wandering (-1.1..-1.6 nats for the drone) for 18-25 s after confirmation (branch
+# warnlate, docs/WARNING_POLICY.md). Once, in a track's first LEARN_MAX_S, the first sample
+# whose velocity is known (sv <= KNOWN_SV_MPS, a settled track's 1.2-1.5 m/s plus a missed
+# plot's margin) cuts the window's earlier samples: the window starts again from the known
+# velocity (no kinematic evidence until it is ``window_ok``). Only once and only young,
+# unlike warnlate's variant 3 (which cut every time a wandering, poorly seen bird's sd
+# dipped, leaving short steady-looking windows): later rises of the sd are a coasting
+# track's, which the memory's ``block_weight`` handles.
+KNOWN_SV_MPS = 2.0
+LEARN_MAX_S = 15.0
+
+
+def learnt_cut(hist: Sequence[Sample], age_s: float) -> tuple[bool, int]:
+    """(decided, samples to drop from the front of ``hist``) for a track ``age_s`` old whose
+    newest sample is ``hist[-1]``: decided when the velocity is known at the newest sample
+    or the track is older than ``LEARN_MAX_S`` (then it is never cut); the drop is every
+    leading sample whose ``sv`` exceeded ``KNOWN_SV_MPS``."""
+    if hist[-1][5] > KNOWN_SV_MPS:
+        return age_s > LEARN_MAX_S, 0
+    cut = 0
+    while cut < len(hist) - 1 and hist[cut][5] > KNOWN_SV_MPS:
+        cut += 1
+    return True, cut
+
+
 def memory_fold(mem: list[float] | None, block: list[float], weight: float = 1.0) -> list[float]:
     """One CUSUM step of the kinematic memory: ``mem`` (per class, 0 for the classes outside
     ``MEMORY_CLASSES``; None before the first block) plus ``weight`` (``block_weight``) times
