@@ -292,3 +292,31 @@ def test_pyramid_level_proposes_an_object_too_large_for_the_chip() -> None:
 
     assert best(lv[0]) < 0.1
     assert max(best(lv[1]), best(lv[2])) > 0.3
+
+
+def test_class_weight_moves_ambiguous_chips_to_the_weighted_class() -> None:
+    """Aeroplane and drone chips drawn alike (nothing tells them apart): unweighted, the
+    net splits them by prior; ``class_weight={"aeroplane": 8}`` makes a wrong aeroplane
+    eight times as costly, so more of them are called aeroplane."""
+    torch = pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn import CHIP, CLASSES, N_EXTRA
+    from skywarden.nodes.vision_cnn_train import fit
+
+    rng = np.random.default_rng(2)
+    n = 160
+    y = np.where(rng.random(n) < 0.3, CLASSES.index("aeroplane"), CLASSES.index("drone"))
+    x = rng.normal(size=(n, 2, CHIP, CHIP)).astype(np.float32)
+    d = {
+        "x": x.astype(np.float16),
+        "e": rng.normal(size=(n, N_EXTRA)).astype(np.float32),
+        "y": y.astype(np.int64),
+        "rt": np.zeros((n, 4), np.float32),
+        "groups": np.ones(n, dtype=np.int32),
+    }
+    share = []
+    for cw in (None, {"aeroplane": 8.0}):
+        net, _ = fit(d, epochs=3, seed=0, log=lambda r: None, class_weight=cw)
+        with torch.no_grad():
+            logits, _ = net(torch.from_numpy(x), torch.from_numpy(d["e"]))
+        share.append(float((logits.argmax(1).numpy() == CLASSES.index("aeroplane")).mean()))
+    assert share[1] > share[0] + 0.2

@@ -52,9 +52,15 @@ def _vision_train(a: argparse.Namespace) -> int:
         epochs=a.epochs,
         threads=a.threads,
         balanced=a.balanced,
+        class_weight=dict(_name_value(v) for v in a.class_weight),
     )
     print(json.dumps(res))
     return 0
+
+
+def _name_value(text: str) -> tuple[str, float]:
+    name, _, value = text.partition("=")
+    return name, float(value)
 
 
 def _vision_eval(a: argparse.Namespace) -> int:
@@ -249,6 +255,13 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     t.add_argument("--cache", help="npz of extracted chips: written once, then reused")
     t.add_argument(
         "--balanced", action="store_true", help="draw object classes in equal shares each epoch"
+    )
+    t.add_argument(
+        "--class-weight",
+        action="append",
+        default=[],
+        metavar="CLASS=W",
+        help="cross-entropy weight of a class (repeatable; default 1)",
     )
     t.set_defaults(func=_vision_train)
     fb = vs.add_parser("fit-box", help="fit the box size lines (PARAMS.box) on the fit clips")
