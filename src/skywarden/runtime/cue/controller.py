@@ -183,6 +183,8 @@ class CueLog:
     first_task: dict[str, tuple[float, float]] = field(default_factory=dict)  # (t, slew s)
     on_target: dict[str, float] = field(default_factory=dict)
     confirmed: dict[str, tuple[float, str]] = field(default_factory=dict)  # (t, class)
+    # the track's ENU position when a camera first joined it (what the camera confirmed)
+    confirmed_at: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     camera_reports: int = 0
     tasks: int = 0
     chips: dict[str, bytes] = field(default_factory=dict)  # track -> last JPEG chip
@@ -273,6 +275,7 @@ def run_cue_loop(
                 log.last_seen[tr.id] = (t, (float(tr.x[0]), float(tr.x[1]), float(tr.x[2])))
                 if tr.id not in log.confirmed and camera_ids & set(tr.sensors):
                     log.confirmed[tr.id] = (t, tr.best_class)
+                    log.confirmed_at[tr.id] = log.last_seen[tr.id][1]
         for task in ctl.on_frame(fr, t):
             cams[task.node_id].obey(task.message[4:], t)
             driver = (drivers or {}).get(cams[task.node_id].spec.id)
