@@ -97,10 +97,7 @@ def imm_pair_scores(
     S = kalman.innovation_cov(P[ti].reshape(K * M, *P.shape[2:]), H, Rr)  # S_m = H P_m H' + R
     d2m, llm, _ = kalman.gate_scores(y, S)  # d_m^2 = y_m' S_m^-1 y_m, ln N(y_m; 0, S_m)
     d2: F64 = d2m.reshape(K, M).min(axis=1)  # inside the union of the mode gates
-    a = llm.reshape(K, M) + np.log(np.maximum(mu[ti], 1e-300))  # ln mu_m + ln N_m
-    amax = a.max(axis=1)
-    ll: F64 = amax + np.log(np.exp(a - amax[:, None]).sum(axis=1))  # ln sum_m mu_m N_m
-    return d2, ll
+    return d2, imm.mixture_loglik(mu[ti], llm.reshape(K, M))  # ln sum_m mu_m N_m
 
 
 class GatingHypothesiser:
@@ -143,7 +140,7 @@ class GatingHypothesiser:
         if b.n == 0:
             return empty
         sm, Z = look.sm, look.Z
-        xc = imm.combine(b.x, b.P, b.mu)[0]  # x = sum_m mu_m x_m
+        xc = imm.combine_mean(b.x, b.mu)  # x = sum_m mu_m x_m
         s = sm.spec.position_enu
         if sm.spatial_dims:
             k = sm.spatial_dims

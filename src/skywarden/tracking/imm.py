@@ -162,10 +162,17 @@ def _one_step(
     return hit
 
 
+def combine_mean(x: F64, mu: F64) -> F64:
+    """The output estimate's mean alone, ``x = sum_m mu_m x_m`` (Bar-Shalom 2001, eq.
+    11.6.6-17), for callers that need no covariance."""
+    xc: F64 = (mu[:, None, :] @ x)[:, 0, :]
+    return xc
+
+
 def combine(x: F64, P: F64, mu: F64) -> tuple[F64, F64]:
     """Moment-matched output estimate (Bar-Shalom 2001, eq. 11.6.6-17/18)."""
     N, M, n = x.shape
-    xc = (mu[:, None, :] @ x)[:, 0, :]  # sum_m mu_m x_m
+    xc = combine_mean(x, mu)  # sum_m mu_m x_m
     dx = x - xc[:, None, :]
     Pc = (mu[:, None, :] @ P.reshape(N, M, n * n)).reshape(N, n, n)  # sum_m mu_m P_m
     Pc += np.swapaxes(dx * mu[:, :, None], 1, 2) @ dx  # + sum_m mu_m dx_m dx_m'
@@ -177,13 +184,25 @@ def update_mode_probs(mu_pred: F64, loglik: F64) -> F64:
     return update_mode_probs_and_loglik(mu_pred, loglik)[0]
 
 
-def update_mode_probs_and_loglik(mu_pred: F64, loglik: F64) -> tuple[F64, F64]:
-    """``update_mode_probs`` and the measurement's combined log-likelihood
-    ``ln sum_j c_j Lambda_j`` (the track score's increment), from one log-sum-exp."""
+def mixture_loglik(mu_pred: F64, loglik: F64) -> F64:
+    """The measurement's log-likelihood under the IMM, ``ln sum_j c_j Lambda_j`` (the track
+    score's increment, and the hypothesiser's pair score), by log-sum-exp."""
+    return _mixture(mu_pred, loglik)[2]
+
+
+def _mixture(mu_pred: F64, loglik: F64) -> tuple[F64, F64, F64]:
+    """``w_j = c_j Lambda_j / max``, its row sums and ``ln sum_j c_j Lambda_j``."""
     a = np.log(np.maximum(mu_pred, 1e-300)) + loglik
     amax = a.max(axis=1)
     w = np.exp(a - amax[:, None])
     ws = w.sum(axis=1)
+    return w, ws, amax + np.log(ws)
+
+
+def update_mode_probs_and_loglik(mu_pred: F64, loglik: F64) -> tuple[F64, F64]:
+    """``update_mode_probs`` and the measurement's combined log-likelihood
+    ``ln sum_j c_j Lambda_j`` (the track score's increment), from one log-sum-exp."""
+    w, ws, ll = _mixture(mu_pred, loglik)
     mu = np.maximum(w / ws[:, None], 1e-12)
     out: F64 = mu / mu.sum(axis=1, keepdims=True)
-    return out, amax + np.log(ws)
+    return out, ll
