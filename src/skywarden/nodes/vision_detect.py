@@ -162,12 +162,7 @@ def candidates(g: NDArray[np.float32], params: SensorParams) -> list[Candidate]:
     fine = _blobs(g, params.sigma, params.k, MAX_CANDIDATES)
     if params.coarse_sigma is None:
         return fine
-    coarse = [
-        c
-        for c in _blobs(g, params.coarse_sigma, params.k, MAX_CANDIDATES)
-        if max(c.w, c.h) >= params.coarse_min
-    ]
-    return fine + coarse[:COARSE_MAX]
+    return fine + _large_blobs(g, params.coarse_sigma, params.k, params.coarse_min)
 
 
 def levels(g: NDArray[np.float32], params: SensorParams) -> list[Level]:
@@ -187,13 +182,15 @@ def levels(g: NDArray[np.float32], params: SensorParams) -> list[Level]:
             cv2.resize(g, None, fx=1.0 / f, fy=1.0 / f, interpolation=cv2.INTER_AREA),
             dtype=np.float32,
         )
-        cs = [
-            c
-            for c in _blobs(gl, params.sigma, params.k, MAX_CANDIDATES)
-            if max(c.w, c.h) >= params.pyramid_min
-        ]
-        out.append(Level(f, gl, cs[:COARSE_MAX]))
+        out.append(Level(f, gl, _large_blobs(gl, params.sigma, params.k, params.pyramid_min)))
     return out
+
+
+def _large_blobs(g: NDArray[np.float32], sigma: float, k: float, min_px: float) -> list[Candidate]:
+    """The blobs (``_blobs``) spanning ``min_px`` pixels or more, at most ``COARSE_MAX``: the
+    proposals a coarse scale or a pyramid level adds (the smaller ones are a finer scale's)."""
+    big = [c for c in _blobs(g, sigma, k, MAX_CANDIDATES) if max(c.w, c.h) >= min_px]
+    return big[:COARSE_MAX]
 
 
 def _blobs(g: NDArray[np.float32], sigma: float, k: float, limit: int) -> list[Candidate]:

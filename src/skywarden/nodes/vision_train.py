@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.nodes.dd_labels import Box, read_description, read_labels
+from skywarden.nodes.dd_labels import CLASS_NAMES, Box, read_description, read_labels
 from skywarden.nodes.split import is_test_clip
 from skywarden.nodes.video_io import frames
 from skywarden.nodes.vision_detect import PARAMS, Candidate, Detection, iou
@@ -174,15 +174,12 @@ def evaluate(
     }
 
 
-CLIP_CLASSES = ("DRONE", "BIRD", "AIRPLANE", "HELICOPTER")  # the class in a clip's name
-
-
 def macro_f1(scores: dict[str, dict[str, float]]) -> float:
     """Mean F1 over the four classes of clip (a class without clips counts 0). Why: pooled
     F1 is mostly drone clips (about half the labels), so it rewarded settings that gave
     up helicopters (session 9: validation pooled F1 level while helicopter F1 fell 0.23 ->
     0.11, then 0.07 on test)."""
-    return sum(scores[c]["f1"] if c in scores else 0.0 for c in CLIP_CLASSES) / len(CLIP_CLASSES)
+    return sum(scores[c]["f1"] if c in scores else 0.0 for c in CLASS_NAMES) / len(CLASS_NAMES)
 
 
 def choose(
@@ -208,7 +205,7 @@ def choose(
                         {"min_score": ms, "decay": decay, "size_memory": sm, "min_hits": mh}
                         | s["all"]
                         | {"macro": macro_f1(s)}
-                        | {c: s[c]["f1"] for c in CLIP_CLASSES if c in s}
+                        | {c: s[c]["f1"] for c in CLASS_NAMES if c in s}
                     )
     return out
 
