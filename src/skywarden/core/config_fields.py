@@ -24,6 +24,18 @@ def req(d: Mapping[str, Any], key: str, path: str) -> Any:
     return d[key]
 
 
+def no_secret(d: Mapping[str, Any], path: str) -> None:
+    """Refuse a ``password`` written into a configuration table: a file is copied, diffed and
+    journaled, so a secret is named by the environment variable that holds it
+    (``password_env``) and read when the run starts."""
+    if "password" in d:
+        raise ConfigError(
+            f"{path}.password",
+            "never in the site file: put it in an environment variable and name that "
+            "variable with password_env",
+        )
+
+
 def ident(d: Mapping[str, Any], path: str) -> str:
     """The required ``id`` of a table (a sensor, a zone): a non-empty string, kept exactly as
     written, since ids are matched exactly (in the journal, the API, the warning policy)."""

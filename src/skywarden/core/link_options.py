@@ -41,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from skywarden.core.config_fields import no_secret
 from skywarden.core.errors import ConfigError
 
 MQTT_KEYS: Final = frozenset(
@@ -101,12 +102,7 @@ def _seconds(d: Mapping[str, Any], key: str, path: str, default: float) -> float
 
 def parse_mqtt_security(d: Mapping[str, Any], path: str) -> MqttSecurity:
     """The MQTT keys of one ``link`` table (the caller has checked the protocol)."""
-    if "password" in d:
-        raise ConfigError(
-            f"{path}.password",
-            "never in the site file: put it in an environment variable and name that "
-            "variable with password_env",
-        )
+    no_secret(d, path)
     username = _opt_str(d, "username", path)
     password_env = _opt_str(d, "password_env", path)
     if password_env is not None and username is None:

@@ -158,12 +158,7 @@ def _camera(d: Mapping[str, Any], path: str) -> CueCamera:
 
 
 def _onvif(d: Mapping[str, Any], path: str) -> OnvifSettings:
-    if "password" in d:
-        raise ConfigError(
-            f"{path}.password",
-            "a secret never goes in the file: name the environment variable that holds it "
-            "(password_env)",
-        )
+    f.no_secret(d, path)
     check_keys(d, ONVIF_KEYS, path)
     s = {k: f.string(f.req(d, k, path), f"{path}.{k}") for k in ("address", "profile", "user")}
     env = f.string(f.req(d, "password_env", path), f"{path}.password_env")
