@@ -8,12 +8,12 @@ import math
 import numpy as np
 
 from skywarden.core.geo import GeoOrigin
-from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import Site
 from skywarden.core.track import TrackState, TrackStatus
 from skywarden.threat import rf_bearing
 from skywarden.threat.classify import Classifier
 from skywarden.threat.kinematics import MEMORY_CAP, MEMORY_SV_SPAN, block_weight, memory_fold
+from test_threat_heading import _bearing
 
 EMPTY_SITE = Site("memory", GeoOrigin(0.0, 0.0), ())
 P0 = np.diag([25.0, 25.0, 25.0, 1.0, 1.0, 1.0])
@@ -87,18 +87,6 @@ def test_a_steady_window_after_minutes_of_bird_flight_does_not_forget_them() -> 
     assert p_bird < 0.5 * p_steady
 
 
-def _bearing(sensor: tuple[float, float], target: tuple[float, float]) -> Detection:
-    az = math.atan2(target[0] - sensor[0], target[1] - sensor[1]) % (2 * math.pi)
-    return Detection(
-        t=0.0,
-        sensor_id="rf-1",
-        kind=MeasurementKind.AZ,
-        z=np.array([az]),
-        R=np.array([[0.035**2]]),
-        sensor_pos=np.array([sensor[0], sensor[1], 10.0]),
-    )
-
-
 def _trk(tid: str, e: float, n: float, sd: float, sensor: str) -> TrackState:
     P = np.diag([sd * sd, sd * sd, 25.0, 1.0, 1.0, 1.0])
     x = np.array([e, n, 80.0, 0.0, 15.0, 0.0])
@@ -114,7 +102,7 @@ def test_a_bearing_whose_owner_is_located_elsewhere_is_no_hit() -> None:
     far = _trk("X", 0.0, 3100.0, 100.0, "rf-1")
     near = _trk("Y", 30.0, 2150.0, 100.0, "rf-1")
     assert rf_bearing.owner_far(bird, far) and not rf_bearing.owner_far(bird, near)
-    det = _bearing((0.0, 0.0), (0.0, 2500.0))
+    det = _bearing((0.0, 0.0), (0.0, 2500.0), 0.035)
     located = {t.id: t for t in (bird, far, near)}
     for owner, hit in (("X", set()), ("Y", {"B"})):
         scan = rf_bearing.bearings([det], frozenset(), {id(det): frozenset({owner})})
