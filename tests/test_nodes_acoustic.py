@@ -150,3 +150,36 @@ def test_macro_f1_of_a_confusion_matrix() -> None:
 def test_mono_audio_object() -> None:
     a = Audio(np.ones((10, 2), dtype=np.float32) * [[1.0, 0.0]], 16000)
     assert np.allclose(a.mono, 0.5)
+
+
+def test_hmm_smoother_holds_through_one_contrary_second_and_follows_a_change() -> None:
+    from skywarden.nodes.acoustic import smooth
+
+    drone, back = [0.9, 0.05, 0.05], [0.05, 0.05, 0.9]
+    # five drone seconds, one background second, then drone again: the one-second dip stays
+    # drone (0.03 switch probability against one 0.9/0.05 likelihood ratio)
+    dip = smooth(np.array([drone] * 5 + [back] + [drone] * 3, dtype=np.float32))
+    assert (dip.argmax(axis=1) == 0).all()
+    assert np.allclose(dip.sum(axis=1), 1.0, atol=1e-5)
+    # a lasting change is followed within two seconds
+    change = smooth(np.array([drone] * 10 + [back] * 10, dtype=np.float32)).argmax(axis=1)
+    assert (change[:10] == 0).all() and (change[12:] == 2).all()
+    # with no switching allowed the filter is the product of the likelihoods (naive Bayes)
+    p = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]], dtype=np.float32)
+    prod = p[0] * p[1] / (p[0] * p[1]).sum()
+    assert np.allclose(smooth(p, switch=0.0)[1], prod, atol=1e-6)
+
+
+def test_live_node_smoothing_is_the_file_classifiers() -> None:
+    from skywarden.nodes.acoustic_node import StreamClassifier
+
+    rng = np.random.default_rng(4)
+    t = np.arange(16000 * 4) / 16000
+    x = (0.05 * rng.standard_normal(t.size) + 0.1 * np.sin(2 * np.pi * 180.0 * t)).astype(
+        np.float32
+    )
+    batch = classify_audio(Audio(x[:, None], 16000))
+    live = StreamClassifier()
+    for b, (start, w) in zip(batch, windows(Audio(x[:, None], 16000)), strict=True):
+        s = live.step(start, w)
+        assert s.label == b.label and np.allclose(s.probs, b.probs, atol=1e-5)

@@ -20,7 +20,7 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.nodes.acoustic import SMOOTH_DECAY, SecondClass, load_model
+from skywarden.nodes.acoustic import SecondClass, load_model, smooth_step
 from skywarden.nodes.acoustic_bearing import Bearing, srp_phat
 from skywarden.nodes.audio_features import SAMPLE_RATE, pcm_to_float, resample, window_features
 from skywarden.nodes.sapient_node import Report, ulid
@@ -52,13 +52,11 @@ class StreamClassifier:
 
     def __post_init__(self) -> None:
         self.model = load_model()
-        self.acc = np.zeros(len(self.model.classes))
+        self.belief: NDArray[np.float64] | None = None
 
     def step(self, t: float, mono: NDArray[np.float32]) -> SecondClass:
-        p = self.model.proba(window_features(mono))[0]
-        self.acc = SMOOTH_DECAY * self.acc + np.log(np.clip(p, 1e-6, 1.0))
-        e = np.exp(self.acc - self.acc.max())
-        q = e / e.sum()
+        self.belief = smooth_step(self.belief, self.model.proba(window_features(mono))[0])
+        q = self.belief
         k = int(np.argmax(q))
         return SecondClass(t, self.model.classes[k], float(q[k]), tuple(float(v) for v in q))
 
