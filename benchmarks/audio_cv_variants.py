@@ -127,11 +127,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "pitch10": {"pitch": (0.9, 1.1)},  # every clip twice more, resampled by 0.9 and 1.1
     "pitch5": {"pitch": (0.95, 1.05)},
     "ens3": {"ens": 3},
-    "h16a3": {"hidden": 16, "alpha": 3.0},
     "hgb": {"model": "hgb"},
     "rf": {"model": "rf"},
     "mlp+hgb": {"model": "mlp+hgb"},
-    "hgb50": {"model": "hgb", "iter": 50},
     "mlp+hgb_nolevel": {"model": "mlp+hgb", "tree_drop": [160]},
     "hmm0.03": {"smoother": "h0.03:1"},  # shipped since session 11
     "mlp+hgb_nolevel+hmm": {"model": "mlp+hgb", "tree_drop": [160], "smoother": "h0.03:1"},
