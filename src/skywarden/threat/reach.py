@@ -34,8 +34,8 @@ F64 = NDArray[np.float64]
 # Fastest mean airspeed among 138 species (Alerstam et al. 2007): above it, the speed
 # memory speaks against the bird. A floor is already FLOOR_K sd below the estimate.
 BIRD_TOP_MPS = 23.0
-FLOOR_K = 2.0
-REACH_RUN = 3
+FLOOR_K = 2.0  # a one-sided 97.7 % bound per frame, for a Gaussian estimate
+REACH_RUN = 3  # frames running: one plot of another object moves the estimate for one or two
 
 
 def speed_floor(ve: float, vn: float, P: F64) -> float:
