@@ -35,6 +35,11 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
   ``memory_fold``): a one-sided, capped cumulative sum over disjoint blocks, so that minutes
   of bird-like flight are not forgotten in one steady window; it only ever speaks for the bird.
 
+- **Speed reach** (``threat.reach``): the highest speed the track was *measured* to fly (a
+  lower bound held for a few frames running). Above a bird's top speed the bird's speed
+  evidence is read at the larger of now and then, so a drone that raced and then stops or
+  manoeuvres is not a bird in the stop; it only ever speaks against the bird.
+
 - **Heading persistence** over disjoint 20 s blocks of the track's positions
   (``threat.heading``): a two-mode switching model per class whose forward recursion
   accumulates a wander that lasts (a bird's) and forgives a drone's turn onto its run-in;
@@ -63,7 +68,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import heading, rf_bearing
+from skywarden.threat import heading, reach, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -141,6 +146,7 @@ _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
 _NO_KIN = [0.0] * len(CLASSES)  # no kinematic evidence (yet)
 _SPEED_LOG_SD = np.log(_SPEED_SD)  # the constant term of the speed likelihood
 _RCS_SPREAD2 = _RCS_SPREAD**2
+_BIRD_ONLY = np.array([0.0, 0.0, 1.0, 0.0])  # threat.reach's penalty falls on the bird
 
 
 def _identity_probs(k: int) -> list[float]:
@@ -181,6 +187,8 @@ class _Evidence:
     first_t: float | None = None  # the track's first frame (for threat.kinematics.learnt_cut)
     learnt: bool = False  # the velocity's first learning is behind (learnt_cut decided)
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
+    reach_run: tuple[float, ...] = ()  # the last speed floors (threat.reach.reach_update)
+    reach_peak: float = 0.0  # the highest speed floor held for a run of frames, m/s
     head_alpha: list[float] | None = None  # heading-persistence forward variables
 
 
@@ -342,6 +350,9 @@ class Classifier:
             ev.speed_w = a * ev.speed_w + (1 - a) * w
             ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
+        if tr.status is not TrackStatus.COASTING:  # a coasted frame measured nothing
+            floor = reach.speed_floor(ve, vn, tr.P)
+            ev.reach_run, ev.reach_peak = reach.reach_update(ev.reach_run, ev.reach_peak, floor)
         h = ev.hist
         if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
             # a coasted frame is the filter's constant-velocity prediction, not the object's
@@ -414,6 +425,12 @@ class Classifier:
         if any(ev.speed_avg is None for ev in evs):
             has = np.array([ev.speed_avg is not None for ev in evs])
             ll = np.where(has[:, None], ll, 0.0)
+        if any(ev.reach_peak >= reach.BIRD_TOP_MPS for ev in evs):
+            # a speed once measured beyond any bird's: the bird's speed evidence is read at
+            # the larger of now and then (threat.reach)
+            peak = np.array([ev.reach_peak for ev in evs])
+            pen = reach.bird_penalty(peak, x[:, 0], _SPEED_MU, _SPEED_SD)
+            ll = ll - np.outer(pen, _BIRD_ONLY)
         if any(ev.rcs_n for ev in evs):
             # the sample mean of n plots ~ N(mu_c, spread_c^2 + fluct^2 / n): see RCS_MODEL
             rcs_n = np.array([ev.rcs_n for ev in evs], dtype=float)

@@ -1,0 +1,89 @@
+"""The fastest speed a track has been seen to fly, known well enough to rule out a bird.
+
+Issue 19, session 11 (branch ``sprint``). A multirotor that races in at 35 m/s, brakes to a
+hover and sprints again (night_launch s13 H0) reads as a bird for 20-40 s: the classifier's
+speed average forgets in about ten frames and falls to a bird's 10 m/s in the stop, and
+the kinematic window holds the 0 -> 35 m/s swing. Yet a bird flies 8-23 m/s through the
+air (mean airspeeds of 138 species, Alerstam et al. 2007, PLoS Biology 5(8) e197); a track
+once *measured* well above that is not a bird, whatever it does afterwards.
+
+"Measured" is the point: a new radar track's speed across the beam is a guess for 10-20 s
+(the velocity's largest sd, ``kinematics.velocity_sd``, is 6-9 m/s at 2-4 km), so the
+speed estimate alone proves nothing. The radial component is measured from the first plot
+(Doppler, sd about 0.5 m/s), and the horizontal speed is at least the velocity's component
+along any direction. ``speed_floor`` is therefore the larger of two lower bounds, each
+``FLOOR_K`` standard deviations below its estimate: the component along the best-known
+direction (the eigenvector of the smaller eigenvalue of the horizontal velocity
+covariance), and the speed itself with the worst direction's sd. Traced on night_launch
+s13 H0 at 3.7 km (t = 37-38 s, before the stop): speed 35.6 m/s, largest sd 9.4-9.9, best
+sd 0.41-0.47, component 35.4-35.6 m/s: floor 34.6 m/s.
+
+The peak (``reach_update``) is the floor held for ``REACH_RUN`` measured (not coasted)
+frames running, so that one plot of another object cannot set it; it never decreases.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+
+# Fastest mean airspeed among 138 species (Alerstam et al. 2007): above it, the speed
+# memory speaks against the bird. A floor is already FLOOR_K sd below the estimate.
+BIRD_TOP_MPS = 23.0
+FLOOR_K = 2.0  # a one-sided 97.7 % bound per frame, for a Gaussian estimate
+REACH_RUN = 3  # frames running: one plot of another object moves the estimate for one or two
+
+
+def speed_floor(ve: float, vn: float, P: F64) -> float:
+    """A lower bound (m/s, >= 0) on the horizontal speed of velocity (``ve``, ``vn``) with
+    covariance ``P`` (6, 6; the velocity's horizontal block is ``P[3:5, 3:5]``): the larger
+    of |v . u| - FLOOR_K sd_min (``u`` the unit eigenvector of the smaller eigenvalue,
+    sd_min its root) and |v| - FLOOR_K sd_max, since |v| >= |v . u| for every unit ``u``."""
+    a, b, d = float(P[3, 3]), float(P[3, 4]), float(P[4, 4])
+    # eigenvalues of the symmetric 2x2 block: (a + d) / 2 -+ sqrt(((a - d) / 2)^2 + b^2)
+    half, r = 0.5 * (a + d), math.sqrt(0.25 * (a - d) ** 2 + b * b)
+    lo, hi = max(half - r, 0.0), max(half + r, 0.0)
+    # eigenvector of ``lo``: (A - lo I) u = 0 -> u = (b, lo - a), or (lo - d, b) when that
+    # one is (numerically) zero; a diagonal block with a == d has every direction alike
+    ue, un = (b, lo - a) if abs(b) + abs(lo - a) >= abs(lo - d) + abs(b) else (lo - d, b)
+    norm = math.hypot(ue, un)
+    comp = abs(ve * ue + vn * un) / norm if norm > 0.0 else 0.0
+    along = comp - FLOOR_K * math.sqrt(lo)
+    whole = math.hypot(ve, vn) - FLOOR_K * math.sqrt(hi)
+    return max(along, whole, 0.0)
+
+
+def reach_update(
+    run: tuple[float, ...], peak: float, floor: float
+) -> tuple[tuple[float, ...], float]:
+    """One measured frame's ``floor`` into the last ``REACH_RUN`` floors ``run`` and the
+    ``peak``: the peak becomes the least floor of a full run when that is higher."""
+    run = (*run, floor)[-REACH_RUN:]
+    if len(run) == REACH_RUN:
+        peak = max(peak, min(run))
+    return run, peak
+
+
+def bird_penalty(peak: F64, now: F64, mu: F64, sd: F64, drone: int = 0, bird: int = 2) -> F64:
+    """Per track, the log-likelihood to take from the bird (>= 0): how much the multirotor's
+    speed evidence over the bird's, ``ln N(s; mu_d, sd_d^2) - ln N(s; mu_b, sd_b^2)``, is
+    larger at the ``peak`` floor than at the speed the classifier reads ``now``, for a peak
+    above ``BIRD_TOP_MPS`` (0 otherwise). ``mu``, ``sd``: the class speed models.
+
+    The memory replaces the speed's evidence for the drone-versus-bird question by the larger
+    of now and then; the multirotor's (the broad model) is the smaller of the two drone
+    classes' at a high speed, and taking it from the bird alone leaves multirotor versus
+    fixed wing to the current speed."""
+
+    def llr(s: F64) -> F64:
+        zd, zb = (s - mu[drone]) / sd[drone], (s - mu[bird]) / sd[bird]
+        out: F64 = -0.5 * zd * zd + 0.5 * zb * zb + math.log(sd[bird] / sd[drone])
+        return out
+
+    gain = np.maximum(llr(peak) - llr(now), 0.0)
+    out: F64 = np.where(peak >= BIRD_TOP_MPS, gain, 0.0)
+    return out
