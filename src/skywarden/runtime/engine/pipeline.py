@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 14
+STATE_LAYOUT = 15
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -49,7 +49,9 @@ blocks, settled flag and pending RF bearings (issue 19, 2026-12-06). 10: the cla
 window samples carry the velocity's standard deviation (six numbers, issue 19, 2026-12-06).
 11: the tracker's latest report time per sensor (whether a radar is working, issue 19,
 2026-12-06). 13: the classifier's kinematic memory (issue 19, 2026-12-06). 14: the classifier's
-track start time and velocity-learnt flag (young tracks, issue 19, 2026-12-06)."""
+track start time and velocity-learnt flag (young tracks, issue 19, 2026-12-06). 15: the
+classifier's radial speeds of a young track's radar plots (``threat.doppler``, issue 19,
+2026-12-06)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
