@@ -182,8 +182,8 @@ class _Evidence:
     learnt: bool = False  # the velocity's first learning is behind (learnt_cut decided)
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
     head_alpha: list[float] | None = None  # heading-persistence forward variables
-    # one radar's plots (threat.doppler), its id and position; the evidence while the
-    # kinematic window is not yet a full window of known velocity (``_observe_doppler``)
+    # one radar's plots (threat.doppler), its id and position; their evidence until the
+    # kinematic memory holds its first block (``_observe_doppler``, ``_doppler_ll``)
     dop: deque[doppler.DopplerSample] = field(default_factory=deque)
     dop_sensor: str | None = None
     dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -519,11 +519,12 @@ def _kin_row(ev: _Evidence) -> list[float]:
     """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
     earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
     accumulated over blocks (``threat.heading``), plus the Doppler steadiness of a young
-    track (``threat.doppler``). Before the velocity's first learning is behind
-    (``learnt``), the window reads the filter learning the speed across the beam, not the
-    object: the Doppler steadiness then replaces it; after, until the window is full, the
-    two read different data (raw radial speeds, the filtered velocity across the beam too)
-    and both count."""
+    track (``threat.doppler``, until the memory holds its first block: ``_doppler_ll``).
+    The window and the Doppler read different data (the filtered velocity, learnt across
+    the beam only over 8-12 s; the plots' raw radial speeds), so both count while the
+    track is young. (Replacing the window by the Doppler before the velocity is learnt
+    warned the traced drones no earlier and would take from a drone-sized young bird the
+    bird-like reading of its transient, docs/WARNING_POLICY.md.)"""
     row = ev.kin_ll or _NO_KIN
     if ev.dop_ll is not None:
         row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
