@@ -68,7 +68,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import heading, reach, rf_bearing
+from skywarden.threat import doppler, heading, reach, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -190,6 +190,12 @@ class _Evidence:
     reach_run: tuple[float, ...] = ()  # the last speed floors (threat.reach.reach_update)
     reach_peak: float = 0.0  # the highest speed floor held for a run of frames, m/s
     head_alpha: list[float] | None = None  # heading-persistence forward variables
+    # one radar's plots (threat.doppler), its id and position; their evidence until the
+    # kinematic memory holds its first block (``_observe_doppler``, ``_doppler_ll``)
+    dop: deque[doppler.DopplerSample] = field(default_factory=deque)
+    dop_sensor: str | None = None
+    dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    dop_ll: list[float] | None = None
 
 
 class Classifier:
@@ -207,6 +213,9 @@ class Classifier:
         self._rf_pending: list[list[rf_bearing.Bearing]] = []
         ranged = (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.XY, MeasurementKind.XYZ)
         self._ranging = frozenset(s.id for s in site.sensors if s.measures in ranged)
+        self._doppler = frozenset(
+            s.id for s in site.sensors if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL
+        )
 
     def _get(self, tid: str) -> _Evidence:
         ev = self._ev.get(tid)
@@ -230,8 +239,11 @@ class Classifier:
                 owners[id(det)] = owners.get(id(det), frozenset()) | {tid}
             self._rf_pending.append(rf_bearing.bearings(scan.detections, given, owners))
         evidence_sensors = self._evidence_sensors
+        dop = scan.sensor_id in self._doppler
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
+            if dop and candidates == 1 and ev.kin_mem is None:
+                _observe_doppler(ev, det)
             # most plots (no RCS, no class of their own, from a radar or a camera without
             # one) carry nothing: skip _observe_detection's checks for them
             if (
@@ -282,11 +294,13 @@ class Classifier:
             self._rf_pointed(tracks, evs)
         free: list[int] = []
         due: list[_Evidence] = []
+        due_tr: list[TrackState] = []
         for i, (ev, tr) in enumerate(zip(evs, tracks, strict=True)):
             if ev.identity_class is None:
                 free.append(i)
                 if self._observe_state(ev, tr):
                     due.append(ev)
+                    due_tr.append(tr)
         if due:
             # a window too short says nothing (and when all are, no arrays are built at all)
             kin: list[list[float] | None] = [None] * len(due)
@@ -295,7 +309,8 @@ class Classifier:
                 short = np.isnan(feats[:, 0]).tolist()
                 ll = kinematic_loglik_batch(feats).tolist()
                 kin = [None if none else row for row, none in zip(ll, short, strict=True)]
-            for ev, row in zip(due, kin, strict=True):
+            for ev, tr, row in zip(due, due_tr, kin, strict=True):
+                ev.dop_ll = _doppler_ll(ev, tr) if ev.dop else None
                 ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
                 if row is not None and ev.kin_t >= ev.kin_block_t + WINDOW_S:
@@ -483,11 +498,53 @@ def _evidence_rows(evs: Sequence[_Evidence]) -> F64:
     return np.array([[*ev.log_post, *_kin_row(ev), ev.speed_avg or 0.0] for ev in evs])
 
 
+def _observe_doppler(ev: _Evidence, det: Detection) -> None:
+    """Keep the radial speed of a radar plot given to this track alone (``threat.doppler``):
+    one radar's plots (the first that fed it; another's radial speeds lie on another line)
+    over the last ``WINDOW_S``."""
+    if ev.dop_sensor is None:
+        ev.dop_sensor = det.sensor_id
+        ev.dop_pos = (float(det.sensor_pos[0]), float(det.sensor_pos[1]), float(det.sensor_pos[2]))
+    elif det.sensor_id != ev.dop_sensor:
+        return
+    q = ev.dop
+    q.append((det.t, float(det.z[3]), float(det.R[3, 3])))
+    while q[0][0] < det.t - WINDOW_S:
+        q.popleft()
+
+
+def _doppler_ll(ev: _Evidence, tr: TrackState) -> list[float] | None:
+    """The Doppler steadiness evidence (``threat.doppler``) until the kinematic memory holds
+    its first block (``memory_fold``: a window of known velocity is behind the track), else
+    None: from then on the window and its memory read the same flight with the whole
+    velocity, and counting both would count it twice. Not earlier: the first windows after
+    the velocity's learning still carry its end (multisensor_attack s34 H0: the cut at
+    sv 1.9 m/s, the speed estimate still climbing 19.7 -> 21.5 m/s over the next 12 s, the
+    first full window +0.1 nats for the drone where the steady drone's read +1.9)."""
+    if ev.kin_mem is not None:
+        ev.dop.clear()
+        return None
+    e, n, u, ve, vn, vu = tr.x.tolist()
+    se, sn, su = ev.dop_pos
+    de, dn, du = e - se, n - sn, u - su
+    r = math.sqrt(de * de + dn * dn + du * du)
+    radial = (de * ve + dn * vn + du * vu) / r if r > 0 else 0.0
+    return doppler.doppler_loglik(ev.dop, radial, math.sqrt(ve * ve + vn * vn + vu * vu))
+
+
 def _kin_row(ev: _Evidence) -> list[float]:
     """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
     earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
-    accumulated over blocks (``threat.heading``)."""
+    accumulated over blocks (``threat.heading``), plus the Doppler steadiness of a young
+    track (``threat.doppler``, until the memory holds its first block: ``_doppler_ll``).
+    The window and the Doppler read different data (the filtered velocity, learnt across
+    the beam only over 8-12 s; the plots' raw radial speeds), so both count while the
+    track is young. (Replacing the window by the Doppler before the velocity is learnt
+    warned the traced drones no earlier and would take from a drone-sized young bird the
+    bird-like reading of its transient, docs/WARNING_POLICY.md.)"""
     row = ev.kin_ll or _NO_KIN
+    if ev.dop_ll is not None:
+        row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
     if ev.kin_mem is not None:
         row = [k + m for k, m in zip(row, ev.kin_mem, strict=True)]
     if ev.head_alpha is None:
