@@ -16,7 +16,9 @@ from skywarden.tracking.measurement import measure
 from skywarden.tracking.smoother import (
     Smoothed,
     _score,
+    emitter,
     explained_bearings,
+    heard,
     lone_plots,
     smooth,
 )
@@ -105,3 +107,50 @@ def test_an_emitter_explains_one_bearing_per_report() -> None:
     own_got, taken = len(got - intruder), len(got & intruder)
     assert own_got >= 20, own_got  # the own drone's bearings are explained...
     assert taken <= inside // 3, (taken, inside)  # ...the intruder's stay (a few are nearer)
+
+
+def test_a_silent_track_given_stray_bearings_is_heard_but_claims_none() -> None:
+    """Night-launch seed 35: a silent radar-tracked drone lay on the far intruder's bearing
+    line from one direction finder for 30 s of its 150, and the live association gave it
+    those bearings (0.2 a second of its life: "heard"). As an emitter it claimed them
+    (``explained_bearings``) and the intruder's record lost the cross fixes it needed to
+    reach back to its take-off. The intruder, heard every second, is an emitter."""
+    rng = np.random.default_rng(5)
+
+    def silent(t: float) -> np.ndarray:
+        return np.array([1500.0, -750.0 + 10.0 * t, 60.0, 0.0, 10.0, 0.0])
+
+    plots = [
+        Detection(
+            float(t),
+            "r",
+            MeasurementKind.XYZ,
+            silent(t)[:3] + rng.normal(0, 10.0, 3),
+            np.eye(3) * 100.0,
+        )
+        for t in np.arange(0.0, 150.0)
+    ]
+    stray = [_bearing(silent(t), float(t) + 0.5, rng) for t in np.arange(120.0, 150.0)]
+    x0 = silent(0.0)
+    P0 = np.diag([100.0**2, 100.0**2, 100.0**2, 10.0**2, 10.0**2, 5.0**2])
+    sm = smooth([*plots, *stray], x0, P0)
+    assert sum(not d.kind.fixes_position for d in sm.used) == 30
+    assert heard(sm)  # 30 bearings in 150 s: the live rule's "heard"
+    scans = [(d.t, [d]) for d in stray]
+    assert len(explained_bearings(sm, scans)) >= 25  # what it would have claimed
+    assert not emitter(sm)
+    # the far intruder, heard every second by the finder, then seen by the radar
+    far = [_bearing(_truth(t), float(t), rng) for t in np.arange(0.0, 60.0)]
+    far += [
+        Detection(
+            float(t),
+            "r",
+            MeasurementKind.XYZ,
+            _truth(t)[:3] + rng.normal(0, 15.0, 3),
+            np.eye(3) * 225.0,
+        )
+        for t in np.arange(60.0, 120.0)
+    ]
+    x1 = np.array([3000.0, 250.0, 60.0, -20.0, 0.0, 0.0])
+    P1 = np.diag([2000.0**2, 2000.0**2, 150.0**2, 15.0**2, 15.0**2, 5.0**2])
+    assert emitter(smooth(far, x1, P1))

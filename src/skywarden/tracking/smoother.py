@@ -53,6 +53,7 @@ class SmootherConfig:
     max_back_s: float = 180.0
     max_speed_mps: float = 60.0  # a track extended back faster than this has gone astray
     heard_share: float = 0.2  # bearings per second of track life for "its link was heard"
+    emitter_share: float = 0.5  # ... for "it is an emitter": it claims bearings (explained)
     fix_window_s: float = 2.0  # bearings re-associated only this far from any plot
     lone_s: float = 10.0  # a plot with no other from its sensor this near, amid bearings
     ground_u_m: float = -30.0  # a track extended below this height has gone too far back
@@ -345,12 +346,27 @@ def lone_plots(dets: Sequence[Detection], cfg: SmootherConfig | None = None) -> 
     return out
 
 
-def heard(sm: Smoothed, cfg: SmootherConfig | None = None) -> bool:
-    """The track's control link was heard: bearings at ``heard_share`` per second of its life
-    (a few stray ones are another emitter's, given to it by the live association)."""
+def heard(sm: Smoothed, cfg: SmootherConfig | None = None, share: float | None = None) -> bool:
+    """The track's control link was heard: bearings at ``heard_share`` (or ``share``) per
+    second of its life (a few stray ones are another emitter's, given to it by the live
+    association)."""
     cfg = cfg or SmootherConfig()
     n = sum(1 for d in sm.used if not d.kind.fixes_position)
-    return n >= max(5.0, cfg.heard_share * (float(sm.t[-1]) - float(sm.t[0])))
+    rate = cfg.heard_share if share is None else share
+    return n >= max(5.0, rate * (float(sm.t[-1]) - float(sm.t[0])))
+
+
+def emitter(sm: Smoothed, cfg: SmootherConfig | None = None) -> bool:
+    """The track is an emitter whose bearings others must not have (``explained_bearings``):
+    heard at ``emitter_share`` per second of its life, not at ``heard_share``. A direction
+    finder reporting every second at Pd 0.9 hears a live link about 0.9 times a second, two
+    finders 1.8; a silent drone on another emitter's bearing line is given that emitter's
+    bearings only while the line crosses it. Night-launch seed 35: the radar-tracked H0
+    (silent) held 30 of rf-east's bearings of H2 (in 147 s, 0.2 per second: "heard"), and
+    claiming them took from H2's record the cross fixes its extension back needed, so the
+    record began 72 s after H2's take-off, 1.3 km off."""
+    cfg = cfg or SmootherConfig()
+    return heard(sm, cfg, cfg.emitter_share)
 
 
 def explained_bearings(

@@ -43,6 +43,7 @@ from skywarden.tracking.result import TrackerResult
 from skywarden.tracking.smoother import (
     Smoothed,
     SmootherConfig,
+    emitter,
     explained_bearings,
     extend_back,
     heard,
@@ -281,12 +282,13 @@ def investigate_run(
             continue
         dets = [d for i in chain for d in pieces[i][1]]
         merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg)))
-    # bearings a heard track (a known emitter) explains where plots fix it are its own:
-    # taken out of the other tracks (the live association gave some away) and not offered
+    # bearings an emitter (a track heard throughout, ``smoother.emitter``) explains where
+    # plots fix it are its own: taken out of the other tracks (the live association gave
+    # some away) and not offered
     emitters = {
         k: explained_bearings(sm, by_time, cfg)
         for k, (_, sm) in enumerate(merged)
-        if heard(sm, cfg)
+        if emitter(sm, cfg)
     }
     for k, (chain, sm) in enumerate(merged):
         others = set().union(*(e for j, e in emitters.items() if j != k))
