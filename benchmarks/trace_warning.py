@@ -96,6 +96,8 @@ def main() -> int:
                 eng.scan(s)
             frames = list(eng.tick(t))
             eng.drain_events()
+            if t > a.t1:
+                break  # nothing more to print: the rest of the file is not run
             r = truth.get(t, {}).get(a.object)
             if r is None or not a.t0 <= t <= a.t1 or t - last < a.every - 1e-6 or not frames:
                 continue
