@@ -320,3 +320,60 @@ def test_class_weight_moves_ambiguous_chips_to_the_weighted_class() -> None:
             logits, _ = net(torch.from_numpy(x), torch.from_numpy(d["e"]))
         share.append(float((logits.argmax(1).numpy() == CLASSES.index("aeroplane")).mean()))
     assert share[1] > share[0] + 0.2
+
+
+def test_mining_keeps_confident_background_and_wrong_class_chips_only() -> None:
+    """``vision_mine.frame_examples``: a proposal in a drone's box that the net calls a bird
+    is kept with the drone label and its box target; background proposals scored as objects
+    are kept, the most confident first, at most ``per_frame``; one scored below ``min_obj``
+    and a drone called drone are not."""
+    import dataclasses
+
+    from skywarden.nodes.dd_labels import Box
+    from skywarden.nodes.vision_cnn import CHIP, CLASSES, chips
+    from skywarden.nodes.vision_detect import PARAMS, Candidate, candidates
+    from skywarden.nodes.vision_mine import frame_examples
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:256, 0:320]
+    g = 100 + rng.normal(0, 2, size=(256, 320))
+    spots = [(60, 60), (200, 60), (200, 180), (60, 180)]
+    for sx, sy in spots:
+        g += 40 * np.exp(-(((xx - sx) / 2.5) ** 2 + ((yy - sy) / 2.5) ** 2) / 2)
+    g = g.astype(np.float32)
+    flat = dataclasses.replace(PARAMS["ir"], pyramid=(), coarse_sigma=None)
+    label = Box(48.0, 50.0, 20.0, 16.0, "drone")
+    cands = candidates(g, flat)
+
+    def spot(c: Candidate) -> int:
+        d = [math.hypot(c.cx - sx, c.cy - sy) for sx, sy in spots]
+        return int(np.argmin(d)) if min(d) < 3 else -1
+
+    assert sorted(spot(c) for c in cands if spot(c) >= 0) == [0, 1, 2, 3]
+
+    class Fake:
+        classes = CLASSES
+
+        def __init__(self, in_box: str) -> None:
+            rows = {0: (0.1, in_box), 1: (0.05, "drone"), 2: (0.2, "bird"), 3: (0.7, "drone")}
+            self.p = np.zeros((len(cands), len(CLASSES)), np.float32)
+            self.p[:, 0] = 1.0
+            for j, c in enumerate(cands):
+                if spot(c) in rows:
+                    bg, name = rows[spot(c)]
+                    self.p[j] = 0.0
+                    self.p[j, 0], self.p[j, CLASSES.index(name)] = bg, 1.0 - bg
+
+        def run(self, x: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            assert len(x) == len(cands)
+            return self.p, np.zeros((len(x), 4), np.float32)
+
+    got = frame_examples(g, [label], flat, Fake("bird"), min_obj=0.5, per_frame=1)
+    assert [ex[2] for ex in got] == [CLASSES.index("drone"), 0]
+    pos = next(c for c in cands if spot(c) == 0)
+    assert got[0][3][:2] == pytest.approx([(58.0 - pos.cx) / CHIP, (58.0 - pos.cy) / CHIP])
+    assert got[0][3][2:] == pytest.approx([math.log(20.0), math.log(16.0)])
+    neg = next(j for j, c in enumerate(cands) if spot(c) == 1)  # obj 0.95 beats 0.8
+    assert np.allclose(got[1][1], chips(g, cands)[1][neg])
+    both = frame_examples(g, [label], flat, Fake("drone"), min_obj=0.5, per_frame=4)
+    assert [ex[2] for ex in both] == [0, 0]

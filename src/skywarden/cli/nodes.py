@@ -85,6 +85,22 @@ def _vision_choose(a: argparse.Namespace) -> int:
     return 0
 
 
+def _vision_mine(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from skywarden.nodes.vision_cnn import CLASSES, CnnModel, weights_path
+    from skywarden.nodes.vision_cnn_train import load_or_extract
+    from skywarden.nodes.vision_mine import merge, mine
+
+    base = load_or_extract(a.data, a.sensor, a.cache, a.seed)
+    model = CnnModel(a.weights or weights_path(a.sensor))
+    hard = mine(a.data, a.sensor, model, min_obj=a.min_obj, per_frame=a.per_frame)
+    np.savez(a.output, **merge(base, hard))
+    counts = {c: int((hard["y"] == k).sum()) for k, c in enumerate(CLASSES)}
+    print(json.dumps({"base": len(base["y"]), "mined": counts, "output": a.output}))
+    return 0
+
+
 def _vision_fit_box(a: argparse.Namespace) -> int:
     from skywarden.nodes.vision_box import fit
 
@@ -264,6 +280,16 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="cross-entropy weight of a class (repeatable; default 1)",
     )
     t.set_defaults(func=_vision_train)
+    mi = vs.add_parser("mine", help="add the net's confident mistakes on the fit clips to a cache")
+    mi.add_argument("--data", default="../shared/data/dd")
+    mi.add_argument("--sensor", choices=["ir", "visible"], required=True)
+    mi.add_argument("--cache", required=True, help="the training chip cache (extracted if absent)")
+    mi.add_argument("-o", "--output", required=True, help="npz: the cache plus the hard examples")
+    mi.add_argument("--weights", help="ONNX net that mines (default: the shipped one)")
+    mi.add_argument("--seed", type=int, default=0, help="extraction seed (as train's)")
+    mi.add_argument("--min-obj", type=float, default=0.5, help="object score of a mistake")
+    mi.add_argument("--per-frame", type=int, default=4, help="hard negatives per frame at most")
+    mi.set_defaults(func=_vision_mine)
     fb = vs.add_parser("fit-box", help="fit the box size lines (PARAMS.box) on the fit clips")
     fb.add_argument("--data", default="../shared/data/dd")
     fb.add_argument("--sensor", choices=["ir", "visible"], required=True)

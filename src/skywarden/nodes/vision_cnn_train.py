@@ -75,15 +75,7 @@ def extract(
                         es.append(e[j])
                         ys.append(CLASSES.index(label))
                         groups.append(g)
-                        bcx, bcy = box.x + box.w / 2, box.y + box.h / 2
-                        rt.append(
-                            [
-                                (bcx - c.cx) / CHIP,
-                                (bcy - c.cy) / CHIP,
-                                float(np.log(max(box.w, 1.0))),
-                                float(np.log(max(box.h, 1.0))),
-                            ]
-                        )
+                        rt.append(box_target(c, box))
                 for j in rng.permutation(neg)[:neg_per_frame]:
                     xs.append(x[j].astype(np.float16))
                     es.append(e[j])
@@ -99,6 +91,17 @@ def extract(
         "groups": np.asarray(groups, dtype=np.int32),
         "coverage": np.asarray([n_labels, n_covered], dtype=np.int64),
     }
+
+
+def box_target(c: Any, box: Box) -> list[float]:
+    """The box regression target of a positive chip: the label's centre offset from the
+    proposal in units of CHIP, its log width and log height (working-scale pixels)."""
+    return [
+        (box.x + box.w / 2 - c.cx) / CHIP,
+        (box.y + box.h / 2 - c.cy) / CHIP,
+        float(np.log(max(box.w, 1.0))),
+        float(np.log(max(box.h, 1.0))),
+    ]
 
 
 def load_or_extract(data_dir: str | Path, sensor: str, cache: str | Path | None, seed: int) -> Any:
