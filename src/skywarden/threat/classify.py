@@ -146,7 +146,8 @@ _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
 _NO_KIN = [0.0] * len(CLASSES)  # no kinematic evidence (yet)
 _SPEED_LOG_SD = np.log(_SPEED_SD)  # the constant term of the speed likelihood
 _RCS_SPREAD2 = _RCS_SPREAD**2
-_BIRD_ONLY = np.array([0.0, 0.0, 1.0, 0.0])  # threat.reach's penalty falls on the bird
+_DRONE_I, _BIRD_I = CLASSES.index(ObjectClass.DRONE), CLASSES.index(ObjectClass.BIRD)
+_BIRD_ONLY = np.eye(len(CLASSES))[_BIRD_I]  # threat.reach's penalty falls on the bird alone
 
 
 def _identity_probs(k: int) -> list[float]:
@@ -444,7 +445,7 @@ class Classifier:
             # a speed once measured beyond any bird's: the bird's speed evidence is read at
             # the larger of now and then (threat.reach)
             peak = np.array([ev.reach_peak for ev in evs])
-            pen = reach.bird_penalty(peak, x[:, 0], _SPEED_MU, _SPEED_SD)
+            pen = reach.bird_penalty(peak, x[:, 0], _SPEED_MU, _SPEED_SD, _DRONE_I, _BIRD_I)
             ll = ll - np.outer(pen, _BIRD_ONLY)
         if any(ev.rcs_n for ev in evs):
             # the sample mean of n plots ~ N(mu_c, spread_c^2 + fluct^2 / n): see RCS_MODEL
