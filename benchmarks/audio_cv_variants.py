@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from audio_robustness import smoother  # run as a script: benchmarks/ is on the path
+from audio_robustness import mix, smoother  # run as a script: benchmarks/ is on the path
 
 from skywarden.nodes.acoustic import CLASSES
 from skywarden.nodes.acoustic_train import clips, macro_f1, stratified_folds
@@ -145,12 +145,6 @@ def resample_by(x: Arr, r: float) -> Arr:
 
     fr = Fraction(r).limit_denominator(40)
     return np.asarray(resample_poly(x, fr.denominator, fr.numerator))
-
-
-def mix(target: Arr, back: Arr, snr_db: float) -> Arr:
-    b = np.resize(back, target.size)
-    g = np.sqrt(np.mean(b**2) * 10 ** (snr_db / 10.0) / np.mean(target**2))
-    return np.asarray(g * target + b)
 
 
 class Data:
