@@ -65,7 +65,8 @@ def trk(
     identity: str | None = None,
     tid: str = "T1",
 ) -> TrackState:
-    """A firm track (score and hits well above the firm bars) first seen at t = 0."""
+    """A firm track (score and hits well above the firm bars) first seen 30 s before t = 0,
+    so that no young track's hold (``ThreatConfig.young_hold_s``) applies."""
     return TrackState(
         id=tid,
         t=t,
@@ -75,9 +76,9 @@ def trk(
         identity=identity,
         class_probs=cls or {"drone": 0.95, "bird": 0.05},
         sensors=("radar-1", "rf-west"),
-        hits=int(t) + 5,
+        hits=int(t) + 35,
         score=30.0,
-        first_t=0.0,
+        first_t=-30.0,
     )
 
 

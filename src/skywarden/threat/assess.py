@@ -90,6 +90,18 @@ class ThreatConfig:
     # residence; a drone's stays there (issue 19: such blips were most of the harder
     # simulator's false alerts). A track first seen already above counts from its start.
     min_drone_hold_s: float = 3.0
+    # ... and longer (young_hold_s) for a run that began while the track was younger than
+    # young_age_s, before an advisory or warning: a young track has no kinematic window yet
+    # (threat.kinematics: 5 samples over MIN_WINDOW_S) or a short one, so its P(drone)
+    # rests on RCS and speed alone, where drone-sized birds look like drones (issue 19,
+    # harder birds_night s9 and s12: warned 3 s into a run that began 2 s after the track,
+    # and 3 s into a run on the first 6 s window after the velocity was learnt; both runs
+    # ended within 5 s). Not longer: a new radar track's first window reads the filter's
+    # own settling as a bird (threat.kinematics, learnt_cut), so a drone's early run ends
+    # 6-7 s after its track began too, and a 10 s hold moved its warning to after the cut
+    # (harder night_launch s7: H0 210 -> 145 s, H1 118 -> 76 s; docs/WARNING_POLICY.md).
+    young_hold_s: float = 5.0
+    young_age_s: float = 20.0
     min_age_s: float = 0.0  # a track younger than this is shown but not alerted on
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
@@ -278,6 +290,10 @@ class ThreatAssessor:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s only")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
+        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING)
+        if early and young_hold_left(cfg, tr.first_t, since, t) > 0.0:
+            reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s of a young track only")
+            level = ThreatLevel.WATCH
         if level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) and (
             tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
         ):
@@ -350,6 +366,16 @@ class ThreatAssessor:
             return None
         reasons.append(f"likely drone ({p_drone:.0%}) {best[0]:.0f} m from {best[1].id}")
         return ZoneThreat(best[1].id, False, None)
+
+
+def young_hold_left(cfg: ThreatConfig, first_t: float, since: float, t: float) -> float:
+    """Seconds the current run of P(drone) >= ``min_drone_prob`` (begun at ``since``, +inf
+    while below) must still hold before it may raise an advisory or a warning, when it began
+    within ``young_age_s`` of the track's start ``first_t``; 0 for a run begun later (the
+    plain ``min_drone_hold_s`` applies) or held long enough."""
+    if math.isinf(since) or since - first_t >= cfg.young_age_s:
+        return 0.0
+    return max(cfg.young_hold_s - (t - since), 0.0)
 
 
 def _assessment(
