@@ -36,12 +36,20 @@ import numpy as np
 from skywarden.core.geo import GeoOrigin
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec, Site
+from skywarden.runtime.cue.search import (
+    CueState,
+    SearchConfig,
+    advance,
+    azel_sd,
+    detectable_fov,
+    raster,
+)
 from skywarden.runtime.engine.engine import Engine
 from skywarden.runtime.engine.pipeline import Frame
 from skywarden.sensors.sapient import SapientSessions, frame, parse_message
 from skywarden.sensors.sapient_task import LookAt, look_at_task, registered_nodes
 from skywarden.sensors.skybench import Scan
-from skywarden.sim.ptz import PtzCamera, PtzSpec, direction
+from skywarden.sim.ptz import FRAME_SPAN_M, PtzCamera, PtzSpec, direction
 
 TICK_S = 0.5
 
@@ -54,6 +62,11 @@ class _Assignment:
     el: float = 0.0
     t_task: float = -math.inf
     sent: bool = False
+    # the search (``runtime.cue.search``): the loop's state, the raster of the current
+    # search (offsets from the moving estimate) and its constant field of view
+    state: CueState = field(default_factory=lambda: CueState("pointing", math.inf))
+    pattern: tuple[tuple[float, float], ...] = ((0.0, 0.0),)
+    search_fov: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -75,15 +88,25 @@ class CueController:
         own_node_id: str,
         cameras: dict[str, PtzCamera],
         refresh_s: float = 2.0,
+        search: SearchConfig | None = SearchConfig(),  # noqa: B008 (frozen, shared)
+        seen_window_s: float = 1.5,
     ) -> None:
         """``cameras``: node id -> the camera's model (for its position, pointing and
-        slew rate; in a real site the node's status reports would give these)."""
+        slew rate; in a real site the node's status reports would give these).
+        ``search``: how to search when the camera does not see the track where its estimate
+        is (``runtime.cue.search``); None points at the estimate only (the loop before
+        session 12). ``seen_window_s``: a camera counts as seeing its track while the track
+        carries the camera among its sensors and the camera reported a detection within
+        this long (``note_report``; the track's sensor list alone remembers 10 s)."""
         self.sessions = sessions
         self.own = own_node_id
         self.cameras = cameras
         self.refresh_s = refresh_s
+        self.search = search
+        self.seen_window_s = seen_window_s
         self.assigned: dict[str, _Assignment] = {}
         self.alerted: dict[str, float] = {}  # track -> raised at, while its alert is open
+        self.reports: dict[str, float] = {}  # camera node -> its last detection's time
         self._seq = 0
 
     def _ulid(self, t: float) -> str:
@@ -91,6 +114,18 @@ class CueController:
 
         self._seq += 1
         return ulid(t, self._seq, self.own)
+
+    def note_report(self, node_id: str, t: float) -> None:
+        """Camera ``node_id`` reported a detection at ``t``. Where nothing calls this (a
+        real camera whose reports reach the tracker over its own link), the track's sensor
+        list alone says whether the camera sees it, and a lost target is noticed late."""
+        self.reports[node_id] = max(t, self.reports.get(node_id, -math.inf))
+
+    def _seen(self, a: _Assignment, sensors: tuple[str, ...], t: float) -> bool:
+        if self.cameras[a.camera].spec.id not in sensors:
+            return False
+        last = self.reports.get(a.camera)
+        return last is None or t - last <= self.seen_window_s
 
     def on_frame(self, fr: Frame, t: float) -> list[Tasking]:
         tracks = {tr.id: tr for tr in fr.tracks}
@@ -113,12 +148,61 @@ class CueController:
                 del self.assigned[tid]
                 continue
             cam = self.cameras[a.camera]
-            az, el, rng = self._lead(cam, np.asarray(tr.x[:6], dtype=float))
+            x = np.asarray(tr.x[:6], dtype=float)
+            az, el, rng = self._lead(cam, x)
+            extent = self._extent(cam, np.asarray(tr.P, dtype=float), rng)
+            before = a.state
+            if self.search is not None and a.sent:
+                if a.state.mode != "searching":  # a search starts from the uncertainty now
+                    self._layout(a, cam, x, np.asarray(tr.P, dtype=float), rng, extent)
+                a.state = advance(
+                    a.state, t, self._seen(a, tr.sensors, t), len(a.pattern), self.search
+                )
+                if a.state.mode == "searching" and a.state.cycle != before.cycle:
+                    self._layout(a, cam, x, np.asarray(tr.P, dtype=float), rng, extent)
+            if a.state.mode == "searching":  # the raster stays centred on the moving estimate
+                d_across, d_el = a.pattern[min(a.state.step, len(a.pattern) - 1)]
+                az = (az + d_across / max(math.cos(el), 1e-3)) % (2 * math.pi)
+                el, extent = el + d_el, a.search_fov
             moved = math.hypot(((az - a.az + math.pi) % (2 * math.pi) - math.pi), el - a.el)
-            if not a.sent or moved > cam.hfov / 4 or t - a.t_task >= self.refresh_s:
-                sigma = math.sqrt(max(0.0, float(np.linalg.eigvalsh(tr.P[:3, :3]).max())))
-                out.append(self._task(a, az, el, rng, t, sigma))
+            stepped = (a.state.mode, a.state.step, a.state.cycle) != (
+                before.mode,
+                before.step,
+                before.cycle,
+            )
+            if not a.sent or stepped or moved > cam.hfov / 4 or t - a.t_task >= self.refresh_s:
+                out.append(self._task(a, az, el, rng, t, extent))
         return out
+
+    def _extent(self, cam: PtzCamera, P: np.ndarray, rng: float) -> float:
+        """The LookAt's extent: the angle the track's 3-sigma position uncertainty subtends
+        (largest axis), so the camera zooms no tighter than where the object may be -- but,
+        when the loop may search, no wider than a small drone stays detectable at (a 0.5 m
+        drone at 2.2 km spans 2.2 pixels of a 3.7 deg frame, under the 3-pixel minimum:
+        session 11's miss); the search then covers the rest of the uncertainty."""
+        sigma_m = math.sqrt(max(0.0, float(np.linalg.eigvalsh(P[:3, :3]).max())))
+        extent = 2.0 * math.atan(3.0 * sigma_m / max(rng, 1.0))
+        if self.search is None:
+            return extent
+        return min(extent, detectable_fov(rng, cam.spec.width_px, self.search))
+
+    @staticmethod
+    def _fov(cam: PtzCamera, extent: float, rng: float) -> float:
+        """The horizontal field of view a LookAt of this extent and range sets
+        (``sim.ptz.PtzCamera.obey``: a FRAME_SPAN_M patch, or the extent, within the lens)."""
+        want = max(2.0 * math.atan(FRAME_SPAN_M / 2.0 / max(rng, 1.0)), extent)
+        return min(cam.spec.hfov_wide_rad, max(cam.spec.hfov_tele_rad, want))
+
+    def _layout(
+        self, a: _Assignment, cam: PtzCamera, x: np.ndarray, P: np.ndarray, rng: float, ext: float
+    ) -> None:
+        """The raster across the track's +-n_sd uncertainty at the zoom the search keeps."""
+        assert self.search is not None
+        fov = self._fov(cam, ext, rng)
+        sd_across, sd_el = azel_sd(cam.spec.position_enu, x, P)
+        vfov = fov * cam.spec.height_px / cam.spec.width_px
+        a.pattern = raster(sd_across, sd_el, fov, vfov, self.search)
+        a.search_fov = fov
 
     @staticmethod
     def _lead(cam: PtzCamera, x: np.ndarray) -> tuple[float, float, float]:
@@ -150,18 +234,20 @@ class CueController:
             self.assigned[tid] = _Assignment(tid, best[1])
 
     def _task(
-        self, a: _Assignment, az: float, el: float, rng: float, t: float, sigma_m: float
+        self, a: _Assignment, az: float, el: float, rng: float, t: float, extent: float
     ) -> Tasking:
-        """The LookAt: the track's direction, and as extent the angle its 3-sigma position
-        uncertainty subtends (``sigma_m``, largest axis), so the camera zooms no tighter than
-        where the object may be."""
+        """The LookAt: the direction to look (the estimate led by the slew, or a search
+        step's) and the extent the frame must span (``_extent``, or the search's zoom)."""
         cam = self.cameras[a.camera]
         nodes = {n.node_id: n for n in registered_nodes(self.sessions.nodes.values())}
-        extent = 2.0 * math.atan(3.0 * sigma_m / max(rng, 1.0))
         msg = look_at_task(
             nodes[a.camera], self.own, LookAt(az, el, rng, extent_rad=extent), self._ulid(t), t
         )
         slew = cam.spec.slew_time_s(cam.pan, cam.tilt, az, el)
+        if not a.sent:  # settled after the longer of slew and zoom; then the wait starts
+            zoom = abs(math.log(cam.hfov / self._fov(cam, extent, rng)))
+            settle = max(slew, zoom / math.log(cam.spec.zoom_rate))
+            a.state = CueState("pointing", t + settle)
         a.az, a.el, a.t_task, a.sent = az, el, t, True
         return Tasking(a.camera, a.track_id, frame(msg), az, el, slew)
 
@@ -315,6 +401,7 @@ def run_cue_loop(
                 pm = parse_message(frame(sn.detection(nid, own, rep))[4:], t_next)
                 dets.extend(sessions.handle(pm).detections)
                 log.camera_reports += 1
+                ctl.note_report(nid, t_next)
                 url = pm.message.detection_report.associated_file[0].url
                 for tid, a in ctl.assigned.items():
                     if a.camera == nid:

@@ -196,6 +196,7 @@ class LiveCue:
                 if dets:
                     out.append(Inbound(cam.spec.id, "sapient", t, wire, dets))
                     self.counters.inc("cue.camera_reports")
+                    self.controller.note_report(nid, t)
                     self._last_chip[cam.spec.id] = {
                         "camera": cam.spec.id,
                         "t_image": t,
