@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from skywarden.core.clock import WallClock
 from skywarden.core.track import ObjectClass
+from skywarden.runtime.cue.search import SearchConfig
 from skywarden.runtime.live.cue import CHIP_KEY, TASK_KEY
 from skywarden.runtime.live.feeds import SIM_CAMERAS, simulated_feed
 from skywarden.runtime.live.source import LiveSource
@@ -27,12 +29,13 @@ from skywarden.service.app import create_app
 from skywarden.service.settings import ServiceSettings
 from skywarden.service.source import ChipSource
 from skywarden.store.journal import open_journal
-from skywarden.store.records import ConfigChange, RawMessage, TrackRecord
+from skywarden.store.records import ConfigChange, RawMessage, TickRecord, TrackRecord
 from skywarden.store.report import render_html, report_from_journal
 
 SPEED = 5.0
 TICK_S = 0.1
 LAG_S = 0.5
+SEARCH = SearchConfig()  # the cue loop's (runtime.cue.controller's default)
 
 
 def _camera_tracks(client: TestClient) -> list[dict[str, Any]]:
@@ -64,10 +67,13 @@ def test_alert_tasks_the_camera_whose_detections_confirm_the_track(tmp_path: Pat
         assert seen, "no track carried the camera's detections"
         stats = client.get("/api/stats").json()["counters"]
         assert stats["cue.tasks"] >= 1 and stats["cue.camera_reports"] >= 1
-        chip = client.get(f"/api/tracks/{seen[0]['id']}/chip")  # served for a cued track
+        # the camera's detections may also join a track it was not cued to (a bird in the
+        # frame beside the drone): that track has no chip; a cued one has
+        cued = [tr for tr in seen if source.track_chip(tr["id"]) is not None]
+        assert cued, "no cued track among those carrying the camera's detections"
+        chip = client.get(f"/api/tracks/{cued[0]['id']}/chip")  # served for a cued track
         assert chip.status_code == 200 and chip.content[:2] == b"\xff\xd8"
         assert chip.headers["x-chip-synthetic"] == "true"
-        assert source.track_chip(seen[0]["id"]) is not None  # the wrapped source's chip
         assert client.get("/api/tracks/no-such-track/chip").status_code == 404
     assert source.cue is not None
     records = [e.record for e in journal.read()]
@@ -118,8 +124,14 @@ def test_alert_tasks_the_camera_whose_detections_confirm_the_track(tmp_path: Pat
     confirmed = []
     # the loop's delays: the camera hears a task computed on a frame ``LAG_S`` behind the
     # site clock, moves and reports on a tick, its report is stepped on the next, and the
-    # track's record follows that step
-    allowance = LAG_S + 3 * TICK_S * SPEED
+    # track's record follows that step: three ticks, counted as the ticker ran them (the
+    # journaled steps; on a loaded machine a wall-clock tick may come 2-4 s late)
+    ticks = sorted(r.t for r in records if isinstance(r, TickRecord))
+
+    def deadline(t_ready: float) -> float:
+        after = [x for x in ticks if x > t_ready]
+        return max(t_ready + 3 * TICK_S * SPEED, after[2] if len(after) >= 3 else math.inf)
+
     for tid, task in first_task.items():
         assert tid in raised and task.t >= raised[tid] - 1e-6  # tasked because it alerted
         at_task = [r for r in by_track[tid] if r.t <= task.t]
@@ -129,14 +141,20 @@ def test_alert_tasks_the_camera_whose_detections_confirm_the_track(tmp_path: Pat
         if miss_m > 30.0:
             continue  # no object where the track was (the camera saw nothing to confirm)
         # the camera's detections are on the track within its slew (and zoom) time and the
-        # loop's delays: the cue pointed it at a real object
+        # loop's delays: the cue pointed it at a real object ...
         slew = float(task.new["settle_time_s"])  # its slew, or its zoom if that is longer
-        assert cam_hit[tid] - task.t <= slew + allowance, (tid, oid, slew, cam_hit[tid] - task.t)
+        # ... or, when the estimate was off by more than the frame, found by the cue's search
+        # in its first tilt steps (up, then down: a radar track's height is its worst axis)
+        due = deadline(task.t + slew + LAG_S + SEARCH.wait_s + 2 * SEARCH.dwell_s)
+        assert cam_hit[tid] <= due, (tid, oid, slew, cam_hit[tid] - task.t, due - task.t)
         rec = by_track[tid][-1]  # its class, as the camera left it, against the truth
         family, d, _ = truth_near(rec.t, rec.x)
         if d < 30.0:
             best = max(rec.class_probs, key=lambda c: rec.class_probs[c])
             assert ObjectClass(best).family == family, (tid, oid, rec.class_probs)
-            assert rec.class_probs[best] > 0.6
+            # the camera names the family (sim.ptz: "drone" for multirotor and fixed wing),
+            # so it is the family it confirms; the split inside it is the kinematics'
+            p_family = sum(p for c, p in rec.class_probs.items() if ObjectClass(c).family == family)
+            assert p_family > 0.6, (tid, oid, rec.class_probs)
             confirmed.append(oid)
     assert len(confirmed) >= 1, first_task.keys()
