@@ -10,7 +10,10 @@ is not a registered camera and any command that is not a sensor command. While t
 lasts the camera follows it, pointed where the track will be when the slew ends: a new
 LookAt when the track has moved by more than a quarter of the field of view from the last
 commanded direction, or every ``refresh_s``. The assignment ends when the track is gone or
-its alert is resolved.
+its alert is resolved. The LookAt's extent never zooms out past where a small drone stays
+detectable, and when the camera does not see the track on its estimate the controller
+searches across the estimate's uncertainty (``runtime.cue.search``: pointing -> searching
+-> locked).
 
 ``run_cue_loop`` closes the loop in simulation (what ``tests/test_cue_loop.py`` and the
 ``cue`` demo run): the simulated site's sensors feed the engine (``runtime.engine.engine``, a tick
