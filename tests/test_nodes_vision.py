@@ -377,3 +377,45 @@ def test_mining_keeps_confident_background_and_wrong_class_chips_only() -> None:
     assert np.allclose(got[1][1], chips(g, cands)[1][neg])
     both = frame_examples(g, [label], flat, Fake("drone"), min_obj=0.5, per_frame=4)
     assert [ex[2] for ex in both] == [0, 0]
+
+
+def test_error_budget_names_each_missed_label_and_false_box_by_its_cause() -> None:
+    """``vision_budget.frame_budget``: one frame with a hit, a box under another class, a box
+    too small on its object, an object whose proposal scored under the threshold, one with no
+    proposal at all, a duplicate and a box on empty sky; and ``counterfactual``'s F1s."""
+    import dataclasses
+
+    from skywarden.nodes.dd_labels import Box
+    from skywarden.nodes.vision_budget import counterfactual, frame_budget
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import PARAMS, Candidate, Detection, FrameOutputs
+
+    p = dataclasses.replace(PARAMS["ir"], min_score=0.9)
+    boxes = [
+        Box(10, 10, 10, 10, "drone"),  # hit
+        Box(100, 100, 10, 10, "bird"),  # a drone box on it: class
+        Box(200, 200, 20, 20, "drone"),  # a 4-px drone box on it: box
+        Box(300, 300, 10, 10, "aeroplane"),  # a proposal scored 0.5: objectness
+        Box(400, 300, 10, 10, "helicopter"),  # nothing: no proposal
+    ]
+    dets = [
+        Detection((10, 10, 10, 10), "drone", 0.99),
+        Detection((11, 10, 10, 10), "drone", 0.98),  # duplicate of the hit
+        Detection((100, 101, 10, 10), "drone", 0.97),
+        Detection((208, 208, 4, 4), "drone", 0.96),
+        Detection((600, 20, 8, 8), "bird", 0.95),  # background
+    ]
+    probs = np.array([[0.5, 0.5, 0.0, 0.0, 0.0]], np.float32)
+    out = FrameOutputs(
+        [Candidate(305.0, 305.0, 5.0, 5.0, 9.0)], np.ones(1, np.float32), probs, np.zeros((1, 4))
+    )
+    labels, fps = frame_budget(dets, boxes, out, p, CLASSES)
+    assert [o for o, _ in labels] == ["tp", "class", "box", "objectness", "no_proposal"]
+    assert sorted(fps) == ["background", "box", "class", "duplicate"]
+    c = {"tp": 1, "fn_class": 1, "fn_box": 1, "fn_objectness": 1, "fn_no_proposal": 1}
+    c |= {"fp_class": 1, "fp_box": 1, "fp_duplicate": 1, "fp_background": 1}
+    cf = counterfactual(c)
+    assert cf["f1"] == pytest.approx(2 / 10)  # 2TP / (2TP + FP + FN)
+    assert cf["fix_class"] == pytest.approx(4 / 10)  # one FP and one FN become a TP
+    assert cf["fix_no_proposal"] == pytest.approx(4 / 11)
+    assert cf["fix_fp_background"] == pytest.approx(2 / 9)

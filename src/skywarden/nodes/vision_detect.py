@@ -239,38 +239,68 @@ def nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
     return keep
 
 
-def detect_frame(
-    frame: NDArray[np.uint8], sensor: str, model: CnnModel, min_score: float = MIN_SCORE
-) -> list[Detection]:
-    """Detections of one frame (before temporal smoothing), boxes in frame pixels."""
+@dataclass(frozen=True)
+class FrameOutputs:
+    """What the CNN said about one frame's proposals, before any threshold: per proposal
+    (all pyramid levels together) its ``Candidate`` in level pixels, the level's shrink
+    factor, the class probabilities and the box regression. Why a value of its own: scoring
+    and the error budget (``vision_budget``) replay thresholds, NMS and the smoother from it
+    without running the CNN again."""
+
+    cands: list[Candidate]
+    factor: NDArray[np.float32]  # (N,)
+    probs: NDArray[np.float32]  # (N, 5)
+    reg: NDArray[np.float32]  # (N, 4)
+
+
+def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> FrameOutputs:
+    """Proposals of every level of one frame through the CNN."""
     params = PARAMS[sensor]
     gray = prepare(frame, params)
     lv = [v for v in levels(gray, params) if v.cands]
     if not lv:
-        return []
+        z = np.zeros
+        return FrameOutputs([], z(0, np.float32), z((0, 5), np.float32), z((0, 4), np.float32))
     cs = [chips(v.gray, v.cands) for v in lv]
     cands = [c for v in lv for c in v.cands]
-    factor = [v.factor for v in lv for _ in v.cands]
+    factor = np.asarray([v.factor for v in lv for _ in v.cands], dtype=np.float32)
     probs, reg = model.run(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
-    bg = model.classes.index("background")
-    obj = 1.0 - probs[:, bg]
-    out = []
+    return FrameOutputs(cands, factor, probs, reg)
+
+
+def detections(
+    out: FrameOutputs, params: SensorParams, classes: tuple[str, ...], min_score: float
+) -> list[Detection]:
+    """A frame's detections (before temporal smoothing) from its CNN outputs: object score
+    1 - P(background) >= ``min_score``, box from the size lines, frame pixels, NMS."""
+    bg = classes.index("background")
+    obj = 1.0 - out.probs[:, bg]
+    dets = []
     for i in np.nonzero(obj >= min_score)[0]:
-        p = probs[i].copy()
+        p = out.probs[i].copy()
         p[bg] = -1.0
         k = int(np.argmax(p))
-        r = reg[i] if params.box is None else refine(cands[i], reg[i], params.box)
-        bx, by, bw, bh = decode_box(cands[i], r)
-        sc = params.scale / factor[i]  # frame pixels = level pixels * factor / scale
-        out.append(
+        c = out.cands[i]
+        r = out.reg[i] if params.box is None else refine(c, out.reg[i], params.box)
+        bx, by, bw, bh = decode_box(c, r)
+        sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
+        dets.append(
             Detection(
                 (bx / sc, by / sc, bw / sc, bh / sc),
-                model.classes[k],
+                classes[k],
                 float(obj[i]),
-                tuple(float(v) for v in probs[i]),
+                tuple(float(v) for v in out.probs[i]),
             )
         )
-    return nms(out)
+    return nms(dets)
+
+
+def detect_frame(
+    frame: NDArray[np.uint8], sensor: str, model: CnnModel, min_score: float = MIN_SCORE
+) -> list[Detection]:
+    """Detections of one frame (before temporal smoothing), boxes in frame pixels."""
+    out = frame_outputs(frame, sensor, model)
+    return detections(out, PARAMS[sensor], model.classes, min_score)
 
 
 @dataclass
