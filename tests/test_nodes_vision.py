@@ -419,3 +419,19 @@ def test_error_budget_names_each_missed_label_and_false_box_by_its_cause() -> No
     assert cf["fix_class"] == pytest.approx(4 / 10)  # one FP and one FN become a TP
     assert cf["fix_no_proposal"] == pytest.approx(4 / 11)
     assert cf["fix_fp_background"] == pytest.approx(2 / 9)
+
+
+def test_nms_keeps_the_larger_of_two_nested_boxes_when_asked() -> None:
+    """``vision_detect.nms`` with ``nest``: a part's box inside the whole object's box (IoU
+    0.06, far under the 0.3 of plain NMS) is the same object, and the whole box stays even
+    when the part scored higher; a box beside it, or overlapping by less, is another object."""
+    from skywarden.nodes.vision_detect import PARAMS, Detection, inside_share, nms
+
+    whole = Detection((100, 100, 80, 40), "helicopter", 0.991)
+    part = Detection((120, 110, 16, 8), "drone", 0.999)
+    beside = Detection((300, 100, 16, 8), "bird", 0.995)
+    edge = Detection((170, 130, 20, 20), "bird", 0.993)  # a quarter of it inside `whole`
+    assert inside_share(part.box, whole.box) == 1.0 and inside_share(edge.box, whole.box) == 0.25
+    assert nms([whole, part, beside, edge]) == [part, beside, edge, whole]
+    assert nms([whole, part, beside, edge], nest=0.8) == [whole, beside, edge]
+    assert PARAMS["visible"].nest == 0.8 and PARAMS["ir"].nest is None
