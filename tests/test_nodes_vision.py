@@ -435,3 +435,28 @@ def test_nms_keeps_the_larger_of_two_nested_boxes_when_asked() -> None:
     assert nms([whole, part, beside, edge]) == [part, beside, edge, whole]
     assert nms([whole, part, beside, edge], nest=0.8) == [whole, beside, edge]
     assert PARAMS["visible"].nest == 0.8 and PARAMS["ir"].nest is None
+
+
+def test_choose_scores_nested_boxes_as_the_node_reports_them() -> None:
+    """With ``nest``, a larger box under the threshold must not take the place of a smaller
+    one over it: ``vision_train.score`` given the params thresholds the CNN outputs before
+    NMS (as ``detect_frame`` does); thresholding detections kept at a lower floor would lose
+    the hit."""
+    import dataclasses
+
+    from skywarden.nodes.dd_labels import Box
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import PARAMS, Candidate, FrameOutputs, detections
+    from skywarden.nodes.vision_train import RawClip, score
+
+    p = dataclasses.replace(PARAMS["visible"], scale=1.0, box=None, pyramid=(), nest=0.8)
+    cand = Candidate(50.0, 50.0, 6.0, 6.0, 20.0)
+    probs = np.array([[0.005, 0, 0, 0.995, 0], [0.5, 0, 0, 0.5, 0]], np.float32)
+    reg = np.array([[0, 0, math.log(10), math.log(10)], [0, 0, math.log(40), math.log(40)]])
+    out = FrameOutputs([cand, cand], np.ones(2, np.float32), probs, reg.astype(np.float32))
+    floor = [detections(out, p, CLASSES, 0.4)] * 3
+    clip = RawClip("V_DRONE_001", floor, [[Box(45, 45, 10, 10, "drone")]] * 3, [out] * 3)
+    exact = score([clip], {}, 0.99, 1.0, 0.0, 1, p)[0]["all"]
+    assert (exact["tp"], exact["fp"], exact["fn"]) == (3, 0, 0)
+    after = score([clip], {}, 0.99, 1.0, 0.0, 1)[0]["all"]  # the floor's NMS, then threshold
+    assert (after["tp"], after["fn"]) == (0, 3)
