@@ -377,3 +377,86 @@ def test_mining_keeps_confident_background_and_wrong_class_chips_only() -> None:
     assert np.allclose(got[1][1], chips(g, cands)[1][neg])
     both = frame_examples(g, [label], flat, Fake("drone"), min_obj=0.5, per_frame=4)
     assert [ex[2] for ex in both] == [0, 0]
+
+
+def test_error_budget_names_each_missed_label_and_false_box_by_its_cause() -> None:
+    """``vision_budget.frame_budget``: one frame with a hit, a box under another class, a box
+    too small on its object, an object whose proposal scored under the threshold, one with no
+    proposal at all, a duplicate and a box on empty sky; and ``counterfactual``'s F1s."""
+    import dataclasses
+
+    from skywarden.nodes.dd_labels import Box
+    from skywarden.nodes.vision_budget import counterfactual, frame_budget
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import PARAMS, Candidate, Detection, FrameOutputs
+
+    p = dataclasses.replace(PARAMS["ir"], min_score=0.9)
+    boxes = [
+        Box(10, 10, 10, 10, "drone"),  # hit
+        Box(100, 100, 10, 10, "bird"),  # a drone box on it: class
+        Box(200, 200, 20, 20, "drone"),  # a 4-px drone box on it: box
+        Box(300, 300, 10, 10, "aeroplane"),  # a proposal scored 0.5: objectness
+        Box(400, 300, 10, 10, "helicopter"),  # nothing: no proposal
+    ]
+    dets = [
+        Detection((10, 10, 10, 10), "drone", 0.99),
+        Detection((11, 10, 10, 10), "drone", 0.98),  # duplicate of the hit
+        Detection((100, 101, 10, 10), "drone", 0.97),
+        Detection((208, 208, 4, 4), "drone", 0.96),
+        Detection((600, 20, 8, 8), "bird", 0.95),  # background
+    ]
+    probs = np.array([[0.5, 0.5, 0.0, 0.0, 0.0]], np.float32)
+    out = FrameOutputs(
+        [Candidate(305.0, 305.0, 5.0, 5.0, 9.0)], np.ones(1, np.float32), probs, np.zeros((1, 4))
+    )
+    labels, fps = frame_budget(dets, boxes, out, p, CLASSES)
+    assert [o for o, _ in labels] == ["tp", "class", "box", "objectness", "no_proposal"]
+    assert sorted(fps) == ["background", "box", "class", "duplicate"]
+    c = {"tp": 1, "fn_class": 1, "fn_box": 1, "fn_objectness": 1, "fn_no_proposal": 1}
+    c |= {"fp_class": 1, "fp_box": 1, "fp_duplicate": 1, "fp_background": 1}
+    cf = counterfactual(c)
+    assert cf["f1"] == pytest.approx(2 / 10)  # 2TP / (2TP + FP + FN)
+    assert cf["fix_class"] == pytest.approx(4 / 10)  # one FP and one FN become a TP
+    assert cf["fix_no_proposal"] == pytest.approx(4 / 11)
+    assert cf["fix_fp_background"] == pytest.approx(2 / 9)
+
+
+def test_nms_keeps_the_larger_of_two_nested_boxes_when_asked() -> None:
+    """``vision_detect.nms`` with ``nest``: a part's box inside the whole object's box (IoU
+    0.06, far under the 0.3 of plain NMS) is the same object, and the whole box stays even
+    when the part scored higher; a box beside it, or overlapping by less, is another object."""
+    from skywarden.nodes.vision_detect import PARAMS, Detection, inside_share, nms
+
+    whole = Detection((100, 100, 80, 40), "helicopter", 0.991)
+    part = Detection((120, 110, 16, 8), "drone", 0.999)
+    beside = Detection((300, 100, 16, 8), "bird", 0.995)
+    edge = Detection((170, 130, 20, 20), "bird", 0.993)  # a quarter of it inside `whole`
+    assert inside_share(part.box, whole.box) == 1.0 and inside_share(edge.box, whole.box) == 0.25
+    assert nms([whole, part, beside, edge]) == [part, beside, edge, whole]
+    assert nms([whole, part, beside, edge], nest=0.8) == [whole, beside, edge]
+    assert PARAMS["visible"].nest == 0.8 and PARAMS["ir"].nest is None
+
+
+def test_choose_scores_nested_boxes_as_the_node_reports_them() -> None:
+    """With ``nest``, a larger box under the threshold must not take the place of a smaller
+    one over it: ``vision_train.score`` given the params thresholds the CNN outputs before
+    NMS (as ``detect_frame`` does); thresholding detections kept at a lower floor would lose
+    the hit."""
+    import dataclasses
+
+    from skywarden.nodes.dd_labels import Box
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import PARAMS, Candidate, FrameOutputs, detections
+    from skywarden.nodes.vision_train import RawClip, score
+
+    p = dataclasses.replace(PARAMS["visible"], scale=1.0, box=None, pyramid=(), nest=0.8)
+    cand = Candidate(50.0, 50.0, 6.0, 6.0, 20.0)
+    probs = np.array([[0.005, 0, 0, 0.995, 0], [0.5, 0, 0, 0.5, 0]], np.float32)
+    reg = np.array([[0, 0, math.log(10), math.log(10)], [0, 0, math.log(40), math.log(40)]])
+    out = FrameOutputs([cand, cand], np.ones(2, np.float32), probs, reg.astype(np.float32))
+    floor = [detections(out, p, CLASSES, 0.4)] * 3
+    clip = RawClip("V_DRONE_001", floor, [[Box(45, 45, 10, 10, "drone")]] * 3, [out] * 3)
+    exact = score([clip], {}, 0.99, 1.0, 0.0, 1, p)[0]["all"]
+    assert (exact["tp"], exact["fp"], exact["fn"]) == (3, 0, 0)
+    after = score([clip], {}, 0.99, 1.0, 0.0, 1)[0]["all"]  # the floor's NMS, then threshold
+    assert (after["tp"], after["fn"]) == (0, 3)

@@ -23,7 +23,14 @@ from numpy.typing import NDArray
 from skywarden.nodes.dd_labels import CLASS_NAMES, Box, read_description, read_labels
 from skywarden.nodes.split import is_test_clip
 from skywarden.nodes.video_io import frames
-from skywarden.nodes.vision_detect import PARAMS, Candidate, Detection, iou
+from skywarden.nodes.vision_detect import (
+    PARAMS,
+    Candidate,
+    Detection,
+    FrameOutputs,
+    SensorParams,
+    iou,
+)
 
 SUBDIR = {"ir": "video_ir", "visible": "video_v"}
 
@@ -90,6 +97,7 @@ class RawClip:
     stem: str
     dets: list[list[Detection]]
     labels: list[list[Box]]
+    outputs: list[FrameOutputs] | None = None  # the CNN's, to threshold before NMS (``score``)
 
 
 def raw_detections(
@@ -98,20 +106,25 @@ def raw_detections(
     """Every frame of a part's clips through ``detect_frame`` at the lowest object threshold
     considered (``floor``), and the frames per second of that (CPU time, decoding excluded).
     Thresholding after NMS gives the same set as thresholding before it (a box is only ever
-    suppressed by a higher-scored one), so any threshold >= floor can be scored from this."""
-    from skywarden.nodes.vision_detect import detect_frame, load_model
+    suppressed by a higher-scored one), so any threshold >= floor can be scored from this --
+    except with ``SensorParams.nest`` (the larger of two nested boxes stays, whatever its
+    score): ``score`` given the params thresholds the kept CNN outputs before NMS instead."""
+    from skywarden.nodes.vision_detect import detections, frame_outputs, load_model
 
     model = load_model(sensor)
+    params = PARAMS[sensor]
     out, busy, n = [], 0.0, 0
     for path in part_paths(data_dir, sensor, part):
         labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
-        dets = []
+        dets, outs = [], []
         for _, frame in frames(path):
             t0 = time.process_time()
-            dets.append(detect_frame(frame, sensor, model, floor))
+            o = frame_outputs(frame, sensor, model)
+            dets.append(detections(o, params, model.classes, floor))
             busy += time.process_time() - t0
             n += 1
-        out.append(RawClip(path.stem, dets, labels))
+            outs.append(o)
+        out.append(RawClip(path.stem, dets, labels, outs))
     return out, (n / busy if busy else 0.0)
 
 
@@ -122,12 +135,14 @@ def score(
     decay: float,
     size_memory: float = 0.0,
     min_hits: int = 1,
+    params: SensorParams | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """(scores overall / per distance bin / per class of clip, scores per clip) of raw
     detections thresholded at ``min_score`` and smoothed with ``decay``, as ``VideoDetector``
-    would report them."""
+    would report them. With ``params`` and the clips' CNN outputs, the threshold is applied
+    before NMS (``vision_detect.detections``), as the node does."""
     from skywarden.nodes.vision_cnn import CLASSES
-    from skywarden.nodes.vision_detect import TrackSmoother
+    from skywarden.nodes.vision_detect import TrackSmoother, detections
 
     counts: dict[str, list[int]] = {}
     per_clip: dict[str, dict[str, float]] = {}
@@ -135,6 +150,8 @@ def score(
         sm = TrackSmoother(CLASSES, decay=decay, min_hits=min_hits, size_memory=size_memory)
         tot = [0, 0, 0]
         for i, dets in enumerate(c.dets):
+            if params is not None and c.outputs is not None:
+                dets = detections(c.outputs[i], params, CLASSES, min_score)
             kept = sm.step([d for d in dets if d.score >= min_score])
             res = match(kept, c.labels[i] if i < len(c.labels) else [])
             tot = [a + b for a, b in zip(tot, res, strict=True)]
@@ -205,7 +222,7 @@ def choose(
         for decay in decays:
             for sm in size_memories:
                 for mh in min_hits:
-                    s = score(clips, {}, ms, decay, sm, mh)[0]
+                    s = score(clips, {}, ms, decay, sm, mh, PARAMS[sensor])[0]
                     out.append(
                         {"min_score": ms, "decay": decay, "size_memory": sm, "min_hits": mh}
                         | s["all"]
