@@ -14,6 +14,7 @@ origin, height and speed, then each track (tentative ones included) within ``--r
     feat=<mr>/<fw>    every current term (RCS, speed, kinematics), multirotor / fixed wing - bird
     lp                accumulated log-prior and hints, multirotor - bird
     ssd tsd csd       the window's speed, turn-rate and climb fluctuation; hd heading term
+    cl                the sustained climb's penalty on the bird (threat.climb, nats)
     sv                the track's horizontal velocity sd (m/s, worst direction)
     L=<level> <reasons>   the policy's level and why (quieted, held, or the rule that fired)
 
@@ -72,6 +73,7 @@ def _terms(clf: Classifier, tid: str) -> str:
         f" lp={ev.log_post[0] - ev.log_post[2]:+.1f}"
         f" ssd={kf.get('speed_sd', nan):.2f} tsd={kf.get('turn_sd', nan):.3f}"
         f" csd={kf.get('climb_sd', nan):.2f} hd={hd[0] - hd[2]:+.1f}"
+        f" cl={ev.climb_pen:.1f}"
     )
 
 

@@ -40,6 +40,10 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
   evidence is read at the larger of now and then, so a drone that raced and then stops or
   manoeuvres is not a bird in the stop; it only ever speaks against the bird.
 
+- **Sustained climb** (``threat.climb``): the slope of one radar's plot heights; a climb
+  faster than birds sustain speaks against the bird, now and (its lower bound held for a
+  run of recomputes) for the rest of the track's life, as the speed reach does; one-sided,
+  capped.
 - **Heading persistence** over disjoint 20 s blocks of the track's positions
   (``threat.heading``): a two-mode switching model per class whose forward recursion
   accumulates a wander that lasts (a bird's) and forgives a drone's turn onto its run-in;
@@ -68,7 +72,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import doppler, heading, reach, rf_bearing
+from skywarden.threat import climb, doppler, heading, reach, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -197,6 +201,12 @@ class _Evidence:
     dop_sensor: str | None = None
     dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
     dop_ll: list[float] | None = None
+    # one radar's plot heights over the last climb.HISTORY_S, the last climb floors, their
+    # peak and the bird's penalty (threat.climb)
+    heights: deque[climb.ClimbSample] = field(default_factory=deque)
+    climb_run: tuple[float, ...] = ()
+    climb_peak: float = 0.0
+    climb_pen: float = 0.0
 
 
 class Classifier:
@@ -243,8 +253,10 @@ class Classifier:
         dop = scan.sensor_id in self._doppler
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
-            if dop and candidates == 1 and ev.kin_mem is None:
-                _observe_doppler(ev, det)
+            if dop and candidates == 1:
+                if ev.kin_mem is None:
+                    _observe_doppler(ev, det)
+                _observe_climb(ev, det)
             # most plots (no RCS, no class of their own, from a radar or a camera without
             # one) carry nothing: skip _observe_detection's checks for them
             if (
@@ -312,6 +324,8 @@ class Classifier:
                 kin = [None if none else row for row, none in zip(ll, short, strict=True)]
             for ev, tr, row in zip(due, due_tr, kin, strict=True):
                 ev.dop_ll = _doppler_ll(ev, tr) if ev.dop else None
+                if ev.heights:
+                    _climb_update(ev)
                 ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
                 if row is not None and ev.kin_t >= ev.kin_block_t + WINDOW_S:
@@ -447,6 +461,10 @@ class Classifier:
             peak = np.array([ev.reach_peak for ev in evs])
             pen = reach.bird_penalty(peak, x[:, 0], _SPEED_MU, _SPEED_SD, _DRONE_I, _BIRD_I)
             ll = ll - np.outer(pen, _BIRD_ONLY)
+        if any(ev.climb_pen for ev in evs):
+            # a climb no bird sustains (threat.climb): taken from the bird alone
+            pen = np.array([ev.climb_pen for ev in evs])
+            ll = ll - np.outer(pen, _BIRD_ONLY)
         if any(ev.rcs_n for ev in evs):
             # the sample mean of n plots ~ N(mu_c, spread_c^2 + fluct^2 / n): see RCS_MODEL
             rcs_n = np.array([ev.rcs_n for ev in evs], dtype=float)
@@ -511,6 +529,38 @@ def _observe_doppler(ev: _Evidence, det: Detection) -> None:
     q = ev.dop
     q.append((det.t, float(det.z[3]), float(det.R[3, 3])))
     while q[0][0] < det.t - WINDOW_S:
+        q.popleft()
+
+
+def _climb_update(ev: _Evidence) -> None:
+    """The sustained climb's floor into its run and peak, and the bird's penalty
+    (``threat.climb``), at each recompute of the kinematic window."""
+    floor = climb.climb_floor(ev.heights)
+    ev.climb_run, ev.climb_peak = climb.peak_update(ev.climb_run, ev.climb_peak, floor)
+    ev.climb_pen = climb.bird_penalty(ev.climb_peak)
+
+
+def _observe_climb(ev: _Evidence, det: Detection) -> None:
+    """Keep the height of a radar plot given to this track alone (``threat.climb``): the
+    radar that first fed the track's Doppler record (``_observe_doppler``; another radar's
+    elevation errors lie on another line), over the last ``climb.HISTORY_S``."""
+    if ev.dop_sensor is None:
+        ev.dop_sensor = det.sensor_id  # (the Doppler record is closed: kin_mem is set)
+    elif det.sensor_id != ev.dop_sensor:
+        return
+    R = det.R
+    q = ev.heights
+    q.append(
+        climb.plot_height(
+            det.t,
+            float(det.z[0]),
+            float(det.z[2]),
+            float(R[0, 0]),
+            float(R[2, 2]),
+            float(det.sensor_pos[2]),
+        )
+    )
+    while q[0][0] < det.t - climb.HISTORY_S:
         q.popleft()
 
 

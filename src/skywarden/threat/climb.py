@@ -1,0 +1,148 @@
+"""A sustained climb no bird flies, measured from a radar's own plots (issue 19, session 12).
+
+Why: a drone launched near the site (night_launch) takes off from the ground and climbs at
+its full rate (4-6 m/s for small multirotors) to 50-130 m, flying in toward the site at
+20-23 m/s with a bird's radar cross-section (-22..-27 dBsm). Its speed is a fast bird's, its
+RCS a bird's, so P(drone) sits at 0.4-0.7 through the climb; then it stops to turn onto its
+offset leg and the stop reads bird-like for 20-40 s (docs/WARNING_POLICY.md, sessions 10-12;
+night_launch s24, s31, s32, s41, s43 traced). The climb is the evidence a real radar gives
+at once: birds climb slowly. Migrants tracked by radar climb at rates that fall with body
+mass, below about 1-2 m/s even for small passerines (Hedenstroem & Alerstam 1992, J. Exp.
+Biol. 164:19-38: climbing rate is limited by the power margin over level flight), while a
+multirotor climbs and descends at several m/s whenever it changes height.
+
+Not the tracker's vertical velocity: a young radar track's height estimate lags a climb by
+tens of metres and its vertical velocity has an sd of 2.5-3 m/s (the filter's process
+noise). The plots' heights (``u = z_s + r sin(el)``, variance ``sin^2(el) sigma_r^2 +
+(r cos(el))^2 sigma_el^2``) are fitted by a weighted least-squares line over the last
+``WINDOW_S`` (``kinematics.WINDOW_S``): slope ``c`` with variance ``1 / sum w (t - tbar)^2``
+(``w = 1 / var``), the estimate of a constant climb and its honest uncertainty (at 2 km and
+0.012 rad, 25 m a plot: 1.5 m/s over 15 plots).
+
+The evidence is the likelihood ratio of a climb rate under a drone's ``N(0,
+DRONE_CLIMB_SD^2)`` and a bird's ``N(0, BIRD_CLIMB_SD^2)``, read at a *lower bound* of the
+track's climb rate: ``ln N(f; 0, sd_d^2) - ln N(f; 0, sd_b^2)`` (positive above 1.57 m/s),
+``f = c - FLOOR_K sd`` (``threat.reach``'s bound: 2 sd, one-sided 97.7 %). It is remembered
+as ``threat.reach`` remembers a speed, because the launch climb ends before the stop and the
+offset leg that read as a bird: the least floor of ``REACH_RUN`` recomputes running, kept at
+its maximum over the track's life (``peak_update``). One-sided: only a *climb* and only
+against the bird (the drone classes and the aircraft keep their evidence; multirotor versus
+fixed wing stays with the other features); level flight says nothing here (drones cruise
+level too) and a descent is cheap for a bird (gliding, landing). Capped at ``CLIMB_CAP``.
+The heights must lie on a line (the weighted residual below the chi-square 99 % point: a
+plot of another object, or a climb that levelled off within the window, is no constant
+climb). Fitted over the last ``WINDOW_S`` and over the whole record (``HISTORY_S``),
+whichever bound is higher: a 25 s climb at 4 km (50 m of height noise a plot) is a 3 sd
+slope over its length and under 2 sd over 15 s.
+
+Why a bound held for a run and not the fitted slope's likelihood ratio each frame: a track
+is looked at every 2 s; the ratio of the fitted slope (noise included) exceeded 1 nat at
+some moment for 96 of 304 and 98 of 393 bird tracks of birds_night s11 and harder s9 (their
+slopes' noise is as stated: z-scores sd 1.03), where the held floor exceeded 1.57 m/s for 1
+of 304 and 5 of 393 tracks (docs/WARNING_POLICY.md, session 12).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from skywarden.threat.kinematics import WINDOW_S
+from skywarden.threat.reach import FLOOR_K, REACH_RUN
+
+# (t, height m, its variance m^2) of one radar's plots
+ClimbSample = tuple[float, float, float]
+BIRD_CLIMB_SD = 1.0  # m/s: sustained climb of migrating birds (Hedenstroem & Alerstam 1992)
+DRONE_CLIMB_SD = 3.0  # m/s: a multirotor's climb and descent rates span 0-6 m/s
+CLIMB_CAP = 3.0  # nats: about one strong current feature (the speed at a fast drone's)
+HISTORY_S = 2.0 * WINDOW_S  # the plot heights kept: a launch climb lasts 10-30 s
+MIN_PLOTS = 8  # at least 6 degrees of freedom for the line's residual check
+MIN_SPAN_S = 6.0  # a slope over less is mostly the plots' noise
+LINE_QUANTILE_Z = 2.326  # the standard normal's 99 % point (Wilson-Hilferty below)
+
+
+def plot_height(
+    t: float, r: float, el: float, var_r: float, var_el: float, z_s: float
+) -> ClimbSample:
+    """(t, height above the site's ENU origin, its variance) of a radar plot at range ``r``
+    m and elevation ``el`` rad from a sensor at height ``z_s``, by first-order propagation
+    (as ``core.observation`` places a plot: no earth curvature)."""
+    s, c = math.sin(el), math.cos(el)
+    return (t, z_s + r * s, s * s * var_r + (r * c) ** 2 * var_el)
+
+
+def climb_fit(samples: Sequence[ClimbSample]) -> tuple[float, float] | None:
+    """(slope m/s, its variance) of the weighted least-squares line through the heights
+    against time, or None: fewer than ``MIN_PLOTS`` plots, a span under ``MIN_SPAN_S``, or
+    a weighted residual above the chi-square(n - 2) 99 % point (``chi2_k,0.99 ~ k (1 -
+    2/(9k) + z sqrt(2/(9k)))^3``, Wilson and Hilferty 1931): the heights are no line."""
+    n = len(samples)
+    if n < MIN_PLOTS or samples[-1][0] - samples[0][0] < MIN_SPAN_S:
+        return None
+    w = [1.0 / max(v, 1e-6) for _, _, v in samples]
+    sw = sum(w)
+    tbar = sum(wi * s[0] for wi, s in zip(w, samples, strict=True)) / sw
+    ubar = sum(wi * s[1] for wi, s in zip(w, samples, strict=True)) / sw
+    stt = sum(wi * (s[0] - tbar) ** 2 for wi, s in zip(w, samples, strict=True))
+    if stt <= 0.0:
+        return None
+    stu = sum(wi * (s[0] - tbar) * (s[1] - ubar) for wi, s in zip(w, samples, strict=True))
+    slope = stu / stt
+    chi = sum(
+        wi * (s[1] - ubar - slope * (s[0] - tbar)) ** 2 for wi, s in zip(w, samples, strict=True)
+    )
+    k = n - 2
+    q = 2.0 / (9.0 * k)
+    if chi > k * (1.0 - q + LINE_QUANTILE_Z * math.sqrt(q)) ** 3:
+        return None
+    return slope, 1.0 / stt
+
+
+def _log_norm0(x: float, var: float) -> float:
+    """``ln N(x; 0, var)`` up to ``-ln sqrt(2 pi)``."""
+    return -0.5 * x * x / var - 0.5 * math.log(var)
+
+
+def _llr(c: float, v: float) -> float:
+    """The drone's climb evidence over the bird's for a slope ``c`` with variance ``v``."""
+    return _log_norm0(c, DRONE_CLIMB_SD**2 + v) - _log_norm0(c, BIRD_CLIMB_SD**2 + v)
+
+
+def fits(samples: Sequence[ClimbSample]) -> list[tuple[float, float]]:
+    """The line fits (``climb_fit``) over the last ``WINDOW_S`` and over the whole record
+    (``HISTORY_S``) that pass the line check: a long climb is measured better over its
+    whole length, and a climb that ended within the record is no line there, but may be one
+    over the shorter window."""
+    if not samples:
+        return []
+    t_end = samples[-1][0]
+    recent = [x for x in samples if x[0] >= t_end - WINDOW_S]
+    out = [f for f in (climb_fit(recent), climb_fit(samples)) if f is not None]
+    if len(recent) == len(samples) and out:
+        out = out[:1]
+    return out
+
+
+def climb_floor(samples: Sequence[ClimbSample]) -> float:
+    """A lower bound (m/s, >= 0) on the climb rate: the largest ``c - FLOOR_K sd`` of the
+    fits (``fits``), as ``threat.reach.speed_floor`` bounds a speed."""
+    return max([c - FLOOR_K * math.sqrt(v) for c, v in fits(samples)] + [0.0])
+
+
+def peak_update(
+    run: tuple[float, ...], peak: float, floor: float
+) -> tuple[tuple[float, ...], float]:
+    """One recompute's ``floor`` into the last ``reach.REACH_RUN`` floors ``run`` and the
+    ``peak``: the least floor of a full run, kept at its maximum over the track's life."""
+    run = (*run, floor)[-REACH_RUN:]
+    if len(run) == REACH_RUN:
+        peak = max(peak, min(run))
+    return run, peak
+
+
+def bird_penalty(peak: float) -> float:
+    """The log-likelihood to take from the bird (>= 0, at most ``CLIMB_CAP``) for a climb
+    ``peak`` floor: the drone's climb evidence over the bird's for a climb at that rate
+    measured exactly, ``ln N(peak; 0, sd_d^2) - ln N(peak; 0, sd_b^2)``, positive above
+    1.57 m/s."""
+    return min(max(_llr(peak, 0.0), 0.0), CLIMB_CAP) if peak > 0.0 else 0.0
