@@ -375,12 +375,12 @@ class Classifier:
         if not lost.items:
             return
         lost.expire(t)
-        at = {tr.id: i for i, tr in enumerate(tracks) if tr.id in young}
-        for tid, i in at.items():
-            donor = lost.take(tracks[i], young[tid]) if lost.items else None
+        at = [i for i, tr in enumerate(tracks) if tr.id in young]
+        donors = lost.take_many([(tracks[i], young[tracks[i].id]) for i in at])
+        for i, donor in zip(at, donors, strict=True):
             if donor is not None:
                 _inherit(evs[i], donor)
-                del young[tid]
+                del young[tracks[i].id]
 
     def _rf_pointed(self, tracks: list[TrackState], evs: list[_Evidence]) -> None:
         """This step's RF bearings that point at exactly one ranged track: a hit for it
