@@ -97,3 +97,18 @@ def test_the_doppler_adds_to_the_window_until_the_memory_holds_a_block() -> None
     assert _kin_row(ev) == pytest.approx([-1.3 + ev.dop_ll[0], -1.3 + ev.dop_ll[1], 0.0, 0.0])
     ev.kin_mem = [0.0] * 4  # a window of known velocity is behind the track
     assert _doppler_ll(ev, tr) is None
+
+
+def test_where_a_birds_wander_would_not_show_steadiness_is_no_drone_evidence() -> None:
+    """Session 12: a bird flying at the radar (v_t 0.3-1 m/s, harder radar3d_site s12 track
+    5) leaves steady radial speeds as a drone would; below the plots' noise its wander cannot
+    show, so the evidence for the drone is 0 (it read +0.2 and lifted the bird over 0.7). A
+    wander that does show still counts for the bird."""
+    for seed in range(10):
+        bird = _radials(_bird_heading(14, seed, 0.02), 8.5, seed, aspect0=0.03)
+        ll = doppler_loglik(bird, 8.5 * math.cos(0.03), 8.5)
+        assert ll is not None and ll[0] <= 0.0 and ll[1] <= 0.0
+    # the same radial speeds with the speed across the beam a crossing drone's: they count
+    drone = _radials([0.0] * 14, 22.0, 1, aspect0=math.radians(45.0))
+    ll = doppler_loglik(drone, 22.0 * math.cos(math.radians(45.0)), 22.0)
+    assert ll is not None and ll[0] > 0.5

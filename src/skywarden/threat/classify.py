@@ -50,6 +50,9 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
   it only ever speaks for the bird, and is capped (``HEAD_CAP``).
 - **RF bearings pointing at a ranged track** (``threat.rf_bearing``): a bearing the tracker
   gave to an RF cross-fix track still counts as a hit for the one radar track it points at.
+- **Track continuity** (``threat.continuity``): a new track that starts where a track was lost
+  moments before, within the tracker's own duplicate gate across the gap, inherits that
+  track's evidence (``_inherit``): a re-acquired bird stays a bird.
 
 Altitude on its own is not used: birds and small drones share the same heights.
 
@@ -72,7 +75,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import climb, doppler, heading, reach, rf_bearing
+from skywarden.threat import climb, continuity, doppler, heading, reach, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -186,6 +189,11 @@ class _Evidence:
     kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
     kin_t: float = -math.inf
     kin_mem: list[float] | None = None  # kinematic memory (threat.kinematics.memory_fold)
+    # the memory handed on by a lost track this one continues (threat.continuity): the
+    # start of this track's own memory, kept apart so that kin_mem still says whether this
+    # track has a block of its own behind it (the Doppler term's end, _doppler_ll)
+    kin_prior: list[float] | None = None
+    meas: TrackState | None = None  # the last shown state that was not coasted
     kin_block: list[float] | None = None  # the last block's window, folded at the next one
     kin_block_t: float = -math.inf
     kin_block_w: float = 1.0  # its weight in the memory (threat.kinematics.block_weight)
@@ -227,6 +235,9 @@ class Classifier:
         self._doppler = frozenset(
             s.id for s in site.sensors if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL
         )
+        self._prev: list[TrackState] = []  # the last annotate's tracks (threat.continuity)
+        self._lost: continuity.LostTracks[_Evidence] = continuity.LostTracks()
+        self._young: dict[str, float] = {}  # tracks first shown lately, by that time
 
     def _get(self, tid: str) -> _Evidence:
         ev = self._ev.get(tid)
@@ -303,6 +314,7 @@ class Classifier:
             ev.distrusted, ev.identity_class = True, None
         get = self._get
         evs = [get(tr.id) for tr in tracks]
+        self._continuity(tracks, evs, t)
         if self._rf_pending:
             self._rf_pointed(tracks, evs)
         free: list[int] = []
@@ -332,7 +344,8 @@ class Classifier:
                     # a new disjoint block: the previous one enters the memory (one behind,
                     # as the current window overlaps it), weighed by how settled it was
                     if ev.kin_block is not None:
-                        ev.kin_mem = memory_fold(ev.kin_mem, ev.kin_block, ev.kin_block_w)
+                        mem = ev.kin_mem if ev.kin_mem is not None else ev.kin_prior
+                        ev.kin_mem = memory_fold(mem, ev.kin_block, ev.kin_block_w)
                     ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
                     ev.kin_block_t = ev.kin_t
         probs = self._posteriors(evs, free)
@@ -344,6 +357,44 @@ class Classifier:
         if len(self._ev) != len(evs):
             self._ev = {tr.id: ev for tr, ev in zip(tracks, evs, strict=True)}
         return out
+
+    def _continuity(self, tracks: list[TrackState], evs: list[_Evidence], t: float) -> None:
+        """Track continuity (``threat.continuity``): the tracks shown last time and gone now
+        are remembered as lost, with their last measured state and their evidence; a track
+        first shown in the last ``HANDOVER_S`` (after the lost one's last plot: the tracker
+        may start it while the old one still coasts) that continues exactly one of them
+        inherits its evidence (``_inherit``), once."""
+        prev, self._prev = self._prev, list(tracks)
+        young = self._young
+        seen: set[str] = set()
+        if prev:
+            ids = {tr.id for tr in tracks}
+            for old in prev:
+                if old.id not in ids:
+                    young.pop(old.id, None)
+                    gone = self._ev.get(old.id)
+                    if gone is not None and gone.meas is not None:
+                        self._lost.add(gone.meas, gone)
+            seen = {tr.id for tr in prev}
+        coasting = TrackStatus.COASTING
+        for tr, ev in zip(tracks, evs, strict=True):
+            if tr.status is not coasting:
+                ev.meas = tr
+            if tr.id not in seen:
+                young[tr.id] = t
+        lost = self._lost
+        if young:
+            for tid in [k for k, t0 in young.items() if t - t0 > continuity.HANDOVER_S]:
+                del young[tid]
+        if not lost.items:
+            return
+        lost.expire(t)
+        at = [i for i, tr in enumerate(tracks) if tr.id in young]
+        donors = lost.take_many([(tracks[i], young[tracks[i].id]) for i in at])
+        for i, donor in zip(at, donors, strict=True):
+            if donor is not None:
+                _inherit(evs[i], donor)
+                del young[tracks[i].id]
 
     def _rf_pointed(self, tracks: list[TrackState], evs: list[_Evidence]) -> None:
         """This step's RF bearings that point at exactly one ranged track: a hit for it
@@ -500,6 +551,43 @@ class Classifier:
         return out
 
 
+def _inherit(ev: _Evidence, old: _Evidence) -> None:
+    """Hand a lost track's evidence to the new track ``ev`` that continues it
+    (``threat.continuity``), added to what the new track gathered as a tentative one.
+
+    Inherited: what describes the object rather than the track: camera class hints (summed
+    in ``log_post``), the RCS sample, RF hits and scans, the speed average (the new track's
+    first speeds are the filter's lower bound and weigh little beside it, ``_observe_state``),
+    the speed peak, the heading persistence, and the kinematic memory with the lost track's
+    last window folded in as a finished block (``memory_fold``, weighed by ``block_weight``;
+    the new track's window never overlaps it). Not inherited: the window samples, the
+    velocity's learning, the Doppler series and the chord points (the new track's filter and
+    plots), and a cooperative identity (it comes again with the next message, and the spoof
+    monitor judges it per track)."""
+    lp = [a + b - p for a, b, p in zip(ev.log_post, old.log_post, _LOG_PRIOR, strict=True)]
+    top = max(lp)
+    ev.log_post = [max(v - top, -30.0) for v in lp]
+    ev.rcs_n += old.rcs_n
+    ev.rcs_sum += old.rcs_sum
+    ev.rf_hits += old.rf_hits
+    ev.rf_scans += old.rf_scans
+    if old.speed_avg is not None:
+        # the two averages weighed by their sums of weights (each frame's 1 / sv^2)
+        if ev.speed_avg is None:
+            ev.speed_avg, ev.speed_w = old.speed_avg, old.speed_w
+        else:
+            w = ev.speed_w + old.speed_w
+            ev.speed_avg = (ev.speed_w * ev.speed_avg + old.speed_w * old.speed_avg) / w
+            ev.speed_w = w
+    ev.reach_peak = max(ev.reach_peak, old.reach_peak)
+    if ev.head_alpha is None:
+        ev.head_alpha = old.head_alpha
+    mem = old.kin_mem if old.kin_mem is not None else old.kin_prior
+    if old.kin_ll is not None and old.hist:
+        mem = memory_fold(mem, old.kin_ll, block_weight(old.hist))
+    ev.kin_prior = mem
+
+
 def _beta_binomial(k: F64, n: F64, rate: float) -> F64:
     """``ln P(k hits in n scans)`` without the binomial coefficient (it is the same for every
     class), the hit rate ``Beta(rate * c, (1 - rate) * c)`` with ``c = RF_RATE_CONC``."""
@@ -596,8 +684,9 @@ def _kin_row(ev: _Evidence) -> list[float]:
     row = ev.kin_ll or _NO_KIN
     if ev.dop_ll is not None:
         row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
-    if ev.kin_mem is not None:
-        row = [k + m for k, m in zip(row, ev.kin_mem, strict=True)]
+    mem = ev.kin_mem if ev.kin_mem is not None else ev.kin_prior
+    if mem is not None:
+        row = [k + m for k, m in zip(row, mem, strict=True)]
     if ev.head_alpha is None:
         return row
     head = heading.class_loglik(ev.head_alpha)

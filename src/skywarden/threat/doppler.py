@@ -44,7 +44,14 @@ added to the window's evidence only until the kinematic memory holds its first b
 It speaks for the drone only when the residual is what a *steady* drone would leave
 (below the chi-square 99 % point under the steady term's median): a series spoilt by a
 wrongly associated plot, or an object whose radial speed jumps, is not steady flight,
-and the drone's manoeuvring term must not turn it into evidence for the drone.
+and the drone's manoeuvring term must not turn it into evidence for the drone. And only
+where a bird's heading wander would show at all: its median ``BIRD_HEADING_RAD v_t`` at
+least the plots' radial noise ``sigma``. Nearer the line of sight the steady radial speeds
+are a bird's as much as a drone's (the speed terms, 0.5 against 0.3 m/s, differ by less than
+the noise), yet they read +0.2 nats for the drone: enough to lift a drone-sized bird flying
+at the radar (harder radar3d_site s12 track 5, -15 dBsm, 8 m/s, v_t 0.3-1 m/s, plots
+0.5 m/s) from P(drone) 0.66-0.69 to 0.71-0.73 for 4 s, and warned (session 12, branch
+falsealert). Evidence for the bird (a wander seen) still counts there.
 """
 
 from __future__ import annotations
@@ -131,10 +138,14 @@ def doppler_loglik(
     v_t = math.sqrt(max(speed * speed - radial * radial, 0.0))
     cos_a = min(abs(radial) / speed, 1.0) if speed > 0 else 1.0
     bird = _class_loglik(S, k, var, cos_a, v_t, BIRD)
+    # a bird's heading wander shows in the radial speeds only across the beam: where its
+    # median (BIRD_HEADING_RAD v_t) is below the plots' own noise, steady radial speeds are
+    # what a bird leaves too, and they say nothing for the drone
+    visible = (BIRD_HEADING_RAD * v_t) ** 2 >= var
     out = [0.0] * N_CLASSES
     for c in (0, 1):
         d = KINEMATIC_WEIGHT * (_class_loglik(S, k, var, cos_a, v_t, c) - bird)
-        if d > 0 and not _steady(S, k, var, cos_a, v_t, c):
+        if d > 0 and not (visible and _steady(S, k, var, cos_a, v_t, c)):
             d = 0.0
         out[c] = min(DOPPLER_CAP, max(-DOPPLER_CAP, d))
     return out

@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 17
+STATE_LAYOUT = 18
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -53,7 +53,9 @@ track start time and velocity-learnt flag (young tracks, issue 19, 2026-12-06). 
 classifier's speed floors and peak (``threat.reach``, issue 19, 2026-12-06). 16: the
 classifier's radial speeds of a young track's radar plots (``threat.doppler``, issue 19,
 2026-12-06). 17: the classifier's plot heights, climb floors and peak (``threat.climb``, issue
-19, session 12, 2026-12-07)."""
+19, session 12, 2026-12-07). 18: the classifier's lost tracks, last shown and young tracks,
+each evidence's last measured state and inherited memory (``threat.continuity``, issue 19,
+2026-12-07)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:

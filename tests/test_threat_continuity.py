@@ -1,0 +1,141 @@
+"""Issue 19, session 12 (branch falsealert): a track started where a track was lost moments
+before inherits that track's class evidence (``threat.continuity``, ``Classifier._inherit``):
+a re-acquired bird stays a bird (harder birds_night s12 track 333)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from skywarden.core.geo import GeoOrigin
+from skywarden.core.site import Site
+from skywarden.core.track import ObjectClass, TrackState, TrackStatus
+from skywarden.threat import continuity
+from skywarden.threat.classify import Classifier
+
+EMPTY_SITE = Site("continuity", GeoOrigin(0.0, 0.0), ())
+
+
+def _state(
+    tid: str,
+    t: float,
+    pos: tuple[float, float],
+    heading_deg: float,
+    speed: float,
+    sd_pos: float = 15.0,
+    sd_vel: float = 2.0,
+    status: TrackStatus = TrackStatus.CONFIRMED,
+    identity: str | None = None,
+) -> TrackState:
+    h = math.radians(heading_deg)  # from north, clockwise
+    x = np.array([pos[0], pos[1], 150.0, speed * math.sin(h), speed * math.cos(h), 0.0])
+    P = np.diag([sd_pos**2] * 3 + [sd_vel**2] * 3)
+    return TrackState(tid, t, x, P, status, identity=identity, first_t=t)
+
+
+def test_a_turn_in_the_gap_is_within_reach_a_jump_or_another_speed_is_not() -> None:
+    old = _state("84", 72.0, (1466.0, 1100.0), 120.0, 19.8)
+    # s12 track 84's bird: turned 105 degrees in the 5 s gap, 70 m from its last plot
+    turned = _state("333", 77.0, (1481.0, 1022.0), -130.0, 18.8, sd_pos=25.0, sd_vel=7.8)
+    assert continues(old, turned)
+    # the same place 300 m off: out of a 20 m/s object's reach in 5 s
+    assert not continues(old, _state("9", 77.0, (1781.0, 1022.0), -130.0, 18.8, 25.0, 7.8))
+    # a 45 m/s object where the bird would be: not the bird (its velocity is known;
+    # 3 sd plus 2 m/s per second of gap allow 18.5 m/s of change here)
+    assert not continues(old, _state("9", 77.0, (1481.0, 1022.0), -130.0, 45.0, 25.0, 2.0))
+    # too late
+    assert not continues(
+        old,
+        _state("9", 72.0 + continuity.HANDOVER_S + 1.0, (1481.0, 1022.0), -130.0, 18.8, 25.0, 7.8),
+    )
+    # before the old one's last plot: another object
+    assert not continues(old, _state("9", 71.0, (1466.0, 1100.0), 120.0, 19.8))
+
+
+def continues(old: TrackState, new: TrackState) -> bool:
+    return continuity.continues(old, new)
+
+
+def test_two_cooperative_identities_are_two_objects() -> None:
+    old = _state("1", 10.0, (0.0, 0.0), 90.0, 15.0, identity="RID-A")
+    assert continues(old, _state("2", 12.0, (30.0, 0.0), 90.0, 15.0, identity="RID-A"))
+    assert not continues(old, _state("2", 12.0, (30.0, 0.0), 90.0, 15.0, identity="RID-B"))
+
+
+def test_a_lost_track_hands_on_once_and_only_when_alone() -> None:
+    lost: continuity.LostTracks[str] = continuity.LostTracks()
+    lost.add(_state("1", 10.0, (0.0, 0.0), 90.0, 15.0), "one")
+    lost.add(_state("2", 10.0, (40.0, 0.0), 90.0, 15.0), "two")
+    new = _state("3", 12.0, (40.0, 0.0), 90.0, 15.0)
+    assert lost.take(new, 12.0) is None  # both within reach: which one is a guess
+    lost.items.pop(0)
+    assert lost.take(new, 11.0) == "two"
+    assert lost.take(new, 11.0) is None  # handed on already
+    lost.add(_state("4", 10.0, (0.0, 0.0), 90.0, 15.0), "four")
+    assert lost.take(new, 9.0) is None  # measured after the new one appeared
+    lost.expire(10.0 + continuity.HANDOVER_S + 0.5)
+    assert lost.items == []
+
+
+def _bird_run(clf: Classifier, tid: str, t0: float, t1: float) -> TrackState:
+    """A wandering 10 m/s bird flying north-east, shown every second; returns its last
+    state."""
+    tr = _state(tid, t0, (0.0, 0.0), 45.0, 10.0)
+    for k in range(int(t1 - t0) + 1):
+        t = t0 + k
+        hd = 45.0 + 35.0 * math.sin(0.9 * t) + 20.0 * math.sin(2.3 * t)
+        spd = 10.0 + 2.0 * math.sin(0.7 * t)
+        x = np.array(
+            [
+                7.07 * (t - t0),
+                7.07 * (t - t0),
+                150.0 + 3.0 * math.sin(0.5 * t),
+                spd * math.sin(math.radians(hd)),
+                spd * math.cos(math.radians(hd)),
+                1.2 * math.cos(0.5 * t),
+            ]
+        )
+        tr = TrackState(
+            tid,
+            t,
+            x,
+            np.diag([15.0**2] * 3 + [1.0] * 3),
+            TrackStatus.CONFIRMED,
+            first_t=t0,
+            hits=k + 1,
+        )
+        clf.annotate([tr], t)
+    return tr
+
+
+def _p_drone(tr: TrackState) -> float:
+    p = tr.class_probs
+    return p[ObjectClass.DRONE.value] + p[ObjectClass.DRONE_FIXED_WING.value]
+
+
+def test_a_reacquired_bird_keeps_its_evidence_a_stranger_does_not() -> None:
+    clf = Classifier(EMPTY_SITE)
+    last = _bird_run(clf, "84", 0.0, 60.0)
+    assert clf._ev["84"].kin_mem is not None and clf._ev["84"].kin_mem[0] < -1.0
+    # lost: two frames without it, then a new, drone-like young track (a steady 19 m/s,
+    # RCS unknown) 40 m from where the bird was last measured, and one far away
+    clf.annotate([], 61.0)
+    h = math.radians(-120.0)
+    v = (19.0 * math.sin(h), 19.0 * math.cos(h), 0.0)
+    near = last.x[:3] + np.array([-30.0, -25.0, 0.0])
+    P = np.diag([25.0**2] * 3 + [7.8**2] * 3)
+    new = TrackState("333", 62.0, np.array([*near, *v]), P, TrackStatus.CONFIRMED, first_t=62.0)
+    far = TrackState(
+        "900", 62.0, np.array([*(near + 2000.0), *v]), P, TrackStatus.CONFIRMED, first_t=62.0
+    )
+    got = {tr.id: tr for tr in clf.annotate([new, far], 62.0)}
+    ev = clf._ev["333"]
+    assert ev.kin_prior is not None and ev.kin_prior[0] < -1.0  # the bird's memory
+    assert ev.head_alpha is not None  # and its heading persistence
+    assert clf._ev["900"].kin_prior is None
+    assert _p_drone(got["333"]) < _p_drone(got["900"]) - 0.2
+    assert got["333"].best_class == ObjectClass.BIRD.value
+    # the new track's own memory is still to come: the Doppler term of a young track still
+    # applies (kin_mem None) and its first own block folds onto the inherited memory
+    assert ev.kin_mem is None
