@@ -42,3 +42,26 @@ def test_a_turn_back_at_a_four_second_break_is_joined() -> None:
     # and a straight flight through a gap still links, as before
     s = _piece(64.0, 120.0, end + east * 4.0, east, 4)
     assert link_score(a, s) is not None
+
+
+def test_a_joined_gap_is_bridged_by_the_cubic_through_both_ends() -> None:
+    """Between two smoothed states with no detection, ``state_at`` is the CV smoother's mean:
+    the cubic through both ends, not the earlier state carried on (which, across a turn,
+    runs away from where the later piece begins and jumps back at its first plot)."""
+    east, west = np.array([20.0, 0.0, 0.0]), np.array([-20.0, 0.0, 0.0])
+    a = _piece(0.0, 60.0, np.array([0.0, 0.0, 80.0]), east, 1)
+    b = _piece(70.0, 120.0, np.array([1100.0, 0.0, 80.0]), west, 2)
+    dets = [*a.used, *b.used]
+    joined = smooth(dets, a.X[0], np.diag([100.0**2] * 3 + [10.0**2] * 3))
+    k = int(np.searchsorted(joined.t, 70.0))
+    assert joined.t[k - 1] == 60.0 and joined.t[k] == 70.0  # the gap: no state inside it
+    # continuous into the later piece's first state (carried on, it ended 264 m past it)
+    x_end, _ = joined.state_at(70.0 - 1e-6)
+    assert float(np.linalg.norm(x_end[:3] - joined.X[k, :3])) < 1.0
+    # and exact for a straight flight: half way, half way between, at the same speed
+    x_mid, _ = smooth(
+        [*a.used, *_piece(70.0, 120.0, np.array([1400.0, 0.0, 80.0]), east, 3).used],
+        a.X[0],
+        np.diag([100.0**2] * 3 + [10.0**2] * 3),
+    ).state_at(65.0)
+    assert abs(float(x_mid[0]) - 1300.0) < 20.0 and abs(float(x_mid[3]) - 20.0) < 2.0

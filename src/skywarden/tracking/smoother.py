@@ -77,12 +77,39 @@ class Smoothed:
     used: tuple[Detection, ...]  # the detections the estimate rests on (gated), in time order
 
     def state_at(self, t: float) -> tuple[F64, F64]:
-        """State at ``t`` by CV prediction from the nearest smoothed state at or before it."""
+        """State at ``t``: between two smoothed states, the cubic through both (positions
+        and velocities); outside them, CV prediction from the nearest (covariance: the
+        nearest smoothed state at or before ``t``).
+
+        Under the CV model (continuous white-noise acceleration, an integrated Wiener
+        process) the smoothed mean between two times with no detection is the cubic Hermite
+        interpolant of the smoothed states at both ends (the cubic-spline property of that
+        model: Wahba 1978; Bar-Shalom 2001 eq. 6.2.2-12 for its Q), not the earlier state
+        carried forward: across a gap where re-linking joined two pieces of a drone that
+        turned there, the earlier state carried on runs away from where the later piece
+        begins and jumps back at its first plot (264 m in ``tests/test_smoother_link.py``)."""
         k = int(np.searchsorted(self.t, t + 1e-9)) - 1
         k = max(k, 0)
-        dt = t - float(self.t[k])
         x = self.X[k].copy()
-        x[:3] += x[3:6] * dt
+        if k + 1 < len(self.t) and t > float(self.t[k]):
+            h = float(self.t[k + 1] - self.t[k])
+            s = (t - float(self.t[k])) / h
+            p0, v0 = x[:3].copy(), x[3:6] * h  # copies: x is written below
+            p1, v1 = self.X[k + 1][:3], self.X[k + 1][3:6] * h
+            x[:3] = (
+                (2 * s**3 - 3 * s**2 + 1) * p0
+                + (s**3 - 2 * s**2 + s) * v0
+                + (-2 * s**3 + 3 * s**2) * p1
+                + (s**3 - s**2) * v1
+            )
+            x[3:6] = (
+                (6 * s**2 - 6 * s) * p0
+                + (3 * s**2 - 4 * s + 1) * v0
+                + (-6 * s**2 + 6 * s) * p1
+                + (3 * s**2 - 2 * s) * v1
+            ) / h
+            return x, self.P[k]
+        x[:3] += x[3:6] * (t - float(self.t[k]))
         return x, self.P[k]
 
 
