@@ -14,6 +14,11 @@ import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
 
+# schemathesis gives each API operation its own test item under one node id; pytest-xdist's
+# file scheduler keys work by node id and would run one of them: `make test` runs this file
+# in its own process (the `one_process` marker, pyproject.toml)
+pytestmark = pytest.mark.one_process
+
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 

@@ -33,6 +33,11 @@ from support.served import ServedApp
 
 schemathesis = pytest.importorskip("schemathesis")
 
+# schemathesis gives each API operation its own test item under one node id; pytest-xdist's
+# file scheduler keys work by node id and would run one of them: `make test` runs this file
+# in its own process (the `one_process` marker, pyproject.toml)
+pytestmark = pytest.mark.one_process
+
 NOW = 1_700_000_000.0
 
 
