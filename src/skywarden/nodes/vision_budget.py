@@ -154,22 +154,11 @@ def frame_budget(
 ) -> tuple[list[tuple[str, Box | None]], list[str]]:
     """(per label: its outcome -- "tp" or one of ``FN_CAUSES`` -- and the label; per
     unmatched detection: one of ``FP_CAUSES``) of one frame. The matching is
-    ``vision_train.match``'s (greedy by score, class and IoU >= 0.5)."""
-    used: dict[int, int] = {}
-    matched_det: set[int] = set()
-    order = sorted(range(len(dets)), key=lambda i: -dets[i].score)
-    for di in order:
-        d = dets[di]
-        best, best_iou = -1, 0.5
-        for j, b in enumerate(boxes):
-            if j in used or b.label != d.label:
-                continue
-            v = iou(d.box, (b.x, b.y, b.w, b.h))
-            if v >= best_iou:
-                best, best_iou = j, v
-        if best >= 0:
-            used[best] = di
-            matched_det.add(di)
+    ``vision_train.pairs`` (greedy by score, class and IoU >= 0.5)."""
+    from skywarden.nodes.vision_train import pairs
+
+    used = pairs(dets, boxes)
+    matched_det = set(used.values())
     free = [i for i in range(len(dets)) if i not in matched_det]
     bg = classes.index("background")
     obj = 1.0 - out.probs[:, bg] if len(out.cands) else np.zeros(0)

@@ -65,11 +65,13 @@ def _label_of(c: Candidate, boxes: list[Box]) -> tuple[str, Box | None]:
     return "background", None
 
 
-def match(dets: list[Detection], boxes: list[Box]) -> tuple[int, int, int]:
-    """(true positives, false positives, false negatives) of one frame."""
-    used: set[int] = set()
-    tp = 0
-    for d in sorted(dets, key=lambda d: -d.score):
+def pairs(dets: list[Detection], boxes: list[Box]) -> dict[int, int]:
+    """The issue's matching of one frame, label index -> detection index: detections taken
+    greedily by score, each to the unmatched label of its class it overlaps most, if that
+    overlap is IoU >= 0.5."""
+    used: dict[int, int] = {}
+    for di in sorted(range(len(dets)), key=lambda i: -dets[i].score):
+        d = dets[di]
         best, best_iou = -1, 0.5
         for j, b in enumerate(boxes):
             if j in used or b.label != d.label:
@@ -78,8 +80,13 @@ def match(dets: list[Detection], boxes: list[Box]) -> tuple[int, int, int]:
             if v >= best_iou:
                 best, best_iou = j, v
         if best >= 0:
-            used.add(best)
-            tp += 1
+            used[best] = di
+    return used
+
+
+def match(dets: list[Detection], boxes: list[Box]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) of one frame (``pairs``)."""
+    tp = len(pairs(dets, boxes))
     return tp, len(dets) - tp, len(boxes) - tp
 
 
