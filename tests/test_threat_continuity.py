@@ -139,3 +139,42 @@ def test_a_reacquired_bird_keeps_its_evidence_a_stranger_does_not() -> None:
     # the new track's own memory is still to come: the Doppler term of a young track still
     # applies (kin_mem None) and its first own block folds onto the inherited memory
     assert ev.kin_mem is None
+
+
+def test_the_gate_is_taken_when_the_new_track_appeared_not_as_it_ages() -> None:
+    """Session 12 trace (harder night_launch s2 track 174): a 5.7 m/s bird's track first shown
+    1 s after a 31 m/s drone's last plot, 47 m from it, while the drone's track coasted on for
+    10 s. Tested each frame with its current state, the bird passed once the speed allowance
+    (2 m/s^2 times the time since the drone's last plot) had grown to 20 m/s over 10 s in
+    which the bird itself was being measured, inherited the drone's evidence and was alerted.
+    The gap is the time neither track measured the object: 1 s here."""
+    clf = Classifier(EMPTY_SITE)
+    P = np.diag([15.0**2] * 3 + [0.6**2] * 3)
+    drone = None
+    for k in range(61):  # a steady 28 m/s drone flying east
+        t = float(k)
+        x = np.array([28.0 * t - 1700.0, 50.0, 150.0, 28.0, 0.0, 0.0])
+        drone = TrackState("82", t, x, P, TrackStatus.CONFIRMED, first_t=0.0, hits=k + 1)
+        clf.annotate([drone], t)
+    assert drone is not None and clf._ev["82"].kin_mem is not None
+    coast = TrackStatus.COASTING
+    for k in range(1, 11):  # the bird's track from t=61; the drone's coasts to t=70
+        t = 60.0 + k
+        bird = _state(
+            "174", t, (-13.0 - 5.7 * k, 95.0), 270.0, 5.7, sd_vel=max(3.0 - 0.15 * k, 1.5)
+        )
+        shown = [bird]
+        if k < 10:
+            x = drone.x.copy()
+            x[0] += 28.0 * k
+            shown.append(TrackState("82", t, x, P * (1 + k), coast, first_t=0.0, hits=61))
+        clf.annotate(shown, t)
+    # the drone's track dropped at t=70: 10 s after its last plot, within HANDOVER_S; the
+    # bird's track now (sv 1.5) would pass the old test (|28 - 5.7| <= 3 sqrt(0.6^2 + 1.5^2) +
+    # 2 x 10), its first shown state (1 s gap, sv 2.85) does not
+    assert continuity.continues(drone, bird)
+    first = _state("174", 61.0, (-18.7, 95.0), 270.0, 5.7, sd_vel=2.85)
+    assert float(np.linalg.norm(first.x[:3] - drone.x[:3])) < 28.0 + 3 * 15.0  # within reach
+    assert not continuity.continues(drone, first)  # but not at the speed of a 28 m/s drone
+    ev = clf._ev["174"]
+    assert ev.kin_prior is None

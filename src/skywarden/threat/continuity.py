@@ -24,6 +24,13 @@ new track's state (``x_n``, ``P_n`` at ``t_n``, ``tau = t_n - t_o``):
   ``sv`` each velocity's largest sd (``threat.kinematics.velocity_sd``) and ``A`` a bird's or a
   cruising drone's change of speed per second.
 
+The new track's state is the one it had when first shown (``Classifier._continuity``): the
+gap is the time neither track measured the object. A lost track is known only when its track
+is dropped, up to ``HANDOVER_S`` after its last plot; gating the new track's state of that
+moment against the allowance ``A (t_n - t_o)`` counted seconds in which the new track was
+measuring its own object (session 12 trace, harder night_launch s2 track 174: a 5.7 m/s bird
+passed as the continuation of a 31 m/s drone once the allowance had grown to 20 m/s).
+
 ``K`` = 3. The same reach as ``threat.launch`` uses to hand a drone's launch point on
 (``stitch_s`` 15 s, ``stitch_m`` 200 m), measured here from the last plot rather than fixed.
 

@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 18
+STATE_LAYOUT = 19
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -55,7 +55,8 @@ classifier's radial speeds of a young track's radar plots (``threat.doppler``, i
 2026-12-06). 17: the classifier's plot heights, climb floors and peak (``threat.climb``, issue
 19, session 12, 2026-12-07). 18: the classifier's lost tracks, last shown and young tracks,
 each evidence's last measured state and inherited memory (``threat.continuity``, issue 19,
-2026-12-07)."""
+2026-12-07). 19: the classifier's young tracks keep their first shown state, not its time
+(the continuity gate across the gap, session 12 trace, 2026-12-07)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
