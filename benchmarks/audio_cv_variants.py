@@ -23,18 +23,19 @@ file's feature functions.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from audio_robustness import mix, smoother  # run as a script: benchmarks/ is on the path
+
+# run as a script: benchmarks/ is on the path
+from audio_robustness import Data as RobustnessData
+from audio_robustness import mix, smoother
 
 from skywarden.nodes.acoustic import CLASSES
-from skywarden.nodes.acoustic_train import clips, macro_f1, stratified_folds
-from skywarden.nodes.audio_features import SAMPLE_RATE, read_wav, window_features, windows
+from skywarden.nodes.acoustic_train import macro_f1, stratified_folds
+from skywarden.nodes.audio_features import SAMPLE_RATE, window_features, windows
 
 Arr = np.ndarray[Any, Any]
 
@@ -147,33 +148,26 @@ def resample_by(x: Arr, r: float) -> Arr:
     return np.asarray(resample_poly(x, fr.denominator, fr.numerator))
 
 
-class Data:
+class Data(RobustnessData):
+    """``audio_robustness.Data``'s clips and cache, features by group (``GROUPS``)."""
+
     def __init__(self, data_dir: str, cache: Path) -> None:
-        import skywarden.nodes.audio_features as af
+        super().__init__(data_dir, cache, salt=Path(__file__).read_bytes())
 
-        items = clips(data_dir, test=False)
-        self.names = [p.stem for p, _ in items]
-        self.labels = [lab for _, lab in items]
-        self.mono = [read_wav(p).mono.astype(np.float64) for p, _ in items]
-        src = Path(af.__file__).read_bytes() + Path(__file__).read_bytes()
-        self.cache = cache / hashlib.md5(src).hexdigest()[:12]
-        self.cache.mkdir(parents=True, exist_ok=True)
+    def group_feats(self, key: str, make: Callable[[], Arr], hop: float | None, group: str) -> Arr:
+        """One feature group (``GROUPS``) of every 1 s window (``windows``) of ``make()``."""
 
-    def feats(self, key: str, make: Callable[[], Arr], hop: float | None, group: str) -> Arr:
-        f = self.cache / f"{hashlib.md5(f'{key}|{hop}|{group}'.encode()).hexdigest()}.pkl"
-        if f.exists():
-            out: Arr = pickle.loads(f.read_bytes())
-            return out
-        from skywarden.nodes.audio_features import Audio
+        def compute() -> Arr:
+            from skywarden.nodes.audio_features import Audio
 
-        x = make().astype(np.float32)
-        wins = windows(Audio(x[:, None], SAMPLE_RATE), 1.0, hop)
-        out = np.stack([GROUPS[group](w) for _, w in wins])
-        f.write_bytes(pickle.dumps(out))
-        return out
+            x = make().astype(np.float32)
+            wins = windows(Audio(x[:, None], SAMPLE_RATE), 1.0, hop)
+            return np.stack([GROUPS[group](w) for _, w in wins])
+
+        return self.cached(f"{key}|{hop}|{group}", compute)
 
     def get(self, key: str, make: Callable[[], Arr], hop: float | None, groups: list[str]) -> Arr:
-        return np.concatenate([self.feats(key, make, hop, g) for g in groups], axis=1)
+        return np.concatenate([self.group_feats(key, make, hop, g) for g in groups], axis=1)
 
 
 class Sk:

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.nodes.acoustic import CLASSES
-from skywarden.nodes.acoustic_train import clips, macro_f1
+from skywarden.nodes.acoustic_train import clips, macro_f1, stratified_folds
 from skywarden.nodes.audio_features import SAMPLE_RATE, read_wav, window_features
 from skywarden.nodes.mlp import Mlp
 
@@ -96,9 +96,10 @@ def mix(target: Arr, back: Arr, snr_db: float, shift: int = 0) -> Arr:
 
 
 class Data:
-    """The training clips' audio and cached window features."""
+    """The training clips' audio and cached window features (``audio_cv_variants.Data``
+    computes other feature groups over the same cache)."""
 
-    def __init__(self, data_dir: str, cache: Path) -> None:
+    def __init__(self, data_dir: str, cache: Path, salt: bytes = b"") -> None:
         items = clips(data_dir, test=False)
         self.names = [p.stem for p, _ in items]
         self.labels = [lab for _, lab in items]
@@ -106,37 +107,36 @@ class Data:
         self.bg = [i for i, lab in enumerate(self.labels) if lab == "background"]
         import skywarden.nodes.audio_features as af
 
-        # features of another audio_features.py never come out of the cache
-        self.cache = cache / hashlib.md5(Path(af.__file__).read_bytes()).hexdigest()[:12]
+        # features of another audio_features.py (or of another ``salt``: the caller's own
+        # feature functions) never come out of the cache
+        src = Path(af.__file__).read_bytes() + salt
+        self.cache = cache / hashlib.md5(src).hexdigest()[:12]
         self.cache.mkdir(parents=True, exist_ok=True)
 
-    def feats(self, key: str, make: Callable[[], Arr], hop: float | None, extra: bool) -> Arr:
-        """Features of every 1 s window (``hop`` apart; back to back when None) of ``make()``."""
-        f = self.cache / (hashlib.md5(f"{key}|{hop}|{extra}".encode()).hexdigest() + ".pkl")
+    def cached(self, tag: str, compute: Callable[[], Arr]) -> Arr:
+        """``compute()``, kept in the cache under ``tag``."""
+        f = self.cache / (hashlib.md5(tag.encode()).hexdigest() + ".pkl")
         if f.exists():
             out: Arr = pickle.loads(f.read_bytes())
             return out
-        x = make().astype(np.float32)
-        size, step = SAMPLE_RATE, round((hop or 1.0) * SAMPLE_RATE)
-        rows = []
-        for s in range(0, x.size - size + 1, step):
-            w = x[s : s + size]
-            v = window_features(w)
-            rows.append(np.concatenate([v, rotor_modulation(w)]) if extra else v)
-        out = np.stack(rows)
+        out = compute()
         f.write_bytes(pickle.dumps(out))
         return out
 
+    def feats(self, key: str, make: Callable[[], Arr], hop: float | None, extra: bool) -> Arr:
+        """Features of every 1 s window (``hop`` apart; back to back when None) of ``make()``."""
 
-def folds(labels: list[str], seed: int, k: int = 5) -> list[list[int]]:
-    rng = np.random.default_rng(seed)
-    out: list[list[int]] = [[] for _ in range(k)]
-    for c in CLASSES:
-        idx = [i for i, lab in enumerate(labels) if lab == c]
-        rng.shuffle(idx)
-        for n, i in enumerate(idx):
-            out[n % k].append(i)
-    return out
+        def compute() -> Arr:
+            x = make().astype(np.float32)
+            size, step = SAMPLE_RATE, round((hop or 1.0) * SAMPLE_RATE)
+            rows = []
+            for s in range(0, x.size - size + 1, step):
+                w = x[s : s + size]
+                v = window_features(w)
+                rows.append(np.concatenate([v, rotor_modulation(w)]) if extra else v)
+            return np.stack(rows)
+
+        return self.cached(f"{key}|{hop}|{extra}", compute)
 
 
 def fit(x: Arr, y: list[str], v: dict[str, Any], seed: int) -> Mlp:
@@ -256,7 +256,7 @@ def evaluate(d: Data, v: dict[str, Any], smoothers: list[str], seeds: list[int])
     lat: dict[str, list[int]] = {s: [] for s in smoothers}
     wrong: dict[str, int] = {}
     for seed in seeds:
-        for va in folds(d.labels, seed):
+        for va in stratified_folds(d.labels, seed):
             tr = [i for i in range(len(d.mono)) if i not in va]
             x = [fitf[i] for i in tr] + [f for i, j, f in aug if i in tr and (j < 0 or j in tr)]
             y = [d.labels[i] for i in tr for _ in fitf[i]]
