@@ -8,7 +8,7 @@ from collections import deque
 
 import numpy as np
 
-from skywarden.threat import climb
+from skywarden.threat import climb, reach
 from skywarden.threat.classify import _BIRD_I, _DRONE_I, Classifier, _climb_update, _Evidence
 
 RANGE_M = 1800.0
@@ -45,7 +45,7 @@ def _held_peak(samples: list[climb.ClimbSample]) -> float:
     run: tuple[float, ...] = ()
     peak = 0.0
     for end in range(climb.MIN_PLOTS, len(samples) + 1, 2):
-        run, peak = climb.peak_update(run, peak, climb.climb_floor(samples[:end]))
+        run, peak = reach.reach_update(run, peak, climb.climb_floor(samples[:end]))
     return peak
 
 
@@ -62,12 +62,12 @@ def test_a_climbing_drone_is_remembered_no_bird_and_a_level_bird_is_not() -> Non
 def test_the_peak_needs_a_run_and_never_falls() -> None:
     """One high floor between low ones sets nothing; a run of three sets the least of them,
     and later low floors leave it."""
-    run, peak = climb.peak_update((), 0.0, 4.0)
-    run, peak = climb.peak_update(run, peak, 0.0)
-    run, peak = climb.peak_update(run, peak, 4.0)
+    run, peak = reach.reach_update((), 0.0, 4.0)
+    run, peak = reach.reach_update(run, peak, 0.0)
+    run, peak = reach.reach_update(run, peak, 4.0)
     assert peak == 0.0
     for f in (0.0, 0.0, 3.0, 3.5, 2.5, 0.0, 0.0, 0.0):
-        run, peak = climb.peak_update(run, peak, f)
+        run, peak = reach.reach_update(run, peak, f)
     assert peak == 2.5
     assert climb.bird_penalty(1.5) == 0.0 < climb.bird_penalty(2.0) < climb.bird_penalty(2.5)
     assert climb.bird_penalty(10.0) == climb.CLIMB_CAP

@@ -345,8 +345,7 @@ class Classifier:
                     # a new disjoint block: the previous one enters the memory (one behind,
                     # as the current window overlaps it), weighed by how settled it was
                     if ev.kin_block is not None:
-                        mem = ev.kin_mem if ev.kin_mem is not None else ev.kin_prior
-                        ev.kin_mem = memory_fold(mem, ev.kin_block, ev.kin_block_w)
+                        ev.kin_mem = memory_fold(_memory(ev), ev.kin_block, ev.kin_block_w)
                     ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
                     ev.kin_block_t = ev.kin_t
         probs = self._posteriors(evs, free)
@@ -586,10 +585,16 @@ def _inherit(ev: _Evidence, old: _Evidence) -> None:
     ev.reach_peak = max(ev.reach_peak, old.reach_peak)
     if ev.head_alpha is None:
         ev.head_alpha = old.head_alpha
-    mem = old.kin_mem if old.kin_mem is not None else old.kin_prior
+    mem = _memory(old)
     if old.kin_ll is not None and old.hist:
         mem = memory_fold(mem, old.kin_ll, block_weight(old.hist))
     ev.kin_prior = mem
+
+
+def _memory(ev: _Evidence) -> list[float] | None:
+    """The track's kinematic memory: its own once it holds a block (``kin_mem``), before
+    that what it inherited from a lost track it continues (``kin_prior``, or None)."""
+    return ev.kin_mem if ev.kin_mem is not None else ev.kin_prior
 
 
 def _beta_binomial(k: F64, n: F64, rate: float) -> F64:
@@ -628,7 +633,7 @@ def _climb_update(ev: _Evidence) -> None:
     """The sustained climb's floor into its run and peak, and the bird's penalty
     (``threat.climb``), at each recompute of the kinematic window."""
     floor = climb.climb_floor(ev.heights)
-    ev.climb_run, ev.climb_peak = climb.peak_update(ev.climb_run, ev.climb_peak, floor)
+    ev.climb_run, ev.climb_peak = reach.reach_update(ev.climb_run, ev.climb_peak, floor)
     ev.climb_pen = climb.bird_penalty(ev.climb_peak)
 
 
@@ -688,7 +693,7 @@ def _kin_row(ev: _Evidence) -> list[float]:
     row = ev.kin_ll or _NO_KIN
     if ev.dop_ll is not None:
         row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
-    mem = ev.kin_mem if ev.kin_mem is not None else ev.kin_prior
+    mem = _memory(ev)
     if mem is not None:
         row = [k + m for k, m in zip(row, mem, strict=True)]
     if ev.head_alpha is None:

@@ -24,11 +24,12 @@ DRONE_CLIMB_SD^2)`` and a bird's ``N(0, BIRD_CLIMB_SD^2)``, read at a *lower bou
 track's climb rate: ``ln N(f; 0, sd_d^2) - ln N(f; 0, sd_b^2)`` (positive above 1.57 m/s),
 ``f = c - FLOOR_K sd`` (``threat.reach``'s bound: 2 sd, one-sided 97.7 %). It is remembered
 as ``threat.reach`` remembers a speed, because the launch climb ends before the stop and the
-offset leg that read as a bird: the least floor of ``REACH_RUN`` recomputes running, kept at
-its maximum over the track's life (``peak_update``). One-sided: only a *climb* and only
-against the bird (the drone classes and the aircraft keep their evidence; multirotor versus
-fixed wing stays with the other features); level flight says nothing here (drones cruise
-level too) and a descent is cheap for a bird (gliding, landing). Capped at ``CLIMB_CAP``.
+offset leg that read as a bird: the least floor of ``threat.reach.REACH_RUN`` recomputes
+running, kept at its maximum over the track's life (``threat.reach.reach_update``, the same
+rule). One-sided: only a *climb* and only against the bird (the drone classes and the
+aircraft keep their evidence; multirotor versus fixed wing stays with the other features);
+level flight says nothing here (drones cruise level too) and a descent is cheap for a bird
+(gliding, landing). Capped at ``CLIMB_CAP``.
 The heights must lie on a line (the weighted residual below the chi-square 99 % point: a
 plot of another object, or a climb that levelled off within the window, is no constant
 climb). Fitted over the last ``WINDOW_S`` and over the whole record (``HISTORY_S``),
@@ -48,7 +49,7 @@ import math
 from collections.abc import Sequence
 
 from skywarden.threat.kinematics import WINDOW_S
-from skywarden.threat.reach import FLOOR_K, REACH_RUN
+from skywarden.threat.reach import FLOOR_K
 
 # (t, height m, its variance m^2) of one radar's plots
 ClimbSample = tuple[float, float, float]
@@ -127,17 +128,6 @@ def climb_floor(samples: Sequence[ClimbSample]) -> float:
     """A lower bound (m/s, >= 0) on the climb rate: the largest ``c - FLOOR_K sd`` of the
     fits (``fits``), as ``threat.reach.speed_floor`` bounds a speed."""
     return max([c - FLOOR_K * math.sqrt(v) for c, v in fits(samples)] + [0.0])
-
-
-def peak_update(
-    run: tuple[float, ...], peak: float, floor: float
-) -> tuple[tuple[float, ...], float]:
-    """One recompute's ``floor`` into the last ``reach.REACH_RUN`` floors ``run`` and the
-    ``peak``: the least floor of a full run, kept at its maximum over the track's life."""
-    run = (*run, floor)[-REACH_RUN:]
-    if len(run) == REACH_RUN:
-        peak = max(peak, min(run))
-    return run, peak
 
 
 def bird_penalty(peak: float) -> float:
