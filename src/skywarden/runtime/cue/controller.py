@@ -151,18 +151,18 @@ class CueController:
                 del self.assigned[tid]
                 continue
             cam = self.cameras[a.camera]
-            x = np.asarray(tr.x[:6], dtype=float)
+            x, P = np.asarray(tr.x[:6], dtype=float), np.asarray(tr.P, dtype=float)
             az, el, rng = self._lead(cam, x)
-            extent = self._extent(cam, np.asarray(tr.P, dtype=float), rng)
+            extent = self._extent(cam, P, rng)
             before = a.state
             if self.search is not None and a.sent:
                 if a.state.mode != "searching":  # a search starts from the uncertainty now
-                    self._layout(a, cam, x, np.asarray(tr.P, dtype=float), rng, extent)
+                    self._layout(a, cam, x, P, rng, extent)
                 a.state = advance(
                     a.state, t, self._seen(a, tr.sensors, t), len(a.pattern), self.search
                 )
                 if a.state.mode == "searching" and a.state.cycle != before.cycle:
-                    self._layout(a, cam, x, np.asarray(tr.P, dtype=float), rng, extent)
+                    self._layout(a, cam, x, P, rng, extent)
             if a.state.mode == "searching":  # the raster stays centred on the moving estimate
                 d_across, d_el = a.pattern[min(a.state.step, len(a.pattern) - 1)]
                 az = (az + d_across / max(math.cos(el), 1e-3)) % (2 * math.pi)
