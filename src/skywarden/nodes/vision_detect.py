@@ -50,6 +50,8 @@ class SensorParams:
     size_memory: float = 0.0  # TrackSmoother's box size memory per match
     min_hits: int = MIN_HITS  # detections before a link is reported
     box: Coef | None = None  # box size lines (``vision_box``), fitted on the fit clips
+    # ... per class named by the CNN (``vision_box.fit(by_class=True)``); others use ``box``
+    class_box: tuple[tuple[str, Coef], ...] = ()
     coarse_sigma: float | None = None  # a second, coarser proposal scale (``candidates``)
     coarse_min: float = 12.0  # ... whose blobs count only from this size (px, working scale)
     pyramid: tuple[float, ...] = ()  # extra levels: the working frame shrunk by these factors
@@ -311,7 +313,8 @@ def detections(
         p[bg] = -1.0
         k = int(np.argmax(p))
         c = out.cands[i]
-        r = out.reg[i] if params.box is None else refine(c, out.reg[i], params.box)
+        coef = dict(params.class_box).get(classes[k], params.box)
+        r = out.reg[i] if coef is None else refine(c, out.reg[i], coef)
         bx, by, bw, bh = decode_box(c, r)
         sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
         dets.append(
