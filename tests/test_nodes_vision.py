@@ -314,6 +314,42 @@ def test_class_lines_are_fitted_on_the_pairs_each_class_would_report() -> None:
     assert got["helicopter"][1][0] == pytest.approx(0.2, abs=1e-3)
 
 
+def test_a_blob_wider_than_the_chip_floors_the_box_by_at_most_the_cap() -> None:
+    """``SensorParams.blob_floor``: a 34 x 20 px blob (wider than the 32-px chip) raises a
+    regressed 24 x 14 box to its own size; a 150 x 36 blob (merged with the horizon) raises
+    it by the cap (1.5) only; a 20 px blob, which the chip sees whole, leaves it; a box
+    already larger than its blob keeps its size. Thermal ships it, visible (whose pyramid
+    shows large objects shrunk) does not."""
+    import dataclasses
+
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import PARAMS, Candidate, FrameOutputs, detections
+
+    p = dataclasses.replace(PARAMS["ir"], box=None, nest=None, min_score=0.5)
+    assert p.blob_floor == 32.0 and p.blob_cap == 1.5 and PARAMS["visible"].blob_floor is None
+    xs = (50.0, 250.0, 450.0, 650.0)
+    cands = [
+        Candidate(xs[0], 50.0, 34.0, 20.0, 20.0),
+        Candidate(xs[1], 50.0, 150.0, 36.0, 20.0),
+        Candidate(xs[2], 50.0, 20.0, 12.0, 20.0),
+        Candidate(xs[3], 50.0, 34.0, 10.0, 20.0),
+    ]
+    probs = np.tile(np.array([0.01, 0, 0, 0.99, 0], np.float32), (4, 1))
+    reg = np.tile(np.array([0, 0, math.log(24.0), math.log(14.0)], np.float32), (4, 1))
+    reg[3, 2:] = (math.log(48.0), math.log(20.0))
+    out = FrameOutputs(cands, np.ones(4, np.float32), probs, reg)
+    size = {round(d.box[0] + d.box[2] / 2): d.box[2:] for d in detections(out, p, CLASSES, 0.5)}
+    assert size[50] == pytest.approx((34.0, 20.0), rel=1e-4)
+    assert size[250] == pytest.approx((36.0, 21.0), rel=1e-4)
+    assert size[450] == pytest.approx((24.0, 14.0), rel=1e-4)
+    assert size[650] == pytest.approx((48.0, 20.0), rel=1e-4)
+    off = {
+        round(d.box[0] + d.box[2] / 2): d.box[2:]
+        for d in detections(out, dataclasses.replace(p, blob_floor=None), CLASSES, 0.5)
+    }
+    assert off[50] == pytest.approx((24.0, 14.0), rel=1e-4)
+
+
 def test_visible_ships_lines_per_class_and_thermal_does_not() -> None:
     """Session 13: per-class lines paid on the visible validation fifth (macro F1 0.676 ->
     0.698) and not on thermal (0.549 -> 0.538), whose labels' padding differs less by class."""

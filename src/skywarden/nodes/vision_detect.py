@@ -57,6 +57,8 @@ class SensorParams:
     pyramid: tuple[float, ...] = ()  # extra levels: the working frame shrunk by these factors
     pyramid_min: float = 8.0  # ... whose blobs count only from this size (px, at that level)
     nest: float | None = None  # NMS: a box this much inside another is the same object (``nms``)
+    blob_floor: float | None = None  # a blob this wide (level px) floors the box (``detections``)
+    blob_cap: float = 1.5  # ... raising each side by at most this factor
 
 
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
@@ -77,6 +79,7 @@ PARAMS = {
         ),
         coarse_sigma=12.0,
         coarse_min=16.0,
+        blob_floor=32.0,  # session 13: CHIP; the cap 1.5 chosen on the validation fifth
     ),
     "visible": SensorParams(
         sigma=4.0,
@@ -332,6 +335,23 @@ def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> Fra
     return FrameOutputs(cands, factor, probs, reg)
 
 
+def blob_floor(c: Candidate, reg: NDArray[np.float32], cap: float) -> NDArray[np.float32]:
+    """The box's log width and height raised to the blob's, by at most ``log(cap)`` each.
+
+    Why: the CNN sees a ``CHIP``-pixel window, so it cannot measure an object wider than
+    that -- its regression saturates at about 24 px (session 13, thermal validation fifth:
+    drones of 32-64 px came out at -0.7 in log width, their coarse blob at -0.3, and the
+    size lines, fitted mostly on small objects, keep the regression's size). A blob of the
+    chip's width or more is a floor for the object's size. The cap: a blob merged with the
+    horizon or a cloud edge is far wider than the object (130-150 px around a 35 px
+    helicopter), and then only moves the box by the cap."""
+    out = np.array(reg, dtype=np.float32, copy=True)
+    lim = float(np.log(cap))
+    for k, side in ((2, c.w), (3, c.h)):
+        out[k] = max(float(reg[k]), min(float(np.log(max(side, 1.0))), float(reg[k]) + lim))
+    return out
+
+
 def detections(
     out: FrameOutputs, params: SensorParams, classes: tuple[str, ...], min_score: float
 ) -> list[Detection]:
@@ -347,6 +367,8 @@ def detections(
         c = out.cands[i]
         coef = dict(params.class_box).get(classes[k], params.box)
         r = out.reg[i] if coef is None else refine(c, out.reg[i], coef)
+        if params.blob_floor is not None and max(c.w, c.h) >= params.blob_floor:
+            r = blob_floor(c, r, params.blob_cap)
         bx, by, bw, bh = decode_box(c, r)
         sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
         dets.append(
