@@ -13,7 +13,9 @@ size-dependent bias: the blob's extent grows with the object where the regressio
 validation fifth) through the proposals and the CNN, pairs each label with the proposal
 centred inside it (at every pyramid level, in that level's pixels), and solves for the six
 coefficients per axis. The coefficients ship in ``vision_detect.PARAMS`` (``box``);
-``skywarden vision fit-box`` reproduces them.
+``skywarden vision fit-box`` reproduces them. ``by_class`` (``fit-box --by-class``) fits one
+set per class the CNN names, on the pairs it would report (``class_box``; shipped for
+visible video, session 13: its labels are padded very differently by class).
 """
 
 from __future__ import annotations

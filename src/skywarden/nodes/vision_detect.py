@@ -10,7 +10,8 @@ Per frame (grayscale):
 2. **Appearance and box.** ``vision_cnn``: two chips per candidate (the object at working
    scale and its neighbourhood shrunk) through a small CNN (onnxruntime, one thread) scoring
    background / aeroplane / bird / drone / helicopter and regressing the box (centre offset,
-   log width, log height).
+   log width, log height); the size lines of ``vision_box`` (per class for visible video)
+   and, for thermal blobs wider than the chip, the blob's extent (``blob_floor``) size it.
 3. **Thresholding and NMS.** A candidate is an object when 1 - P(background) >= ``MIN_SCORE``;
    overlapping boxes (IoU >= 0.3) keep the best scored.
 4. **Motion.** ``TrackSmoother`` links detections frame to frame (nearest centre within a
