@@ -102,10 +102,16 @@ def _vision_mine(a: argparse.Namespace) -> int:
 
 
 def _vision_fit_box(a: argparse.Namespace) -> int:
-    from skywarden.nodes.vision_box import fit
+    from skywarden.nodes.vision_box import by_class, lines, pairs
+    from skywarden.nodes.vision_cnn import CLASSES
+    from skywarden.nodes.vision_detect import PARAMS
 
-    coef, n = fit(a.data, a.sensor, a.step)
-    print(json.dumps({"sensor": a.sensor, "pairs": n, "box": coef}))
+    x, y, probs = pairs(a.data, a.sensor, a.step)
+    out: dict[str, object] = {"sensor": a.sensor, "pairs": len(x), "box": lines(x, y)}
+    if a.by_class:
+        cb, counts = by_class(x, y, probs, CLASSES, PARAMS[a.sensor].min_score)
+        out |= {"class_box": cb, "class_pairs": counts}
+    print(json.dumps(out))
     return 0
 
 
@@ -294,6 +300,9 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     fb.add_argument("--data", default="../shared/data/dd")
     fb.add_argument("--sensor", choices=["ir", "visible"], required=True)
     fb.add_argument("--step", type=int, default=3, help="every STEP-th frame")
+    fb.add_argument(
+        "--by-class", action="store_true", help="also lines per class named (PARAMS.class_box)"
+    )
     fb.set_defaults(func=_vision_fit_box)
     ch = vs.add_parser("choose", help="thresholds by macro F1 on the validation clips")
     ch.add_argument("--data", default="../shared/data/dd")

@@ -13,7 +13,9 @@ size-dependent bias: the blob's extent grows with the object where the regressio
 validation fifth) through the proposals and the CNN, pairs each label with the proposal
 centred inside it (at every pyramid level, in that level's pixels), and solves for the six
 coefficients per axis. The coefficients ship in ``vision_detect.PARAMS`` (``box``);
-``skywarden vision fit-box`` reproduces them.
+``skywarden vision fit-box`` reproduces them. ``by_class`` (``fit-box --by-class``) fits one
+set per class the CNN names, on the pairs it would report (``class_box``; shipped for
+visible video, session 13: its labels are padded very differently by class).
 """
 
 from __future__ import annotations
@@ -49,8 +51,12 @@ def refine(c: Any, reg: NDArray[np.float32], coef: Coef) -> NDArray[np.float32]:
     return out
 
 
-def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
-    """(coefficients, number of label-proposal pairs) from the fit clips."""
+def pairs(
+    data_dir: str | Path, sensor: str, step: int = 3
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float32]]:
+    """(features (N, 6), label log width and height (N, 2), class probabilities (N, 5)) of
+    every label-proposal pair of the fit clips: each label with the first proposal centred
+    inside it, at every pyramid level, in that level's pixels, every ``step``-th frame."""
     from skywarden.nodes.dd_labels import read_labels
     from skywarden.nodes.video_io import frames
     from skywarden.nodes.vision_cnn import chips
@@ -61,6 +67,7 @@ def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
     model = load_model(sensor)
     x_rows: list[list[float]] = []
     y_rows: list[tuple[float, float]] = []
+    p_rows: list[NDArray[np.float32]] = []
     for path in part_paths(data_dir, sensor, "fit"):
         labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
         for i, frame in frames(path):
@@ -71,7 +78,7 @@ def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
                 if not lv.cands:
                     continue
                 x, e = chips(lv.gray, lv.cands)
-                _, reg = model.run(x, e)
+                probs, reg = model.run(x, e)
                 s = p.scale / lv.factor
                 for b in labels[i]:
                     for j, c in enumerate(lv.cands):
@@ -81,11 +88,58 @@ def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
                         ):
                             x_rows.append(features(c, reg[j]))
                             y_rows.append((math.log(b.w * s), math.log(b.h * s)))
+                            p_rows.append(probs[j])
                             break
-    a, y = np.asarray(x_rows), np.asarray(y_rows)
-    sol, *_ = np.linalg.lstsq(a, y, rcond=None)
-    coef = (
+    return (
+        np.asarray(x_rows, dtype=np.float64).reshape(-1, 6),
+        np.asarray(y_rows, dtype=np.float64).reshape(-1, 2),
+        np.asarray(p_rows, dtype=np.float32).reshape(-1, len(model.classes)),
+    )
+
+
+def lines(x: NDArray[np.float64], y: NDArray[np.float64]) -> Coef:
+    """Least-squares lines (log width, log height) from ``features`` rows, rounded."""
+    sol, *_ = np.linalg.lstsq(x, y, rcond=None)
+    return (
         tuple(round(float(v), 4) for v in sol[:, 0]),
         tuple(round(float(v), 4) for v in sol[:, 1]),
     )
-    return coef, len(a)
+
+
+def fit(data_dir: str | Path, sensor: str, step: int = 3) -> tuple[Coef, int]:
+    """(coefficients, number of label-proposal pairs) from the fit clips."""
+    x, y, _ = pairs(data_dir, sensor, step)
+    return lines(x, y), len(x)
+
+
+MIN_CLASS_PAIRS = 200  # a class with fewer reported pairs keeps the common lines
+
+
+def by_class(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    probs: NDArray[np.float32],
+    classes: tuple[str, ...],
+    min_score: float,
+) -> tuple[tuple[tuple[str, Coef], ...], dict[str, int]]:
+    """Lines per class the CNN names, from the pairs it would report (object score
+    1 - P(background) >= ``min_score``), and the pairs per class.
+
+    Why per class: the labels are not the object's extent but the annotator's box around it,
+    and how much it is padded depends on the class (session 13, visible validation clips:
+    the object fills a median 0.41 of a helicopter's and 0.37 of an aeroplane's label, 0.08
+    of a drone's and 0.03 of a bird's), so one line for all classes is biased for each. Why
+    only reported pairs: they are the ones whose box is scored."""
+    bg = classes.index("background")
+    named = probs.copy()
+    named[:, bg] = -1.0
+    k = named.argmax(axis=1)
+    reported = 1.0 - probs[:, bg] >= min_score
+    out: list[tuple[str, Coef]] = []
+    counts: dict[str, int] = {}
+    for j, name in enumerate(classes):
+        m = reported & (k == j)
+        counts[name] = int(m.sum())
+        if j != bg and m.sum() >= MIN_CLASS_PAIRS:
+            out.append((name, lines(x[m], y[m])))
+    return tuple(out), counts

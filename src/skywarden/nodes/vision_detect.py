@@ -10,7 +10,8 @@ Per frame (grayscale):
 2. **Appearance and box.** ``vision_cnn``: two chips per candidate (the object at working
    scale and its neighbourhood shrunk) through a small CNN (onnxruntime, one thread) scoring
    background / aeroplane / bird / drone / helicopter and regressing the box (centre offset,
-   log width, log height).
+   log width, log height); the size lines of ``vision_box`` (per class for visible video)
+   and, for thermal blobs wider than the chip, the blob's extent (``blob_floor``) size it.
 3. **Thresholding and NMS.** A candidate is an object when 1 - P(background) >= ``MIN_SCORE``;
    overlapping boxes (IoU >= 0.3) keep the best scored.
 4. **Motion.** ``TrackSmoother`` links detections frame to frame (nearest centre within a
@@ -50,11 +51,15 @@ class SensorParams:
     size_memory: float = 0.0  # TrackSmoother's box size memory per match
     min_hits: int = MIN_HITS  # detections before a link is reported
     box: Coef | None = None  # box size lines (``vision_box``), fitted on the fit clips
+    # ... per class named by the CNN (``vision_box.fit(by_class=True)``); others use ``box``
+    class_box: tuple[tuple[str, Coef], ...] = ()
     coarse_sigma: float | None = None  # a second, coarser proposal scale (``candidates``)
     coarse_min: float = 12.0  # ... whose blobs count only from this size (px, working scale)
     pyramid: tuple[float, ...] = ()  # extra levels: the working frame shrunk by these factors
     pyramid_min: float = 8.0  # ... whose blobs count only from this size (px, at that level)
     nest: float | None = None  # NMS: a box this much inside another is the same object (``nms``)
+    blob_floor: float | None = None  # a blob this wide (level px) floors the box (``detections``)
+    blob_cap: float = 1.5  # ... raising each side by at most this factor
 
 
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
@@ -75,18 +80,51 @@ PARAMS = {
         ),
         coarse_sigma=12.0,
         coarse_min=16.0,
+        blob_floor=32.0,  # session 13: CHIP; the cap 1.5 chosen on the validation fifth
     ),
     "visible": SensorParams(
         sigma=4.0,
         k=4.0,
         scale=0.5,
-        min_score=0.99,
+        min_score=0.993,
         decay=1.0,
         size_memory=0.8,
         min_hits=2,
         box=(
             (0.2261, 1.1553, -0.3289, 0.069, -0.0146, 0.0171),
             (0.1132, 0.0328, 0.8729, -0.0729, 0.0821, 0.025),
+        ),
+        # session 13: ``skywarden vision fit-box --sensor visible --by-class`` (labels are
+        # padded by class: the object fills 0.41 of a helicopter's label, 0.03 of a bird's)
+        class_box=(
+            (
+                "aeroplane",
+                (
+                    (0.0827, 1.2892, -0.4191, 0.2807, -0.1813, -0.035),
+                    (-0.2473, -0.4006, 1.5175, -0.1848, 0.152, 0.03),
+                ),
+            ),
+            (
+                "bird",
+                (
+                    (1.9889, 1.0949, -0.8381, 0.0818, 0.0166, -0.0636),
+                    (2.0608, -0.1951, 0.3428, 0.0261, 0.0732, -0.0015),
+                ),
+            ),
+            (
+                "drone",
+                (
+                    (0.814, -0.4091, 1.1764, 0.1776, -0.016, -0.0462),
+                    (0.1431, -0.2336, 1.0993, 0.0452, -0.0619, 0.0661),
+                ),
+            ),
+            (
+                "helicopter",
+                (
+                    (0.186, 1.5845, -0.8516, 0.0074, 0.1894, -0.0182),
+                    (0.2328, 0.3238, 0.433, -0.1769, 0.4535, -0.0868),
+                ),
+            ),
         ),
         pyramid=(2.0, 4.0),
         pyramid_min=8.0,
@@ -298,6 +336,23 @@ def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> Fra
     return FrameOutputs(cands, factor, probs, reg)
 
 
+def blob_floor(c: Candidate, reg: NDArray[np.float32], cap: float) -> NDArray[np.float32]:
+    """The box's log width and height raised to the blob's, by at most ``log(cap)`` each.
+
+    Why: the CNN sees a ``CHIP``-pixel window, so it cannot measure an object wider than
+    that -- its regression saturates at about 24 px (session 13, thermal validation fifth:
+    drones of 32-64 px came out at -0.7 in log width, their coarse blob at -0.3, and the
+    size lines, fitted mostly on small objects, keep the regression's size). A blob of the
+    chip's width or more is a floor for the object's size. The cap: a blob merged with the
+    horizon or a cloud edge is far wider than the object (130-150 px around a 35 px
+    helicopter), and then only moves the box by the cap."""
+    out = np.array(reg, dtype=np.float32, copy=True)
+    lim = float(np.log(cap))
+    for k, side in ((2, c.w), (3, c.h)):
+        out[k] = max(float(reg[k]), min(float(np.log(max(side, 1.0))), float(reg[k]) + lim))
+    return out
+
+
 def detections(
     out: FrameOutputs, params: SensorParams, classes: tuple[str, ...], min_score: float
 ) -> list[Detection]:
@@ -311,7 +366,10 @@ def detections(
         p[bg] = -1.0
         k = int(np.argmax(p))
         c = out.cands[i]
-        r = out.reg[i] if params.box is None else refine(c, out.reg[i], params.box)
+        coef = dict(params.class_box).get(classes[k], params.box)
+        r = out.reg[i] if coef is None else refine(c, out.reg[i], coef)
+        if params.blob_floor is not None and max(c.w, c.h) >= params.blob_floor:
+            r = blob_floor(c, r, params.blob_cap)
         bx, by, bw, bh = decode_box(c, r)
         sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
         dets.append(
