@@ -216,8 +216,10 @@ class _Evidence:
     climb_run: tuple[float, ...] = ()
     climb_peak: float = 0.0
     climb_pen: float = 0.0
-    # the sequential climb test's segment: the plots after this time (threat.climb)
+    # the sequential climb test's segment (the plots after this time) and how many the
+    # track has had, this one included (threat.climb.segment_update)
     climb_seg_t: float = -math.inf
+    climb_segs: int = 1
 
 
 class Classifier:
@@ -638,7 +640,10 @@ def _climb_update(ev: _Evidence) -> None:
     (``threat.climb``), at each recompute of the kinematic window."""
     floor = climb.climb_floor(ev.heights)
     ev.climb_run, ev.climb_peak = reach.reach_update(ev.climb_run, ev.climb_peak, floor)
-    ev.climb_seg_t, seq = climb.segment_update(ev.heights, ev.climb_seg_t)
+    after = ev.climb_seg_t
+    ev.climb_seg_t, seq = climb.segment_update(ev.heights, after, ev.climb_segs)
+    if ev.climb_seg_t != after:
+        ev.climb_segs += 1
     ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), seq)
 
 
