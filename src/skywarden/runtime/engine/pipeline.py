@@ -57,8 +57,8 @@ classifier's radial speeds of a young track's radar plots (``threat.doppler``, i
 each evidence's last measured state and inherited memory (``threat.continuity``, issue 19,
 2026-12-07). 19: the classifier's young tracks keep their first shown state, not its time
 (the continuity gate across the gap, session 12 trace, 2026-12-07). 20: the classifier's
-sequential climb segment start (``threat.climb.segment_update``, issue 19, session 13,
-2026-12-07)."""
+sequential climb segment, its start and count (``threat.climb.segment_update``, issue 19,
+session 13, 2026-12-07)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
