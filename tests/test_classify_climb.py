@@ -94,7 +94,8 @@ def test_the_classifier_takes_the_climb_from_the_bird_alone() -> None:
     for end in range(climb.MIN_PLOTS, len(plots) + 1, 2):
         ev.heights = deque(plots[:end])
         _climb_update(ev)
-    assert ev.climb_peak > 2.0 and ev.climb_pen == climb.bird_penalty(ev.climb_peak) > 0.5
+    # the larger of the held floor's penalty and the sequential test's (session 13)
+    assert ev.climb_peak > 2.0 and ev.climb_pen >= climb.bird_penalty(ev.climb_peak) > 0.5
     diff = base - Classifier._feature_loglik([ev])[0]
     assert math.isclose(diff[_BIRD_I], ev.climb_pen)
     assert all(abs(d) < 1e-12 for i, d in enumerate(diff) if i != _BIRD_I)

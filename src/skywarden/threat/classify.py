@@ -41,8 +41,9 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
   manoeuvres is not a bird in the stop; it only ever speaks against the bird.
 
 - **Sustained climb** (``threat.climb``): the slope of one radar's plot heights; a climb
-  faster than birds sustain speaks against the bird, now and (its lower bound held for a
-  run of recomputes) for the rest of the track's life, as the speed reach does; one-sided,
+  faster than birds sustain speaks against the bird, now (a sequential test over a growing
+  segment of plots, restarted by Page's rule) and (its lower bound held for a run of
+  recomputes) for the rest of the track's life, as the speed reach does; one-sided,
   capped.
 - **Heading persistence** over disjoint 20 s blocks of the track's positions
   (``threat.heading``): a two-mode switching model per class whose forward recursion
@@ -215,6 +216,10 @@ class _Evidence:
     climb_run: tuple[float, ...] = ()
     climb_peak: float = 0.0
     climb_pen: float = 0.0
+    # the sequential climb test's segment (the plots after this time) and how many the
+    # track has had, this one included (threat.climb.segment_update)
+    climb_seg_t: float = -math.inf
+    climb_segs: int = 1
 
 
 class Classifier:
@@ -630,11 +635,16 @@ def _observe_doppler(ev: _Evidence, det: Detection) -> None:
 
 
 def _climb_update(ev: _Evidence) -> None:
-    """The sustained climb's floor into its run and peak, and the bird's penalty
+    """The sustained climb's floor into its run and peak, one look of the sequential test
+    over the current segment, and the bird's penalty, the larger of the two
     (``threat.climb``), at each recompute of the kinematic window."""
     floor = climb.climb_floor(ev.heights)
     ev.climb_run, ev.climb_peak = reach.reach_update(ev.climb_run, ev.climb_peak, floor)
-    ev.climb_pen = climb.bird_penalty(ev.climb_peak)
+    after = ev.climb_seg_t
+    ev.climb_seg_t, seq = climb.segment_update(ev.heights, after, ev.climb_segs)
+    if ev.climb_seg_t != after:
+        ev.climb_segs += 1
+    ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), seq)
 
 
 def _observe_climb(ev: _Evidence, det: Detection) -> None:
