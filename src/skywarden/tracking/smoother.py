@@ -23,7 +23,7 @@ Pure: detections and times in, arrays out; no clock, no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +47,7 @@ class SmootherConfig:
     height_hold_s: float = 5.0  # bearings only for this long: hold height and climb rate
     height_prior_m: float = 60.0
     height_prior_sigma_m: float = 80.0
+    height_from_fix: bool = True  # the prior's height: the record's own first measured one
     climb_prior_sigma_mps: float = 1.0
     q_manoeuvre: float = 40.0  # m^2/s^3, a step whose plot fails the gate is retried with it
     p_gate_back: float = 0.999  # plots accepted when extending a track back
@@ -292,6 +293,7 @@ def smooth(
                 Xs, Ps = _rts(fw)
     fw, Xs, Ps = _iterate(order, x0, P0, cfg, fw, Xs)
     fw, Xs, Ps = _regate(order, x0, P0, cfg, fw, Xs, Ps)
+    fw, Xs, Ps = _height_from_fix(order, x0, P0, cfg, fw, Xs, Ps)
     # times with no accepted detection carry only prediction: keep the smoothed values anyway
     return Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
 
@@ -314,6 +316,41 @@ def joined(pieces: Sequence[Smoothed]) -> Smoothed:
             P.append(sm.P[k])
     used.sort(key=lambda d: d.t)
     return Smoothed(np.array(t), np.array(X), np.array(P), tuple(used))
+
+
+def _height_from_fix(
+    order: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig,
+    fw: _Pass,
+    Xs: F64,
+    Ps: F64,
+) -> tuple[_Pass, F64, F64]:
+    """A record that begins on bearings and later has a measured height: its bearing-only
+    stretch is run again with the height prior (``_hold_height``) centred on the smoothed
+    height at the first measured one, not on the fixed ``height_prior_m``. A direction
+    finder says nothing of height, and the prior, applied at every bearing, holds the
+    record there against what the radar later measures (seed 17's H2 was 52 m low over
+    85-108 s, held at 60 m); the drone's own later height is the
+    better guess for it than a number for all drones."""
+    if not cfg.height_from_fix:
+        return fw, Xs, Ps
+    hs = [d.t for d in fw.used if d.kind.fixes_position and d.kind is not MeasurementKind.XY]
+    if not hs:
+        return fw, Xs, Ps
+    t_h = min(hs)
+    if not any(not d.kind.fixes_position and d.t < t_h - cfg.height_hold_s for d in fw.used):
+        return fw, Xs, Ps
+    k = int(np.searchsorted(np.array(fw.ts), t_h - 1e-9))
+    c2 = replace(cfg, height_prior_m=float(Xs[k][2]))
+    cur = Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
+    rest = sorted(fw.used, key=lambda d: d.t)
+    if rest[0].t > order[0].t:  # the prior belongs to the first detection's time
+        x0, P0, _ = _predict(_model(cfg), x0, P0, rest[0].t - order[0].t)
+    fw = _filter(rest, x0, P0, c2, forced={id(d) for d in rest}, lin=_states_at(cur, rest))
+    Xs, Ps = _rts(fw)
+    return _iterate(rest, x0, P0, c2, fw, Xs)
 
 
 def _states_at(sm: Smoothed, order: Sequence[Detection]) -> F64:
