@@ -13,6 +13,7 @@ An investigation has the whole window at once, so each track is re-estimated off
   before the track's start, accepting the best plot inside a gate set lower than a live
   tracker can afford (it only has to explain one track's past, not start tracks from
   clutter), and stopping after ``max_gap_s`` without a hit.
+* :func:`joined` — the pieces of a re-linked track as one first guess for smoothing it whole.
 * :func:`link_score` — whether track B continues track A (a broken track): A's smoothed end
   state carried to B's start, compared with B's smoothed start state (Mahalanobis, 6 dof).
 
@@ -22,7 +23,7 @@ Pure: detections and times in, arrays out; no clock, no I/O.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +47,7 @@ class SmootherConfig:
     height_hold_s: float = 5.0  # bearings only for this long: hold height and climb rate
     height_prior_m: float = 60.0
     height_prior_sigma_m: float = 80.0
+    height_from_fix: bool = True  # the prior's height: the record's own first measured one
     climb_prior_sigma_mps: float = 1.0
     q_manoeuvre: float = 40.0  # m^2/s^3, a step whose plot fails the gate is retried with it
     p_gate_back: float = 0.999  # plots accepted when extending a track back
@@ -238,7 +240,11 @@ def _rts(p: _Pass) -> tuple[F64, F64]:
 
 
 def smooth(
-    dets: Sequence[Detection], x0: F64, P0: F64, cfg: SmootherConfig | None = None
+    dets: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig | None = None,
+    guess: Smoothed | None = None,
 ) -> Smoothed:
     """Forward EKF from ``(x0, P0)`` at the first detection's time, then RTS backward.
 
@@ -248,40 +254,178 @@ def smooth(
     bearings alone comes out of them with its range kilometres off and a covariance the
     linearisation made too small; its first radar plots then fail the forward gate and the
     record loses the part of its history the live track had. From the ranged end they fit.
+
+    ``guess``: an earlier estimate of the same object (the re-linked pieces' own smoothed
+    records, or this track's record before plots were added): the first pass is linearised
+    about it and keeps the detections it rests on, instead of starting from the prior alone.
+    Then the iterations, and the record is re-gated (:func:`_regate`).
     """
     cfg = cfg or SmootherConfig()
     order = sorted(dets, key=lambda d: d.t)
     if not order:
         raise ValueError("smooth needs at least one detection")
-    fw = _filter(order, x0, P0, cfg)
-    Xs, Ps = _rts(fw)
-    if len(fw.used) < len(order):
-        kept = {id(d) for d in fw.used}
-        # from the end as the forward pass left it, but broad: that end may be as far off
-        # as the plots it rejected (P = P0 + diag(sigma_back^2))
-        sb = cfg.back_prior_sigma
-        Pb = np.asarray(P0, dtype=float) + np.diag(
-            [sb[0] ** 2] * 2 + [sb[1] ** 2] + [sb[2] ** 2] * 2 + [sb[3] ** 2]
+    if guess is not None:
+        mine = {id(d) for d in order}
+        fw = _filter(
+            order,
+            x0,
+            P0,
+            cfg,
+            forced={id(d) for d in guess.used if id(d) in mine},
+            lin=_states_at(guess, order),
         )
-        bw = _filter(order[::-1], Xs[-1], Pb, cfg)
-        back = {id(d) for d in bw.used}
-        if back - kept:
-            fw = _filter(order, x0, P0, cfg, forced=kept | back)
-            Xs, Ps = _rts(fw)
-    if any(d.kind not in _LINEAR for d in fw.used):
-        for _ in range(cfg.iterations):
-            # iterated smoother (Bell 1994, Gauss-Newton): the forward pass again with each
-            # bearing and polar plot linearised about the last smoothed state, not about
-            # the forward prediction, which on a bearing-only stretch is kilometres off in
-            # range; the detections kept so far stay kept
-            fw = _filter(order, x0, P0, cfg, forced={id(d) for d in fw.used}, lin=Xs)
-            Xn, Ps = _rts(fw)
-            moved = float(np.max(np.linalg.norm(Xn[:, :3] - Xs[:, :3], axis=1)))
-            Xs = Xn
-            if moved < cfg.converged_m:
-                break
+        Xs, Ps = _rts(fw)
+    else:
+        fw = _filter(order, x0, P0, cfg)
+        Xs, Ps = _rts(fw)
+        if len(fw.used) < len(order):
+            kept = {id(d) for d in fw.used}
+            # from the end as the forward pass left it, but broad: that end may be as far
+            # off as the plots it rejected (P = P0 + diag(sigma_back^2))
+            sb = cfg.back_prior_sigma
+            Pb = np.asarray(P0, dtype=float) + np.diag(
+                [sb[0] ** 2] * 2 + [sb[1] ** 2] + [sb[2] ** 2] * 2 + [sb[3] ** 2]
+            )
+            bw = _filter(order[::-1], Xs[-1], Pb, cfg)
+            back = {id(d) for d in bw.used}
+            if back - kept:
+                fw = _filter(order, x0, P0, cfg, forced=kept | back)
+                Xs, Ps = _rts(fw)
+    fw, Xs, Ps = _iterate(order, x0, P0, cfg, fw, Xs)
+    fw, Xs, Ps = _regate(order, x0, P0, cfg, fw, Xs, Ps)
+    fw, Xs, Ps = _height_from_fix(order, x0, P0, cfg, fw, Xs, Ps)
     # times with no accepted detection carry only prediction: keep the smoothed values anyway
     return Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
+
+
+def joined(pieces: Sequence[Smoothed]) -> Smoothed:
+    """One record from the smoothed records of a re-linked chain's pieces, as a first guess
+    for smoothing the chain whole: their states in time order (where two overlap, the
+    earlier piece's), bridged across a gap by ``state_at``'s cubic."""
+    t: list[float] = []
+    X: list[F64] = []
+    P: list[F64] = []
+    used: list[Detection] = []
+    for sm in sorted(pieces, key=lambda p: float(p.t[0])):
+        used.extend(sm.used)
+        for k, tk in enumerate(sm.t):
+            if t and float(tk) <= t[-1] + 1e-9:
+                continue
+            t.append(float(tk))
+            X.append(sm.X[k])
+            P.append(sm.P[k])
+    used.sort(key=lambda d: d.t)
+    return Smoothed(np.array(t), np.array(X), np.array(P), tuple(used))
+
+
+def _height_from_fix(
+    order: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig,
+    fw: _Pass,
+    Xs: F64,
+    Ps: F64,
+) -> tuple[_Pass, F64, F64]:
+    """A record that begins on bearings and later has a measured height: its bearing-only
+    stretch is run again with the height prior (``_hold_height``) centred on the smoothed
+    height at the first measured one, not on the fixed ``height_prior_m``. A direction
+    finder says nothing of height, and the prior, applied at every bearing, holds the
+    record there against what the radar later measures (seed 17's H2 was 52 m low over
+    85-108 s, held at 60 m); the drone's own later height is the
+    better guess for it than a number for all drones."""
+    if not cfg.height_from_fix:
+        return fw, Xs, Ps
+    hs = [d.t for d in fw.used if d.kind.fixes_position and d.kind is not MeasurementKind.XY]
+    if not hs:
+        return fw, Xs, Ps
+    t_h = min(hs)
+    if not any(not d.kind.fixes_position and d.t < t_h - cfg.height_hold_s for d in fw.used):
+        return fw, Xs, Ps
+    k = int(np.searchsorted(np.array(fw.ts), t_h - 1e-9))
+    c2 = replace(cfg, height_prior_m=float(Xs[k][2]))
+    cur = Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
+    rest = sorted(fw.used, key=lambda d: d.t)
+    if rest[0].t > order[0].t:  # the prior belongs to the first detection's time
+        x0, P0, _ = _predict(_model(cfg), x0, P0, rest[0].t - order[0].t)
+    fw = _filter(rest, x0, P0, c2, forced={id(d) for d in rest}, lin=_states_at(cur, rest))
+    Xs, Ps = _rts(fw)
+    return _iterate(rest, x0, P0, c2, fw, Xs)
+
+
+def _states_at(sm: Smoothed, order: Sequence[Detection]) -> F64:
+    """``sm``'s state at each distinct time of ``order`` (what ``_filter``'s ``lin`` wants)."""
+    ts = [order[0].t]
+    for d in order[1:]:
+        if abs(d.t - ts[-1]) > 1e-9:
+            ts.append(d.t)
+    return np.array([sm.state_at(t)[0] for t in ts])
+
+
+def _iterate(
+    order: Sequence[Detection], x0: F64, P0: F64, cfg: SmootherConfig, fw: _Pass, Xs: F64
+) -> tuple[_Pass, F64, F64]:
+    """Iterated smoother (Bell 1994, Gauss-Newton): the forward pass again with each bearing
+    and polar plot linearised about the last smoothed state, not about the forward
+    prediction, which on a bearing-only stretch is kilometres off in range; the detections
+    kept so far stay kept."""
+    if all(d.kind in _LINEAR for d in fw.used):
+        return fw, Xs, _rts(fw)[1]
+    Ps = _rts(fw)[1]
+    for _ in range(cfg.iterations):
+        fw = _filter(order, x0, P0, cfg, forced={id(d) for d in fw.used}, lin=Xs)
+        Xn, Ps = _rts(fw)
+        moved = float(np.max(np.linalg.norm(Xn[:, :3] - Xs[:, :3], axis=1)))
+        Xs = Xn
+        if moved < cfg.converged_m:
+            break
+    return fw, Xs, Ps
+
+
+def misfits(sm: Smoothed, cfg: SmootherConfig | None = None) -> list[Detection]:
+    """The plots the record holds that its own smoothed path does not explain: outside the
+    forward gate (``p_gate``) about the smoothed state at their time. A record that holds
+    such plots has converged on a path that is not the object's (the iterated smoother
+    linearises a near radar plot about a path kilometres off and forced plots do not pull
+    it back: night-launch seed 28's H0, 2.2 km off its last plots)."""
+    cfg = cfg or SmootherConfig()
+    out = []
+    for d in sm.used:
+        if not d.kind.fixes_position:
+            continue
+        k = int(np.searchsorted(sm.t, d.t - 1e-9))
+        if _score(sm.X[k], sm.P[k], d)[0] > _gate(d, cfg.p_gate):
+            out.append(d)
+    return out
+
+
+def _regate(
+    order: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig,
+    fw: _Pass,
+    Xs: F64,
+    Ps: F64,
+) -> tuple[_Pass, F64, F64]:
+    """After the iterations, every kept plot against the smoothed path: if some lie outside
+    their gate, the record is run again (once) from the plots that fit, linearised about
+    the path. (A path that converged where it does not explain its plots is restarted from
+    a better guess by the caller: ``guess`` in :func:`smooth`; this step leaves out what
+    the final path cannot explain, an outlier the forced both-ends rule let in.)"""
+    bad = {id(d) for d in misfits(Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used)), cfg)}
+    if not bad:
+        return fw, Xs, Ps
+    fits = {id(d) for d in fw.used} - bad
+    rest = [d for d in order if id(d) not in bad]
+    if len(rest) < 2:
+        return fw, Xs, Ps
+    if rest[0].t > order[0].t:  # the prior belongs to the first detection's time
+        x0, P0, _ = _predict(_model(cfg), x0, P0, rest[0].t - order[0].t)
+    lin = _states_at(Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used)), rest)
+    fw = _filter(rest, x0, P0, cfg, forced=fits, lin=lin)
+    Xs, Ps = _rts(fw)
+    return _iterate(rest, x0, P0, cfg, fw, Xs)
 
 
 _LINEAR = (MeasurementKind.XY, MeasurementKind.XYZ, MeasurementKind.POSITION_ID)

@@ -47,6 +47,7 @@ from skywarden.tracking.smoother import (
     explained_bearings,
     extend_back,
     heard,
+    joined,
     link_score,
     lone_plots,
     more_bearings,
@@ -187,7 +188,14 @@ def _prior(first: TrackState, t0: float) -> tuple[np.ndarray, np.ndarray]:
     return x, P
 
 
-def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConfig) -> Smoothed:
+def _smooth_from(
+    dets: Sequence[Detection],
+    first: TrackState,
+    cfg: SmootherConfig,
+    guess: Smoothed | None = None,
+) -> Smoothed:
+    """``guess``: the record so far (or the joined pieces' records): the smoother starts
+    linearised about it instead of from the live start state alone (``smoother.smooth``)."""
     lone = lone_plots(dets, cfg)  # clutter on the bearing line, not a range
     if lone and len(dets) - len(lone) >= 3:
         dets = [d for d in dets if id(d) not in lone]
@@ -195,7 +203,7 @@ def _smooth_from(dets: Sequence[Detection], first: TrackState, cfg: SmootherConf
     x0, P0 = _prior(first, t0)
     # the smoother iterates: its bearings and far radar plots are linearised about the
     # smoothed path, not about this first guess
-    return smooth(dets, x0, P0, cfg)
+    return smooth(dets, x0, P0, cfg, guess)
 
 
 def _compatible(a: _Seen, b: _Seen) -> bool:
@@ -281,7 +289,11 @@ def investigate_run(
             merged.append((chain, pieces[chain[0]][0]))
             continue
         dets = [d for i in chain for d in pieces[i][1]]
-        merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg)))
+        # started from the pieces' own records: from the first piece's start alone the
+        # forward pass loses the object where it turned in the gap, and the iterations
+        # linearise the later piece's polar plots about a path kilometres off (seed 28)
+        guess = joined([pieces[i][0] for i in chain])
+        merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg, guess)))
     # bearings an emitter (a track heard throughout, ``smoother.emitter``) explains where
     # plots fix it are its own: taken out of the other tracks (the live association gave
     # some away) and not offered
@@ -294,7 +306,7 @@ def investigate_run(
         others = set().union(*(e for j, e in emitters.items() if j != k))
         keep = [d for d in sm.used if d.kind.fixes_position or id(d) not in others]
         if others and 3 <= len(keep) < len(sm.used):
-            merged[k] = (chain, _smooth_from(keep, tap.seen[chain[0]].first_state, cfg))
+            merged[k] = (chain, _smooth_from(keep, tap.seen[chain[0]].first_state, cfg, sm))
     out: list[RetroTrack] = []
     for k, (chain, sm) in enumerate(merged):
         # plots another track rests on are not offered; bearings are: a bearing line passes
@@ -319,12 +331,12 @@ def investigate_run(
                 add = more_bearings(sm, by_time, cfg, taken)
                 if not add:
                     break
-                sm = _smooth_from([*sm.used, *add], first, cfg)
+                sm = _smooth_from([*sm.used, *add], first, cfg, sm)
         extra = extend_back(
             sm.X[0], sm.P[0], float(sm.t[0]), by_time, taken, cfg, bearings=heard(sm, cfg)
         )
         if extra:
-            sm = _smooth_from([*extra, *sm.used], first, cfg)
+            sm = _smooth_from([*extra, *sm.used], first, cfg, sm)
         at_start = float(sm.t[0]) - t_start < START_MARGIN_S
         out.append(
             RetroTrack(
