@@ -13,15 +13,8 @@ import numpy as np
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.tracking.gating import chi2_gate
 from skywarden.tracking.measurement import measure
-from skywarden.tracking.smoother import (
-    Smoothed,
-    _score,
-    emitter,
-    explained_bearings,
-    heard,
-    lone_plots,
-    smooth,
-)
+from skywarden.tracking.smoother import Smoothed, detection_d2, smooth
+from skywarden.tracking.smoother_bearings import emitter, explained_bearings, heard, lone_plots
 
 DF = np.zeros(3)
 SIG = np.radians(1.0)
@@ -102,7 +95,7 @@ def test_an_emitter_explains_one_bearing_per_report() -> None:
     P0 = np.diag([50.0**2, 50.0**2, 50.0**2, 5.0**2, 5.0**2, 2.0**2])
     sm = smooth(dets, x0, P0)
     got = explained_bearings(sm, scans)
-    inside = sum(_score(*sm.state_at(t), b)[0] <= chi2_gate(1, 0.999) for t, (b, _) in scans)
+    inside = sum(detection_d2(*sm.state_at(t), b) <= chi2_gate(1, 0.999) for t, (b, _) in scans)
     assert inside >= 5, inside  # the old rule took these
     own_got, taken = len(got - intruder), len(got & intruder)
     assert own_got >= 20, own_got  # the own drone's bearings are explained...

@@ -43,15 +43,17 @@ from skywarden.tracking.result import TrackerResult
 from skywarden.tracking.smoother import (
     Smoothed,
     SmootherConfig,
-    emitter,
-    explained_bearings,
     extend_back,
-    heard,
     joined,
     link_score,
+    smooth,
+)
+from skywarden.tracking.smoother_bearings import (
+    emitter,
+    explained_bearings,
+    heard,
     lone_plots,
     more_bearings,
-    smooth,
 )
 from skywarden.tracking.tracker import Tracker
 
@@ -294,7 +296,7 @@ def investigate_run(
         # linearise the later piece's polar plots about a path kilometres off (seed 28)
         guess = joined([pieces[i][0] for i in chain])
         merged.append((chain, _smooth_from(dets, tap.seen[chain[0]].first_state, cfg, guess)))
-    # bearings an emitter (a track heard throughout, ``smoother.emitter``) explains where
+    # bearings an emitter (a track heard throughout, ``smoother_bearings.emitter``) explains where
     # plots fix it are its own: taken out of the other tracks (the live association gave
     # some away) and not offered
     emitters = {
