@@ -76,7 +76,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import climb, continuity, doppler, heading, reach, rf_bearing, speed
+from skywarden.threat import climb, continuity, doppler, heading, reach, rf_bearing
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
@@ -139,15 +139,20 @@ P_EMITTER = 0.4
 P_HEARD = 0.8
 P_COINCIDE = 0.1
 RF_RATE_CONC = 20.0
-# Horizontal speed: the class models and the average's error live in threat.speed
-SPEED_MODEL, SPEED_SD_FLOOR = speed.SPEED_MODEL, speed.SPEED_SD_FLOOR
-_SPEED_MU, _SPEED_SD = speed.SPEED_MU, speed.SPEED_SD
+# Horizontal speed, m/s: birds cruise 6-20 m/s; multirotors hover to 25+; fixed-wing drones
+# 15-40; manned aircraft near a site 30-120.
+SPEED_MODEL = {0: (12.0, 12.0), 1: (28.0, 9.0), 2: (11.0, 4.0), 3: (60.0, 25.0)}
 _RCS_MU, _RCS_SPREAD = (np.array([RCS_MODEL[k][i] for k in range(4)]) for i in (0, 1))
+_SPEED_MU, _SPEED_SD = (np.array([SPEED_MODEL[k][i] for k in range(4)]) for i in (0, 1))
 TEMPERATURE = 1.0
+# The tracker's velocity noise floor (m/s, a few tenths): the speed average's weights are
+# 1 / (sv^2 + SPEED_SD_FLOOR^2), so that a settled track's frames weigh alike.
+SPEED_SD_FLOOR = 0.5
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
 _LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
 _NO_KIN = [0.0] * len(CLASSES)  # no kinematic evidence (yet)
+_SPEED_LOG_SD = np.log(_SPEED_SD)  # the constant term of the speed likelihood
 _RCS_SPREAD2 = _RCS_SPREAD**2
 _DRONE_I, _BIRD_I = CLASSES.index(ObjectClass.DRONE), CLASSES.index(ObjectClass.BIRD)
 _BIRD_ONLY = np.eye(len(CLASSES))[_BIRD_I]  # threat.reach's penalty falls on the bird alone
@@ -503,10 +508,9 @@ class Classifier:
         when every track has a speed (always so in ``annotate``)."""
         if rows is None:
             rows = _evidence_rows(evs)
-        # speed: ln N(speed; mu, sd^2 + the average's own error) up to -ln sqrt(2 pi)
+        # speed: ln N(speed; mu, sd^2) up to -ln sqrt(2 pi), ln sd precomputed
         x = rows[:, 2 * len(CLASSES) :]  # (N, 1)
-        var = np.array([[speed.estimate_var(ev.speed_w)] for ev in evs])
-        ll = speed.loglik(x, var)
+        ll: F64 = -0.5 * ((x - _SPEED_MU) / _SPEED_SD) ** 2 - _SPEED_LOG_SD
         if any(ev.speed_avg is None for ev in evs):
             has = np.array([ev.speed_avg is not None for ev in evs])
             ll = np.where(has[:, None], ll, 0.0)
@@ -514,10 +518,7 @@ class Classifier:
             # a speed once measured beyond any bird's: the bird's speed evidence is read at
             # the larger of now and then (threat.reach)
             peak = np.array([ev.reach_peak for ev in evs])
-            top = speed.loglik(peak[:, None], np.zeros_like(var))  # a floor: no error added
-            pen = reach.penalty_of(
-                peak, top[:, _DRONE_I] - top[:, _BIRD_I], ll[:, _DRONE_I] - ll[:, _BIRD_I]
-            )
+            pen = reach.bird_penalty(peak, x[:, 0], _SPEED_MU, _SPEED_SD, _DRONE_I, _BIRD_I)
             ll = ll - np.outer(pen, _BIRD_ONLY)
         if any(ev.climb_pen for ev in evs):
             # a climb no bird sustains (threat.climb): taken from the bird alone

@@ -84,14 +84,6 @@ def bird_penalty(peak: F64, now: F64, mu: F64, sd: F64, drone: int = 0, bird: in
         out: F64 = -0.5 * zd * zd + 0.5 * zb * zb + math.log(sd[bird] / sd[drone])
         return out
 
-    return penalty_of(peak, llr(peak), llr(now))
-
-
-def penalty_of(peak: F64, llr_peak: F64, llr_now: F64) -> F64:
-    """``bird_penalty`` from the drone-over-bird speed log-likelihood ratios at the ``peak``
-    and at the classifier's current reading (``threat.speed.loglik``, whose reading ``now``
-    includes the speed average's own error): their gain where the peak is above
-    ``BIRD_TOP_MPS``, else 0."""
-    gain = np.maximum(llr_peak - llr_now, 0.0)
+    gain = np.maximum(llr(peak) - llr(now), 0.0)
     out: F64 = np.where(peak >= BIRD_TOP_MPS, gain, 0.0)
     return out
