@@ -204,6 +204,65 @@ def test_training_exports_an_onnx_graph_that_onnxruntime_reproduces(tmp_path: Pa
     assert np.allclose(p, tp, atol=1e-4) and np.allclose(box, tbox.numpy(), atol=1e-4)
 
 
+def test_the_default_width_is_the_shipped_nets_shape() -> None:
+    """The shipped graphs are read back as 16/32/48 channels and 96 hidden units, the default
+    of ``build_net``; its modules keep the names (and so the seeded order) they had before
+    the width became a parameter, which is what keeps ``vision train`` reproducing them."""
+    pytest.importorskip("onnx", reason="onnx is the train extra")
+    from skywarden.nodes.vision_cnn import weights_path
+    from skywarden.nodes.vision_cnn_train import CHANNELS, HIDDEN, multiply_adds, net_shape
+
+    for sensor in ("ir", "visible"):
+        assert net_shape(weights_path(sensor)) == (CHANNELS, HIDDEN) == ((16, 32, 48), 96)
+    assert 2.3e6 < multiply_adds() < 2.5e6  # the documented "about 2.4 M" per chip
+    assert multiply_adds((32, 64, 96)) > 3.5 * multiply_adds()
+    pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn_train import build_net
+
+    keys = [k for k in build_net().state_dict() if k.endswith("weight")]
+    assert keys[:3] == ["features.0.weight", "features.1.weight", "features.4.weight"]
+    assert keys[-3:] == ["hidden.0.weight", "cls.weight", "box.weight"]
+    with pytest.raises(ValueError):
+        build_net((8, 8, 8, 8, 8, 8))  # six halvings do not fit a 32 px chip
+
+
+def test_a_wider_net_trains_exports_and_runs_in_the_detector(tmp_path: Path) -> None:
+    """A net of another width and depth (four stages, 40 hidden units) trains, exports a graph
+    that says its shape, and runs in the detector unchanged (``frame_outputs``)."""
+    torch = pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA, CnnModel
+    from skywarden.nodes.vision_cnn_train import build_net, export_onnx, fit, net_shape
+    from skywarden.nodes.vision_detect import frame_outputs
+
+    rng = np.random.default_rng(3)
+    n = 120
+    d = {
+        "x": rng.normal(size=(n, 2, CHIP, CHIP)).astype(np.float16),
+        "e": rng.normal(size=(n, N_EXTRA)).astype(np.float32),
+        "y": rng.integers(0, 5, size=n).astype(np.int64),
+        "rt": np.zeros((n, 4), np.float32),
+        "groups": np.arange(n, dtype=np.int32) % 10,
+    }
+    wide = (8, 16, 24, 32)
+    net, history = fit(d, epochs=1, seed=0, log=lambda r: None, channels=wide, hidden=40)
+    assert len(history) == 1
+    n_par = sum(p.numel() for p in net.parameters())
+    assert n_par != sum(p.numel() for p in build_net().parameters())
+    export_onnx(net, tmp_path / "wide.onnx")
+    assert net_shape(tmp_path / "wide.onnx") == (wide, 40)
+    m = CnnModel(tmp_path / "wide.onnx")
+    x = d["x"][:5].astype(np.float32)
+    p, box = m.run(x, d["e"][:5])
+    with torch.no_grad():
+        logits, tbox = net(torch.from_numpy(x), torch.from_numpy(d["e"][:5]))
+    assert np.allclose(p, torch.softmax(logits, dim=1).numpy(), atol=1e-4)
+    assert np.allclose(box, tbox.numpy(), atol=1e-4)
+    frame = np.full((120, 160), 40, dtype=np.uint8)
+    frame[58:64, 78:86] = 220  # one warm object: one proposal at least
+    out = frame_outputs(frame, "ir", m)
+    assert len(out.cands) >= 1 and out.probs.shape == (len(out.cands), 5)
+
+
 def test_balanced_sampling_gives_each_object_class_an_equal_share() -> None:
     """``fit(balanced=True)`` draws chips with these weights: background keeps its share of
     the chips, the positives' share is split equally whatever the class counts."""

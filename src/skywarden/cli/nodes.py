@@ -53,6 +53,8 @@ def _vision_train(a: argparse.Namespace) -> int:
         threads=a.threads,
         balanced=a.balanced,
         class_weight=dict(_name_value(v) for v in a.class_weight),
+        channels=tuple(int(v) for v in a.channels.split(",")),
+        hidden=a.hidden,
     )
     print(json.dumps(res))
     return 0
@@ -285,6 +287,10 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="CLASS=W",
         help="cross-entropy weight of a class (repeatable; default 1)",
     )
+    t.add_argument(
+        "--channels", default="16,32,48", help="conv channels per stage (the net's width)"
+    )
+    t.add_argument("--hidden", type=int, default=96, help="units of the hidden layer")
     t.set_defaults(func=_vision_train)
     mi = vs.add_parser("mine", help="add the net's confident mistakes on the fit clips to a cache")
     mi.add_argument("--data", default="../shared/data/dd")

@@ -114,34 +114,41 @@ def load_or_extract(data_dir: str | Path, sensor: str, cache: str | Path | None,
     return d
 
 
-def build_net() -> Any:
+# The shipped nets' width: conv channels per stage and the hidden layer's units. Session 13
+# (wider CNN) made them parameters: ``channels=(32, 64, 96)`` etc.; each stage halves the chip,
+# so up to five stages fit a 32 px chip.
+CHANNELS = (16, 32, 48)
+HIDDEN = 96
+
+
+def build_net(channels: tuple[int, ...] = CHANNELS, hidden: int = HIDDEN) -> Any:
+    """The chip CNN: one 3x3 conv + batch-norm + ReLU + 2x2 max-pool stage per entry of
+    ``channels``, then one ``hidden``-unit layer joined by the scalars. The default is the
+    shipped shape (about 2.4 M multiply-adds per chip); modules are created in the same order
+    whatever the width, so the default net's seeded initialisation -- and its exported file --
+    is what it was before the width became a parameter."""
     import torch
     from torch import nn
 
-    class Net(nn.Module):
-        """Three 3x3 conv stages (16, 32, 48 channels, each halving the chip) then one hidden
-        layer joined by the scalars; about 2.5 M multiply-adds per chip."""
+    if not channels or CHIP % 2 ** len(channels) or min(channels) < 1 or hidden < 1:
+        raise ValueError(f"channels {channels} / hidden {hidden}: not a net for a {CHIP} px chip")
 
+    class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.features = nn.Sequential(
-                nn.Conv2d(2, 16, 3, padding=1),
-                nn.BatchNorm2d(16),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, 3, padding=1),
-                nn.BatchNorm2d(32),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-                nn.Conv2d(32, 48, 3, padding=1),
-                nn.BatchNorm2d(48),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
+            layers: list[nn.Module] = []
+            c_in = 2
+            for c in channels:
+                layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU()]
+                layers.append(nn.MaxPool2d(2))
+                c_in = c
+            self.features = nn.Sequential(*layers)
+            n_flat = channels[-1] * (CHIP // 2 ** len(channels)) ** 2
+            self.hidden = nn.Sequential(
+                nn.Linear(n_flat + N_EXTRA, hidden), nn.ReLU(), nn.Dropout(0.3)
             )
-            n_flat = 48 * (CHIP // 8) ** 2
-            self.hidden = nn.Sequential(nn.Linear(n_flat + N_EXTRA, 96), nn.ReLU(), nn.Dropout(0.3))
-            self.cls = nn.Linear(96, len(CLASSES))
-            self.box = nn.Linear(96, 4)
+            self.cls = nn.Linear(hidden, len(CLASSES))
+            self.box = nn.Linear(hidden, 4)
 
         def forward(self, x: Any, e: Any) -> tuple[Any, Any]:
             h = self.features(x).flatten(1)
@@ -149,6 +156,33 @@ def build_net() -> Any:
             return self.cls(h), self.box(h)
 
     return Net()
+
+
+def multiply_adds(channels: tuple[int, ...] = CHANNELS, hidden: int = HIDDEN) -> int:
+    """Multiply-adds per chip of ``build_net(channels, hidden)`` (convolutions and the dense
+    layers; batch-norm, ReLU and pooling left out): what a width costs at run time."""
+    total, c_in, side = 0, 2, CHIP
+    for c in channels:
+        total += c_in * c * 9 * side * side
+        c_in, side = c, side // 2
+    n_flat = c_in * side * side + N_EXTRA
+    return total + n_flat * hidden + hidden * (len(CLASSES) + 4)
+
+
+def net_shape(path: str | Path) -> tuple[tuple[int, ...], int]:
+    """(conv channels per stage, hidden units) of an exported graph, read from its weights:
+    the detector runs whatever shape the file has, this says which one it is."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(str(path))
+    dims = {i.name: numpy_helper.to_array(i).shape for i in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    channels = tuple(int(dims[n.input[1]][0]) for n in convs)
+    gemm = next(n for n in m.graph.node if n.op_type in ("Gemm", "MatMul"))
+    w = next(dims[i] for i in gemm.input[1:] if i in dims and len(dims[i]) == 2)
+    flat = channels[-1] * (CHIP // 2 ** len(channels)) ** 2 + N_EXTRA
+    return channels, int(w[0] if w[1] == flat else w[1])
 
 
 def fit(
@@ -162,6 +196,8 @@ def fit(
     on_best: Any = None,
     balanced: bool = False,
     class_weight: dict[str, float] | None = None,
+    channels: tuple[int, ...] = CHANNELS,
+    hidden: int = HIDDEN,
 ) -> tuple[Any, list[dict[str, float]]]:
     """Fit on the non-held-out clips; returns the net of the epoch with the best held-out
     class accuracy of positives plus background F1 proxy (mean per-class recall).
@@ -174,7 +210,9 @@ def fit(
     ``class_weight``: per-class factors of the cross-entropy (``{"aeroplane": 3.0}``; the
     rest 1), i.e. ``torch.nn.functional.cross_entropy(weight=...)``, a weighted mean over the
     batch. Why: visible aeroplanes were mostly named drone (session 10 test F1 0.16), and a
-    weight moves the decision boundary without repeating chips."""
+    weight moves the decision boundary without repeating chips.
+
+    ``channels`` / ``hidden``: the net's width (``build_net``); the default is the shipped one."""
     import torch
     from torch.nn import functional as F  # noqa: N812 (torch's own convention)
 
@@ -190,7 +228,7 @@ def fit(
     xv = torch.from_numpy(d["x"][val].astype(np.float32))
     ev = torch.from_numpy(d["e"][val])
     yv = d["y"][val]
-    net = build_net()
+    net = build_net(channels, hidden)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen = torch.Generator().manual_seed(seed)
@@ -352,6 +390,8 @@ def train(
     neg_keep: float = 0.5,
     balanced: bool = False,
     class_weight: dict[str, float] | None = None,
+    channels: tuple[int, ...] = CHANNELS,
+    hidden: int = HIDDEN,
 ) -> dict[str, Any]:
     """Extract (or load) the chips, fit, export; the best epoch so far is exported as soon as
     it is found, so a run stopped early still leaves a usable model."""
@@ -372,11 +412,16 @@ def train(
         on_best=lambda n: export_onnx(n, out),
         balanced=balanced,
         class_weight=class_weight,
+        channels=channels,
+        hidden=hidden,
     )
     export_onnx(net, out)
     calibration = calibrate_box(out, d, seed)
     n_labels, n_covered = (int(v) for v in d["coverage"])
     return {
+        "channels": list(channels),
+        "hidden": hidden,
+        "multiply_adds": multiply_adds(channels, hidden),
         "samples": len(d["y"]),
         "positives": int((d["y"] > 0).sum()),
         "label_coverage": n_covered / max(n_labels, 1),
