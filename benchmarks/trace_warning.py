@@ -41,7 +41,8 @@ from skywarden.runtime.engine.engine import Engine
 from skywarden.runtime.offline.bench_io import scans_by_time
 from skywarden.sensors.skybench import SkybenchReader
 from skywarden.threat import heading
-from skywarden.threat.classify import Classifier, _evidence_rows, _kin_row
+from skywarden.threat.classify import Classifier
+from skywarden.threat.evidence import evidence_rows, kin_row
 from skywarden.threat.kinematics import kinematic_features, velocity_sd
 
 
@@ -59,10 +60,10 @@ def _terms(clf: Classifier, tid: str) -> str:
     ev = clf._ev.get(tid)
     if ev is None:
         return ""
-    rows = _evidence_rows([ev])
+    rows = evidence_rows([ev])
     feat = Classifier._feature_loglik([ev], rows)[0]
     rf = Classifier._rf_loglik([ev])[0] if (ev.rf_scans or ev.rf_hits) else np.zeros(4)
-    kin = _kin_row(ev)
+    kin = kin_row(ev)
     kf = kinematic_features(ev.hist)
     hd = heading.class_loglik(ev.head_alpha) if ev.head_alpha is not None else [0.0] * 4
     rcs = ev.rcs_sum / ev.rcs_n if ev.rcs_n else math.nan

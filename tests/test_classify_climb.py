@@ -9,7 +9,8 @@ from collections import deque
 import numpy as np
 
 from skywarden.threat import climb, reach
-from skywarden.threat.classify import _BIRD_I, _DRONE_I, Classifier, _climb_update, _Evidence
+from skywarden.threat.classify import _BIRD_I, _DRONE_I, Classifier
+from skywarden.threat.evidence import TrackEvidence, climb_update
 
 RANGE_M = 1800.0
 SIGMA_EL = 0.012  # night_launch's radar elevation noise, rad: 22 m of height at 1.8 km
@@ -87,13 +88,13 @@ def test_descents_short_series_and_broken_lines_say_nothing() -> None:
 
 def test_the_classifier_takes_the_climb_from_the_bird_alone() -> None:
     """The same evidence with and without a remembered climb: only the bird's term moves,
-    by the penalty; ``_climb_update`` holds the peak from the plot heights."""
-    ev = _Evidence(speed_avg=21.0, rcs_n=10, rcs_sum=-240.0)
+    by the penalty; ``evidence.climb_update`` holds the peak from the plot heights."""
+    ev = TrackEvidence(speed_avg=21.0, rcs_n=10, rcs_sum=-240.0)
     base = Classifier._feature_loglik([ev])[0]
     plots = _plots(5.0, 20, 4)
     for end in range(climb.MIN_PLOTS, len(plots) + 1, 2):
         ev.heights = deque(plots[:end])
-        _climb_update(ev)
+        climb_update(ev)
     # the larger of the held floor's penalty and the sequential test's (session 13)
     assert ev.climb_peak > 2.0 and ev.climb_pen >= climb.bird_penalty(ev.climb_peak) > 0.5
     diff = base - Classifier._feature_loglik([ev])[0]

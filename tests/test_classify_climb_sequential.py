@@ -1,6 +1,6 @@
 """Issue 19, session 13: the sequential climb test (``threat.climb.segment_update``): the
 Bayes factor of a growing segment of plot heights, restarted by Page's rule, read every 2 s
-as the classifier reads it (``_climb_update``)."""
+as the classifier reads it (``threat.evidence.climb_update``)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ import pytest
 
 import test_classify_climb as base
 from skywarden.threat import climb
-from skywarden.threat.classify import _climb_update, _Evidence
+from skywarden.threat.evidence import TrackEvidence, climb_update
 
 
-def _looked(samples: list[climb.ClimbSample]) -> list[_Evidence]:
+def _looked(samples: list[climb.ClimbSample]) -> list[TrackEvidence]:
     """The classifier's evidence after each look, one every 2 plots (its 2 s recompute)."""
-    ev = _Evidence()
+    ev = TrackEvidence()
     out = []
     for end in range(climb.MIN_PLOTS, len(samples) + 1, 2):
         ev.heights = deque(samples[:end])
-        _climb_update(ev)
-        out.append(_Evidence(climb_pen=ev.climb_pen, climb_peak=ev.climb_peak))
+        climb_update(ev)
+        out.append(TrackEvidence(climb_pen=ev.climb_pen, climb_peak=ev.climb_peak))
     return out
 
 
@@ -68,10 +68,10 @@ def test_the_segment_restarts_when_the_climb_levels_off() -> None:
     t_end, u_end, _ = plots[-1]
     level = base._plots(0.0, 20, 4)
     plots += [(t_end + 1.0 + t, u_end + u - level[0][1], v) for t, u, v in level]
-    ev = _Evidence()
+    ev = TrackEvidence()
     for end in range(climb.MIN_PLOTS, len(plots) + 1, 2):
         ev.heights = deque(plots[max(0, end - int(climb.HISTORY_S)) : end])
-        _climb_update(ev)
+        climb_update(ev)
     assert ev.climb_seg_t > t_end
     _, seq = climb.segment_update(ev.heights, ev.climb_seg_t)
     assert seq == 0.0

@@ -1,5 +1,5 @@
 """Issue 19, branch multi: a young radar track's Doppler steadiness (``threat.doppler``) and
-when the classifier counts it (``threat.classify._kin_row``, ``_doppler_ll``)."""
+when the classifier counts it (``threat.evidence.kin_row``, ``doppler_ll``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.threat.classify import _doppler_ll, _Evidence, _kin_row
 from skywarden.threat.doppler import MIN_PLOTS, DopplerSample, doppler_loglik, residual
+from skywarden.threat.evidence import TrackEvidence, doppler_ll, kin_row
 
 SIGMA = 0.6  # the multisensor_attack radar's radial-speed noise, m/s
 RANGE_M = 2400.0
@@ -84,7 +84,7 @@ def test_the_residual_is_about_a_line() -> None:
 
 
 def test_the_doppler_adds_to_the_window_until_the_memory_holds_a_block() -> None:
-    ev = _Evidence()
+    ev = TrackEvidence()
     ev.kin_ll = [-1.3, -1.3, 0.0, 0.0]  # the filter's learning read as a bird's wander
     ev.dop = deque(_radials([0.0] * 10, 22.0, 1))
     ev.dop_pos = (0.0, 0.0, 0.0)
@@ -92,11 +92,11 @@ def test_the_doppler_adds_to_the_window_until_the_memory_holds_a_block() -> None
     # north of the radar, flying 45 degrees off the line of sight (inbound)
     x = np.array([0.0, RANGE_M, 100.0, v[1], -v[0], 0.0])
     tr = TrackState("1", 10.0, x, np.eye(6), TrackStatus.CONFIRMED, hits=10)
-    ev.dop_ll = _doppler_ll(ev, tr)
+    ev.dop_ll = doppler_ll(ev, tr)
     assert ev.dop_ll is not None and ev.dop_ll[0] > 0.0
-    assert _kin_row(ev) == pytest.approx([-1.3 + ev.dop_ll[0], -1.3 + ev.dop_ll[1], 0.0, 0.0])
+    assert kin_row(ev) == pytest.approx([-1.3 + ev.dop_ll[0], -1.3 + ev.dop_ll[1], 0.0, 0.0])
     ev.kin_mem = [0.0] * 4  # a window of known velocity is behind the track
-    assert _doppler_ll(ev, tr) is None
+    assert doppler_ll(ev, tr) is None
 
 
 def test_where_a_birds_wander_would_not_show_steadiness_is_no_drone_evidence() -> None:

@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skywarden.core.track import TrackState
-from skywarden.threat.classify import Classifier, _Evidence
+from skywarden.threat.classify import Classifier
+from skywarden.threat.evidence import TrackEvidence
 
 
 def rf(k: int, n: int) -> tuple[float, float]:
-    ev = _Evidence()
+    ev = TrackEvidence()
     ev.rf_hits, ev.rf_scans = k, n
     ll = Classifier._rf_loglik([ev])[0]
     return float(ll[0]), float(ll[2])  # drone, bird
@@ -47,7 +48,7 @@ def test_rcs_evidence_saturates_with_many_plots() -> None:
     just by being seen often: the sample mean's likelihood tends to the object spread."""
     from skywarden.threat.classify import RCS_MODEL
 
-    ev = _Evidence()
+    ev = TrackEvidence()
     for n in (10, 1000):
         ev.rcs_n, ev.rcs_sum = n, -21.0 * n
         ll = Classifier._feature_loglik([ev])[0]
@@ -215,7 +216,7 @@ def test_speed_average_weighs_frames_by_how_well_the_speed_is_known() -> None:
     c.forget = 0.9
     young = [(21.6, 9.7), (21.7, 8.7), (23.4, 7.4), (23.7, 6.0), (24.0, 5.0), (24.8, 3.7)]
     settled = [(29.2, 1.2)] * 6
-    ev = _Evidence()
+    ev = TrackEvidence()
     plain = None
     for t, (spd, sv) in enumerate(young + settled):
         c._observe_state(ev, _state(float(t), (spd, 0.0), sv))
@@ -223,7 +224,7 @@ def test_speed_average_weighs_frames_by_how_well_the_speed_is_known() -> None:
     assert ev.speed_avg is not None and plain is not None
     assert ev.speed_avg > 28.5  # the settled speed (29.2), not the Doppler guess
     assert plain < 26.0  # weighed alike: still 3.6 m/s short
-    steady = _Evidence()
+    steady = TrackEvidence()
     plain = None
     for t, spd in enumerate([10.0, 12.0, 11.0, 9.0, 13.0]):
         c._observe_state(steady, _state(float(t), (spd, 0.0), 1.0))

@@ -1,5 +1,5 @@
 """Issue 19, session 12 (branch falsealert): a track started where a track was lost moments
-before inherits that track's class evidence (``threat.continuity``, ``Classifier._inherit``):
+before inherits that track's class evidence (``threat.continuity``, ``threat.evidence.inherit``):
 a re-acquired bird stays a bird (harder birds_night s12 track 333)."""
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
   gave to an RF cross-fix track still counts as a hit for the one radar track it points at.
 - **Track continuity** (``threat.continuity``): a new track that starts where a track was lost
   moments before, within the tracker's own duplicate gate across the gap, inherits that
-  track's evidence (``_inherit``): a re-acquired bird stays a bird.
+  track's evidence (``evidence.inherit``): a re-acquired bird stays a bird.
 
 Altitude on its own is not used: birds and small drones share the same heights.
 
@@ -65,9 +65,7 @@ that predicted probabilities match observed frequencies (the reliability table i
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,13 +74,23 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import climb, continuity, doppler, heading, reach, rf_bearing
+from skywarden.threat import continuity, heading, reach, rf_bearing
+from skywarden.threat.evidence import (
+    CLASSES,
+    TrackEvidence,
+    climb_update,
+    doppler_ll,
+    evidence_rows,
+    inherit,
+    memory,
+    observe_climb,
+    observe_doppler,
+)
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
     KIN_EVERY_S,
     SAMPLE,
     WINDOW_S,
-    Sample,
     block_weight,
     kinematic_features_batch,
     kinematic_loglik_batch,
@@ -96,13 +104,6 @@ if TYPE_CHECKING:
     from skywarden.sensors.skybench import Scan
     from skywarden.tracking.result import TrackerResult
 
-CLASSES: tuple[ObjectClass, ...] = (
-    ObjectClass.DRONE,
-    ObjectClass.DRONE_FIXED_WING,
-    ObjectClass.BIRD,
-    ObjectClass.AIRCRAFT,
-)
-PRIOR = np.array([0.15, 0.1, 0.6, 0.15])
 F64 = NDArray[np.float64]
 # Reductions call the ufunc's reduce directly (np.add.reduce for .sum(), np.maximum.reduce
 # for .max()): the methods are Python wrappers around the same call, and the arrays here are
@@ -150,8 +151,6 @@ TEMPERATURE = 1.0
 SPEED_SD_FLOOR = 0.5
 
 _CLASS_VALUES = tuple(c.value for c in CLASSES)
-_LOG_PRIOR = [math.log(float(p)) for p in PRIOR]
-_NO_KIN = [0.0] * len(CLASSES)  # no kinematic evidence (yet)
 _SPEED_LOG_SD = np.log(_SPEED_SD)  # the constant term of the speed likelihood
 _RCS_SPREAD2 = _RCS_SPREAD**2
 _DRONE_I, _BIRD_I = CLASSES.index(ObjectClass.DRONE), CLASSES.index(ObjectClass.BIRD)
@@ -172,62 +171,12 @@ _IDENTITY_PROBS = [_identity_probs(k) for k in range(len(CLASSES))]
 _EVIDENCE_KINDS = (SensorKind.RF, SensorKind.ACOUSTIC, SensorKind.ADSB, SensorKind.REMOTE_ID)
 
 
-@dataclass
-class _Evidence:
-    """What the classifier has gathered about one track so far."""
-
-    log_post: list[float] = field(default_factory=lambda: list(_LOG_PRIOR))
-    speed_avg: float | None = None
-    speed_w: float = 0.0  # the speed average's forgotten sum of weights
-    rcs_n: int = 0
-    rcs_sum: float = 0.0
-    hist: deque[Sample] = field(default_factory=deque)
-    packed: deque[bytes] = field(default_factory=deque)  # hist's samples as SAMPLE bytes
-    identity_class: int | None = None
-    rf_hits: int = 0
-    rf_scans: int = 0
-    distrusted: bool = False  # a suspicious (spoofed) identity says nothing about the class
-    kin_ll: list[float] | None = None  # kinematic log-likelihood, recomputed every KIN_EVERY_S
-    kin_t: float = -math.inf
-    kin_mem: list[float] | None = None  # kinematic memory (threat.kinematics.memory_fold)
-    # the memory handed on by a lost track this one continues (threat.continuity): the
-    # start of this track's own memory, kept apart so that kin_mem still says whether this
-    # track has a block of its own behind it (the Doppler term's end, _doppler_ll)
-    kin_prior: list[float] | None = None
-    meas: TrackState | None = None  # the last shown state that was not coasted
-    kin_block: list[float] | None = None  # the last block's window, folded at the next one
-    kin_block_t: float = -math.inf
-    kin_block_w: float = 1.0  # its weight in the memory (threat.kinematics.block_weight)
-    first_t: float | None = None  # the track's first frame (for threat.kinematics.learnt_cut)
-    learnt: bool = False  # the velocity's first learning is behind (learnt_cut decided)
-    chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
-    reach_run: tuple[float, ...] = ()  # the last speed floors (threat.reach.reach_update)
-    reach_peak: float = 0.0  # the highest speed floor held for a run of frames, m/s
-    head_alpha: list[float] | None = None  # heading-persistence forward variables
-    # one radar's plots (threat.doppler), its id and position; their evidence until the
-    # kinematic memory holds its first block (``_observe_doppler``, ``_doppler_ll``)
-    dop: deque[doppler.DopplerSample] = field(default_factory=deque)
-    dop_sensor: str | None = None
-    dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    dop_ll: list[float] | None = None
-    # one radar's plot heights over the last climb.HISTORY_S, the last climb floors, their
-    # peak and the bird's penalty (threat.climb)
-    heights: deque[climb.ClimbSample] = field(default_factory=deque)
-    climb_run: tuple[float, ...] = ()
-    climb_peak: float = 0.0
-    climb_pen: float = 0.0
-    # the sequential climb test's segment (the plots after this time) and how many the
-    # track has had, this one included (threat.climb.segment_update)
-    climb_seg_t: float = -math.inf
-    climb_segs: int = 1
-
-
 class Classifier:
     def __init__(self, site: Site, forget: float = 0.9) -> None:
         self.site = site
         self.kinds = {s.id: s.kind for s in site.sensors}
         self.forget = forget
-        self._ev: dict[str, _Evidence] = {}
+        self._ev: dict[str, TrackEvidence] = {}
         # sensors whose every detection is evidence; a site without RF never has RF evidence
         self._evidence_sensors = frozenset(
             sid for sid, kind in self.kinds.items() if kind in _EVIDENCE_KINDS
@@ -241,14 +190,14 @@ class Classifier:
             s.id for s in site.sensors if s.measures is MeasurementKind.RANGE_AZ_EL_RADIAL
         )
         self._prev: list[TrackState] = []  # the last annotate's tracks (threat.continuity)
-        self._lost: continuity.LostTracks[_Evidence] = continuity.LostTracks()
+        self._lost: continuity.LostTracks[TrackEvidence] = continuity.LostTracks()
         # tracks first shown lately, each by its state when first shown (threat.continuity)
         self._young: dict[str, TrackState] = {}
 
-    def _get(self, tid: str) -> _Evidence:
+    def _get(self, tid: str) -> TrackEvidence:
         ev = self._ev.get(tid)
         if ev is None:
-            ev = self._ev[tid] = _Evidence()
+            ev = self._ev[tid] = TrackEvidence()
         return ev
 
     def observe(self, scan: Scan, result: TrackerResult) -> None:
@@ -272,8 +221,8 @@ class Classifier:
             ev = self._get(tid)
             if dop and candidates == 1:
                 if ev.kin_mem is None:
-                    _observe_doppler(ev, det)
-                _observe_climb(ev, det)
+                    observe_doppler(ev, det)
+                observe_climb(ev, det)
             # most plots (no RCS, no class of their own, from a radar or a camera without
             # one) carry nothing: skip _observe_detection's checks for them
             if (
@@ -283,7 +232,7 @@ class Classifier:
             ):
                 self._observe_detection(ev, det, candidates)
 
-    def _observe_detection(self, ev: _Evidence, det: Detection, candidates: int = 1) -> None:
+    def _observe_detection(self, ev: TrackEvidence, det: Detection, candidates: int = 1) -> None:
         kind = self.kinds.get(det.sensor_id)
         if kind in (SensorKind.RF, SensorKind.ACOUSTIC) and candidates > 1:
             return  # the bearing fitted several tracks: no evidence about this one
@@ -324,7 +273,7 @@ class Classifier:
         if self._rf_pending:
             self._rf_pointed(tracks, evs)
         free: list[int] = []
-        due: list[_Evidence] = []
+        due: list[TrackEvidence] = []
         due_tr: list[TrackState] = []
         for i, (ev, tr) in enumerate(zip(evs, tracks, strict=True)):
             if ev.identity_class is None:
@@ -341,16 +290,16 @@ class Classifier:
                 ll = kinematic_loglik_batch(feats).tolist()
                 kin = [None if none else row for row, none in zip(ll, short, strict=True)]
             for ev, tr, row in zip(due, due_tr, kin, strict=True):
-                ev.dop_ll = _doppler_ll(ev, tr) if ev.dop else None
+                ev.dop_ll = doppler_ll(ev, tr) if ev.dop else None
                 if ev.heights:
-                    _climb_update(ev)
+                    climb_update(ev)
                 ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
                 if row is not None and ev.kin_t >= ev.kin_block_t + WINDOW_S:
                     # a new disjoint block: the previous one enters the memory (one behind,
                     # as the current window overlaps it), weighed by how settled it was
                     if ev.kin_block is not None:
-                        ev.kin_mem = memory_fold(_memory(ev), ev.kin_block, ev.kin_block_w)
+                        ev.kin_mem = memory_fold(memory(ev), ev.kin_block, ev.kin_block_w)
                     ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
                     ev.kin_block_t = ev.kin_t
         probs = self._posteriors(evs, free)
@@ -363,12 +312,12 @@ class Classifier:
             self._ev = {tr.id: ev for tr, ev in zip(tracks, evs, strict=True)}
         return out
 
-    def _continuity(self, tracks: list[TrackState], evs: list[_Evidence], t: float) -> None:
+    def _continuity(self, tracks: list[TrackState], evs: list[TrackEvidence], t: float) -> None:
         """Track continuity (``threat.continuity``): the tracks shown last time and gone now
         are remembered as lost, with their last measured state and their evidence; a track
         first shown in the last ``HANDOVER_S`` (after the lost one's last plot: the tracker
         may start it while the old one still coasts) that continues exactly one of them
-        inherits its evidence (``_inherit``), once. The gate is taken at the new track's
+        inherits its evidence (``evidence.inherit``), once. The gate is taken at the new track's
         first shown state: the gap is the time neither track measured the object (session 12
         trace: tested with its state 10 s later, a 5.7 m/s bird passed as a 31 m/s drone's
         continuation, its 2 m/s^2 allowance grown over time the bird was being measured)."""
@@ -401,10 +350,10 @@ class Classifier:
         donors = lost.take_many([(young[tracks[i].id], young[tracks[i].id].t) for i in at])
         for i, donor in zip(at, donors, strict=True):
             if donor is not None:
-                _inherit(evs[i], donor)
+                inherit(evs[i], donor)
                 del young[tracks[i].id]
 
-    def _rf_pointed(self, tracks: list[TrackState], evs: list[_Evidence]) -> None:
+    def _rf_pointed(self, tracks: list[TrackState], evs: list[TrackEvidence]) -> None:
         """This step's RF bearings that point at exactly one ranged track: a hit for it
         (``threat.rf_bearing``), when the tracker gave that bearing to another track."""
         ranging = self._ranging
@@ -417,7 +366,7 @@ class Classifier:
                 by_id[tid].rf_hits += 1
         self._rf_pending = []
 
-    def _observe_state(self, ev: _Evidence, tr: TrackState) -> bool:
+    def _observe_state(self, ev: TrackEvidence, tr: TrackState) -> bool:
         """Fold this frame's state into the speed average and the history; True when the
         kinematic window is due a recompute (every ``KIN_EVERY_S`` of track time).
 
@@ -465,7 +414,7 @@ class Classifier:
         return bool(h) and h[-1][0] >= ev.kin_t + KIN_EVERY_S
 
     @staticmethod
-    def _observe_chord(ev: _Evidence, tr: TrackState) -> None:
+    def _observe_chord(ev: TrackEvidence, tr: TrackState) -> None:
         """Heading persistence (``threat.heading``): a chord point every ``CHORD_S``, and a
         forward step at the end of every block."""
         pts = ev.chord_pts
@@ -481,7 +430,7 @@ class Classifier:
                 ev.chord_pts = [pts[-1]]  # blocks do not overlap
 
     @staticmethod
-    def _rf_loglik(evs: Sequence[_Evidence]) -> F64:
+    def _rf_loglik(evs: Sequence[TrackEvidence]) -> F64:
         """Log-likelihood per track and class of ``rf_hits`` in ``rf_scans`` (see P_EMITTER):
         a mixture of beta-binomials for drones, the coincidence one for the rest; 0 for a
         track no RF scan could have heard. (N, len(CLASSES))."""
@@ -498,16 +447,16 @@ class Classifier:
         return np.stack([d, d, b, b], axis=1)
 
     @staticmethod
-    def _feature_loglik(evs: Sequence[_Evidence], rows: F64 | None = None) -> F64:
+    def _feature_loglik(evs: Sequence[TrackEvidence], rows: F64 | None = None) -> F64:
         """Current (not accumulated) evidence per track and class: mean RCS, speed and the
         kinematic history's last recompute, summed in that order. (N, len(CLASSES)).
-        ``rows``: ``_evidence_rows(evs)`` when the caller has them already.
+        ``rows``: ``evidence_rows(evs)`` when the caller has them already.
 
         A missing piece adds nothing (+0.0, which leaves every sum as it was, bit for bit),
         so the RCS term is computed only when some track has RCS, and no mask is applied
         when every track has a speed (always so in ``annotate``)."""
         if rows is None:
-            rows = _evidence_rows(evs)
+            rows = evidence_rows(evs)
         # speed: ln N(speed; mu, sd^2) up to -ln sqrt(2 pi), ln sd precomputed
         x = rows[:, 2 * len(CLASSES) :]  # (N, 1)
         ll: F64 = -0.5 * ((x - _SPEED_MU) / _SPEED_SD) ** 2 - _SPEED_LOG_SD
@@ -534,7 +483,7 @@ class Classifier:
         out: F64 = ll + rows[:, len(CLASSES) : 2 * len(CLASSES)]  # + kinematics
         return out
 
-    def _posteriors(self, evs: list[_Evidence], free: list[int]) -> list[list[float]]:
+    def _posteriors(self, evs: list[TrackEvidence], free: list[int]) -> list[list[float]]:
         """Class probabilities of every track: a cooperative identity fixes the class (0.01
         for the others), else the softmax of accumulated + RF + current evidence:
         ``p_c = exp(a_c - max a) / sum_c' exp(a_c' - max a)`` with ``a = (ln prior-and-hints
@@ -545,7 +494,7 @@ class Classifier:
         ]
         if free:
             fe = [evs[i] for i in free]
-            rows = _evidence_rows(fe)
+            rows = evidence_rows(fe)
             lp = rows[:, : len(CLASSES)]
             if self._has_rf:
                 lp = lp + self._rf_loglik(fe)
@@ -559,49 +508,6 @@ class Classifier:
         return out
 
 
-def _inherit(ev: _Evidence, old: _Evidence) -> None:
-    """Hand a lost track's evidence to the new track ``ev`` that continues it
-    (``threat.continuity``), added to what the new track gathered as a tentative one.
-
-    Inherited: what describes the object rather than the track: camera class hints (summed
-    in ``log_post``), the RCS sample, RF hits and scans, the speed average (the new track's
-    first speeds are the filter's lower bound and weigh little beside it, ``_observe_state``),
-    the speed peak, the heading persistence, and the kinematic memory with the lost track's
-    last window folded in as a finished block (``memory_fold``, weighed by ``block_weight``;
-    the new track's window never overlaps it). Not inherited: the window samples, the
-    velocity's learning, the Doppler series and the chord points (the new track's filter and
-    plots), and a cooperative identity (it comes again with the next message, and the spoof
-    monitor judges it per track)."""
-    lp = [a + b - p for a, b, p in zip(ev.log_post, old.log_post, _LOG_PRIOR, strict=True)]
-    top = max(lp)
-    ev.log_post = [max(v - top, -30.0) for v in lp]
-    ev.rcs_n += old.rcs_n
-    ev.rcs_sum += old.rcs_sum
-    ev.rf_hits += old.rf_hits
-    ev.rf_scans += old.rf_scans
-    if old.speed_avg is not None:
-        # the two averages weighed by their sums of weights (each frame's 1 / sv^2)
-        if ev.speed_avg is None:
-            ev.speed_avg, ev.speed_w = old.speed_avg, old.speed_w
-        else:
-            w = ev.speed_w + old.speed_w
-            ev.speed_avg = (ev.speed_w * ev.speed_avg + old.speed_w * old.speed_avg) / w
-            ev.speed_w = w
-    ev.reach_peak = max(ev.reach_peak, old.reach_peak)
-    if ev.head_alpha is None:
-        ev.head_alpha = old.head_alpha
-    mem = _memory(old)
-    if old.kin_ll is not None and old.hist:
-        mem = memory_fold(mem, old.kin_ll, block_weight(old.hist))
-    ev.kin_prior = mem
-
-
-def _memory(ev: _Evidence) -> list[float] | None:
-    """The track's kinematic memory: its own once it holds a block (``kin_mem``), before
-    that what it inherited from a lost track it continues (``kin_prior``, or None)."""
-    return ev.kin_mem if ev.kin_mem is not None else ev.kin_prior
-
-
 def _beta_binomial(k: F64, n: F64, rate: float) -> F64:
     """``ln P(k hits in n scans)`` without the binomial coefficient (it is the same for every
     class), the hit rate ``Beta(rate * c, (1 - rate) * c)`` with ``c = RF_RATE_CONC``."""
@@ -610,103 +516,3 @@ def _beta_binomial(k: F64, n: F64, rate: float) -> F64:
     a, b = rate * RF_RATE_CONC, (1.0 - rate) * RF_RATE_CONC
     out: F64 = betaln(k + a, n - k + b) - betaln(a, b)
     return out
-
-
-def _evidence_rows(evs: Sequence[_Evidence]) -> F64:
-    """The per-track numbers of the posterior in one array (one conversion, not three):
-    (N, 2 * len(CLASSES) + 1) of ``log_post``, ``kin_ll`` (0 without) and ``speed_avg``
-    (0 without)."""
-    return np.array([[*ev.log_post, *_kin_row(ev), ev.speed_avg or 0.0] for ev in evs])
-
-
-def _observe_doppler(ev: _Evidence, det: Detection) -> None:
-    """Keep the radial speed of a radar plot given to this track alone (``threat.doppler``):
-    one radar's plots (the first that fed it; another's radial speeds lie on another line)
-    over the last ``WINDOW_S``."""
-    if ev.dop_sensor is None:
-        ev.dop_sensor = det.sensor_id
-        ev.dop_pos = (float(det.sensor_pos[0]), float(det.sensor_pos[1]), float(det.sensor_pos[2]))
-    elif det.sensor_id != ev.dop_sensor:
-        return
-    q = ev.dop
-    q.append((det.t, float(det.z[3]), float(det.R[3, 3])))
-    while q[0][0] < det.t - WINDOW_S:
-        q.popleft()
-
-
-def _climb_update(ev: _Evidence) -> None:
-    """The sustained climb's floor into its run and peak, one look of the sequential test
-    over the current segment, and the bird's penalty, the larger of the two
-    (``threat.climb``), at each recompute of the kinematic window."""
-    floor = climb.climb_floor(ev.heights)
-    ev.climb_run, ev.climb_peak = reach.reach_update(ev.climb_run, ev.climb_peak, floor)
-    after = ev.climb_seg_t
-    ev.climb_seg_t, seq = climb.segment_update(ev.heights, after, ev.climb_segs)
-    if ev.climb_seg_t != after:
-        ev.climb_segs += 1
-    ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), seq)
-
-
-def _observe_climb(ev: _Evidence, det: Detection) -> None:
-    """Keep the height of a radar plot given to this track alone (``threat.climb``): the
-    radar that first fed the track's Doppler record (``_observe_doppler``; another radar's
-    elevation errors lie on another line), over the last ``climb.HISTORY_S``."""
-    if ev.dop_sensor is None:
-        ev.dop_sensor = det.sensor_id  # (the Doppler record is closed: kin_mem is set)
-    elif det.sensor_id != ev.dop_sensor:
-        return
-    R = det.R
-    q = ev.heights
-    q.append(
-        climb.plot_height(
-            det.t,
-            float(det.z[0]),
-            float(det.z[2]),
-            float(R[0, 0]),
-            float(R[2, 2]),
-            float(det.sensor_pos[2]),
-        )
-    )
-    while q[0][0] < det.t - climb.HISTORY_S:
-        q.popleft()
-
-
-def _doppler_ll(ev: _Evidence, tr: TrackState) -> list[float] | None:
-    """The Doppler steadiness evidence (``threat.doppler``) until the kinematic memory holds
-    its first block (``memory_fold``: a window of known velocity is behind the track), else
-    None: from then on the window and its memory read the same flight with the whole
-    velocity, and counting both would count it twice. Not earlier: the first windows after
-    the velocity's learning still carry its end (multisensor_attack s34 H0: the cut at
-    sv 1.9 m/s, the speed estimate still climbing 19.7 -> 21.5 m/s over the next 12 s, the
-    first full window +0.1 nats for the drone where the steady drone's read +1.9)."""
-    if ev.kin_mem is not None:
-        ev.dop.clear()
-        return None
-    e, n, u, ve, vn, vu = tr.x.tolist()
-    se, sn, su = ev.dop_pos
-    de, dn, du = e - se, n - sn, u - su
-    r = math.sqrt(de * de + dn * dn + du * du)
-    radial = (de * ve + dn * vn + du * vu) / r if r > 0 else 0.0
-    return doppler.doppler_loglik(ev.dop, radial, math.sqrt(ve * ve + vn * vn + vu * vu))
-
-
-def _kin_row(ev: _Evidence) -> list[float]:
-    """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
-    earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
-    accumulated over blocks (``threat.heading``), plus the Doppler steadiness of a young
-    track (``threat.doppler``, until the memory holds its first block: ``_doppler_ll``).
-    The window and the Doppler read different data (the filtered velocity, learnt across
-    the beam only over 8-12 s; the plots' raw radial speeds), so both count while the
-    track is young. (Replacing the window by the Doppler before the velocity is learnt
-    warned the traced drones no earlier and would take from a drone-sized young bird the
-    bird-like reading of its transient, docs/WARNING_POLICY.md.)"""
-    row = ev.kin_ll or _NO_KIN
-    if ev.dop_ll is not None:
-        row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
-    mem = _memory(ev)
-    if mem is not None:
-        row = [k + m for k, m in zip(row, mem, strict=True)]
-    if ev.head_alpha is None:
-        return row
-    head = heading.class_loglik(ev.head_alpha)
-    return [k + h for k, h in zip(row, head, strict=True)]

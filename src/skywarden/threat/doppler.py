@@ -40,7 +40,7 @@ evidence then stays near 0 instead of speaking for the drone.
 
 Weighed like one kinematic feature (``KINEMATIC_WEIGHT``), capped at ``DOPPLER_CAP`` nats, and
 added to the window's evidence only until the kinematic memory holds its first block
-(``threat.classify._doppler_ll``): from then on the window reads the same steadiness.
+(``threat.evidence.doppler_ll``): from then on the window reads the same steadiness.
 It speaks for the drone only when the residual is what a *steady* drone would leave
 (below the chi-square 99 % point under the steady term's median): a series spoilt by a
 wrongly associated plot, or an object whose radial speed jumps, is not steady flight,
@@ -128,7 +128,7 @@ def _class_loglik(S: float, k: int, var: float, cos_a: float, v_t: float, cls: i
 def doppler_loglik(
     samples: Sequence[DopplerSample], radial: float, speed: float
 ) -> list[float] | None:
-    """Per class (``threat.classify.CLASSES`` order) the Doppler steadiness evidence relative
+    """Per class (``threat.evidence.CLASSES`` order) the Doppler steadiness evidence relative
     to the bird (bird and aircraft 0), ``KINEMATIC_WEIGHT`` times the log-likelihood ratio
     capped at ``DOPPLER_CAP``; None with fewer than ``MIN_PLOTS`` plots. ``radial`` and
     ``speed``: the track's estimated radial and total speed now (m/s), for the aspect."""

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
-N_CLASSES = 4  # drone, fixed-wing drone, bird, aircraft: threat.classify.CLASSES
+N_CLASSES = 4  # drone, fixed-wing drone, bird, aircraft: threat.evidence.CLASSES
 
 # Kinematic history over WINDOW_S, as the tracker's filtered velocity shows it (its noise
 # floor is a few tenths of a m/s): the standard deviation of horizontal speed (m/s), of turn
