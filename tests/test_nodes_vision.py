@@ -278,6 +278,63 @@ def test_balanced_sampling_gives_each_object_class_an_equal_share() -> None:
     assert w[y == 4][0] == pytest.approx(30 * w[y == 1][0])  # the rare class drawn 30x as often
 
 
+def test_per_clip_sampling_gives_each_clip_an_equal_share_and_the_cap_bounds_a_clip() -> None:
+    """``fit(per_clip=True)`` draws with ``clip_shares``: background keeps its share of the
+    chips, every clip with object chips gets an equal share of the positives however many it
+    has. ``fit(clip_cap=k)`` takes ``capped_indices`` each epoch: every background chip, at
+    most k object chips of a clip, a fresh subset each epoch (session 13, sampling by clip)."""
+    from skywarden.nodes.vision_cnn_train import capped_indices, clip_shares
+
+    # clip 0: 40 drone chips, clip 1: 8 bird chips, clip 2: 2 helicopter chips; 50 background
+    y = np.array([3] * 40 + [2] * 8 + [4] * 2 + [0] * 50, dtype=np.int64)
+    g = np.array([0] * 40 + [1] * 8 + [2] * 2 + [0, 1, 2, 3, 4] * 10, dtype=np.int32)
+    w = clip_shares(y, g)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[y == 0].sum() == pytest.approx(0.5)
+    for clip in (0, 1, 2):
+        assert w[(y > 0) & (g == clip)].sum() == pytest.approx(0.5 / 3)
+    assert w[y == 4][0] == pytest.approx(20 * w[y == 3][0])  # the short clip's chips drawn 20x
+
+    rng = np.random.default_rng(0)
+    a, b = capped_indices(y, g, 5, rng), capped_indices(y, g, 5, rng)
+    for idx in (a, b):
+        assert (y[idx] == 0).sum() == 50  # background as without the cap
+        assert [int(((y[idx] > 0) & (g[idx] == c)).sum()) for c in (0, 1, 2)] == [5, 5, 2]
+        assert len(set(idx.tolist())) == len(idx)  # without replacement
+    assert set(a.tolist()) != set(b.tolist())  # a fresh subset of the long clip each epoch
+    with pytest.raises(ValueError):
+        capped_indices(y, g, 0, rng)
+
+
+def test_fit_samples_by_clip_and_refuses_two_sampling_rules_at_once() -> None:
+    """Per-clip sampling and the clip cap change the chips an epoch sees (so the fitted net);
+    combining sampling rules is refused."""
+    torch = pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA
+    from skywarden.nodes.vision_cnn_train import fit
+
+    rng = np.random.default_rng(4)
+    n = 150
+    d = {
+        "x": rng.normal(size=(n, 2, CHIP, CHIP)).astype(np.float16),
+        "e": rng.normal(size=(n, N_EXTRA)).astype(np.float32),
+        "y": rng.integers(0, 5, size=n).astype(np.int64),
+        "rt": np.zeros((n, 4), np.float32),
+        "groups": np.arange(n, dtype=np.int32) % 7,
+    }
+    nets = {}
+    for key, kw in {"chips": {}, "per_clip": {"per_clip": True}, "cap": {"clip_cap": 3}}.items():
+        net, hist = fit(d, epochs=1, seed=0, log=lambda r: None, holdout=False, **kw)
+        nets[key] = net.state_dict()["cls.weight"]
+        assert len(hist) == 1
+    assert not torch.equal(nets["chips"], nets["per_clip"])
+    assert not torch.equal(nets["chips"], nets["cap"])
+    with pytest.raises(ValueError):
+        fit(d, epochs=1, log=lambda r: None, balanced=True, per_clip=True)
+    with pytest.raises(ValueError):
+        fit(d, epochs=1, log=lambda r: None, per_clip=True, clip_cap=3)
+
+
 def test_coarse_proposal_scale_finds_a_large_smooth_object() -> None:
     """A 56 x 36 px soft object: the sigma-4 high-pass sees only noise-sized parts of it; the
     coarse scale (``coarse_sigma``, shipped for thermal) proposes the whole object."""

@@ -55,6 +55,8 @@ def _vision_train(a: argparse.Namespace) -> int:
         class_weight=dict(_name_value(v) for v in a.class_weight),
         channels=tuple(int(v) for v in a.channels.split(",")),
         hidden=a.hidden,
+        per_clip=a.per_clip,
+        clip_cap=a.clip_cap,
     )
     print(json.dumps(res))
     return 0
@@ -291,6 +293,18 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--channels", default="16,32,48", help="conv channels per stage (the net's width)"
     )
     t.add_argument("--hidden", type=int, default=96, help="units of the hidden layer")
+    t.add_argument(
+        "--per-clip",
+        action="store_true",
+        help="draw object chips so every training clip has an equal share each epoch",
+    )
+    t.add_argument(
+        "--clip-cap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="each epoch at most N object chips of every clip, background as now (0: off)",
+    )
     t.set_defaults(func=_vision_train)
     mi = vs.add_parser("mine", help="add the net's confident mistakes on the fit clips to a cache")
     mi.add_argument("--data", default="../shared/data/dd")

@@ -198,6 +198,8 @@ def fit(
     class_weight: dict[str, float] | None = None,
     channels: tuple[int, ...] = CHANNELS,
     hidden: int = HIDDEN,
+    per_clip: bool = False,
+    clip_cap: int = 0,
 ) -> tuple[Any, list[dict[str, float]]]:
     """Fit on the non-held-out clips; returns the net of the epoch with the best held-out
     class accuracy of positives plus background F1 proxy (mean per-class recall).
@@ -212,7 +214,17 @@ def fit(
     batch. Why: visible aeroplanes were mostly named drone (session 10 test F1 0.16), and a
     weight moves the decision boundary without repeating chips.
 
-    ``channels`` / ``hidden``: the net's width (``build_net``); the default is the shipped one."""
+    ``channels`` / ``hidden``: the net's width (``build_net``); the default is the shipped one.
+
+    ``per_clip``: each epoch draws its chips (with replacement, seeded) so every training clip's
+    object chips get an equal share of the positives, background keeping its share of the
+    whole (``clip_shares``). ``clip_cap > 0``: each epoch takes at most ``clip_cap`` object
+    chips of every clip (a fresh seeded subset each epoch, without replacement) and all the
+    kept background, so an epoch repeats fewer near-identical chips of one object. Why: each
+    clip's object is seen in about a hundred nearly identical chips (thermal: 2-363, median
+    109, every third frame), and the wider nets' loss on validation was class errors on a few
+    clips; a net fitted on chips may learn clips rather than classes (session 13, sampling by
+    clip)."""
     import torch
     from torch.nn import functional as F  # noqa: N812 (torch's own convention)
 
@@ -232,7 +244,14 @@ def fit(
     opt = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     gen = torch.Generator().manual_seed(seed)
-    weights = _balance_weights(d["y"][tr]) if balanced else None
+    if balanced + per_clip + (clip_cap > 0) > 1:
+        raise ValueError("balanced, per-clip and a clip cap are alternatives: choose one")
+    weights = None
+    if balanced:
+        weights = _balance_weights(d["y"][tr])
+    elif per_clip:
+        weights = torch.from_numpy(clip_shares(d["y"][tr], d["groups"][tr]))
+    cap_rng = np.random.default_rng(seed)
     cw = (
         torch.tensor([class_weight.get(c, 1.0) for c in CLASSES], dtype=torch.float32)
         if class_weight
@@ -243,11 +262,13 @@ def fit(
     for epoch in range(epochs):
         t0 = time.time()
         net.train()
-        perm = (
-            torch.multinomial(weights, len(y), replacement=True, generator=gen)
-            if weights is not None
-            else torch.randperm(len(y), generator=gen)
-        )
+        if clip_cap > 0:
+            sub = capped_indices(d["y"][tr], d["groups"][tr], clip_cap, cap_rng)
+            perm = torch.from_numpy(sub)[torch.randperm(len(sub), generator=gen)]
+        elif weights is not None:
+            perm = torch.multinomial(weights, len(y), replacement=True, generator=gen)
+        else:
+            perm = torch.randperm(len(y), generator=gen)
         total = 0.0
         for k in range(0, len(perm), 256):
             idx = perm[k : k + 256]
@@ -265,7 +286,7 @@ def fit(
             opt.step()
             total += float(loss.detach()) * len(idx)
         sched.step()
-        row = {"epoch": float(epoch), "loss": total / len(y), "seconds": time.time() - t0}
+        row = {"epoch": float(epoch), "loss": total / len(perm), "seconds": time.time() - t0}
         if len(yv):
             net.eval()
             with torch.no_grad():
@@ -309,6 +330,36 @@ def _balance_weights(y: NDArray[np.int64]) -> Any:
     for c in classes:
         w[y == c] = pos_mass / len(classes) / float((y == c).sum())
     return torch.from_numpy(w)
+
+
+def clip_shares(y: NDArray[np.int64], groups: NDArray[Any]) -> NDArray[np.float64]:
+    """Sampling probability per chip when clips, not chips, are the sample: background chips
+    keep ``1 / len(y)`` each (their share of the whole, as now); the positives' mass is split
+    equally among the clips that have object chips, and within a clip equally among them (the
+    weights sum to one; ``torch.multinomial`` draws from them)."""
+    w = np.zeros(len(y), dtype=np.float64)
+    bg = y == 0
+    w[bg] = 1.0 / len(y)
+    pos_groups, counts = np.unique(groups[~bg], return_counts=True)
+    share = float((~bg).sum()) / len(y) / max(len(pos_groups), 1)
+    for g, n in zip(pos_groups, counts, strict=True):
+        w[~bg & (groups == g)] = share / n
+    return w
+
+
+def capped_indices(
+    y: NDArray[np.int64], groups: NDArray[Any], cap: int, rng: np.random.Generator
+) -> NDArray[np.int64]:
+    """One epoch's chips under a clip cap: every background chip, and of each clip's object
+    chips a random ``min(n, cap)`` of them (without replacement), sorted."""
+    if cap < 1:
+        raise ValueError(f"clip cap {cap}: must be a positive number of chips")
+    pos = y > 0
+    keep = [np.nonzero(~pos)[0]]
+    for g in np.unique(groups[pos]):
+        idx = np.nonzero(pos & (groups == g))[0]
+        keep.append(rng.permutation(idx)[:cap] if len(idx) > cap else idx)
+    return np.sort(np.concatenate(keep)).astype(np.int64)
 
 
 def export_onnx(net: Any, path: str | Path) -> None:
@@ -392,6 +443,8 @@ def train(
     class_weight: dict[str, float] | None = None,
     channels: tuple[int, ...] = CHANNELS,
     hidden: int = HIDDEN,
+    per_clip: bool = False,
+    clip_cap: int = 0,
 ) -> dict[str, Any]:
     """Extract (or load) the chips, fit, export; the best epoch so far is exported as soon as
     it is found, so a run stopped early still leaves a usable model."""
@@ -414,6 +467,8 @@ def train(
         class_weight=class_weight,
         channels=channels,
         hidden=hidden,
+        per_clip=per_clip,
+        clip_cap=clip_cap,
     )
     export_onnx(net, out)
     calibration = calibrate_box(out, d, seed)
@@ -421,6 +476,8 @@ def train(
     return {
         "channels": list(channels),
         "hidden": hidden,
+        "per_clip": per_clip,
+        "clip_cap": clip_cap,
         "multiply_adds": multiply_adds(channels, hidden),
         "samples": len(d["y"]),
         "positives": int((d["y"] > 0).sum()),
