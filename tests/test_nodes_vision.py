@@ -226,23 +226,30 @@ def test_the_default_width_is_the_shipped_nets_shape() -> None:
         build_net((8, 8, 8, 8, 8, 8))  # six halvings do not fit a 32 px chip
 
 
-def test_a_wider_net_trains_exports_and_runs_in_the_detector(tmp_path: Path) -> None:
-    """A net of another width and depth (four stages, 40 hidden units) trains, exports a graph
-    that says its shape, and runs in the detector unchanged (``frame_outputs``)."""
-    torch = pytest.importorskip("torch", reason="torch is the train extra")
-    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA, CnnModel
-    from skywarden.nodes.vision_cnn_train import build_net, export_onnx, fit, net_shape
-    from skywarden.nodes.vision_detect import frame_outputs
+def _noise_chips(rng: np.random.Generator, n: int, clips: int) -> dict[str, np.ndarray]:
+    """A chip cache of noise with random labels, ``n`` chips dealt round ``clips`` clips: what
+    a training run needs to run, not to learn."""
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA
 
-    rng = np.random.default_rng(3)
-    n = 120
-    d = {
+    return {
         "x": rng.normal(size=(n, 2, CHIP, CHIP)).astype(np.float16),
         "e": rng.normal(size=(n, N_EXTRA)).astype(np.float32),
         "y": rng.integers(0, 5, size=n).astype(np.int64),
         "rt": np.zeros((n, 4), np.float32),
-        "groups": np.arange(n, dtype=np.int32) % 10,
+        "groups": np.arange(n, dtype=np.int32) % clips,
     }
+
+
+def test_a_wider_net_trains_exports_and_runs_in_the_detector(tmp_path: Path) -> None:
+    """A net of another width and depth (four stages, 40 hidden units) trains, exports a graph
+    that says its shape, and runs in the detector unchanged (``frame_outputs``)."""
+    torch = pytest.importorskip("torch", reason="torch is the train extra")
+    from skywarden.nodes.vision_cnn import CnnModel
+    from skywarden.nodes.vision_cnn_train import build_net, export_onnx, fit, net_shape
+    from skywarden.nodes.vision_detect import frame_outputs
+
+    n = 120
+    d = _noise_chips(np.random.default_rng(3), n, clips=10)
     wide = (8, 16, 24, 32)
     net, history = fit(d, epochs=1, seed=0, log=lambda r: None, channels=wide, hidden=40)
     assert len(history) == 1
@@ -310,18 +317,10 @@ def test_fit_samples_by_clip_and_refuses_two_sampling_rules_at_once() -> None:
     """Per-clip sampling and the clip cap change the chips an epoch sees (so the fitted net);
     combining sampling rules is refused."""
     torch = pytest.importorskip("torch", reason="torch is the train extra")
-    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA
     from skywarden.nodes.vision_cnn_train import fit
 
-    rng = np.random.default_rng(4)
     n = 150
-    d = {
-        "x": rng.normal(size=(n, 2, CHIP, CHIP)).astype(np.float16),
-        "e": rng.normal(size=(n, N_EXTRA)).astype(np.float32),
-        "y": rng.integers(0, 5, size=n).astype(np.int64),
-        "rt": np.zeros((n, 4), np.float32),
-        "groups": np.arange(n, dtype=np.int32) % 7,
-    }
+    d = _noise_chips(np.random.default_rng(4), n, clips=7)
     nets = {}
     for key, kw in {"chips": {}, "per_clip": {"per_clip": True}, "cap": {"clip_cap": 3}}.items():
         net, hist = fit(d, epochs=1, seed=0, log=lambda r: None, holdout=False, **kw)
