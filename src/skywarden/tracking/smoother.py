@@ -305,7 +305,7 @@ def smooth(
             if back - kept:
                 fw = _filter(order, x0, P0, cfg, forced=kept | back)
                 Xs, Ps = _rts(fw)
-    fw, Xs, Ps = _iterate(order, x0, P0, cfg, fw, Xs)
+    fw, Xs, Ps = _iterate(order, x0, P0, cfg, fw, Xs, Ps)
     fw, Xs, Ps = _regate(order, x0, P0, cfg, fw, Xs, Ps)
     fw, Xs, Ps = _height_from_fix(order, x0, P0, cfg, fw, Xs, Ps)
     # times with no accepted detection carry only prediction: keep the smoothed values anyway
@@ -358,13 +358,29 @@ def _height_from_fix(
         return fw, Xs, Ps
     k = int(np.searchsorted(np.array(fw.ts), t_h - 1e-9))
     c2 = replace(cfg, height_prior_m=float(Xs[k][2]))
-    cur = Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
     rest = sorted(fw.used, key=lambda d: d.t)
+    cur = Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
+    return _rerun(order, rest, x0, P0, c2, {id(d) for d in rest}, cur)
+
+
+def _rerun(
+    order: Sequence[Detection],
+    rest: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig,
+    forced: set[int],
+    cur: Smoothed,
+) -> tuple[_Pass, F64, F64]:
+    """The record run again over ``rest`` (a time-ordered subset of ``order``, whose first
+    detection the prior ``(x0, P0)`` belongs to), keeping ``forced``, linearised about the
+    record so far ``cur``, then iterated: what a re-gate (``_regate``) and a new height
+    prior (``_height_from_fix``) both do once they know which detections and which prior."""
     if rest[0].t > order[0].t:  # the prior belongs to the first detection's time
         x0, P0, _ = _predict(_model(cfg), x0, P0, rest[0].t - order[0].t)
-    fw = _filter(rest, x0, P0, c2, forced={id(d) for d in rest}, lin=_states_at(cur, rest))
+    fw = _filter(rest, x0, P0, cfg, forced=forced, lin=_states_at(cur, rest))
     Xs, Ps = _rts(fw)
-    return _iterate(rest, x0, P0, c2, fw, Xs)
+    return _iterate(rest, x0, P0, cfg, fw, Xs, Ps)
 
 
 def _states_at(sm: Smoothed, order: Sequence[Detection]) -> F64:
@@ -377,15 +393,20 @@ def _states_at(sm: Smoothed, order: Sequence[Detection]) -> F64:
 
 
 def _iterate(
-    order: Sequence[Detection], x0: F64, P0: F64, cfg: SmootherConfig, fw: _Pass, Xs: F64
+    order: Sequence[Detection],
+    x0: F64,
+    P0: F64,
+    cfg: SmootherConfig,
+    fw: _Pass,
+    Xs: F64,
+    Ps: F64,
 ) -> tuple[_Pass, F64, F64]:
     """Iterated smoother (Bell 1994, Gauss-Newton): the forward pass again with each bearing
     and polar plot linearised about the last smoothed state, not about the forward
     prediction, which on a bearing-only stretch is kilometres off in range; the detections
-    kept so far stay kept."""
+    kept so far stay kept. ``Xs``, ``Ps``: ``fw``'s smoothed states."""
     if all(d.kind in _LINEAR for d in fw.used):
-        return fw, Xs, _rts(fw)[1]
-    Ps = _rts(fw)[1]
+        return fw, Xs, Ps
     for _ in range(cfg.iterations):
         fw = _filter(order, x0, P0, cfg, forced={id(d) for d in fw.used}, lin=Xs)
         Xn, Ps = _rts(fw)
@@ -427,19 +448,14 @@ def _regate(
     the path. (A path that converged where it does not explain its plots is restarted from
     a better guess by the caller: ``guess`` in :func:`smooth`; this step leaves out what
     the final path cannot explain, an outlier the forced both-ends rule let in.)"""
-    bad = {id(d) for d in misfits(Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used)), cfg)}
+    cur = Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used))
+    bad = {id(d) for d in misfits(cur, cfg)}
     if not bad:
         return fw, Xs, Ps
-    fits = {id(d) for d in fw.used} - bad
     rest = [d for d in order if id(d) not in bad]
     if len(rest) < 2:
         return fw, Xs, Ps
-    if rest[0].t > order[0].t:  # the prior belongs to the first detection's time
-        x0, P0, _ = _predict(_model(cfg), x0, P0, rest[0].t - order[0].t)
-    lin = _states_at(Smoothed(np.array(fw.ts), Xs, Ps, tuple(fw.used)), rest)
-    fw = _filter(rest, x0, P0, cfg, forced=fits, lin=lin)
-    Xs, Ps = _rts(fw)
-    return _iterate(rest, x0, P0, cfg, fw, Xs)
+    return _rerun(order, rest, x0, P0, cfg, {id(d) for d in fw.used} - bad, cur)
 
 
 _LINEAR = (MeasurementKind.XY, MeasurementKind.XYZ, MeasurementKind.POSITION_ID)
