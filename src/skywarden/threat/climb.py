@@ -92,14 +92,20 @@ def plot_height(
     return (t, z_s + r * s, s * s * var_r + (r * c) ** 2 * var_el)
 
 
+def _long_enough(samples: Sequence[ClimbSample]) -> bool:
+    """At least ``MIN_PLOTS`` plots over at least ``MIN_SPAN_S``: enough for a slope and its
+    line check."""
+    return len(samples) >= MIN_PLOTS and samples[-1][0] - samples[0][0] >= MIN_SPAN_S
+
+
 def climb_fit(samples: Sequence[ClimbSample]) -> tuple[float, float] | None:
     """(slope m/s, its variance) of the weighted least-squares line through the heights
     against time, or None: fewer than ``MIN_PLOTS`` plots, a span under ``MIN_SPAN_S``, or
     a weighted residual above the chi-square(n - 2) 99 % point (``chi2_k,0.99 ~ k (1 -
     2/(9k) + z sqrt(2/(9k)))^3``, Wilson and Hilferty 1931): the heights are no line."""
-    n = len(samples)
-    if n < MIN_PLOTS or samples[-1][0] - samples[0][0] < MIN_SPAN_S:
+    if not _long_enough(samples):
         return None
+    n = len(samples)
     w = [1.0 / max(v, 1e-6) for _, _, v in samples]
     sw = sum(w)
     tbar = sum(wi * s[0] for wi, s in zip(w, samples, strict=True)) / sw
@@ -170,7 +176,7 @@ def segment_update(
     seg = [x for x in samples if x[0] > after]
     fit = climb_fit(seg)
     if fit is None:
-        if len(seg) >= MIN_PLOTS and seg[-1][0] - seg[0][0] >= MIN_SPAN_S:
+        if _long_enough(seg):
             return seg[-1][0], 0.0  # long enough, but no line
         return after, 0.0
     c, v = fit
