@@ -29,11 +29,12 @@ import numpy as np
 
 from skywarden.nodes.dd_labels import Box, read_description, read_labels
 from skywarden.nodes.video_io import frames
-from skywarden.nodes.vision_box import refine
 from skywarden.nodes.vision_budget import _centre, _inside, cache_part, size_bin
 from skywarden.nodes.vision_cnn import CLASSES, decode_box
-from skywarden.nodes.vision_detect import PARAMS, TrackSmoother, detections, iou, to_gray
+from skywarden.nodes.vision_detect import PARAMS, TrackSmoother, box_reg, detections, iou, to_gray
 from skywarden.nodes.vision_train import part_paths
+
+BG = CLASSES.index("background")
 
 
 def box_rows(clips: list[Any], sensor: str) -> list[dict[str, Any]]:
@@ -48,9 +49,8 @@ def box_rows(clips: list[Any], sensor: str) -> list[dict[str, Any]]:
             for i, cd in enumerate(o.cands):
                 sc = p.scale / float(o.factor[i])
                 probs = o.probs[i].copy()
-                probs[0] = -1.0
-                coef = dict(p.class_box).get(CLASSES[int(np.argmax(probs))], p.box)
-                r = o.reg[i] if coef is None else refine(cd, o.reg[i], coef)
+                probs[BG] = -1.0
+                r = box_reg(cd, o.reg[i], CLASSES[int(np.argmax(probs))], p)
                 key = tuple(round(v / sc, 3) for v in decode_box(cd, r))
                 raw = tuple(v / sc for v in decode_box(cd, o.reg[i]))
                 blob = ((cd.cx - cd.w / 2) / sc, (cd.cy - cd.h / 2) / sc, cd.w / sc, cd.h / sc)

@@ -353,6 +353,19 @@ def blob_floor(c: Candidate, reg: NDArray[np.float32], cap: float) -> NDArray[np
     return out
 
 
+def box_reg(
+    c: Candidate, reg: NDArray[np.float32], named: str, params: SensorParams
+) -> NDArray[np.float32]:
+    """The box regression a detection of candidate ``c`` named ``named`` reports: refined by
+    that class's size lines (``class_box``), else the common ones (``box``), then floored by a
+    blob as wide as the chip (``blob_floor``)."""
+    coef = next((lines for name, lines in params.class_box if name == named), params.box)
+    r = reg if coef is None else refine(c, reg, coef)
+    if params.blob_floor is not None and max(c.w, c.h) >= params.blob_floor:
+        r = blob_floor(c, r, params.blob_cap)
+    return r
+
+
 def detections(
     out: FrameOutputs, params: SensorParams, classes: tuple[str, ...], min_score: float
 ) -> list[Detection]:
@@ -366,11 +379,7 @@ def detections(
         p[bg] = -1.0
         k = int(np.argmax(p))
         c = out.cands[i]
-        coef = dict(params.class_box).get(classes[k], params.box)
-        r = out.reg[i] if coef is None else refine(c, out.reg[i], coef)
-        if params.blob_floor is not None and max(c.w, c.h) >= params.blob_floor:
-            r = blob_floor(c, r, params.blob_cap)
-        bx, by, bw, bh = decode_box(c, r)
+        bx, by, bw, bh = decode_box(c, box_reg(c, out.reg[i], classes[k], params))
         sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
         dets.append(
             Detection(
