@@ -121,6 +121,14 @@ CHANNELS = (16, 32, 48)
 HIDDEN = 96
 
 
+def flat_features(channels: tuple[int, ...]) -> int:
+    """Values out of the conv stages ``channels`` for one chip: the last stage's channels
+    times the chip's side halved once per stage, squared (the hidden layer's input, less the
+    scalars)."""
+    side = CHIP // 2 ** len(channels)
+    return int(channels[-1] * side * side)
+
+
 def build_net(channels: tuple[int, ...] = CHANNELS, hidden: int = HIDDEN) -> Any:
     """The chip CNN: one 3x3 conv + batch-norm + ReLU + 2x2 max-pool stage per entry of
     ``channels``, then one ``hidden``-unit layer joined by the scalars. The default is the
@@ -143,9 +151,8 @@ def build_net(channels: tuple[int, ...] = CHANNELS, hidden: int = HIDDEN) -> Any
                 layers.append(nn.MaxPool2d(2))
                 c_in = c
             self.features = nn.Sequential(*layers)
-            n_flat = channels[-1] * (CHIP // 2 ** len(channels)) ** 2
             self.hidden = nn.Sequential(
-                nn.Linear(n_flat + N_EXTRA, hidden), nn.ReLU(), nn.Dropout(0.3)
+                nn.Linear(flat_features(channels) + N_EXTRA, hidden), nn.ReLU(), nn.Dropout(0.3)
             )
             self.cls = nn.Linear(hidden, len(CLASSES))
             self.box = nn.Linear(hidden, 4)
@@ -165,8 +172,8 @@ def multiply_adds(channels: tuple[int, ...] = CHANNELS, hidden: int = HIDDEN) ->
     for c in channels:
         total += c_in * c * 9 * side * side
         c_in, side = c, side // 2
-    n_flat = c_in * side * side + N_EXTRA
-    return total + n_flat * hidden + hidden * (len(CLASSES) + 4)
+    n_in = flat_features(channels) + N_EXTRA
+    return total + n_in * hidden + hidden * (len(CLASSES) + 4)
 
 
 def net_shape(path: str | Path) -> tuple[tuple[int, ...], int]:
@@ -181,7 +188,7 @@ def net_shape(path: str | Path) -> tuple[tuple[int, ...], int]:
     channels = tuple(int(dims[n.input[1]][0]) for n in convs)
     gemm = next(n for n in m.graph.node if n.op_type in ("Gemm", "MatMul"))
     w = next(dims[i] for i in gemm.input[1:] if i in dims and len(dims[i]) == 2)
-    flat = channels[-1] * (CHIP // 2 ** len(channels)) ** 2 + N_EXTRA
+    flat = flat_features(channels) + N_EXTRA
     return channels, int(w[0] if w[1] == flat else w[1])
 
 
