@@ -181,6 +181,21 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "ref10": {"smoother": "h0.03:1", "ref": 10},
     "ref30site": {"smoother": "h0.03:1", "ref": 30, "site_train": True},
     "site": {"smoother": "h0.03:1", "site_train": True},  # the same windows, no reference
+    "site_bal": {"smoother": "h0.03:1", "site_train": True, "balance": True},
+    "ref30site_bal": {"smoother": "h0.03:1", "ref": 30, "site_train": True, "balance": True},
+    "lvl0_bal": {
+        "smoother": "h0.03:1",
+        "lvl": (-10.0, -20.0),
+        "lvl_min_snr": 0.0,
+        "balance": True,
+    },
+    "site10_20": {"smoother": "h0.03:1", "site_train": True, "site_snr": (10.0, 20.0)},
+    "ref30site10_20": {
+        "smoother": "h0.03:1",
+        "ref": 30,
+        "site_train": True,
+        "site_snr": (10.0, 20.0),
+    },
     "lvl": {"smoother": "h0.03:1", "lvl": (-10.0, -20.0)},  # attenuated copies in backgrounds
     "lvl0": {"smoother": "h0.03:1", "lvl": (-10.0, -20.0), "lvl_min_snr": 0.0},
     "lvl10": {"smoother": "h0.03:1", "lvl": (-10.0,)},
@@ -331,7 +346,8 @@ def evaluate(d: Data, v: dict[str, Any], seeds: list[int]) -> str:
         for i, x in enumerate(d.mono):
             if d.labels[i] == "background":
                 continue
-            j, snr = int(rng.choice(d.bg)), round(float(rng.uniform(0.0, 20.0)), 1)
+            lo, hi = v.get("site_snr", (0.0, 20.0))
+            j, snr = int(rng.choice(d.bg)), round(float(rng.uniform(lo, hi)), 1)
             p = piece(f"m{i}_{j}_{snr}", lambda x=x, j=j, snr=snr: mix(x, d.mono[j], snr), 0.5)
             aug.append((i, j, stream([clip_fit[j], p], 0.5)[len(clip_fit[j][0]) :]))
     conds = ["clip", "s10", "s5", "site", "long"]
@@ -344,7 +360,16 @@ def evaluate(d: Data, v: dict[str, Any], seeds: list[int]) -> str:
             x = [fitf[i] for i in tr] + [f for _, f in use]
             y = [d.labels[i] for i in tr for _ in fitf[i]]
             y += [d.labels[i] for i, f in use for _ in f]
-            models = fit(np.concatenate(x), y, v, seed)
+            xa = np.concatenate(x)
+            if v.get("balance"):
+                # the augmented classes outnumber background; the HMM filter reads the MLP's
+                # posterior as a likelihood only when the classes are balanced in training
+                # (acoustic.smooth_step), so each class's rows are repeated up to the largest
+                ya = np.array(y)
+                n = {c: int((ya == c).sum()) for c in set(y)}
+                reps = np.array([round(max(n.values()) / n[c]) for c in y])
+                xa, y = np.repeat(xa, reps, axis=0), list(np.repeat(ya, reps))
+            models = fit(xa, y, v, seed)
             classes = models[0].classes
 
             def add(
