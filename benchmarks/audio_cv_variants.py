@@ -13,16 +13,28 @@ evidence accumulation shipped until session 11, ``audio_robustness.decay_smooth`
 
 - ``clip``: each held-out clip alone (what ``acoustic_train.cross_validate`` scores);
 - ``s10``/``s5``: each held-out drone/helicopter clip mixed into each held-out background
-  clip at 10/5 dB clip signal-to-background ratio, with the held-out backgrounds alone.
+  clip at 10/5 dB clip signal-to-background ratio, with the held-out backgrounds alone;
+- ``site`` (session 14): one node hearing a held-out background clip, then a held-out
+  drone/helicopter clip mixed into that same background at 10 dB (20 s, one stream: the
+  smoother's memory and a variant's site reference carry over the change); ``long``: the
+  same with the mixture six times over (a source heard for a minute after the site's own
+  sound; a site reference must not learn it away).
+
+Session 14 variants (docs/vision.md, "Session 14, branch audio2"): ``ref*`` append each
+window's rise over a minimum-statistics floor of the stream's own band levels
+(``site_rise``), ``site_train`` adds training windows of each source heard at a training
+site after that site's background, ``lvl*`` adds training copies of each source clip
+attenuated by 10/20 dB and added to a training background.
 
 Prints macro F1 per condition and the clips with the most wrong seconds (summed over seeds).
-Window features are cached in ``--cache``, keyed by the audio_features.py source and this
-file's feature functions.
+Window features are cached in ``--cache``, keyed by the audio_features.py source, the
+mixing and resampling functions and each feature group's own source.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -112,11 +124,40 @@ def cepstral_pitch(x: Arr) -> Arr:
     )
 
 
+def band_levels(x: Arr) -> Arr:
+    """The window's absolute log-mel band levels (dB): per band the mean over frames and the
+    10th percentile (the quiet frames: the floor a minimum-statistics tracker follows). Not a
+    feature by itself: ``site_rise`` turns a stream of these into levels above the stream's
+    own floor."""
+    from skywarden.nodes.audio_features import log_mel
+
+    s = log_mel(x.astype(np.float32))
+    return np.concatenate([s.mean(axis=0), np.percentile(s, 10, axis=0)]).astype(np.float32)
+
+
+def site_rise(levels: Arr, memory: int, pool: int = 5) -> Arr:
+    """A site background reference by minimum statistics (Martin 2001, "Noise power spectral
+    density estimation based on optimal smoothing and minimum statistics", IEEE Trans. Speech
+    Audio Process. 9(5)): per mel band the floor is the minimum, over the last ``memory``
+    windows of the stream (this one included), of the window's 10th-percentile frame level;
+    each window's feature is its mean band level above that floor (dB), averaged over
+    ``pool`` adjacent bands, plus the mean over all bands. Causal: row t uses rows <= t.
+    Martin's bias compensation is a constant per band in dB, which the standardisation
+    removes."""
+    n, m = levels.shape[0], levels.shape[1] // 2
+    mean, q = levels[:, :m], levels[:, m:]
+    floor = np.stack([q[max(0, t - memory + 1) : t + 1].min(axis=0) for t in range(n)])
+    rise = mean - floor
+    pooled = rise.reshape(n, m // pool, pool).mean(axis=2)
+    return np.concatenate([pooled, rise.mean(axis=1, keepdims=True)], axis=1).astype(np.float32)
+
+
 GROUPS: dict[str, Callable[[Arr], Arr]] = {
     "base": lambda x: window_features(x.astype(np.float32)),
     "flat": band_shape,
     "envper": envelope_periodicity,
     "ceppitch": cepstral_pitch,
+    "levels": band_levels,
 }
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -135,6 +176,29 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "hmm0.03": {"smoother": "h0.03:1"},  # shipped since session 11
     "mlp+hgb_nolevel+hmm": {"model": "mlp+hgb", "tree_drop": [160], "smoother": "h0.03:1"},
     "svm": {"model": "svm"},
+    # session 14 (all with the shipped HMM filter)
+    "ref30": {"smoother": "h0.03:1", "ref": 30},  # + rise over a 30 s minimum-statistics floor
+    "ref10": {"smoother": "h0.03:1", "ref": 10},
+    "ref30site": {"smoother": "h0.03:1", "ref": 30, "site_train": True},
+    "site": {"smoother": "h0.03:1", "site_train": True},  # the same windows, no reference
+    "site_bal": {"smoother": "h0.03:1", "site_train": True, "balance": True},
+    "ref30site_bal": {"smoother": "h0.03:1", "ref": 30, "site_train": True, "balance": True},
+    "lvl0_bal": {
+        "smoother": "h0.03:1",
+        "lvl": (-10.0, -20.0),
+        "lvl_min_snr": 0.0,
+        "balance": True,
+    },
+    "site10_20": {"smoother": "h0.03:1", "site_train": True, "site_snr": (10.0, 20.0)},
+    "ref30site10_20": {
+        "smoother": "h0.03:1",
+        "ref": 30,
+        "site_train": True,
+        "site_snr": (10.0, 20.0),
+    },
+    "lvl": {"smoother": "h0.03:1", "lvl": (-10.0, -20.0)},  # attenuated copies in backgrounds
+    "lvl0": {"smoother": "h0.03:1", "lvl": (-10.0, -20.0), "lvl_min_snr": 0.0},
+    "lvl10": {"smoother": "h0.03:1", "lvl": (-10.0,)},
 }
 
 
@@ -152,7 +216,13 @@ class Data(RobustnessData):
     """``audio_robustness.Data``'s clips and cache, features by group (``GROUPS``)."""
 
     def __init__(self, data_dir: str, cache: Path) -> None:
-        super().__init__(data_dir, cache, salt=Path(__file__).read_bytes())
+        import inspect
+
+        # keyed by the source of what makes the audio (mixing, resampling) here and of each
+        # feature group in its tag (``group_feats``), not by the whole file: adding a variant
+        # or changing how one is scored keeps the cache
+        salt = "".join(inspect.getsource(f) for f in (mix, resample_by)).encode()
+        super().__init__(data_dir, cache, salt=salt)
 
     def group_feats(self, key: str, make: Callable[[], Arr], hop: float | None, group: str) -> Arr:
         """One feature group (``GROUPS``) of every 1 s window (``windows``) of ``make()``."""
@@ -164,7 +234,10 @@ class Data(RobustnessData):
             wins = windows(Audio(x[:, None], SAMPLE_RATE), 1.0, hop)
             return np.stack([GROUPS[group](w) for _, w in wins])
 
-        return self.cached(f"{key}|{hop}|{group}", compute)
+        import inspect
+
+        src = hashlib.md5(inspect.getsource(GROUPS[group]).encode()).hexdigest()[:8]
+        return self.cached(f"{key}|{hop}|{group}|{src}", compute)
 
     def get(self, key: str, make: Callable[[], Arr], hop: float | None, groups: list[str]) -> Arr:
         return np.concatenate([self.group_feats(key, make, hop, g) for g in groups], axis=1)
@@ -225,54 +298,122 @@ def proba(models: list[Any], f: Arr) -> Arr:
 
 def evaluate(d: Data, v: dict[str, Any], seeds: list[int]) -> str:
     groups = v.get("groups", ["base"])
-    fitf = [d.get(f"c{i}", lambda x=x: x, 0.5, groups) for i, x in enumerate(d.mono)]
-    score = [d.get(f"c{i}", lambda x=x: x, None, groups) for i, x in enumerate(d.mono)]
-    aug: list[tuple[int, Arr]] = []
+    ref = v.get("ref")
+
+    def piece(key: str, make: Callable[[], Arr], hop: float | None) -> tuple[Arr, Arr]:
+        """(features, band levels when the variant has a site reference) of one stretch."""
+        lv = d.group_feats(key, make, hop, "levels") if ref else np.zeros((0, 0))
+        return d.get(key, make, hop, groups), lv
+
+    def stream(pieces: list[tuple[Arr, Arr]], hop: float | None) -> Arr:
+        """Features of stretches heard one after the other by one node (its reference
+        carried across them)."""
+        f = np.concatenate([p[0] for p in pieces])
+        if not ref:
+            return f
+        lv = np.concatenate([p[1] for p in pieces])
+        return np.concatenate([f, site_rise(lv, round(ref / (hop or 1.0)))], axis=1)
+
+    clip_fit = [piece(f"c{i}", lambda x=x: x, 0.5) for i, x in enumerate(d.mono)]
+    clip_score = [piece(f"c{i}", lambda x=x: x, None) for i, x in enumerate(d.mono)]
+    fitf = [stream([p], 0.5) for p in clip_fit]
+    score = [stream([p], None) for p in clip_score]
+    aug: list[tuple[int, int, Arr]] = []  # (clip, background clip used or -1, features)
     for r in v.get("pitch", ()):
         for i, x in enumerate(d.mono):
-            aug.append((i, d.get(f"p{i}_{r}", lambda x=x, r=r: resample_by(x, r), 0.5, groups)))
-    conds = ["clip", "s10", "s5"]
+            aug.append((i, -1, d.get(f"p{i}_{r}", lambda x=x, r=r: resample_by(x, r), 0.5, groups)))
+    power = [float(np.mean(x**2)) for x in d.mono]
+    for g in v.get("lvl", ()):  # per source clip and gain, each seed's own background draw
+        for seed in seeds:
+            rng = np.random.default_rng(1000 + seed)
+            for i, x in enumerate(d.mono):
+                if d.labels[i] == "background":
+                    continue
+                j = int(rng.choice(d.bg))
+                snr = 10 * np.log10(power[i] / power[j]) + g
+                if snr < v.get("lvl_min_snr", -np.inf):
+                    continue
+
+                def make(x: Arr = x, j: int = j, g: float = g) -> Arr:
+                    return np.asarray(x * 10 ** (g / 20) + np.resize(d.mono[j], x.size))
+
+                aug.append((i, j, stream([piece(f"l{i}_{j}_{g}", make, 0.5)], 0.5)))
+    for seed in seeds if v.get("site_train") else ():
+        # each source clip heard at one training site: that site's background first (so the
+        # reference has learned it), then the source over it at 0-20 dB; the source part's
+        # windows are added (the background's are already there)
+        rng = np.random.default_rng(2000 + seed)
+        for i, x in enumerate(d.mono):
+            if d.labels[i] == "background":
+                continue
+            lo, hi = v.get("site_snr", (0.0, 20.0))
+            j, snr = int(rng.choice(d.bg)), round(float(rng.uniform(lo, hi)), 1)
+            p = piece(f"m{i}_{j}_{snr}", lambda x=x, j=j, snr=snr: mix(x, d.mono[j], snr), 0.5)
+            aug.append((i, j, stream([clip_fit[j], p], 0.5)[len(clip_fit[j][0]) :]))
+    conds = ["clip", "s10", "s5", "site", "long"]
     conf = {c: np.zeros((3, 3), np.int64) for c in conds}
     wrong: dict[str, int] = {}
     for seed in seeds:
         for va in stratified_folds(d.labels, seed):
             tr = [i for i in range(len(d.mono)) if i not in va]
-            x = [fitf[i] for i in tr] + [f for i, f in aug if i in tr]
+            use = [(i, f) for i, j, f in aug if i in tr and (j < 0 or j in tr)]
+            x = [fitf[i] for i in tr] + [f for _, f in use]
             y = [d.labels[i] for i in tr for _ in fitf[i]]
-            y += [d.labels[i] for i, f in aug if i in tr for _ in f]
-            models = fit(np.concatenate(x), y, v, seed)
+            y += [d.labels[i] for i, f in use for _ in f]
+            xa = np.concatenate(x)
+            if v.get("balance"):
+                # the augmented classes outnumber background; the HMM filter reads the MLP's
+                # posterior as a likelihood only when the classes are balanced in training
+                # (acoustic.smooth_step), so each class's rows are repeated up to the largest
+                ya = np.array(y)
+                n = {c: int((ya == c).sum()) for c in set(y)}
+                reps = np.array([round(max(n.values()) / n[c]) for c in y])
+                xa, y = np.repeat(xa, reps, axis=0), list(np.repeat(ya, reps))
+            models = fit(xa, y, v, seed)
             classes = models[0].classes
 
             def add(
                 cond: str,
                 f: Arr,
-                label: str,
+                truth: list[str],
                 name: str = "",
                 models: list[Any] = models,
                 classes: tuple[str, ...] = classes,
             ) -> None:
                 pred = smoother(proba(models, f), v.get("smoother", "d0.5")).argmax(axis=1)
-                for k in pred:
-                    conf[cond][CLASSES.index(label), CLASSES.index(classes[int(k)])] += 1
-                n = int(sum(classes[int(k)] != label for k in pred))
+                for t, k in zip(truth, pred, strict=True):
+                    conf[cond][CLASSES.index(t), CLASSES.index(classes[int(k)])] += 1
+                n = int(sum(classes[int(k)] != t for t, k in zip(truth, pred, strict=True)))
                 if name and n:
                     wrong[name] = wrong.get(name, 0) + n
 
             vb = [i for i in va if d.labels[i] == "background"]
             vt = [i for i in va if d.labels[i] != "background"]
             for i in va:
-                add("clip", score[i], d.labels[i], d.names[i])
+                add("clip", score[i], [d.labels[i]] * len(score[i]), d.names[i])
             for s in (10, 5):
                 for j in vb:
-                    add(f"s{s}", score[j], "background")
+                    add(f"s{s}", score[j], ["background"] * len(score[j]))
                     for i in vt:
-                        f = d.get(
+                        p = piece(
                             f"s{i}_{j}_{s}",
                             lambda i=i, j=j, s=s: mix(d.mono[i], d.mono[j], s),
                             None,
-                            groups,
                         )
-                        add(f"s{s}", f, d.labels[i])
+                        add(f"s{s}", stream([p], None), [d.labels[i]] * len(p[0]))
+                        if s != 10:
+                            continue
+                        # one site: its background alone, then a source over it (10 dB), for
+                        # 10 s (site) and for 60 s (long: the mixture six times over)
+                        bg = ["background"] * len(clip_score[j][0])
+                        add(
+                            "site", stream([clip_score[j], p], None), bg + [d.labels[i]] * len(p[0])
+                        )
+                        add(
+                            "long",
+                            stream([clip_score[j]] + [p] * 6, None),
+                            bg + [d.labels[i]] * 6 * len(p[0]),
+                        )
     cells = " ".join(f"{c} {macro_f1(conf[c]):.3f}" for c in conds)
     top = sorted(wrong.items(), key=lambda kv: -kv[1])[:6]
     return cells + " | wrong: " + ", ".join(f"{k} {n}" for k, n in top)
