@@ -119,3 +119,12 @@ def test_choose_and_the_node_link_weak_proposals_the_same_way() -> None:
     assert s["tp"] == sum(node) == 4 and node == [0, 0, 1, 1, 1, 1]
     off = score([clip], {}, 0.9, 0.98, 0.0, 1, dataclasses.replace(p, evidence=None))[0]
     assert off["all"]["tp"] == 0
+
+
+def test_visible_ships_evidence_and_thermal_does_not() -> None:
+    """Session 14 (validation fifth): visible gained with the weak links (threshold 0.999,
+    one hit); no thermal setting paid, so thermal reports exactly as before."""
+    assert PARAMS["ir"].evidence is None
+    ev = PARAMS["visible"].evidence
+    assert ev is not None and ev.floor < ev.prior < PARAMS["visible"].min_score
+    assert (PARAMS["visible"].min_score, PARAMS["visible"].min_hits) == (0.999, 1)
