@@ -121,10 +121,9 @@ def test_choose_and_the_node_link_weak_proposals_the_same_way() -> None:
     assert off["all"]["tp"] == 0
 
 
-def test_visible_ships_evidence_and_thermal_does_not() -> None:
-    """Session 14 (validation fifth): visible gained with the weak links (threshold 0.999,
-    one hit); no thermal setting paid, so thermal reports exactly as before."""
-    assert PARAMS["ir"].evidence is None
-    ev = PARAMS["visible"].evidence
-    assert ev is not None and ev.floor < ev.prior < PARAMS["visible"].min_score
-    assert (PARAMS["visible"].min_score, PARAMS["visible"].min_hits) == (0.999, 1)
+def test_neither_sensor_ships_evidence() -> None:
+    """Session 14: the visible validation gain (0.709 -> 0.734 pooled) did not carry to the
+    test clips (0.622 -> 0.618) and a split of the validation fifth did not confirm the
+    prior chosen on one half; thermal never paid. Off, both report exactly as before."""
+    assert PARAMS["ir"].evidence is None and PARAMS["visible"].evidence is None
+    assert (PARAMS["visible"].min_score, PARAMS["visible"].min_hits) == (0.993, 2)
