@@ -1,7 +1,8 @@
 """Video in (file, RTSP, MJPEG over HTTP, through OpenCV's FFmpeg backend) and the per-stream
 detector state, plus the offline ``vision detect`` output format.
 
-``VideoDetector.step(frame)`` runs ``vision_detect.detect_frame`` and the ``TrackSmoother``;
+``VideoDetector.step(frame)`` runs ``vision_detect.frame_outputs`` and ``link_frame`` (threshold,
+NMS, weak proposals, the ``TrackSmoother``);
 ``format_line`` writes ``{"frame": i, "t": s, "detections": [{"box": [x, y, w, h],
 "class": ..., "score": p}]}`` (pixels, top-left origin).
 """
@@ -21,9 +22,11 @@ from skywarden.nodes.vision_detect import (
     PARAMS,
     Detection,
     TrackSmoother,
-    detect_frame,
+    frame_outputs,
     guess_sensor,
+    link_frame,
     load_model,
+    smoother,
 )
 
 
@@ -85,13 +88,11 @@ class VideoDetector:
         if self.model is None:
             self.model = load_model(self.sensor)
         if self.smoother is None:
-            p = PARAMS[self.sensor]
-            decay = p.decay if self.decay is None else self.decay
-            self.smoother = TrackSmoother(
-                self.model.classes, decay=decay, min_hits=p.min_hits, size_memory=p.size_memory
-            )
-        ms = PARAMS[self.sensor].min_score if self.min_score is None else self.min_score
-        return self.smoother.step(detect_frame(frame, self.sensor, self.model, ms))
+            self.smoother = smoother(PARAMS[self.sensor], self.model.classes, decay=self.decay)
+        p = PARAMS[self.sensor]
+        ms = p.min_score if self.min_score is None else self.min_score
+        out = frame_outputs(frame, self.sensor, self.model)
+        return link_frame(self.smoother, out, p, self.model.classes, ms)
 
 
 def format_line(i: int, t: float, dets: list[Detection]) -> str:

@@ -43,9 +43,9 @@ from skywarden.nodes.vision_detect import (
     Detection,
     FrameOutputs,
     SensorParams,
-    TrackSmoother,
-    detections,
     iou,
+    link_frame,
+    smoother,
 )
 
 FN_CAUSES = ("no_proposal", "objectness", "suppressed", "class", "box")
@@ -130,14 +130,9 @@ def replay(
 ) -> Iterable[tuple[int, list[Detection]]]:
     """(frame, reported detections) of a cached clip under ``params`` (threshold, box lines,
     smoother), as ``VideoDetector`` reports them."""
-    sm = TrackSmoother(
-        classes,
-        decay=params.decay,
-        min_hits=params.min_hits,
-        size_memory=params.size_memory,
-    )
+    sm = smoother(params, classes)
     for i, o in enumerate(clip.outputs):
-        yield i, sm.step(detections(o, params, classes, params.min_score))
+        yield i, link_frame(sm, o, params, classes, params.min_score)
 
 
 def _inside(cx: float, cy: float, b: Box, grow: float = 0.0) -> bool:

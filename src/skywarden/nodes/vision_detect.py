@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from skywarden.nodes.vision_box import Coef, refine
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
+from skywarden.nodes.vision_evidence import Evidence, accumulate
 
 MAX_CANDIDATES = 48
 COARSE_MAX = 8  # coarse-scale proposals added per frame at most
@@ -60,6 +61,7 @@ class SensorParams:
     nest: float | None = None  # NMS: a box this much inside another is the same object (``nms``)
     blob_floor: float | None = None  # a blob this wide (level px) floors the box (``detections``)
     blob_cap: float = 1.5  # ... raising each side by at most this factor
+    evidence: Evidence | None = None  # weak proposals linked, reported on evidence (session 14)
 
 
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
@@ -129,6 +131,9 @@ PARAMS = {
         pyramid=(2.0, 4.0),
         pyramid_min=8.0,
         nest=0.8,
+        # session 14: track-before-detect (``vision_evidence``) not shipped: visible
+        # validation 0.709 -> 0.734 pooled with floor=0.7, prior=0.99, decay=0.95, report=8,
+        # miss=0.5 and min_score 0.999 / min_hits 1, test 0.622 -> 0.618 (docs/vision.md)
     ),
 }
 
@@ -371,25 +376,59 @@ def detections(
 ) -> list[Detection]:
     """A frame's detections (before temporal smoothing) from its CNN outputs: object score
     1 - P(background) >= ``min_score``, box from the size lines, frame pixels, NMS."""
-    bg = classes.index("background")
-    obj = 1.0 - out.probs[:, bg]
-    dets = []
-    for i in np.nonzero(obj >= min_score)[0]:
-        p = out.probs[i].copy()
-        p[bg] = -1.0
-        k = int(np.argmax(p))
-        c = out.cands[i]
-        bx, by, bw, bh = decode_box(c, box_reg(c, out.reg[i], classes[k], params))
-        sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
-        dets.append(
-            Detection(
-                (bx / sc, by / sc, bw / sc, bh / sc),
-                classes[k],
-                float(obj[i]),
-                tuple(float(v) for v in out.probs[i]),
-            )
-        )
+    obj = 1.0 - out.probs[:, classes.index("background")]
+    dets = [_detection(out, obj, int(i), params, classes) for i in np.nonzero(obj >= min_score)[0]]
     return nms(dets, nest=params.nest)
+
+
+def _detection(
+    out: FrameOutputs,
+    obj: NDArray[np.float32],
+    i: int,
+    params: SensorParams,
+    classes: tuple[str, ...],
+) -> Detection:
+    """Proposal ``i`` as a detection: the class the CNN names, its box in frame pixels."""
+    bg = classes.index("background")
+    p = out.probs[i].copy()
+    p[bg] = -1.0
+    k = int(np.argmax(p))
+    c = out.cands[i]
+    bx, by, bw, bh = decode_box(c, box_reg(c, out.reg[i], classes[k], params))
+    sc = params.scale / float(out.factor[i])  # frame pixels = level pixels * factor / scale
+    return Detection(
+        (bx / sc, by / sc, bw / sc, bh / sc),
+        classes[k],
+        float(obj[i]),
+        tuple(float(v) for v in out.probs[i]),
+    )
+
+
+def weak_detections(
+    out: FrameOutputs,
+    params: SensorParams,
+    classes: tuple[str, ...],
+    min_score: float,
+    kept: list[Detection],
+) -> list[Detection]:
+    """The frame's weak proposals as detections: object score from ``params.evidence.floor``
+    up to (not including) ``min_score``, NMS among themselves, and none on an object a
+    confident detection (``kept``) already holds (IoU >= 0.3 or nested as ``nms`` says).
+    Why apart from ``detections``: the confident set must stay what it was (a weak, larger
+    box must not displace a confident nested one); the weak ones only feed the links'
+    evidence (``vision_evidence``)."""
+    if params.evidence is None or not len(out.cands):
+        return []
+    obj = 1.0 - out.probs[:, classes.index("background")]
+    idx = np.nonzero((obj >= params.evidence.floor) & (obj < min_score))[0]
+    if not len(idx):
+        return []
+    nest = params.nest if params.nest is not None else 0.8
+    weak = []
+    for d in nms([_detection(out, obj, int(i), params, classes) for i in idx], nest=params.nest):
+        if all(iou(d.box, k.box) < 0.3 and inside_share(d.box, k.box) < nest for k in kept):
+            weak.append(d)
+    return weak
 
 
 def detect_frame(
@@ -411,6 +450,7 @@ class _Link:
     hits: int = 1
     vx: float = 0.0  # centre motion per frame (px), from the last two matches
     vy: float = 0.0
+    evidence: float = 0.0  # accumulated log-odds (``vision_evidence``), with ``evidence`` set
 
 
 class TrackSmoother:
@@ -421,7 +461,12 @@ class TrackSmoother:
     in log -- and a flying object's size changes slowly). A link is matched at the centre
     its last motion predicts. A link is reported once it has ``min_hits`` detections (a
     blob of one frame is clutter more often than not), and at most ``max_dets`` links per
-    frame (the best scored)."""
+    frame (the best scored).
+
+    With ``evidence`` (``vision_evidence``), ``step``'s ``weak`` detections (scored under the
+    threshold) are linked too, after the confident ones; every link accumulates log-odds
+    from what it matches, and a weak detection is reported when its link's evidence has
+    reached ``evidence.report`` (and it has ``min_hits``): track-before-detect."""
 
     def __init__(
         self,
@@ -431,8 +476,10 @@ class TrackSmoother:
         min_hits: int = MIN_HITS,
         max_dets: int = MAX_DETS,
         size_memory: float = 0.0,
+        evidence: Evidence | None = None,
     ):
         self.classes = classes
+        self.evidence = evidence
         self.decay = decay
         self.gate = gate
         self.min_hits = min_hits
@@ -441,12 +488,18 @@ class TrackSmoother:
         self.links: list[_Link] = []
         self._next = 0
 
-    def step(self, dets: list[Detection]) -> list[Detection]:
+    def step(self, dets: list[Detection], weak: list[Detection] | None = None) -> list[Detection]:
+        """This frame's reported detections from its confident ``dets`` and ``weak`` ones
+        (the latter only with ``evidence``; linked after the confident ones)."""
         out: list[Detection] = []
         used: set[int] = set()
         a = self.size_memory
-        for d in dets:
+        ev = self.evidence
+        n_conf = len(dets)
+        every = dets if ev is None or not weak else dets + weak
+        for di, d in enumerate(every):
             cx, cy = d.box[0] + d.box[2] / 2, d.box[1] + d.box[3] / 2
+            conf = di < n_conf
             best, best_dist = -1, float("inf")
             for j, link in enumerate(self.links):
                 if j in used:
@@ -468,16 +521,22 @@ class TrackSmoother:
                 link.acc = self.decay * link.acc + p
                 link.log_w = a * link.log_w + (1 - a) * lw
                 link.log_h = a * link.log_h + (1 - a) * lh
+                if ev is not None:
+                    link.evidence = accumulate(link.evidence, d.score, ev)
                 link.age = 0
                 link.hits += 1
                 used.add(best)
             else:
                 link = _Link(d.box, p.copy(), self._next, lw, lh)
+                if ev is not None:
+                    link.evidence = accumulate(0.0, d.score, ev)
                 self._next += 1
                 self.links.append(link)
                 used.add(len(self.links) - 1)
             link.box = d.box
             if link.hits < self.min_hits:
+                continue
+            if not conf and (ev is None or link.evidence < ev.report):
                 continue
             acc = link.acc.copy()
             acc[self.classes.index("background")] = -1.0
@@ -488,6 +547,41 @@ class TrackSmoother:
         for j, link in enumerate(self.links):
             if j not in used:
                 link.age += 1
+                if ev is not None:
+                    link.evidence = accumulate(link.evidence, None, ev)
         self.links = [lk for lk in self.links if lk.age <= 5]
         out.sort(key=lambda d: -d.score)
         return out[: self.max_dets]
+
+
+def smoother(
+    params: SensorParams,
+    classes: tuple[str, ...],
+    decay: float | None = None,
+    size_memory: float | None = None,
+    min_hits: int | None = None,
+) -> TrackSmoother:
+    """The sensor's ``TrackSmoother`` (memories from ``params`` unless given: ``vision
+    choose`` varies them)."""
+    return TrackSmoother(
+        classes,
+        decay=params.decay if decay is None else decay,
+        min_hits=params.min_hits if min_hits is None else min_hits,
+        size_memory=params.size_memory if size_memory is None else size_memory,
+        evidence=params.evidence,
+    )
+
+
+def link_frame(
+    sm: TrackSmoother,
+    out: FrameOutputs,
+    params: SensorParams,
+    classes: tuple[str, ...],
+    min_score: float,
+) -> list[Detection]:
+    """One frame's reported detections from its CNN outputs: thresholded, NMS, weak
+    proposals (with ``params.evidence``), linked. The one path of the node (``VideoDetector``),
+    ``vision eval``/``choose`` and the error budget's replay."""
+    dets = detections(out, params, classes, min_score)
+    weak = weak_detections(out, params, classes, min_score, dets)
+    return sm.step(dets, weak)

@@ -149,17 +149,21 @@ def score(
     would report them. With ``params`` and the clips' CNN outputs, the threshold is applied
     before NMS (``vision_detect.detections``), as the node does."""
     from skywarden.nodes.vision_cnn import CLASSES
-    from skywarden.nodes.vision_detect import TrackSmoother, detections
+    from skywarden.nodes.vision_detect import link_frame, smoother
 
     counts: dict[str, list[int]] = {}
     per_clip: dict[str, dict[str, float]] = {}
+    p = params if params is not None else PARAMS["ir"]
     for c in clips:
-        sm = TrackSmoother(CLASSES, decay=decay, min_hits=min_hits, size_memory=size_memory)
+        sm = smoother(p, CLASSES, decay, size_memory, min_hits)
+        if params is None or c.outputs is None:
+            sm.evidence = None  # raw detections only: no weak proposals to link
         tot = [0, 0, 0]
         for i, dets in enumerate(c.dets):
             if params is not None and c.outputs is not None:
-                dets = detections(c.outputs[i], params, CLASSES, min_score)
-            kept = sm.step([d for d in dets if d.score >= min_score])
+                kept = link_frame(sm, c.outputs[i], params, CLASSES, min_score)
+            else:
+                kept = sm.step([d for d in dets if d.score >= min_score])
             res = match(kept, c.labels[i] if i < len(c.labels) else [])
             tot = [a + b for a, b in zip(tot, res, strict=True)]
         for key in ("all", desc.get(c.stem, "UNKNOWN"), c.stem.split("_")[1]):
@@ -182,7 +186,7 @@ def evaluate(
     desc = read_description(Path(data_dir) / "Video_dataset_description.xlsx")
     clips, fps = raw_detections(data_dir, sensor, part, floor=min_score)
     p = PARAMS[sensor]
-    scores, per_clip = score(clips, desc, min_score, decay, p.size_memory, p.min_hits)
+    scores, per_clip = score(clips, desc, min_score, decay, p.size_memory, p.min_hits, p)
     return {
         "sensor": sensor,
         "part": part,
