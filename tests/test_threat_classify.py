@@ -85,13 +85,7 @@ def _reference_features(
     """The window features by their definition, one window, plain Python."""
     import math
 
-    from skywarden.threat.kinematics import (
-        HOVER_MIN_ALT_M,
-        HOVER_MPS,
-        KNOWN_SV_MPS,
-        MIN_WINDOW_S,
-        MOVING_MPS,
-    )
+    from skywarden.threat.kinematics import HOVER_MIN_ALT_M, HOVER_MPS, MIN_WINDOW_S, MOVING_MPS
 
     def sd(xs: list[float]) -> float:
         m = sum(xs) / len(xs)
@@ -101,16 +95,7 @@ def _reference_features(
     if n < 5 or hist[-1][0] - hist[0][0] < MIN_WINDOW_S:
         return {}
     sp = [math.hypot(h[1], h[2]) for h in hist]
-    # the filter's learning, subtracted from the speed's spread (kinematics.learning_var)
-    low, c = math.inf, []
-    for h in hist:
-        low = min(low, min(h[5], KNOWN_SV_MPS) ** 2)
-        c.append(max(min(hist[0][5], KNOWN_SV_MPS) ** 2 - low, 0.0))
-    learn = sum(c) / n - sum((2 * (n - k) - 1) * ck for k, ck in enumerate(c)) / n**2
-    out = {
-        "speed_sd": math.sqrt(max(sd(sp) ** 2 - learn, 0.0)),
-        "climb_sd": sd([h[3] for h in hist]),
-    }
+    out = {"speed_sd": sd(sp), "climb_sd": sd([h[3] for h in hist])}
     if min(h[4] for h in hist) >= HOVER_MIN_ALT_M:
         still = [v < HOVER_MPS and h[5] < HOVER_MPS for v, h in zip(sp, hist, strict=True)]
         out["hover"] = sum(still) / n
@@ -172,9 +157,7 @@ def test_batched_window_features_match_their_definition(
         got = {k: v for k, v in zip(FEATURES, feats[i].tolist(), strict=True) if not math.isnan(v)}
         assert got.keys() == ref.keys()
         for k in ref:
-            # speed_sd is a root of a difference: near 0 its rounding is the root of 1e-16's
-            tol = 1e-6 if k == "speed_sd" else 1e-9
-            assert math.isclose(got[k], ref[k], rel_tol=1e-9, abs_tol=tol), k
+            assert math.isclose(got[k], ref[k], rel_tol=1e-9, abs_tol=1e-9), k
         assert ll[i].tolist() == _kinematic_loglik(got)  # one at a time = all at once
 
 

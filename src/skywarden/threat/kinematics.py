@@ -241,46 +241,6 @@ def velocity_sd(P: F64) -> float:
     return math.sqrt(max(half + math.sqrt(0.25 * (a - d) ** 2 + b * b), 0.0))
 
 
-def learning_var(sv: F64, valid: NDArray[np.bool_], n: F64) -> F64:
-    """Per window, the spread (population variance, m^2/s^2) that the tracker's *learning*
-    alone puts into the window's speed estimates: subtracted from the speed fluctuation's
-    square (issue 19, session 14, branch warn3).
-
-    Why: for an object of constant velocity the filter's estimate is a martingale,
-    ``v_k = E[v | z_1..z_k]``, whose increments are uncorrelated with variances that sum to
-    the fall of the estimate's variance, ``Var(v_j - v_i) = P_i - P_j`` (the law of total
-    variance; Bar-Shalom, Li & Kirubarajan 2001, 5.2). A window that starts while the filter
-    still learns a velocity (multisensor_attack s14 H0: 20.9 -> 23.1 m/s while its sd falls
-    1.5 -> 1.1, speed sd 0.65: bird-like) holds that walk, not the object's fluctuation. With
-    ``c_k`` the variance learnt by sample ``k`` since the window's first, the expected
-    population variance of the n samples about their mean is
-
-        E[s^2] = (1/n) sum_k c_k - (1/n^2) sum_{i,j} c_min(i,j)
-               = (1/n) sum_k c_k - (1/n^2) sum_k (2 (n - k) - 1) c_k    (k = 0..n-1),
-
-    since ``Cov(v_i - v_0, v_j - v_0) = c_min(i,j)``. ``c_k`` is what the filter knows beyond
-    anything it knew before in the window, ``sv_0^2 - min_{j<=k} sv_j^2`` (``sv`` the
-    sample's largest horizontal velocity sd): a missed plot raises the sd and the next plot
-    lowers it again, which is the filter's own noise (``FEATURE_FLOOR``), not learning, and
-    counts nothing. ``sv`` is the worst direction's sd, the speed's only across the beam, so
-    this bounds the speed's learning from above. ``sv``, ``valid``: (M, L); ``n``: (M,).
-
-    The caller clips ``sv`` at ``KNOWN_SV_MPS``: the formula is an expectation, and where the
-    learning is most of the spread (a far bird whose sd falls 6 -> 3 m/s) the difference
-    ``s^2 - E[s^2]`` is mostly the walk's own chance, not the object's steadiness: read
-    whole, it made wandering birds steady (radar3d_site s22: bird frames labelled drone
-    5 -> 84). Above ``KNOWN_SV_MPS`` the velocity is not known, the young window's
-    ``learnt_cut`` and the memory's ``block_weight`` already discount it, and the spread is
-    left as it is; below it the learning is a small, well-predicted part."""
-    var = np.where(valid, sv * sv, np.inf)
-    low = np.minimum.accumulate(var, axis=1)
-    c = np.where(valid, np.maximum(var[:, :1] - low, 0.0), 0.0)
-    k = np.arange(sv.shape[1], dtype=float)
-    pairs = np.where(valid, 2.0 * (n[:, None] - k) - 1.0, 0.0)
-    out: F64 = np.add.reduce(c, axis=1) / n - np.add.reduce(c * pairs, axis=1) / (n * n)
-    return out
-
-
 def window_ok(hist: Sequence[Sample]) -> bool:
     """Long enough to say anything: 5 samples spanning ``MIN_WINDOW_S``."""
     return len(hist) >= 5 and hist[-1][0] - hist[0][0] >= MIN_WINDOW_S
@@ -326,9 +286,6 @@ def kinematic_features_batch(
     SV[1] = vu
     res = np.empty((M, len(FEATURES)))
     res[:, 0::2] = _masked_sd(SV, valid, n, zero_padded=True).T  # speed_sd, climb_sd
-    # less the filter's learning, read only where the velocity is known (see learning_var)
-    learn = learning_var(np.minimum(sv, KNOWN_SV_MPS), valid, n)
-    res[:, 0] = np.sqrt(np.maximum(res[:, 0] * res[:, 0] - learn, 0.0))
     high = np.minimum.reduce(u, axis=1) >= HOVER_MIN_ALT_M
     still = valid & (sp < HOVER_MPS) & (sv < HOVER_MPS)  # slow, and known to be slow
     res[:, 3] = np.where(high, np.add.reduce(still, axis=1) / n, np.nan)
