@@ -676,3 +676,38 @@ def test_choose_scores_nested_boxes_as_the_node_reports_them() -> None:
     assert (exact["tp"], exact["fp"], exact["fn"]) == (3, 0, 0)
     after = score([clip], {}, 0.99, 1.0, 0.0, 1)[0]["all"]  # the floor's NMS, then threshold
     assert (after["tp"], after["fn"]) == (0, 3)
+
+
+def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Path) -> None:
+    """``vision_ensemble.combine`` writes one graph that ``CnnModel`` runs as it runs one
+    net: its class probabilities are the mean of each member's on the chip and on the chip
+    mirrored left-right, its box the mean of their regressions with a mirrored view's centre
+    offset negated; one net without mirror is itself again (session 14)."""
+    pytest.importorskip("onnx", reason="onnx is the train extra")
+    from skywarden.nodes.vision_cnn import CnnModel, weights_path
+    from skywarden.nodes.vision_ensemble import combine, members
+
+    nets = [weights_path("ir"), weights_path("visible")]  # two nets of the chip CNN's shape
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 2, 32, 32)).astype(np.float32)
+    e = rng.normal(size=(9, 4)).astype(np.float32)
+    looks = []
+    for net in nets:
+        m = CnnModel(net)
+        looks.append(m.run(x, e))
+        p, box = m.run(np.ascontiguousarray(x[..., ::-1]), e)
+        box[:, 0] = -box[:, 0]
+        looks.append((p, box))
+    combine(nets, tmp_path / "ens.onnx", flip=True)
+    both = CnnModel(tmp_path / "ens.onnx")
+    p, box = both.run(x, e)
+    assert both.classes == CnnModel(nets[0]).classes
+    assert np.allclose(p, np.mean([q for q, _ in looks], axis=0), atol=1e-5)
+    assert np.allclose(box, np.mean([b for _, b in looks], axis=0), atol=1e-5)
+    assert not np.allclose(box, looks[0][1], atol=1e-2)  # the members do differ
+    assert members(tmp_path / "ens.onnx") == (2, True) and members(nets[0]) == (1, False)
+    combine(nets[:1], tmp_path / "one.onnx")
+    p1, box1 = CnnModel(tmp_path / "one.onnx").run(x, e)
+    assert np.allclose(p1, looks[0][0], atol=1e-5) and np.array_equal(box1, looks[0][1])
+    with pytest.raises(ValueError):
+        combine([], tmp_path / "none.onnx")
