@@ -685,6 +685,7 @@ def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Pat
     offset negated; one net without mirror is itself again (session 14)."""
     pytest.importorskip("onnx", reason="onnx is the train extra")
     from skywarden.nodes.vision_cnn import CnnModel, weights_path
+    from skywarden.nodes.vision_cnn_train import net_shape
     from skywarden.nodes.vision_ensemble import combine, members
 
     nets = [weights_path("ir"), weights_path("visible")]  # two nets of the chip CNN's shape
@@ -706,6 +707,7 @@ def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Pat
     assert np.allclose(box, np.mean([b for _, b in looks], axis=0), atol=1e-5)
     assert not np.allclose(box, looks[0][1], atol=1e-2)  # the members do differ
     assert members(tmp_path / "ens.onnx") == (2, True) and members(nets[0]) == (1, False)
+    assert net_shape(tmp_path / "ens.onnx") == ((16, 32, 48), 96)  # the first member's
     combine(nets[:1], tmp_path / "one.onnx")
     p1, box1 = CnnModel(tmp_path / "one.onnx").run(x, e)
     assert np.allclose(p1, looks[0][0], atol=1e-5) and np.array_equal(box1, looks[0][1])
