@@ -682,13 +682,18 @@ def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Pat
     """``vision_ensemble.combine`` writes one graph that ``CnnModel`` runs as it runs one
     net: its class probabilities are the mean of each member's on the chip and on the chip
     mirrored left-right, its box the mean of their regressions with a mirrored view's centre
-    offset negated; one net without mirror is itself again (session 14)."""
+    offset negated; one net without mirror is itself again; ``member`` gives each net back
+    exactly (session 14)."""
     pytest.importorskip("onnx", reason="onnx is the train extra")
     from skywarden.nodes.vision_cnn import CnnModel, weights_path
     from skywarden.nodes.vision_cnn_train import net_shape
-    from skywarden.nodes.vision_ensemble import combine, members
+    from skywarden.nodes.vision_ensemble import combine, member, members
 
-    nets = [weights_path("ir"), weights_path("visible")]  # two nets of the chip CNN's shape
+    # two nets of the chip CNN's shape: the first net of each shipped graph
+    nets = []
+    for sensor in ("ir", "visible"):
+        member(weights_path(sensor), 0, tmp_path / f"{sensor}.onnx")
+        nets.append(tmp_path / f"{sensor}.onnx")
     rng = np.random.default_rng(5)
     x = rng.normal(size=(9, 2, 32, 32)).astype(np.float32)
     e = rng.normal(size=(9, 4)).astype(np.float32)
@@ -708,8 +713,14 @@ def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Pat
     assert not np.allclose(box, looks[0][1], atol=1e-2)  # the members do differ
     assert members(tmp_path / "ens.onnx") == (2, True) and members(nets[0]) == (1, False)
     assert net_shape(tmp_path / "ens.onnx") == ((16, 32, 48), 96)  # the first member's
+    for k in range(len(nets)):
+        member(tmp_path / "ens.onnx", k, tmp_path / "back.onnx")
+        q, b = CnnModel(tmp_path / "back.onnx").run(x, e)
+        assert np.array_equal(q, looks[2 * k][0]) and np.array_equal(b, looks[2 * k][1])
     combine(nets[:1], tmp_path / "one.onnx")
     p1, box1 = CnnModel(tmp_path / "one.onnx").run(x, e)
     assert np.allclose(p1, looks[0][0], atol=1e-5) and np.array_equal(box1, looks[0][1])
     with pytest.raises(ValueError):
         combine([], tmp_path / "none.onnx")
+    with pytest.raises(ValueError):
+        member(tmp_path / "ens.onnx", 2, tmp_path / "none.onnx")

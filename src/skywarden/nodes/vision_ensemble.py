@@ -157,3 +157,57 @@ def members(path: str | Path) -> tuple[int, bool]:
 
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
     return int(meta.get(MEMBERS_KEY, "1")), meta.get(FLIP_KEY, "0") == "1"
+
+
+def member(path: str | Path, k: int, out: str | Path) -> None:
+    """Write net ``k`` of an ensemble graph (``combine``) as the single net it was (its
+    unmirrored view, its own weights and names; a single net's graph is itself): a shipped
+    ensemble's members can be run, scored or combined again without their original files."""
+    import onnx
+    from onnx import NodeProto, helper
+
+    m = onnx.load(str(path))
+    n_members, _ = members(path)
+    if not 0 <= k < n_members:
+        raise ValueError(f"{path}: member {k} of {n_members}")
+    ip, vp = f"n{k}_", f"n{k}v0_"
+    if not any(node.name.startswith(vp) for node in m.graph.node):
+        onnx.save(m, str(out))  # a single net: itself
+        return
+
+    def strip(name: str) -> str:
+        for prefix in (vp, ip):
+            if name.startswith(prefix):
+                return name[len(prefix) :]
+        return name
+
+    nodes = []
+    for node in m.graph.node:
+        if not node.name.startswith(vp) or node.output[0] in (vp + "p",):
+            continue
+        n = NodeProto()
+        n.CopyFrom(node)
+        del n.input[:]
+        n.input.extend(strip(v) for v in node.input)
+        del n.output[:]
+        n.output.extend(strip(v) for v in node.output)
+        n.name = node.name[len(vp) :].split("_", 1)[1]
+        nodes.append(n)
+    inits = []
+    for init in m.graph.initializer:
+        if init.name.startswith(ip):
+            t = onnx.TensorProto()
+            t.CopyFrom(init)
+            t.name = init.name[len(ip) :]
+            inits.append(t)
+    graph = helper.make_graph(
+        nodes, "chip_cnn", list(m.graph.input), list(m.graph.output), initializer=inits
+    )
+    single = helper.make_model(graph, opset_imports=list(m.opset_import))
+    single.ir_version = m.ir_version
+    for p in m.metadata_props:
+        if p.key not in (MEMBERS_KEY, FLIP_KEY):
+            entry = single.metadata_props.add()
+            entry.key, entry.value = p.key, p.value
+    onnx.checker.check_model(single)
+    onnx.save(single, str(out))
