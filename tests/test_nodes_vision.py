@@ -704,7 +704,8 @@ def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Pat
         p, box = m.run(np.ascontiguousarray(x[..., ::-1]), e)
         box[:, 0] = -box[:, 0]
         looks.append((p, box))
-    combine(nets, tmp_path / "ens.onnx", flip=True)
+    args = ["vision", "combine", *map(str, nets), "-o", str(tmp_path / "ens.onnx"), "--flip"]
+    assert main(args) == 0
     both = CnnModel(tmp_path / "ens.onnx")
     p, box = both.run(x, e)
     assert both.classes == CnnModel(nets[0]).classes
@@ -724,3 +725,22 @@ def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Pat
         combine([], tmp_path / "none.onnx")
     with pytest.raises(ValueError):
         member(tmp_path / "ens.onnx", 2, tmp_path / "none.onnx")
+
+
+def test_shipped_graphs_are_a_seed_ensemble_thermal_and_a_mirrored_net_visible() -> None:
+    """What session 14 shipped, read from the graphs' metadata by onnxruntime alone (no
+    ``onnx`` at run time): thermal averages three nets (seeds 0-2 of the shipped recipe),
+    visible averages its one net on the chip and on the chip's mirror (``vision_ensemble``);
+    both still take chips and return class probabilities and a box per chip."""
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA, load_cnn
+    from skywarden.nodes.vision_ensemble import FLIP_KEY, MEMBERS_KEY
+
+    shipped = {}
+    for sensor in ("ir", "visible"):
+        m = load_cnn(sensor)
+        meta = m.session.get_modelmeta().custom_metadata_map
+        shipped[sensor] = (meta.get(MEMBERS_KEY), meta.get(FLIP_KEY))
+        x = np.zeros((3, 2, CHIP, CHIP), np.float32)
+        p, box = m.run(x, np.zeros((3, N_EXTRA), np.float32))
+        assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5) and box.shape == (3, 4)
+    assert shipped == {"ir": ("3", "0"), "visible": ("1", "1")}
