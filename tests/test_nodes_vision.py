@@ -676,3 +676,71 @@ def test_choose_scores_nested_boxes_as_the_node_reports_them() -> None:
     assert (exact["tp"], exact["fp"], exact["fn"]) == (3, 0, 0)
     after = score([clip], {}, 0.99, 1.0, 0.0, 1)[0]["all"]  # the floor's NMS, then threshold
     assert (after["tp"], after["fn"]) == (0, 3)
+
+
+def test_an_ensemble_graph_averages_its_nets_and_the_mirrored_chip(tmp_path: Path) -> None:
+    """``vision_ensemble.combine`` writes one graph that ``CnnModel`` runs as it runs one
+    net: its class probabilities are the mean of each member's on the chip and on the chip
+    mirrored left-right, its box the mean of their regressions with a mirrored view's centre
+    offset negated; one net without mirror is itself again; ``member`` gives each net back
+    exactly (session 14)."""
+    pytest.importorskip("onnx", reason="onnx is the train extra")
+    from skywarden.nodes.vision_cnn import CnnModel, weights_path
+    from skywarden.nodes.vision_cnn_train import net_shape
+    from skywarden.nodes.vision_ensemble import combine, member, members
+
+    # two nets of the chip CNN's shape: the first net of each shipped graph
+    nets = []
+    for sensor in ("ir", "visible"):
+        member(weights_path(sensor), 0, tmp_path / f"{sensor}.onnx")
+        nets.append(tmp_path / f"{sensor}.onnx")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(9, 2, 32, 32)).astype(np.float32)
+    e = rng.normal(size=(9, 4)).astype(np.float32)
+    looks = []
+    for net in nets:
+        m = CnnModel(net)
+        looks.append(m.run(x, e))
+        p, box = m.run(np.ascontiguousarray(x[..., ::-1]), e)
+        box[:, 0] = -box[:, 0]
+        looks.append((p, box))
+    args = ["vision", "combine", *map(str, nets), "-o", str(tmp_path / "ens.onnx"), "--flip"]
+    assert main(args) == 0
+    both = CnnModel(tmp_path / "ens.onnx")
+    p, box = both.run(x, e)
+    assert both.classes == CnnModel(nets[0]).classes
+    assert np.allclose(p, np.mean([q for q, _ in looks], axis=0), atol=1e-5)
+    assert np.allclose(box, np.mean([b for _, b in looks], axis=0), atol=1e-5)
+    assert not np.allclose(box, looks[0][1], atol=1e-2)  # the members do differ
+    assert members(tmp_path / "ens.onnx") == (2, True) and members(nets[0]) == (1, False)
+    assert net_shape(tmp_path / "ens.onnx") == ((16, 32, 48), 96)  # the first member's
+    for k in range(len(nets)):
+        member(tmp_path / "ens.onnx", k, tmp_path / "back.onnx")
+        q, b = CnnModel(tmp_path / "back.onnx").run(x, e)
+        assert np.array_equal(q, looks[2 * k][0]) and np.array_equal(b, looks[2 * k][1])
+    combine(nets[:1], tmp_path / "one.onnx")
+    p1, box1 = CnnModel(tmp_path / "one.onnx").run(x, e)
+    assert np.allclose(p1, looks[0][0], atol=1e-5) and np.array_equal(box1, looks[0][1])
+    with pytest.raises(ValueError):
+        combine([], tmp_path / "none.onnx")
+    with pytest.raises(ValueError):
+        member(tmp_path / "ens.onnx", 2, tmp_path / "none.onnx")
+
+
+def test_shipped_graphs_are_a_seed_ensemble_thermal_and_a_mirrored_net_visible() -> None:
+    """What session 14 shipped, read from the graphs' metadata by onnxruntime alone (no
+    ``onnx`` at run time): thermal averages three nets (seeds 0-2 of the shipped recipe),
+    visible averages its one net on the chip and on the chip's mirror (``vision_ensemble``);
+    both still take chips and return class probabilities and a box per chip."""
+    from skywarden.nodes.vision_cnn import CHIP, N_EXTRA, load_cnn
+    from skywarden.nodes.vision_ensemble import FLIP_KEY, MEMBERS_KEY
+
+    shipped = {}
+    for sensor in ("ir", "visible"):
+        m = load_cnn(sensor)
+        meta = m.session.get_modelmeta().custom_metadata_map
+        shipped[sensor] = (meta.get(MEMBERS_KEY), meta.get(FLIP_KEY))
+        x = np.zeros((3, 2, CHIP, CHIP), np.float32)
+        p, box = m.run(x, np.zeros((3, N_EXTRA), np.float32))
+        assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5) and box.shape == (3, 4)
+    assert shipped == {"ir": ("3", "0"), "visible": ("1", "1")}

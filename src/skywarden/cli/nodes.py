@@ -105,6 +105,14 @@ def _vision_mine(a: argparse.Namespace) -> int:
     return 0
 
 
+def _vision_combine(a: argparse.Namespace) -> int:
+    from skywarden.nodes.vision_ensemble import combine
+
+    combine(a.nets, a.output, flip=a.flip)
+    print(json.dumps({"members": len(a.nets), "flip": a.flip, "output": a.output}))
+    return 0
+
+
 def _vision_fit_box(a: argparse.Namespace) -> int:
     from skywarden.nodes.vision_box import by_class, lines, pairs
     from skywarden.nodes.vision_cnn import CLASSES
@@ -316,6 +324,13 @@ def add_node_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     mi.add_argument("--min-obj", type=float, default=0.5, help="object score of a mistake")
     mi.add_argument("--per-frame", type=int, default=4, help="hard negatives per frame at most")
     mi.set_defaults(func=_vision_mine)
+    cb = vs.add_parser(
+        "combine", help="several nets and/or the mirrored chip as one averaged ONNX graph"
+    )
+    cb.add_argument("nets", nargs="+", help="ONNX chip CNNs (vision train's output)")
+    cb.add_argument("-o", "--output", required=True, help="the combined ONNX graph")
+    cb.add_argument("--flip", action="store_true", help="also run each net on the mirrored chip")
+    cb.set_defaults(func=_vision_combine)
     fb = vs.add_parser("fit-box", help="fit the box size lines (PARAMS.box) on the fit clips")
     fb.add_argument("--data", default="../shared/data/dd")
     fb.add_argument("--sensor", choices=["ir", "visible"], required=True)

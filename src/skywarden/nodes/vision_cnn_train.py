@@ -178,15 +178,17 @@ def multiply_adds(channels: tuple[int, ...] = CHANNELS, hidden: int = HIDDEN) ->
 
 def net_shape(path: str | Path) -> tuple[tuple[int, ...], int]:
     """(conv channels per stage, hidden units) of an exported graph, read from its weights:
-    the detector runs whatever shape the file has, this says which one it is."""
+    the detector runs whatever shape the file has, this says which one it is. Of an
+    ensemble graph (``vision_ensemble.combine``) it is the first member's shape."""
     import onnx
     from onnx import numpy_helper
 
     m = onnx.load(str(path))
     dims = {i.name: numpy_helper.to_array(i).shape for i in m.graph.initializer}
-    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    nodes = [n for n in m.graph.node if n.name.startswith("n0v0_")] or list(m.graph.node)
+    convs = [n for n in nodes if n.op_type == "Conv"]
     channels = tuple(int(dims[n.input[1]][0]) for n in convs)
-    gemm = next(n for n in m.graph.node if n.op_type in ("Gemm", "MatMul"))
+    gemm = next(n for n in nodes if n.op_type in ("Gemm", "MatMul"))
     w = next(dims[i] for i in gemm.input[1:] if i in dims and len(dims[i]) == 2)
     flat = flat_features(channels) + N_EXTRA
     return channels, int(w[0] if w[1] == flat else w[1])
