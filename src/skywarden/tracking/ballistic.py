@@ -65,23 +65,10 @@ class BallisticConfig:
     max_flight_s: float = 300.0
 
 
-def density_ratio(U: F64) -> F64:
-    """Air density at height ``u`` above the site over that at the site, ICAO standard
-    atmosphere troposphere (ICAO Doc 7488, temperature lapse ``L = 6.5 K/km`` from
-    ``T0 = 288.15 K``): ``rho/rho0 = (1 - L u / T0)^(g M / (R L) - 1)``, exponent 4.2559.
-    A mortar bomb's apex at 3 km meets 0.74 of the ground's density: drag fitted on the first
-    plots near the ground and held constant up there stops the round short."""
-    x = np.clip(1.0 - 2.2557695e-5 * U, 0.25, None)  # L / T0 = 0.0065 / 288.15 per metre
-    out: F64 = x**4.2558797
-    return out
-
-
-def accel(V: F64, k: F64, U: F64 | None = None) -> F64:
-    """``dv/dt = -k rho(u)/rho0 |v| v - g e_u`` for a batch: V (M, 3), k (M, 1), heights U
-    (M,) -> (M, 3); without heights the density is the site's."""
+def accel(V: F64, k: F64) -> F64:
+    """``dv/dt = -k |v| v - g e_u`` for a batch: V (M, 3), k (M, 1) -> (M, 3)."""
     sp = np.sqrt(V[:, 0] * V[:, 0] + V[:, 1] * V[:, 1] + V[:, 2] * V[:, 2])[:, None]
-    kk = k if U is None else k * density_ratio(U)[:, None]
-    a = -(kk * sp) * V
+    a = -(k * sp) * V
     a[:, 2] -= G0
     return a
 
@@ -89,18 +76,16 @@ def accel(V: F64, k: F64, U: F64 | None = None) -> F64:
 def rk4(X: F64, dt: float) -> F64:
     """One classical Runge-Kutta step of the flight for a batch ``X`` (M, 7); k is constant:
     ``x' = x + dt/6 (k1 + 2 k2 + 2 k3 + k4)``. The position's derivative is the velocity, so
-    its stages are the velocities of the stages: ``p' = p + dt/6 (v1 + 2 v2 + 2 v3 + v4)``;
-    the stages' heights (for the air density) are ``u + c dt v_u`` of the previous stage."""
+    its stages are the velocities of the stages: ``p' = p + dt/6 (v1 + 2 v2 + 2 v3 + v4)``."""
     k = X[:, 6:7]
-    u = X[:, 2]
     v1 = X[:, 3:6]
-    a1 = accel(v1, k, u)
+    a1 = accel(v1, k)
     v2 = v1 + (0.5 * dt) * a1
-    a2 = accel(v2, k, u + (0.5 * dt) * v1[:, 2])
+    a2 = accel(v2, k)
     v3 = v1 + (0.5 * dt) * a2
-    a3 = accel(v3, k, u + (0.5 * dt) * v2[:, 2])
+    a3 = accel(v3, k)
     v4 = v1 + dt * a3
-    a4 = accel(v4, k, u + dt * v3[:, 2])
+    a4 = accel(v4, k)
     out = np.empty_like(X)
     out[:, :3] = X[:, :3] + (dt / 6.0) * (v1 + 2.0 * v2 + 2.0 * v3 + v4)
     out[:, 3:6] = v1 + (dt / 6.0) * (a1 + 2.0 * a2 + 2.0 * a3 + a4)
