@@ -33,7 +33,7 @@ Needs the ``onnx`` package (the ``train`` extra); run time needs onnxruntime onl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ def _copy_nodes(g: Any, init_prefix: str, view_prefix: str, chips_name: str) -> 
     """The nodes of graph ``g`` with their names made unique: initializers get
     ``init_prefix`` (shared by the views of one member), every other value ``view_prefix``;
     the graph input ``chips`` reads ``chips_name`` (the chip or its mirror)."""
-    from onnx import NodeProto
 
     inits = {i.name for i in g.initializer}
 
@@ -61,17 +60,23 @@ def _copy_nodes(g: Any, init_prefix: str, view_prefix: str, chips_name: str) -> 
             return name
         return (init_prefix if name in inits else view_prefix) + name
 
-    out = []
-    for i, node in enumerate(g.node):
-        n = NodeProto()
-        n.CopyFrom(node)
-        del n.input[:]
-        n.input.extend(rename(v) for v in node.input)
-        del n.output[:]
-        n.output.extend(rename(v) for v in node.output)
-        n.name = f"{view_prefix}{i}_{node.name}"
-        out.append(n)
-    return out
+    return [
+        _renamed(node, rename, f"{view_prefix}{i}_{node.name}") for i, node in enumerate(g.node)
+    ]
+
+
+def _renamed(node: Any, rename: Callable[[str], str], name: str) -> Any:
+    """A copy of an ONNX node with every input and output name passed through ``rename``."""
+    from onnx import NodeProto
+
+    n = NodeProto()
+    n.CopyFrom(node)
+    del n.input[:]
+    n.input.extend(rename(v) for v in node.input)
+    del n.output[:]
+    n.output.extend(rename(v) for v in node.output)
+    n.name = name
+    return n
 
 
 def combine(paths: Sequence[str | Path], out: str | Path, flip: bool = False) -> None:
@@ -164,7 +169,7 @@ def member(path: str | Path, k: int, out: str | Path) -> None:
     unmirrored view, its own weights and names; a single net's graph is itself): a shipped
     ensemble's members can be run, scored or combined again without their original files."""
     import onnx
-    from onnx import NodeProto, helper
+    from onnx import helper
 
     m = onnx.load(str(path))
     n_members, _ = members(path)
@@ -185,14 +190,7 @@ def member(path: str | Path, k: int, out: str | Path) -> None:
     for node in m.graph.node:
         if not node.name.startswith(vp) or node.output[0] in (vp + "p",):
             continue
-        n = NodeProto()
-        n.CopyFrom(node)
-        del n.input[:]
-        n.input.extend(strip(v) for v in node.input)
-        del n.output[:]
-        n.output.extend(strip(v) for v in node.output)
-        n.name = node.name[len(vp) :].split("_", 1)[1]
-        nodes.append(n)
+        nodes.append(_renamed(node, strip, node.name[len(vp) :].split("_", 1)[1]))
     inits = []
     for init in m.graph.initializer:
         if init.name.startswith(ip):
