@@ -121,21 +121,6 @@ def test_rule1_needs_a_ranging_sensor() -> None:
     assert a.assess([trk(-3000.0, 0.0, 0.0, 25.0, 6.0)], 6.0)[0].level is ThreatLevel.ADVISORY
 
 
-def test_rule1_hold_is_spent_located_by_a_ranging_sensor() -> None:
-    """An RF cross-fix track likely for 13 s that takes one radar plot (multisensor_attack
-    s77, session 14): the advisory's hold starts when a ranging sensor first feeds it, not
-    when its bearings first looked like a drone's."""
-    a = ThreatAssessor(site())
-
-    def rf_then_radar(t: float) -> TrackState:
-        tr = offset_leg(t)
-        return tr if t >= 13.0 else dataclasses.replace(tr, sensors=("rf-west",))
-
-    out = run(a, rf_then_radar, 0.0, 23.0)
-    assert [x.level for x in out[:23]] == [ThreatLevel.NONE] * 23  # ranged from t = 13 only
-    assert out[23].level is ThreatLevel.ADVISORY
-
-
 def test_rule1_detection_area_per_zone() -> None:
     a = ThreatAssessor(site({"advisory_radius_m": 2000.0, "advisory_hold_s": 0.0}))
     assert a.assess([offset_leg(5.0)], 5.0)[0].level is ThreatLevel.NONE  # 3 km out

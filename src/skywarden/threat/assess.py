@@ -235,17 +235,12 @@ class ThreatAssessor:
         cls = tr.best_class
         conf = probs.get(cls, 0.0)
         p_drone = probs.get("drone", 0.0) + probs.get("drone_fixed_wing", 0.0)
-        # the advisory's hold is spent located: a likely run counts only while a ranging
-        # sensor feeds the track (session 14, warn4: an RF cross-fix track, likely from its
-        # bearings for 13 s, took one radar plot of a bird inside its wide gate and raised
-        # the advisory in that frame; one plot in a gate of hundreds of metres locates nothing)
-        ranged = any(s in self._ranging for s in tr.sensors)
         for z in self.protected:
             pol = self.policy[z.id]
-            if not ranged or p_drone < pol.drone_prob - pol.drone_prob_band:
-                self._likely_since.pop((tr.id, z.id), None)
-            elif p_drone >= pol.drone_prob:
+            if p_drone >= pol.drone_prob:
                 self._likely_since.setdefault((tr.id, z.id), t)
+            elif p_drone < pol.drone_prob - pol.drone_prob_band:
+                self._likely_since.pop((tr.id, z.id), None)
         if best is None and p_drone >= cfg.approach_drone_prob and (self.warning or self.protected):
             best = self._approach_or_warning_zone(tr, reasons)  # (no zone: nothing to approach)
             by_approach = best is not None
@@ -354,7 +349,7 @@ class ThreatAssessor:
         detection area, held for ``advisory_hold_s``, located by a ranging sensor; the
         nearest such zone."""
         if not any(s in self._ranging for s in tr.sensors):
-            return None  # (and no likely run: it is counted only while ranged)
+            return None
         best: tuple[float, ZoneSpec] | None = None
         e, n, _ = tr.x[:3].tolist()
         for z in self.protected:
