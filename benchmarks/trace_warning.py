@@ -56,6 +56,18 @@ def _truth(path: str) -> dict[float, dict[str, dict[str, Any]]]:
     return out
 
 
+def _follow(rows: dict[str, dict[str, Any]], obj: str, tracks: Any) -> dict[str, Any] | None:
+    """The truth row to centre on: ``obj`` itself, or for ``T<id>`` the truth object nearest
+    that track (a false alert is traced from its track: which object was it, and when)."""
+    if not obj.startswith("T") or obj in rows:
+        return rows.get(obj)
+    tr = next((x for x in tracks if str(x.id) == obj[1:]), None)
+    if tr is None or not rows:
+        return None
+    p = tuple(tr.x[:3].tolist())
+    return min(rows.values(), key=lambda r: math.dist(p, (r["x"], r["y"], r["z"])))
+
+
 def _terms(clf: Classifier, tid: str) -> str:
     ev = clf._ev.get(tid)
     if ev is None:
@@ -87,7 +99,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("scenario")
     ap.add_argument("truth")
-    ap.add_argument("object", help="truth id, e.g. H0")
+    ap.add_argument("object", help="truth id, e.g. H0, or T<track id> to follow a track")
     ap.add_argument("--from", dest="t0", type=float, default=0.0)
     ap.add_argument("--to", dest="t1", type=float, default=math.inf)
     ap.add_argument("--every", type=float, default=1.0)
@@ -106,7 +118,7 @@ def main() -> int:
             eng.drain_events()
             if t > a.t1:
                 break  # nothing more to print: the rest of the file is not run
-            r = truth.get(t, {}).get(a.object)
+            r = _follow(truth.get(t, {}), a.object, pipe.tracker.tracks(confirmed_only=False))
             if r is None or not a.t0 <= t <= a.t1 or t - last < a.every - 1e-6 or not frames:
                 continue
             last = t
@@ -118,7 +130,8 @@ def main() -> int:
             shown = {tr.id: tr for tr in frames[-1].tracks}
             levels = {x.track_id: x for x in frames[-1].assessments}
             line = (
-                f"t={t:6.1f} rng={math.hypot(r['x'], r['y']):6.0f} z={r['z']:4.0f}"
+                f"t={t:6.1f} {r['id']}:{r['class'][:5]}"
+                f" rng={math.hypot(r['x'], r['y']):6.0f} z={r['z']:4.0f}"
                 f" spd={math.hypot(r['vx'], r['vy']):4.1f} |"
             )
             for d, tr in near[:3]:

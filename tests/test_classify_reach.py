@@ -32,12 +32,27 @@ def test_the_floor_is_the_known_component_or_the_speed_less_its_worst_sd() -> No
     P = _P(0.5, 9.0, los)
     # flying along the line of sight at 35 m/s: the Doppler component bounds the speed
     ve, vn = 35.0 * math.cos(los), 35.0 * math.sin(los)
-    assert math.isclose(reach.speed_floor(ve, vn, P), 35.0 - reach.FLOOR_K * 0.5, rel_tol=1e-9)
+    assert math.isclose(reach.speed_floor(ve, vn, P), 35.0 - reach.REACH_K * 0.5, rel_tol=1e-9)
     # across it: only the speed less twice the unknown direction's sd
     ve, vn = -35.0 * math.sin(los), 35.0 * math.cos(los)
-    assert math.isclose(reach.speed_floor(ve, vn, P), 35.0 - reach.FLOOR_K * 9.0, rel_tol=1e-9)
+    assert math.isclose(reach.speed_floor(ve, vn, P), 35.0 - reach.REACH_K * 9.0, rel_tol=1e-9)
     # hovering: nothing
     assert reach.speed_floor(0.3, -0.2, P) == 0.0
+
+
+def test_a_jump_onto_another_object_sets_no_peak() -> None:
+    """birds_night s79 track 8 (session 14): after a 7 s coast it took a plot of another
+    bird 260 m away and read 38.3, 39.4, 37.7 m/s across the beam with sd 6.8, 6.3, 6.3 for
+    three frames (radial sd 0.5, the jump mostly across); at 2 sd that was a peak of 24.7
+    m/s, above a bird's top speed, held for the rest of the track's life."""
+    los = math.radians(40.0)
+    run: tuple[float, ...] = ()
+    peak = 0.0
+    for v, sd in ((38.3, 6.8), (39.4, 6.3), (37.7, 6.3)):
+        across = los + math.radians(75.0)  # mostly across the line of sight
+        f = reach.speed_floor(v * math.cos(across), v * math.sin(across), _P(0.5, sd, los))
+        run, peak = reach.reach_update(run, peak, f)
+    assert peak < reach.BIRD_TOP_MPS
 
 
 def test_the_peak_needs_a_run_of_frames_and_never_falls() -> None:

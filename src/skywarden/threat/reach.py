@@ -12,11 +12,11 @@ once *measured* well above that is not a bird, whatever it does afterwards.
 speed estimate alone proves nothing. The radial component is measured from the first plot
 (Doppler, sd about 0.5 m/s), and the horizontal speed is at least the velocity's component
 along any direction. ``speed_floor`` is therefore the larger of two lower bounds, each
-``FLOOR_K`` standard deviations below its estimate: the component along the best-known
+``REACH_K`` standard deviations below its estimate: the component along the best-known
 direction (the eigenvector of the smaller eigenvalue of the horizontal velocity
 covariance), and the speed itself with the worst direction's sd. Traced on night_launch
 s13 H0 at 3.7 km (t = 37-38 s, before the stop): speed 35.6 m/s, largest sd 9.4-9.9, best
-sd 0.41-0.47, component 35.4-35.6 m/s: floor 34.6 m/s.
+sd 0.41-0.47, component 35.4-35.6 m/s: floor 34.6 m/s (34.2 at ``REACH_K`` 3).
 
 The peak (``reach_update``) is the floor held for ``REACH_RUN`` measured (not coasted)
 frames running, so that one plot of another object cannot set it; it never decreases.
@@ -32,17 +32,28 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 
 # Fastest mean airspeed among 138 species (Alerstam et al. 2007): above it, the speed
-# memory speaks against the bird. A floor is already FLOOR_K sd below the estimate.
+# memory speaks against the bird. A floor is already REACH_K sd below the estimate.
 BIRD_TOP_MPS = 23.0
-FLOOR_K = 2.0  # a one-sided 97.7 % bound per frame, for a Gaussian estimate
+# REACH_K: one-sided 99.87 % per frame (Gaussian). The peak is the *largest* floor of a
+# track's life, so the bound is looked at again and again. Taking a bird's velocity error
+# to decorrelate in about 10 s (an assumption: the filter's memory), a 4-minute track gives
+# ~25 fresh looks: at 2 sd (2.3 % a look) ~44 % odds of a false peak, at 3 sd ~3 % (a union
+# bound, as threat.climb takes one for its sequential test). Session 14 (warn4): birds_night
+# s79 track 8 coasted 7 s (velocity sd 11.7 m/s), took a plot of another bird 260 m away,
+# read 38.3 m/s with sd 6.8 and held a 2-sd floor of 24.7-26.7 m/s for three frames: "not a
+# bird" for the rest of its life, an advisory at 4.7 km. The drone this memory was built
+# for (night_launch s13 H0) had a floor of 34.6 at 2 sd along its Doppler direction (sd
+# 0.41-0.47), 34.2 at 3 sd. threat.climb keeps FLOOR_K's 2 sd for its held floor.
+FLOOR_K = 2.0
+REACH_K = 3.0
 REACH_RUN = 3  # frames running: one plot of another object moves the estimate for one or two
 
 
 def speed_floor(ve: float, vn: float, P: F64) -> float:
     """A lower bound (m/s, >= 0) on the horizontal speed of velocity (``ve``, ``vn``) with
     covariance ``P`` (6, 6; the velocity's horizontal block is ``P[3:5, 3:5]``): the larger
-    of |v . u| - FLOOR_K sd_min (``u`` the unit eigenvector of the smaller eigenvalue,
-    sd_min its root) and |v| - FLOOR_K sd_max, since |v| >= |v . u| for every unit ``u``."""
+    of |v . u| - REACH_K sd_min (``u`` the unit eigenvector of the smaller eigenvalue,
+    sd_min its root) and |v| - REACH_K sd_max, since |v| >= |v . u| for every unit ``u``."""
     a, b, d = float(P[3, 3]), float(P[3, 4]), float(P[4, 4])
     # eigenvalues of the symmetric 2x2 block: (a + d) / 2 -+ sqrt(((a - d) / 2)^2 + b^2)
     half, r = 0.5 * (a + d), math.sqrt(0.25 * (a - d) ** 2 + b * b)
@@ -52,8 +63,8 @@ def speed_floor(ve: float, vn: float, P: F64) -> float:
     ue, un = (b, lo - a) if abs(b) + abs(lo - a) >= abs(lo - d) + abs(b) else (lo - d, b)
     norm = math.hypot(ue, un)
     comp = abs(ve * ue + vn * un) / norm if norm > 0.0 else 0.0
-    along = comp - FLOOR_K * math.sqrt(lo)
-    whole = math.hypot(ve, vn) - FLOOR_K * math.sqrt(hi)
+    along = comp - REACH_K * math.sqrt(lo)
+    whole = math.hypot(ve, vn) - REACH_K * math.sqrt(hi)
     return max(along, whole, 0.0)
 
 
