@@ -77,19 +77,52 @@ def test_bad_lines_rejected_with_line_numbers_and_stream_continues() -> None:
     ]
     r = SkybenchReader(scenario(lines))
     scans = list(r)
-    assert [s.line_no for s in scans] == [2, 10]
+    # lines 4 and 5: sound numbers outside the domain, the plot dropped and the scan kept
+    assert [s.line_no for s in scans] == [2, 4, 5, 10]
+    assert [len(s.detections) for s in scans] == [1, 0, 0, 1]
     got = [(x.line_no, x.reason) for x in r.rejected]
     assert got == [
         (3, "bad_json"),
-        (4, "negative_range"),
-        (5, "angle_out_of_range"),
         (6, "bad_value"),
         (7, "unknown_sensor"),
         (8, "not_finite"),
         (9, "missing_field"),
     ]
     assert r.counters.get("rejected.bad_json") == 1
-    assert r.counters.get("accepted.scans") == 2
+    assert r.counters.get("dropped.negative_range") == 1
+    assert r.counters.get("dropped.elevation_out_of_range") == 1
+    assert r.counters.get("accepted.scans") == 4
+
+
+def test_a_plot_at_the_antenna_is_dropped_alone_and_the_scan_kept() -> None:
+    """A drone hovering 5 m over the radar gives plots at range <= 0 or past the zenith
+    (range sigma 6 m): that plot goes, the round seen in the same scan stays. Rejecting the
+    whole scan cost generated ballistic_night seeds ~20 scans each and rockets their first
+    plots (docs/BALLISTIC.md, session 14 ball3). An azimuth in degrees is a corrupt report
+    and still rejects the whole scan."""
+    good = {"range_m": 3000.0, "az_rad": 1.0, "el_rad": 0.01, "radial_mps": -350.0}
+    near = [
+        {"range_m": -0.3, "az_rad": 2.0, "el_rad": 1.2, "radial_mps": 0.5},
+        {"range_m": 4.1, "az_rad": 2.0, "el_rad": 1.5774, "radial_mps": 0.5},
+    ]
+    line = json.dumps(
+        {"type": "detections", "t": 1.0, "sensor": "r", "detections": [near[0], good, near[1]]}
+    )
+    bad_unit = json.dumps(
+        {
+            "type": "detections",
+            "t": 1.5,
+            "sensor": "r",
+            "detections": [good, {**good, "az_rad": 90.0}],
+        }
+    )
+    r = SkybenchReader(scenario([line, bad_unit]))
+    scans = list(r)
+    assert [s.t for s in scans] == [1.0]
+    assert [d.z.tolist() for d in scans[0].detections] == [[3000.0, 1.0, 0.01, -350.0]]
+    assert r.counters.get("dropped.negative_range") == 1
+    assert r.counters.get("dropped.elevation_out_of_range") == 1
+    assert [(x.line_no, x.reason) for x in r.rejected] == [(3, "angle_out_of_range")]
 
 
 def test_bad_header() -> None:
@@ -191,7 +224,11 @@ def test_fast_scan_path_defers_every_doubt_to_the_exact_parser(bad: dict[str, ob
     assert _fast_detections([good], r.site.sensor_map["r"], 1.0) is not None
     assert _fast_detections([good, {**good, **bad}], r.site.sensor_map["r"], 1.0) is None
     scans = list(SkybenchReader(scenario([det(**bad)])))
-    assert scans == []  # and the exact parser rejects the line
+    if bad in ({"range_m": -1.0}, {"el_rad": 2.0}):
+        # out of the domain only: the exact parser drops that plot and keeps the scan
+        assert [len(s.detections) for s in scans] == [0]
+    else:
+        assert scans == []  # and the exact parser rejects the line
 
 
 _VALUES = st.one_of(
