@@ -125,6 +125,25 @@ def test_a_plot_at_the_antenna_is_dropped_alone_and_the_scan_kept() -> None:
     assert [(x.line_no, x.reason) for x in r.rejected] == [(3, "angle_out_of_range")]
 
 
+def test_the_live_feed_drops_the_same_plot_and_counts_it() -> None:
+    """Every mode behaves the same: the live feed's and the simulator's path
+    (``line_inbound`` -> ``report_to_scan``) keeps the scan and drops the plot at the antenna
+    as ``skywarden track`` does (before: it rejected the whole line live, and an offline
+    record of such a feed raised)."""
+    from skywarden.runtime.live.feeds import line_inbound
+
+    good = {"range_m": 3000.0, "az_rad": 1.0, "el_rad": 0.01, "radial_mps": -350.0}
+    near = {"range_m": -0.3, "az_rad": 2.0, "el_rad": 1.2, "radial_mps": 0.5}
+    line = {"type": "detections", "t": 1.0, "sensor": "r", "detections": [near, good]}
+    r = SkybenchReader(scenario([json.dumps(line)]))
+    (scan,) = list(r)
+    dropped: list[str] = []
+    m = line_inbound(line, r.site.sensor_map, "skybench", dropped)
+    assert dropped == ["negative_range"] and r.counters.get("dropped.negative_range") == 1
+    assert [d.z.tolist() for d in m.detections] == [d.z.tolist() for d in scan.detections]
+    assert [d.z.tolist() for d in m.detections] == [[3000.0, 1.0, 0.01, -350.0]]
+
+
 def test_bad_header() -> None:
     with pytest.raises(ConfigError, match="skybench/1"):
         SkybenchReader(io.StringIO(json.dumps({**HEADER, "format": "other"}) + "\n"))

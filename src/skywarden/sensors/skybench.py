@@ -141,7 +141,24 @@ def parse_detection(d: Mapping[str, Any], sensor: SensorSpec, t: float) -> Detec
 
 # well-formed numbers that no radar can report: the noise of an object at the antenna itself
 # (a range sigma of 6 m takes a plot 5 m away below zero; one straight above, past the zenith)
-_OUT_OF_DOMAIN = frozenset({"negative_range", "elevation_out_of_range"})
+OUT_OF_DOMAIN = frozenset({"negative_range", "elevation_out_of_range"})
+
+
+def parse_plot(
+    d: Mapping[str, Any], sensor: SensorSpec, t: float, dropped: list[str] | None = None
+) -> Detection | None:
+    """``parse_detection``, except that a plot outside the measurement's domain
+    (``OUT_OF_DOMAIN``) is None, its reason appended to ``dropped``: the one rule of
+    :func:`parse_scan_line`, for every path that parses a report's plots (files, the live
+    feed, the simulator's reports), so every mode keeps and drops the same plots."""
+    try:
+        return parse_detection(d, sensor, t)
+    except InputRejected as e:
+        if e.reason not in OUT_OF_DOMAIN:
+            raise
+        if dropped is not None:
+            dropped.append(e.reason)
+        return None
 
 
 def parse_scan_line(
@@ -181,16 +198,8 @@ def parse_scan_line(
     fast = _fast_detections(dets, sensor, t)
     if fast is not None:
         return Scan(t, sid, fast[0], line_no, stacked=fast[1])
-    kept = []
-    for d in dets:
-        try:
-            kept.append(parse_detection(d, sensor, t))
-        except InputRejected as e:
-            if e.reason not in _OUT_OF_DOMAIN:
-                raise
-            if dropped is not None:
-                dropped.append(e.reason)
-    return Scan(t, sid, tuple(kept), line_no)
+    plots = (parse_plot(d, sensor, t, dropped) for d in dets)
+    return Scan(t, sid, tuple(p for p in plots if p is not None), line_no)
 
 
 _NUMBER = (float, int)

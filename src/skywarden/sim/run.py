@@ -28,7 +28,7 @@ import numpy as np
 
 from skywarden.core.observation import Detection
 from skywarden.core.site import Site
-from skywarden.sensors.skybench import Scan, parse_detection
+from skywarden.sensors.skybench import Scan, parse_plot
 from skywarden.sim.kinematics import Trajectory, expand, grid
 from skywarden.sim.scenario import SimScenario
 from skywarden.sim.sensors import Report, SensorModel, World, reports
@@ -221,8 +221,12 @@ class SimRun:
                 } | ({"launch_enu_m": launch[tr.id]} if tr.id in launch else {})
 
 
-def report_to_scan(r: Report | Mapping[str, Any], sensors: Mapping[str, Any]) -> Scan:
-    """A report (or a raw skybench line dict) -> :class:`Scan`, via ``skybench.parse_detection``.
+def report_to_scan(
+    r: Report | Mapping[str, Any], sensors: Mapping[str, Any], dropped: list[str] | None = None
+) -> Scan:
+    """A report (or a raw skybench line dict) -> :class:`Scan`, via ``skybench.parse_plot``
+    (a plot outside the measurement's domain is left out, its reason appended to ``dropped``,
+    as ``skywarden track`` does).
 
     Camera class labels become ``class_hint``/``class_conf``; the RF protocol and an ADS-B
     callsign go into ``attrs``.
@@ -234,7 +238,9 @@ def report_to_scan(r: Report | Mapping[str, Any], sensors: Mapping[str, Any]) ->
     spec = sensors[sid]
     out: list[Detection] = []
     for d in dets:
-        det = parse_detection(d, spec, t)
+        det = parse_plot(d, spec, t, dropped)
+        if det is None:
+            continue
         extra: dict[str, Any] = {}
         if "class" in d:
             extra["class_hint"] = d["class"]

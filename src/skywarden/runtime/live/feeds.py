@@ -214,9 +214,12 @@ class LineClock:
         return out
 
 
-def line_inbound(line: Line, sensors: Mapping[str, SensorSpec], source: str) -> Inbound:
-    """One skybench/1 line as an accepted message (payload: the line as compact JSON)."""
-    scan = report_to_scan(line, sensors)
+def line_inbound(
+    line: Line, sensors: Mapping[str, SensorSpec], source: str, dropped: list[str] | None = None
+) -> Inbound:
+    """One skybench/1 line as an accepted message (payload: the line as compact JSON; plots
+    outside the measurement's domain left out, their reasons appended to ``dropped``)."""
+    scan = report_to_scan(line, sensors, dropped)
     payload = json.dumps(line, separators=(",", ":")).encode("utf-8")
     return Inbound(scan.sensor_id, source, scan.t, payload, scan.detections)
 
@@ -234,12 +237,15 @@ class FeedAdapter:
     async def pump(self, t: float) -> int:
         """Submit every line due by ``t`` (journaled when this returns); returns how many."""
         batch: list[Inbound] = []
+        dropped: list[str] = []
         for line in self.lines.take_until(t):
             try:
-                batch.append(line_inbound(line, self._sensors, self.feed.source))
+                batch.append(line_inbound(line, self._sensors, self.feed.source, dropped))
             except (InputRejected, KeyError) as e:
                 reason = e.reason if isinstance(e, InputRejected) else "unknown_sensor"
                 self.counters.inc(f"feed.rejected.{reason}")
+        for reason in dropped:
+            self.counters.inc(f"feed.dropped.{reason}")
         if batch:
             await self.port.submit(batch)
             self.counters.inc("feed.messages", len(batch))
