@@ -149,15 +149,16 @@ def score(
     would report them. With ``params`` and the clips' CNN outputs, the threshold is applied
     before NMS (``vision_detect.detections``), as the node does."""
     from skywarden.nodes.vision_cnn import CLASSES
-    from skywarden.nodes.vision_detect import link_frame, smoother
+    from skywarden.nodes.vision_detect import TrackSmoother, link_frame
 
     counts: dict[str, list[int]] = {}
     per_clip: dict[str, dict[str, float]] = {}
-    p = params if params is not None else PARAMS["ir"]
     for c in clips:
-        sm = smoother(p, CLASSES, decay, size_memory, min_hits)
-        if params is None or c.outputs is None:
-            sm.evidence = None  # raw detections only: no weak proposals to link
+        # weak proposals are linked only from the CNN's outputs; raw detections have none
+        ev = params.evidence if params is not None and c.outputs is not None else None
+        sm = TrackSmoother(
+            CLASSES, decay=decay, min_hits=min_hits, size_memory=size_memory, evidence=ev
+        )
         tot = [0, 0, 0]
         for i, dets in enumerate(c.dets):
             if params is not None and c.outputs is not None:
