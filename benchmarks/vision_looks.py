@@ -134,6 +134,7 @@ def pairs(a: argparse.Namespace) -> None:
                                 rows[k][2].append(probs[j])
                             break
         print(json.dumps({"clip": path.stem, "pairs": len(next(iter(rows.values()))[0])}))
+    Path(a.dir).mkdir(parents=True, exist_ok=True)
     for k, (xr, yr, pr) in rows.items():
         np.savez(
             Path(a.dir) / f"pairs_{k}.npz", x=np.asarray(xr), y=np.asarray(yr), p=np.asarray(pr)
@@ -194,7 +195,7 @@ def main() -> None:
     ap.add_argument("--name", help="grid: the graph's NAME")
     ap.add_argument("--refit", action="store_true", help="grid: lines refitted on its pairs")
     ap.add_argument("-o", "--output")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()  # NAME=graph pairs may follow the options
     import cv2
 
     cv2.setNumThreads(1)
