@@ -220,7 +220,8 @@ class Classifier:
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
             if dop and candidates == 1:
-                observe_doppler(ev, det)
+                if ev.kin_mem is None:
+                    observe_doppler(ev, det)
                 observe_climb(ev, det)
             # most plots (no RCS, no class of their own, from a radar or a camera without
             # one) carry nothing: skip _observe_detection's checks for them

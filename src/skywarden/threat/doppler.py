@@ -39,9 +39,8 @@ of sight, whose heading wander the Doppler cannot see, reads nearly like a drone
 evidence then stays near 0 instead of speaking for the drone.
 
 Weighed like one kinematic feature (``KINEMATIC_WEIGHT``), capped at ``DOPPLER_CAP`` nats, and
-added to the window's evidence for the track's life (``threat.evidence.doppler_ll``; until
-session 15 only until the kinematic memory held its first block, which dropped it just where
-a weakly seen drone's window still reads the filter's noise).
+added to the window's evidence only until the kinematic memory holds its first block
+(``threat.evidence.doppler_ll``): from then on the window reads the same steadiness.
 It speaks for the drone only when the residual is what a *steady* drone would leave
 (below the chi-square 99 % point under the steady term's median): a series spoilt by a
 wrongly associated plot, or an object whose radial speed jumps, is not steady flight,

@@ -59,7 +59,7 @@ class TrackEvidence:
     kin_mem: list[float] | None = None  # kinematic memory (threat.kinematics.memory_fold)
     # the memory handed on by a lost track this one continues (threat.continuity): the
     # start of this track's own memory, kept apart so that kin_mem still says whether this
-    # track has a block of its own behind it
+    # track has a block of its own behind it (the Doppler term's end, doppler_ll)
     kin_prior: list[float] | None = None
     meas: TrackState | None = None  # the last shown state that was not coasted
     kin_block: list[float] | None = None  # the last block's window, folded at the next one
@@ -71,8 +71,8 @@ class TrackEvidence:
     reach_run: tuple[float, ...] = ()  # the last speed floors (threat.reach.reach_update)
     reach_peak: float = 0.0  # the highest speed floor held for a run of frames, m/s
     head_alpha: list[float] | None = None  # heading-persistence forward variables
-    # one radar's plots (threat.doppler) over the last WINDOW_S, its id and position; their
-    # evidence for the track's life (``observe_doppler``, ``doppler_ll``)
+    # one radar's plots (threat.doppler), its id and position; their evidence until the
+    # kinematic memory holds its first block (``observe_doppler``, ``doppler_ll``)
     dop: deque[doppler.DopplerSample] = field(default_factory=deque)
     dop_sensor: str | None = None
     dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -172,7 +172,7 @@ def observe_climb(ev: TrackEvidence, det: Detection) -> None:
     radar that first fed the track's Doppler record (``observe_doppler``; another radar's
     elevation errors lie on another line), over the last ``climb.HISTORY_S``."""
     if ev.dop_sensor is None:
-        ev.dop_sensor = det.sensor_id  # (Classifier.observe calls observe_doppler first)
+        ev.dop_sensor = det.sensor_id  # (the Doppler record is closed: kin_mem is set)
     elif det.sensor_id != ev.dop_sensor:
         return
     R = det.R
@@ -192,18 +192,16 @@ def observe_climb(ev: TrackEvidence, det: Detection) -> None:
 
 
 def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
-    """The Doppler steadiness evidence (``threat.doppler``) of the track's last ``WINDOW_S``
-    of one radar's plots, for the track's whole life (None with too few plots).
-
-    It used to end when the kinematic memory held its first block, on the premise that the
-    window then reads the same steadiness with the whole velocity. For a weakly seen drone it
-    does not (session 15 trace, multisensor_attack s74 H2: a plot one scan in two, velocity
-    sd 1.1 m/s): the window's speed sd (0.45-0.6 m/s) lies within the filter's own velocity
-    noise and reads +0.8..+1.1 nats, while the Doppler term, which weighs each plot's radial
-    noise (its R), read +1.5. Dropping it took P(drone) from 0.87-0.95 to 0.63-0.76 for 10 s
-    and restarted the advisory's hold. The two read different data (the filtered velocity;
-    the plots' raw radial speeds about a line), capped (``DOPPLER_CAP``) and weighed like one
-    kinematic feature, as they already were while the track was young."""
+    """The Doppler steadiness evidence (``threat.doppler``) until the kinematic memory holds
+    its first block (``memory_fold``: a window of known velocity is behind the track), else
+    None: from then on the window and its memory read the same flight with the whole
+    velocity, and counting both would count it twice. Not earlier: the first windows after
+    the velocity's learning still carry its end (multisensor_attack s34 H0: the cut at
+    sv 1.9 m/s, the speed estimate still climbing 19.7 -> 21.5 m/s over the next 12 s, the
+    first full window +0.1 nats for the drone where the steady drone's read +1.9)."""
+    if ev.kin_mem is not None:
+        ev.dop.clear()
+        return None
     e, n, u, ve, vn, vu = tr.x.tolist()
     se, sn, su = ev.dop_pos
     de, dn, du = e - se, n - sn, u - su
@@ -215,11 +213,11 @@ def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
 def kin_row(ev: TrackEvidence) -> list[float]:
     """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
     earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
-    accumulated over blocks (``threat.heading``), plus the Doppler steadiness of the
-    track's radar plots (``threat.doppler``, ``doppler_ll``). The window and the Doppler
-    read different data (the filtered velocity, learnt across the beam only over 8-12 s
-    and noisy while plots are missed; the plots' raw radial speeds), so both count.
-    (Replacing the window by the Doppler before the velocity is learnt
+    accumulated over blocks (``threat.heading``), plus the Doppler steadiness of a young
+    track (``threat.doppler``, until the memory holds its first block: ``doppler_ll``).
+    The window and the Doppler read different data (the filtered velocity, learnt across
+    the beam only over 8-12 s; the plots' raw radial speeds), so both count while the
+    track is young. (Replacing the window by the Doppler before the velocity is learnt
     warned the traced drones no earlier and would take from a drone-sized young bird the
     bird-like reading of its transient, docs/WARNING_POLICY.md.)"""
     row = ev.kin_ll or NO_KIN
