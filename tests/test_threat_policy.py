@@ -121,6 +121,16 @@ def test_rule1_needs_a_ranging_sensor() -> None:
     assert a.assess([trk(-3000.0, 0.0, 0.0, 25.0, 6.0)], 6.0)[0].level is ThreatLevel.ADVISORY
 
 
+def test_rule1_one_radar_plot_does_not_locate_a_crossing_of_bearings() -> None:
+    """multisensor_attack s77 T38 (session 15): an RF cross-fix track took one radar plot of
+    a bird, and that one plot made it 'located by a ranging sensor'. It needs two."""
+    a = ThreatAssessor(site({"advisory_hold_s": 0.0}))
+    one_plot = dataclasses.replace(trk(-3000.0, 0.0, 0.0, 25.0, 5.0), pos_hits=1)
+    assert a.assess([one_plot], 5.0)[0].level is ThreatLevel.NONE
+    two_plots = dataclasses.replace(trk(-3000.0, 0.0, 0.0, 25.0, 6.0), pos_hits=2)
+    assert a.assess([two_plots], 6.0)[0].level is ThreatLevel.ADVISORY
+
+
 def test_rule1_detection_area_per_zone() -> None:
     a = ThreatAssessor(site({"advisory_radius_m": 2000.0, "advisory_hold_s": 0.0}))
     assert a.assess([offset_leg(5.0)], 5.0)[0].level is ThreatLevel.NONE  # 3 km out

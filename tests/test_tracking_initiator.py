@@ -10,7 +10,7 @@ import pytest
 from skywarden.core.counters import Counters
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, SensorSpec
-from skywarden.tracking.bank import CONFIRMED, TENTATIVE, TrackBank
+from skywarden.tracking.bank import CONFIRMED, TENTATIVE, TrackBank, states
 from skywarden.tracking.bearing_initiator import CrossingConfig
 from skywarden.tracking.initiator import Initiator, InitiatorConfig, TwoPointInitiator
 from skywarden.tracking.management import ManagementConfig
@@ -102,3 +102,24 @@ def test_two_sensors_bearings_that_cross_start_a_track_at_the_crossing() -> None
     assert b.n == 1
     assert b.x[0, 0, :2] == pytest.approx(np.array(target), abs=1.0)
     assert b.x[0, 0, 2] == 60.0  # the default altitude of a horizontal-bearing start
+
+
+def test_a_track_started_from_crossing_bearings_counts_no_located_plot() -> None:
+    """``TrackState.pos_hits`` (rule 1's location, session 15): the plots of ranging sensors
+    in a track's life; a crossing of bearings starts at 0, a track made of plots at its hits."""
+
+    def az(sid: str, spec: SensorSpec, target: tuple[float, float]) -> Detection:
+        s = spec.position_enu
+        a = math.atan2(target[0] - s[0], target[1] - s[1])
+        return Detection(0.0, sid, MeasurementKind.AZ, np.array([a]), spec.R(), s)
+
+    b = bank()
+    init = initiator()
+    init.initiate(b, look(SENSORS["rf1"], 0.0, [az("rf1", RF1, (500.0, 800.0))]), free(1))
+    init.initiate(b, look(SENSORS["rf2"], 0.2, [az("rf2", RF2, (500.0, 800.0))]), free(1))
+    init.initiate(b, look(SENSORS["p"], 0.5, [xy(0.5, -3000.0, 2000.0)]), free(1))
+    lk1 = look(SENSORS["p"], 1.5, [xy(1.5, -2992.0, 2005.0)])
+    init.promoted(b, lk1, init.promote(b, lk1, free(1)), np.array([-5.0]))
+    out = states(b, b.x[:, 0], b.P[:, 0])
+    assert [s.pos_hits for s in out] == [0, int(b.hits[1])]
+    assert int(b.hits[1]) >= 1

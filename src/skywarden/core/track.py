@@ -71,6 +71,10 @@ class TrackState:
     ``identity`` is a bound cooperative identity (Remote ID serial or ``icao:...``).
     ``class_probs`` maps :class:`ObjectClass` values to probabilities summing to 1.
     ``sensors`` names the sensors that contributed within the track's recent history.
+    ``pos_hits`` counts the plots of position-fixing (ranging) sensors in the track's whole
+    life (the tracker's bank), None where it is not known (a state not built by the tracker,
+    e.g. one read back from a record): one stray radar plot taken by a crossing of bearings
+    must not pass for a located track (``threat.assess``, rule 1).
     """
 
     id: str
@@ -85,6 +89,7 @@ class TrackState:
     score: float = 0.0
     first_t: float = 0.0
     mode_probs: tuple[float, ...] = ()
+    pos_hits: int | None = None
 
     @classmethod
     def of(
@@ -100,9 +105,10 @@ class TrackState:
         score: float,
         first_t: float,
         mode_probs: tuple[float, ...],
+        pos_hits: int | None = None,
     ) -> TrackState:
         """``TrackState(...)`` with every field given (and ``class_probs`` empty), for the
-        tracker's copy of every track on every frame: the frozen ``__init__`` sets its twelve
+        tracker's copy of every track on every frame: the frozen ``__init__`` sets its thirteen
         fields one ``object.__setattr__`` at a time, which cost more than the rest of building
         the state; this fills the instance dict in one go (``frozen_from_fields``)."""
         return frozen_from_fields(
@@ -120,6 +126,7 @@ class TrackState:
                 "score": score,
                 "first_t": first_t,
                 "mode_probs": mode_probs,
+                "pos_hits": pos_hits,
             },
         )
 

@@ -42,6 +42,13 @@ class ThreatLevel(IntEnum):
     ALERT = 4  # inside a protected zone, or entry imminent
 
 
+# Rule 1's "located by a ranging sensor": at least this many plots of position-fixing sensors
+# in the track's life (``TrackState.pos_hits``), one of them in the last 10 s. One plot is no
+# location: a crossing of RF bearings (no truth object) took a single radar plot of a bird
+# 210 m above it and alerted (multisensor_attack s77 T38, docs/WARNING_POLICY.md session 15),
+# while the RF cross-fix tracks of real drones are located by the radar one scan in two.
+MIN_LOCATING_PLOTS = 2
+
 # the single score of a level (0 .. 1; the values before ADVISORY existed are kept)
 _SCORE = {0: 0.0, 1: 1.0 / 3.0, 2: 0.5, 3: 2.0 / 3.0, 4: 1.0}
 
@@ -346,9 +353,11 @@ class ThreatAssessor:
         self, tr: TrackState, t: float, p_drone: float, reasons: list[str]
     ) -> ZoneThreat | None:
         """Rule 1: a likely drone (not cooperative: no identity) in a protected zone's
-        detection area, held for ``advisory_hold_s``, located by a ranging sensor; the
-        nearest such zone."""
+        detection area, held for ``advisory_hold_s``, located by a ranging sensor (one of its
+        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s); the nearest such zone."""
         if not any(s in self._ranging for s in tr.sensors):
+            return None
+        if tr.pos_hits is not None and tr.pos_hits < MIN_LOCATING_PLOTS:
             return None
         best: tuple[float, ZoneSpec] | None = None
         e, n, _ = tr.x[:3].tolist()

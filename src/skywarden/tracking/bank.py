@@ -203,6 +203,7 @@ def states(b: TrackBank, xc: F64, Pc: F64, confirmed_only: bool = False) -> list
         b.mu.tolist(),
     )
     identity, sensors = b.identity.tolist(), b.sensors.tolist()
+    pos_hits = b.pos_hits.tolist()
     rows = [i for i, s in enumerate(status) if s != TENTATIVE] if confirmed_only else range(b.n)
     make = TrackState.of
     out = []
@@ -221,6 +222,7 @@ def states(b: TrackBank, xc: F64, Pc: F64, confirmed_only: bool = False) -> list
                 score[i],
                 t_first[i],
                 tuple(mu[i]),
+                pos_hits[i],
             )
         )
     return out
