@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 21
+STATE_LAYOUT = 22
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -60,7 +60,8 @@ each evidence's last measured state and inherited memory (``threat.continuity``,
 sequential climb segment, its start and count (``threat.climb.segment_update``, issue 19,
 session 13, 2026-12-07). 21: the classifier's per-track record is
 ``threat.evidence.TrackEvidence`` (was ``threat.classify._Evidence``; the snapshot names its
-type, session 13, 2026-12-07)."""
+type, session 13, 2026-12-07). 22: the classifier's sequential climb test remembers its
+largest penalty (``TrackEvidence.climb_seq_peak``, issue 19, session 15, 2026-12-07)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
