@@ -63,7 +63,9 @@ def test_a_track_pays_for_the_segments_it_was_looked_at_in() -> None:
 
 def test_the_segment_restarts_when_the_climb_levels_off() -> None:
     """20 plots of a 5 m/s climb at 1.8 km, then 20 level: at the end the segment's evidence
-    is gone (the heights are no line, then a level one), the held floor's remains."""
+    is gone (the heights are no line, then a level one); the penalty is the larger of the
+    held floor's and the largest the sequential test reached (remembered since session 15,
+    ``climb_seq_peak``)."""
     plots = base._plots(5.0, 20, 3)
     t_end, u_end, _ = plots[-1]
     level = base._plots(0.0, 20, 4)
@@ -75,4 +77,5 @@ def test_the_segment_restarts_when_the_climb_levels_off() -> None:
     assert ev.climb_seg_t > t_end
     _, seq = climb.segment_update(ev.heights, ev.climb_seg_t)
     assert seq == 0.0
-    assert math.isclose(ev.climb_pen, climb.bird_penalty(ev.climb_peak)) and ev.climb_pen > 0.0
+    assert ev.climb_seq_peak > 0.0
+    assert ev.climb_pen == max(climb.bird_penalty(ev.climb_peak), ev.climb_seq_peak)

@@ -61,6 +61,25 @@ tracks of birds_night s11 (304) and harder s9 (393): the penalty ever above 1 na
 and 98). The penalty on the bird is the larger of the held floor's and the current
 segment's; the segment's is not remembered (the climb's end restarts it: the floor
 remembers).
+
+Remembered, and not restarted before it can speak (session 15, branch ``warn5``). Two
+things kept a launch climb seen at 2-3 km from counting (night_launch s73 H0: 16 -> 109 m
+over t = 51-73 at 2.6 km, 31 m of height noise a plot; main's penalty 0 throughout, its
+segments restarted at t = 60 and 71). (1) Page's restart fired at the segment's first look:
+with 8 plots the slope's variance (3.7^2 at t = 60) dwarfs both priors, and the Bayes factor
+of *any* slope is then negative (the Occam factor ``-0.5 ln((9 + v) / (1 + v))``), a
+5 m/s climb's included, so the climb's first plots were thrown away, and again at the next
+look. A segment that is not restarted is still a martingale under the bird (Ville holds for
+it as it grows); the restart only keeps old level flight from diluting a later climb. So a
+segment is restarted for want of evidence only once its slope is known to the bird's own
+climb spread (variance at most ``BIRD_CLIMB_SD^2``) or it has filled the height record
+(``HISTORY_S`` less ``MIN_SPAN_S``: beyond that it would slide, the many-looks test); no line
+still restarts it at once. s73 H0: 2.85 nats at t = 73. (2) The segment's evidence was read
+now only, and a launch climb's segment loses it when the drone levels off or stops, just
+before the stop-and-sprint that reads as a bird. Ville's inequality bounds the chance that
+the segment's factor *ever* reaches ``e^x``, so its largest value (less ``ln segments`` as
+before) is as sound evidence as its current one: it is remembered (``climb_seq_peak``), as
+the held floor is.
 """
 
 from __future__ import annotations
@@ -171,7 +190,8 @@ def segment_update(
     looked at in (each reaches ``e^x`` with chance at most ``e^-x`` under the bird, so one
     of ``N`` does with at most ``N e^-x``). The segment restarts after its last plot (Page's
     CUSUM rule) when its evidence is not for the drone (level or descending flight, a slope
-    no steeper than its noise) or the heights are no line (a climb that levelled off,
+    no steeper than its noise) once its slope is known to ``BIRD_CLIMB_SD`` or it fills the
+    height record, or at once when the heights are no line (a climb that levelled off,
     another object's plot); a segment too short to fit waits for more plots."""
     seg = [x for x in samples if x[0] > after]
     fit = climb_fit(seg)
@@ -182,6 +202,10 @@ def segment_update(
     c, v = fit
     ev = _llr(c, v) if c > 0.0 else 0.0
     if ev <= 0.0:
+        if v > BIRD_CLIMB_SD**2 and seg[-1][0] - seg[0][0] < HISTORY_S - MIN_SPAN_S:
+            # undecided: a slope known worse than a bird's climb spread reads against any
+            # climb (the Occam factor), so the segment grows on (module docstring)
+            return after, 0.0
         return seg[-1][0], 0.0
     return after, min(max(ev - math.log(segments), 0.0), CLIMB_CAP)
 

@@ -87,6 +87,8 @@ class TrackEvidence:
     # track has had, this one included (threat.climb.segment_update)
     climb_seg_t: float = -math.inf
     climb_segs: int = 1
+    # the sequential test's largest penalty so far, remembered (threat.climb, session 15)
+    climb_seq_peak: float = 0.0
 
 
 def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
@@ -156,15 +158,17 @@ def observe_doppler(ev: TrackEvidence, det: Detection) -> None:
 
 def climb_update(ev: TrackEvidence) -> None:
     """The sustained climb's floor into its run and peak, one look of the sequential test
-    over the current segment, and the bird's penalty, the larger of the two
-    (``threat.climb``), at each recompute of the kinematic window."""
+    over the current segment, and the bird's penalty, the larger of the held floor's and the
+    sequential test's largest so far (``threat.climb``), at each recompute of the kinematic
+    window."""
     floor = climb.climb_floor(ev.heights)
     ev.climb_run, ev.climb_peak = reach.reach_update(ev.climb_run, ev.climb_peak, floor)
     after = ev.climb_seg_t
     ev.climb_seg_t, seq = climb.segment_update(ev.heights, after, ev.climb_segs)
     if ev.climb_seg_t != after:
         ev.climb_segs += 1
-    ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), seq)
+    ev.climb_seq_peak = max(ev.climb_seq_peak, seq)  # Ville: its largest is as sound
+    ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), ev.climb_seq_peak)
 
 
 def observe_climb(ev: TrackEvidence, det: Detection) -> None:
