@@ -404,8 +404,10 @@ class SiteRunner:
             data = codec.encode_frame(
                 self.site_id, self.worker_id, o.frame, o.raw, self.wall(), o.upto
             )
-            await self._show("tracks", data)
+            # the coast loop's basis before the publish's await: a coast of the frame before
+            # must not be shown after this one (the picture would step back in time)
             self._shown = (data, asyncio.get_running_loop().time())
+            await self._show("tracks", data)
             st.put(("frame", data, o.upto, o))
             if "first_frame" not in self.timing:
                 self.timing["first_frame"] = asyncio.get_running_loop().time() - self._t_start
