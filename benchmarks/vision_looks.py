@@ -32,18 +32,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from skywarden.nodes import vision_detect
-from skywarden.nodes.dd_labels import CLASS_NAMES, read_labels
+from skywarden.nodes.dd_labels import CLASS_NAMES
 from skywarden.nodes.video_io import frames
-from skywarden.nodes.vision_box import features, lines
+from skywarden.nodes.vision_box import lines, pairs_of
 from skywarden.nodes.vision_budget import _pack, cache_part
 from skywarden.nodes.vision_cnn import CnnModel, chips
 from skywarden.nodes.vision_detect import (
@@ -109,36 +107,11 @@ def cache(a: argparse.Namespace) -> None:
 
 def pairs(a: argparse.Namespace) -> None:
     models = _models(a.graphs)
-    p = PARAMS[a.sensor]
-    rows: dict[str, tuple[list[Any], list[Any], list[Any]]] = {k: ([], [], []) for k in models}
-    for path in part_paths(a.data, a.sensor, "fit"):
-        labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
-        for i, frame in frames(path):
-            if i % a.step or i >= len(labels) or not labels[i]:
-                continue
-            for lv in levels(prepare(frame, p), p):
-                if not lv.cands:
-                    continue
-                x, e = chips(lv.gray, lv.cands)
-                res = {k: m.run(x, e) for k, m in models.items()}
-                s = p.scale / lv.factor
-                for b in labels[i]:
-                    for j, c in enumerate(lv.cands):
-                        if (
-                            b.x * s <= c.cx <= (b.x + b.w) * s
-                            and b.y * s <= c.cy <= (b.y + b.h) * s
-                        ):
-                            for k, (probs, reg) in res.items():
-                                rows[k][0].append(features(c, reg[j]))
-                                rows[k][1].append((math.log(b.w * s), math.log(b.h * s)))
-                                rows[k][2].append(probs[j])
-                            break
-        print(json.dumps({"clip": path.stem, "pairs": len(next(iter(rows.values()))[0])}))
+    found = pairs_of(list(models.values()), a.data, a.sensor, a.step)
     Path(a.dir).mkdir(parents=True, exist_ok=True)
-    for k, (xr, yr, pr) in rows.items():
-        np.savez(
-            Path(a.dir) / f"pairs_{k}.npz", x=np.asarray(xr), y=np.asarray(yr), p=np.asarray(pr)
-        )
+    for k, (xr, yr, pr) in zip(models, found, strict=True):
+        np.savez(Path(a.dir) / f"pairs_{k}.npz", x=xr, y=yr, p=pr)
+    print(json.dumps({"pairs": len(found[0][0])}))
 
 
 def grid(a: argparse.Namespace) -> None:

@@ -21,6 +21,7 @@ visible video, session 13: its labels are padded very differently by class).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +58,26 @@ def pairs(
     """(features (N, 6), label log width and height (N, 2), class probabilities (N, 5)) of
     every label-proposal pair of the fit clips: each label with the first proposal centred
     inside it, at every pyramid level, in that level's pixels, every ``step``-th frame."""
+    from skywarden.nodes.vision_detect import load_model
+
+    return pairs_of([load_model(sensor)], data_dir, sensor, step)[0]
+
+
+def pairs_of(
+    models: Sequence[Any], data_dir: str | Path, sensor: str, step: int = 3
+) -> list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float32]]]:
+    """``pairs`` for each of several graphs (``CnnModel``) at once, over one pass of
+    proposals and chips: the pairs are the same, the regressions and probabilities each
+    graph's own (``benchmarks/vision_looks.py`` compares graphs' box lines so)."""
     from skywarden.nodes.dd_labels import read_labels
     from skywarden.nodes.video_io import frames
     from skywarden.nodes.vision_cnn import chips
-    from skywarden.nodes.vision_detect import PARAMS, levels, load_model, prepare
+    from skywarden.nodes.vision_detect import PARAMS, levels, prepare
     from skywarden.nodes.vision_train import part_paths
 
     p = PARAMS[sensor]
-    model = load_model(sensor)
-    x_rows: list[list[float]] = []
-    y_rows: list[tuple[float, float]] = []
-    p_rows: list[NDArray[np.float32]] = []
+    rows: list[tuple[list[list[float]], list[tuple[float, float]], list[NDArray[np.float32]]]]
+    rows = [([], [], []) for _ in models]
     for path in part_paths(data_dir, sensor, "fit"):
         labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
         for i, frame in frames(path):
@@ -78,7 +88,7 @@ def pairs(
                 if not lv.cands:
                     continue
                 x, e = chips(lv.gray, lv.cands)
-                probs, reg = model.run(x, e)
+                outs = [m.run(x, e) for m in models]
                 s = p.scale / lv.factor
                 for b in labels[i]:
                     for j, c in enumerate(lv.cands):
@@ -86,15 +96,21 @@ def pairs(
                             b.x * s <= c.cx <= (b.x + b.w) * s
                             and b.y * s <= c.cy <= (b.y + b.h) * s
                         ):
-                            x_rows.append(features(c, reg[j]))
-                            y_rows.append((math.log(b.w * s), math.log(b.h * s)))
-                            p_rows.append(probs[j])
+                            for (x_rows, y_rows, p_rows), (probs, reg) in zip(
+                                rows, outs, strict=True
+                            ):
+                                x_rows.append(features(c, reg[j]))
+                                y_rows.append((math.log(b.w * s), math.log(b.h * s)))
+                                p_rows.append(probs[j])
                             break
-    return (
-        np.asarray(x_rows, dtype=np.float64).reshape(-1, 6),
-        np.asarray(y_rows, dtype=np.float64).reshape(-1, 2),
-        np.asarray(p_rows, dtype=np.float32).reshape(-1, len(model.classes)),
-    )
+    return [
+        (
+            np.asarray(xr, dtype=np.float64).reshape(-1, 6),
+            np.asarray(yr, dtype=np.float64).reshape(-1, 2),
+            np.asarray(pr, dtype=np.float32).reshape(-1, len(m.classes)),
+        )
+        for (xr, yr, pr), m in zip(rows, models, strict=True)
+    ]
 
 
 def lines(x: NDArray[np.float64], y: NDArray[np.float64]) -> Coef:

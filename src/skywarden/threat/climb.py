@@ -64,7 +64,7 @@ remembers).
 
 Remembered, and not restarted before it can speak (session 15, branch ``warn5``). Two
 things kept a launch climb seen at 2-3 km from counting (night_launch s73 H0: 16 -> 109 m
-over t = 51-73 at 2.6 km, 31 m of height noise a plot; main's penalty 0 throughout, its
+over t = 51-73 at 2.6 km, 31 m of height noise a plot; the earlier code's penalty 0 throughout, its
 segments restarted at t = 60 and 71). (1) Page's restart fired at the segment's first look:
 with 8 plots the slope's variance (3.7^2 at t = 60) dwarfs both priors, and the Bayes factor
 of *any* slope is then negative (the Occam factor ``-0.5 ln((9 + v) / (1 + v))``), a
