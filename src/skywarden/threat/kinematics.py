@@ -29,6 +29,15 @@ N_CLASSES = 4  # drone, fixed-wing drone, bird, aircraft: threat.evidence.CLASSE
 WINDOW_S = 15.0
 MIN_WINDOW_S = 6.0
 MOVING_MPS = 2.0
+# A sample's heading counts only while the velocity is known to be moving: its speed less
+# MOVING_SD_K times the velocity's sd (the sample's ``sv``) above MOVING_MPS (issue 19,
+# session 16). The heading of a velocity whose sd is comparable to its speed is the
+# filter's noise: a multirotor stopped for its vertical launch climb, seen at 2.6 km, has a
+# speed estimate of 0-5 m/s with an sd of 3-6 m/s, and its headings swung by 0.25-0.32 rad/s
+# of "turn rate", read as a bird's wandering (night_launch s73 H0, s85 H1: session 15's
+# trace). With K = 2 a heading is used where the speed is about 2 sd clear of the gate
+# (the heading's own sd, about sv / speed, then under ~0.5 rad).
+MOVING_SD_K = 2.0
 Mixture = tuple[tuple[float, float, float], ...]
 _STEADY_MANOEUVRE: dict[str, tuple[Mixture, Mixture, Mixture, Mixture]] = {
     "speed_sd": (
@@ -251,8 +260,8 @@ def kinematic_features_batch(
 ) -> F64:
     """Window features of N histories of (t, ve, vn, vu, u, sv) samples, all at once: (N,
     4) in ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5
-    samples or under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps above
-    ``MOVING_MPS``, hover NaN unless the whole window stayed above ``HOVER_MIN_ALT_M`` (a
+    samples or under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps known to be
+    moving (speed less ``MOVING_SD_K`` times ``sv`` above ``MOVING_MPS``), hover NaN unless the whole window stayed above ``HOVER_MIN_ALT_M`` (a
     sample hovers when both its speed and its velocity's ``sv`` are below ``HOVER_MPS``).
     ``packed``: the same samples as ``SAMPLE`` bytes, when the caller keeps them (the
     classifier does).
@@ -290,7 +299,7 @@ def kinematic_features_batch(
     still = valid & (sp < HOVER_MPS) & (sv < HOVER_MPS)  # slow, and known to be slow
     res[:, 3] = np.where(high, np.add.reduce(still, axis=1) / n, np.nan)
     heading = np.arctan2(ve, vn)
-    moving = sp > MOVING_MPS  # the padding's speed is 0
+    moving = sp - MOVING_SD_K * sv > MOVING_MPS  # the padding's speed is 0
     step = moving[:, 1:] & moving[:, :-1]
     d = (heading[:, 1:] - heading[:, :-1] + math.pi) % (2 * math.pi) - math.pi
     rate = d / np.maximum(T[:, 1:] - T[:, :-1], 1e-3)
