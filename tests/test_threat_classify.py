@@ -85,7 +85,13 @@ def _reference_features(
     """The window features by their definition, one window, plain Python."""
     import math
 
-    from skywarden.threat.kinematics import HOVER_MIN_ALT_M, HOVER_MPS, MIN_WINDOW_S, MOVING_MPS
+    from skywarden.threat.kinematics import (
+        HOVER_MIN_ALT_M,
+        HOVER_MPS,
+        MIN_WINDOW_S,
+        MOVING_MPS,
+        MOVING_SD_K,
+    )
 
     def sd(xs: list[float]) -> float:
         m = sum(xs) / len(xs)
@@ -100,8 +106,9 @@ def _reference_features(
         still = [v < HOVER_MPS and h[5] < HOVER_MPS for v, h in zip(sp, hist, strict=True)]
         out["hover"] = sum(still) / n
     rates = []
+    moving = [v - MOVING_SD_K * h[5] > MOVING_MPS for v, h in zip(sp, hist, strict=True)]
     for i in range(1, n):
-        if sp[i] > MOVING_MPS and sp[i - 1] > MOVING_MPS:
+        if moving[i] and moving[i - 1]:
             d = math.atan2(hist[i][1], hist[i][2]) - math.atan2(hist[i - 1][1], hist[i - 1][2])
             d = (d + math.pi) % (2 * math.pi) - math.pi
             rates.append(d / max(hist[i][0] - hist[i - 1][0], 1e-3))
@@ -231,3 +238,26 @@ def test_speed_average_weighs_frames_by_how_well_the_speed_is_known() -> None:
         plain = spd if plain is None else 0.9 * plain + 0.1 * spd
     assert steady.speed_avg is not None and plain is not None
     assert abs(steady.speed_avg - plain) < 1e-9
+
+
+def test_headings_of_a_velocity_not_known_to_move_are_no_turning() -> None:
+    """Issue 19 (a), session 16: a multirotor stopped for its vertical launch climb at 2.6 km
+    has a speed estimate of a few m/s whose sd (``sv``) is 5 m/s; the estimate's heading
+    swings with the filter's noise. Those headings are no turn rate (no evidence either
+    way); the same velocities known to 0.5 m/s are, and so is a cruise at 22 m/s with the
+    same sd (22 - 2 x 5 clears the gate)."""
+    import math
+
+    from skywarden.threat.kinematics import kinematic_features
+
+    def window(speed: float, sv: float) -> list[tuple[float, float, float, float, float, float]]:
+        # the heading swings by 0.6 rad back and forth: 0.3-0.6 rad/s of "turn rate"
+        out = []
+        for t in range(16):
+            a = 0.6 * (-1.0) ** t + 0.05 * t
+            out.append((float(t), speed * math.sin(a), speed * math.cos(a), 0.0, 100.0, sv))
+        return out
+
+    assert "turn_sd" not in kinematic_features(window(3.5, 5.0))  # not known to move
+    assert kinematic_features(window(3.5, 0.5))["turn_sd"] > 0.3  # known: a real weave
+    assert kinematic_features(window(22.0, 5.0))["turn_sd"] > 0.3  # fast enough to read

@@ -261,8 +261,9 @@ def kinematic_features_batch(
     """Window features of N histories of (t, ve, vn, vu, u, sv) samples, all at once: (N,
     4) in ``FEATURES`` order, a row all NaN where the window is too short (fewer than 5
     samples or under ``MIN_WINDOW_S``), turn_sd NaN with fewer than 4 steps known to be
-    moving (speed less ``MOVING_SD_K`` times ``sv`` above ``MOVING_MPS``), hover NaN unless the whole window stayed above ``HOVER_MIN_ALT_M`` (a
-    sample hovers when both its speed and its velocity's ``sv`` are below ``HOVER_MPS``).
+    moving (speed less ``MOVING_SD_K`` times ``sv`` above ``MOVING_MPS``), hover NaN unless
+    the whole window stayed above ``HOVER_MIN_ALT_M`` (a sample hovers when both its speed
+    and its velocity's ``sv`` are below ``HOVER_MPS``).
     ``packed``: the same samples as ``SAMPLE`` bytes, when the caller keeps them (the
     classifier does).
 
