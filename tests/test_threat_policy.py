@@ -241,21 +241,18 @@ def test_alert_explains_each_level_and_a_change_of_class() -> None:
 
 def test_rule1_likely_drone_has_hysteresis() -> None:
     """A fixed wing's P(drone) may hover about the threshold: between drone_prob - band and
-    drone_prob the track stays a likely drone; below the band it starts over. (Raising the
-    advisory also needs P(drone) at drone_prob for ``min_drone_hold_s`` at the raise,
-    ``ThreatConfig.raise_drone_prob``: the hold's end is at 0.85 here.)"""
+    drone_prob the track stays a likely drone; below the band it starts over."""
+    a = ThreatAssessor(site())
+    run(a, offset_leg, 0.0, 4.0)
     hover = {"drone": 0.75, "bird": 0.25}
-    high = {"drone": 0.85, "bird": 0.15}
-
-    def leg(a: ThreatAssessor) -> Any:
-        run(a, offset_leg, 0.0, 4.0)
-        for t in range(5, 14):
-            cls = hover if t < 10 else high
-            x = a.assess([trk(-3000.0, -500.0 + 25.0 * t, 0.0, 25.0, t, cls=cls)], t)[0]
-        return x
-
-    assert leg(ThreatAssessor(site())).level is ThreatLevel.ADVISORY  # held since t = 0
-    assert leg(ThreatAssessor(site({"drone_prob_band": 0.0}))).level < ThreatLevel.ADVISORY
+    for t in range(5, 12):
+        x = a.assess([trk(-3000.0, -500.0 + 25.0 * t, 0.0, 25.0, t, cls=hover)], t)[0]
+    assert x.level is ThreatLevel.ADVISORY  # held since t = 0 through the 0.75 stretch
+    strict = ThreatAssessor(site({"drone_prob_band": 0.0}))
+    run(strict, offset_leg, 0.0, 4.0)
+    for t in range(5, 12):
+        x = strict.assess([trk(-3000.0, -500.0 + 25.0 * t, 0.0, 25.0, t, cls=hover)], t)[0]
+    assert x.level < ThreatLevel.ADVISORY
 
 
 def test_journal_record_and_api_payload_carry_the_explanation() -> None:

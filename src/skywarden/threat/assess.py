@@ -109,16 +109,6 @@ class ThreatConfig:
     # (harder night_launch s7: H0 210 -> 145 s, H1 118 -> 76 s; docs/WARNING_POLICY.md).
     young_hold_s: float = 5.0
     young_age_s: float = 20.0
-    # An advisory or warning is *raised* (the track had no early level or above in its
-    # previous frame) only once P(drone) has stayed at or above raise_drone_prob for the holds
-    # above (min_drone_hold_s; young_hold_s for a young run); a raised track keeps its level
-    # while P(drone) stays at or above min_drone_prob. A trigger with hysteresis (enter at
-    # 0.8, leave below 0.7), the band rule 1 and rule 3 already use: a far time-to-zone
-    # warning raised on a run at 0.70-0.75 asked less of the track than the quieter advisory.
-    # Both bird false alerts of birds_night s99 and s137 were such warnings (tracks whose
-    # velocity sd was 2.6-7.6 m/s, P(drone) 0.72-0.74 and falling when the 0.7 hold ran out;
-    # docs/WARNING_POLICY.md, session 16). The imminent-entry alert does not wait.
-    raise_drone_prob: float = 0.8
     min_age_s: float = 0.0  # a track younger than this is shown but not alerted on
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
@@ -158,10 +148,6 @@ class ThreatAssessor:
         # since when each track's P(drone) has been at or above min_drone_prob (unbroken);
         # False: seen below it
         self._drone_since: dict[str, float | bool] = {}
-        # since when each track's P(drone) has been at or above raise_drone_prob (unbroken;
-        # False: seen below), and the tracks whose last level was an advisory or above
-        self._high_since: dict[str, float | bool] = {}
-        self._raised: set[str] = set()
         # sensors that measure range: a track fed by bearings alone (RF, acoustic, camera)
         # may be a ghost crossing of two bearings, so where it is does not raise an advisory
         ranged = (MeasurementKind.RANGE_AZ_EL_RADIAL, MeasurementKind.XY, MeasurementKind.XYZ)
@@ -216,10 +202,6 @@ class ThreatAssessor:
         if len(self._drone_since) > len(out):
             live = {a.track_id for a in out}
             self._drone_since = {k: v for k, v in self._drone_since.items() if k in live}
-        if len(self._high_since) > len(out):
-            live = {a.track_id for a in out}
-            self._high_since = {k: v for k, v in self._high_since.items() if k in live}
-            self._raised &= live
         return out
 
     def assess_one(
@@ -329,7 +311,6 @@ class ThreatAssessor:
         if level > ThreatLevel.WATCH and t - tr.first_t < cfg.min_age_s:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
             level = ThreatLevel.WATCH
-        level = self._raise_gate(tr, t, p_drone, level, reasons)
         score = _SCORE[int(level)]
         status = "suspicious" if suspicious is not None else ("friendly" if friendly else "unknown")
         ev = None
@@ -367,40 +348,6 @@ class ThreatAssessor:
             since = prev
         self._drone_since[tr.id] = since
         return since
-
-    def _raise_gate(
-        self, tr: TrackState, t: float, p_drone: float, level: ThreatLevel, reasons: list[str]
-    ) -> ThreatLevel:
-        """The level after the raise trigger: an advisory or warning on a track that had no
-        level of advisory or above in its previous frame needs P(drone) at or above
-        ``raise_drone_prob`` for ``min_drone_hold_s`` (``young_hold_s`` for a run begun
-        while the track was young); a raised track keeps it while the rules and
-        ``min_drone_prob`` hold. Records whether the track is raised now."""
-        cfg = self.cfg
-        prev = self._high_since.get(tr.id)
-        high: float
-        if p_drone < cfg.raise_drone_prob:
-            self._high_since[tr.id] = False
-            high = math.inf
-        else:
-            high = tr.first_t if prev is None else (t if prev is False else float(prev))
-            self._high_since[tr.id] = high
-        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING)
-        if early and tr.id not in self._raised:
-            if math.isinf(high):
-                reasons.append(f"P(drone) {p_drone:.0%} below {cfg.raise_drone_prob:.0%} to raise")
-                level = ThreatLevel.WATCH
-            elif t - high < cfg.min_drone_hold_s or young_hold_left(cfg, tr.first_t, high, t):
-                reasons.append(
-                    f"P(drone) {p_drone:.0%} at {cfg.raise_drone_prob:.0%} or more "
-                    f"for {t - high:.0f} s only"
-                )
-                level = ThreatLevel.WATCH
-        if level >= ThreatLevel.ADVISORY:
-            self._raised.add(tr.id)
-        else:
-            self._raised.discard(tr.id)
-        return level
 
     def _advisory(
         self, tr: TrackState, t: float, p_drone: float, reasons: list[str]
