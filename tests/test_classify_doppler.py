@@ -1,6 +1,5 @@
-"""Issue 19, branch multi: a radar track's Doppler steadiness (``threat.doppler``) and how the
-classifier counts it (``threat.evidence.kin_row``, ``doppler_ll``; session 16: for the track's
-life, standing in for the window once the memory holds a block)."""
+"""Issue 19, branch multi: a young radar track's Doppler steadiness (``threat.doppler``) and
+when the classifier counts it (``threat.evidence.kin_row``, ``doppler_ll``)."""
 
 from __future__ import annotations
 
@@ -10,21 +9,9 @@ from collections import deque
 import numpy as np
 import pytest
 
-from skywarden.core.geo import GeoOrigin
-from skywarden.core.observation import Detection, MeasurementKind
-from skywarden.core.site import SensorKind, SensorSpec, Site
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.sensors.skybench import Scan
-from skywarden.threat.classify import Classifier
 from skywarden.threat.doppler import MIN_PLOTS, DopplerSample, doppler_loglik, residual
-from skywarden.threat.evidence import (
-    TrackEvidence,
-    block_update,
-    doppler_ll,
-    kin_row,
-    window_sight,
-)
-from skywarden.tracking.result import TrackerResult
+from skywarden.threat.evidence import TrackEvidence, doppler_ll, kin_row
 
 SIGMA = 0.6  # the multisensor_attack radar's radial-speed noise, m/s
 RANGE_M = 2400.0
@@ -96,81 +83,20 @@ def test_the_residual_is_about_a_line() -> None:
     assert S < 1e-18 and k == 6 and var == 0.36
 
 
-def _steady_drone_evidence(kin: list[float], kin_sv: float) -> tuple[TrackEvidence, TrackState]:
-    """A steady 22 m/s drone's evidence: its radar plots' radial speeds (north of the radar,
-    flying 45 degrees off the line of sight, inbound), the window's ``kin`` read through a
-    velocity sd ``kin_sv``."""
+def test_the_doppler_adds_to_the_window_until_the_memory_holds_a_block() -> None:
     ev = TrackEvidence()
-    ev.kin_ll, ev.kin_sv = kin, kin_sv
+    ev.kin_ll = [-1.3, -1.3, 0.0, 0.0]  # the filter's learning read as a bird's wander
     ev.dop = deque(_radials([0.0] * 10, 22.0, 1))
     ev.dop_pos = (0.0, 0.0, 0.0)
     v = 22.0 * math.cos(math.radians(45.0)), 22.0 * math.sin(math.radians(45.0))
+    # north of the radar, flying 45 degrees off the line of sight (inbound)
     x = np.array([0.0, RANGE_M, 100.0, v[1], -v[0], 0.0])
-    return ev, TrackState("1", 10.0, x, np.eye(6), TrackStatus.CONFIRMED, hits=10)
-
-
-def test_the_doppler_adds_to_the_window_until_the_memory_holds_a_block() -> None:
-    ev, tr = _steady_drone_evidence([-1.3, -1.3, 0.0, 0.0], 2.0)  # the filter's learning
+    tr = TrackState("1", 10.0, x, np.eye(6), TrackStatus.CONFIRMED, hits=10)
     ev.dop_ll = doppler_ll(ev, tr)
     assert ev.dop_ll is not None and ev.dop_ll[0] > 0.0
     assert kin_row(ev) == pytest.approx([-1.3 + ev.dop_ll[0], -1.3 + ev.dop_ll[1], 0.0, 0.0])
-
-
-def test_after_the_first_block_the_doppler_stands_in_for_a_window_that_cannot_see() -> None:
-    """Session 16 (multisensor_attack s74 H2, s14 H0): once the memory holds a block, the
-    Doppler no longer ended (the window alone read +0.8 through a 1.1 m/s velocity sd where
-    the plots read +1.5); it stands in for the share of the window that cannot see
-    (``window_sight``) and is never added to it (no double count); where the window reads
-    more for the drone than the stand-in, the window counts alone."""
-    ev, tr = _steady_drone_evidence([0.8, 0.8, 0.0, 0.0], 1.1)
     ev.kin_mem = [0.0] * 4  # a window of known velocity is behind the track
-    ev.dop_ll = doppler_ll(ev, tr)
-    assert ev.dop_ll is not None and ev.dop_ll[0] > 0.8
-    assert window_sight(1.1) == 0.0
-    assert kin_row(ev) == pytest.approx(ev.dop_ll)  # the Doppler alone, not 0.8 + it
-    ev.kin_sv = 0.45  # half the window can see
-    w = window_sight(0.45)
-    assert w == pytest.approx(0.5)
-    assert kin_row(ev) == pytest.approx([w * 0.8 + (1 - w) * d for d in ev.dop_ll[:2]] + [0.0] * 2)
-    ev.kin_ll, ev.kin_sv = [2.3, 2.3, 0.0, 0.0], 1.1  # the window reads more: it counts alone
-    assert kin_row(ev) == pytest.approx([2.3, 2.3, 0.0, 0.0])
-
-
-def test_the_classifier_keeps_a_tracks_radial_speeds_after_its_first_block() -> None:
-    """The Doppler series is fed for the track's life (it was closed at the first block)."""
-
-    radar = SensorSpec(
-        "r",
-        SensorKind.RADAR,
-        MeasurementKind.RANGE_AZ_EL_RADIAL,
-        np.zeros(3),
-        {"range_m": 5.0, "az_rad": 0.01, "el_rad": 0.01, "radial_mps": 0.6},
-    )
-    clf = Classifier(Site("s", GeoOrigin(0.0, 0.0), (radar,)))
-    ev = clf._get("1")
-    ev.kin_mem = [0.0] * 4  # the memory holds a block
-    for k in range(3):
-        z = np.array([2400.0, 0.0, 0.05, -15.0])
-        det = Detection(float(k), "r", MeasurementKind.RANGE_AZ_EL_RADIAL, z, np.eye(4))
-        res = TrackerResult(float(k), "r", True, assignments=(("1", det, 1),))
-        clf.observe(Scan(float(k), "r", (det,)), res)
-    assert [s[1] for s in ev.dop] == [-15.0] * 3
-
-
-def test_the_first_block_enters_the_memory_with_the_doppler_and_later_ones_alone() -> None:
-    """Session 16 (multisensor_attack s74 H2): the first block's window read the filter's
-    learning (-1.34 nats) while the Doppler read the plots (+0.97); the memory took -0.24
-    (the window alone, weight 0.18) and held P(drone) under 0.7. It now takes the block as
-    the track was shown it; later blocks (the Doppler then no longer added) the window."""
-    ev = TrackEvidence()
-    ev.kin_ll, ev.dop_ll, ev.kin_t = [-1.34, -1.0, 0.0, 0.0], [0.97, 0.5, 0.0, 0.0], 124.0
-    block_update(ev, ev.kin_ll, 0.18)
-    assert ev.kin_block == pytest.approx([-0.37, -0.5, 0.0, 0.0])
-    assert ev.kin_mem is None and ev.kin_block_w == 0.18 and ev.kin_block_t == 124.0
-    ev.kin_ll, ev.kin_t = [1.0, 0.4, 0.0, 0.0], 140.0
-    block_update(ev, ev.kin_ll, 1.0)
-    assert ev.kin_mem == pytest.approx([0.18 * -0.37, 0.18 * -0.5, 0.0, 0.0])
-    assert ev.kin_block == [1.0, 0.4, 0.0, 0.0] and ev.kin_block_t == 140.0
+    assert doppler_ll(ev, tr) is None
 
 
 def test_where_a_birds_wander_would_not_show_steadiness_is_no_drone_evidence() -> None:

@@ -78,11 +78,11 @@ from skywarden.threat import continuity, heading, reach, rf_bearing
 from skywarden.threat.evidence import (
     CLASSES,
     TrackEvidence,
-    block_update,
     climb_update,
     doppler_ll,
     evidence_rows,
     inherit,
+    memory,
     observe_climb,
     observe_doppler,
 )
@@ -95,6 +95,7 @@ from skywarden.threat.kinematics import (
     kinematic_features_batch,
     kinematic_loglik_batch,
     learnt_cut,
+    memory_fold,
     velocity_sd,
     window_ok,
 )
@@ -219,7 +220,8 @@ class Classifier:
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
             if dop and candidates == 1:
-                observe_doppler(ev, det)
+                if ev.kin_mem is None:
+                    observe_doppler(ev, det)
                 observe_climb(ev, det)
             # most plots (no RCS, no class of their own, from a radar or a camera without
             # one) carry nothing: skip _observe_detection's checks for them
@@ -293,10 +295,13 @@ class Classifier:
                     climb_update(ev)
                 ev.kin_ll = row
                 ev.kin_t = ev.hist[-1][0]
-                if row is not None:
-                    ev.kin_sv = sum(x[5] for x in ev.hist) / len(ev.hist)
                 if row is not None and ev.kin_t >= ev.kin_block_t + WINDOW_S:
-                    block_update(ev, row, block_weight(ev.hist))
+                    # a new disjoint block: the previous one enters the memory (one behind,
+                    # as the current window overlaps it), weighed by how settled it was
+                    if ev.kin_block is not None:
+                        ev.kin_mem = memory_fold(memory(ev), ev.kin_block, ev.kin_block_w)
+                    ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
+                    ev.kin_block_t = ev.kin_t
         probs = self._posteriors(evs, free)
         c0, c1, c2, c3 = _CLASS_VALUES  # a dict display: a third of dict(zip(...))'s cost
         out = [

@@ -39,9 +39,8 @@ of sight, whose heading wander the Doppler cannot see, reads nearly like a drone
 evidence then stays near 0 instead of speaking for the drone.
 
 Weighed like one kinematic feature (``KINEMATIC_WEIGHT``), capped at ``DOPPLER_CAP`` nats, and
-added to the window's evidence until the kinematic memory holds its first block; from then on
-the window reads the same steadiness, and the Doppler only stands in for the share of a
-drone-like window that the filter's velocity noise hides (``threat.evidence.steadiness``).
+added to the window's evidence only until the kinematic memory holds its first block
+(``threat.evidence.doppler_ll``): from then on the window reads the same steadiness.
 It speaks for the drone only when the residual is what a *steady* drone would leave
 (below the chi-square 99 % point under the steady term's median): a series spoilt by a
 wrongly associated plot, or an object whose radial speed jumps, is not steady flight,

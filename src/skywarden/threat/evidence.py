@@ -71,15 +71,12 @@ class TrackEvidence:
     reach_run: tuple[float, ...] = ()  # the last speed floors (threat.reach.reach_update)
     reach_peak: float = 0.0  # the highest speed floor held for a run of frames, m/s
     head_alpha: list[float] | None = None  # heading-persistence forward variables
-    # one radar's plots (threat.doppler), its id and position, and their evidence, for the
-    # track's life (``observe_doppler``, ``doppler_ll``; how it counts: ``steadiness``)
+    # one radar's plots (threat.doppler), its id and position; their evidence until the
+    # kinematic memory holds its first block (``observe_doppler``, ``doppler_ll``)
     dop: deque[doppler.DopplerSample] = field(default_factory=deque)
     dop_sensor: str | None = None
     dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
     dop_ll: list[float] | None = None
-    # the window's mean velocity sd at its last recompute (``kin_ll``'s): how much of the
-    # flight's steadiness it could see (``window_sight``)
-    kin_sv: float = 0.0
     # one radar's plot heights over the last climb.HISTORY_S, the last climb floors, their
     # peak and the bird's penalty (threat.climb)
     heights: deque[climb.ClimbSample] = field(default_factory=deque)
@@ -179,7 +176,7 @@ def observe_climb(ev: TrackEvidence, det: Detection) -> None:
     radar that first fed the track's Doppler record (``observe_doppler``; another radar's
     elevation errors lie on another line), over the last ``climb.HISTORY_S``."""
     if ev.dop_sensor is None:
-        ev.dop_sensor = det.sensor_id  # (observe_doppler saw no plot of this track yet)
+        ev.dop_sensor = det.sensor_id  # (the Doppler record is closed: kin_mem is set)
     elif det.sensor_id != ev.dop_sensor:
         return
     R = det.R
@@ -199,8 +196,16 @@ def observe_climb(ev: TrackEvidence, det: Detection) -> None:
 
 
 def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
-    """The Doppler steadiness evidence (``threat.doppler``) of the track's radar plots over
-    the last ``WINDOW_S``, for the track's whole life (``kin_row`` decides how it counts)."""
+    """The Doppler steadiness evidence (``threat.doppler``) until the kinematic memory holds
+    its first block (``memory_fold``: a window of known velocity is behind the track), else
+    None: from then on the window and its memory read the same flight with the whole
+    velocity, and counting both would count it twice. Not earlier: the first windows after
+    the velocity's learning still carry its end (multisensor_attack s34 H0: the cut at
+    sv 1.9 m/s, the speed estimate still climbing 19.7 -> 21.5 m/s over the next 12 s, the
+    first full window +0.1 nats for the drone where the steady drone's read +1.9)."""
+    if ev.kin_mem is not None:
+        ev.dop.clear()
+        return None
     e, n, u, ve, vn, vu = tr.x.tolist()
     se, sn, su = ev.dop_pos
     de, dn, du = e - se, n - sn, u - su
@@ -209,79 +214,19 @@ def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
     return doppler.doppler_loglik(ev.dop, radial, math.sqrt(ve * ve + vn * vn + vu * vu))
 
 
-# The Doppler's stand-in for the window once the memory holds a block (issue 19, session
-# 16). The window's speed_sd separates a steady drone (median 0.3 m/s) from a bird (1.2 m/s,
-# ``threat.kinematics.KINEMATICS``) by SIGHT_SEP_MPS; its samples are the filter's velocity
-# estimates, whose error (sd ``sv``) adds to the object's own fluctuation, so a window read
-# through a velocity sd that large cannot show how steady a steady flight is. The plots'
-# radial speeds (``threat.doppler``) model each plot's noise and can.
-SIGHT_SEP_MPS = 0.9
-
-
-def window_sight(sv: float) -> float:
-    """The share of the steadiness evidence the kinematic window carries: 1 where the
-    window's mean velocity sd ``sv`` is 0, falling linearly to 0 at ``SIGHT_SEP_MPS`` (the
-    class medians' separation of the window's speed sd)."""
-    return min(1.0, max(0.0, (SIGHT_SEP_MPS - sv) / SIGHT_SEP_MPS))
-
-
-def steadiness(ev: TrackEvidence) -> list[float]:
-    """The window's and the Doppler's steadiness evidence, as ``kin_row`` counts it.
-
-    While the memory holds no block of the track's own, both add: they read different data
-    (the filtered velocity, learnt across the beam only over 8-12 s; the plots' raw radial
-    speeds). (Replacing the window by the Doppler then warned the traced drones no earlier
-    and would take from a drone-sized young bird the bird-like reading of its transient,
-    docs/WARNING_POLICY.md.) Afterwards both read the same flight with the whole velocity,
-    and adding them counted it twice (session 15: the residence's straight-flying birds
-    rose into P(drone) 0.4-0.8). So then the window counts alone, except where it reads for
-    the drone and the Doppler reads more: the filter's noise can only widen the window's
-    spread, so a steady reading is a lower bound of the steadiness, and the Doppler stands
-    in for the share of the window that cannot see (``window_sight``):
-    ``w * window + (1 - w) * doppler``. A window that reads for the bird is kept whole: its
-    spread may be the noise's or a bird's wander (session 16: standing in there too put a
-    drone-sized bird of birds_night s73, window -0.6 at sv 1.6-3.6 m/s, Doppler +0.3, at
-    P(drone) 0.81 for 8 s)."""
-    row = ev.kin_ll or NO_KIN
-    dop = ev.dop_ll
-    if dop is None:
-        return row
-    if ev.kin_mem is None:
-        return [k + d for k, d in zip(row, dop, strict=True)]
-    win = row[0] - row[2]
-    if win <= 0.0:
-        return row
-    w = window_sight(ev.kin_sv)
-    mix = [w * k + (1.0 - w) * d for k, d in zip(row, dop, strict=True)]
-    return mix if mix[0] - mix[2] > win else row
-
-
-def block_update(ev: TrackEvidence, row: list[float], weight: float) -> None:
-    """A new disjoint block of the kinematic window (every ``WINDOW_S`` of track time): the
-    previous block enters the memory (one behind, as the current window ``row`` overlaps it)
-    weighed by how settled it was (``memory_fold``), and ``row`` becomes the block, with
-    ``weight`` (``block_weight``) for its own fold.
-
-    The first block enters as the track was shown it, window and Doppler (``steadiness``),
-    not the window alone: that window mostly reads the filter learning the velocity across
-    the beam, which the Doppler, reading the plots, does not (session 16: multisensor_attack
-    s74 H2's first block, window -1.34 and Doppler +0.97 nats at block weight 0.18, left
-    -0.24 in the memory, and P(drone) fell under 0.7 two seconds after it had reached 0.95)."""
-    if ev.kin_block is not None:
-        ev.kin_mem = memory_fold(memory(ev), ev.kin_block, ev.kin_block_w)
-        ev.kin_block = row
-    else:
-        ev.kin_block = steadiness(ev)
-    ev.kin_block_w = weight
-    ev.kin_block_t = ev.kin_t
-
-
 def kin_row(ev: TrackEvidence) -> list[float]:
-    """The kinematic evidence of one track: the window's and the Doppler's steadiness
-    (``steadiness``), plus the window's memory of earlier windows
-    (``threat.kinematics.memory_fold``), plus the heading persistence accumulated over blocks
-    (``threat.heading``)."""
-    row = steadiness(ev)
+    """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
+    earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
+    accumulated over blocks (``threat.heading``), plus the Doppler steadiness of a young
+    track (``threat.doppler``, until the memory holds its first block: ``doppler_ll``).
+    The window and the Doppler read different data (the filtered velocity, learnt across
+    the beam only over 8-12 s; the plots' raw radial speeds), so both count while the
+    track is young. (Replacing the window by the Doppler before the velocity is learnt
+    warned the traced drones no earlier and would take from a drone-sized young bird the
+    bird-like reading of its transient, docs/WARNING_POLICY.md.)"""
+    row = ev.kin_ll or NO_KIN
+    if ev.dop_ll is not None:
+        row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
     mem = memory(ev)
     if mem is not None:
         row = [k + m for k, m in zip(row, mem, strict=True)]
