@@ -28,18 +28,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.nodes.dd_labels import Box
-from skywarden.nodes.vision_budget import CachedClip, cache_part
+from skywarden.nodes.dd_labels import Box, read_labels
+from skywarden.nodes.vision_budget import CachedClip, _unpack
 from skywarden.nodes.vision_cnn import CLASSES
 from skywarden.nodes.vision_detect import PARAMS, Detection, TrackSmoother, _Link, link_frame
 from skywarden.nodes.vision_motion import FEATURES, MotionModel, features, fit, save
-from skywarden.nodes.vision_train import _prf, clip_paths, macro_f1, match
+from skywarden.nodes.vision_train import _prf, clip_paths, macro_f1, match, part_paths
 
 OBJ = tuple(c for c in CLASSES if c != "background")
 CLIP_CLASS = {"AIRPLANE": "aeroplane", "BIRD": "bird", "DRONE": "drone", "HELICOPTER": "helicopter"}
@@ -136,6 +137,21 @@ def scores(per_clip: dict[str, list[int]]) -> dict[str, float]:
 SENSOR = "ir"
 
 
+def widen(m: MotionModel, use: list[int]) -> MotionModel:
+    """A model fitted on the features ``use`` as one over all ``FEATURES`` (the others get
+    weight 0)."""
+    n = len(FEATURES)
+    mean, scale = [0.0] * n, [1.0] * n
+    coef = [[0.0] * n for _ in m.coef]
+    for j, u in enumerate(use):
+        mean[u], scale[u] = m.mean[j], m.scale[j]
+        for r in range(len(m.coef)):
+            coef[r][u] = m.coef[r][j]
+    return MotionModel(
+        m.classes, tuple(mean), tuple(scale), tuple(map(tuple, coef)), m.intercept, m.weight
+    )
+
+
 def main() -> None:
     global SENSOR
     ap = argparse.ArgumentParser()
@@ -144,16 +160,26 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/vcls/cache")
     ap.add_argument("--weights", default="0.25,0.5,1,2")
     ap.add_argument("--c", type=float, default=1.0)
+    ap.add_argument("--use", default="", help="feature indices to fit on (default: all)")
     ap.add_argument("--fit-all", type=float, default=None)
     ap.add_argument("-o", default=None)
     a = ap.parse_args()
     SENSOR = a.sensor
+    use = [int(v) for v in a.use.split(",")] if a.use else list(range(len(FEATURES)))
     train = [p.stem for p in clip_paths(a.data, a.sensor, test=False)]
     fold = {s: g % 5 for g, s in enumerate(train)}
-    clips: list[CachedClip] = []
-    for part in ("val", "fit"):
-        clips += cache_part(a.data, a.sensor, part, Path(a.cache) / f"{a.sensor}_{part}")[0]
-    rep = {c.stem: (replay(c), c.labels) for c in clips}
+    saved = Path(a.cache) / f"{a.sensor}_replay.pkl"  # this script's own /tmp output
+    if saved.exists():
+        rep = pickle.loads(saved.read_bytes())
+    else:
+        rep = {}
+        for part in ("val", "fit"):
+            for path in part_paths(a.data, a.sensor, part):
+                with np.load(Path(a.cache) / f"{a.sensor}_{part}" / f"{path.stem}.npz") as d:
+                    outs = _unpack(d)
+                labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
+                rep[path.stem] = (replay(CachedClip(path.stem, outs, labels)), labels)
+        saved.write_bytes(pickle.dumps(rep))
     samp = {s: samples(fr, lab) for s, (fr, lab) in rep.items()}
     print(json.dumps({"clips": len(rep), "samples": sum(len(v) for v in samp.values())}))
 
@@ -166,14 +192,15 @@ def main() -> None:
                     ys.append(y)
                     gs.append(gi)
         x, y, g = np.asarray(xs), np.asarray(ys, dtype=np.int64), np.asarray(gs, dtype=np.int64)
-        return fit(x, y, g, OBJ, w, a.c)
+        m = fit(x[:, use], y, g, OBJ, w, a.c)
+        return widen(m, use)
 
     if a.fit_all is not None:
         m = model_without(None, a.fit_all)
         how = (
             f"benchmarks/vision_motion_cv.py --sensor {a.sensor} --cache CACHE "
-            f"--fit-all {a.fit_all} --c {a.c} (every training clip; CACHE from "
-            f"benchmarks/vision_budget.py --part val|fit)"
+            f"--fit-all {a.fit_all} --c {a.c} --use {a.use or 'all'} "
+            f"(every training clip; CACHE from benchmarks/vision_budget.py --part val|fit)"
         )
         save(m, a.o or f"vision_motion_{a.sensor}.json", how)
         print(json.dumps({"features": FEATURES, "coef": m.coef, "intercept": m.intercept}))
