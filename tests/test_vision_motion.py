@@ -117,3 +117,10 @@ def test_fit_recovers_a_separating_feature_and_save_load_round_trips(tmp_path: o
     p = Path(str(tmp_path)) / "m.json"
     save(m, p, "test")
     assert load(p) == m
+
+
+def test_thermal_ships_the_fitted_motion_model_and_visible_none() -> None:
+    m = PARAMS["ir"].motion
+    assert m is not None and m.classes == OBJ and m.weight == 0.25
+    assert len(m.coef) == 4 and all(len(r) == len(FEATURES) for r in m.coef)
+    assert PARAMS["visible"].motion is None

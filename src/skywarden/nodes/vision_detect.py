@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +34,7 @@ from numpy.typing import NDArray
 from skywarden.nodes.vision_box import Coef, refine
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
 from skywarden.nodes.vision_evidence import Evidence, accumulate
-from skywarden.nodes.vision_motion import WINDOW, HistEntry, MotionModel, decide
+from skywarden.nodes.vision_motion import WINDOW, HistEntry, MotionModel, decide, load
 
 MAX_CANDIDATES = 48
 COARSE_MAX = 8  # coarse-scale proposals added per frame at most
@@ -66,6 +67,12 @@ class SensorParams:
     motion: MotionModel | None = None  # the link's motion weighed into its class (session 16)
 
 
+def _motion(sensor: str) -> MotionModel:
+    """The shipped motion model of a sensor (``weights/vision_motion_SENSOR.json``; the file
+    says the command that made it)."""
+    return load(Path(__file__).parent / "weights" / f"vision_motion_{sensor}.json")
+
+
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
 # of the training clips; ``skywarden vision choose``: best macro F1), never on test clips;
 # box: ``skywarden vision fit-box --sensor ir|visible`` (the fit clips, every 3rd frame).
@@ -85,6 +92,9 @@ PARAMS = {
         coarse_sigma=12.0,
         coarse_min=16.0,
         blob_floor=32.0,  # session 13: CHIP; the cap 1.5 chosen on the validation fifth
+        # session 16: the link's motion weighed into its class, weight 0.25, chosen by
+        # cross-validation over five fifths of the training clips (docs/vision.md)
+        motion=_motion("ir"),
     ),
     "visible": SensorParams(
         sigma=4.0,
