@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +34,7 @@ from numpy.typing import NDArray
 from skywarden.nodes.vision_box import Coef, refine
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
 from skywarden.nodes.vision_evidence import Evidence, accumulate
+from skywarden.nodes.vision_motion import WINDOW, HistEntry, MotionModel, decide, load
 
 MAX_CANDIDATES = 48
 COARSE_MAX = 8  # coarse-scale proposals added per frame at most
@@ -62,6 +64,13 @@ class SensorParams:
     blob_floor: float | None = None  # a blob this wide (level px) floors the box (``detections``)
     blob_cap: float = 1.5  # ... raising each side by at most this factor
     evidence: Evidence | None = None  # weak proposals linked, reported on evidence (session 14)
+    motion: MotionModel | None = None  # the link's motion weighed into its class (session 16)
+
+
+def _motion(sensor: str) -> MotionModel:
+    """The shipped motion model of a sensor (``weights/vision_motion_SENSOR.json``; the file
+    says the command that made it)."""
+    return load(Path(__file__).parent / "weights" / f"vision_motion_{sensor}.json")
 
 
 # min_score, decay, size_memory, min_hits: chosen on the validation clips (the held-out fifth
@@ -83,6 +92,9 @@ PARAMS = {
         coarse_sigma=12.0,
         coarse_min=16.0,
         blob_floor=32.0,  # session 13: CHIP; the cap 1.5 chosen on the validation fifth
+        # session 16: the link's motion weighed into its class, weight 0.25, chosen by
+        # cross-validation over five fifths of the training clips (docs/vision.md)
+        motion=_motion("ir"),
     ),
     "visible": SensorParams(
         sigma=4.0,
@@ -451,6 +463,7 @@ class _Link:
     vx: float = 0.0  # centre motion per frame (px), from the last two matches
     vy: float = 0.0
     evidence: float = 0.0  # accumulated log-odds (``vision_evidence``), with ``evidence`` set
+    hist: list[HistEntry] = field(default_factory=list)  # last ``WINDOW`` matches (``motion``)
 
 
 class TrackSmoother:
@@ -477,8 +490,11 @@ class TrackSmoother:
         max_dets: int = MAX_DETS,
         size_memory: float = 0.0,
         evidence: Evidence | None = None,
+        motion: MotionModel | None = None,
     ):
         self.classes = classes
+        self.motion = motion
+        self._step = 0  # frames stepped (the links' history is in these)
         self.evidence = evidence
         self.decay = decay
         self.gate = gate
@@ -534,13 +550,14 @@ class TrackSmoother:
                 self.links.append(link)
                 used.add(len(self.links) - 1)
             link.box = d.box
+            if self.motion is not None:
+                link.hist.append((self._step, cx, cy, lw, lh))
+                del link.hist[:-WINDOW]
             if link.hits < self.min_hits:
                 continue
             if not conf and (ev is None or link.evidence < ev.report):
                 continue
-            acc = link.acc.copy()
-            acc[self.classes.index("background")] = -1.0
-            k = int(np.argmax(acc))
+            k = self._decide(link)
             w, h = float(np.exp(link.log_w)), float(np.exp(link.log_h))
             box = (cx - w / 2, cy - h / 2, w, h)
             out.append(Detection(box, self.classes[k], d.score, d.probs, link.ident))
@@ -550,8 +567,14 @@ class TrackSmoother:
                 if ev is not None:
                     link.evidence = accumulate(link.evidence, None, ev)
         self.links = [lk for lk in self.links if lk.age <= 5]
+        self._step += 1
         out.sort(key=lambda d: -d.score)
         return out[: self.max_dets]
+
+    def _decide(self, link: _Link) -> int:
+        """The link's class index: its accumulated CNN probabilities, weighed with its motion
+        when the sensor has a ``motion`` model (``vision_motion.decide``)."""
+        return decide(link.acc, self.classes, link.hist, self.motion)
 
 
 def smoother(
@@ -569,6 +592,7 @@ def smoother(
         min_hits=params.min_hits if min_hits is None else min_hits,
         size_memory=params.size_memory if size_memory is None else size_memory,
         evidence=params.evidence,
+        motion=params.motion,
     )
 
 

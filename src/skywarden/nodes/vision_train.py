@@ -156,8 +156,14 @@ def score(
     for c in clips:
         # weak proposals are linked only from the CNN's outputs; raw detections have none
         ev = params.evidence if params is not None and c.outputs is not None else None
+        motion = params.motion if params is not None else None
         sm = TrackSmoother(
-            CLASSES, decay=decay, min_hits=min_hits, size_memory=size_memory, evidence=ev
+            CLASSES,
+            decay=decay,
+            min_hits=min_hits,
+            size_memory=size_memory,
+            evidence=ev,
+            motion=motion,
         )
         tot = [0, 0, 0]
         for i, dets in enumerate(c.dets):
