@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 from skywarden.core.geo import GeoOrigin
-from skywarden.core.site import Site
+from skywarden.core.observation import MeasurementKind
+from skywarden.core.site import SensorKind, SensorSpec, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
 from skywarden.threat import continuity
 from skywarden.threat.classify import Classifier
@@ -178,3 +179,79 @@ def test_the_gate_is_taken_when_the_new_track_appeared_not_as_it_ages() -> None:
     assert not continuity.continues(drone, first)  # but not at the speed of a 28 m/s drone
     ev = clf._ev["174"]
     assert ev.kin_prior is None
+
+
+RADAR_SITE = Site(
+    "continuity-radar",
+    GeoOrigin(0.0, 0.0),
+    (
+        SensorSpec(
+            "r1",
+            SensorKind.RADAR,
+            MeasurementKind.RANGE_AZ_EL_RADIAL,
+            np.zeros(3),
+            {"range_m": 10.0, "az_rad": 0.01, "el_rad": 0.01, "rdot_mps": 0.5},
+        ),
+    ),
+)
+
+
+def _at(
+    tid: str,
+    t: float,
+    pos: tuple[float, float, float],
+    vel: tuple[float, float, float],
+    sd_pos: float,
+    sd_vel: float,
+    hits: int = 2,
+    sensors: tuple[str, ...] = ("r1",),
+) -> TrackState:
+    P = np.diag([sd_pos**2] * 3 + [sd_vel**2] * 3)
+    x = np.array([*pos, *vel])
+    return TrackState(tid, t, x, P, TrackStatus.CONFIRMED, first_t=t, hits=hits, sensors=sensors)
+
+
+def test_a_height_no_drone_or_bird_climbs_in_the_gap_is_another_object() -> None:
+    """Session 16 (radar3d_site s133 track 39): hostile H0's track was last measured at 17 m,
+    29.7 m/s, as the drone reached the residence and ended; 8 s later a new track on a bird
+    circling 176 m above (217 m away in all, within the 3-D reach of 29.7 m/s x 8 s, and its
+    12.7 m/s within 3 sd plus 2 m/s^2 x 8 s of the drone's) inherited the drone's evidence and
+    was alerted. 176 m in 8 s is 22 m/s up: not the drone."""
+    drone = _at("29", 206.0, (13.0, 40.0, 17.0), (-9.3, -28.2, -1.8), 2.0, 0.4, hits=153)
+    bird = _at("39", 214.0, (-73.0, -47.0, 193.0), (-10.8, -6.7, 0.0), 2.0, 2.7)
+    assert not continuity.continues(drone, bird)
+    # the same track at the drone's height passes: the height is what tells them apart
+    level = _at("39", 214.0, (-73.0, -47.0, 30.0), (-10.8, -6.7, 0.0), 2.0, 2.7)
+    assert continuity.continues(drone, level)
+    # a drone re-acquired after a climb it can fly (40 m in 8 s) still continues
+    assert continuity.continues(
+        drone, _at("40", 214.0, (-73.0, -47.0, 57.0), (-10.8, -6.7, 5.0), 2.0, 2.7)
+    )
+    # heights not measured for one of them (a plots-only XY track holds its height at 0):
+    # the height says nothing, the rest of the gate decides
+    assert continuity.continues(drone, bird, heights=False)
+    lost: continuity.LostTracks[str] = continuity.LostTracks()
+    lost.add(drone, "drone")
+    assert lost.take(bird, 214.0, height_sensors={"r1"}) is None
+    flat = _at("39", 214.0, (-73.0, -47.0, 193.0), (-10.8, -6.7, 0.0), 2.0, 2.7, sensors=("p2",))
+    assert lost.take(flat, 214.0, height_sensors={"r1"}) == "drone"
+
+
+def test_a_drones_evidence_is_not_handed_to_a_bird_above_it() -> None:
+    """The classifier's hand-over on a site whose radar measures heights: a steady drone's
+    track lost at 20 m, then a new track 170 m above where it was gets none of the drone's
+    evidence, while the drone re-acquired near its own height after the same break gets it."""
+    for new_height, inherits in ((190.0, False), (25.0, True)):
+        clf = Classifier(RADAR_SITE)
+        for k in range(61):  # a steady 28 m/s drone flying south at 20 m
+            t = float(k)
+            y = 1700.0 - 28.0 * t
+            clf.annotate([_at("29", t, (0.0, y, 20.0), (0.0, -28.0, 0.0), 10.0, 0.5, k + 1)], t)
+        assert clf._ev["29"].kin_mem is not None
+        clf.annotate([], 61.0)  # lost at t=60 (last at y=20): 8 s later a new track 93 m off
+        new = _at("39", 68.0, (40.0, -64.0, new_height), (-12.0, -16.0, 0.0), 3.0, 2.7)
+        clf.annotate([new], 68.0)
+        ev = clf._ev["39"]
+        assert (ev.kin_prior is not None) is inherits
+        # the drone's speed average (28 m/s over 61 frames) comes with its memory, or not
+        assert (ev.speed_avg is not None and ev.speed_avg > 25.0) is inherits

@@ -169,6 +169,13 @@ _IDENTITY_PROBS = [_identity_probs(k) for k in range(len(CLASSES))]
 # The sensor kinds whose detections carry evidence whatever their content; any other
 # detection counts only through its RCS or its own class (``_observe_detection``).
 _EVIDENCE_KINDS = (SensorKind.RF, SensorKind.ACOUSTIC, SensorKind.ADSB, SensorKind.REMOTE_ID)
+# The measurements that give a height (``threat.continuity``'s height gate; an XY plot's
+# track holds its height at 0).
+_HEIGHT_KINDS = (
+    MeasurementKind.RANGE_AZ_EL_RADIAL,
+    MeasurementKind.XYZ,
+    MeasurementKind.POSITION_ID,
+)
 
 
 class Classifier:
@@ -347,7 +354,10 @@ class Classifier:
             return
         lost.expire(t)
         at = [i for i, tr in enumerate(tracks) if tr.id in young]
-        donors = lost.take_many([(young[tracks[i].id], young[tracks[i].id].t) for i in at])
+        donors = lost.take_many(
+            [(young[tracks[i].id], young[tracks[i].id].t) for i in at],
+            frozenset(s.id for s in self.site.sensors if s.measures in _HEIGHT_KINDS),
+        )
         for i, donor in zip(at, donors, strict=True):
             if donor is not None:
                 inherit(evs[i], donor)

@@ -31,6 +31,18 @@ moment against the allowance ``A (t_n - t_o)`` counted seconds in which the new 
 measuring its own object (session 12 trace, harder night_launch s2 track 174: a 5.7 m/s bird
 passed as the continuation of a 31 m/s drone once the allowance had grown to 20 m/s).
 
+- height (session 16, radar3d_site s133 track 39): the horizontal reach above lets a
+  28 m/s drone's ``s_o tau`` cover a height change no drone or bird flies, so
+  ``|u_n - u_o| <= max(|vu_o|, W) tau + K sigma_u`` with ``W`` (``CLIMB_MPS``) a fast climb
+  or descent and ``sigma_u^2`` the two height variances' sum. s133: hostile H0's track was
+  last measured at 17 m as the drone reached the residence (and ended there); 8 s later a new
+  track on a bird circling at 193 m above it, 217 m away in all (176 m of it height, the
+  heights known to 3 m), passed the 3-D reach (237 m at 29.7 m/s) and the speed test (12.7 vs
+  29.7 m/s: 3 sd plus 2 m/s^2 over 8 s allow 24 m/s), inherited the drone's 153 RCS plots and
+  speed and was alerted inside the residence. 176 m in 8 s is 22 m/s vertically. Taken only
+  when both tracks' heights were measured (a sensor that measures height contributed to
+  each: a plots-only XY track holds its height at 0, ``tracking.initiation``).
+
 ``K`` = 3. The same reach as ``threat.launch`` uses to hand a drone's launch point on
 (``stitch_s`` 15 s, ``stitch_m`` 200 m), measured here from the last plot rather than fixed.
 
@@ -47,7 +59,7 @@ block or two).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -59,6 +71,10 @@ from skywarden.threat.kinematics import velocity_sd
 HANDOVER_S = 10.0  # a lost track hands its evidence on this long after its last plot
 GATE_K = 3.0  # sigmas
 SPEED_CHANGE_MPS2 = 2.0  # A: how fast a bird or a cruising drone changes its speed
+# W: a fast climb or descent, above a small multirotor's (threat.climb.DRONE_CLIMB_SD: 0-6
+# m/s; the simulated drones climb 4-5 and descend 6) and far above a bird's sustained climb
+# (1-2 m/s, threat.climb); not fitted (s133's bird sat 22 m/s of height change away)
+CLIMB_MPS = 8.0
 
 T = TypeVar("T")
 
@@ -68,10 +84,11 @@ def _largest_sd(C: np.ndarray) -> float:
     return math.sqrt(max(float(np.linalg.eigvalsh(0.5 * (C + C.T))[-1]), 0.0))
 
 
-def continues(old: TrackState, new: TrackState) -> bool:
+def continues(old: TrackState, new: TrackState, heights: bool = True) -> bool:
     """Whether ``new`` may continue the lost track ``old`` (its last measured state): within
     ``HANDOVER_S`` after it, no two different cooperative identities, and inside the
-    reachable-set gate of the module docstring."""
+    reachable-set gate of the module docstring (its height part only when ``heights``: both
+    tracks' heights were measured)."""
     tau = new.t - old.t
     if not 0.0 <= tau <= HANDOVER_S:
         return False
@@ -82,8 +99,21 @@ def continues(old: TrackState, new: TrackState) -> bool:
     sigma = _largest_sd(np.asarray(old.P, dtype=float)[:3, :3] + np.asarray(new.P)[:3, :3])
     if float(np.linalg.norm(xn[:3] - xo[:3])) > so * tau + GATE_K * sigma:
         return False
+    if heights:
+        su = math.sqrt(max(float(old.P[2, 2]) + float(new.P[2, 2]), 0.0))
+        if abs(xn[2] - xo[2]) > max(abs(xo[5]), CLIMB_MPS) * tau + GATE_K * su:
+            return False
     sv = math.hypot(velocity_sd(old.P), velocity_sd(new.P))
     return abs(sn - so) <= GATE_K * sv + SPEED_CHANGE_MPS2 * tau
+
+
+def _heights(old: TrackState, new: TrackState, height_sensors: Collection[str] | None) -> bool:
+    """Whether both tracks' heights were measured (``take_many``'s ``height_sensors``)."""
+    if height_sensors is None:
+        return True
+    return any(s in height_sensors for s in old.sensors) and any(
+        s in height_sensors for s in new.sensors
+    )
 
 
 @dataclass
@@ -101,15 +131,23 @@ class LostTracks(Generic[T]):
         if any(t - it[0].t > HANDOVER_S for it in self.items):
             self.items = [it for it in self.items if t - it[0].t <= HANDOVER_S]
 
-    def take(self, new: TrackState, appeared_t: float) -> T | None:
+    def take(
+        self, new: TrackState, appeared_t: float, height_sensors: Collection[str] | None = None
+    ) -> T | None:
         """``take_many`` of one track."""
-        return self.take_many([(new, appeared_t)])[0]
+        return self.take_many([(new, appeared_t)], height_sensors)[0]
 
-    def take_many(self, news: Sequence[tuple[TrackState, float]]) -> list[T | None]:
+    def take_many(
+        self,
+        news: Sequence[tuple[TrackState, float]],
+        height_sensors: Collection[str] | None = None,
+    ) -> list[T | None]:
         """For each (new track, the time it appeared), in order, the payload of the one lost
         track it continues (``continues``; removed: a lost track hands on once), or None when
         none or several pass. Only tracks lost (last plot) before the new one appeared: one
-        that was still measured after is another object.
+        that was still measured after is another object. ``height_sensors``: the sensors that
+        measure a height; the gate's height part is taken for a pair only when each track
+        has one among its ``sensors`` (None: heights taken as measured).
 
         A scene of clutter loses and starts hundreds of tracks a scan (stress_N1000_C5000):
         the gate's necessary part (the reach with the covariances' trace, an upper bound of
@@ -142,7 +180,8 @@ class LostTracks(Generic[T]):
             hits = [
                 i
                 for i in np.flatnonzero(near[j]).tolist()
-                if i not in taken and continues(olds[i], new)
+                if i not in taken
+                and continues(olds[i], new, _heights(olds[i], new, height_sensors))
             ]
             if len(hits) == 1:
                 taken.add(hits[0])

@@ -1,0 +1,80 @@
+"""Every ``threat.continuity`` hand-over of a tracked file, each end matched to its nearest
+truth object (issue 19, session 16).
+
+A hand-over gives a new track a lost track's class evidence; one between two different
+objects (radar3d_site s133: a drone's to a bird's) is how the evidence of one object
+alerts on another. This runs ``skywarden track`` on a skybench/1 file with the hand-over
+logged (the lost track's last measured state, the new track's first shown state), and
+prints per hand-over the two tracks, their nearest truth objects (and distances), the gap
+``tau``, the 3-D distance, the height change and its sd, the old vertical speed and the two
+horizontal speeds with their sds; then the count, and how many were between different truth
+objects:
+
+    .venv/bin/python benchmarks/trace_handovers.py F.scenario.jsonl F.truth.jsonl OUT.tracks.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from skywarden.core.track import TrackState
+from skywarden.threat import continuity
+from skywarden.threat.kinematics import velocity_sd
+
+
+def _nearest(truth: dict[float, list[dict[str, Any]]], times: Any, st: TrackState) -> str:
+    tt = float(times[int(np.argmin(np.abs(times - st.t)))])
+    p = np.asarray(st.x, dtype=float)[:3]
+    best = min(truth[tt], key=lambda r: math.dist((r["x"], r["y"], r["z"]), p))
+    return f"{best['id']}({math.dist((best['x'], best['y'], best['z']), p):.0f}m)"
+
+
+def main(argv: Sequence[str]) -> int:
+    scenario, truth_path, out = argv
+    truth: dict[float, list[dict[str, Any]]] = defaultdict(list)
+    with open(truth_path) as f:
+        for line in f:
+            r = json.loads(line)
+            if "id" in r:
+                truth[round(float(r["t"]), 1)].append(r)
+    times = np.array(sorted(truth))
+    counts = [0, 0]
+    orig = continuity.LostTracks.take_many
+
+    def take_many(self: Any, news: Any, *args: Any) -> Any:
+        items = list(self.items)
+        got = orig(self, news, *args)
+        for (new, _), pay in zip(news, got, strict=True):
+            if pay is None:
+                continue
+            old = next(st for st, p in items if p is pay)
+            xo, xn = np.asarray(old.x, dtype=float), np.asarray(new.x, dtype=float)
+            a, b = _nearest(truth, times, old), _nearest(truth, times, new)
+            counts[0] += 1
+            counts[1] += a.split("(")[0] != b.split("(")[0]
+            print(
+                f"T{old.id}->T{new.id} {a}->{b} t_o={old.t:.1f} tau={new.t - old.t:.1f} "
+                f"d={float(np.linalg.norm(xn[:3] - xo[:3])):.0f} dz={xn[2] - xo[2]:.0f} "
+                f"sz={math.sqrt(old.P[2, 2] + new.P[2, 2]):.0f} vzo={xo[5]:.1f} "
+                f"so={math.hypot(xo[3], xo[4]):.1f}+-{velocity_sd(old.P):.1f} "
+                f"sn={math.hypot(xn[3], xn[4]):.1f}+-{velocity_sd(new.P):.1f}"
+            )
+        return got
+
+    continuity.LostTracks.take_many = take_many  # type: ignore[method-assign]
+    from skywarden.cli.main import main as cli
+
+    cli(["track", scenario, "-o", out])
+    print(f"{counts[0]} hand-overs, {counts[1]} between different truth objects")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
