@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# One BLAS thread per test process, set before anything imports numpy (no plugin does) and
+# inherited by the `skywarden` processes the tests start. `make test` runs two xdist workers
+# on two cores; OpenBLAS's default of a thread per core gave each worker two threads that
+# spin while they wait for a core: test_nodes_acoustic (audio features, small
+# scikit-learn fits) took 304 CPU s against 55 s on one thread, on a loaded machine (session
+# 16, docs/DEVELOPING.md). A variable already set wins, so a run can still ask for threads.
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+BLAS_THREADS_ASKED = {v: os.environ[v] for v in BLAS_THREAD_VARS if v in os.environ}
+for _var in BLAS_THREAD_VARS:
+    os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
