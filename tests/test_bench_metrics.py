@@ -7,15 +7,13 @@ from pathlib import Path
 import pytest
 
 from conftest import referee_score
-from skywarden.runtime.offline.bench_io import track_file
 from skywarden.runtime.offline.metrics import evaluate
+from support.bench_tracks import BenchTracks
 
 
 @pytest.mark.parametrize("name", ["plots2d_N10_C50", "radar3d_site"])
-def test_own_gospa_matches_score_py(bench_dir: Path, tmp_path: Path, name: str) -> None:
-    out = tmp_path / "tracks.jsonl"
-    with out.open("w") as f:
-        track_file(bench_dir / f"{name}.scenario.jsonl", f)
+def test_own_gospa_matches_score_py(bench_dir: Path, bench_tracks: BenchTracks, name: str) -> None:
+    out = bench_tracks(name).path  # the default pipeline's tracks, shared with other files
     scen, truth = bench_dir / f"{name}.scenario.jsonl", bench_dir / f"{name}.truth.jsonl"
     ref = referee_score(bench_dir, scen, truth, out)
     own = evaluate(scen, truth, out)

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import referee_score
 from skywarden.runtime.offline.bench_io import track_file
+from support.bench_tracks import BenchTracks
 
 SCENARIOS = [
     "plots2d_N10_C10",
@@ -48,13 +49,11 @@ def _objects_only_at_the_edge(bench: Path, name: str, frac: float = 0.97) -> int
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_public_scenario_scores_without_bad_lines(
-    bench_dir: Path, tmp_path: Path, name: str
+    bench_dir: Path, bench_tracks: BenchTracks, name: str
 ) -> None:
-    out = tmp_path / "tracks.jsonl"
-    with out.open("w") as f:
-        res = track_file(bench_dir / f"{name}.scenario.jsonl", f)
-    assert res.rejected_lines == 0
-    s = score(bench_dir, name, out)
+    tracked = bench_tracks(name)  # the default pipeline's tracks, shared with other files
+    assert tracked.result.rejected_lines == 0
+    s = score(bench_dir, name, tracked.path)
     assert s["bad_lines"] == 0
     assert isinstance(s["objects"], int) and isinstance(s["objects_never_tracked"], int)
     # an object that never comes well inside radar coverage (its Pd there is near zero)

@@ -66,14 +66,44 @@ def _pooled(site: Site, records: list[Record], cut: int | None = None):  # type:
     return pics, alerts, frames
 
 
+class _Whole:
+    """The module's journals and their whole pooled feeds (no take-over), each built once:
+    the silent-site pair of tests and both take-over cuts feed the same journal whole, and
+    one such feed took 8-10 s of a worker. The memo hands out the same lists again; the
+    tests only read them (a test that changes a journal builds a new list)."""
+
+    def __init__(self, run) -> None:  # type: ignore[no-untyped-def]
+        self._run = run
+        self._journals: dict[tuple[float, float], list[Record]] = {}
+        self._pooled: dict[tuple[float, float], tuple] = {}  # type: ignore[type-arg]
+
+    def journal(self, until_s: float, silent_until_s: float) -> list[Record]:
+        key = (until_s, silent_until_s)
+        if key not in self._journals:
+            self._journals[key] = sim_journal(self._run, until_s, silent_until_s)
+        return self._journals[key]
+
+    def pooled(self, until_s: float, silent_until_s: float):  # type: ignore[no-untyped-def]
+        key = (until_s, silent_until_s)
+        if key not in self._pooled:
+            records = self.journal(until_s, silent_until_s)
+            self._pooled[key] = _pooled(self._run.site, records)
+        return self._pooled[key]
+
+
+@pytest.fixture(scope="module")
+def whole(run) -> _Whole:  # type: ignore[no-untyped-def]
+    return _Whole(run)
+
+
 def _strip(alerts: list[dict]) -> list[dict]:  # type: ignore[type-arg]
     return [{k: v for k, v in a.items() if k != "worker"} for a in alerts]
 
 
-def test_silent_site_ticks_exactly_as_a_single_site(run) -> None:  # type: ignore[no-untyped-def]
-    records = sim_journal(run, until_s=110.0, silent_until_s=200.0)
+def test_silent_site_ticks_exactly_as_a_single_site(run, whole: _Whole) -> None:  # type: ignore[no-untyped-def]
+    records = whole.journal(110.0, 200.0)
     ref_pics, ref_alerts = reference(Engine(run.site), records)
-    pics, alerts, frames = _pooled(run.site, records)
+    pics, alerts, frames = whole.pooled(110.0, 200.0)
     assert (d := first_difference(ref_pics, pics)) is None, d
     assert (d := first_difference(ref_alerts, alerts)) is None, d
     # the silent site still steps: a frame per tick, in the silence at the tick's time
@@ -88,9 +118,8 @@ def test_silent_site_ticks_exactly_as_a_single_site(run) -> None:  # type: ignor
     assert len(seen) == len(set(seen)) == n_reports
 
 
-def test_silent_site_drops_its_tracks_and_clears_its_alerts(run) -> None:  # type: ignore[no-untyped-def]
-    records = sim_journal(run, until_s=110.0, silent_until_s=200.0)
-    pics, alerts, _ = _pooled(run.site, records)
+def test_silent_site_drops_its_tracks_and_clears_its_alerts(whole: _Whole) -> None:
+    pics, alerts, _ = whole.pooled(110.0, 200.0)
     assert not [t for t in pics[-1].tracks if t.status == "confirmed"]
     raised = {a["alert_id"] for a in alerts if a["event"] == "raised"}
     ended = {a["alert_id"] for a in alerts if a["to_state"] == "resolved"}
@@ -98,9 +127,9 @@ def test_silent_site_drops_its_tracks_and_clears_its_alerts(run) -> None:  # typ
 
 
 @pytest.mark.parametrize("cut_at", [0.37, 0.71])
-def test_takeover_from_a_snapshot_replays_the_same_steps(run, cut_at: float) -> None:  # type: ignore[no-untyped-def]
-    records = sim_journal(run, until_s=130.0, silent_until_s=140.0)
-    pics, alerts, _ = _pooled(run.site, records)
+def test_takeover_from_a_snapshot_replays_the_same_steps(run, whole: _Whole, cut_at: float) -> None:  # type: ignore[no-untyped-def]
+    records = whole.journal(130.0, 140.0)
+    pics, alerts, _ = whole.pooled(130.0, 140.0)
     cut = int(len(records) * cut_at)
     pics2, alerts2, frames2 = _pooled(run.site, records, cut=cut)
     assert (d := first_difference(pics, pics2)) is None, d
@@ -111,8 +140,8 @@ def test_takeover_from_a_snapshot_replays_the_same_steps(run, cut_at: float) -> 
     ]
 
 
-def test_operator_actions_and_zone_edits_are_stream_inputs(run) -> None:  # type: ignore[no-untyped-def]
-    records = sim_journal(run, until_s=130.0, silent_until_s=140.0)
+def test_operator_actions_and_zone_edits_are_stream_inputs(run, whole: _Whole) -> None:  # type: ignore[no-untyped-def]
+    records = whole.journal(130.0, 140.0)
     _, ref_alerts = reference(Engine(run.site), records)
     first = next(a for a in ref_alerts if a["event"] == "raised")
     # acknowledge it two ticks after it was raised; then drop every zone at 100 s

@@ -14,6 +14,7 @@ import pytest
 from skywarden.cli.main import main
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.tracking.smoother import extend_back, smooth
+from support.bench_tracks import BenchTracks
 
 BENCH = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "bench"
 if not BENCH.is_dir():
@@ -68,10 +69,10 @@ def _score(scen: Path, tracks: Path) -> dict[str, object]:
 @pytest.mark.skipif(
     not (BENCH / "night_launch.scenario.jsonl").is_file(), reason="../shared/bench absent"
 )
-def test_night_launch_retrospective_beats_live(tmp_path: Path) -> None:
+def test_night_launch_retrospective_beats_live(tmp_path: Path, bench_tracks: BenchTracks) -> None:
     scen = BENCH / "night_launch.scenario.jsonl"
-    live, retro = tmp_path / "live.jsonl", tmp_path / "retro.jsonl"
-    assert main(["track", str(scen), "-o", str(live)]) == 0
+    # live: the default pipeline's tracks (`skywarden track`'s, tracked once per pytest run)
+    live, retro = bench_tracks("night_launch").path, tmp_path / "retro.jsonl"
     assert main(["investigate", str(scen), "-o", str(retro)]) == 0
     s_live, s_retro = _score(scen, live), _score(scen, retro)
     assert float(s_retro["gospa_mean"]) < float(s_live["gospa_mean"])  # type: ignore[arg-type]

@@ -4,7 +4,6 @@ launch estimates only on drone tracks, and a snapshot that survives pickling."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import pickle
@@ -14,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from skywarden.runtime.engine.pipeline import Pipeline
-from skywarden.runtime.offline.bench_io import scans_by_time, track_file
+from skywarden.runtime.offline.bench_io import scans_by_time
 from skywarden.sensors.skybench import SkybenchReader
+from support.bench_tracks import BenchTracks
 
 BENCH = Path(__file__).resolve().parents[1].parent.parent / "shared" / "bench"
 if not BENCH.is_dir():
@@ -29,14 +29,16 @@ def _files(name: str) -> tuple[Path, Path]:
     return scen, truth
 
 
-def _run(scen: Path) -> list[dict]:
-    out = io.StringIO()
-    track_file(scen, out)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+def _run(bench_tracks: BenchTracks, name: str) -> list[dict]:
+    """The default pipeline's output lines on a public file (tracked once per pytest run)."""
+    with bench_tracks(name).path.open() as f:
+        return [json.loads(line) for line in f]
 
 
-def test_ballistic_night_warns_where_rounds_land_and_predicts_impact() -> None:
-    scen, truth_path = _files("ballistic_night")
+def test_ballistic_night_warns_where_rounds_land_and_predicts_impact(
+    bench_tracks: BenchTracks,
+) -> None:
+    _, truth_path = _files("ballistic_night")
     truth = defaultdict(dict)
     impact = {}
     for line in truth_path.read_text().splitlines():
@@ -44,7 +46,7 @@ def test_ballistic_night_warns_where_rounds_land_and_predicts_impact() -> None:
         truth[r["t"]][r["id"]] = r
         if "impact_enu_m" in r:
             impact[r["id"]] = r
-    lines = _run(scen)
+    lines = _run(bench_tracks, "ballistic_night")
     follows: dict[str, set[str]] = defaultdict(set)  # truth id -> ballistic track ids
     for snap in lines:
         if "tracks" not in snap:
@@ -69,9 +71,9 @@ def test_ballistic_night_warns_where_rounds_land_and_predicts_impact() -> None:
         assert bool(follows[oid] & alerted) == (oid in in_zone), oid
 
 
-def test_night_launch_has_launch_points_on_drones_only() -> None:
-    scen, truth_path = _files("night_launch")
-    lines = _run(scen)
+def test_night_launch_has_launch_points_on_drones_only(bench_tracks: BenchTracks) -> None:
+    _, truth_path = _files("night_launch")
+    lines = _run(bench_tracks, "night_launch")
     launch_truth = {}
     for line in truth_path.read_text().splitlines():
         r = json.loads(line)

@@ -41,13 +41,16 @@ ZONE = ZoneSpec("residence", ZoneKind.PROTECTED, (0.0, 0.0), 150.0, None, -math.
 
 
 def flight(p0: list[float], v0: list[float], k: float, t0: float, t1: float, dt: float):
-    """(times, states (N, 7)) of a round, integrated at 1 ms (a finer step than the tracker's)."""
+    """(times, states (N, 7)) of a round, integrated at 10 ms: 50 times finer than the
+    tracker's 0.5 s step. RK4's step error ~ (k |v| h)^5 is below float rounding there; the
+    states of every flight here agree with a 1 ms integration to 6e-11 m (session 16: the
+    1 ms truth cost 1.5 s of CPU a flight, a tenth of this file's run)."""
     x = np.array([[*p0, *v0, k]], dtype=float)
     out, ts, t = [], [], t0
     while t <= t1 + 1e-9:
         out.append(x[0].copy())
         ts.append(t)
-        x = propagate(x, dt, 0.001)
+        x = propagate(x, dt, 0.01)
         t += dt
         if x[0, 2] < 0:
             break

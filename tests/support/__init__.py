@@ -5,6 +5,8 @@
 - ``support.served``: ``ServedApp``, an app on a real uvicorn in a thread (a real socket);
 - ``support.same_outputs``: one journal's frames and alert events compared field by field
   across the modes that run the engine.
+- ``support.bench_tracks``: a public file's default-pipeline tracks, once per pytest run
+  (the ``bench_tracks`` fixture of ``conftest.py``).
 
 Tests import them as ``support.X`` (pytest puts ``tests/`` on the path); a benchmark puts
 ``tests/`` on ``sys.path`` first.
