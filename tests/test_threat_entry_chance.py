@@ -81,6 +81,7 @@ def test_a_far_entry_on_a_well_known_velocity_still_warns() -> None:
 
 def test_a_near_entry_on_a_poorly_known_velocity_still_warns_and_alerts() -> None:
     """Heading in with velocity sd 6 m/s: 20 s out it is alerted (imminent, untouched by the
-    chance), 45 s out the spread (~270 m) still leaves the entry likely: warned."""
+    chance), 45 s from the edge the spread at the closest approach (52 s) is ~320 m and the chance
+    ~0.37, above 0.25: warned."""
     assert _level([400.0 + 150.0, 0.0, 100.0, -20.0, 0.0, 0.0], 6.0) is ThreatLevel.ALERT
     assert _level([900.0 + 150.0, 0.0, 100.0, -20.0, 0.0, 0.0], 6.0) is ThreatLevel.WARNING
