@@ -31,7 +31,7 @@ from skywarden.threat.policy import (
     zone_policy,
 )
 from skywarden.threat.spoof import IdentityCheck
-from skywarden.threat.zones import entry_chance, time_to_enter
+from skywarden.threat.zones import time_to_enter
 
 
 class ThreatLevel(IntEnum):
@@ -110,14 +110,6 @@ class ThreatConfig:
     young_hold_s: float = 5.0
     young_age_s: float = 20.0
     min_age_s: float = 0.0  # a track younger than this is shown but not alerted on
-    # Rule 2 (time to zone) warns only when the entry is likely, not merely on the straight
-    # line: ``threat.zones.entry_chance`` >= this (issue 19, birds_night s99 T181: a bird
-    # "entering in 188 s" on a velocity known to +-6 m/s, whose path spread over a km).
-    # The uncertainty counts only against this far warning, never for it (a straight-line
-    # miss is not turned into an entry) and never against the imminent-entry alert (within
-    # the zone's alert_s) or a track inside; a drone heading in on a poorly known velocity
-    # is warned as its time to go, and with it the spread, shrinks, or by rule 3.
-    min_entry_chance: float = 0.25
     approach_drone_prob: float = 0.8  # a likely drone closing on the site warns early
     approach_miss_factor: float = 4.0  # CPA within this many protected radii counts
     approach_min_closing_mps: float = 3.0
@@ -240,16 +232,6 @@ class ThreatAssessor:
                 )
                 zt = ZoneThreat(z.id, inside, tte)
                 zts.append(zt)
-                if (
-                    tte is not None
-                    and not inside
-                    and tte > self.policy[z.id].alert_s
-                    and cfg.min_entry_chance > 0.0
-                ):
-                    chance = entry_chance(z, tr.x, P)
-                    if chance < cfg.min_entry_chance:
-                        reasons.append(f"enters {z.id} in {tte:.0f} s by {chance:.0%} only")
-                        continue
                 if tte is not None and (
                     best is None or best.time_to_enter_s is None or tte < best.time_to_enter_s
                 ):

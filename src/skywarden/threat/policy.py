@@ -11,9 +11,7 @@ Rules, per protected zone (each a test in ``tests/test_threat_policy.py``):
    *advisory* once it has been a likely drone for ``advisory_hold_s``: an attacker's
    first leg may point 1-2 km to one side of the site, and the approach rules below stay
    silent until its last turn.
-2. **Time to zone -> warning.** Predicted to enter the zone within ``warning_s``, with a
-   chance of entering (``threat.zones.entry_chance``: the track's velocity uncertainty
-   carried to the closest approach) of at least ``ThreatConfig.min_entry_chance``.
+2. **Time to zone -> warning.** Predicted to enter the zone within ``warning_s``.
 3. **Closest approach -> warning.** Closing on the zone with a closest point of approach
    within ``warning_cpa_m`` (default four zone radii) within ``warning_s``.
 4. **Imminent -> alert.** Inside, or entering within ``alert_s``.

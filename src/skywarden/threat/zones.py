@@ -19,13 +19,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from numpy.typing import NDArray
-
 from skywarden.core.site import ZoneSpec
 from skywarden.core.types import Vec
-
-F64 = NDArray[np.float64]
 
 
 def _vertical_window(
@@ -137,51 +132,3 @@ def _capsule_entry(
         if lo <= hi:
             hits.append(lo)
     return min(hits) if hits else None
-
-
-def entry_chance(zone: ZoneSpec, x: F64, P: F64) -> float:
-    """The chance that a track on a straight line, whose state is known only to ``P``,
-    really passes through the zone's footprint (issue 19): not whether the line does.
-
-    The straight line's miss distance ``m`` (signed, across the track's heading from the
-    zone's centre at the closest point of approach, time ``tau``) is one draw of a normal
-    whose sd ``s`` is the across-track position error carried to ``tau``:
-    ``s^2 = w' (Ppp + tau (Ppv + Pvp) + tau^2 Pvv) w`` with ``w`` the horizontal unit vector
-    across the heading (the constant-velocity propagation ``F P F'``, ``F = [[I, tau I],
-    [0, I]]``). The path meets a zone of half-width ``r`` when the true miss lies in
-    ``[-r, r]``: ``Phi((r - m) / s) - Phi((-r - m) / s)`` (a normal's mass on an interval;
-    the one-dimensional form of the collision probability used for conjunctions). A disc's
-    ``r`` is its radius, a polygon's the circumscribing radius about its centroid (generous:
-    a polygon is never suppressed more than its enclosing disc would be). A far entry
-    predicted from a velocity known to +-6 m/s spreads over a kilometre at 188 s, so its
-    chance is small however straight the line; the same track 30 s out is 180 m wide.
-    """
-    cx, cy = zone.centroid
-    if zone.center_enu is not None and zone.radius_m is not None:
-        r = zone.radius_m
-    else:
-        assert zone.polygon_enu is not None
-        r = max(math.hypot(px - cx, py - cy) for px, py in zone.polygon_enu)
-    de, dn = float(x[0]) - cx, float(x[1]) - cy
-    ve, vn = float(x[3]), float(x[4])
-    speed = math.hypot(ve, vn)
-    if speed < 1e-6:
-        return 1.0 if math.hypot(de, dn) <= r else 0.0
-    ue, un = ve / speed, vn / speed  # along the heading
-    we, wn = -un, ue  # across it
-    tau = max(-(de * ue + dn * un) / speed, 0.0)
-    m = de * we + dn * wn  # the across-track offset is the same all along the line
-    w = np.array([we, wn])
-    Ppp = P[np.ix_([0, 1], [0, 1])]
-    Ppv = P[np.ix_([0, 1], [3, 4])]
-    Pvv = P[np.ix_([3, 4], [3, 4])]
-    var = float(w @ (Ppp + tau * (Ppv + Ppv.T) + tau * tau * Pvv) @ w)
-    if var <= 1e-12:
-        return 1.0 if abs(m) <= r else 0.0
-    s = math.sqrt(var)
-    return _phi((r - m) / s) - _phi((-r - m) / s)
-
-
-def _phi(z: float) -> float:
-    """Standard normal cumulative distribution."""
-    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
