@@ -39,7 +39,7 @@ from skywarden.nodes.dd_labels import Box, read_labels
 from skywarden.nodes.vision_budget import CachedClip, _unpack
 from skywarden.nodes.vision_cnn import CLASSES
 from skywarden.nodes.vision_detect import PARAMS, Detection, TrackSmoother, _Link, link_frame
-from skywarden.nodes.vision_motion import FEATURES, MotionModel, features, fit, save
+from skywarden.nodes.vision_motion import FEATURES, MotionModel, features, fit, save, weigh
 from skywarden.nodes.vision_train import _prf, clip_paths, macro_f1, match, part_paths
 
 OBJ = tuple(c for c in CLASSES if c != "background")
@@ -88,11 +88,10 @@ def replay(clip: CachedClip) -> list[list[Out]]:
 
 
 def label(acc: NDArray[np.float64], f: NDArray[np.float64] | None, m: MotionModel | None) -> str:
-    """``vision_motion.decide`` on the recorded memory (over ``OBJ``)."""
+    """``vision_motion.decide`` on the recorded memory (over ``OBJ``, the models' classes)."""
     if m is None or f is None or m.weight == 0.0:
         return OBJ[int(np.argmax(acc))]
-    pbar = np.maximum(acc, 0.0) / max(float(acc.sum()), 1e-12)
-    return OBJ[int(np.argmax(np.log(pbar + 1e-6) + m.weight * m.log_q(f)))]
+    return m.classes[weigh(acc, f, m)]
 
 
 def counts(frames: list[list[Out]], labels: list[list[Box]], m: MotionModel | None) -> list[int]:
@@ -210,18 +209,15 @@ def main() -> None:
     for k in range(5):
         base = replace(model_without(k, 1.0), weight=0.0)
         stems = [s for s in rep if fold[s] == k]
-        old = scores({s: counts(*rep[s], None) for s in stems})
+        old_per = {s: counts(*rep[s], None) for s in stems}
+        old = scores(old_per)
         row: dict[str, object] = {"fold": k, "clips": len(stems), "old": old}
         for w in weights:
             m = replace(base, weight=w)
             per = {s: counts(*rep[s], m) for s in stems}
             new = scores(per)
-            up = sum(
-                _prf(*per[s])["f1"] > _prf(*counts(*rep[s], None))["f1"] + 0.005 for s in stems
-            )
-            down = sum(
-                _prf(*per[s])["f1"] < _prf(*counts(*rep[s], None))["f1"] - 0.005 for s in stems
-            )
+            up = sum(_prf(*per[s])["f1"] > _prf(*old_per[s])["f1"] + 0.005 for s in stems)
+            down = sum(_prf(*per[s])["f1"] < _prf(*old_per[s])["f1"] - 0.005 for s in stems)
             row[f"w={w:g}"] = new | {"clips_up": up, "clips_down": down}
             if new["pooled"] > old["pooled"] and new["macro"] > old["macro"]:
                 wins[w] += 1

@@ -111,10 +111,16 @@ def decide(
     if model is None or f is None:
         return obj[int(np.argmax(a[obj]))]
     idx = [classes.index(c) for c in model.classes]
-    pbar = np.maximum(a[idx], 0.0)
+    return idx[weigh(a[idx], f, model)]
+
+
+def weigh(mem: NDArray[np.float64], f: NDArray[np.float64], model: MotionModel) -> int:
+    """The index (into ``model.classes``) of ``argmax log pbar + weight log q(f)``: ``mem``
+    the link's CNN class memory over ``model.classes``, renormalised to ``pbar`` (module
+    docstring)."""
+    pbar = np.maximum(mem, 0.0)
     pbar = pbar / max(float(pbar.sum()), 1e-12)
-    s = np.log(pbar + 1e-6) + model.weight * model.log_q(f)
-    return idx[int(np.argmax(s))]
+    return int(np.argmax(np.log(pbar + 1e-6) + model.weight * model.log_q(f)))
 
 
 def save(model: MotionModel, path: str | Path, how: str) -> None:
