@@ -6,7 +6,11 @@ share of each hostile drone (warning_s / warning_limit_s), false-alert tracks an
 accuracy, and whether the bars hold (>= 80 % of the limit, 0 false-alert tracks (or <= 1
 per simulated hour with ``--harder``), class accuracy >= 0.9).
 
-    .venv/bin/python benchmarks/bench_families.py --seeds 1-5 [--harder] [--public]
+    .venv/bin/python benchmarks/bench_families.py --seeds 1-5 [--harder] [--public] [--work DIR]
+
+``--work DIR`` keeps every file there (scenario, truth, tracks and the referee's JSON as
+``NAME.score.json``) so a failing file can be traced (``benchmarks/trace_warning.py``); a
+file whose score is already there is not simulated or tracked again.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "bench"
@@ -23,6 +28,9 @@ FAMILIES = ("radar3d_site", "multisensor_attack", "birds_night", "night_launch")
 
 
 def _run(exe: Path, scen: Path, truth: Path, score: Path, work: Path) -> dict[str, object]:
+    kept = work / (scen.name.removesuffix(".scenario.jsonl") + ".score.json")
+    if kept.exists():
+        return dict(json.loads(kept.read_text()))
     out = work / (scen.name + ".tracks.jsonl")
     subprocess.run(
         [str(exe), "track", str(scen), "-o", str(out)],
@@ -36,6 +44,7 @@ def _run(exe: Path, scen: Path, truth: Path, score: Path, work: Path) -> dict[st
         capture_output=True,
         text=True,
     )
+    kept.write_text(res.stdout)
     return dict(json.loads(res.stdout))
 
 
@@ -65,6 +74,7 @@ def main() -> int:
     ap.add_argument("--harder", action="store_true")
     ap.add_argument("--public", action="store_true", help="also the public files")
     ap.add_argument("--bench", default=str(BENCH))
+    ap.add_argument("--work", help="keep the files here (default: a temporary directory)")
     a = ap.parse_args()
     lo, _, hi = a.seeds.partition("-")
     seeds = range(int(lo), int(hi or lo) + 1)
@@ -75,7 +85,9 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- |")
     n_ok = n = n_false = 0
     hours = 0.0
-    with tempfile.TemporaryDirectory() as tmp:
+    if a.work:
+        Path(a.work).mkdir(parents=True, exist_ok=True)
+    with nullcontext(a.work) if a.work else tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for fam in a.families.split(","):
             files = []
@@ -83,12 +95,13 @@ def main() -> int:
                 files.append((fam, bench / f"{fam}.scenario.jsonl", bench / f"{fam}.truth.jsonl"))
             for s in seeds:
                 spec = f"{'harder' if a.harder else 'family'}:{fam}"
-                subprocess.run(
-                    [str(exe), "simulate", spec, "--seed", str(s), "--out", tmp],
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
                 nm = f"{fam}{'_harder' if a.harder else ''}_s{s}"
+                if not (work / f"{nm}.score.json").exists():
+                    subprocess.run(
+                        [str(exe), "simulate", spec, "--seed", str(s), "--out", tmp],
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    )
                 files.append((nm, work / f"{nm}.scenario.jsonl", work / f"{nm}.truth.jsonl"))
             for nm, scen, truth in files:
                 with scen.open() as f:
