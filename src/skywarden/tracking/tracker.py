@@ -63,11 +63,7 @@ class TrackerConfig:
 
     models: tuple[MotionModel, ...] = field(default_factory=default_models)
     mu0: tuple[float, ...] = (0.8, 0.2)
-    # per second, one value or one per mode: the quiet mode lasts 200 s on average, the
-    # manoeuvre mode 20 s (a turn, a stop, a sprint's ramp), so after a manoeuvre the quiet
-    # mode takes the track back as soon as its plots allow (session 17, docs/WARNING_POLICY.md
-    # "branch stop": after a sprint the velocity sd falls 0.5 m/s sooner, NEES still ~1.3)
-    p_stay: float | tuple[float, ...] = (0.995, 0.95)
+    p_stay: float | tuple[float, ...] = 0.995  # per second, one value or one per mode
     p_gate: float = 0.9995
     sigma_v_init: float = 10.0  # m/s, unknown velocity of a new track (per horizontal axis)
     sigma_vz_init: float = 3.0
@@ -121,8 +117,6 @@ class Tracker:
         cfg = self.cfg = config or TrackerConfig()
         if len(cfg.mu0) != len(cfg.models):
             raise ValueError("mu0 needs one probability per motion model")
-        if not isinstance(cfg.p_stay, float | int) and len(cfg.p_stay) != len(cfg.models):
-            raise ValueError("p_stay needs one value for every mode or one per motion model")
         self.models = cfg.models
         self.sensors = {
             s.id: sensor_model(s, cfg.el_span_rad, cfg.radial_span_mps, pd_rule=cfg.pd_rule)
