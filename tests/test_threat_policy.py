@@ -131,6 +131,27 @@ def test_rule1_one_radar_plot_does_not_locate_a_crossing_of_bearings() -> None:
     assert a.assess([two_plots], 6.0)[0].level is ThreatLevel.ADVISORY
 
 
+def test_warnings_need_a_location_not_one_ranging_plot() -> None:
+    """Harder multisensor_attack s26 T55 (session 17 survey): an RF cross-fix track took one
+    clutter plot 1.4 km nearer the site and the warning rules fired on that one plot. A track
+    whose position rests on a single ranging plot warns no more than rule 1 advises; two
+    plots, or bearings alone (no ranging plot: the cross-fix itself), warn as before."""
+    inbound = trk(-2150.0, 0.0, 25.0, 0.0, 5.0)  # enters in 80 s: rule 2
+    passing = trk(-2000.0, 400.0, 25.0, 0.0, 5.0)  # passes 400 m north: rule 3
+    for tr in (inbound, passing):
+        one = dataclasses.replace(tr, pos_hits=1)
+        x = ThreatAssessor(site({"advisory_hold_s": 0.0})).assess([one], 5.0)[0]
+        assert x.level is ThreatLevel.WATCH
+        assert "located by 1 ranging plot only" in x.reasons
+        for hits in (0, 2, None):
+            ok = dataclasses.replace(tr, pos_hits=hits)
+            y = ThreatAssessor(site({"advisory_hold_s": 0.0})).assess([ok], 5.0)[0]
+            assert y.level is ThreatLevel.WARNING
+    inside = dataclasses.replace(trk(-100.0, 0.0, 25.0, 0.0, 5.0), pos_hits=1)
+    z = ThreatAssessor(site({"advisory_hold_s": 0.0})).assess([inside], 5.0)[0]
+    assert z.level is ThreatLevel.ALERT  # inside the residence: the last resort stays
+
+
 def test_rule1_detection_area_per_zone() -> None:
     a = ThreatAssessor(site({"advisory_radius_m": 2000.0, "advisory_hold_s": 0.0}))
     assert a.assess([offset_leg(5.0)], 5.0)[0].level is ThreatLevel.NONE  # 3 km out

@@ -49,6 +49,16 @@ class ThreatLevel(IntEnum):
 # while the RF cross-fix tracks of real drones are located by the radar one scan in two.
 MIN_LOCATING_PLOTS = 2
 
+
+def located(tr: TrackState) -> bool:
+    """Whether where the track is may raise a warning: not while its position rests on
+    fewer than ``MIN_LOCATING_PLOTS`` ranging plots after a first one. A track of bearings
+    alone (no ranging plot) keeps its cross-fix location, as before; unknown counts (None)
+    pass. Harder multisensor_attack s26 T55 (session 17 survey): an RF cross-fix track took
+    one clutter plot 1.4 km nearer the site and was warned at once by the warning-zone rule."""
+    return tr.pos_hits is None or tr.pos_hits == 0 or tr.pos_hits >= MIN_LOCATING_PLOTS
+
+
 # the single score of a level (0 .. 1; the values before ADVISORY existed are kept)
 _SCORE = {0: 0.0, 1: 1.0 / 3.0, 2: 0.5, 3: 2.0 / 3.0, 4: 1.0}
 
@@ -278,6 +288,9 @@ class ThreatAssessor:
             best = self._advisory(tr, t, p_drone, reasons)
             if best is not None:
                 level, rule = ThreatLevel.ADVISORY, "detection_area"
+        if level is ThreatLevel.WARNING and not located(tr):
+            reasons.append(f"located by {tr.pos_hits} ranging plot only")
+            level = ThreatLevel.WATCH
         raised = level >= ThreatLevel.ADVISORY
         if friendly and level > ThreatLevel.NONE:
             reasons.append(f"whitelisted {tr.identity}")
