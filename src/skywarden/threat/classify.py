@@ -386,14 +386,7 @@ class Classifier:
         lower bound (for a drone crossing the beam at 29 m/s: 21.6 m/s, bird-like); weighed
         alike, they held the average down for tens of seconds after the tracker had learnt
         the speed. Inverse-variance weights let the learnt speed take over within a few
-        frames; a settled track's frames still weigh alike (``SPEED_SD_FLOOR``).
-
-        The average is ``sum_k a^k w_k s_k / sum_k a^k w_k`` over the frames so far (``a`` =
-        ``forget``, ``speed_w`` the denominator): the first frame weighs its own ``w``, as
-        every later frame does, not the ``w / (1 - a)`` of a whole settled past (session 17:
-        a track's first speed, from two plots and a velocity known to +-7.7 m/s, was read as
-        the average for ten frames: a 15 m/s bird held at 16-20 m/s, P(drone) 0.91 -> 0.74,
-        warned; birds_night s137 T287). A settled track's average is the same in the limit."""
+        frames; a settled track's frames still weigh alike (``SPEED_SD_FLOOR``)."""
         _, _, u, ve, vn, vu = tr.x.tolist()
         spd = math.hypot(ve, vn)
         sv = velocity_sd(tr.P)
@@ -401,8 +394,9 @@ class Classifier:
         if ev.speed_avg is None:
             ev.speed_avg, ev.speed_w = spd, w
         else:
-            ev.speed_w = self.forget * ev.speed_w + w
-            ev.speed_avg += w / ev.speed_w * (spd - ev.speed_avg)
+            a = self.forget
+            ev.speed_w = a * ev.speed_w + (1 - a) * w
+            ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
         if tr.status is not TrackStatus.COASTING:  # a coasted frame measured nothing
             floor = reach.speed_floor(ve, vn, tr.P)

@@ -45,7 +45,7 @@ class TrackEvidence:
 
     log_post: list[float] = field(default_factory=lambda: list(LOG_PRIOR))
     speed_avg: float | None = None
-    speed_w: float = 0.0  # the speed average's forgotten sum of weights (sum_k a^k w_k)
+    speed_w: float = 0.0  # the speed average's forgotten sum of weights
     rcs_n: int = 0
     rcs_sum: float = 0.0
     hist: deque[Sample] = field(default_factory=deque)
