@@ -167,27 +167,22 @@ def main() -> None:
     ap.add_argument("--fit-all", type=float, default=None)
     ap.add_argument("--features", default="motion", help="--fit-all's feature set")
     ap.add_argument("-o", default=None)
-    ap.add_argument("--partial", action="store_true", help="skip uncached clips (a dry run)")
     a = ap.parse_args()
     SENSOR = a.sensor
     train = [p.stem for p in clip_paths(a.data, a.sensor, test=False)]
     fold = {s: g % 5 for g, s in enumerate(train)}
     saved = Path(a.cache) / f"{a.sensor}_replay.pkl"  # this script's own /tmp output
-    if saved.exists() and not a.partial:
+    if saved.exists():
         rep = pickle.loads(saved.read_bytes())
     else:
         rep = {}
         for part in ("val", "fit"):
             for path in part_paths(a.data, a.sensor, part):
-                f = Path(a.cache) / f"{a.sensor}_{part}" / f"{path.stem}.npz"
-                if a.partial and not f.exists():
-                    continue
-                with np.load(f) as d:
+                with np.load(Path(a.cache) / f"{a.sensor}_{part}" / f"{path.stem}.npz") as d:
                     outs = _unpack(d)
                 labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
                 rep[path.stem] = (replay(CachedClip(path.stem, outs, labels)), labels)
-        if not a.partial:
-            saved.write_bytes(pickle.dumps(rep))
+        saved.write_bytes(pickle.dumps(rep))
     samp = {s: samples(fr, lab) for s, (fr, lab) in rep.items()}
     print(json.dumps({"clips": len(rep), "samples": sum(len(v) for v in samp.values())}))
 
@@ -217,7 +212,6 @@ def main() -> None:
     weights = [float(v) for v in a.weights.split(",")]
     sets = a.sets.split(",")
     folds_of = {k: [s for s in rep if fold[s] == k] for k in range(5)}
-    print(json.dumps({"clips_per_fold": [len(v) for v in folds_of.values()]}), flush=True)
     old_per = {s: counts(*rep[s], None) for s in rep}
 
     # each clip's appearance-only labels and match results per frame: a model's counts

@@ -344,10 +344,7 @@ class FrameOutputs:
 
 
 def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> FrameOutputs:
-    """Proposals of every level of one frame through the CNN, and the brightness
-    (``vision_bright``) of those that can become a detection (object score at least the
-    sensor's threshold or its weak floor; the others' rows 0: measuring every proposal cost
-    about 9 ms a frame, more than half the rest of the frame)."""
+    """Proposals of every level of one frame through the CNN."""
     params = PARAMS[sensor]
     gray = prepare(frame, params)
     lv = [v for v in levels(gray, params) if v.cands]
@@ -364,16 +361,7 @@ def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> Fra
     cands = [c for v in lv for c in v.cands]
     factor = np.asarray([v.factor for v in lv for _ in v.cands], dtype=np.float32)
     probs, reg = model.run(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
-    floor = params.min_score if params.evidence is None else params.evidence.floor
-    obj = 1.0 - probs[:, model.classes.index("background")]
-    bright = np.zeros((len(cands), N_BRIGHT), dtype=np.float32)
-    i = 0
-    for v in lv:
-        j = i + len(v.cands)
-        take = np.nonzero(obj[i:j] >= min(floor, params.min_score))[0]
-        if len(take):
-            bright[i + take] = brightness(v.gray, [v.cands[int(t)] for t in take])
-        i = j
+    bright = np.concatenate([brightness(v.gray, v.cands) for v in lv])
     return FrameOutputs(cands, factor, probs, reg, bright)
 
 
