@@ -38,7 +38,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.nodes.dd_labels import Box
-from skywarden.nodes.vision_bright import N_BRIGHT
 from skywarden.nodes.vision_detect import (
     Candidate,
     Detection,
@@ -72,14 +71,7 @@ def _pack(outs: list[FrameOutputs]) -> dict[str, NDArray[Any]]:
         "factor": np.concatenate([o.factor for o in outs]) if outs else np.zeros(0),
         "probs": np.concatenate([o.probs for o in outs]) if outs else np.zeros((0, 5)),
         "reg": np.concatenate([o.reg for o in outs]) if outs else np.zeros((0, 4)),
-        "bright": np.concatenate([_bright(o) for o in outs]) if outs else np.zeros((0, N_BRIGHT)),
     }
-
-
-def _bright(o: FrameOutputs) -> NDArray[np.float32]:
-    if o.bright is not None:
-        return o.bright
-    return np.zeros((len(o.cands), N_BRIGHT), dtype=np.float32)
 
 
 def _unpack(npz: Any) -> list[FrameOutputs]:
@@ -88,8 +80,6 @@ def _unpack(npz: Any) -> list[FrameOutputs]:
     copy alive (memory and time grew with the square of the clip's frames: 22 GB for the 120
     thermal training clips, session 16)."""
     d = {k: npz[k] for k in ("n", "cand", "factor", "probs", "reg")}
-    # caches made before session 17 hold no brightness
-    br = npz["bright"] if "bright" in npz.files else None
     out, i = [], 0
     for k in d["n"]:
         j = i + int(k)
@@ -100,7 +90,6 @@ def _unpack(npz: Any) -> list[FrameOutputs]:
                 np.asarray(d["factor"][i:j], dtype=np.float32),
                 np.asarray(d["probs"][i:j], dtype=np.float32),
                 np.asarray(d["reg"][i:j], dtype=np.float32),
-                None if br is None else np.asarray(br[i:j], dtype=np.float32),
             )
         )
         i = j

@@ -32,7 +32,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.nodes.vision_box import Coef, refine
-from skywarden.nodes.vision_bright import N_BRIGHT, brightness
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
 from skywarden.nodes.vision_evidence import Evidence, accumulate
 from skywarden.nodes.vision_motion import WINDOW, HistEntry, MotionModel, decide, load
@@ -43,7 +42,6 @@ SMOOTH_DECAY = 0.9
 MIN_HITS = 1
 MAX_DETS = 48
 MIN_SCORE = 0.7
-NO_BRIGHT = (0.0,) * N_BRIGHT  # a detection without a measured brightness
 
 
 @dataclass(frozen=True)
@@ -178,8 +176,6 @@ class Detection:
     score: float
     probs: tuple[float, ...] = field(default=(), compare=False)
     track: int = -1  # the TrackSmoother link this detection belongs to
-    # its blob's brightness (``vision_bright.BRIGHT``), carried into the link's history
-    bright: tuple[float, ...] = field(default=(), compare=False)
 
 
 def to_gray(frame: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -340,7 +336,6 @@ class FrameOutputs:
     factor: NDArray[np.float32]  # (N,)
     probs: NDArray[np.float32]  # (N, 5)
     reg: NDArray[np.float32]  # (N, 4)
-    bright: NDArray[np.float32] | None = None  # (N, N_BRIGHT): ``vision_bright.brightness``
 
 
 def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> FrameOutputs:
@@ -350,19 +345,12 @@ def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> Fra
     lv = [v for v in levels(gray, params) if v.cands]
     if not lv:
         z = np.zeros
-        return FrameOutputs(
-            [],
-            z(0, np.float32),
-            z((0, 5), np.float32),
-            z((0, 4), np.float32),
-            z((0, N_BRIGHT), np.float32),
-        )
+        return FrameOutputs([], z(0, np.float32), z((0, 5), np.float32), z((0, 4), np.float32))
     cs = [chips(v.gray, v.cands) for v in lv]
     cands = [c for v in lv for c in v.cands]
     factor = np.asarray([v.factor for v in lv for _ in v.cands], dtype=np.float32)
     probs, reg = model.run(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
-    bright = np.concatenate([brightness(v.gray, v.cands) for v in lv])
-    return FrameOutputs(cands, factor, probs, reg, bright)
+    return FrameOutputs(cands, factor, probs, reg)
 
 
 def blob_floor(c: Candidate, reg: NDArray[np.float32], cap: float) -> NDArray[np.float32]:
@@ -425,7 +413,6 @@ def _detection(
         classes[k],
         float(obj[i]),
         tuple(float(v) for v in out.probs[i]),
-        bright=() if out.bright is None else tuple(float(v) for v in out.bright[i]),
     )
 
 
@@ -564,7 +551,7 @@ class TrackSmoother:
                 used.add(len(self.links) - 1)
             link.box = d.box
             if self.motion is not None:
-                link.hist.append((self._step, cx, cy, lw, lh, *(d.bright or NO_BRIGHT)))
+                link.hist.append((self._step, cx, cy, lw, lh))
                 del link.hist[:-WINDOW]
             if link.hits < self.min_hits:
                 continue

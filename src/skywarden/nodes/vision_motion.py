@@ -30,9 +30,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-# (frame step, centre x, centre y, log width, log height[, brightness]) of one linked
-# detection, frame px; brightness: ``vision_bright.BRIGHT`` of the detection's blob (session 17)
-HistEntry = tuple[float, ...]
+# (frame step, centre x, centre y, log width, log height) of one linked detection, frame px
+HistEntry = tuple[int, float, float, float, float]
 
 FEATURES = (
     "log_net_speed",  # |last - first centre| per frame, in object sizes
@@ -42,52 +41,17 @@ FEATURES = (
     "size_trend",  # log size, last half minus first half (approach / recede)
     "size_flicker",  # spread of step-to-step log-size changes (wingbeat, blob flicker)
 )
-BRIGHT_FEATURES = (
-    "b_contrast",  # median blob mean against its surround (signed log, surround spreads)
-    "b_peak",  # median blob peak against its surround (signed log)
-    "b_flicker",  # spread of step-to-step changes of the mean contrast / its median size
-    "b_rough",  # that spread / the contrast's own spread (1: frame-to-frame; 0: slow drift)
-    "b_level",  # median blob mean minus surround median, grey levels / 64 (birds are cool)
-)
-ALL_FEATURES = FEATURES + BRIGHT_FEATURES  # what ``features`` returns, in this order
 WINDOW = 50  # linked detections kept per link (2 s at 25 frames/s)
 MIN_LEN = 10  # fewer linked detections: no motion evidence yet
 
 
 def features(hist: Sequence[HistEntry]) -> NDArray[np.float64] | None:
-    """The motion and brightness features (``ALL_FEATURES``) of a link's history, oldest
-    first; None under ``MIN_LEN`` entries. Sizes are the geometric mean of width and height,
-    so speeds are in object sizes per frame and do not depend on the object's distance or the
-    camera. Entries without brightness give brightness features 0."""
+    """The motion features (``FEATURES``) of a link's history, oldest first; None under
+    ``MIN_LEN`` entries. Sizes are the geometric mean of width and height, so speeds are in
+    object sizes per frame and do not depend on the object's distance or the camera."""
     if len(hist) < MIN_LEN:
         return None
     h = np.asarray(hist, dtype=np.float64)
-    return np.concatenate([_motion(h), _bright(h)])
-
-
-def _bright(h: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``BRIGHT_FEATURES`` of a history array (columns 5-8: ``vision_bright.BRIGHT``)."""
-    if h.shape[1] < 9:
-        return np.zeros(len(BRIGHT_FEATURES))
-    mean, peak, surround, inner = h[:, 5], h[:, 6], h[:, 7], h[:, 8]
-    step = float(np.diff(mean).std())
-    return np.array(
-        [
-            float(np.median(_slog(mean))),
-            float(np.median(_slog(peak))),
-            step / (float(np.median(np.abs(mean))) + 1.0),
-            min(step / (np.sqrt(2.0) * float(mean.std()) + 1e-6), 2.0),
-            float(np.median(inner - surround)) / 64.0,
-        ]
-    )
-
-
-def _slog(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.asarray(np.sign(x) * np.log1p(np.abs(x)), dtype=np.float64)
-
-
-def _motion(h: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``FEATURES`` of a history array."""
     t, xy = h[:, 0], h[:, 1:3]
     ls = 0.5 * (h[:, 3] + h[:, 4])
     size = float(np.exp(np.median(ls)))
@@ -122,12 +86,9 @@ class MotionModel:
     coef: tuple[tuple[float, ...], ...]
     intercept: tuple[float, ...]
     weight: float
-    names: tuple[str, ...] = FEATURES  # the features it reads, of ``ALL_FEATURES``
 
     def log_q(self, f: NDArray[np.float64]) -> NDArray[np.float64]:
-        """log q(class | f) over ``classes``; ``f``: ``ALL_FEATURES`` (or its first
-        ``len(FEATURES)``, the motion ones, for a model of those)."""
-        f = np.asarray(f, dtype=np.float64)[[ALL_FEATURES.index(n) for n in self.names]]
+        """log q(class | f) over ``classes``."""
         z = (f - np.asarray(self.mean)) / np.asarray(self.scale)
         s = np.asarray(self.coef) @ z + np.asarray(self.intercept)
         s = s - s.max()
@@ -166,7 +127,7 @@ def save(model: MotionModel, path: str | Path, how: str) -> None:
     """The model as a small JSON file, with the command that made it (``how``)."""
     body = {
         "made_by": how,
-        "features": list(model.names),
+        "features": list(FEATURES),
         "classes": list(model.classes),
         "mean": list(model.mean),
         "scale": list(model.scale),
@@ -179,9 +140,8 @@ def save(model: MotionModel, path: str | Path, how: str) -> None:
 
 def load(path: str | Path) -> MotionModel:
     d = json.loads(Path(path).read_text())
-    unknown = [n for n in d["features"] if n not in ALL_FEATURES]
-    if unknown:
-        raise ValueError(f"{path}: features {unknown} are not among {list(ALL_FEATURES)}")
+    if tuple(d["features"]) != FEATURES:
+        raise ValueError(f"{path}: features {d['features']} are not {list(FEATURES)}")
     return MotionModel(
         tuple(d["classes"]),
         tuple(float(v) for v in d["mean"]),
@@ -189,7 +149,6 @@ def load(path: str | Path) -> MotionModel:
         tuple(tuple(float(v) for v in r) for r in d["coef"]),
         tuple(float(v) for v in d["intercept"]),
         float(d["weight"]),
-        tuple(d["features"]),
     )
 
 
@@ -200,13 +159,11 @@ def fit(
     classes: tuple[str, ...],
     weight: float,
     c: float = 1.0,
-    names: tuple[str, ...] = FEATURES,
 ) -> MotionModel:
     """Multinomial logistic regression (scikit-learn, L2 with inverse strength ``c``) of the
     class index ``y`` (into ``classes``) on the features ``x``; each sample weighted so that
     every class and, within it, every clip (``groups``) counts equally -- a clip contributes
-    hundreds of correlated frames, and one long clip must not be the model of its class.
-    ``x``'s columns are the features ``names``."""
+    hundreds of correlated frames, and one long clip must not be the model of its class."""
     from sklearn.linear_model import LogisticRegression
 
     w = np.zeros(len(y))
@@ -233,5 +190,4 @@ def fit(
         tuple(tuple(float(v) for v in r) for r in coef),
         tuple(float(v) for v in icpt),
         weight,
-        names,
     )
