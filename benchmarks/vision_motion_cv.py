@@ -2,7 +2,8 @@
 of the training clips (session 16, issue 23; ``nodes/vision_motion.py``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/vision_motion_cv.py --sensor ir|visible \\
-        --cache /tmp/vcls/cache [--data ../shared/data/dd] [--weights 0.25,0.5,1,2] [--c 1.0]
+        --cache /tmp/vcls/cache [--data ../shared/data/dd] [--weights 0.125,0.25,0.5,1,2] \\
+        [--c 1.0] [--ref 0.25]
     ... --fit-all W -o src/skywarden/nodes/weights/vision_motion_SENSOR.json
 
 Why cross-validation: the validation fifth alone is 19-24 clips, and one clip decides a
@@ -20,6 +21,16 @@ candidate weight is scored from that one replay, exactly as the node would label
 fold k a ``MotionModel`` is fitted on the other folds' links (``vision_motion.fit``) and
 each weight scored on fold k, pooled and macro F1 (``vision_train.macro_f1``), old (the
 shipped appearance-only decision) vs new, from the same replay.
+
+Session 17: the weight is also chosen NESTED, inside each outer fold k: from 0 (appearance
+only) and ``--weights`` by an inner CV over the four other folds (each inner fold scored by
+the model fitted on the remaining three; criterion the mean over the inner folds of (pooled +
+macro F1) / 2, ties to the smaller weight), then the model of the four folds with that weight
+scored once on fold k -- the honest estimate of "choose the weight by CV, then ship". Each row
+also prints ``ref`` (the motion model at the fixed ``--ref`` weight, session 16's number) and
+every fixed weight (for reading, not for choosing). Only the frames where a model names some
+detection differently from appearance only are matched again (same counts, faster).
+Session 17's brightness feature sets (``--sets bright,bright_only``) are at commit 634222a.
 
 ``--fit-all W``: the model fitted on every training clip with weight W, written to ``-o``.
 """
@@ -136,19 +147,13 @@ def scores(per_clip: dict[str, list[int]]) -> dict[str, float]:
 SENSOR = "ir"
 
 
-def widen(m: MotionModel, use: list[int]) -> MotionModel:
-    """A model fitted on the features ``use`` as one over all ``FEATURES`` (the others get
-    weight 0)."""
-    n = len(FEATURES)
-    mean, scale = [0.0] * n, [1.0] * n
-    coef = [[0.0] * n for _ in m.coef]
-    for j, u in enumerate(use):
-        mean[u], scale[u] = m.mean[j], m.scale[j]
-        for r in range(len(m.coef)):
-            coef[r][u] = m.coef[r][j]
-    return MotionModel(
-        m.classes, tuple(mean), tuple(scale), tuple(map(tuple, coef)), m.intercept, m.weight
-    )
+SETS = {"motion": FEATURES}  # session 17's brightness sets: commit 634222a
+
+
+def f1s(per: dict[str, list[int]]) -> float:
+    """The nested choice's criterion: the mean of pooled and macro F1."""
+    sc = scores(per)
+    return (sc["pooled"] + sc["macro"]) / 2.0
 
 
 def main() -> None:
@@ -157,72 +162,130 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data/dd")
     ap.add_argument("--sensor", choices=["ir", "visible"], required=True)
     ap.add_argument("--cache", default="/tmp/vcls/cache")
-    ap.add_argument("--weights", default="0.25,0.5,1,2")
+    ap.add_argument("--weights", default="0.125,0.25,0.5,1,2")
     ap.add_argument("--c", type=float, default=1.0)
-    ap.add_argument("--use", default="", help="feature indices to fit on (default: all)")
+    ap.add_argument("--sets", default="motion", help="feature sets: " + ",".join(SETS))
+    ap.add_argument("--ref", type=float, default=0.25, help="the shipped motion model's weight")
     ap.add_argument("--fit-all", type=float, default=None)
     ap.add_argument("-o", default=None)
+    ap.add_argument("--partial", action="store_true", help="skip uncached clips (a dry run)")
     a = ap.parse_args()
     SENSOR = a.sensor
-    use = [int(v) for v in a.use.split(",")] if a.use else list(range(len(FEATURES)))
     train = [p.stem for p in clip_paths(a.data, a.sensor, test=False)]
     fold = {s: g % 5 for g, s in enumerate(train)}
     saved = Path(a.cache) / f"{a.sensor}_replay.pkl"  # this script's own /tmp output
-    if saved.exists():
+    if saved.exists() and not a.partial:
         rep = pickle.loads(saved.read_bytes())
     else:
         rep = {}
         for part in ("val", "fit"):
             for path in part_paths(a.data, a.sensor, part):
-                with np.load(Path(a.cache) / f"{a.sensor}_{part}" / f"{path.stem}.npz") as d:
+                f = Path(a.cache) / f"{a.sensor}_{part}" / f"{path.stem}.npz"
+                if a.partial and not f.exists():
+                    continue
+                with np.load(f) as d:
                     outs = _unpack(d)
                 labels = read_labels(path.with_name(path.stem + "_LABELS.mat"))
                 rep[path.stem] = (replay(CachedClip(path.stem, outs, labels)), labels)
-        saved.write_bytes(pickle.dumps(rep))
+        if not a.partial:
+            saved.write_bytes(pickle.dumps(rep))
     samp = {s: samples(fr, lab) for s, (fr, lab) in rep.items()}
     print(json.dumps({"clips": len(rep), "samples": sum(len(v) for v in samp.values())}))
 
-    def model_without(k: int | None, w: float) -> MotionModel:
+    def model_without(out: set[int], w: float, names: tuple[str, ...]) -> MotionModel:
+        """The model fitted on the clips of every fold not in ``out``, on ``names``."""
+        cols = [FEATURES.index(n) for n in names]
         xs, ys, gs = [], [], []
         for gi, s in enumerate(train):
-            if s in samp and fold[s] != k:
+            if s in samp and fold[s] not in out:
                 for f, y in samp[s]:
-                    xs.append(f)
+                    xs.append(f[cols])
                     ys.append(y)
                     gs.append(gi)
         x, y, g = np.asarray(xs), np.asarray(ys, dtype=np.int64), np.asarray(gs, dtype=np.int64)
-        m = fit(x[:, use], y, g, OBJ, w, a.c)
-        return widen(m, use)
+        return fit(x, y, g, OBJ, w, a.c)
 
     if a.fit_all is not None:
-        m = model_without(None, a.fit_all)
+        m = model_without(set(), a.fit_all, FEATURES)
         how = (
             f"benchmarks/vision_motion_cv.py --sensor {a.sensor} --cache CACHE "
-            f"--fit-all {a.fit_all} --c {a.c} --use {a.use or 'all'} "
+            f"--fit-all {a.fit_all} --c {a.c} --use all "
             f"(every training clip; CACHE from benchmarks/vision_budget.py --part val|fit)"
         )
         save(m, a.o or f"vision_motion_{a.sensor}.json", how)
         print(json.dumps({"features": FEATURES, "coef": m.coef, "intercept": m.intercept}))
         return
     weights = [float(v) for v in a.weights.split(",")]
-    wins = {w: 0 for w in weights}
+    sets = a.sets.split(",")
+    folds_of = {k: [s for s in rep if fold[s] == k] for k in range(5)}
+    print(json.dumps({"clips_per_fold": [len(v) for v in folds_of.values()]}), flush=True)
+    old_per = {s: counts(*rep[s], None) for s in rep}
+
+    # each clip's appearance-only labels and match results per frame: a model's counts
+    # re-match only the frames where it names some detection differently (same numbers)
+    old_lab = {s: [[label(o.acc, o.feats, None) for o in fr] for fr in rep[s][0]] for s in rep}
+    old_res = {
+        s: [
+            match(
+                [Detection(o.box, lab, o.score) for o, lab in zip(fr, ls, strict=True)],
+                rep[s][1][i] if i < len(rep[s][1]) else [],
+            )
+            for i, (fr, ls) in enumerate(zip(rep[s][0], old_lab[s], strict=True))
+        ]
+        for s in rep
+    }
+
+    def fast_counts(s: str, m: MotionModel) -> list[int]:
+        frames, labels = rep[s]
+        tot = [0, 0, 0]
+        for i, fr in enumerate(frames):
+            ls = [label(o.acc, o.feats, m) for o in fr]
+            if ls == old_lab[s][i]:
+                res = old_res[s][i]
+            else:
+                dets = [Detection(o.box, lab, o.score) for o, lab in zip(fr, ls, strict=True)]
+                res = match(dets, labels[i] if i < len(labels) else [])
+            tot = [a + b for a, b in zip(tot, res, strict=True)]
+        return tot
+
+    def per_clip(stems: list[str], m: MotionModel | None) -> dict[str, list[int]]:
+        return {s: old_per[s] if m is None else fast_counts(s, m) for s in stems}
+
+    def nested(k: int, names: tuple[str, ...]) -> tuple[float, dict[str, float]]:
+        """The weight (0: appearance only) chosen by CV over the four folds other than
+        ``k`` (each scored by the model fitted on the other three), then the model of those
+        four folds with it."""
+        crit = {0.0: 0.0} | {w: 0.0 for w in weights}
+        for j in (j for j in range(5) if j != k):
+            base = model_without({k, j}, 1.0, names)
+            stems = folds_of[j]
+            crit[0.0] += f1s({s: old_per[s] for s in stems})
+            for w in weights:
+                crit[w] += f1s(per_clip(stems, replace(base, weight=w)))
+        best = max(crit, key=lambda w: (round(crit[w], 9), -w))
+        inner = {f"{w:g}": round(v / 4.0, 4) for w, v in crit.items()}
+        return best, inner
+
+    wins: dict[str, int] = {}
     for k in range(5):
-        base = replace(model_without(k, 1.0), weight=0.0)
-        stems = [s for s in rep if fold[s] == k]
-        old_per = {s: counts(*rep[s], None) for s in stems}
-        old = scores(old_per)
-        row: dict[str, object] = {"fold": k, "clips": len(stems), "old": old}
-        for w in weights:
-            m = replace(base, weight=w)
-            per = {s: counts(*rep[s], m) for s in stems}
-            new = scores(per)
-            up = sum(_prf(*per[s])["f1"] > _prf(*old_per[s])["f1"] + 0.005 for s in stems)
-            down = sum(_prf(*per[s])["f1"] < _prf(*old_per[s])["f1"] - 0.005 for s in stems)
-            row[f"w={w:g}"] = new | {"clips_up": up, "clips_down": down}
-            if new["pooled"] > old["pooled"] and new["macro"] > old["macro"]:
-                wins[w] += 1
+        stems = folds_of[k]
+        old = scores({s: old_per[s] for s in stems})
+        ref_m = replace(model_without({k}, 1.0, FEATURES), weight=a.ref)
+        ref = scores(per_clip(stems, ref_m))
+        row: dict[str, object] = {"fold": k, "clips": len(stems), "old": old, "ref": ref}
+        for name in sets:
+            names = SETS[name]
+            base = model_without({k}, 1.0, names)
+            fixed = {f"{w:g}": scores(per_clip(stems, replace(base, weight=w))) for w in weights}
+            w, inner = nested(k, names)
+            new = old if w == 0.0 else scores(per_clip(stems, replace(base, weight=w)))
+            row[name] = {"chosen_w": w, "inner": inner, "nested": new, "fixed": fixed}
+            for vs, tag in ((old, "old"), (ref, "ref")):
+                won = new["pooled"] > vs["pooled"] and new["macro"] > vs["macro"]
+                key = f"{name}_nested_beats_{tag}"
+                wins[key] = wins.get(key, 0) + int(won)
         print(json.dumps(row), flush=True)
-    print(json.dumps({"folds_won_on_both": {f"w={w:g}": n for w, n in wins.items()}}))
+    print(json.dumps({"folds_won_on_both": wins}))
 
 
 if __name__ == "__main__":
