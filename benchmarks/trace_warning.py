@@ -16,8 +16,6 @@ origin, height and speed, then each track (tentative ones included) within ``--r
     feat=<mr>/<fw>    every current term (RCS, speed, kinematics), multirotor / fixed wing - bird
     lp                accumulated log-prior and hints, multirotor - bird
     ssd tsd csd       the window's speed, turn-rate and climb fluctuation; hd heading term
-    mu=<m>:<term>     the tracker's manoeuvre-mode probability and the path steadiness
-                      (threat.path), multirotor - bird
     cl                the sustained climb's penalty on the bird (threat.climb, nats)
     sv                the track's horizontal velocity sd (m/s, worst direction)
     L=<level> <reasons>   the policy's level and why (quieted, held, or the rule that fired)
@@ -42,7 +40,7 @@ import numpy as np
 from skywarden.runtime.engine.engine import Engine
 from skywarden.runtime.offline.bench_io import scans_by_time
 from skywarden.sensors.skybench import SkybenchReader
-from skywarden.threat import heading, path
+from skywarden.threat import heading
 from skywarden.threat.classify import Classifier
 from skywarden.threat.evidence import evidence_rows, kin_row
 from skywarden.threat.kinematics import kinematic_features, velocity_sd
@@ -150,9 +148,6 @@ def main() -> int:
                     line += f" Pd={pd:.2f} pb={p.get('bird', 0.0):.2f}" + _terms(
                         pipe.classifier, tr.id
                     )
-                    if len(tr.mode_probs) == 2:
-                        pth = path.path_loglik([tr.mode_probs])[0]
-                        line += f" mu={tr.mode_probs[1]:.3f}:{pth[0] - pth[2]:+.2f}"
                 lv = levels.get(tr.id)
                 if lv is not None:
                     line += f" L={lv.level.name} {'; '.join(lv.reasons)}"

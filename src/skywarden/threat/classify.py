@@ -55,10 +55,6 @@ feature-aided tracking). Two kinds of evidence, kept apart on purpose:
   moments before, within the tracker's own duplicate gate across the gap, inherits that
   track's evidence (``evidence.inherit``): a re-acquired bird stays a bird.
 
-- **Path steadiness** (``threat.path``): the tracker's own quiet / manoeuvre mode probability,
-  which weighs every plot by its noise and is known from the track's first seconds (a far
-  track's window reads the filter's noise); a current, bounded term (+-0.66 nats).
-
 Altitude on its own is not used: birds and small drones share the same heights.
 
 Calibration: the summed log-likelihood is divided by ``temperature`` before the softmax, so
@@ -78,7 +74,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import continuity, heading, path, reach, rf_bearing
+from skywarden.threat import continuity, heading, reach, rf_bearing
 from skywarden.threat.evidence import (
     CLASSES,
     TrackEvidence,
@@ -313,8 +309,7 @@ class Classifier:
                         ev.kin_mem = memory_fold(memory(ev), ev.kin_block, ev.kin_block_w)
                     ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
                     ev.kin_block_t = ev.kin_t
-        steady = path.path_loglik([tracks[i].mode_probs for i in free]) if free else None
-        probs = self._posteriors(evs, free, steady)
+        probs = self._posteriors(evs, free)
         c0, c1, c2, c3 = _CLASS_VALUES  # a dict display: a third of dict(zip(...))'s cost
         out = [
             tr.with_class_probs({c0: p0, c1: p1, c2: p2, c3: p3})
@@ -498,12 +493,9 @@ class Classifier:
         out: F64 = ll + rows[:, len(CLASSES) : 2 * len(CLASSES)]  # + kinematics
         return out
 
-    def _posteriors(
-        self, evs: list[TrackEvidence], free: list[int], steady: F64 | None = None
-    ) -> list[list[float]]:
+    def _posteriors(self, evs: list[TrackEvidence], free: list[int]) -> list[list[float]]:
         """Class probabilities of every track: a cooperative identity fixes the class (0.01
-        for the others), else the softmax of accumulated + RF + current evidence (``steady``:
-        the path steadiness of the ``free`` tracks, ``threat.path``, when given):
+        for the others), else the softmax of accumulated + RF + current evidence:
         ``p_c = exp(a_c - max a) / sum_c' exp(a_c' - max a)`` with ``a = (ln prior-and-hints
         + RF + features) / temperature``. The RF term is skipped on a site without RF (it
         would add 0.0), and so is the division when the temperature is 1 (x / 1 = x)."""
@@ -517,8 +509,6 @@ class Classifier:
             if self._has_rf:
                 lp = lp + self._rf_loglik(fe)
             a = lp + self._feature_loglik(fe, rows)
-            if steady is not None:
-                a = a + steady
             if TEMPERATURE != 1.0:
                 a = a / TEMPERATURE
             w = np.exp(a - np.maximum.reduce(a, axis=1, keepdims=True))
