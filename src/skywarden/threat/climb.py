@@ -178,14 +178,6 @@ def climb_floor(samples: Sequence[ClimbSample]) -> float:
 def segment_update(
     samples: Sequence[ClimbSample], after: float, segments: int = 1
 ) -> tuple[float, float]:
-    """``segment_look`` without its third answer."""
-    start, pen, _ = segment_look(samples, after, segments)
-    return start, pen
-
-
-def segment_look(
-    samples: Sequence[ClimbSample], after: float, segments: int = 1
-) -> tuple[float, float, bool]:
     """One look of the sequential climb test (module docstring, "Sequential"): (the
     segment's new start, the bird's current penalty >= 0, at most ``CLIMB_CAP``) for the
     plot heights ``samples`` of the segment of plots after time ``after``, the track's
@@ -200,26 +192,22 @@ def segment_look(
     CUSUM rule) when its evidence is not for the drone (level or descending flight, a slope
     no steeper than its noise) once its slope is known to ``BIRD_CLIMB_SD`` or it fills the
     height record, or at once when the heights are no line (a climb that levelled off,
-    another object's plot); a segment too short to fit waits for more plots.
-
-    The third answer says whether the segment's heights lie on a line that reads no climb
-    (the evidence for the drone at most 0): grown from the plots that once read a climb,
-    it contradicts that reading (module docstring, "Forgotten")."""
+    another object's plot); a segment too short to fit waits for more plots."""
     seg = [x for x in samples if x[0] > after]
     fit = climb_fit(seg)
     if fit is None:
         if _long_enough(seg):
-            return seg[-1][0], 0.0, False  # long enough, but no line
-        return after, 0.0, False
+            return seg[-1][0], 0.0  # long enough, but no line
+        return after, 0.0
     c, v = fit
     ev = _llr(c, v) if c > 0.0 else 0.0
     if ev <= 0.0:
         if v > BIRD_CLIMB_SD**2 and seg[-1][0] - seg[0][0] < HISTORY_S - MIN_SPAN_S:
             # undecided: a slope known worse than a bird's climb spread reads against any
             # climb (the Occam factor), so the segment grows on (module docstring)
-            return after, 0.0, True
-        return seg[-1][0], 0.0, True
-    return after, min(max(ev - math.log(segments), 0.0), CLIMB_CAP), False
+            return after, 0.0
+        return seg[-1][0], 0.0
+    return after, min(max(ev - math.log(segments), 0.0), CLIMB_CAP)
 
 
 def bird_penalty(peak: float) -> float:

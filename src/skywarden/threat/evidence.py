@@ -87,12 +87,8 @@ class TrackEvidence:
     # track has had, this one included (threat.climb.segment_update)
     climb_seg_t: float = -math.inf
     climb_segs: int = 1
-    # the sequential test's largest penalty of the segments behind, remembered (threat.climb,
-    # session 15); the current segment's largest and its first plot's time when it was read
-    # (forgotten if the segment, grown from the same plots, reads no climb: session 17)
+    # the sequential test's largest penalty so far, remembered (threat.climb, session 15)
     climb_seq_peak: float = 0.0
-    climb_seg_peak: float = 0.0
-    climb_seg_first: float = -math.inf
 
 
 def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
@@ -164,29 +160,15 @@ def climb_update(ev: TrackEvidence) -> None:
     """The sustained climb's floor into its run and peak, one look of the sequential test
     over the current segment, and the bird's penalty, the larger of the held floor's and the
     sequential test's largest so far (``threat.climb``), at each recompute of the kinematic
-    window.
-
-    The current segment's largest penalty is forgotten when the segment, still holding
-    every plot it held when it read that penalty and grown since, lies on a line that reads
-    no climb (``climb.segment_look``'s third answer): the track has since contradicted the
-    climb with the very plots that read it (a level bird's noisy first heights, session 17).
-    A segment that ends is remembered whole (Ville: its largest is as sound as its last)."""
+    window."""
     floor = climb.climb_floor(ev.heights)
     ev.climb_run, ev.climb_peak = reach.reach_update(ev.climb_run, ev.climb_peak, floor)
     after = ev.climb_seg_t
-    first = next((x[0] for x in ev.heights if x[0] > after), None)
-    ev.climb_seg_t, seq, against = climb.segment_look(ev.heights, after, ev.climb_segs)
-    if against and first == ev.climb_seg_first:
-        ev.climb_seg_peak = 0.0  # contradicted by its own plots and those since
-    elif seq > ev.climb_seg_peak and first is not None:
-        ev.climb_seg_peak, ev.climb_seg_first = seq, first
+    ev.climb_seg_t, seq = climb.segment_update(ev.heights, after, ev.climb_segs)
     if ev.climb_seg_t != after:
         ev.climb_segs += 1
-        ev.climb_seq_peak = max(ev.climb_seq_peak, ev.climb_seg_peak)
-        ev.climb_seg_peak = 0.0
-    ev.climb_pen = max(
-        climb.bird_penalty(ev.climb_peak), ev.climb_seq_peak, ev.climb_seg_peak
-    )
+    ev.climb_seq_peak = max(ev.climb_seq_peak, seq)  # Ville: its largest is as sound
+    ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), ev.climb_seq_peak)
 
 
 def observe_climb(ev: TrackEvidence, det: Detection) -> None:
