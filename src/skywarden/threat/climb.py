@@ -99,6 +99,8 @@ HISTORY_S = 2.0 * WINDOW_S  # the plot heights kept: a launch climb lasts 10-30 
 MIN_PLOTS = 8  # at least 6 degrees of freedom for the line's residual check
 MIN_SPAN_S = 6.0  # a slope over less is mostly the plots' noise
 LINE_QUANTILE_Z = 2.326  # the standard normal's 99 % point (Wilson-Hilferty below)
+RISE_M = 10.0  # m: a climb's later heights stand at least this far above its plots' mean
+LATER_PLOTS = 4  # plots after a climb's reading before its later height is judged
 
 
 def plot_height(
@@ -208,6 +210,28 @@ def segment_update(
             return after, 0.0
         return seg[-1][0], 0.0
     return after, min(max(ev - math.log(segments), 0.0), CLIMB_CAP)
+
+
+def mean_height(samples: Sequence[ClimbSample], after: float) -> float:
+    """The weighted mean height (m) of the plots after time ``after`` (0 without)."""
+    seg = [x for x in samples if x[0] > after]
+    sw = sum(1.0 / max(v, 1e-6) for _, _, v in seg)
+    return sum(u / max(v, 1e-6) for _, u, v in seg) / sw if seg else 0.0
+
+
+def later_verdict(samples: Sequence[ClimbSample], mean_h: float, last_t: float) -> int:
+    """Whether the heights after a climb's reading contradict it (module docstring,
+    "Contradicted"): -1 if the weighted mean height of the plots after ``last_t`` (the last
+    plot of the reading) stands less than ``RISE_M`` above ``mean_h`` (the mean height of
+    the plots that read the climb), +1 if it stands that high over at least ``MIN_PLOTS``
+    plots (the climb is confirmed), 0 while fewer than ``LATER_PLOTS`` plots follow or
+    the mean stands high over fewer than ``MIN_PLOTS``."""
+    later = [x for x in samples if x[0] > last_t]
+    if len(later) < LATER_PLOTS:
+        return 0
+    if mean_height(later, -math.inf) < mean_h + RISE_M:
+        return -1
+    return 1 if len(later) >= MIN_PLOTS else 0
 
 
 def bird_penalty(peak: float) -> float:
