@@ -80,6 +80,23 @@ before the stop-and-sprint that reads as a bird. Ville's inequality bounds the c
 the segment's factor *ever* reaches ``e^x``, so its largest value (less ``ln segments`` as
 before) is as sound evidence as its current one: it is remembered (``climb_seq_peak``), as
 the held floor is.
+
+Contradicted (session 17, branch ``climb``). Ville's bound is per track: at e^-x it lets
+some level birds among hundreds read 1-2.3 nats from their first plots' height noise
+(25-38 m a plot at 2-4 km; the slopes' z-scores 3.3-3.4 are the noise's own, checked
+against the truth), and three of the harder world's five false alerts of the session 17
+survey were such birds, drone-sized by RCS (harder birds_night s26 T135 and T151,
+night_launch s23 T16). A climb leaves the track higher than the plots that read it; a
+noise excursion does not. So the sequential peak keeps the weighted mean height of the
+plots that read it and their last plot's time, and once ``LATER_PLOTS`` plots follow, a
+track whose later mean height stands less than ``RISE_M`` above that mean is flying on at
+the height it "climbed" from: the peak is forgotten (``later_verdict``); a mean that stands
+that high over ``MIN_PLOTS`` later plots confirms it, and the check ends. Not a test of the
+grown segment's line: a 46 m launch climb followed by level flight reads no climb on the
+whole line (night_launch s102 H0, 121 -> 12 s of warning when that was tried). The price:
+a reading that runs on into the level flight has a mean near the top, and its peak may be
+forgotten (synthetic: a 45 m climb at 1.7 km followed by level flight keeps 1 nat in 42 of
+100 draws, 78 before; 22 plots at 3.6 km: 76, 95 before).
 """
 
 from __future__ import annotations
