@@ -75,7 +75,7 @@ def test_a_lost_track_hands_on_once_and_only_when_alone() -> None:
     assert lost.take(new, 11.0) is None  # handed on already
     lost.add(_state("4", 10.0, (0.0, 0.0), 90.0, 15.0), "four")
     assert lost.take(new, 9.0) is None  # measured after the new one appeared
-    lost.expire(10.0 + continuity.COMPETE_S + 0.5)
+    lost.expire(10.0 + continuity.HANDOVER_S + 0.5)
     assert lost.items == []
 
 
@@ -255,61 +255,3 @@ def test_a_drones_evidence_is_not_handed_to_a_bird_above_it() -> None:
         assert (ev.kin_prior is not None) is inherits
         # the drone's speed average (28 m/s over 61 frames) comes with its memory, or not
         assert (ev.speed_avg is not None and ev.speed_avg > 25.0) is inherits
-
-
-# session 17 (harder night_launch s26 track 93): the three tracks' states as logged
-BIRD_T9 = _at("9", 121.0, (1700.4, 1029.3, 144.9), (-6.3, 6.0, 0.4), 7.5, 5.1, hits=90)
-DRONE_T47 = _at("47", 126.0, (1539.4, 1040.1, 137.9), (-12.8, 14.2, 2.3), 7.1, 5.0, hits=64)
-NEW_T93 = _at("93", 132.0, (1633.2, 1115.3, 144.8), (-5.9, 2.0, -0.5), 8.7, 9.5, hits=3)
-
-
-def test_a_track_lost_a_little_too_long_ago_still_competes() -> None:
-    """Session 17: hostile H0 braked and hovered in the radar's Doppler notch; its track T47
-    (last plot t=126, 19 m/s) was dropped, and 6 s later a new track T93 on bird B15, 120 m
-    away (within the 19 m/s drone's reach, its own speed unknown: sd 9.5 m/s) took the drone's
-    evidence and read "drone" to the file's end. The bird's own track T9, lost 11 s before,
-    dead-reckons onto T93 within 20 m: it was not a candidate only because it was 1 s past
-    ``HANDOVER_S``. Lost a little too long ago to hand on, it still makes the hand-over
-    ambiguous."""
-    assert continuity.continues(DRONE_T47, NEW_T93)  # the drone's gate alone passes
-    assert not continuity.continues(BIRD_T9, NEW_T93)  # too old to hand on ...
-    assert continuity.continues(BIRD_T9, NEW_T93, max_gap_s=continuity.COMPETE_S)  # ... a rival
-    lost: continuity.LostTracks[str] = continuity.LostTracks()
-    lost.add(BIRD_T9, "bird")
-    lost.add(DRONE_T47, "drone")
-    lost.expire(132.0)
-    ambiguous: list[int] = []
-    assert lost.take_many([(NEW_T93, 132.0)], None, ambiguous) == [None]
-    assert ambiguous == [0]
-    # the bird's track alone, too old: nothing handed on; the drone's alone: handed on
-    alone: continuity.LostTracks[str] = continuity.LostTracks([(BIRD_T9, "bird")])
-    assert alone.take(NEW_T93, 132.0) is None
-    alone = continuity.LostTracks([(DRONE_T47, "drone")])
-    assert alone.take(NEW_T93, 132.0) == "drone"
-
-
-def test_an_ambiguous_new_track_is_decided_once() -> None:
-    """The classifier on s26's three tracks: T93, which either lost track could be, gets the
-    drone's evidence neither when it appears (the bird's track competes) nor later, once the
-    bird's track is forgotten and the drone's seems alone."""
-    clf = Classifier(RADAR_SITE)
-    for k in range(60, 127):  # a bird (T9, to t=121) and a steady drone (T47, to t=126)
-        t = float(k)
-        tracks = []
-        if t <= 121.0:
-            p = np.asarray(BIRD_T9.x[:3]) + np.asarray(BIRD_T9.x[3:6]) * (t - 121.0)
-            tracks.append(_at("9", t, tuple(p), (-6.3, 6.0, 0.4), 7.5, 2.0, k))
-        p = np.asarray(DRONE_T47.x[:3]) + np.asarray(DRONE_T47.x[3:6]) * (t - 126.0)
-        tracks.append(_at("47", t, tuple(p), (-12.8, 14.2, 2.3), 7.1, 0.5, k))
-        clf.annotate(tracks, t)
-    assert clf._ev["47"].kin_mem is not None
-    for k in range(127, 132):
-        clf.annotate([], float(k))
-    for k in range(132, 150):  # T93, well measured after its first frames
-        t = float(k)
-        p = np.asarray(NEW_T93.x[:3]) + np.asarray(NEW_T93.x[3:6]) * (t - 132.0)
-        sd_vel = 9.5 if k < 135 else 1.5
-        clf.annotate([_at("93", t, tuple(p), (-5.9, 2.0, -0.5), 8.7, sd_vel, k - 129)], t)
-        ev = clf._ev["93"]
-        assert ev.kin_prior is None, t
-        assert ev.speed_avg is None or ev.speed_avg < 10.0, t

@@ -354,18 +354,14 @@ class Classifier:
             return
         lost.expire(t)
         at = [i for i, tr in enumerate(tracks) if tr.id in young]
-        ambiguous: list[int] = []
         donors = lost.take_many(
             [(young[tracks[i].id], young[tracks[i].id].t) for i in at],
             frozenset(s.id for s in self.site.sensors if s.measures in _HEIGHT_KINDS),
-            ambiguous,
         )
         for i, donor in zip(at, donors, strict=True):
             if donor is not None:
                 inherit(evs[i], donor)
                 del young[tracks[i].id]
-        for j in ambiguous:  # two lost tracks could be it: decided, nothing handed on
-            del young[tracks[at[j]].id]
 
     def _rf_pointed(self, tracks: list[TrackState], evs: list[TrackEvidence]) -> None:
         """This step's RF bearings that point at exactly one ranged track: a hit for it

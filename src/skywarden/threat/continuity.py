@@ -43,18 +43,6 @@ passed as the continuation of a 31 m/s drone once the allowance had grown to 20 
   when both tracks' heights were measured (a sensor that measures height contributed to
   each: a plots-only XY track holds its height at 0, ``tracking.initiation``).
 
-Rivals (session 17, harder night_launch s26 track 93): hostile H0 braked and hovered in the
-harder radar's Doppler notch, its track T47 (19 m/s when last measured at t=126) was dropped,
-and 6 s later bird B15's new track T93, 120 m away, passed T47's gate (its own speed unknown,
-sd 9.5 m/s) and took the drone's evidence: "drone" for 466 of its 468 frames. The bird's own
-track T9 had been lost at t=121 and dead-reckons onto T93 within 20 m, but 11 s is past
-``HANDOVER_S``, so T47 looked alone. A lost track is therefore kept ``COMPETE_S`` after its
-last plot as a rival: it hands nothing on after ``HANDOVER_S``, but if it passes the gate
-(with its own gap) beside another, the new track is ambiguous, and decided so once (not
-handed the other's evidence when the rival is forgotten a few seconds later). The new track's
-own RCS could not have told them apart (3 plots, -22.9 dBsm, against the drone's 62 at
--19.4: a likelihood ratio of about 1 for same object against a fresh one).
-
 ``K`` = 3. The same reach as ``threat.launch`` uses to hand a drone's launch point on
 (``stitch_s`` 15 s, ``stitch_m`` 200 m), measured here from the last plot rather than fixed.
 
@@ -81,10 +69,6 @@ from skywarden.core.track import TrackState
 from skywarden.threat.kinematics import velocity_sd
 
 HANDOVER_S = 10.0  # a lost track hands its evidence on this long after its last plot
-# a lost track still counts as another explanation of a new track this long after its last
-# plot (session 17, harder night_launch s26 T93): too old to hand its evidence on, it can
-# still make a hand-over ambiguous. Only blocks hand-overs, never adds one.
-COMPETE_S = 2.0 * HANDOVER_S
 GATE_K = 3.0  # sigmas
 SPEED_CHANGE_MPS2 = 2.0  # A: how fast a bird or a cruising drone changes its speed
 # W: a fast climb or descent, above a small multirotor's (threat.climb.DRONE_CLIMB_SD: 0-6
@@ -100,15 +84,13 @@ def _largest_sd(C: np.ndarray) -> float:
     return math.sqrt(max(float(np.linalg.eigvalsh(0.5 * (C + C.T))[-1]), 0.0))
 
 
-def continues(
-    old: TrackState, new: TrackState, heights: bool = True, max_gap_s: float = HANDOVER_S
-) -> bool:
+def continues(old: TrackState, new: TrackState, heights: bool = True) -> bool:
     """Whether ``new`` may continue the lost track ``old`` (its last measured state): within
-    ``max_gap_s`` (``HANDOVER_S``) after it, no two different cooperative identities, and
-    inside the reachable-set gate of the module docstring (its height part only when
-    ``heights``: both tracks' heights were measured)."""
+    ``HANDOVER_S`` after it, no two different cooperative identities, and inside the
+    reachable-set gate of the module docstring (its height part only when ``heights``: both
+    tracks' heights were measured)."""
     tau = new.t - old.t
-    if not 0.0 <= tau <= max_gap_s:
+    if not 0.0 <= tau <= HANDOVER_S:
         return False
     if old.identity is not None and new.identity is not None and old.identity != new.identity:
         return False
@@ -145,10 +127,9 @@ class LostTracks(Generic[T]):
         self.items.append((state, payload))
 
     def expire(self, t: float) -> None:
-        """Forget the tracks whose last plot is more than ``COMPETE_S`` before ``t`` (up to
-        ``HANDOVER_S`` a lost track may hand on, up to ``COMPETE_S`` only compete)."""
-        if any(t - it[0].t > COMPETE_S for it in self.items):
-            self.items = [it for it in self.items if t - it[0].t <= COMPETE_S]
+        """Forget the tracks whose last plot is more than ``HANDOVER_S`` before ``t``."""
+        if any(t - it[0].t > HANDOVER_S for it in self.items):
+            self.items = [it for it in self.items if t - it[0].t <= HANDOVER_S]
 
     def take(
         self, new: TrackState, appeared_t: float, height_sensors: Collection[str] | None = None
@@ -160,19 +141,11 @@ class LostTracks(Generic[T]):
         self,
         news: Sequence[tuple[TrackState, float]],
         height_sensors: Collection[str] | None = None,
-        ambiguous: list[int] | None = None,
     ) -> list[T | None]:
         """For each (new track, the time it appeared), in order, the payload of the one lost
         track it continues (``continues``; removed: a lost track hands on once), or None when
-        none or several pass. A lost track lost more than ``HANDOVER_S`` but at most
-        ``COMPETE_S`` before the new one is only a competitor: it hands nothing on, but when
-        it passes the gate (with its longer gap) beside another, the new track is ambiguous.
-        ``ambiguous`` (when given) receives the indices of the new tracks that more than one
-        lost track passed: the caller decides them once (no hand-over later, when one of the
-        two has expired and the other seems alone).
-
-        Only tracks lost (last plot) before the new one appeared: one that was still
-        measured after is another object. ``height_sensors``: the sensors that
+        none or several pass. Only tracks lost (last plot) before the new one appeared: one
+        that was still measured after is another object. ``height_sensors``: the sensors that
         measure a height; the gate's height part is taken for a pair only when each track
         has one among its ``sensors`` (None: heights taken as measured).
 
@@ -197,7 +170,7 @@ class LostTracks(Generic[T]):
         dist = np.sqrt(((Xn[:, None, :] - X[None, :, :3]) ** 2).sum(axis=2))
         near = (
             (tau >= 0.0)
-            & (tau <= COMPETE_S)
+            & (tau <= HANDOVER_S)
             & (t_o[None, :] <= appeared[:, None])
             & (dist <= s_o[None, :] * tau + GATE_K * np.sqrt(tr_o[None, :] + tr_n[:, None]))
         )
@@ -208,13 +181,11 @@ class LostTracks(Generic[T]):
                 i
                 for i in np.flatnonzero(near[j]).tolist()
                 if i not in taken
-                and continues(olds[i], new, _heights(olds[i], new, height_sensors), COMPETE_S)
+                and continues(olds[i], new, _heights(olds[i], new, height_sensors))
             ]
-            if len(hits) == 1 and new.t - olds[hits[0]].t <= HANDOVER_S:
+            if len(hits) == 1:
                 taken.add(hits[0])
                 out[j] = items[hits[0]][1]
-            elif len(hits) > 1 and ambiguous is not None:
-                ambiguous.append(j)
         if taken:
             self.items = [it for i, it in enumerate(items) if i not in taken]
         return out
