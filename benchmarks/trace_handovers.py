@@ -69,6 +69,18 @@ def main(argv: Sequence[str]) -> int:
         return got
 
     continuity.LostTracks.take_many = take_many  # type: ignore[method-assign]
+    from skywarden.threat import classify
+
+    inherit = classify.inherit
+
+    def inherit_logged(ev: Any, old: Any) -> None:
+        # the two tracks' RCS samples: the new track's own plots and the lost track's
+        mn = ev.rcs_sum / ev.rcs_n if ev.rcs_n else float("nan")
+        mo = old.rcs_sum / old.rcs_n if old.rcs_n else float("nan")
+        print(f"  rcs new n={ev.rcs_n} mean={mn:.1f} old n={old.rcs_n} mean={mo:.1f}")
+        inherit(ev, old)
+
+    classify.inherit = inherit_logged  # type: ignore[assignment]
     from skywarden.cli.main import main as cli
 
     cli(["track", scenario, "-o", out])
