@@ -23,7 +23,7 @@ import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / ".." / ".." / "shared" / "bench"
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"  # ../shared beside the repo
 FAMILIES = ("radar3d_site", "multisensor_attack", "birds_night", "night_launch")
 
 
