@@ -80,23 +80,6 @@ before the stop-and-sprint that reads as a bird. Ville's inequality bounds the c
 the segment's factor *ever* reaches ``e^x``, so its largest value (less ``ln segments`` as
 before) is as sound evidence as its current one: it is remembered (``climb_seq_peak``), as
 the held floor is.
-
-Contradicted (session 17, branch ``climb``). Ville's bound is per track: at e^-x it lets
-some level birds among hundreds read 1-2.3 nats from their first plots' height noise
-(25-38 m a plot at 2-4 km; the slopes' z-scores 3.3-3.4 are the noise's own, checked
-against the truth), and three of the harder world's five false alerts of the session 17
-survey were such birds, drone-sized by RCS (harder birds_night s26 T135 and T151,
-night_launch s23 T16). A climb leaves the track higher than the plots that read it; a
-noise excursion does not. So the sequential peak keeps the weighted mean height of the
-plots that read it and their last plot's time, and once ``LATER_PLOTS`` plots follow, a
-track whose later mean height stands less than ``RISE_M`` above that mean is flying on at
-the height it "climbed" from: the peak is forgotten (``later_verdict``); a mean that stands
-that high over ``MIN_PLOTS`` later plots confirms it, and the check ends. Not a test of the
-grown segment's line: a 46 m launch climb followed by level flight reads no climb on the
-whole line (night_launch s102 H0, 121 -> 12 s of warning when that was tried). The price:
-a reading that runs on into the level flight has a mean near the top, and its peak may be
-forgotten (synthetic: a 45 m climb at 1.7 km followed by level flight keeps 1 nat in 42 of
-100 draws, 78 before; 22 plots at 3.6 km: 76, 95 before).
 """
 
 from __future__ import annotations
@@ -116,8 +99,6 @@ HISTORY_S = 2.0 * WINDOW_S  # the plot heights kept: a launch climb lasts 10-30 
 MIN_PLOTS = 8  # at least 6 degrees of freedom for the line's residual check
 MIN_SPAN_S = 6.0  # a slope over less is mostly the plots' noise
 LINE_QUANTILE_Z = 2.326  # the standard normal's 99 % point (Wilson-Hilferty below)
-RISE_M = 10.0  # m: a climb's later heights stand at least this far above its plots' mean
-LATER_PLOTS = 4  # plots after a climb's reading before its later height is judged
 
 
 def plot_height(
@@ -227,28 +208,6 @@ def segment_update(
             return after, 0.0
         return seg[-1][0], 0.0
     return after, min(max(ev - math.log(segments), 0.0), CLIMB_CAP)
-
-
-def mean_height(samples: Sequence[ClimbSample], after: float) -> float:
-    """The weighted mean height (m) of the plots after time ``after`` (0 without)."""
-    seg = [x for x in samples if x[0] > after]
-    sw = sum(1.0 / max(v, 1e-6) for _, _, v in seg)
-    return sum(u / max(v, 1e-6) for _, u, v in seg) / sw if seg else 0.0
-
-
-def later_verdict(samples: Sequence[ClimbSample], mean_h: float, last_t: float) -> int:
-    """Whether the heights after a climb's reading contradict it (module docstring,
-    "Contradicted"): -1 if the weighted mean height of the plots after ``last_t`` (the last
-    plot of the reading) stands less than ``RISE_M`` above ``mean_h`` (the mean height of
-    the plots that read the climb), +1 if it stands that high over at least ``MIN_PLOTS``
-    plots (the climb is confirmed), 0 while fewer than ``LATER_PLOTS`` plots follow or
-    the mean stands high over fewer than ``MIN_PLOTS``."""
-    later = [x for x in samples if x[0] > last_t]
-    if len(later) < LATER_PLOTS:
-        return 0
-    if mean_height(later, -math.inf) < mean_h + RISE_M:
-        return -1
-    return 1 if len(later) >= MIN_PLOTS else 0
 
 
 def bird_penalty(peak: float) -> float:

@@ -87,11 +87,8 @@ class TrackEvidence:
     # track has had, this one included (threat.climb.segment_update)
     climb_seg_t: float = -math.inf
     climb_segs: int = 1
-    # the sequential test's largest penalty so far, remembered (threat.climb, session 15),
-    # and while its later heights are judged, the mean height and last plot time of the
-    # plots that read it (threat.climb.later_verdict, session 17)
+    # the sequential test's largest penalty so far, remembered (threat.climb, session 15)
     climb_seq_peak: float = 0.0
-    climb_check: tuple[float, float] | None = None
 
 
 def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
@@ -170,15 +167,7 @@ def climb_update(ev: TrackEvidence) -> None:
     ev.climb_seg_t, seq = climb.segment_update(ev.heights, after, ev.climb_segs)
     if ev.climb_seg_t != after:
         ev.climb_segs += 1
-    if seq > ev.climb_seq_peak:  # Ville: its largest is as sound as its last
-        ev.climb_seq_peak = seq
-        ev.climb_check = (climb.mean_height(ev.heights, after), ev.heights[-1][0])
-    elif ev.climb_check is not None:
-        verdict = climb.later_verdict(ev.heights, *ev.climb_check)
-        if verdict < 0:  # the track flies on at the height it "climbed" from
-            ev.climb_seq_peak, ev.climb_check = 0.0, None
-        elif verdict > 0:
-            ev.climb_check = None
+    ev.climb_seq_peak = max(ev.climb_seq_peak, seq)  # Ville: its largest is as sound
     ev.climb_pen = max(climb.bird_penalty(ev.climb_peak), ev.climb_seq_peak)
 
 
