@@ -8,9 +8,10 @@ bar (``t_in - 0.8 * limit``), its first alert (time, track, zone, level) and the
 followed it (id, first and last second assigned); then every false-alert track: its alerts
 and the truth objects it was assigned to (none: it never came within the cut-off of one).
 
-The assignment is ``score.py``'s (the optimal one per truth time under ``min(d, c)``, pairs
-closer than c, confirmed tracks of the newest snapshot at most 1.5 s older extrapolated by
-their velocity); rounds with an impact point are left out (drones only). The warning and
+The assignment is ``score.py``'s, made by ``runtime.offline.metrics`` (``tracks_at``,
+``assign``: the optimal one per truth time under ``min(d, c)``, pairs closer than c,
+confirmed tracks of the newest snapshot at most 1.5 s older extrapolated by their
+velocity); rounds with an impact point are left out (drones only). The warning and
 limit it prints are checked equal to ``score.py``'s on the files it was run on (docs: BENCH.md
 "Session 17, branch survey").
 
@@ -20,14 +21,12 @@ limit it prints are checked equal to ``score.py``'s on the files it was run on (
 from __future__ import annotations
 
 import argparse
-import bisect
 import json
 import math
 from collections import defaultdict
 from typing import Any
 
-import numpy as np
-from scipy.optimize import linear_sum_assignment
+from skywarden.runtime.offline.metrics import assign, tracks_at
 
 
 def _jsonl(path: str) -> list[dict[str, Any]]:
@@ -81,27 +80,8 @@ def detail(scenario: str, truth: str, tracks: str, c: float = 100.0) -> dict[str
                 for s in radars
             ):
                 cover[r["id"]] = t
-        k = bisect.bisect_right(snap_t, t + 1e-6) - 1
-        trk: list[tuple[str, list[float]]] = []
-        if k >= 0 and t - snap_t[k] <= 1.5:
-            dt = t - snap_t[k]
-            for tr in snaps[k]["tracks"]:
-                if tr.get("confirmed", True) is False:
-                    continue
-                p = [
-                    tr["x"] + tr.get("vx", 0.0) * dt,
-                    tr["y"] + tr.get("vy", 0.0) * dt,
-                    tr.get("z", 0.0) + tr.get("vz", 0.0) * dt,
-                ]
-                trk.append((str(tr["id"]), p[:dims]))
-        if not rows or not trk:
-            continue
-        T = np.array([[r["x"], r["y"], r["z"]][:dims] for r in rows], float)
-        X = np.array([p for _, p in trk], float)
-        D = np.linalg.norm(T[:, None, :] - X[None, :, :], axis=2)
-        for i, j in zip(*linear_sum_assignment(np.minimum(D, c)), strict=True):
-            if D[i, j] >= c:
-                continue
+        trk = tracks_at(snaps, snap_t, t, dims)
+        for i, j, _ in assign(rows, trk, dims, c):
             tid, kid = rows[i]["id"], trk[j][0]
             held[kid].add(tid)
             sp = spans[tid]
