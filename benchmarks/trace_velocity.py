@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.runtime.engine.engine import Engine
-from skywarden.runtime.offline.bench_io import scans_by_time
+from skywarden.runtime.offline.bench_io import engine_steps
 from skywarden.sensors.skybench import SkybenchReader
 from skywarden.threat.kinematics import velocity_sd
 
@@ -85,11 +85,7 @@ def main() -> int:
     pipe = eng.pipeline
     rec: dict[tuple[str, float], list[tuple[float, ...]]] = defaultdict(list)
     try:
-        for t, scans in scans_by_time(reader):
-            for s in scans:
-                eng.scan(s)
-            eng.tick(t)
-            eng.drain_events()
+        for t, _, _ in engine_steps(reader, eng):
             if t > t_end:
                 break
             live = [(i, t0) for i, t0 in windows if t0 <= t < t0 + a.span]

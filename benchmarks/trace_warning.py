@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from skywarden.runtime.engine.engine import Engine
-from skywarden.runtime.offline.bench_io import scans_by_time
+from skywarden.runtime.offline.bench_io import engine_steps
 from skywarden.sensors.skybench import SkybenchReader
 from skywarden.threat import heading
 from skywarden.threat.classify import Classifier
@@ -111,11 +111,7 @@ def main() -> int:
     pipe = eng.pipeline
     last = -math.inf
     try:
-        for t, scans in scans_by_time(reader):
-            for s in scans:
-                eng.scan(s)
-            frames = list(eng.tick(t))
-            eng.drain_events()
+        for t, _, frames in engine_steps(reader, eng):
             if t > a.t1:
                 break  # nothing more to print: the rest of the file is not run
             r = _follow(truth.get(t, {}), a.object, pipe.tracker.tracks(confirmed_only=False))

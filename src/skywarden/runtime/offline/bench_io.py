@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from skywarden.core.counters import Counters
 from skywarden.runtime.engine.engine import Engine
-from skywarden.runtime.engine.pipeline import PipelineConfig
+from skywarden.runtime.engine.pipeline import Frame, PipelineConfig
 from skywarden.sensors.skybench import Scan, SkybenchReader
 
 if TYPE_CHECKING:
@@ -40,6 +40,19 @@ def scans_by_time(reader: SkybenchReader) -> Iterator[tuple[float, list[Scan]]]:
         yield t, list(group)
 
 
+def engine_steps(
+    reader: SkybenchReader, engine: Engine
+) -> Iterator[tuple[float, list[Scan], list[Frame]]]:
+    """The file stepped through ``engine``: per scan time, its scans fed, then (t, scans, the
+    tick's frames); the engine's events are drained after each step (an offline run has no
+    follower: ``track_file`` writes them as the frames' alert lines)."""
+    for t, scans in scans_by_time(reader):
+        for s in scans:
+            engine.scan(s)
+        yield t, scans, engine.tick(t)
+        engine.drain_events()
+
+
 def track_file(
     scenario: str | Path, out: TextIO, config: PipelineConfig | None = None
 ) -> TrackRunResult:
@@ -50,17 +63,14 @@ def track_file(
     engine = Engine(reader.site, config, records=False)
     n_scans = n_snap = n_alerts = 0
     try:
-        for t, scans in scans_by_time(reader):
-            for s in scans:
-                engine.scan(s)
+        for _, scans, frames in engine_steps(reader, engine):
             n_scans += len(scans)
-            for frame in engine.tick(t):
+            for frame in frames:
                 for a in frame.alert_lines:
                     out.write(encode(a) + "\n")
                     n_alerts += 1
                 out.write(encode(frame.snapshot_line()) + "\n")
                 n_snap += 1
-            engine.drain_events()  # written as the frames' alert lines
     finally:
         reader.close()
     c = Counters()
