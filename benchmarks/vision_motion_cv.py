@@ -209,7 +209,7 @@ def main() -> None:
         m = model_without(set(), a.fit_all, FEATURES)
         how = (
             f"benchmarks/vision_motion_cv.py --sensor {a.sensor} --cache CACHE "
-            f"--fit-all {a.fit_all} --c {a.c} --use all "
+            f"--fit-all {a.fit_all} --c {a.c} "
             f"(every training clip; CACHE from benchmarks/vision_budget.py --part val|fit)"
         )
         save(m, a.o or f"vision_motion_{a.sensor}.json", how)
@@ -270,12 +270,12 @@ def main() -> None:
     for k in range(5):
         stems = folds_of[k]
         old = scores({s: old_per[s] for s in stems})
-        ref_m = replace(model_without({k}, 1.0, FEATURES), weight=a.ref)
-        ref = scores(per_clip(stems, ref_m))
+        full = model_without({k}, 1.0, FEATURES)  # fitted once: "motion" is FEATURES
+        ref = scores(per_clip(stems, replace(full, weight=a.ref)))
         row: dict[str, object] = {"fold": k, "clips": len(stems), "old": old, "ref": ref}
         for name in sets:
             names = SETS[name]
-            base = model_without({k}, 1.0, names)
+            base = full if names == FEATURES else model_without({k}, 1.0, names)
             fixed = {f"{w:g}": scores(per_clip(stems, replace(base, weight=w))) for w in weights}
             w, inner = nested(k, names)
             new = old if w == 0.0 else scores(per_clip(stems, replace(base, weight=w)))
