@@ -85,7 +85,7 @@ the held floor is.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from skywarden.threat.kinematics import WINDOW_S
 from skywarden.threat.reach import FLOOR_K
@@ -99,7 +99,6 @@ HISTORY_S = 2.0 * WINDOW_S  # the plot heights kept: a launch climb lasts 10-30 
 MIN_PLOTS = 8  # at least 6 degrees of freedom for the line's residual check
 MIN_SPAN_S = 6.0  # a slope over less is mostly the plots' noise
 LINE_QUANTILE_Z = 2.326  # the standard normal's 99 % point (Wilson-Hilferty below)
-LEAVE_OUT = 1  # plots left out, the most influential first (``least_without``, session 18)
 
 
 def plot_height(
@@ -145,65 +144,6 @@ def climb_fit(samples: Sequence[ClimbSample]) -> tuple[float, float] | None:
     return slope, 1.0 / stt
 
 
-def least_without(
-    samples: Sequence[ClimbSample], value: Callable[[float, float], float], k: int = LEAVE_OUT
-) -> float:
-    """The least ``value(slope, variance)`` of the weighted least-squares line through the
-    heights with up to ``k`` plots left out, the most influential first (session 18, branch
-    climbloo): the full fit's value, the least over each one plot left out, then, with that
-    plot out, the least over each second one. The variance is the full fit's throughout: a
-    plot left out moves the slope only by its own residual, so a slope of many plots on a
-    line loses nothing, and a climb read from one or two fluke plots loses it. O(k n): each
-    fit without a plot is the full weighted sums less that plot's terms. The caller has
-    checked the full fit (``climb_fit``); the fits without plots are not checked again."""
-    w = [1.0 / max(v, 1e-6) for _, _, v in samples]
-    t0 = samples[0][0]
-    ts = [s[0] - t0 for s in samples]  # about the first plot: no cancellation in the sums
-    us = [s[1] for s in samples]
-    sums = [
-        sum(w),
-        sum(wi * t for wi, t in zip(w, ts, strict=True)),
-        sum(wi * u for wi, u in zip(w, us, strict=True)),
-        sum(wi * t * t for wi, t in zip(w, ts, strict=True)),
-        sum(wi * t * u for wi, t, u in zip(w, ts, us, strict=True)),
-    ]
-
-    v_full = 0.0
-
-    def fit_value(s: list[float]) -> float | None:
-        d = s[0] * s[3] - s[1] * s[1]
-        if d <= 0.0:
-            return None
-        return value((s[0] * s[4] - s[1] * s[2]) / d, v_full)
-
-    d0 = sums[0] * sums[3] - sums[1] * sums[1]
-    if d0 <= 0.0:
-        return 0.0
-    v_full = sums[0] / d0
-    best = value((sums[0] * sums[4] - sums[1] * sums[2]) / d0, v_full)
-    left = set(range(len(samples)))
-    for _ in range(k):
-        pick: tuple[float, int, list[float]] | None = None
-        for i in left:
-            wi, t, u = w[i], ts[i], us[i]
-            s = [
-                sums[0] - wi,
-                sums[1] - wi * t,
-                sums[2] - wi * u,
-                sums[3] - wi * t * t,
-                sums[4] - wi * t * u,
-            ]
-            val = fit_value(s)
-            if val is not None and (pick is None or val < pick[0]):
-                pick = (val, i, s)
-        if pick is None:
-            break
-        best = min(best, pick[0])
-        left.discard(pick[1])
-        sums = pick[2]
-    return best
-
-
 def _log_norm0(x: float, var: float) -> float:
     """``ln N(x; 0, var)`` up to ``-ln sqrt(2 pi)``."""
     return -0.5 * x * x / var - 0.5 * math.log(var)
@@ -214,41 +154,25 @@ def _llr(c: float, v: float) -> float:
     return _log_norm0(c, DRONE_CLIMB_SD**2 + v) - _log_norm0(c, BIRD_CLIMB_SD**2 + v)
 
 
-def _lines(samples: Sequence[ClimbSample]) -> list[Sequence[ClimbSample]]:
-    """The plots of the last ``WINDOW_S`` and of the whole record (``HISTORY_S``) whose
-    heights lie on a line (``climb_fit``): a long climb is measured better over its whole
-    length, and a climb that ended within the record is no line there, but may be one over
-    the shorter window."""
+def fits(samples: Sequence[ClimbSample]) -> list[tuple[float, float]]:
+    """The line fits (``climb_fit``) over the last ``WINDOW_S`` and over the whole record
+    (``HISTORY_S``) that pass the line check: a long climb is measured better over its
+    whole length, and a climb that ended within the record is no line there, but may be one
+    over the shorter window."""
     if not samples:
         return []
     t_end = samples[-1][0]
     recent = [x for x in samples if x[0] >= t_end - WINDOW_S]
-    out = [x for x in (recent, samples) if climb_fit(x) is not None]
+    out = [f for f in (climb_fit(recent), climb_fit(samples)) if f is not None]
     if len(recent) == len(samples) and out:
         out = out[:1]
     return out
 
 
-def _climb_llr(c: float, v: float) -> float:
-    """``_llr`` for a climb, 0 for level flight or a descent."""
-    return _llr(c, v) if c > 0.0 else 0.0
-
-
-def fits(samples: Sequence[ClimbSample]) -> list[tuple[float, float]]:
-    """The line fits (``climb_fit``) over the last ``WINDOW_S`` and over the whole record
-    (``HISTORY_S``) that pass the line check (``_lines``)."""
-    return [f for f in (climb_fit(x) for x in _lines(samples)) if f is not None]
-
-
-def _floor(c: float, v: float) -> float:
-    return c - FLOOR_K * math.sqrt(v)
-
-
 def climb_floor(samples: Sequence[ClimbSample]) -> float:
     """A lower bound (m/s, >= 0) on the climb rate: the largest ``c - FLOOR_K sd`` of the
-    fits (``_lines``), as ``threat.reach.speed_floor`` bounds a speed, each read at its
-    least with up to ``LEAVE_OUT`` plots left out (``least_without``)."""
-    return max([least_without(x, _floor) for x in _lines(samples)] + [0.0])
+    fits (``fits``), as ``threat.reach.speed_floor`` bounds a speed."""
+    return max([c - FLOOR_K * math.sqrt(v) for c, v in fits(samples)] + [0.0])
 
 
 def segment_update(
@@ -283,7 +207,6 @@ def segment_update(
             # climb (the Occam factor), so the segment grows on (module docstring)
             return after, 0.0
         return seg[-1][0], 0.0
-    ev = least_without(seg, _climb_llr)  # the restart above reads the full fit
     return after, min(max(ev - math.log(segments), 0.0), CLIMB_CAP)
 
 
