@@ -3,7 +3,7 @@ of the training clips (session 16, issue 23; ``nodes/vision_motion.py``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/vision_motion_cv.py --sensor ir|visible \\
         --cache /tmp/vcls/cache [--data ../shared/data/dd] [--weights 0.125,0.25,0.5,1,2] \\
-        [--c 1.0] [--ref 0.25]
+        [--c 1.0] [--ref 0.25] [--oof OOF]
     ... --fit-all W -o src/skywarden/nodes/weights/vision_motion_SENSOR.json
 
 Why cross-validation: the validation fifth alone is 19-24 clips, and one clip decides a
@@ -31,6 +31,14 @@ also prints ``ref`` (the motion model at the fixed ``--ref`` weight, session 16'
 every fixed weight (for reading, not for choosing). Only the frames where a model names some
 detection differently from appearance only are matched again (same counts, faster).
 Session 17's brightness feature sets (``--sets bright,bright_only``) are at commit 634222a.
+
+Session 18 (``--oof OOF``): the CNN outputs of each clip come instead from the net trained
+with the shipped recipe WITHOUT the clip's fold (``benchmarks/vision_oof.py``, five nets, one
+per fold), so the appearance scores are out of sample on every fold, as a new clip's would
+be, and the motion term's gain on top of them is measured honestly. The replay is kept in
+``OOF/SENSOR_oof_replay.pkl``. (The inner CV of outer fold k scores fold j on the net
+trained without j, which saw fold k's clips: the usual stacking compromise; nothing is
+fitted on fold k's labels.)
 
 ``--fit-all W``: the model fitted on every training clip with weight W, written to ``-o``.
 """
@@ -150,6 +158,15 @@ SENSOR = "ir"
 SETS = {"motion": FEATURES}  # session 17's brightness sets: commit 634222a
 
 
+def cache_file(cache: str, oof: str | None, sensor: str, part: str, stem: str) -> Path:
+    """A training clip's cached CNN outputs: the shipped net's (``CACHE/SENSOR_PART``,
+    ``vision_budget.py``) or, with ``--oof``, those of the net fitted without the clip's fold
+    (``OOF/SENSOR_oof``, ``vision_oof.py``)."""
+    if oof is not None:
+        return Path(oof) / f"{sensor}_oof" / f"{stem}.npz"
+    return Path(cache) / f"{sensor}_{part}" / f"{stem}.npz"
+
+
 def f1s(per: dict[str, list[int]]) -> float:
     """The nested choice's criterion: the mean of pooled and macro F1."""
     sc = scores(per)
@@ -169,18 +186,24 @@ def main() -> None:
     ap.add_argument("--fit-all", type=float, default=None)
     ap.add_argument("-o", default=None)
     ap.add_argument("--partial", action="store_true", help="skip uncached clips (a dry run)")
+    ap.add_argument(
+        "--oof",
+        default=None,
+        help="read out-of-fold CNN outputs from OOF/SENSOR_oof (benchmarks/vision_oof.py)",
+    )
     a = ap.parse_args()
     SENSOR = a.sensor
     train = [p.stem for p in clip_paths(a.data, a.sensor, test=False)]
     fold = {s: g % 5 for g, s in enumerate(train)}
-    saved = Path(a.cache) / f"{a.sensor}_replay.pkl"  # this script's own /tmp output
+    # the replay is this script's own output, kept beside the caches it was made from
+    saved = Path(a.oof or a.cache) / f"{a.sensor}_{'oof_' if a.oof else ''}replay.pkl"
     if saved.exists() and not a.partial:
         rep = pickle.loads(saved.read_bytes())
     else:
         rep = {}
         for part in ("val", "fit"):
             for path in part_paths(a.data, a.sensor, part):
-                f = Path(a.cache) / f"{a.sensor}_{part}" / f"{path.stem}.npz"
+                f = cache_file(a.cache, a.oof, a.sensor, part, path.stem)
                 if a.partial and not f.exists():
                     continue
                 with np.load(f) as d:
@@ -206,6 +229,8 @@ def main() -> None:
         return fit(x, y, g, OBJ, w, a.c)
 
     if a.fit_all is not None:
+        if a.oof is not None:
+            raise SystemExit("--fit-all fits on the shipped net's replay: drop --oof")
         m = model_without(set(), a.fit_all, FEATURES)
         how = (
             f"benchmarks/vision_motion_cv.py --sensor {a.sensor} --cache CACHE "
