@@ -11,8 +11,9 @@ origin, height and speed, then each track (tentative ones included) within ``--r
     sp, rcs=<mean>/<n> the classifier's speed average and mean plot RCS (dBsm) over n plots
     rf=<hits>/<scans>:<term>  RF hits, scans that could have heard it, drone-bird log-ratio
     kin=<mr>/<fw>     kinematic window + heading persistence, multirotor / fixed wing - bird
-    (win= dop=/n)     of which the window alone and the Doppler steadiness (multirotor -
-                      bird) over its n plots
+    (win= dop=/n      of which the window alone and the Doppler steadiness (multirotor -
+     held=/n)         bird) over its n plots, and the held speed (threat.steady) over its
+                      n speed samples
     feat=<mr>/<fw>    every current term (RCS, speed, kinematics), multirotor / fixed wing - bird
     lp                accumulated log-prior and hints, multirotor - bird
     ssd tsd csd       the window's speed, turn-rate and climb fluctuation; hd heading term
@@ -82,11 +83,13 @@ def _terms(clf: Classifier, tid: str) -> str:
     nan = math.nan
     dop = ev.dop_ll or [0.0] * 4
     win = ev.kin_ll or [0.0] * 4
+    held = ev.held_ll or [0.0] * 4
     return (
         f" sp={ev.speed_avg or 0.0:4.1f} rcs={rcs:5.1f}/{ev.rcs_n}"
         f" rf={ev.rf_hits}/{ev.rf_scans}:{rf[0] - rf[2]:+.1f}"
         f" kin={kin[0] - kin[2]:+.1f}/{kin[1] - kin[2]:+.1f}"
-        f" (win={win[0] - win[2]:+.1f} dop={dop[0] - dop[2]:+.1f}/{len(ev.dop)})"
+        f" (win={win[0] - win[2]:+.1f} dop={dop[0] - dop[2]:+.1f}/{len(ev.dop)}"
+        f" held={held[0] - held[2]:+.1f}/{len(ev.held)})"
         f" feat={feat[0] - feat[2]:+.1f}/{feat[1] - feat[2]:+.1f}"
         f" lp={ev.log_post[0] - ev.log_post[2]:+.1f}"
         f" ssd={kf.get('speed_sd', nan):.2f} tsd={kf.get('turn_sd', nan):.3f}"

@@ -74,7 +74,7 @@ from numpy.typing import NDArray
 from skywarden.core.observation import Detection, MeasurementKind
 from skywarden.core.site import SensorKind, Site
 from skywarden.core.track import ObjectClass, TrackState, TrackStatus
-from skywarden.threat import continuity, heading, reach, rf_bearing
+from skywarden.threat import continuity, heading, reach, rf_bearing, steady
 from skywarden.threat.evidence import (
     CLASSES,
     TrackEvidence,
@@ -85,6 +85,7 @@ from skywarden.threat.evidence import (
     memory,
     observe_climb,
     observe_doppler,
+    observe_held,
 )
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
@@ -298,6 +299,7 @@ class Classifier:
                 kin = [None if none else row for row, none in zip(ll, short, strict=True)]
             for ev, tr, row in zip(due, due_tr, kin, strict=True):
                 ev.dop_ll = doppler_ll(ev, tr) if ev.dop else None
+                ev.held_ll = steady.steady_loglik(ev.held) if ev.held else None
                 if ev.heights:
                     climb_update(ev)
                 ev.kin_ll = row
@@ -401,6 +403,8 @@ class Classifier:
         if tr.status is not TrackStatus.COASTING:  # a coasted frame measured nothing
             floor = reach.speed_floor(ve, vn, tr.P)
             ev.reach_run, ev.reach_peak = reach.reach_update(ev.reach_run, ev.reach_peak, floor)
+        if tr.status is not TrackStatus.COASTING:
+            observe_held(ev, tr.t, spd, sv)
         h = ev.hist
         if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
             # a coasted frame is the filter's constant-velocity prediction, not the object's

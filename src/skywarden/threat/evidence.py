@@ -23,8 +23,14 @@ from numpy.typing import NDArray
 
 from skywarden.core.observation import Detection
 from skywarden.core.track import ObjectClass, TrackState
-from skywarden.threat import climb, doppler, heading, reach
-from skywarden.threat.kinematics import WINDOW_S, Sample, block_weight, memory_fold
+from skywarden.threat import climb, doppler, heading, reach, steady
+from skywarden.threat.kinematics import (
+    KNOWN_SV_MPS,
+    WINDOW_S,
+    Sample,
+    block_weight,
+    memory_fold,
+)
 
 F64 = NDArray[np.float64]
 
@@ -89,6 +95,11 @@ class TrackEvidence:
     climb_segs: int = 1
     # the sequential test's largest penalty so far, remembered (threat.climb, session 15)
     climb_seq_peak: float = 0.0
+    # the horizontal speed of the frames whose velocity is known, one sample every
+    # steady.LONG_STEP_S over the last steady.LONG_S, and its evidence at the last
+    # recompute (threat.steady, session 18)
+    held: deque[steady.SpeedSample] = field(default_factory=deque)
+    held_ll: list[float] | None = None
 
 
 def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
@@ -153,6 +164,17 @@ def observe_doppler(ev: TrackEvidence, det: Detection) -> None:
     q = ev.dop
     q.append((det.t, float(det.z[3]), float(det.R[3, 3])))
     while q[0][0] < det.t - WINDOW_S:
+        q.popleft()
+
+
+def observe_held(ev: TrackEvidence, t: float, speed: float, sv: float) -> None:
+    """Keep a frame's horizontal speed for the held-speed evidence (``threat.steady``): a
+    measured frame (the caller skips coasted ones) whose velocity is known (``sv`` at most
+    ``KNOWN_SV_MPS``), one every ``steady.LONG_STEP_S``, over the last ``steady.LONG_S``."""
+    q = ev.held
+    if sv <= KNOWN_SV_MPS and (not q or t >= q[-1][0] + steady.LONG_STEP_S):
+        q.append((t, speed))
+    while q and q[0][0] < t - steady.LONG_S:
         q.popleft()
 
 
@@ -227,6 +249,8 @@ def kin_row(ev: TrackEvidence) -> list[float]:
     row = ev.kin_ll or NO_KIN
     if ev.dop_ll is not None:
         row = [k + d for k, d in zip(row, ev.dop_ll, strict=True)]
+    if ev.held_ll is not None:
+        row = [k + h for k, h in zip(row, ev.held_ll, strict=True)]
     mem = memory(ev)
     if mem is not None:
         row = [k + m for k, m in zip(row, mem, strict=True)]
