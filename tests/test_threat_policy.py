@@ -188,6 +188,24 @@ def test_rule3_closest_approach_escalates_to_warning() -> None:
     )
 
 
+def test_rule3_closest_approach_is_a_warning_however_near_in_time() -> None:
+    """Harder birds_night s49 T124 (session 18 survey): a drone-sized bird 314 m from the
+    residence's centre, 3 s into its track, passed 288 m from it in 6 s; the closest-approach
+    rule's time (of closest approach, within ``alert_s``) made it the imminent-entry ALERT
+    "enters residence in 6 s", which skips the young track's hold. The path misses the zone:
+    a warning (rule 3), held like one, and no entry is claimed."""
+    a = ThreatAssessor(site({"advisory_hold_s": 0.0}))
+    x = a.assess([trk(-500.0, 400.0, 25.0, 0.0, 5.0)], 5.0)[0]  # passes 400 m north in 20 s
+    assert x.level is ThreatLevel.WARNING and x.evidence is not None
+    assert x.evidence.rule == "closest_approach"
+    assert not any(r.startswith("enters") for r in x.reasons)
+    young = dataclasses.replace(trk(-500.0, 400.0, 25.0, 0.0, 5.0), first_t=3.0, hits=3)
+    y = ThreatAssessor(site({"advisory_hold_s": 0.0})).assess([young], 5.0)[0]
+    assert y.level is ThreatLevel.WATCH  # 2 s of a young track: its hold applies
+    entering = ThreatAssessor(site()).assess([trk(-700.0, 0.0, 25.0, 0.0, 5.0)], 5.0)[0]
+    assert entering.level is ThreatLevel.ALERT  # a predicted entry in 22 s stays the alert
+
+
 def test_rule4_imminent_entry_is_an_alert() -> None:
     a = ThreatAssessor(site())
     x = a.assess([trk(-700.0, 0.0, 25.0, 0.0, 5.0)], 5.0)[0]  # enters in 22 s

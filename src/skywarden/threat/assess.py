@@ -270,9 +270,16 @@ class ThreatAssessor:
         if best is not None and best.time_to_enter_s is not None:
             tte = best.time_to_enter_s
             protected = best.zone_id in self._protected_ids
-            imminent = protected and (best.inside or tte <= self.policy[best.zone_id].alert_s)
+            # a closest approach is a warning however near in time (the path misses the zone:
+            # its time is the time of closest approach, not of entry); only a predicted entry
+            # (or being inside) is the imminent-entry alert
+            imminent = (
+                protected
+                and not by_approach
+                and (best.inside or tte <= self.policy[best.zone_id].alert_s)
+            )
             level = ThreatLevel.ALERT if imminent else ThreatLevel.WARNING
-            if protected:
+            if protected and not by_approach:
                 reasons.append(
                     "inside " + best.zone_id
                     if best.inside
