@@ -270,22 +270,17 @@ class ThreatAssessor:
         if best is not None and best.time_to_enter_s is not None:
             tte = best.time_to_enter_s
             protected = best.zone_id in self._protected_ids
-            # a closest approach is a warning however near in time (the path misses the zone:
-            # its time is the time of closest approach, not of entry); only a predicted entry
-            # (or being inside) is the imminent-entry alert
-            imminent = (
-                protected
-                and not by_approach
-                and (best.inside or tte <= self.policy[best.zone_id].alert_s)
-            )
+            imminent = protected and (best.inside or tte <= self.policy[best.zone_id].alert_s)
             level = ThreatLevel.ALERT if imminent else ThreatLevel.WARNING
-            if protected and not by_approach:
+            if protected and not by_approach:  # a closest approach misses: it claims no entry
                 reasons.append(
                     "inside " + best.zone_id
                     if best.inside
                     else f"enters {best.zone_id} in {tte:.0f} s"
                 )
-            if imminent:
+            if imminent and by_approach:
+                rule = "closest_approach"
+            elif imminent:
                 rule = "inside" if best.inside else "imminent"
             elif not protected:
                 rule = "warning_zone"
@@ -295,7 +290,11 @@ class ThreatAssessor:
             best = self._advisory(tr, t, p_drone, reasons)
             if best is not None:
                 level, rule = ThreatLevel.ADVISORY, "detection_area"
-        if level is ThreatLevel.WARNING and not located(tr):
+        # an ALERT from the closest approach (its time of closest approach within alert_s) is
+        # no predicted entry: it waits for the same gates as a warning (session 18, harder
+        # birds_night s49 T124: a drone-sized bird 3 s into its track, passing 288 m off)
+        approach_alert = level is ThreatLevel.ALERT and by_approach
+        if (level is ThreatLevel.WARNING or approach_alert) and not located(tr):
             reasons.append(f"located by {tr.pos_hits} ranging plot only")
             level = ThreatLevel.WATCH
         raised = level >= ThreatLevel.ADVISORY
@@ -317,11 +316,13 @@ class ThreatAssessor:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s only")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
-        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING)
+        approach_alert = approach_alert and level is ThreatLevel.ALERT  # not demoted above
+        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert
         if early and young_hold_left(cfg, tr.first_t, since, t) > 0.0:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s of a young track only")
             level = ThreatLevel.WATCH
-        if level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) and (
+        approach_alert = approach_alert and level is ThreatLevel.ALERT
+        if (level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert) and (
             tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
         ):
             reasons.append(
