@@ -166,9 +166,11 @@ class ThreatAssessor:
     def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
         """A likely drone that is not on a collision course may still be coming for the site.
 
-        Two rules, both for an early *warning* (never the imminent-entry alert): the track is
-        inside (or will enter) a warning zone, or it closes on a protected zone fast with a
-        closest point of approach within a few zone radii (a piloted drone weaving in).
+        Two rules for an early *warning*: the track is inside (or will enter) a warning zone,
+        or it closes on a protected zone fast with a closest point of approach within a few
+        zone radii (a piloted drone weaving in). A closest approach within the zone's
+        ``alert_s`` is an ALERT (rule ``closest_approach``) in ``assess_one``, but never the
+        imminent-entry one: it claims no entry and waits for a warning's gates.
         """
         cfg = self.cfg
         p, v = tr.position, tr.velocity
