@@ -166,9 +166,11 @@ class ThreatAssessor:
     def _approach_or_warning_zone(self, tr: TrackState, reasons: list[str]) -> ZoneThreat | None:
         """A likely drone that is not on a collision course may still be coming for the site.
 
-        Two rules, both for an early *warning* (never the imminent-entry alert): the track is
-        inside (or will enter) a warning zone, or it closes on a protected zone fast with a
-        closest point of approach within a few zone radii (a piloted drone weaving in).
+        Two rules for an early *warning*: the track is inside (or will enter) a warning zone,
+        or it closes on a protected zone fast with a closest point of approach within a few
+        zone radii (a piloted drone weaving in). A closest approach within the zone's
+        ``alert_s`` is an ALERT (rule ``closest_approach``) in ``assess_one``, but never the
+        imminent-entry one: it claims no entry and waits for a warning's gates.
         """
         cfg = self.cfg
         p, v = tr.position, tr.velocity
@@ -272,13 +274,15 @@ class ThreatAssessor:
             protected = best.zone_id in self._protected_ids
             imminent = protected and (best.inside or tte <= self.policy[best.zone_id].alert_s)
             level = ThreatLevel.ALERT if imminent else ThreatLevel.WARNING
-            if protected:
+            if protected and not by_approach:  # a closest approach misses: it claims no entry
                 reasons.append(
                     "inside " + best.zone_id
                     if best.inside
                     else f"enters {best.zone_id} in {tte:.0f} s"
                 )
-            if imminent:
+            if imminent and by_approach:
+                rule = "closest_approach"
+            elif imminent:
                 rule = "inside" if best.inside else "imminent"
             elif not protected:
                 rule = "warning_zone"
@@ -288,7 +292,11 @@ class ThreatAssessor:
             best = self._advisory(tr, t, p_drone, reasons)
             if best is not None:
                 level, rule = ThreatLevel.ADVISORY, "detection_area"
-        if level is ThreatLevel.WARNING and not located(tr):
+        # an ALERT from the closest approach (its time of closest approach within alert_s) is
+        # no predicted entry: it waits for the same gates as a warning (session 18, harder
+        # birds_night s49 T124: a drone-sized bird 3 s into its track, passing 288 m off)
+        approach_alert = level is ThreatLevel.ALERT and by_approach
+        if (level is ThreatLevel.WARNING or approach_alert) and not located(tr):
             reasons.append(f"located by {tr.pos_hits} ranging plot only")
             level = ThreatLevel.WATCH
         raised = level >= ThreatLevel.ADVISORY
@@ -310,11 +318,13 @@ class ThreatAssessor:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s only")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
-        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING)
+        approach_alert = approach_alert and level is ThreatLevel.ALERT  # not demoted above
+        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert
         if early and young_hold_left(cfg, tr.first_t, since, t) > 0.0:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s of a young track only")
             level = ThreatLevel.WATCH
-        if level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) and (
+        approach_alert = approach_alert and level is ThreatLevel.ALERT
+        if (level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert) and (
             tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
         ):
             reasons.append(
