@@ -43,6 +43,10 @@ def test_a_well_known_velocity_is_read_as_before() -> None:
     settled = _drone_minus_bird(TrackEvidence(speed_avg=20.0, speed_g=10.0, speed_pv=0.25))
     assert abs(settled - exact) < 0.05
     assert _drone_minus_bird(TrackEvidence(speed_avg=20.0, speed_g=10.0)) == exact  # pv 0
+    # a settled track's sd (up to SPEED_SETTLED_SD) is inside the class speed models already
+    assert _drone_minus_bird(TrackEvidence(speed_avg=22.0, speed_g=10.0, speed_pv=1.5**2)) == (
+        _drone_minus_bird(TrackEvidence(speed_avg=22.0))
+    )
 
 
 def _P(sd_along: float, sd_across: float, los: float) -> Any:

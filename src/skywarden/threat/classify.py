@@ -475,7 +475,7 @@ class Classifier:
         # speed: ln N(speed; mu, sd^2) up to -ln sqrt(2 pi), ln sd precomputed
         x = rows[:, 2 * len(CLASSES) :]  # (N, 1)
         ll: F64 = -0.5 * ((x - _SPEED_MU) / _SPEED_SD) ** 2 - _SPEED_LOG_SD
-        if any(ev.speed_pv > 0.0 for ev in evs):
+        if any(ev.speed_pv > SPEED_SETTLED_SD**2 for ev in evs):
             ll = speed_loglik(ll, x[:, 0], evs)
         if any(ev.speed_avg is None for ev in evs):
             has = np.array([ev.speed_avg is not None for ev in evs])
@@ -525,6 +525,10 @@ class Classifier:
         return out
 
 
+# A settled track's velocity sd (m/s): the class speed models describe speeds read from
+# settled tracks, so this much of the cross-range variance is in their sds already and only
+# the variance beyond it is integrated (``speed_loglik``); a settled track reads as exact.
+SPEED_SETTLED_SD = 2.0
 # The speed's poorly known part is integrated on a grid of ``SPEED_GRID`` points over
 # +-``SPEED_GRID_SD`` of its sd (Gaussian weights, normalised on the grid).
 SPEED_GRID = 41
@@ -552,15 +556,16 @@ def known_part(ve: float, vn: float, P: F64) -> float:
 
 def speed_loglik(exact: F64, s: F64, evs: Sequence[TrackEvidence]) -> F64:
     """The speed term of each class (N, len(CLASSES)) where the speed average's velocity is
-    not exactly known (``speed_pv`` > 0): ``ln E[N(|v|; mu_c, sd_c^2)]`` over the velocity's
-    poorly known part ``c ~ N(c_hat, speed_pv)`` with the known part ``g`` (``speed_g``) taken
+    known worse than a settled track's (``speed_pv`` > ``SPEED_SETTLED_SD^2``):
+    ``ln E[N(|v|; mu_c, sd_c^2)]`` over the velocity's poorly known part
+    ``c ~ N(c_hat, speed_pv - SPEED_SETTLED_SD^2)`` with the known part ``g`` (``speed_g``) taken
     as exact, ``|v| = sqrt(g^2 + c^2)`` and ``c_hat = sqrt(s^2 - g^2)`` (issue 19, session 18).
 
     A speed that rests on the known part (a radar track flying along the line of sight) is
     read as before; a speed that rests on a poorly known cross-range part (a far young track,
     sd 6-10 m/s) is read as the range of speeds it allows, so a fast reading of a bird's noise
-    is discounted. Rows with ``speed_pv`` 0 keep ``exact`` bit for bit."""
-    pv = np.array([ev.speed_pv for ev in evs])
+    is discounted. Rows known as well as a settled track keep ``exact`` bit for bit."""
+    pv = np.maximum(np.array([ev.speed_pv for ev in evs]) - SPEED_SETTLED_SD**2, 0.0)
     g = np.array([ev.speed_g for ev in evs])
     c = np.sqrt(np.maximum(s * s - g * g, 0.0))
     cs = c[:, None] + np.sqrt(pv)[:, None] * _GRID_Z  # (N, G)
