@@ -391,17 +391,12 @@ class Classifier:
         spd = math.hypot(ve, vn)
         sv = velocity_sd(tr.P)
         w = 1.0 / (sv * sv + SPEED_SD_FLOOR**2)
-        g = known_part(ve, vn, tr.P)
         if ev.speed_avg is None:
             ev.speed_avg, ev.speed_w = spd, w
-            ev.speed_g, ev.speed_pv = g, sv * sv
         else:
             a = self.forget
             ev.speed_w = a * ev.speed_w + (1 - a) * w
-            k = (1 - a) * w / ev.speed_w
-            ev.speed_avg += k * (spd - ev.speed_avg)
-            ev.speed_g += k * (g - ev.speed_g)
-            ev.speed_pv += k * (sv * sv - ev.speed_pv)
+            ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
         if tr.status is not TrackStatus.COASTING:  # a coasted frame measured nothing
             floor = reach.speed_floor(ve, vn, tr.P)
@@ -475,8 +470,6 @@ class Classifier:
         # speed: ln N(speed; mu, sd^2) up to -ln sqrt(2 pi), ln sd precomputed
         x = rows[:, 2 * len(CLASSES) :]  # (N, 1)
         ll: F64 = -0.5 * ((x - _SPEED_MU) / _SPEED_SD) ** 2 - _SPEED_LOG_SD
-        if any(ev.speed_pv > SPEED_SETTLED_SD**2 for ev in evs):
-            ll = speed_loglik(ll, x[:, 0], evs)
         if any(ev.speed_avg is None for ev in evs):
             has = np.array([ev.speed_avg is not None for ev in evs])
             ll = np.where(has[:, None], ll, 0.0)
@@ -523,59 +516,6 @@ class Classifier:
             for i, row in zip(free, p.tolist(), strict=True):
                 out[i] = row
         return out
-
-
-# A settled track's velocity sd (m/s): the class speed models describe speeds read from
-# settled tracks, so this much of the cross-range variance is in their sds already and only
-# the variance beyond it is integrated (``speed_loglik``); a settled track reads as exact.
-SPEED_SETTLED_SD = 2.0
-# The speed's poorly known part is integrated on a grid of ``SPEED_GRID`` points over
-# +-``SPEED_GRID_SD`` of its sd (Gaussian weights, normalised on the grid).
-SPEED_GRID = 41
-SPEED_GRID_SD = 4.0
-_GRID_Z = np.linspace(-SPEED_GRID_SD, SPEED_GRID_SD, SPEED_GRID)
-_GRID_LOGW = -0.5 * _GRID_Z**2 - np.log(np.add.reduce(np.exp(-0.5 * _GRID_Z**2)))
-
-
-def known_part(ve: float, vn: float, P: F64) -> float:
-    """The magnitude of the horizontal velocity along its best-known direction under ``P``
-    (the eigenvector of the (ve, vn) block's smaller eigenvalue): for a radar track, the line
-    of sight, whose speed the Doppler gives at once. ``velocity_sd`` is the sd across it."""
-    a, b, d = float(P[3, 3]), float(P[3, 4]), float(P[4, 4])
-    big = 0.5 * (a + d) + math.sqrt(0.25 * (a - d) ** 2 + b * b)
-    # the poorly known direction (big's eigenvector); the known one is perpendicular to it
-    if abs(b) <= 1e-12 * big:
-        if a == d:  # an isotropic P: no direction is better known
-            return 0.0
-        pe, pn = (1.0, 0.0) if a > d else (0.0, 1.0)
-    else:
-        pe, pn = b, big - a
-    norm = math.hypot(pe, pn)
-    return abs(-pn * ve + pe * vn) / norm
-
-
-def speed_loglik(exact: F64, s: F64, evs: Sequence[TrackEvidence]) -> F64:
-    """The speed term of each class (N, len(CLASSES)) where the speed average's velocity is
-    known worse than a settled track's (``speed_pv`` > ``SPEED_SETTLED_SD^2``):
-    ``ln E[N(|v|; mu_c, sd_c^2)]`` over the velocity's poorly known part
-    ``c ~ N(c_hat, speed_pv - SPEED_SETTLED_SD^2)`` with the known part ``g`` (``speed_g``) taken
-    as exact, ``|v| = sqrt(g^2 + c^2)`` and ``c_hat = sqrt(s^2 - g^2)`` (issue 19, session 18).
-
-    A speed that rests on the known part (a radar track flying along the line of sight) is
-    read as before; a speed that rests on a poorly known cross-range part (a far young track,
-    sd 6-10 m/s) is read as the range of speeds it allows, so a fast reading of a bird's noise
-    is discounted. Rows known as well as a settled track keep ``exact`` bit for bit."""
-    pv = np.maximum(np.array([ev.speed_pv for ev in evs]) - SPEED_SETTLED_SD**2, 0.0)
-    g = np.array([ev.speed_g for ev in evs])
-    c = np.sqrt(np.maximum(s * s - g * g, 0.0))
-    cs = c[:, None] + np.sqrt(pv)[:, None] * _GRID_Z  # (N, G)
-    sp = np.sqrt(g[:, None] ** 2 + cs * cs)
-    z = (sp[:, :, None] - _SPEED_MU) / _SPEED_SD  # (N, G, len(CLASSES))
-    lg = -0.5 * z * z + (_GRID_LOGW[:, None] - _SPEED_LOG_SD)
-    top = np.maximum.reduce(lg, axis=1)
-    marg = top + np.log(np.add.reduce(np.exp(lg - top[:, None, :]), axis=1))
-    out: F64 = np.where(pv[:, None] > 0.0, marg, exact)
-    return out
 
 
 def _beta_binomial(k: F64, n: F64, rate: float) -> F64:

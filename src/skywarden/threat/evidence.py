@@ -46,12 +46,6 @@ class TrackEvidence:
     log_post: list[float] = field(default_factory=lambda: list(LOG_PRIOR))
     speed_avg: float | None = None
     speed_w: float = 0.0  # the speed average's forgotten sum of weights
-    # the speed's two parts, averaged with the speed average's own gains (issue 19, session
-    # 18): the magnitude of the velocity along its best-known direction (a radar's line of
-    # sight: the Doppler), and the variance across it (``velocity_sd`` squared); 0.0: the
-    # average is read as exact (``classify.speed_loglik``)
-    speed_g: float = 0.0
-    speed_pv: float = 0.0
     rcs_n: int = 0
     rcs_sum: float = 0.0
     hist: deque[Sample] = field(default_factory=deque)
@@ -119,15 +113,11 @@ def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
     ev.rf_scans += old.rf_scans
     if old.speed_avg is not None:
         # the two averages weighed by their sums of weights (each frame's 1 / sv^2)
-        # (its two parts alike)
         if ev.speed_avg is None:
             ev.speed_avg, ev.speed_w = old.speed_avg, old.speed_w
-            ev.speed_g, ev.speed_pv = old.speed_g, old.speed_pv
         else:
             w = ev.speed_w + old.speed_w
             ev.speed_avg = (ev.speed_w * ev.speed_avg + old.speed_w * old.speed_avg) / w
-            ev.speed_g = (ev.speed_w * ev.speed_g + old.speed_w * old.speed_g) / w
-            ev.speed_pv = (ev.speed_w * ev.speed_pv + old.speed_w * old.speed_pv) / w
             ev.speed_w = w
     ev.reach_peak = max(ev.reach_peak, old.reach_peak)
     if ev.head_alpha is None:

@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 24
+STATE_LAYOUT = 23
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -64,8 +64,7 @@ type, session 13, 2026-12-07). 22: every ``TrackState`` (the engine's last frame
 classifier's and launch estimator's kept states) carries ``pos_hits``, the track's plots of
 ranging sensors (rule 1's location, session 15, 2026-12-07). 23: the classifier's sequential
 climb test remembers its largest penalty (``TrackEvidence.climb_seq_peak``, issue 19, session
-15, 2026-12-07). 24: the classifier's speed average keeps its two parts (``TrackEvidence.speed_g``,
-``speed_pv``: the known part and the cross-range variance, issue 19, session 18, 2026-12-07)."""
+15, 2026-12-07)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
