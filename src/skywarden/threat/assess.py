@@ -292,11 +292,14 @@ class ThreatAssessor:
             best = self._advisory(tr, t, p_drone, reasons)
             if best is not None:
                 level, rule = ThreatLevel.ADVISORY, "detection_area"
+
         # an ALERT from the closest approach (its time of closest approach within alert_s) is
         # no predicted entry: it waits for the same gates as a warning (session 18, harder
         # birds_night s49 T124: a drone-sized bird 3 s into its track, passing 288 m off)
-        approach_alert = level is ThreatLevel.ALERT and by_approach
-        if (level is ThreatLevel.WARNING or approach_alert) and not located(tr):
+        def approach_alert() -> bool:  # (no step below raises a level: re-read, not stored)
+            return by_approach and level is ThreatLevel.ALERT
+
+        if (level is ThreatLevel.WARNING or approach_alert()) and not located(tr):
             reasons.append(f"located by {tr.pos_hits} ranging plot only")
             level = ThreatLevel.WATCH
         raised = level >= ThreatLevel.ADVISORY
@@ -318,13 +321,11 @@ class ThreatAssessor:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s only")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
-        approach_alert = approach_alert and level is ThreatLevel.ALERT  # not demoted above
-        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert
+        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert()
         if early and young_hold_left(cfg, tr.first_t, since, t) > 0.0:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s of a young track only")
             level = ThreatLevel.WATCH
-        approach_alert = approach_alert and level is ThreatLevel.ALERT
-        if (level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert) and (
+        if (level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert()) and (
             tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
         ):
             reasons.append(
