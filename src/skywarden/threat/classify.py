@@ -403,7 +403,6 @@ class Classifier:
         if tr.status is not TrackStatus.COASTING:  # a coasted frame measured nothing
             floor = reach.speed_floor(ve, vn, tr.P)
             ev.reach_run, ev.reach_peak = reach.reach_update(ev.reach_run, ev.reach_peak, floor)
-        if tr.status is not TrackStatus.COASTING:
             observe_held(ev, tr.t, spd, sv)
         h = ev.hist
         if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
