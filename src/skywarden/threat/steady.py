@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from skywarden.threat.kinematics import KINEMATIC_WEIGHT, N_CLASSES
+from skywarden.threat.kinematics import BIRD, KINEMATIC_WEIGHT, N_CLASSES
 
 LONG_S = 60.0  # the span read, s
 LONG_STEP_S = 2.0  # one sample per this much track time
@@ -43,8 +43,8 @@ LONG_MIN_MPS = 5.0  # a slower mean speed: the ratio is the noise's (hover, a cr
 BIRD_CV, BIRD_CV_LOG_SD = 0.095, 0.4
 STEADY_CV, STEADY_CV_LOG_SD = 0.025, 0.5
 STEADY_CAP = 1.0  # nats, for the steady classes against the bird
-BIRD = 2
-STEADY_CLASSES = (0, 1, 3)  # drones and aircraft: threat.evidence.CLASSES order
+# drones and aircraft: every class but the bird (threat.evidence.CLASSES order)
+STEADY_CLASSES = tuple(c for c in range(N_CLASSES) if c != BIRD)
 
 # (t, horizontal speed m/s) of the frames whose velocity is known
 SpeedSample = tuple[float, float]
