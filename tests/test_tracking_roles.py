@@ -24,7 +24,7 @@ from skywarden.tracking.bank import COASTING, CONFIRMED, TENTATIVE
 from skywarden.tracking.gating import chi2_gate, spatial_candidates
 from skywarden.tracking.initiation import triangulate
 from skywarden.tracking.initiator import TwoPointInitiator
-from skywarden.tracking.management import ManagementConfig, manage
+from skywarden.tracking.management import ManagementConfig, manage, young_coast_limit
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 from support.plots import PLOTS, xy
 
@@ -220,6 +220,28 @@ def test_young_track_leaving_coverage_dies_sooner_than_an_established_one() -> N
     assert keep.tolist() == [False, True]
     keep = manage(status, score, score_max, t_upd, none, none, cfg.max_coast_s + 0.5, cfg)
     assert keep.tolist() == [False, False]
+
+
+def test_young_track_seen_every_other_scan_survives_the_gap_between_its_plots() -> None:
+    """Harder multisensor_attack s67 H2 (session 18): plots at t=109 and 111, the next at 115.
+    A fixed 3 s coast deleted the two-plot track at 114; held to its own plot rate (one every
+    2 s: ln(1/beta) x 2 = 6 s) it lives. A track seen every second keeps the 3 s limit."""
+    cfg = ManagementConfig()
+    status = np.array([CONFIRMED, CONFIRMED], dtype=np.int64)
+    score = np.full(2, cfg.confirm_score + 0.5)
+    score_max = score.copy()
+    t_first = np.array([109.0, 110.0])
+    t_upd = np.array([111.0, 111.0])
+    hits = np.array([2, 2], dtype=np.int64)
+    limit = young_coast_limit(t_first, t_upd, hits, cfg)
+    assert limit.tolist() == pytest.approx([2.0 * math.log(1.0 / cfg.beta), cfg.young_max_coast_s])
+    none = np.zeros(2, bool)
+    keep = manage(status, score, score_max, t_upd, none, none, 114.5, cfg, None, limit)
+    assert keep.tolist() == [True, False]
+    slow = young_coast_limit(np.array([0.0]), np.array([30.0]), np.array([2]), cfg)
+    assert slow.tolist() == [cfg.max_coast_s]  # never longer than an established track's
+    one = young_coast_limit(np.array([5.0]), np.array([5.0]), np.array([1]), cfg)
+    assert one.tolist() == [cfg.young_max_coast_s]
 
 
 def test_tentative_drop_counts_evidence_from_its_initial_score() -> None:

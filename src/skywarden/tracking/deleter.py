@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.tracking.bank import TENTATIVE, TrackBank
-from skywarden.tracking.management import ManagementConfig, manage
+from skywarden.tracking.management import ManagementConfig, manage, young_coast_limit
 from skywarden.tracking.merge import DuplicateResolver
 from skywarden.tracking.report import Look, inside_coverage
 from skywarden.tracking.sensor_model import SensorModel
@@ -58,6 +58,7 @@ class ScoreDeleter:
             t,
             self.cfg,
             bank.score0,
+            young_coast_limit(bank.t_first, bank.t_update, bank.hits, self.cfg),
         )
         return keep
 

@@ -12,9 +12,11 @@ reached, or (a young track, never far above the confirmation score) ``young_drop
 confirmation score (a run of misses that a real target at this Pd would rarely produce), or when no
 sensor has updated it for ``max_coast_s`` (``young_max_coast_s`` for a young track: one that
 leaves every sensor's coverage right after confirmation collects no misses, so without this
-it would coast on two plots' worth of evidence for the full established-track time). The
-running maximum is capped so a track that was seen for an hour still dies within a few scans
-of its target vanishing.
+it would coast on two plots' worth of evidence for the full established-track time). A young
+track's coast limit is scaled to its own update rate (``young_coast_limit``): a target seen in
+one scan of two or three (a small drone near the radar's range) goes 4-6 s between plots, and a
+fixed 3 s deleted it between them. The running maximum is capped so a track that was seen for
+an hour still dies within a few scans of its target vanishing.
 
 Statuses are integer codes in the bank (``bank.TENTATIVE`` ...); the transitions applied here are
 exactly those :class:`core.track.TrackStatus` allows.
@@ -55,6 +57,29 @@ class ManagementConfig:
         return math.log(self.beta / (1.0 - self.alpha))
 
 
+def young_coast_limit(
+    t_first: F64, t_update: F64, hits: NDArray[np.int64], cfg: ManagementConfig
+) -> F64:
+    """Each track's coast limit if it is young: the gap a true target would exceed with
+    probability ``beta`` at the update rate the track has shown, never under
+    ``young_max_coast_s`` nor over ``max_coast_s``.
+
+    Why: the SPRT's ``beta`` is the chance of dropping a true track we accept. Updates
+    arriving at the track's mean rate ``1/tau`` (``tau = (t_update - t_first)/(hits - 1)``)
+    leave a gap longer than ``g`` with probability ``exp(-g/tau)`` (the Poisson approximation
+    of a Bernoulli scan-by-scan detection), so ``g = tau ln(1/beta)``. At one update a
+    second this is 3.0 s, the fixed limit it generalises; a track of one update keeps it.
+    M-of-N confirmation in another form: the track is held to the plot rate it was confirmed
+    on, not to a rate a strong target would show.
+    """
+    n = hits.astype(np.float64)
+    tau = (t_update - t_first) / np.maximum(n - 1.0, 1.0)  # tau = (t_upd - t_first)/(n - 1)
+    g = tau * math.log(1.0 / cfg.beta)  # P(gap > g) = exp(-g/tau) = beta
+    g = np.where(n >= 2.0, g, cfg.young_max_coast_s)
+    out: F64 = np.clip(g, cfg.young_max_coast_s, cfg.max_coast_s)
+    return out
+
+
 def manage(
     status: NDArray[np.int64],
     score: F64,
@@ -65,6 +90,7 @@ def manage(
     t: float,
     cfg: ManagementConfig,
     score0: F64 | None = None,
+    young_limit: F64 | None = None,
 ) -> NDArray[np.bool_]:
     """Apply one step of lifecycle rules in place; return the mask of rows to keep.
 
@@ -72,7 +98,8 @@ def manage(
     detected in this step and did not. ``score0``: each track's initial score; a tentative
     track is dropped when the evidence gathered since (``score - score0``) reaches the lower
     SPRT threshold, so a track whose prior already favours clutter (a birth in dense clutter)
-    still gets its chance to prove itself.
+    still gets its chance to prove itself. ``young_limit``: each track's coast limit while
+    young (``young_coast_limit``); without it, ``young_max_coast_s`` for all.
     """
     np.minimum(score, cfg.score_cap, out=score)
     np.maximum(score_max, score, out=score_max)
@@ -87,7 +114,8 @@ def manage(
     )
     floor = np.maximum(score_max - cfg.delete_drop, cfg.confirm_score - cfg.young_drop)
     young = score_max < cfg.confirm_score + cfg.young_drop
-    max_gap = np.where(young, cfg.young_max_coast_s, cfg.max_coast_s)
+    young_gap = cfg.young_max_coast_s if young_limit is None else young_limit
+    max_gap = np.where(young, young_gap, cfg.max_coast_s)
     drop_conf = conf & ((score < floor) | (gap > max_gap))
 
     status[promote] = CONFIRMED

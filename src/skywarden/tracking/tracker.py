@@ -43,7 +43,7 @@ from skywarden.tracking.cooperative import Identities, inconsistent, withhold_cr
 from skywarden.tracking.deleter import Deleter, ScoreDeleter, merge_duplicates
 from skywarden.tracking.hypothesiser import GatingHypothesiser, Hypotheses, Hypothesiser
 from skywarden.tracking.initiator import Initiator, InitiatorConfig, Promoted, TwoPointInitiator
-from skywarden.tracking.management import ManagementConfig, manage
+from skywarden.tracking.management import ManagementConfig, manage, young_coast_limit
 from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import MotionModel, default_models
 from skywarden.tracking.report import Look, det_positions, inside_coverage, validate
@@ -240,7 +240,7 @@ class Tracker:
         none = np.zeros(b.n, dtype=bool)
         keep = manage(
             b.status, b.score, b.score_max, b.t_update, none, none, t, self.cfg.management,
-            b.score0,
+            b.score0, young_coast_limit(b.t_first, b.t_update, b.hits, self.cfg.management),
         )  # fmt: skip
         deleted = b.uid[~keep].tolist()
         if deleted:
