@@ -197,27 +197,28 @@ async def cluster_state(js: Any, stream: str) -> str:
 
 
 async def read_stream(js: Any, stream: str, subject: str) -> list[tuple[int, str, bytes]]:
-    """Every stored message of ``stream`` on ``subject`` (wildcards allowed), in order, as
-    stored up to the stream's last sequence when called; raises :class:`ReadBackError` (with
-    the cluster state) rather than return part of it.
+    """Every message of ``stream`` on ``subject`` (wildcards allowed) stored when called, in
+    order; raises :class:`ReadBackError` (with the cluster state) rather than return part.
 
     Read with the stream's own get-next-message request (``STREAM.MSG.GET`` with
     ``next_by_subj``), answered by the stream's leader, not through a consumer: after a node
     of a three-node cluster is killed, nats-server 2.9 keeps placing about one new R1
-    consumer in three (ordered consumers are R1) on the dead peer, which it does not mark
-    offline for minutes, and that consumer's creation times out. The ordered consumer this
-    helper used did so in a row for 30 s once (a ``make test`` failure of
-    ``test_cluster_nats3``). It also ended its read on any 2 s gap in delivery and returned
-    what it had, silently. The count read is checked against the stream's own per-subject
-    count (``subjects_filter``)."""
+    consumer in four (ordered consumers are R1) on the dead peer, which it does not mark
+    offline for minutes, and that consumer's creation times out (docs/scale.md, session 19).
+    The ordered consumer this helper used also ended its read on any 2 s gap in delivery
+    and returned what it had, silently.
+
+    How many to read is the stream's own count on the subject (``subjects_filter``). The
+    server counts it just after the stream's state, so a message stored in between (a silent
+    site's tick) may be counted beyond ``last_seq``: the count, not the last sequence, bounds
+    the read (the streams here only grow: limits retention, nothing deleted)."""
     from nats.js.errors import NotFoundError
 
     info = await js.stream_info(stream, subjects_filter=subject)
-    last = int(info.state.last_seq)
     expected = sum((info.state.subjects or {}).values())
     out: list[tuple[int, str, bytes]] = []
     seq = max(1, int(info.state.first_seq))
-    while expected and seq <= last:
+    while len(out) < expected:
         try:
             m = await js.get_msg(stream, seq=seq, subject=subject, next=True)
         except NotFoundError:  # nothing on the subject at or after seq
@@ -226,8 +227,6 @@ async def read_stream(js: Any, stream: str, subject: str) -> list[tuple[int, str
             state = await cluster_state(js, stream)
             log.warning("reading %s %s failed at seq %d: %r; %s", stream, subject, seq, e, state)
             raise ReadBackError(f"{stream} {subject} at seq {seq}: {e!r}; {state}") from e
-        if int(m.seq) > last:  # stored after the call
-            break
         out.append((int(m.seq), str(m.subject), bytes(m.data or b"")))
         seq = int(m.seq) + 1
     if len(out) != expected:
