@@ -3,8 +3,9 @@
 nats-server 2.9 keeps placing about one new R1 consumer in four on a SIGKILLed peer of an
 R3 stream (it is not marked offline for minutes) and that consumer's creation times out;
 the helper read through an ordered consumer, and timeouts for 30 s in a row are the likely
-cause of ``test_cluster_nats3``'s one failure. It now reads with the stream's get-next-message request (answered by
-the stream's leader) and never returns part of what is stored."""
+cause of ``test_cluster_nats3``'s one failure. It now reads with the stream's
+get-next-message request (answered by the stream's leader) and never returns part of what
+is stored."""
 
 from __future__ import annotations
 
