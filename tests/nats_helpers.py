@@ -5,6 +5,7 @@ store; the machine's default server on 4222 is never touched."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import pytest
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def require_nats_server() -> None:
@@ -139,46 +141,97 @@ def hub_and_edge(tmp: Path, domain: str) -> tuple[NatsServer, NatsServer]:
 async def eventually(
     fn: Callable[[], Awaitable[T]], ok: Callable[[T], bool], timeout: float, what: str
 ) -> T:
-    """Poll ``fn`` until ``ok`` holds (a deadline on a functional wait, not a timing test)."""
+    """Poll ``fn`` until ``ok`` holds (a deadline on a functional wait, not a timing test).
+
+    On the deadline it says how many attempts failed and with which first and last error, so
+    a failure explains itself (a bare last error hid whether every attempt failed alike)."""
     deadline = time.monotonic() + timeout
     last: T | None = None
+    first_err: Exception | None = None
     err: Exception | None = None
+    attempts = failed = 0
     while time.monotonic() < deadline:
+        attempts += 1
         try:
             last = await fn()
             if ok(last):
                 return last
         except Exception as e:  # the cluster may be electing a leader
+            failed += 1
+            first_err = first_err or e
             err = e
+            log.warning("waiting for %s: attempt %d failed: %r", what, attempts, e)
         await asyncio.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}: last={last!r} error={err!r}")
+    raise AssertionError(
+        f"timed out waiting for {what} after {attempts} attempts ({failed} raised): "
+        f"last={last!r} error={err!r} first error={first_err!r}"
+    )
+
+
+class ReadBackError(RuntimeError):
+    """A stream could not be read back completely; the message carries the stream's cluster
+    state (leader, replicas and when each was last seen) at the failure."""
+
+
+async def cluster_state(js: Any, stream: str) -> str:
+    """The stream's leader, each replica's currency, lag and last contact, its sequence
+    range and the server the client is connected to: what a failed read needs to explain."""
+    nc = getattr(js, "_nc", None)
+    url = getattr(nc, "connected_url", None)
+    where = f"client on {url.netloc if url else None}"
+    try:
+        info = await js.stream_info(stream)
+    except Exception as e:
+        return f"{where}; stream_info({stream}) failed too: {e!r}"
+    st = info.state
+    text = f"{where}; {stream} seq {st.first_seq}..{st.last_seq} ({st.messages} msgs)"
+    c = info.cluster
+    if c is None:
+        return text + "; not clustered"
+    peers = ", ".join(
+        f"{p.name} current={p.current} offline={p.offline} lag={p.lag} "
+        f"seen={(p.active or 0) / 1e9:.1f}s ago"
+        for p in c.replicas or []
+    )
+    return text + f"; leader={c.leader} replicas: {peers or 'none'}"
 
 
 async def read_stream(js: Any, stream: str, subject: str) -> list[tuple[int, str, bytes]]:
-    """Every stored message of ``stream`` on ``subject`` (wildcards allowed), in order."""
-    from nats.js.api import ConsumerConfig, DeliverPolicy
+    """Every message of ``stream`` on ``subject`` (wildcards allowed) stored when called, in
+    order; raises :class:`ReadBackError` (with the cluster state) rather than return part.
 
-    info = await js.stream_info(stream)
-    last = int(info.state.last_seq)
+    Read with the stream's own get-next-message request (``STREAM.MSG.GET`` with
+    ``next_by_subj``), answered by the stream's leader, not through a consumer: after a node
+    of a three-node cluster is killed, nats-server 2.9 keeps placing about one new R1
+    consumer in four (ordered consumers are R1) on the dead peer, which it does not mark
+    offline for minutes, and that consumer's creation times out (docs/scale.md, session 19).
+    The ordered consumer this helper used also ended its read on any 2 s gap in delivery
+    and returned what it had, silently.
+
+    How many to read is the stream's own count on the subject (``subjects_filter``). The
+    server counts it just after the stream's state, so a message stored in between (a silent
+    site's tick) may be counted beyond ``last_seq``: the count, not the last sequence, bounds
+    the read (the streams here only grow: limits retention, nothing deleted)."""
+    from nats.js.errors import NotFoundError
+
+    info = await js.stream_info(stream, subjects_filter=subject)
+    expected = sum((info.state.subjects or {}).values())
     out: list[tuple[int, str, bytes]] = []
-    if info.state.messages == 0:
-        return out
-    sub = await js.subscribe(
-        subject,
-        stream=stream,
-        ordered_consumer=True,
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-    )
-    try:
-        while True:
-            try:
-                m = await sub.next_msg(timeout=2.0)
-            except Exception:
-                break
-            seq = int(m.metadata.sequence.stream)
-            out.append((seq, m.subject, m.data))
-            if seq >= last or m.metadata.num_pending == 0:
-                break
-    finally:
-        await sub.unsubscribe()
+    seq = max(1, int(info.state.first_seq))
+    while len(out) < expected:
+        try:
+            m = await js.get_msg(stream, seq=seq, subject=subject, next=True)
+        except NotFoundError:  # nothing on the subject at or after seq
+            break
+        except Exception as e:
+            state = await cluster_state(js, stream)
+            log.warning("reading %s %s failed at seq %d: %r; %s", stream, subject, seq, e, state)
+            raise ReadBackError(f"{stream} {subject} at seq {seq}: {e!r}; {state}") from e
+        out.append((int(m.seq), str(m.subject), bytes(m.data or b"")))
+        seq = int(m.seq) + 1
+    if len(out) != expected:
+        state = await cluster_state(js, stream)
+        raise ReadBackError(
+            f"{stream} {subject}: read {len(out)} of the {expected} stored messages; {state}"
+        )
     return out

@@ -126,7 +126,7 @@ def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
             assert v.frame is not None and v.frames > at_kill[s][0], s
             assert v.frame.covers_to > at_kill[s][1], (s, v.frame.covers_to, at_kill[s][1])
         info = await js.stream_info(RAW_STREAM)
-        raw = await eventually(  # a consumer on a stream that just changed leader
+        raw = await eventually(  # the stream may still be electing after the kill
             lambda: read_stream(js, RAW_STREAM, "skywarden.site.*.raw.*"),
             lambda _: True,
             30,
@@ -136,7 +136,7 @@ def test_r3_cluster_survives_losing_a_node(tmp_path: Path) -> None:
         assert len(reports_stored) == sum(len(v) for v in acked.seqs.values())
         assert info.cluster.leader and info.cluster.leader != victim.name
 
-        stored = await eventually(  # a consumer on a stream that just changed leader
+        stored = await eventually(  # the stream may still be electing after the kill
             lambda: read_stream(js, SITES_STREAM, "skywarden.site.*.tracks"),
             lambda _: True,
             30,
