@@ -114,9 +114,7 @@ def _stop_track(fast_mps: float, hover_s: float) -> list[TrackState]:
     """``_radar_track``'s flight at ``fast_mps`` and its stop, the hover held ``hover_s``."""
     base = _radar_track(fast_mps)
     last = base[-1]
-    extra = [
-        replace(last, t=last.t + k, hits=last.hits + k) for k in range(1, int(hover_s) - 19)
-    ]
+    extra = [replace(last, t=last.t + k, hits=last.hits + k) for k in range(1, int(hover_s) - 19)]
     return base + extra
 
 
