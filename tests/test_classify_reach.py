@@ -69,7 +69,8 @@ def test_the_peak_needs_a_run_of_frames_and_never_falls() -> None:
 
 
 def test_the_penalty_speaks_only_above_a_birds_top_speed() -> None:
-    peak = np.array([reach.BIRD_TOP_MPS - 0.1, 35.0, 35.0])
+    # with no floor of the last HOLD_S, a peak under a bird's top speed is read as none
+    peak = np.array([reach.held_peak(reach.BIRD_TOP_MPS - 0.1, ()), 35.0, 35.0])
     now = np.array([5.0, 5.0, 40.0])
     pen = reach.bird_penalty(peak, now, _SPEED_MU, _SPEED_SD)
     assert pen[0] == 0.0  # a fast bird's speed: the speed average alone speaks
@@ -103,17 +104,70 @@ def test_a_drone_measured_at_35_mps_stays_a_drone_through_its_hover() -> None:
     assert out.class_probs["bird"] < 0.01 < out.class_probs["drone"]
     # the stop's slow speed average (5 m/s, a bird's) no longer speaks for the bird
     assert ev.speed_avg is not None and ev.speed_avg < 6.0
-    plain = Classifier._feature_loglik([replace(ev, reach_peak=0.0)])[0]
+    plain = Classifier._feature_loglik([replace(ev, reach_peak=0.0, reach_recent=())])[0]
     held = Classifier._feature_loglik([ev])[0]
     assert held[2] < plain[2] - 10.0
     assert np.array_equal(np.delete(held, 2), np.delete(plain, 2))  # only the bird moves
 
 
-def test_a_bird_speed_before_the_stop_adds_nothing() -> None:
+def _stop_track(fast_mps: float, hover_s: float) -> list[TrackState]:
+    """``_radar_track``'s flight at ``fast_mps`` and its stop, the hover held ``hover_s``."""
+    base = _radar_track(fast_mps)
+    last = base[-1]
+    extra = [replace(last, t=last.t + k, hits=last.hits + k) for k in range(1, int(hover_s) - 19)]
+    return base + extra
+
+
+def test_a_birds_speed_before_a_stop_is_held_for_hold_s() -> None:
+    """Session 19 (branch dogleg): below a bird's top speed the life's peak says nothing,
+    but a bird does not stop in the air: the floor measured seconds ago (night_launch's
+    launch dog-leg at 20 m/s) is the speed the bird's evidence is read at, for HOLD_S."""
     clf = Classifier(EMPTY_SITE)
-    for tr in _radar_track(18.0):
+    for tr in _radar_track(20.0)[:12]:  # 4 s into the stop
         clf.annotate([tr], tr.t)
     ev = clf._ev["1"]
     assert ev.reach_peak < reach.BIRD_TOP_MPS
-    base = Classifier._feature_loglik([replace(ev, reach_peak=0.0)])[0]
+    assert ev.speed_avg is not None and 9.0 < ev.speed_avg < 16.0  # the stop's: a bird's
+    plain = Classifier._feature_loglik([replace(ev, reach_recent=())])[0]
+    held = Classifier._feature_loglik([ev])[0]
+    assert held[2] < plain[2] - 1.0  # 18.5 m/s against the average's: the bird loses
+    assert np.array_equal(np.delete(held, 2), np.delete(plain, 2))  # only the bird moves
+
+
+def test_the_held_floor_is_forgotten_after_hold_s() -> None:
+    clf = Classifier(EMPTY_SITE)
+    for tr in _stop_track(20.0, reach.HOLD_S + 15.0):
+        clf.annotate([tr], tr.t)
+    ev = clf._ev["1"]
+    base = Classifier._feature_loglik([replace(ev, reach_recent=())])[0]
+    assert np.array_equal(Classifier._feature_loglik([ev])[0], base)
+
+
+def test_the_recent_floors_are_a_sliding_window_maximum() -> None:
+    r: reach.Recent = ()
+    for t, f in ((0.0, 10.0), (1.0, 12.0), (2.0, 11.0), (3.0, 9.0)):
+        r = reach.recent_update(r, t, (f,) * reach.REACH_RUN)
+    assert r == ((1.0, 12.0), (2.0, 11.0), (3.0, 9.0))
+    assert reach.held_peak(0.0, r) == 12.0
+    assert reach.held_peak(30.0, r) == 30.0  # a peak beyond any bird's is held for life
+    assert reach.held_peak(reach.BIRD_TOP_MPS - 1.0, r) == 12.0
+    r = reach.recent_update(r, 1.0 + reach.HOLD_S + 0.5, None)  # a coasted frame: no floor
+    assert r == ((2.0, 11.0), (3.0, 9.0))
+    assert reach.recent_merge(((0.0, 5.0), (4.0, 3.0)), ((2.0, 6.0),)) == ((2.0, 6.0), (4.0, 3.0))
+
+
+def test_a_steady_birds_floor_adds_nothing() -> None:
+    """A bird flying on at 11 m/s: its floor lies REACH_K sd under its speed, the average
+    at its speed; nothing is taken from the bird."""
+    los = math.radians(-100.0)
+    clf = Classifier(EMPTY_SITE)
+    for k in range(30):
+        t = float(k)
+        ve, vn = 11.0 * math.cos(los), 11.0 * math.sin(los)
+        x = np.array([-600.0, -3550.0, 100.0, ve, vn, 0.0])
+        tr = TrackState("1", t, x, _P(0.5, 6.0, los), TrackStatus.CONFIRMED, hits=k + 1)
+        clf.annotate([tr], t)
+    ev = clf._ev["1"]
+    assert ev.reach_recent
+    base = Classifier._feature_loglik([replace(ev, reach_recent=())])[0]
     assert np.array_equal(Classifier._feature_loglik([ev])[0], base)

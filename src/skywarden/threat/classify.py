@@ -400,9 +400,15 @@ class Classifier:
             ev.speed_w = a * ev.speed_w + (1 - a) * w
             ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
-        if tr.status is not TrackStatus.COASTING:  # a coasted frame measured nothing
+        measured = tr.status is not TrackStatus.COASTING  # a coasted frame measured nothing
+        if measured:
             floor = reach.speed_floor(ve, vn, tr.P)
             ev.reach_run, ev.reach_peak = reach.reach_update(ev.reach_run, ev.reach_peak, floor)
+        if measured or ev.reach_recent:
+            ev.reach_recent = reach.recent_update(
+                ev.reach_recent, tr.t, ev.reach_run if measured else None
+            )
+        if measured:
             observe_held(ev, tr.t, spd, sv)
         h = ev.hist
         if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
@@ -476,10 +482,10 @@ class Classifier:
         if any(ev.speed_avg is None for ev in evs):
             has = np.array([ev.speed_avg is not None for ev in evs])
             ll = np.where(has[:, None], ll, 0.0)
-        if any(ev.reach_peak >= reach.BIRD_TOP_MPS for ev in evs):
-            # a speed once measured beyond any bird's: the bird's speed evidence is read at
-            # the larger of now and then (threat.reach)
-            peak = np.array([ev.reach_peak for ev in evs])
+        if any(ev.reach_recent or ev.reach_peak >= reach.BIRD_TOP_MPS for ev in evs):
+            # a speed once measured beyond any bird's, or in the last reach.HOLD_S: the
+            # bird's speed evidence is read at the larger of now and then (threat.reach)
+            peak = np.array([reach.held_peak(ev.reach_peak, ev.reach_recent) for ev in evs])
             pen = reach.bird_penalty(peak, x[:, 0], _SPEED_MU, _SPEED_SD, _DRONE_I, _BIRD_I)
             ll = ll - np.outer(pen, _BIRD_ONLY)
         if any(ev.climb_pen for ev in evs):

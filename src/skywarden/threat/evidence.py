@@ -76,6 +76,7 @@ class TrackEvidence:
     chord_pts: list[heading.Point] = field(default_factory=list)  # the current block's points
     reach_run: tuple[float, ...] = ()  # the last speed floors (threat.reach.reach_update)
     reach_peak: float = 0.0  # the highest speed floor held for a run of frames, m/s
+    reach_recent: reach.Recent = ()  # the floors of the last reach.HOLD_S (recent_update)
     head_alpha: list[float] | None = None  # heading-persistence forward variables
     # one radar's plots (threat.doppler), its id and position; their evidence until the
     # kinematic memory holds its first block (``observe_doppler``, ``doppler_ll``)
@@ -131,6 +132,8 @@ def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
             ev.speed_avg = (ev.speed_w * ev.speed_avg + old.speed_w * old.speed_avg) / w
             ev.speed_w = w
     ev.reach_peak = max(ev.reach_peak, old.reach_peak)
+    # the lost track's recent floors are the object's: merged as one sliding-window maximum
+    ev.reach_recent = reach.recent_merge(ev.reach_recent, old.reach_recent)
     if ev.head_alpha is None:
         ev.head_alpha = old.head_alpha
     mem = memory(old)

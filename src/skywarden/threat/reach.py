@@ -20,6 +20,20 @@ sd 0.41-0.47, component 35.4-35.6 m/s: floor 34.6 m/s (34.2 at ``REACH_K`` 3).
 
 The peak (``reach_update``) is the floor held for ``REACH_RUN`` measured (not coasted)
 frames running, so that one plot of another object cannot set it; it never decreases.
+
+**A bird does not stop in the air** (issue 19, session 19, branch dogleg). Below a bird's top
+speed the peak says nothing for the rest of a track's life: a bird may fly 20 m/s and later 12.
+But not within seconds, and not down to a hover: a flapping bird's speed swings by about
++-15 % over cycles of tens of seconds (``sim.kinematics``, after the bird-radar literature).
+A launched multirotor that climbs at 20-24 m/s, stops at the top of its climb, turns and
+flies on (night_launch's launch dog-leg) drags the classifier's speed average from 20-24 m/s
+down to a bird's 10-15 m/s for 20-30 s (session 18 trace: s239 H0 12.8-15.4 m/s against
+20.2, about 2 nats for the bird), while the speed it was measured to fly (its floor, mostly
+the Doppler component) is seconds old. So the floors of the last ``HOLD_S`` are kept as a
+sliding-window maximum (``recent_update``), and the bird's speed evidence is read at the
+larger of now and that recent floor (``held_peak``, ``bird_penalty``): a steady bird's floor
+lies ``REACH_K`` sd under its own speed and adds nothing; a bird that turns across the beam
+keeps its speed, which the held floor tells more truly than the filter's lagging estimate.
 """
 
 from __future__ import annotations
@@ -47,6 +61,13 @@ BIRD_TOP_MPS = 23.0
 FLOOR_K = 2.0
 REACH_K = 3.0
 REACH_RUN = 3  # frames running: one plot of another object moves the estimate for one or two
+# How long a measured floor below BIRD_TOP_MPS is held (s): a launch dog-leg's stop and the
+# filter's re-learning of the sprint after it last 20-30 s (session 18 trace), half the
+# longest flapping cycle a bird's speed swings over (20-60 s, ``sim.kinematics``).
+HOLD_S = 30.0
+
+# (time s, floor m/s) of full runs, floors strictly decreasing: a sliding-window maximum
+Recent = tuple[tuple[float, float], ...]
 
 
 def speed_floor(ve: float, vn: float, P: F64) -> float:
@@ -79,11 +100,39 @@ def reach_update(
     return run, peak
 
 
+def recent_update(recent: Recent, t: float, run: tuple[float, ...] | None) -> Recent:
+    """The floors of the last ``HOLD_S`` at time ``t``: entries older than that dropped, and
+    a full ``run``'s least floor (``reach_update``'s, None for a coasted frame, which measured
+    nothing) added, dropping the earlier ones it exceeds. Its first entry is the maximum."""
+    kept = [(tt, f) for tt, f in recent if tt >= t - HOLD_S]
+    if run is not None and len(run) == REACH_RUN:
+        m = min(run)
+        kept = [(tt, f) for tt, f in kept if f > m]
+        kept.append((t, m))
+    return tuple(kept)
+
+
+def recent_merge(a: Recent, b: Recent) -> Recent:
+    """Two tracks' recent floors as one sliding-window maximum: an entry is kept unless a
+    later one (of either) is at least as high."""
+    merged = sorted(a + b)
+    return tuple(e for i, e in enumerate(merged) if all(f < e[1] for _, f in merged[i + 1 :]))
+
+
+def held_peak(peak: float, recent: Recent) -> float:
+    """The speed the bird's evidence is read at, at least: the life's ``peak`` when it is
+    above a bird's top speed, else the largest floor of the last ``HOLD_S`` (0 if none)."""
+    held = recent[0][1] if recent else 0.0
+    return max(held, peak) if peak >= BIRD_TOP_MPS else held
+
+
 def bird_penalty(peak: F64, now: F64, mu: F64, sd: F64, drone: int = 0, bird: int = 2) -> F64:
     """Per track, the log-likelihood to take from the bird (>= 0): how much the multirotor's
     speed evidence over the bird's, ``ln N(s; mu_d, sd_d^2) - ln N(s; mu_b, sd_b^2)``, is
-    larger at the ``peak`` floor than at the speed the classifier reads ``now``, for a peak
-    above ``BIRD_TOP_MPS`` (0 otherwise). ``mu``, ``sd``: the class speed models.
+    larger at the ``peak`` floor (``held_peak``: the life's above ``BIRD_TOP_MPS``, else the
+    last ``HOLD_S``'s) than at the speed the classifier reads ``now`` (0 for a peak of 0 or
+    one not above ``now``).
+    ``mu``, ``sd``: the class speed models.
 
     The memory replaces the speed's evidence for the drone-versus-bird question by the larger
     of now and then; the multirotor's (the broad model) is the smaller of the two drone
@@ -96,5 +145,7 @@ def bird_penalty(peak: F64, now: F64, mu: F64, sd: F64, drone: int = 0, bird: in
         return out
 
     gain = np.maximum(llr(peak) - llr(now), 0.0)
-    out: F64 = np.where(peak >= BIRD_TOP_MPS, gain, 0.0)
+    # only a peak above the speed read now: below a bird's mean speed the bird's likelihood
+    # rises again as the speed falls, and a lower bound under the speed read says nothing
+    out: F64 = np.where((peak > 0.0) & (peak > now), gain, 0.0)
     return out
