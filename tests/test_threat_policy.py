@@ -113,6 +113,30 @@ def test_rule1_hold_restarts_when_the_track_stops_looking_like_a_drone() -> None
     assert run(a, offset_leg, 16.0, 20.0)[-1].level is ThreatLevel.ADVISORY
 
 
+def test_rule1_no_advisory_while_the_likely_drone_flies_away_from_the_zone() -> None:
+    """A drone-sized bird flying away from the residence raised rule 1's advisory (session 19,
+    harder birds_night s67 T13 at 19 m/s, s80 T11 at 20 m/s): an attacker does not open on
+    its target. The hold keeps counting: the advisory comes the moment the track turns."""
+
+    def away(t: float) -> TrackState:  # 3 km west, flying west at 20 m/s
+        return trk(-3000.0 - 20.0 * t, 0.0, -20.0, 0.0, t)
+
+    a = ThreatAssessor(site())
+    out = run(a, away, 0.0, 14.0)
+    assert all(x.level is ThreatLevel.NONE for x in out)
+    assert "flies away from residence at 20 m/s" in out[-1].reasons[-1]
+    # it turns north (a tangential leg, closing 0): the 15 s hold is already met
+    x = a.assess([trk(-3300.0, 20.0, 0.0, 20.0, 15.0)], 15.0)[0]
+    assert x.level is ThreatLevel.ADVISORY
+    # a slow opening (launch climb, tangential pass) is no recession
+    slow = ThreatAssessor(site())
+    out = run(slow, lambda t: trk(-3000.0 - 2.0 * t, 0.0, -2.0, 0.0, t), 0.0, 12.0)
+    assert out[-1].level is ThreatLevel.ADVISORY
+    # the zone's policy may set the gate (here: off in practice)
+    off = ThreatAssessor(site({"advisory_recede_mps": 1000.0}))
+    assert run(off, away, 0.0, 12.0)[-1].level is ThreatLevel.ADVISORY
+
+
 def test_rule1_needs_a_ranging_sensor() -> None:
     """A track made of RF bearings alone may be a ghost crossing: no advisory from it."""
     a = ThreatAssessor(site({"advisory_hold_s": 0.0}))

@@ -28,6 +28,7 @@ from skywarden.threat.policy import (
     closest_approach,
     evidence,
     in_detection_area,
+    receding,
     zone_policy,
 )
 from skywarden.threat.spoof import IdentityCheck
@@ -378,7 +379,9 @@ class ThreatAssessor:
     ) -> ZoneThreat | None:
         """Rule 1: a likely drone (not cooperative: no identity) in a protected zone's
         detection area, held for ``advisory_hold_s``, located by a ranging sensor (one of its
-        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s); the nearest such zone."""
+        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s), not flying away from the
+        zone (``policy.receding``); the nearest such zone. A zone it recedes from says so
+        in the reasons (the operator sees why a likely drone raised nothing)."""
         if not any(s in self._ranging for s in tr.sensors):
             return None
         if tr.pos_hits is not None and tr.pos_hits < MIN_LOCATING_PLOTS:
@@ -391,6 +394,12 @@ class ThreatAssessor:
             if since is None or t - since < pol.advisory_hold_s:
                 continue
             if not in_detection_area(tr, z, pol):
+                continue
+            opening = receding(tr, z, pol)
+            if opening is not None:
+                reasons.append(
+                    f"likely drone ({p_drone:.0%}) flies away from {z.id} at {opening:.0f} m/s"
+                )
                 continue
             d = z.horizontal_distance(e, n)
             if best is None or d < best[0]:

@@ -7,10 +7,10 @@ Rules, per protected zone (each a test in ``tests/test_threat_policy.py``):
    not fallen below ``drone_prob - drone_prob_band`` since, on a firm track) that is
    neither whitelisted nor cooperative (broadcasting its own identity), located by a
    sensor that measures range (not a crossing of bearings, which may be a ghost), within
-   ``advisory_radius_m`` of the zone (default: anywhere in coverage), raises at least an
-   *advisory* once it has been a likely drone for ``advisory_hold_s``: an attacker's
-   first leg may point 1-2 km to one side of the site, and the approach rules below stay
-   silent until its last turn.
+   ``advisory_radius_m`` of the zone (default: anywhere in coverage) and not flying away
+   from it faster than ``advisory_recede_mps``, raises at least an *advisory* once it has
+   been a likely drone for ``advisory_hold_s``: an attacker's first leg may point 1-2 km to
+   one side of the site, and the approach rules below stay silent until its last turn.
 2. **Time to zone -> warning.** Predicted to enter the zone within ``warning_s``.
 3. **Closest approach -> warning.** Closing on the zone with a closest point of approach
    within ``warning_cpa_m`` (default four zone radii) within ``warning_s``.
@@ -41,6 +41,7 @@ from skywarden.core.track import TrackState
 KEYS = (
     "advisory_radius_m",
     "advisory_hold_s",
+    "advisory_recede_mps",
     "drone_prob",
     "drone_prob_band",
     "warning_s",
@@ -56,6 +57,14 @@ class ZonePolicy:
     advisory_radius_m: float = math.inf
     # a bird's track may look like a drone for a few scans; an attacker's stays one
     advisory_hold_s: float = 10.0
+    # rule 1 stays silent while the likely drone flies *away* from the zone faster than this
+    # (m/s of opening speed, horizontally, on the track's velocity): an attacker's first leg
+    # may pass 1-2 km to one side, but it does not open on its target, while the drone-sized
+    # birds the advisory raised flew away from the residence at 7-20 m/s (session 19,
+    # branch fastbird). The hold keeps counting, so the advisory comes the moment the track
+    # turns back. Not below the closest-approach rule's 3 m/s closing gate: a launch climb
+    # (horizontal speed ~0) and a tangential pass stay inside it.
+    advisory_recede_mps: float = 3.0
     drone_prob: float = 0.8
     # hysteresis: a likely drone stays one until P(drone) falls below drone_prob - band (a
     # fixed wing's P(drone) may hover about the threshold; a bird's falls away)
@@ -172,3 +181,12 @@ def in_detection_area(tr: TrackState, zone: ZoneSpec, pol: ZonePolicy) -> bool:
         return True
     e, n, _ = tr.x[:3].tolist()
     return zone.horizontal_distance(e, n) <= pol.advisory_radius_m
+
+
+def receding(tr: TrackState, zone: ZoneSpec, pol: ZonePolicy) -> float | None:
+    """Rule 1's direction: the opening speed (m/s) when the track flies away from the zone's
+    centre faster than ``advisory_recede_mps`` (horizontally, on its velocity), else None.
+    With the radar at the site this is the Doppler's own quantity, known from a young
+    track's first plots, unlike its speed across the beam."""
+    _, closing, _, _ = closest_approach(tr, zone)
+    return -closing if -closing > pol.advisory_recede_mps else None
