@@ -132,6 +132,12 @@ def test_rule1_no_advisory_while_the_likely_drone_flies_away_from_the_zone() -> 
     slow = ThreatAssessor(site())
     out = run(slow, lambda t: trk(-3000.0 - 2.0 * t, 0.0, -2.0, 0.0, t), 0.0, 12.0)
     assert out[-1].level is ThreatLevel.ADVISORY
+    # once raised, an advisory is not taken back when the drone flies away (a night_launch
+    # drone passing the site before its last turn): the gate holds back the first raise only
+    passing = ThreatAssessor(site())
+    run(passing, offset_leg, 0.0, 12.0)
+    x = passing.assess([trk(-3000.0, 500.0, 0.0, 25.0, 13.0)], 13.0)[0]
+    assert x.level is ThreatLevel.ADVISORY and not any("flies away" in r for r in x.reasons)
     # the zone's policy may set the gate (here: off in practice)
     off = ThreatAssessor(site({"advisory_recede_mps": 1000.0}))
     assert run(off, away, 0.0, 12.0)[-1].level is ThreatLevel.ADVISORY
