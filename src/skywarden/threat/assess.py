@@ -388,10 +388,11 @@ class ThreatAssessor:
     ) -> ZoneThreat | None:
         """Rule 1: a likely drone (not cooperative: no identity) in a protected zone's
         detection area, held for ``advisory_hold_s``, located by a ranging sensor (one of its
-        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s), not flying away from the
-        zone (``policy.receding``) unless this likely run was already raised for it (the gate
-        holds back the first raise, it does not resolve an alert); the nearest such zone. A
-        zone it recedes from says so in the reasons (why a likely drone raised nothing)."""
+        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s), held
+        ``advisory_recede_hold_s`` instead while it flies away from the zone
+        (``policy.receding``) and this likely run was not yet raised for it (the longer hold
+        delays the first raise, it does not resolve an alert); the nearest such zone. A zone
+        it recedes from says so in the reasons (why a likely drone raised nothing yet)."""
         if not any(s in self._ranging for s in tr.sensors):
             return None
         if tr.pos_hits is not None and tr.pos_hits < MIN_LOCATING_PLOTS:
@@ -407,9 +408,10 @@ class ThreatAssessor:
                 continue
             raised = (tr.id, z.id) in self._raised
             opening = None if raised else receding(tr, z, pol)
-            if opening is not None:
+            if opening is not None and t - since < pol.advisory_recede_hold_s:
                 reasons.append(
-                    f"likely drone ({p_drone:.0%}) flies away from {z.id} at {opening:.0f} m/s"
+                    f"likely drone ({p_drone:.0%}) flies away from {z.id} at {opening:.0f} m/s,"
+                    f" for {t - since:.0f} s of {pol.advisory_recede_hold_s:.0f} s"
                 )
                 continue
             d = z.horizontal_distance(e, n)
