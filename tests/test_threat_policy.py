@@ -113,6 +113,41 @@ def test_rule1_hold_restarts_when_the_track_stops_looking_like_a_drone() -> None
     assert run(a, offset_leg, 16.0, 20.0)[-1].level is ThreatLevel.ADVISORY
 
 
+def test_rule1_a_likely_drone_flying_away_from_the_zone_is_held_longer() -> None:
+    """Drone-sized birds flying away from the residence raised rule 1's advisory on runs of
+    P(drone) that ended within 5-25 s (session 19, harder birds_night s67 T13 at 19 m/s, s80
+    T11 at 20 m/s): while a likely drone opens on the zone its first advisory waits
+    ``advisory_recede_hold_s`` (30 s), not ``advisory_hold_s`` (10 s); an attacker closes."""
+
+    def away(t: float) -> TrackState:  # 3 km west, flying west at 20 m/s
+        return trk(-3000.0 - 20.0 * t, 0.0, -20.0, 0.0, t)
+
+    a = ThreatAssessor(site())
+    out = run(a, away, 0.0, 31.0)
+    assert all(x.level is ThreatLevel.NONE for x in out[:30])  # t = 0 .. 29
+    assert "flies away from residence at 20 m/s, for 29 s of 30 s" in out[29].reasons[-1]
+    assert out[30].level is ThreatLevel.ADVISORY  # an unknown drone still gets one
+    # it turns north (a tangential leg, closing 0) after 15 s: the plain 10 s hold is met
+    turn = ThreatAssessor(site())
+    run(turn, away, 0.0, 14.0)
+    assert turn.assess([trk(-3300.0, 20.0, 0.0, 20.0, 15.0)], 15.0)[0].level is (
+        ThreatLevel.ADVISORY
+    )
+    # a slow opening (launch climb, tangential pass) is no recession
+    slow = ThreatAssessor(site())
+    out = run(slow, lambda t: trk(-3000.0 - 2.0 * t, 0.0, -2.0, 0.0, t), 0.0, 12.0)
+    assert out[-1].level is ThreatLevel.ADVISORY
+    # once raised, an advisory is not taken back when the drone flies away (a night_launch
+    # drone passing the site before its last turn): the longer hold is for the first raise
+    passing = ThreatAssessor(site())
+    run(passing, offset_leg, 0.0, 12.0)
+    x = passing.assess([trk(-3000.0, 500.0, 0.0, 25.0, 13.0)], 13.0)[0]
+    assert x.level is ThreatLevel.ADVISORY and not any("flies away" in r for r in x.reasons)
+    # the zone's policy sets it
+    short = ThreatAssessor(site({"advisory_recede_hold_s": 10.0}))
+    assert run(short, away, 0.0, 12.0)[-1].level is ThreatLevel.ADVISORY
+
+
 def test_rule1_needs_a_ranging_sensor() -> None:
     """A track made of RF bearings alone may be a ghost crossing: no advisory from it."""
     a = ThreatAssessor(site({"advisory_hold_s": 0.0}))

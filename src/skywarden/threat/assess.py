@@ -28,6 +28,7 @@ from skywarden.threat.policy import (
     closest_approach,
     evidence,
     in_detection_area,
+    receding,
     zone_policy,
 )
 from skywarden.threat.spoof import IdentityCheck
@@ -155,6 +156,11 @@ class ThreatAssessor:
         # rule 1 state: since when each track has been a likely drone for each zone (entered
         # at the zone's drone_prob, left below drone_prob - drone_prob_band)
         self._likely_since: dict[tuple[str, str], float] = {}
+        # when each likely run of a track was first raised (advisory or above) for a zone:
+        # rule 1's recession gate (``policy.receding``) only holds back the first raise. A
+        # night_launch drone warned on its approach may pass the site and fly away from it
+        # for 30 s before its last turn (session 19, s319 H1); its alert must not resolve.
+        self._raised: dict[tuple[str, str], float] = {}
         # since when each track's P(drone) has been at or above min_drone_prob (unbroken);
         # False: seen below it
         self._drone_since: dict[str, float | bool] = {}
@@ -211,6 +217,7 @@ class ThreatAssessor:
         if len(self._likely_since) > len(out):  # forget tracks that are gone
             live = {a.track_id for a in out}
             self._likely_since = {k: v for k, v in self._likely_since.items() if k[0] in live}
+            self._raised = {k: v for k, v in self._raised.items() if k[0] in live}
         if len(self._drone_since) > len(out):
             live = {a.track_id for a in out}
             self._drone_since = {k: v for k, v in self._drone_since.items() if k in live}
@@ -260,6 +267,7 @@ class ThreatAssessor:
                 self._likely_since.setdefault((tr.id, z.id), t)
             elif p_drone < pol.drone_prob - pol.drone_prob_band:
                 self._likely_since.pop((tr.id, z.id), None)
+                self._raised.pop((tr.id, z.id), None)
         if best is None and p_drone >= cfg.approach_drone_prob and (self.warning or self.protected):
             best = self._approach_or_warning_zone(tr, reasons)  # (no zone: nothing to approach)
             by_approach = best is not None
@@ -335,6 +343,8 @@ class ThreatAssessor:
         if level > ThreatLevel.WATCH and t - tr.first_t < cfg.min_age_s:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
             level = ThreatLevel.WATCH
+        if level >= ThreatLevel.ADVISORY and best is not None:
+            self._raised.setdefault((tr.id, best.zone_id), t)
         score = _SCORE[int(level)]
         status = "suspicious" if suspicious is not None else ("friendly" if friendly else "unknown")
         ev = None
@@ -378,7 +388,11 @@ class ThreatAssessor:
     ) -> ZoneThreat | None:
         """Rule 1: a likely drone (not cooperative: no identity) in a protected zone's
         detection area, held for ``advisory_hold_s``, located by a ranging sensor (one of its
-        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s); the nearest such zone."""
+        ``MIN_LOCATING_PLOTS`` plots or more within the last 10 s), held
+        ``advisory_recede_hold_s`` instead while it flies away from the zone
+        (``policy.receding``) and this likely run was not yet raised for it (the longer hold
+        delays the first raise, it does not resolve an alert); the nearest such zone. A zone
+        it recedes from says so in the reasons (why a likely drone raised nothing yet)."""
         if not any(s in self._ranging for s in tr.sensors):
             return None
         if tr.pos_hits is not None and tr.pos_hits < MIN_LOCATING_PLOTS:
@@ -391,6 +405,14 @@ class ThreatAssessor:
             if since is None or t - since < pol.advisory_hold_s:
                 continue
             if not in_detection_area(tr, z, pol):
+                continue
+            raised = (tr.id, z.id) in self._raised
+            opening = None if raised else receding(tr, z, pol)
+            if opening is not None and t - since < pol.advisory_recede_hold_s:
+                reasons.append(
+                    f"likely drone ({p_drone:.0%}) flies away from {z.id} at {opening:.0f} m/s,"
+                    f" for {t - since:.0f} s of {pol.advisory_recede_hold_s:.0f} s"
+                )
                 continue
             d = z.horizontal_distance(e, n)
             if best is None or d < best[0]:

@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 25
+STATE_LAYOUT = 26
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -67,7 +67,9 @@ climb test remembers its largest penalty (``TrackEvidence.climb_seq_peak``, issu
 15, 2026-12-07). 24: the classifier keeps a minute of known-velocity speeds and their held-speed
 evidence (``TrackEvidence.held``, ``held_ll``: ``threat.steady``, issue 19, session 18). 25: the
 classifier keeps the speed floors of the last 30 s (``TrackEvidence.reach_recent``:
-``threat.reach.recent_update``, issue 19, session 19)."""
+``threat.reach.recent_update``, issue 19, session 19). 26: the threat assessor's first raise
+per likely run and zone (``ThreatAssessor._raised``: rule 1's recession gate, issue 19,
+session 19)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
