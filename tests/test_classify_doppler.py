@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 from skywarden.core.track import TrackState, TrackStatus
-from skywarden.threat.doppler import MIN_PLOTS, DopplerSample, doppler_loglik, residual
-from skywarden.threat.evidence import TrackEvidence, doppler_ll, kin_row
+from skywarden.threat.doppler import (
+    MIN_PLOTS,
+    RAMP_S,
+    DopplerSample,
+    doppler_loglik,
+    handover_weight,
+    residual,
+)
+from skywarden.threat.evidence import TrackEvidence, doppler_ll, doppler_open, kin_row
 
 SIGMA = 0.6  # the multisensor_attack radar's radial-speed noise, m/s
 RANGE_M = 2400.0
@@ -112,3 +119,26 @@ def test_where_a_birds_wander_would_not_show_steadiness_is_no_drone_evidence() -
     drone = _radials([0.0] * 14, 22.0, 1, aspect0=math.radians(45.0))
     ll = doppler_loglik(drone, 22.0 * math.cos(math.radians(45.0)), 22.0)
     assert ll is not None and ll[0] > 0.5
+
+
+def test_after_the_first_block_the_doppler_hands_over_to_the_window_over_a_ramp() -> None:
+    """Session 19, branch dopend: the term's end at the memory's first block moved P(drone)
+    by 0.2-0.4 in one recompute (multisensor_attack s206 H1, s300 H0; harder birds_night
+    s67 T75); it now falls linearly over ``RAMP_S``, and the series keeps its plots until
+    then."""
+    ev = TrackEvidence()
+    ev.dop = deque(_radials([0.0] * 10, 22.0, 1))
+    v = 22.0 * math.cos(math.radians(45.0)), 22.0 * math.sin(math.radians(45.0))
+    x = np.array([0.0, RANGE_M, 100.0, v[1], -v[0], 0.0])
+    tr = TrackState("1", 10.0, x, np.eye(6), TrackStatus.CONFIRMED, hits=10)
+    full = doppler_ll(ev, tr)
+    assert full is not None and full[0] > 0.5
+    ev.kin_mem = [0.0] * 4
+    ev.dop_end_t = tr.t - 0.25 * RAMP_S  # the memory took its first block a quarter ago
+    assert doppler_open(ev, tr.t)
+    assert doppler_ll(ev, tr) == pytest.approx([0.75 * d for d in full])
+    ev.dop_end_t = tr.t - RAMP_S
+    assert not doppler_open(ev, tr.t)
+    assert doppler_ll(ev, tr) is None and not ev.dop
+    assert handover_weight(0.0) == 1.0 and handover_weight(-1.0) == 1.0
+    assert handover_weight(2.0 * RAMP_S) == 0.0

@@ -80,6 +80,7 @@ from skywarden.threat.evidence import (
     TrackEvidence,
     climb_update,
     doppler_ll,
+    doppler_open,
     evidence_rows,
     inherit,
     memory,
@@ -228,7 +229,7 @@ class Classifier:
         for tid, det, candidates in result.assignments:
             ev = self._get(tid)
             if dop and candidates == 1:
-                if ev.kin_mem is None:
+                if doppler_open(ev, det.t):
                     observe_doppler(ev, det)
                 observe_climb(ev, det)
             # most plots (no RCS, no class of their own, from a radar or a camera without
@@ -308,6 +309,8 @@ class Classifier:
                     # a new disjoint block: the previous one enters the memory (one behind,
                     # as the current window overlaps it), weighed by how settled it was
                     if ev.kin_block is not None:
+                        if ev.kin_mem is None:  # the Doppler term's hand-over starts
+                            ev.dop_end_t = ev.kin_t
                         ev.kin_mem = memory_fold(memory(ev), ev.kin_block, ev.kin_block_w)
                     ev.kin_block, ev.kin_block_w = row, block_weight(ev.hist)
                     ev.kin_block_t = ev.kin_t

@@ -39,8 +39,12 @@ of sight, whose heading wander the Doppler cannot see, reads nearly like a drone
 evidence then stays near 0 instead of speaking for the drone.
 
 Weighed like one kinematic feature (``KINEMATIC_WEIGHT``), capped at ``DOPPLER_CAP`` nats, and
-added to the window's evidence only until the kinematic memory holds its first block
-(``threat.evidence.doppler_ll``): from then on the window reads the same steadiness.
+added to the window's evidence in full until the kinematic memory holds its first block
+(``threat.evidence.doppler_ll``), then handed over to the window over ``RAMP_S``
+(``handover_weight``): from then on the window reads the same steadiness. The hand-over
+was a switch until session 19; the term's end then moved P(drone) by 0.2-0.4 in one
+recompute, both ways (multisensor_attack s206 H1 0.91 -> 0.69, s300 H0 0.80 -> 0.42: late
+warnings; harder birds_night s67 T75, a bird, 0.50 -> 0.81: a false alert).
 It speaks for the drone only when the residual is what a *steady* drone would leave
 (below the chi-square 99 % point under the steady term's median): a series spoilt by a
 wrongly associated plot, or an object whose radial speed jumps, is not steady flight,
@@ -71,6 +75,12 @@ DOPPLER_CAP = 2.0  # nats, either way: about what one steady kinematic window sa
 BIRD_SPEED_SD = 0.5
 BIRD_HEADING_RAD = 0.2  # a bird's heading wander about a straight course (see above)
 STEADY_QUANTILE_Z = 2.326  # the standard normal's 99 % point (Wilson-Hilferty below)
+# The hand-over to the window (issue 19, session 19, branch dopend): once the kinematic
+# memory holds its first block the term's weight falls linearly from 1 to 0 over
+# RAMP_S of track time, instead of at once. Its series spans WINDOW_S of plots, so one
+# window's length is the time the window and the memory take to read a whole series of
+# their own after the switch (see ``handover_weight``).
+RAMP_S = 15.0
 # Gauss-Hermite nodes and weights (probabilists', normalised) for E[g(X)], X ~ N(0, 1).
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(7)
 _GH_W = _GH_W / _GH_W.sum()
@@ -159,3 +169,18 @@ def _steady(S: float, k: int, var: float, cos_a: float, v_t: float, cls: int) ->
     v = var + (s * cos_a) ** 2 + (h * v_t) ** 2
     c = 2.0 / (9.0 * k)
     return S / v <= k * (1.0 - c + STEADY_QUANTILE_Z * math.sqrt(c)) ** 3
+
+
+def handover_weight(since_s: float) -> float:
+    """The Doppler term's weight ``since_s`` seconds of track time after the kinematic
+    memory took its first block: ``w = clip(1 - since_s / RAMP_S, 0, 1)``.
+
+    Why a ramp, not a switch: the term and the window read the same flight from two sides
+    (the plots' raw radial speeds; the filter's velocity, still learning across the beam
+    for 8-12 s after a track starts and read through a velocity sd of about 1 m/s after
+    that), and neither reading is replaced by the other in one recompute. When the first
+    block enters the memory the window may read the same steadiness weaker (s206 H1:
+    window +0.7 nats against the Doppler's +1.4) or stronger; a switch turned the
+    difference into a step of P(drone). A ramp over one window's length lets the two
+    differ without a step: the same rule whichever class the term speaks for."""
+    return min(1.0, max(0.0, 1.0 - since_s / RAMP_S))

@@ -84,6 +84,9 @@ class TrackEvidence:
     dop_sensor: str | None = None
     dop_pos: tuple[float, float, float] = (0.0, 0.0, 0.0)
     dop_ll: list[float] | None = None
+    # the track time its kinematic memory took its first block: the Doppler term's
+    # hand-over to the window starts there (``doppler.handover_weight``, session 19)
+    dop_end_t: float | None = None
     # one radar's plot heights over the last climb.HISTORY_S, the last climb floors, their
     # peak and the bird's penalty (threat.climb)
     heights: deque[climb.ClimbSample] = field(default_factory=deque)
@@ -220,15 +223,30 @@ def observe_climb(ev: TrackEvidence, det: Detection) -> None:
         q.popleft()
 
 
+def doppler_open(ev: TrackEvidence, t: float) -> bool:
+    """Whether the track's Doppler series still takes plots at time ``t``: until its
+    kinematic memory holds its first block, then through the hand-over
+    (``doppler.RAMP_S``)."""
+    return ev.dop_end_t is None or t - ev.dop_end_t < doppler.RAMP_S
+
+
 def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
-    """The Doppler steadiness evidence (``threat.doppler``) until the kinematic memory holds
-    its first block (``memory_fold``: a window of known velocity is behind the track), else
-    None: from then on the window and its memory read the same flight with the whole
-    velocity, and counting both would count it twice. Not earlier: the first windows after
-    the velocity's learning still carry its end (multisensor_attack s34 H0: the cut at
-    sv 1.9 m/s, the speed estimate still climbing 19.7 -> 21.5 m/s over the next 12 s, the
-    first full window +0.1 nats for the drone where the steady drone's read +1.9)."""
-    if ev.kin_mem is not None:
+    """The Doppler steadiness evidence (``threat.doppler``) in full until the kinematic
+    memory holds its first block (``memory_fold``: a window of known velocity is behind the
+    track), then weighed by ``doppler.handover_weight`` of the time since (``dop_end_t``),
+    and None once that is 0: from then on the window and its memory read the same flight
+    with the whole velocity, and counting both would count it twice (session 15: the term
+    for the track's life lifted the residence's straight-flying birds). Not earlier: the
+    first windows after the velocity's learning still carry its end (multisensor_attack
+    s34 H0: the cut at sv 1.9 m/s, the speed estimate still climbing 19.7 -> 21.5 m/s over
+    the next 12 s, the first full window +0.1 nats for the drone where the steady drone's
+    read +1.9). Not at once: the window may read the same steadiness weaker or stronger
+    than the term, and a switch turned the difference into a step of P(drone) (session 19,
+    branch dopend)."""
+    w = 1.0
+    if ev.kin_mem is not None:  # (a memory with no hand-over time: the term has ended)
+        w = 0.0 if ev.dop_end_t is None else doppler.handover_weight(tr.t - ev.dop_end_t)
+    if w <= 0.0:
         ev.dop.clear()
         return None
     e, n, u, ve, vn, vu = tr.x.tolist()
@@ -236,14 +254,18 @@ def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
     de, dn, du = e - se, n - sn, u - su
     r = math.sqrt(de * de + dn * dn + du * du)
     radial = (de * ve + dn * vn + du * vu) / r if r > 0 else 0.0
-    return doppler.doppler_loglik(ev.dop, radial, math.sqrt(ve * ve + vn * vn + vu * vu))
+    ll = doppler.doppler_loglik(ev.dop, radial, math.sqrt(ve * ve + vn * vn + vu * vu))
+    if ll is None or w >= 1.0:
+        return ll
+    return [w * d for d in ll]  # the hand-over: w of the term, the window the rest
 
 
 def kin_row(ev: TrackEvidence) -> list[float]:
     """The kinematic evidence of one track: the window's (``kin_ll``) plus its memory of
     earlier windows (``threat.kinematics.memory_fold``) plus the heading persistence
     accumulated over blocks (``threat.heading``), plus the Doppler steadiness of a young
-    track (``threat.doppler``, until the memory holds its first block: ``doppler_ll``).
+    track (``threat.doppler``, until the memory holds its first block and through the
+    hand-over after it: ``doppler_ll``).
     The window and the Doppler read different data (the filtered velocity, learnt across
     the beam only over 8-12 s; the plots' raw radial speeds), so both count while the
     track is young. (Replacing the window by the Doppler before the velocity is learnt
