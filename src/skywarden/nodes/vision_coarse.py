@@ -47,9 +47,7 @@ class _Scaled:
 
 def large(cands: list[Any], min_px: float = MIN_PX) -> NDArray[np.int64]:
     """Indices of the proposals whose blob spans ``min_px`` level pixels or more."""
-    return np.asarray(
-        [i for i, c in enumerate(cands) if max(c.w, c.h) >= min_px], dtype=np.int64
-    )
+    return np.asarray([i for i, c in enumerate(cands) if max(c.w, c.h) >= min_px], dtype=np.int64)
 
 
 def coarse_chips(
@@ -67,9 +65,7 @@ def coarse_chips(
     return chips(small, [_Scaled(c.cx * s, c.cy * s, c.w * s, c.h * s, c.contrast) for c in cands])
 
 
-def combine(
-    p1: NDArray[np.float32], p2: NDArray[np.float32], mode: str
-) -> NDArray[np.float32]:
+def combine(p1: NDArray[np.float32], p2: NDArray[np.float32], mode: str) -> NDArray[np.float32]:
     """The class probabilities of large proposals from the first net's ``p1`` and the second
     look's ``p2`` (rows of ``CLASSES``, background first):
 
