@@ -53,3 +53,30 @@ def test_combine_modes() -> None:
     np.testing.assert_allclose(q[1], [0.5, 0.0, 0.0, 0.5, 0.0], atol=1e-7)
     with pytest.raises(ValueError):
         combine(p1, p2, "max")
+
+
+def test_frame_outputs_look_again_at_large_proposals_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime")
+    from dataclasses import replace
+
+    from skywarden.nodes import vision_detect
+    from skywarden.nodes.vision_coarse import SecondLook
+
+    noise = np.random.default_rng(0).normal(60.0, 4.0, (256, 320, 1))
+    frame = np.repeat(np.clip(noise, 0, 255), 3, axis=2).astype(np.uint8)
+    frame[100:140, 60:110] = 220  # a 50 x 40 px warm object: large
+    frame[200:205, 250:255] = 200  # a 5 px one: small
+    model = vision_detect.load_model("ir")
+    plain = replace(vision_detect.PARAMS["ir"], second=None)
+    monkeypatch.setitem(vision_detect.PARAMS, "ir", plain)
+    old = vision_detect.frame_outputs(frame, "ir", model)
+    look = SecondLook("vision_ir_coarse.onnx", mode="mean")
+    monkeypatch.setitem(vision_detect.PARAMS, "ir", replace(plain, second=look))
+    new = vision_detect.frame_outputs(frame, "ir", model)
+    big = large(old.cands)
+    assert len(big) and len(big) < len(old.cands)
+    small = np.setdiff1d(np.arange(len(old.cands)), big)
+    np.testing.assert_array_equal(new.probs[small], old.probs[small])
+    np.testing.assert_array_equal(new.reg, old.reg)  # the box stays the first net's
+    assert not np.allclose(new.probs[big], old.probs[big])
+    np.testing.assert_allclose(new.probs.sum(axis=1), 1.0, atol=1e-5)

@@ -21,17 +21,57 @@ trains on it unchanged (validation fifth held out by clip as for the first net).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from skywarden.nodes.vision_cnn import CLASSES, chips
+from skywarden.nodes.mlp import WEIGHTS_DIR
+from skywarden.nodes.vision_cnn import CLASSES, CnnModel, chips
 
 FACTOR = 2.0  # the frame is shrunk by this much for the second look
 MIN_PX = 24.0  # proposals whose blob spans this many level pixels or more get it
 MODES = ("replace", "mean", "class")
+
+
+@dataclass(frozen=True)
+class SecondLook:
+    """A sensor's second look (``SensorParams.second``): the net's file in ``weights/``, how
+    its probabilities join the first net's (``combine``), from which blob size, at which
+    shrink."""
+
+    weights: str
+    mode: str = "mean"
+    min_px: float = MIN_PX
+    factor: float = FACTOR
+
+
+@lru_cache(maxsize=4)
+def load_second(weights: str) -> CnnModel:
+    return CnnModel(WEIGHTS_DIR / weights)
+
+
+def look_again(
+    levels: list[Any], probs: NDArray[np.float32], look: SecondLook
+) -> NDArray[np.float32]:
+    """``probs`` (the first net's, proposals of ``levels`` in order) with the rows of large
+    proposals combined with the second net's (``combine``); the others unchanged."""
+    p2s, rows, off = [], [], 0
+    for v in levels:
+        idx = large(v.cands, look.min_px)
+        if len(idx):
+            x, e = coarse_chips(v.gray, [v.cands[j] for j in idx], look.factor)
+            p2s.append(load_second(look.weights).run(x, e)[0])
+            rows.append(idx + off)
+        off += len(v.cands)
+    if not rows:
+        return probs
+    out = probs.copy()
+    i = np.concatenate(rows)
+    out[i] = combine(probs[i], np.concatenate(p2s), look.mode)
+    return out
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from skywarden.nodes.vision_box import Coef, refine
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
+from skywarden.nodes.vision_coarse import SecondLook, look_again
 from skywarden.nodes.vision_evidence import Evidence, accumulate
 from skywarden.nodes.vision_motion import WINDOW, HistEntry, MotionModel, decide, load
 
@@ -65,6 +66,7 @@ class SensorParams:
     blob_cap: float = 1.5  # ... raising each side by at most this factor
     evidence: Evidence | None = None  # weak proposals linked, reported on evidence (session 14)
     motion: MotionModel | None = None  # the link's motion weighed into its class (session 16)
+    second: SecondLook | None = None  # large proposals looked at again, shrunk (session 19)
 
 
 def _motion(sensor: str) -> MotionModel:
@@ -81,10 +83,10 @@ PARAMS = {
         sigma=4.0,
         k=4.0,
         scale=1.0,
-        min_score=0.85,
+        min_score=0.7,  # session 19: re-chosen with the second look (0.85 before)
         decay=0.98,
         size_memory=0.95,
-        min_hits=1,  # session 14: re-chosen for the three-seed ensemble
+        min_hits=2,  # session 19 (1 before, session 14)
         box=(
             (0.4639, 0.4174, 0.4561, 0.0755, 0.0697, -0.0797),
             (0.2835, -0.5003, 1.4668, -0.0497, 0.1142, -0.0473),
@@ -95,6 +97,10 @@ PARAMS = {
         # session 16: the link's motion weighed into its class, weight 0.25, chosen by
         # cross-validation over five fifths of the training clips (docs/vision.md)
         motion=_motion("ir"),
+        # session 19: blobs of 24 px or more looked at again on the frame shrunk by 2, the
+        # second net's class probabilities averaged with the first's (docs/vision.md;
+        # ``benchmarks/vision_coarse.py chips`` + ``train``, seed 0, 3 epochs)
+        second=SecondLook("vision_ir_coarse.onnx", mode="mean"),
     ),
     "visible": SensorParams(
         sigma=4.0,
@@ -350,6 +356,8 @@ def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> Fra
     cands = [c for v in lv for c in v.cands]
     factor = np.asarray([v.factor for v in lv for _ in v.cands], dtype=np.float32)
     probs, reg = model.run(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
+    if params.second is not None:
+        probs = look_again(lv, probs, params.second)
     return FrameOutputs(cands, factor, probs, reg)
 
 
