@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from skywarden.nodes.vision_box import Coef, refine
 from skywarden.nodes.vision_cnn import CnnModel, chips, decode_box, load_cnn
+from skywarden.nodes.vision_coarse import SecondLook, look_again
 from skywarden.nodes.vision_evidence import Evidence, accumulate
 from skywarden.nodes.vision_motion import WINDOW, HistEntry, MotionModel, decide, load
 
@@ -65,6 +66,7 @@ class SensorParams:
     blob_cap: float = 1.5  # ... raising each side by at most this factor
     evidence: Evidence | None = None  # weak proposals linked, reported on evidence (session 14)
     motion: MotionModel | None = None  # the link's motion weighed into its class (session 16)
+    second: SecondLook | None = None  # large proposals looked at again, shrunk (session 19)
 
 
 def _motion(sensor: str) -> MotionModel:
@@ -95,6 +97,9 @@ PARAMS = {
         # session 16: the link's motion weighed into its class, weight 0.25, chosen by
         # cross-validation over five fifths of the training clips (docs/vision.md)
         motion=_motion("ir"),
+        # session 19: a second look at blobs of 24 px or more (``second=SecondLook(...)``,
+        # ``nodes/vision_coarse.py``) not shipped: validation macro a tie (0.5777 ->
+        # 0.5778), test 0.618 -> 0.611 pooled, 0.557 -> 0.545 macro (docs/vision.md)
     ),
     "visible": SensorParams(
         sigma=4.0,
@@ -350,6 +355,8 @@ def frame_outputs(frame: NDArray[np.uint8], sensor: str, model: CnnModel) -> Fra
     cands = [c for v in lv for c in v.cands]
     factor = np.asarray([v.factor for v in lv for _ in v.cands], dtype=np.float32)
     probs, reg = model.run(np.concatenate([c[0] for c in cs]), np.concatenate([c[1] for c in cs]))
+    if params.second is not None:
+        probs = look_again(lv, probs, params.second)
     return FrameOutputs(cands, factor, probs, reg)
 
 
