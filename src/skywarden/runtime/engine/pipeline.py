@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 24
+STATE_LAYOUT = 25
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -65,7 +65,9 @@ classifier's and launch estimator's kept states) carries ``pos_hits``, the track
 ranging sensors (rule 1's location, session 15, 2026-12-07). 23: the classifier's sequential
 climb test remembers its largest penalty (``TrackEvidence.climb_seq_peak``, issue 19, session
 15, 2026-12-07). 24: the classifier keeps a minute of known-velocity speeds and their held-speed
-evidence (``TrackEvidence.held``, ``held_ll``: ``threat.steady``, issue 19, session 18)."""
+evidence (``TrackEvidence.held``, ``held_ll``: ``threat.steady``, issue 19, session 18).
+25: the tracker's deleter holds the site's radars (``ScoreDeleter.locators``: a track predicted
+beyond all of them is held to the young coast limit, issue 19, session 19)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
