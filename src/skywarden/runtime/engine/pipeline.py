@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 26
+STATE_LAYOUT = 27
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -69,6 +69,8 @@ evidence (``TrackEvidence.held``, ``held_ll``: ``threat.steady``, issue 19, sess
 classifier keeps the speed floors of the last 30 s (``TrackEvidence.reach_recent``:
 ``threat.reach.recent_update``, issue 19, session 19). 26: the threat assessor's first raise
 per likely run and zone (``ThreatAssessor._raised``: rule 1's recession gate, issue 19,
+session 19). 27: the classifier keeps the plot count it last saw per track
+(``TrackEvidence.hits_seen``: a frame without a new plot adds no window sample, issue 19,
 session 19)."""
 
 
