@@ -228,8 +228,10 @@ def test_rule3_closest_approach_alert_waits_for_the_young_track_and_claims_no_en
     residence's centre, 3 s into its track, passed 288 m from it in 6 s; the closest-approach
     time within ``alert_s`` made it an ALERT "enters residence in 6 s", and an ALERT skipped
     the young track's hold. An ALERT from the closest approach now waits for the same gates as
-    a warning and claims no entry; a firm track's stays an ALERT, and a predicted entry's
-    ALERT (the last resort) skips the gates as before."""
+    a warning and claims no entry; a firm track's stays an ALERT. A predicted entry's ALERT
+    on a young track waits for the young hold too (session 19 coastwin, harder birds_night
+    s98 T413); on an old track it skips the gates, the last resort
+    (``test_rule4_imminent_entry_is_an_alert``)."""
     young = dataclasses.replace(trk(-500.0, 400.0, 25.0, 0.0, 5.0), first_t=1.0, hits=4)
     y = ThreatAssessor(site({"advisory_hold_s": 0.0})).assess([young], 5.0)[0]
     assert y.level is ThreatLevel.WATCH  # passes 400 m north in 20 s, 4 s into its track
@@ -241,8 +243,11 @@ def test_rule3_closest_approach_alert_waits_for_the_young_track_and_claims_no_en
     assert firm.evidence.rule == "closest_approach"
     assert not any(r.startswith("enters") for r in firm.reasons)
     entering = dataclasses.replace(trk(-700.0, 0.0, 25.0, 0.0, 5.0), first_t=1.0, hits=4)
-    e = ThreatAssessor(site()).assess([entering], 5.0)[0]
-    assert e.level is ThreatLevel.ALERT  # a predicted entry in 22 s: no young hold
+    a = ThreatAssessor(site())
+    e = a.assess([entering], 5.0)[0]
+    assert e.level is ThreatLevel.WATCH  # a predicted entry in 22 s, 4 s into its track
+    later = dataclasses.replace(trk(-675.0, 0.0, 25.0, 0.0, 6.0), first_t=1.0, hits=5)
+    assert a.assess([later], 6.0)[0].level is ThreatLevel.ALERT  # the young hold's 5 s
 
 
 def test_rule4_imminent_entry_is_an_alert() -> None:

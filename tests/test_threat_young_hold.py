@@ -57,9 +57,8 @@ def test_a_young_track_warns_once_its_p_drone_held_the_young_hold() -> None:
     assert first == hold
 
 
-def test_an_old_tracks_run_and_an_imminent_entry_are_not_held() -> None:
-    """A run begun after ``young_age_s`` waits only ``min_drone_hold_s``; a young track
-    inside the zone is alerted at once (the rule holds advisories and warnings only)."""
+def test_an_old_tracks_run_is_not_held() -> None:
+    """A run begun after ``young_age_s`` waits only ``min_drone_hold_s``."""
     a = ThreatAssessor(SITE)
     cfg = a.cfg
     t0 = cfg.young_age_s + 5.0
@@ -68,6 +67,28 @@ def test_an_old_tracks_run_and_an_imminent_entry_are_not_held() -> None:
     for k in range(int(cfg.min_drone_hold_s) + 1):
         r = a.assess_one(_track(t0 + k, 0.0, x), t0 + k)
     assert r.level is ThreatLevel.WARNING
+
+
+def test_a_young_track_inside_the_zone_waits_for_the_young_hold_and_a_firm_track() -> None:
+    """Session 19 coastwin (harder birds_night s98 T413: a bird's new track, P(drone) 0.71
+    on its first frame, 123 m from the centre, ALERT 3 s after its first plot): an inside
+    ALERT on a young track waits ``young_hold_s`` of its run, as a warning does, and for a
+    firm track; an old track's run inside waits only ``min_drone_hold_s``."""
+    cfg = ThreatConfig()
+    inside = [0.0, 0.0, 50.0, 0.0, 0.0, 0.0]
+    a = ThreatAssessor(SITE)
+    levels = {k: a.assess_one(_track(float(k), 0.0, inside), float(k)) for k in range(6)}
+    held = levels[int(cfg.min_drone_hold_s)]
+    assert held.level is ThreatLevel.WATCH and any("young" in s for s in held.reasons)
+    assert levels[int(cfg.young_hold_s)].level is ThreatLevel.ALERT
     b = ThreatAssessor(SITE)
-    inside = b.assess_one(_track(1.0, 0.0, [0.0, 0.0, 50.0, 0.0, 0.0, 0.0]), 4.0)
-    assert inside.level is ThreatLevel.ALERT
+    for k in range(7):
+        weak = _track(float(k), 0.0, inside)
+        r = b.assess_one(TrackState(**{**weak.__dict__, "score": 8.0}), float(k))
+    assert r.level is ThreatLevel.WATCH and any("not firm" in s for s in r.reasons)
+    c = ThreatAssessor(SITE)
+    t0 = cfg.young_age_s + 5.0
+    c.assess_one(_track(t0, 0.0, inside, p_drone=0.3), t0)
+    for k in range(1, int(cfg.min_drone_hold_s) + 2):
+        r = c.assess_one(_track(t0 + k, 0.0, inside), t0 + k)
+    assert r.level is ThreatLevel.ALERT

@@ -329,13 +329,28 @@ class ThreatAssessor:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s only")
             level = ThreatLevel.WATCH
         age = max(t - tr.first_t, 0.0)
-        early = level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert()
-        if early and young_hold_left(cfg, tr.first_t, since, t) > 0.0:
+
+        # an inside / imminent ALERT on a track younger than young_age_s waits for the same
+        # young hold and firm-track gates (session 19 coastwin, harder birds_night s98 T413:
+        # a bird's track lost in the radar's cone overhead, 12 s before the new one was
+        # confirmed at 123 m from the centre: too late for the handover, so the new track's
+        # first frames read RCS and speed alone, P(drone) 0.71-0.89, and the ALERT came 3 s
+        # after its first plot, which the drone hold counts from). An older track's ALERT is
+        # not held: its P(drone) rests on a window, and the hold would only delay it.
+        def young_alert() -> bool:
+            return level is ThreatLevel.ALERT and not by_approach and age < cfg.young_age_s
+
+        def gated() -> bool:  # the levels the young hold and the firm gate apply to
+            return (
+                level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING)
+                or approach_alert()
+                or young_alert()
+            )
+
+        if gated() and young_hold_left(cfg, tr.first_t, since, t) > 0.0:
             reasons.append(f"P(drone) {p_drone:.0%} for {t - since:.0f} s of a young track only")
             level = ThreatLevel.WATCH
-        if (level in (ThreatLevel.ADVISORY, ThreatLevel.WARNING) or approach_alert()) and (
-            tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)
-        ):
+        if gated() and (tr.score < cfg.firm_score or tr.hits < cfg.firm_hit_rate * (age + 1.0)):
             reasons.append(
                 f"track not firm yet (score {tr.score:.0f}, {tr.hits} hits in {age:.0f} s)"
             )
