@@ -87,7 +87,6 @@ from skywarden.threat.evidence import (
     observe_climb,
     observe_doppler,
     observe_held,
-    plotted,
 )
 from skywarden.threat.kinematics import (
     HIST_STEP_S,
@@ -404,7 +403,7 @@ class Classifier:
             ev.speed_w = a * ev.speed_w + (1 - a) * w
             ev.speed_avg += (1 - a) * w / ev.speed_w * (spd - ev.speed_avg)
         self._observe_chord(ev, tr)
-        measured = plotted(ev, tr)
+        measured = tr.status is not TrackStatus.COASTING  # a coasted frame measured nothing
         if measured:
             floor = reach.speed_floor(ve, vn, tr.P)
             ev.reach_run, ev.reach_peak = reach.reach_update(ev.reach_run, ev.reach_peak, floor)
@@ -415,9 +414,9 @@ class Classifier:
         if measured:
             observe_held(ev, tr.t, spd, sv)
         h = ev.hist
-        if measured and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
-            # a frame without a plot is the filter's constant-velocity prediction, not the
-            # object's flight: in the window it reads as a drone's steadiness
+        if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
+            # a coasted frame is the filter's constant-velocity prediction, not the object's
+            # flight: in the window it reads as a drone's steadiness
             sample = (tr.t, ve, vn, vu, u, sv)
             h.append(sample)
             ev.packed.append(SAMPLE.pack(*sample))

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.core.observation import Detection
-from skywarden.core.track import ObjectClass, TrackState, TrackStatus
+from skywarden.core.track import ObjectClass, TrackState
 from skywarden.threat import climb, doppler, heading, reach, steady
 from skywarden.threat.kinematics import (
     KNOWN_SV_MPS,
@@ -104,11 +104,6 @@ class TrackEvidence:
     # recompute (threat.steady, session 18)
     held: deque[steady.SpeedSample] = field(default_factory=deque)
     held_ll: list[float] | None = None
-    # the track's plot count (``TrackState.hits``) at the last frame that brought a plot: a
-    # frame whose count has not grown measured nothing, even while the track is not
-    # COASTING (the tracker coasts a track only on a *missed* plot; one that has left every
-    # sensor's coverage stays CONFIRMED and shows the filter's constant-velocity prediction)
-    hits_seen: int = 0
 
 
 def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
@@ -148,27 +143,6 @@ def inherit(ev: TrackEvidence, old: TrackEvidence) -> None:
     if old.kin_ll is not None and old.hist:
         mem = memory_fold(mem, old.kin_ll, block_weight(old.hist))
     ev.kin_prior = mem
-
-
-def plotted(ev: TrackEvidence, tr: TrackState) -> bool:
-    """Whether this frame of the track brought a plot (and note its plot count in ``ev``).
-
-    A COASTING track missed a plot it should have had. A track that has left every
-    sensor's coverage (the radar's edge, its cone overhead) misses nothing, so the tracker
-    keeps it CONFIRMED while it shows the filter's prediction, a constant velocity: read as
-    the object's flight it is a perfectly steady window (harder birds_night s80 T11: 8 s
-    without a plot, +2.3..+2.7 nats for the drone, docs/WARNING_POLICY.md session 19
-    coastwin). So a frame measured the object only when ``TrackState.hits`` grew since the
-    last one that did. A state without a plot count (``hits`` 0: not built by the
-    tracker) falls back to the status alone."""
-    if tr.status is TrackStatus.COASTING:
-        return False
-    if tr.hits <= 0:
-        return True
-    if tr.hits <= ev.hits_seen:
-        return False
-    ev.hits_seen = tr.hits
-    return True
 
 
 def memory(ev: TrackEvidence) -> list[float] | None:
