@@ -25,6 +25,7 @@ background chips (``neg_keep``, seeded); ``torch.set_num_threads(threads)`` (1 o
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +39,66 @@ from skywarden.nodes.vision_detect import PARAMS, levels, prepare
 from skywarden.nodes.vision_train import VAL_EVERY, _label_of, clip_paths
 
 
+@dataclass
+class ChipSet:
+    """Labelled training chips gathered level by level (``extract``'s layout): a proposal
+    centred in a label is that label's class with its box target; of the rest, at most
+    ``neg_per_frame`` drawn at random per level are background. Shared by the first net's
+    ``extract`` and the second look's (``vision_coarse.extract``), so both label alike."""
+
+    xs: list[NDArray[np.float16]] = field(default_factory=list)
+    es: list[NDArray[np.float32]] = field(default_factory=list)
+    ys: list[int] = field(default_factory=list)
+    rt: list[list[float]] = field(default_factory=list)
+    groups: list[int] = field(default_factory=list)
+
+    def _add(self, x: NDArray[Any], e: NDArray[np.float32], y: int, g: int, t: list[float]) -> None:
+        self.xs.append(x.astype(np.float16))
+        self.es.append(e)
+        self.ys.append(y)
+        self.groups.append(g)
+        self.rt.append(t)
+
+    def add_level(
+        self,
+        x: NDArray[Any],
+        e: NDArray[np.float32],
+        cands: list[Any],
+        boxes: list[Box],
+        g: int,
+        rng: np.random.Generator,
+        neg_per_frame: int,
+        covered: set[int],
+    ) -> None:
+        """Chips ``x`` (extras ``e``) of ``cands`` against one level's ``boxes``; the labels
+        found are added to ``covered`` (indices into ``boxes``)."""
+        neg = []
+        for j, c in enumerate(cands):
+            label, box = _label_of(c, boxes)
+            if label == "background":
+                neg.append(j)
+            elif box is not None:
+                covered.add(next(k for k, b in enumerate(boxes) if b is box))
+                self._add(x[j], e[j], CLASSES.index(label), g, box_target(c, box))
+        for j in rng.permutation(neg)[:neg_per_frame]:
+            self._add(x[j], e[j], 0, g, [0.0, 0.0, 0.0, 0.0])
+
+    def arrays(self, n_labels: int, n_covered: int) -> dict[str, NDArray[Any]]:
+        return {
+            "x": np.stack(self.xs).astype(np.float16),
+            "e": np.stack(self.es).astype(np.float32),
+            "y": np.asarray(self.ys, dtype=np.int64),
+            "rt": np.asarray(self.rt, dtype=np.float32),
+            "groups": np.asarray(self.groups, dtype=np.int32),
+            "coverage": np.asarray([n_labels, n_covered], dtype=np.int64),
+        }
+
+
 def extract(
     data_dir: str | Path, sensor: str, stride: int = 3, neg_per_frame: int = 6, seed: int = 0
 ) -> dict[str, NDArray[Any]]:
     rng = np.random.default_rng(seed)
-    xs: list[NDArray[np.float32]] = []
-    es: list[NDArray[np.float32]] = []
-    ys: list[int] = []
-    rt: list[list[float]] = []
-    groups: list[int] = []
+    out = ChipSet()
     params = PARAMS[sensor]
     sc = params.scale
     n_labels = n_covered = 0
@@ -64,33 +116,9 @@ def extract(
                 s = sc / lv.factor
                 boxes = [Box(b.x * s, b.y * s, b.w * s, b.h * s, b.label) for b in labels[i]]
                 x, e = chips(lv.gray, lv.cands)
-                neg = []
-                for j, c in enumerate(lv.cands):
-                    label, box = _label_of(c, boxes)
-                    if label == "background":
-                        neg.append(j)
-                    elif box is not None:
-                        covered.add(next(k for k, b in enumerate(boxes) if b is box))
-                        xs.append(x[j].astype(np.float16))
-                        es.append(e[j])
-                        ys.append(CLASSES.index(label))
-                        groups.append(g)
-                        rt.append(box_target(c, box))
-                for j in rng.permutation(neg)[:neg_per_frame]:
-                    xs.append(x[j].astype(np.float16))
-                    es.append(e[j])
-                    ys.append(0)
-                    groups.append(g)
-                    rt.append([0.0, 0.0, 0.0, 0.0])
+                out.add_level(x, e, lv.cands, boxes, g, rng, neg_per_frame, covered)
             n_covered += len(covered)
-    return {
-        "x": np.stack(xs).astype(np.float16),
-        "e": np.stack(es).astype(np.float32),
-        "y": np.asarray(ys, dtype=np.int64),
-        "rt": np.asarray(rt, dtype=np.float32),
-        "groups": np.asarray(groups, dtype=np.int32),
-        "coverage": np.asarray([n_labels, n_covered], dtype=np.int64),
-    }
+    return out.arrays(n_labels, n_covered)
 
 
 def box_target(c: Any, box: Box) -> list[float]:

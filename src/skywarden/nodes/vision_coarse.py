@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skywarden.nodes.mlp import WEIGHTS_DIR
-from skywarden.nodes.vision_cnn import CLASSES, CnnModel, chips
+from skywarden.nodes.vision_cnn import CnnModel, chips
 
 FACTOR = 2.0  # the frame is shrunk by this much for the second look
 MIN_PX = 24.0  # proposals whose blob spans this many level pixels or more get it
@@ -141,16 +141,12 @@ def extract(
     large proposals only, chips from ``coarse_chips``)."""
     from skywarden.nodes.dd_labels import Box, read_labels
     from skywarden.nodes.video_io import frames
-    from skywarden.nodes.vision_cnn_train import box_target
+    from skywarden.nodes.vision_cnn_train import ChipSet
     from skywarden.nodes.vision_detect import PARAMS, levels, prepare
-    from skywarden.nodes.vision_train import _label_of, clip_paths
+    from skywarden.nodes.vision_train import clip_paths
 
     rng = np.random.default_rng(seed)
-    xs: list[NDArray[np.float16]] = []
-    es: list[NDArray[np.float32]] = []
-    ys: list[int] = []
-    rt: list[list[float]] = []
-    groups: list[int] = []
+    out = ChipSet()
     params = PARAMS[sensor]
     n_labels = n_covered = 0
     for g, path in enumerate(clip_paths(data_dir, sensor, test=False)):
@@ -168,31 +164,7 @@ def extract(
                 s = params.scale / lv.factor
                 boxes = [Box(b.x * s, b.y * s, b.w * s, b.h * s, b.label) for b in labels[i]]
                 x, e = coarse_chips(lv.gray, cands, factor)
-                neg = []
-                for j, c in enumerate(cands):
-                    label, box = _label_of(c, boxes)
-                    if label == "background":
-                        neg.append(j)
-                    elif box is not None:
-                        covered.add(next(k for k, b in enumerate(boxes) if b is box))
-                        xs.append(x[j].astype(np.float16))
-                        es.append(e[j])
-                        ys.append(CLASSES.index(label))
-                        groups.append(g)
-                        rt.append(box_target(c, box))
-                for j in rng.permutation(neg)[:neg_per_frame]:
-                    xs.append(x[j].astype(np.float16))
-                    es.append(e[j])
-                    ys.append(0)
-                    groups.append(g)
-                    rt.append([0.0, 0.0, 0.0, 0.0])
+                out.add_level(x, e, cands, boxes, g, rng, neg_per_frame, covered)
             n_labels += len(labels[i])
             n_covered += len(covered)
-    return {
-        "x": np.stack(xs).astype(np.float16),
-        "e": np.stack(es).astype(np.float32),
-        "y": np.asarray(ys, dtype=np.int64),
-        "rt": np.asarray(rt, dtype=np.float32),
-        "groups": np.asarray(groups, dtype=np.int32),
-        "coverage": np.asarray([n_labels, n_covered], dtype=np.int64),
-    }
+    return out.arrays(n_labels, n_covered)
