@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from typing import Any
@@ -588,15 +589,8 @@ def test_established_track_predicted_beyond_every_radar_is_held_to_the_young_coa
     took a newcomer's plots inside the edge. Beyond every radar it is held to the young
     limit (3 s at one plot a second): gone 4 s after its last plot. A track whose target
     stays inside coverage still coasts on (its misses there are the evidence)."""
-    spec = SensorSpec(
-        "p",
-        SensorKind.PLOTS,
-        MeasurementKind.XY,
-        np.zeros(3),
-        {"x_m": 5.0, "y_m": 5.0},
-        pd=0.9,
-        clutter_per_scan=1,
-        area_m=((-1000.0, 1000.0), (-1000.0, 1000.0)),
+    spec = dataclasses.replace(
+        PLOTS, clutter_per_scan=1, area_m=((-1000.0, 1000.0), (-1000.0, 1000.0))
     )
     trk = Tracker([spec])
     for k in range(30):
