@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 from typing import Any
@@ -581,29 +580,3 @@ def test_merge_position_bound_never_exceeds_the_full_distance(seed: int, scale: 
     d2 = float(dx @ np.linalg.solve(S, dx))
     bound = float((dx[:3] ** 2).sum() / np.trace(S[:3, :3]))
     assert bound <= d2 * (1.0 + 1e-9)
-
-
-def test_established_track_predicted_beyond_every_radar_is_held_to_the_young_coast() -> None:
-    """Multisensor_attack s236 H0 (session 19): a bird's track coasted on beyond the radar's
-    coverage, where no scan can miss it, for the established 8 s, and with its gate widened
-    took a newcomer's plots inside the edge. Beyond every radar it is held to the young
-    limit (3 s at one plot a second): gone 4 s after its last plot. A track whose target
-    stays inside coverage still coasts on (its misses there are the evidence)."""
-    spec = dataclasses.replace(
-        PLOTS, clutter_per_scan=1, area_m=((-1000.0, 1000.0), (-1000.0, 1000.0))
-    )
-    trk = Tracker([spec])
-    for k in range(30):
-        t = float(k)
-        pts = [np.array([800.0 + 10.0 * t, 0.0])] if k < 20 else []  # last plot x=990, t=19
-        if k < 22:
-            pts.append(np.array([0.0, -500.0 + 10.0 * t]))  # inside coverage, last plot t=21
-        dets = [Detection(t, "p", MeasurementKind.XY, p, spec.R()) for p in pts]
-        trk.process(t, "p", dets)
-        xs = sorted(float(tr.x[0]) for tr in trk.tracks(confirmed_only=True))
-        if k == 18:
-            assert len(xs) == 2  # both tracks established
-        if k == 23:
-            # the outbound track (predicted at x=1030) is gone after 4 s of coasting; the
-            # inside one, 2 s without plots and missed twice, lives
-            assert len(xs) == 1 and abs(xs[0]) < 50.0

@@ -11,7 +11,6 @@ one object for several scans (``merge.DuplicateResolver``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -20,7 +19,7 @@ from numpy.typing import NDArray
 from skywarden.tracking.bank import TENTATIVE, TrackBank
 from skywarden.tracking.management import ManagementConfig, manage, young_coast_limit
 from skywarden.tracking.merge import DuplicateResolver
-from skywarden.tracking.report import Look, beyond_coverage, inside_coverage
+from skywarden.tracking.report import Look, inside_coverage
 from skywarden.tracking.sensor_model import SensorModel
 
 F64 = NDArray[np.float64]
@@ -37,15 +36,10 @@ class Deleter(Protocol):
 
 
 class ScoreDeleter:
-    """Misses by coverage (or by period), then the SPRT lifecycle of ``manage``.
+    """Misses by coverage (or by period), then the SPRT lifecycle of ``manage``."""
 
-    ``locators``: the site's radars (``expects_all`` with spatial dims); a track predicted
-    beyond all of their coverage is held to the young coast limit (``manage``'s ``uncovered``).
-    """
-
-    def __init__(self, cfg: ManagementConfig, locators: Sequence[SensorModel] = ()) -> None:
+    def __init__(self, cfg: ManagementConfig) -> None:
         self.cfg = cfg
-        self.locators = tuple(locators)
         self.periods: dict[str, tuple[float, set[int]]] = {}  # object-by-object sensors
 
     def delete(self, bank: TrackBank, look: Look, updated: Mask, touched: Mask) -> Mask:
@@ -65,7 +59,6 @@ class ScoreDeleter:
             self.cfg,
             bank.score0,
             young_coast_limit(bank.t_first, bank.t_update, bank.hits, self.cfg),
-            beyond_coverage(self.locators, bank.x[:, 0, :3]),
         )
         return keep
 

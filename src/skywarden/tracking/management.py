@@ -15,11 +15,7 @@ leaves every sensor's coverage right after confirmation collects no misses, so w
 it would coast on two plots' worth of evidence for the full established-track time). A young
 track's coast limit is scaled to its own update rate (``young_coast_limit``): a target seen in
 one scan of two or three (a small drone near the radar's range) goes 4-6 s between plots, and a
-fixed 3 s deleted it between them. A track predicted beyond every radar's coverage
-(``uncovered``) is held to that young limit too, however long it was seen: no radar can
-miss it there, so its score never falls and nothing else questions its existence; coasting
-the established 8 s it widened its gate until it took a newcomer's plots inside the edge
-(multisensor_attack s236 H0, session 19). The running maximum is capped so a track that was seen for
+fixed 3 s deleted it between them. The running maximum is capped so a track that was seen for
 an hour still dies within a few scans of its target vanishing.
 
 Statuses are integer codes in the bank (``bank.TENTATIVE`` ...); the transitions applied here are
@@ -95,7 +91,6 @@ def manage(
     cfg: ManagementConfig,
     score0: F64 | None = None,
     young_limit: F64 | None = None,
-    uncovered: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.bool_]:
     """Apply one step of lifecycle rules in place; return the mask of rows to keep.
 
@@ -105,8 +100,6 @@ def manage(
     SPRT threshold, so a track whose prior already favours clutter (a birth in dense clutter)
     still gets its chance to prove itself. ``young_limit``: each track's coast limit while
     young (``young_coast_limit``); without it, ``young_max_coast_s`` for all.
-    ``uncovered``: rows predicted beyond every radar's coverage; they get the young limit
-    (no miss can lower their score there).
     """
     np.minimum(score, cfg.score_cap, out=score)
     np.maximum(score_max, score, out=score_max)
@@ -122,8 +115,6 @@ def manage(
     floor = np.maximum(score_max - cfg.delete_drop, cfg.confirm_score - cfg.young_drop)
     young = score_max < cfg.confirm_score + cfg.young_drop
     young_gap = cfg.young_max_coast_s if young_limit is None else young_limit
-    if uncovered is not None:
-        young = young | uncovered  # unverifiable beyond coverage: held like a young track
     max_gap = np.where(young, young_gap, cfg.max_coast_s)
     drop_conf = conf & ((score < floor) | (gap > max_gap))
 

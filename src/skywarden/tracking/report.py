@@ -113,18 +113,6 @@ def det_spread(sm: SensorModel, det_pos: F64, fixed: dict[str, float]) -> float:
     return position_spread(sm, float(np.max(np.linalg.norm(det_pos, axis=1))))
 
 
-def beyond_coverage(locators: Sequence[SensorModel], pos: F64) -> NDArray[np.bool_] | None:
-    """Which positions (N, 3) lie outside the declared coverage of every sensor that locates
-    every object there (a radar: ``expects_all`` with spatial dims): where no sensor can miss
-    a track. None when the site has no such sensor (nothing is judged then)."""
-    if not locators:
-        return None
-    out = np.ones(pos.shape[0], dtype=bool)
-    for sm in locators:
-        out &= ~inside_coverage(sm, pos)
-    return out
-
-
 def inside_coverage(sm: SensorModel, pos: F64) -> NDArray[np.bool_]:
     """Which positions (N, 3) the sensor covers (its range and area): where a miss counts."""
     inside = np.ones(pos.shape[0], dtype=bool)

@@ -46,13 +46,7 @@ from skywarden.tracking.initiator import Initiator, InitiatorConfig, Promoted, T
 from skywarden.tracking.management import ManagementConfig, manage, young_coast_limit
 from skywarden.tracking.merge import DuplicateResolver, MergeConfig
 from skywarden.tracking.motion import MotionModel, default_models
-from skywarden.tracking.report import (
-    Look,
-    beyond_coverage,
-    det_positions,
-    inside_coverage,
-    validate,
-)
+from skywarden.tracking.report import Look, det_positions, inside_coverage, validate
 from skywarden.tracking.result import Assignment, TrackerResult
 from skywarden.tracking.sensor_model import sensor_model
 from skywarden.tracking.updater import IMMUpdater, Updater
@@ -153,12 +147,12 @@ class Tracker:
             self.sensors,
             self.counters,
         )  # fmt: skip
+        self.deleter = deleter or ScoreDeleter(cfg.management)
         self._first_scan: dict[str, float] = {}
         self._last_scan: dict[str, float] = {}  # each sensor's latest report (radar alive?)
         # the sensors that locate every object in their declared coverage: a radar (see
         # _radar_covered)
         self._locators = [sm for sm in self.sensors.values() if sm.expects_all and sm.spatial_dims]
-        self.deleter = deleter or ScoreDeleter(cfg.management, self._locators)
         self._clutter = {
             s.id: ClutterMap(sm, cfg.clutter_map)
             for s in sensors
@@ -247,7 +241,6 @@ class Tracker:
         keep = manage(
             b.status, b.score, b.score_max, b.t_update, none, none, t, self.cfg.management,
             b.score0, young_coast_limit(b.t_first, b.t_update, b.hits, self.cfg.management),
-            beyond_coverage(self._locators, b.x[:, 0, :3]),
         )  # fmt: skip
         deleted = b.uid[~keep].tolist()
         if deleted:

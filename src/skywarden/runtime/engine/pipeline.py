@@ -31,7 +31,7 @@ from skywarden.threat.spoof_alert import spoof_assessments
 from skywarden.tracking.ballistic_tracker import BallisticTrack, BallisticTracker
 from skywarden.tracking.tracker import Tracker, TrackerConfig
 
-STATE_LAYOUT = 28
+STATE_LAYOUT = 27
 """Version of the pipeline's internal layout (the snapshots of ``runtime.engine.restore``
 and ``runtime.cluster.snapshot``). A snapshot holds the stages' private arrays and fields
 (the tracker's bank and pending plots, the classifier's evidence), which change shape as the
@@ -71,8 +71,7 @@ classifier keeps the speed floors of the last 30 s (``TrackEvidence.reach_recent
 per likely run and zone (``ThreatAssessor._raised``: rule 1's recession gate, issue 19,
 session 19). 27: the classifier keeps when a track's Doppler term began its hand-over to the
 window (``TrackEvidence.dop_end_t``: ``threat.doppler.handover_weight``, issue 19, session
-19). 28: the tracker's deleter holds the site's radars (``ScoreDeleter.locators``: a track
-predicted beyond all of them is held to the young coast limit, issue 19, session 19)."""
+19)."""
 
 
 def check_state_layout(body: Mapping[str, Any]) -> None:
