@@ -56,6 +56,15 @@ async def ordered(js: Any, subject: str, cb: Any, start: int, mode: str) -> Any:
     return await subscribe_ordered(js, subject, "P", cb, cfg, 100_000, 1.0)
 
 
+async def settled(fn: Any) -> Any:
+    """A set-up step (not measured): repeated until the cluster answers."""
+    for _ in range(60):
+        with contextlib.suppress(TimeoutError, nats.errors.Error):
+            return await fn()
+        await asyncio.sleep(0.5)
+    return await fn()
+
+
 async def takeover(js: Any, site: int, backlog: int, mode: str) -> tuple[float, int]:
     """Seconds from the first call to the whole backlog read, and the failed calls."""
     got: list[int] = []
@@ -88,8 +97,8 @@ async def round_(servers: Any, args: argparse.Namespace, k: int) -> dict[str, An
         arrivals.append((time.monotonic(), int(msg.data)))
 
     # central's consumer: find its host, reconnect the others, then kill the host
-    probe = await ordered(js0, "p.live", live_cb, 1, args.central)
-    host = (await js0.consumer_info("P", probe._consumer)).cluster.leader
+    probe = await settled(lambda: ordered(js0, "p.live", live_cb, 1, args.central))
+    host = (await settled(lambda: js0.consumer_info("P", probe._consumer))).cluster.leader
     await probe.unsubscribe()
     victim = next(s for s in servers if s.name == host)
     nc = await nats.connect(servers=[s.url for s in servers if s is not victim])
@@ -98,8 +107,8 @@ async def round_(servers: Any, args: argparse.Namespace, k: int) -> dict[str, An
     arrivals.clear()
     # create until one lands on the victim (it is placed anew each time)
     for _ in range(20):
-        sub = await ordered(js, "p.live", live_cb, 1, args.central)
-        ci = await js.consumer_info("P", sub._consumer)
+        sub = await settled(lambda: ordered(js, "p.live", live_cb, 1, args.central))
+        ci = await settled(lambda s=sub: js.consumer_info("P", s._consumer))
         if ci.cluster.leader == victim.name:
             break
         await sub.unsubscribe()
