@@ -31,6 +31,7 @@ from skywarden.core.clock import WallClock
 from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.consumers import subscribe_ordered
 from skywarden.runtime.cluster.topology import (
     CONSUMER_HEARTBEAT_S,
     SITES_BUCKET,
@@ -254,12 +255,12 @@ class CentralFeed:
         # a cluster still forming or electing answers with a timeout: retry
         sub = await retrying(
             f"consumer on {stream}",
-            lambda: self.js.subscribe(
+            lambda: subscribe_ordered(  # hedged: a dead peer may get the placement
+                self.js,
                 subject,
-                stream=stream,
-                cb=cb,
-                ordered_consumer=True,
-                config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+                stream,
+                cb,
+                ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
                 pending_msgs_limit=1_000_000,
                 idle_heartbeat=CONSUMER_HEARTBEAT_S,
             ),

@@ -52,12 +52,14 @@ from skywarden.core.counters import Counters
 from skywarden.core.errors import InputRejected
 from skywarden.core.site import Site
 from skywarden.runtime.cluster import codec
+from skywarden.runtime.cluster.consumers import subscribe_ordered
 from skywarden.runtime.cluster.site_engine import Item, OutFrame, SiteEngine
 from skywarden.runtime.cluster.site_store import WRONG_LAST_SEQ, Fenced, SiteStore
 from skywarden.runtime.cluster.snapshot import SiteState, dump_state, load_state
 from skywarden.runtime.cluster.topology import (
     CONSUMER_HEARTBEAT_S,
     CONTROL,
+    RAW_STREAM,
     SITES_STREAM,
     control_subject,
     live_subject,
@@ -168,11 +170,14 @@ class SiteRunner:
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=self.state.covered + 1,
         )
-        self._sub = await self.js.subscribe(
+        # hedged: after a node kill one creation in three or four lands on the dead peer
+        # and is never answered (``consumers``); a failed start costs the site a re-claim
+        self._sub = await subscribe_ordered(
+            self.js,
             raw_filter(self.site_id),
-            cb=self._on_msg,
-            ordered_consumer=True,
-            config=cfg,
+            RAW_STREAM,
+            self._on_msg,
+            cfg,
             pending_msgs_limit=100_000,
             idle_heartbeat=CONSUMER_HEARTBEAT_S,
         )
