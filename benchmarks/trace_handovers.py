@@ -14,7 +14,10 @@ different-object hand-overs the RCS test refuses (z > ``RCS_GATE_K``); ``--no-rc
 the test off (main's hand-overs, to count what the test would refuse):
 
     .venv/bin/python benchmarks/trace_handovers.py F.scenario.jsonl F.truth.jsonl \
-        OUT.tracks.jsonl [--no-rcs]
+        OUT.tracks.jsonl [--no-rcs] [--pairs]
+
+``--pairs``: also every lost-new pair within twice the reach, once, at its first test (``PAIR``
+lines: truth same or different, each test's distance over its allowance: above 1 refuses).
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ def _nearest(truth: dict[float, list[dict[str, Any]]], times: Any, st: TrackStat
 
 
 def main(argv: Sequence[str]) -> int:
-    args = [a for a in argv if a != "--no-rcs"]
+    args = [a for a in argv if not a.startswith("--")]
     scenario, truth_path, out = args
     k_rcs = continuity.RCS_GATE_K
-    if len(args) < len(argv):
+    if "--no-rcs" in argv:
         continuity.RCS_GATE_K = math.inf
+    log_pairs = "--pairs" in argv
     truth: dict[float, list[dict[str, Any]]] = defaultdict(list)
     with open(truth_path) as f:
         for line in f:
@@ -56,8 +60,57 @@ def main(argv: Sequence[str]) -> int:
     counts = [0, 0, 0, 0]  # hand-overs, between different objects, RCS-refused same / different
     orig = continuity.LostTracks.take_many
 
+    seen: set[tuple[str, str]] = set()
+
+    def pairs(items: Any, news: Any, args: Any) -> None:
+        """Each (lost, new) pair near enough to matter (twice the reach), once, at its first
+        test: truth same or not, and each test's margin (reach, height, speed: the distance
+        over its allowance; RCS: z over ``k_rcs``), so that the tests' shapes can be read
+        on true and false pairs alike."""
+        hs = args[0] if args else None
+        rcs_new = args[1] if len(args) > 1 else None
+        rcs_of = args[2] if len(args) > 2 else None
+        for j, (new, appeared) in enumerate(news):
+            xn = np.asarray(new.x, dtype=float)
+            for old, pay in items:
+                tau = new.t - old.t
+                if (old.id, new.id) in seen or not 0.0 <= tau <= continuity.HANDOVER_S:
+                    continue
+                if old.t > appeared:
+                    continue
+                xo = np.asarray(old.x, dtype=float)
+                so, sn = math.hypot(xo[3], xo[4]), math.hypot(xn[3], xn[4])
+                Ps = np.asarray(old.P, dtype=float)[:3, :3] + np.asarray(new.P)[:3, :3]
+                reach = so * tau + continuity.GATE_K * continuity._largest_sd(Ps)
+                d = float(np.linalg.norm(xn[:3] - xo[:3]))
+                if d > 2.0 * reach + 50.0:
+                    continue
+                seen.add((old.id, new.id))
+                a, b = _nearest(truth, times, old), _nearest(truth, times, new)
+                su = math.sqrt(max(float(old.P[2, 2]) + float(new.P[2, 2]), 0.0))
+                hz = (
+                    abs(xn[2] - xo[2])
+                    / (max(abs(xo[5]), continuity.CLIMB_MPS) * tau + continuity.GATE_K * su)
+                    if continuity._heights(old, new, hs)
+                    else 0.0
+                )
+                sv = math.hypot(velocity_sd(old.P), velocity_sd(new.P))
+                sp = abs(sn - so) / (continuity.GATE_K * sv + continuity.SPEED_CHANGE_MPS2 * tau)
+                ra = rcs_of(pay) if rcs_of is not None else None
+                rb = rcs_new[j] if rcs_new is not None else None
+                z = continuity.rcs_z(ra, rb) if ra is not None and rb is not None else math.nan
+                same = "SAME" if a.split("(")[0] == b.split("(")[0] else "DIFF"
+                print(
+                    f"PAIR T{old.id}->T{new.id} {same}"
+                    f" tau={tau:.1f} reach={d / reach:.2f} height={hz:.2f} speed={sp:.2f}"
+                    f" so={so:.1f} sn={sn:.1f} sv={sv:.1f} rcs={z / k_rcs:.2f}"
+                    f" n={ra.n if ra else 0}/{rb.n if rb else 0}"
+                )
+
     def take_many(self: Any, news: Any, *args: Any) -> Any:
         items = list(self.items)
+        if log_pairs:
+            pairs(items, news, args)
         got = orig(self, news, *args)
         rcs_new = args[1] if len(args) > 1 else None
         rcs_of = args[2] if len(args) > 2 else None
