@@ -255,3 +255,47 @@ def test_a_drones_evidence_is_not_handed_to_a_bird_above_it() -> None:
         assert (ev.kin_prior is not None) is inherits
         # the drone's speed average (28 m/s over 61 frames) comes with its memory, or not
         assert (ev.speed_avg is not None and ev.speed_avg > 25.0) is inherits
+
+
+def test_a_lost_birds_evidence_is_not_handed_to_a_drone_of_another_rcs() -> None:
+    """Session 19 (branch handrcs; multisensor_attack s236 H0): bird B08's track (78 radar
+    plots, mean -24.7 dBsm) was lost at the radar's coverage edge; 9 s later drone H0's new
+    track (2 plots, -7.1 dBsm) 88 m off passed the reach and speed tests (6.1 +- 5.2 vs 19.8
+    +- 9.7 m/s) and inherited the bird's evidence: P(drone) <= 0.11 for 12 s. 17.6 dB is 4.4
+    sd of the difference of two means of one object's plots (5.6 dB per plot): two objects.
+    The same new track with a bird's RCS still continues the bird, and the test is symmetric.
+    Fails on main (no RCS test)."""
+    for new_mean, inherits in ((-7.1, False), (-21.0, True)):
+        clf = Classifier(RADAR_SITE)
+        for k in range(61):  # a 6 m/s bird flying north at 60 m
+            t = float(k)
+            bird = _at("6", t, (0.0, 6.0 * t, 60.0), (0.0, 6.1, 0.0), 10.0, 5.2, k + 1)
+            clf.annotate([bird], t)
+        bev = clf._ev["6"]
+        bev.rcs_n, bev.rcs_sum = 78, 78 * -24.7
+        clf.annotate([], 61.0)  # lost at t=60; 9 s later a 19.8 m/s track 88 m off
+        new = _at("44", 69.0, (60.0, 424.0, 60.0), (0.0, 19.8, 0.0), 10.0, 9.7)
+        nev = clf._get("44")
+        nev.rcs_n, nev.rcs_sum = 2, 2 * new_mean
+        clf.annotate([new], 69.0)
+        ev = clf._ev["44"]
+        assert (ev.kin_prior is not None) is inherits
+        assert (ev.rcs_n == 80) is inherits  # the bird's plots come with it, or not
+    a = continuity.RcsSample(78, 78 * -24.7)
+    b = continuity.RcsSample(2, 2 * -7.1)
+    # |m_a - m_b| / (5.6 sqrt(1/78 + 1/2)) = 17.6 / 4.01
+    assert math.isclose(continuity.rcs_z(a, b), 17.6 / (5.6 * math.sqrt(1 / 78 + 1 / 2)))
+    assert continuity.rcs_z(a, b) == continuity.rcs_z(b, a)
+    assert not continuity.rcs_consistent(a, b) and not continuity.rcs_consistent(b, a)
+    assert continuity.rcs_consistent(a, None) and continuity.rcs_consistent(None, b)
+    # a single plot of the same object 14 dB below its mean (a deep fade): 2.5 sd, kept
+    assert continuity.rcs_consistent(a, continuity.RcsSample(1, -38.7))
+
+
+def test_the_plot_rcs_sd_is_the_classifiers_plot_fluctuation() -> None:
+    """One number for one physical quantity: Swerling I in dB plus the simulated 1 dB noise."""
+    from skywarden.threat.classify import RCS_FLUCT_DB
+
+    assert continuity.PLOT_RCS_SD_DB == RCS_FLUCT_DB
+    swerling = 10.0 / math.log(10.0) * math.pi / math.sqrt(6.0)
+    assert abs(math.hypot(swerling, 1.0) - continuity.PLOT_RCS_SD_DB) < 0.1

@@ -180,6 +180,11 @@ _HEIGHT_KINDS = (
 )
 
 
+def _rcs_sample(ev: TrackEvidence) -> continuity.RcsSample | None:
+    """A track's plot RCS for the hand-over's RCS test (``threat.continuity``)."""
+    return continuity.RcsSample(ev.rcs_n, ev.rcs_sum) if ev.rcs_n else None
+
+
 class Classifier:
     def __init__(self, site: Site, forget: float = 0.9) -> None:
         self.site = site
@@ -362,6 +367,8 @@ class Classifier:
         donors = lost.take_many(
             [(young[tracks[i].id], young[tracks[i].id].t) for i in at],
             frozenset(s.id for s in self.site.sensors if s.measures in _HEIGHT_KINDS),
+            [_rcs_sample(evs[i]) for i in at],
+            _rcs_sample,
         )
         for i, donor in zip(at, donors, strict=True):
             if donor is not None:

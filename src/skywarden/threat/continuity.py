@@ -43,6 +43,19 @@ passed as the continuation of a 31 m/s drone once the allowance had grown to 20 
   when both tracks' heights were measured (a sensor that measures height contributed to
   each: a plots-only XY track holds its height at 0, ``tracking.initiation``).
 
+- plot RCS (session 19, multisensor_attack s236 H0): the reach and speed tests cannot tell a
+  bird lost at the coverage edge from a drone that appears where it was lost (6.1 +- 5.2 vs
+  19.8 +- 9.7 m/s over a 9 s gap pass), but their radar cross-sections can: the drone's two
+  plots read -7.1 dBsm, the bird's 78 plots -24.7. Each object has one mean RCS and each plot
+  fluctuates about it (``PLOT_RCS_SD_DB``), so the mean of one object's ``n`` plots in dB has
+  sd ``s / sqrt(n)`` and two tracks of the same object differ by
+  ``| m_n - m_o | <= K s sqrt(1 / n_o + 1 / n_n)``. Symmetric in the two tracks, and taken
+  only when both have an RCS plot (the new track's plots up to the hand-over: all of them its
+  own object's). s236: 17.6 dB against 3 x 5.6 x sqrt(1/2 + 1/78) = 12.0 refused. The
+  mean of ``n`` plots is skewed toward deep fades for small ``n`` (10 log10 of an exponential
+  variable has a long low tail): a single plot falls more than 3 sd below its object's mean
+  with probability 0.012, above it almost never.
+
 ``K`` = 3. The same reach as ``threat.launch`` uses to hand a drone's launch point on
 (``stitch_s`` 15 s, ``stitch_m`` 200 m), measured here from the last plot rather than fixed.
 
@@ -59,7 +72,7 @@ block or two).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -75,6 +88,36 @@ SPEED_CHANGE_MPS2 = 2.0  # A: how fast a bird or a cruising drone changes its sp
 # m/s; the simulated drones climb 4-5 and descend 6) and far above a bird's sustained climb
 # (1-2 m/s, threat.climb); not fitted (s133's bird sat 22 m/s of height change away)
 CLIMB_MPS = 8.0
+# s: the sd of one plot's RCS about its object's mean, dB. Swerling I: the power is
+# exponential, and 10 log10 of an exponential variable has sd (10 / ln 10) pi / sqrt(6) =
+# 5.57 dB (``sim.sensors``: each plot exponential in power plus ``rcs_noise_db`` 1 dB, sqrt(
+# 5.57^2 + 1) = 5.66); the classifier's ``threat.classify.RCS_FLUCT_DB`` (5.6), not fitted
+PLOT_RCS_SD_DB = 5.6
+RCS_GATE_K = GATE_K  # sigmas (a name of its own so that a trace can switch the test off)
+
+
+@dataclass(frozen=True)
+class RcsSample:
+    """A track's radar plots' RCS: how many (``n``, > 0) and their sum in dBsm."""
+
+    n: int
+    sum_db: float
+
+    @property
+    def mean_db(self) -> float:
+        return self.sum_db / self.n
+
+
+def rcs_z(a: RcsSample, b: RcsSample) -> float:
+    """How many sds apart two tracks' mean plot RCS are, were they one object's plots:
+    ``| m_a - m_b | / (s sqrt(1 / n_a + 1 / n_b))`` (module docstring)."""
+    return abs(a.mean_db - b.mean_db) / (PLOT_RCS_SD_DB * math.sqrt(1.0 / a.n + 1.0 / b.n))
+
+
+def rcs_consistent(a: RcsSample | None, b: RcsSample | None) -> bool:
+    """Whether two tracks' plot RCS may be one object's (True when either has none)."""
+    return a is None or b is None or rcs_z(a, b) <= RCS_GATE_K
+
 
 T = TypeVar("T")
 
@@ -132,22 +175,31 @@ class LostTracks(Generic[T]):
             self.items = [it for it in self.items if t - it[0].t <= HANDOVER_S]
 
     def take(
-        self, new: TrackState, appeared_t: float, height_sensors: Collection[str] | None = None
+        self,
+        new: TrackState,
+        appeared_t: float,
+        height_sensors: Collection[str] | None = None,
+        rcs: RcsSample | None = None,
+        rcs_of: Callable[[T], RcsSample | None] | None = None,
     ) -> T | None:
         """``take_many`` of one track."""
-        return self.take_many([(new, appeared_t)], height_sensors)[0]
+        return self.take_many([(new, appeared_t)], height_sensors, [rcs], rcs_of)[0]
 
     def take_many(
         self,
         news: Sequence[tuple[TrackState, float]],
         height_sensors: Collection[str] | None = None,
+        rcs_new: Sequence[RcsSample | None] | None = None,
+        rcs_of: Callable[[T], RcsSample | None] | None = None,
     ) -> list[T | None]:
         """For each (new track, the time it appeared), in order, the payload of the one lost
         track it continues (``continues``; removed: a lost track hands on once), or None when
         none or several pass. Only tracks lost (last plot) before the new one appeared: one
         that was still measured after is another object. ``height_sensors``: the sensors that
         measure a height; the gate's height part is taken for a pair only when each track
-        has one among its ``sensors`` (None: heights taken as measured).
+        has one among its ``sensors`` (None: heights taken as measured). ``rcs_new``: each
+        new track's plot RCS, and ``rcs_of`` a lost one's from its payload: a pair is
+        refused when both have one and they differ (``rcs_consistent``); None: not tested.
 
         A scene of clutter loses and starts hundreds of tracks a scan (stress_N1000_C5000):
         the gate's necessary part (the reach with the covariances' trace, an upper bound of
@@ -182,6 +234,11 @@ class LostTracks(Generic[T]):
                 for i in np.flatnonzero(near[j]).tolist()
                 if i not in taken
                 and continues(olds[i], new, _heights(olds[i], new, height_sensors))
+                and (
+                    rcs_new is None
+                    or rcs_of is None
+                    or rcs_consistent(rcs_of(items[i][1]), rcs_new[j])
+                )
             ]
             if len(hits) == 1:
                 taken.add(hits[0])
