@@ -223,11 +223,19 @@ def observe_climb(ev: TrackEvidence, det: Detection) -> None:
         q.popleft()
 
 
+def doppler_weight(ev: TrackEvidence, t: float) -> float:
+    """The Doppler term's weight at time ``t``: 1 until the kinematic memory holds its first
+    block, then ``doppler.handover_weight`` of the time since (``dop_end_t``, set with that
+    block; a memory without it, which the classifier never makes, ends the term)."""
+    if ev.kin_mem is None:
+        return 1.0
+    return 0.0 if ev.dop_end_t is None else doppler.handover_weight(t - ev.dop_end_t)
+
+
 def doppler_open(ev: TrackEvidence, t: float) -> bool:
-    """Whether the track's Doppler series still takes plots at time ``t``: until its
-    kinematic memory holds its first block, then through the hand-over
-    (``doppler.RAMP_S``)."""
-    return ev.dop_end_t is None or t - ev.dop_end_t < doppler.RAMP_S
+    """Whether the track's Doppler series still takes plots at time ``t``: while its term
+    has weight (``doppler_weight``)."""
+    return doppler_weight(ev, t) > 0.0
 
 
 def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
@@ -243,9 +251,7 @@ def doppler_ll(ev: TrackEvidence, tr: TrackState) -> list[float] | None:
     read +1.9). Not at once: the window may read the same steadiness weaker or stronger
     than the term, and a switch turned the difference into a step of P(drone) (session 19,
     branch dopend)."""
-    w = 1.0
-    if ev.kin_mem is not None:  # (a memory with no hand-over time: the term has ended)
-        w = 0.0 if ev.dop_end_t is None else doppler.handover_weight(tr.t - ev.dop_end_t)
+    w = doppler_weight(ev, tr.t)
     if w <= 0.0:
         ev.dop.clear()
         return None
