@@ -414,14 +414,13 @@ class Classifier:
         if measured:
             floor = reach.speed_floor(ve, vn, tr.P)
             ev.reach_run, ev.reach_peak = reach.reach_update(ev.reach_run, ev.reach_peak, floor)
+            observe_held(ev, tr.t, spd, sv)
         if measured or ev.reach_recent:
             ev.reach_recent = reach.recent_update(
                 ev.reach_recent, tr.t, ev.reach_run if measured else None
             )
-        if measured:
-            observe_held(ev, tr.t, spd, sv)
         h = ev.hist
-        if tr.status is not TrackStatus.COASTING and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
+        if measured and (not h or tr.t >= h[-1][0] + HIST_STEP_S):
             # a coasted frame is the filter's constant-velocity prediction, not the object's
             # flight: in the window it reads as a drone's steadiness
             sample = (tr.t, ve, vn, vu, u, sv)
