@@ -156,11 +156,11 @@ class ThreatAssessor:
         # rule 1 state: since when each track has been a likely drone for each zone (entered
         # at the zone's drone_prob, left below drone_prob - drone_prob_band)
         self._likely_since: dict[tuple[str, str], float] = {}
-        # when each likely run of a track was first raised (advisory or above) for a zone:
+        # the (track, zone) whose current likely run has been raised (advisory or above):
         # rule 1's recession gate (``policy.receding``) only holds back the first raise. A
         # night_launch drone warned on its approach may pass the site and fly away from it
         # for 30 s before its last turn (session 19, s319 H1); its alert must not resolve.
-        self._raised: dict[tuple[str, str], float] = {}
+        self._raised: set[tuple[str, str]] = set()
         # since when each track's P(drone) has been at or above min_drone_prob (unbroken);
         # False: seen below it
         self._drone_since: dict[str, float | bool] = {}
@@ -214,10 +214,10 @@ class ThreatAssessor:
         ``launch``: launch-point lookup (``LaunchPointEstimator.estimate``) for warnings."""
         sus = suspicious or {}
         out = [self.assess_one(tr, t, sus.get(tr.id), launch) for tr in tracks if tr.confirmed]
-        if len(self._likely_since) > len(out):  # forget tracks that are gone
-            live = {a.track_id for a in out}
+        if len(self._likely_since) > len(out) or len(self._raised) > len(out):
+            live = {a.track_id for a in out}  # forget tracks that are gone
             self._likely_since = {k: v for k, v in self._likely_since.items() if k[0] in live}
-            self._raised = {k: v for k, v in self._raised.items() if k[0] in live}
+            self._raised = {k for k in self._raised if k[0] in live}
         if len(self._drone_since) > len(out):
             live = {a.track_id for a in out}
             self._drone_since = {k: v for k, v in self._drone_since.items() if k in live}
@@ -267,7 +267,7 @@ class ThreatAssessor:
                 self._likely_since.setdefault((tr.id, z.id), t)
             elif p_drone < pol.drone_prob - pol.drone_prob_band:
                 self._likely_since.pop((tr.id, z.id), None)
-                self._raised.pop((tr.id, z.id), None)
+                self._raised.discard((tr.id, z.id))
         if best is None and p_drone >= cfg.approach_drone_prob and (self.warning or self.protected):
             best = self._approach_or_warning_zone(tr, reasons)  # (no zone: nothing to approach)
             by_approach = best is not None
@@ -359,7 +359,7 @@ class ThreatAssessor:
             reasons.append(f"track younger than {cfg.min_age_s:.0f} s")
             level = ThreatLevel.WATCH
         if level >= ThreatLevel.ADVISORY and best is not None:
-            self._raised.setdefault((tr.id, best.zone_id), t)
+            self._raised.add((tr.id, best.zone_id))
         score = _SCORE[int(level)]
         status = "suspicious" if suspicious is not None else ("friendly" if friendly else "unknown")
         ev = None
