@@ -168,6 +168,23 @@ async def eventually(
     )
 
 
+async def kill_a_follower(
+    nc: Any, servers: list[NatsServer], stream: str, timeout: float
+) -> tuple[Any, Any, NatsServer]:
+    """SIGKILL a replica of ``stream`` that does not lead it, after moving the client to a
+    connection that never was on that node (only the cluster's reaction to the kill is under
+    test, not a client's reconnect): the new client, its JetStream context (``timeout``) and
+    the killed server. ``nc`` is closed."""
+    import nats
+
+    leader = (await nc.jetstream().stream_info(stream)).cluster.leader
+    victim = next(s for s in servers if s.name != leader)
+    await nc.close()
+    nc = await nats.connect(servers=[s.url for s in servers if s is not victim])
+    victim.kill()
+    return nc, nc.jetstream(timeout=timeout), victim
+
+
 class ReadBackError(RuntimeError):
     """A stream could not be read back completely; the message carries the stream's cluster
     state (leader, replicas and when each was last seen) at the failure."""

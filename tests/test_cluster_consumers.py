@@ -19,7 +19,7 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError
 
-from nats_helpers import cluster3, eventually, require_nats_server
+from nats_helpers import cluster3, eventually, kill_a_follower, require_nats_server
 from skywarden.runtime.cluster.consumers import create_hedged, ordered_config, subscribe_ordered
 
 CREATIONS = 12  # one request each (the old call) all answered: ~(0.7)^12 ~ 1.4 %
@@ -44,12 +44,7 @@ def test_every_consumer_created_after_a_node_kill_is_on_a_live_peer_and_complete
                 30,
                 f"message {i}",
             )
-        leader = (await js.stream_info("HC")).cluster.leader
-        victim = next(s for s in servers if s.name != leader)
-        await nc.close()
-        nc = await nats.connect(servers=[s.url for s in servers if s is not victim])
-        js = nc.jetstream(timeout=10.0)
-        victim.kill()
+        nc, js, victim = await kill_a_follower(nc, servers, "HC", 10.0)
 
         async def read_all() -> tuple[str | None, list[bytes]]:
             got: list[bytes] = []

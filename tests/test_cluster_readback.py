@@ -19,7 +19,14 @@ import nats
 import pytest
 from nats.js.api import StreamConfig
 
-from nats_helpers import ReadBackError, cluster3, eventually, read_stream, require_nats_server
+from nats_helpers import (
+    ReadBackError,
+    cluster3,
+    eventually,
+    kill_a_follower,
+    read_stream,
+    require_nats_server,
+)
 
 READS = 20  # with the old helper each read failed with p ~ 1/4: all 20 passing ~ 3e-3
 
@@ -41,14 +48,7 @@ def test_every_read_back_after_a_node_kill_is_complete(tmp_path: Path) -> None:
         for i in range(300):
             await eventually(functools.partial(put, i), bool, 30, f"message {i} stored")
         want = [(i + 1, f"rb.{'ab'[i % 2]}.x", str(i).encode()) for i in range(300) if i % 3 != 0]
-        leader = (await js.stream_info("RB")).cluster.leader
-        victim = next(s for s in servers if s.name != leader)
-        await nc.close()
-        # a client that never was on the victim: only the cluster's reaction to the kill is
-        # under test, not a client's reconnect
-        nc = await nats.connect(servers=[s.url for s in servers if s is not victim])
-        js = nc.jetstream(timeout=5.0)
-        victim.kill()
+        nc, js, _ = await kill_a_follower(nc, servers, "RB", 5.0)
         for n in range(READS):
             assert await read_stream(js, "RB", "rb.*.x") == want, n
         assert await read_stream(js, "RB", "rb.none.*") == []
