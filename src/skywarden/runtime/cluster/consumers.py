@@ -118,7 +118,9 @@ def _delete_later(
             return
         name = t.result().name
         if name is not None:
-            _background.add(asyncio.ensure_future(_delete(js, stream, name)))
+            fut = asyncio.ensure_future(_delete(js, stream, name))
+            _background.add(fut)  # held until done: the loop keeps only weak references
+            fut.add_done_callback(_background.discard)
 
     return done
 
@@ -129,7 +131,6 @@ _background: set[asyncio.Future[None]] = set()
 async def _delete(js: JetStreamContext, stream: str, name: str) -> None:
     with contextlib.suppress(Exception):
         await js.delete_consumer(stream, name)
-    _background.difference_update({f for f in _background if f.done()})
 
 
 async def subscribe_ordered(
